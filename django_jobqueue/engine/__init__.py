@@ -1,0 +1,41 @@
+"""The job-queue engine: plain Python on redis-py, with no Django import.
+
+Everything here can be used with a bare ``redis.Redis`` client; the Django layer
+in :mod:`django_jobqueue` only supplies connections and settings.
+"""
+
+from .decorators import job
+from .errors import (
+    AbandonedJobError,
+    DeserializationError,
+    DuplicateJobError,
+    EnqueueError,
+    InvalidJobOperation,
+    JobQueueError,
+    JobTimeoutException,
+    NoSuchJobError,
+    SerializationError,
+)
+from .hooks import Hooks
+from .job import Dependency, Job, JobStatus, Retry, get_current_job
+from .keys import DEFAULT_PREFIX, KeySpace
+from .queue import Queue
+from .registry import (
+    CanceledJobRegistry,
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+from .serializers import JSONSerializer, PickleSerializer
+from .worker import SimpleWorker, Worker, all_workers
+
+__all__ = [
+    "AbandonedJobError", "CanceledJobRegistry", "DEFAULT_PREFIX", "DeferredJobRegistry",
+    "Dependency", "DeserializationError", "DuplicateJobError", "EnqueueError",
+    "FailedJobRegistry", "FinishedJobRegistry", "Hooks", "InvalidJobOperation", "JSONSerializer",
+    "Job", "JobQueueError", "JobStatus", "JobTimeoutException", "KeySpace", "NoSuchJobError",
+    "PickleSerializer", "Queue", "Retry", "ScheduledJobRegistry", "SerializationError",
+    "SimpleWorker", "StartedJobRegistry", "Worker", "all_workers", "get_current_job", "job",
+]

@@ -1,0 +1,61 @@
+"""``@job``: make a function enqueueable with ``.delay()``."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .queue import Queue
+
+
+class job:  # noqa: N801 - used as a decorator, named like one
+    """Give a module-level function ``.delay(*args, **kwargs)``, which enqueues it.
+
+    ``@job``, ``@job("low")`` and ``@job("low", connection=conn, timeout=5,
+    result_ttl=...)`` all work. The function itself is returned unchanged (so
+    workers import it by its own name) and stays directly callable.
+
+    Args:
+        queue: a queue name or :class:`Queue`.
+        connection: the Redis client for a queue given by name.
+        timeout: the job timeout; other keywords are ``enqueue`` options
+            (``result_ttl``, ``ttl``, ``failure_ttl``, ``depends_on``,
+            ``at_front``, ``meta``, ``description``, ``retry``, ``on_success``,
+            ``on_failure``) used as defaults for every ``.delay()``.
+    """
+
+    #: How a queue name becomes a Queue; the Django layer swaps in its settings.
+    queue_class: type[Queue] = Queue
+
+    def __new__(cls, queue: Any = "default", connection: Any = None, timeout: Any = None,
+                **options: Any):
+        if callable(queue) and not isinstance(queue, (str, Queue)):
+            # Bare @job: decorate at once with the default queue.
+            return cls("default")(queue)
+        return super().__new__(cls)
+
+    def __init__(self, queue: Any = "default", connection: Any = None, timeout: Any = None,
+                 **options: Any):
+        self.queue = queue
+        self.connection = connection
+        if timeout is not None:
+            options["job_timeout"] = timeout
+        self.options = options
+
+    def get_queue(self) -> Queue:
+        if isinstance(self.queue, Queue):
+            return self.queue
+        return self.queue_class(self.queue, connection=self.connection)
+
+    def __call__(self, func: Callable) -> Callable:
+        decorator = self
+
+        def delay(*args: Any, **kwargs: Any) -> Any:
+            options = {**decorator.options, **{k: kwargs.pop(k) for k in list(kwargs)
+                                                if k in _OPTION_NAMES}}
+            return decorator.get_queue().enqueue(func, *args, **options, **kwargs)
+
+        func.delay = delay  # type: ignore[attr-defined]
+        return func
+
+
+from .queue import RESERVED_KWARGS as _OPTION_NAMES  # noqa: E402

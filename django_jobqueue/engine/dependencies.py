@@ -1,0 +1,102 @@
+"""Parent/child links between jobs, possibly across queues.
+
+A child is written first (deferred, with the parents it still waits for in its
+``pending`` field), then announced to each parent with ``add_dependent``, which
+returns the parent's status in the same atomic step. So either the parent sees
+the child when it ends and releases it, or the child's enqueuer sees the parent
+already ended and releases it; ``release`` is idempotent, so both is harmless.
+Each step touches one queue's keys only, which keeps cross-queue chains legal on
+Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Sequence
+
+from . import scripts
+from .errors import NoSuchJobError
+from .keys import KeySpace
+from .utils import as_str, now
+
+#: Parent statuses after which a child no longer waits.
+ENDED = {"finished", "failed", "stopped", "canceled"}
+
+
+def satisfies(status: str | None, allow_failure: bool) -> bool:
+    return status == "finished" or (allow_failure and status in ENDED)
+
+
+def normalize(depends_on: Any) -> tuple[list[Any], bool, bool]:
+    """Return ``(parents, allow_failure, enqueue_at_front)`` from any accepted form."""
+    from .job import Dependency
+
+    if depends_on is None:
+        return [], False, False
+    if not isinstance(depends_on, Dependency):
+        depends_on = Dependency(depends_on)
+    return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
+
+
+def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[str, str | None]]:
+    """Return ``(job key, status)`` for each parent job or id, in one or two round trips.
+
+    Raises:
+        NoSuchJobError: a parent does not exist (never enqueued, deleted or expired).
+    """
+    from .job import Job
+
+    candidates: list[list[str]] = []
+    queues: list[str] | None = None
+    for parent in parents:
+        if isinstance(parent, Job):
+            candidates.append([parent.key])
+        else:
+            if queues is None:
+                queues = sorted(as_str(q) for q in connection.smembers(ks.queues))
+            candidates.append([ks.job(q, parent) for q in queues])
+    pipe = connection.pipeline(transaction=False)
+    for keys in candidates:
+        for key in keys:
+            pipe.hget(key, "status")
+    replies = iter(pipe.execute())
+    found = []
+    for parent, keys in zip(parents, candidates):
+        hits = [(key, as_str(status)) for key, status in zip(keys, replies) if status is not None]
+        if not hits:
+            job_id = parent.id if isinstance(parent, Job) else parent
+            raise NoSuchJobError(
+                f"depends_on names job {job_id!r}, which does not exist (or has expired)."
+            )
+        found.append(hits[0])
+    return found
+
+
+def register(connection: Any, ks: KeySpace, child_key: str, pending: Iterable[str],
+             allow_failure: bool) -> None:
+    """Announce a freshly written deferred child to the parents it waits for."""
+    pending = list(pending)
+    batch = scripts.Batch(connection)
+    for parent_key in pending:
+        scripts.add_dependent(batch, ks, parent_key, child_key)
+    ended = [(parent_key, as_str(status))
+             for parent_key, status in zip(pending, batch.execute())
+             if status is None or as_str(status) in ENDED]
+    # Parents that ended (or vanished) while the child was being written.
+    for parent_key, status in ended:
+        outcome = status if status in ENDED else "deleted"
+        scripts.release(connection, ks, child_key, parent_key, outcome, now())
+
+
+def release_dependents(connection: Any, ks: KeySpace, parent_key: str, dependents: Any,
+                       outcome: str) -> int:
+    """Tell every child of an ended parent; returns how many entered their queue."""
+    if isinstance(dependents, (bytes, str)):
+        dependents = json.loads(dependents or "[]")
+    if not dependents:
+        return 0
+    batch = scripts.Batch(connection)
+    timestamp = now()
+    for child_key in dependents:
+        scripts.release(batch, ks, child_key, parent_key, outcome, timestamp)
+    return sum(int(r) for r in batch.execute() if isinstance(r, int))

@@ -1,0 +1,45 @@
+"""Exceptions raised by the engine; all share :class:`JobQueueError`."""
+
+
+class JobQueueError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class NoSuchJobError(JobQueueError, LookupError):
+    """The job id is unknown: never enqueued, deleted, or expired."""
+
+
+class InvalidJobOperation(JobQueueError):
+    """The job is not in a state that allows the operation."""
+
+
+class DuplicateJobError(InvalidJobOperation):
+    """A job with this id is still queued, deferred, scheduled or running."""
+
+
+class JobTimeoutException(JobQueueError):
+    """Raised inside a job that ran longer than its timeout."""
+
+
+class AbandonedJobError(JobQueueError):
+    """The worker running the job died or stopped heart-beating."""
+
+
+class DeserializationError(JobQueueError):
+    """Stored job data could not be read back."""
+
+
+class SerializationError(JobQueueError, TypeError):
+    """Arguments, result or meta cannot be serialized with the queue's serializer."""
+
+
+class EnqueueError(JobQueueError, ValueError):
+    """The call can never run in a worker; the message says what to do instead."""
+
+
+class ImportFunctionError(JobQueueError, ImportError):
+    """The job's function cannot be imported in the worker."""
+
+
+class StopRequested(JobQueueError):
+    """Raised in a running job when it is stopped on purpose."""

@@ -1,0 +1,80 @@
+"""Performing one job and recording its outcome, whatever process it runs in."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from .. import hooks
+from ..errors import DeserializationError
+from ..job import Job
+from ..outcome import record_failure, record_success
+from ..timeouts import DeathPenalty
+from ..utils import import_attribute
+
+if TYPE_CHECKING:
+    from ..worker import Worker
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+
+def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
+                default_result_ttl: int | None = None) -> str | None:
+    """Run ``job`` here and record the outcome; returns the job's new status.
+
+    Nothing the job does (including failing to import or to unpickle) escapes
+    as an exception: it becomes the job's failure.
+    """
+    hooks.emit("job_started", job=job, worker=worker_name)
+    try:
+        with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
+            result = job.perform()
+            _callback(job, job.on_success, result)
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not getattr(exc, "_job_stop", False):
+            # A real interrupt of the worker: record it, then let it propagate.
+            _fail(job, exc, worker_name)
+            raise
+        return _fail(job, exc, worker_name)
+    if not record_success(job, result, worker_name, default_result_ttl):
+        return job.get_status(refresh=False)
+    hooks.emit("job_finished", job=job, result=result, worker=worker_name)
+    return "finished"
+
+
+def _fail(job: Job, exc: BaseException, worker_name: str) -> str | None:
+    exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, DeserializationError):
+        exc_info = f"{exc}\n{exc_info}"
+    status = record_failure(job, exc_info, worker_name)
+    try:
+        _callback(job, job.on_failure, type(exc), exc, exc.__traceback__)
+    except Exception:
+        logger.exception("on_failure callback of job %s failed", job.id)
+    hooks.emit("job_failed", job=job, exc_info=exc_info, worker=worker_name)
+    return status
+
+
+def _callback(job: Job, name: str | None, *args: Any) -> None:
+    if name:
+        import_attribute(name)(job, job.connection, *args)
+
+
+class Execution:
+    """Strategy deciding where a dequeued job runs."""
+
+    name = ""
+
+    def setup(self, worker: Worker) -> None:
+        """Called once before the worker's loop starts."""
+
+    def run(self, worker: Worker, job: Job) -> str | None:
+        """Run the job to its end and return its status."""
+        raise NotImplementedError
+
+    def teardown(self, worker: Worker) -> None:
+        """Called once when the worker's loop ends."""
+
+    def stop_current_job(self, worker: Worker) -> None:
+        """Interrupt the running job now (cold shutdown)."""

@@ -1,0 +1,102 @@
+"""Each job runs in a forked child, so a job that crashes or leaks harms only itself."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import time
+from typing import TYPE_CHECKING
+
+from ..job import Job
+from ..outcome import record_failure
+from .base import Execution
+
+if TYPE_CHECKING:
+    from ..worker import Worker
+
+#: Seconds past a job's timeout before its child is killed outright (the child's
+#: own SIGALRM fires first; this catches jobs stuck in C code).
+KILL_GRACE = 5
+
+
+class ForkExecution(Execution):
+    name = "fork"
+
+    def __init__(self) -> None:
+        self.child_pid: int | None = None
+
+    def run(self, worker: Worker, job: Job) -> str | None:
+        pid = os.fork()
+        if pid == 0:  # the child
+            code = 2
+            try:
+                # The parent decides about shutdown; the child only runs the job.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                status = worker.perform(job)
+                code = 0 if status == "finished" else 1
+            finally:
+                os._exit(code)
+        self.child_pid = pid
+        try:
+            return self._wait(worker, job, pid)
+        finally:
+            self.child_pid = None
+
+    def _wait(self, worker: Worker, job: Job, pid: int) -> str | None:
+        deadline = None
+        if job.timeout and job.timeout > 0:
+            deadline = time.monotonic() + job.timeout + KILL_GRACE
+        pidfd = _pidfd(pid)
+        killed_for_timeout = False
+        try:
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                wait = worker.heartbeat_interval
+                if deadline is not None:
+                    wait = min(wait, max(deadline - time.monotonic(), 0))
+                if pidfd is not None:
+                    select.select([pidfd], [], [], wait)
+                else:
+                    time.sleep(min(wait, 0.01))
+                worker.heartbeat_if_due()
+                if deadline is not None and time.monotonic() >= deadline and not killed_for_timeout:
+                    os.kill(pid, signal.SIGKILL)
+                    killed_for_timeout = True
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+        code = os.waitstatus_to_exitcode(status)
+        if code == 0:
+            return "finished"
+        if code == 1:
+            return "failed"
+        # The child died without recording anything: record it here.
+        if worker._cold:
+            reason = (f"The worker was shut down (cold) while job {job.id} was running; "
+                      "its work-horse was killed.")
+        elif killed_for_timeout:
+            reason = (f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
+                      f"seconds and its work-horse was killed.")
+        else:
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            reason = f"Work-horse process for job {job.id} died unexpectedly ({how})."
+        worker.log.error(reason)
+        return record_failure(job, reason, worker.name)
+
+    def stop_current_job(self, worker: Worker) -> None:
+        if self.child_pid:
+            try:
+                os.kill(self.child_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None

@@ -1,0 +1,650 @@
+"""A job: one call of an importable function, stored as a Redis hash.
+
+The function is stored by name and imported by the worker, so anything that
+cannot be found again by name (lambdas, nested functions, functions of a
+script's ``__main__``) is refused when the job is created, not when a worker
+meets it hours later.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import json
+import reprlib
+import sys
+import uuid
+from enum import StrEnum
+from typing import Any, Callable, Iterable, Sequence
+
+from . import scripts
+from .connection import resolve_connection
+from .errors import (
+    DeserializationError,
+    EnqueueError,
+    InvalidJobOperation,
+    NoSuchJobError,
+    SerializationError,
+)
+from .keys import KeySpace, keyspace, validate_job_id
+from .serializers import Serializer, resolve_serializer
+from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
+
+#: Seconds a job may run unless told otherwise.
+DEFAULT_TIMEOUT = 180
+#: Seconds a successful job's result is kept.
+DEFAULT_RESULT_TTL = 500
+#: Seconds a failed job is kept, with its traceback, in the failed registry.
+DEFAULT_FAILURE_TTL = 365 * 24 * 3600
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    STARTED = "started"
+    FINISHED = "finished"
+    FAILED = "failed"
+    DEFERRED = "deferred"
+    SCHEDULED = "scheduled"
+    CANCELED = "canceled"
+    STOPPED = "stopped"
+
+
+class Retry:
+    """Run a failing job again, up to ``max`` more times.
+
+    Args:
+        max: how many retries after the first attempt.
+        interval: seconds to wait before a retry: one number for all of them, or
+            a list giving the wait before the 1st, 2nd, ... retry (the last
+            value repeats), for growing back-off.
+    """
+
+    def __init__(self, max: int, interval: int | float | Sequence[int | float] = 0):
+        if not isinstance(max, int) or isinstance(max, bool) or max < 1:
+            raise ValueError("Retry(max=...) must be a whole number of retries, at least 1.")
+        intervals = [interval] if isinstance(interval, (int, float)) else list(interval)
+        if not intervals or any(not isinstance(i, (int, float)) or i < 0 for i in intervals):
+            raise ValueError("Retry(interval=...) takes seconds >= 0, or a list of them.")
+        self.max = max
+        self.intervals = intervals
+
+    def __repr__(self) -> str:
+        return f"Retry(max={self.max}, interval={self.intervals})"
+
+    @staticmethod
+    def delay(intervals: Sequence[float], max: int, retries_left: int) -> float:
+        """Seconds to wait before the retry that starts with ``retries_left`` left."""
+        attempt = max - retries_left
+        return float(intervals[min(attempt, len(intervals) - 1)])
+
+
+class Dependency:
+    """Parents a job waits for.
+
+    Args:
+        jobs: a job, a job id, or a list of either.
+        allow_failure: run the child even when a parent fails or is canceled.
+        enqueue_at_front: put the child at the front of its queue once released.
+    """
+
+    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
+        if isinstance(jobs, (list, tuple)):
+            jobs = list(jobs)
+        else:
+            jobs = [jobs]
+        if not jobs:
+            raise ValueError("Dependency(jobs=...) needs at least one job.")
+        for parent in jobs:
+            if not isinstance(parent, (Job, str)):
+                raise TypeError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
+        self.jobs = jobs
+        self.allow_failure = allow_failure
+        self.enqueue_at_front = enqueue_at_front
+
+
+_current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("current_job", default=None)
+
+
+def get_current_job() -> Job | None:
+    """The job being performed by this thread, or None outside a job."""
+    return _current_job.get()
+
+
+_describe = reprlib.Repr()
+_describe.maxstring = 80
+_describe.maxother = 80
+
+
+def callable_name(func: Any, what: str = "function") -> tuple[str, Any]:
+    """Return ``(dotted name, instance)`` for something a worker can call again.
+
+    Raises EnqueueError for callables a worker could never import.
+    """
+    if isinstance(func, str):
+        if not func or func.startswith(".") or ".." in func or "." not in func:
+            raise EnqueueError(
+                f"{func!r} is not a dotted path: use 'package.module.function'."
+            )
+        return func, None
+    if inspect.ismethod(func):
+        owner = func.__self__
+        if isinstance(owner, type):  # a classmethod: importable through its class
+            return _checked_name(func, owner, f"{owner.__qualname__}.{func.__name__}", what), None
+        _check_module(type(owner).__module__, func, what)
+        return func.__name__, owner
+    if inspect.isfunction(func) or inspect.isbuiltin(func):
+        if func.__name__ == "<lambda>":
+            raise EnqueueError(
+                f"A lambda cannot be used as a job {what}: workers import {what}s by name. "
+                "Define it with def at module level and pass that."
+            )
+        return _checked_name(func, func, func.__qualname__, what), None
+    if callable(func):
+        _check_module(type(func).__module__, func, what)
+        return "__call__", func
+    raise EnqueueError(f"{func!r} is not callable.")
+
+
+def _check_module(module: str | None, func: Any, what: str) -> None:
+    if module == "__main__":
+        raise EnqueueError(
+            f"Functions from the __main__ module cannot be processed by workers: move "
+            f"{getattr(func, '__qualname__', func)!r} into a module and import it from there."
+        )
+    if not module:
+        raise EnqueueError(f"{func!r} has no module, so workers cannot import it.")
+
+
+def _checked_name(func: Any, owner: Any, qualname: str, what: str) -> str:
+    module = getattr(owner, "__module__", None)
+    _check_module(module, func, what)
+    if "<locals>" in qualname:
+        raise EnqueueError(
+            f"{qualname!r} is defined inside another function, so workers cannot import it. "
+            f"Move it to module level to use it as a job {what}."
+        )
+    name = f"{module}.{qualname}"
+    # Workers import by name: make sure the name leads back to this function
+    # (cheap, the module is already imported).
+    found: Any = sys.modules.get(module)
+    for attr in qualname.split("."):
+        found = getattr(found, attr, None)
+    if found is not None and found != func:
+        raise EnqueueError(
+            f"{name!r} does not lead back to {func!r}: workers import job {what}s by name, "
+            "so pass the module-level object itself."
+        )
+    return name
+
+
+class Job:
+    """One call of a function, as stored in Redis.
+
+    Jobs are made by :meth:`Queue.enqueue` and read back with :meth:`Job.fetch`;
+    creating one directly does not store it.
+    """
+
+    def __init__(self, id: str | None = None, connection: Any = None, *, origin: str = "default",
+                 serializer: Any = None, prefix: str | None = None):
+        self.id = validate_job_id(id) if id is not None else str(uuid.uuid4())
+        self.connection = resolve_connection(connection)
+        self.serializer: Serializer = resolve_serializer(serializer)
+        self.keys: KeySpace = keyspace(prefix)
+        self.origin = origin
+        self.func_name: str | None = None
+        self.description: str | None = None
+        self._data: bytes | None = None
+        self._instance: Any = None
+        self._args: tuple | None = None
+        self._kwargs: dict | None = None
+        self._loaded = False
+        self._status: JobStatus | None = None
+        self.created_at = self.enqueued_at = self.started_at = self.ended_at = None
+        self.timeout: int | None = DEFAULT_TIMEOUT
+        self.result_ttl: int | None = DEFAULT_RESULT_TTL
+        self.failure_ttl: int | None = DEFAULT_FAILURE_TTL
+        self.ttl: int | None = None
+        self.meta: dict = {}
+        self._result: Any = None
+        self._result_raw: bytes | None = None
+        self._exc_info: str | None = None
+        self.worker_name: str | None = None
+        self._dependency_keys: list[str] = []
+        self._dependent_keys: list[str] = []
+        self._pending_keys: list[str] = []
+        self.allow_dependency_failures = False
+        self.enqueue_at_front = False
+        self.retries_left: int | None = None
+        self.retry_intervals: list[float] = []
+        self.retry_max: int | None = None
+        self.on_success: str | None = None
+        self.on_failure: str | None = None
+
+    # -- creation and loading ------------------------------------------------
+
+    @classmethod
+    def create(cls, func: Any, args: Iterable = (), kwargs: dict | None = None, *,
+               connection: Any = None, origin: str = "default", id: str | None = None,
+               serializer: Any = None, prefix: str | None = None,
+               timeout: int | None = None, result_ttl: int | None = None,
+               ttl: int | None = None, failure_ttl: int | None = None,
+               description: str | None = None, meta: dict | None = None,
+               retry: Retry | None = None, on_success: Any = None,
+               on_failure: Any = None) -> Job:
+        """Build a job in memory, checking that a worker will be able to run it."""
+        if kwargs is None:
+            kwargs = {}
+        if not isinstance(args, (tuple, list)):
+            raise TypeError(f"args must be a tuple or list, not {type(args).__name__}.")
+        if not isinstance(kwargs, dict):
+            raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}.")
+        job = cls(id, connection, origin=origin, serializer=serializer, prefix=prefix)
+        job.func_name, job._instance = callable_name(func)
+        job._args, job._kwargs = tuple(args), dict(kwargs)
+        job._loaded = True
+        job._data = job._dumps((job._instance, job._args, job._kwargs),
+                               f"the arguments of {job.func_name}")
+        job.description = description or job.call_string()
+        if timeout is not None:
+            job.timeout = timeout
+        if result_ttl is not None:
+            job.result_ttl = result_ttl
+        if failure_ttl is not None:
+            job.failure_ttl = failure_ttl
+        job.ttl = ttl
+        if meta is not None:
+            if not isinstance(meta, dict):
+                raise TypeError("meta must be a dict.")
+            job.meta = meta
+            job._dumps(meta, "meta")
+        if retry is not None:
+            if not isinstance(retry, Retry):
+                raise TypeError("retry must be a Retry(max=..., interval=...).")
+            job.retries_left = job.retry_max = retry.max
+            job.retry_intervals = retry.intervals
+        job.on_success = callable_name(on_success, "callback")[0] if on_success else None
+        job.on_failure = callable_name(on_failure, "callback")[0] if on_failure else None
+        job.created_at = now()
+        return job
+
+    @classmethod
+    def fetch(cls, id: str, connection: Any = None, serializer: Any = None, *,
+              origin: str | None = None, prefix: str | None = None) -> Job:
+        """Read a job back from Redis.
+
+        Args:
+            id: the job id.
+            origin: the job's queue, when known; otherwise every known queue is
+                looked at (one more round trip).
+
+        Raises:
+            NoSuchJobError: no queue holds a job with this id.
+        """
+        job = cls(id, connection, origin=origin or "default", serializer=serializer, prefix=prefix)
+        if origin is not None:
+            fields = job.connection.hgetall(job.key)
+        else:
+            fields = job._find_origin()
+        if not fields:
+            raise NoSuchJobError(f"No job with id {id!r}.")
+        job._load(fields)
+        return job
+
+    @classmethod
+    def fetch_many(cls, ids: Sequence[str], connection: Any = None, serializer: Any = None, *,
+                   origin: str, prefix: str | None = None) -> list[Job | None]:
+        """Read several jobs of one queue in one round trip; None for missing ones."""
+        connection = resolve_connection(connection)
+        ks = keyspace(prefix)
+        pipe = connection.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hgetall(ks.job(origin, as_str(job_id)))
+        jobs: list[Job | None] = []
+        for job_id, fields in zip(ids, pipe.execute()):
+            if fields:
+                job = cls(as_str(job_id), connection, origin=origin, serializer=serializer,
+                          prefix=prefix)
+                job._load(fields)
+                jobs.append(job)
+            else:
+                jobs.append(None)
+        return jobs
+
+    @classmethod
+    def from_hash(cls, id: str, fields: dict, connection: Any, *, origin: str,
+                  serializer: Any = None, prefix: str | None = None) -> Job:
+        job = cls(id, connection, origin=origin, serializer=serializer, prefix=prefix)
+        job._load(fields)
+        return job
+
+    def _find_origin(self) -> dict:
+        queues = sorted(as_str(q) for q in self.connection.smembers(self.keys.queues))
+        if not queues:
+            return {}
+        pipe = self.connection.pipeline(transaction=False)
+        for queue in queues:
+            pipe.hgetall(self.keys.job(queue, self.id))
+        found = [(q, f) for q, f in zip(queues, pipe.execute()) if f]
+        if not found:
+            return {}
+        # Generated ids are unique; a hand-picked id reused on two queues finds
+        # the most recently created job.
+        queue, fields = max(found, key=lambda qf: float(qf[1].get(b"created_at", 0) or 0))
+        self.origin = queue
+        return fields
+
+    def _load(self, fields: dict) -> None:
+        get = {as_str(k): v for k, v in fields.items()}.get
+        self.func_name = as_str(get("func"))
+        self.description = as_str(get("desc"))
+        self.origin = as_str(get("origin")) or self.origin
+        self._data = get("data")
+        self._loaded = False
+        status = as_str(get("status"))
+        self._status = JobStatus(status) if status in JobStatus._value2member_map_ else None
+        self.created_at = _float(get("created_at"))
+        self.enqueued_at = _float(get("enqueued_at"))
+        self.started_at = _float(get("started_at"))
+        self.ended_at = _float(get("ended_at"))
+        self.timeout = as_int(get("timeout"), DEFAULT_TIMEOUT)
+        self.result_ttl = as_int(get("result_ttl"), DEFAULT_RESULT_TTL)
+        self.failure_ttl = as_int(get("failure_ttl"), DEFAULT_FAILURE_TTL)
+        self.ttl = as_int(get("ttl"))
+        raw_meta = get("meta")
+        try:
+            self.meta = self.serializer.loads(raw_meta) if raw_meta else {}
+        except Exception:
+            self.meta = {}
+        self._result_raw = get("result")
+        self._result = None
+        self._exc_info = as_str(get("exc_info"))
+        self.worker_name = as_str(get("worker"))
+        self._dependency_keys = _json_list(get("deps"))
+        self._dependent_keys = _json_list(get("dependents"))
+        self._pending_keys = _json_list(get("pending"))
+        self.allow_dependency_failures = get("allow_failure") == b"1"
+        self.enqueue_at_front = get("at_front") == b"1"
+        self.retries_left = as_int(get("retries_left"))
+        self.retry_max = as_int(get("retry_max"))
+        self.retry_intervals = _json_list(get("retry_intervals"))
+        self.on_success = as_str(get("on_success"))
+        self.on_failure = as_str(get("on_failure"))
+
+    def to_fields(self) -> list[Any]:
+        """The hash fields written when the job is enqueued (status is set by the script)."""
+        values = {
+            "func": self.func_name,
+            "data": self._data,
+            "desc": self.description,
+            "origin": self.origin,
+            "created_at": repr(self._created_at),
+            "enqueued_at": None if self._enqueued_at is None else repr(self._enqueued_at),
+            "timeout": self.timeout,
+            "result_ttl": self.result_ttl,
+            "failure_ttl": self.failure_ttl,
+            "ttl": self.ttl,
+            "meta": self._dumps(self.meta, "meta") if self.meta else None,
+            "deps": json.dumps(self._dependency_keys) if self._dependency_keys else None,
+            "pending": json.dumps(self._pending_keys) if self._pending_keys else None,
+            "allow_failure": "1" if self.allow_dependency_failures else None,
+            "at_front": "1" if self.enqueue_at_front else None,
+            "retries_left": self.retries_left,
+            "retry_max": self.retry_max,
+            "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
+            "on_success": self.on_success,
+            "on_failure": self.on_failure,
+        }
+        flat: list[Any] = []
+        for name, value in values.items():
+            if value is not None:
+                flat += [name, value]
+        return flat
+
+    # -- serialization -------------------------------------------------------
+
+    def _dumps(self, value: Any, what: str) -> bytes:
+        try:
+            return self.serializer.dumps(value)
+        except Exception as exc:
+            raise SerializationError(
+                f"Cannot serialize {what} with the {getattr(self.serializer, 'name', 'chosen')} "
+                f"serializer ({type(exc).__name__}: {exc}). Pass plain data such as ids, strings "
+                "and numbers, and load objects inside the job."
+            ) from exc
+
+    def _load_data(self) -> None:
+        if self._loaded:
+            return
+        if self._data is None:
+            raise DeserializationError(f"Job {self.id} has no stored call data.")
+        try:
+            instance, args, kwargs = self.serializer.loads(self._data)
+        except Exception as exc:
+            raise DeserializationError(
+                f"Could not read the stored call of job {self.id}: {type(exc).__name__}: {exc}"
+            ) from exc
+        self._instance, self._args, self._kwargs = instance, tuple(args), dict(kwargs)
+        self._loaded = True
+
+    @property
+    def args(self) -> tuple:
+        self._load_data()
+        return self._args  # type: ignore[return-value]
+
+    @property
+    def kwargs(self) -> dict:
+        self._load_data()
+        return self._kwargs  # type: ignore[return-value]
+
+    @property
+    def instance(self) -> Any:
+        self._load_data()
+        return self._instance
+
+    @property
+    def func(self) -> Callable:
+        """The callable itself, imported by name."""
+        if self.instance is not None:
+            return getattr(self.instance, self.func_name)  # type: ignore[arg-type]
+        return import_attribute(self.func_name)  # type: ignore[arg-type]
+
+    def call_string(self) -> str:
+        try:
+            args = [_describe.repr(a) for a in self.args]
+            args += [f"{k}={_describe.repr(v)}" for k, v in self.kwargs.items()]
+        except DeserializationError:
+            args = ["?"]
+        return truncate(f"{self.func_name}({', '.join(args)})", 500)
+
+    # -- state ---------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return self.keys.job(self.origin, self.id)
+
+    def __repr__(self) -> str:
+        return f"Job({self.id!r}, enqueued_at={self.enqueued_at!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Job) and (self.id, self.origin) == (other.id, other.origin)
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.origin))
+
+    def get_status(self, refresh: bool = True) -> JobStatus | None:
+        """The job's status; None once the job is gone (deleted or expired)."""
+        if refresh:
+            status = as_str(self.connection.hget(self.key, "status"))
+            self._status = JobStatus(status) if status else None
+        return self._status
+
+    def set_status(self, status: JobStatus) -> None:
+        self._status = JobStatus(status)
+
+    is_queued = property(lambda self: self.get_status() == JobStatus.QUEUED)
+    is_started = property(lambda self: self.get_status() == JobStatus.STARTED)
+    is_finished = property(lambda self: self.get_status() == JobStatus.FINISHED)
+    is_failed = property(lambda self: self.get_status() == JobStatus.FAILED)
+    is_deferred = property(lambda self: self.get_status() == JobStatus.DEFERRED)
+    is_scheduled = property(lambda self: self.get_status() == JobStatus.SCHEDULED)
+    is_canceled = property(lambda self: self.get_status() == JobStatus.CANCELED)
+    is_stopped = property(lambda self: self.get_status() == JobStatus.STOPPED)
+
+    # Timestamps are stored as UNIX seconds and shown as aware UTC datetimes.
+    def _ts(name: str):  # type: ignore[misc]
+        attr = "_" + name
+
+        def get(self):
+            return to_datetime(getattr(self, attr, None))
+
+        def set(self, value):
+            if hasattr(value, "timestamp"):
+                value = value.timestamp()
+            setattr(self, attr, value)
+
+        return property(get, set)
+
+    created_at = _ts("created_at")
+    enqueued_at = _ts("enqueued_at")
+    started_at = _ts("started_at")
+    ended_at = _ts("ended_at")
+    del _ts
+
+    def refresh(self) -> None:
+        """Reload every field from Redis."""
+        fields = self.connection.hgetall(self.key)
+        if not fields:
+            raise NoSuchJobError(f"No job with id {self.id!r}.")
+        self._load(fields)
+
+    @property
+    def result(self) -> Any:
+        """The return value once the job finished, else None (asks Redis until then)."""
+        if self._result_raw is None:
+            status, raw = self.connection.hmget(self.key, ["status", "result"])
+            if status is not None:
+                self._status = JobStatus(as_str(status))
+            self._result_raw = raw
+        if self._result_raw is not None and self._result is None:
+            self._result = self.serializer.loads(self._result_raw)
+        return self._result
+
+    def return_value(self, refresh: bool = False) -> Any:
+        if refresh:
+            self._result_raw = self._result = None
+        return self.result
+
+    @property
+    def exc_info(self) -> str | None:
+        """The traceback of the last failure, as text."""
+        if self._exc_info is None:
+            self._exc_info = as_str(self.connection.hget(self.key, "exc_info"))
+        return self._exc_info
+
+    @exc_info.setter
+    def exc_info(self, value: str | None) -> None:
+        self._exc_info = value
+
+    def get_meta(self, refresh: bool = True) -> dict:
+        if refresh:
+            raw = self.connection.hget(self.key, "meta")
+            self.meta = self.serializer.loads(raw) if raw else {}
+        return self.meta
+
+    def save_meta(self) -> None:
+        """Store ``job.meta``; the job must still exist."""
+        raw = self._dumps(self.meta, "meta")
+        if not scripts.set_field(self.connection, self.key, "meta", raw):
+            raise NoSuchJobError(f"No job with id {self.id!r}.")
+
+    # -- dependencies --------------------------------------------------------
+
+    @property
+    def dependency_ids(self) -> list[str]:
+        return [self.keys.split_job_key(k)[1] for k in self._dependency_keys]
+
+    @property
+    def dependent_ids(self) -> list[str]:
+        """Ids of jobs waiting on this one (read fresh from Redis)."""
+        self._dependent_keys = _json_list(self.connection.hget(self.key, "dependents"))
+        return [self.keys.split_job_key(k)[1] for k in self._dependent_keys]
+
+    def _related(self, keys: list[str]) -> list[Job | None]:
+        jobs = []
+        for key in keys:
+            queue, job_id = self.keys.split_job_key(key)
+            jobs.append(Job.fetch_many([job_id], self.connection, self.serializer,
+                                       origin=queue, prefix=self.keys.prefix)[0])
+        return jobs
+
+    def fetch_dependencies(self) -> list[Job | None]:
+        """The parent jobs, None for parents that are gone."""
+        return self._related(self._dependency_keys)
+
+    def fetch_dependents(self) -> list[Job | None]:
+        self.dependent_ids
+        return self._related(self._dependent_keys)
+
+    # -- operations ----------------------------------------------------------
+
+    def perform(self) -> Any:
+        """Call the function in this process and return what it returns."""
+        token = _current_job.set(self)
+        try:
+            return self.func(*self.args, **self.kwargs)
+        finally:
+            _current_job.reset(token)
+
+    def requeue(self, at_front: bool = False) -> JobStatus:
+        """Put a failed, stopped or canceled job back in its queue."""
+        try:
+            status = scripts.requeue(self.connection, self.keys, self.origin, self.id, now(), at_front)
+        except Exception as exc:
+            raise _operation_error(exc, self.id, "requeued") from None
+        self._status = JobStatus(as_str(status))
+        return self._status
+
+    def cancel(self) -> None:
+        """Cancel a job that has not started yet (queued, deferred or scheduled)."""
+        keep = self.failure_ttl if self.failure_ttl is not None else DEFAULT_FAILURE_TTL
+        try:
+            dependents = scripts.cancel(self.connection, self.keys, self.origin, self.id, now(), keep)
+        except Exception as exc:
+            raise _operation_error(exc, self.id, "canceled") from None
+        self._status = JobStatus.CANCELED
+        from .dependencies import release_dependents
+
+        release_dependents(self.connection, self.keys, self.key, dependents, "canceled")
+
+    def delete(self) -> None:
+        """Remove the job from Redis: its data, its queue and every registry."""
+        reply = scripts.delete(self.connection, self.keys, self.origin, self.id)
+        self._status = None
+        if reply:
+            from .dependencies import release_dependents
+
+            release_dependents(self.connection, self.keys, self.key, reply[1], "deleted")
+
+
+def _operation_error(exc: Exception, job_id: str, verb: str) -> Exception:
+    text = str(exc)
+    if text.startswith("NO_SUCH_JOB"):
+        return NoSuchJobError(f"No job with id {job_id!r}.")
+    if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
+        status = text.split(" ", 1)[1]
+        return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    return exc
+
+
+def _float(value: Any) -> float | None:
+    return float(value) if value not in (None, b"") else None
+
+
+def _json_list(value: Any) -> list:
+    if not value:
+        return []
+    try:
+        loaded = json.loads(value)
+    except ValueError:
+        return []
+    return loaded if isinstance(loaded, list) else []

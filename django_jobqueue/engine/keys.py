@@ -1,0 +1,100 @@
+"""Every Redis key the engine uses, built in one place.
+
+All of one queue's keys carry the queue name as a hash tag (``{name}``), so
+that on Redis Cluster a queue, its registries and its jobs live in one slot and
+each Lua script can touch them atomically. Keys shared by all queues (the queue
+and worker sets) are only ever written outside those scripts.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+#: Prefix of every key unless a queue, job or worker is given another.
+DEFAULT_PREFIX = "jobqueue:"
+
+#: Registries kept per queue; each is a sorted set of job ids.
+REGISTRIES = ("started", "finished", "failed", "deferred", "canceled", "scheduled")
+
+_QUEUE_NAME = re.compile(r"^[^\s{}]+$")
+_JOB_ID = re.compile(r"^[\w.:@+-]+$")
+
+
+def validate_queue_name(name: str) -> str:
+    if not isinstance(name, str) or not _QUEUE_NAME.match(name):
+        raise ValueError(
+            f"Invalid queue name {name!r}: use a non-empty name without spaces or braces, "
+            "such as 'default' or 'high'."
+        )
+    return name
+
+
+def validate_job_id(job_id: str) -> str:
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id) or len(job_id) > 200:
+        raise ValueError(
+            f"Invalid job id {job_id!r}: use up to 200 letters, digits and '_.:@+-' characters."
+        )
+    return job_id
+
+
+class KeySpace:
+    """Names the keys under one prefix."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX):
+        if "{" in prefix or "}" in prefix:
+            raise ValueError("The key prefix must not contain '{' or '}': they are hash tags.")
+        self.prefix = prefix
+
+    def __repr__(self) -> str:
+        return f"KeySpace({self.prefix!r})"
+
+    # Keys shared by all queues.
+    @property
+    def queues(self) -> str:
+        return f"{self.prefix}queues"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}workers"
+
+    def worker(self, name: str) -> str:
+        return f"{self.prefix}worker:{name}"
+
+    # Keys of one queue, all in the queue's hash slot.
+    def tag(self, queue: str) -> str:
+        return f"{self.prefix}{{{queue}}}"
+
+    def queue(self, queue: str) -> str:
+        return f"{self.tag(queue)}:queue"
+
+    def registry(self, queue: str, kind: str) -> str:
+        if kind not in REGISTRIES:
+            raise ValueError(f"Unknown registry {kind!r}; expected one of {REGISTRIES}.")
+        return f"{self.tag(queue)}:{kind}"
+
+    def job_prefix(self, queue: str) -> str:
+        return f"{self.tag(queue)}:job:"
+
+    def job(self, queue: str, job_id: str) -> str:
+        return f"{self.tag(queue)}:job:{job_id}"
+
+    def wake_channel(self, queue: str) -> str:
+        return f"{self.tag(queue)}:wake"
+
+    def split_job_key(self, key: str | bytes) -> tuple[str, str]:
+        """Return ``(queue, job_id)`` of a job key made by :meth:`job`."""
+        if isinstance(key, bytes):
+            key = key.decode()
+        head = self.prefix + "{"
+        if not key.startswith(head):
+            raise ValueError(f"{key!r} is not a job key under prefix {self.prefix!r}.")
+        queue, sep, job_id = key[len(head):].partition("}:job:")
+        if not sep:
+            raise ValueError(f"{key!r} is not a job key.")
+        return queue, job_id
+
+
+@lru_cache(maxsize=64)
+def keyspace(prefix: str | None = None) -> KeySpace:
+    return KeySpace(DEFAULT_PREFIX if prefix is None else prefix)

@@ -1,0 +1,64 @@
+"""Recording how a job ended, the same way wherever it ran.
+
+Workers, pool children, inline (``is_async=False``) queues and the abandoned-job
+sweep all end a job through these two functions, so the registries, retries and
+dependents behave identically.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from . import scripts
+from .dependencies import release_dependents
+from .job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job, Retry
+from .utils import now
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+
+def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = None) -> bool:
+    """Store the result and release dependents; False if the job was no longer ours."""
+    ttl = job.result_ttl if job.result_ttl is not None else result_ttl
+    if ttl is None:
+        ttl = DEFAULT_RESULT_TTL
+    try:
+        raw = job.serializer.dumps(result)
+    except Exception as exc:
+        record_failure(job, f"The job returned a value the serializer cannot store: "
+                            f"{type(exc).__name__}: {exc}", worker)
+        return False
+    dependents = scripts.finish(job.connection, job.keys, job.origin, job.id, now(), ttl, raw,
+                                worker)
+    if dependents is None:
+        logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
+        return False
+    job._result, job._result_raw = result, raw
+    job.set_status("finished")
+    release_dependents(job.connection, job.keys, job.key, dependents, "finished")
+    return True
+
+
+def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "failed",
+                   retry: bool = True, only_if_abandoned: bool = False) -> str | None:
+    """Retry the job or move it to the failed registry; returns its new status.
+
+    Returns None when the job was no longer this worker's to record.
+    """
+    retry_in = None
+    if retry and job.retries_left and job.retry_max:
+        retry_in = Retry.delay(job.retry_intervals or [0], job.retry_max, job.retries_left)
+    ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+    reply = scripts.fail(job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info,
+                         worker, retry_in, status, only_if_abandoned)
+    if reply is None:
+        return None
+    new_status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+    job.set_status(new_status)
+    job.exc_info = exc_info
+    if retry_in is not None:
+        job.retries_left -= 1  # type: ignore[operator]
+    else:
+        release_dependents(job.connection, job.keys, job.key, reply[1], new_status)
+    return new_status

@@ -1,0 +1,305 @@
+"""A named queue of jobs: the place where work is put."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from redis.exceptions import ResponseError
+
+from . import dependencies, hooks, scripts
+from .connection import resolve_connection
+from .errors import DuplicateJobError
+from .job import DEFAULT_TIMEOUT, Job, JobStatus
+from .keys import keyspace, validate_queue_name
+from .registry import (
+    CanceledJobRegistry,
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+from .serializers import resolve_serializer
+from .utils import as_str, now, parse_duration
+
+logger = logging.getLogger("django_jobqueue.queue")
+
+#: Keyword arguments of ``enqueue`` that configure the job instead of reaching the function.
+RESERVED_KWARGS = (
+    "job_timeout", "result_ttl", "ttl", "failure_ttl", "depends_on", "job_id", "at_front",
+    "description", "meta", "retry", "on_success", "on_failure",
+)
+
+# (connection id, prefix, queue) already added to the set of known queues by
+# this process: one SADD per queue and process, not one per enqueue.
+_registered: set[tuple[int, str, str]] = set()
+
+
+class Queue:
+    """A named queue on one Redis connection.
+
+    Args:
+        name: the queue's name, such as ``"default"`` or ``"high"``.
+        connection: a ``redis.Redis`` client (``redis://127.0.0.1:6379/0`` if None).
+        is_async: False runs each job at once in the caller, which gets it back
+            finished or failed (tests, scripts).
+        default_timeout: seconds a job may run unless its enqueue says otherwise.
+        serializer: ``"pickle"`` (default), ``"json"``, a dotted path, or an
+            object with ``dumps``/``loads``.
+        prefix: the prefix of every key (``"jobqueue:"``).
+    """
+
+    def __init__(self, name: str = "default", connection: Any = None, is_async: bool = True,
+                 default_timeout: int | str | None = None, serializer: Any = None,
+                 prefix: str | None = None, job_class: type[Job] = Job,
+                 default_result_ttl: int | None = None):
+        self.name = validate_queue_name(name)
+        self.connection = resolve_connection(connection)
+        self.is_async = is_async
+        self.default_timeout = parse_duration(default_timeout) or DEFAULT_TIMEOUT
+        self.default_result_ttl = default_result_ttl
+        self.serializer = resolve_serializer(serializer)
+        self.keys = keyspace(prefix)
+        self.key = self.keys.queue(self.name)
+        self.job_class = job_class
+
+    def __repr__(self) -> str:
+        return f"Queue({self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Queue) and (self.name, self.keys.prefix) == (
+            other.name, other.keys.prefix)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.keys.prefix))
+
+    @classmethod
+    def all(cls, connection: Any = None, prefix: str | None = None, **kwargs: Any) -> list[Queue]:
+        """Every queue that has had a job on this connection."""
+        connection = resolve_connection(connection)
+        names = sorted(as_str(n) for n in connection.smembers(keyspace(prefix).queues))
+        return [cls(n, connection, prefix=prefix, **kwargs) for n in names]
+
+    # -- contents ------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __bool__(self) -> bool:  # a Queue object is truthy even when empty
+        return True
+
+    @property
+    def count(self) -> int:
+        return self.connection.llen(self.key)
+
+    def is_empty(self) -> bool:
+        return self.count == 0
+
+    def get_job_ids(self, offset: int = 0, length: int = -1) -> list[str]:
+        end = -1 if length < 0 else offset + length - 1
+        return [as_str(i) for i in self.connection.lrange(self.key, offset, end)]
+
+    @property
+    def job_ids(self) -> list[str]:
+        return self.get_job_ids()
+
+    def get_jobs(self, offset: int = 0, length: int = -1) -> list[Job]:
+        jobs = self.job_class.fetch_many(self.get_job_ids(offset, length), self.connection,
+                                         self.serializer, origin=self.name,
+                                         prefix=self.keys.prefix)
+        return [job for job in jobs if job is not None]
+
+    @property
+    def jobs(self) -> list[Job]:
+        return self.get_jobs()
+
+    def fetch_job(self, job_id: str) -> Job | None:
+        """The job with this id on this queue, or None."""
+        return self.job_class.fetch_many([job_id], self.connection, self.serializer,
+                                         origin=self.name, prefix=self.keys.prefix)[0]
+
+    def empty(self, batch: int = 1000) -> int:
+        """Delete every queued job, a batch per step; returns how many ids were removed."""
+        removed = 0
+        while True:
+            n = scripts.empty(self.connection, self.keys, self.name, batch)
+            removed += n
+            if n < batch:
+                return removed
+
+    def delete(self, delete_jobs: bool = True) -> None:
+        """Remove the queue: its jobs (unless ``delete_jobs=False``), registries and name."""
+        if delete_jobs:
+            self.empty()
+            for registry in self.registries.values():
+                while ids := registry.get_job_ids(0, 999):
+                    batch = scripts.Batch(self.connection)
+                    for job_id in ids:
+                        scripts.delete(batch, self.keys, self.name, job_id)
+                    batch.execute()
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.delete(self.key, *(r.key for r in self.registries.values()))
+        pipe.srem(self.keys.queues, self.name)
+        pipe.execute()
+        _registered.discard(self._registration)
+
+    # -- registries ----------------------------------------------------------
+
+    @property
+    def started_job_registry(self) -> StartedJobRegistry:
+        return StartedJobRegistry(queue=self)
+
+    @property
+    def finished_job_registry(self) -> FinishedJobRegistry:
+        return FinishedJobRegistry(queue=self)
+
+    @property
+    def failed_job_registry(self) -> FailedJobRegistry:
+        return FailedJobRegistry(queue=self)
+
+    @property
+    def deferred_job_registry(self) -> DeferredJobRegistry:
+        return DeferredJobRegistry(queue=self)
+
+    @property
+    def canceled_job_registry(self) -> CanceledJobRegistry:
+        return CanceledJobRegistry(queue=self)
+
+    @property
+    def scheduled_job_registry(self) -> ScheduledJobRegistry:
+        return ScheduledJobRegistry(queue=self)
+
+    @property
+    def registries(self) -> dict[str, Any]:
+        return {
+            "started": self.started_job_registry,
+            "finished": self.finished_job_registry,
+            "failed": self.failed_job_registry,
+            "deferred": self.deferred_job_registry,
+            "canceled": self.canceled_job_registry,
+            "scheduled": self.scheduled_job_registry,
+        }
+
+    # -- enqueueing ----------------------------------------------------------
+
+    def enqueue(self, f: Any, *args: Any, **kwargs: Any) -> Job:
+        """Put a call of ``f(*args, **kwargs)`` on this queue.
+
+        ``f`` is a module-level function, a bound method of a picklable object,
+        or a dotted path string. The keywords listed in ``RESERVED_KWARGS``
+        configure the job; pass ``args=``/``kwargs=`` explicitly (and no
+        positional arguments) to give the function keywords of those names.
+        """
+        options = {name: kwargs.pop(name) for name in RESERVED_KWARGS if name in kwargs}
+        if "args" in kwargs or "kwargs" in kwargs:
+            if args:
+                raise TypeError("Pass either positional arguments or args=..., not both.")
+            args = kwargs.pop("args", None) or ()
+            kwargs = kwargs.pop("kwargs", None) or {}
+        timeout = options.pop("job_timeout", None)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, timeout=timeout, **options)
+
+    def enqueue_call(self, func: Any, args: Iterable | None = None, kwargs: dict | None = None,
+                     timeout: int | str | None = None, result_ttl: int | str | None = None,
+                     ttl: int | str | None = None, failure_ttl: int | str | None = None,
+                     depends_on: Any = None, job_id: str | None = None, at_front: bool = False,
+                     description: str | None = None, meta: dict | None = None,
+                     retry: Any = None, on_success: Any = None, on_failure: Any = None) -> Job:
+        """Like :meth:`enqueue`, with the job's options as plain arguments.
+
+        ``timeout`` is the job timeout in seconds (-1 for none); TTLs are in
+        seconds: ``result_ttl`` 0 keeps no result and -1 keeps it forever.
+        """
+        job = self.create_job(func, args=args, kwargs=kwargs, timeout=timeout,
+                              result_ttl=result_ttl, ttl=ttl, failure_ttl=failure_ttl,
+                              job_id=job_id, description=description, meta=meta, retry=retry,
+                              on_success=on_success, on_failure=on_failure)
+        return self.enqueue_job(job, at_front=at_front, depends_on=depends_on)
+
+    def create_job(self, func: Any, args: Iterable | None = None, kwargs: dict | None = None,
+                   timeout: int | str | None = None, result_ttl: int | str | None = None,
+                   ttl: int | str | None = None, failure_ttl: int | str | None = None,
+                   job_id: str | None = None, description: str | None = None,
+                   meta: dict | None = None, retry: Any = None, on_success: Any = None,
+                   on_failure: Any = None) -> Job:
+        """Build (and check) a job for this queue without storing it."""
+        timeout = parse_duration(timeout, allow_forever=True)
+        result_ttl = parse_duration(result_ttl, allow_forever=True)
+        if result_ttl is None:
+            result_ttl = self.default_result_ttl
+        return self.job_class.create(
+            func, args=list(args or ()), kwargs=kwargs or {}, connection=self.connection,
+            origin=self.name, id=job_id, serializer=self.serializer, prefix=self.keys.prefix,
+            timeout=timeout if timeout is not None else self.default_timeout,
+            result_ttl=result_ttl, ttl=parse_duration(ttl, allow_forever=True),
+            failure_ttl=parse_duration(failure_ttl, allow_forever=True),
+            description=description, meta=meta, retry=retry, on_success=on_success,
+            on_failure=on_failure,
+        )
+
+    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None) -> Job:
+        """Store a job built by :meth:`create_job` and put it where it belongs.
+
+        A job whose parents have not all finished waits in the deferred
+        registry; any other job enters the queue (or, on a queue with
+        ``is_async=False``, runs at once). Without dependencies this is one
+        round trip.
+        """
+        parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
+        pending: list[str] = []
+        if parents:
+            located = dependencies.locate(self.connection, self.keys, parents)
+            job._dependency_keys = [key for key, _ in located]
+            pending = [key for key, status in located
+                       if not dependencies.satisfies(status, allow_failure)]
+            job.allow_dependency_failures = allow_failure
+        job.enqueue_at_front = at_front or dep_at_front
+        job._pending_keys = pending
+        timestamp = now()
+        if pending:
+            target, score = JobStatus.DEFERRED, timestamp
+        elif not self.is_async:
+            target, score = JobStatus.STARTED, timestamp + 365 * 24 * 3600
+        else:
+            target, score = JobStatus.QUEUED, timestamp
+            job.enqueued_at = timestamp
+        self._register()
+        if target == JobStatus.STARTED:
+            job.enqueued_at = job.started_at = timestamp
+            job.worker_name = INLINE_WORKER
+        fields = job.to_fields()
+        if target == JobStatus.STARTED:
+            fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
+        try:
+            scripts.enqueue(self.connection, self.keys, self.name, job.id, target, score,
+                            job.enqueue_at_front, job.ttl, fields)
+        except ResponseError as exc:
+            if str(exc).startswith("DUPLICATE"):
+                raise DuplicateJobError(
+                    f"A job with id {job.id!r} is already {str(exc).split()[1]} on queue "
+                    f"{self.name!r}; pick another id or wait until it ends."
+                ) from None
+            raise
+        job.set_status(target)
+        hooks.emit("job_enqueued", job=job, queue=self)
+        if pending:
+            dependencies.register(self.connection, self.keys, job.key, pending, allow_failure)
+        elif target == JobStatus.STARTED:
+            from .execution.base import perform_job
+
+            perform_job(job, INLINE_WORKER, enforce_timeout=False)
+        return job
+
+    def _register(self) -> None:
+        if self._registration not in _registered:
+            self.connection.sadd(self.keys.queues, self.name)
+            _registered.add(self._registration)
+
+    @property
+    def _registration(self) -> tuple[int, str, str]:
+        return (id(self.connection), self.keys.prefix, self.name)
+
+
+#: Worker name recorded for jobs run by ``is_async=False`` queues.
+INLINE_WORKER = "inline"

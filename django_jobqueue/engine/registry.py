@@ -1,0 +1,159 @@
+"""Per-queue registries: sorted sets of job ids by what happened to them.
+
+The score means one thing per registry, which is what keeps each operation a
+single range query: for finished, failed and canceled jobs it is when the entry
+expires (the job hash expires with it); for started jobs it is the heartbeat
+deadline after which the job counts as abandoned; for scheduled jobs it is when
+the job is due; for deferred jobs it is when the job started waiting.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from .connection import resolve_connection
+from .errors import AbandonedJobError
+from .job import Job
+from .keys import keyspace, validate_queue_name
+from .utils import as_str, now
+
+
+class BaseRegistry:
+    kind = ""
+    #: Scores are expiry times: entries below "now" are gone.
+    expiring = False
+
+    def __init__(self, name: str = "default", connection: Any = None, serializer: Any = None,
+                 prefix: str | None = None, queue: Any = None):
+        if queue is not None:
+            name, connection = queue.name, queue.connection
+            serializer, prefix = queue.serializer, queue.keys.prefix
+        self.name = validate_queue_name(name)
+        self.connection = resolve_connection(connection)
+        self.serializer = serializer
+        self.keys = keyspace(prefix)
+        self.key = self.keys.registry(self.name, self.kind)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r})"
+
+    def _live_min(self) -> str:
+        return f"({now()!r}" if self.expiring else "-inf"
+
+    @property
+    def count(self) -> int:
+        return self.connection.zcount(self.key, self._live_min(), "+inf")
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __contains__(self, item: Any) -> bool:
+        job_id = item.id if isinstance(item, Job) else item
+        score = self.connection.zscore(self.key, job_id)
+        return score is not None and (not self.expiring or score > now())
+
+    def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False) -> list[str]:
+        """Ids from position ``start`` to ``end`` (inclusive, -1 for the last)."""
+        if self.expiring:
+            count = -1 if end < 0 else max(end - start + 1, 0)
+            low, high = self._live_min(), "+inf"
+            if desc:
+                low, high = high, low
+            ids = self.connection.zrange(self.key, low, high, desc=desc, byscore=True,
+                                         offset=start, num=count)
+        else:
+            ids = self.connection.zrange(self.key, start, end, desc=desc)
+        return [as_str(i) for i in ids]
+
+    def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
+        ids = self.get_job_ids(start, end, desc)
+        jobs = Job.fetch_many(ids, self.connection, self.serializer, origin=self.name,
+                              prefix=self.keys.prefix)
+        return [job for job in jobs if job is not None]
+
+    def remove(self, job: Job | str, delete_job: bool = False) -> None:
+        job_id = job.id if isinstance(job, Job) else job
+        if delete_job:
+            Job(job_id, self.connection, origin=self.name, serializer=self.serializer,
+                prefix=self.keys.prefix).delete()
+        else:
+            self.connection.zrem(self.key, job_id)
+
+    def cleanup(self, timestamp: float | None = None) -> int:
+        """Drop entries whose job has expired; returns how many."""
+        if not self.expiring:
+            return 0
+        return self.connection.zremrangebyscore(self.key, "-inf", timestamp or now())
+
+
+class StartedJobRegistry(BaseRegistry):
+    kind = "started"
+
+    def cleanup(self, timestamp: float | None = None) -> int:
+        """Fail (or retry) jobs whose worker stopped heart-beating; returns how many."""
+        from .outcome import record_failure
+
+        ids = [as_str(i) for i in
+               self.connection.zrange(self.key, "-inf", timestamp or now(), byscore=True)]
+        handled = 0
+        for job_id, job in zip(ids, Job.fetch_many(ids, self.connection, self.serializer,
+                                                    origin=self.name, prefix=self.keys.prefix)):
+            if job is None:  # nothing left to record
+                self.connection.zrem(self.key, job_id)
+                continue
+            text = "".join(traceback.format_exception_only(AbandonedJobError(
+                f"Job {job.id} was abandoned: worker {job.worker_name} stopped heart-beating "
+                "while running it (killed, crashed or lost its connection).")))
+            if record_failure(job, text, job.worker_name or "", only_if_abandoned=True):
+                handled += 1
+        return handled
+
+
+class FinishedJobRegistry(BaseRegistry):
+    kind = "finished"
+    expiring = True
+
+
+class FailedJobRegistry(BaseRegistry):
+    kind = "failed"
+    expiring = True
+
+    def requeue(self, job_or_id: Job | str, at_front: bool = False) -> Job:
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        job = Job(job_id, self.connection, origin=self.name, serializer=self.serializer,
+                  prefix=self.keys.prefix)
+        job.requeue(at_front=at_front)
+        return job
+
+
+class DeferredJobRegistry(BaseRegistry):
+    kind = "deferred"
+
+
+class CanceledJobRegistry(BaseRegistry):
+    kind = "canceled"
+    expiring = True
+
+
+class ScheduledJobRegistry(BaseRegistry):
+    kind = "scheduled"
+
+    def enqueue_due(self, timestamp: float | None = None, batch: int = 500) -> int:
+        """Move due jobs into the queue, one atomic batch at a time; returns how many."""
+        from . import scripts
+
+        moved = 0
+        while True:
+            taken, entered = scripts.enqueue_due(self.connection, self.keys, self.name,
+                                                 timestamp or now(), batch)
+            moved += entered
+            if taken < batch:
+                return moved
+
+
+REGISTRY_CLASSES = {
+    cls.kind: cls
+    for cls in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, DeferredJobRegistry,
+                CanceledJobRegistry, ScheduledJobRegistry)
+}

@@ -1,0 +1,148 @@
+"""The Lua scripts, one per atomic operation, as typed Python functions.
+
+Each function takes the client to run on (a connection or a pipeline), the
+:class:`~django_jobqueue.engine.keys.KeySpace` and the queue name, builds the
+KEYS list the script's header documents, and returns the script's raw reply.
+Scripts are sent with EVALSHA and loaded on a NOSCRIPT reply, so a restarted or
+failed-over server needs no special care.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any, Sequence
+
+from redis.commands.core import Script
+from redis.exceptions import NoScriptError
+
+from ..keys import KeySpace
+
+
+@cache
+def load(name: str) -> Script:
+    source = resources.files(__package__).joinpath(f"{name}.lua").read_bytes()
+    # Bytes need no client encoder, so one Script serves every client; it is
+    # always called with an explicit client.
+    return Script(None, source)  # type: ignore[arg-type]
+
+
+class Batch:
+    """Several script calls (and plain commands) sent in one round trip.
+
+    redis-py's own pipelines check every script with SCRIPT EXISTS before each
+    execute, which costs a round trip; a batch sends EVALSHA directly and only
+    re-sends the calls that met NOSCRIPT (a script that was not loaded has not
+    run, so re-sending it is safe).
+    """
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+        self.pipe = connection.pipeline(transaction=False)
+        self._scripts: list[tuple[int, str, Sequence[str], Sequence[Any]]] = []
+
+    def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        self._scripts.append((len(self.pipe), name, keys, args))
+        self.pipe.evalsha(load(name).sha, len(keys), *keys, *args)
+
+    def __len__(self) -> int:
+        return len(self.pipe)
+
+    def execute(self) -> list[Any]:
+        if not len(self.pipe):
+            return []
+        results = self.pipe.execute(raise_on_error=False)
+        for index, name, keys, args in self._scripts:
+            if isinstance(results[index], NoScriptError):
+                results[index] = load(name)(keys=keys, args=args, client=self.connection)
+        self._scripts = []
+        return results
+
+
+def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    if isinstance(client, Batch):
+        return client.script(name, keys, args)
+    return load(name)(keys=keys, args=args, client=client)
+
+
+def enqueue(client, ks: KeySpace, queue: str, job_id: str, target: str, score: float,
+            at_front: bool, ttl: int | None, fields: Sequence[Any]) -> Any:
+    keys = [ks.job(queue, job_id), ks.queue(queue),
+            ks.registry(queue, "deferred"), ks.registry(queue, "scheduled"),
+            ks.registry(queue, "started"), ks.registry(queue, "finished"),
+            ks.registry(queue, "failed"), ks.registry(queue, "canceled")]
+    args = [job_id, target, repr(score), "1" if at_front else "0",
+            "" if ttl is None or ttl < 0 else str(ttl), ks.wake_channel(queue), *fields]
+    return _run("enqueue", client, keys, args)
+
+
+def dequeue(client, ks: KeySpace, queues: Sequence[str], now: float, worker: str,
+            deadline_in: float) -> Any:
+    keys: list[str] = []
+    for queue in queues:
+        keys += [ks.queue(queue), ks.registry(queue, "started"), ks.job_prefix(queue)]
+    return _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
+
+
+def finish(client, ks: KeySpace, queue: str, job_id: str, now: float, result_ttl: int,
+           result: bytes, worker: str) -> Any:
+    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "finished")]
+    return _run("finish", client, keys, [job_id, repr(now), str(result_ttl), result, worker])
+
+
+def fail(client, ks: KeySpace, queue: str, job_id: str, now: float, failure_ttl: int,
+         exc_info: str, worker: str, retry_in: float | None = None, status: str = "failed",
+         only_if_abandoned: bool = False) -> Any:
+    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "failed"),
+            ks.queue(queue), ks.registry(queue, "scheduled")]
+    args = [job_id, repr(now), str(failure_ttl), exc_info, worker,
+            "" if retry_in is None else repr(float(retry_in)), ks.wake_channel(queue), status,
+            "1" if only_if_abandoned else "0"]
+    return _run("fail", client, keys, args)
+
+
+def add_dependent(client, ks: KeySpace, parent_key: str, child_key: str) -> Any:
+    return _run("add_dependent", client, [parent_key], [child_key])
+
+
+def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str,
+            now: float) -> Any:
+    queue, child_id = ks.split_job_key(child_key)
+    keys = [child_key, ks.queue(queue), ks.registry(queue, "deferred")]
+    return _run("release", client, keys,
+                [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)])
+
+
+def requeue(client, ks: KeySpace, queue: str, job_id: str, now: float,
+            at_front: bool = False) -> Any:
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.registry(queue, "failed"),
+            ks.registry(queue, "canceled"), ks.registry(queue, "deferred")]
+    return _run("requeue", client, keys,
+                [job_id, repr(now), "1" if at_front else "0", ks.wake_channel(queue)])
+
+
+def cancel(client, ks: KeySpace, queue: str, job_id: str, now: float, keep_for: int) -> Any:
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.registry(queue, "deferred"),
+            ks.registry(queue, "scheduled"), ks.registry(queue, "canceled")]
+    return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
+
+
+def delete(client, ks: KeySpace, queue: str, job_id: str) -> Any:
+    keys = [ks.job(queue, job_id), ks.queue(queue)] + [
+        ks.registry(queue, kind)
+        for kind in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
+    ]
+    return _run("delete", client, keys, [job_id])
+
+
+def empty(client, ks: KeySpace, queue: str, batch: int) -> Any:
+    return _run("empty", client, [ks.queue(queue), ks.job_prefix(queue)], [batch])
+
+
+def enqueue_due(client, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
+    keys = [ks.registry(queue, "scheduled"), ks.queue(queue), ks.job_prefix(queue)]
+    return _run("enqueue_due", client, keys, [repr(now), batch, ks.wake_channel(queue)])
+
+
+def set_field(client, job_key: str, field: str, value: Any) -> Any:
+    return _run("set_field", client, [job_key], [field, value])

@@ -1,0 +1,28 @@
+-- Cancel a job that has not started: take it out of its queue, the deferred or
+-- the scheduled registry and put it in the canceled registry.
+-- KEYS[1] job hash   KEYS[2] queue list   KEYS[3] deferred registry
+-- KEYS[4] scheduled registry   KEYS[5] canceled registry
+-- ARGV[1] job id   ARGV[2] now   ARGV[3] seconds to keep it (-1: forever)
+-- Returns the job's dependents (JSON list); an error 'NO_SUCH_JOB' or 'NOT_CANCELABLE <status>'.
+local id, now = ARGV[1], ARGV[2]
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return redis.error_reply('NO_SUCH_JOB') end
+if status == 'queued' then
+  redis.call('LREM', KEYS[2], 0, id)
+elseif status == 'deferred' then
+  redis.call('ZREM', KEYS[3], id)
+elseif status == 'scheduled' then
+  redis.call('ZREM', KEYS[4], id)
+else
+  return redis.error_reply('NOT_CANCELABLE ' .. status)
+end
+redis.call('HSET', KEYS[1], 'status', 'canceled', 'ended_at', now)
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[1], ttl)
+  redis.call('ZADD', KEYS[5], tonumber(now) + ttl, id)
+else
+  redis.call('PERSIST', KEYS[1])
+  redis.call('ZADD', KEYS[5], '+inf', id)
+end
+return redis.call('HGET', KEYS[1], 'dependents') or '[]'

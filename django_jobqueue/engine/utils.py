@@ -1,0 +1,99 @@
+"""Small helpers with no better home: imports, clocks, conversions."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+
+def import_attribute(path: str) -> Any:
+    """Import ``package.module.attr`` (attr may itself be dotted: ``mod.Class.method``).
+
+    The longest importable module prefix wins, so class attributes resolve too.
+    """
+    if not isinstance(path, str) or not path or path.startswith(".") or ".." in path:
+        raise ImportError(f"{path!r} is not a dotted path to a function.")
+    parts = path.split(".")
+    module = None
+    for i in range(len(parts), 0, -1):
+        name = ".".join(parts[:i])
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # Only swallow "this prefix is not a module"; a module that exists
+            # but fails to import must surface its own error.
+            if exc.name and not (name == exc.name or name.startswith(exc.name + ".")):
+                raise
+            continue
+        rest = parts[i:]
+        break
+    else:
+        raise ImportError(f"No module found for {path!r}.")
+    obj: Any = module
+    for attr in rest:
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            raise ImportError(f"{path!r}: {obj!r} has no attribute {attr!r}.") from None
+    return obj
+
+
+def now() -> float:
+    """The clock the engine writes; tests may patch it."""
+    return time.time()
+
+
+def to_datetime(value: Any) -> datetime | None:
+    if value in (None, b"", ""):
+        return None
+    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+
+
+def as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+def as_int(value: Any, default: int | None = None) -> int | None:
+    if value in (None, b"", ""):
+        return default
+    return int(float(value))
+
+
+def truncate(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: Any, allow_forever: bool = False) -> int | None:
+    """Seconds from an int, a float, a timedelta or a string like ``"90"``, ``"5m"``, ``"2h"``.
+
+    ``-1`` means "forever" where ``allow_forever`` is set; other negatives are refused.
+    """
+    if value is None:
+        return None
+    if hasattr(value, "total_seconds"):
+        value = value.total_seconds()
+    if isinstance(value, str):
+        text = value.strip().lower()
+        try:
+            if text and text[-1] in _UNITS:
+                value = float(text[:-1]) * _UNITS[text[-1]]
+            else:
+                value = float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a duration: use seconds or '30s', '5m', '2h', '1d'.") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"A duration must be seconds, not {type(value).__name__}.")
+    seconds = int(value)
+    if seconds < 0 and not (allow_forever and seconds == -1):
+        raise ValueError(f"A duration cannot be negative ({value!r})" +
+                         ("; use -1 for 'forever'." if allow_forever else "."))
+    return seconds

@@ -1,0 +1,397 @@
+"""The worker: takes jobs from its queues, in strict priority order, and runs them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from . import scripts
+from .connection import resolve_connection
+from .execution import EXECUTIONS, Execution
+from .execution.base import perform_job
+from .job import DEFAULT_RESULT_TTL, Job
+from .keys import keyspace
+from .queue import Queue
+from .serializers import resolve_serializer
+from .utils import as_str, now
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+#: Seconds without a heartbeat after which a worker and its job count as dead.
+DEFAULT_WORKER_TTL = 420
+#: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
+MAINTENANCE_INTERVAL = 1.0
+
+
+class WorkerState:
+    STARTED = "started"
+    IDLE = "idle"
+    BUSY = "busy"
+    SUSPENDED = "suspended"
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+class Worker:
+    """Serves queues in the given order, running each job in a forked child.
+
+    Args:
+        queues: queues or queue names, highest priority first; a job from a
+            later queue starts only while every earlier queue is empty.
+        connection: the Redis client (queue objects keep their own).
+        name: unique worker name; a random one by default.
+        execution: ``"fork"`` (one child per job) or ``"inline"``.
+        worker_ttl: seconds without a heartbeat after which this worker's job
+            is taken for abandoned.
+    """
+
+    execution_name = "fork"
+
+    def __init__(self, queues: Any, connection: Any = None, name: str | None = None,
+                 default_result_ttl: int = DEFAULT_RESULT_TTL, worker_ttl: int = DEFAULT_WORKER_TTL,
+                 serializer: Any = None, prefix: str | None = None,
+                 execution: str | Execution | None = None, queue_class: type[Queue] = Queue):
+        if isinstance(queues, (str, Queue)):
+            queues = [queues]
+        queues = list(queues)
+        if not queues:
+            raise ValueError("A worker needs at least one queue.")
+        first = next((q for q in queues if isinstance(q, Queue)), None)
+        if connection is None and first is not None:
+            connection = first.connection
+        self.connection = resolve_connection(connection)
+        self.serializer = resolve_serializer(serializer)
+        if prefix is None and first is not None:
+            prefix = first.keys.prefix
+        self.keys = keyspace(prefix)
+        self.queues: list[Queue] = [
+            q if isinstance(q, Queue) else queue_class(q, self.connection, serializer=self.serializer,
+                                                       prefix=self.keys.prefix)
+            for q in queues
+        ]
+        self.queue_names = [q.name for q in self.queues]
+        self.name = name or uuid.uuid4().hex
+        self.key = self.keys.worker(self.name)
+        self.default_result_ttl = default_result_ttl
+        self.worker_ttl = worker_ttl
+        self.heartbeat_interval = max(0.5, min(30.0, worker_ttl / 6))
+        execution = execution or self.execution_name
+        if isinstance(execution, str):
+            try:
+                execution = EXECUTIONS[execution]()
+            except KeyError:
+                raise ValueError(f"Unknown execution {execution!r}; choose from "
+                                 f"{sorted(EXECUTIONS)}.") from None
+        self.execution: Execution = execution
+        self.log = logger
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.state = WorkerState.STARTED
+        self.current_job: Job | None = None
+        self.successful_job_count = 0
+        self.failed_job_count = 0
+        self._stop_requested = False
+        self._cold = False
+        self._last_heartbeat = 0.0
+        self._next_maintenance = 0.0
+        self._pubsub: Any = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
+
+    # -- the loop ------------------------------------------------------------
+
+    def work(self, burst: bool = False, max_jobs: int | None = None,
+             max_idle_time: float | None = None, logging_level: str | int | None = "INFO") -> bool:
+        """Run jobs until stopped; returns True when at least one job ran.
+
+        Args:
+            burst: stop as soon as every queue is empty.
+            max_jobs: stop after this many jobs.
+            max_idle_time: stop after this many seconds without a job.
+        """
+        self._setup_logging(logging_level)
+        self._install_signal_handlers()
+        self.register_birth()
+        self.execution.setup(self)
+        done = 0
+        idle_since = time.monotonic()
+        try:
+            if not burst:
+                self._subscribe()
+            while not self._stop_requested:
+                self.maintain_if_due()
+                job = self.dequeue()
+                if job is None:
+                    if burst:
+                        self.log.info("Worker %s: done, quitting", self.name)
+                        break
+                    if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
+                        self.log.info("Worker %s: idle for %ss, quitting", self.name, max_idle_time)
+                        break
+                    self.wait_for_work(max_idle_time, idle_since)
+                    continue
+                self.execute(job)
+                done += 1
+                idle_since = time.monotonic()
+                if max_jobs is not None and done >= max_jobs:
+                    self.log.info("Worker %s: finished %d jobs, quitting", self.name, done)
+                    break
+        finally:
+            self.execution.teardown(self)
+            self._unsubscribe()
+            self.register_death()
+        return done > 0
+
+    def dequeue(self) -> Job | None:
+        """Take the next job, marking it started in the same atomic step."""
+        reply = self._redis(scripts.dequeue, self.connection, self.keys, self.queue_names, now(),
+                            self.name, self.worker_ttl)
+        if not reply:
+            return None
+        position, job_id, flat = reply
+        queue = self.queues[int(position) - 1]
+        fields = dict(zip(flat[::2], flat[1::2]))
+        return queue.job_class.from_hash(as_str(job_id), fields, queue.connection,
+                                         origin=queue.name, serializer=queue.serializer,
+                                         prefix=self.keys.prefix)
+
+    def execute(self, job: Job) -> str | None:
+        self.current_job = job
+        self.state = WorkerState.BUSY
+        self.log.info("%s: %s (%s)", job.origin, job.description, job.id)
+        try:
+            status = self.execution.run(self, job)
+        finally:
+            self.current_job = None
+            self.state = WorkerState.IDLE
+        if status == "finished":
+            self.successful_job_count += 1
+        else:
+            self.failed_job_count += 1
+        return status
+
+    def perform(self, job: Job) -> str | None:
+        """Run the job in this process and log its outcome (called by executions)."""
+        status = perform_job(job, self.name, default_result_ttl=self.default_result_ttl)
+        if status == "finished":
+            self.log.info("%s: Job OK (%s)", job.origin, job.id)
+            ttl = job.result_ttl if job.result_ttl is not None else self.default_result_ttl
+            if ttl == 0:
+                self.log.info("Result discarded immediately")
+            elif ttl > 0:
+                self.log.info("Result is kept for %s seconds", ttl)
+            else:
+                self.log.info("Result will never expire")
+        elif status is not None:
+            self.log.error("%s: Job failed (%s)\n%s", job.origin, job.id, job.exc_info or "")
+            if status in ("queued", "scheduled"):
+                self.log.info("Retrying job %s (%s retries left)", job.id, job.retries_left)
+            else:
+                self.log.info("Moving job to failed job registry (%s)", job.id)
+        return status
+
+    # -- waiting without polling ---------------------------------------------
+
+    def _subscribe(self) -> None:
+        self._pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(*(self.keys.wake_channel(q) for q in self.queue_names))
+
+    def _unsubscribe(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except Exception:
+                pass
+            self._pubsub = None
+
+    def wait_for_work(self, max_idle_time: float | None = None, idle_since: float = 0.0) -> None:
+        """Block until a push on one of the queues is announced, or housekeeping is due."""
+        self.state = WorkerState.IDLE
+        timeout = min(self.heartbeat_interval, MAINTENANCE_INTERVAL)
+        if max_idle_time is not None:
+            timeout = min(timeout, max(max_idle_time - (time.monotonic() - idle_since), 0.01))
+        try:
+            if self._pubsub is None:
+                self._subscribe()
+            message = self._pubsub.get_message(timeout=timeout)
+            while message is not None:  # drain what else is buffered
+                message = self._pubsub.get_message(timeout=0)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            self._unsubscribe()
+            self._connection_lost()
+        self.heartbeat_if_due()
+
+    # -- registration and heartbeat ------------------------------------------
+
+    def register_birth(self) -> None:
+        self.log.info("Worker %s started with PID %d, version %s", self.name, self.pid, _version())
+        self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.delete(self.key)
+        pipe.hset(self.key, mapping={
+            "name": self.name, "hostname": self.hostname, "pid": self.pid,
+            "queues": ",".join(self.queue_names), "birth": repr(now()),
+            "execution": self.execution.name, "version": _version(),
+        })
+        pipe.sadd(self.keys.workers, self.name)
+        pipe.execute()
+        self.heartbeat()
+
+    def register_death(self) -> None:
+        self.log.info("Worker %s: stopped", self.name)
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.srem(self.keys.workers, self.name)
+            pipe.delete(self.key)
+            pipe.execute()
+        except (RedisConnectionError, RedisTimeoutError):
+            self.log.warning("Could not unregister worker %s: Redis unreachable", self.name)
+
+    def heartbeat(self) -> None:
+        """Tell Redis this worker (and its current job) is alive."""
+        timestamp = now()
+        job = self.current_job
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.hset(self.key, mapping={
+            "state": self.state, "last_heartbeat": repr(timestamp),
+            "current_job": job.id if job else "", "current_queue": job.origin if job else "",
+            "successful": self.successful_job_count, "failed": self.failed_job_count,
+        })
+        pipe.expire(self.key, int(self.worker_ttl) + 1)
+        if job is not None:
+            pipe.zadd(self.keys.registry(job.origin, "started"),
+                      {job.id: timestamp + self.worker_ttl}, xx=True)
+        pipe.execute()
+        self._last_heartbeat = time.monotonic()
+
+    def heartbeat_if_due(self) -> None:
+        if time.monotonic() - self._last_heartbeat >= self.heartbeat_interval:
+            self._redis(self.heartbeat)
+
+    # -- housekeeping --------------------------------------------------------
+
+    def maintain_if_due(self) -> None:
+        if time.monotonic() >= self._next_maintenance:
+            self._redis(self.maintain)
+            self._next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+
+    def maintain(self) -> None:
+        """Release due retries, drop expired registry entries, fail abandoned jobs."""
+        for queue in self.queues:
+            queue.scheduled_job_registry.enqueue_due()
+            for registry in (queue.finished_job_registry, queue.failed_job_registry,
+                             queue.canceled_job_registry):
+                registry.cleanup()
+            abandoned = queue.started_job_registry.cleanup()
+            if abandoned:
+                self.log.warning("%s: %d abandoned job(s) moved out of the started registry",
+                                 queue.name, abandoned)
+
+    # -- resilience ------------------------------------------------------------
+
+    def _redis(self, func: Any, *args: Any) -> Any:
+        """Call ``func``; on a lost connection, wait and retry with back-off."""
+        delay = 0.1
+        logged = False
+        while True:
+            try:
+                result = func(*args)
+                if logged:
+                    self.log.warning("Worker %s: connection to Redis is back", self.name)
+                return result
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                if self._stop_requested:
+                    raise
+                if not logged:
+                    self.log.warning("Worker %s: lost connection to Redis (%s); retrying",
+                                     self.name, exc)
+                    logged = True
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _connection_lost(self) -> None:
+        time.sleep(0.1)
+
+    # -- shutdown ------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGINT, self._request_stop)
+        signal.signal(signal.SIGTERM, self._request_stop)
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        if not self._stop_requested:
+            self._stop_requested = True
+            self.log.warning("Warm shut down requested: finishing the current job, then "
+                             "exiting (send the signal again to stop now)")
+            return
+        self.log.warning("Cold shut down: stopping the running job")
+        self._cold = True
+        if self.current_job is None:
+            raise SystemExit(1)
+        if self.execution.name == "fork":
+            # The parent's wait loop sees the child die and records the job.
+            self.execution.stop_current_job(self)
+            return
+        exc = SystemExit("The worker was shut down (cold) while this job was running.")
+        exc._job_stop = True  # type: ignore[attr-defined]
+        raise exc
+
+    def request_stop(self) -> None:
+        """Ask the loop to exit after the current job (what the first SIGTERM does)."""
+        self._stop_requested = True
+
+    def _setup_logging(self, level: str | int | None) -> None:
+        if level is None:
+            return
+        if not logger.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            logger.addHandler(handler)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(level)
+
+
+class SimpleWorker(Worker):
+    """Runs each job in the worker process itself (no fork): faster, less isolated."""
+
+    execution_name = "inline"
+
+
+def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[str, Any]]:
+    """Every live worker's registration, as a dict of its fields."""
+    connection = resolve_connection(connection)
+    ks = keyspace(prefix)
+    names = sorted(as_str(n) for n in connection.smembers(ks.workers))
+    pipe = connection.pipeline(transaction=False)
+    for name in names:
+        pipe.hgetall(ks.worker(name))
+    workers = []
+    stale = []
+    for name, fields in zip(names, pipe.execute()):
+        if fields:
+            workers.append({as_str(k): as_str(v) for k, v in fields.items()})
+        else:
+            stale.append(name)
+    if stale:  # their hash expired: they died without unregistering
+        connection.srem(ks.workers, *stale)
+    return workers
+
+
+__all__ = ["Worker", "SimpleWorker", "WorkerState", "all_workers", "DEFAULT_WORKER_TTL"]
