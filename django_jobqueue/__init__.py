@@ -1,14 +1,48 @@
 """django-jobqueue: a Redis job queue that is part of your Django project.
 
-The engine's public names are importable from here (``from django_jobqueue
-import Queue, Worker, job``) without touching Django settings; the Django
-layer's helpers (``enqueue``, ``get_queue``, ...) are loaded on first use so
-that importing the engine never imports Django.
+Everything public is importable from here. Engine names (``Job``, ``Worker``,
+``Retry``, ...) come from :mod:`django_jobqueue.engine`, which never imports
+Django; the Django-aware names (``Queue``, ``job``, ``enqueue``, ``get_queue``,
+``get_connection``, ``get_worker``) are loaded on first use, so importing the
+engine alone stays Django-free.
 """
+
+from importlib import import_module
+from typing import Any
 
 __version__ = "0.1.0"
 
-from .engine import *  # noqa: E402,F401,F403
-from .engine import __all__ as _engine_all  # noqa: E402
+_DJANGO_NAMES = {
+    "Queue": ("queues", "DjangoQueue"),
+    "job": ("decorators", "job"),
+    "enqueue": ("queues", "enqueue"),
+    "get_queue": ("queues", "get_queue"),
+    "get_worker": ("queues", "get_worker"),
+    "get_connection": ("connections", "get_connection"),
+}
+_ENGINE_NAMES = (
+    "AbandonedJobError", "CanceledJobRegistry", "DeferredJobRegistry", "Dependency",
+    "DeserializationError", "DuplicateJobError", "EnqueueError", "FailedJobRegistry",
+    "FinishedJobRegistry", "Hooks", "InvalidJobOperation", "JSONSerializer", "Job",
+    "JobQueueError", "JobStatus", "JobTimeoutException", "NoSuchJobError", "PickleSerializer",
+    "Retry", "ScheduledJobRegistry", "SerializationError", "SimpleWorker", "StartedJobRegistry",
+    "Worker", "all_workers", "get_current_job",
+)
 
-__all__ = list(_engine_all) + ["__version__"]
+__all__ = sorted([*_DJANGO_NAMES, *_ENGINE_NAMES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DJANGO_NAMES:
+        module, attr = _DJANGO_NAMES[name]
+        value = getattr(import_module(f"{__name__}.{module}"), attr)
+    elif name in _ENGINE_NAMES:
+        value = getattr(import_module(f"{__name__}.engine"), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

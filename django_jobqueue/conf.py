@@ -1,0 +1,243 @@
+"""The app's settings, parsed once on first use and re-read when tests override them.
+
+Settings are never read at import time: ``override_settings`` in a test clears
+the cache through the ``setting_changed`` receiver in :mod:`.signals`, and a bad
+setting is reported by ``manage.py check`` (see :mod:`.checks`) with the same
+messages that :func:`get_settings` raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+#: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all.
+DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
+
+CONNECTION_KEYS = {
+    "URL", "HOST", "PORT", "DB", "USERNAME", "PASSWORD", "SSL", "SSL_CERT_REQS",
+    "UNIX_SOCKET_PATH", "SENTINELS", "MASTER_NAME", "SENTINEL_KWARGS", "CONNECTION_KWARGS",
+}
+QUEUE_KEYS = CONNECTION_KEYS | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC", "SERIALIZER"}
+URL_SCHEMES = ("redis", "rediss", "unix")
+COMMIT_MODES = ("on_commit", "immediate")
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """How to reach one Redis; equal configs share one client and connection pool."""
+
+    url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    ssl: bool = False
+    ssl_cert_reqs: str | None = None
+    unix_socket_path: str | None = None
+    sentinels: tuple[tuple[str, int], ...] = ()
+    master_name: str | None = None
+    sentinel_kwargs: tuple[tuple[str, Any], ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def describe(self) -> str:
+        """Where this connects, without the password (for logs)."""
+        if self.sentinels:
+            return f"sentinel master {self.master_name!r} via " + ", ".join(
+                f"{h}:{p}" for h, p in self.sentinels)
+        if self.url:
+            parts = urlsplit(self.url)
+            netloc = parts.hostname or ""
+            if parts.port:
+                netloc += f":{parts.port}"
+            return f"{parts.scheme}://{netloc}{parts.path}"
+        if self.unix_socket_path:
+            return f"unix://{self.unix_socket_path}?db={self.db}"
+        return f"{'rediss' if self.ssl else 'redis'}://{self.host}:{self.port}/{self.db}"
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    name: str
+    connection: ConnectionConfig
+    default_timeout: int | None = None
+    default_result_ttl: int | None = None
+    is_async: bool | None = None
+    serializer: str | None = None
+
+
+@dataclass(frozen=True)
+class JobQueueSettings:
+    queues: dict[str, QueueConfig] = field(default_factory=dict)
+    is_async: bool = True
+    commit_mode: str = "on_commit"
+    key_prefix: str = "jobqueue:"
+
+    def queue(self, name: str) -> QueueConfig:
+        try:
+            return self.queues[name]
+        except KeyError:
+            configured = ", ".join(sorted(self.queues)) or "none"
+            raise ImproperlyConfigured(
+                f"Queue {name!r} is not in JOBQUEUE_QUEUES (configured: {configured})."
+            ) from None
+
+    def queue_is_async(self, name: str) -> bool:
+        config = self.queue(name)
+        return self.is_async if config.is_async is None else config.is_async
+
+
+class Problem:
+    """One configuration problem, as the checks framework and exceptions show it."""
+
+    def __init__(self, id: str, msg: str, hint: str | None = None, level: str = "error"):
+        self.id, self.msg, self.hint, self.level = id, msg, hint, level
+
+    def __repr__(self) -> str:
+        return f"Problem({self.id!r}, {self.msg!r})"
+
+
+def find_problems() -> list[Problem]:
+    """Every problem with the app's settings; empty when all is well.
+
+    Ids are stable: E001 unknown key, E002 no connection, E003 conflicting
+    connection options, E004 bad URL scheme, E005 bad timeout or TTL, E006 bad
+    JOBQUEUE_ASYNC / ASYNC, E007 bad JOBQUEUE_COMMIT_MODE, E008 JOBQUEUE_QUEUES
+    not a dict, E009 bad queue name, E010 bad SENTINELS, E011 bad key prefix,
+    W001 no 'default' queue.
+    """
+    problems: list[Problem] = []
+    raw = getattr(settings, "JOBQUEUE_QUEUES", None)
+    if raw is None:
+        raw = DEFAULT_QUEUES
+    if not isinstance(raw, dict):
+        return [Problem("django_jobqueue.E008", "JOBQUEUE_QUEUES must be a dict of queue name "
+                        "to options.", 'Example: {"default": {"URL": "redis://127.0.0.1:6379/0"}}')]
+    is_async = getattr(settings, "JOBQUEUE_ASYNC", True)
+    if not isinstance(is_async, bool):
+        problems.append(Problem("django_jobqueue.E006",
+                                f"JOBQUEUE_ASYNC must be True or False, not {is_async!r}."))
+    mode = getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit")
+    if mode not in COMMIT_MODES:
+        problems.append(Problem("django_jobqueue.E007",
+                                f"JOBQUEUE_COMMIT_MODE must be one of {COMMIT_MODES}, not {mode!r}."))
+    prefix = getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:")
+    if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
+        problems.append(Problem("django_jobqueue.E011", "JOBQUEUE_KEY_PREFIX must be a string "
+                                "without '{' or '}' (they are Redis Cluster hash tags)."))
+    for name, options in raw.items():
+        problems += _queue_problems(name, options)
+    if raw and "default" not in raw:
+        problems.append(Problem(
+            "django_jobqueue.W001", "JOBQUEUE_QUEUES has no 'default' queue.",
+            "enqueue(), get_queue() and @job without a queue name use 'default'; add it or "
+            "always name a queue.", level="warning"))
+    return problems
+
+
+def _queue_problems(name: Any, options: Any) -> list[Problem]:
+    from .engine.keys import validate_queue_name
+
+    where = f"JOBQUEUE_QUEUES[{name!r}]"
+    try:
+        validate_queue_name(name)
+    except ValueError as exc:
+        return [Problem("django_jobqueue.E009", str(exc))]
+    if not isinstance(options, dict):
+        return [Problem("django_jobqueue.E008", f"{where} must be a dict of options.")]
+    problems = []
+    unknown = sorted(set(options) - QUEUE_KEYS)
+    if unknown:
+        problems.append(Problem("django_jobqueue.E001", f"{where} has unknown keys: "
+                                f"{', '.join(unknown)}.", f"Known keys: {', '.join(sorted(QUEUE_KEYS))}."))
+    kinds = [k for k in ("URL", "HOST", "UNIX_SOCKET_PATH", "SENTINELS") if options.get(k)]
+    if not kinds:
+        problems.append(Problem("django_jobqueue.E002", f"{where} says nothing about where Redis "
+                                "is.", "Give URL, or HOST (+PORT, DB), or UNIX_SOCKET_PATH, or "
+                                "SENTINELS with MASTER_NAME."))
+    elif len(kinds) > 1:
+        problems.append(Problem("django_jobqueue.E003", f"{where} gives {' and '.join(kinds)}; "
+                                "use only one way to connect."))
+    url = options.get("URL")
+    if url is not None:
+        scheme = urlsplit(str(url)).scheme
+        if scheme not in URL_SCHEMES:
+            problems.append(Problem("django_jobqueue.E004", f"{where}['URL'] has scheme "
+                                    f"{scheme!r}; use redis://, rediss:// or unix://."))
+    if options.get("SENTINELS"):
+        sentinels = options["SENTINELS"]
+        ok = isinstance(sentinels, (list, tuple)) and all(
+            isinstance(s, (list, tuple)) and len(s) == 2 for s in sentinels)
+        if not ok:
+            problems.append(Problem("django_jobqueue.E010", f"{where}['SENTINELS'] must be a list "
+                                    "of (host, port) pairs."))
+        if not options.get("MASTER_NAME"):
+            problems.append(Problem("django_jobqueue.E010", f"{where} has SENTINELS but no "
+                                    "MASTER_NAME."))
+    for key in ("DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or (value < 0 and value != -1)):
+            problems.append(Problem("django_jobqueue.E005", f"{where}['{key}'] must be whole "
+                                    f"seconds >= 0 (or -1 for no limit), not {value!r}."))
+    if "ASYNC" in options and not isinstance(options["ASYNC"], bool):
+        problems.append(Problem("django_jobqueue.E006", f"{where}['ASYNC'] must be True or False."))
+    return problems
+
+
+@cache
+def get_settings() -> JobQueueSettings:
+    """The parsed settings; raises ImproperlyConfigured on the first error."""
+    for problem in find_problems():
+        if problem.level == "error":
+            raise ImproperlyConfigured(f"{problem.msg} ({problem.id})"
+                                       + (f" {problem.hint}" if problem.hint else ""))
+    raw = getattr(settings, "JOBQUEUE_QUEUES", None)
+    if raw is None:
+        raw = DEFAULT_QUEUES
+    queues = {name: _queue_config(name, options) for name, options in raw.items()}
+    return JobQueueSettings(
+        queues=queues,
+        is_async=getattr(settings, "JOBQUEUE_ASYNC", True),
+        commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit"),
+        key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:"),
+    )
+
+
+def _queue_config(name: str, options: dict) -> QueueConfig:
+    connection = ConnectionConfig(
+        url=options.get("URL"),
+        host=options.get("HOST") or "127.0.0.1",
+        port=int(options.get("PORT") or 6379),
+        db=int(options.get("DB") or 0),
+        username=options.get("USERNAME"),
+        password=options.get("PASSWORD"),
+        ssl=bool(options.get("SSL", False)),
+        ssl_cert_reqs=options.get("SSL_CERT_REQS"),
+        unix_socket_path=options.get("UNIX_SOCKET_PATH"),
+        sentinels=tuple((str(h), int(p)) for h, p in options.get("SENTINELS") or ()),
+        master_name=options.get("MASTER_NAME"),
+        sentinel_kwargs=tuple(sorted((options.get("SENTINEL_KWARGS") or {}).items())),
+        kwargs=tuple(sorted((options.get("CONNECTION_KWARGS") or {}).items())),
+    )
+    return QueueConfig(
+        name=name,
+        connection=connection,
+        default_timeout=options.get("DEFAULT_TIMEOUT"),
+        default_result_ttl=options.get("DEFAULT_RESULT_TTL"),
+        is_async=options.get("ASYNC"),
+        serializer=options.get("SERIALIZER"),
+    )
+
+
+def clear_cache() -> None:
+    get_settings.cache_clear()
+    from . import connections
+
+    connections.clear()

@@ -1,0 +1,65 @@
+"""Redis clients built from the settings, one per distinct connection config.
+
+Queues whose connection options are equal share one client (and so one
+connection pool), however many queues a project configures.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import redis
+from redis.sentinel import Sentinel
+
+from .conf import ConnectionConfig, get_settings
+
+_clients: dict[ConnectionConfig, Any] = {}
+_lock = threading.Lock()
+
+
+def get_connection(name: str = "default") -> Any:
+    """The Redis client of queue ``name`` (shared with queues configured alike)."""
+    config = get_settings().queue(name).connection
+    client = _clients.get(config)
+    if client is None:
+        with _lock:
+            client = _clients.get(config)
+            if client is None:
+                client = _clients[config] = build_client(config)
+    return client
+
+
+def build_client(config: ConnectionConfig) -> Any:
+    kwargs: dict[str, Any] = dict(config.kwargs)
+    if config.sentinels:
+        if config.password is not None:
+            kwargs.setdefault("password", config.password)
+        if config.username is not None:
+            kwargs.setdefault("username", config.username)
+        sentinel = Sentinel(list(config.sentinels), sentinel_kwargs=dict(config.sentinel_kwargs),
+                            **kwargs)
+        return sentinel.master_for(config.master_name, db=config.db)
+    if config.url:
+        return redis.Redis.from_url(config.url, **kwargs)
+    if config.unix_socket_path:
+        return redis.Redis(unix_socket_path=config.unix_socket_path, db=config.db,
+                           username=config.username, password=config.password, **kwargs)
+    if config.ssl:
+        kwargs["ssl"] = True
+        if config.ssl_cert_reqs is not None:
+            kwargs["ssl_cert_reqs"] = config.ssl_cert_reqs
+    return redis.Redis(host=config.host, port=config.port, db=config.db,
+                       username=config.username, password=config.password, **kwargs)
+
+
+def clear() -> None:
+    """Forget every client (settings changed); open connections are closed."""
+    with _lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        try:
+            client.close()
+        except Exception:
+            pass

@@ -1,0 +1,106 @@
+"""``manage.py rqworker high low``: serve queues in that priority order."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections, connections
+
+from ...conf import get_settings
+from ...engine import hooks
+from ...engine.worker import DEFAULT_WORKER_TTL
+from ...queues import get_worker
+
+VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
+
+
+class DatabaseHooks(hooks.Hooks):
+    """Jobs that use the ORM get fresh connections, as requests do."""
+
+    def job_started(self, job, worker):
+        close_old_connections()
+
+    def job_finished(self, job, result, worker):
+        close_old_connections()
+
+    def job_failed(self, job, exc_info, worker):
+        close_old_connections()
+
+
+class Command(BaseCommand):
+    help = "Run a worker serving the given queues, highest priority first (default: 'default')."
+
+    def add_arguments(self, parser):
+        parser.add_argument("queues", nargs="*", metavar="queue",
+                            help="queue names in priority order")
+        parser.add_argument("--burst", action="store_true",
+                            help="exit once every queue is empty")
+        parser.add_argument("--name", help="worker name (default: random)")
+        parser.add_argument("--worker-class", default="fork",
+                            help="'fork' (a child per job), 'simple' (in process) or a dotted "
+                                 "path to a Worker subclass")
+        parser.add_argument("--max-jobs", type=int, help="exit after this many jobs")
+        parser.add_argument("--max-idle-time", type=float,
+                            help="exit after this many seconds without a job")
+        parser.add_argument("--worker-ttl", type=int, default=DEFAULT_WORKER_TTL,
+                            help="seconds without heartbeat before a job counts as abandoned")
+        parser.add_argument("--pid", metavar="FILE", help="write the worker's PID to FILE")
+        parser.add_argument("--reload", action="store_true",
+                            help="restart when Python files change (development only)")
+
+    def handle(self, *args, **options):
+        names = options["queues"] or ["default"]
+        try:
+            configured = get_settings().queues
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+        unknown = [n for n in names if n not in configured]
+        if unknown:
+            raise CommandError(
+                f"Unknown queue(s): {', '.join(unknown)}. Configured queues: "
+                f"{', '.join(sorted(configured)) or 'none'} (JOBQUEUE_QUEUES)."
+            )
+        self._configure_logging(options["verbosity"])
+        if options["reload"]:
+            from django.utils import autoreload
+
+            autoreload.run_with_reloader(self._run, names, options)
+        else:
+            self._run(names, options)
+
+    def _run(self, names, options):
+        if options["pid"]:
+            with open(options["pid"], "w") as fh:
+                fh.write(str(os.getpid()))
+        try:
+            worker = get_worker(*names, worker_class=options["worker_class"],
+                                name=options["name"], worker_ttl=options["worker_ttl"])
+        except (ImportError, ValueError, TypeError) as exc:
+            raise CommandError(str(exc)) from exc
+        database_hooks = DatabaseHooks()
+        hooks.register(database_hooks)
+        # Connections must not be shared with forked children.
+        connections.close_all()
+        try:
+            worker.work(burst=options["burst"], max_jobs=options["max_jobs"],
+                        max_idle_time=options["max_idle_time"], logging_level=None)
+        finally:
+            hooks.unregister(database_hooks)
+            if options["pid"]:
+                try:
+                    os.unlink(options["pid"])
+                except OSError:
+                    pass
+
+    def _configure_logging(self, verbosity):
+        logger = logging.getLogger("django_jobqueue")
+        if logger.level == logging.NOTSET:
+            logger.setLevel(VERBOSITY_LEVELS.get(verbosity, logging.INFO))
+        if not logger.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler(self.stderr._out)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            logger.addHandler(handler)
+            logger.propagate = False

@@ -1,0 +1,83 @@
+"""Queues, workers and enqueueing, configured from Django settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from .conf import get_settings
+from .connections import get_connection
+from .engine import Queue, Worker
+from .engine.execution import EXECUTIONS
+from .engine.utils import import_attribute
+
+_UNSET: Any = object()
+
+
+class DjangoQueue(Queue):
+    """A queue that takes what it is not given from ``JOBQUEUE_QUEUES``.
+
+    ``Queue("low")`` therefore uses the configured connection, timeouts,
+    serializer, key prefix and ``ASYNC`` flag of queue ``low``; anything passed
+    explicitly wins.
+    """
+
+    def __init__(self, name: str = "default", connection: Any = None, is_async: Any = _UNSET,
+                 default_timeout: Any = None, serializer: Any = None, prefix: str | None = None,
+                 default_result_ttl: int | None = None, **kwargs: Any):
+        if settings.configured:
+            jq = get_settings()
+            config = jq.queues.get(name)
+            if config is None and connection is None:
+                jq.queue(name)  # raises, listing the configured queues
+            if config is not None:
+                connection = connection or get_connection(name)
+                if is_async is _UNSET:
+                    is_async = jq.queue_is_async(name)
+                default_timeout = _first(default_timeout, config.default_timeout)
+                default_result_ttl = _first(default_result_ttl, config.default_result_ttl)
+                serializer = _first(serializer, config.serializer)
+            prefix = _first(prefix, jq.key_prefix)
+        super().__init__(name, connection, True if is_async is _UNSET else is_async,
+                         default_timeout, serializer, prefix,
+                         default_result_ttl=default_result_ttl, **kwargs)
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+def get_queue(name: str = "default", **overrides: Any) -> DjangoQueue:
+    """The configured queue ``name``.
+
+    Keyword arguments override the settings for this one object, e.g.
+    ``get_queue("low", is_async=False)`` or ``default_timeout=60``. An unknown
+    name raises ImproperlyConfigured listing the configured queues.
+    """
+    get_settings().queue(name)  # fail fast, with the list of known queues
+    return DjangoQueue(name, **overrides)
+
+
+def enqueue(func: Any, *args: Any, **kwargs: Any):
+    """Put ``func(*args, **kwargs)`` on the default queue; returns the Job."""
+    return get_queue("default").enqueue(func, *args, **kwargs)
+
+
+def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> Worker:
+    """A worker for the named configured queues (``default`` when none is named).
+
+    ``worker_class`` is a Worker subclass, a dotted path to one, or an
+    execution name (``"fork"``, ``"simple"``).
+    """
+    names = list(queue_names) or ["default"]
+    queues = [get_queue(name) for name in names]
+    if isinstance(worker_class, str):
+        if worker_class in EXECUTIONS:
+            kwargs.setdefault("execution", worker_class)
+            worker_class = None
+        else:
+            worker_class = import_attribute(worker_class)
+    worker_class = worker_class or Worker
+    return worker_class(queues, connection=queues[0].connection,
+                        prefix=get_settings().key_prefix, **kwargs)

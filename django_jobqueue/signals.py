@@ -1,0 +1,47 @@
+"""Django signals sent as jobs move, and the settings-cache receiver.
+
+``job_enqueued(sender=Queue class, job, queue)``, ``job_started(sender=Job class,
+job, worker)``, ``job_finished(..., job, result, worker)`` and
+``job_failed(..., job, exc_info, worker)`` are sent from the engine's hooks, in
+the process where the event happens (the worker's, or the web process for
+enqueues and inline jobs).
+"""
+
+from django.core.signals import setting_changed
+from django.dispatch import Signal, receiver
+
+from .engine import hooks
+
+job_enqueued = Signal()
+job_started = Signal()
+job_finished = Signal()
+job_failed = Signal()
+
+
+class SignalHooks(hooks.Hooks):
+    def job_enqueued(self, job, queue):
+        job_enqueued.send(sender=type(queue), job=job, queue=queue)
+
+    def job_started(self, job, worker):
+        job_started.send(sender=type(job), job=job, worker=worker)
+
+    def job_finished(self, job, result, worker):
+        job_finished.send(sender=type(job), job=job, result=result, worker=worker)
+
+    def job_failed(self, job, exc_info, worker):
+        job_failed.send(sender=type(job), job=job, exc_info=exc_info, worker=worker)
+
+
+_hooks = SignalHooks()
+
+
+def connect() -> None:
+    hooks.register(_hooks)
+
+
+@receiver(setting_changed)
+def _settings_changed(setting, **kwargs):
+    if setting.startswith("JOBQUEUE_"):
+        from .conf import clear_cache
+
+        clear_cache()
