@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 
 from .conf import get_settings
 from .connections import get_connection
-from .engine import Queue, Worker
+from .engine import Job, JobStatus, Queue, Worker
 from .engine.execution import EXECUTIONS
 from .engine.utils import import_attribute
 
@@ -25,7 +26,8 @@ class DjangoQueue(Queue):
 
     def __init__(self, name: str = "default", connection: Any = None, is_async: Any = _UNSET,
                  default_timeout: Any = None, serializer: Any = None, prefix: str | None = None,
-                 default_result_ttl: int | None = None, **kwargs: Any):
+                 default_result_ttl: int | None = None, in_memory: bool | None = None,
+                 **kwargs: Any):
         if settings.configured:
             jq = get_settings()
             config = jq.queues.get(name)
@@ -39,9 +41,28 @@ class DjangoQueue(Queue):
                 default_result_ttl = _first(default_result_ttl, config.default_result_ttl)
                 serializer = _first(serializer, config.serializer)
             prefix = _first(prefix, jq.key_prefix)
-        super().__init__(name, connection, True if is_async is _UNSET else is_async,
-                         default_timeout, serializer, prefix,
-                         default_result_ttl=default_result_ttl, **kwargs)
+        is_async = True if is_async is _UNSET else is_async
+        super().__init__(name, connection, is_async, default_timeout, serializer, prefix,
+                         default_result_ttl=default_result_ttl,
+                         in_memory=not is_async if in_memory is None else in_memory, **kwargs)
+
+    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None) -> Job:
+        """Store the job now, or when the surrounding transaction commits.
+
+        Inside ``transaction.atomic()`` (and with ``JOBQUEUE_COMMIT_MODE =
+        "on_commit"``, the default) the job is built and checked at once and its
+        final id returned, with status ``pending_commit``; it reaches Redis only
+        if the transaction commits, so a worker never sees rows that were rolled
+        back or not yet written. Inline queues (``ASYNC = False``) run at once.
+        """
+        if not (self.is_async and settings.configured
+                and get_settings().commit_mode == "on_commit"
+                and transaction.get_connection().in_atomic_block):
+            return super().enqueue_job(job, at_front=at_front, depends_on=depends_on)
+        job.set_status(JobStatus.PENDING_COMMIT)
+        transaction.on_commit(lambda: super(DjangoQueue, self).enqueue_job(
+            job, at_front=at_front, depends_on=depends_on))
+        return job
 
 
 def _first(*values: Any) -> Any:

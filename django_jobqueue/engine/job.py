@@ -47,6 +47,8 @@ class JobStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELED = "canceled"
     STOPPED = "stopped"
+    #: Enqueued inside a database transaction; stored in Redis once it commits.
+    PENDING_COMMIT = "pending_commit"
 
 
 class Retry:
@@ -219,6 +221,8 @@ class Job:
         self.retry_max: int | None = None
         self.on_success: str | None = None
         self.on_failure: str | None = None
+        #: Run inline and kept only in this process (never stored in Redis).
+        self.detached = False
 
     # -- creation and loading ------------------------------------------------
 
@@ -473,9 +477,10 @@ class Job:
 
     def get_status(self, refresh: bool = True) -> JobStatus | None:
         """The job's status; None once the job is gone (deleted or expired)."""
-        if refresh:
+        if refresh and not self.detached:
             status = as_str(self.connection.hget(self.key, "status"))
-            self._status = JobStatus(status) if status else None
+            if status or self._status != JobStatus.PENDING_COMMIT:
+                self._status = JobStatus(status) if status else None
         return self._status
 
     def set_status(self, status: JobStatus) -> None:
@@ -512,6 +517,8 @@ class Job:
 
     def refresh(self) -> None:
         """Reload every field from Redis."""
+        if self.detached:
+            return
         fields = self.connection.hgetall(self.key)
         if not fields:
             raise NoSuchJobError(f"No job with id {self.id!r}.")
@@ -520,7 +527,7 @@ class Job:
     @property
     def result(self) -> Any:
         """The return value once the job finished, else None (asks Redis until then)."""
-        if self._result_raw is None:
+        if self._result_raw is None and not self.detached:
             status, raw = self.connection.hmget(self.key, ["status", "result"])
             if status is not None:
                 self._status = JobStatus(as_str(status))
@@ -537,7 +544,7 @@ class Job:
     @property
     def exc_info(self) -> str | None:
         """The traceback of the last failure, as text."""
-        if self._exc_info is None:
+        if self._exc_info is None and not self.detached:
             self._exc_info = as_str(self.connection.hget(self.key, "exc_info"))
         return self._exc_info
 
@@ -546,7 +553,7 @@ class Job:
         self._exc_info = value
 
     def get_meta(self, refresh: bool = True) -> dict:
-        if refresh:
+        if refresh and not self.detached:
             raw = self.connection.hget(self.key, "meta")
             self.meta = self.serializer.loads(raw) if raw else {}
         return self.meta
@@ -554,6 +561,8 @@ class Job:
     def save_meta(self) -> None:
         """Store ``job.meta``; the job must still exist."""
         raw = self._dumps(self.meta, "meta")
+        if self.detached:
+            return
         if not scripts.set_field(self.connection, self.key, "meta", raw):
             raise NoSuchJobError(f"No job with id {self.id!r}.")
 
@@ -566,7 +575,8 @@ class Job:
     @property
     def dependent_ids(self) -> list[str]:
         """Ids of jobs waiting on this one (read fresh from Redis)."""
-        self._dependent_keys = _json_list(self.connection.hget(self.key, "dependents"))
+        if not self.detached:
+            self._dependent_keys = _json_list(self.connection.hget(self.key, "dependents"))
         return [self.keys.split_job_key(k)[1] for k in self._dependent_keys]
 
     def _related(self, keys: list[str]) -> list[Job | None]:
@@ -597,6 +607,10 @@ class Job:
 
     def requeue(self, at_front: bool = False) -> JobStatus:
         """Put a failed, stopped or canceled job back in its queue."""
+        if self.detached:
+            raise InvalidJobOperation(
+                f"Job {self.id} ran inline and was never stored, so it cannot be requeued; "
+                "enqueue the call again.")
         try:
             status = scripts.requeue(self.connection, self.keys, self.origin, self.id, now(), at_front)
         except Exception as exc:
@@ -606,6 +620,11 @@ class Job:
 
     def cancel(self) -> None:
         """Cancel a job that has not started yet (queued, deferred or scheduled)."""
+        if self.detached:
+            if self._status not in (JobStatus.DEFERRED, JobStatus.PENDING_COMMIT):
+                raise InvalidJobOperation(f"Job {self.id} is {self._status} and cannot be canceled.")
+            self._status = JobStatus.CANCELED
+            return
         keep = self.failure_ttl if self.failure_ttl is not None else DEFAULT_FAILURE_TTL
         try:
             dependents = scripts.cancel(self.connection, self.keys, self.origin, self.id, now(), keep)
@@ -618,6 +637,9 @@ class Job:
 
     def delete(self) -> None:
         """Remove the job from Redis: its data, its queue and every registry."""
+        if self.detached:
+            self._status = None
+            return
         reply = scripts.delete(self.connection, self.keys, self.origin, self.id)
         self._status = None
         if reply:

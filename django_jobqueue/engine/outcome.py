@@ -29,6 +29,11 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
         record_failure(job, f"The job returned a value the serializer cannot store: "
                             f"{type(exc).__name__}: {exc}", worker)
         return False
+    if job.detached:
+        job._result, job._result_raw, job._exc_info = result, raw, None
+        job.set_status("finished")
+        job.ended_at = now()
+        return True
     dependents = scripts.finish(job.connection, job.keys, job.origin, job.id, now(), ttl, raw,
                                 worker)
     if dependents is None:
@@ -49,6 +54,15 @@ def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "faile
     retry_in = None
     if retry and job.retries_left and job.retry_max:
         retry_in = Retry.delay(job.retry_intervals or [0], job.retry_max, job.retries_left)
+    if job.detached:
+        job.exc_info = exc_info
+        job.ended_at = now()
+        if retry_in is not None:
+            job.retries_left -= 1  # type: ignore[operator]
+            job.set_status("queued")
+        else:
+            job.set_status(status)
+        return job.get_status(refresh=False)
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
     reply = scripts.fail(job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info,
                          worker, retry_in, status, only_if_abandoned)

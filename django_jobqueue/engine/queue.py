@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from typing import Any, Iterable
 
 from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import resolve_connection
-from .errors import DuplicateJobError
+from .errors import DuplicateJobError, NoSuchJobError
 from .job import DEFAULT_TIMEOUT, Job, JobStatus
 from .keys import keyspace, validate_queue_name
 from .registry import (
@@ -35,6 +36,11 @@ RESERVED_KWARGS = (
 # this process: one SADD per queue and process, not one per enqueue.
 _registered: set[tuple[int, str, str]] = set()
 
+#: Jobs run by in-memory inline queues in this process, newest last, so that
+#: ``fetch_job`` and ``depends_on=<id>`` still work without Redis.
+_inline_jobs: OrderedDict[tuple[str, str], Job] = OrderedDict()
+INLINE_JOBS_KEPT = 10_000
+
 
 class Queue:
     """A named queue on one Redis connection.
@@ -48,13 +54,17 @@ class Queue:
         serializer: ``"pickle"`` (default), ``"json"``, a dotted path, or an
             object with ``dumps``/``loads``.
         prefix: the prefix of every key (``"jobqueue:"``).
+        in_memory: with ``is_async=False``, keep jobs in this process only and
+            never talk to Redis (what ``JOBQUEUE_ASYNC = False`` uses, so test
+            suites need no Redis server).
     """
 
     def __init__(self, name: str = "default", connection: Any = None, is_async: bool = True,
                  default_timeout: int | str | None = None, serializer: Any = None,
                  prefix: str | None = None, job_class: type[Job] = Job,
-                 default_result_ttl: int | None = None):
+                 default_result_ttl: int | None = None, in_memory: bool = False):
         self.name = validate_queue_name(name)
+        self.in_memory = in_memory and not is_async
         self.connection = resolve_connection(connection)
         self.is_async = is_async
         self.default_timeout = parse_duration(default_timeout) or DEFAULT_TIMEOUT
@@ -116,6 +126,8 @@ class Queue:
 
     def fetch_job(self, job_id: str) -> Job | None:
         """The job with this id on this queue, or None."""
+        if self.in_memory:
+            return _inline_jobs.get((self.name, job_id))
         return self.job_class.fetch_many([job_id], self.connection, self.serializer,
                                          origin=self.name, prefix=self.keys.prefix)[0]
 
@@ -246,6 +258,8 @@ class Queue:
         ``is_async=False``, runs at once). Without dependencies this is one
         round trip.
         """
+        if self.in_memory:
+            return self._run_in_memory(job, depends_on)
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
         pending: list[str] = []
         if parents:
@@ -290,6 +304,39 @@ class Queue:
 
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
         return job
+
+    def _run_in_memory(self, job: Job, depends_on: Any) -> Job:
+        """Run the job here without Redis; a job whose parents did not succeed stays deferred."""
+        parents, allow_failure, _ = dependencies.normalize(depends_on)
+        resolved = []
+        for parent in parents:
+            found = parent if isinstance(parent, Job) else next(
+                (j for (_, job_id), j in reversed(_inline_jobs.items()) if job_id == parent), None)
+            if found is None:
+                raise NoSuchJobError(f"depends_on names job {parent!r}, which this process "
+                                     "has not run (inline jobs live in memory only).")
+            resolved.append(found)
+            found._dependent_keys.append(job.key)
+        job.detached = True
+        job._dependency_keys = [p.key for p in resolved]
+        job.allow_dependency_failures = allow_failure
+        job.enqueued_at = now()
+        _inline_jobs[(self.name, job.id)] = job
+        while len(_inline_jobs) > INLINE_JOBS_KEPT:
+            _inline_jobs.popitem(last=False)
+        hooks.emit("job_enqueued", job=job, queue=self)
+        if any(not dependencies.satisfies(p.get_status(refresh=False), allow_failure)
+               for p in resolved):
+            job.set_status(JobStatus.DEFERRED)
+            return job
+        from .execution.base import perform_job
+
+        job.worker_name = INLINE_WORKER
+        while True:  # retries happen at once: there is no scheduler to wait for
+            job.set_status(JobStatus.STARTED)
+            job.started_at = now()
+            if perform_job(job, INLINE_WORKER, enforce_timeout=False) != JobStatus.QUEUED:
+                return job
 
     def _register(self) -> None:
         if self._registration not in _registered:
