@@ -61,6 +61,10 @@ class KeySpace:
     def worker(self, name: str) -> str:
         return f"{self.prefix}worker:{name}"
 
+    @property
+    def suspended(self) -> str:
+        return f"{self.prefix}suspended"
+
     # Keys of one queue, all in the queue's hash slot.
     def tag(self, queue: str) -> str:
         return f"{self.prefix}{{{queue}}}"

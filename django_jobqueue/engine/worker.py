@@ -109,6 +109,7 @@ class Worker:
         self._last_heartbeat = 0.0
         self._next_maintenance = 0.0
         self._pubsub: Any = None
+        self._suspended = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
@@ -135,6 +136,12 @@ class Worker:
                 self._subscribe()
             while not self._stop_requested:
                 self.maintain_if_due()
+                if self._suspended:
+                    if burst:
+                        self.log.info("Worker %s: suspended, quitting (burst mode)", self.name)
+                        break
+                    self.wait_for_work(max_idle_time, idle_since)
+                    continue
                 job = self.dequeue()
                 if job is None:
                     if burst:
@@ -292,6 +299,12 @@ class Worker:
 
     def maintain(self) -> None:
         """Release due retries, drop expired registry entries, fail abandoned jobs."""
+        suspended = bool(self.connection.exists(self.keys.suspended))
+        if suspended != self._suspended:
+            self._suspended = suspended
+            self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
+            self.log.info("Worker %s: %s", self.name,
+                          "suspended, taking no new jobs" if suspended else "resumed")
         for queue in self.queues:
             queue.scheduled_job_registry.enqueue_due()
             for registry in (queue.finished_job_registry, queue.failed_job_registry,

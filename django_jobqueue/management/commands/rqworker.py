@@ -5,14 +5,13 @@ from __future__ import annotations
 import logging
 import os
 
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 
-from ...conf import get_settings
 from ...engine import hooks
 from ...engine.worker import DEFAULT_WORKER_TTL
 from ...queues import get_worker
+from ._base import configured_queues
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
 
@@ -53,16 +52,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         names = options["queues"] or ["default"]
-        try:
-            configured = get_settings().queues
-        except ImproperlyConfigured as exc:
-            raise CommandError(str(exc)) from exc
-        unknown = [n for n in names if n not in configured]
-        if unknown:
-            raise CommandError(
-                f"Unknown queue(s): {', '.join(unknown)}. Configured queues: "
-                f"{', '.join(sorted(configured)) or 'none'} (JOBQUEUE_QUEUES)."
-            )
+        configured_queues(names)  # fail fast on unknown names
         self._configure_logging(options["verbosity"])
         if options["reload"]:
             from django.utils import autoreload

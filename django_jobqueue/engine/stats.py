@@ -1,0 +1,54 @@
+"""Counts per queue, for dashboards and ``rqstats``, in one round trip per connection."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .keys import REGISTRIES
+from .utils import now
+from .worker import all_workers
+
+#: Registries whose entries expire (their score is the expiry time).
+EXPIRING = {"finished", "failed", "canceled"}
+
+
+def queue_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
+    """One dict per queue: name, queued, one count per registry, and workers."""
+    by_connection: dict[int, list[Any]] = {}
+    for queue in queues:
+        by_connection.setdefault(id(queue.connection), []).append(queue)
+    rows: dict[Any, dict[str, Any]] = {}
+    timestamp = f"({now()!r}"
+    for group in by_connection.values():
+        pipe = group[0].connection.pipeline(transaction=False)
+        for queue in group:
+            pipe.llen(queue.key)
+            for kind in REGISTRIES:
+                key = queue.keys.registry(queue.name, kind)
+                if kind in EXPIRING:
+                    pipe.zcount(key, timestamp, "+inf")
+                else:
+                    pipe.zcard(key)
+        replies = iter(pipe.execute())
+        workers = all_workers(group[0].connection, group[0].keys.prefix)
+        for queue in group:
+            row: dict[str, Any] = {"name": queue.name, "queued": next(replies)}
+            for kind in REGISTRIES:
+                row[kind] = next(replies)
+            row["workers"] = sum(1 for w in workers
+                                 if queue.name in (w.get("queues") or "").split(","))
+            rows[queue] = row
+    return [rows[q] for q in queues]
+
+
+def suspend(connection: Any, keys: Any, seconds: int | None = None) -> None:
+    """Make every worker on this connection stop taking jobs (until :func:`resume`)."""
+    connection.set(keys.suspended, "1", ex=seconds or None)
+
+
+def resume(connection: Any, keys: Any) -> None:
+    connection.delete(keys.suspended)
+
+
+def is_suspended(connection: Any, keys: Any) -> bool:
+    return bool(connection.exists(keys.suspended))
