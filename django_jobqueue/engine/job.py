@@ -223,6 +223,8 @@ class Job:
         self.on_failure: str | None = None
         #: Run inline and kept only in this process (never stored in Redis).
         self.detached = False
+        #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
+        self.priority = 0
 
     # -- creation and loading ------------------------------------------------
 
@@ -234,7 +236,7 @@ class Job:
                ttl: int | None = None, failure_ttl: int | None = None,
                description: str | None = None, meta: dict | None = None,
                retry: Retry | None = None, on_success: Any = None,
-               on_failure: Any = None) -> Job:
+               on_failure: Any = None, priority: int = 0) -> Job:
         """Build a job in memory, checking that a worker will be able to run it."""
         if kwargs is None:
             kwargs = {}
@@ -266,6 +268,9 @@ class Job:
                 raise TypeError("retry must be a Retry(max=..., interval=...).")
             job.retries_left = job.retry_max = retry.max
             job.retry_intervals = retry.intervals
+        if isinstance(priority, bool) or not isinstance(priority, int) or not -100 <= priority <= 100:
+            raise ValueError(f"priority must be a whole number from -100 to 100, not {priority!r}.")
+        job.priority = priority
         job.on_success = callable_name(on_success, "callback")[0] if on_success else None
         job.on_failure = callable_name(on_failure, "callback")[0] if on_failure else None
         job.created_at = now()
@@ -373,6 +378,7 @@ class Job:
         self.retry_intervals = _json_list(get("retry_intervals"))
         self.on_success = as_str(get("on_success"))
         self.on_failure = as_str(get("on_failure"))
+        self.priority = as_int(get("priority"), 0)
 
     def to_fields(self) -> list[Any]:
         """The hash fields written when the job is enqueued (status is set by the script)."""
@@ -397,6 +403,7 @@ class Job:
             "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
             "on_success": self.on_success,
             "on_failure": self.on_failure,
+            "priority": self.priority or None,
         }
         flat: list[Any] = []
         for name, value in values.items():

@@ -72,6 +72,10 @@ class KeySpace:
     def queue(self, queue: str) -> str:
         return f"{self.tag(queue)}:queue"
 
+    def priority(self, queue: str) -> str:
+        """The sorted set holding a queue's waiting jobs of non-zero priority."""
+        return f"{self.tag(queue)}:priority"
+
     def registry(self, queue: str, kind: str) -> str:
         if kind not in REGISTRIES:
             raise ValueError(f"Unknown registry {kind!r}; expected one of {REGISTRIES}.")

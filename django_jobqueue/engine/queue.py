@@ -101,14 +101,28 @@ class Queue:
 
     @property
     def count(self) -> int:
-        return self.connection.llen(self.key)
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.llen(self.key)
+        pipe.zcard(self.keys.priority(self.name))
+        return sum(pipe.execute())
 
     def is_empty(self) -> bool:
         return self.count == 0
 
     def get_job_ids(self, offset: int = 0, length: int = -1) -> list[str]:
+        """Ids in the order workers will take them."""
         end = -1 if length < 0 else offset + length - 1
-        return [as_str(i) for i in self.connection.lrange(self.key, offset, end)]
+        prio_key = self.keys.priority(self.name)
+        if not self.connection.zcard(prio_key):
+            return [as_str(i) for i in self.connection.lrange(self.key, offset, end)]
+        # Rare: jobs with a priority. Positive ones come before the list,
+        # negative ones after it (see scripts/_push.lua).
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.zrange(prio_key, "-inf", f"({100 * PRIORITY_BAND}", byscore=True)
+        pipe.lrange(self.key, 0, -1)
+        pipe.zrange(prio_key, 100 * PRIORITY_BAND, "+inf", byscore=True)
+        ids = [as_str(i) for part in pipe.execute() for i in part]
+        return ids[offset:] if end == -1 else ids[offset:end + 1]
 
     @property
     def job_ids(self) -> list[str]:
@@ -203,38 +217,48 @@ class Queue:
         configure the job; pass ``args=``/``kwargs=`` explicitly (and no
         positional arguments) to give the function keywords of those names.
         """
-        options = {name: kwargs.pop(name) for name in RESERVED_KWARGS if name in kwargs}
-        if "args" in kwargs or "kwargs" in kwargs:
-            if args:
-                raise TypeError("Pass either positional arguments or args=..., not both.")
-            args = kwargs.pop("args", None) or ()
-            kwargs = kwargs.pop("kwargs", None) or {}
-        timeout = options.pop("job_timeout", None)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, timeout=timeout, **options)
+        args, kwargs, options = _split_options(args, kwargs)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, **options)
+
+    def enqueue_at(self, when: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
+        """Like :meth:`enqueue`, but the job enters the queue at ``when`` (an aware datetime)."""
+        args, kwargs, options = _split_options(args, kwargs)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, at=when, **options)
+
+    def enqueue_in(self, delay: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
+        """Like :meth:`enqueue`, but the job enters the queue after ``delay`` (timedelta or seconds)."""
+        seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+        args, kwargs, options = _split_options(args, kwargs)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, at=now() + seconds, **options)
 
     def enqueue_call(self, func: Any, args: Iterable | None = None, kwargs: dict | None = None,
                      timeout: int | str | None = None, result_ttl: int | str | None = None,
                      ttl: int | str | None = None, failure_ttl: int | str | None = None,
                      depends_on: Any = None, job_id: str | None = None, at_front: bool = False,
                      description: str | None = None, meta: dict | None = None,
-                     retry: Any = None, on_success: Any = None, on_failure: Any = None) -> Job:
+                     retry: Any = None, on_success: Any = None, on_failure: Any = None,
+                     job_timeout: int | str | None = None, priority: int = 0,
+                     at: Any = None) -> Job:
         """Like :meth:`enqueue`, with the job's options as plain arguments.
 
-        ``timeout`` is the job timeout in seconds (-1 for none); TTLs are in
-        seconds: ``result_ttl`` 0 keeps no result and -1 keeps it forever.
+        ``timeout`` (or ``job_timeout``) is the job timeout in seconds (-1 for
+        none); TTLs are in seconds: ``result_ttl`` 0 keeps no result and -1
+        keeps it forever. ``priority`` (-100..100) orders jobs within this
+        queue, higher first; ``at`` (aware datetime or UNIX time) schedules it.
         """
-        job = self.create_job(func, args=args, kwargs=kwargs, timeout=timeout,
+        job = self.create_job(func, args=args, kwargs=kwargs,
+                              timeout=timeout if timeout is not None else job_timeout,
                               result_ttl=result_ttl, ttl=ttl, failure_ttl=failure_ttl,
                               job_id=job_id, description=description, meta=meta, retry=retry,
-                              on_success=on_success, on_failure=on_failure)
-        return self.enqueue_job(job, at_front=at_front, depends_on=depends_on)
+                              on_success=on_success, on_failure=on_failure, priority=priority)
+        return self.enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
 
     def create_job(self, func: Any, args: Iterable | None = None, kwargs: dict | None = None,
                    timeout: int | str | None = None, result_ttl: int | str | None = None,
                    ttl: int | str | None = None, failure_ttl: int | str | None = None,
                    job_id: str | None = None, description: str | None = None,
                    meta: dict | None = None, retry: Any = None, on_success: Any = None,
-                   on_failure: Any = None) -> Job:
+                   on_failure: Any = None, priority: int = 0) -> Job:
         """Build (and check) a job for this queue without storing it."""
         timeout = parse_duration(timeout, allow_forever=True)
         result_ttl = parse_duration(result_ttl, allow_forever=True)
@@ -247,17 +271,19 @@ class Queue:
             result_ttl=result_ttl, ttl=parse_duration(ttl, allow_forever=True),
             failure_ttl=parse_duration(failure_ttl, allow_forever=True),
             description=description, meta=meta, retry=retry, on_success=on_success,
-            on_failure=on_failure,
+            on_failure=on_failure, priority=priority,
         )
 
-    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None) -> Job:
+    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None,
+                    at: Any = None) -> Job:
         """Store a job built by :meth:`create_job` and put it where it belongs.
 
         A job whose parents have not all finished waits in the deferred
-        registry; any other job enters the queue (or, on a queue with
-        ``is_async=False``, runs at once). Without dependencies this is one
-        round trip.
+        registry; a job given a future ``at`` waits in the scheduled registry;
+        any other job enters the queue (or, on a queue with ``is_async=False``,
+        runs at once). Without dependencies this is one round trip.
         """
+        due = _timestamp(at)
         if self.in_memory:
             return self._run_in_memory(job, depends_on)
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
@@ -273,6 +299,8 @@ class Queue:
         timestamp = now()
         if pending:
             target, score = JobStatus.DEFERRED, timestamp
+        elif due is not None and due > timestamp and self.is_async:
+            target, score = JobStatus.SCHEDULED, due
         elif not self.is_async:
             target, score = JobStatus.STARTED, timestamp + 365 * 24 * 3600
         else:
@@ -350,3 +378,28 @@ class Queue:
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.
 INLINE_WORKER = "inline"
+
+#: Score band width of the priority set (see scripts/_push.lua).
+PRIORITY_BAND = 10**13
+
+
+def _split_options(args: tuple, kwargs: dict) -> tuple[tuple, dict, dict]:
+    """Separate the job options of an ``enqueue`` call from the function's arguments."""
+    options = {name: kwargs.pop(name) for name in RESERVED_KWARGS if name in kwargs}
+    if "args" in kwargs or "kwargs" in kwargs:
+        if args:
+            raise TypeError("Pass either positional arguments or args=..., not both.")
+        args = tuple(kwargs.pop("args", None) or ())
+        kwargs = kwargs.pop("kwargs", None) or {}
+    return args, kwargs, options
+
+
+def _timestamp(when: Any) -> float | None:
+    if when is None:
+        return None
+    if isinstance(when, (int, float)):
+        return float(when)
+    if getattr(when, "tzinfo", None) is None or when.utcoffset() is None:
+        raise ValueError(f"{when!r} is a naive datetime; pass an aware one (e.g. with "
+                         "tzinfo=datetime.timezone.utc) so the time is not ambiguous.")
+    return when.timestamp()

@@ -21,7 +21,9 @@ from ..keys import KeySpace
 
 @cache
 def load(name: str) -> Script:
-    source = resources.files(__package__).joinpath(f"{name}.lua").read_bytes()
+    files = resources.files(__package__)
+    # Every script gets the shared push() helper, so queues are filled one way.
+    source = files.joinpath("_push.lua").read_bytes() + files.joinpath(f"{name}.lua").read_bytes()
     # Bytes need no client encoder, so one Script serves every client; it is
     # always called with an explicit client.
     return Script(None, source)  # type: ignore[arg-type]
@@ -70,7 +72,7 @@ def enqueue(client, ks: KeySpace, queue: str, job_id: str, target: str, score: f
     keys = [ks.job(queue, job_id), ks.queue(queue),
             ks.registry(queue, "deferred"), ks.registry(queue, "scheduled"),
             ks.registry(queue, "started"), ks.registry(queue, "finished"),
-            ks.registry(queue, "failed"), ks.registry(queue, "canceled")]
+            ks.registry(queue, "failed"), ks.registry(queue, "canceled"), ks.priority(queue)]
     args = [job_id, target, repr(score), "1" if at_front else "0",
             "" if ttl is None or ttl < 0 else str(ttl), ks.wake_channel(queue), *fields]
     return _run("enqueue", client, keys, args)
@@ -80,7 +82,8 @@ def dequeue(client, ks: KeySpace, queues: Sequence[str], now: float, worker: str
             deadline_in: float) -> Any:
     keys: list[str] = []
     for queue in queues:
-        keys += [ks.queue(queue), ks.registry(queue, "started"), ks.job_prefix(queue)]
+        keys += [ks.queue(queue), ks.priority(queue), ks.registry(queue, "started"),
+                 ks.job_prefix(queue)]
     return _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
 
 
@@ -94,7 +97,7 @@ def fail(client, ks: KeySpace, queue: str, job_id: str, now: float, failure_ttl:
          exc_info: str, worker: str, retry_in: float | None = None, status: str = "failed",
          only_if_abandoned: bool = False) -> Any:
     keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "failed"),
-            ks.queue(queue), ks.registry(queue, "scheduled")]
+            ks.queue(queue), ks.registry(queue, "scheduled"), ks.priority(queue)]
     args = [job_id, repr(now), str(failure_ttl), exc_info, worker,
             "" if retry_in is None else repr(float(retry_in)), ks.wake_channel(queue), status,
             "1" if only_if_abandoned else "0"]
@@ -108,7 +111,7 @@ def add_dependent(client, ks: KeySpace, parent_key: str, child_key: str) -> Any:
 def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str,
             now: float) -> Any:
     queue, child_id = ks.split_job_key(child_key)
-    keys = [child_key, ks.queue(queue), ks.registry(queue, "deferred")]
+    keys = [child_key, ks.queue(queue), ks.registry(queue, "deferred"), ks.priority(queue)]
     return _run("release", client, keys,
                 [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)])
 
@@ -116,14 +119,14 @@ def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str,
 def requeue(client, ks: KeySpace, queue: str, job_id: str, now: float,
             at_front: bool = False) -> Any:
     keys = [ks.job(queue, job_id), ks.queue(queue), ks.registry(queue, "failed"),
-            ks.registry(queue, "canceled"), ks.registry(queue, "deferred")]
+            ks.registry(queue, "canceled"), ks.registry(queue, "deferred"), ks.priority(queue)]
     return _run("requeue", client, keys,
                 [job_id, repr(now), "1" if at_front else "0", ks.wake_channel(queue)])
 
 
 def cancel(client, ks: KeySpace, queue: str, job_id: str, now: float, keep_for: int) -> Any:
     keys = [ks.job(queue, job_id), ks.queue(queue), ks.registry(queue, "deferred"),
-            ks.registry(queue, "scheduled"), ks.registry(queue, "canceled")]
+            ks.registry(queue, "scheduled"), ks.registry(queue, "canceled"), ks.priority(queue)]
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
 
@@ -131,16 +134,18 @@ def delete(client, ks: KeySpace, queue: str, job_id: str) -> Any:
     keys = [ks.job(queue, job_id), ks.queue(queue)] + [
         ks.registry(queue, kind)
         for kind in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
-    ]
+    ] + [ks.priority(queue)]
     return _run("delete", client, keys, [job_id])
 
 
 def empty(client, ks: KeySpace, queue: str, batch: int) -> Any:
-    return _run("empty", client, [ks.queue(queue), ks.job_prefix(queue)], [batch])
+    return _run("empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)],
+                [batch])
 
 
 def enqueue_due(client, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
-    keys = [ks.registry(queue, "scheduled"), ks.queue(queue), ks.job_prefix(queue)]
+    keys = [ks.registry(queue, "scheduled"), ks.queue(queue), ks.job_prefix(queue),
+            ks.priority(queue)]
     return _run("enqueue_due", client, keys, [repr(now), batch, ks.wake_channel(queue)])
 
 

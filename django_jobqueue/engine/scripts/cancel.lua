@@ -1,7 +1,7 @@
 -- Cancel a job that has not started: take it out of its queue, the deferred or
 -- the scheduled registry and put it in the canceled registry.
 -- KEYS[1] job hash   KEYS[2] queue list   KEYS[3] deferred registry
--- KEYS[4] scheduled registry   KEYS[5] canceled registry
+-- KEYS[4] scheduled registry   KEYS[5] canceled registry   KEYS[6] priority set
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] seconds to keep it (-1: forever)
 -- Returns the job's dependents (JSON list); an error 'NO_SUCH_JOB' or 'NOT_CANCELABLE <status>'.
 local id, now = ARGV[1], ARGV[2]
@@ -9,6 +9,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return redis.error_reply('NO_SUCH_JOB') end
 if status == 'queued' then
   redis.call('LREM', KEYS[2], 0, id)
+  redis.call('ZREM', KEYS[6], id)
 elseif status == 'deferred' then
   redis.call('ZREM', KEYS[3], id)
 elseif status == 'scheduled' then

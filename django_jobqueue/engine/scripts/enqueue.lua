@@ -2,9 +2,10 @@
 -- KEYS[1] job hash             KEYS[2] queue list
 -- KEYS[3] deferred registry    KEYS[4] scheduled registry    KEYS[5] started registry
 -- KEYS[6] finished registry    KEYS[7] failed registry       KEYS[8] canceled registry
+-- KEYS[9] priority set
 -- ARGV[1] job id
 -- ARGV[2] target status: queued | deferred | scheduled | started
--- ARGV[3] registry score (deferred: now; scheduled: due time; started: heartbeat deadline)
+-- ARGV[3] registry score (queued and deferred: now; scheduled: due time; started: heartbeat deadline)
 -- ARGV[4] '1' to push at the front of the queue
 -- ARGV[5] ttl in seconds while waiting, '' for none
 -- ARGV[6] wake channel
@@ -23,7 +24,7 @@ end
 redis.call('HSET', KEYS[1], 'status', target, unpack(ARGV, 7))
 if ARGV[5] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
 if target == 'queued' then
-  if ARGV[4] == '1' then redis.call('LPUSH', KEYS[2], id) else redis.call('RPUSH', KEYS[2], id) end
+  push(KEYS[2], KEYS[9], KEYS[1], id, ARGV[4] == '1', ARGV[3])
   redis.call('PUBLISH', ARGV[6], id)
 elseif target == 'deferred' then
   redis.call('ZADD', KEYS[3], ARGV[3], id)

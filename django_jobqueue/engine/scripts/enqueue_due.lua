@@ -1,5 +1,6 @@
 -- Move scheduled jobs whose time has come into their queue, one batch per call.
 -- KEYS[1] scheduled registry   KEYS[2] queue list   KEYS[3] job key prefix
+-- KEYS[4] priority set
 -- ARGV[1] now   ARGV[2] batch size   ARGV[3] wake channel
 -- Returns {entries taken off the registry, jobs that entered the queue}.
 local ids = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[2]))
@@ -9,11 +10,7 @@ for _, id in ipairs(ids) do
   local job = KEYS[3] .. id
   if redis.call('HGET', job, 'status') == 'scheduled' then
     redis.call('HSET', job, 'status', 'queued', 'enqueued_at', ARGV[1])
-    if redis.call('HGET', job, 'at_front') == '1' then
-      redis.call('LPUSH', KEYS[2], id)
-    else
-      redis.call('RPUSH', KEYS[2], id)
-    end
+    push(KEYS[2], KEYS[4], job, id, redis.call('HGET', job, 'at_front') == '1', ARGV[1])
     moved = moved + 1
   end
 end

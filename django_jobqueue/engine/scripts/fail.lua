@@ -1,7 +1,7 @@
 -- Record a job's failure: retry it if it has retries left, else move it to the
 -- failed registry.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] failed registry
--- KEYS[4] queue list KEYS[5] scheduled registry
+-- KEYS[4] queue list KEYS[5] scheduled registry   KEYS[6] priority set
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
 -- ARGV[4] exc_info text   ARGV[5] worker name that ran it
 -- ARGV[6] retry delay in seconds, '' when the job is not retried
@@ -28,7 +28,7 @@ if ARGV[6] ~= '' then
     return {'scheduled', '[]'}
   end
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', now)
-  redis.call('RPUSH', KEYS[4], id)
+  push(KEYS[4], KEYS[6], KEYS[1], id, false, now)
   redis.call('PUBLISH', ARGV[7], id)
   return {'queued', '[]'}
 end

@@ -2,6 +2,7 @@
 -- pending any more, move the child from the deferred registry to its queue.
 -- Calling it twice for the same parent is harmless.
 -- KEYS[1] child job hash   KEYS[2] child's queue list   KEYS[3] child's deferred registry
+-- KEYS[4] child's priority set
 -- ARGV[1] child id   ARGV[2] parent job key
 -- ARGV[3] how the parent ended: finished | failed | stopped | canceled | deleted
 -- ARGV[4] now   ARGV[5] wake channel
@@ -24,10 +25,6 @@ end
 redis.call('HDEL', KEYS[1], 'pending')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[4])
-if redis.call('HGET', KEYS[1], 'at_front') == '1' then
-  redis.call('LPUSH', KEYS[2], ARGV[1])
-else
-  redis.call('RPUSH', KEYS[2], ARGV[1])
-end
+push(KEYS[2], KEYS[4], KEYS[1], ARGV[1], redis.call('HGET', KEYS[1], 'at_front') == '1', ARGV[4])
 redis.call('PUBLISH', ARGV[5], ARGV[1])
 return 1

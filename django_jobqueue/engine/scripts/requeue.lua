@@ -1,7 +1,7 @@
 -- Put an ended job (failed, stopped or canceled) back in its queue; a job whose
 -- parents are still pending goes back to the deferred registry instead.
 -- KEYS[1] job hash   KEYS[2] queue list   KEYS[3] failed registry
--- KEYS[4] canceled registry   KEYS[5] deferred registry
+-- KEYS[4] canceled registry   KEYS[5] deferred registry   KEYS[6] priority set
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] '1' to push at the front   ARGV[4] wake channel
 -- Returns the new status; an error 'NO_SUCH_JOB' or 'NOT_REQUEUEABLE <status>'.
 local id = ARGV[1]
@@ -20,6 +20,6 @@ if redis.call('HEXISTS', KEYS[1], 'pending') == 1 then
   return 'deferred'
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[2])
-if ARGV[3] == '1' then redis.call('LPUSH', KEYS[2], id) else redis.call('RPUSH', KEYS[2], id) end
+push(KEYS[2], KEYS[6], KEYS[1], id, ARGV[3] == '1', ARGV[2])
 redis.call('PUBLISH', ARGV[4], id)
 return 'queued'
