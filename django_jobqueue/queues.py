@@ -46,7 +46,8 @@ class DjangoQueue(Queue):
                          default_result_ttl=default_result_ttl,
                          in_memory=not is_async if in_memory is None else in_memory, **kwargs)
 
-    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None) -> Job:
+    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None,
+                    at: Any = None) -> Job:
         """Store the job now, or when the surrounding transaction commits.
 
         Inside ``transaction.atomic()`` (and with ``JOBQUEUE_COMMIT_MODE =
@@ -58,10 +59,10 @@ class DjangoQueue(Queue):
         if not (self.is_async and settings.configured
                 and get_settings().commit_mode == "on_commit"
                 and transaction.get_connection().in_atomic_block):
-            return super().enqueue_job(job, at_front=at_front, depends_on=depends_on)
+            return super().enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
         job.set_status(JobStatus.PENDING_COMMIT)
         transaction.on_commit(lambda: super(DjangoQueue, self).enqueue_job(
-            job, at_front=at_front, depends_on=depends_on))
+            job, at_front=at_front, depends_on=depends_on, at=at))
         return job
 
 

@@ -23,6 +23,7 @@ def queue_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
         pipe = group[0].connection.pipeline(transaction=False)
         for queue in group:
             pipe.llen(queue.key)
+            pipe.zcard(queue.keys.priority(queue.name))
             for kind in REGISTRIES:
                 key = queue.keys.registry(queue.name, kind)
                 if kind in EXPIRING:
@@ -32,7 +33,7 @@ def queue_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
         replies = iter(pipe.execute())
         workers = all_workers(group[0].connection, group[0].keys.prefix)
         for queue in group:
-            row: dict[str, Any] = {"name": queue.name, "queued": next(replies)}
+            row: dict[str, Any] = {"name": queue.name, "queued": next(replies) + next(replies)}
             for kind in REGISTRIES:
                 row[kind] = next(replies)
             row["workers"] = sum(1 for w in workers
