@@ -1,0 +1,91 @@
+"""Shared fixtures: one Redis for the whole test session.
+
+* ``REDIS_URL`` set: the suite uses that server and never flushes it; each test
+  that wants a clean slate works under its own ``key_prefix`` and only the keys
+  under that prefix are deleted afterwards.
+* ``REDIS_URL`` unset: a private ``redis-server`` is started on a free port for
+  the session (never the shared 127.0.0.1:6379), and ``redis_conn`` flushes it
+  before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+import redis
+
+from django_jobqueue.contrib.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """The session's private RedisServer, or ``None`` when ``REDIS_URL`` is set."""
+    if os.environ.get("REDIS_URL"):
+        yield None
+        return
+    server = RedisServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    """URL of the Redis the tests use."""
+    if redis_server is None:
+        return os.environ["REDIS_URL"]
+    return redis_server.url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _jobqueue_settings_use_test_redis(redis_url):
+    """Point every configured queue at the session's Redis before any test runs."""
+    from django.conf import settings
+
+    queues = getattr(settings, "JOBQUEUE_QUEUES", None) or {}
+    original = queues
+    settings.JOBQUEUE_QUEUES = {
+        name: {**options, "URL": redis_url} for name, options in queues.items()
+    }
+    yield
+    settings.JOBQUEUE_QUEUES = original
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A key prefix unique to this test, such as ``jqtest:<uuid>:``."""
+    return f"jqtest:{uuid.uuid4().hex}:"
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
+
+
+@pytest.fixture
+def redis_conn(redis_url, redis_server, key_prefix):
+    """A redis-py client on the test Redis, starting from a clean slate.
+
+    The private server is flushed before the test; on a shared ``REDIS_URL``
+    server only the keys under ``key_prefix`` are deleted after the test.
+    """
+    conn = redis.Redis.from_url(redis_url)
+    if redis_server is not None:
+        conn.flushdb()
+    try:
+        yield conn
+    finally:
+        if redis_server is None:
+            batch = []
+            for key in conn.scan_iter(match=_glob_escape(key_prefix) + "*", count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    conn.delete(*batch)
+                    batch.clear()
+            if batch:
+                conn.delete(*batch)
+        conn.close()
