@@ -27,24 +27,29 @@ class ForkExecution(Execution):
         self.child_pid: int | None = None
 
     def run(self, worker: Worker, job: Job) -> str | None:
+        # The child reports the status it recorded through a pipe: an exit code
+        # alone cannot tell our exit from a job calling os._exit() itself.
+        read_end, write_end = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child
-            code = 2
             try:
+                os.close(read_end)
                 # The parent decides about shutdown; the child only runs the job.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 status = worker.perform(job)
-                code = 0 if status == "finished" else 1
+                os.write(write_end, (status or "none").encode())
             finally:
-                os._exit(code)
+                os._exit(0)
+        os.close(write_end)
         self.child_pid = pid
         try:
-            return self._wait(worker, job, pid)
+            return self._wait(worker, job, pid, read_end)
         finally:
             self.child_pid = None
+            os.close(read_end)
 
-    def _wait(self, worker: Worker, job: Job, pid: int) -> str | None:
+    def _wait(self, worker: Worker, job: Job, pid: int, report: int) -> str | None:
         deadline = None
         if job.timeout and job.timeout > 0:
             deadline = time.monotonic() + job.timeout + KILL_GRACE
@@ -70,10 +75,14 @@ class ForkExecution(Execution):
             if pidfd is not None:
                 os.close(pidfd)
         code = os.waitstatus_to_exitcode(status)
-        if code == 0:
-            return "finished"
-        if code == 1:
-            return "failed"
+        # Non-blocking: a grandchild the job forked may still hold the write end.
+        os.set_blocking(report, False)
+        try:
+            recorded = os.read(report, 64).decode()
+        except BlockingIOError:
+            recorded = ""
+        if recorded:
+            return None if recorded == "none" else recorded
         # The child died without recording anything: record it here.
         if worker._cold:
             reason = (f"The worker was shut down (cold) while job {job.id} was running; "

@@ -1,0 +1,153 @@
+"""Fixtures shared by the engine tests.
+
+Every Queue, Worker and registry made here uses the test's ``key_prefix``, so
+the suite also runs against a shared Redis (``REDIS_URL``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from django_jobqueue.engine import Queue, SimpleWorker, Worker, job
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _restore_signal_handlers():
+    """Workers run in the test process install SIGINT/SIGTERM handlers; put pytest's back."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+@pytest.fixture
+def make_queue(redis_conn, key_prefix):
+    """``make_queue(name, **kwargs)``: a Queue on the test Redis under the test's prefix."""
+
+    def make(name: str = "default", **kwargs) -> Queue:
+        kwargs.setdefault("connection", redis_conn)
+        kwargs.setdefault("prefix", key_prefix)
+        return Queue(name, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def queue(make_queue) -> Queue:
+    return make_queue("default")
+
+
+@pytest.fixture
+def queues_under_test_prefix(monkeypatch, redis_conn, key_prefix):
+    """Make ``@job("name", ...)`` build its queue on the test Redis under the test's prefix.
+
+    The decorator turns a queue name into a queue with ``job.queue_class(name,
+    connection=...)``; this subclass only adds the prefix (and the test
+    connection when the decorator was given none).
+    """
+
+    class TestQueue(Queue):
+        def __init__(self, name="default", connection=None, **kwargs):
+            kwargs.setdefault("prefix", key_prefix)
+            super().__init__(name, connection=redis_conn if connection is None else connection,
+                             **kwargs)
+
+    monkeypatch.setattr(job, "queue_class", TestQueue)
+    return TestQueue
+
+
+@pytest.fixture
+def make_worker(redis_conn, key_prefix):
+    """``make_worker(queues, cls=SimpleWorker, **kwargs)``: a worker under the test's prefix."""
+
+    def make(queues, cls=SimpleWorker, **kwargs) -> Worker:
+        kwargs.setdefault("connection", redis_conn)
+        kwargs.setdefault("prefix", key_prefix)
+        return cls(queues, **kwargs)
+
+    return make
+
+
+def _glob_escape(text: str) -> str:
+    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
+
+
+@pytest.fixture
+def prefixed_keys(redis_conn, key_prefix):
+    """``prefixed_keys()``: the sorted keys (as str) under the test's prefix."""
+
+    def keys() -> list[str]:
+        return sorted(k.decode() for k in redis_conn.scan_iter(
+            match=_glob_escape(key_prefix) + "*", count=1000))
+
+    return keys
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, message: str = ""):
+    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(message or f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def spawn_worker(redis_url, key_prefix):
+    """``spawn_worker(queues, worker_class="Worker", **options)``: a worker subprocess.
+
+    Runs ``tests/engine/worker_main.py`` with a fresh interpreter; every process
+    still alive at the end of the test is killed.
+    """
+    procs: list[subprocess.Popen] = []
+
+    def spawn(queues="default", worker_class="Worker", *, name=None, worker_ttl=None,
+              burst=False, max_jobs=None, max_idle_time=None, new_session=False):
+        cmd = [sys.executable, "-m", "tests.engine.worker_main", "--url", redis_url,
+               "--prefix", key_prefix, "--queues", queues, "--worker-class", worker_class]
+        if name:
+            cmd += ["--name", name]
+        if worker_ttl is not None:
+            cmd += ["--worker-ttl", str(worker_ttl)]
+        if burst:
+            cmd.append("--burst")
+        if max_jobs is not None:
+            cmd += ["--max-jobs", str(max_jobs)]
+        if max_idle_time is not None:
+            cmd += ["--max-idle-time", str(max_idle_time)]
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, start_new_session=new_session)
+        procs.append(proc)
+        return proc
+
+    yield spawn
+    for proc in procs:
+        if proc.poll() is None:
+            try:
+                if proc.pid and os.getpgid(proc.pid) == proc.pid:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                else:
+                    proc.kill()
+            except ProcessLookupError:
+                pass
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - defensive
+            pass

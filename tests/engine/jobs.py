@@ -1,0 +1,174 @@
+"""Module-level job functions enqueued by the engine tests.
+
+Workers import job functions by name, so everything a test enqueues lives here
+(``tests.engine.jobs.<name>``). Jobs that need to leave a trace write it to
+Redis through the running job's own connection, under the job's key prefix,
+so that they work the same in a SimpleWorker, a forked work-horse and a worker
+subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+from pathlib import Path
+
+from django_jobqueue.engine import Queue, get_current_job
+
+
+def add(a, b):
+    return a + b
+
+
+def echo(*args, **kwargs):
+    return {"args": list(args), "kwargs": kwargs}
+
+
+def return_none():
+    return None
+
+
+def fail(message="boom"):
+    raise ValueError(message)
+
+
+def sleep_for(seconds, value=None):
+    time.sleep(seconds)
+    return value
+
+
+def count_words_at_url(url):
+    """Count words without any network access.
+
+    ``file://`` URLs are read from the local disk; for any other URL the words
+    of the URL string itself are counted (``http://example.org`` has 3).
+    """
+    if url.startswith("file://"):
+        text = Path(url[len("file://"):]).read_text()
+    else:
+        text = url
+    return len(re.findall(r"\w+", text))
+
+
+def crash_kill():
+    """Kill the process running the job (only ever enqueue for a forking Worker)."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crash_exit(code=1):
+    """Leave the process running the job at once (only for a forking Worker)."""
+    os._exit(code)
+
+
+def return_unpicklable():
+    return threading.Lock()
+
+
+def return_generator():
+    return (i for i in range(3))
+
+
+class Calculator:
+    """Picklable; its bound methods are used as jobs."""
+
+    def __init__(self, base):
+        self.base = base
+
+    def add(self, n):
+        return self.base + n
+
+    def __eq__(self, other):
+        return isinstance(other, Calculator) and other.base == self.base
+
+
+def _trace_key(name):
+    job = get_current_job()
+    return job, f"{job.keys.prefix}trace:{name}"
+
+
+def write_meta(key, value):
+    """Set ``job.meta[key]`` from inside the job, through get_current_job()."""
+    job = get_current_job()
+    job.meta[key] = value
+    job.save_meta()
+    return job.id
+
+
+def current_job_id():
+    job = get_current_job()
+    return None if job is None else job.id
+
+
+def record_order(label):
+    """Append ``label`` to the ``trace:order`` list (execution order)."""
+    job, key = _trace_key("order")
+    job.connection.rpush(key, label)
+    return label
+
+
+def record_then_enqueue(label, queue_name, new_label):
+    """Record ``label``, then enqueue ``record_order(new_label)`` on ``queue_name``."""
+    job, key = _trace_key("order")
+    job.connection.rpush(key, label)
+    Queue(queue_name, connection=job.connection, prefix=job.keys.prefix).enqueue(
+        record_order, new_label)
+    return label
+
+
+def record_order_and_fail(label):
+    job, key = _trace_key("order")
+    job.connection.rpush(key, label)
+    raise ValueError(f"{label} failed on purpose")
+
+
+def fail_and_count():
+    """Count the attempts of this job in ``trace:attempts:<id>``, then fail."""
+    job, key = _trace_key(f"attempts:{get_current_job().id}")
+    job.connection.incr(key)
+    raise RuntimeError("failing on purpose")
+
+
+def fail_until(attempts_needed):
+    """Fail until this job has been attempted ``attempts_needed`` times, then succeed."""
+    job, key = _trace_key(f"attempts:{get_current_job().id}")
+    attempt = job.connection.incr(key)
+    if attempt < attempts_needed:
+        raise RuntimeError(f"attempt {attempt} fails")
+    return attempt
+
+
+def on_success_callback(job, connection, result):
+    connection.rpush(f"{job.keys.prefix}trace:callbacks", f"success:{job.id}:{result}")
+
+
+def on_failure_callback(job, connection, exc_type, exc_value, traceback):
+    connection.rpush(f"{job.keys.prefix}trace:callbacks",
+                     f"failure:{job.id}:{exc_type.__name__}:{exc_value}")
+
+
+def trace_key(prefix, name):
+    """The key a job above writes its ``name`` trace to, seen from a test."""
+    return f"{prefix}trace:{name}"
+
+
+# Decorated at import time: ``@job`` only needs a connection when ``.delay()``
+# enqueues, and the tests point the decorator's queue factory at the test Redis.
+from django_jobqueue.engine import job  # noqa: E402
+
+
+@job
+def multiply(a, b):
+    return a * b
+
+
+@job("low", timeout=7, result_ttl=42)
+def subtract(a, b):
+    return a - b
+
+
+def power(base, exponent):
+    """Decorated by the tests themselves (the decorator returns this same function)."""
+    return base ** exponent

@@ -1,0 +1,477 @@
+"""Job: fetching, status, results, timestamps, meta and the operations on one job."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+
+import pytest
+
+from django_jobqueue.engine import (
+    InvalidJobOperation,
+    Job,
+    JobStatus,
+    NoSuchJobError,
+    Retry,
+    get_current_job,
+)
+
+from . import jobs
+
+UTC = datetime.timezone.utc
+
+
+def _fetch(job_id, redis_conn, key_prefix, **kwargs):
+    return Job.fetch(job_id, connection=redis_conn, prefix=key_prefix, **kwargs)
+
+
+# -- fetching ------------------------------------------------------------------
+
+
+def test_fetch_unknown_id_raises(redis_conn, key_prefix, queue):
+    with pytest.raises(NoSuchJobError):
+        _fetch("no-such-job", redis_conn, key_prefix)
+    queue.enqueue(jobs.add, 1, 1)  # with known queues too
+    with pytest.raises(NoSuchJobError):
+        _fetch("no-such-job", redis_conn, key_prefix)
+    with pytest.raises(NoSuchJobError):
+        _fetch("no-such-job", redis_conn, key_prefix, origin="default")
+
+
+def test_no_such_job_error_is_a_lookup_error():
+    assert issubclass(NoSuchJobError, LookupError)
+
+
+def test_fetch_without_origin_searches_every_queue(make_queue, redis_conn, key_prefix):
+    make_queue("a").enqueue(jobs.add, 0, 0)
+    job = make_queue("b").enqueue(jobs.add, 1, 2)
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    assert fetched.origin == "b"
+    assert fetched.args == (1, 2)
+    assert fetched == job
+
+
+def test_fetch_with_origin(make_queue, redis_conn, key_prefix):
+    job = make_queue("b").enqueue(jobs.add, 1, 2)
+    fetched = _fetch(job.id, redis_conn, key_prefix, origin="b")
+    assert fetched.origin == "b"
+    assert fetched.func_name == "tests.engine.jobs.add"
+    with pytest.raises(NoSuchJobError):
+        _fetch(job.id, redis_conn, key_prefix, origin="a")
+
+
+def test_fetch_honours_the_prefix(queue, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2)
+    with pytest.raises(NoSuchJobError):
+        Job.fetch(job.id, connection=redis_conn, prefix=key_prefix + "other:")
+
+
+def test_fetch_many(queue, redis_conn, key_prefix):
+    a = queue.enqueue(jobs.add, 1, 1)
+    b = queue.enqueue(jobs.add, 2, 2)
+    found = Job.fetch_many([a.id, "missing", b.id], redis_conn, origin="default",
+                           prefix=key_prefix)
+    assert [j and j.id for j in found] == [a.id, None, b.id]
+
+
+# -- attributes ----------------------------------------------------------------
+
+
+def test_attributes_of_a_queued_job(queue, redis_conn, key_prefix):
+    before = datetime.datetime.now(UTC)
+    job = queue.enqueue(jobs.add, 1, b=2)
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    for j in (job, fetched):
+        assert j.func_name == "tests.engine.jobs.add"
+        assert j.args == (1,)
+        assert j.kwargs == {"b": 2}
+        assert j.description == "tests.engine.jobs.add(1, b=2)"
+        assert j.origin == "default"
+        assert j.timeout == 180
+        assert j.result_ttl == 500
+        assert j.failure_ttl == 365 * 24 * 3600
+        assert j.ttl is None
+        assert j.meta == {}
+        assert j.started_at is None
+        assert j.ended_at is None
+        assert j.enqueued_at.tzinfo == UTC
+        assert before - datetime.timedelta(seconds=1) <= j.enqueued_at
+        assert j.enqueued_at <= datetime.datetime.now(UTC) + datetime.timedelta(seconds=1)
+        assert j.result is None
+        assert j.exc_info is None
+    assert fetched.enqueued_at == job.enqueued_at
+    assert fetched.get_status() is JobStatus.QUEUED
+
+
+def test_job_status_is_a_str_enum():
+    values = [s.value for s in JobStatus]
+    for name in ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled",
+                 "stopped"):
+        assert name in values
+        assert JobStatus(name) == name
+    assert JobStatus.QUEUED == "queued"
+    assert isinstance(JobStatus.FINISHED, str)
+    assert f"{JobStatus.FAILED}" == "failed"
+
+
+def test_status_predicates_follow_the_job(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    assert job.get_status() == JobStatus.QUEUED
+    assert isinstance(job.get_status(), JobStatus)
+    assert job.is_queued
+    assert not (job.is_started or job.is_finished or job.is_failed or job.is_deferred
+                or job.is_canceled)
+    make_worker([queue]).work(burst=True)
+    assert job.get_status() == JobStatus.FINISHED
+    assert job.is_finished and not job.is_queued
+
+    failing = queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    assert failing.get_status() is JobStatus.FAILED
+    assert failing.is_failed
+
+    deferred = queue.enqueue(jobs.add, 1, 1, depends_on=failing)
+    assert deferred.get_status() is JobStatus.DEFERRED
+    assert deferred.is_deferred
+
+    canceled = queue.enqueue(jobs.add, 1, 1)
+    canceled.cancel()
+    assert canceled.get_status() is JobStatus.CANCELED
+    assert canceled.is_canceled
+
+    scheduled = queue.enqueue(jobs.fail, retry=Retry(max=1, interval=3600))
+    make_worker([queue]).work(burst=True)
+    assert scheduled.get_status() is JobStatus.SCHEDULED
+    assert scheduled.is_scheduled
+
+
+def test_is_started_while_running(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.current_job_id)
+    worker = make_worker([queue])
+    # Take the job the way the worker does, then look at it before it is performed.
+    taken = worker.dequeue()
+    assert taken.id == job.id
+    assert job.is_started
+    assert job.get_status() is JobStatus.STARTED
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    assert fetched.started_at is not None and fetched.started_at.tzinfo == UTC
+    assert fetched.worker_name == worker.name
+    assert job.id in queue.started_job_registry
+    worker.execute(taken)
+    assert job.is_finished
+    assert job.result == job.id
+
+
+def test_result_is_read_live_by_a_job_obtained_before_the_worker_ran(queue, make_worker):
+    job = queue.enqueue(jobs.add, 20, 22)
+    assert job.result is None
+    assert job.return_value() is None
+    make_worker([queue]).work(burst=True)
+    assert job.result == 42
+    assert job.return_value() == 42
+    assert job.return_value(refresh=True) == 42
+
+
+def test_timestamps_after_the_run(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.sleep_for, 0.05)
+    make_worker([queue]).work(burst=True)
+    job.refresh()
+    for stamp in (job.created_at, job.enqueued_at, job.started_at, job.ended_at):
+        assert isinstance(stamp, datetime.datetime)
+        assert stamp.tzinfo == UTC
+    assert job.created_at <= job.enqueued_at <= job.started_at <= job.ended_at
+    assert job.ended_at - job.started_at >= datetime.timedelta(seconds=0.05)
+    assert abs(job.ended_at - datetime.datetime.now(UTC)) < datetime.timedelta(seconds=10)
+
+
+def test_exc_info_of_a_failed_job(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.fail, "bad input")
+    make_worker([queue]).work(burst=True)
+    assert job.is_failed
+    assert job.result is None
+    assert job.exc_info.startswith("Traceback (most recent call last)")
+    assert "ValueError: bad input" in job.exc_info
+    assert 'jobs.py", line' in job.exc_info
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    assert fetched.exc_info == job.exc_info
+    assert fetched.ended_at is not None
+
+
+def test_repr(queue):
+    job = queue.enqueue(jobs.add, 1, 2)
+    assert repr(job) == f"Job({job.id!r}, enqueued_at={job.enqueued_at!r})"
+    assert re.fullmatch(
+        r"Job\('[0-9a-f-]{36}', enqueued_at=datetime\.datetime\(\d{4}, \d+, \d+, .*"
+        r"tzinfo=datetime\.timezone\.utc\)\)", repr(job))
+
+
+def test_refresh_reloads_fields(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 2)
+    make_worker([queue]).work(burst=True)
+    assert job.get_status(refresh=False) == "queued"
+    assert job.ended_at is None
+    job.refresh()
+    assert job.get_status(refresh=False) == "finished"
+    assert job.ended_at is not None
+    assert job.worker_name
+
+
+def test_refresh_of_a_deleted_job_raises(queue):
+    job = queue.enqueue(jobs.add, 1, 2)
+    job.delete()
+    with pytest.raises(NoSuchJobError):
+        job.refresh()
+
+
+def test_meta_and_save_meta(queue, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2, meta={"a": 1})
+    job.meta["progress"] = 50
+    job.save_meta()
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    assert fetched.meta == {"a": 1, "progress": 50}
+    assert job.get_meta() == {"a": 1, "progress": 50}
+
+
+def test_save_meta_of_a_deleted_job_does_not_resurrect_it(queue, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2)
+    job.delete()
+    job.meta["x"] = 1
+    with pytest.raises(NoSuchJobError):
+        job.save_meta()
+    assert not redis_conn.exists(job.key)
+
+
+def test_meta_set_from_inside_the_job(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.write_meta, "progress", 100, meta={"before": True})
+    make_worker([queue]).work(burst=True)
+    assert job.result == job.id
+    assert job.get_meta() == {"before": True, "progress": 100}
+    assert _fetch(job.id, redis_conn, key_prefix).meta == {"before": True, "progress": 100}
+
+
+def test_get_current_job_is_none_outside_a_job():
+    assert get_current_job() is None
+
+
+def test_get_current_job_inside_a_job(queue, make_worker):
+    job = queue.enqueue(jobs.current_job_id)
+    make_worker([queue]).work(burst=True)
+    assert job.result == job.id
+    assert get_current_job() is None
+
+
+def test_perform_in_the_caller(queue):
+    job = queue.enqueue(jobs.add, 2, 3)
+    assert job.perform() == 5
+    assert job.is_queued  # performing by hand records nothing
+
+
+# -- results kept for result_ttl --------------------------------------------------
+
+
+def test_result_kept_for_default_500_seconds(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2)
+    make_worker([queue]).work(burst=True)
+    assert 490 <= redis_conn.ttl(job.key) <= 500
+    assert job.id in queue.finished_job_registry
+    score = redis_conn.zscore(queue.finished_job_registry.key, job.id)
+    assert abs(score - (time.time() + 500)) < 10
+
+
+def test_result_ttl_custom(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2, result_ttl=100)
+    make_worker([queue]).work(burst=True)
+    assert 90 <= redis_conn.ttl(job.key) <= 100
+    assert job.result == 3
+
+
+def test_result_ttl_zero_keeps_nothing(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2, result_ttl=0)
+    worker = make_worker([queue])
+    worker.work(burst=True)
+    assert worker.successful_job_count == 1
+    assert not redis_conn.exists(job.key)
+    assert job.get_status() is None
+    assert job.id not in queue.finished_job_registry
+    assert queue.finished_job_registry.count == 0
+    with pytest.raises(NoSuchJobError):
+        _fetch(job.id, redis_conn, key_prefix)
+
+
+def test_result_ttl_minus_one_keeps_forever(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2, result_ttl=-1)
+    make_worker([queue]).work(burst=True)
+    assert redis_conn.ttl(job.key) == -1
+    assert job.result == 3
+    assert job.id in queue.finished_job_registry
+    assert queue.finished_job_registry.cleanup(timestamp=time.time() + 10**9) == 0
+
+
+def test_failed_job_kept_for_one_year_by_default(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    assert job.id in queue.failed_job_registry
+    assert 31536000 - 10 <= redis_conn.ttl(job.key) <= 31536000
+    assert "ValueError: boom" in job.exc_info
+
+
+def test_failure_ttl_custom_and_forever(queue, make_worker, redis_conn):
+    short = queue.enqueue(jobs.fail, failure_ttl=60)
+    forever = queue.enqueue(jobs.fail, failure_ttl=-1)
+    make_worker([queue]).work(burst=True)
+    assert 50 <= redis_conn.ttl(short.key) <= 60
+    assert redis_conn.ttl(forever.key) == -1
+    assert {short.id, forever.id} == set(queue.failed_job_registry.get_job_ids())
+
+
+def test_ttl_expires_a_job_waiting_in_the_queue(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2, ttl=100)
+    assert 90 <= redis_conn.ttl(job.key) <= 100
+    stale = queue.enqueue(jobs.add, 1, 1, ttl=1)
+    redis_conn.delete(stale.key)  # as if its ttl had run out
+    worker = make_worker([queue])
+    worker.work(burst=True)
+    assert worker.successful_job_count == 1
+    # Once taken by a worker the waiting ttl no longer applies; the result_ttl does.
+    assert 490 <= redis_conn.ttl(job.key) <= 500
+
+
+# -- operations --------------------------------------------------------------------
+
+
+def test_requeue_a_failed_job(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.fail_until, 2)
+    make_worker([queue]).work(burst=True)
+    assert job.is_failed
+    assert job.requeue() == JobStatus.QUEUED
+    assert job.is_queued
+    assert job.id not in queue.failed_job_registry
+    assert queue.job_ids == [job.id]
+    assert redis_conn.ttl(job.key) == -1
+    assert _fetch(job.id, redis_conn, key_prefix).exc_info is None
+    make_worker([queue]).work(burst=True)
+    assert job.is_finished
+    assert job.result == 2
+
+
+def test_requeue_a_job_that_has_not_failed_is_refused(queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    with pytest.raises(InvalidJobOperation, match="queued"):
+        job.requeue()
+    with pytest.raises(NoSuchJobError):
+        Job("nope", queue.connection, prefix=queue.keys.prefix).requeue()
+
+
+def test_cancel_a_queued_job(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    other = queue.enqueue(jobs.add, 2, 2)
+    job.cancel()
+    assert job.is_canceled
+    assert queue.job_ids == [other.id]
+    assert job.id in queue.canceled_job_registry
+    worker = make_worker([queue])
+    worker.work(burst=True)
+    assert worker.successful_job_count == 1
+    assert job.is_canceled
+    assert job.result is None
+
+
+def test_cancel_a_deferred_job_and_requeue_it(queue, make_worker):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    child.cancel()
+    assert child.is_canceled
+    assert child.id not in queue.deferred_job_registry
+    # Requeued while its parent is still pending, it waits again.
+    assert child.requeue() == JobStatus.DEFERRED
+    make_worker([queue]).work(burst=True)
+    assert child.is_finished
+
+
+def test_cancel_a_finished_job_is_refused(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True)
+    with pytest.raises(InvalidJobOperation, match="finished"):
+        job.cancel()
+    assert job.is_finished
+
+
+def test_canceled_job_releases_dependents_that_allow_failure(queue, make_worker):
+    from django_jobqueue.engine import Dependency
+
+    parent = queue.enqueue(jobs.add, 1, 1)
+    strict = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    lenient = queue.enqueue(jobs.add, 3, 3, depends_on=Dependency([parent], allow_failure=True))
+    parent.cancel()
+    assert lenient.is_queued
+    assert strict.is_deferred
+    make_worker([queue]).work(burst=True)
+    assert lenient.result == 6
+    assert strict.is_deferred
+
+
+def test_delete(queue, make_worker, redis_conn):
+    queued = queue.enqueue(jobs.add, 1, 1)
+    queued.delete()
+    assert not redis_conn.exists(queued.key)
+    assert queue.job_ids == []
+    assert queued.get_status() is None
+
+    failed = queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    failed.delete()
+    assert not redis_conn.exists(failed.key)
+    assert failed.id not in queue.failed_job_registry
+    assert queue.failed_job_registry.count == 0
+
+
+def test_delete_of_a_parent_releases_lenient_dependents(queue):
+    from django_jobqueue.engine import Dependency
+
+    parent = queue.enqueue(jobs.add, 1, 1)
+    lenient = queue.enqueue(jobs.add, 3, 3, depends_on=Dependency(parent, allow_failure=True))
+    strict = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    parent.delete()
+    assert lenient.is_queued
+    assert strict.is_deferred
+
+
+def test_job_equality_and_hash(queue, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 1)
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    assert job == fetched
+    assert len({job, fetched}) == 1
+    assert job != queue.enqueue(jobs.add, 1, 1)
+
+
+def test_corrupt_data_reads_as_deserialization_error(queue, redis_conn, key_prefix):
+    from django_jobqueue.engine import DeserializationError
+
+    job = queue.enqueue(jobs.add, 1, 1)
+    redis_conn.hset(job.key, "data", b"\x00garbage")
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    with pytest.raises(DeserializationError, match=job.id):
+        fetched.args
+    assert fetched.call_string() == "tests.engine.jobs.add(?)"
+
+
+def test_retry_validation():
+    assert Retry(max=3).intervals == [0]
+    assert Retry(max=2, interval=[1, 2]).intervals == [1, 2]
+    for bad in ({"max": 0}, {"max": True}, {"max": 1, "interval": -1}, {"max": 1, "interval": []}):
+        with pytest.raises(ValueError):
+            Retry(**bad)
+    assert Retry.delay([1, 5], 3, 3) == 1
+    assert Retry.delay([1, 5], 3, 2) == 5
+    assert Retry.delay([1, 5], 3, 1) == 5
+
+
+def test_retry_is_stored(queue, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.fail, retry=Retry(max=3, interval=[1, 2, 4]))
+    fetched = _fetch(job.id, redis_conn, key_prefix)
+    assert fetched.retries_left == 3
+    assert fetched.retry_max == 3
+    assert fetched.retry_intervals == [1, 2, 4]
+    with pytest.raises(TypeError):
+        queue.enqueue(jobs.fail, retry=3)

@@ -1,0 +1,461 @@
+"""Queue: enqueueing in every form, reading its contents, emptying and deleting it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from django_jobqueue.engine import (
+    DuplicateJobError,
+    EnqueueError,
+    Job,
+    JobStatus,
+    Queue,
+    Retry,
+    SerializationError,
+)
+from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, DEFAULT_TIMEOUT
+
+from . import jobs
+
+
+# -- construction ---------------------------------------------------------------
+
+
+def test_queue_defaults(redis_conn, key_prefix):
+    q = Queue(connection=redis_conn, prefix=key_prefix)
+    assert q.name == "default"
+    assert q.is_async is True
+    assert q.default_timeout == DEFAULT_TIMEOUT == 180
+    assert q.key == f"{key_prefix}{{default}}:queue"
+    assert repr(q) == "Queue('default')"
+
+
+def test_queue_options(redis_conn, key_prefix):
+    q = Queue("low", connection=redis_conn, is_async=False, default_timeout=30,
+              serializer="json", prefix=key_prefix)
+    assert q.name == "low"
+    assert q.is_async is False
+    assert q.default_timeout == 30
+    assert q.serializer.name == "json"
+
+
+def test_default_timeout_reaches_jobs(make_queue):
+    q = make_queue("default", default_timeout="2m")
+    assert q.enqueue(jobs.add, 1, 2).timeout == 120
+    assert q.enqueue(jobs.add, 1, 2, job_timeout=5).timeout == 5
+
+
+def test_queues_are_equal_by_name_and_prefix(redis_conn, key_prefix):
+    assert Queue("a", redis_conn, prefix=key_prefix) == Queue("a", redis_conn, prefix=key_prefix)
+    assert Queue("a", redis_conn, prefix=key_prefix) != Queue("b", redis_conn, prefix=key_prefix)
+    assert Queue("a", redis_conn, prefix=key_prefix) != Queue("a", redis_conn, prefix="other:")
+
+
+def test_empty_queue_is_still_truthy(queue):
+    assert queue.is_empty()
+    assert bool(queue) is True
+
+
+def test_invalid_queue_name(redis_conn, key_prefix):
+    with pytest.raises(ValueError):
+        Queue("has space", connection=redis_conn, prefix=key_prefix)
+
+
+def test_decoding_client_is_refused(redis_url, key_prefix):
+    import redis
+
+    from django_jobqueue.engine import JobQueueError
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    with pytest.raises(JobQueueError, match="decode_responses"):
+        Queue(connection=client, prefix=key_prefix)
+    client.close()
+
+
+# -- enqueue forms ------------------------------------------------------------
+
+
+def test_enqueue_module_level_function(queue, make_worker):
+    job = queue.enqueue(jobs.add, 3, 4)
+    assert isinstance(job, Job)
+    assert job.func_name == "tests.engine.jobs.add"
+    assert job.args == (3, 4)
+    assert job.kwargs == {}
+    assert job.origin == "default"
+    assert job.get_status() == JobStatus.QUEUED
+    make_worker([queue]).work(burst=True)
+    assert job.result == 7
+
+
+def test_enqueue_bound_method_of_picklable_instance(queue, make_worker):
+    calc = jobs.Calculator(10)
+    job = queue.enqueue(calc.add, 5)
+    assert job.func_name == "add"
+    assert job.instance == calc
+    fetched = Job.fetch(job.id, connection=queue.connection, prefix=queue.keys.prefix)
+    assert fetched.instance == calc
+    assert fetched.args == (5,)
+    make_worker([queue]).work(burst=True)
+    assert job.result == 15
+
+
+def test_enqueue_dotted_path_string(queue, make_worker):
+    job = queue.enqueue("tests.engine.jobs.add", 3, 4)
+    assert job.func_name == "tests.engine.jobs.add"
+    assert job.description == "tests.engine.jobs.add(3, 4)"
+    make_worker([queue]).work(burst=True)
+    assert job.get_status() == "finished"
+    assert job.result == 7
+
+
+def test_enqueue_dotted_path_to_a_method_of_a_class(queue, make_worker):
+    job = queue.enqueue("tests.engine.jobs.Calculator.add", jobs.Calculator(1), 2)
+    make_worker([queue]).work(burst=True)
+    assert job.result == 3
+
+
+@pytest.mark.parametrize("bad", ["add", ".jobs.add", "tests..jobs.add", ""])
+def test_enqueue_bad_dotted_path_is_refused(queue, bad, prefixed_keys):
+    with pytest.raises(EnqueueError):
+        queue.enqueue(bad)
+    assert prefixed_keys() == []
+
+
+def test_reserved_keywords_reach_the_job_not_the_function(queue, make_worker):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    job = queue.enqueue(
+        jobs.echo, 1, 2, x=3,
+        job_timeout=11, result_ttl=22, ttl=333, failure_ttl=44, depends_on=parent,
+        job_id="my-job", at_front=True, description="my description", meta={"k": "v"},
+        retry=Retry(max=2, interval=[1, 5]), on_success=jobs.on_success_callback,
+        on_failure=jobs.on_failure_callback,
+    )
+    assert job.id == "my-job"
+    assert job.args == (1, 2)
+    assert job.kwargs == {"x": 3}
+    assert job.timeout == 11
+    assert job.result_ttl == 22
+    assert job.ttl == 333
+    assert job.failure_ttl == 44
+    assert job.description == "my description"
+    assert job.meta == {"k": "v"}
+    assert job.retries_left == 2
+    assert job.on_success == "tests.engine.jobs.on_success_callback"
+    assert job.on_failure == "tests.engine.jobs.on_failure_callback"
+    assert job.dependency_ids == [parent.id]
+    assert job.get_status() == "deferred"
+
+    stored = Job.fetch("my-job", connection=queue.connection, prefix=queue.keys.prefix)
+    assert stored.args == (1, 2)
+    assert stored.kwargs == {"x": 3}
+    assert (stored.timeout, stored.result_ttl, stored.ttl, stored.failure_ttl) == (11, 22, 333, 44)
+    assert stored.description == "my description"
+    assert stored.meta == {"k": "v"}
+    assert stored.retries_left == 2
+    assert stored.retry_intervals == [1, 5]
+    assert stored.enqueue_at_front is True
+    assert stored.dependency_ids == [parent.id]
+
+    make_worker([queue]).work(burst=True)
+    assert job.result == {"args": [1, 2], "kwargs": {"x": 3}}
+
+
+def test_explicit_args_and_kwargs_form(queue, make_worker):
+    # args=/kwargs= let the function receive keywords named like reserved ones.
+    job = queue.enqueue(jobs.echo, args=(1, 2), kwargs={"ttl": 5, "description": "d"},
+                        job_timeout=9)
+    assert job.args == (1, 2)
+    assert job.kwargs == {"ttl": 5, "description": "d"}
+    assert job.timeout == 9
+    assert job.ttl is None
+    make_worker([queue]).work(burst=True)
+    assert job.result == {"args": [1, 2], "kwargs": {"ttl": 5, "description": "d"}}
+
+
+def test_explicit_args_with_positional_args_is_refused(queue):
+    with pytest.raises(TypeError):
+        queue.enqueue(jobs.echo, 1, args=(2,))
+
+
+@pytest.mark.parametrize("args", [(3, 4), [3, 4]])
+def test_enqueue_call(queue, make_worker, args):
+    job = queue.enqueue_call(jobs.add, args=args, timeout=30, result_ttl=60, ttl=120,
+                             failure_ttl=240, job_id=f"call-{type(args).__name__}",
+                             description="adding", meta={"m": 1})
+    assert job.args == (3, 4)
+    assert job.timeout == 30
+    assert (job.result_ttl, job.ttl, job.failure_ttl) == (60, 120, 240)
+    assert job.description == "adding"
+    assert job.meta == {"m": 1}
+    make_worker([queue]).work(burst=True)
+    assert job.result == 7
+
+
+def test_enqueue_call_defaults(queue, make_worker):
+    job = queue.enqueue_call(func=jobs.echo, kwargs={"a": 1})
+    assert job.args == ()
+    assert job.kwargs == {"a": 1}
+    assert job.timeout == DEFAULT_TIMEOUT
+    assert job.result_ttl == DEFAULT_RESULT_TTL
+    assert job.failure_ttl == DEFAULT_FAILURE_TTL
+    assert job.ttl is None
+    make_worker([queue]).work(burst=True)
+    assert job.result == {"args": [], "kwargs": {"a": 1}}
+
+
+def test_enqueue_call_depends_on_and_at_front(queue, make_worker):
+    first = queue.enqueue(jobs.add, 0, 0)
+    parent = queue.enqueue_call(jobs.add, args=(1, 1))
+    child = queue.enqueue_call(jobs.add, args=(2, 2), depends_on=parent.id)
+    front = queue.enqueue_call(jobs.add, args=(3, 3), at_front=True)
+    assert queue.job_ids == [front.id, first.id, parent.id]
+    assert child.is_deferred
+    make_worker([queue]).work(burst=True)
+    assert child.result == 4
+
+
+def test_enqueue_with_timeout_strings_and_forever(queue):
+    job = queue.enqueue(jobs.add, 1, 1, job_timeout="1m", result_ttl=-1, failure_ttl="1h")
+    assert job.timeout == 60
+    assert job.result_ttl == -1
+    assert job.failure_ttl == 3600
+    with pytest.raises(ValueError):
+        queue.enqueue(jobs.add, 1, 1, result_ttl=-5)
+
+
+def test_duplicate_live_job_id_is_refused(queue, make_worker):
+    queue.enqueue(jobs.add, 1, 1, job_id="dup")
+    with pytest.raises(DuplicateJobError, match="already queued"):
+        queue.enqueue(jobs.add, 2, 2, job_id="dup")
+    assert queue.count == 1
+    make_worker([queue]).work(burst=True)
+    # An ended job's id can be reused: the new job replaces it.
+    again = queue.enqueue(jobs.add, 5, 5, job_id="dup")
+    assert again.get_status() == "queued"
+    assert "dup" not in queue.finished_job_registry
+    make_worker([queue]).work(burst=True)
+    assert again.result == 10
+
+
+# -- contents ------------------------------------------------------------------
+
+
+def test_len_count_job_ids_jobs_and_fetch_job(queue):
+    assert len(queue) == 0
+    assert queue.count == 0
+    assert queue.is_empty()
+    a = queue.enqueue(jobs.add, 1, 2)
+    b = queue.enqueue(jobs.add, 3, 4)
+    c = queue.enqueue(jobs.add, 5, 6)
+    assert len(queue) == 3
+    assert queue.count == 3
+    assert not queue.is_empty()
+    assert queue.job_ids == [a.id, b.id, c.id]
+    assert [j.id for j in queue.jobs] == [a.id, b.id, c.id]
+    assert [j.args for j in queue.jobs] == [(1, 2), (3, 4), (5, 6)]
+    assert queue.get_job_ids(1, 1) == [b.id]
+    assert [j.id for j in queue.get_jobs(1)] == [b.id, c.id]
+    fetched = queue.fetch_job(b.id)
+    assert fetched == b
+    assert fetched.args == (3, 4)
+    assert fetched.origin == "default"
+    assert queue.fetch_job("no-such-id") is None
+
+
+def test_fetch_job_only_looks_in_its_own_queue(make_queue):
+    high, low = make_queue("high"), make_queue("low")
+    job = high.enqueue(jobs.add, 1, 1)
+    assert high.fetch_job(job.id) == job
+    assert low.fetch_job(job.id) is None
+
+
+def test_at_front_ordering(queue, make_worker, redis_conn, key_prefix):
+    queue.enqueue(jobs.record_order, "a")
+    queue.enqueue(jobs.record_order, "b")
+    front = queue.enqueue(jobs.record_order, "front", at_front=True)
+    assert queue.job_ids[0] == front.id
+    make_worker([queue]).work(burst=True)
+    order = redis_conn.lrange(jobs.trace_key(key_prefix, "order"), 0, -1)
+    assert order == [b"front", b"a", b"b"]
+
+
+def test_empty_removes_queued_jobs_only(queue, make_worker, redis_conn):
+    done = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True)
+    queued = [queue.enqueue(jobs.add, i, i) for i in range(5)]
+    assert queue.empty() == 5
+    assert queue.count == 0
+    assert queue.is_empty()
+    for job in queued:
+        assert not redis_conn.exists(job.key)
+    # A finished job is not in the queue and is left alone.
+    assert done.get_status() == "finished"
+
+
+def test_empty_works_in_batches(queue, redis_conn):
+    ids = [queue.enqueue(jobs.add, i, i).id for i in range(23)]
+    assert queue.empty(batch=5) == 23
+    assert queue.count == 0
+    assert not any(redis_conn.exists(queue.keys.job("default", i)) for i in ids)
+
+
+def test_delete_with_jobs_removes_every_key(queue, make_queue, make_worker, redis_conn,
+                                            key_prefix, prefixed_keys):
+    other = make_queue("other")
+    kept = other.enqueue(jobs.add, 1, 1)
+    queue.enqueue(jobs.add, 1, 2)
+    queue.enqueue(jobs.add, 1, 2, result_ttl=-1)
+    queue.enqueue(jobs.fail)
+    parent = queue.enqueue(jobs.fail)
+    queue.enqueue(jobs.add, 0, 0, depends_on=parent)
+    queue.enqueue(jobs.fail, retry=Retry(max=1, interval=3600))
+    make_worker([queue]).work(burst=True)
+    queue.enqueue(jobs.add, 3, 3).cancel()
+    queue.enqueue(jobs.add, 4, 4)
+    assert any("{default}" in k for k in prefixed_keys())
+    assert queue.failed_job_registry.count == 2
+    assert queue.scheduled_job_registry.count == 1
+    assert queue.deferred_job_registry.count == 1
+    assert queue.canceled_job_registry.count == 1
+
+    queue.delete(delete_jobs=True)
+
+    remaining = prefixed_keys()
+    assert not [k for k in remaining if "{default}" in k], remaining
+    assert b"default" not in redis_conn.smembers(f"{key_prefix}queues")
+    # Other queues are untouched.
+    assert other.fetch_job(kept.id) == kept
+    assert other.count == 1
+
+
+def test_delete_everything_leaves_no_key(queue, make_worker, redis_conn, key_prefix):
+    queue.enqueue(jobs.add, 1, 2)
+    queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    queue.enqueue(jobs.add, 1, 2)
+    queue.delete(delete_jobs=True)
+    assert redis_conn.keys(key_prefix + "*") == []
+
+
+def test_delete_without_jobs_keeps_job_hashes(queue, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2)
+    queue.delete(delete_jobs=False)
+    assert not redis_conn.exists(queue.key)
+    assert redis_conn.exists(job.key)
+    assert b"default" not in redis_conn.smembers(f"{key_prefix}queues")
+
+
+def test_queue_all_lists_known_queues(make_queue, redis_conn, key_prefix):
+    make_queue("b").enqueue(jobs.add, 1, 1)
+    make_queue("a").enqueue(jobs.add, 1, 1)
+    assert [q.name for q in Queue.all(redis_conn, prefix=key_prefix)] == ["a", "b"]
+
+
+# -- enqueue-time errors: a clear exception and nothing written ------------------------------
+
+
+def _nested():
+    def inner():
+        return 1
+
+    return inner
+
+
+def _main_module_function():
+    ns = {"__name__": "__main__"}
+    exec("def main_func(x):\n    return x\n", ns)
+    return ns["main_func"]
+
+
+def _generator():
+    yield 1
+
+
+def test_lambda_is_refused_and_nothing_written(queue, prefixed_keys):
+    before = prefixed_keys()
+    with pytest.raises(EnqueueError, match="lambda"):
+        queue.enqueue(lambda: 1)
+    assert prefixed_keys() == before == []
+
+
+def test_nested_function_is_refused_and_nothing_written(queue, prefixed_keys):
+    with pytest.raises(EnqueueError, match="inside another function"):
+        queue.enqueue(_nested())
+    assert prefixed_keys() == []
+
+
+def test_main_module_function_is_refused_and_nothing_written(queue, prefixed_keys):
+    func = _main_module_function()
+    assert func.__module__ == "__main__"
+    with pytest.raises(EnqueueError,
+                       match="Functions from the __main__ module cannot be processed by workers"):
+        queue.enqueue(func, 1)
+    assert prefixed_keys() == []
+
+
+def test_function_marked_as_main_is_refused(queue, prefixed_keys):
+    def f():
+        return 1
+
+    f.__module__ = "__main__"
+    with pytest.raises(EnqueueError) as info:
+        queue.enqueue(f)
+    assert "Functions from the __main__ module cannot be processed by workers" in str(info.value)
+    assert prefixed_keys() == []
+
+
+def test_bound_method_of_main_class_is_refused(queue, prefixed_keys):
+    ns = {"__name__": "__main__"}
+    exec("class C:\n    def m(self):\n        return 1\n", ns)
+    with pytest.raises(EnqueueError, match="__main__"):
+        queue.enqueue(ns["C"]().m)
+    assert prefixed_keys() == []
+
+
+@pytest.mark.parametrize("bad_arg", [threading.Lock(), _generator()],
+                         ids=["lock", "generator"])
+def test_unpicklable_arguments_are_refused_and_nothing_written(queue, prefixed_keys, bad_arg):
+    with pytest.raises(SerializationError, match="Cannot serialize"):
+        queue.enqueue(jobs.echo, bad_arg)
+    with pytest.raises(SerializationError):
+        queue.enqueue(jobs.echo, x=bad_arg)
+    assert prefixed_keys() == []
+
+
+def test_unpicklable_meta_is_refused(queue, prefixed_keys):
+    with pytest.raises(SerializationError):
+        queue.enqueue(jobs.add, 1, 2, meta={"lock": threading.Lock()})
+    assert prefixed_keys() == []
+
+
+def test_json_serializer_with_non_json_arguments_is_refused(make_queue, prefixed_keys):
+    q = make_queue("json", serializer="json")
+    with pytest.raises(SerializationError, match="json"):
+        q.enqueue(jobs.echo, {1, 2, 3})
+    with pytest.raises(SerializationError):
+        q.enqueue(jobs.echo, when=object())
+    assert prefixed_keys() == []
+
+
+def test_serialization_errors_are_type_errors_and_enqueue_errors_value_errors():
+    assert issubclass(SerializationError, TypeError)
+    assert issubclass(EnqueueError, ValueError)
+
+
+def test_non_callable_is_refused(queue, prefixed_keys):
+    with pytest.raises(EnqueueError):
+        queue.enqueue(42)
+    assert prefixed_keys() == []
+
+
+def test_object_not_reachable_by_its_name_is_refused(queue, prefixed_keys):
+    def add(a, b):
+        return a + b
+
+    add.__module__ = jobs.__name__
+    add.__qualname__ = "add"  # claims to be tests.engine.jobs.add, but is another function
+    with pytest.raises(EnqueueError, match="does not lead back"):
+        queue.enqueue(add, 1, 2)
+    assert prefixed_keys() == []

@@ -1,0 +1,394 @@
+"""The Lua scripts, called directly through django_jobqueue.engine.scripts."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from redis.exceptions import ResponseError
+
+from django_jobqueue.engine import scripts
+from django_jobqueue.engine.keys import KeySpace
+
+Q = "q"
+
+
+@pytest.fixture
+def ks(key_prefix):
+    return KeySpace(key_prefix)
+
+
+def _enqueue(redis_conn, ks, job_id, target="queued", score=None, at_front=False, ttl=None,
+             queue=Q, **fields):
+    flat = ["func", "tests.engine.jobs.add", "origin", queue]
+    for name, value in fields.items():
+        flat += [name, value]
+    return scripts.enqueue(redis_conn, ks, queue, job_id, target,
+                           time.time() if score is None else score, at_front, ttl, flat)
+
+
+def _dequeue(redis_conn, ks, worker="w1", queues=(Q,), deadline_in=60):
+    return scripts.dequeue(redis_conn, ks, list(queues), time.time(), worker, deadline_in)
+
+
+def _status(redis_conn, ks, job_id, queue=Q):
+    value = redis_conn.hget(ks.job(queue, job_id), "status")
+    return value.decode() if value else None
+
+
+# -- enqueue ------------------------------------------------------------------------
+
+
+def test_enqueue_writes_the_hash_and_pushes_the_id(redis_conn, ks):
+    assert _enqueue(redis_conn, ks, "a") == 1
+    assert _enqueue(redis_conn, ks, "b") == 1
+    assert _enqueue(redis_conn, ks, "front", at_front=True) == 1
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"front", b"a", b"b"]
+    fields = redis_conn.hgetall(ks.job(Q, "a"))
+    assert fields[b"status"] == b"queued"
+    assert fields[b"func"] == b"tests.engine.jobs.add"
+    assert redis_conn.ttl(ks.job(Q, "a")) == -1
+
+
+@pytest.mark.parametrize("live", ["queued", "deferred", "scheduled", "started"])
+def test_enqueue_refuses_a_live_duplicate(redis_conn, ks, live):
+    _enqueue(redis_conn, ks, "dup", target=live)
+    with pytest.raises(ResponseError, match=f"DUPLICATE {live}"):
+        _enqueue(redis_conn, ks, "dup", marker="second")
+    assert redis_conn.hget(ks.job(Q, "dup"), "marker") is None
+    assert _status(redis_conn, ks, "dup") == live
+
+
+def test_enqueue_replaces_an_ended_job(redis_conn, ks):
+    _enqueue(redis_conn, ks, "old", old_field="x")
+    redis_conn.hset(ks.job(Q, "old"), "status", "finished")
+    redis_conn.lpop(ks.queue(Q))
+    redis_conn.zadd(ks.registry(Q, "finished"), {"old": time.time() + 100})
+    assert _enqueue(redis_conn, ks, "old") == 1
+    assert _status(redis_conn, ks, "old") == "queued"
+    assert redis_conn.hget(ks.job(Q, "old"), "old_field") is None
+    assert redis_conn.zscore(ks.registry(Q, "finished"), "old") is None
+
+
+def test_enqueue_targets(redis_conn, ks):
+    _enqueue(redis_conn, ks, "d", target="deferred", score=1.0)
+    _enqueue(redis_conn, ks, "s", target="scheduled", score=2.0)
+    _enqueue(redis_conn, ks, "r", target="started", score=3.0)
+    assert redis_conn.zscore(ks.registry(Q, "deferred"), "d") == 1.0
+    assert redis_conn.zscore(ks.registry(Q, "scheduled"), "s") == 2.0
+    assert redis_conn.zscore(ks.registry(Q, "started"), "r") == 3.0
+    assert redis_conn.llen(ks.queue(Q)) == 0
+    with pytest.raises(ResponseError, match="BAD_TARGET"):
+        _enqueue(redis_conn, ks, "x", target="bogus")
+
+
+def test_enqueue_ttl_while_waiting(redis_conn, ks):
+    _enqueue(redis_conn, ks, "t", ttl=50)
+    assert 45 <= redis_conn.ttl(ks.job(Q, "t")) <= 50
+
+
+def test_enqueue_announces_on_the_wake_channel(redis_conn, ks):
+    pubsub = redis_conn.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(ks.wake_channel(Q))
+    try:
+        pubsub.get_message(timeout=1)  # the subscription confirmation
+        _enqueue(redis_conn, ks, "woken")
+        message = pubsub.get_message(timeout=2)
+        assert message is not None
+        assert message["data"] == b"woken"
+    finally:
+        pubsub.close()
+
+
+# -- dequeue ------------------------------------------------------------------------
+
+
+def test_dequeue_marks_the_job_started(redis_conn, ks):
+    _enqueue(redis_conn, ks, "a", ttl=100)
+    before = time.time()
+    position, job_id, flat = _dequeue(redis_conn, ks, worker="w1", deadline_in=60)
+    assert (position, job_id) == (1, b"a")
+    fields = dict(zip(flat[::2], flat[1::2]))
+    assert fields[b"status"] == b"started"
+    assert fields[b"worker"] == b"w1"
+    deadline = redis_conn.zscore(ks.registry(Q, "started"), "a")
+    assert before + 59 <= deadline <= time.time() + 61
+    assert redis_conn.ttl(ks.job(Q, "a")) == -1  # the waiting ttl no longer applies
+    assert _dequeue(redis_conn, ks) is None
+
+
+def test_dequeue_skips_expired_deleted_and_not_queued_ids(redis_conn, ks):
+    _enqueue(redis_conn, ks, "deleted")
+    _enqueue(redis_conn, ks, "canceled")
+    _enqueue(redis_conn, ks, "live")
+    redis_conn.delete(ks.job(Q, "deleted"))  # deleted, or expired through its ttl
+    redis_conn.rpush(ks.queue(Q), "never-existed")
+    redis_conn.lmove(ks.queue(Q), ks.queue(Q), "RIGHT", "LEFT")  # to the head
+    redis_conn.hset(ks.job(Q, "canceled"), "status", "canceled")
+    reply = _dequeue(redis_conn, ks)
+    assert reply[1] == b"live"
+    assert redis_conn.llen(ks.queue(Q)) == 0
+    assert redis_conn.zrange(ks.registry(Q, "started"), 0, -1) == [b"live"]
+    assert not redis_conn.exists(ks.job(Q, "deleted"))
+    assert not redis_conn.exists(ks.job(Q, "never-existed"))
+    assert _status(redis_conn, ks, "canceled") == "canceled"
+
+
+def test_dequeue_really_skips_an_expired_job(redis_conn, ks):
+    _enqueue(redis_conn, ks, "short", ttl=1)
+    _enqueue(redis_conn, ks, "live")
+    redis_conn.pexpire(ks.job(Q, "short"), 1)
+    time.sleep(0.01)
+    assert _dequeue(redis_conn, ks)[1] == b"live"
+
+
+def test_dequeue_respects_queue_order(redis_conn, ks):
+    _enqueue(redis_conn, ks, "low-1", queue="low")
+    _enqueue(redis_conn, ks, "high-1", queue="high")
+    _enqueue(redis_conn, ks, "high-2", queue="high")
+    taken = []
+    while reply := _dequeue(redis_conn, ks, queues=("high", "low")):
+        taken.append((reply[0], reply[1].decode()))
+    assert taken == [(1, "high-1"), (1, "high-2"), (2, "low-1")]
+
+
+# -- finish and fail ------------------------------------------------------------------
+
+
+def test_finish_refuses_a_job_owned_by_another_worker(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j")
+    _dequeue(redis_conn, ks, worker="w1")
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w2") is None
+    assert _status(redis_conn, ks, "j") == "started"
+    assert redis_conn.hget(ks.job(Q, "j"), "result") is None
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w1") == b"[]"
+    assert _status(redis_conn, ks, "j") == "finished"
+    assert redis_conn.hget(ks.job(Q, "j"), "result") == b"result"
+    assert redis_conn.zscore(ks.registry(Q, "started"), "j") is None
+    assert redis_conn.zscore(ks.registry(Q, "finished"), "j") is not None
+    # Finishing twice is refused too: the job is no longer started.
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"again", "w1") is None
+
+
+def test_finish_refuses_a_job_that_is_not_started(redis_conn, ks):
+    _enqueue(redis_conn, ks, "queued")
+    assert scripts.finish(redis_conn, ks, Q, "queued", time.time(), 100, b"x", "w1") is None
+    assert scripts.finish(redis_conn, ks, Q, "missing", time.time(), 100, b"x", "w1") is None
+    assert not redis_conn.exists(ks.job(Q, "missing"))
+
+
+def test_finish_ttls(redis_conn, ks):
+    for job_id in ("zero", "forever", "some"):
+        _enqueue(redis_conn, ks, job_id)
+        _dequeue(redis_conn, ks)
+    scripts.finish(redis_conn, ks, Q, "zero", time.time(), 0, b"x", "w1")
+    scripts.finish(redis_conn, ks, Q, "forever", time.time(), -1, b"x", "w1")
+    scripts.finish(redis_conn, ks, Q, "some", time.time(), 30, b"x", "w1")
+    assert not redis_conn.exists(ks.job(Q, "zero"))
+    assert redis_conn.zscore(ks.registry(Q, "finished"), "zero") is None
+    assert redis_conn.ttl(ks.job(Q, "forever")) == -1
+    assert redis_conn.zscore(ks.registry(Q, "finished"), "forever") == float("inf")
+    assert 25 <= redis_conn.ttl(ks.job(Q, "some")) <= 30
+
+
+def test_fail_refuses_a_job_owned_by_another_worker(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j")
+    _dequeue(redis_conn, ks, worker="w1")
+    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w2") is None
+    assert _status(redis_conn, ks, "j") == "started"
+    assert redis_conn.hget(ks.job(Q, "j"), "exc_info") is None
+    status, dependents = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1")
+    assert (status, dependents) == (b"failed", b"[]")
+    assert redis_conn.hget(ks.job(Q, "j"), "exc_info") == b"tb"
+    assert redis_conn.zscore(ks.registry(Q, "failed"), "j") is not None
+    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1") is None
+
+
+def test_fail_with_retry(redis_conn, ks):
+    _enqueue(redis_conn, ks, "now", retries_left=2)
+    _enqueue(redis_conn, ks, "later", retries_left=1)
+    _dequeue(redis_conn, ks)
+    _dequeue(redis_conn, ks)
+    reply = scripts.fail(redis_conn, ks, Q, "now", time.time(), 100, "tb", "w1", retry_in=0)
+    assert reply[0] == b"queued"
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"now"]
+    assert redis_conn.hget(ks.job(Q, "now"), "retries_left") == b"1"
+    reply = scripts.fail(redis_conn, ks, Q, "later", time.time(), 100, "tb", "w1", retry_in=30)
+    assert reply[0] == b"scheduled"
+    assert redis_conn.zscore(ks.registry(Q, "scheduled"), "later") > time.time() + 25
+
+
+def test_fail_only_if_abandoned_respects_the_heartbeat_deadline(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j")
+    _dequeue(redis_conn, ks, worker="w1", deadline_in=60)
+    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1",
+                        only_if_abandoned=True) is None
+    assert _status(redis_conn, ks, "j") == "started"
+    assert scripts.fail(redis_conn, ks, Q, "j", time.time() + 61, 100, "tb", "w1",
+                        only_if_abandoned=True)[0] == b"failed"
+
+
+def test_fail_with_zero_ttl_deletes_and_returns_dependents(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j", dependents=json.dumps(["child-key"]))
+    _dequeue(redis_conn, ks)
+    reply = scripts.fail(redis_conn, ks, Q, "j", time.time(), 0, "tb", "w1", status="stopped")
+    assert reply[0] == b"stopped"
+    assert json.loads(reply[1]) == ["child-key"]
+    assert not redis_conn.exists(ks.job(Q, "j"))
+
+
+# -- dependencies ---------------------------------------------------------------------
+
+
+def test_add_dependent_reports_the_parent_status_and_is_idempotent(redis_conn, ks):
+    _enqueue(redis_conn, ks, "parent")
+    parent_key = ks.job(Q, "parent")
+    assert scripts.add_dependent(redis_conn, ks, parent_key, "child-1") == b"queued"
+    assert scripts.add_dependent(redis_conn, ks, parent_key, "child-1") == b"queued"
+    assert scripts.add_dependent(redis_conn, ks, parent_key, "child-2") == b"queued"
+    assert json.loads(redis_conn.hget(parent_key, "dependents")) == ["child-1", "child-2"]
+    assert scripts.add_dependent(redis_conn, ks, ks.job(Q, "missing"), "child-1") is None
+    assert not redis_conn.exists(ks.job(Q, "missing"))
+
+
+def test_release_is_idempotent(redis_conn, ks):
+    p1, p2 = ks.job(Q, "p1"), ks.job(Q, "p2")
+    _enqueue(redis_conn, ks, "child", target="deferred", pending=json.dumps([p1, p2]))
+    child_key = ks.job(Q, "child")
+    assert scripts.release(redis_conn, ks, child_key, p1, "finished", time.time()) == 0
+    assert scripts.release(redis_conn, ks, child_key, p1, "finished", time.time()) == 0
+    assert json.loads(redis_conn.hget(child_key, "pending")) == [p2]
+    assert _status(redis_conn, ks, "child") == "deferred"
+    assert scripts.release(redis_conn, ks, child_key, p2, "finished", time.time()) == 1
+    assert scripts.release(redis_conn, ks, child_key, p2, "finished", time.time()) == 0
+    assert scripts.release(redis_conn, ks, child_key, p1, "finished", time.time()) == 0
+    assert _status(redis_conn, ks, "child") == "queued"
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"child"]
+    assert redis_conn.zscore(ks.registry(Q, "deferred"), "child") is None
+    assert not redis_conn.hexists(child_key, "pending")
+
+
+def test_release_after_failure_depends_on_allow_failure(redis_conn, ks):
+    parent = ks.job(Q, "p")
+    _enqueue(redis_conn, ks, "strict", target="deferred", pending=json.dumps([parent]))
+    _enqueue(redis_conn, ks, "lenient", target="deferred", pending=json.dumps([parent]),
+             allow_failure="1")
+    for child in ("strict", "lenient"):
+        scripts.release(redis_conn, ks, ks.job(Q, child), parent, "failed", time.time())
+    assert _status(redis_conn, ks, "strict") == "deferred"
+    assert _status(redis_conn, ks, "lenient") == "queued"
+
+
+def test_release_in_a_batch(redis_conn, ks):
+    parent = ks.job(Q, "p")
+    for child in ("c1", "c2"):
+        _enqueue(redis_conn, ks, child, target="deferred", pending=json.dumps([parent]))
+    batch = scripts.Batch(redis_conn)
+    for child in ("c1", "c2", "c1"):
+        scripts.release(batch, ks, ks.job(Q, child), parent, "finished", time.time())
+    assert len(batch) == 3
+    assert batch.execute() == [1, 1, 0]
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"c1", b"c2"]
+    assert batch.execute() == []
+
+
+# -- requeue, cancel, delete, set_field -------------------------------------------------
+
+
+def test_requeue_only_ended_jobs(redis_conn, ks):
+    _enqueue(redis_conn, ks, "q")
+    with pytest.raises(ResponseError, match="NOT_REQUEUEABLE queued"):
+        scripts.requeue(redis_conn, ks, Q, "q", time.time())
+    with pytest.raises(ResponseError, match="NO_SUCH_JOB"):
+        scripts.requeue(redis_conn, ks, Q, "missing", time.time())
+    _dequeue(redis_conn, ks)
+    scripts.fail(redis_conn, ks, Q, "q", time.time(), 100, "tb", "w1")
+    assert scripts.requeue(redis_conn, ks, Q, "q", time.time()) == b"queued"
+    assert redis_conn.hget(ks.job(Q, "q"), "exc_info") is None
+    assert redis_conn.zscore(ks.registry(Q, "failed"), "q") is None
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"q"]
+
+
+def test_cancel_only_waiting_jobs(redis_conn, ks):
+    _enqueue(redis_conn, ks, "q")
+    _enqueue(redis_conn, ks, "s")
+    _dequeue(redis_conn, ks)  # "q" is started now
+    with pytest.raises(ResponseError, match="NOT_CANCELABLE started"):
+        scripts.cancel(redis_conn, ks, Q, "q", time.time(), 100)
+    with pytest.raises(ResponseError, match="NO_SUCH_JOB"):
+        scripts.cancel(redis_conn, ks, Q, "missing", time.time(), 100)
+    assert scripts.cancel(redis_conn, ks, Q, "s", time.time(), 100) == b"[]"
+    assert _status(redis_conn, ks, "s") == "canceled"
+    assert redis_conn.llen(ks.queue(Q)) == 0
+    assert redis_conn.zscore(ks.registry(Q, "canceled"), "s") is not None
+
+
+def test_delete_removes_the_job_everywhere(redis_conn, ks):
+    _enqueue(redis_conn, ks, "q")
+    _enqueue(redis_conn, ks, "other")
+    redis_conn.zadd(ks.registry(Q, "failed"), {"q": 1})  # a stray entry, also removed
+    status, dependents = scripts.delete(redis_conn, ks, Q, "q")
+    assert (status, dependents) == (b"queued", b"[]")
+    assert not redis_conn.exists(ks.job(Q, "q"))
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"other"]
+    assert redis_conn.zscore(ks.registry(Q, "failed"), "q") is None
+    assert scripts.delete(redis_conn, ks, Q, "q") is None
+
+
+def test_set_field_never_resurrects_a_job(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j")
+    assert scripts.set_field(redis_conn, ks.job(Q, "j"), "meta", b"m") == 1
+    assert redis_conn.hget(ks.job(Q, "j"), "meta") == b"m"
+    assert scripts.set_field(redis_conn, ks.job(Q, "gone"), "meta", b"m") == 0
+    assert not redis_conn.exists(ks.job(Q, "gone"))
+
+
+# -- empty and enqueue_due -------------------------------------------------------------
+
+
+def test_empty_works_in_batches(redis_conn, ks):
+    for i in range(25):
+        _enqueue(redis_conn, ks, f"j{i}")
+    _enqueue(redis_conn, ks, "finished-but-listed")
+    redis_conn.hset(ks.job(Q, "finished-but-listed"), "status", "finished")
+    assert scripts.empty(redis_conn, ks, Q, 10) == 10
+    assert redis_conn.llen(ks.queue(Q)) == 16
+    assert not redis_conn.exists(ks.job(Q, "j0"))
+    assert redis_conn.exists(ks.job(Q, "j10"))
+    assert scripts.empty(redis_conn, ks, Q, 10) == 10
+    assert scripts.empty(redis_conn, ks, Q, 10) == 6
+    assert scripts.empty(redis_conn, ks, Q, 10) == 0
+    assert redis_conn.llen(ks.queue(Q)) == 0
+    assert not any(redis_conn.exists(ks.job(Q, f"j{i}")) for i in range(25))
+    # A job listed in the queue but no longer queued is not deleted.
+    assert redis_conn.exists(ks.job(Q, "finished-but-listed"))
+
+
+def test_enqueue_due_moves_only_due_jobs(redis_conn, ks):
+    now = time.time()
+    _enqueue(redis_conn, ks, "due1", target="scheduled", score=now - 10)
+    _enqueue(redis_conn, ks, "due2", target="scheduled", score=now - 5)
+    _enqueue(redis_conn, ks, "later", target="scheduled", score=now + 100)
+    redis_conn.zadd(ks.registry(Q, "scheduled"), {"ghost": now - 20})
+    taken, moved = scripts.enqueue_due(redis_conn, ks, Q, now, 10)
+    assert (taken, moved) == (3, 2)
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"due1", b"due2"]
+    assert redis_conn.zrange(ks.registry(Q, "scheduled"), 0, -1) == [b"later"]
+    assert _status(redis_conn, ks, "due1") == "queued"
+    assert scripts.enqueue_due(redis_conn, ks, Q, now + 101, 1) == [1, 1]
+
+
+# -- loading ---------------------------------------------------------------------------
+
+
+def test_scripts_reload_after_script_flush(redis_conn, ks):
+    _enqueue(redis_conn, ks, "before")
+    redis_conn.script_flush()
+    _enqueue(redis_conn, ks, "after")  # NOSCRIPT is handled by loading the script again
+    redis_conn.script_flush()
+    batch = scripts.Batch(redis_conn)
+    scripts.set_field(batch, ks.job(Q, "after"), "x", "1")
+    redis_conn_pipe_result = batch.execute()
+    assert redis_conn_pipe_result == [1]
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"before", b"after"]

@@ -1,0 +1,116 @@
+"""Serializers: pickle by default, JSON on request, or any object with dumps/loads."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pickle
+
+import pytest
+
+from django_jobqueue.engine import Job, JSONSerializer, PickleSerializer, SerializationError
+from django_jobqueue.engine.serializers import resolve_serializer
+
+from . import jobs
+
+
+class ReversedJSON:
+    """A custom serializer: JSON with its bytes reversed."""
+
+    name = "reversed-json"
+
+    def dumps(self, obj):
+        return json.dumps(obj).encode()[::-1]
+
+    def loads(self, data):
+        return json.loads(data[::-1])
+
+
+def test_resolve_serializer():
+    assert isinstance(resolve_serializer(None), PickleSerializer)
+    assert isinstance(resolve_serializer("pickle"), PickleSerializer)
+    assert isinstance(resolve_serializer("json"), JSONSerializer)
+    assert isinstance(resolve_serializer(JSONSerializer), JSONSerializer)
+    custom = ReversedJSON()
+    assert resolve_serializer(custom) is custom
+    assert isinstance(resolve_serializer("tests.engine.test_serializers.ReversedJSON"),
+                      ReversedJSON)
+    with pytest.raises(ValueError, match="not a serializer"):
+        resolve_serializer(object())
+    with pytest.raises(ImportError):
+        resolve_serializer("tests.engine.no_such_module.Serializer")
+
+
+def test_pickle_and_json_round_trip():
+    value = {"a": [1, 2.5, "x", None, True]}
+    assert PickleSerializer.loads(PickleSerializer.dumps(value)) == value
+    assert JSONSerializer.loads(JSONSerializer.dumps(value)) == value
+    assert JSONSerializer.dumps({"k": 1}) == b'{"k":1}'
+    assert JSONSerializer.loads(JSONSerializer.dumps((1, 2))) == [1, 2]
+
+
+def test_default_queue_pickles(queue, redis_conn):
+    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
+    job = queue.enqueue(jobs.echo, when, {1, 2})
+    instance, args, kwargs = pickle.loads(redis_conn.hget(job.key, "data"))
+    assert instance is None
+    assert args == (when, {1, 2})
+    assert kwargs == {}
+
+
+def test_json_queue_end_to_end(make_queue, make_worker, redis_conn, key_prefix):
+    q = make_queue("json", serializer="json")
+    job = q.enqueue(jobs.echo, 1, "two", [3], four={"x": None}, meta={"m": [1]})
+    raw = redis_conn.hget(job.key, "data")
+    assert json.loads(raw) == [None, [1, "two", [3]], {"four": {"x": None}}]
+    assert json.loads(redis_conn.hget(job.key, "meta")) == {"m": [1]}
+    make_worker([q]).work(burst=True)
+    assert job.result == {"args": [1, "two", [3]], "kwargs": {"four": {"x": None}}}
+    assert json.loads(redis_conn.hget(job.key, "result")) == job.result
+    fetched = Job.fetch(job.id, connection=redis_conn, serializer="json", prefix=key_prefix)
+    assert fetched.args == (1, "two", [3])
+    assert fetched.meta == {"m": [1]}
+    assert fetched.result == job.result
+
+
+def test_json_queue_refuses_non_json_arguments(make_queue, prefixed_keys):
+    q = make_queue("json", serializer="json")
+    with pytest.raises(SerializationError) as info:
+        q.enqueue(jobs.echo, datetime.datetime.now())
+    assert "json" in str(info.value)
+    assert "datetime" in str(info.value)
+    assert isinstance(info.value, TypeError)
+    assert prefixed_keys() == []
+
+
+def test_json_queue_with_non_json_result_fails_the_job(make_queue, make_worker):
+    q = make_queue("json", serializer="json")
+    job = q.enqueue(jobs.return_generator)
+    worker = make_worker([q])
+    worker.work(burst=True)
+    assert job.is_failed
+    assert "serializer cannot store" in job.exc_info
+    assert worker.failed_job_count == 1
+
+
+def test_json_queue_bound_methods_are_refused(make_queue, prefixed_keys):
+    q = make_queue("json", serializer="json")
+    with pytest.raises(SerializationError):
+        q.enqueue(jobs.Calculator(1).add, 2)
+    assert prefixed_keys() == []
+
+
+def test_custom_serializer_object(make_queue, make_worker, redis_conn):
+    q = make_queue("custom", serializer=ReversedJSON())
+    job = q.enqueue(jobs.add, 2, 3)
+    assert redis_conn.hget(job.key, "data")[::-1] == b"[null, [2, 3], {}]"
+    worker = make_worker([q], serializer=ReversedJSON())
+    worker.work(burst=True)
+    assert job.result == 5
+
+
+def test_custom_serializer_by_dotted_path(make_queue, make_worker):
+    q = make_queue("custom", serializer="tests.engine.test_serializers.ReversedJSON")
+    job = q.enqueue(jobs.add, 2, 3)
+    make_worker([q]).work(burst=True)
+    assert job.result == 5

@@ -1,0 +1,48 @@
+"""A worker process for the subprocess tests.
+
+``python -m tests.engine.worker_main --url URL --prefix PREFIX [--queues a,b]
+[--worker-class Worker|SimpleWorker] [--worker-ttl N] [--burst] ...``
+
+Builds the worker on ``redis.Redis.from_url(URL)`` under ``PREFIX`` and exits
+with status 0 when its loop ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import redis
+
+from django_jobqueue.engine import Queue, SimpleWorker, Worker
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--queues", default="default")
+    parser.add_argument("--worker-class", default="Worker", choices=["Worker", "SimpleWorker"])
+    parser.add_argument("--name")
+    parser.add_argument("--worker-ttl", type=int)
+    parser.add_argument("--burst", action="store_true")
+    parser.add_argument("--max-jobs", type=int)
+    parser.add_argument("--max-idle-time", type=float)
+    options = parser.parse_args(argv)
+
+    connection = redis.Redis.from_url(options.url)
+    queues = [Queue(name, connection=connection, prefix=options.prefix)
+              for name in options.queues.split(",")]
+    cls = {"Worker": Worker, "SimpleWorker": SimpleWorker}[options.worker_class]
+    kwargs = {"connection": connection, "prefix": options.prefix, "name": options.name}
+    if options.worker_ttl is not None:
+        kwargs["worker_ttl"] = options.worker_ttl
+    worker = cls(queues, **kwargs)
+    print(f"worker {worker.name} pid {worker.pid}", flush=True)
+    worker.work(burst=options.burst, max_jobs=options.max_jobs,
+                max_idle_time=options.max_idle_time)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
