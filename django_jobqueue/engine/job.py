@@ -203,7 +203,8 @@ class Job:
         self._status: JobStatus | None = None
         self.created_at = self.enqueued_at = self.started_at = self.ended_at = None
         self.timeout: int | None = DEFAULT_TIMEOUT
-        self.result_ttl: int | None = DEFAULT_RESULT_TTL
+        #: None: the worker's default (500 s unless the worker says otherwise).
+        self.result_ttl: int | None = None
         self.failure_ttl: int | None = DEFAULT_FAILURE_TTL
         self.ttl: int | None = None
         self.meta: dict = {}
@@ -356,7 +357,7 @@ class Job:
         self.started_at = _float(get("started_at"))
         self.ended_at = _float(get("ended_at"))
         self.timeout = as_int(get("timeout"), DEFAULT_TIMEOUT)
-        self.result_ttl = as_int(get("result_ttl"), DEFAULT_RESULT_TTL)
+        self.result_ttl = as_int(get("result_ttl"))
         self.failure_ttl = as_int(get("failure_ttl"), DEFAULT_FAILURE_TTL)
         self.ttl = as_int(get("ttl"))
         raw_meta = get("meta")

@@ -387,8 +387,10 @@ def _split_options(args: tuple, kwargs: dict) -> tuple[tuple, dict, dict]:
     """Separate the job options of an ``enqueue`` call from the function's arguments."""
     options = {name: kwargs.pop(name) for name in RESERVED_KWARGS if name in kwargs}
     if "args" in kwargs or "kwargs" in kwargs:
-        if args:
-            raise TypeError("Pass either positional arguments or args=..., not both.")
+        extra = sorted(set(kwargs) - {"args", "kwargs"})
+        if args or extra:
+            raise TypeError("With args=/kwargs= pass every argument of the function through "
+                            f"them (got also {', '.join(map(repr, extra)) or 'positional ones'}).")
         args = tuple(kwargs.pop("args", None) or ())
         kwargs = kwargs.pop("kwargs", None) or {}
     return args, kwargs, options

@@ -126,7 +126,7 @@ class Worker:
             max_idle_time: stop after this many seconds without a job.
         """
         self._setup_logging(logging_level)
-        self._install_signal_handlers()
+        previous_handlers = self._install_signal_handlers()
         self.register_birth()
         self.execution.setup(self)
         done = 0
@@ -162,6 +162,8 @@ class Worker:
             self.execution.teardown(self)
             self._unsubscribe()
             self.register_death()
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
         return done > 0
 
     def dequeue(self) -> Job | None:
@@ -342,11 +344,12 @@ class Worker:
 
     # -- shutdown ------------------------------------------------------------
 
-    def _install_signal_handlers(self) -> None:
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        """Take over SIGINT/SIGTERM; returns the handlers to put back afterwards."""
         if threading.current_thread() is not threading.main_thread():
-            return
-        signal.signal(signal.SIGINT, self._request_stop)
-        signal.signal(signal.SIGTERM, self._request_stop)
+            return {}
+        return {signum: signal.signal(signum, self._request_stop)
+                for signum in (signal.SIGINT, signal.SIGTERM)}
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         if not self._stop_requested:

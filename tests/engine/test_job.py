@@ -89,7 +89,7 @@ def test_attributes_of_a_queued_job(queue, redis_conn, key_prefix):
         assert j.description == "tests.engine.jobs.add(1, b=2)"
         assert j.origin == "default"
         assert j.timeout == 180
-        assert j.result_ttl == 500
+        assert j.result_ttl is None  # the worker's default (500 s) applies
         assert j.failure_ttl == 365 * 24 * 3600
         assert j.ttl is None
         assert j.meta == {}

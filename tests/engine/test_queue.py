@@ -15,7 +15,7 @@ from django_jobqueue.engine import (
     Retry,
     SerializationError,
 )
-from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, DEFAULT_TIMEOUT
+from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT
 
 from . import jobs
 
@@ -198,7 +198,7 @@ def test_enqueue_call_defaults(queue, make_worker):
     assert job.args == ()
     assert job.kwargs == {"a": 1}
     assert job.timeout == DEFAULT_TIMEOUT
-    assert job.result_ttl == DEFAULT_RESULT_TTL
+    assert job.result_ttl is None  # the worker default (DEFAULT_RESULT_TTL) applies
     assert job.failure_ttl == DEFAULT_FAILURE_TTL
     assert job.ttl is None
     make_worker([queue]).work(burst=True)

@@ -602,3 +602,28 @@ def test_worker_subprocess_runs_jobs(make_queue, spawn_worker, redis_conn, key_p
     assert crash.is_failed
     assert "died unexpectedly" in crash.exc_info
     assert last.is_finished
+
+
+def test_worker_default_result_ttl_applies_to_jobs_without_one(queue, redis_conn, key_prefix):
+    default = queue.enqueue(jobs.add, 1, 2)
+    explicit = queue.enqueue(jobs.add, 1, 2, result_ttl=30)
+    SimpleWorker([queue], worker_ttl=60, default_result_ttl=60).work(burst=True)
+    assert 55 <= redis_conn.ttl(default.key) <= 60
+    assert 25 <= redis_conn.ttl(explicit.key) <= 30
+
+
+def test_explicit_args_form_refuses_other_keywords(queue):
+    with pytest.raises(TypeError, match="args="):
+        queue.enqueue(jobs.add, args=(1,), b=2)
+
+
+def test_work_restores_the_signal_handlers_it_replaced(queue):
+    def mine(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, mine)
+    try:
+        SimpleWorker([queue]).work(burst=True)
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, previous)
