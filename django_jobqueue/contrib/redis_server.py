@@ -420,12 +420,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
-    print(url, flush=True)
     if server is None:
+        print(url, flush=True)
         return 0
 
-    print(f"Started a private redis-server (pid {server.pid}) at {url}; "
-          "send SIGTERM or press Ctrl-C to stop it.", file=sys.stderr, flush=True)
+    # Handlers go in before the URL is printed: whoever reads the URL may
+    # signal us at once.
     stopping = threading.Event()
 
     def request_stop(signum, frame):
@@ -433,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, request_stop)
+    print(url, flush=True)
+    print(f"Started a private redis-server (pid {server.pid}) at {url}; "
+          "send SIGTERM or press Ctrl-C to stop it.", file=sys.stderr, flush=True)
     try:
         while not stopping.is_set():
             if not server.running:
