@@ -188,13 +188,15 @@ class Job:
 
     def __init__(self, id: str | None = None, connection: Any = None, *, origin: str = "default",
                  serializer: Any = None, prefix: str | None = None):
+        #: Whether the id was picked by the caller (it may then clash with a live job).
+        self.id_chosen = id is not None
         self.id = validate_job_id(id) if id is not None else str(uuid.uuid4())
         self.connection = resolve_connection(connection)
         self.serializer: Serializer = resolve_serializer(serializer)
         self.keys: KeySpace = keyspace(prefix)
         self.origin = origin
         self.func_name: str | None = None
-        self.description: str | None = None
+        self._description: str | None = None
         self._data: bytes | None = None
         self._instance: Any = None
         self._args: tuple | None = None
@@ -251,7 +253,7 @@ class Job:
         job._loaded = True
         job._data = job._dumps((job._instance, job._args, job._kwargs),
                                f"the arguments of {job.func_name}")
-        job.description = description or job.call_string()
+        job._description = description
         if timeout is not None:
             job.timeout = timeout
         if result_ttl is not None:
@@ -346,8 +348,7 @@ class Job:
     def _load(self, fields: dict) -> None:
         get = {as_str(k): v for k, v in fields.items()}.get
         self.func_name = as_str(get("func"))
-        self.description = as_str(get("desc"))
-        self.origin = as_str(get("origin")) or self.origin
+        self._description = as_str(get("desc"))
         self._data = get("data")
         self._loaded = False
         status = as_str(get("status"))
@@ -382,18 +383,19 @@ class Job:
         self.priority = as_int(get("priority"), 0)
 
     def to_fields(self) -> list[Any]:
-        """The hash fields written when the job is enqueued (status is set by the script)."""
+        """The hash fields written when the job is enqueued.
+
+        The script adds status, created_at, enqueued_at and ttl; the queue is
+        part of the key, so it is not repeated inside.
+        """
         values = {
             "func": self.func_name,
             "data": self._data,
-            "desc": self.description,
-            "origin": self.origin,
-            "created_at": repr(self._created_at),
-            "enqueued_at": None if self._enqueued_at is None else repr(self._enqueued_at),
-            "timeout": self.timeout,
+            # Defaults are not written: a job hash holds only what differs.
+            "desc": self._description,
+            "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
-            "failure_ttl": self.failure_ttl,
-            "ttl": self.ttl,
+            "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
             "meta": self._dumps(self.meta, "meta") if self.meta else None,
             "deps": json.dumps(self._dependency_keys) if self._dependency_keys else None,
             "pending": json.dumps(self._pending_keys) if self._pending_keys else None,
@@ -459,6 +461,15 @@ class Job:
         if self.instance is not None:
             return getattr(self.instance, self.func_name)  # type: ignore[arg-type]
         return import_attribute(self.func_name)  # type: ignore[arg-type]
+
+    @property
+    def description(self) -> str:
+        """The description given at enqueue, else the call with its arguments."""
+        return self._description if self._description is not None else self.call_string()
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
 
     def call_string(self) -> str:
         try:

@@ -18,8 +18,13 @@ from .utils import now
 logger = logging.getLogger("django_jobqueue.worker")
 
 
-def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = None) -> bool:
-    """Store the result and release dependents; False if the job was no longer ours."""
+def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = None,
+                   take_next: scripts.TakeNext | None = None) -> bool:
+    """Store the result and release dependents; False if the job was no longer ours.
+
+    With ``take_next``, the worker's next job comes back in the same round trip,
+    in ``take_next.reply``.
+    """
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
         ttl = DEFAULT_RESULT_TTL
@@ -27,15 +32,17 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
         raw = job.serializer.dumps(result)
     except Exception as exc:
         record_failure(job, f"The job returned a value the serializer cannot store: "
-                            f"{type(exc).__name__}: {exc}", worker)
+                            f"{type(exc).__name__}: {exc}", worker, take_next=take_next)
         return False
     if job.detached:
         job._result, job._result_raw, job._exc_info = result, raw, None
         job.set_status("finished")
         job.ended_at = now()
         return True
-    dependents = scripts.finish(job.connection, job.keys, job.origin, job.id, now(), ttl, raw,
-                                worker)
+    dependents, next_reply = scripts.finish(job.connection, job.keys, job.origin, job.id, now(),
+                                            ttl, raw, worker, take_next)
+    if take_next is not None:
+        take_next.reply = next_reply
     if dependents is None:
         logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
         return False
@@ -46,7 +53,8 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
 
 
 def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "failed",
-                   retry: bool = True, only_if_abandoned: bool = False) -> str | None:
+                   retry: bool = True, only_if_abandoned: bool = False,
+                   take_next: scripts.TakeNext | None = None) -> str | None:
     """Retry the job or move it to the failed registry; returns its new status.
 
     Returns None when the job was no longer this worker's to record.
@@ -64,15 +72,18 @@ def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "faile
             job.set_status(status)
         return job.get_status(refresh=False)
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
-    reply = scripts.fail(job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info,
-                         worker, retry_in, status, only_if_abandoned)
-    if reply is None:
+    new_status, dependents, next_reply = scripts.fail(
+        job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info, worker, retry_in,
+        status, only_if_abandoned, take_next)
+    if take_next is not None:
+        take_next.reply = next_reply
+    if new_status is None:
         return None
-    new_status = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+    new_status = new_status.decode() if isinstance(new_status, bytes) else new_status
     job.set_status(new_status)
     job.exc_info = exc_info
     if retry_in is not None:
         job.retries_left -= 1  # type: ignore[operator]
     else:
-        release_dependents(job.connection, job.keys, job.key, reply[1], new_status)
+        release_dependents(job.connection, job.keys, job.key, dependents, new_status)
     return new_status

@@ -314,8 +314,9 @@ class Queue:
         if target == JobStatus.STARTED:
             fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
         try:
-            scripts.enqueue(self.connection, self.keys, self.name, job.id, target, score,
-                            job.enqueue_at_front, job.ttl, fields)
+            scripts.enqueue(self.connection, self.keys, self.name, job.id, target, timestamp,
+                            score, job.enqueue_at_front, job.ttl, fields, job.id_chosen,
+                            job.priority)
         except ResponseError as exc:
             if str(exc).startswith("DUPLICATE"):
                 raise DuplicateJobError(

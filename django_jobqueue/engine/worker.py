@@ -110,6 +110,9 @@ class Worker:
         self._next_maintenance = 0.0
         self._pubsub: Any = None
         self._suspended = False
+        # Recording a job's outcome also takes the next job (one round trip per
+        # job) when the job ran in this process and another one is wanted.
+        self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
@@ -137,12 +140,13 @@ class Worker:
             while not self._stop_requested:
                 self.maintain_if_due()
                 if self._suspended:
+                    self._give_back_prefetched()
                     if burst:
                         self.log.info("Worker %s: suspended, quitting (burst mode)", self.name)
                         break
                     self.wait_for_work(max_idle_time, idle_since)
                     continue
-                job = self.dequeue()
+                job = self._prefetched() or self.dequeue()
                 if job is None:
                     if burst:
                         self.log.info("Worker %s: done, quitting", self.name)
@@ -152,6 +156,8 @@ class Worker:
                         break
                     self.wait_for_work(max_idle_time, idle_since)
                     continue
+                self._take_next.enabled = (max_jobs is None or done + 1 < max_jobs) and \
+                    not self._stop_requested
                 self.execute(job)
                 done += 1
                 idle_since = time.monotonic()
@@ -159,6 +165,7 @@ class Worker:
                     self.log.info("Worker %s: finished %d jobs, quitting", self.name, done)
                     break
         finally:
+            self._give_back_prefetched()
             self.execution.teardown(self)
             self._unsubscribe()
             self.register_death()
@@ -170,6 +177,19 @@ class Worker:
         """Take the next job, marking it started in the same atomic step."""
         reply = self._redis(scripts.dequeue, self.connection, self.keys, self.queue_names, now(),
                             self.name, self.worker_ttl)
+        return self._job_from_reply(reply)
+
+    def _prefetched(self) -> Job | None:
+        reply, self._take_next.reply = self._take_next.reply, None
+        return self._job_from_reply(reply)
+
+    def _give_back_prefetched(self) -> None:
+        """A job taken with the last outcome but not run (we are stopping) goes back."""
+        job = self._prefetched()
+        if job is not None:
+            scripts.give_back(job.connection, job.keys, job.origin, job.id, now(), self.name)
+
+    def _job_from_reply(self, reply: Any) -> Job | None:
         if not reply:
             return None
         position, job_id, flat = reply
@@ -182,7 +202,8 @@ class Worker:
     def execute(self, job: Job) -> str | None:
         self.current_job = job
         self.state = WorkerState.BUSY
-        self.log.info("%s: %s (%s)", job.origin, job.description, job.id)
+        if self.log.isEnabledFor(logging.INFO):
+            self.log.info("%s: %s (%s)", job.origin, job.description, job.id)
         try:
             status = self.execution.run(self, job)
         finally:
@@ -196,7 +217,9 @@ class Worker:
 
     def perform(self, job: Job) -> str | None:
         """Run the job in this process and log its outcome (called by executions)."""
-        status = perform_job(job, self.name, default_result_ttl=self.default_result_ttl)
+        take_next = self._take_next if self.execution.name == "inline" else None
+        status = perform_job(job, self.name, default_result_ttl=self.default_result_ttl,
+                             take_next=take_next)
         if status == "finished":
             self.log.info("%s: Job OK (%s)", job.origin, job.id)
             ttl = job.result_ttl if job.result_ttl is not None else self.default_result_ttl
@@ -354,6 +377,7 @@ class Worker:
     def _request_stop(self, signum: int, frame: Any) -> None:
         if not self._stop_requested:
             self._stop_requested = True
+            self._take_next.enabled = False
             self.log.warning("Warm shut down requested: finishing the current job, then "
                              "exiting (send the signal again to stop now)")
             return
@@ -372,6 +396,7 @@ class Worker:
     def request_stop(self) -> None:
         """Ask the loop to exit after the current job (what the first SIGTERM does)."""
         self._stop_requested = True
+        self._take_next.enabled = False
 
     def _setup_logging(self, level: str | int | None) -> None:
         if level is None:

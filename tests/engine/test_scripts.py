@@ -24,8 +24,9 @@ def _enqueue(redis_conn, ks, job_id, target="queued", score=None, at_front=False
     flat = ["func", "tests.engine.jobs.add", "origin", queue]
     for name, value in fields.items():
         flat += [name, value]
-    return scripts.enqueue(redis_conn, ks, queue, job_id, target,
-                           time.time() if score is None else score, at_front, ttl, flat)
+    timestamp = time.time()
+    return scripts.enqueue(redis_conn, ks, queue, job_id, target, timestamp,
+                           timestamp if score is None else score, at_front, ttl, flat)
 
 
 def _dequeue(redis_conn, ks, worker="w1", queues=(Q,), deadline_in=60):
@@ -79,8 +80,9 @@ def test_enqueue_targets(redis_conn, ks):
     assert redis_conn.zscore(ks.registry(Q, "scheduled"), "s") == 2.0
     assert redis_conn.zscore(ks.registry(Q, "started"), "r") == 3.0
     assert redis_conn.llen(ks.queue(Q)) == 0
-    with pytest.raises(ResponseError, match="BAD_TARGET"):
+    with pytest.raises(ValueError, match="Unknown registry 'bogus'"):
         _enqueue(redis_conn, ks, "x", target="bogus")
+    assert not redis_conn.exists(ks.job(Q, "x"))
 
 
 def test_enqueue_ttl_while_waiting(redis_conn, ks):
@@ -159,22 +161,22 @@ def test_dequeue_respects_queue_order(redis_conn, ks):
 def test_finish_refuses_a_job_owned_by_another_worker(redis_conn, ks):
     _enqueue(redis_conn, ks, "j")
     _dequeue(redis_conn, ks, worker="w1")
-    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w2") is None
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w2") == [None, None]
     assert _status(redis_conn, ks, "j") == "started"
     assert redis_conn.hget(ks.job(Q, "j"), "result") is None
-    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w1") == b"[]"
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w1") == [b"[]", None]
     assert _status(redis_conn, ks, "j") == "finished"
     assert redis_conn.hget(ks.job(Q, "j"), "result") == b"result"
     assert redis_conn.zscore(ks.registry(Q, "started"), "j") is None
     assert redis_conn.zscore(ks.registry(Q, "finished"), "j") is not None
     # Finishing twice is refused too: the job is no longer started.
-    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"again", "w1") is None
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"again", "w1")[0] is None
 
 
 def test_finish_refuses_a_job_that_is_not_started(redis_conn, ks):
     _enqueue(redis_conn, ks, "queued")
-    assert scripts.finish(redis_conn, ks, Q, "queued", time.time(), 100, b"x", "w1") is None
-    assert scripts.finish(redis_conn, ks, Q, "missing", time.time(), 100, b"x", "w1") is None
+    assert scripts.finish(redis_conn, ks, Q, "queued", time.time(), 100, b"x", "w1")[0] is None
+    assert scripts.finish(redis_conn, ks, Q, "missing", time.time(), 100, b"x", "w1")[0] is None
     assert not redis_conn.exists(ks.job(Q, "missing"))
 
 
@@ -195,14 +197,14 @@ def test_finish_ttls(redis_conn, ks):
 def test_fail_refuses_a_job_owned_by_another_worker(redis_conn, ks):
     _enqueue(redis_conn, ks, "j")
     _dequeue(redis_conn, ks, worker="w1")
-    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w2") is None
+    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w2")[0] is None
     assert _status(redis_conn, ks, "j") == "started"
     assert redis_conn.hget(ks.job(Q, "j"), "exc_info") is None
-    status, dependents = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1")
+    status, dependents, _ = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1")
     assert (status, dependents) == (b"failed", b"[]")
     assert redis_conn.hget(ks.job(Q, "j"), "exc_info") == b"tb"
     assert redis_conn.zscore(ks.registry(Q, "failed"), "j") is not None
-    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1") is None
+    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1")[0] is None
 
 
 def test_fail_with_retry(redis_conn, ks):
@@ -223,10 +225,40 @@ def test_fail_only_if_abandoned_respects_the_heartbeat_deadline(redis_conn, ks):
     _enqueue(redis_conn, ks, "j")
     _dequeue(redis_conn, ks, worker="w1", deadline_in=60)
     assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1",
-                        only_if_abandoned=True) is None
+                        only_if_abandoned=True)[0] is None
     assert _status(redis_conn, ks, "j") == "started"
     assert scripts.fail(redis_conn, ks, Q, "j", time.time() + 61, 100, "tb", "w1",
                         only_if_abandoned=True)[0] == b"failed"
+
+
+def test_finish_and_fail_hand_over_the_next_job_in_the_same_step(redis_conn, ks):
+    for job_id in ("a", "b", "c"):
+        _enqueue(redis_conn, ks, job_id)
+    _dequeue(redis_conn, ks, worker="w1")
+    take_next = scripts.TakeNext([Q], 60)
+    deps, next_job = scripts.finish(redis_conn, ks, Q, "a", time.time(), 100, b"r", "w1",
+                                    take_next)
+    assert deps == b"[]" and next_job[1] == b"b"
+    assert _status(redis_conn, ks, "b") == "started"
+    status, _, next_job = scripts.fail(redis_conn, ks, Q, "b", time.time(), 100, "tb", "w1",
+                                       take_next=take_next)
+    assert status == b"failed" and next_job[1] == b"c"
+    take_next.enabled = False  # shutting down: nothing more is taken
+    _enqueue(redis_conn, ks, "d")
+    assert scripts.finish(redis_conn, ks, Q, "c", time.time(), 100, b"r", "w1",
+                          take_next) == [b"[]", None]
+    assert _status(redis_conn, ks, "d") == "queued"
+
+
+def test_give_back_returns_a_taken_job_to_the_front(redis_conn, ks):
+    for job_id in ("a", "b"):
+        _enqueue(redis_conn, ks, job_id)
+    _dequeue(redis_conn, ks, worker="w1")
+    assert scripts.give_back(redis_conn, ks, Q, "a", time.time(), "w2") == 0
+    assert scripts.give_back(redis_conn, ks, Q, "a", time.time(), "w1") == 1
+    assert _status(redis_conn, ks, "a") == "queued"
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"a", b"b"]
+    assert redis_conn.zscore(ks.registry(Q, "started"), "a") is None
 
 
 def test_fail_with_zero_ttl_deletes_and_returns_dependents(redis_conn, ks):

@@ -10,6 +10,7 @@ from .. import hooks
 from ..errors import DeserializationError
 from ..job import Job
 from ..outcome import record_failure, record_success
+from ..scripts import TakeNext
 from ..timeouts import DeathPenalty
 from ..utils import import_attribute
 
@@ -20,11 +21,13 @@ logger = logging.getLogger("django_jobqueue.worker")
 
 
 def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
-                default_result_ttl: int | None = None) -> str | None:
+                default_result_ttl: int | None = None,
+                take_next: TakeNext | None = None) -> str | None:
     """Run ``job`` here and record the outcome; returns the job's new status.
 
     Nothing the job does (including failing to import or to unpickle) escapes
-    as an exception: it becomes the job's failure.
+    as an exception: it becomes the job's failure. With ``take_next``, recording
+    the outcome also takes the worker's next job (see :class:`TakeNext`).
     """
     hooks.emit("job_started", job=job, worker=worker_name)
     try:
@@ -36,18 +39,19 @@ def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
             # A real interrupt of the worker: record it, then let it propagate.
             _fail(job, exc, worker_name)
             raise
-        return _fail(job, exc, worker_name)
-    if not record_success(job, result, worker_name, default_result_ttl):
+        return _fail(job, exc, worker_name, take_next)
+    if not record_success(job, result, worker_name, default_result_ttl, take_next):
         return job.get_status(refresh=False)
     hooks.emit("job_finished", job=job, result=result, worker=worker_name)
     return "finished"
 
 
-def _fail(job: Job, exc: BaseException, worker_name: str) -> str | None:
+def _fail(job: Job, exc: BaseException, worker_name: str,
+          take_next: TakeNext | None = None) -> str | None:
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
         exc_info = f"{exc}\n{exc_info}"
-    status = record_failure(job, exc_info, worker_name)
+    status = record_failure(job, exc_info, worker_name, take_next=take_next)
     try:
         _callback(job, job.on_failure, type(exc), exc, exc.__traceback__)
     except Exception:

@@ -22,8 +22,8 @@ from ..keys import KeySpace
 @cache
 def load(name: str) -> Script:
     files = resources.files(__package__)
-    # Every script gets the shared push() helper, so queues are filled one way.
-    source = files.joinpath("_push.lua").read_bytes() + files.joinpath(f"{name}.lua").read_bytes()
+    # Every script gets the shared helpers, so queues are filled and emptied one way.
+    source = files.joinpath("_lib.lua").read_bytes() + files.joinpath(f"{name}.lua").read_bytes()
     # Bytes need no client encoder, so one Script serves every client; it is
     # always called with an explicit client.
     return Script(None, source)  # type: ignore[arg-type]
@@ -67,41 +67,74 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
     return load(name)(keys=keys, args=args, client=client)
 
 
-def enqueue(client, ks: KeySpace, queue: str, job_id: str, target: str, score: float,
-            at_front: bool, ttl: int | None, fields: Sequence[Any]) -> Any:
-    keys = [ks.job(queue, job_id), ks.queue(queue),
-            ks.registry(queue, "deferred"), ks.registry(queue, "scheduled"),
-            ks.registry(queue, "started"), ks.registry(queue, "finished"),
-            ks.registry(queue, "failed"), ks.registry(queue, "canceled"), ks.priority(queue)]
-    args = [job_id, target, repr(score), "1" if at_front else "0",
-            "" if ttl is None or ttl < 0 else str(ttl), ks.wake_channel(queue), *fields]
+def enqueue(client, ks: KeySpace, queue: str, job_id: str, target: str, now: float,
+            score: float, at_front: bool, ttl: int | None, fields: Sequence[Any],
+            id_chosen: bool = True, priority: int = 0) -> Any:
+    registry = ks.queue(queue) if target == "queued" else ks.registry(queue, target)
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry]
+    if id_chosen:
+        keys += [ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")]
+    args = [job_id, target, repr(now), repr(score), "1" if at_front else "0",
+            "" if ttl is None or ttl < 0 else str(ttl), ks.wake_channel(queue), priority,
+            *fields]
     return _run("enqueue", client, keys, args)
+
+
+class TakeNext:
+    """What finish/fail need to hand the worker its next job in the same round trip."""
+
+    def __init__(self, queues: Sequence[str], abandon_after: float):
+        self.queues = list(queues)
+        self.abandon_after = abandon_after
+        #: The dequeue reply the last finish/fail brought back (None: no job).
+        self.reply: Any = None
+        #: Cleared by the worker when it must not take another job (shutdown).
+        self.enabled = True
+
+    def keys(self, ks: KeySpace) -> list[str]:
+        keys: list[str] = []
+        for queue in self.queues:
+            keys += [ks.queue(queue), ks.priority(queue), ks.registry(queue, "started"),
+                     ks.job_prefix(queue)]
+        return keys
 
 
 def dequeue(client, ks: KeySpace, queues: Sequence[str], now: float, worker: str,
             deadline_in: float) -> Any:
-    keys: list[str] = []
-    for queue in queues:
-        keys += [ks.queue(queue), ks.priority(queue), ks.registry(queue, "started"),
-                 ks.job_prefix(queue)]
+    keys = TakeNext(queues, deadline_in).keys(ks)
     return _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
 
 
 def finish(client, ks: KeySpace, queue: str, job_id: str, now: float, result_ttl: int,
-           result: bytes, worker: str) -> Any:
+           result: bytes, worker: str, take_next: TakeNext | None = None) -> Any:
+    """Returns ``[dependents JSON or None, next job reply or None]``."""
     keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "finished")]
-    return _run("finish", client, keys, [job_id, repr(now), str(result_ttl), result, worker])
+    args = [job_id, repr(now), str(result_ttl), result, worker]
+    if take_next is not None and take_next.enabled:
+        keys += take_next.keys(ks)
+        args.append(repr(take_next.abandon_after))
+    return _run("finish", client, keys, args)
 
 
 def fail(client, ks: KeySpace, queue: str, job_id: str, now: float, failure_ttl: int,
          exc_info: str, worker: str, retry_in: float | None = None, status: str = "failed",
-         only_if_abandoned: bool = False) -> Any:
+         only_if_abandoned: bool = False, take_next: TakeNext | None = None) -> Any:
+    """Returns ``[new status or None, dependents JSON, next job reply or None]``."""
     keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "failed"),
             ks.queue(queue), ks.registry(queue, "scheduled"), ks.priority(queue)]
     args = [job_id, repr(now), str(failure_ttl), exc_info, worker,
             "" if retry_in is None else repr(float(retry_in)), ks.wake_channel(queue), status,
             "1" if only_if_abandoned else "0"]
+    if take_next is not None and take_next.enabled:
+        keys += take_next.keys(ks)
+        args.append(repr(take_next.abandon_after))
     return _run("fail", client, keys, args)
+
+
+def give_back(client, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:
+    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.queue(queue),
+            ks.priority(queue)]
+    return _run("give_back", client, keys, [job_id, repr(now), worker, ks.wake_channel(queue)])
 
 
 def add_dependent(client, ks: KeySpace, parent_key: str, child_key: str) -> Any:

@@ -1,37 +1,46 @@
 -- Create a job and put it where it belongs, in one step.
--- KEYS[1] job hash             KEYS[2] queue list
--- KEYS[3] deferred registry    KEYS[4] scheduled registry    KEYS[5] started registry
--- KEYS[6] finished registry    KEYS[7] failed registry       KEYS[8] canceled registry
--- KEYS[9] priority set
+-- KEYS[1] job hash   KEYS[2] queue list   KEYS[3] priority set
+-- KEYS[4] the registry of the target status (deferred, scheduled or started; for
+--         queued, anything in the queue's slot)
+-- KEYS[5..7] finished, failed and canceled registries: only when the caller chose
+--         the id, since only then can an ended job with that id exist
 -- ARGV[1] job id
 -- ARGV[2] target status: queued | deferred | scheduled | started
--- ARGV[3] registry score (queued and deferred: now; scheduled: due time; started: heartbeat deadline)
--- ARGV[4] '1' to push at the front of the queue
--- ARGV[5] ttl in seconds while waiting, '' for none
--- ARGV[6] wake channel
--- ARGV[7..] field, value pairs of the job hash
+-- ARGV[3] now (written as created_at, and enqueued_at when queued or started)
+-- ARGV[4] registry score (scheduled: due time; started: heartbeat deadline; else now)
+-- ARGV[5] '1' to push at the front of the queue
+-- ARGV[6] ttl in seconds while waiting, '' for none
+-- ARGV[7] wake channel
+-- ARGV[8] the job's priority
+-- ARGV[9..] field, value pairs of the job hash
 -- Returns 1; an error 'DUPLICATE <status>' when a live job already has this id.
-local id, target = ARGV[1], ARGV[2]
-local old = redis.call('HGET', KEYS[1], 'status')
-if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
-  return redis.error_reply('DUPLICATE ' .. old)
+local id, target, now = ARGV[1], ARGV[2], ARGV[3]
+if #KEYS > 4 then
+  local old = redis.call('HGET', KEYS[1], 'status')
+  if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
+    return redis.error_reply('DUPLICATE ' .. old)
+  end
+  if old then
+    -- An ended job with the same id is replaced, with every trace of it.
+    redis.call('DEL', KEYS[1])
+    for i = 5, 7 do redis.call('ZREM', KEYS[i], id) end
+  end
 end
-if old then
-  -- An ended job with the same id is replaced, with every trace of it.
-  redis.call('DEL', KEYS[1])
-  for i = 6, 8 do redis.call('ZREM', KEYS[i], id) end
+local fields = {'status', target, 'created_at', now}
+if target == 'queued' or target == 'started' then
+  table.insert(fields, 'enqueued_at'); table.insert(fields, now)
 end
-redis.call('HSET', KEYS[1], 'status', target, unpack(ARGV, 7))
-if ARGV[5] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[5]) end
+if ARGV[6] ~= '' then
+  -- The ttl field tells take_next that the expiry must be lifted once started.
+  table.insert(fields, 'ttl'); table.insert(fields, ARGV[6])
+end
+for i = 9, #ARGV do table.insert(fields, ARGV[i]) end
+redis.call('HSET', KEYS[1], unpack(fields))
+if ARGV[6] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 if target == 'queued' then
-  push(KEYS[2], KEYS[9], KEYS[1], id, ARGV[4] == '1', ARGV[3])
-  redis.call('PUBLISH', ARGV[6], id)
-elseif target == 'deferred' then
-  redis.call('ZADD', KEYS[3], ARGV[3], id)
-elseif target == 'scheduled' then
-  redis.call('ZADD', KEYS[4], ARGV[3], id)
-elseif target == 'started' then
-  redis.call('ZADD', KEYS[5], ARGV[3], id)
+  push(KEYS[2], KEYS[3], KEYS[1], id, ARGV[5] == '1', now, ARGV[7], tonumber(ARGV[8]))
+elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
+  redis.call('ZADD', KEYS[4], ARGV[4], id)
 else
   return redis.error_reply('BAD_TARGET ' .. target)
 end

@@ -10,9 +10,8 @@ for _, id in ipairs(ids) do
   local job = KEYS[3] .. id
   if redis.call('HGET', job, 'status') == 'scheduled' then
     redis.call('HSET', job, 'status', 'queued', 'enqueued_at', ARGV[1])
-    push(KEYS[2], KEYS[4], job, id, redis.call('HGET', job, 'at_front') == '1', ARGV[1])
+    push(KEYS[2], KEYS[4], job, id, redis.call('HGET', job, 'at_front') == '1', ARGV[1], ARGV[3])
     moved = moved + 1
   end
 end
-if moved > 0 then redis.call('PUBLISH', ARGV[3], moved) end
 return {#ids, moved}

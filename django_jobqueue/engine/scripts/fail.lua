@@ -1,21 +1,32 @@
 -- Record a job's failure: retry it if it has retries left, else move it to the
--- failed registry.
+-- failed registry; then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] failed registry
 -- KEYS[4] queue list KEYS[5] scheduled registry   KEYS[6] priority set
+-- KEYS[7..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
 -- ARGV[4] exc_info text   ARGV[5] worker name that ran it
 -- ARGV[6] retry delay in seconds, '' when the job is not retried
 -- ARGV[7] wake channel   ARGV[8] final status: 'failed' or 'stopped'
 -- ARGV[9] '1' to act only if the job's heartbeat deadline has passed (abandoned jobs)
--- Returns {new status, dependents JSON}, or nil when the job is no longer this worker's.
+-- ARGV[10] seconds until a next job counts as abandoned (with KEYS[7..])
+-- Returns {new status or false when the job was no longer this worker's,
+-- dependents JSON, next job or false}.
 local id, now = ARGV[1], ARGV[2]
-if redis.call('HGET', KEYS[1], 'status') ~= 'started'
-   or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[5] then
-  return nil
+local function next_job()
+  if #KEYS > 6 then return take_next(KEYS, 7, now, ARGV[5], ARGV[10]) or false end
+  return false
+end
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents')
+if state[1] ~= 'started' or state[2] ~= ARGV[5] then
+  return {false, '[]', next_job()}
+end
+if state[3] then
+  -- Dependents are released after this script (see finish.lua).
+  next_job = function() return false end
 end
 if ARGV[9] == '1' then
   local deadline = redis.call('ZSCORE', KEYS[2], id)
-  if deadline and tonumber(deadline) > tonumber(now) then return nil end
+  if deadline and tonumber(deadline) > tonumber(now) then return {false, '[]', false} end
 end
 redis.call('ZREM', KEYS[2], id)
 redis.call('HSET', KEYS[1], 'exc_info', ARGV[4], 'ended_at', now)
@@ -25,25 +36,23 @@ if ARGV[6] ~= '' then
   if delay > 0 then
     redis.call('HSET', KEYS[1], 'status', 'scheduled')
     redis.call('ZADD', KEYS[5], tonumber(now) + delay, id)
-    return {'scheduled', '[]'}
+    return {'scheduled', '[]', next_job()}
   end
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', now)
-  push(KEYS[4], KEYS[6], KEYS[1], id, false, now)
-  redis.call('PUBLISH', ARGV[7], id)
-  return {'queued', '[]'}
+  push(KEYS[4], KEYS[6], KEYS[1], id, false, now, ARGV[7])
+  return {'queued', '[]', next_job()}
 end
-local dependents = redis.call('HGET', KEYS[1], 'dependents') or '[]'
+local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
   redis.call('DEL', KEYS[1])
-  return {ARGV[8], dependents}
+  return {ARGV[8], dependents, next_job()}
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[8])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('ZADD', KEYS[3], tonumber(now) + ttl, id)
 else
-  redis.call('PERSIST', KEYS[1])
   redis.call('ZADD', KEYS[3], '+inf', id)
 end
-return {ARGV[8], dependents}
+return {ARGV[8], dependents, next_job()}

@@ -1,28 +1,39 @@
--- Record a job's success: out of the started registry, into the finished one.
+-- Record a job's success: out of the started registry, into the finished one;
+-- then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] finished registry
+-- KEYS[4..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] result_ttl (0: delete the job, -1: keep forever)
 -- ARGV[4] serialized result   ARGV[5] worker name that ran it
--- Returns the job's dependents (JSON list of job keys), or nil when the job is no
--- longer this worker's (deleted, stopped or given up as abandoned meanwhile).
-local id = ARGV[1]
-if redis.call('HGET', KEYS[1], 'status') ~= 'started'
-   or redis.call('HGET', KEYS[1], 'worker') ~= ARGV[5] then
-  return nil
+-- ARGV[6] seconds until a next job counts as abandoned (with KEYS[4..])
+-- Returns {dependents JSON or false when the job was no longer this worker's
+-- (deleted, stopped or given up as abandoned meanwhile), next job or false}.
+local id, now = ARGV[1], ARGV[2]
+local function next_job()
+  if #KEYS > 3 then return take_next(KEYS, 4, now, ARGV[5], ARGV[6]) or false end
+  return false
+end
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'exc_info')
+if state[1] ~= 'started' or state[2] ~= ARGV[5] then
+  return {false, next_job()}
+end
+if state[3] then
+  -- Dependents are released after this script; taking the next job now could
+  -- pass over one of them that belongs at the front.
+  next_job = function() return false end
 end
 redis.call('ZREM', KEYS[2], id)
-local dependents = redis.call('HGET', KEYS[1], 'dependents') or '[]'
+local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
   redis.call('DEL', KEYS[1])
-  return dependents
+  return {dependents, next_job()}
 end
-redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', ARGV[2], 'result', ARGV[4])
-redis.call('HDEL', KEYS[1], 'exc_info')
+redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now, 'result', ARGV[4])
+if state[4] then redis.call('HDEL', KEYS[1], 'exc_info') end
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('ZADD', KEYS[3], tonumber(ARGV[2]) + ttl, id)
+  redis.call('ZADD', KEYS[3], tonumber(now) + ttl, id)
 else
-  redis.call('PERSIST', KEYS[1])
   redis.call('ZADD', KEYS[3], '+inf', id)
 end
-return dependents
+return {dependents, next_job()}

@@ -25,6 +25,5 @@ end
 redis.call('HDEL', KEYS[1], 'pending')
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[4])
-push(KEYS[2], KEYS[4], KEYS[1], ARGV[1], redis.call('HGET', KEYS[1], 'at_front') == '1', ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[1])
+push(KEYS[2], KEYS[4], KEYS[1], ARGV[1], redis.call('HGET', KEYS[1], 'at_front') == '1', ARGV[4], ARGV[5])
 return 1

@@ -20,6 +20,5 @@ if redis.call('HEXISTS', KEYS[1], 'pending') == 1 then
   return 'deferred'
 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', ARGV[2])
-push(KEYS[2], KEYS[6], KEYS[1], id, ARGV[3] == '1', ARGV[2])
-redis.call('PUBLISH', ARGV[4], id)
+push(KEYS[2], KEYS[6], KEYS[1], id, ARGV[3] == '1', ARGV[2], ARGV[4])
 return 'queued'

@@ -1,0 +1,74 @@
+-- Shared by every script (the loader prepends this file).
+
+-- A job with priority 0 goes to the queue list (FIFO, or the front with at_front);
+-- any other priority goes to the queue's priority set, scored so that a higher
+-- priority comes first and, within one priority, the earlier push: take_next
+-- serves positive priorities before the list and negative ones after it.
+local PRIORITY_BAND = 1e13  -- above any millisecond timestamp
+
+-- Put a job in its queue. Idle workers are woken only when the queue goes from
+-- empty to not empty: a worker sleeps only after seeing every queue empty, so
+-- that push is the one it needs to hear about (see Worker.wait_for_work).
+-- priority may be passed when known, saving a read of the job hash.
+local function push(list_key, prio_key, job_key, id, at_front, now, channel, priority)
+  priority = priority or tonumber(redis.call('HGET', job_key, 'priority') or '0') or 0
+  local length
+  if priority ~= 0 then
+    redis.call('ZADD', prio_key, (100 - priority) * PRIORITY_BAND + math.floor(tonumber(now) * 1000), id)
+    length = 1
+  elseif at_front then
+    length = redis.call('LPUSH', list_key, id)
+  else
+    length = redis.call('RPUSH', list_key, id)
+  end
+  if length == 1 then redis.call('PUBLISH', channel, id) end
+end
+
+local function pop_id(list, prio)
+  local head = redis.call('ZRANGE', prio, 0, 0, 'WITHSCORES')
+  if head[1] and tonumber(head[2]) < 100 * PRIORITY_BAND then
+    redis.call('ZREM', prio, head[1])
+    return head[1]
+  end
+  local id = redis.call('LPOP', list)
+  if id then return id end
+  if head[1] then
+    redis.call('ZREM', prio, head[1])
+    return head[1]
+  end
+  return nil
+end
+
+-- Take the next job from the first non-empty queue and mark it started, so that a
+-- job is always either in its queue or in the started registry. keys holds four
+-- keys per queue from position first on: queue list, priority set, started
+-- registry, job key prefix. Ids whose job expired, was deleted or is no longer
+-- queued are dropped on the way. Returns nil, or {queue position, id, job hash}.
+local function take_next(keys, first, now, worker, abandon_after)
+  local deadline = tonumber(now) + tonumber(abandon_after)
+  for i = first, #keys, 4 do
+    while true do
+      local id = pop_id(keys[i], keys[i + 1])
+      if not id then break end
+      local job = keys[i + 3] .. id
+      local fields = redis.call('HGETALL', job)
+      local status, ttl
+      for f = 1, #fields, 2 do
+        if fields[f] == 'status' then status = fields[f + 1]
+        elseif fields[f] == 'ttl' then ttl = fields[f + 1] end
+      end
+      if status == 'queued' then
+        redis.call('ZADD', keys[i + 2], deadline, id)
+        redis.call('HSET', job, 'status', 'started', 'started_at', now, 'worker', worker)
+        if ttl then redis.call('PERSIST', job) end
+        for f = 1, #fields, 2 do
+          if fields[f] == 'status' then fields[f + 1] = 'started' end
+        end
+        table.insert(fields, 'started_at'); table.insert(fields, now)
+        table.insert(fields, 'worker'); table.insert(fields, worker)
+        return {(i - first) / 4 + 1, id, fields}
+      end
+    end
+  end
+  return nil
+end
