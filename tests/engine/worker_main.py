@@ -10,11 +10,13 @@ with status 0 when its loop ends.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import redis
 
 from django_jobqueue.engine import Queue, SimpleWorker, Worker
+from django_jobqueue.engine.pool import WorkerPool
 
 
 def main(argv=None) -> int:
@@ -22,7 +24,9 @@ def main(argv=None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--queues", default="default")
-    parser.add_argument("--worker-class", default="Worker", choices=["Worker", "SimpleWorker"])
+    parser.add_argument("--worker-class", default="Worker",
+                        choices=["Worker", "SimpleWorker", "WorkerPool"])
+    parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--name")
     parser.add_argument("--worker-ttl", type=int)
     parser.add_argument("--burst", action="store_true")
@@ -33,12 +37,15 @@ def main(argv=None) -> int:
     connection = redis.Redis.from_url(options.url)
     queues = [Queue(name, connection=connection, prefix=options.prefix)
               for name in options.queues.split(",")]
-    cls = {"Worker": Worker, "SimpleWorker": SimpleWorker}[options.worker_class]
+    cls = {"Worker": Worker, "SimpleWorker": SimpleWorker,
+           "WorkerPool": WorkerPool}[options.worker_class]
     kwargs = {"connection": connection, "prefix": options.prefix, "name": options.name}
+    if cls is WorkerPool:
+        kwargs["processes"] = options.processes
     if options.worker_ttl is not None:
         kwargs["worker_ttl"] = options.worker_ttl
     worker = cls(queues, **kwargs)
-    print(f"worker {worker.name} pid {worker.pid}", flush=True)
+    print(f"worker {worker.name} pid {os.getpid()}", flush=True)
     worker.work(burst=options.burst, max_jobs=options.max_jobs,
                 max_idle_time=options.max_idle_time)
     return 0

@@ -1,0 +1,384 @@
+"""A pool of long-lived child processes, each running many jobs in-process.
+
+Forking per job isolates jobs but costs a fork each; running jobs in the worker
+process is fast but one crash takes the worker with it. The pool sits between:
+``processes`` children each run the in-process loop (one round trip per job),
+and the parent only supervises. A child that dies is replaced at once and its
+job is recorded as failed; a child is also replaced after ``max_jobs_per_child``
+jobs or once its memory passes ``max_memory_per_child``, which bounds leaks in
+job code. To the admin and ``rqstats`` the pool is one worker whose children
+are listed in its ``children`` field.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from .job import DEFAULT_RESULT_TTL, Job
+from .outcome import record_failure
+from .utils import now
+from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+#: Seconds past a job's timeout before the child running it is killed outright.
+KILL_GRACE = 5
+
+
+def rss_bytes() -> int:
+    """Resident memory of this process (0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+class PoolChild(Worker):
+    """The in-process worker a pool child runs; it reports each job to the parent."""
+
+    execution_name = "inline"
+
+    def __init__(self, *args: Any, report: int, max_memory: int | None = None,
+                 pool: str = "", **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._report = report
+        self._max_memory = max_memory
+        self.pool = pool
+        self.recycle = False
+        self._stop_requested_by_signal = False
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        self._stop_requested_by_signal = True
+        super()._request_stop(signum, frame)
+
+    def execute(self, job: Job) -> str | None:
+        timeout = job.timeout if job.timeout and job.timeout > 0 else 0
+        os.write(self._report, f"S {job.origin} {job.id} {timeout}\n".encode())
+        status = None
+        try:
+            status = super().execute(job)
+            return status
+        finally:
+            os.write(self._report, f"E {status == 'finished'}\n".encode())
+            if self._max_memory and rss_bytes() > self._max_memory:
+                self.log.info("Worker %s: memory above %d bytes, leaving for a fresh child",
+                              self.name, self._max_memory)
+                self.recycle = True
+                self.request_stop()
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        # Ctrl-C reaches the whole process group: only the parent acts on it,
+        # and passes SIGTERM on (once: warm, twice: the parent kills us).
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {signal.SIGTERM: signal.signal(signal.SIGTERM, self._request_stop)}
+
+    def register_birth(self) -> None:
+        # Children are listed by their pool, not in the set of workers.
+        self.connection.hset(self.key, mapping={
+            "name": self.name, "hostname": self.hostname, "pid": os.getpid(),
+            "queues": ",".join(self.queue_names), "birth": repr(now()), "pool": self.pool,
+            "execution": "pool-child", "version": _version(),
+        })
+        self.heartbeat()
+
+    def register_death(self) -> None:
+        try:
+            self.connection.delete(self.key)
+        except Exception:
+            pass
+
+
+@dataclass
+class Child:
+    pid: int
+    name: str
+    report: int
+    pidfd: int | None
+    started: float = field(default_factory=time.monotonic)
+    #: (queue, job id, kill deadline or None) of the job it is running.
+    job: tuple[str, str, float | None] | None = None
+    buffer: bytes = b""
+
+
+class WorkerPool:
+    """Runs ``processes`` children that each take and run jobs in strict priority order.
+
+    Args:
+        queues: queues or names, highest priority first (as for :class:`Worker`).
+        processes: how many children (default: the number of CPUs).
+        max_jobs_per_child: replace a child after this many jobs.
+        max_memory_per_child: replace a child once its RSS passes this many bytes.
+        Other arguments are those of :class:`Worker`.
+    """
+
+    def __init__(self, queues: Any, connection: Any = None, name: str | None = None,
+                 processes: int | None = None, max_jobs_per_child: int | None = None,
+                 max_memory_per_child: int | None = None,
+                 default_result_ttl: int = DEFAULT_RESULT_TTL,
+                 worker_ttl: int = DEFAULT_WORKER_TTL, serializer: Any = None,
+                 prefix: str | None = None, **kwargs: Any):
+        # A plain Worker parses the queue arguments the same way for us.
+        self.template = Worker(queues, connection=connection, name=name,
+                               default_result_ttl=default_result_ttl, worker_ttl=worker_ttl,
+                               serializer=serializer, prefix=prefix, execution="inline", **kwargs)
+        self.name = self.template.name
+        self.connection = self.template.connection
+        self.keys = self.template.keys
+        self.queues = self.template.queues
+        self.queue_names = self.template.queue_names
+        self.key = self.template.key
+        self.processes = processes or os.cpu_count() or 1
+        self.max_jobs_per_child = max_jobs_per_child
+        self.max_memory_per_child = max_memory_per_child
+        self.worker_ttl = worker_ttl
+        self.heartbeat_interval = self.template.heartbeat_interval
+        self.log = logger
+        self.children: dict[int, Child] = {}
+        self.successful_job_count = 0
+        self.failed_job_count = 0
+        self._spawned = 0
+        self._stop_requested = False
+        self._cold = False
+        self._burst = False
+
+    def __repr__(self) -> str:
+        return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
+
+    # -- the supervisor loop --------------------------------------------------
+
+    def work(self, burst: bool = False, max_jobs: int | None = None,
+             max_idle_time: float | None = None, logging_level: str | int | None = "INFO") -> bool:
+        """Run the children until stopped; in burst mode, until they all ran out of work.
+
+        ``max_jobs`` and ``max_idle_time`` apply to each child.
+        """
+        self.template._setup_logging(logging_level)
+        self._burst = burst
+        self._child_options = {"burst": burst, "max_idle_time": max_idle_time,
+                               "max_jobs": max_jobs}
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            previous = {s: signal.signal(s, self._request_stop)
+                        for s in (signal.SIGINT, signal.SIGTERM)}
+        self._register_birth()
+        ran = False
+        try:
+            for _ in range(self.processes):
+                self._spawn()
+            while self.children:
+                self._wait_for_children()
+                ran |= self._reap()
+                self._kill_overdue()
+                self._heartbeat()
+        finally:
+            for child in list(self.children.values()):
+                os.kill(child.pid, signal.SIGKILL)
+            while self.children:
+                self._wait_for_children()
+                self._reap()
+            self._register_death()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        return ran or self.successful_job_count + self.failed_job_count > 0
+
+    def _spawn(self) -> None:
+        self._spawned += 1
+        name = f"{self.name}.{self._spawned}"
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(read_end)
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                child = PoolChild(self.queues, connection=self.connection, name=name,
+                                  default_result_ttl=self.template.default_result_ttl,
+                                  worker_ttl=self.worker_ttl, report=write_end,
+                                  max_memory=self.max_memory_per_child, pool=self.name)
+                opts = self._child_options
+                limit = min(n for n in (opts["max_jobs"], self.max_jobs_per_child, 2**62) if n)
+                child.work(burst=opts["burst"], max_jobs=limit,
+                           max_idle_time=opts["max_idle_time"], logging_level=None)
+                done = child.successful_job_count + child.failed_job_count
+                # Exit code 3 asks for a fresh child: this one has done its share.
+                recycled = child.recycle or (self.max_jobs_per_child is not None
+                                             and done >= self.max_jobs_per_child)
+                code = 3 if recycled and not child._stop_requested_by_signal else 0
+            except BaseException:
+                logger.exception("Pool child %s crashed", name)
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        os.set_blocking(read_end, False)
+        self.children[pid] = Child(pid, name, read_end, _pidfd(pid))
+        self._last_heartbeat = 0.0  # publish the new list of children at once
+
+    def _wait_for_children(self) -> None:
+        fds = [c.report for c in self.children.values()]
+        fds += [c.pidfd for c in self.children.values() if c.pidfd is not None]
+        try:
+            select.select(fds, [], [], min(self.heartbeat_interval, 1.0))
+        except InterruptedError:
+            pass
+        for child in self.children.values():
+            self._read_reports(child)
+
+    def _read_reports(self, child: Child) -> None:
+        try:
+            chunk = os.read(child.report, 65536)
+        except BlockingIOError:
+            return
+        child.buffer += chunk
+        *lines, child.buffer = child.buffer.split(b"\n")
+        for line in lines:
+            parts = line.decode().split()
+            if parts[:1] == ["S"]:
+                timeout = float(parts[3])
+                deadline = time.monotonic() + timeout + KILL_GRACE if timeout > 0 else None
+                child.job = (parts[1], parts[2], deadline)
+            elif parts[:1] == ["E"]:
+                child.job = None
+                if parts[1:] == ["True"]:
+                    self.successful_job_count += 1
+                else:
+                    self.failed_job_count += 1
+
+    def _reap(self) -> bool:
+        """Collect children that exited; fail the job a dead child was running."""
+        reaped = False
+        for pid, child in list(self.children.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                continue
+            reaped = True
+            self._read_reports(child)
+            del self.children[pid]
+            os.close(child.report)
+            if child.pidfd is not None:
+                os.close(child.pidfd)
+            code = os.waitstatus_to_exitcode(status)
+            if child.job is not None:
+                self._fail_orphan(child, code)
+            elif code not in (0, 3) and not self._stop_requested:
+                self.log.error("Pool child %s exited with code %s", child.name, code)
+            # A child that died or was recycled is replaced; one that ran out of
+            # work (burst), hit the pool's own limits or was told to stop is not.
+            if code != 0 and not self._stop_requested:
+                self._spawn()
+        return reaped
+
+    def _fail_orphan(self, child: Child, code: int) -> None:
+        queue_name, job_id, deadline = child.job  # type: ignore[misc]
+        queue = next(q for q in self.queues if q.name == queue_name)
+        job = queue.fetch_job(job_id)
+        if job is None:
+            return
+        if self._cold:
+            reason = f"The worker was shut down (cold) while job {job_id} was running."
+        elif deadline is not None and time.monotonic() >= deadline:
+            reason = (f"JobTimeoutException: Job {job_id} exceeded its timeout of "
+                      f"{job.timeout} seconds and its pool child was killed.")
+        else:
+            how = f"signal {-code}" if code < 0 else f"exit code {code}"
+            reason = f"Pool child {child.name} died unexpectedly ({how}) while running job {job_id}."
+        self.log.error(reason)
+        if record_failure(job, reason, child.name):
+            self.failed_job_count += 1
+
+    def _kill_overdue(self) -> None:
+        for child in self.children.values():
+            if child.job and child.job[2] is not None and time.monotonic() >= child.job[2]:
+                self.log.warning("Pool child %s: job %s is past its timeout; killing the child",
+                                 child.name, child.job[1])
+                _kill(child.pid)
+
+    # -- registration ---------------------------------------------------------
+
+    def _register_birth(self) -> None:
+        self.log.info("Worker %s started with PID %d, version %s (pool of %d)", self.name,
+                      os.getpid(), _version(), self.processes)
+        self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
+        pipe = self.connection.pipeline(transaction=False)
+        pipe.delete(self.key)
+        pipe.hset(self.key, mapping={
+            "name": self.name, "hostname": socket.gethostname(), "pid": os.getpid(),
+            "queues": ",".join(self.queue_names), "birth": repr(now()), "execution": "pool",
+            "processes": self.processes, "version": _version(),
+        })
+        pipe.sadd(self.keys.workers, self.name)
+        pipe.execute()
+        self._last_heartbeat = 0.0
+        self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        if time.monotonic() - self._last_heartbeat < self.heartbeat_interval:
+            return
+        state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.hset(self.key, mapping={
+                "state": state, "last_heartbeat": repr(now()),
+                "children": ",".join(c.name for c in self.children.values()),
+                "successful": self.successful_job_count, "failed": self.failed_job_count,
+            })
+            pipe.expire(self.key, int(self.worker_ttl) + 1)
+            pipe.execute()
+        except Exception:
+            self.log.warning("Worker %s: heartbeat failed", self.name, exc_info=True)
+        self._last_heartbeat = time.monotonic()
+
+    def _register_death(self) -> None:
+        self.log.info("Worker %s: stopped", self.name)
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.srem(self.keys.workers, self.name)
+            pipe.delete(self.key)
+            pipe.execute()
+        except Exception:
+            self.log.warning("Could not unregister worker %s", self.name)
+
+    # -- shutdown ---------------------------------------------------------------
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        if not self._stop_requested:
+            self._stop_requested = True
+            self.log.warning("Warm shut down requested: children finish their current job "
+                             "(send the signal again to stop now)")
+            for child in self.children.values():
+                _kill(child.pid, signal.SIGTERM)
+            return
+        self.log.warning("Cold shut down: stopping the running jobs")
+        self._cold = True
+        for child in self.children.values():
+            _kill(child.pid)
+
+    def request_stop(self) -> None:
+        self._request_stop(signal.SIGTERM, None)
+
+
+def _kill(pid: int, signum: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+__all__ = ["WorkerPool", "rss_bytes"]

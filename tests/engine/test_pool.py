@@ -1,0 +1,130 @@
+"""The worker pool: long-lived children, replaced when they die or have done enough."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+from django_jobqueue.engine import JobStatus, all_workers
+from django_jobqueue.engine.pool import WorkerPool, rss_bytes
+
+from . import jobs
+from .conftest import wait_until
+
+
+def pool(queue, **kwargs):
+    kwargs.setdefault("processes", 2)
+    return WorkerPool([queue], **kwargs)
+
+
+def test_a_burst_pool_drains_the_queue_with_every_outcome_recorded(queue):
+    ok = [queue.enqueue(jobs.add, i, 1) for i in range(40)]
+    bad = [queue.enqueue(jobs.fail, "no") for _ in range(5)]
+    worker = pool(queue)
+    assert worker.work(burst=True)
+    assert all(j.get_status() == JobStatus.FINISHED for j in ok)
+    assert [j.result for j in ok[:3]] == [1, 2, 3]
+    assert all(j.get_status() == JobStatus.FAILED for j in bad)
+    assert (worker.successful_job_count, worker.failed_job_count) == (40, 5)
+    assert queue.started_job_registry.count == 0 and len(queue) == 0
+
+
+def test_jobs_run_in_several_children_at_once(queue):
+    for _ in range(6):
+        queue.enqueue(jobs.sleep_for, 0.3)
+    started = time.monotonic()
+    pool(queue, processes=3).work(burst=True)
+    # Six 0.3 s jobs on three children take about 0.6 s, not 1.8 s.
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_child_that_dies_fails_only_its_job_and_is_replaced(queue):
+    doomed = queue.enqueue(jobs.crash_kill)
+    after = [queue.enqueue(jobs.add, 1, i) for i in range(5)]
+    worker = pool(queue, processes=1)
+    worker.work(burst=True)
+    assert doomed.get_status() == JobStatus.FAILED
+    assert "died unexpectedly (signal 9)" in doomed.exc_info
+    assert all(j.get_status() == JobStatus.FINISHED for j in after)
+    # The dead child was replaced by a second one, which ran the rest.
+    assert worker._spawned == 2
+
+
+def test_children_are_replaced_after_max_jobs_per_child(queue):
+    for _ in range(6):
+        queue.enqueue(jobs.current_pid)
+    worker = pool(queue, processes=1, max_jobs_per_child=2)
+    # Children are only replaced by a long-running pool: run one in a thread.
+    thread = threading.Thread(target=worker.work)
+    thread.start()
+    try:
+        wait_until(lambda: queue.finished_job_registry.count == 6, timeout=10)
+    finally:
+        worker.request_stop()
+        thread.join(10)
+    pids = {j.result for j in queue.finished_job_registry.get_jobs()}
+    assert len(pids) == 3 and os.getpid() not in pids
+
+
+def test_a_job_past_its_timeout_is_stopped_and_the_pool_goes_on(queue):
+    slow = queue.enqueue(jobs.sleep_for, 30, job_timeout=1)
+    nxt = queue.enqueue(jobs.add, 2, 2)
+    started = time.monotonic()
+    pool(queue, processes=1).work(burst=True)
+    assert time.monotonic() - started < 10
+    assert slow.get_status() == JobStatus.FAILED
+    assert "JobTimeoutException" in slow.exc_info
+    assert nxt.result == 4
+
+
+def test_the_pool_registers_as_one_worker_with_its_children(queue, spawn_worker, redis_conn,
+                                                            key_prefix):
+    proc = spawn_worker(worker_class="WorkerPool")
+    wait_until(lambda: any(w.get("execution") == "pool"
+                           for w in all_workers(redis_conn, key_prefix)), timeout=10)
+    workers = all_workers(redis_conn, key_prefix)
+    assert len(workers) == 1
+    wait_until(lambda: len((redis_conn.hget(f"{key_prefix}worker:{workers[0]['name']}",
+                                            "children") or b"").split(b",")) == 2, timeout=10)
+    children = redis_conn.hget(f"{key_prefix}worker:{workers[0]['name']}",
+                               "children").decode().split(",")
+    assert all(c.startswith(workers[0]["name"] + ".") for c in children)
+    job = queue.enqueue(jobs.add, 20, 22)
+    wait_until(lambda: job.get_status() == JobStatus.FINISHED, timeout=10)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+    assert all_workers(redis_conn, key_prefix) == []
+
+
+def test_sigterm_lets_running_jobs_finish(queue, spawn_worker, redis_conn, key_prefix):
+    proc = spawn_worker(worker_class="WorkerPool")
+    running = queue.enqueue(jobs.sleep_for, 1.5, "done")
+    wait_until(lambda: running.get_status() == JobStatus.STARTED, timeout=10)
+    waiting = [queue.enqueue(jobs.add, 1, 1) for _ in range(3)]
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+    assert running.get_status() == JobStatus.FINISHED and running.result == "done"
+    # Nothing is lost: jobs not run are still queued, none stuck in started.
+    assert queue.started_job_registry.count == 0
+    statuses = {j.get_status() for j in waiting}
+    assert statuses <= {JobStatus.QUEUED, JobStatus.FINISHED}
+
+
+def test_sigterm_twice_stops_the_running_job_without_losing_it(queue, spawn_worker):
+    proc = spawn_worker(worker_class="WorkerPool")
+    running = queue.enqueue(jobs.sleep_for, 30)
+    wait_until(lambda: running.get_status() == JobStatus.STARTED, timeout=10)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(15)
+    assert running.get_status() == JobStatus.FAILED
+    assert "shut down (cold)" in running.exc_info
+    assert queue.started_job_registry.count == 0
+
+
+def test_rss_bytes_reads_this_process():
+    assert rss_bytes() > 1_000_000
