@@ -17,6 +17,9 @@ DEFAULT_PREFIX = "jobqueue:"
 #: Registries kept per queue; each is a sorted set of job ids.
 REGISTRIES = ("started", "finished", "failed", "deferred", "canceled", "scheduled")
 
+#: Seconds a queue's per-minute stats hash is kept (the EXPIRE in finish.lua and fail.lua).
+STATS_TTL = 7200
+
 _QUEUE_NAME = re.compile(r"^[^\s{}]+$")
 _JOB_ID = re.compile(r"^[\w.:@+-]+$")
 
@@ -89,6 +92,13 @@ class KeySpace:
 
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"
+
+    def stats(self, queue: str, minute: int) -> str:
+        """The hash counting a queue's finished and failed jobs in one minute.
+
+        ``minute`` is the UNIX time divided by 60, rounded down.
+        """
+        return f"{self.tag(queue)}:stats:{minute}"
 
     def split_job_key(self, key: str | bytes) -> tuple[str, str]:
         """Return ``(queue, job_id)`` of a job key made by :meth:`job`."""

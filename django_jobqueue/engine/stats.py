@@ -42,6 +42,32 @@ def queue_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
     return [rows[q] for q in queues]
 
 
+def throughput(queues: Sequence[Any], minutes: int = 60,
+               timestamp: float | None = None) -> list[list[tuple[int, int, int]]]:
+    """Jobs finished and failed per minute over the last ``minutes`` minutes.
+
+    Returns, for each queue, ``minutes`` tuples ``(minute, finished, failed)``
+    oldest first, where ``minute`` is the UNIX time // 60 and the current
+    minute comes last. The counters are kept for two hours by ``finish.lua``
+    and ``fail.lua``; one pipeline per connection reads them.
+    """
+    last = int((now() if timestamp is None else timestamp) // 60)
+    span = range(last - minutes + 1, last + 1)
+    by_connection: dict[int, list[Any]] = {}
+    for queue in queues:
+        by_connection.setdefault(id(queue.connection), []).append(queue)
+    series: dict[Any, list[tuple[int, int, int]]] = {}
+    for group in by_connection.values():
+        pipe = group[0].connection.pipeline(transaction=False)
+        for queue in group:
+            for minute in span:
+                pipe.hmget(queue.keys.stats(queue.name, minute), ["finished", "failed"])
+        replies = iter(pipe.execute())
+        for queue in group:
+            series[queue] = [(minute, *(int(v or 0) for v in next(replies))) for minute in span]
+    return [series[q] for q in queues]
+
+
 def suspend(connection: Any, keys: Any, seconds: int | None = None) -> None:
     """Make every worker on this connection stop taking jobs (until :func:`resume`)."""
     connection.set(keys.suspended, "1", ex=seconds or None)

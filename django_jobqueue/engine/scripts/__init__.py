@@ -108,7 +108,8 @@ def dequeue(client, ks: KeySpace, queues: Sequence[str], now: float, worker: str
 def finish(client, ks: KeySpace, queue: str, job_id: str, now: float, result_ttl: int,
            result: bytes, worker: str, take_next: TakeNext | None = None) -> Any:
     """Returns ``[dependents JSON or None, next job reply or None]``."""
-    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "finished")]
+    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "finished"),
+            ks.stats(queue, int(now // 60))]
     args = [job_id, repr(now), str(result_ttl), result, worker]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
@@ -121,7 +122,8 @@ def fail(client, ks: KeySpace, queue: str, job_id: str, now: float, failure_ttl:
          only_if_abandoned: bool = False, take_next: TakeNext | None = None) -> Any:
     """Returns ``[new status or None, dependents JSON, next job reply or None]``."""
     keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "failed"),
-            ks.queue(queue), ks.registry(queue, "scheduled"), ks.priority(queue)]
+            ks.queue(queue), ks.registry(queue, "scheduled"), ks.priority(queue),
+            ks.stats(queue, int(now // 60))]
     args = [job_id, repr(now), str(failure_ttl), exc_info, worker,
             "" if retry_in is None else repr(float(retry_in)), ks.wake_channel(queue), status,
             "1" if only_if_abandoned else "0"]
