@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 from redis.exceptions import ResponseError
 
@@ -286,7 +286,6 @@ class Queue:
         any other job enters the queue (or, on a queue with ``is_async=False``,
         runs at once). Without dependencies this is one round trip.
         """
-        due = _timestamp(at)
         if self.in_memory:
             return self._run_in_memory(job, depends_on)
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
@@ -299,36 +298,8 @@ class Queue:
             job.allow_dependency_failures = allow_failure
         job.enqueue_at_front = at_front or dep_at_front
         job._pending_keys = pending
-        timestamp = now()
-        if pending:
-            target, score = JobStatus.DEFERRED, timestamp
-        elif due is not None and due > timestamp and self.is_async:
-            target, score = JobStatus.SCHEDULED, due
-        elif not self.is_async:
-            target, score = JobStatus.STARTED, timestamp + 365 * 24 * 3600
-        else:
-            target, score = JobStatus.QUEUED, timestamp
-            job.enqueued_at = timestamp
         self._register()
-        if target == JobStatus.STARTED:
-            job.enqueued_at = job.started_at = timestamp
-            job.worker_name = INLINE_WORKER
-        fields = job.to_fields()
-        if target == JobStatus.STARTED:
-            fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
-        try:
-            scripts.enqueue(self.connection, self.keys, self.name, job.id, target, timestamp,
-                            score, job.enqueue_at_front, job.ttl, fields, job.id_chosen,
-                            job.priority)
-        except ResponseError as exc:
-            if str(exc).startswith("DUPLICATE"):
-                raise DuplicateJobError(
-                    f"A job with id {job.id!r} is already {str(exc).split()[1]} on queue "
-                    f"{self.name!r}; pick another id or wait until it ends."
-                ) from None
-            raise
-        job.set_status(target)
-        hooks.emit("job_enqueued", job=job, queue=self)
+        target = self._write(self.connection, job, at)
         if pending:
             dependencies.register(self.connection, self.keys, job.key, pending, allow_failure)
         elif target == JobStatus.STARTED:
@@ -336,6 +307,103 @@ class Queue:
 
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
         return job
+
+    def _write(self, client: Any, job: Job, at: Any = None) -> JobStatus:
+        """Send the enqueue script for a prepared job (on a client or a Batch)."""
+        due = _timestamp(at)
+        timestamp = now()
+        if job._pending_keys:
+            target, score = JobStatus.DEFERRED, timestamp
+        elif due is not None and due > timestamp and self.is_async:
+            target, score = JobStatus.SCHEDULED, due
+        elif not self.is_async:
+            target, score = JobStatus.STARTED, timestamp + 365 * 24 * 3600
+        else:
+            target, score = JobStatus.QUEUED, timestamp
+        if target in (JobStatus.QUEUED, JobStatus.STARTED):
+            job.enqueued_at = timestamp
+        job.created_at = timestamp
+        fields = job.to_fields()
+        if target == JobStatus.STARTED:
+            job.started_at, job.worker_name = timestamp, INLINE_WORKER
+            fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
+        try:
+            scripts.enqueue(client, self.keys, self.name, job.id, target, timestamp, score,
+                            job.enqueue_at_front, job.ttl, fields, job.id_chosen, job.priority)
+        except ResponseError as exc:
+            raise self._enqueue_error(exc, job) from None
+        job.set_status(target)
+        if not isinstance(client, scripts.Batch):
+            hooks.emit("job_enqueued", job=job, queue=self)
+        return target
+
+    def _enqueue_error(self, exc: Exception, job: Job) -> Exception:
+        if str(exc).startswith("DUPLICATE"):
+            return DuplicateJobError(
+                f"A job with id {job.id!r} is already {str(exc).split()[1]} on queue "
+                f"{self.name!r}; pick another id or wait until it ends.")
+        return exc
+
+    @staticmethod
+    def prepare_data(func: Any, args: Iterable | None = None, kwargs: dict | None = None,
+                     timeout: Any = None, result_ttl: Any = None, ttl: Any = None,
+                     failure_ttl: Any = None, description: str | None = None,
+                     job_id: str | None = None, at_front: bool = False, meta: dict | None = None,
+                     retry: Any = None, on_success: Any = None, on_failure: Any = None,
+                     priority: int = 0, depends_on: Any = None) -> EnqueueData:
+        """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
+        return EnqueueData(func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description,
+                           job_id, at_front, meta, retry, on_success, on_failure, priority,
+                           depends_on)
+
+    def enqueue_many(self, calls: Iterable[EnqueueData], batch_size: int = 1000) -> list[Job]:
+        """Enqueue many prepared calls, ``batch_size`` per pipelined round trip.
+
+        Every call is checked (importable function, serializable arguments)
+        before its batch is sent; ``calls`` may be any iterable, even a
+        generator of millions, since only one batch is held at a time. Calls
+        with ``depends_on`` are enqueued one by one after their batch.
+        """
+        if self.in_memory or not self.is_async:
+            return [self.enqueue_call(c.func, **c._options()) for c in calls]
+        self._register()
+        jobs: list[Job] = []
+        chunk: list[EnqueueData] = []
+        for call in calls:
+            chunk.append(call)
+            if len(chunk) >= batch_size:
+                jobs += self._enqueue_batch(chunk)
+                chunk = []
+        if chunk:
+            jobs += self._enqueue_batch(chunk)
+        return jobs
+
+    def _enqueue_batch(self, calls: list[EnqueueData]) -> list[Job]:
+        prepared = []
+        for call in calls:
+            options = call._options()
+            depends_on = options.pop("depends_on")
+            at_front = options.pop("at_front")
+            prepared.append((self.create_job(call.func, **options), at_front, depends_on))
+        batch = scripts.Batch(self.connection)
+        for job, at_front, depends_on in prepared:
+            if depends_on is None:
+                job.enqueue_at_front = at_front
+                self._write(batch, job)
+        replies = iter(batch.execute())
+        errors = []
+        for job, at_front, depends_on in prepared:
+            if depends_on is None:
+                reply = next(replies)
+                if isinstance(reply, Exception):
+                    errors.append(self._enqueue_error(reply, job))
+                else:
+                    hooks.emit("job_enqueued", job=job, queue=self)
+            else:
+                self.enqueue_job(job, at_front=at_front, depends_on=depends_on)
+        if errors:
+            raise errors[0]
+        return [job for job, _, _ in prepared]
 
     def _run_in_memory(self, job: Job, depends_on: Any) -> Job:
         """Run the job here without Redis; a job whose parents did not succeed stays deferred."""
@@ -378,6 +446,32 @@ class Queue:
     @property
     def _registration(self) -> tuple[int, str, str]:
         return (id(self.connection), self.keys.prefix, self.name)
+
+
+class EnqueueData(NamedTuple):
+    """One call for :meth:`Queue.enqueue_many`, made by :meth:`Queue.prepare_data`."""
+
+    func: Any
+    args: Iterable | None
+    kwargs: dict | None
+    timeout: Any
+    result_ttl: Any
+    ttl: Any
+    failure_ttl: Any
+    description: str | None
+    job_id: str | None
+    at_front: bool
+    meta: dict | None
+    retry: Any
+    on_success: Any
+    on_failure: Any
+    priority: int
+    depends_on: Any
+
+    def _options(self) -> dict[str, Any]:
+        options = self._asdict()
+        del options["func"]
+        return options
 
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.

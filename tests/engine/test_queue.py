@@ -14,6 +14,7 @@ from django_jobqueue.engine import (
     Queue,
     Retry,
     SerializationError,
+    SimpleWorker,
 )
 from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT
 
@@ -459,3 +460,45 @@ def test_object_not_reachable_by_its_name_is_refused(queue, prefixed_keys):
     with pytest.raises(EnqueueError, match="does not lead back"):
         queue.enqueue(add, 1, 2)
     assert prefixed_keys() == []
+
+
+# -- enqueue_many --------------------------------------------------------------------
+
+
+def test_enqueue_many_writes_every_call_in_batches(queue):
+    calls = (queue.prepare_data(jobs.add, args=(i, 1), job_id=f"many-{i}") for i in range(25))
+    enqueued = queue.enqueue_many(calls, batch_size=10)
+    assert [j.id for j in enqueued] == [f"many-{i}" for i in range(25)]
+    assert queue.job_ids == [f"many-{i}" for i in range(25)]
+    assert all(j.get_status() == JobStatus.QUEUED for j in enqueued)
+    SimpleWorker([queue]).work(burst=True)
+    assert [j.result for j in enqueued[:3]] == [1, 2, 3]
+
+
+def test_enqueue_many_checks_calls_before_writing_their_batch(queue):
+    calls = [queue.prepare_data(jobs.add, args=(1, 2)),
+             queue.prepare_data(jobs.echo, args=(threading.Lock(),))]
+    with pytest.raises(SerializationError):
+        queue.enqueue_many(calls)
+    assert len(queue) == 0
+
+
+def test_enqueue_many_options_and_dependencies(queue):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    first, child, front = queue.enqueue_many([
+        queue.prepare_data(jobs.add, args=(2, 2), timeout=7, result_ttl=9, meta={"a": 1}),
+        queue.prepare_data(jobs.add, args=(3, 3), depends_on=parent),
+        queue.prepare_data(jobs.add, args=(4, 4), at_front=True),
+    ])
+    assert (first.timeout, first.result_ttl, first.meta) == (7, 9, {"a": 1})
+    assert child.get_status() == JobStatus.DEFERRED
+    assert child.dependency_ids == [parent.id]
+    assert queue.job_ids[0] == front.id
+
+
+def test_enqueue_many_reports_a_duplicate_id(queue):
+    queue.enqueue(jobs.add, 1, 1, job_id="taken")
+    with pytest.raises(DuplicateJobError):
+        queue.enqueue_many([queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
+                            queue.prepare_data(jobs.add, args=(2, 2), job_id="free")])
+    assert queue.fetch_job("free") is not None
