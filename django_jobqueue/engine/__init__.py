@@ -29,7 +29,7 @@ from .registry import (
     StartedJobRegistry,
 )
 from .serializers import JSONSerializer, PickleSerializer
-from .worker import SimpleWorker, Worker, all_workers
+from .worker import SimpleWorker, Worker, all_workers, stop_job
 
 __all__ = [
     "AbandonedJobError", "CanceledJobRegistry", "DEFAULT_PREFIX", "DeferredJobRegistry",
@@ -38,4 +38,5 @@ __all__ = [
     "Job", "JobQueueError", "JobStatus", "JobTimeoutException", "KeySpace", "NoSuchJobError",
     "PickleSerializer", "Queue", "Retry", "ScheduledJobRegistry", "SerializationError",
     "SimpleWorker", "StartedJobRegistry", "Worker", "all_workers", "get_current_job", "job",
+    "stop_job",
 ]

@@ -19,8 +19,10 @@ from . import scripts
 from .connection import resolve_connection
 from .execution import EXECUTIONS, Execution
 from .execution.base import perform_job
-from .job import DEFAULT_RESULT_TTL, Job
+from .errors import InvalidJobOperation
+from .job import DEFAULT_RESULT_TTL, Job, JobStatus
 from .keys import keyspace
+from .outcome import record_failure
 from .queue import Queue
 from .serializers import resolve_serializer
 from .utils import as_str, now
@@ -31,6 +33,8 @@ logger = logging.getLogger("django_jobqueue.worker")
 DEFAULT_WORKER_TTL = 420
 #: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
 MAINTENANCE_INTERVAL = 1.0
+#: Seconds between two looks at stop requests (:func:`stop_job`) while a job runs.
+STOP_POLL_INTERVAL = 1.0
 
 
 class WorkerState:
@@ -110,6 +114,7 @@ class Worker:
         self._next_maintenance = 0.0
         self._pubsub: Any = None
         self._suspended = False
+        self.stop_poll_interval = STOP_POLL_INTERVAL
         # Recording a job's outcome also takes the next job (one round trip per
         # job) when the job ran in this process and another one is wanted.
         self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
@@ -315,6 +320,21 @@ class Worker:
         if time.monotonic() - self._last_heartbeat >= self.heartbeat_interval:
             self._redis(self.heartbeat)
 
+    def stop_requested(self, job: Job) -> bool:
+        """Whether :func:`stop_job` asked to abort ``job``; takes the request away.
+
+        Executions call this about every :data:`STOP_POLL_INTERVAL` seconds
+        while a job runs.
+        """
+        try:
+            if as_str(self.connection.hget(self.key, "stop_job")) != job.id:
+                return False
+            self.connection.hdel(self.key, "stop_job")
+        except (RedisConnectionError, RedisTimeoutError):
+            return False
+        self.log.warning("%s: stopping job %s on request", job.origin, job.id)
+        return True
+
     # -- housekeeping --------------------------------------------------------
 
     def maintain_if_due(self) -> None:
@@ -415,6 +435,37 @@ class SimpleWorker(Worker):
     execution_name = "inline"
 
 
+def stop_job(job: Job) -> str:
+    """Abort a started job; it ends with status ``stopped`` and is not retried.
+
+    The worker running the job is asked through its registration and aborts
+    the job within about a second (a forking worker kills the work-horse; an
+    in-process worker raises :class:`~.errors.StopRequested` in the job, which
+    needs the worker to run in its main thread). When no live worker has the
+    job, it is recorded as stopped here.
+
+    Returns:
+        ``"stopping"`` when the worker was asked, ``"stopped"`` when the job
+        was recorded as stopped at once.
+
+    Raises:
+        NoSuchJobError: the job is gone.
+        InvalidJobOperation: the job is not running.
+    """
+    job.refresh()
+    status = job.get_status(refresh=False)
+    if status != JobStatus.STARTED:
+        raise InvalidJobOperation(f"Job {job.id} is {status} and cannot be stopped.")
+    worker = job.worker_name or ""
+    if worker and scripts.request_stop(job.connection, job.keys, worker, job.id):
+        return "stopping"
+    text = (f"StopRequested: Job {job.id} was stopped on request; no live worker was "
+            "running it.")
+    if record_failure(job, text, worker, status="stopped", retry=False) is None:
+        raise InvalidJobOperation(f"Job {job.id} ended before it could be stopped.")
+    return "stopped"
+
+
 def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[str, Any]]:
     """Every live worker's registration, as a dict of its fields."""
     connection = resolve_connection(connection)
@@ -435,4 +486,5 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     return workers
 
 
-__all__ = ["Worker", "SimpleWorker", "WorkerState", "all_workers", "DEFAULT_WORKER_TTL"]
+__all__ = ["Worker", "SimpleWorker", "WorkerState", "all_workers", "stop_job",
+           "DEFAULT_WORKER_TTL"]

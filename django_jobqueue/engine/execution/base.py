@@ -7,7 +7,7 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from .. import hooks
-from ..errors import DeserializationError
+from ..errors import DeserializationError, StopRequested
 from ..job import Job
 from ..outcome import record_failure, record_success
 from ..scripts import TakeNext
@@ -51,7 +51,11 @@ def _fail(job: Job, exc: BaseException, worker_name: str,
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
         exc_info = f"{exc}\n{exc_info}"
-    status = record_failure(job, exc_info, worker_name, take_next=take_next)
+    if isinstance(exc, StopRequested):  # stopped on purpose: final, never retried
+        status = record_failure(job, exc_info, worker_name, status="stopped", retry=False,
+                                take_next=take_next)
+    else:
+        status = record_failure(job, exc_info, worker_name, take_next=take_next)
     try:
         _callback(job, job.on_failure, type(exc), exc, exc.__traceback__)
     except Exception:

@@ -54,13 +54,14 @@ class ForkExecution(Execution):
         if job.timeout and job.timeout > 0:
             deadline = time.monotonic() + job.timeout + KILL_GRACE
         pidfd = _pidfd(pid)
-        killed_for_timeout = False
+        killed_for_timeout = stopped = False
+        next_stop_check = time.monotonic() + worker.stop_poll_interval
         try:
             while True:
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
                     break
-                wait = worker.heartbeat_interval
+                wait = min(worker.heartbeat_interval, worker.stop_poll_interval)
                 if deadline is not None:
                     wait = min(wait, max(deadline - time.monotonic(), 0))
                 if pidfd is not None:
@@ -68,6 +69,11 @@ class ForkExecution(Execution):
                 else:
                     time.sleep(min(wait, 0.01))
                 worker.heartbeat_if_due()
+                if not stopped and time.monotonic() >= next_stop_check:
+                    next_stop_check = time.monotonic() + worker.stop_poll_interval
+                    if worker.stop_requested(job):
+                        os.kill(pid, signal.SIGKILL)
+                        stopped = True
                 if deadline is not None and time.monotonic() >= deadline and not killed_for_timeout:
                     os.kill(pid, signal.SIGKILL)
                     killed_for_timeout = True
@@ -84,6 +90,11 @@ class ForkExecution(Execution):
         if recorded:
             return None if recorded == "none" else recorded
         # The child died without recording anything: record it here.
+        if stopped:
+            reason = (f"StopRequested: Job {job.id} was stopped on request; its work-horse "
+                      "was killed.")
+            worker.log.warning(reason)
+            return record_failure(job, reason, worker.name, status="stopped", retry=False)
         if worker._cold:
             reason = (f"The worker was shut down (cold) while job {job.id} was running; "
                       "its work-horse was killed.")

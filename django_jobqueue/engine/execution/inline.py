@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 import threading
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
-from ..job import Job
+from ..errors import StopRequested
+from ..job import Job, get_current_job
 from .base import Execution
 
 if TYPE_CHECKING:
@@ -16,24 +19,50 @@ class InlineExecution(Execution):
     """Runs each job in the worker's own thread.
 
     A daemon thread keeps the worker's heartbeat going while a long job holds
-    the main thread; the job's timeout is enforced with SIGALRM.
+    the main thread, and looks for stop requests; the job's timeout is
+    enforced with SIGALRM. A stop request interrupts the job with
+    :attr:`stop_signal`, whose handler raises StopRequested inside the job, so
+    stopping works when the worker runs in its process's main thread.
     """
 
     name = "inline"
+    #: Sent to the main thread to interrupt a job that was asked to stop.
+    stop_signal = signal.SIGUSR1
 
     def setup(self, worker: Worker) -> None:
         self._stop = threading.Event()
+        self._stopping: str | None = None
+        self._previous_handler: Any = None
+        self._main = threading.current_thread() is threading.main_thread()
+        if self._main:
+            self._previous_handler = signal.signal(self.stop_signal, self._interrupt)
         self._thread = threading.Thread(target=self._beat, args=(worker,), daemon=True,
                                         name=f"heartbeat-{worker.name}")
         self._thread.start()
 
     def _beat(self, worker: Worker) -> None:
-        while not self._stop.wait(worker.heartbeat_interval):
-            if worker.current_job is not None:
-                try:
+        last_beat = time.monotonic()
+        while not self._stop.wait(min(worker.heartbeat_interval, worker.stop_poll_interval)):
+            job = worker.current_job
+            if job is None:
+                continue
+            try:
+                if time.monotonic() - last_beat >= worker.heartbeat_interval:
                     worker.heartbeat()
-                except Exception:
-                    worker.log.debug("Heartbeat failed", exc_info=True)
+                    last_beat = time.monotonic()
+                if self._main and worker.stop_requested(job):
+                    self._stopping = job.id
+                    signal.pthread_kill(threading.main_thread().ident, self.stop_signal)
+            except Exception:
+                worker.log.debug("Heartbeat failed", exc_info=True)
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        # Only inside the job that was asked to stop: the signal may land just
+        # after it ended, and must then do nothing.
+        job = get_current_job()
+        if job is not None and job.id == self._stopping:
+            self._stopping = None
+            raise StopRequested(f"Job {job.id} was stopped on request.")
 
     def run(self, worker: Worker, job: Job) -> str | None:
         return worker.perform(job)
@@ -41,3 +70,5 @@ class InlineExecution(Execution):
     def teardown(self, worker: Worker) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+        if self._main:
+            signal.signal(self.stop_signal, self._previous_handler or signal.SIG_DFL)

@@ -184,5 +184,9 @@ def enqueue_due(client, ks: KeySpace, queue: str, now: float, batch: int) -> Any
     return _run("enqueue_due", client, keys, [repr(now), batch, ks.wake_channel(queue)])
 
 
+def request_stop(client, ks: KeySpace, worker: str, job_id: str) -> Any:
+    return _run("request_stop", client, [ks.worker(worker)], [job_id])
+
+
 def set_field(client, job_key: str, field: str, value: Any) -> Any:
     return _run("set_field", client, [job_key], [field, value])
