@@ -18,6 +18,7 @@ from traceback import format_exception
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from .engine import Job, JobStatus, get_current_job
 
@@ -67,10 +68,13 @@ else:
             self.validate_task(task)
             args, kwargs = normalize_json(list(args)), normalize_json(dict(kwargs))
             queue = get_queue(task.queue_name)
+            run_after = task.run_after
+            if run_after is not None and timezone.is_naive(run_after):
+                run_after = timezone.make_aware(run_after)  # USE_TZ = False: local time
             job = queue.enqueue_call(
                 run_task, args=[self.alias, task.module_path, task.takes_context, args, kwargs],
                 description=f"{task.module_path}(task)", priority=task.priority,
-                at=task.run_after,
+                at=run_after,
             )
             result = self._result(job, task, args, kwargs)
             task_enqueued.send(type(self), task_result=result)
@@ -137,7 +141,15 @@ def _errors(job: Job, status: Any) -> list:
 
 def _exception_path(traceback_text: str) -> str:
     """``module.Class`` of the exception a traceback text ends with."""
-    last = traceback_text.strip().splitlines()[-1] if traceback_text.strip() else ""
+    lines = traceback_text.strip().splitlines()
+    frames = [i for i, line in enumerate(lines) if line.startswith("  File ")]
+    if frames:
+        # The exception line is the first unindented one after the last frame (its
+        # message may span several lines, so it is not simply the last line).
+        last = next((line for line in lines[frames[-1] + 1:] if line and not line[0].isspace()),
+                    "")
+    else:
+        last = lines[-1] if lines else ""
     name = last.split(":", 1)[0].strip()
     if not name or " " in name:
         return "builtins.Exception"

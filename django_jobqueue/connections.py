@@ -14,19 +14,29 @@ from redis.sentinel import Sentinel
 
 from .conf import ConnectionConfig, get_settings
 
-_clients: dict[ConnectionConfig, Any] = {}
+_clients: dict[Any, Any] = {}
 _lock = threading.Lock()
+
+
+def _cache_key(config: ConnectionConfig) -> Any:
+    """The config itself, or its repr when CONNECTION_KWARGS/SENTINEL_KWARGS hold lists or dicts."""
+    try:
+        hash(config)
+    except TypeError:
+        return repr(config)
+    return config
 
 
 def get_connection(name: str = "default") -> Any:
     """The Redis client of queue ``name`` (shared with queues configured alike)."""
     config = get_settings().queue(name).connection
-    client = _clients.get(config)
+    key = _cache_key(config)
+    client = _clients.get(key)
     if client is None:
         with _lock:
-            client = _clients.get(config)
+            client = _clients.get(key)
             if client is None:
-                client = _clients[config] = build_client(config)
+                client = _clients[key] = build_client(config)
     return client
 
 

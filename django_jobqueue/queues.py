@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from .conf import get_settings
@@ -94,6 +96,16 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> Wo
     """
     names = list(queue_names) or ["default"]
     queues = [get_queue(name) for name in names]
+    # A worker takes jobs through one Redis connection: queues on another Redis (or
+    # database) would never be served. Only client tuning (CONNECTION_KWARGS) may differ.
+    where = {name: replace(get_settings().queue(name).connection, kwargs=(), sentinel_kwargs=())
+             for name in names}
+    elsewhere = [name for name in names if where[name] != where[names[0]]]
+    if elsewhere:
+        raise ImproperlyConfigured(
+            f"Queue(s) {', '.join(elsewhere)} use another Redis connection than {names[0]!r}; "
+            "a worker serves queues of one connection only: run one worker per connection."
+        )
     if isinstance(worker_class, str):
         if worker_class in EXECUTIONS:
             kwargs.setdefault("execution", worker_class)

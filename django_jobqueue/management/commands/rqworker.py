@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 
@@ -62,14 +63,14 @@ class Command(BaseCommand):
             self._run(names, options)
 
     def _run(self, names, options):
-        if options["pid"]:
-            with open(options["pid"], "w") as fh:
-                fh.write(str(os.getpid()))
         try:
             worker = get_worker(*names, worker_class=options["worker_class"],
                                 name=options["name"], worker_ttl=options["worker_ttl"])
-        except (ImportError, ValueError, TypeError) as exc:
+        except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
+        if options["pid"]:
+            with open(options["pid"], "w") as fh:
+                fh.write(str(os.getpid()))
         database_hooks = DatabaseHooks()
         hooks.register(database_hooks)
         # Connections must not be shared with forked children.

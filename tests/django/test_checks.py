@@ -1,0 +1,114 @@
+"""System checks: every settings problem shows up in ``manage.py check`` with a stable id."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+URL = "redis://127.0.0.1:6379/0"
+
+
+def jobqueue_ids():
+    return [m.id for m in checks.run_checks(tags=["django_jobqueue"])]
+
+
+def test_valid_settings_have_no_problem(settings):
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": URL, "DEFAULT_TIMEOUT": 60, "DEFAULT_RESULT_TTL": -1, "ASYNC": False,
+                    "SERIALIZER": "json", "CONNECTION_KWARGS": {"socket_timeout": 5}},
+        "tls": {"URL": "rediss://redis.example:6380/0"},
+        "sock": {"URL": "unix:///tmp/redis.sock"},
+        "host": {"HOST": "h", "PORT": 1, "DB": 2, "USERNAME": "u", "PASSWORD": "p", "SSL": True,
+                 "SSL_CERT_REQS": "none"},
+        "unix": {"UNIX_SOCKET_PATH": "/tmp/redis.sock"},
+        "sentinel": {"SENTINELS": [("s1", 26379)], "MASTER_NAME": "m",
+                     "SENTINEL_KWARGS": {"password": "x"}},
+    }
+    settings.JOBQUEUE_ASYNC = True
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    settings.JOBQUEUE_KEY_PREFIX = "app:"
+    assert jobqueue_ids() == []
+
+
+def test_no_setting_at_all_is_fine(settings):
+    del settings.JOBQUEUE_QUEUES
+    assert jobqueue_ids() == []
+
+
+def test_manage_py_check_passes_with_the_test_settings(capsys):
+    call_command("check")
+    assert "no issues" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "TIMEOUT": 5}}}, "E001"),
+    ({"JOBQUEUE_QUEUES": {"default": {"DB": 1}}}, "E002"),
+    ({"JOBQUEUE_QUEUES": {"default": {}}}, "E002"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "HOST": "localhost"}}}, "E003"),
+    ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "UNIX_SOCKET_PATH": "/s"}}}, "E003"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://127.0.0.1:6379/0"}}}, "E004"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": "127.0.0.1:6379"}}}, "E004"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": -5}}}, "E005"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": -2}}}, "E005"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": "5m"}}}, "E005"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": True}}}, "E005"),
+    ({"JOBQUEUE_ASYNC": "false"}, "E006"),
+    ({"JOBQUEUE_ASYNC": 0}, "E006"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "ASYNC": "no"}}}, "E006"),
+    ({"JOBQUEUE_COMMIT_MODE": "later"}, "E007"),
+    ({"JOBQUEUE_QUEUES": [("default", {"URL": URL})]}, "E008"),
+    ({"JOBQUEUE_QUEUES": {"default": URL}}, "E008"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "two words": {"URL": URL}}}, "E009"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "{tag}": {"URL": URL}}}, "E009"),
+    ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": ["s1:26379"], "MASTER_NAME": "m"}}}, "E010"),
+    ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)]}}}, "E010"),
+    ({"JOBQUEUE_KEY_PREFIX": "{app}:"}, "E011"),
+    ({"JOBQUEUE_KEY_PREFIX": 5}, "E011"),
+    ({"JOBQUEUE_QUEUES": {"high": {"URL": URL}}}, "W001"),
+])
+def test_problem_ids(settings, changes, expected):
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    assert jobqueue_ids() == [f"django_jobqueue.{expected}"]
+
+
+def test_levels_hints_and_messages(settings):
+    settings.JOBQUEUE_QUEUES = {"high": {"URL": URL, "BOGUS": 1}}
+    messages = {m.id: m for m in checks.run_checks(tags=["django_jobqueue"])}
+    assert set(messages) == {"django_jobqueue.E001", "django_jobqueue.W001"}
+    assert messages["django_jobqueue.E001"].level == checks.ERROR
+    assert "JOBQUEUE_QUEUES['high'] has unknown keys: BOGUS" in messages["django_jobqueue.E001"].msg
+    assert "URL" in messages["django_jobqueue.E001"].hint
+    assert messages["django_jobqueue.W001"].level == checks.WARNING
+    assert messages["django_jobqueue.W001"].hint
+
+
+def test_several_problems_are_all_reported(settings):
+    settings.JOBQUEUE_ASYNC = "yes"
+    settings.JOBQUEUE_COMMIT_MODE = "sometimes"
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "http://x", "HOST": "h"},
+                                "low": {"URL": URL, "DEFAULT_TIMEOUT": -3}}
+    assert sorted(jobqueue_ids()) == ["django_jobqueue.E003", "django_jobqueue.E004",
+                                      "django_jobqueue.E005", "django_jobqueue.E006",
+                                      "django_jobqueue.E007"]
+
+
+def test_call_command_check_fails_on_errors(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "http://127.0.0.1:6379/0"}}
+    with pytest.raises(SystemCheckError, match=r"django_jobqueue\.E004"):
+        call_command("check")
+
+
+def test_call_command_check_shows_warnings(settings, capsys):
+    settings.JOBQUEUE_QUEUES = {"high": {"URL": URL}}
+    call_command("check")  # warnings do not fail the command
+    assert "django_jobqueue.W001" in capsys.readouterr().err
+
+
+def test_check_is_tagged(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "http://x"}}
+    all_ids = [m.id for m in checks.run_checks()]
+    assert "django_jobqueue.E004" in all_ids
+    assert "django_jobqueue.E004" not in [m.id for m in checks.run_checks(tags=["models"])]

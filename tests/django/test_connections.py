@@ -1,0 +1,168 @@
+"""Connection settings reach the redis-py clients; equal configs share one client.
+
+Nothing here connects: the clients are inspected through their connection pools.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+from redis.connection import SSLConnection, UnixDomainSocketConnection
+from redis.sentinel import SentinelConnectionPool
+
+from django_jobqueue import get_connection, get_queue
+from django_jobqueue.connections import build_client
+
+
+def pool_of(name="default"):
+    return get_connection(name).connection_pool
+
+
+def test_redis_url(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "redis://user:pw@redis.example:6390/4"}}
+    pool = pool_of()
+    assert pool.connection_class is redis.Connection
+    kwargs = pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("redis.example", 6390, 4)
+    assert (kwargs["username"], kwargs["password"]) == ("user", "pw")
+
+
+def test_rediss_url_uses_tls(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "rediss://redis.example:6391/1"}}
+    pool = pool_of()
+    assert issubclass(pool.connection_class, SSLConnection)
+    kwargs = pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("redis.example", 6391, 1)
+
+
+def test_unix_url(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "unix:///run/redis/redis.sock?db=3"}}
+    pool = pool_of()
+    assert pool.connection_class is UnixDomainSocketConnection
+    assert pool.connection_kwargs["path"] == "/run/redis/redis.sock"
+    assert pool.connection_kwargs["db"] == 3
+
+
+def test_host_port_db_username_password(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"HOST": "redis.example", "PORT": 6392, "DB": 5,
+                                            "USERNAME": "app", "PASSWORD": "s3cret"}}
+    pool = pool_of()
+    assert pool.connection_class is redis.Connection
+    kwargs = pool.connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("redis.example", 6392, 5)
+    assert (kwargs["username"], kwargs["password"]) == ("app", "s3cret")
+
+
+def test_host_defaults(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"HOST": "redis.example"}}
+    kwargs = pool_of().connection_kwargs
+    assert (kwargs["host"], kwargs["port"], kwargs["db"]) == ("redis.example", 6379, 0)
+    assert kwargs.get("password") is None
+
+
+def test_ssl_and_cert_reqs(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"HOST": "redis.example", "SSL": True,
+                                            "SSL_CERT_REQS": "required"}}
+    pool = pool_of()
+    assert issubclass(pool.connection_class, SSLConnection)
+    assert pool.connection_kwargs["ssl_cert_reqs"] == "required"
+
+
+def test_unix_socket_path(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"UNIX_SOCKET_PATH": "/tmp/redis.sock", "DB": 2,
+                                            "PASSWORD": "pw"}}
+    pool = pool_of()
+    assert pool.connection_class is UnixDomainSocketConnection
+    kwargs = pool.connection_kwargs
+    assert (kwargs["path"], kwargs["db"], kwargs["password"]) == ("/tmp/redis.sock", 2, "pw")
+
+
+def test_sentinels(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {
+        "SENTINELS": [("sentinel-1", 26379), ["sentinel-2", "26380"]], "MASTER_NAME": "mymaster",
+        "SENTINEL_KWARGS": {"password": "sentinel-pw"}, "PASSWORD": "master-pw", "DB": 1,
+        "CONNECTION_KWARGS": {"socket_timeout": 2},
+    }}
+    client = get_connection()
+    pool = client.connection_pool
+    assert isinstance(pool, SentinelConnectionPool)
+    assert pool.service_name == "mymaster"
+    assert pool.connection_kwargs["db"] == 1
+    assert pool.connection_kwargs["password"] == "master-pw"
+    assert pool.connection_kwargs["socket_timeout"] == 2
+    manager = pool.sentinel_manager
+    assert manager.sentinel_kwargs == {"password": "sentinel-pw"}
+    sentinel_hosts = [(s.connection_pool.connection_kwargs["host"],
+                       s.connection_pool.connection_kwargs["port"]) for s in manager.sentinels]
+    assert sentinel_hosts == [("sentinel-1", 26379), ("sentinel-2", 26380)]
+
+
+def test_connection_kwargs_reach_the_client(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0",
+                                            "CONNECTION_KWARGS": {"socket_timeout": 7,
+                                                                  "client_name": "jq"}}}
+    kwargs = pool_of().connection_kwargs
+    assert kwargs["socket_timeout"] == 7
+    assert kwargs["client_name"] == "jq"
+
+
+def test_connection_kwargs_may_hold_lists_and_dicts(settings):
+    options = {"URL": "redis://127.0.0.1:6379/0",
+               "CONNECTION_KWARGS": {"retry_on_error": [TimeoutError],
+                                     "socket_keepalive_options": {1: 2}}}
+    settings.JOBQUEUE_QUEUES = {"default": options, "low": dict(options)}
+    client = get_connection("default")
+    assert TimeoutError in client.connection_pool.connection_kwargs["retry_on_error"]
+    assert client.connection_pool.connection_kwargs["socket_keepalive_options"] == {1: 2}
+    assert get_connection("low") is client
+    assert get_queue("low").connection is client
+
+
+def test_equal_connection_options_share_one_client(settings):
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": "redis://127.0.0.1:6379/0"},
+        "high": {"URL": "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 5},
+        "low": {"URL": "redis://127.0.0.1:6379/1"},
+        "other": {"HOST": "127.0.0.1", "PORT": 6379},
+        "other2": {"HOST": "127.0.0.1", "PORT": 6379, "DB": 0},
+    }
+    default, high, low = get_connection("default"), get_connection("high"), get_connection("low")
+    assert default is high
+    assert default.connection_pool is high.connection_pool
+    assert low is not default
+    assert get_connection("other") is get_connection("other2")
+    assert get_queue("high").connection is default
+    assert get_queue("low").connection is low
+    assert get_connection("default") is default  # cached
+
+
+def test_clients_are_rebuilt_when_settings_change(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
+    first = get_connection()
+    with override_settings(JOBQUEUE_QUEUES={"default": {"URL": "redis://127.0.0.1:6379/7"}}):
+        inside = get_connection()
+        assert inside is not first
+        assert inside.connection_pool.connection_kwargs["db"] == 7
+    after = get_connection()
+    assert after.connection_pool.connection_kwargs["db"] == 0
+
+
+def test_unknown_queue_has_no_connection():
+    with pytest.raises(ImproperlyConfigured, match="configured: default, high, low"):
+        get_connection("nope")
+
+
+def test_build_client_is_usable_without_settings_cache():
+    from django_jobqueue.conf import ConnectionConfig
+
+    client = build_client(ConnectionConfig(host="h", port=1, db=2))
+    assert client.connection_pool.connection_kwargs["host"] == "h"
+    assert client.connection_pool.connection_kwargs["db"] == 2
+
+
+def test_configured_client_talks_to_redis(jq, redis_url):
+    # The session's queues point at the test Redis: the client really works.
+    assert get_connection("default").ping() is True
+    assert get_connection("high") is get_connection("default")

@@ -1,0 +1,227 @@
+"""Transaction-aware enqueueing: jobs reach Redis only when the transaction commits.
+
+Runs on the test database (SQLite by default); ``test_postgres.py`` runs the
+tests marked ``also_postgres`` again against PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.db import transaction
+
+from django_jobqueue import enqueue, get_queue, get_worker
+from tests.django import tasks
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.also_postgres]
+
+
+class Rollback(Exception):
+    pass
+
+
+def test_database_vendor():
+    # test_postgres.py runs this module on PostgreSQL and says which vendor to expect.
+    from django.db import connection
+
+    expected = os.environ.get("JQ_TEST_EXPECT_DB_VENDOR")
+    assert connection.vendor == (expected or connection.vendor)
+    assert connection.vendor in ("sqlite", "postgresql")
+
+
+def run_worker(*queues):
+    return get_worker(*queues, worker_class="simple").work(burst=True, logging_level=None)
+
+
+def test_enqueue_waits_for_commit(jq):
+    queue = get_queue()
+    with transaction.atomic():
+        job = enqueue(tasks.add, 1, 2)
+        assert job.id
+        assert job.get_status() == "pending_commit"
+        assert job.get_status(refresh=False) == "pending_commit"
+        assert not jq.exists(job.key)
+        assert queue.count == 0
+        assert queue.fetch_job(job.id) is None
+        assert run_worker() is False  # a worker sees nothing yet
+    assert job.get_status() == "queued"
+    assert queue.job_ids == [job.id]
+    assert queue.fetch_job(job.id).get_status() == "queued"
+    assert run_worker() is True
+    assert job.get_status() == "finished"
+    assert job.return_value(refresh=True) == 3
+
+
+def test_rolled_back_enqueue_never_reaches_redis(jq, prefixed_keys):
+    with pytest.raises(Rollback):
+        with transaction.atomic():
+            job = enqueue(tasks.add, 1, 2)
+            delayed = tasks.low_add.delay(1, 2)
+            raise Rollback
+    assert get_queue().count == 0
+    assert get_queue("low").count == 0
+    assert get_queue().fetch_job(job.id) is None
+    assert get_queue("low").fetch_job(delayed.id) is None
+    assert not any(job.id in key or delayed.id in key for key in prefixed_keys())
+    assert run_worker("default", "low") is False
+
+
+def test_set_rollback_discards_the_job(jq):
+    with transaction.atomic():
+        job = enqueue(tasks.add, 1, 2)
+        transaction.set_rollback(True)
+    assert get_queue().fetch_job(job.id) is None
+    assert get_queue().count == 0
+
+
+def test_enqueue_call_waits_for_commit(jq):
+    with transaction.atomic():
+        job = get_queue("high").enqueue_call(tasks.add, args=(2, 2), job_id="call-job")
+        assert job.id == "call-job"
+        assert job.get_status() == "pending_commit"
+        assert get_queue("high").count == 0
+    assert get_queue("high").job_ids == ["call-job"]
+    assert job.get_status() == "queued"
+
+
+def test_delay_waits_for_commit(jq):
+    with transaction.atomic():
+        delayed = tasks.low_add.delay(5, 5)
+        assert delayed.get_status() == "pending_commit"
+        assert get_queue("low").count == 0
+    assert get_queue("low").job_ids == [delayed.id]
+    assert get_queue("low").fetch_job(delayed.id).timeout == 42
+
+
+@pytest.mark.parametrize("how", ["enqueue_at", "enqueue_in"])
+def test_scheduled_enqueue_waits_for_commit(jq, how):
+    queue = get_queue()
+    with transaction.atomic():
+        if how == "enqueue_at":
+            job = queue.enqueue_at(datetime.now(timezone.utc) + timedelta(hours=1), tasks.add, 1, 2)
+        else:
+            job = queue.enqueue_in(timedelta(hours=1), tasks.add, 1, 2)
+        assert job.get_status() == "pending_commit"
+        assert job.id not in queue.scheduled_job_registry
+    assert job.get_status() == "scheduled"
+    assert job.id in queue.scheduled_job_registry
+    assert queue.count == 0
+
+
+@pytest.mark.parametrize("how", ["enqueue_at", "enqueue_in"])
+def test_rolled_back_scheduled_enqueue_is_dropped(jq, how):
+    queue = get_queue()
+    with pytest.raises(Rollback):
+        with transaction.atomic():
+            if how == "enqueue_at":
+                job = queue.enqueue_at(datetime.now(timezone.utc) + timedelta(hours=1), tasks.add)
+            else:
+                job = queue.enqueue_in(60, tasks.add, 1, 2)
+            raise Rollback
+    assert job.id not in queue.scheduled_job_registry
+    assert queue.scheduled_job_registry.count == 0
+    assert queue.fetch_job(job.id) is None
+
+
+def test_only_the_rolled_back_savepoint_is_dropped(jq):
+    with transaction.atomic():
+        kept = enqueue(tasks.add, 1, 1)
+        with pytest.raises(Rollback):
+            with transaction.atomic():
+                dropped = enqueue(tasks.add, 2, 2)
+                raise Rollback
+        assert get_queue().count == 0
+    assert get_queue().job_ids == [kept.id]
+    assert get_queue().fetch_job(dropped.id) is None
+
+
+def test_parent_and_child_in_one_transaction(jq):
+    queue = get_queue()
+    with transaction.atomic():
+        parent = queue.enqueue(tasks.add, 1, 2)
+        child = get_queue("low").enqueue(tasks.add, 3, 4, depends_on=parent)
+        assert child.get_status() == "pending_commit"
+    assert parent.get_status() == "queued"
+    assert child.get_status() == "deferred"
+    assert child.id in get_queue("low").deferred_job_registry
+    assert parent.dependent_ids == [child.id]
+    run_worker("default")
+    assert parent.get_status() == "finished"
+    assert child.get_status() == "queued"  # released by the parent
+    run_worker("low")
+    assert child.get_status() == "finished"
+    assert child.return_value(refresh=True) == 7
+
+
+def test_child_by_id_of_parent_in_the_same_transaction(jq):
+    with transaction.atomic():
+        parent = enqueue(tasks.add, 1, 2, job_id="the-parent")
+        child = enqueue(tasks.add, 5, 5, depends_on="the-parent")
+    assert child.get_status() == "deferred"
+    run_worker()
+    assert parent.get_status() == "finished"
+    assert child.get_status() == "finished"
+
+
+def test_jobs_are_pushed_in_enqueue_order_on_commit(jq, log_of):
+    with transaction.atomic():
+        for tag in ("a", "b", "c"):
+            get_queue().enqueue(tasks.record, tag)
+    run_worker()
+    assert log_of() == ["a", "b", "c"]
+
+
+def test_commit_mode_immediate_pushes_at_once(jq, settings):
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    with pytest.raises(Rollback):
+        with transaction.atomic():
+            job = enqueue(tasks.add, 1, 2)
+            assert job.get_status() == "queued"
+            assert get_queue().job_ids == [job.id]
+            raise Rollback
+    assert get_queue().job_ids == [job.id]  # not undone by the rollback
+
+
+def test_outside_a_transaction_the_job_is_pushed_at_once(jq):
+    job = enqueue(tasks.add, 1, 2)
+    assert job.get_status() == "queued"
+    assert get_queue().job_ids == [job.id]
+
+
+def test_enqueue_errors_are_raised_at_enqueue_time_not_at_commit(jq):
+    from django_jobqueue.engine import EnqueueError
+
+    with transaction.atomic():
+        with pytest.raises(EnqueueError):
+            enqueue(lambda: None)
+        with pytest.raises(ValueError):
+            enqueue(tasks.add, 1, 2, job_id="not a valid id")
+    assert get_queue().count == 0
+
+
+def test_job_sees_rows_written_in_its_transaction(jq):
+    from django.contrib.auth.models import User
+
+    with transaction.atomic():
+        User.objects.create(username="before-enqueue")
+        job = enqueue(tasks.create_user, "from-job")
+    run_worker()
+    assert job.get_status() == "finished"
+    assert job.return_value(refresh=True) == 2
+    assert set(User.objects.values_list("username", flat=True)) == {"before-enqueue", "from-job"}
+
+
+@pytest.mark.django_db(transaction=False)
+def test_test_case_transaction_needs_captured_on_commit_callbacks(
+        jq, django_capture_on_commit_callbacks):
+    # A plain django_db test runs inside a transaction that never commits;
+    # capturing the on_commit callbacks (execute=True) pushes the jobs.
+    job = enqueue(tasks.add, 1, 2)
+    assert job.get_status() == "pending_commit"
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        other = enqueue(tasks.add, 3, 4)
+    assert len(callbacks) == 1
+    assert other.get_status() == "queued"
+    assert get_queue().job_ids == [other.id]
