@@ -110,7 +110,7 @@ def find_problems() -> list[Problem]:
     connection options, E004 bad URL scheme, E005 bad timeout or TTL, E006 bad
     JOBQUEUE_ASYNC / ASYNC, E007 bad JOBQUEUE_COMMIT_MODE, E008 JOBQUEUE_QUEUES
     not a dict, E009 bad queue name, E010 bad SENTINELS, E011 bad key prefix,
-    W001 no 'default' queue.
+    E012 PORT or DB not a whole number, W001 no 'default' queue.
     """
     problems: list[Problem] = []
     raw = getattr(settings, "JOBQUEUE_QUEUES", None)
@@ -164,6 +164,17 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
     elif len(kinds) > 1:
         problems.append(Problem("django_jobqueue.E003", f"{where} gives {' and '.join(kinds)}; "
                                 "use only one way to connect."))
+    if options.get("URL"):
+        extra = [k for k in ("PORT", "DB", "USERNAME", "PASSWORD", "SSL") if k in options]
+        if extra:
+            problems.append(Problem("django_jobqueue.E003", f"{where} gives URL and "
+                                    f"{', '.join(extra)}; the URL would silently win.",
+                                    "Put them in the URL: redis://user:password@host:port/db."))
+    for key in ("PORT", "DB"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not str(value).isdigit()):
+            problems.append(Problem("django_jobqueue.E012", f"{where}['{key}'] must be a "
+                                    f"whole number >= 0, not {value!r}."))
     url = options.get("URL")
     if url is not None:
         scheme = urlsplit(str(url)).scheme

@@ -63,8 +63,14 @@ class DjangoQueue(Queue):
                 and transaction.get_connection().in_atomic_block):
             return super().enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
         job.set_status(JobStatus.PENDING_COMMIT)
-        transaction.on_commit(lambda: super(DjangoQueue, self).enqueue_job(
-            job, at_front=at_front, depends_on=depends_on, at=at))
+        job.unsaved = True
+
+        def push() -> None:
+            if job.get_status(refresh=False) == JobStatus.PENDING_COMMIT:  # not canceled
+                super(DjangoQueue, self).enqueue_job(job, at_front=at_front,
+                                                     depends_on=depends_on, at=at)
+
+        transaction.on_commit(push)
         return job
 
 

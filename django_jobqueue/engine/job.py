@@ -226,6 +226,8 @@ class Job:
         self.on_failure: str | None = None
         #: Run inline and kept only in this process (never stored in Redis).
         self.detached = False
+        #: Not written to Redis yet (waiting for a transaction to commit).
+        self.unsaved = False
         #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
         self.priority = 0
 
@@ -496,10 +498,9 @@ class Job:
 
     def get_status(self, refresh: bool = True) -> JobStatus | None:
         """The job's status; None once the job is gone (deleted or expired)."""
-        if refresh and not self.detached:
+        if refresh and not self.detached and not self.unsaved:
             status = as_str(self.connection.hget(self.key, "status"))
-            if status or self._status != JobStatus.PENDING_COMMIT:
-                self._status = JobStatus(status) if status else None
+            self._status = JobStatus(status) if status else None
         return self._status
 
     def set_status(self, status: JobStatus) -> None:
@@ -639,8 +640,12 @@ class Job:
 
     def cancel(self) -> None:
         """Cancel a job that has not started yet (queued, deferred or scheduled)."""
+        if self.unsaved:
+            # Not in Redis yet: the commit hook sees the status and leaves it out.
+            self._status = JobStatus.CANCELED
+            return
         if self.detached:
-            if self._status not in (JobStatus.DEFERRED, JobStatus.PENDING_COMMIT):
+            if self._status != JobStatus.DEFERRED:
                 raise InvalidJobOperation(f"Job {self.id} is {self._status} and cannot be canceled.")
             self._status = JobStatus.CANCELED
             return

@@ -67,7 +67,7 @@ class Queue:
         self.in_memory = in_memory and not is_async
         self.connection = resolve_connection(connection)
         self.is_async = is_async
-        self.default_timeout = parse_duration(default_timeout) or DEFAULT_TIMEOUT
+        self.default_timeout = parse_duration(default_timeout, allow_forever=True) or DEFAULT_TIMEOUT
         self.default_result_ttl = default_result_ttl
         self.serializer = resolve_serializer(serializer)
         self.keys = keyspace(prefix)
@@ -333,6 +333,7 @@ class Queue:
         except ResponseError as exc:
             raise self._enqueue_error(exc, job) from None
         job.set_status(target)
+        job.unsaved = False
         if not isinstance(client, scripts.Batch):
             hooks.emit("job_enqueued", job=job, queue=self)
         return target

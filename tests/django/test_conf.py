@@ -78,9 +78,6 @@ def test_default_result_ttl_minus_one_keeps_results_forever(settings):
     assert get_queue().create_job(tasks.add, args=(1, 2)).result_ttl == -1
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "engine bug: Queue.__init__ parses default_timeout without allow_forever, so the "
-    "DEFAULT_TIMEOUT = -1 that the checks accept ('or -1 for no limit') raises ValueError"))
 def test_default_timeout_minus_one_means_no_limit(settings):
     settings.JOBQUEUE_QUEUES = {"default": {"URL": LOCAL, "DEFAULT_TIMEOUT": -1}}
     assert conf.find_problems() == []

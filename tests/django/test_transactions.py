@@ -225,3 +225,12 @@ def test_test_case_transaction_needs_captured_on_commit_callbacks(
     assert len(callbacks) == 1
     assert other.get_status() == "queued"
     assert get_queue().job_ids == [other.id]
+
+
+def test_a_job_canceled_before_the_commit_is_never_pushed(jq):
+    queue = get_queue()
+    with transaction.atomic():
+        job = queue.enqueue(tasks.add, 1, 2)
+        job.cancel()
+        assert job.get_status() == "canceled"
+    assert len(queue) == 0 and queue.fetch_job(job.id) is None

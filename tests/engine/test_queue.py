@@ -502,3 +502,12 @@ def test_enqueue_many_reports_a_duplicate_id(queue):
         queue.enqueue_many([queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
                             queue.prepare_data(jobs.add, args=(2, 2), job_id="free")])
     assert queue.fetch_job("free") is not None
+
+
+def test_jobs_of_one_priority_keep_their_order_even_within_a_millisecond(queue):
+    ids = [queue.enqueue_call(jobs.add, args=(i, 0), priority=5).id for i in range(30)]
+    assert queue.job_ids == ids
+
+
+def test_a_default_timeout_of_minus_one_means_no_limit(make_queue):
+    assert make_queue("unlimited", default_timeout=-1).create_job(jobs.add, (1, 2)).timeout == -1

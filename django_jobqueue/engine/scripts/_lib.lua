@@ -2,9 +2,10 @@
 
 -- A job with priority 0 goes to the queue list (FIFO, or the front with at_front);
 -- any other priority goes to the queue's priority set, scored so that a higher
--- priority comes first and, within one priority, the earlier push: take_next
--- serves positive priorities before the list and negative ones after it.
-local PRIORITY_BAND = 1e13  -- above any millisecond timestamp
+-- priority comes first and, within one priority, the earlier push (a counter
+-- kept beside the set, <priority set>:seq, numbers the pushes): take_next serves
+-- positive priorities before the list and negative ones after it.
+local PRIORITY_BAND = 1e13  -- above any push number
 
 -- Put a job in its queue. Idle workers are woken only when the queue goes from
 -- empty to not empty: a worker sleeps only after seeing every queue empty, so
@@ -14,7 +15,8 @@ local function push(list_key, prio_key, job_key, id, at_front, now, channel, pri
   priority = priority or tonumber(redis.call('HGET', job_key, 'priority') or '0') or 0
   local length
   if priority ~= 0 then
-    redis.call('ZADD', prio_key, (100 - priority) * PRIORITY_BAND + math.floor(tonumber(now) * 1000), id)
+    local seq = redis.call('INCR', prio_key .. ':seq') % PRIORITY_BAND
+    redis.call('ZADD', prio_key, (100 - priority) * PRIORITY_BAND + seq, id)
     length = 1
   elseif at_front then
     length = redis.call('LPUSH', list_key, id)
