@@ -1,0 +1,6 @@
+"""The admin dashboard: queues, jobs, registries, dependency chains and workers.
+
+Every page reads only what it shows: counts in one pipeline, one range of ids
+and one pipelined fetch of those jobs. Mutations are POST-only, confirmed first
+and done in batches; see :mod:`.operations`.
+"""
