@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    # Serves the admin's CSS and JS in the dashboard's browser tests (live_server).
+    "django.contrib.staticfiles",
     "django_jobqueue",
 ]
 

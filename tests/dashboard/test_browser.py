@@ -1,0 +1,291 @@
+"""The dashboard in a real headless Chromium, against a live test server.
+
+Uses Debian's ``chromium`` and ``chromedriver`` through Selenium, which is
+given both paths so that it never tries to download a browser or a driver.
+Without them the tests are skipped locally, and fail under ``CI=true``.
+
+Screenshots of the main pages go to ``$JOBQUEUE_SCREENSHOTS`` (or a fresh
+temporary folder); the folder is printed at the start.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from django_jobqueue.engine import Worker
+from tests.engine import jobs
+
+from .conftest import ADMIN
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1400,1000",
+)
+
+
+def _unavailable() -> str | None:
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[test]')"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            return f"{path} is missing (apt-get install -y chromium chromium-driver)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def screenshots(request) -> Path:
+    folder = Path(os.environ.get("JOBQUEUE_SCREENSHOTS")
+                  or tempfile.mkdtemp(prefix="jobqueue-screenshots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"\ndashboard screenshots: {folder}")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    problem = _unavailable()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"The browser tests must run in CI, but {problem}.")
+        pytest.skip(problem)
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not download
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="jobqueue-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(2)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class Browser:
+    """A few helpers over the WebDriver, bound to the live server."""
+
+    def __init__(self, driver, base_url: str, screenshots: Path):
+        self.driver = driver
+        self.base = base_url
+        self.shots = screenshots
+
+    def get(self, path: str) -> None:
+        self.driver.get(self.base + path)
+
+    def css(self, selector: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, selector)
+
+    def all(self, selector: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, selector)
+
+    def link(self, text: str):
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.LINK_TEXT, text)
+
+    def follow(self, element) -> None:
+        """Click something that loads a new page, and wait for that page."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        page = self.css("html")
+        element.click()
+        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+
+    @property
+    def text(self) -> str:
+        return self.css("body").text
+
+    @property
+    def path(self) -> str:
+        return self.driver.current_url[len(self.base):]
+
+    def login(self, username: str) -> None:
+        self.driver.delete_all_cookies()
+        self.get("/admin/login/")
+        self.css("#id_username").send_keys(username)
+        self.css("#id_password").send_keys("pw")
+        self.follow(self.css("input[type=submit]"))
+        assert "/admin/login/" not in self.driver.current_url, self.text
+
+    def shot(self, name: str) -> None:
+        """Save a screenshot of the whole page (the window grows to fit it)."""
+        size = self.driver.get_window_size()
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(size["width"], min(max(height + 140, 600), 4000))
+        self.driver.save_screenshot(str(self.shots / f"{name}.png"))
+        self.driver.set_window_size(size["width"], size["height"])
+
+
+@pytest.fixture
+def browser(chromium, live_server, transactional_db, users, jq, screenshots):
+    chromium.delete_all_cookies()
+    return Browser(chromium, live_server.url, screenshots)
+
+
+def test_log_in_and_see_the_queues(browser, jq, run_jobs):
+    q = jq("default")
+    for i in range(3):
+        q.enqueue(jobs.add, i, i)
+    q.enqueue(jobs.fail, "boom")
+    run_jobs()
+    for i in range(5):
+        q.enqueue(jobs.add, i, 1)
+    jq("high").enqueue(jobs.echo, "urgent")
+    browser.login("superuser")
+    browser.get("/admin/")
+    assert "job queue" in browser.text.lower()
+    browser.shot("01-admin-index")
+    browser.follow(browser.link("Queues"))
+    assert browser.path == ADMIN
+    rows = {row.find_element("css selector", "th").text: row.text
+            for row in browser.all("#result_list tbody tr")}
+    assert set(rows) == {"default", "high", "low"}
+    assert rows["default"].split()[1:3] == ["5", "0"]  # queued, started
+    assert browser.all("#throughput svg rect.jq-finished")  # the chart shows this minute
+    browser.shot("02-overview")
+
+
+def test_open_a_failed_job_read_its_traceback_and_requeue_it(browser, jq, run_jobs):
+    q = jq("default")
+    failed = q.enqueue(jobs.fail, "disk full")
+    run_jobs()
+    browser.login("superuser")
+    browser.get(ADMIN)
+    browser.follow(browser.css("#result_list tbody tr td.jq-failed a"))
+    assert browser.path == f"{ADMIN}queues/default/failed/"
+    assert "ValueError: disk full" in browser.css("#result_list").text
+    browser.shot("03-failed-list")
+    browser.follow(browser.link(failed.id))
+    assert "ValueError: disk full" in browser.css("#traceback pre").text
+    assert 'raise ValueError(message)' in browser.css("#traceback pre").text
+    browser.shot("04-failed-job")
+    browser.follow(browser.css("a.jq-action-requeue"))
+    assert "Requeue job" in browser.css("#question").text
+    browser.shot("05-confirm-requeue")
+    browser.follow(browser.css("input[type=submit][value^='Yes']"))
+    assert "was requeued" in browser.css(".messagelist").text
+    assert browser.css("#job-status").text == "Queued"
+    browser.get(f"{ADMIN}queues/default/failed/")
+    assert failed.id not in browser.css("#result_list").text
+    assert "No jobs." in browser.css("#result_list").text
+
+
+def test_delete_jobs(browser, jq):
+    from selenium.webdriver.support.select import Select
+
+    q = jq("default")
+    keep, drop, other = (q.enqueue(jobs.add, i, i) for i in range(3))
+    browser.login("superuser")
+    browser.get(f"{ADMIN}queues/default/")
+    browser.shot("06-queue")
+    # Bulk: tick one row, pick "Delete selected jobs", Go, confirm.
+    browser.css(f"input.action-select[value='{drop.id}']").click()
+    assert "1 of 3 selected" in browser.css(".action-counter").text  # admin's actions.js runs
+    Select(browser.css("select[name=action]")).select_by_value("delete")
+    browser.follow(browser.css("button[name=index]"))
+    assert "Delete 1 queued job" in browser.css("#question").text
+    browser.follow(browser.css("input[type=submit][value^='Yes']"))
+    assert "Deleted 1 job." in browser.css(".messagelist").text
+    assert drop.id not in browser.css("#result_list").text
+    # One job from its own page.
+    browser.follow(browser.link(other.id))
+    browser.follow(browser.css("a.jq-action-delete"))
+    browser.follow(browser.css("input[type=submit][value^='Yes']"))
+    assert "was deleted" in browser.css(".messagelist").text
+    assert browser.path == f"{ADMIN}queues/default/"
+    assert [a.text for a in browser.all("#result_list tbody th a")] == [keep.id]
+
+
+def test_follow_a_dependency_chain_to_a_parent(browser, jq, run_jobs):
+    default, high = jq("default"), jq("high")
+    root = default.enqueue(jobs.add, 1, 1)
+    run_jobs()
+    left = high.enqueue(jobs.add, 2, 2, depends_on=root)      # cross-queue
+    right = default.enqueue(jobs.add, 3, 3, depends_on=root)
+    gone = default.enqueue(jobs.add, 4, 4)
+    join = default.enqueue(jobs.add, 5, 5, depends_on=[left, right, gone])  # a diamond
+    gone.delete()
+    browser.login("superuser")
+    browser.get(f"{ADMIN}queues/default/jobs/{join.id}/")
+    relations = {row.find_elements("css selector", "td")[1].text: row.text
+                 for row in browser.all("#dependency-list tbody tr")}
+    assert set(relations) == {root.id, left.id, right.id, gone.id, join.id}
+    assert "deleted or expired" in relations[gone.id]
+    assert "high" in relations[left.id]
+    assert len(browser.all("#dependencies svg g.jq-node")) == 5
+    assert len(browser.all("#dependencies svg path.jq-edge")) == 5
+    browser.shot("07-dependency-chain")
+    browser.follow(browser.css(f"#dependencies svg a[href$='/queues/high/jobs/{left.id}/']"))
+    assert browser.path == f"{ADMIN}queues/high/jobs/{left.id}/"
+    assert "Job " + left.id in browser.text
+
+
+def test_workers_page(browser, jq, key_prefix):
+    q = jq("default")
+    worker = Worker([q, jq("low")], connection=q.connection, prefix=key_prefix,
+                    name="web-1.worker")
+    worker.register_birth()
+    try:
+        browser.login("superuser")
+        browser.get(ADMIN)
+        browser.follow(browser.css(".object-tools a[href$='/workers/']"))
+        row = browser.css("#result_list tbody tr").text
+        assert "web-1.worker" in row and "default, low" in row
+        browser.shot("08-workers")
+    finally:
+        worker.register_death()
+
+
+def test_a_user_without_permission_is_refused(browser, jq, run_jobs):
+    q = jq("default")
+    failed = q.enqueue(jobs.fail)
+    run_jobs()
+    browser.login("viewer")
+    browser.get(f"{ADMIN}queues/default/jobs/{failed.id}/")
+    assert "Traceback" in browser.text
+    assert not browser.all(".object-tools a")  # no action offered
+    assert not browser.all("#action-toggle")
+    browser.get(f"{ADMIN}queues/default/jobs/{failed.id}/requeue/")
+    assert "403" in browser.text or "Forbidden" in browser.text
+    assert failed.get_status() == "failed"
+    browser.get(f"{ADMIN}queues/default/failed/")
+    assert failed.id in browser.css("#result_list").text
+    browser.shot("09-viewer-failed-list")
+
+
+def test_dark_theme(browser, jq, run_jobs):
+    q = jq("default")
+    q.enqueue(jobs.add, 1, 2)
+    q.enqueue(jobs.fail)
+    run_jobs()
+    browser.login("superuser")
+    browser.get(ADMIN)
+    browser.driver.execute_script("localStorage.setItem('theme', 'dark');")
+    browser.get(ADMIN)
+    browser.shot("10-overview-dark")
+    browser.get(f"{ADMIN}queues/default/failed/")
+    browser.shot("11-failed-list-dark")
+    browser.driver.execute_script("localStorage.removeItem('theme');")
