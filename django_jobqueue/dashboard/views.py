@@ -43,7 +43,7 @@ from ..queues import get_queue
 from . import operations
 from .charts import throughput_chart
 from .graph import NODE_HEIGHT, NODE_WIDTH, dependency_graph
-from .pagination import queue_range, registry_range
+from .pagination import loader, queue_range, registry_range
 
 #: The lists of a queue in the order of its tabs: the queue, then its registries.
 LISTS = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
@@ -338,7 +338,7 @@ def _search(queue: Any, registry: Any, job_id: str) -> list | None:
         validate_job_id(job_id)
     except ValueError:
         return None
-    job = queue.fetch_job(job_id)
+    (job,) = loader(queue)([job_id])
     if registry is None:
         found = job is not None and as_str(job.get_status(refresh=False)) == "queued"
     else:
@@ -420,7 +420,9 @@ def _fetch(queue: Any, job_id: str) -> Job | None:
         validate_job_id(job_id)
     except ValueError:
         return None
-    return queue.fetch_job(job_id)
+    # From Redis even for a queue configured to run inline (ASYNC = False),
+    # whose fetch_job() looks in this process's memory.
+    return loader(queue)([job_id])[0]
 
 
 # -- actions ------------------------------------------------------------------------------

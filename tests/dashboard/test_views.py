@@ -8,7 +8,7 @@ import pytest
 from django.test import override_settings
 
 from django_jobqueue.dashboard import operations
-from django_jobqueue.engine import Retry, Worker, scripts
+from django_jobqueue.engine import Worker, scripts
 from tests.engine import jobs
 
 from .conftest import ADMIN
@@ -408,3 +408,14 @@ def test_per_queue_buttons(admin, jq, run_jobs):
     assert "queued/bulk/?action=delete&amp;all=1" in html  # empty queue
     assert "failed/bulk/?action=requeue&amp;all=1" in html
     assert "failed/bulk/?action=delete&amp;all=1" in html
+
+
+def test_a_queue_run_inline_is_still_read_from_redis(admin, jq, settings, redis_url, key_prefix):
+    from django_jobqueue.engine import Queue
+
+    settings.JOBQUEUE_QUEUES = {**settings.JOBQUEUE_QUEUES,
+                                "low": {"URL": redis_url, "ASYNC": False}}
+    q = Queue("low", connection=jq("default").connection, prefix=key_prefix)
+    job = q.enqueue(jobs.add, 1, 2)  # by a process where "low" is asynchronous
+    assert admin.get(ADMIN + f"queues/low/jobs/{job.id}/").status_code == 200
+    assert _ids(admin.get(ADMIN + f"queues/low/?q={job.id}")) == [job.id]
