@@ -26,6 +26,9 @@ CONNECTION_KEYS = {
 QUEUE_KEYS = CONNECTION_KEYS | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC", "SERIALIZER"}
 URL_SCHEMES = ("redis", "rediss", "unix")
 COMMIT_MODES = ("on_commit", "immediate")
+#: Keys of JOBQUEUE_WORKER: what ``rqworker`` uses unless told otherwise.
+WORKER_KEYS = {"CLASS", "PROCESSES", "MAX_JOBS_PER_CHILD", "MAX_MEMORY_PER_CHILD", "WORKER_TTL"}
+WORKER_CLASS_NAMES = ("pool", "fork", "simple")
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class JobQueueSettings:
     is_async: bool = True
     commit_mode: str = "on_commit"
     key_prefix: str = "jobqueue:"
+    #: JOBQUEUE_WORKER, with defaults filled in.
+    worker: dict[str, Any] = field(default_factory=dict)
 
     def queue(self, name: str) -> QueueConfig:
         try:
@@ -110,7 +115,8 @@ def find_problems() -> list[Problem]:
     connection options, E004 bad URL scheme, E005 bad timeout or TTL, E006 bad
     JOBQUEUE_ASYNC / ASYNC, E007 bad JOBQUEUE_COMMIT_MODE, E008 JOBQUEUE_QUEUES
     not a dict, E009 bad queue name, E010 bad SENTINELS, E011 bad key prefix,
-    E012 PORT or DB not a whole number, W001 no 'default' queue.
+    E012 PORT or DB not a whole number, E013 bad JOBQUEUE_WORKER, W001 no 'default'
+    queue.
     """
     problems: list[Problem] = []
     raw = getattr(settings, "JOBQUEUE_QUEUES", None)
@@ -133,11 +139,41 @@ def find_problems() -> list[Problem]:
                                 "without '{' or '}' (they are Redis Cluster hash tags)."))
     for name, options in raw.items():
         problems += _queue_problems(name, options)
+    problems += _worker_problems(getattr(settings, "JOBQUEUE_WORKER", {}))
     if raw and "default" not in raw:
         problems.append(Problem(
             "django_jobqueue.W001", "JOBQUEUE_QUEUES has no 'default' queue.",
             "enqueue(), get_queue() and @job without a queue name use 'default'; add it or "
             "always name a queue.", level="warning"))
+    return problems
+
+
+def _worker_problems(options: Any) -> list[Problem]:
+    from .engine.utils import parse_bytes
+
+    if not isinstance(options, dict):
+        return [Problem("django_jobqueue.E013", "JOBQUEUE_WORKER must be a dict.")]
+    problems = []
+    unknown = sorted(set(options) - WORKER_KEYS)
+    if unknown:
+        problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER has unknown keys: "
+                                f"{', '.join(unknown)}.", f"Known keys: {', '.join(sorted(WORKER_KEYS))}."))
+    cls = options.get("CLASS")
+    if cls is not None and (not isinstance(cls, str) or
+                            (cls not in WORKER_CLASS_NAMES and "." not in cls)):
+        problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['CLASS'] must be one "
+                                f"of {WORKER_CLASS_NAMES} or a dotted path, not {cls!r}."))
+    for key in ("PROCESSES", "MAX_JOBS_PER_CHILD", "WORKER_TTL"):
+        value = options.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['{key}'] must be "
+                                    f"a whole number >= 1, not {value!r}."))
+    try:
+        parse_bytes(options.get("MAX_MEMORY_PER_CHILD"))
+    except ValueError as exc:
+        problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['MAX_MEMORY_PER_CHILD']:"
+                                f" {exc}"))
     return problems
 
 
@@ -218,7 +254,21 @@ def get_settings() -> JobQueueSettings:
         is_async=getattr(settings, "JOBQUEUE_ASYNC", True),
         commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit"),
         key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:"),
+        worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
     )
+
+
+def _worker_config(options: dict) -> dict[str, Any]:
+    from .engine.utils import parse_bytes
+    from .engine.worker import DEFAULT_WORKER_TTL
+
+    return {
+        "CLASS": options.get("CLASS") or "pool",
+        "PROCESSES": options.get("PROCESSES"),
+        "MAX_JOBS_PER_CHILD": options.get("MAX_JOBS_PER_CHILD"),
+        "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
+        "WORKER_TTL": options.get("WORKER_TTL") or DEFAULT_WORKER_TTL,
+    }
 
 
 def _queue_config(name: str, options: dict) -> QueueConfig:

@@ -11,7 +11,8 @@ from django.db import transaction
 
 from .conf import get_settings
 from .connections import get_connection
-from .engine import Job, JobStatus, Queue, Worker
+from .engine import Job, JobStatus, Queue, SimpleWorker, Worker
+from .engine.pool import WorkerPool
 from .engine.execution import EXECUTIONS
 from .engine.utils import import_attribute
 
@@ -94,11 +95,18 @@ def enqueue(func: Any, *args: Any, **kwargs: Any):
     return get_queue("default").enqueue(func, *args, **kwargs)
 
 
-def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> Worker:
+#: The worker kinds ``rqworker --worker-class`` and JOBQUEUE_WORKER['CLASS'] name.
+WORKER_CLASSES: dict[str, Any] = {"pool": WorkerPool, "fork": Worker, "simple": SimpleWorker}
+POOL_OPTIONS = ("processes", "max_jobs_per_child", "max_memory_per_child")
+
+
+def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> Any:
     """A worker for the named configured queues (``default`` when none is named).
 
-    ``worker_class`` is a Worker subclass, a dotted path to one, or an
-    execution name (``"fork"``, ``"simple"``).
+    ``worker_class`` is ``"pool"``, ``"fork"``, ``"simple"``, a dotted path or
+    a class; unset, ``JOBQUEUE_WORKER['CLASS']`` decides (``"pool"`` by default).
+    Pool options (``processes``, ``max_jobs_per_child``, ``max_memory_per_child``)
+    default to ``JOBQUEUE_WORKER`` and are ignored by the other kinds.
     """
     names = list(queue_names) or ["default"]
     queues = [get_queue(name) for name in names]
@@ -112,12 +120,24 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> Wo
             f"Queue(s) {', '.join(elsewhere)} use another Redis connection than {names[0]!r}; "
             "a worker serves queues of one connection only: run one worker per connection."
         )
+    defaults = get_settings().worker
+    worker_class = worker_class or defaults["CLASS"]
     if isinstance(worker_class, str):
-        if worker_class in EXECUTIONS:
+        if worker_class in WORKER_CLASSES:
+            worker_class = WORKER_CLASSES[worker_class]
+        elif worker_class in EXECUTIONS:
             kwargs.setdefault("execution", worker_class)
-            worker_class = None
+            worker_class = Worker
         else:
             worker_class = import_attribute(worker_class)
-    worker_class = worker_class or Worker
+    if kwargs.get("worker_ttl") is None:
+        kwargs["worker_ttl"] = defaults["WORKER_TTL"]
+    if isinstance(worker_class, type) and issubclass(worker_class, WorkerPool):
+        for option in POOL_OPTIONS:
+            if kwargs.get(option) is None:
+                kwargs[option] = defaults[option.upper()]
+    else:
+        for option in POOL_OPTIONS:
+            kwargs.pop(option, None)
     return worker_class(queues, connection=queues[0].connection,
                         prefix=get_settings().key_prefix, **kwargs)

@@ -31,6 +31,7 @@ logger = logging.getLogger("django_jobqueue.worker")
 
 #: Seconds past a job's timeout before the child running it is killed outright.
 KILL_GRACE = 5
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def rss_bytes() -> int:
@@ -80,7 +81,11 @@ class PoolChild(Worker):
         # and passes SIGTERM on (once: warm, twice: the parent kills us).
         if threading.current_thread() is not threading.main_thread():
             return {}
-        return {signal.SIGTERM: signal.signal(signal.SIGTERM, self._request_stop)}
+        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, self._request_stop)}
+        # Blocked since the fork (see WorkerPool._spawn): a stop sent meanwhile
+        # arrives now, at this handler.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        return previous
 
     def register_birth(self) -> None:
         # Children are listed by their pool, not in the set of workers.
@@ -162,7 +167,7 @@ class WorkerPool:
 
         ``max_jobs`` and ``max_idle_time`` apply to each child.
         """
-        self.template._setup_logging(logging_level)
+        undo_logging = self.template._setup_logging(logging_level)
         self._burst = burst
         self._child_options = {"burst": burst, "max_idle_time": max_idle_time,
                                "max_jobs": max_jobs}
@@ -174,7 +179,8 @@ class WorkerPool:
         ran = False
         try:
             for _ in range(self.processes):
-                self._spawn()
+                if not self._stop_requested:  # a signal may come during start-up
+                    self._spawn()
             while self.children:
                 self._wait_for_children()
                 ran |= self._reap()
@@ -189,12 +195,16 @@ class WorkerPool:
             self._register_death()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
+            undo_logging()
         return ran or self.successful_job_count + self.failed_job_count > 0
 
     def _spawn(self) -> None:
         self._spawned += 1
         name = f"{self.name}.{self._spawned}"
         read_end, write_end = os.pipe()
+        # Until the child has its own handler, a stop signal would run the
+        # parent's handler in it (copied by fork): keep them blocked till then.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         pid = os.fork()
         if pid == 0:
             code = 1
@@ -222,6 +232,8 @@ class WorkerPool:
         os.close(write_end)
         os.set_blocking(read_end, False)
         self.children[pid] = Child(pid, name, read_end, _pidfd(pid))
+        # Only now, with the child listed, may a stop signal reach our handler.
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self._last_heartbeat = 0.0  # publish the new list of children at once
 
     def _wait_for_children(self) -> None:

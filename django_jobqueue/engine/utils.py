@@ -70,6 +70,27 @@ def truncate(text: str, limit: int = 200) -> str:
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_BYTES = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
+
+
+def parse_bytes(value: Any) -> int | None:
+    """Bytes from an int or a string like ``"200MB"``, ``"1.5G"``, ``"512k"``."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        if value is not None and value < 0:
+            raise ValueError(f"A size cannot be negative ({value!r}).")
+        return value
+    text = str(value).strip().lower().replace(" ", "")
+    number = text.rstrip("kmgb")
+    unit = text[len(number):]
+    try:
+        if unit not in _BYTES:
+            raise ValueError
+        size = int(float(number) * _BYTES[unit])
+    except ValueError:
+        raise ValueError(f"{value!r} is not a size: use bytes or '512MB', '2G'.") from None
+    if size < 0:
+        raise ValueError(f"A size cannot be negative ({value!r}).")
+    return size
 
 
 def parse_duration(value: Any, allow_forever: bool = False) -> int | None:

@@ -133,7 +133,7 @@ class Worker:
             max_jobs: stop after this many jobs.
             max_idle_time: stop after this many seconds without a job.
         """
-        self._setup_logging(logging_level)
+        undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         self.register_birth()
         self.execution.setup(self)
@@ -176,6 +176,7 @@ class Worker:
             self.register_death()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
+            undo_logging()
         return done > 0
 
     def dequeue(self) -> Job | None:
@@ -418,15 +419,30 @@ class Worker:
         self._stop_requested = True
         self._take_next.enabled = False
 
-    def _setup_logging(self, level: str | int | None) -> None:
+    def _setup_logging(self, level: str | int | None) -> Any:
+        """Log at ``level`` unless logging is configured; returns what undoes it.
+
+        A script gets a stderr handler; an application that configured the
+        ``django_jobqueue`` loggers keeps its choice. The level is only set for
+        the duration of ``work()``, so one call does not change the next.
+        """
         if level is None:
-            return
+            return lambda: None
+        added = None
         if not logger.handlers and not logging.getLogger().handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
-            logger.addHandler(handler)
-        if logger.level == logging.NOTSET:
+            added = logging.StreamHandler(sys.stderr)
+            added.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            logger.addHandler(added)
+        previous = logger.level
+        if previous == logging.NOTSET:
             logger.setLevel(level)
+
+        def undo() -> None:
+            logger.setLevel(previous)
+            if added is not None:
+                logger.removeHandler(added)
+
+        return undo
 
 
 class SimpleWorker(Worker):

@@ -116,3 +116,22 @@ def test_check_is_tagged(settings):
     all_ids = [m.id for m in checks.run_checks()]
     assert "django_jobqueue.E004" in all_ids
     assert "django_jobqueue.E004" not in [m.id for m in checks.run_checks(tags=["models"])]
+
+
+@pytest.mark.parametrize("worker", [
+    [],
+    {"CLASS": "thread"},
+    {"PROCESSES": 0},
+    {"MAX_JOBS_PER_CHILD": "ten"},
+    {"MAX_MEMORY_PER_CHILD": "lots"},
+    {"WORKERS": 2},
+])
+def test_bad_worker_settings_are_e013(settings, worker):
+    settings.JOBQUEUE_WORKER = worker
+    assert jobqueue_ids() == ["django_jobqueue.E013"]
+
+
+def test_good_worker_settings_pass(settings):
+    settings.JOBQUEUE_WORKER = {"CLASS": "pool", "PROCESSES": 4, "MAX_JOBS_PER_CHILD": 1000,
+                                "MAX_MEMORY_PER_CHILD": "512MB", "WORKER_TTL": 60}
+    assert jobqueue_ids() == []

@@ -268,14 +268,21 @@ def test_rqworker_subprocess_orm_jobs_in_forked_children(jq, manage_py):
         output, _ = migrate.communicate(timeout=120)
         assert migrate.returncode == 0, output
     jobs = [enqueue(tasks.create_user, f"user-{i}") for i in range(3)]
-    worker = manage_py("rqworker", "--burst", "-v", "2")
+    worker = manage_py("rqworker", "--burst", "-v", "2", "--worker-class", "fork")
     output, _ = worker.communicate(timeout=120)
     assert worker.returncode == 0, output
     assert [j.return_value(refresh=True) for j in jobs] == [1, 2, 3], output
+    # The default pool runs them two at a time, each child with its own connection.
+    more = [enqueue(tasks.create_user, f"user-{i}") for i in range(3, 9)]
+    worker = manage_py("rqworker", "--burst", "-v", "2", "--processes", "2")
+    output, _ = worker.communicate(timeout=120)
+    assert worker.returncode == 0, output
+    assert "(pool of 2)" in output
+    assert sorted(j.return_value(refresh=True) for j in more) == [4, 5, 6, 7, 8, 9], output
     assert "Listening on default" in output
     if connection.vendor == "postgresql":
         assert sorted(User.objects.values_list("username", flat=True)) == [
-            "user-0", "user-1", "user-2"]
+            f"user-{i}" for i in range(9)]
 
 
 def test_rqworker_subprocess_unknown_queue(jq, manage_py):

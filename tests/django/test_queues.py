@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -19,6 +20,7 @@ from django_jobqueue import (
     get_worker,
 )
 from django_jobqueue.engine import Queue as EngineQueue
+from django_jobqueue.engine.pool import WorkerPool
 from django_jobqueue.queues import DjangoQueue
 from tests.django import tasks
 
@@ -137,13 +139,27 @@ def test_get_connection(jq):
     assert get_connection("low").ping()
 
 
-def test_get_worker_defaults_to_the_default_queue(jq, key_prefix):
+def test_get_worker_defaults_to_the_default_queue_and_a_pool(jq, key_prefix):
     worker = get_worker()
-    assert isinstance(worker, Worker)
+    assert isinstance(worker, WorkerPool)
     assert worker.queue_names == ["default"]
     assert worker.keys.prefix == key_prefix
     assert worker.connection is get_connection("default")
-    assert worker.execution.name == "fork"
+    assert worker.processes == (os.cpu_count() or 1)
+
+
+def test_get_worker_kinds_and_pool_options(jq, settings):
+    assert get_worker(worker_class="fork").execution.name == "fork"
+    assert get_worker(worker_class="simple").execution.name == "inline"
+    pool = get_worker(worker_class="pool", processes=3, max_jobs_per_child=10,
+                      max_memory_per_child=2**20)
+    assert (pool.processes, pool.max_jobs_per_child, pool.max_memory_per_child) == (3, 10, 2**20)
+    settings.JOBQUEUE_WORKER = {"CLASS": "fork", "WORKER_TTL": 30}
+    worker = get_worker(processes=5)  # pool options do not reach other kinds
+    assert worker.execution.name == "fork" and worker.worker_ttl == 30
+    settings.JOBQUEUE_WORKER = {"PROCESSES": 4, "MAX_MEMORY_PER_CHILD": "1MB"}
+    pool = get_worker()
+    assert (pool.processes, pool.max_memory_per_child) == (4, 2**20)
 
 
 def test_get_worker_worker_class_forms(jq):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 
 from ...engine import hooks
+from ...engine.utils import parse_bytes
 from ...engine.worker import DEFAULT_WORKER_TTL
 from ...queues import get_worker
 from ._base import configured_queues
@@ -39,14 +41,22 @@ class Command(BaseCommand):
         parser.add_argument("--burst", action="store_true",
                             help="exit once every queue is empty")
         parser.add_argument("--name", help="worker name (default: random)")
-        parser.add_argument("--worker-class", default="fork",
-                            help="'fork' (a child per job), 'simple' (in process) or a dotted "
-                                 "path to a Worker subclass")
+        parser.add_argument("--worker-class",
+                            help="'pool' (long-lived children, the default), 'fork' (a child "
+                                 "per job), 'simple' (in process) or a dotted path to a worker "
+                                 "class (default: JOBQUEUE_WORKER['CLASS'])")
+        parser.add_argument("--processes", type=int,
+                            help="pool children (default: the number of CPUs)")
+        parser.add_argument("--max-jobs-per-child", type=int,
+                            help="replace a pool child after this many jobs")
+        parser.add_argument("--max-memory-per-child",
+                            help="replace a pool child once its memory passes this, e.g. 500MB")
         parser.add_argument("--max-jobs", type=int, help="exit after this many jobs")
         parser.add_argument("--max-idle-time", type=float,
                             help="exit after this many seconds without a job")
-        parser.add_argument("--worker-ttl", type=int, default=DEFAULT_WORKER_TTL,
-                            help="seconds without heartbeat before a job counts as abandoned")
+        parser.add_argument("--worker-ttl", type=int,
+                            help="seconds without heartbeat before a job counts as abandoned "
+                                 f"(default: {DEFAULT_WORKER_TTL})")
         parser.add_argument("--pid", metavar="FILE", help="write the worker's PID to FILE")
         parser.add_argument("--reload", action="store_true",
                             help="restart when Python files change (development only)")
@@ -65,9 +75,16 @@ class Command(BaseCommand):
     def _run(self, names, options):
         try:
             worker = get_worker(*names, worker_class=options["worker_class"],
-                                name=options["name"], worker_ttl=options["worker_ttl"])
+                                name=options["name"], worker_ttl=options["worker_ttl"],
+                                processes=options["processes"],
+                                max_jobs_per_child=options["max_jobs_per_child"],
+                                max_memory_per_child=parse_bytes(options["max_memory_per_child"]))
         except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
+        # Until the worker's own handlers are in place, a stop signal is only
+        # remembered: whoever reads the PID file may signal us at once.
+        early = {signum: signal.signal(signum, lambda *_: worker.request_stop())
+                 for signum in (signal.SIGINT, signal.SIGTERM)}
         if options["pid"]:
             with open(options["pid"], "w") as fh:
                 fh.write(str(os.getpid()))
@@ -79,6 +96,8 @@ class Command(BaseCommand):
             worker.work(burst=options["burst"], max_jobs=options["max_jobs"],
                         max_idle_time=options["max_idle_time"], logging_level=None)
         finally:
+            for signum, handler in early.items():
+                signal.signal(signum, handler)
             hooks.unregister(database_hooks)
             if options["pid"]:
                 try:
