@@ -107,12 +107,22 @@ class Browser:
 
     def follow(self, element) -> None:
         """Click something that loads a new page, and wait for that page."""
-        from selenium.webdriver.support import expected_conditions
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support.ui import WebDriverWait
 
         page = self.css("html")
         element.click()
-        WebDriverWait(self.driver, 10).until(expected_conditions.staleness_of(page))
+
+        def left(driver) -> bool:
+            try:
+                page.tag_name
+            except WebDriverException:  # stale, or "does not belong to the document"
+                return True
+            return False
+
+        wait = WebDriverWait(self.driver, 10)
+        wait.until(left)
+        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     @property
     def text(self) -> str:
