@@ -36,6 +36,8 @@ from pathlib import Path
 
 import redis
 
+from ..engine.utils import parent_death_signal
+
 __all__ = ["DEFAULT_URL", "RedisServer", "ensure_redis", "find_free_port", "find_redis_server"]
 
 #: Where a developer's (or CI's) shared Redis is expected to answer.
@@ -96,35 +98,6 @@ def _answers_ping(url: str, timeout: float = 0.5) -> bool:
         return False
     finally:
         client.close()
-
-
-def _pdeathsig_setter():
-    """A function that makes the calling process get SIGTERM when its parent dies.
-
-    Built in the parent (loading ctypes there), so that the child only calls
-    it between fork and exec. Returns None where prctl() is not available.
-    """
-    global _PDEATHSIG_SETTER
-    if _PDEATHSIG_SETTER is None:
-        _PDEATHSIG_SETTER = False
-        if sys.platform.startswith("linux"):
-            try:
-                import ctypes
-
-                prctl = ctypes.CDLL(None, use_errno=True).prctl
-                pr_set_pdeathsig = 1
-                sigterm = int(signal.SIGTERM)
-
-                def set_pdeathsig() -> None:  # pragma: no cover - runs in the child
-                    prctl(pr_set_pdeathsig, sigterm)
-
-                _PDEATHSIG_SETTER = set_pdeathsig
-            except (OSError, AttributeError):
-                pass
-    return _PDEATHSIG_SETTER or None
-
-
-_PDEATHSIG_SETTER = None
 
 
 def _stop_at_exit(ref: weakref.ref) -> None:
@@ -302,7 +275,7 @@ class RedisServer:
             *self.extra_args,
         ]
         kwargs = {}
-        setter = _pdeathsig_setter()
+        setter = parent_death_signal(signal.SIGTERM)
         if setter is not None and threading.current_thread() is threading.main_thread():
             # PR_SET_PDEATHSIG fires when the *thread* that forked exits, so only
             # use it from the main thread, whose end is the end of the process.

@@ -24,7 +24,7 @@ from typing import Any
 
 from .job import DEFAULT_RESULT_TTL, Job
 from .outcome import record_failure
-from .utils import now
+from .utils import now, parent_death_signal
 from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version
 
 logger = logging.getLogger("django_jobqueue.worker")
@@ -152,6 +152,7 @@ class WorkerPool:
         self.successful_job_count = 0
         self.failed_job_count = 0
         self._spawned = 0
+        self._die_with_parent = parent_death_signal(signal.SIGTERM)
         self._stop_requested = False
         self._cold = False
         self._burst = False
@@ -205,10 +206,17 @@ class WorkerPool:
         # Until the child has its own handler, a stop signal would run the
         # parent's handler in it (copied by fork): keep them blocked till then.
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                # A pool killed outright (SIGKILL) takes its children along: they
+                # get SIGTERM, finish their job and leave.
+                if self._die_with_parent is not None:
+                    self._die_with_parent()
+                if os.getppid() != parent:  # it died before that took effect
+                    os._exit(1)
                 os.close(read_end)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import signal
+import sys
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -118,3 +120,33 @@ def parse_duration(value: Any, allow_forever: bool = False) -> int | None:
         raise ValueError(f"A duration cannot be negative ({value!r})" +
                          ("; use -1 for 'forever'." if allow_forever else "."))
     return seconds
+
+
+_prctl: Any = None
+
+
+def parent_death_signal(signum: int = signal.SIGTERM) -> Any:
+    """A function that makes the calling process get ``signum`` when its parent dies.
+
+    Linux only (prctl PR_SET_PDEATHSIG); None elsewhere. It is looked up in the
+    parent, so a child calls it right after fork (or before exec) with nothing
+    to load: a pool child must not outlive a pool killed with SIGKILL.
+    """
+    global _prctl
+    if _prctl is None:
+        _prctl = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _prctl = ctypes.CDLL(None, use_errno=True).prctl
+            except (OSError, AttributeError):
+                pass
+    if not _prctl:
+        return None
+    prctl = _prctl
+
+    def set_parent_death_signal() -> None:
+        prctl(1, int(signum))  # 1 = PR_SET_PDEATHSIG
+
+    return set_parent_death_signal

@@ -128,3 +128,28 @@ def test_sigterm_twice_stops_the_running_job_without_losing_it(queue, spawn_work
 
 def test_rss_bytes_reads_this_process():
     assert rss_bytes() > 1_000_000
+
+
+def test_children_leave_when_the_pool_is_killed_outright(queue, spawn_worker, redis_conn,
+                                                         key_prefix):
+    proc = spawn_worker(worker_class="WorkerPool")
+    wait_until(lambda: any(w.get("execution") == "pool"
+                           for w in all_workers(redis_conn, key_prefix)), timeout=10)
+    name = all_workers(redis_conn, key_prefix)[0]["name"]
+    wait_until(lambda: redis_conn.hget(f"{key_prefix}worker:{name}", "children"), timeout=10)
+    children = redis_conn.hget(f"{key_prefix}worker:{name}", "children").decode().split(",")
+    wait_until(lambda: all(redis_conn.hget(f"{key_prefix}worker:{c}", "pid") for c in children))
+    pids = [int(redis_conn.hget(f"{key_prefix}worker:{c}", "pid")) for c in children]
+    proc.kill()
+    proc.wait(10)
+
+    def gone(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        # A zombie waiting for a reaper has left too.
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] == "Z"
+
+    wait_until(lambda: all(gone(pid) for pid in pids), timeout=10)

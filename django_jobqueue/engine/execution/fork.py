@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import signal
@@ -30,9 +31,13 @@ class ForkExecution(Execution):
         # The child reports the status it recorded through a pipe: an exit code
         # alone cannot tell our exit from a job calling os._exit() itself.
         read_end, write_end = os.pipe()
+        # Objects that exist now are moved out of the collector's sight, so the
+        # child does not touch (and so copy) their pages by collecting them.
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the child
             try:
+                gc.disable()  # a short life, ended by os._exit: nothing to collect
                 os.close(read_end)
                 # The parent decides about shutdown; the child only runs the job.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
