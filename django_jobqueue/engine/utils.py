@@ -10,11 +10,24 @@ from datetime import datetime, timezone
 from typing import Any
 
 
+#: Where each dotted path splits into module and attributes, once found: a worker
+#: resolves the same few names over and over, and probing for the module costs
+#: a failed import each time. The attributes are still looked up on every call,
+#: so a function patched in a test is the one that runs.
+_splits: dict[str, int] = {}
+
+
 def import_attribute(path: str) -> Any:
     """Import ``package.module.attr`` (attr may itself be dotted: ``mod.Class.method``).
 
     The longest importable module prefix wins, so class attributes resolve too.
     """
+    split = _splits.get(path)
+    if split is not None:
+        parts = path.split(".")
+        module = sys.modules.get(".".join(parts[:split]))
+        if module is not None:
+            return _getattrs(module, parts[split:], path)
     if not isinstance(path, str) or not path or path.startswith(".") or ".." in path:
         raise ImportError(f"{path!r} is not a dotted path to a function.")
     parts = path.split(".")
@@ -33,8 +46,13 @@ def import_attribute(path: str) -> Any:
         break
     else:
         raise ImportError(f"No module found for {path!r}.")
-    obj: Any = module
-    for attr in rest:
+    obj = _getattrs(module, rest, path)
+    _splits[path] = i
+    return obj
+
+
+def _getattrs(obj: Any, attrs: list[str], path: str) -> Any:
+    for attr in attrs:
         try:
             obj = getattr(obj, attr)
         except AttributeError:

@@ -475,3 +475,14 @@ def test_retry_is_stored(queue, redis_conn, key_prefix):
     assert fetched.retry_intervals == [1, 2, 4]
     with pytest.raises(TypeError):
         queue.enqueue(jobs.fail, retry=3)
+
+
+def test_a_function_patched_after_its_first_run_is_the_one_that_runs(queue, monkeypatch):
+    from django_jobqueue.engine import SimpleWorker
+
+    first = queue.enqueue("tests.engine.jobs.add", 1, 2)
+    SimpleWorker([queue]).work(burst=True)
+    monkeypatch.setattr(jobs, "add", lambda a, b: "patched")
+    second = queue.enqueue("tests.engine.jobs.add", 1, 2)
+    SimpleWorker([queue]).work(burst=True)
+    assert (first.result, second.result) == (3, "patched")
