@@ -45,7 +45,7 @@ class Batch:
 
     def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
         self._scripts.append((len(self.pipe), name, keys, args))
-        self.pipe.evalsha(load(name).sha, len(keys), *keys, *args)
+        self.pipe.execute_command("EVALSHA", load(name).sha, len(keys), *keys, *args)
 
     def __len__(self) -> int:
         return len(self.pipe)
@@ -56,7 +56,7 @@ class Batch:
         results = self.pipe.execute(raise_on_error=False)
         for index, name, keys, args in self._scripts:
             if isinstance(results[index], NoScriptError):
-                results[index] = load(name)(keys=keys, args=args, client=self.connection)
+                results[index] = _run(name, self.connection, keys, args)
         self._scripts = []
         return results
 
@@ -64,7 +64,15 @@ class Batch:
 def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
     if isinstance(client, Batch):
         return client.script(name, keys, args)
-    return load(name)(keys=keys, args=args, client=client)
+    script = load(name)
+    # EVALSHA through execute_command: redis-py's Script wrapper costs more than
+    # the script's own run on the hot path. A server that lost the script
+    # (restart, SCRIPT FLUSH, failover) says NOSCRIPT and gets it once more.
+    try:
+        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    except NoScriptError:
+        client.script_load(script.script)
+        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
 
 def enqueue(client, ks: KeySpace, queue: str, job_id: str, target: str, now: float,
