@@ -31,8 +31,9 @@ if ARGV[9] == '1' then
   if deadline and tonumber(deadline) > tonumber(now) then return {false, '[]', false} end
 end
 redis.call('ZREM', KEYS[2], id)
-redis.call('HINCRBY', KEYS[7], 'failed', 1)
-redis.call('EXPIRE', KEYS[7], 7200)
+if redis.call('HINCRBY', KEYS[7], 'failed', 1) == 1 then  -- a new minute
+  redis.call('EXPIRE', KEYS[7], 7200)
+end
 redis.call('HSET', KEYS[1], 'exc_info', ARGV[4], 'ended_at', now)
 if ARGV[6] ~= '' then
   redis.call('HINCRBY', KEYS[1], 'retries_left', -1)

@@ -23,8 +23,9 @@ if state[3] then
   next_job = function() return false end
 end
 redis.call('ZREM', KEYS[2], id)
-redis.call('HINCRBY', KEYS[4], 'finished', 1)
-redis.call('EXPIRE', KEYS[4], 7200)
+if redis.call('HINCRBY', KEYS[4], 'finished', 1) == 1 then  -- a new minute
+  redis.call('EXPIRE', KEYS[4], 7200)
+end
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
