@@ -89,3 +89,13 @@ def redis_conn(redis_url, redis_server, key_prefix):
             if batch:
                 conn.delete(*batch)
         conn.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the browser tests last.
+
+    pytest-django's ``live_server`` keeps a server thread for the rest of the
+    session, and forking a multi-threaded process is unsafe (Python 3.12+
+    warns): every test that forks a worker must run before that thread exists.
+    """
+    items.sort(key=lambda item: "live_server" in getattr(item, "fixturenames", ()))

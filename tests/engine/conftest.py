@@ -116,9 +116,10 @@ def spawn_worker(redis_url, key_prefix):
     procs: list[subprocess.Popen] = []
 
     def spawn(queues="default", worker_class="Worker", *, name=None, worker_ttl=None,
-              burst=False, max_jobs=None, max_idle_time=None, new_session=False):
+              burst=False, max_jobs=None, max_idle_time=None, new_session=False, extra=()):
         cmd = [sys.executable, "-m", "tests.engine.worker_main", "--url", redis_url,
-               "--prefix", key_prefix, "--queues", queues, "--worker-class", worker_class]
+               "--prefix", key_prefix, "--queues", queues, "--worker-class", worker_class,
+               *extra]
         if name:
             cmd += ["--name", name]
         if worker_ttl is not None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 
 from django_jobqueue.engine import JobStatus, all_workers
@@ -52,20 +51,18 @@ def test_a_child_that_dies_fails_only_its_job_and_is_replaced(queue):
     assert worker._spawned == 2
 
 
-def test_children_are_replaced_after_max_jobs_per_child(queue):
+def test_children_are_replaced_after_max_jobs_per_child(queue, spawn_worker):
     for _ in range(6):
         queue.enqueue(jobs.current_pid)
-    worker = pool(queue, processes=1, max_jobs_per_child=2)
-    # Children are only replaced by a long-running pool: run one in a thread.
-    thread = threading.Thread(target=worker.work)
-    thread.start()
+    proc = spawn_worker(worker_class="WorkerPool",
+                        extra=["--processes", "1", "--max-jobs-per-child", "2"])
     try:
-        wait_until(lambda: queue.finished_job_registry.count == 6, timeout=10)
+        wait_until(lambda: queue.finished_job_registry.count == 6, timeout=15)
     finally:
-        worker.request_stop()
-        thread.join(10)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
     pids = {j.result for j in queue.finished_job_registry.get_jobs()}
-    assert len(pids) == 3 and os.getpid() not in pids
+    assert len(pids) == 3 and proc.pid not in pids
 
 
 def test_a_job_past_its_timeout_is_stopped_and_the_pool_goes_on(queue):

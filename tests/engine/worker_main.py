@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     parser.add_argument("--worker-class", default="Worker",
                         choices=["Worker", "SimpleWorker", "WorkerPool"])
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--max-jobs-per-child", type=int)
     parser.add_argument("--name")
     parser.add_argument("--worker-ttl", type=int)
     parser.add_argument("--burst", action="store_true")
@@ -42,6 +43,7 @@ def main(argv=None) -> int:
     kwargs = {"connection": connection, "prefix": options.prefix, "name": options.name}
     if cls is WorkerPool:
         kwargs["processes"] = options.processes
+        kwargs["max_jobs_per_child"] = options.max_jobs_per_child
     if options.worker_ttl is not None:
         kwargs["worker_ttl"] = options.worker_ttl
     worker = cls(queues, **kwargs)
