@@ -68,6 +68,11 @@ class KeySpace:
     def suspended(self) -> str:
         return f"{self.prefix}suspended"
 
+    @property
+    def scheduler(self) -> str:
+        """The scheduler lock: names the one scheduler that is active under this prefix."""
+        return f"{self.prefix}scheduler"
+
     # Keys of one queue, all in the queue's hash slot.
     def tag(self, queue: str) -> str:
         return f"{self.prefix}{{{queue}}}"
@@ -89,6 +94,14 @@ class KeySpace:
 
     def job(self, queue: str, job_id: str) -> str:
         return f"{self.tag(queue)}:job:{job_id}"
+
+    def cron(self, queue: str, name: str) -> str:
+        """The hash recording the runs of periodic entry ``name``, whose jobs go to ``queue``.
+
+        It lives in the queue's slot so that one script can record an
+        occurrence and enqueue its job together.
+        """
+        return f"{self.tag(queue)}:cron:{name}"
 
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"

@@ -24,6 +24,7 @@ from typing import Any
 
 from .job import DEFAULT_RESULT_TTL, Job
 from .outcome import record_failure
+from .scheduler import Scheduler
 from .utils import now, parent_death_signal
 from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version
 
@@ -123,6 +124,8 @@ class WorkerPool:
         processes: how many children (default: the number of CPUs).
         max_jobs_per_child: replace a child after this many jobs.
         max_memory_per_child: replace a child once its RSS passes this many bytes.
+        scheduler, cron: as for :class:`Worker`; the scheduler runs in this
+            supervising process, once for the whole pool, never in the children.
         Other arguments are those of :class:`Worker`.
     """
 
@@ -131,17 +134,26 @@ class WorkerPool:
                  max_memory_per_child: int | None = None,
                  default_result_ttl: int = DEFAULT_RESULT_TTL,
                  worker_ttl: int = DEFAULT_WORKER_TTL, serializer: Any = None,
-                 prefix: str | None = None, **kwargs: Any):
+                 prefix: str | None = None, scheduler: Any = True, cron: Any = (),
+                 **kwargs: Any):
         # A plain Worker parses the queue arguments the same way for us.
         self.template = Worker(queues, connection=connection, name=name,
                                default_result_ttl=default_result_ttl, worker_ttl=worker_ttl,
-                               serializer=serializer, prefix=prefix, execution="inline", **kwargs)
+                               serializer=serializer, prefix=prefix, execution="inline",
+                               scheduler=False, **kwargs)
         self.name = self.template.name
         self.connection = self.template.connection
         self.keys = self.template.keys
         self.queues = self.template.queues
         self.queue_names = self.template.queue_names
         self.key = self.template.key
+        if scheduler is True:
+            scheduler = Scheduler(self.connection, self.keys.prefix, cron=cron, name=self.name,
+                                  serializer=self.template.serializer)
+        elif cron:
+            raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
+        self.scheduler: Scheduler | None = scheduler or None
+        self._next_schedule = 0.0
         self.processes = processes or os.cpu_count() or 1
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child = max_memory_per_child
@@ -179,6 +191,7 @@ class WorkerPool:
         self._register_birth()
         ran = False
         try:
+            self._schedule_if_due()  # jobs already due are queued before the children start
             for _ in range(self.processes):
                 if not self._stop_requested:  # a signal may come during start-up
                     self._spawn()
@@ -187,7 +200,10 @@ class WorkerPool:
                 ran |= self._reap()
                 self._kill_overdue()
                 self._heartbeat()
+                self._schedule_if_due()
         finally:
+            if self.scheduler is not None:
+                self.scheduler.release()
             for child in list(self.children.values()):
                 os.kill(child.pid, signal.SIGKILL)
             while self.children:
@@ -223,7 +239,8 @@ class WorkerPool:
                 child = PoolChild(self.queues, connection=self.connection, name=name,
                                   default_result_ttl=self.template.default_result_ttl,
                                   worker_ttl=self.worker_ttl, report=write_end,
-                                  max_memory=self.max_memory_per_child, pool=self.name)
+                                  max_memory=self.max_memory_per_child, pool=self.name,
+                                  scheduler=False)
                 opts = self._child_options
                 limit = min(n for n in (opts["max_jobs"], self.max_jobs_per_child, 2**62) if n)
                 child.work(burst=opts["burst"], max_jobs=limit,
@@ -247,8 +264,11 @@ class WorkerPool:
     def _wait_for_children(self) -> None:
         fds = [c.report for c in self.children.values()]
         fds += [c.pidfd for c in self.children.values() if c.pidfd is not None]
+        timeout = min(self.heartbeat_interval, 1.0)
+        if self.scheduler is not None:
+            timeout = min(timeout, max(self._next_schedule - time.monotonic(), 0.0))
         try:
-            select.select(fds, [], [], min(self.heartbeat_interval, 1.0))
+            select.select(fds, [], [], timeout)
         except InterruptedError:
             pass
         for child in self.children.values():
@@ -322,6 +342,18 @@ class WorkerPool:
                 self.log.warning("Pool child %s: job %s is past its timeout; killing the child",
                                  child.name, child.job[1])
                 _kill(child.pid)
+
+    def _schedule_if_due(self) -> None:
+        if self.scheduler is None or time.monotonic() < self._next_schedule:
+            return
+        try:
+            wait = self.scheduler.tick()
+        except Exception as exc:
+            # Redis away, say: the children cope on their own; try again soon.
+            self.log.warning("Worker %s: scheduler tick failed (%s: %s)", self.name,
+                             type(exc).__name__, exc)
+            wait = 1.0
+        self._next_schedule = time.monotonic() + wait
 
     # -- registration ---------------------------------------------------------
 

@@ -24,6 +24,7 @@ from .job import DEFAULT_RESULT_TTL, Job, JobStatus
 from .keys import keyspace
 from .outcome import record_failure
 from .queue import Queue
+from .scheduler import Scheduler
 from .serializers import resolve_serializer
 from .utils import as_str, now
 
@@ -61,6 +62,11 @@ class Worker:
         execution: ``"fork"`` (one child per job) or ``"inline"``.
         worker_ttl: seconds without a heartbeat after which this worker's job
             is taken for abandoned.
+        scheduler: True (default) to run a :class:`~.scheduler.Scheduler` in
+            this worker: it becomes the active one unless another worker's
+            is. It releases scheduled jobs and delayed retries, so some worker
+            on each connection must run one. False for none, or a Scheduler.
+        cron: periodic entries (:class:`~.cron.CronEntry`) for the scheduler.
     """
 
     execution_name = "fork"
@@ -68,7 +74,8 @@ class Worker:
     def __init__(self, queues: Any, connection: Any = None, name: str | None = None,
                  default_result_ttl: int = DEFAULT_RESULT_TTL, worker_ttl: int = DEFAULT_WORKER_TTL,
                  serializer: Any = None, prefix: str | None = None,
-                 execution: str | Execution | None = None, queue_class: type[Queue] = Queue):
+                 execution: str | Execution | None = None, queue_class: type[Queue] = Queue,
+                 scheduler: Any = True, cron: Any = ()):
         if isinstance(queues, (str, Queue)):
             queues = [queues]
         queues = list(queues)
@@ -118,6 +125,13 @@ class Worker:
         # Recording a job's outcome also takes the next job (one round trip per
         # job) when the job ran in this process and another one is wanted.
         self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
+        if scheduler is True:
+            scheduler = Scheduler(self.connection, self.keys.prefix, cron=cron, name=self.name,
+                                  serializer=self.serializer)
+        elif cron:
+            raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
+        self.scheduler: Scheduler | None = scheduler or None
+        self._next_schedule = 0.0
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
@@ -144,6 +158,7 @@ class Worker:
                 self._subscribe()
             while not self._stop_requested:
                 self.maintain_if_due()
+                self.schedule_if_due()
                 if self._suspended:
                     self._give_back_prefetched()
                     if burst:
@@ -171,6 +186,8 @@ class Worker:
                     break
         finally:
             self._give_back_prefetched()
+            if self.scheduler is not None:
+                self.scheduler.release()
             self.execution.teardown(self)
             self._unsubscribe()
             self.register_death()
@@ -261,6 +278,8 @@ class Worker:
         """Block until a push on one of the queues is announced, or housekeeping is due."""
         self.state = WorkerState.IDLE
         timeout = min(self.heartbeat_interval, MAINTENANCE_INTERVAL)
+        if self.scheduler is not None:
+            timeout = min(timeout, max(self._next_schedule - time.monotonic(), 0.0))
         if max_idle_time is not None:
             timeout = min(timeout, max(max_idle_time - (time.monotonic() - idle_since), 0.01))
         try:
@@ -343,8 +362,30 @@ class Worker:
             self._redis(self.maintain)
             self._next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
 
+    def schedule_if_due(self) -> None:
+        """Tick the scheduler when it asked to be; also called while a forked job runs.
+
+        An in-process (``simple``) worker cannot tick during a job: if the job
+        outlasts the lock, another worker's scheduler takes over meanwhile.
+        """
+        if self.scheduler is None or time.monotonic() < self._next_schedule:
+            return
+        try:
+            wait = self._redis(self.scheduler.tick)
+        except (RedisConnectionError, RedisTimeoutError):
+            raise
+        except Exception:
+            self.log.exception("Worker %s: the scheduler failed; trying again in a second",
+                               self.name)
+            wait = 1.0
+        self._next_schedule = time.monotonic() + wait
+
     def maintain(self) -> None:
-        """Release due retries, drop expired registry entries, fail abandoned jobs."""
+        """Drop expired registry entries, fail abandoned jobs, follow suspension.
+
+        Scheduled jobs and delayed retries are released by the scheduler
+        (:meth:`schedule_if_due`), in one worker only.
+        """
         suspended = bool(self.connection.exists(self.keys.suspended))
         if suspended != self._suspended:
             self._suspended = suspended
@@ -352,7 +393,6 @@ class Worker:
             self.log.info("Worker %s: %s", self.name,
                           "suspended, taking no new jobs" if suspended else "resumed")
         for queue in self.queues:
-            queue.scheduled_job_registry.enqueue_due()
             for registry in (queue.finished_job_registry, queue.failed_job_registry,
                              queue.canceled_job_registry):
                 registry.cleanup()

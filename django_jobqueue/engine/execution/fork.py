@@ -74,6 +74,7 @@ class ForkExecution(Execution):
                 else:
                     time.sleep(min(wait, 0.01))
                 worker.heartbeat_if_due()
+                worker.schedule_if_due()  # the scheduler keeps time while a job runs
                 if not stopped and time.monotonic() >= next_stop_check:
                     next_stop_check = time.monotonic() + worker.stop_poll_interval
                     if worker.stop_requested(job):

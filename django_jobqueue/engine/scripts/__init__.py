@@ -198,3 +198,22 @@ def request_stop(client, ks: KeySpace, worker: str, job_id: str) -> Any:
 
 def set_field(client, job_key: str, field: str, value: Any) -> Any:
     return _run("set_field", client, [job_key], [field, value])
+
+
+def scheduler_hold(client, ks: KeySpace, token: str, ttl_ms: int) -> Any:
+    """Returns 2 (taken now), 1 (kept) or 0 (another scheduler holds the lock)."""
+    return _run("scheduler_hold", client, [ks.scheduler], [token, int(ttl_ms)])
+
+
+def scheduler_release(client, ks: KeySpace, token: str) -> Any:
+    return _run("scheduler_release", client, [ks.scheduler], [token])
+
+
+def cron_fire(client, ks: KeySpace, queue: str, entry: str, expected: str, occurrence: str,
+              signature: str, enqueue: bool, now: float, job_id: str, ttl: int | None,
+              fields: Sequence[Any]) -> Any:
+    """Returns 1 (enqueued), 2 (recorded only), 3 (paused) or 0 (lost the race)."""
+    keys = [ks.cron(queue, entry), ks.job(queue, job_id), ks.queue(queue), ks.priority(queue)]
+    args = [expected, occurrence, signature, "1" if enqueue else "0", repr(now), job_id,
+            ks.wake_channel(queue), "" if ttl is None or ttl < 0 else str(ttl), *fields]
+    return _run("cron_fire", client, keys, args)

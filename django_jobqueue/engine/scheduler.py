@@ -1,0 +1,380 @@
+"""The scheduler: releases scheduled jobs when due and fires periodic (cron) jobs.
+
+It runs inside workers, not as a process of its own. Every worker may carry
+one; a lock in Redis (``<prefix>scheduler``) lets exactly one of them be
+active per Redis connection and key prefix. The active one renews the lock on
+every tick, about once a second; the others try to take it about once a
+second, so when the active worker dies its lock expires after
+:data:`LOCK_TTL` seconds and another worker takes over.
+
+Correctness does not rest on the lock: moving due jobs is one atomic script
+per batch that only moves jobs still scheduled, and a periodic occurrence is
+enqueued by one script that compares-and-sets the entry's watermark in Redis.
+Two schedulers active at once (a paused process whose lock expired) therefore
+do some work twice but never enqueue anything twice. The lock only keeps N
+workers from doing the same work N times.
+
+A host calls :meth:`Scheduler.tick` when the previous tick asked to be called
+again (it returns the seconds to wait) and :meth:`Scheduler.release` when it
+stops; :class:`~.worker.Worker` and :class:`~.pool.WorkerPool` do both.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Callable, Iterable
+
+from . import hooks, scripts, utils
+from .connection import resolve_connection
+from .cron import CronEntry
+from .job import JobStatus
+from .keys import keyspace
+from .queue import Queue
+from .registry import ScheduledJobRegistry
+from .utils import as_str
+
+logger = logging.getLogger("django_jobqueue.scheduler")
+
+#: Seconds the lock lives unless renewed: how long a dead scheduler's work waits
+#: for another worker to take over (plus up to :data:`ACQUIRE_INTERVAL`).
+LOCK_TTL = 5.0
+#: Seconds between two looks for due jobs by the active scheduler, at most: a
+#: job scheduled after one look and due before the next is that much late.
+POLL_INTERVAL = 1.0
+#: Seconds between two attempts of an inactive scheduler to take the lock.
+ACQUIRE_INTERVAL = 1.0
+#: Scheduled jobs moved per atomic step.
+BATCH_SIZE = 500
+
+
+class Scheduler:
+    """Moves due jobs of every queue under one prefix and fires periodic entries.
+
+    Args:
+        connection: the Redis client.
+        prefix: the key prefix.
+        cron: the periodic entries (:class:`~.cron.CronEntry`) to fire.
+        name: shown as the lock's holder (the worker's name).
+        queue_factory: ``name -> Queue`` used to build cron jobs (so that
+            they get the queue's serializer and default timeout); a plain
+            :class:`Queue` on ``connection`` by default.
+        lock_ttl, poll_interval, acquire_interval: see the module constants.
+    """
+
+    def __init__(self, connection: Any = None, prefix: str | None = None,
+                 cron: Iterable[CronEntry] = (), name: str | None = None,
+                 serializer: Any = None, queue_factory: Callable[[str], Queue] | None = None,
+                 lock_ttl: float = LOCK_TTL, poll_interval: float = POLL_INTERVAL,
+                 acquire_interval: float = ACQUIRE_INTERVAL, batch_size: int = BATCH_SIZE):
+        self.connection = resolve_connection(connection)
+        self.keys = keyspace(prefix)
+        self.name = name or uuid.uuid4().hex
+        self.cron = list(cron)
+        names = [entry.name for entry in self.cron]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"Periodic entries need unique names; repeated: "
+                             f"{', '.join(duplicates)} (give each a 'name').")
+        self.serializer = serializer
+        self._queue_factory = queue_factory
+        self._queues: dict[str, Queue] = {}
+        self.lock_ttl = lock_ttl
+        self.poll_interval = poll_interval
+        self.acquire_interval = acquire_interval
+        self.batch_size = batch_size
+        self.is_active = False
+        self._token = f"{self.name} {uuid.uuid4().hex}"
+        #: entry name -> when it next needs a look (UNIX time); a hint only:
+        #: the record in Redis decides.
+        self._next_look: dict[str, float] = {}
+        self.log = logger
+
+    def __repr__(self) -> str:
+        return f"Scheduler({self.name!r}, entries={len(self.cron)})"
+
+    def queue(self, name: str) -> Queue:
+        queue = self._queues.get(name)
+        if queue is None:
+            if self._queue_factory is not None:
+                queue = self._queue_factory(name)
+            else:
+                queue = Queue(name, self.connection, serializer=self.serializer,
+                              prefix=self.keys.prefix)
+            self._queues[name] = queue
+        return queue
+
+    # -- the tick --------------------------------------------------------------
+
+    def tick(self, timestamp: float | None = None) -> float:
+        """Do what is due, if this scheduler is (or becomes) the active one.
+
+        Returns:
+            seconds until the next tick is wanted.
+        """
+        now = utils.now() if timestamp is None else timestamp
+        if not self.hold():
+            return self.acquire_interval
+        wait = self.poll_interval
+        next_due = self.enqueue_due(now)
+        if next_due is not None:
+            wait = min(wait, next_due - now)
+        next_cron = self.run_cron(now)
+        if next_cron is not None:
+            wait = min(wait, next_cron - now)
+        return max(wait, 0.0)
+
+    def hold(self) -> bool:
+        """Take or renew the lock; returns whether this scheduler is the active one."""
+        reply = scripts.scheduler_hold(self.connection, self.keys, self._token,
+                                       int(self.lock_ttl * 1000))
+        active = bool(reply)
+        if active != self.is_active:
+            if active:
+                self.log.info("Scheduler %s: active (scheduled and periodic jobs are handled "
+                              "here)", self.name)
+                self._next_look.clear()  # others may have fired meanwhile: look afresh
+            else:
+                self.log.warning("Scheduler %s: another worker's scheduler took over",
+                                 self.name)
+        self.is_active = active
+        return active
+
+    def release(self) -> None:
+        """Give up the lock (at shutdown), so another worker takes over at once."""
+        if not self.is_active:
+            return
+        self.is_active = False
+        try:
+            scripts.scheduler_release(self.connection, self.keys, self._token)
+        except Exception:  # the lock expires by itself
+            self.log.warning("Scheduler %s: could not release the lock", self.name)
+
+    # -- scheduled jobs -----------------------------------------------------------
+
+    def enqueue_due(self, now: float) -> float | None:
+        """Move the due jobs of every known queue; returns when the next one is due.
+
+        One round trip reads the earliest due time of every queue; only the
+        queues with due jobs are then changed, one atomic batch at a time.
+        """
+        names = sorted(as_str(n) for n in self.connection.smembers(self.keys.queues))
+        if not names:
+            return None
+        heads = self._heads(names)
+        due = [name for name, score in heads.items() if score is not None and score <= now]
+        for name in due:
+            registry = ScheduledJobRegistry(name, self.connection, prefix=self.keys.prefix)
+            moved = registry.enqueue_due(timestamp=now, batch=self.batch_size)
+            if moved:
+                self.log.debug("%s: %d scheduled job(s) due", name, moved)
+        if due:
+            heads.update(self._heads(due))
+        upcoming = [score for score in heads.values() if score is not None and score > now]
+        return min(upcoming) if upcoming else None
+
+    def _heads(self, names: list[str]) -> dict[str, float | None]:
+        pipe = self.connection.pipeline(transaction=False)
+        for name in names:
+            pipe.zrange(self.keys.registry(name, "scheduled"), 0, 0, withscores=True)
+        return {name: (head[0][1] if head else None) for name, head in zip(names, pipe.execute())}
+
+    # -- periodic jobs ---------------------------------------------------------------
+
+    def run_cron(self, now: float) -> float | None:
+        """Handle every entry that needs it; returns when the next one does."""
+        upcoming = None
+        for entry in self.cron:
+            look = self._next_look.get(entry.name)
+            if look is None or look <= now:
+                try:
+                    look = self.run_entry(entry, now)
+                except Exception:
+                    # A broken entry (its queue's Redis, a bug) must not stop the others.
+                    self.log.exception("Periodic entry %s failed; trying again later", entry.name)
+                    look = now + 60
+                self._next_look[entry.name] = look
+            if look is not None and (upcoming is None or look < upcoming):
+                upcoming = look
+        return upcoming
+
+    def run_entry(self, entry: CronEntry, now: float) -> float | None:
+        """Fire ``entry`` if one of its occurrences is due; returns its next occurrence.
+
+        An entry seen for the first time (or whose timing changed) starts from
+        ``now``: a cron entry waits for its next occurrence, an interval entry
+        runs at once. After that, the due occurrence is the latest one since
+        the watermark; if it is late (see :meth:`CronEntry.is_late`) the
+        entry's ``missed`` policy decides whether it runs.
+        """
+        queue = self.queue(entry.queue)
+        record = self.connection.hmget(self.keys.cron(entry.queue, entry.name),
+                                       ["occurrence", "schedule"])
+        watermark_text, signature = (as_str(v) for v in record)
+        start = float(int(now))
+        if watermark_text is None or signature != entry.signature:
+            fire = entry.cron is None
+            why = "new entry" if watermark_text is None else "its schedule changed"
+            self._fire(entry, queue, watermark_text or "", start, fire, now, why)
+            return entry.next_run(start, now)
+        watermark = float(watermark_text)
+        occurrence = entry.due(watermark, now)
+        if occurrence is not None:
+            fire, why = True, "due"
+            if entry.is_late(occurrence, watermark, now):
+                fire = entry.missed == "run_once"
+                why = ("missed while no scheduler ran: running it once" if fire
+                       else "missed while no scheduler ran: skipped (missed='skip')")
+                self.log.warning("Periodic entry %s: occurrence(s) up to %s %s", entry.name,
+                                 utils.to_datetime(occurrence), why)
+            self._fire(entry, queue, watermark_text, occurrence, fire, now, why)
+            watermark = occurrence
+        return entry.next_run(watermark, now)
+
+    def _fire(self, entry: CronEntry, queue: Queue, expected: str, occurrence: float,
+              fire: bool, now: float, why: str) -> int:
+        job = None
+        fields: list[Any] = []
+        job_id = ""
+        if fire:
+            try:
+                job = make_job(entry, queue, occurrence)
+            except Exception as exc:
+                # Record the occurrence anyway: retrying each second would only
+                # fail again; the error shows in the dashboard and rqstats.
+                self.log.error("Periodic entry %s: cannot build its job: %s", entry.name, exc)
+                self.connection.hset(self.keys.cron(entry.queue, entry.name), "error",
+                                     f"{type(exc).__name__}: {exc}")
+                fire = False
+            else:
+                job.created_at = job.enqueued_at = now
+                fields = job.to_fields()
+                job_id = job.id
+                queue._register()
+        reply = scripts.cron_fire(self.connection, self.keys, entry.queue, entry.name, expected,
+                                  _occurrence_text(occurrence), entry.signature, fire, now,
+                                  job_id or "-", entry.ttl, fields)
+        if reply == 1 and job is not None:
+            job.set_status(JobStatus.QUEUED)
+            job.unsaved = False
+            self.log.info("Periodic entry %s: enqueued job %s on %s (%s)", entry.name, job.id,
+                          entry.queue, why)
+            hooks.emit("job_enqueued", job=job, queue=queue)
+        elif reply == 3:
+            self.log.info("Periodic entry %s: paused, occurrence skipped", entry.name)
+        elif reply == 0:
+            self.log.debug("Periodic entry %s: another scheduler handled it", entry.name)
+        return int(reply)
+
+
+def make_job(entry: CronEntry, queue: Queue, occurrence: float | None = None) -> Any:
+    """Build (not store) the job of one run of ``entry`` on ``queue``."""
+    meta: dict[str, Any] = {"cron": entry.name}
+    if occurrence is not None:
+        meta["occurrence"] = occurrence
+    return queue.create_job(entry.func, args=entry.args, kwargs=entry.kwargs,
+                            timeout=entry.timeout, result_ttl=entry.result_ttl, ttl=entry.ttl,
+                            failure_ttl=entry.failure_ttl, description=entry.description,
+                            meta=meta)
+
+
+def _occurrence_text(occurrence: float) -> str:
+    # Watermarks are whole seconds, written one way, so the compare-and-set in
+    # cron_fire.lua compares equal strings.
+    return str(int(occurrence))
+
+
+# -- reading and changing entries from outside the scheduler (dashboard, rqstats) ---------
+
+
+def scheduler_holder(connection: Any, prefix: str | None = None) -> str | None:
+    """The name of the worker whose scheduler is active, or None."""
+    value = as_str(resolve_connection(connection).get(keyspace(prefix).scheduler))
+    return value.rsplit(" ", 1)[0] if value else None
+
+
+def entry_state(connection: Any, entry: CronEntry, prefix: str | None = None,
+                now: float | None = None) -> dict[str, Any]:
+    """What the dashboard and ``rqstats`` show of one entry.
+
+    Keys: ``next_run``, ``last_run`` (UNIX times or None), ``last_job`` (id),
+    ``last_status`` (the last job's status, ``None`` when it expired),
+    ``paused``, ``error``.
+    """
+    ks = keyspace(prefix)
+    now = utils.now() if now is None else now
+    fields = {as_str(k): as_str(v) for k, v in
+              connection.hgetall(ks.cron(entry.queue, entry.name)).items()}
+    next_run = _next_run(entry, fields.get("occurrence"), fields.get("schedule"), now)
+    last_job = fields.get("last_job")
+    status = None
+    if last_job:
+        status = as_str(connection.hget(ks.job(entry.queue, last_job), "status"))
+    return {
+        "next_run": next_run, "last_run": float(fields["last_run"]) if fields.get("last_run")
+        else None, "last_job": last_job, "last_status": status,
+        "paused": fields.get("paused") == "1", "error": fields.get("error"),
+    }
+
+
+def _next_run(entry: CronEntry, watermark: str | None, signature: str | None,
+              now: float) -> float | None:
+    if watermark is None or signature != entry.signature:
+        # Not seen by a scheduler yet (or its timing just changed): the
+        # scheduler starts it afresh (see Scheduler.run_entry).
+        return float(int(now)) if entry.cron is None else entry.next_run(now, now)
+    return entry.next_run(float(watermark), now)
+
+
+def run_now(entry: CronEntry, queue: Queue) -> Any:
+    """Enqueue one run of ``entry`` now, outside its schedule; returns the job.
+
+    The schedule is not touched: the next occurrence still runs.
+    """
+    job = make_job(entry, queue)
+    job.meta["manual"] = True
+    queue.enqueue_job(job)
+    queue.connection.hset(queue.keys.cron(entry.queue, entry.name),
+                          mapping={"last_job": job.id, "last_run": repr(utils.now())})
+    return job
+
+
+def skip_next(connection: Any, entry: CronEntry, prefix: str | None = None,
+              now: float | None = None) -> float | None:
+    """Mark the entry's next occurrence as handled, so it does not run; returns it.
+
+    Uses the same compare-and-set as the scheduler, so it cannot slip between
+    the scheduler's read and write. None when the entry never runs again.
+    """
+    ks = keyspace(prefix)
+    now = utils.now() if now is None else now
+    for _ in range(5):  # the scheduler moved the watermark meanwhile: read again
+        record = connection.hmget(ks.cron(entry.queue, entry.name), ["occurrence", "schedule"])
+        watermark_text, signature = (as_str(v) for v in record)
+        target = _next_run(entry, watermark_text, signature, now)
+        if target is None:
+            return None
+        reply = scripts.cron_fire(connection, ks, entry.queue, entry.name, watermark_text or "",
+                                  _occurrence_text(target), entry.signature, False, now, "-",
+                                  None, [])
+        if reply:
+            return target
+    raise RuntimeError(f"Periodic entry {entry.name}: the watermark kept changing.")
+
+
+def set_paused(connection: Any, entry: CronEntry, paused: bool,
+               prefix: str | None = None) -> None:
+    """Pause (no job is enqueued; occurrences pass unrun) or resume an entry.
+
+    Occurrences that pass while paused are recorded as handled, so resuming
+    does not run them late.
+    """
+    key = keyspace(prefix).cron(entry.queue, entry.name)
+    if paused:
+        connection.hset(key, "paused", "1")
+    else:
+        connection.hdel(key, "paused")
+
+
+__all__ = ["ACQUIRE_INTERVAL", "LOCK_TTL", "POLL_INTERVAL", "Scheduler", "entry_state",
+           "make_job", "run_now", "scheduler_holder", "set_paused", "skip_next"]

@@ -1,0 +1,31 @@
+-- Handle one occurrence of a periodic entry exactly once: record it as the entry's
+-- watermark and, unless told not to or the entry is paused, enqueue its job.
+-- KEYS[1] the entry's record (hash)   KEYS[2] the new job's hash   KEYS[3] queue list
+-- KEYS[4] priority set
+-- ARGV[1] the watermark the caller read ('' when the entry had no record)
+-- ARGV[2] the new watermark (the occurrence handled now)
+-- ARGV[3] the entry's schedule signature
+-- ARGV[4] '1' to enqueue the job, '0' to only record the occurrence
+-- ARGV[5] now   ARGV[6] job id   ARGV[7] wake channel
+-- ARGV[8] ttl in seconds while waiting, '' for none
+-- ARGV[9..] field, value pairs of the job hash
+-- Returns 1 when the job was enqueued, 2 when only recorded, 3 when recorded
+-- because the entry is paused, 0 when the watermark is no longer ARGV[1]
+-- (another scheduler handled the occurrence first).
+local record = KEYS[1]
+if (redis.call('HGET', record, 'occurrence') or '') ~= ARGV[1] then return 0 end
+redis.call('HSET', record, 'occurrence', ARGV[2], 'schedule', ARGV[3])
+if ARGV[4] ~= '1' then return 2 end
+if redis.call('HGET', record, 'paused') == '1' then return 3 end
+local id, now = ARGV[6], ARGV[5]
+local fields = {'status', 'queued', 'created_at', now, 'enqueued_at', now}
+if ARGV[8] ~= '' then
+  table.insert(fields, 'ttl'); table.insert(fields, ARGV[8])
+end
+for i = 9, #ARGV do table.insert(fields, ARGV[i]) end
+redis.call('HSET', KEYS[2], unpack(fields))
+if ARGV[8] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
+push(KEYS[3], KEYS[4], KEYS[2], id, false, now, ARGV[7], 0)
+redis.call('HSET', record, 'last_job', id, 'last_run', now)
+redis.call('HDEL', record, 'error')
+return 1
