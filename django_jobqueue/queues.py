@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+from django.utils import timezone
 
 from .conf import get_settings
 from .connections import get_connection
 from .engine import Job, JobStatus, Queue, SimpleWorker, Worker
 from .engine.pool import WorkerPool
+from .engine.scheduler import Scheduler
 from .engine.execution import EXECUTIONS
 from .engine.utils import import_attribute
 
@@ -57,8 +61,14 @@ class DjangoQueue(Queue):
         "on_commit"``, the default) the job is built and checked at once and its
         final id returned, with status ``pending_commit``; it reaches Redis only
         if the transaction commits, so a worker never sees rows that were rolled
-        back or not yet written. Inline queues (``ASYNC = False``) run at once.
+        back or not yet written. Inline queues (``ASYNC = False``) run at once,
+        also a job given ``at``.
+
+        ``at`` follows ``USE_TZ``: with it on, a naive datetime is refused (its
+        moment is ambiguous); with it off, a naive datetime is local time in
+        ``TIME_ZONE``, like ``timezone.now()`` then returns.
         """
+        at = _aware(at)
         if not (self.is_async and settings.configured
                 and get_settings().commit_mode == "on_commit"
                 and transaction.get_connection().in_atomic_block):
@@ -73,6 +83,16 @@ class DjangoQueue(Queue):
 
         transaction.on_commit(push)
         return job
+
+
+def _aware(when: Any) -> Any:
+    if not isinstance(when, datetime) or not timezone.is_naive(when):
+        return when
+    if settings.configured and not settings.USE_TZ:
+        return timezone.make_aware(when)
+    raise ValueError(
+        f"{when!r} is a naive datetime, and USE_TZ is on: pass an aware one, such as "
+        "timezone.now() + timedelta(hours=1), or use enqueue_in() / delay_in().")
 
 
 def _first(*values: Any) -> Any:
@@ -107,6 +127,9 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> An
     a class; unset, ``JOBQUEUE_WORKER['CLASS']`` decides (``"pool"`` by default).
     Pool options (``processes``, ``max_jobs_per_child``, ``max_memory_per_child``)
     default to ``JOBQUEUE_WORKER`` and are ignored by the other kinds.
+
+    ``scheduler`` (default True) runs the scheduler in the worker, with the
+    ``JOBQUEUE_CRON`` entries whose queues share this worker's Redis.
     """
     names = list(queue_names) or ["default"]
     queues = [get_queue(name) for name in names]
@@ -139,5 +162,14 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> An
     else:
         for option in POOL_OPTIONS:
             kwargs.pop(option, None)
+    if kwargs.get("scheduler", True) is True:
+        from .cron import entries_for
+
+        # Built here so that cron jobs get their queue's settings (serializer,
+        # timeouts); it is shown under the worker's name.
+        kwargs["name"] = kwargs.get("name") or uuid.uuid4().hex
+        kwargs["scheduler"] = Scheduler(queues[0].connection, get_settings().key_prefix,
+                                        cron=entries_for(names), name=kwargs["name"],
+                                        queue_factory=get_queue)
     return worker_class(queues, connection=queues[0].connection,
                         prefix=get_settings().key_prefix, **kwargs)

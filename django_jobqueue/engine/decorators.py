@@ -10,6 +10,10 @@ from .queue import Queue
 class job:  # noqa: N801 - used as a decorator, named like one
     """Give a module-level function ``.delay(*args, **kwargs)``, which enqueues it.
 
+    ``.delay_at(when, *args, **kwargs)`` (an aware datetime) and
+    ``.delay_in(delay, *args, **kwargs)`` (a timedelta or seconds) enqueue it
+    to run later: the job waits in the scheduled registry until then.
+
     ``@job``, ``@job("low")`` and ``@job("low", connection=conn, timeout=5,
     result_ttl=...)`` all work. The function itself is returned unchanged (so
     workers import it by its own name) and stays directly callable.
@@ -49,12 +53,24 @@ class job:  # noqa: N801 - used as a decorator, named like one
     def __call__(self, func: Callable) -> Callable:
         decorator = self
 
+        def options(kwargs: dict) -> dict:
+            return {**decorator.options, **{k: kwargs.pop(k) for k in list(kwargs)
+                                            if k in _OPTION_NAMES}}
+
         def delay(*args: Any, **kwargs: Any) -> Any:
-            options = {**decorator.options, **{k: kwargs.pop(k) for k in list(kwargs)
-                                                if k in _OPTION_NAMES}}
-            return decorator.get_queue().enqueue(func, *args, **options, **kwargs)
+            return decorator.get_queue().enqueue(func, *args, **options(kwargs), **kwargs)
+
+        def delay_at(when: Any, *args: Any, **kwargs: Any) -> Any:
+            return decorator.get_queue().enqueue_at(when, func, *args, **options(kwargs),
+                                                    **kwargs)
+
+        def delay_in(delay: Any, *args: Any, **kwargs: Any) -> Any:
+            return decorator.get_queue().enqueue_in(delay, func, *args, **options(kwargs),
+                                                    **kwargs)
 
         func.delay = delay  # type: ignore[attr-defined]
+        func.delay_at = delay_at  # type: ignore[attr-defined]
+        func.delay_in = delay_in  # type: ignore[attr-defined]
         return func
 
 

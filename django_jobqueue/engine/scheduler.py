@@ -376,5 +376,40 @@ def set_paused(connection: Any, entry: CronEntry, paused: bool,
         connection.hdel(key, "paused")
 
 
+def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, Any]]:
+    """The next ``limit`` scheduled jobs of ``queues``, soonest first.
+
+    Each is a dict: ``queue``, ``id``, ``runs_at`` (UNIX time), ``job`` (the
+    :class:`~.job.Job`, None when its hash is gone). One pipeline per
+    connection reads the heads of the registries, one more fetches the jobs.
+    """
+    queues = list(queues)
+    by_connection: dict[int, list[Queue]] = {}
+    for queue in queues:
+        by_connection.setdefault(id(queue.connection), []).append(queue)
+    heads: list[tuple[float, Queue, str]] = []
+    for group in by_connection.values():
+        pipe = group[0].connection.pipeline(transaction=False)
+        for queue in group:
+            pipe.zrange(queue.keys.registry(queue.name, "scheduled"), 0, limit - 1,
+                        withscores=True)
+        for queue, entries in zip(group, pipe.execute()):
+            heads += [(score, queue, as_str(job_id)) for job_id, score in entries]
+    heads.sort(key=lambda head: head[0])
+    heads = heads[:limit]
+    rows = []
+    for queue in queues:
+        mine = [(score, job_id) for score, q, job_id in heads if q is queue]
+        if not mine:
+            continue
+        found = queue.job_class.fetch_many([job_id for _, job_id in mine], queue.connection,
+                                           queue.serializer, origin=queue.name,
+                                           prefix=queue.keys.prefix)
+        rows += [{"queue": queue.name, "id": job_id, "runs_at": score, "job": job}
+                 for (score, job_id), job in zip(mine, found)]
+    rows.sort(key=lambda row: row["runs_at"])
+    return rows
+
+
 __all__ = ["ACQUIRE_INTERVAL", "LOCK_TTL", "POLL_INTERVAL", "Scheduler", "entry_state",
-           "make_job", "run_now", "scheduler_holder", "set_paused", "skip_next"]
+           "make_job", "run_now", "scheduler_holder", "set_paused", "skip_next", "upcoming_jobs"]

@@ -332,7 +332,7 @@ def test_rqstats_table(jq):
                       "failed", "canceled", "workers"]
     assert set(lines[1]) == {"-"}
     table = {line.split()[0]: dict(zip(header[1:], map(int, line.split()[1:])))
-             for line in lines[2:]}
+             for line in lines[2:lines.index("")]}
     assert table["default"]["queued"] == 2
     assert table["high"]["deferred"] == 1
     assert (table["low"]["failed"], table["low"]["finished"]) == (1, 1)
@@ -341,9 +341,11 @@ def test_rqstats_table(jq):
 def test_rqstats_named_queues_only(jq):
     enqueue(tasks.add, 1, 1)
     out, _ = run("rqstats", "--json", "default")
-    assert json.loads(out) == {"queues": [{"name": "default", "queued": 1, "started": 0,
-                                           "finished": 0, "failed": 0, "deferred": 0,
-                                           "canceled": 0, "scheduled": 0, "workers": 0}]}
+    assert json.loads(out) == {
+        "queues": [{"name": "default", "queued": 1, "started": 0, "finished": 0, "failed": 0,
+                    "deferred": 0, "canceled": 0, "scheduled": 0, "workers": 0}],
+        "schedulers": [{"queues": ["default"], "worker": None}],
+        "scheduled": [], "cron": []}
 
 
 def test_rqstats_counts_live_workers(jq, manage_py, tmp_path):

@@ -57,6 +57,15 @@ class Command(BaseCommand):
         parser.add_argument("--worker-ttl", type=int,
                             help="seconds without heartbeat before a job counts as abandoned "
                                  f"(default: {DEFAULT_WORKER_TTL})")
+        scheduler = parser.add_mutually_exclusive_group()
+        scheduler.add_argument("--with-scheduler", dest="with_scheduler", action="store_true",
+                               default=True,
+                               help="run the scheduler here too (the default): it releases "
+                                    "scheduled jobs and retries and fires JOBQUEUE_CRON; one "
+                                    "worker's is active at a time")
+        scheduler.add_argument("--without-scheduler", dest="with_scheduler",
+                               action="store_false",
+                               help="never run the scheduler in this worker")
         parser.add_argument("--pid", metavar="FILE", help="write the worker's PID to FILE")
         parser.add_argument("--reload", action="store_true",
                             help="restart when Python files change (development only)")
@@ -78,7 +87,8 @@ class Command(BaseCommand):
                                 name=options["name"], worker_ttl=options["worker_ttl"],
                                 processes=options["processes"],
                                 max_jobs_per_child=options["max_jobs_per_child"],
-                                max_memory_per_child=parse_bytes(options["max_memory_per_child"]))
+                                max_memory_per_child=parse_bytes(options["max_memory_per_child"]),
+                                scheduler=options["with_scheduler"])
         except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
         # Until the worker's own handlers are in place, a stop signal is only
