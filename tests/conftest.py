@@ -17,7 +17,7 @@ import uuid
 import pytest
 import redis
 
-from django_jobqueue.contrib.redis_server import RedisServer
+from django_jobqueue.contrib.redis_server import RedisClusterSetup, RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +88,29 @@ def redis_conn(redis_url, redis_server, key_prefix):
                     batch.clear()
             if batch:
                 conn.delete(*batch)
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster():
+    """A private six-node Redis Cluster (three masters, one replica each) for the session.
+
+    Started on first use only (about 2 s), by the tests of cluster support.
+    """
+    with RedisClusterSetup(masters=3, replicas=1) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster_conn(redis_cluster):
+    """A ``redis.cluster.RedisCluster`` client on the session's cluster, emptied first."""
+    from redis.cluster import RedisCluster
+
+    conn = redis_cluster.client()
+    conn.flushall(target_nodes=RedisCluster.PRIMARIES)
+    try:
+        yield conn
+    finally:
         conn.close()
 
 

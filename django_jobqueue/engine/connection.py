@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import redis
+from redis.cluster import ClusterPipeline, RedisCluster
+from redis.crc import key_slot
 
 from .errors import JobQueueError
 
@@ -23,9 +25,27 @@ def resolve_connection(connection: Any = None) -> Any:
             _default = redis.Redis()
         return _default
     kwargs = getattr(getattr(connection, "connection_pool", None), "connection_kwargs", {})
+    if is_cluster(connection):  # a cluster client has no pool of its own
+        kwargs = {"decode_responses": connection.get_encoder().decode_responses}
     if kwargs.get("decode_responses"):
         raise JobQueueError(
             "This Redis client has decode_responses=True; job payloads are binary. "
             "Pass a client made without decode_responses."
         )
     return connection
+
+
+def is_cluster(client: Any) -> bool:
+    """Whether ``client`` talks to a Redis Cluster (a ``RedisCluster`` or its pipeline).
+
+    On a cluster every command and script must keep to one hash slot: the
+    engine then takes jobs one queue at a time (see :meth:`.Worker.dequeue`).
+    """
+    return isinstance(client, (RedisCluster, ClusterPipeline))
+
+
+def one_slot(client: Any, keys: Iterable[str]) -> bool:
+    """Whether one script may touch all of ``keys``: always on plain Redis, and on
+    a cluster when they hash to the same slot (queues whose names share a hash
+    tag, say)."""
+    return not is_cluster(client) or len({key_slot(k.encode()) for k in keys}) <= 1

@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import scripts
-from .connection import resolve_connection
+from .connection import one_slot, resolve_connection
 from .execution import EXECUTIONS, Execution
 from .execution.base import perform_job
 from .errors import InvalidJobOperation
@@ -125,6 +125,11 @@ class Worker:
         # Recording a job's outcome also takes the next job (one round trip per
         # job) when the job ran in this process and another one is wanted.
         self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
+        # One script may take from every queue at once unless they lie in
+        # different slots of a Redis Cluster; then dequeue asks each in turn
+        # and no next job comes back with an outcome.
+        self._one_script = one_slot(self.connection,
+                                    [self.keys.tag(name) for name in self.queue_names])
         if scheduler is True:
             scheduler = Scheduler(self.connection, self.keys.prefix, cron=cron, name=self.name,
                                   serializer=self.serializer)
@@ -198,9 +203,17 @@ class Worker:
 
     def dequeue(self) -> Job | None:
         """Take the next job, marking it started in the same atomic step."""
-        reply = self._redis(scripts.dequeue, self.connection, self.keys, self.queue_names, now(),
-                            self.name, self.worker_ttl)
-        return self._job_from_reply(reply)
+        if self._one_script:
+            reply = self._redis(scripts.dequeue, self.connection, self.keys, self.queue_names,
+                                now(), self.name, self.worker_ttl)
+            return self._job_from_reply(reply)
+        # Queues on several cluster slots: one script per queue, in priority order.
+        for position, name in enumerate(self.queue_names, 1):
+            reply = self._redis(scripts.dequeue, self.connection, self.keys, [name], now(),
+                                self.name, self.worker_ttl)
+            if reply:
+                return self._job_from_reply([position, *reply[1:]])
+        return None
 
     def _prefetched(self) -> Job | None:
         reply, self._take_next.reply = self._take_next.reply, None
@@ -240,7 +253,8 @@ class Worker:
 
     def perform(self, job: Job) -> str | None:
         """Run the job in this process and log its outcome (called by executions)."""
-        take_next = self._take_next if self.execution.name == "inline" else None
+        take_next = self._take_next if self.execution.name == "inline" and self._one_script \
+            else None
         status = perform_job(job, self.name, default_result_ttl=self.default_result_ttl,
                              take_next=take_next)
         if status == "finished":

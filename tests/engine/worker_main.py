@@ -1,10 +1,12 @@
 """A worker process for the subprocess tests.
 
 ``python -m tests.engine.worker_main --url URL --prefix PREFIX [--queues a,b]
-[--worker-class Worker|SimpleWorker] [--worker-ttl N] [--burst] ...``
+[--worker-class Worker|SimpleWorker] [--worker-ttl N] [--burst] [--cluster]
+[--sentinels HOST:PORT,... --master-name NAME] ...``
 
-Builds the worker on ``redis.Redis.from_url(URL)`` under ``PREFIX`` and exits
-with status 0 when its loop ends.
+Builds the worker on ``redis.Redis.from_url(URL)`` (``RedisCluster.from_url`` with
+``--cluster``, the master the sentinels name with ``--sentinels``) under ``PREFIX``
+and exits with status 0 when its loop ends.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import os
 import sys
 
 import redis
+from redis.cluster import RedisCluster
+from redis.sentinel import Sentinel
 
 from django_jobqueue.engine import Queue, SimpleWorker, Worker
 from django_jobqueue.engine.pool import WorkerPool
@@ -33,9 +37,20 @@ def main(argv=None) -> int:
     parser.add_argument("--burst", action="store_true")
     parser.add_argument("--max-jobs", type=int)
     parser.add_argument("--max-idle-time", type=float)
+    parser.add_argument("--cluster", action="store_true", help="--url names a Redis Cluster node")
+    parser.add_argument("--sentinels", help="host:port,host:port: ask these for the master")
+    parser.add_argument("--master-name", default="mymaster")
     options = parser.parse_args(argv)
 
-    connection = redis.Redis.from_url(options.url)
+    if options.cluster:
+        connection = RedisCluster.from_url(options.url)
+    elif options.sentinels:
+        sentinels = [(h, int(p)) for h, p in (s.rsplit(":", 1)
+                                              for s in options.sentinels.split(","))]
+        connection = Sentinel(sentinels, socket_timeout=2).master_for(
+            options.master_name, socket_timeout=2, socket_connect_timeout=1)
+    else:
+        connection = redis.Redis.from_url(options.url)
     queues = [Queue(name, connection=connection, prefix=options.prefix)
               for name in options.queues.split(",")]
     cls = {"Worker": Worker, "SimpleWorker": SimpleWorker,
