@@ -48,10 +48,10 @@ def loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
     return load
 
 
-def registry_range(queue: Any, registry: Any) -> JobRange:
-    """A registry, newest (highest score) first."""
+def registry_range(queue: Any, registry: Any, desc: bool = True) -> JobRange:
+    """A registry, newest (highest score) first, or lowest score first with ``desc=False``."""
     return JobRange(registry.count,
-                    lambda start, stop: registry.get_job_ids(start, stop - 1, desc=True),
+                    lambda start, stop: registry.get_job_ids(start, stop - 1, desc=desc),
                     loader(queue))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import path
 
-from . import views
+from . import periodic, views
 
 #: The lists of one queue, by slug: the queue itself and its registries.
 LIST_SLUGS = "queued|started|deferred|scheduled|finished|failed|canceled"
@@ -22,6 +22,9 @@ def build_urlpatterns(site: Any, changelist_name: str | None = None) -> list:
     patterns = [
         path("", views.overview, extra, name="jobqueue_overview"),
         path("workers/", views.workers, extra, name="jobqueue_workers"),
+        path("cron/", periodic.cron_list, extra, name="jobqueue_cron"),
+        path("cron/<str:name>/<slug:action>/", periodic.cron_action, extra,
+             name="jobqueue_cron_action"),
         path("queues/<str:queue>/", views.job_list, extra, name="jobqueue_queue"),
         path("queues/<str:queue>/jobs/<str:job_id>/", views.job_detail, extra,
              name="jobqueue_job"),

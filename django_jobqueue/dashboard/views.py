@@ -227,7 +227,8 @@ def overview(request: Any, site: Any) -> Any:
                         for slug in LISTS[1:]]
     chart = throughput_chart(*throughput(queues)) if queues else None
     context = page_context(request, site, _("Job queues"), [], rows=rows, chart=chart,
-                           tools=[(_("Workers"), url(request, "workers"), "jq-workers")],
+                           tools=[(_("Periodic jobs"), url(request, "cron"), "jq-cron"),
+                                  (_("Workers"), url(request, "workers"), "jq-workers")],
                            list_labels=[(_label(s), s) for s in LISTS[1:]],
                            chart_title=_("Jobs per minute, all queues, last hour"))
     context["crumbs"][-1] = (_("Queues"), None)
@@ -285,10 +286,15 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
     elif registry is None:
         source = queue_range(queue_obj)
     else:
-        source = registry_range(queue_obj, registry)
+        # Scheduled jobs come soonest first: what runs next is what one looks for.
+        source = registry_range(queue_obj, registry, desc=slug != "scheduled")
     paginator = Paginator(source, per_page)
     page = paginator.get_page(request.GET.get(PAGE_VAR))
     rows = [job_row(request, queue_obj, job_id, job) for job_id, job in page.object_list]
+    if slug == "scheduled" and rows:
+        runs_at = queue_obj.connection.zmscore(registry.key, [row["id"] for row in rows])
+        for row, score in zip(rows, runs_at):
+            row["runs_at"] = to_datetime(score)
 
     counts = queue_stats([queue_obj])[0]
     tabs = [{"slug": s, "label": _label(s), "count": counts[s],
@@ -391,6 +397,9 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         except Exception as exc:
             result_error = f"{type(exc).__name__}: {exc}"
     expires_in = job.connection.ttl(job.key)
+    runs_at = None
+    if status == "scheduled":
+        runs_at = to_datetime(job.connection.zscore(queue_obj.scheduled_job_registry.key, job.id))
     graph = dependency_graph(job.connection, job.keys, job.key)
     for node in graph.nodes:
         node.url = None if node.missing or node.queue not in get_settings().queues else url(
@@ -410,7 +419,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         result=result, result_error=result_error, meta=_pretty(job.meta) if job.meta else "",
         exc_info=job._exc_info or "", duration=_duration(job), expires_in=expires_in,
         graph=graph, node_width=NODE_WIDTH, node_height=NODE_HEIGHT, tools=tools,
-        worker_url=url(request, "workers"),
+        worker_url=url(request, "workers"), runs_at=runs_at,
     )
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
 
