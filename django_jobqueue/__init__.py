@@ -24,7 +24,8 @@ _ENGINE_NAMES = (
     "AbandonedJobError", "CanceledJobRegistry", "DeferredJobRegistry", "Dependency",
     "DeserializationError", "DuplicateJobError", "EnqueueError", "FailedJobRegistry",
     "FinishedJobRegistry", "Hooks", "InvalidJobOperation", "JSONSerializer", "Job",
-    "JobQueueError", "JobStatus", "JobTimeoutException", "NoSuchJobError", "PickleSerializer",
+    "JobQueueError", "JobStatus", "JobTimeoutException", "NoSuchJobError", "PayloadTooLarge",
+    "PickleSerializer", "SignatureError", "SignedSerializer",
     "Retry", "ScheduledJobRegistry", "SerializationError", "SimpleWorker", "StartedJobRegistry",
     "Worker", "all_workers", "get_current_job",
 )

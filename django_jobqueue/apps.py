@@ -9,6 +9,7 @@ class JobQueueConfig(AppConfig):
     default_auto_field = "django.db.models.AutoField"
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and receivers)
+        from . import checks, conf, signals  # noqa: F401  (registers checks and receivers)
 
         signals.connect()
+        conf.configure_engine()

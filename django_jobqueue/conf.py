@@ -83,6 +83,10 @@ class JobQueueSettings:
     key_prefix: str = "jobqueue:"
     #: JOBQUEUE_WORKER, with defaults filled in.
     worker: dict[str, Any] = field(default_factory=dict)
+    #: Keys payloads are signed with (first) and accepted with; empty: unsigned.
+    signing_keys: tuple[bytes, ...] = ()
+    #: Bytes a job's serialized call may take; None: no limit.
+    max_payload: int | None = None
 
     def queue(self, name: str) -> QueueConfig:
         try:
@@ -115,8 +119,9 @@ def find_problems() -> list[Problem]:
     connection options, E004 bad URL scheme, E005 bad timeout or TTL, E006 bad
     JOBQUEUE_ASYNC / ASYNC, E007 bad JOBQUEUE_COMMIT_MODE, E008 JOBQUEUE_QUEUES
     not a dict, E009 bad queue name, E010 bad SENTINELS, E011 bad key prefix,
-    E012 PORT or DB not a whole number, E013 bad JOBQUEUE_WORKER, W001 no 'default'
-    queue.
+    E012 PORT or DB not a whole number, E013 bad JOBQUEUE_WORKER, E014 bad signing
+    or payload settings, W001 no 'default' queue, W002 payload signing turned off,
+    W003 no key to sign payloads with.
     """
     problems: list[Problem] = []
     raw = getattr(settings, "JOBQUEUE_QUEUES", None)
@@ -140,11 +145,42 @@ def find_problems() -> list[Problem]:
     for name, options in raw.items():
         problems += _queue_problems(name, options)
     problems += _worker_problems(getattr(settings, "JOBQUEUE_WORKER", {}))
+    problems += _payload_problems()
     if raw and "default" not in raw:
         problems.append(Problem(
             "django_jobqueue.W001", "JOBQUEUE_QUEUES has no 'default' queue.",
             "enqueue(), get_queue() and @job without a queue name use 'default'; add it or "
             "always name a queue.", level="warning"))
+    return problems
+
+
+def _payload_problems() -> list[Problem]:
+    from .engine.utils import parse_bytes
+
+    problems = []
+    key = getattr(settings, "JOBQUEUE_SIGNING_KEY", None)
+    if key is not None and (not isinstance(key, (str, bytes)) or len(key) < 16):
+        problems.append(Problem("django_jobqueue.E014", "JOBQUEUE_SIGNING_KEY must be a string "
+                                "or bytes of at least 16 characters.",
+                                "Leave it unset to derive one from SECRET_KEY."))
+    if not isinstance(getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True), bool):
+        problems.append(Problem("django_jobqueue.E014", "JOBQUEUE_SIGN_PAYLOADS must be True "
+                                "or False."))
+    try:
+        parse_bytes(getattr(settings, "JOBQUEUE_MAX_PAYLOAD", None))
+    except (ValueError, TypeError) as exc:
+        problems.append(Problem("django_jobqueue.E014", f"JOBQUEUE_MAX_PAYLOAD: {exc}"))
+    signing = getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True) is not False
+    if signing and key is None and not _secret_key():
+        problems.append(Problem(
+            "django_jobqueue.W003", "There is no SECRET_KEY to derive the payload signing key "
+            "from: job payloads are not signed.", "Set SECRET_KEY or JOBQUEUE_SIGNING_KEY.",
+            level="warning"))
+    if getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True) is False:
+        problems.append(Problem(
+            "django_jobqueue.W002", "JOBQUEUE_SIGN_PAYLOADS is False: anyone who can write to "
+            "Redis can make workers run code.", "Keep it on unless every writer is trusted.",
+            level="warning"))
     return problems
 
 
@@ -255,7 +291,41 @@ def get_settings() -> JobQueueSettings:
         commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit"),
         key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:"),
         worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
+        signing_keys=_signing_keys(),
+        max_payload=_max_payload(),
     )
+
+
+def _signing_keys() -> tuple[bytes, ...]:
+    """JOBQUEUE_SIGNING_KEY, else keys derived from SECRET_KEY and its fallbacks."""
+    if not getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True):
+        return ()
+    key = getattr(settings, "JOBQUEUE_SIGNING_KEY", None)
+    if key is not None:
+        return (key if isinstance(key, bytes) else key.encode(),)
+    from django.utils.crypto import salted_hmac
+
+    if not _secret_key():
+        return ()
+    secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return tuple(salted_hmac("django_jobqueue.payloads", "signing key", secret=s).digest()
+                 for s in secrets)
+
+
+def _secret_key() -> str | None:
+    try:
+        return settings.SECRET_KEY or None
+    except ImproperlyConfigured:  # Django refuses to hand out an empty one
+        return None
+
+
+def _max_payload() -> int | None:
+    from .engine.payloads import DEFAULT_MAX_PAYLOAD
+    from .engine.utils import parse_bytes
+
+    if not hasattr(settings, "JOBQUEUE_MAX_PAYLOAD"):
+        return DEFAULT_MAX_PAYLOAD
+    return parse_bytes(settings.JOBQUEUE_MAX_PAYLOAD)
 
 
 def _worker_config(options: dict) -> dict[str, Any]:
@@ -295,6 +365,17 @@ def _queue_config(name: str, options: dict) -> QueueConfig:
         is_async=options.get("ASYNC"),
         serializer=options.get("SERIALIZER"),
     )
+
+
+def configure_engine() -> None:
+    """Hand the payload settings (signing keys, size limit) to the engine."""
+    from .engine import payloads
+
+    keys = _signing_keys()  # none without a SECRET_KEY: reported as W003 by the checks
+    try:
+        payloads.configure(keys, _max_payload())
+    except (ValueError, TypeError):
+        payloads.configure(keys)  # a bad limit is reported as E014 by the checks
 
 
 def clear_cache() -> None:

@@ -41,7 +41,8 @@ def connect() -> None:
 
 @receiver(setting_changed)
 def _settings_changed(setting, **kwargs):
-    if setting.startswith("JOBQUEUE_"):
-        from .conf import clear_cache
+    if setting.startswith("JOBQUEUE_") or setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+        from .conf import clear_cache, configure_engine
 
         clear_cache()
+        configure_engine()

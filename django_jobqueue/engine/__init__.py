@@ -18,6 +18,7 @@ from .errors import (
 )
 from .hooks import Hooks
 from .job import Dependency, Job, JobStatus, Retry, get_current_job
+from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .keys import DEFAULT_PREFIX, KeySpace
 from .queue import Queue
 from .registry import (
@@ -36,7 +37,7 @@ __all__ = [
     "Dependency", "DeserializationError", "DuplicateJobError", "EnqueueError",
     "FailedJobRegistry", "FinishedJobRegistry", "Hooks", "InvalidJobOperation", "JSONSerializer",
     "Job", "JobQueueError", "JobStatus", "JobTimeoutException", "KeySpace", "NoSuchJobError",
-    "PickleSerializer", "Queue", "Retry", "ScheduledJobRegistry", "SerializationError",
+    "PayloadTooLarge", "PickleSerializer", "Queue", "Retry", "SignatureError", "SignedSerializer", "ScheduledJobRegistry", "SerializationError",
     "SimpleWorker", "StartedJobRegistry", "Worker", "all_workers", "get_current_job", "job",
     "stop_job",
 ]

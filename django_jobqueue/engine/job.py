@@ -27,6 +27,7 @@ from .errors import (
     SerializationError,
 )
 from .keys import KeySpace, keyspace, validate_job_id
+from .payloads import check_size
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
 
@@ -255,6 +256,7 @@ class Job:
         job._loaded = True
         job._data = job._dumps((job._instance, job._args, job._kwargs),
                                f"the arguments of {job.func_name}")
+        check_size(job._data, f"The arguments of {job.func_name}")
         job._description = description
         if timeout is not None:
             job.timeout = timeout

@@ -12,6 +12,7 @@ import json
 import pickle
 from typing import Any, Protocol, runtime_checkable
 
+from .payloads import sign
 from .utils import import_attribute
 
 
@@ -54,7 +55,14 @@ DEFAULT_SERIALIZER = ALIASES["pickle"]
 
 
 def resolve_serializer(serializer: Any = None) -> Serializer:
-    """Accept None (pickle), an alias, a dotted path, or an object with dumps/loads."""
+    """Accept None (pickle), an alias, a dotted path, or an object with dumps/loads.
+
+    When payload signing is configured (:mod:`.payloads`), the result is signed.
+    """
+    return sign(_resolve(serializer))
+
+
+def _resolve(serializer: Any) -> Serializer:
     if serializer is None:
         return DEFAULT_SERIALIZER
     if isinstance(serializer, str):

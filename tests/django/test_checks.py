@@ -135,3 +135,18 @@ def test_good_worker_settings_pass(settings):
     settings.JOBQUEUE_WORKER = {"CLASS": "pool", "PROCESSES": 4, "MAX_JOBS_PER_CHILD": 1000,
                                 "MAX_MEMORY_PER_CHILD": "512MB", "WORKER_TTL": 60}
     assert jobqueue_ids() == []
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"JOBQUEUE_SIGNING_KEY": "short"}, ["django_jobqueue.E014"]),
+    ({"JOBQUEUE_SIGN_PAYLOADS": "yes"}, ["django_jobqueue.E014"]),
+    ({"JOBQUEUE_MAX_PAYLOAD": "huge"}, ["django_jobqueue.E014"]),
+    ({"JOBQUEUE_SIGN_PAYLOADS": False}, ["django_jobqueue.W002"]),
+    ({"SECRET_KEY": ""}, ["django_jobqueue.W003"]),
+    ({"SECRET_KEY": "", "JOBQUEUE_SIGNING_KEY": "a" * 32}, []),
+    ({"JOBQUEUE_MAX_PAYLOAD": "2MB"}, []),
+])
+def test_payload_settings(settings, changes, expected):
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    assert jobqueue_ids() == expected

@@ -8,6 +8,7 @@ from django.test import override_settings
 
 from django_jobqueue import conf, get_queue
 from django_jobqueue.conf import ConnectionConfig, get_settings
+from django_jobqueue.engine import SignedSerializer
 from django_jobqueue.engine import JSONSerializer, PickleSerializer
 from django_jobqueue.engine.job import DEFAULT_TIMEOUT
 from tests.django import tasks
@@ -34,7 +35,10 @@ def test_global_defaults(settings):
     assert queue.keys.prefix == "jobqueue:"
     assert queue.default_timeout == DEFAULT_TIMEOUT
     assert queue.default_result_ttl is None
-    assert queue.serializer is not None and isinstance(queue.serializer, PickleSerializer)
+    # Pickle, signed with a key derived from SECRET_KEY, at most 10 MiB a call.
+    assert isinstance(queue.serializer, SignedSerializer)
+    assert isinstance(queue.serializer.inner, PickleSerializer)
+    assert parsed.signing_keys and parsed.max_payload == 10 * 2**20
 
 
 def test_queue_options_are_parsed(settings):
@@ -62,14 +66,14 @@ def test_timeouts_ttl_serializer_and_prefix_reach_the_queue(settings):
     queue = get_queue()
     assert queue.default_timeout == 30
     assert queue.default_result_ttl == 600
-    assert isinstance(queue.serializer, JSONSerializer)
+    assert isinstance(queue.serializer.inner, JSONSerializer)  # signed JSON
     assert queue.keys.prefix == "myapp:"
     assert queue.key == "myapp:{default}:queue"
     # Jobs built by the queue get the queue's defaults (nothing is stored here).
     job = queue.create_job(tasks.add, args=(1, 2))
     assert (job.timeout, job.result_ttl) == (30, 600)
-    assert job._data == b'[null,[1,2],{}]'  # stored as JSON
-    assert isinstance(get_queue("low").serializer, JSONSerializer)
+    assert job._data.endswith(b'[null,[1,2],{}]')  # stored as JSON, after the signature
+    assert isinstance(get_queue("low").serializer.inner, JSONSerializer)
     assert get_queue("low").default_timeout == DEFAULT_TIMEOUT
 
 

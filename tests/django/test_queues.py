@@ -90,7 +90,7 @@ def test_get_queue_overrides(jq, redis_url):
     queue = get_queue("low", default_timeout=60, default_result_ttl=5, serializer="json")
     assert queue.default_timeout == 60
     assert queue.default_result_ttl == 5
-    assert queue.serializer.name == "json"
+    assert queue.serializer.name == "signed json"
     inline = get_queue("low", is_async=False)
     assert inline.is_async is False and inline.in_memory is True
     assert inline.enqueue(tasks.add, 2, 3).result == 5
@@ -227,3 +227,23 @@ def test_get_worker_allows_queues_differing_only_in_client_options(jq, settings,
     job = get_queue("low").enqueue(tasks.add, 1, 2)
     get_worker("default", "low", worker_class="simple").work(burst=True, logging_level=None)
     assert job.get_status() == "finished"
+
+
+def test_payloads_are_signed_by_default_and_a_forged_one_never_runs(jq, tmp_path):
+    import pickle
+
+    from django_jobqueue.engine import JobStatus
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'pwned'}",))
+
+    queue = get_queue()
+    jq.hset(queue.keys.job("default", "forged"), mapping={
+        "func": "tests.django.tasks.add", "status": "queued", "created_at": "1",
+        "data": pickle.dumps((None, (Boom(),), {}))})
+    jq.rpush(queue.key, "forged")
+    get_worker(worker_class="simple").work(burst=True, logging_level=None)
+    assert not (tmp_path / "pwned").exists()
+    forged = queue.fetch_job("forged")
+    assert forged.get_status() == JobStatus.FAILED and "not signed" in forged.exc_info

@@ -31,6 +31,19 @@ def _restore_signal_handlers():
         signal.signal(sig, handler)
 
 
+@pytest.fixture(autouse=True)
+def _engine_defaults():
+    """The engine as a plain script sees it: no payload signing (the Django app,
+    loaded by pytest-django, turns it on for the whole process), default limits.
+    Worker subprocesses started by these tests run without Django, unsigned."""
+    from django_jobqueue.conf import configure_engine
+    from django_jobqueue.engine import payloads
+
+    payloads.configure(None)
+    yield
+    configure_engine()
+
+
 @pytest.fixture
 def make_queue(redis_conn, key_prefix):
     """``make_queue(name, **kwargs)``: a Queue on the test Redis under the test's prefix."""
