@@ -8,10 +8,10 @@ messages that :func:`get_settings` raises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -22,6 +22,7 @@ DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
 CONNECTION_KEYS = {
     "URL", "HOST", "PORT", "DB", "USERNAME", "PASSWORD", "SSL", "SSL_CERT_REQS",
     "UNIX_SOCKET_PATH", "SENTINELS", "MASTER_NAME", "SENTINEL_KWARGS", "CONNECTION_KWARGS",
+    "CLUSTER",
 }
 QUEUE_KEYS = CONNECTION_KEYS | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC", "SERIALIZER"}
 URL_SCHEMES = ("redis", "rediss", "unix")
@@ -48,9 +49,13 @@ class ConnectionConfig:
     master_name: str | None = None
     sentinel_kwargs: tuple[tuple[str, Any], ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
+    #: A Redis Cluster, found through the node that URL or HOST/PORT names.
+    cluster: bool = False
 
     def describe(self) -> str:
         """Where this connects, without the password (for logs)."""
+        if self.cluster:
+            return "cluster via " + replace(self, cluster=False).describe()
         if self.sentinels:
             return f"sentinel master {self.master_name!r} via " + ", ".join(
                 f"{h}:{p}" for h, p in self.sentinels)
@@ -263,6 +268,7 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
         if not options.get("MASTER_NAME"):
             problems.append(Problem("django_jobqueue.E010", f"{where} has SENTINELS but no "
                                     "MASTER_NAME."))
+    problems += _cluster_problems(where, options)
     for key in ("DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL"):
         value = options.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
@@ -271,6 +277,32 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
                                     f"seconds >= 0 (or -1 for no limit), not {value!r}."))
     if "ASYNC" in options and not isinstance(options["ASYNC"], bool):
         problems.append(Problem("django_jobqueue.E006", f"{where}['ASYNC'] must be True or False."))
+    return problems
+
+
+def _cluster_problems(where: str, options: dict) -> list[Problem]:
+    if "CLUSTER" not in options:
+        return []
+    if not isinstance(options["CLUSTER"], bool):
+        return [Problem("django_jobqueue.E015", f"{where}['CLUSTER'] must be True or False.")]
+    if not options["CLUSTER"]:
+        return []
+    problems = []
+    elsewhere = [k for k in ("UNIX_SOCKET_PATH", "SENTINELS") if options.get(k)]
+    url = urlsplit(str(options.get("URL") or ""))
+    if url.scheme == "unix":
+        elsewhere.append("a unix:// URL")
+    if elsewhere:
+        problems.append(Problem("django_jobqueue.E015", f"{where} has CLUSTER with "
+                                f"{' and '.join(elsewhere)}.", "Name one node of the cluster "
+                                "with URL (redis:// or rediss://) or HOST and PORT; the client "
+                                "finds the other nodes."))
+    dbs = [str(options["DB"])] if options.get("DB") is not None else []
+    if url.scheme in ("redis", "rediss"):
+        dbs += [url.path.strip("/")] + parse_qs(url.query).get("db", [])
+    if any(db not in ("", "0") for db in dbs):
+        problems.append(Problem("django_jobqueue.E015", f"{where} has CLUSTER and a database "
+                                "other than 0; a Redis Cluster has database 0 only."))
     return problems
 
 
@@ -356,6 +388,7 @@ def _queue_config(name: str, options: dict) -> QueueConfig:
         master_name=options.get("MASTER_NAME"),
         sentinel_kwargs=tuple(sorted((options.get("SENTINEL_KWARGS") or {}).items())),
         kwargs=tuple(sorted((options.get("CONNECTION_KWARGS") or {}).items())),
+        cluster=options.get("CLUSTER") is True,
     )
     return QueueConfig(
         name=name,

@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
 from .conf import ConnectionConfig, get_settings
@@ -41,7 +42,22 @@ def get_connection(name: str = "default") -> Any:
 
 
 def build_client(config: ConnectionConfig) -> Any:
+    """A redis-py client for ``config``: ``Redis``, a Sentinel-managed master, or ``RedisCluster``.
+
+    USERNAME and PASSWORD (Redis ACL) and SSL reach every kind; a URL carries
+    its own (``rediss://user:password@host``).
+    """
     kwargs: dict[str, Any] = dict(config.kwargs)
+    if config.ssl and not (config.url or config.unix_socket_path):
+        kwargs["ssl"] = True
+        if config.ssl_cert_reqs is not None:
+            kwargs["ssl_cert_reqs"] = config.ssl_cert_reqs
+    if config.cluster:
+        # Connects at once, to learn the cluster's nodes and slots from this one.
+        if config.url:
+            return RedisCluster.from_url(config.url, **kwargs)
+        return RedisCluster(host=config.host, port=config.port, username=config.username,
+                            password=config.password, **kwargs)
     if config.sentinels:
         if config.password is not None:
             kwargs.setdefault("password", config.password)
@@ -55,10 +71,6 @@ def build_client(config: ConnectionConfig) -> Any:
     if config.unix_socket_path:
         return redis.Redis(unix_socket_path=config.unix_socket_path, db=config.db,
                            username=config.username, password=config.password, **kwargs)
-    if config.ssl:
-        kwargs["ssl"] = True
-        if config.ssl_cert_reqs is not None:
-            kwargs["ssl_cert_reqs"] = config.ssl_cert_reqs
     return redis.Redis(host=config.host, port=config.port, db=config.db,
                        username=config.username, password=config.password, **kwargs)
 

@@ -114,6 +114,22 @@ def cluster_conn(redis_cluster):
         conn.close()
 
 
+#: Queue names whose hash tags land on the three masters of ``redis_cluster``
+#: (slots 3728, 5718 and 15214 of 0-5460, 5461-10922 and 10923-16383).
+CLUSTER_QUEUES = ("emails", "default", "low")
+
+
+@pytest.fixture
+def cluster_jq(settings, cluster_conn, redis_cluster, key_prefix):
+    """Django settings with the queues of :data:`CLUSTER_QUEUES` on the session's cluster
+    (``"CLUSTER": True``), under this test's key prefix; returns the cluster client."""
+    settings.JOBQUEUE_QUEUES = {name: {"URL": redis_cluster.url, "CLUSTER": True}
+                                for name in CLUSTER_QUEUES}
+    settings.JOBQUEUE_KEY_PREFIX = key_prefix
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    return cluster_conn
+
+
 def pytest_collection_modifyitems(config, items):
     """Run the browser tests last.
 

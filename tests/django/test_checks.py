@@ -25,6 +25,10 @@ def test_valid_settings_have_no_problem(settings):
         "unix": {"UNIX_SOCKET_PATH": "/tmp/redis.sock"},
         "sentinel": {"SENTINELS": [("s1", 26379)], "MASTER_NAME": "m",
                      "SENTINEL_KWARGS": {"password": "x"}},
+        "cluster": {"URL": "redis://node-1:7000/0", "CLUSTER": True},
+        "cluster_tls": {"HOST": "node-1", "PORT": 7000, "USERNAME": "u", "PASSWORD": "p",
+                        "SSL": True, "CLUSTER": True},
+        "not_cluster": {"URL": URL, "CLUSTER": False},
     }
     settings.JOBQUEUE_ASYNC = True
     settings.JOBQUEUE_COMMIT_MODE = "immediate"
@@ -68,6 +72,15 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
     ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "{tag}": {"URL": URL}}}, "E009"),
     ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": ["s1:26379"], "MASTER_NAME": "m"}}}, "E010"),
     ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)]}}}, "E010"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "CLUSTER": "yes"}}}, "E015"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://node:7000/1", "CLUSTER": True}}}, "E015"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://node:7000?db=2", "CLUSTER": True}}},
+     "E015"),
+    ({"JOBQUEUE_QUEUES": {"default": {"HOST": "node", "DB": 2, "CLUSTER": True}}}, "E015"),
+    ({"JOBQUEUE_QUEUES": {"default": {"URL": "unix:///tmp/r.sock", "CLUSTER": True}}}, "E015"),
+    ({"JOBQUEUE_QUEUES": {"default": {"UNIX_SOCKET_PATH": "/s", "CLUSTER": True}}}, "E015"),
+    ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)], "MASTER_NAME": "m",
+                                      "CLUSTER": True}}}, "E015"),
     ({"JOBQUEUE_KEY_PREFIX": "{app}:"}, "E011"),
     ({"JOBQUEUE_KEY_PREFIX": 5}, "E011"),
     ({"JOBQUEUE_QUEUES": {"high": {"URL": URL}}}, "W001"),

@@ -166,3 +166,113 @@ def test_configured_client_talks_to_redis(jq, redis_url):
     # The session's queues point at the test Redis: the client really works.
     assert get_connection("default").ping() is True
     assert get_connection("high") is get_connection("default")
+
+
+# -- ACL users, passwords and TLS reach every kind of client ---------------------------------
+
+
+def test_rediss_url_with_acl_user_and_cert_checks(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {
+        "URL": "rediss://app:s3cret@redis.example:6380/2?ssl_cert_reqs=required"}}
+    pool = pool_of()
+    assert issubclass(pool.connection_class, SSLConnection)
+    kwargs = pool.connection_kwargs
+    assert (kwargs["username"], kwargs["password"], kwargs["db"]) == ("app", "s3cret", 2)
+    assert kwargs["ssl_cert_reqs"] == "required"
+
+
+def test_sentinel_master_with_tls_and_acl_user(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {
+        "SENTINELS": [("sentinel-1", 26379)], "MASTER_NAME": "mymaster", "USERNAME": "app",
+        "PASSWORD": "s3cret", "SSL": True, "SSL_CERT_REQS": "none",
+        "SENTINEL_KWARGS": {"username": "watcher", "password": "pw", "ssl": True},
+    }}
+    pool = pool_of()
+    assert issubclass(pool.connection_class, SSLConnection)  # SentinelManagedSSLConnection
+    kwargs = pool.connection_kwargs
+    assert (kwargs["username"], kwargs["password"]) == ("app", "s3cret")
+    assert kwargs["ssl_cert_reqs"] == "none"
+    sentinel_kwargs = pool.sentinel_manager.sentinels[0].connection_pool.connection_kwargs
+    assert (sentinel_kwargs["username"], sentinel_kwargs["password"]) == ("watcher", "pw")
+    assert issubclass(pool.sentinel_manager.sentinels[0].connection_pool.connection_class,
+                      SSLConnection)
+
+
+class _FakeCluster:
+    """Stands in for RedisCluster, which connects as soon as it is built."""
+
+    calls: list = []
+
+    def __init__(self, **kwargs):
+        self.calls.append(("init", kwargs))
+
+    @classmethod
+    def from_url(cls, url, **kwargs):
+        cls.calls.append(("from_url", url, kwargs))
+        return object.__new__(cls)
+
+
+def test_cluster_client_gets_tls_and_acl_settings(settings, monkeypatch):
+    from django_jobqueue import connections
+
+    monkeypatch.setattr(connections, "RedisCluster", _FakeCluster)
+    monkeypatch.setattr(_FakeCluster, "calls", [])
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"HOST": "node-1", "PORT": 7000, "USERNAME": "app", "PASSWORD": "s3cret",
+                    "SSL": True, "SSL_CERT_REQS": "required", "CLUSTER": True,
+                    "CONNECTION_KWARGS": {"socket_timeout": 3}},
+        "url": {"URL": "rediss://app:s3cret@node-2:7001/0", "CLUSTER": True},
+    }
+    assert isinstance(get_connection("default"), _FakeCluster)
+    get_connection("url")
+    assert _FakeCluster.calls == [
+        ("init", {"host": "node-1", "port": 7000, "username": "app", "password": "s3cret",
+                  "ssl": True, "ssl_cert_reqs": "required", "socket_timeout": 3}),
+        ("from_url", "rediss://app:s3cret@node-2:7001/0", {}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def acl_server():
+    """A private Redis whose default user may only PING, and whose user ``app`` may use
+    the keys and channels under ``jqtest:`` (every test prefix) and nothing else."""
+    from django_jobqueue.contrib.redis_server import RedisServer
+
+    acl = ["--user", "default", "on", "nopass", "-@all", "+ping",
+           "--user", "app", "on", ">s3cret", "~jqtest:*", "&jqtest:*", "+@all"]
+    with RedisServer(extra_args=acl) as server:
+        yield server
+
+
+def test_acl_username_and_password(settings, acl_server, key_prefix):
+    from redis.backoff import NoBackoff
+    from redis.exceptions import AuthenticationError, NoPermissionError
+    from redis.retry import Retry
+
+    from django_jobqueue import get_worker
+    from django_jobqueue.engine import JobStatus
+
+    from . import tasks
+
+    where = {"HOST": "127.0.0.1", "PORT": acl_server.port}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {**where, "USERNAME": "app", "PASSWORD": "s3cret"},
+        "by_url": {"URL": f"redis://app:s3cret@127.0.0.1:{acl_server.port}/0"},
+        # redis-py retries an AuthenticationError (a ConnectionError) with back-off
+        # by default, for about 5 s: no retries here.
+        "wrong": {**where, "USERNAME": "app", "PASSWORD": "wrong",
+                  "CONNECTION_KWARGS": {"retry": Retry(NoBackoff(), 0)}},
+        "anonymous": dict(where),
+    }
+    settings.JOBQUEUE_KEY_PREFIX = key_prefix
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    assert get_connection("default").acl_whoami() == "app"
+    jobs = [get_queue(name).enqueue(tasks.record, name) for name in ("default", "by_url")]
+    for name in ("default", "by_url"):
+        # Not burst: the worker also subscribes to its queue's wake-up channel.
+        get_worker(name, worker_class="simple").work(max_idle_time=0.5, logging_level=None)
+    assert [job.get_status() for job in jobs] == [JobStatus.FINISHED] * 2
+    with pytest.raises(AuthenticationError):
+        get_queue("wrong").enqueue(tasks.add, 1, 1)
+    with pytest.raises(NoPermissionError):
+        get_queue("anonymous").enqueue(tasks.add, 1, 1)

@@ -1,0 +1,113 @@
+"""The dashboard on a real Redis Cluster: every page and action, queues on three masters.
+
+``cluster_jq`` (tests/conftest.py) configures ``emails``, ``default`` and
+``low`` with ``"CLUSTER": True``; every page reads and every action writes
+without a cross-slot command.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from django_jobqueue.engine import SimpleWorker, Worker, scripts
+from django_jobqueue.queues import get_queue
+from tests.engine import jobs
+
+from .conftest import ADMIN
+
+QUEUES = ("emails", "default", "low")
+
+
+@pytest.fixture
+def admin(as_user, cluster_jq):
+    return as_user("superuser")
+
+
+def _run(*names):
+    queues = [get_queue(name) for name in names]
+    SimpleWorker(queues, connection=queues[0].connection,
+                 prefix=queues[0].keys.prefix).work(burst=True, logging_level=None)
+
+
+@pytest.fixture
+def filled(admin, key_prefix):
+    """Jobs in every state, over the three queues (and so the three masters)."""
+    emails, default, low = (get_queue(name) for name in QUEUES)
+    parent = emails.enqueue(jobs.add, 1, 1)
+    child = low.enqueue(jobs.add, 2, 2, depends_on=parent)
+    failed = default.enqueue(jobs.fail, "broken")
+    finished = low.enqueue(jobs.add, 3, 3)
+    _run("default", "low")
+    waiting = default.enqueue(jobs.add, 4, 4)
+    later = emails.enqueue_in(3600, jobs.add, 5, 5)
+    return {"parent": parent, "child": child, "failed": failed, "finished": finished,
+            "waiting": waiting, "later": later}
+
+
+def test_overview_and_workers(admin, filled, key_prefix):
+    queues = [get_queue(name) for name in QUEUES]
+    worker = Worker(queues, connection=queues[0].connection, prefix=key_prefix, name="w-c")
+    worker.register_birth()
+    try:
+        overview = admin.get(ADMIN)
+        workers = admin.get(ADMIN + "workers/")
+    finally:
+        worker.register_death()
+    assert overview.status_code == 200
+    rows = {row["name"]: row for row in overview.context["rows"]}
+    assert (rows["emails"]["queued"], rows["emails"]["scheduled"]) == (1, 1)
+    assert (rows["default"]["queued"], rows["default"]["failed"]) == (1, 1)
+    assert (rows["low"]["deferred"], rows["low"]["finished"]) == (1, 1)
+    assert all(row["workers"] == 1 for row in rows.values())
+    assert overview.context["chart"].total_failed == 1
+    assert workers.status_code == 200
+    assert [row["name"] for row in workers.context["rows"]] == ["w-c"]
+
+
+@pytest.mark.parametrize("queue,slug", [
+    ("emails", ""), ("emails", "scheduled/"), ("default", "failed/"), ("low", "deferred/"),
+    ("low", "finished/"), ("default", "started/"), ("low", "canceled/"),
+])
+def test_queue_pages(admin, filled, queue, slug):
+    response = admin.get(ADMIN + f"queues/{queue}/{slug}")
+    assert response.status_code == 200
+
+
+def test_job_pages_with_a_cross_queue_dependency(admin, filled):
+    parent, child = filled["parent"], filled["child"]
+    for job in (parent, child, filled["failed"], filled["finished"]):
+        response = admin.get(ADMIN + f"queues/{job.origin}/jobs/{job.id}/")
+        assert response.status_code == 200
+    html = admin.get(ADMIN + f"queues/low/jobs/{child.id}/").content.decode()
+    assert parent.id in html  # the chain reaches over to the other master
+
+
+def test_job_actions(admin, filled, cluster_jq):
+    failed, waiting, later = filled["failed"], filled["waiting"], filled["later"]
+    admin.post(ADMIN + f"queues/default/jobs/{failed.id}/requeue/", {"post": "yes"})
+    assert failed.get_status() == "queued"
+    admin.post(ADMIN + f"queues/emails/jobs/{later.id}/cancel/", {"post": "yes"})
+    assert later.get_status() == "canceled"
+    admin.post(ADMIN + f"queues/default/jobs/{waiting.id}/delete/", {"post": "yes"})
+    assert waiting.get_status() is None
+    # The parent goes: its child, on another master, hears of it.
+    admin.post(ADMIN + f"queues/emails/jobs/{filled['parent'].id}/delete/", {"post": "yes"})
+    assert filled["child"].get_status() == "deferred"
+    # Stop a started job whose worker is gone.
+    started = get_queue("low").enqueue(jobs.add, 1, 1)
+    scripts.dequeue(cluster_jq, started.keys, ["low"], 1e9, "gone-worker", 60)
+    admin.post(ADMIN + f"queues/low/jobs/{started.id}/stop/", {"post": "yes"})
+    assert started.get_status() == "stopped"
+
+
+def test_bulk_actions(admin, filled):
+    default = get_queue("default")
+    more = [default.enqueue(jobs.fail) for _ in range(3)]
+    _run("default")
+    path = ADMIN + "queues/default/failed/bulk/"
+    admin.post(path, {"action": "requeue", "select_across": "1", "post": "yes"})
+    assert default.failed_job_registry.count == 0
+    assert all(job.get_status() == "queued" for job in [filled["failed"], *more])
+    admin.post(ADMIN + "queues/default/queued/bulk/",
+               {"action": "delete", "select_across": "1", "post": "yes"})
+    assert default.count == 0
