@@ -269,6 +269,33 @@ def test_workers_page(browser, jq, key_prefix):
         worker.register_death()
 
 
+def test_periodic_jobs_page_and_run_now(browser, jq, settings, key_prefix):
+    settings.JOBQUEUE_CRON = [
+        {"func": "tests.engine.jobs.add", "cron": "0 7 * * 1-5", "args": [1, 2],
+         "name": "morning-report", "timezone": "Europe/Paris"},
+        {"func": "tests.engine.jobs.fail", "interval": 300, "queue": "low", "missed": "skip"},
+    ]
+    scheduled = jq("default").enqueue_in(3600, jobs.add, 5, 5)
+    browser.login("superuser")
+    browser.get(ADMIN)
+    browser.follow(browser.css(".object-tools a.jq-cron"))
+    assert browser.path == f"{ADMIN}cron/"
+    table = browser.css("#result_list").text
+    assert "morning-report" in table and "0 7 * * 1-5 (Europe/Paris)" in table
+    assert "No worker runs the scheduler" in browser.text
+    browser.shot("12-periodic-jobs")
+    browser.follow(browser.css("#cron-morning-report a.jq-cron-run"))
+    assert "Enqueue a run of morning-report" in browser.css("#question").text
+    browser.follow(browser.css("input[type=submit][value^='Yes']"))
+    assert "was enqueued" in browser.css(".messagelist").text
+    assert "Queued" in browser.css("#cron-morning-report .jq-last-outcome").text
+    browser.shot("13-periodic-jobs-after-run")
+    browser.get(f"{ADMIN}queues/default/scheduled/")
+    assert scheduled.id in browser.css("#result_list").text
+    assert browser.css("#result_list td.jq-runs-at").text
+    browser.shot("14-scheduled-list")
+
+
 def test_a_user_without_permission_is_refused(browser, jq, run_jobs):
     q = jq("default")
     failed = q.enqueue(jobs.fail)
