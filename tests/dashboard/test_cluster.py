@@ -111,3 +111,29 @@ def test_bulk_actions(admin, filled):
     admin.post(ADMIN + "queues/default/queued/bulk/",
                {"action": "delete", "select_across": "1", "post": "yes"})
     assert default.count == 0
+
+
+def test_periodic_jobs_page_and_actions(admin, settings, key_prefix):
+    from django_jobqueue.engine.cron import CronEntry
+    from django_jobqueue.engine.scheduler import Scheduler
+
+    every = {"func": "tests.engine.jobs.add", "interval": 60, "args": [1, 2], "name": "every",
+             "queue": "low"}
+    hourly = {"func": "tests.engine.jobs.add", "cron": "0 * * * *", "name": "hourly",
+              "queue": "emails", "timezone": "UTC"}
+    settings.JOBQUEUE_CRON = [every, hourly]
+    low = get_queue("low")
+    scheduler = Scheduler(low.connection, key_prefix, name="w-sched",
+                          cron=[CronEntry(**every), CronEntry(**hourly)])
+    try:
+        scheduler.tick()  # fires "every" (an interval entry runs at once) on its master
+    finally:
+        scheduler.release()
+    assert low.count == 1
+    page = admin.get(ADMIN + "cron/")
+    assert page.status_code == 200
+    assert b"every" in page.content and b"hourly" in page.content
+    admin.post(ADMIN + "cron/hourly/run/", {"post": "yes"})
+    assert get_queue("emails").count == 1
+    admin.post(ADMIN + "cron/every/pause/", {"post": "yes"})
+    assert b"Resume" in admin.get(ADMIN + "cron/").content

@@ -235,11 +235,13 @@ def test_cluster_client_gets_tls_and_acl_settings(settings, monkeypatch):
 @pytest.fixture(scope="module")
 def acl_server():
     """A private Redis whose default user may only PING, and whose user ``app`` may use
-    the keys and channels under ``jqtest:`` (every test prefix) and nothing else."""
+    the keys and channels under ``jqtest:`` (every test prefix) and nothing else, with
+    every command but the ``@dangerous`` ones (the rules docs/django.rst suggests)."""
     from django_jobqueue.contrib.redis_server import RedisServer
 
     acl = ["--user", "default", "on", "nopass", "-@all", "+ping",
-           "--user", "app", "on", ">s3cret", "~jqtest:*", "&jqtest:*", "+@all"]
+           "--user", "app", "on", ">s3cret", "~jqtest:*", "&jqtest:*", "+@all",
+           "-@dangerous"]
     with RedisServer(extra_args=acl) as server:
         yield server
 
