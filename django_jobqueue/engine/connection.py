@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import logging
+import time
+
 import redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.cluster import ClusterPipeline, RedisCluster
 from redis.crc import key_slot
 
@@ -49,3 +54,39 @@ def one_slot(client: Any, keys: Iterable[str]) -> bool:
     a cluster when they hash to the same slot (queues whose names share a hash
     tag, say)."""
     return not is_cluster(client) or len({key_slot(k.encode()) for k in keys}) <= 1
+
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+#: How many times a connection to Redis was found lost in this process; a
+#: caller compares it before and after a call to learn that the call was retried.
+outages = 0
+
+
+def call_with_reconnect(func: Any, *args: Any, name: str = "Worker",
+                        give_up: Any = lambda: False) -> Any:
+    """Call ``func(*args)``; while Redis is unreachable, wait and try again.
+
+    The wait doubles from 0.1 s up to 5 s. One warning is logged when the
+    connection is lost and one when it is back, not one per attempt.
+    ``give_up()`` returning True re-raises instead (a worker shutting down).
+    """
+    global outages
+    delay = 0.1
+    down = False
+    while True:
+        try:
+            result = func(*args)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            if give_up():
+                raise
+            if not down:
+                outages += 1
+                down = True
+                logger.warning("%s: lost connection to Redis (%s); retrying", name, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        if down:
+            logger.warning("%s: connection to Redis is back", name)
+        return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from . import scripts
+from . import connection, scripts
 from .dependencies import release_dependents
 from .job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job, Retry
 from .utils import now
@@ -18,12 +18,35 @@ from .utils import now
 logger = logging.getLogger("django_jobqueue.worker")
 
 
+def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
+    """Run a recording script; with ``wait``, ride out a Redis outage.
+
+    Returns the reply and whether the call had to be retried: a retried call
+    may have run once already with its reply lost on the way.
+    """
+    if not wait:
+        return call(), False
+    before = connection.outages
+    reply = connection.call_with_reconnect(call, name=f"Worker {worker}")
+    return reply, connection.outages != before
+
+
+def _ended_by(job: Job, worker: str) -> tuple[str, Any] | None:
+    """(status, dependents) when an earlier, unanswered call already ended the job."""
+    status, owner, dependents = job.connection.hmget(job.key, ["status", "worker", "dependents"])
+    if owner is not None and owner.decode() == worker and status not in (None, b"started"):
+        return status.decode(), dependents or b"[]"
+    return None
+
+
 def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = None,
-                   take_next: scripts.TakeNext | None = None) -> bool:
+                   take_next: scripts.TakeNext | None = None,
+                   wait_for_redis: bool = False) -> bool:
     """Store the result and release dependents; False if the job was no longer ours.
 
     With ``take_next``, the worker's next job comes back in the same round trip,
-    in ``take_next.reply``.
+    in ``take_next.reply``. With ``wait_for_redis`` (workers), a lost connection
+    is waited out and the call repeated instead of raising.
     """
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
@@ -39,10 +62,12 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
         job.set_status("finished")
         job.ended_at = now()
         return True
-    dependents, next_reply = scripts.finish(job.connection, job.keys, job.origin, job.id, now(),
-                                            ttl, raw, worker, take_next)
+    (dependents, next_reply), retried = _send(job, worker, wait_for_redis, lambda: scripts.finish(
+        job.connection, job.keys, job.origin, job.id, now(), ttl, raw, worker, take_next))
     if take_next is not None:
         take_next.reply = next_reply
+    if dependents is None and retried and (ended := _ended_by(job, worker)):
+        dependents = ended[1]
     if dependents is None:
         logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
         return False
@@ -54,7 +79,8 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
 
 def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "failed",
                    retry: bool = True, only_if_abandoned: bool = False,
-                   take_next: scripts.TakeNext | None = None) -> str | None:
+                   take_next: scripts.TakeNext | None = None,
+                   wait_for_redis: bool = False) -> str | None:
     """Retry the job or move it to the failed registry; returns its new status.
 
     Returns None when the job was no longer this worker's to record.
@@ -72,11 +98,14 @@ def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "faile
             job.set_status(status)
         return job.get_status(refresh=False)
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
-    new_status, dependents, next_reply = scripts.fail(
-        job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info, worker, retry_in,
-        status, only_if_abandoned, take_next)
+    (new_status, dependents, next_reply), retried = _send(
+        job, worker, wait_for_redis, lambda: scripts.fail(
+            job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info, worker,
+            retry_in, status, only_if_abandoned, take_next))
     if take_next is not None:
         take_next.reply = next_reply
+    if new_status is None and retried and (ended := _ended_by(job, worker)):
+        new_status, dependents = ended
     if new_status is None:
         return None
     new_status = new_status.decode() if isinstance(new_status, bytes) else new_status

@@ -9,6 +9,7 @@ the job is due; for deferred jobs it is when the job started waiting.
 
 from __future__ import annotations
 
+import json
 import traceback
 from typing import Any
 
@@ -129,6 +130,41 @@ class FailedJobRegistry(BaseRegistry):
 
 class DeferredJobRegistry(BaseRegistry):
     kind = "deferred"
+
+    def release_ready(self, older_than: float = 30.0, batch: int = 500) -> int:
+        """Release deferred jobs whose parents all ended; returns how many entered the queue.
+
+        Releasing normally happens when a parent ends; this sweep covers the
+        rare case where that step was lost (the process recording the parent
+        died, or its connection dropped, between the two). Only jobs deferred
+        more than ``older_than`` seconds ago are looked at.
+        """
+        from .dependencies import ENDED
+        from .scripts import Batch, release
+
+        ids = [as_str(i) for i in self.connection.zrange(
+            self.key, "-inf", now() - older_than, byscore=True, offset=0, num=batch)]
+        if not ids:
+            return 0
+        pipe = self.connection.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(self.keys.job(self.name, job_id), "pending")
+        pending = {job_id: json.loads(raw) for job_id, raw in zip(ids, pipe.execute()) if raw}
+        parents = sorted({key for keys in pending.values() for key in keys})
+        if not parents:
+            return 0
+        pipe = self.connection.pipeline(transaction=False)
+        for key in parents:
+            pipe.hget(key, "status")
+        statuses = dict(zip(parents, pipe.execute()))
+        calls = Batch(self.connection)
+        for job_id, keys in pending.items():
+            for key in keys:
+                status = as_str(statuses[key])
+                if status is None or status in ENDED:
+                    release(calls, self.keys, self.keys.job(self.name, job_id), key,
+                            status if status in ENDED else "deleted", now())
+        return sum(int(r) for r in calls.execute() if isinstance(r, int))
 
 
 class CanceledJobRegistry(BaseRegistry):

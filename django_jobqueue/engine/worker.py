@@ -16,7 +16,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from . import scripts
-from .connection import one_slot, resolve_connection
+from . import connection as connection_module
+from .connection import call_with_reconnect, one_slot, resolve_connection
 from .execution import EXECUTIONS, Execution
 from .execution.base import perform_job
 from .errors import InvalidJobOperation
@@ -32,6 +33,8 @@ logger = logging.getLogger("django_jobqueue.worker")
 
 #: Seconds without a heartbeat after which a worker and its job count as dead.
 DEFAULT_WORKER_TTL = 420
+#: Seconds between sweeps for deferred jobs whose release was lost.
+DEFERRED_SWEEP_INTERVAL = 30.0
 #: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
 MAINTENANCE_INTERVAL = 1.0
 #: Seconds between two looks at stop requests (:func:`stop_job`) while a job runs.
@@ -124,6 +127,7 @@ class Worker:
         self.stop_poll_interval = STOP_POLL_INTERVAL
         # Recording a job's outcome also takes the next job (one round trip per
         # job) when the job ran in this process and another one is wanted.
+        self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
         # One script may take from every queue at once unless they lie in
         # different slots of a Redis Cluster; then dequeue asks each in turn
@@ -219,6 +223,30 @@ class Worker:
         reply, self._take_next.reply = self._take_next.reply, None
         return self._job_from_reply(reply)
 
+    def _give_back_lost_jobs(self) -> None:
+        """After an outage, return jobs taken for us whose handover reply was lost.
+
+        A recording script retried after a dropped connection may have run the
+        first time, taking our next job with it; that job is marked started by
+        this worker although we never saw it.
+        """
+        known = self._take_next.reply[1].decode() if self._take_next.reply else None
+        for queue in self.queues:
+            ids = [as_str(i) for i in self.connection.zrange(queue.keys.registry(queue.name,
+                                                                                "started"), 0, -1)]
+            if not ids:
+                continue
+            pipe = self.connection.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hget(queue.keys.job(queue.name, job_id), "worker")
+            for job_id, owner in zip(ids, pipe.execute()):
+                current = self.current_job.id if self.current_job else None
+                if owner and owner.decode() == self.name and job_id not in (known, current):
+                    scripts.give_back(self.connection, self.keys, queue.name, job_id, now(),
+                                      self.name)
+                    self.log.warning("Worker %s: gave job %s back to %s after a lost reply",
+                                     self.name, job_id, queue.name)
+
     def _give_back_prefetched(self) -> None:
         """A job taken with the last outcome but not run (we are stopping) goes back."""
         job = self._prefetched()
@@ -255,8 +283,11 @@ class Worker:
         """Run the job in this process and log its outcome (called by executions)."""
         take_next = self._take_next if self.execution.name == "inline" and self._one_script \
             else None
+        outages = connection_module.outages
         status = perform_job(job, self.name, default_result_ttl=self.default_result_ttl,
-                             take_next=take_next)
+                             take_next=take_next, wait_for_redis=True)
+        if connection_module.outages != outages and take_next is not None:
+            self._give_back_lost_jobs()
         if status == "finished":
             self.log.info("%s: Job OK (%s)", job.origin, job.id)
             ttl = job.result_ttl if job.result_ttl is not None else self.default_result_ttl
@@ -406,10 +437,15 @@ class Worker:
             self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
             self.log.info("Worker %s: %s", self.name,
                           "suspended, taking no new jobs" if suspended else "resumed")
+        sweep = time.monotonic() >= self._next_deferred_sweep
+        if sweep:
+            self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         for queue in self.queues:
             for registry in (queue.finished_job_registry, queue.failed_job_registry,
                              queue.canceled_job_registry):
                 registry.cleanup()
+            if sweep:
+                queue.deferred_job_registry.release_ready()
             abandoned = queue.started_job_registry.cleanup()
             if abandoned:
                 self.log.warning("%s: %d abandoned job(s) moved out of the started registry",
@@ -419,23 +455,8 @@ class Worker:
 
     def _redis(self, func: Any, *args: Any) -> Any:
         """Call ``func``; on a lost connection, wait and retry with back-off."""
-        delay = 0.1
-        logged = False
-        while True:
-            try:
-                result = func(*args)
-                if logged:
-                    self.log.warning("Worker %s: connection to Redis is back", self.name)
-                return result
-            except (RedisConnectionError, RedisTimeoutError) as exc:
-                if self._stop_requested:
-                    raise
-                if not logged:
-                    self.log.warning("Worker %s: lost connection to Redis (%s); retrying",
-                                     self.name, exc)
-                    logged = True
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        return call_with_reconnect(func, *args, name=f"Worker {self.name}",
+                                   give_up=lambda: self._stop_requested)
 
     def _connection_lost(self) -> None:
         time.sleep(0.1)

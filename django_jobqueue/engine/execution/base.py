@@ -22,7 +22,7 @@ logger = logging.getLogger("django_jobqueue.worker")
 
 def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
                 default_result_ttl: int | None = None,
-                take_next: TakeNext | None = None) -> str | None:
+                take_next: TakeNext | None = None, wait_for_redis: bool = False) -> str | None:
     """Run ``job`` here and record the outcome; returns the job's new status.
 
     Nothing the job does (including failing to import or to unpickle) escapes
@@ -37,17 +37,18 @@ def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not getattr(exc, "_job_stop", False):
             # A real interrupt of the worker: record it, then let it propagate.
-            _fail(job, exc, worker_name)
+            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
             raise
-        return _fail(job, exc, worker_name, take_next)
-    if not record_success(job, result, worker_name, default_result_ttl, take_next):
+        return _fail(job, exc, worker_name, take_next, wait_for_redis)
+    if not record_success(job, result, worker_name, default_result_ttl, take_next,
+                          wait_for_redis):
         return job.get_status(refresh=False)
     hooks.emit("job_finished", job=job, result=result, worker=worker_name)
     return "finished"
 
 
 def _fail(job: Job, exc: BaseException, worker_name: str,
-          take_next: TakeNext | None = None) -> str | None:
+          take_next: TakeNext | None = None, wait_for_redis: bool = False) -> str | None:
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
         exc_info = f"{exc}\n{exc_info}"
@@ -55,7 +56,8 @@ def _fail(job: Job, exc: BaseException, worker_name: str,
         status = record_failure(job, exc_info, worker_name, status="stopped", retry=False,
                                 take_next=take_next)
     else:
-        status = record_failure(job, exc_info, worker_name, take_next=take_next)
+        status = record_failure(job, exc_info, worker_name, take_next=take_next,
+                            wait_for_redis=wait_for_redis)
     try:
         _callback(job, job.on_failure, type(exc), exc, exc.__traceback__)
     except Exception:
