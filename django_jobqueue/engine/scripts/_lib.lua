@@ -26,6 +26,9 @@ local function push(list_key, prio_key, job_key, id, at_front, now, channel, pri
   if length == 1 then redis.call('PUBLISH', channel, id) end
 end
 
+local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
+                      deferred = true, scheduled = true, canceled = true, stopped = true}
+
 local function pop_id(list, prio)
   local head = redis.call('ZRANGE', prio, 0, 0, 'WITHSCORES')
   if head[1] and tonumber(head[2]) < 100 * PRIORITY_BAND then
@@ -59,7 +62,15 @@ local function take_next(keys, first, now, worker, abandon_after)
         if fields[f] == 'status' then status = fields[f + 1]
         elseif fields[f] == 'ttl' then ttl = fields[f + 1] end
       end
-      if status == 'queued' then
+      if status and not KNOWN_STATUS[status] then
+        -- A hash this code never wrote: fail it where people will look,
+        -- instead of dropping it or running it. The failed registry's name is
+        -- the started one's with its last word changed (same queue, same slot).
+        local failed = string.sub(keys[i + 2], 1, -8) .. 'failed'
+        redis.call('HSET', job, 'status', 'failed', 'ended_at', now,
+                   'exc_info', 'InvalidJobOperation: the job had an unknown status ' .. status)
+        redis.call('ZADD', failed, '+inf', id)
+      elseif status == 'queued' then
         redis.call('ZADD', keys[i + 2], deadline, id)
         redis.call('HSET', job, 'status', 'started', 'started_at', now, 'worker', worker)
         if ttl then redis.call('PERSIST', job) end
