@@ -745,6 +745,41 @@ class RedisClusterSetup:
                 and state.get("cluster_slots_ok") == "16384"
                 and (role.get("role") == "master" or role.get("master_link_status") == "up"))
 
+    def master_of(self, key: str) -> RedisServer:
+        """The node that is the master of ``key``'s slot now, as the nodes see it."""
+        from redis.crc import key_slot
+
+        slot = key_slot(key.encode())
+        for node in self.nodes:
+            if not node.running:
+                continue
+            client = _client(_HOST, node.port)
+            try:
+                ranges = client.execute_command("CLUSTER SLOTS")
+            except (redis.exceptions.RedisError, OSError):
+                continue
+            finally:
+                client.close()
+            for start, end, master, *_ in ranges:
+                if start <= slot <= end:
+                    return next(n for n in self.nodes if n.port == int(master[1]))
+        raise RuntimeError(f"No running node knows the master of slot {slot}.")
+
+    def wait_for_failover(self, old: RedisServer, timeout: float = 30.0) -> None:
+        """After ``old`` (a master) was killed: wait until a replica took over its
+        slots and every running node says ``cluster_state:ok`` again."""
+        running = [n for n in self.nodes if n.running]
+
+        def healed():
+            if any(_cluster_info(n.port).get("cluster_state") != "ok" for n in running):
+                return False
+            masters = [_info(_HOST, n.port, "replication").get("role") == "master"
+                       for n in running]
+            return sum(masters) == self.master_count
+
+        _wait_for(f"a replica to replace the master on port {old.port}", healed, timeout,
+                  interval=0.1)
+
     def stop(self) -> None:
         """Stop every node and remove their directories."""
         for node in self.nodes:

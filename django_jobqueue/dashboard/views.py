@@ -28,10 +28,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..conf import get_settings
+from ..engine.connection import UNAVAILABLE
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
 from ..engine.job import Job
 from ..engine.keys import validate_job_id
@@ -104,7 +103,7 @@ def dashboard_view(view: Callable) -> Callable:
         require(request, "view")
         try:
             return view(request, *args, site=site, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+        except UNAVAILABLE as exc:  # also a cluster failing over
             context = page_context(request, site, _("Redis is unreachable"), [])
             context["error"] = str(exc)
             return render(request, "django_jobqueue/dashboard/unavailable.html", context,

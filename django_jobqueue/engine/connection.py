@@ -8,6 +8,7 @@ import logging
 import time
 
 import redis
+from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.cluster import ClusterPipeline, RedisCluster
@@ -16,6 +17,13 @@ from redis.crc import key_slot
 from .errors import JobQueueError
 
 _default: redis.Redis | None = None
+
+#: Errors meaning that Redis cannot answer for now, not that a command is wrong:
+#: a lost connection or a timeout, and on Redis Cluster a slot whose master is
+#: failing over (CLUSTERDOWN, TRYAGAIN, a slot no known node serves yet). A
+#: command that met one of them did not run, so it may be sent again.
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ClusterDownError, SlotNotCoveredError,
+               TryAgainError)
 
 
 def resolve_connection(connection: Any = None) -> Any:
@@ -77,7 +85,7 @@ def call_with_reconnect(func: Any, *args: Any, name: str = "Worker",
     while True:
         try:
             result = func(*args)
-        except (RedisConnectionError, RedisTimeoutError) as exc:
+        except UNAVAILABLE as exc:
             if give_up():
                 raise
             if not down:

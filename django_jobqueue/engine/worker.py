@@ -12,12 +12,9 @@ import time
 import uuid
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from . import scripts
 from . import connection as connection_module
-from .connection import call_with_reconnect, one_slot, resolve_connection
+from .connection import UNAVAILABLE, call_with_reconnect, one_slot, resolve_connection
 from .execution import EXECUTIONS, Execution
 from .execution.base import perform_job
 from .errors import InvalidJobOperation
@@ -333,7 +330,7 @@ class Worker:
             message = self._pubsub.get_message(timeout=timeout)
             while message is not None:  # drain what else is buffered
                 message = self._pubsub.get_message(timeout=0)
-        except (RedisConnectionError, RedisTimeoutError, OSError):
+        except (*UNAVAILABLE, OSError):
             self._unsubscribe()
             self._connection_lost()
         self.heartbeat_if_due()
@@ -361,7 +358,7 @@ class Worker:
             pipe.srem(self.keys.workers, self.name)
             pipe.delete(self.key)
             pipe.execute()
-        except (RedisConnectionError, RedisTimeoutError):
+        except UNAVAILABLE:
             self.log.warning("Could not unregister worker %s: Redis unreachable", self.name)
 
     def heartbeat(self) -> None:
@@ -395,7 +392,7 @@ class Worker:
             if as_str(self.connection.hget(self.key, "stop_job")) != job.id:
                 return False
             self.connection.hdel(self.key, "stop_job")
-        except (RedisConnectionError, RedisTimeoutError):
+        except UNAVAILABLE:
             return False
         self.log.warning("%s: stopping job %s on request", job.origin, job.id)
         return True
@@ -417,7 +414,7 @@ class Worker:
             return
         try:
             wait = self._redis(self.scheduler.tick)
-        except (RedisConnectionError, RedisTimeoutError):
+        except UNAVAILABLE:
             raise
         except Exception:
             self.log.exception("Worker %s: the scheduler failed; trying again in a second",

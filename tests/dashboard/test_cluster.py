@@ -137,3 +137,17 @@ def test_periodic_jobs_page_and_actions(admin, settings, key_prefix):
     assert get_queue("emails").count == 1
     admin.post(ADMIN + "cron/every/pause/", {"post": "yes"})
     assert b"Resume" in admin.get(ADMIN + "cron/").content
+
+
+def test_a_cluster_failing_over_is_a_page_not_a_crash(admin, monkeypatch):
+    from redis.exceptions import ClusterDownError
+
+    from django_jobqueue.dashboard import views
+
+    def down(queues):
+        raise ClusterDownError("CLUSTERDOWN The cluster is down")
+
+    monkeypatch.setattr(views, "queue_stats", down)
+    response = admin.get(ADMIN)
+    assert response.status_code == 503
+    assert b"cannot reach Redis" in response.content

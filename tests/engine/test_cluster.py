@@ -383,3 +383,59 @@ def test_queue_delete(spread, key_prefix):
 def test_the_cluster_has_three_masters(cluster_conn):
     assert isinstance(cluster_conn, RedisCluster)
     assert len(cluster_conn.get_primaries()) == 3
+
+
+@pytest.mark.slow
+def test_worker_and_enqueue_survive_a_cluster_failover(spawn_worker, key_prefix):
+    """A master of the cluster is SIGKILLed; its replica takes over its slots."""
+    import os
+    import signal
+
+    import redis
+
+    from django_jobqueue.contrib.redis_server import RedisClusterSetup
+
+    with RedisClusterSetup(masters=3, replicas=1, node_timeout=1000) as cluster:
+        conn = cluster.client()
+        queues = [Queue(name, conn, prefix=key_prefix) for name in SPREAD]
+        victim = cluster.master_of(queues[2].key)
+        seed = next(n for n in cluster.nodes if n is not victim)
+        before = [q.enqueue(jobs.record_order, f"before-{q.name}") for q in queues]
+        proc = spawn_worker(",".join(SPREAD), "Worker", max_idle_time=120, new_session=True,
+                            extra=["--url", seed.url, "--cluster"])
+        wait_until(lambda: all(j.get_status() == JobStatus.FINISHED for j in before),
+                   timeout=30, message="the worker did not run the first jobs")
+        direct = redis.Redis(port=victim.port)
+        assert direct.execute_command("WAIT", 1, 5000) == 1  # its replica has every write
+        direct.close()
+
+        victim.kill()
+        cluster.wait_for_failover(victim)
+
+        after = [_enqueue_retrying(q, jobs.record_order, f"after-{q.name}") for q in queues]
+        wait_until(lambda: proc.poll() is not None or all(
+            j.get_status() == JobStatus.FINISHED for j in after), timeout=30)
+        if proc.poll() is not None:
+            pytest.fail("the worker process died in the failover:\n"
+                        + proc.communicate(timeout=10)[0].decode(errors="replace"))
+        assert all(j.get_status() == JobStatus.FINISHED for j in after)
+        assert sorted(_order(conn, key_prefix)) == sorted(
+            [f"before-{n}" for n in SPREAD] + [f"after-{n}" for n in SPREAD])
+        os.kill(proc.pid, signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0].decode(errors="replace")
+        assert proc.returncode == 0, output
+        conn.close()
+
+
+def _enqueue_retrying(queue, *args, timeout=20.0):
+    """Enqueue, retrying while the cluster is still failing over."""
+    from redis.exceptions import RedisError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return queue.enqueue(*args)
+        except RedisError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
