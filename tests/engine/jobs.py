@@ -176,3 +176,15 @@ def power(base, exponent):
 
 def current_pid():
     return os.getpid()
+
+
+def soak(i, fail_always=False, fail_first=False):
+    """A soak-test job: logs each run; some fail always, some only on their first run."""
+    from django_jobqueue.engine import get_current_job
+
+    job = get_current_job()
+    prefix = job.keys.prefix
+    runs = job.connection.incr(f"{prefix}soak:runs:{i}")
+    if fail_always or (fail_first and runs == 1):
+        raise ValueError(f"soak job {i} fails (run {runs})")
+    return i

@@ -32,6 +32,8 @@ def main(argv=None) -> int:
                         choices=["Worker", "SimpleWorker", "WorkerPool"])
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--max-jobs-per-child", type=int)
+    parser.add_argument("--logging-level", default="INFO",
+                        help="WARNING for long runs: nobody may be reading our output")
     parser.add_argument("--name")
     parser.add_argument("--worker-ttl", type=int)
     parser.add_argument("--burst", action="store_true")
@@ -64,7 +66,7 @@ def main(argv=None) -> int:
     worker = cls(queues, **kwargs)
     print(f"worker {worker.name} pid {os.getpid()}", flush=True)
     worker.work(burst=options.burst, max_jobs=options.max_jobs,
-                max_idle_time=options.max_idle_time)
+                max_idle_time=options.max_idle_time, logging_level=options.logging_level)
     return 0
 
 
