@@ -25,7 +25,7 @@ from typing import Any
 from .job import DEFAULT_RESULT_TTL, Job
 from .outcome import record_failure
 from .scheduler import Scheduler
-from .utils import now, parent_death_signal
+from .utils import kill_quietly, now, parent_death_signal, pidfd
 from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version
 
 logger = logging.getLogger("django_jobqueue.worker")
@@ -256,7 +256,7 @@ class WorkerPool:
                 os._exit(code)
         os.close(write_end)
         os.set_blocking(read_end, False)
-        self.children[pid] = Child(pid, name, read_end, _pidfd(pid))
+        self.children[pid] = Child(pid, name, read_end, pidfd(pid))
         # Only now, with the child listed, may a stop signal reach our handler.
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self._last_heartbeat = 0.0  # publish the new list of children at once
@@ -341,7 +341,7 @@ class WorkerPool:
             if child.job and child.job[2] is not None and time.monotonic() >= child.job[2]:
                 self.log.warning("Pool child %s: job %s is past its timeout; killing the child",
                                  child.name, child.job[1])
-                _kill(child.pid)
+                kill_quietly(child.pid)
 
     def _schedule_if_due(self) -> None:
         if self.scheduler is None or time.monotonic() < self._next_schedule:
@@ -391,14 +391,7 @@ class WorkerPool:
         self._last_heartbeat = time.monotonic()
 
     def _register_death(self) -> None:
-        self.log.info("Worker %s: stopped", self.name)
-        try:
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.srem(self.keys.workers, self.name)
-            pipe.delete(self.key)
-            pipe.execute()
-        except Exception:
-            self.log.warning("Could not unregister worker %s", self.name)
+        self.template.register_death()  # the same name, so the same keys to remove
 
     # -- shutdown ---------------------------------------------------------------
 
@@ -408,29 +401,15 @@ class WorkerPool:
             self.log.warning("Warm shut down requested: children finish their current job "
                              "(send the signal again to stop now)")
             for child in self.children.values():
-                _kill(child.pid, signal.SIGTERM)
+                kill_quietly(child.pid, signal.SIGTERM)
             return
         self.log.warning("Cold shut down: stopping the running jobs")
         self._cold = True
         for child in self.children.values():
-            _kill(child.pid)
+            kill_quietly(child.pid)
 
     def request_stop(self) -> None:
         self._request_stop(signal.SIGTERM, None)
-
-
-def _kill(pid: int, signum: int = signal.SIGKILL) -> None:
-    try:
-        os.kill(pid, signum)
-    except ProcessLookupError:
-        pass
-
-
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
 
 
 __all__ = ["WorkerPool", "rss_bytes"]

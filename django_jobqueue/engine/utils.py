@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 import time
@@ -168,3 +169,22 @@ def parent_death_signal(signum: int = signal.SIGTERM) -> Any:
         prctl(1, int(signum))  # 1 = PR_SET_PDEATHSIG
 
     return set_parent_death_signal
+
+
+def kill_quietly(pid: int, signum: int = signal.SIGKILL) -> None:
+    """Send a signal to a process that may already be gone."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def pidfd(pid: int) -> int | None:
+    """A file descriptor that becomes readable when ``pid`` exits (Linux 5.3+), else None.
+
+    Lets a parent wait for a child with ``select`` and a timeout instead of polling.
+    """
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None

@@ -9,6 +9,7 @@ import signal
 import time
 from typing import TYPE_CHECKING
 
+from .. import utils
 from ..job import Job
 from ..outcome import record_failure
 from .base import Execution
@@ -58,7 +59,7 @@ class ForkExecution(Execution):
         deadline = None
         if job.timeout and job.timeout > 0:
             deadline = time.monotonic() + job.timeout + KILL_GRACE
-        pidfd = _pidfd(pid)
+        pidfd = utils.pidfd(pid)
         killed_for_timeout = stopped = False
         next_stop_check = time.monotonic() + worker.stop_poll_interval
         try:
@@ -115,14 +116,6 @@ class ForkExecution(Execution):
 
     def stop_current_job(self, worker: Worker) -> None:
         if self.child_pid:
-            try:
-                os.kill(self.child_pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            utils.kill_quietly(self.child_pid)
 
 
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
