@@ -455,11 +455,17 @@ class RedisSentinelSetup:
             failover take a couple of seconds.
         startup_timeout: seconds :meth:`start` waits for the set-up to be
             ready (replicas in sync, sentinels aware of each other).
+        info_period, publish_period: how often (milliseconds) a sentinel sends
+            INFO to each server (10 000 by default in Redis) and says hello to
+            the other sentinels (2 000), set with ``SENTINEL DEBUG`` where the
+            server has it (Redis 7+). Shorter periods let the set-up start, and
+            a demoted master be turned into a replica, within about a second.
     """
 
     def __init__(self, master_name: str = "mymaster", *, replicas: int = 1, sentinels: int = 3,
                  quorum: int = 2, down_after: int = 1000, failover_timeout: int = 3000,
-                 startup_timeout: float = 30.0, executable: str | None = None) -> None:
+                 startup_timeout: float = 30.0, executable: str | None = None,
+                 info_period: int = 1000, publish_period: int = 500) -> None:
         if replicas < 1:
             raise ValueError("A failover needs at least one replica.")
         self.master_name = master_name
@@ -470,6 +476,8 @@ class RedisSentinelSetup:
         self.failover_timeout = failover_timeout
         self.startup_timeout = startup_timeout
         self._executable = executable
+        self.info_period = info_period
+        self.publish_period = publish_period
         #: The data servers; the first one is the master the set-up starts with.
         self.servers: list[RedisServer] = []
         #: The sentinel processes.
@@ -504,6 +512,8 @@ class RedisSentinelSetup:
                     (_HOST, master.port), master_name=self.master_name, quorum=self.quorum,
                     down_after=self.down_after, failover_timeout=self.failover_timeout,
                     executable=self._executable).start())
+            for sentinel in self.sentinel_servers:
+                self._speed_up(sentinel.port)
             for replica in self.servers[1:]:
                 _wait_for(f"replica {replica.port} to sync with the master",
                           lambda r=replica: _info(_HOST, r.port, "replication").get(
@@ -515,6 +525,16 @@ class RedisSentinelSetup:
             self.stop()
             raise
         return self
+
+    def _speed_up(self, port: int) -> None:
+        client = _client(_HOST, port)
+        try:
+            client.execute_command("SENTINEL DEBUG", "info-period", self.info_period,
+                                   "publish-period", self.publish_period)
+        except redis.exceptions.ResponseError:
+            pass  # before Redis 7: the default periods
+        finally:
+            client.close()
 
     def _sentinel_ready(self, port: int) -> bool:
         client = _client(_HOST, port)
@@ -551,14 +571,16 @@ class RedisSentinelSetup:
         master.kill()
         return (_HOST, master.port)
 
-    def wait_for_failover(self, old: tuple[str, int], timeout: float = 30.0) -> tuple[str, int]:
+    def wait_for_failover(self, old: tuple[str, int], timeout: float = 60.0) -> tuple[str, int]:
         """Wait until the failover is complete; returns the new master's address.
 
         Complete means: a quorum of sentinels names a new master, it says it
         is a master, and the old master, if it is still running (a
         ``SENTINEL FAILOVER``), has been turned into a replica. Until then the
         old master still takes writes on the connections clients already
-        have open.
+        have open. The default timeout outlasts a sentinel's 30 s TILT mode
+        (entered when its process was stalled, on a loaded machine, say).
+        On a timeout the error carries the end of each sentinel's log.
         """
 
         def promoted():
@@ -580,8 +602,13 @@ class RedisSentinelSetup:
                 return None
             return new
 
-        return _wait_for(f"the sentinels to promote a replica of {old[0]}:{old[1]}", promoted,
-                         timeout, interval=0.1)
+        try:
+            return _wait_for(f"the sentinels to promote a replica of {old[0]}:{old[1]}",
+                             promoted, timeout, interval=0.1)
+        except RuntimeError as exc:
+            logs = "\n".join(f"--- sentinel {s.port} ---\n{s._log_tail(10)}"
+                             for s in self.sentinel_servers)
+            raise RuntimeError(f"{exc}\n{logs}") from None
 
     def stop(self) -> None:
         """Stop every process (sentinels first) and remove their directories."""
