@@ -340,7 +340,8 @@ def _signing_keys() -> tuple[bytes, ...]:
     if not _secret_key():
         return ()
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return tuple(salted_hmac("django_jobqueue.payloads", "signing key", secret=s).digest()
+    return tuple(salted_hmac("django_jobqueue.payloads", "signing key", secret=s,
+                             algorithm="sha256").digest()
                  for s in secrets)
 
 
