@@ -164,11 +164,16 @@ class Queue:
                     for job_id in ids:
                         scripts.delete(batch, self.keys, self.name, job_id)
                     batch.execute()
-        pipe = self.connection.pipeline(transaction=False)
-        pipe.delete(self.key, *(r.key for r in self.registries.values()))
+        # One DEL per key: a cluster pipeline refuses a multi-key DEL, and they
+        # all go out in the same round trip anyway.
         minute = int(now() // 60)  # the per-minute counters still alive
-        pipe.delete(*(self.keys.stats(self.name, m)
-                      for m in range(minute - STATS_TTL // 60 - 1, minute + 1)))
+        keys = [self.key, self.keys.priority(self.name), self.keys.priority(self.name) + ":seq",
+                *(r.key for r in self.registries.values()),
+                *(self.keys.stats(self.name, m)
+                  for m in range(minute - STATS_TTL // 60 - 1, minute + 1))]
+        pipe = self.connection.pipeline(transaction=False)
+        for key in keys:
+            pipe.delete(key)
         pipe.srem(self.keys.queues, self.name)
         pipe.execute()
         _registered.discard(self._registration)

@@ -367,9 +367,6 @@ def test_worker_process_on_the_cluster(worker_class, spread, cluster_conn, key_p
     assert all_workers(cluster_conn, key_prefix) == []
 
 
-@pytest.mark.xfail(strict=True, reason="Queue.delete() passes several keys to one DEL in a "
-                   "pipeline, which redis-py's ClusterPipeline refuses; engine/queue.py needs "
-                   "one DEL per key there (then drop this mark and the note in docs/keys.rst)")
 def test_queue_delete(spread, key_prefix):
     first = spread[0]
     first.enqueue(jobs.add, 1, 1)
