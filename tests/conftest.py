@@ -138,3 +138,14 @@ def pytest_collection_modifyitems(config, items):
     warns): every test that forks a worker must run before that thread exists.
     """
     items.sort(key=lambda item: "live_server" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture
+def prefixed_keys(redis_conn, key_prefix):
+    """``prefixed_keys()``: the sorted keys (as str) under the test's prefix."""
+
+    def keys() -> list[str]:
+        return sorted(k.decode() for k in redis_conn.scan_iter(
+            match=_glob_escape(key_prefix) + "*", count=1000))
+
+    return keys

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .execution.base import death_reason
 from .job import DEFAULT_RESULT_TTL, Job
 from .outcome import record_failure
 from .scheduler import Scheduler
@@ -324,14 +325,8 @@ class WorkerPool:
         job = queue.fetch_job(job_id)
         if job is None:
             return
-        if self._cold:
-            reason = f"The worker was shut down (cold) while job {job_id} was running."
-        elif deadline is not None and time.monotonic() >= deadline:
-            reason = (f"JobTimeoutException: Job {job_id} exceeded its timeout of "
-                      f"{job.timeout} seconds and its pool child was killed.")
-        else:
-            how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            reason = f"Pool child {child.name} died unexpectedly ({how}) while running job {job_id}."
+        reason = death_reason(job, code, process=f"pool child {child.name}", cold=self._cold,
+                              timed_out=deadline is not None and time.monotonic() >= deadline)
         self.log.error(reason)
         if record_failure(job, reason, child.name):
             self.failed_job_count += 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -49,20 +48,6 @@ def jq(settings, redis_conn, key_prefix):
     settings.JOBQUEUE_KEY_PREFIX = key_prefix
     return redis_conn
 
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
-
-
-@pytest.fixture
-def prefixed_keys(redis_conn, key_prefix):
-    """``prefixed_keys()``: the sorted keys (as str) under the test's prefix."""
-
-    def keys() -> list[str]:
-        return sorted(k.decode() for k in redis_conn.scan_iter(
-            match=_glob_escape(key_prefix) + "*", count=1000))
-
-    return keys
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ the suite also runs against a shared Redis (``REDIS_URL``).
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -91,20 +90,6 @@ def make_worker(redis_conn, key_prefix):
 
     return make
 
-
-def _glob_escape(text: str) -> str:
-    return re.sub(r"([\\*?\[\]])", r"\\\1", text)
-
-
-@pytest.fixture
-def prefixed_keys(redis_conn, key_prefix):
-    """``prefixed_keys()``: the sorted keys (as str) under the test's prefix."""
-
-    def keys() -> list[str]:
-        return sorted(k.decode() for k in redis_conn.scan_iter(
-            match=_glob_escape(key_prefix) + "*", count=1000))
-
-    return keys
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, message: str = ""):

@@ -451,8 +451,9 @@ def test_a_job_scheduled_a_second_ahead_runs_on_time(queue, spawn_worker, redis_
     proc = spawn_worker()
     wait_until(lambda: scheduler_holder(redis_conn, key_prefix), message="no scheduler")
     time.sleep(0.3)  # the worker is idle, between two ticks
+    before = time.time()
     job = queue.enqueue_in(1.0, jobs.add, 2, 3)
-    due = job.created_at.timestamp() + 1.0
+    due = before + 1.0  # enqueue_in reads the clock after this, so the job is due a bit later
     wait_until(lambda: job.get_status() == JobStatus.FINISHED, timeout=10)
     job.refresh()
     late = job.enqueued_at.timestamp() - due

@@ -71,6 +71,22 @@ def _callback(job: Job, name: str | None, *args: Any) -> None:
         import_attribute(name)(job, job.connection, *args)
 
 
+def death_reason(job: Job, code: int, *, process: str, cold: bool = False,
+                 timed_out: bool = False) -> str:
+    """Why a process running ``job`` ended without recording it (for exc_info).
+
+    ``code`` is its exit code as ``os.waitstatus_to_exitcode`` gives it
+    (negative: killed by that signal).
+    """
+    if cold:
+        return f"The worker was shut down (cold) while job {job.id} was running; {process} was killed."
+    if timed_out:
+        return (f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
+                f"seconds and {process} was killed.")
+    how = f"signal {-code}" if code < 0 else f"exit code {code}"
+    return f"{process[0].upper()}{process[1:]} died unexpectedly ({how}) while running job {job.id}."
+
+
 class Execution:
     """Strategy deciding where a dequeued job runs."""
 

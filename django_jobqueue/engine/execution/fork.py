@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .. import utils
 from ..job import Job
 from ..outcome import record_failure
-from .base import Execution
+from .base import Execution, death_reason
 
 if TYPE_CHECKING:
     from ..worker import Worker
@@ -102,15 +102,8 @@ class ForkExecution(Execution):
                       "was killed.")
             worker.log.warning(reason)
             return record_failure(job, reason, worker.name, status="stopped", retry=False)
-        if worker._cold:
-            reason = (f"The worker was shut down (cold) while job {job.id} was running; "
-                      "its work-horse was killed.")
-        elif killed_for_timeout:
-            reason = (f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
-                      f"seconds and its work-horse was killed.")
-        else:
-            how = f"signal {-code}" if code < 0 else f"exit code {code}"
-            reason = f"Work-horse process for job {job.id} died unexpectedly ({how})."
+        reason = death_reason(job, code, process="its work-horse process", cold=worker._cold,
+                              timed_out=killed_for_timeout)
         worker.log.error(reason)
         return record_failure(job, reason, worker.name)
 
