@@ -73,7 +73,8 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
         return False
     job._result, job._result_raw = result, raw
     job.set_status("finished")
-    release_dependents(job.connection, job.keys, job.key, dependents, "finished")
+    _send(job, worker, wait_for_redis, lambda: release_dependents(
+        job.connection, job.keys, job.key, dependents, "finished"))  # idempotent: retry is safe
     return True
 
 
@@ -114,5 +115,6 @@ def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "faile
     if retry_in is not None:
         job.retries_left -= 1  # type: ignore[operator]
     else:
-        release_dependents(job.connection, job.keys, job.key, dependents, new_status)
+        _send(job, worker, wait_for_redis, lambda: release_dependents(
+            job.connection, job.keys, job.key, dependents, new_status))
     return new_status
