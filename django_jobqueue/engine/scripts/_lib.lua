@@ -26,6 +26,22 @@ local function push(list_key, prio_key, job_key, id, at_front, now, channel, pri
   if length == 1 then redis.call('PUBLISH', channel, id) end
 end
 
+-- Write a new job hash: its status and times, the ttl it may wait (the field
+-- tells take_next to lift the expiry once the job starts), then the caller's
+-- field/value pairs from argv[first] on.
+local function write_job(job_key, status, now, ttl, argv, first)
+  local fields = {'status', status, 'created_at', now}
+  if status == 'queued' or status == 'started' then
+    table.insert(fields, 'enqueued_at'); table.insert(fields, now)
+  end
+  if ttl ~= '' then
+    table.insert(fields, 'ttl'); table.insert(fields, ttl)
+  end
+  for i = first, #argv do table.insert(fields, argv[i]) end
+  redis.call('HSET', job_key, unpack(fields))
+  if ttl ~= '' then redis.call('EXPIRE', job_key, ttl) end
+end
+
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
                       deferred = true, scheduled = true, canceled = true, stopped = true}
 

@@ -18,13 +18,7 @@ redis.call('HSET', record, 'occurrence', ARGV[2], 'schedule', ARGV[3])
 if ARGV[4] ~= '1' then return 2 end
 if redis.call('HGET', record, 'paused') == '1' then return 3 end
 local id, now = ARGV[6], ARGV[5]
-local fields = {'status', 'queued', 'created_at', now, 'enqueued_at', now}
-if ARGV[8] ~= '' then
-  table.insert(fields, 'ttl'); table.insert(fields, ARGV[8])
-end
-for i = 9, #ARGV do table.insert(fields, ARGV[i]) end
-redis.call('HSET', KEYS[2], unpack(fields))
-if ARGV[8] ~= '' then redis.call('EXPIRE', KEYS[2], ARGV[8]) end
+write_job(KEYS[2], 'queued', now, ARGV[8], ARGV, 9)
 push(KEYS[3], KEYS[4], KEYS[2], id, false, now, ARGV[7], 0)
 redis.call('HSET', record, 'last_job', id, 'last_run', now)
 redis.call('HDEL', record, 'error')

@@ -26,17 +26,7 @@ if #KEYS > 4 then
     for i = 5, 7 do redis.call('ZREM', KEYS[i], id) end
   end
 end
-local fields = {'status', target, 'created_at', now}
-if target == 'queued' or target == 'started' then
-  table.insert(fields, 'enqueued_at'); table.insert(fields, now)
-end
-if ARGV[6] ~= '' then
-  -- The ttl field tells take_next that the expiry must be lifted once started.
-  table.insert(fields, 'ttl'); table.insert(fields, ARGV[6])
-end
-for i = 9, #ARGV do table.insert(fields, ARGV[i]) end
-redis.call('HSET', KEYS[1], unpack(fields))
-if ARGV[6] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
+write_job(KEYS[1], target, now, ARGV[6], ARGV, 9)
 if target == 'queued' then
   push(KEYS[2], KEYS[3], KEYS[1], id, ARGV[5] == '1', now, ARGV[7], tonumber(ARGV[8]))
 elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
