@@ -13,10 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests import helpers
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,15 +61,9 @@ def log_of(redis_conn, key_prefix):
     return read
 
 
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.02, message: str = ""):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(message or f"condition not met within {timeout} s")
-        time.sleep(interval)
+def wait_until(predicate, timeout: float = 15.0, **kwargs):
+    """tests.helpers.wait_until, allowing the slower Django subprocesses 15 s."""
+    return helpers.wait_until(predicate, timeout, **kwargs)
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:

@@ -10,12 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from django_jobqueue.engine import Queue, SimpleWorker, Worker, job
+from tests.helpers import wait_until  # noqa: F401  (the engine tests import it from here)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,19 +89,6 @@ def make_worker(redis_conn, key_prefix):
         return cls(queues, **kwargs)
 
     return make
-
-
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, message: str = ""):
-    """Poll ``predicate`` until it returns a truthy value; fail the test after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(message or f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 @pytest.fixture
