@@ -34,8 +34,12 @@ def configure(redis_url: str) -> None:
         ALLOWED_HOSTS=["*"],
         USE_TZ=True,
         INSTALLED_APPS=[
-            "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-            "django.contrib.sessions", "django.contrib.messages", "django_jobqueue",
+            "django.contrib.admin",
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django.contrib.messages",
+            "django_jobqueue",
         ],
         MIDDLEWARE=[
             "django.contrib.sessions.middleware.SessionMiddleware",
@@ -45,15 +49,19 @@ def configure(redis_url: str) -> None:
             "django.contrib.messages.middleware.MessageMiddleware",
         ],
         ROOT_URLCONF=__name__,
-        TEMPLATES=[{
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {"context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]},
-        }],
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         STATIC_URL="/static/",
         JOBQUEUE_QUEUES={name: {"URL": redis_url} for name in ("default", "high", "low")},
@@ -74,13 +82,19 @@ def fill(n: int) -> tuple[str, str]:
 
     q = get_queue("default")
     batch_size = 2000
-    traceback = ("Traceback (most recent call last):\n  File \"benchmarks/jobs.py\", line 1, in "
-                 "work\n    raise ValueError(code)\nValueError: upstream answered 503\n")
+    traceback = (
+        'Traceback (most recent call last):\n  File "benchmarks/jobs.py", line 1, in '
+        "work\n    raise ValueError(code)\nValueError: upstream answered 503\n"
+    )
     started = time.perf_counter()
     for lo in range(0, n, batch_size):
         count = min(batch_size, n - lo)
-        calls = [q.prepare_data("benchmarks.admin_pages.work", args=(lo + i, "x" * 40),
-                                kwargs={"retry": False}) for i in range(count)]
+        calls = [
+            q.prepare_data(
+                "benchmarks.admin_pages.work", args=(lo + i, "x" * 40), kwargs={"retry": False}
+            )
+            for i in range(count)
+        ]
         jobs = q.enqueue_many(calls, batch_size=batch_size)
         taken = scripts.Batch(q.connection)
         for _ in jobs:
@@ -88,18 +102,25 @@ def fill(n: int) -> tuple[str, str]:
         taken.execute()
         failed = scripts.Batch(q.connection)
         for job in jobs:
-            scripts.fail(failed, q.keys, "default", job.id, now(), 365 * 86400, traceback,
-                         "bench-worker")
+            scripts.fail(
+                failed, q.keys, "default", job.id, now(), 365 * 86400, traceback, "bench-worker"
+            )
         failed.execute()
     a_failed = jobs[-1].id
     for lo in range(0, n, batch_size):
         count = min(batch_size, n - lo)
-        jobs = q.enqueue_many([q.prepare_data("benchmarks.admin_pages.work",
-                                              args=(lo + i, "y" * 40)) for i in range(count)],
-                              batch_size=batch_size)
+        jobs = q.enqueue_many(
+            [
+                q.prepare_data("benchmarks.admin_pages.work", args=(lo + i, "y" * 40))
+                for i in range(count)
+            ],
+            batch_size=batch_size,
+        )
     a_queued = jobs[-1].id
-    print(f"filled {n:,} failed + {n:,} queued jobs in {time.perf_counter() - started:.1f} s "
-          f"(queue: {q.count:,}, failed registry: {q.failed_job_registry.count:,})")
+    print(
+        f"filled {n:,} failed + {n:,} queued jobs in {time.perf_counter() - started:.1f} s "
+        f"(queue: {q.count:,}, failed registry: {q.failed_job_registry.count:,})"
+    )
     return a_failed, a_queued
 
 
@@ -144,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
             ("job page (failed)", f"{base}queues/default/jobs/{failed_id}/"),
             ("job page (queued)", f"{base}queues/default/jobs/{queued_id}/"),
             ("confirm requeue", f"{base}queues/default/jobs/{failed_id}/requeue/"),
-            ("confirm requeue all failed",
-             f"{base}queues/default/failed/bulk/?action=requeue&all=1"),
+            (
+                "confirm requeue all failed",
+                f"{base}queues/default/failed/bulk/?action=requeue&all=1",
+            ),
             ("confirm empty queue", f"{base}queues/default/queued/bulk/?action=delete&all=1"),
         ]
         print(f"\n{'page':<34} {'median ms':>10} {'max ms':>8}")
@@ -162,12 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<34} {statistics.median(times):>10.1f} {max(times):>8.1f}")
         print(f"\nslowest request: {worst:.1f} ms (goal: every page under {GOAL_MS} ms)")
         if options.actions:
-            for name, url in [("requeue all failed", f"{base}queues/default/failed/bulk/"),
-                              ("empty queue", f"{base}queues/default/queued/bulk/")]:
+            for name, url in [
+                ("requeue all failed", f"{base}queues/default/failed/bulk/"),
+                ("empty queue", f"{base}queues/default/queued/bulk/"),
+            ]:
                 action = "requeue" if "failed" in url else "delete"
                 started = time.perf_counter()
-                response = client.post(url, {"action": action, "select_across": "1",
-                                             "post": "yes"})
+                response = client.post(url, {"action": action, "select_across": "1", "post": "yes"})
                 assert response.status_code == 302
                 print(f"{name}: {time.perf_counter() - started:.1f} s")
         return 0 if worst < GOAL_MS else 1

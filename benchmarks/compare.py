@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import time
 import uuid
+from functools import partial
 
 import redis
 
@@ -52,14 +52,18 @@ class Bench:
 
         return rq.Queue(f"rq{uuid.uuid4().hex[:6]}", connection=self.conn)
 
-    def row(self, name: str, unit: str, ours: float, theirs: float | None,
-            higher_is_better: bool = True) -> None:
+    def row(
+        self, name: str, unit: str, ours: float, theirs: float | None, higher_is_better: bool = True
+    ) -> None:
         self.rows.append((name, unit, ours, theirs, higher_is_better))
         ratio = ""
         if theirs:
             ratio = f"{(ours / theirs if higher_is_better else theirs / ours):.1f}x"
-        print(f"  {name:<42} {ours:>10.1f} {'' if theirs is None else f'{theirs:10.1f}':>10} "
-              f"{unit:<8} {ratio}", flush=True)
+        print(
+            f"  {name:<42} {ours:>10.1f} {'' if theirs is None else f'{theirs:10.1f}':>10} "
+            f"{unit:<8} {ratio}",
+            flush=True,
+        )
 
     # -- enqueue ----------------------------------------------------------------
 
@@ -84,8 +88,9 @@ class Bench:
             import rq
 
             rq_q = self.rq_queue()
-            theirs = _rate(n, lambda: rq_q.enqueue_many(
-                [rq.Queue.prepare_data(jobs.noop) for _ in range(n)]))
+            theirs = _rate(
+                n, lambda: rq_q.enqueue_many([rq.Queue.prepare_data(jobs.noop) for _ in range(n)])
+            )
             rq_q.empty()
         q.delete()
         self.row("enqueue_many", "jobs/s", ours, theirs)
@@ -104,8 +109,6 @@ class Bench:
         if rq_worker is not None:
             import rq
 
-            import rq
-
             # RQ's forking worker manages a few dozen jobs a second: a sample will do.
             rq_n = min(n, 200) if rq_worker is rq.Worker else n
             rq_q = self.rq_queue()
@@ -120,27 +123,54 @@ class Bench:
     def pickup_latency(self, rq_too: bool) -> None:
         samples = self.n(200)
         q = self.queue()
-        ours = _latencies(self.conn, samples, lambda: q.enqueue(jobs.started_at),
-                          [sys.executable, "-c", _WORKER.format(
-                              url=_url(self.conn), prefix=self.prefix, queue=q.name)])
+        ours = _latencies(
+            self.conn,
+            samples,
+            lambda: q.enqueue(jobs.started_at),
+            [
+                sys.executable,
+                "-c",
+                _WORKER.format(url=_url(self.conn), prefix=self.prefix, queue=q.name),
+            ],
+        )
         theirs = None
         if rq_too:
             rq_q = self.rq_queue()
-            theirs = _latencies(self.conn, samples, lambda: rq_q.enqueue(jobs.started_at),
-                                [os.path.join(os.path.dirname(sys.executable), "rq"), "worker",
-                                 "--url", _url(self.conn), "-w", "rq.SimpleWorker", rq_q.name])
+            theirs = _latencies(
+                self.conn,
+                samples,
+                lambda: rq_q.enqueue(jobs.started_at),
+                [
+                    os.path.join(os.path.dirname(sys.executable), "rq"),
+                    "worker",
+                    "--url",
+                    _url(self.conn),
+                    "-w",
+                    "rq.SimpleWorker",
+                    rq_q.name,
+                ],
+            )
         q.delete()
         for pct in (50, 99):
-            self.row(f"pickup latency p{pct} (idle worker)", "ms", _pct(ours, pct),
-                     _pct(theirs, pct) if theirs else None, higher_is_better=False)
+            self.row(
+                f"pickup latency p{pct} (idle worker)",
+                "ms",
+                _pct(ours, pct),
+                _pct(theirs, pct) if theirs else None,
+                higher_is_better=False,
+            )
 
     # -- Redis commands ---------------------------------------------------------
 
     def commands_per_job(self, rq_too: bool) -> None:
         n = self.n(2000)
         q = self.queue()
-        ours, trips = _commands(self.conn, n, lambda: [q.enqueue(jobs.noop) for _ in range(n)],
-                                lambda: SimpleWorker([q]).work(burst=True, logging_level="WARNING"))
+        ours, trips = _commands(
+            self.conn,
+            n,
+            lambda: [q.enqueue(jobs.noop) for _ in range(n)],
+            lambda: SimpleWorker([q]).work(burst=True, logging_level="WARNING"),
+        )
         q.delete()
         theirs = their_trips = None
         if rq_too:
@@ -148,9 +178,13 @@ class Bench:
 
             rq_q = self.rq_queue()
             theirs, their_trips = _commands(
-                self.conn, n, lambda: [rq_q.enqueue(jobs.noop) for _ in range(n)],
+                self.conn,
+                n,
+                lambda: [rq_q.enqueue(jobs.noop) for _ in range(n)],
                 lambda: rq.SimpleWorker([rq_q], connection=self.conn).work(
-                    burst=True, logging_level="WARNING"))
+                    burst=True, logging_level="WARNING"
+                ),
+            )
             rq_q.empty()
         self.row("Redis commands per job (incl. in scripts)", "cmds", ours, theirs, False)
         self.row("round trips per job (enqueue + run)", "trips", trips, their_trips, False)
@@ -166,7 +200,7 @@ class Scale(Bench):
             q = self.queue()
             q.enqueue_many(q.prepare_data(jobs.noop) for _ in range(waiting + n))
             worker = SimpleWorker([q])
-            rates.append(_rate(n, lambda: worker.work(max_jobs=n, logging_level="WARNING")))
+            rates.append(_rate(n, partial(worker.work, max_jobs=n, logging_level="WARNING")))
             q.delete()
         self.row(f"drain with 1,000 waiting / with {deep:,}", "ratio", rates[1] / rates[0], None)
 
@@ -208,8 +242,9 @@ SimpleWorker([Queue({queue!r}, connection=conn, prefix={prefix!r})]).work(loggin
 
 def _latencies(conn, samples: int, enqueue, worker_cmd: list[str]) -> list[float]:
     env = {**os.environ, "PYTHONPATH": ROOT}
-    proc = subprocess.Popen(worker_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        worker_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         time.sleep(1.5)  # let it start and go idle
         latencies = []
@@ -217,8 +252,11 @@ def _latencies(conn, samples: int, enqueue, worker_cmd: list[str]) -> list[float
             sent = time.time()
             job = enqueue()
             deadline = time.time() + 5
-            while (result := job.return_value(refresh=True) if hasattr(job, "return_value")
-                   else job.result) is None:
+            while (
+                result := job.return_value(refresh=True)
+                if hasattr(job, "return_value")
+                else job.result
+            ) is None:
                 if time.time() > deadline:
                     raise RuntimeError("a latency job did not run within 5 s")
                 time.sleep(0.0005)
@@ -232,7 +270,7 @@ def _latencies(conn, samples: int, enqueue, worker_cmd: list[str]) -> list[float
 
 def _pct(values: list[float], pct: int) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(pct / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(pct / 100 * (len(values) - 1)))]
 
 
 def _commands(conn, n: int, enqueue, drain) -> tuple[float, float]:
@@ -259,8 +297,7 @@ def _commands(conn, n: int, enqueue, drain) -> tuple[float, float]:
     finally:
         Connection.send_packed_command = original
     stats = conn.info("commandstats")
-    total = sum(v["calls"] for k, v in stats.items()
-                if k not in {"cmdstat_config", "cmdstat_info"})
+    total = sum(v["calls"] for k, v in stats.items() if k not in {"cmdstat_config", "cmdstat_info"})
     return total / n, sent / n
 
 
@@ -269,10 +306,15 @@ def main(argv=None) -> int:
     parser.add_argument("--redis-url", help="use this Redis (default: a private redis-server)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply job counts")
     parser.add_argument("--skip-rq", action="store_true", help="do not run RQ's equivalents")
-    parser.add_argument("--depth", type=int, default=100_000,
-                        help="queue depth for the O(1) check (try 1000000)")
-    parser.add_argument("--memory-jobs", type=int, default=200_000,
-                        help="jobs to run while watching the worker's memory (0: skip)")
+    parser.add_argument(
+        "--depth", type=int, default=100_000, help="queue depth for the O(1) check (try 1000000)"
+    )
+    parser.add_argument(
+        "--memory-jobs",
+        type=int,
+        default=200_000,
+        help="jobs to run while watching the worker's memory (0: skip)",
+    )
     args = parser.parse_args(argv)
     rq_too = not args.skip_rq
     if rq_too:
@@ -294,23 +336,39 @@ def main(argv=None) -> int:
         parser_name = "hiredis"
     except ImportError:
         parser_name = "pure-Python (pip install hiredis for faster parsing)"
-    print(f"redis-py {redis.__version__}, {parser_name} parser, "
-          f"Redis {conn.info('server')['redis_version']}, {os.cpu_count()} CPUs")
+    print(
+        f"redis-py {redis.__version__}, {parser_name} parser, "
+        f"Redis {conn.info('server')['redis_version']}, {os.cpu_count()} CPUs"
+    )
     print(f"  {'measure':<42} {'ours':>10} {'RQ' if rq_too else '':>10} {'unit':<8} ratio")
     try:
         bench.enqueue_one_by_one(rq_too)
         bench.enqueue_many(rq_too)
-        for label, func, count, fork_count in (("no-op", jobs.noop, 5000, 400),
-                                               ("sleep 10 ms", jobs.sleep_10ms, 300, 150)):
-            bench.drain(f"drain {label}: in-process (SimpleWorker)", func, count,
-                        lambda q: SimpleWorker([q]),
-                        rq.SimpleWorker if rq_too else None)
-            bench.drain(f"drain {label}: pool, 2 children", func, count,
-                        lambda q: WorkerPool([q], processes=2),
-                        rq.Worker if rq_too else None)
-            bench.drain(f"drain {label}: fork per job (Worker)", func, fork_count,
-                        lambda q: Worker([q]),
-                        rq.Worker if rq_too else None)
+        for label, func, count, fork_count in (
+            ("no-op", jobs.noop, 5000, 400),
+            ("sleep 10 ms", jobs.sleep_10ms, 300, 150),
+        ):
+            bench.drain(
+                f"drain {label}: in-process (SimpleWorker)",
+                func,
+                count,
+                lambda q: SimpleWorker([q]),
+                rq.SimpleWorker if rq_too else None,
+            )
+            bench.drain(
+                f"drain {label}: pool, 2 children",
+                func,
+                count,
+                lambda q: WorkerPool([q], processes=2),
+                rq.Worker if rq_too else None,
+            )
+            bench.drain(
+                f"drain {label}: fork per job (Worker)",
+                func,
+                fork_count,
+                lambda q: Worker([q]),
+                rq.Worker if rq_too else None,
+            )
         bench.pickup_latency(rq_too)
         bench.commands_per_job(rq_too)
         bench.depth(args.depth)
@@ -319,8 +377,7 @@ def main(argv=None) -> int:
     finally:
         if server is not None:
             server.stop()
-    print("RQ columns: SimpleWorker for in-process, its forking Worker for the pool and "
-          "fork rows.")
+    print("RQ columns: SimpleWorker for in-process, its forking Worker for the pool and fork rows.")
     return 0
 
 

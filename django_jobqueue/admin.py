@@ -16,7 +16,8 @@ class DashboardAdmin(admin.ModelAdmin):
     def get_urls(self):
         opts = self.model._meta
         return build_urlpatterns(
-            self.admin_site, changelist_name=f"{opts.app_label}_{opts.model_name}_changelist")
+            self.admin_site, changelist_name=f"{opts.app_label}_{opts.model_name}_changelist"
+        )
 
     def has_add_permission(self, request):
         return False

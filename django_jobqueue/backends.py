@@ -36,9 +36,14 @@ logger = logging.getLogger("django_jobqueue.tasks")
 
 #: How job statuses read as task statuses.
 STATUS_MAP = {
-    JobStatus.QUEUED: "READY", JobStatus.DEFERRED: "READY", JobStatus.SCHEDULED: "READY",
-    JobStatus.PENDING_COMMIT: "READY", JobStatus.STARTED: "RUNNING",
-    JobStatus.FINISHED: "SUCCESSFUL", JobStatus.FAILED: "FAILED", JobStatus.STOPPED: "FAILED",
+    JobStatus.QUEUED: "READY",
+    JobStatus.DEFERRED: "READY",
+    JobStatus.SCHEDULED: "READY",
+    JobStatus.PENDING_COMMIT: "READY",
+    JobStatus.STARTED: "RUNNING",
+    JobStatus.FINISHED: "SUCCESSFUL",
+    JobStatus.FAILED: "FAILED",
+    JobStatus.STOPPED: "FAILED",
     JobStatus.CANCELED: "FAILED",
 }
 
@@ -72,8 +77,10 @@ else:
             if run_after is not None and timezone.is_naive(run_after):
                 run_after = timezone.make_aware(run_after)  # USE_TZ = False: local time
             job = queue.enqueue_call(
-                run_task, args=[self.alias, task.module_path, task.takes_context, args, kwargs],
-                description=f"{task.module_path}(task)", priority=task.priority,
+                run_task,
+                args=[self.alias, task.module_path, task.takes_context, args, kwargs],
+                description=f"{task.module_path}(task)",
+                priority=task.priority,
                 at=run_after,
             )
             result = self._result(job, task, args, kwargs)
@@ -101,13 +108,20 @@ else:
         def _result(self, job: Job, task: Any, args: list, kwargs: dict):
             status = job.get_status(refresh=False) or JobStatus.QUEUED
             result = TaskResult(
-                task=task, id=job.id, status=TaskResultStatus[STATUS_MAP[status]],
-                enqueued_at=job.enqueued_at or job.created_at, started_at=job.started_at,
-                finished_at=job.ended_at if status in (JobStatus.FINISHED, JobStatus.FAILED,
-                                                       JobStatus.STOPPED, JobStatus.CANCELED)
+                task=task,
+                id=job.id,
+                status=TaskResultStatus[STATUS_MAP[status]],
+                enqueued_at=job.enqueued_at or job.created_at,
+                started_at=job.started_at,
+                finished_at=job.ended_at
+                if status
+                in (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
                 else None,
-                last_attempted_at=job.started_at, args=args, kwargs=kwargs,
-                backend=self.alias, errors=_errors(job, status),
+                last_attempted_at=job.started_at,
+                args=args,
+                kwargs=kwargs,
+                backend=self.alias,
+                errors=_errors(job, status),
                 worker_ids=[job.worker_name] if job.worker_name else [],
             )
             if status == JobStatus.FINISHED:
@@ -125,10 +139,14 @@ else:
                 return []  # reported by django_jobqueue's own checks
             missing = sorted(set(self.queues) - set(configured))
             if missing:
-                return [checks.Error(
-                    f"TASKS[{self.alias!r}] names queues that JOBQUEUE_QUEUES lacks: "
-                    f"{', '.join(missing)}.", hint="Add them to JOBQUEUE_QUEUES.",
-                    id="django_jobqueue.E020")]
+                return [
+                    checks.Error(
+                        f"TASKS[{self.alias!r}] names queues that JOBQUEUE_QUEUES lacks: "
+                        f"{', '.join(missing)}.",
+                        hint="Add them to JOBQUEUE_QUEUES.",
+                        id="django_jobqueue.E020",
+                    )
+                ]
             return []
 
 
@@ -146,8 +164,9 @@ def _exception_path(traceback_text: str) -> str:
     if frames:
         # The exception line is the first unindented one after the last frame (its
         # message may span several lines, so it is not simply the last line).
-        last = next((line for line in lines[frames[-1] + 1:] if line and not line[0].isspace()),
-                    "")
+        last = next(
+            (line for line in lines[frames[-1] + 1 :] if line and not line[0].isspace()), ""
+        )
     else:
         last = lines[-1] if lines else ""
     name = last.split(":", 1)[0].strip()
@@ -179,9 +198,12 @@ def run_task(alias: str, path: str, takes_context: bool, args: list, kwargs: dic
     except BaseException as exc:
         if result is not None:
             object.__setattr__(result, "status", TaskResultStatus.FAILED)
-            result.errors.append(TaskError(
-                exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
-                traceback="".join(format_exception(exc))))
+            result.errors.append(
+                TaskError(
+                    exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
+                    traceback="".join(format_exception(exc)),
+                )
+            )
             task_finished.send(type(backend), task_result=result)
         raise
     if result is not None:

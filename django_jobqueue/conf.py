@@ -20,8 +20,19 @@ from django.core.exceptions import ImproperlyConfigured
 DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
 
 CONNECTION_KEYS = {
-    "URL", "HOST", "PORT", "DB", "USERNAME", "PASSWORD", "SSL", "SSL_CERT_REQS",
-    "UNIX_SOCKET_PATH", "SENTINELS", "MASTER_NAME", "SENTINEL_KWARGS", "CONNECTION_KWARGS",
+    "URL",
+    "HOST",
+    "PORT",
+    "DB",
+    "USERNAME",
+    "PASSWORD",
+    "SSL",
+    "SSL_CERT_REQS",
+    "UNIX_SOCKET_PATH",
+    "SENTINELS",
+    "MASTER_NAME",
+    "SENTINEL_KWARGS",
+    "CONNECTION_KWARGS",
     "CLUSTER",
 }
 QUEUE_KEYS = CONNECTION_KEYS | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC", "SERIALIZER"}
@@ -58,7 +69,8 @@ class ConnectionConfig:
             return "cluster via " + replace(self, cluster=False).describe()
         if self.sentinels:
             return f"sentinel master {self.master_name!r} via " + ", ".join(
-                f"{h}:{p}" for h, p in self.sentinels)
+                f"{h}:{p}" for h, p in self.sentinels
+            )
         if self.url:
             parts = urlsplit(self.url)
             netloc = parts.hostname or ""
@@ -133,29 +145,51 @@ def find_problems() -> list[Problem]:
     if raw is None:
         raw = DEFAULT_QUEUES
     if not isinstance(raw, dict):
-        return [Problem("django_jobqueue.E008", "JOBQUEUE_QUEUES must be a dict of queue name "
-                        "to options.", 'Example: {"default": {"URL": "redis://127.0.0.1:6379/0"}}')]
+        return [
+            Problem(
+                "django_jobqueue.E008",
+                "JOBQUEUE_QUEUES must be a dict of queue name to options.",
+                'Example: {"default": {"URL": "redis://127.0.0.1:6379/0"}}',
+            )
+        ]
     is_async = getattr(settings, "JOBQUEUE_ASYNC", True)
     if not isinstance(is_async, bool):
-        problems.append(Problem("django_jobqueue.E006",
-                                f"JOBQUEUE_ASYNC must be True or False, not {is_async!r}."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E006", f"JOBQUEUE_ASYNC must be True or False, not {is_async!r}."
+            )
+        )
     mode = getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit")
     if mode not in COMMIT_MODES:
-        problems.append(Problem("django_jobqueue.E007",
-                                f"JOBQUEUE_COMMIT_MODE must be one of {COMMIT_MODES}, not {mode!r}."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E007",
+                f"JOBQUEUE_COMMIT_MODE must be one of {COMMIT_MODES}, not {mode!r}.",
+            )
+        )
     prefix = getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:")
     if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
-        problems.append(Problem("django_jobqueue.E011", "JOBQUEUE_KEY_PREFIX must be a string "
-                                "without '{' or '}' (they are Redis Cluster hash tags)."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E011",
+                "JOBQUEUE_KEY_PREFIX must be a string "
+                "without '{' or '}' (they are Redis Cluster hash tags).",
+            )
+        )
     for name, options in raw.items():
         problems += _queue_problems(name, options)
     problems += _worker_problems(getattr(settings, "JOBQUEUE_WORKER", {}))
     problems += _payload_problems()
     if raw and "default" not in raw:
-        problems.append(Problem(
-            "django_jobqueue.W001", "JOBQUEUE_QUEUES has no 'default' queue.",
-            "enqueue(), get_queue() and @job without a queue name use 'default'; add it or "
-            "always name a queue.", level="warning"))
+        problems.append(
+            Problem(
+                "django_jobqueue.W001",
+                "JOBQUEUE_QUEUES has no 'default' queue.",
+                "enqueue(), get_queue() and @job without a queue name use 'default'; add it or "
+                "always name a queue.",
+                level="warning",
+            )
+        )
     return problems
 
 
@@ -165,27 +199,42 @@ def _payload_problems() -> list[Problem]:
     problems = []
     key = getattr(settings, "JOBQUEUE_SIGNING_KEY", None)
     if key is not None and (not isinstance(key, (str, bytes)) or len(key) < 16):
-        problems.append(Problem("django_jobqueue.E014", "JOBQUEUE_SIGNING_KEY must be a string "
-                                "or bytes of at least 16 characters.",
-                                "Leave it unset to derive one from SECRET_KEY."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E014",
+                "JOBQUEUE_SIGNING_KEY must be a string or bytes of at least 16 characters.",
+                "Leave it unset to derive one from SECRET_KEY.",
+            )
+        )
     if not isinstance(getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True), bool):
-        problems.append(Problem("django_jobqueue.E014", "JOBQUEUE_SIGN_PAYLOADS must be True "
-                                "or False."))
+        problems.append(
+            Problem("django_jobqueue.E014", "JOBQUEUE_SIGN_PAYLOADS must be True or False.")
+        )
     try:
         parse_bytes(getattr(settings, "JOBQUEUE_MAX_PAYLOAD", None))
     except (ValueError, TypeError) as exc:
         problems.append(Problem("django_jobqueue.E014", f"JOBQUEUE_MAX_PAYLOAD: {exc}"))
     signing = getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True) is not False
     if signing and key is None and not _secret_key():
-        problems.append(Problem(
-            "django_jobqueue.W003", "There is no SECRET_KEY to derive the payload signing key "
-            "from: job payloads are not signed.", "Set SECRET_KEY or JOBQUEUE_SIGNING_KEY.",
-            level="warning"))
+        problems.append(
+            Problem(
+                "django_jobqueue.W003",
+                "There is no SECRET_KEY to derive the payload signing key "
+                "from: job payloads are not signed.",
+                "Set SECRET_KEY or JOBQUEUE_SIGNING_KEY.",
+                level="warning",
+            )
+        )
     if getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True) is False:
-        problems.append(Problem(
-            "django_jobqueue.W002", "JOBQUEUE_SIGN_PAYLOADS is False: anyone who can write to "
-            "Redis can make workers run code.", "Keep it on unless every writer is trusted.",
-            level="warning"))
+        problems.append(
+            Problem(
+                "django_jobqueue.W002",
+                "JOBQUEUE_SIGN_PAYLOADS is False: anyone who can write to "
+                "Redis can make workers run code.",
+                "Keep it on unless every writer is trusted.",
+                level="warning",
+            )
+        )
     return problems
 
 
@@ -197,24 +246,41 @@ def _worker_problems(options: Any) -> list[Problem]:
     problems = []
     unknown = sorted(set(options) - WORKER_KEYS)
     if unknown:
-        problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER has unknown keys: "
-                                f"{', '.join(unknown)}.", f"Known keys: {', '.join(sorted(WORKER_KEYS))}."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E013",
+                f"JOBQUEUE_WORKER has unknown keys: {', '.join(unknown)}.",
+                f"Known keys: {', '.join(sorted(WORKER_KEYS))}.",
+            )
+        )
     cls = options.get("CLASS")
-    if cls is not None and (not isinstance(cls, str) or
-                            (cls not in WORKER_CLASS_NAMES and "." not in cls)):
-        problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['CLASS'] must be one "
-                                f"of {WORKER_CLASS_NAMES} or a dotted path, not {cls!r}."))
+    if cls is not None and (
+        not isinstance(cls, str) or (cls not in WORKER_CLASS_NAMES and "." not in cls)
+    ):
+        problems.append(
+            Problem(
+                "django_jobqueue.E013",
+                f"JOBQUEUE_WORKER['CLASS'] must be one "
+                f"of {WORKER_CLASS_NAMES} or a dotted path, not {cls!r}.",
+            )
+        )
     for key in ("PROCESSES", "MAX_JOBS_PER_CHILD", "WORKER_TTL"):
         value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or value < 1):
-            problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['{key}'] must be "
-                                    f"a whole number >= 1, not {value!r}."))
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            problems.append(
+                Problem(
+                    "django_jobqueue.E013",
+                    f"JOBQUEUE_WORKER['{key}'] must be a whole number >= 1, not {value!r}.",
+                )
+            )
     try:
         parse_bytes(options.get("MAX_MEMORY_PER_CHILD"))
     except ValueError as exc:
-        problems.append(Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['MAX_MEMORY_PER_CHILD']:"
-                                f" {exc}"))
+        problems.append(
+            Problem("django_jobqueue.E013", f"JOBQUEUE_WORKER['MAX_MEMORY_PER_CHILD']: {exc}")
+        )
     return problems
 
 
@@ -231,50 +297,88 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
     problems = []
     unknown = sorted(set(options) - QUEUE_KEYS)
     if unknown:
-        problems.append(Problem("django_jobqueue.E001", f"{where} has unknown keys: "
-                                f"{', '.join(unknown)}.", f"Known keys: {', '.join(sorted(QUEUE_KEYS))}."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E001",
+                f"{where} has unknown keys: {', '.join(unknown)}.",
+                f"Known keys: {', '.join(sorted(QUEUE_KEYS))}.",
+            )
+        )
     kinds = [k for k in ("URL", "HOST", "UNIX_SOCKET_PATH", "SENTINELS") if options.get(k)]
     if not kinds:
-        problems.append(Problem("django_jobqueue.E002", f"{where} says nothing about where Redis "
-                                "is.", "Give URL, or HOST (+PORT, DB), or UNIX_SOCKET_PATH, or "
-                                "SENTINELS with MASTER_NAME."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E002",
+                f"{where} says nothing about where Redis is.",
+                "Give URL, or HOST (+PORT, DB), or UNIX_SOCKET_PATH, or "
+                "SENTINELS with MASTER_NAME.",
+            )
+        )
     elif len(kinds) > 1:
-        problems.append(Problem("django_jobqueue.E003", f"{where} gives {' and '.join(kinds)}; "
-                                "use only one way to connect."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E003",
+                f"{where} gives {' and '.join(kinds)}; use only one way to connect.",
+            )
+        )
     if options.get("URL"):
         extra = [k for k in ("PORT", "DB", "USERNAME", "PASSWORD", "SSL") if k in options]
         if extra:
-            problems.append(Problem("django_jobqueue.E003", f"{where} gives URL and "
-                                    f"{', '.join(extra)}; the URL would silently win.",
-                                    "Put them in the URL: redis://user:password@host:port/db."))
+            problems.append(
+                Problem(
+                    "django_jobqueue.E003",
+                    f"{where} gives URL and {', '.join(extra)}; the URL would silently win.",
+                    "Put them in the URL: redis://user:password@host:port/db.",
+                )
+            )
     for key in ("PORT", "DB"):
         value = options.get(key)
         if value is not None and (isinstance(value, bool) or not str(value).isdigit()):
-            problems.append(Problem("django_jobqueue.E012", f"{where}['{key}'] must be a "
-                                    f"whole number >= 0, not {value!r}."))
+            problems.append(
+                Problem(
+                    "django_jobqueue.E012",
+                    f"{where}['{key}'] must be a whole number >= 0, not {value!r}.",
+                )
+            )
     url = options.get("URL")
     if url is not None:
         scheme = urlsplit(str(url)).scheme
         if scheme not in URL_SCHEMES:
-            problems.append(Problem("django_jobqueue.E004", f"{where}['URL'] has scheme "
-                                    f"{scheme!r}; use redis://, rediss:// or unix://."))
+            problems.append(
+                Problem(
+                    "django_jobqueue.E004",
+                    f"{where}['URL'] has scheme {scheme!r}; use redis://, rediss:// or unix://.",
+                )
+            )
     if options.get("SENTINELS"):
         sentinels = options["SENTINELS"]
         ok = isinstance(sentinels, (list, tuple)) and all(
-            isinstance(s, (list, tuple)) and len(s) == 2 for s in sentinels)
+            isinstance(s, (list, tuple)) and len(s) == 2 for s in sentinels
+        )
         if not ok:
-            problems.append(Problem("django_jobqueue.E010", f"{where}['SENTINELS'] must be a list "
-                                    "of (host, port) pairs."))
+            problems.append(
+                Problem(
+                    "django_jobqueue.E010",
+                    f"{where}['SENTINELS'] must be a list of (host, port) pairs.",
+                )
+            )
         if not options.get("MASTER_NAME"):
-            problems.append(Problem("django_jobqueue.E010", f"{where} has SENTINELS but no "
-                                    "MASTER_NAME."))
+            problems.append(
+                Problem("django_jobqueue.E010", f"{where} has SENTINELS but no MASTER_NAME.")
+            )
     problems += _cluster_problems(where, options)
     for key in ("DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL"):
         value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or (value < 0 and value != -1)):
-            problems.append(Problem("django_jobqueue.E005", f"{where}['{key}'] must be whole "
-                                    f"seconds >= 0 (or -1 for no limit), not {value!r}."))
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or (value < 0 and value != -1)
+        ):
+            problems.append(
+                Problem(
+                    "django_jobqueue.E005",
+                    f"{where}['{key}'] must be whole "
+                    f"seconds >= 0 (or -1 for no limit), not {value!r}.",
+                )
+            )
     if "ASYNC" in options and not isinstance(options["ASYNC"], bool):
         problems.append(Problem("django_jobqueue.E006", f"{where}['ASYNC'] must be True or False."))
     return problems
@@ -293,16 +397,26 @@ def _cluster_problems(where: str, options: dict) -> list[Problem]:
     if url.scheme == "unix":
         elsewhere.append("a unix:// URL")
     if elsewhere:
-        problems.append(Problem("django_jobqueue.E015", f"{where} has CLUSTER with "
-                                f"{' and '.join(elsewhere)}.", "Name one node of the cluster "
-                                "with URL (redis:// or rediss://) or HOST and PORT; the client "
-                                "finds the other nodes."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E015",
+                f"{where} has CLUSTER with {' and '.join(elsewhere)}.",
+                "Name one node of the cluster "
+                "with URL (redis:// or rediss://) or HOST and PORT; the client "
+                "finds the other nodes.",
+            )
+        )
     dbs = [str(options["DB"])] if options.get("DB") is not None else []
     if url.scheme in ("redis", "rediss"):
-        dbs += [url.path.strip("/")] + parse_qs(url.query).get("db", [])
+        dbs += [url.path.strip("/"), *parse_qs(url.query).get("db", [])]
     if any(db not in ("", "0") for db in dbs):
-        problems.append(Problem("django_jobqueue.E015", f"{where} has CLUSTER and a database "
-                                "other than 0; a Redis Cluster has database 0 only."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E015",
+                f"{where} has CLUSTER and a database "
+                "other than 0; a Redis Cluster has database 0 only.",
+            )
+        )
     return problems
 
 
@@ -311,8 +425,9 @@ def get_settings() -> JobQueueSettings:
     """The parsed settings; raises ImproperlyConfigured on the first error."""
     for problem in find_problems():
         if problem.level == "error":
-            raise ImproperlyConfigured(f"{problem.msg} ({problem.id})"
-                                       + (f" {problem.hint}" if problem.hint else ""))
+            raise ImproperlyConfigured(
+                f"{problem.msg} ({problem.id})" + (f" {problem.hint}" if problem.hint else "")
+            )
     raw = getattr(settings, "JOBQUEUE_QUEUES", None)
     if raw is None:
         raw = DEFAULT_QUEUES
@@ -340,9 +455,12 @@ def _signing_keys() -> tuple[bytes, ...]:
     if not _secret_key():
         return ()
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return tuple(salted_hmac("django_jobqueue.payloads", "signing key", secret=s,
-                             algorithm="sha256").digest()
-                 for s in secrets)
+    return tuple(
+        salted_hmac(
+            "django_jobqueue.payloads", "signing key", secret=s, algorithm="sha256"
+        ).digest()
+        for s in secrets
+    )
 
 
 def _secret_key() -> str | None:

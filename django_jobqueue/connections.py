@@ -56,23 +56,40 @@ def build_client(config: ConnectionConfig) -> Any:
         # Connects at once, to learn the cluster's nodes and slots from this one.
         if config.url:
             return RedisCluster.from_url(config.url, **kwargs)
-        return RedisCluster(host=config.host, port=config.port, username=config.username,
-                            password=config.password, **kwargs)
+        return RedisCluster(
+            host=config.host,
+            port=config.port,
+            username=config.username,
+            password=config.password,
+            **kwargs,
+        )
     if config.sentinels:
         if config.password is not None:
             kwargs.setdefault("password", config.password)
         if config.username is not None:
             kwargs.setdefault("username", config.username)
-        sentinel = Sentinel(list(config.sentinels), sentinel_kwargs=dict(config.sentinel_kwargs),
-                            **kwargs)
+        sentinel = Sentinel(
+            list(config.sentinels), sentinel_kwargs=dict(config.sentinel_kwargs), **kwargs
+        )
         return sentinel.master_for(config.master_name, db=config.db)
     if config.url:
         return redis.Redis.from_url(config.url, **kwargs)
     if config.unix_socket_path:
-        return redis.Redis(unix_socket_path=config.unix_socket_path, db=config.db,
-                           username=config.username, password=config.password, **kwargs)
-    return redis.Redis(host=config.host, port=config.port, db=config.db,
-                       username=config.username, password=config.password, **kwargs)
+        return redis.Redis(
+            unix_socket_path=config.unix_socket_path,
+            db=config.db,
+            username=config.username,
+            password=config.password,
+            **kwargs,
+        )
+    return redis.Redis(
+        host=config.host,
+        port=config.port,
+        db=config.db,
+        username=config.username,
+        password=config.password,
+        **kwargs,
+    )
 
 
 def clear() -> None:

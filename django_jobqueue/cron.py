@@ -27,8 +27,22 @@ from .engine.cron import CronEntry, CronSyntaxError, resolve_timezone
 from .engine.utils import import_attribute, parse_duration
 
 #: The keys an entry may have.
-ENTRY_KEYS = {"func", "cron", "interval", "name", "queue", "args", "kwargs", "timeout",
-              "result_ttl", "failure_ttl", "ttl", "timezone", "missed", "description"}
+ENTRY_KEYS = {
+    "func",
+    "cron",
+    "interval",
+    "name",
+    "queue",
+    "args",
+    "kwargs",
+    "timeout",
+    "result_ttl",
+    "failure_ttl",
+    "ttl",
+    "timezone",
+    "missed",
+    "description",
+}
 
 
 def default_timezone() -> str:
@@ -47,8 +61,13 @@ def find_cron_problems() -> list[Problem]:
     if raw is None:
         return []
     if not isinstance(raw, (list, tuple)) or not all(isinstance(item, dict) for item in raw):
-        return [Problem("django_jobqueue.E030", "JOBQUEUE_CRON must be a list of dicts.",
-                        'Example: [{"func": "app.tasks.report", "cron": "0 7 * * *"}]')]
+        return [
+            Problem(
+                "django_jobqueue.E030",
+                "JOBQUEUE_CRON must be a list of dicts.",
+                'Example: [{"func": "app.tasks.report", "cron": "0 7 * * *"}]',
+            )
+        ]
     try:
         queues = set(get_settings().queues)
     except ImproperlyConfigured:
@@ -62,9 +81,13 @@ def find_cron_problems() -> list[Problem]:
         if not found:
             name = item.get("name") or item["func"]
             if name in names:
-                problems.append(Problem(
-                    "django_jobqueue.E037", f"{where} and JOBQUEUE_CRON[{names[name]}] are both "
-                    f"named {name!r}.", "Give each entry of the same function its own 'name'."))
+                problems.append(
+                    Problem(
+                        "django_jobqueue.E037",
+                        f"{where} and JOBQUEUE_CRON[{names[name]}] are both named {name!r}.",
+                        "Give each entry of the same function its own 'name'.",
+                    )
+                )
             names.setdefault(name, index)
     return problems
 
@@ -72,31 +95,51 @@ def find_cron_problems() -> list[Problem]:
 def _entry_problems(where: str, item: dict, queues: set[str] | None) -> list[Problem]:
     unknown = sorted(set(item) - ENTRY_KEYS)
     if unknown:
-        return [Problem("django_jobqueue.E031", f"{where} has unknown keys: {', '.join(unknown)}.",
-                        f"Known keys: {', '.join(sorted(ENTRY_KEYS))}.")]
+        return [
+            Problem(
+                "django_jobqueue.E031",
+                f"{where} has unknown keys: {', '.join(unknown)}.",
+                f"Known keys: {', '.join(sorted(ENTRY_KEYS))}.",
+            )
+        ]
     func = item.get("func")
     if not isinstance(func, str) or not func:
-        return [Problem("django_jobqueue.E031", f"{where} has no 'func' (the dotted path of "
-                        "the function to run).")]
+        return [
+            Problem(
+                "django_jobqueue.E031",
+                f"{where} has no 'func' (the dotted path of the function to run).",
+            )
+        ]
     where = f"{where} ({item.get('name') or func})"
     problems = []
     try:
         target = import_attribute(func)
     except Exception as exc:
-        problems.append(Problem("django_jobqueue.E032", f"{where}: cannot import {func!r} "
-                                f"({type(exc).__name__}: {exc})."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E032",
+                f"{where}: cannot import {func!r} ({type(exc).__name__}: {exc}).",
+            )
+        )
     else:
         if not callable(target):
             problems.append(Problem("django_jobqueue.E032", f"{where}: {func!r} is not callable."))
     if ("cron" in item) == ("interval" in item):
-        problems.append(Problem("django_jobqueue.E033", f"{where} must have exactly one of "
-                                "'cron' and 'interval'."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E033", f"{where} must have exactly one of 'cron' and 'interval'."
+            )
+        )
         return problems
     queue = item.get("queue", "default")
     if queues is not None and isinstance(queue, str) and queue not in queues:
-        problems.append(Problem("django_jobqueue.E035", f"{where} names queue {queue!r}, which "
-                                "JOBQUEUE_QUEUES lacks.",
-                                f"Configured queues: {', '.join(sorted(queues)) or 'none'}."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E035",
+                f"{where} names queue {queue!r}, which JOBQUEUE_QUEUES lacks.",
+                f"Configured queues: {', '.join(sorted(queues)) or 'none'}.",
+            )
+        )
     if not isinstance(item.get("args", ()), (list, tuple)):
         problems.append(Problem("django_jobqueue.E038", f"{where}: 'args' must be a list."))
     if not isinstance(item.get("kwargs", {}), dict):
@@ -113,16 +156,23 @@ def _entry_problems(where: str, item: dict, queues: set[str] | None) -> list[Pro
             problems.append(Problem("django_jobqueue.E033", f"{where}: 'interval': {exc}"))
         else:
             if seconds is None or seconds < 1:
-                problems.append(Problem("django_jobqueue.E033", f"{where}: 'interval' must be "
-                                        "at least 1 second."))
+                problems.append(
+                    Problem(
+                        "django_jobqueue.E033", f"{where}: 'interval' must be at least 1 second."
+                    )
+                )
     if problems:
         return problems
     try:
         _build(item)
     except CronSyntaxError as exc:
-        problems.append(Problem("django_jobqueue.E034", f"{where}: {exc}",
-                                "Five fields: minute hour day-of-month month day-of-week, "
-                                "e.g. '0 7 * * 1-5'."))
+        problems.append(
+            Problem(
+                "django_jobqueue.E034",
+                f"{where}: {exc}",
+                "Five fields: minute hour day-of-month month day-of-week, e.g. '0 7 * * 1-5'.",
+            )
+        )
     except (ValueError, TypeError) as exc:
         problems.append(Problem("django_jobqueue.E038", f"{where}: {exc}"))
     return problems
@@ -138,8 +188,9 @@ def _build(item: dict) -> CronEntry:
 def get_cron_entries() -> list[CronEntry]:
     """The entries of ``JOBQUEUE_CRON``; raises ImproperlyConfigured on the first problem."""
     for problem in find_cron_problems():
-        raise ImproperlyConfigured(f"{problem.msg} ({problem.id})"
-                                   + (f" {problem.hint}" if problem.hint else ""))
+        raise ImproperlyConfigured(
+            f"{problem.msg} ({problem.id})" + (f" {problem.hint}" if problem.hint else "")
+        )
     return [_build(item) for item in getattr(settings, "JOBQUEUE_CRON", None) or ()]
 
 
@@ -162,8 +213,11 @@ def entries_for(queue_names: Any) -> list[CronEntry]:
         return replace(jq.queue(name).connection, kwargs=(), sentinel_kwargs=())
 
     home = where(names[0])
-    return [entry for entry in get_cron_entries()
-            if entry.queue in jq.queues and where(entry.queue) == home]
+    return [
+        entry
+        for entry in get_cron_entries()
+        if entry.queue in jq.queues and where(entry.queue) == home
+    ]
 
 
 __all__ = ["ENTRY_KEYS", "entries_for", "find_cron_problems", "get_cron_entries", "get_entry"]

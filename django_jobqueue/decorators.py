@@ -6,7 +6,7 @@ from .engine.decorators import job as engine_job
 from .queues import DjangoQueue
 
 
-class job(engine_job):  # noqa: N801
+class job(engine_job):
     """``@job``, ``@job("low")``, ``@job("low", timeout=60)``: adds ``.delay()``.
 
     A queue given by name uses ``JOBQUEUE_QUEUES`` unless ``connection=`` is

@@ -15,9 +15,9 @@ from django.utils import timezone
 from .conf import get_settings
 from .connections import get_connection
 from .engine import Job, JobStatus, Queue, SimpleWorker, Worker
+from .engine.execution import EXECUTIONS
 from .engine.pool import WorkerPool
 from .engine.scheduler import Scheduler
-from .engine.execution import EXECUTIONS
 from .engine.utils import import_attribute
 
 _UNSET: Any = object()
@@ -31,10 +31,18 @@ class DjangoQueue(Queue):
     explicitly wins.
     """
 
-    def __init__(self, name: str = "default", connection: Any = None, is_async: Any = _UNSET,
-                 default_timeout: Any = None, serializer: Any = None, prefix: str | None = None,
-                 default_result_ttl: int | None = None, in_memory: bool | None = None,
-                 **kwargs: Any):
+    def __init__(
+        self,
+        name: str = "default",
+        connection: Any = None,
+        is_async: Any = _UNSET,
+        default_timeout: Any = None,
+        serializer: Any = None,
+        prefix: str | None = None,
+        default_result_ttl: int | None = None,
+        in_memory: bool | None = None,
+        **kwargs: Any,
+    ):
         if settings.configured:
             jq = get_settings()
             config = jq.queues.get(name)
@@ -49,12 +57,21 @@ class DjangoQueue(Queue):
                 serializer = _first(serializer, config.serializer)
             prefix = _first(prefix, jq.key_prefix)
         is_async = True if is_async is _UNSET else is_async
-        super().__init__(name, connection, is_async, default_timeout, serializer, prefix,
-                         default_result_ttl=default_result_ttl,
-                         in_memory=not is_async if in_memory is None else in_memory, **kwargs)
+        super().__init__(
+            name,
+            connection,
+            is_async,
+            default_timeout,
+            serializer,
+            prefix,
+            default_result_ttl=default_result_ttl,
+            in_memory=not is_async if in_memory is None else in_memory,
+            **kwargs,
+        )
 
-    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None,
-                    at: Any = None) -> Job:
+    def enqueue_job(
+        self, job: Job, at_front: bool = False, depends_on: Any = None, at: Any = None
+    ) -> Job:
         """Store the job now, or when the surrounding transaction commits.
 
         Inside ``transaction.atomic()`` (and with ``JOBQUEUE_COMMIT_MODE =
@@ -69,17 +86,21 @@ class DjangoQueue(Queue):
         ``TIME_ZONE``, like ``timezone.now()`` then returns.
         """
         at = _aware(at)
-        if not (self.is_async and settings.configured
-                and get_settings().commit_mode == "on_commit"
-                and transaction.get_connection().in_atomic_block):
+        if not (
+            self.is_async
+            and settings.configured
+            and get_settings().commit_mode == "on_commit"
+            and transaction.get_connection().in_atomic_block
+        ):
             return super().enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
         job.set_status(JobStatus.PENDING_COMMIT)
         job.unsaved = True
 
         def push() -> None:
             if job.get_status(refresh=False) == JobStatus.PENDING_COMMIT:  # not canceled
-                super(DjangoQueue, self).enqueue_job(job, at_front=at_front,
-                                                     depends_on=depends_on, at=at)
+                super(DjangoQueue, self).enqueue_job(
+                    job, at_front=at_front, depends_on=depends_on, at=at
+                )
 
         transaction.on_commit(push)
         return job
@@ -92,7 +113,8 @@ def _aware(when: Any) -> Any:
         return timezone.make_aware(when)
     raise ValueError(
         f"{when!r} is a naive datetime, and USE_TZ is on: pass an aware one, such as "
-        "timezone.now() + timedelta(hours=1), or use enqueue_in() / delay_in().")
+        "timezone.now() + timedelta(hours=1), or use enqueue_in() / delay_in()."
+    )
 
 
 def _first(*values: Any) -> Any:
@@ -135,8 +157,10 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> An
     queues = [get_queue(name) for name in names]
     # A worker takes jobs through one Redis connection: queues on another Redis (or
     # database) would never be served. Only client tuning (CONNECTION_KWARGS) may differ.
-    where = {name: replace(get_settings().queue(name).connection, kwargs=(), sentinel_kwargs=())
-             for name in names}
+    where = {
+        name: replace(get_settings().queue(name).connection, kwargs=(), sentinel_kwargs=())
+        for name in names
+    }
     elsewhere = [name for name in names if where[name] != where[names[0]]]
     if elsewhere:
         raise ImproperlyConfigured(
@@ -168,8 +192,13 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> An
         # Built here so that cron jobs get their queue's settings (serializer,
         # timeouts); it is shown under the worker's name.
         kwargs["name"] = kwargs.get("name") or uuid.uuid4().hex
-        kwargs["scheduler"] = Scheduler(queues[0].connection, get_settings().key_prefix,
-                                        cron=entries_for(names), name=kwargs["name"],
-                                        queue_factory=get_queue)
-    return worker_class(queues, connection=queues[0].connection,
-                        prefix=get_settings().key_prefix, **kwargs)
+        kwargs["scheduler"] = Scheduler(
+            queues[0].connection,
+            get_settings().key_prefix,
+            cron=entries_for(names),
+            name=kwargs["name"],
+            queue_factory=get_queue,
+        )
+    return worker_class(
+        queues, connection=queues[0].connection, prefix=get_settings().key_prefix, **kwargs
+    )

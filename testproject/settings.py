@@ -1,8 +1,8 @@
 """Settings of the demo site. Every value can be set from the environment.
 
-    REDIS_URL     Redis used by all queues   (default: redis://127.0.0.1:6379/0)
-    DATABASE_URL  database                   (default: SQLite file db.sqlite3 at the repo root)
-    SECRET_KEY, DEBUG, ALLOWED_HOSTS
+REDIS_URL     Redis used by all queues   (default: redis://127.0.0.1:6379/0)
+DATABASE_URL  database                   (default: SQLite file db.sqlite3 at the repo root)
+SECRET_KEY, DEBUG, ALLOWED_HOSTS
 """
 
 from pathlib import Path

@@ -123,8 +123,9 @@ CLUSTER_QUEUES = ("emails", "default", "low")
 def cluster_jq(settings, cluster_conn, redis_cluster, key_prefix):
     """Django settings with the queues of :data:`CLUSTER_QUEUES` on the session's cluster
     (``"CLUSTER": True``), under this test's key prefix; returns the cluster client."""
-    settings.JOBQUEUE_QUEUES = {name: {"URL": redis_cluster.url, "CLUSTER": True}
-                                for name in CLUSTER_QUEUES}
+    settings.JOBQUEUE_QUEUES = {
+        name: {"URL": redis_cluster.url, "CLUSTER": True} for name in CLUSTER_QUEUES
+    }
     settings.JOBQUEUE_KEY_PREFIX = key_prefix
     settings.JOBQUEUE_COMMIT_MODE = "immediate"
     return cluster_conn
@@ -145,7 +146,9 @@ def prefixed_keys(redis_conn, key_prefix):
     """``prefixed_keys()``: the sorted keys (as str) under the test's prefix."""
 
     def keys() -> list[str]:
-        return sorted(k.decode() for k in redis_conn.scan_iter(
-            match=_glob_escape(key_prefix) + "*", count=1000))
+        return sorted(
+            k.decode()
+            for k in redis_conn.scan_iter(match=_glob_escape(key_prefix) + "*", count=1000)
+        )
 
     return keys

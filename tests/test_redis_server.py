@@ -180,7 +180,10 @@ def test_command_line_with_redis_url_just_prints_it():
     env = {**os.environ, "REDIS_URL": "redis://example.invalid:6392/0"}
     result = subprocess.run(
         [sys.executable, "-m", "django_jobqueue.contrib.redis_server"],
-        capture_output=True, text=True, env=env, timeout=30,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "redis://example.invalid:6392/0"

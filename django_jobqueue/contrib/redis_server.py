@@ -38,8 +38,15 @@ import redis
 
 from ..engine.utils import parent_death_signal
 
-__all__ = ["DEFAULT_URL", "RedisClusterSetup", "RedisSentinelSetup", "RedisServer", "ensure_redis",
-           "find_free_port", "find_redis_server"]
+__all__ = [
+    "DEFAULT_URL",
+    "RedisClusterSetup",
+    "RedisSentinelSetup",
+    "RedisServer",
+    "ensure_redis",
+    "find_free_port",
+    "find_redis_server",
+]
 
 #: Where a developer's (or CI's) shared Redis is expected to answer.
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
@@ -280,18 +287,24 @@ class RedisServer:
         """The command line; runs with the new temporary directory as ``--dir``."""
         return [
             executable,
-            "--port", str(self._port),
-            "--bind", _HOST,
-            "--save", "",
-            "--appendonly", "no",
-            "--daemonize", "no",
-            "--dir", self._tmpdir,
+            "--port",
+            str(self._port),
+            "--bind",
+            _HOST,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--dir",
+            self._tmpdir,
             *self.extra_args,
         ]
 
     def _spawn(self, executable: str) -> None:
         self._tmpdir = tempfile.mkdtemp(prefix="jobqueue-redis-")
-        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in _cleanup
+        self._log_file = open(self.log_path, "wb")
         command = self._command(executable)
         kwargs = {}
         setter = parent_death_signal(signal.SIGTERM)
@@ -409,8 +422,16 @@ class _SentinelProcess(RedisServer):
     """``redis-server <conf> --sentinel``: the config file is written at each start
     (a sentinel rewrites it as it learns about the set-up)."""
 
-    def __init__(self, monitor: tuple[str, int], *, master_name: str, quorum: int,
-                 down_after: int, failover_timeout: int, **kwargs) -> None:
+    def __init__(
+        self,
+        monitor: tuple[str, int],
+        *,
+        master_name: str,
+        quorum: int,
+        down_after: int,
+        failover_timeout: int,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.monitor = monitor
         self.master_name = master_name
@@ -462,10 +483,20 @@ class RedisSentinelSetup:
             a demoted master be turned into a replica, within about a second.
     """
 
-    def __init__(self, master_name: str = "mymaster", *, replicas: int = 1, sentinels: int = 3,
-                 quorum: int = 2, down_after: int = 1000, failover_timeout: int = 3000,
-                 startup_timeout: float = 30.0, executable: str | None = None,
-                 info_period: int = 1000, publish_period: int = 500) -> None:
+    def __init__(
+        self,
+        master_name: str = "mymaster",
+        *,
+        replicas: int = 1,
+        sentinels: int = 3,
+        quorum: int = 2,
+        down_after: int = 1000,
+        failover_timeout: int = 3000,
+        startup_timeout: float = 30.0,
+        executable: str | None = None,
+        info_period: int = 1000,
+        publish_period: int = 500,
+    ) -> None:
         if replicas < 1:
             raise ValueError("A failover needs at least one replica.")
         self.master_name = master_name
@@ -504,23 +535,39 @@ class RedisSentinelSetup:
             master = RedisServer(executable=self._executable, extra_args=_QUICK_SYNC).start()
             self.servers.append(master)
             for _ in range(self.replica_count):
-                self.servers.append(RedisServer(
-                    executable=self._executable,
-                    extra_args=[*_QUICK_SYNC, "--replicaof", _HOST, str(master.port)]).start())
+                self.servers.append(
+                    RedisServer(
+                        executable=self._executable,
+                        extra_args=[*_QUICK_SYNC, "--replicaof", _HOST, str(master.port)],
+                    ).start()
+                )
             for _ in range(self.sentinel_count):
-                self.sentinel_servers.append(_SentinelProcess(
-                    (_HOST, master.port), master_name=self.master_name, quorum=self.quorum,
-                    down_after=self.down_after, failover_timeout=self.failover_timeout,
-                    executable=self._executable).start())
+                self.sentinel_servers.append(
+                    _SentinelProcess(
+                        (_HOST, master.port),
+                        master_name=self.master_name,
+                        quorum=self.quorum,
+                        down_after=self.down_after,
+                        failover_timeout=self.failover_timeout,
+                        executable=self._executable,
+                    ).start()
+                )
             for sentinel in self.sentinel_servers:
                 self._speed_up(sentinel.port)
             for replica in self.servers[1:]:
-                _wait_for(f"replica {replica.port} to sync with the master",
-                          lambda r=replica: _info(_HOST, r.port, "replication").get(
-                              "master_link_status") == "up", self.startup_timeout)
+                _wait_for(
+                    f"replica {replica.port} to sync with the master",
+                    lambda r=replica: (
+                        _info(_HOST, r.port, "replication").get("master_link_status") == "up"
+                    ),
+                    self.startup_timeout,
+                )
             for sentinel in self.sentinel_servers:
-                _wait_for(f"sentinel {sentinel.port} to see every replica and sentinel",
-                          lambda s=sentinel: self._sentinel_ready(s.port), self.startup_timeout)
+                _wait_for(
+                    f"sentinel {sentinel.port} to see every replica and sentinel",
+                    lambda s=sentinel: self._sentinel_ready(s.port),
+                    self.startup_timeout,
+                )
         except BaseException:
             self.stop()
             raise
@@ -529,8 +576,13 @@ class RedisSentinelSetup:
     def _speed_up(self, port: int) -> None:
         client = _client(_HOST, port)
         try:
-            client.execute_command("SENTINEL DEBUG", "info-period", self.info_period,
-                                   "publish-period", self.publish_period)
+            client.execute_command(
+                "SENTINEL DEBUG",
+                "info-period",
+                self.info_period,
+                "publish-period",
+                self.publish_period,
+            )
         except redis.exceptions.ResponseError:
             pass  # before Redis 7: the default periods
         finally:
@@ -542,8 +594,10 @@ class RedisSentinelSetup:
             state = client.sentinel_master(self.master_name)
         finally:
             client.close()
-        return (int(state["num-slaves"]) >= self.replica_count
-                and int(state["num-other-sentinels"]) >= self.sentinel_count - 1)
+        return (
+            int(state["num-slaves"]) >= self.replica_count
+            and int(state["num-other-sentinels"]) >= self.sentinel_count - 1
+        )
 
     def master_address(self) -> tuple[str, int]:
         """The master's ``(host, port)`` according to the first sentinel that answers."""
@@ -603,11 +657,16 @@ class RedisSentinelSetup:
             return new
 
         try:
-            return _wait_for(f"the sentinels to promote a replica of {old[0]}:{old[1]}",
-                             promoted, timeout, interval=0.1)
+            return _wait_for(
+                f"the sentinels to promote a replica of {old[0]}:{old[1]}",
+                promoted,
+                timeout,
+                interval=0.1,
+            )
         except RuntimeError as exc:
-            logs = "\n".join(f"--- sentinel {s.port} ---\n{s._log_tail(10)}"
-                             for s in self.sentinel_servers)
+            logs = "\n".join(
+                f"--- sentinel {s.port} ---\n{s._log_tail(10)}" for s in self.sentinel_servers
+            )
             raise RuntimeError(f"{exc}\n{logs}") from None
 
     def stop(self) -> None:
@@ -660,9 +719,16 @@ class RedisClusterSetup:
             client = cluster.client()          # a redis.cluster.RedisCluster
     """
 
-    def __init__(self, masters: int = 3, replicas: int = 1, *, node_timeout: int = 2000,
-                 startup_timeout: float = 60.0, executable: str | None = None,
-                 redis_cli: str | None | bool = None) -> None:
+    def __init__(
+        self,
+        masters: int = 3,
+        replicas: int = 1,
+        *,
+        node_timeout: int = 2000,
+        startup_timeout: float = 60.0,
+        executable: str | None = None,
+        redis_cli: str | bool | None = None,
+    ) -> None:
         if masters < 3:
             raise ValueError("Redis Cluster needs at least three masters.")
         self.master_count = masters
@@ -690,8 +756,9 @@ class RedisClusterSetup:
 
         kwargs.setdefault("socket_connect_timeout", 2)
         kwargs.setdefault("socket_timeout", 5)
-        return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in self.startup_nodes],
-                            **kwargs)
+        return RedisCluster(
+            startup_nodes=[ClusterNode(h, p) for h, p in self.startup_nodes], **kwargs
+        )
 
     def __repr__(self) -> str:
         ports = ", ".join(str(n._port) for n in self.nodes)
@@ -707,9 +774,20 @@ class RedisClusterSetup:
         """Start the nodes, create the cluster and wait until it serves every slot."""
         try:
             for _ in range(self.master_count * (1 + self.replica_count)):
-                self.nodes.append(_ClusterNode(executable=self._executable, extra_args=[
-                    *_QUICK_SYNC, "--cluster-enabled", "yes", "--cluster-config-file",
-                    "nodes.conf", "--cluster-node-timeout", str(self.node_timeout)]).start())
+                self.nodes.append(
+                    _ClusterNode(
+                        executable=self._executable,
+                        extra_args=[
+                            *_QUICK_SYNC,
+                            "--cluster-enabled",
+                            "yes",
+                            "--cluster-config-file",
+                            "nodes.conf",
+                            "--cluster-node-timeout",
+                            str(self.node_timeout),
+                        ],
+                    ).start()
+                )
             cli = self.redis_cli
             if cli is None:
                 cli = shutil.which("redis-cli") or False
@@ -719,22 +797,38 @@ class RedisClusterSetup:
                 self._create_with_commands()
             total = len(self.nodes)
             for node in self.nodes:
-                _wait_for(f"cluster node {node.port} to be ready",
-                          lambda n=node: self._node_ready(n.port, total), self.startup_timeout)
+                _wait_for(
+                    f"cluster node {node.port} to be ready",
+                    lambda n=node: self._node_ready(n.port, total),
+                    self.startup_timeout,
+                )
         except BaseException:
             self.stop()
             raise
         return self
 
     def _create_with_redis_cli(self, cli: str) -> None:
-        command = [cli, "--cluster", "create",
-                   *(f"{h}:{p}" for h, p in self.startup_nodes),
-                   "--cluster-replicas", str(self.replica_count), "--cluster-yes"]
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True, timeout=self.startup_timeout)
+        command = [
+            cli,
+            "--cluster",
+            "create",
+            *(f"{h}:{p}" for h, p in self.startup_nodes),
+            "--cluster-replicas",
+            str(self.replica_count),
+            "--cluster-yes",
+        ]
+        result = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=self.startup_timeout,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"redis-cli --cluster create failed ({result.returncode}):\n"
-                               f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+            raise RuntimeError(
+                f"redis-cli --cluster create failed ({result.returncode}):\n"
+                f"{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
 
     def _create_with_commands(self) -> None:
         """What ``redis-cli --cluster create`` does, for when there is no redis-cli."""
@@ -742,24 +836,32 @@ class RedisClusterSetup:
 
         clients = [_client(h, p) for h, p in self.startup_nodes]
         try:
-            masters = clients[:self.master_count]
+            masters = clients[: self.master_count]
             share = REDIS_CLUSTER_HASH_SLOTS // self.master_count
             for i, client in enumerate(masters):
                 first = i * share
-                last = REDIS_CLUSTER_HASH_SLOTS - 1 if i == self.master_count - 1 \
+                last = (
+                    REDIS_CLUSTER_HASH_SLOTS - 1
+                    if i == self.master_count - 1
                     else first + share - 1
+                )
                 client.execute_command("CLUSTER ADDSLOTS", *range(first, last + 1))
             for client in clients[1:]:
                 client.execute_command("CLUSTER MEET", _HOST, self.nodes[0].port)
             ids = [c.execute_command("CLUSTER MYID") for c in masters]
             ids = [i.decode() if isinstance(i, bytes) else i for i in ids]
-            for n, port in enumerate(self.startup_nodes[self.master_count:]):
+            for n, port in enumerate(self.startup_nodes[self.master_count :]):
                 # A node can only follow a master it has heard of.
-                _wait_for("the nodes to meet",
-                          lambda p=port[1]: _cluster_info(p)["cluster_known_nodes"] ==
-                          str(len(self.nodes)), self.startup_timeout)
+                _wait_for(
+                    "the nodes to meet",
+                    lambda p=port[1]: (
+                        _cluster_info(p)["cluster_known_nodes"] == str(len(self.nodes))
+                    ),
+                    self.startup_timeout,
+                )
                 clients[self.master_count + n].execute_command(
-                    "CLUSTER REPLICATE", ids[n % self.master_count])
+                    "CLUSTER REPLICATE", ids[n % self.master_count]
+                )
         finally:
             for client in clients:
                 client.close()
@@ -767,10 +869,12 @@ class RedisClusterSetup:
     def _node_ready(self, port: int, total: int) -> bool:
         state = _cluster_info(port)
         role = _info(_HOST, port, "replication")
-        return (state.get("cluster_state") == "ok"
-                and state.get("cluster_known_nodes") == str(total)
-                and state.get("cluster_slots_ok") == "16384"
-                and (role.get("role") == "master" or role.get("master_link_status") == "up"))
+        return (
+            state.get("cluster_state") == "ok"
+            and state.get("cluster_known_nodes") == str(total)
+            and state.get("cluster_slots_ok") == "16384"
+            and (role.get("role") == "master" or role.get("master_link_status") == "up")
+        )
 
     def master_of(self, key: str) -> RedisServer:
         """The node that is the master of ``key``'s slot now, as the nodes see it."""
@@ -800,12 +904,12 @@ class RedisClusterSetup:
         def healed():
             if any(_cluster_info(n.port).get("cluster_state") != "ok" for n in running):
                 return False
-            masters = [_info(_HOST, n.port, "replication").get("role") == "master"
-                       for n in running]
+            masters = [_info(_HOST, n.port, "replication").get("role") == "master" for n in running]
             return sum(masters) == self.master_count
 
-        _wait_for(f"a replica to replace the master on port {old.port}", healed, timeout,
-                  interval=0.1)
+        _wait_for(
+            f"a replica to replace the master on port {old.port}", healed, timeout, interval=0.1
+        )
 
     def stop(self) -> None:
         """Stop every node and remove their directories."""
@@ -844,12 +948,23 @@ def main(argv: list[str] | None = None) -> int:
             "process is sent SIGTERM or SIGINT."
         ),
     )
-    parser.add_argument("--private", action="store_true",
-                        help="always start a private server, ignoring REDIS_URL and 6379")
-    parser.add_argument("--port", type=int, default=None,
-                        help="port for a private server (default: a free one); implies --private")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="seconds to wait for a private server to answer (default: 10)")
+    parser.add_argument(
+        "--private",
+        action="store_true",
+        help="always start a private server, ignoring REDIS_URL and 6379",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port for a private server (default: a free one); implies --private",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for a private server to answer (default: 10)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -878,8 +993,12 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, request_stop)
     print(url, flush=True)
-    print(f"Started a private redis-server (pid {server.pid}) at {url}; "
-          "send SIGTERM or press Ctrl-C to stop it.", file=sys.stderr, flush=True)
+    print(
+        f"Started a private redis-server (pid {server.pid}) at {url}; "
+        "send SIGTERM or press Ctrl-C to stop it.",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         while not stopping.is_set():
             if not server.running:

@@ -6,9 +6,9 @@ so a spike of failures stands out at a glance. No script is needed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
 
 WIDTH = 720
 HEIGHT = 140
@@ -89,13 +89,22 @@ def throughput_chart(*series: Sequence[tuple[int, int, int]]) -> Chart:
     for i, (minute, (finished, failed)) in enumerate(ordered):
         fh = plot_height * finished / peak
         xh = plot_height * failed / peak
-        bars.append(Bar(
-            when=datetime.fromtimestamp(minute * 60, tz=timezone.utc),
-            finished=finished, failed=failed,
-            x=round(LEFT + i * slot + slot * 0.1, 1), width=round(slot * 0.8, 1),
-            finished_y=round(baseline - fh, 1), finished_height=round(fh, 1),
-            failed_y=round(baseline - fh - xh, 1), failed_height=round(xh, 1),
-        ))
-    return Chart(bars=bars, peak=peak,
-                 total_finished=sum(b.finished for b in bars),
-                 total_failed=sum(b.failed for b in bars))
+        bars.append(
+            Bar(
+                when=datetime.fromtimestamp(minute * 60, tz=UTC),
+                finished=finished,
+                failed=failed,
+                x=round(LEFT + i * slot + slot * 0.1, 1),
+                width=round(slot * 0.8, 1),
+                finished_y=round(baseline - fh, 1),
+                finished_height=round(fh, 1),
+                failed_y=round(baseline - fh - xh, 1),
+                failed_height=round(xh, 1),
+            )
+        )
+    return Chart(
+        bars=bars,
+        peak=peak,
+        total_finished=sum(b.finished for b in bars),
+        total_failed=sum(b.failed for b in bars),
+    )

@@ -94,8 +94,9 @@ def _json_list(raw: Any) -> list[str]:
     return [as_str(v) for v in value] if isinstance(value, list) else []
 
 
-def dependency_graph(connection: Any, ks: KeySpace, job_key: str,
-                     max_nodes: int = MAX_NODES) -> Graph:
+def dependency_graph(
+    connection: Any, ks: KeySpace, job_key: str, max_nodes: int = MAX_NODES
+) -> Graph:
     """Read and lay out the chain around ``job_key`` (on ``connection``)."""
     nodes: dict[str, Node] = {}
     truncated = False
@@ -121,7 +122,8 @@ def dependency_graph(connection: Any, ks: KeySpace, job_key: str,
     while frontier:
         found: list[Node] = []
         for node, (status, desc, deps, dependents, func) in zip(
-                frontier, _read(connection, [n.key for n in frontier])):
+            frontier, _read(connection, [n.key for n in frontier])
+        ):
             node.status = as_str(status)
             # Without a stored description, the function's name (its arguments
             # would need unpickling with each queue's serializer).

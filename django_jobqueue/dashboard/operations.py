@@ -8,7 +8,8 @@ the next batch again starts at the head, past the ones that could not be.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from redis.exceptions import ResponseError
 
@@ -58,8 +59,13 @@ def delete(queue: Any, ids: Iterable[str]) -> tuple[int, int]:
             done += 1
             dependents = json.loads(as_str(reply[1]) or "[]")
             if dependents:
-                release_dependents(queue.connection, queue.keys, queue.keys.job(queue.name, job_id),
-                                   dependents, "deleted")
+                release_dependents(
+                    queue.connection,
+                    queue.keys,
+                    queue.keys.job(queue.name, job_id),
+                    dependents,
+                    "deleted",
+                )
     return done, gone
 
 

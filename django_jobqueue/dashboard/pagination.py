@@ -7,7 +7,8 @@ those jobs in one pipeline. Nothing outside the page is ever read.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..engine.job import Job
 from ..engine.queue import PRIORITY_BAND
@@ -21,8 +22,12 @@ class JobRange:
     hash is gone (deleted, or expired before its registry entry was cleaned).
     """
 
-    def __init__(self, count: int, read_ids: Callable[[int, int], list[str]],
-                 load: Callable[[list[str]], list[Job | None]]):
+    def __init__(
+        self,
+        count: int,
+        read_ids: Callable[[int, int], list[str]],
+        load: Callable[[list[str]], list[Job | None]],
+    ):
         self.count_ = count
         self.read_ids = read_ids
         self.load = load
@@ -43,16 +48,20 @@ class JobRange:
 
 def loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
     def load(ids: list[str]) -> list[Job | None]:
-        return queue.job_class.fetch_many(ids, queue.connection, queue.serializer,
-                                          origin=queue.name, prefix=queue.keys.prefix)
+        return queue.job_class.fetch_many(
+            ids, queue.connection, queue.serializer, origin=queue.name, prefix=queue.keys.prefix
+        )
+
     return load
 
 
 def registry_range(queue: Any, registry: Any, desc: bool = True) -> JobRange:
     """A registry, newest (highest score) first, or lowest score first with ``desc=False``."""
-    return JobRange(registry.count,
-                    lambda start, stop: registry.get_job_ids(start, stop - 1, desc=desc),
-                    loader(queue))
+    return JobRange(
+        registry.count,
+        lambda start, stop: registry.get_job_ids(start, stop - 1, desc=desc),
+        loader(queue),
+    )
 
 
 def queue_range(queue: Any) -> JobRange:
@@ -74,12 +83,31 @@ def queue_range(queue: Any) -> JobRange:
         ids: list[str] = []
         # Each segment is (size, reader(offset, count)) in newest-first order.
         segments = (
-            (negative, lambda off, n: conn.zrange(prio_key, "+inf", 100 * PRIORITY_BAND,
-                                                  desc=True, byscore=True, offset=off, num=n)),
-            (listed, lambda off, n: list(reversed(conn.lrange(queue.key, -(off + n),
-                                                              -(off + 1))))),
-            (positive, lambda off, n: conn.zrange(prio_key, f"({100 * PRIORITY_BAND}", "-inf",
-                                                  desc=True, byscore=True, offset=off, num=n)),
+            (
+                negative,
+                lambda off, n: conn.zrange(
+                    prio_key,
+                    "+inf",
+                    100 * PRIORITY_BAND,
+                    desc=True,
+                    byscore=True,
+                    offset=off,
+                    num=n,
+                ),
+            ),
+            (listed, lambda off, n: list(reversed(conn.lrange(queue.key, -(off + n), -(off + 1))))),
+            (
+                positive,
+                lambda off, n: conn.zrange(
+                    prio_key,
+                    f"({100 * PRIORITY_BAND}",
+                    "-inf",
+                    desc=True,
+                    byscore=True,
+                    offset=off,
+                    num=n,
+                ),
+            ),
         )
         base = 0
         for size, reader in segments:

@@ -26,17 +26,31 @@ from .views import _label, dashboard_view, has_perm, page_context, require, safe
 
 #: action -> (button label, question, permission)
 ACTIONS = {
-    "run": (lambda: _("Run now"),
-            lambda: _("Enqueue a run of %(name)s on queue %(queue)s now? Its schedule does "
-                      "not change."), "change"),
-    "skip": (lambda: _("Skip next run"),
-             lambda: _("Skip the next run of %(name)s, due %(when)s? The one after it runs "
-                       "as usual."), "change"),
-    "pause": (lambda: _("Pause"),
-              lambda: _("Pause %(name)s? No job is enqueued until it is resumed; runs that "
-                        "fall due meanwhile are skipped, not made up."), "change"),
-    "resume": (lambda: _("Resume"),
-               lambda: _("Resume %(name)s? It runs again from its next occurrence."), "change"),
+    "run": (
+        lambda: _("Run now"),
+        lambda: _(
+            "Enqueue a run of %(name)s on queue %(queue)s now? Its schedule does not change."
+        ),
+        "change",
+    ),
+    "skip": (
+        lambda: _("Skip next run"),
+        lambda: _("Skip the next run of %(name)s, due %(when)s? The one after it runs as usual."),
+        "change",
+    ),
+    "pause": (
+        lambda: _("Pause"),
+        lambda: _(
+            "Pause %(name)s? No job is enqueued until it is resumed; runs that "
+            "fall due meanwhile are skipped, not made up."
+        ),
+        "change",
+    ),
+    "resume": (
+        lambda: _("Resume"),
+        lambda: _("Resume %(name)s? It runs again from its next occurrence."),
+        "change",
+    ),
 }
 
 
@@ -55,16 +69,25 @@ def _row(request: Any, entry: Any) -> dict[str, Any]:
     actions = []
     if has_perm(request, "change"):
         wanted = ["run", "skip", "resume" if state["paused"] else "pause"]
-        actions = [(ACTIONS[a][0](), url(request, "cron_action", entry.name, a), f"jq-cron-{a}")
-                   for a in wanted]
+        actions = [
+            (ACTIONS[a][0](), url(request, "cron_action", entry.name, a), f"jq-cron-{a}")
+            for a in wanted
+        ]
     return {
-        "entry": entry, "name": entry.name, "queue_url": url(request, "queue", entry.queue),
-        "next_run": to_datetime(state["next_run"]), "last_run": to_datetime(state["last_run"]),
-        "last_job": state["last_job"], "last_status": status,
+        "entry": entry,
+        "name": entry.name,
+        "queue_url": url(request, "queue", entry.queue),
+        "next_run": to_datetime(state["next_run"]),
+        "last_run": to_datetime(state["last_run"]),
+        "last_job": state["last_job"],
+        "last_status": status,
         "last_status_label": _label(status) if status else _("expired"),
         "last_job_url": url(request, "job", entry.queue, state["last_job"])
-        if state["last_job"] else None,
-        "paused": state["paused"], "error": state["error"], "actions": actions,
+        if state["last_job"]
+        else None,
+        "paused": state["paused"],
+        "error": state["error"],
+        "actions": actions,
     }
 
 
@@ -77,12 +100,20 @@ def cron_list(request: Any, site: Any) -> Any:
         queue = get_queue(name)
         key = (id(queue.connection), queue.keys.prefix)
         if key not in schedulers:
-            schedulers[key] = {"worker": scheduler_holder(queue.connection, queue.keys.prefix),
-                               "queues": []}
+            schedulers[key] = {
+                "worker": scheduler_holder(queue.connection, queue.keys.prefix),
+                "queues": [],
+            }
         schedulers[key]["queues"].append(name)
-    context = page_context(request, site, _("Periodic jobs"), [(_("Periodic jobs"), None)],
-                           rows=rows, schedulers=list(schedulers.values()),
-                           many_connections=len(schedulers) > 1)
+    context = page_context(
+        request,
+        site,
+        _("Periodic jobs"),
+        [(_("Periodic jobs"), None)],
+        rows=rows,
+        schedulers=list(schedulers.values()),
+        many_connections=len(schedulers) > 1,
+    )
     return render(request, "django_jobqueue/dashboard/cron.html", context)
 
 
@@ -95,8 +126,9 @@ def cron_action(request: Any, name: str, action: str, site: Any) -> Any:
     back = url(request, "cron")
     entry = get_entry(name) if _entries_or_error(request) else None
     if entry is None:
-        messages.error(request, _("There is no periodic job named %(name)s in JOBQUEUE_CRON.")
-                       % {"name": name})
+        messages.error(
+            request, _("There is no periodic job named %(name)s in JOBQUEUE_CRON.") % {"name": name}
+        )
         return HttpResponseRedirect(back)
     queue = get_queue(entry.queue)
     if request.method == "POST" and request.POST.get("post") == "yes":
@@ -104,14 +136,23 @@ def cron_action(request: Any, name: str, action: str, site: Any) -> Any:
         return HttpResponseRedirect(safe_next(request, back))
     state = entry_state(queue.connection, entry, queue.keys.prefix)
     when = to_datetime(state["next_run"])
-    text = question() % {"name": entry.name, "queue": entry.queue,
-                         "when": _when(when) if when else _("never")}
+    text = question() % {
+        "name": entry.name,
+        "queue": entry.queue,
+        "when": _when(when) if when else _("never"),
+    }
     context = page_context(
-        request, site, _("Are you sure?"),
+        request,
+        site,
+        _("Are you sure?"),
         [(_("Periodic jobs"), back), (entry.name, None), (label(), None)],
-        question=text, action=action, action_label=label(),
+        question=text,
+        action=action,
+        action_label=label(),
         hidden=[("next", safe_next(request, ""))] if safe_next(request, "") else [],
-        cancel_url=safe_next(request, back), items=[], dangerous=False,
+        cancel_url=safe_next(request, back),
+        items=[],
+        dangerous=False,
     )
     return render(request, "django_jobqueue/dashboard/confirm.html", context)
 
@@ -125,7 +166,9 @@ def _perform(entry: Any, queue: Any, action: str) -> str:
         if skipped is None:
             return _("%(name)s has no next run to skip.") % {"name": entry.name}
         return _("%(name)s: the run due %(when)s will not happen.") % {
-            "name": entry.name, "when": _when(to_datetime(skipped))}
+            "name": entry.name,
+            "when": _when(to_datetime(skipped)),
+        }
     set_paused(queue.connection, entry, action == "pause", queue.keys.prefix)
     if action == "pause":
         return _("%(name)s is paused.") % {"name": entry.name}

@@ -23,16 +23,24 @@ def build_urlpatterns(site: Any, changelist_name: str | None = None) -> list:
         path("", views.overview, extra, name="jobqueue_overview"),
         path("workers/", views.workers, extra, name="jobqueue_workers"),
         path("cron/", periodic.cron_list, extra, name="jobqueue_cron"),
-        path("cron/<str:name>/<slug:action>/", periodic.cron_action, extra,
-             name="jobqueue_cron_action"),
+        path(
+            "cron/<str:name>/<slug:action>/",
+            periodic.cron_action,
+            extra,
+            name="jobqueue_cron_action",
+        ),
         path("queues/<str:queue>/", views.job_list, extra, name="jobqueue_queue"),
-        path("queues/<str:queue>/jobs/<str:job_id>/", views.job_detail, extra,
-             name="jobqueue_job"),
-        path("queues/<str:queue>/jobs/<str:job_id>/<slug:action>/", views.job_action, extra,
-             name="jobqueue_job_action"),
+        path("queues/<str:queue>/jobs/<str:job_id>/", views.job_detail, extra, name="jobqueue_job"),
+        path(
+            "queues/<str:queue>/jobs/<str:job_id>/<slug:action>/",
+            views.job_action,
+            extra,
+            name="jobqueue_job_action",
+        ),
         path("queues/<str:queue>/<slug:slug>/", views.job_list, extra, name="jobqueue_list"),
-        path("queues/<str:queue>/<slug:slug>/bulk/", views.bulk_action, extra,
-             name="jobqueue_bulk"),
+        path(
+            "queues/<str:queue>/<slug:slug>/bulk/", views.bulk_action, extra, name="jobqueue_bulk"
+        ),
     ]
     if changelist_name:
         # The admin index links to the model's changelist: make that the overview.

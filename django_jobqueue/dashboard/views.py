@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pprint
 import reprlib
+from collections.abc import Callable
 from functools import cache, wraps
-from typing import Any, Callable
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -66,15 +67,24 @@ _repr.maxother = 120
 
 def _label(slug: str) -> str:
     return {
-        "queued": _("Queued"), "started": _("Started"), "deferred": _("Deferred"),
-        "scheduled": _("Scheduled"), "finished": _("Finished"), "failed": _("Failed"),
-        "canceled": _("Canceled"), "stopped": _("Stopped"),
+        "queued": _("Queued"),
+        "started": _("Started"),
+        "deferred": _("Deferred"),
+        "scheduled": _("Scheduled"),
+        "finished": _("Finished"),
+        "failed": _("Failed"),
+        "canceled": _("Canceled"),
+        "stopped": _("Stopped"),
     }.get(slug, slug)
 
 
 def _action_label(action: str) -> str:
-    return {"requeue": _("Requeue"), "cancel": _("Cancel"), "stop": _("Stop"),
-            "delete": _("Delete")}[action]
+    return {
+        "requeue": _("Requeue"),
+        "cancel": _("Cancel"),
+        "stop": _("Stop"),
+        "delete": _("Delete"),
+    }[action]
 
 
 # -- access ---------------------------------------------------------------------------
@@ -98,16 +108,18 @@ def dashboard_view(view: Callable) -> Callable:
     def wrapper(request: Any, *args: Any, site: Any, **kwargs: Any) -> Any:
         user = request.user
         if not (user.is_active and user.is_staff):
-            return redirect_to_login(request.get_full_path(),
-                                     reverse("admin:login", current_app=site.name))
+            return redirect_to_login(
+                request.get_full_path(), reverse("admin:login", current_app=site.name)
+            )
         require(request, "view")
         try:
             return view(request, *args, site=site, **kwargs)
         except UNAVAILABLE as exc:  # also a cluster failing over
             context = page_context(request, site, _("Redis is unreachable"), [])
             context["error"] = str(exc)
-            return render(request, "django_jobqueue/dashboard/unavailable.html", context,
-                          status=503)
+            return render(
+                request, "django_jobqueue/dashboard/unavailable.html", context, status=503
+            )
 
     return never_cache(csrf_protect(wrapper))
 
@@ -124,8 +136,10 @@ def admin_layout() -> dict[str, bool]:
     the title (6.x); before, it sat inside ``content``, which pages replace.
     """
     source = getattr(get_template("admin/base.html").template, "source", "")
-    return {"ordered_breadcrumbs": '<ol class="breadcrumbs">' in source,
-            "tools_in_base": 'class="titles-and-tools"' in source}
+    return {
+        "ordered_breadcrumbs": '<ol class="breadcrumbs">' in source,
+        "tools_in_base": 'class="titles-and-tools"' in source,
+    }
 
 
 def url(request: Any, name: str, *args: Any) -> str:
@@ -133,14 +147,18 @@ def url(request: Any, name: str, *args: Any) -> str:
     return reverse(f"{namespace}:jobqueue_{name}", args=args)
 
 
-def page_context(request: Any, site: Any, title: str, crumbs: list[tuple[str, str | None]],
-                 **extra: Any) -> dict[str, Any]:
+def page_context(
+    request: Any, site: Any, title: str, crumbs: list[tuple[str, str | None]], **extra: Any
+) -> dict[str, Any]:
     opts = Dashboard._meta
-    home = [(_("Home"), reverse("admin:index", current_app=site.name)),
-            (str(opts.app_config.verbose_name),
-             reverse("admin:app_list", kwargs={"app_label": opts.app_label},
-                     current_app=site.name)),
-            (_("Queues"), url(request, "overview"))]
+    home = [
+        (_("Home"), reverse("admin:index", current_app=site.name)),
+        (
+            str(opts.app_config.verbose_name),
+            reverse("admin:app_list", kwargs={"app_label": opts.app_label}, current_app=site.name),
+        ),
+        (_("Queues"), url(request, "overview")),
+    ]
     context = {
         **site.each_context(request),
         "title": title,
@@ -166,8 +184,9 @@ def configured_queue(name: str) -> Any:
 def safe_next(request: Any, default: str) -> str:
     """The ``next`` the request carries when it stays on this site, else ``default``."""
     target = request.POST.get("next") or request.GET.get("next")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return target
     return default
 
@@ -194,7 +213,8 @@ def _summary(job: Job, status: str | None) -> tuple[str, str]:
             return "result", truncate(_repr.repr(job.result), 200)
         except Exception as exc:  # a class the web process cannot import, say
             return "error", _("(the result cannot be read: %(error)s)") % {
-                "error": f"{type(exc).__name__}: {exc}"}
+                "error": f"{type(exc).__name__}: {exc}"
+            }
     return "", ""
 
 
@@ -204,11 +224,18 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
     status = as_str(job.get_status(refresh=False))
     kind, summary = _summary(job, status)
     return {
-        "id": job.id, "missing": False, "url": url(request, "job", queue.name, job.id),
-        "description": job.description or job.func_name or "", "status": status,
+        "id": job.id,
+        "missing": False,
+        "url": url(request, "job", queue.name, job.id),
+        "description": job.description or job.func_name or "",
+        "status": status,
         "status_label": _label(status) if status else _("unknown"),
-        "enqueued_at": job.enqueued_at, "started_at": job.started_at, "ended_at": job.ended_at,
-        "duration": _duration(job), "summary_kind": kind, "summary": summary,
+        "enqueued_at": job.enqueued_at,
+        "started_at": job.started_at,
+        "ended_at": job.ended_at,
+        "duration": _duration(job),
+        "summary_kind": kind,
+        "summary": summary,
     }
 
 
@@ -222,14 +249,24 @@ def overview(request: Any, site: Any) -> Any:
     rows = queue_stats(queues)
     for row in rows:
         row["url"] = url(request, "queue", row["name"])
-        row["lists"] = [(slug, row[slug], url(request, "list", row["name"], slug))
-                        for slug in LISTS[1:]]
+        row["lists"] = [
+            (slug, row[slug], url(request, "list", row["name"], slug)) for slug in LISTS[1:]
+        ]
     chart = throughput_chart(*throughput(queues)) if queues else None
-    context = page_context(request, site, _("Job queues"), [], rows=rows, chart=chart,
-                           tools=[(_("Periodic jobs"), url(request, "cron"), "jq-cron"),
-                                  (_("Workers"), url(request, "workers"), "jq-workers")],
-                           list_labels=[(_label(s), s) for s in LISTS[1:]],
-                           chart_title=_("Jobs per minute, all queues, last hour"))
+    context = page_context(
+        request,
+        site,
+        _("Job queues"),
+        [],
+        rows=rows,
+        chart=chart,
+        tools=[
+            (_("Periodic jobs"), url(request, "cron"), "jq-cron"),
+            (_("Workers"), url(request, "workers"), "jq-workers"),
+        ],
+        list_labels=[(_label(s), s) for s in LISTS[1:]],
+        chart_title=_("Jobs per minute, all queues, last hour"),
+    )
     context["crumbs"][-1] = (_("Queues"), None)
     return render(request, "django_jobqueue/dashboard/overview.html", context)
 
@@ -245,18 +282,29 @@ def workers(request: Any, site: Any) -> Any:
     for queue in seen.values():
         for info in all_workers(queue.connection, queue.keys.prefix):
             current, current_queue = info.get("current_job"), info.get("current_queue")
-            rows.append({
-                "name": info.get("name", ""), "hostname": info.get("hostname", ""),
-                "pid": info.get("pid", ""), "state": info.get("state", ""),
-                "queues": [(q, url(request, "queue", q) if q in names else None)
-                           for q in (info.get("queues") or "").split(",") if q],
-                "current_job": current,
-                "current_job_url": (url(request, "job", current_queue, current)
-                                    if current and current_queue in names else None),
-                "successful": info.get("successful", "0"), "failed": info.get("failed", "0"),
-                "last_heartbeat": to_datetime(info.get("last_heartbeat")),
-                "birth": to_datetime(info.get("birth")),
-            })
+            rows.append(
+                {
+                    "name": info.get("name", ""),
+                    "hostname": info.get("hostname", ""),
+                    "pid": info.get("pid", ""),
+                    "state": info.get("state", ""),
+                    "queues": [
+                        (q, url(request, "queue", q) if q in names else None)
+                        for q in (info.get("queues") or "").split(",")
+                        if q
+                    ],
+                    "current_job": current,
+                    "current_job_url": (
+                        url(request, "job", current_queue, current)
+                        if current and current_queue in names
+                        else None
+                    ),
+                    "successful": info.get("successful", "0"),
+                    "failed": info.get("failed", "0"),
+                    "last_heartbeat": to_datetime(info.get("last_heartbeat")),
+                    "birth": to_datetime(info.get("birth")),
+                }
+            )
     rows.sort(key=lambda r: r["name"])
     context = page_context(request, site, _("Workers"), [(_("Workers"), None)], rows=rows)
     return render(request, "django_jobqueue/dashboard/workers.html", context)
@@ -296,9 +344,18 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
             row["runs_at"] = to_datetime(score)
 
     counts = queue_stats([queue_obj])[0]
-    tabs = [{"slug": s, "label": _label(s), "count": counts[s],
-             "url": url(request, "queue", queue) if s == "queued" else url(request, "list", queue, s),
-             "active": s == slug} for s in LISTS]
+    tabs = [
+        {
+            "slug": s,
+            "label": _label(s),
+            "count": counts[s],
+            "url": url(request, "queue", queue)
+            if s == "queued"
+            else url(request, "list", queue, s),
+            "active": s == slug,
+        }
+        for s in LISTS
+    ]
     here = url(request, "queue", queue) if slug == "queued" else url(request, "list", queue, slug)
     bulk = []
     if has_perm(request, "change") and slug in operations.REQUEUEABLE_LISTS:
@@ -306,16 +363,21 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
     if has_perm(request, "delete"):
         bulk.append(("delete", _("Delete selected jobs")))
     tools = _queue_tools(request, queue, slug, counts, here)
-    chart = throughput_chart(*throughput([queue_obj])) if slug in ("queued", "finished",
-                                                                    "failed") else None
+    chart = (
+        throughput_chart(*throughput([queue_obj]))
+        if slug in ("queued", "finished", "failed")
+        else None
+    )
 
     def page_url(number: Any) -> str:
         query = request.GET.copy()
         query[PAGE_VAR] = number
         return f"?{query.urlencode()}"
 
-    page_links = [(n, page_url(n) if n != paginator.ELLIPSIS else None)
-                  for n in paginator.get_elided_page_range(page.number)]
+    page_links = [
+        (n, page_url(n) if n != paginator.ELLIPSIS else None)
+        for n in paginator.get_elided_page_range(page.number)
+    ]
     per_page_links = []
     for n in PER_PAGE:
         query = request.GET.copy()
@@ -327,11 +389,28 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
     if slug != "queued":
         crumbs.append((_label(slug), None))
     context = page_context(
-        request, site, title, crumbs, queue=queue, slug=slug, slug_label=_label(slug), tabs=tabs,
-        rows=rows, page=page, paginator=paginator, page_links=page_links,
-        per_page_links=per_page_links, per_page=per_page, search=search,
-        search_error=search_error, bulk_actions=bulk, tools=tools, chart=chart, here=here,
-        bulk_url=url(request, "bulk", queue, slug), full_path=request.get_full_path(),
+        request,
+        site,
+        title,
+        crumbs,
+        queue=queue,
+        slug=slug,
+        slug_label=_label(slug),
+        tabs=tabs,
+        rows=rows,
+        page=page,
+        paginator=paginator,
+        page_links=page_links,
+        per_page_links=per_page_links,
+        per_page=per_page,
+        search=search,
+        search_error=search_error,
+        bulk_actions=bulk,
+        tools=tools,
+        chart=chart,
+        here=here,
+        bulk_url=url(request, "bulk", queue, slug),
+        full_path=request.get_full_path(),
         chart_title=_("Jobs per minute on queue %(queue)s, last hour") % {"queue": queue},
     )
     return render(request, "django_jobqueue/dashboard/job_list.html", context)
@@ -362,11 +441,11 @@ def _queue_tools(request: Any, queue: str, slug: str, counts: dict, here: str) -
         tools.append((_("Empty queue"), bulk_url("queued", "delete"), "jq-empty"))
     if slug in ("queued", "failed") and counts["failed"]:
         if has_perm(request, "change"):
-            tools.append((_("Requeue all failed"), bulk_url("failed", "requeue"),
-                          "jq-requeue-failed"))
+            tools.append(
+                (_("Requeue all failed"), bulk_url("failed", "requeue"), "jq-requeue-failed")
+            )
         if has_perm(request, "delete"):
-            tools.append((_("Delete all failed"), bulk_url("failed", "delete"),
-                          "jq-delete-failed"))
+            tools.append((_("Delete all failed"), bulk_url("failed", "delete"), "jq-delete-failed"))
     return tools
 
 
@@ -379,14 +458,22 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
     queue_obj = configured_queue(queue)
     job = _fetch(queue_obj, job_id)
     if job is None:
-        context = page_context(request, site, _("Job not found"),
-                               [(queue, url(request, "queue", queue)), (job_id, None)],
-                               queue=queue, job_id=job_id)
+        context = page_context(
+            request,
+            site,
+            _("Job not found"),
+            [(queue, url(request, "queue", queue)), (job_id, None)],
+            queue=queue,
+            job_id=job_id,
+        )
         return render(request, "django_jobqueue/dashboard/job_missing.html", context, status=404)
     status = as_str(job.get_status(refresh=False))
     try:
-        call = {"args": [_pretty(a) for a in job.args],
-                "kwargs": [(k, _pretty(v)) for k, v in job.kwargs.items()], "error": ""}
+        call = {
+            "args": [_pretty(a) for a in job.args],
+            "kwargs": [(k, _pretty(v)) for k, v in job.kwargs.items()],
+            "error": "",
+        }
     except JobQueueError as exc:
         call = {"args": [], "kwargs": [], "error": str(exc)}
     result, result_error = None, ""
@@ -401,24 +488,44 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         runs_at = to_datetime(job.connection.zscore(queue_obj.scheduled_job_registry.key, job.id))
     graph = dependency_graph(job.connection, job.keys, job.key)
     for node in graph.nodes:
-        node.url = None if node.missing or node.queue not in get_settings().queues else url(
-            request, "job", node.queue, node.id)
+        node.url = (
+            None
+            if node.missing or node.queue not in get_settings().queues
+            else url(request, "job", node.queue, node.id)
+        )
         node.status_label = _label(node.status) if node.status else _("deleted or expired")
-    tools = [(_action_label(a), url(request, "job_action", queue, job.id, a), f"jq-action-{a}")
-             for a, (perm, statuses) in JOB_ACTIONS.items()
-             if has_perm(request, perm) and (statuses is None or status in statuses)]
+    tools = [
+        (_action_label(a), url(request, "job_action", queue, job.id, a), f"jq-action-{a}")
+        for a, (perm, statuses) in JOB_ACTIONS.items()
+        if has_perm(request, perm) and (statuses is None or status in statuses)
+    ]
     list_slug = "failed" if status == "stopped" else status
     crumbs = [(queue, url(request, "queue", queue))]
     if list_slug in LISTS and list_slug != "queued":
         crumbs.append((_label(list_slug), url(request, "list", queue, list_slug)))
     crumbs.append((job.id, None))
     context = page_context(
-        request, site, _("Job %(id)s") % {"id": job.id}, crumbs, queue=queue, job=job,
-        status=status, status_label=_label(status) if status else _("unknown"), call=call,
-        result=result, result_error=result_error, meta=_pretty(job.meta) if job.meta else "",
-        exc_info=job._exc_info or "", duration=_duration(job), expires_in=expires_in,
-        graph=graph, node_width=NODE_WIDTH, node_height=NODE_HEIGHT, tools=tools,
-        worker_url=url(request, "workers"), runs_at=runs_at,
+        request,
+        site,
+        _("Job %(id)s") % {"id": job.id},
+        crumbs,
+        queue=queue,
+        job=job,
+        status=status,
+        status_label=_label(status) if status else _("unknown"),
+        call=call,
+        result=result,
+        result_error=result_error,
+        meta=_pretty(job.meta) if job.meta else "",
+        exc_info=job._exc_info or "",
+        duration=_duration(job),
+        expires_in=expires_in,
+        graph=graph,
+        node_width=NODE_WIDTH,
+        node_height=NODE_HEIGHT,
+        tools=tools,
+        worker_url=url(request, "workers"),
+        runs_at=runs_at,
     )
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
 
@@ -459,8 +566,11 @@ def job_action(request: Any, queue: str, job_id: str, action: str, site: Any) ->
             messages.success(request, text)
         return HttpResponseRedirect(safe_next(request, back))
     if statuses is not None and status not in statuses:
-        messages.error(request, _("Job %(id)s is %(status)s: it cannot be %(action)s.") % {
-            "id": job_id, "status": status, "action": _past(action)})
+        messages.error(
+            request,
+            _("Job %(id)s is %(status)s: it cannot be %(action)s.")
+            % {"id": job_id, "status": status, "action": _past(action)},
+        )
         return HttpResponseRedirect(job_url)
     question = {
         "requeue": _("Requeue job %(id)s? It goes back to the end of queue %(queue)s."),
@@ -469,18 +579,28 @@ def job_action(request: Any, queue: str, job_id: str, action: str, site: Any) ->
         "delete": _("Delete job %(id)s? Its data, result and traceback are removed for good."),
     }[action] % {"id": job_id, "queue": queue}
     context = page_context(
-        request, site, _("Are you sure?"),
+        request,
+        site,
+        _("Are you sure?"),
         [(queue, url(request, "queue", queue)), (job_id, job_url), (_action_label(action), None)],
-        question=question, action=action, action_label=_action_label(action),
+        question=question,
+        action=action,
+        action_label=_action_label(action),
         hidden=[("next", safe_next(request, ""))] if safe_next(request, "") else [],
-        cancel_url=safe_next(request, job_url), items=[], dangerous=action == "delete",
+        cancel_url=safe_next(request, job_url),
+        items=[],
+        dangerous=action == "delete",
     )
     return render(request, "django_jobqueue/dashboard/confirm.html", context)
 
 
 def _past(action: str) -> str:
-    return {"requeue": _("requeued"), "cancel": _("canceled"), "stop": _("stopped"),
-            "delete": _("deleted")}[action]
+    return {
+        "requeue": _("requeued"),
+        "cancel": _("canceled"),
+        "stop": _("stopped"),
+        "delete": _("deleted"),
+    }[action]
 
 
 def _perform(job: Job, action: str) -> str:
@@ -522,8 +642,13 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
     everything = data.get("select_across") == "1" or data.get("all") == "1"
     ids = [] if everything else [i for i in data.getlist("_selected_action") if _valid_id(i)]
     if not everything and not ids:
-        messages.warning(request, _("Items must be selected in order to perform actions on "
-                                    "them. No items have been changed."))
+        messages.warning(
+            request,
+            _(
+                "Items must be selected in order to perform actions on "
+                "them. No items have been changed."
+            ),
+        )
         return HttpResponseRedirect(safe_next(request, here))
     back = safe_next(request, here)
     if request.method == "POST" and data.get("post") == "yes":
@@ -538,23 +663,36 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
             text = ngettext("Deleted %(count)d job.", "Deleted %(count)d jobs.", done)
         messages.success(request, text % {"count": done})
         if skipped and action == "requeue":
-            messages.warning(request, ngettext(
-                "%(count)d job could not be requeued (it was no longer failed or canceled).",
-                "%(count)d jobs could not be requeued (they were no longer failed or canceled).",
-                skipped) % {"count": skipped})
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d job could not be requeued (it was no longer failed or canceled).",
+                    "%(count)d jobs could not be requeued "
+                    "(they were no longer failed or canceled).",
+                    skipped,
+                )
+                % {"count": skipped},
+            )
         return HttpResponseRedirect(back)
     count = _list_count(queue_obj, slug) if everything else len(ids)
     if everything and slug == "queued":
-        question = ngettext("Empty queue %(queue)s? Its %(count)d waiting job is deleted.",
-                            "Empty queue %(queue)s? All %(count)d waiting jobs are deleted.",
-                            count)
+        question = ngettext(
+            "Empty queue %(queue)s? Its %(count)d waiting job is deleted.",
+            "Empty queue %(queue)s? All %(count)d waiting jobs are deleted.",
+            count,
+        )
     elif action == "requeue":
-        question = ngettext("Requeue %(count)d %(list)s job of queue %(queue)s?",
-                            "Requeue %(count)d %(list)s jobs of queue %(queue)s?", count)
+        question = ngettext(
+            "Requeue %(count)d %(list)s job of queue %(queue)s?",
+            "Requeue %(count)d %(list)s jobs of queue %(queue)s?",
+            count,
+        )
     else:
-        question = ngettext("Delete %(count)d %(list)s job of queue %(queue)s? This cannot be "
-                            "undone.", "Delete %(count)d %(list)s jobs of queue %(queue)s? "
-                            "This cannot be undone.", count)
+        question = ngettext(
+            "Delete %(count)d %(list)s job of queue %(queue)s? This cannot be undone.",
+            "Delete %(count)d %(list)s jobs of queue %(queue)s? This cannot be undone.",
+            count,
+        )
     question = question % {"count": count, "queue": queue, "list": _label(slug).lower()}
     hidden = [("action", action)]
     hidden += [("select_across", "1")] if everything else [("_selected_action", i) for i in ids]
@@ -565,9 +703,18 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
         crumbs.append((_label(slug), here))
     crumbs.append((_action_label(action), None))
     context = page_context(
-        request, site, _("Are you sure?"), crumbs, question=question, action=action,
-        action_label=_action_label(action), hidden=hidden, cancel_url=back,
-        items=ids[:20], more=max(len(ids) - 20, 0), dangerous=action == "delete",
+        request,
+        site,
+        _("Are you sure?"),
+        crumbs,
+        question=question,
+        action=action,
+        action_label=_action_label(action),
+        hidden=hidden,
+        cancel_url=back,
+        items=ids[:20],
+        more=max(len(ids) - 20, 0),
+        dangerous=action == "delete",
     )
     return render(request, "django_jobqueue/dashboard/confirm.html", context)
 
@@ -582,4 +729,3 @@ def _valid_id(job_id: str) -> bool:
 
 def _list_count(queue: Any, slug: str) -> int:
     return queue.count if slug == "queued" else queue.registries[slug].count
-

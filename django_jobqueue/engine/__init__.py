@@ -18,8 +18,8 @@ from .errors import (
 )
 from .hooks import Hooks
 from .job import Dependency, Job, JobStatus, Retry, get_current_job
-from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .keys import DEFAULT_PREFIX, KeySpace
+from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -33,11 +33,38 @@ from .serializers import JSONSerializer, PickleSerializer
 from .worker import SimpleWorker, Worker, all_workers, stop_job
 
 __all__ = [
-    "AbandonedJobError", "CanceledJobRegistry", "DEFAULT_PREFIX", "DeferredJobRegistry",
-    "Dependency", "DeserializationError", "DuplicateJobError", "EnqueueError",
-    "FailedJobRegistry", "FinishedJobRegistry", "Hooks", "InvalidJobOperation", "JSONSerializer",
-    "Job", "JobQueueError", "JobStatus", "JobTimeoutException", "KeySpace", "NoSuchJobError",
-    "PayloadTooLarge", "PickleSerializer", "Queue", "Retry", "SignatureError", "SignedSerializer", "ScheduledJobRegistry", "SerializationError",
-    "SimpleWorker", "StartedJobRegistry", "Worker", "all_workers", "get_current_job", "job",
+    "DEFAULT_PREFIX",
+    "AbandonedJobError",
+    "CanceledJobRegistry",
+    "DeferredJobRegistry",
+    "Dependency",
+    "DeserializationError",
+    "DuplicateJobError",
+    "EnqueueError",
+    "FailedJobRegistry",
+    "FinishedJobRegistry",
+    "Hooks",
+    "InvalidJobOperation",
+    "JSONSerializer",
+    "Job",
+    "JobQueueError",
+    "JobStatus",
+    "JobTimeoutException",
+    "KeySpace",
+    "NoSuchJobError",
+    "PayloadTooLarge",
+    "PickleSerializer",
+    "Queue",
+    "Retry",
+    "ScheduledJobRegistry",
+    "SerializationError",
+    "SignatureError",
+    "SignedSerializer",
+    "SimpleWorker",
+    "StartedJobRegistry",
+    "Worker",
+    "all_workers",
+    "get_current_job",
+    "job",
     "stop_job",
 ]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
-
 import logging
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import redis
+from redis.cluster import ClusterPipeline, RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.cluster import ClusterPipeline, RedisCluster
-from redis.crc import key_slot
 
 from .errors import JobQueueError
 
@@ -22,8 +22,13 @@ _default: redis.Redis | None = None
 #: a lost connection or a timeout, and on Redis Cluster a slot whose master is
 #: failing over (CLUSTERDOWN, TRYAGAIN, a slot no known node serves yet). A
 #: command that met one of them did not run, so it may be sent again.
-UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, ClusterDownError, SlotNotCoveredError,
-               TryAgainError)
+UNAVAILABLE = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 
 
 def resolve_connection(connection: Any = None) -> Any:
@@ -71,8 +76,9 @@ logger = logging.getLogger("django_jobqueue.worker")
 outages = 0
 
 
-def call_with_reconnect(func: Any, *args: Any, name: str = "Worker",
-                        give_up: Any = lambda: False) -> Any:
+def call_with_reconnect(
+    func: Any, *args: Any, name: str = "Worker", give_up: Any = lambda: False
+) -> Any:
     """Call ``func(*args)``; while Redis is unreachable, wait and try again.
 
     The wait doubles from 0.1 s up to 5 s. One warning is logged when the

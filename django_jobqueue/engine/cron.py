@@ -25,7 +25,7 @@ import calendar
 import re
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -41,13 +41,21 @@ MISSED_AFTER = 60
 
 #: Shorthands accepted in place of the five fields.
 ALIASES = {
-    "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
 
-_MONTHS = {name: i for i, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
+_MONTHS = {
+    name: i
+    for i, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
 _DAYS = {name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 
 # (name, lowest, highest, names) of the five fields, in order.
@@ -83,15 +91,17 @@ def _value(text: str, name: str, low: int, high: int, names: dict[str, int]) -> 
     return number
 
 
-def _parse_field(text: str, name: str, low: int, high: int,
-                 names: dict[str, int]) -> tuple[list[int], bool]:
+def _parse_field(
+    text: str, name: str, low: int, high: int, names: dict[str, int]
+) -> tuple[list[int], bool]:
     """The sorted values a field allows, and whether it starts with ``*``."""
     values: set[int] = set()
     for item in text.split(","):
         match = _ITEM.match(item)
         if not match:
-            raise CronSyntaxError(f"{item!r} in the {name} field is not a value, range "
-                                  "(a-b) or step (*/n, a-b/n).")
+            raise CronSyntaxError(
+                f"{item!r} in the {name} field is not a value, range (a-b) or step (*/n, a-b/n)."
+            )
         star, first, last, step = match.groups()
         if star:
             start, end = low, high
@@ -129,17 +139,25 @@ class CronExpression:
 
     def __init__(self, expression: str, tz: Any = None):
         if not isinstance(expression, str):
-            raise CronSyntaxError(f"A cron expression is a string, not {type(expression).__name__}.")
+            raise CronSyntaxError(
+                f"A cron expression is a string, not {type(expression).__name__}."
+            )
         self.expression = expression.strip()
         text = ALIASES.get(self.expression.lower(), self.expression)
         parts = text.split()
         if len(parts) != 5:
             raise CronSyntaxError(
                 f"{expression!r} has {len(parts)} fields; a cron expression has 5: minute hour "
-                "day-of-month month day-of-week (e.g. '0 7 * * 1-5').")
+                "day-of-month month day-of-week (e.g. '0 7 * * 1-5')."
+            )
         parsed = [_parse_field(part, *spec) for part, spec in zip(parts, _FIELDS)]
-        (self.minutes, _), (self.hours, _), (self.days, days_star), (self.months, _), \
-            (weekdays, weekdays_star) = parsed
+        (
+            (self.minutes, _),
+            (self.hours, _),
+            (self.days, days_star),
+            (self.months, _),
+            (weekdays, weekdays_star),
+        ) = parsed
         self.weekdays = sorted({d % 7 for d in weekdays})  # 7 is Sunday too
         self._day_sets = (set(self.days), set(self.weekdays))
         # Both day fields restricted: either may match. Otherwise only the
@@ -149,10 +167,12 @@ class CronExpression:
         self.tz = resolve_timezone(tz)
         # Only the day of month decides (the day of week is "*"): a rule like
         # "the 30th of February" never fires.
-        if not days_star and weekdays_star and not any(
-                d <= _days_in(m, leap=True) for m in self.months for d in self.days):
-            raise CronSyntaxError(f"{expression!r} never fires: none of its months has such "
-                                  "a day.")
+        if (
+            not days_star
+            and weekdays_star
+            and not any(d <= _days_in(m, leap=True) for m in self.months for d in self.days)
+        ):
+            raise CronSyntaxError(f"{expression!r} never fires: none of its months has such a day.")
 
     def __repr__(self) -> str:
         return f"CronExpression({self.expression!r}, tz={_tz_name(self.tz)!r})"
@@ -168,8 +188,12 @@ class CronExpression:
 
     def matches(self, wall: datetime) -> bool:
         """Whether the wall-clock minute ``wall`` (naive) is one the expression names."""
-        return (wall.minute in self.minutes and wall.hour in self.hours
-                and wall.month in self.months and self._day_matches(wall))
+        return (
+            wall.minute in self.minutes
+            and wall.hour in self.hours
+            and wall.month in self.months
+            and self._day_matches(wall)
+        )
 
     def _next_wall(self, wall: datetime) -> datetime | None:
         """The first matching wall-clock minute strictly after ``wall`` (naive, whole minute)."""
@@ -178,21 +202,30 @@ class CronExpression:
         while w.year <= stop:
             if w.month not in self.months:
                 i = bisect_right(self.months, w.month)
-                w = (datetime(w.year, self.months[i], 1) if i < len(self.months)
-                     else datetime(w.year + 1, self.months[0], 1))
+                w = (
+                    datetime(w.year, self.months[i], 1)
+                    if i < len(self.months)
+                    else datetime(w.year + 1, self.months[0], 1)
+                )
                 continue
             if not self._day_matches(w):
                 w = datetime(w.year, w.month, w.day) + timedelta(days=1)
                 continue
             if w.hour not in self.hours:
                 i = bisect_right(self.hours, w.hour)
-                w = (w.replace(hour=self.hours[i], minute=0) if i < len(self.hours)
-                     else datetime(w.year, w.month, w.day) + timedelta(days=1))
+                w = (
+                    w.replace(hour=self.hours[i], minute=0)
+                    if i < len(self.hours)
+                    else datetime(w.year, w.month, w.day) + timedelta(days=1)
+                )
                 continue
             if w.minute not in self.minutes:
                 i = bisect_right(self.minutes, w.minute)
-                w = (w.replace(minute=self.minutes[i]) if i < len(self.minutes)
-                     else w.replace(minute=0) + timedelta(hours=1))
+                w = (
+                    w.replace(minute=self.minutes[i])
+                    if i < len(self.minutes)
+                    else w.replace(minute=0) + timedelta(hours=1)
+                )
                 continue
             return w
         return None
@@ -204,7 +237,9 @@ class CronExpression:
         while w.year >= max(stop, 1):
             if w.month not in self.months:
                 i = bisect_left(self.months, w.month)
-                year, month = (w.year, self.months[i - 1]) if i > 0 else (w.year - 1, self.months[-1])
+                year, month = (
+                    (w.year, self.months[i - 1]) if i > 0 else (w.year - 1, self.months[-1])
+                )
                 w = datetime(year, month, _days_in(month, year=year), 23, 59)
                 continue
             if not self._day_matches(w):
@@ -212,13 +247,19 @@ class CronExpression:
                 continue
             if w.hour not in self.hours:
                 i = bisect_left(self.hours, w.hour)
-                w = (w.replace(hour=self.hours[i - 1], minute=59) if i > 0
-                     else datetime(w.year, w.month, w.day, 23, 59) - timedelta(days=1))
+                w = (
+                    w.replace(hour=self.hours[i - 1], minute=59)
+                    if i > 0
+                    else datetime(w.year, w.month, w.day, 23, 59) - timedelta(days=1)
+                )
                 continue
             if w.minute not in self.minutes:
                 i = bisect_left(self.minutes, w.minute)
-                w = (w.replace(minute=self.minutes[i - 1]) if i > 0
-                     else w.replace(minute=59) - timedelta(hours=1))
+                w = (
+                    w.replace(minute=self.minutes[i - 1])
+                    if i > 0
+                    else w.replace(minute=59) - timedelta(hours=1)
+                )
                 continue
             return w
         return None
@@ -231,8 +272,9 @@ class CronExpression:
         return wall.replace(tzinfo=self.tz).timestamp()
 
     def _wall(self, timestamp: float) -> datetime:
-        return datetime.fromtimestamp(timestamp, self.tz).replace(tzinfo=None, second=0,
-                                                                   microsecond=0)
+        return datetime.fromtimestamp(timestamp, self.tz).replace(
+            tzinfo=None, second=0, microsecond=0
+        )
 
     def next_after(self, timestamp: float) -> float | None:
         """The first occurrence strictly after ``timestamp`` (UNIX time), or None (never).
@@ -279,20 +321,21 @@ def _days_in(month: int, year: int | None = None, leap: bool = False) -> int:
 def resolve_timezone(tz: Any) -> Any:
     """A tzinfo from a name (``"Europe/Paris"``), a tzinfo, or None (UTC)."""
     if tz is None or tz == "UTC":
-        return timezone.utc
+        return UTC
     if isinstance(tz, str):
         try:
             return ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"Unknown timezone {tz!r}: use an IANA name such as "
-                             "'Europe/Paris' or 'UTC'.") from None
+            raise ValueError(
+                f"Unknown timezone {tz!r}: use an IANA name such as 'Europe/Paris' or 'UTC'."
+            ) from None
     if hasattr(tz, "utcoffset"):
         return tz
     raise ValueError(f"{tz!r} is not a timezone.")
 
 
 def _tz_name(tz: Any) -> str:
-    if tz is timezone.utc:
+    if tz is UTC:
         return "UTC"
     return getattr(tz, "key", None) or str(tz)
 
@@ -344,13 +387,16 @@ class CronEntry:
         if not isinstance(self.func, str) or not self.func or "." not in self.func:
             raise ValueError(f"func must be the dotted path of a function, not {self.func!r}.")
         if (self.cron is None) == (self.interval is None):
-            raise ValueError(f"Entry {self.name or self.func!r}: give exactly one of 'cron' "
-                             "and 'interval'.")
+            raise ValueError(
+                f"Entry {self.name or self.func!r}: give exactly one of 'cron' and 'interval'."
+            )
         set_(self, "name", validate_job_id(self.name or self.func))
         validate_queue_name(self.queue)
         if self.missed not in MISSED_POLICIES:
-            raise ValueError(f"Entry {self.name!r}: 'missed' must be one of {MISSED_POLICIES}, "
-                             f"not {self.missed!r}.")
+            raise ValueError(
+                f"Entry {self.name!r}: 'missed' must be one of {MISSED_POLICIES}, "
+                f"not {self.missed!r}."
+            )
         set_(self, "args", tuple(self.args or ()))
         set_(self, "kwargs", dict(self.kwargs or {}))
         for option in ("timeout", "result_ttl", "failure_ttl", "ttl"):
@@ -422,7 +468,10 @@ class CronEntry:
 
 
 def entries_from_dicts(items: Any, default_timezone: str | None = None) -> list[CronEntry]:
-    """Build entries from dicts (the ``JOBQUEUE_CRON`` form); raises ValueError on the first bad one."""
+    """Build entries from dicts (the ``JOBQUEUE_CRON`` form).
+
+    Raises ValueError on the first bad one, so a typo stops start-up instead of a schedule.
+    """
     entries = []
     for item in items:
         options = dict(item)
@@ -432,5 +481,13 @@ def entries_from_dicts(items: Any, default_timezone: str | None = None) -> list[
     return entries
 
 
-__all__ = ["ALIASES", "CronEntry", "CronExpression", "CronSyntaxError", "MISSED_AFTER",
-           "MISSED_POLICIES", "entries_from_dicts", "resolve_timezone"]
+__all__ = [
+    "ALIASES",
+    "MISSED_AFTER",
+    "MISSED_POLICIES",
+    "CronEntry",
+    "CronExpression",
+    "CronSyntaxError",
+    "entries_from_dicts",
+    "resolve_timezone",
+]

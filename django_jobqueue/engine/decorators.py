@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .queue import Queue
 
 
-class job:  # noqa: N801 - used as a decorator, named like one
+class job:
     """Give a module-level function ``.delay(*args, **kwargs)``, which enqueues it.
 
     ``.delay_at(when, *args, **kwargs)`` (an aware datetime) and
@@ -30,15 +31,17 @@ class job:  # noqa: N801 - used as a decorator, named like one
     #: How a queue name becomes a Queue; the Django layer swaps in its settings.
     queue_class: type[Queue] = Queue
 
-    def __new__(cls, queue: Any = "default", connection: Any = None, timeout: Any = None,
-                **options: Any):
+    def __new__(
+        cls, queue: Any = "default", connection: Any = None, timeout: Any = None, **options: Any
+    ):
         if callable(queue) and not isinstance(queue, (str, Queue)):
             # Bare @job: decorate at once with the default queue.
             return cls("default")(queue)
         return super().__new__(cls)
 
-    def __init__(self, queue: Any = "default", connection: Any = None, timeout: Any = None,
-                 **options: Any):
+    def __init__(
+        self, queue: Any = "default", connection: Any = None, timeout: Any = None, **options: Any
+    ):
         self.queue = queue
         self.connection = connection
         if timeout is not None:
@@ -54,19 +57,19 @@ class job:  # noqa: N801 - used as a decorator, named like one
         decorator = self
 
         def options(kwargs: dict) -> dict:
-            return {**decorator.options, **{k: kwargs.pop(k) for k in list(kwargs)
-                                            if k in _OPTION_NAMES}}
+            return {
+                **decorator.options,
+                **{k: kwargs.pop(k) for k in list(kwargs) if k in _OPTION_NAMES},
+            }
 
         def delay(*args: Any, **kwargs: Any) -> Any:
             return decorator.get_queue().enqueue(func, *args, **options(kwargs), **kwargs)
 
         def delay_at(when: Any, *args: Any, **kwargs: Any) -> Any:
-            return decorator.get_queue().enqueue_at(when, func, *args, **options(kwargs),
-                                                    **kwargs)
+            return decorator.get_queue().enqueue_at(when, func, *args, **options(kwargs), **kwargs)
 
         def delay_in(delay: Any, *args: Any, **kwargs: Any) -> Any:
-            return decorator.get_queue().enqueue_in(delay, func, *args, **options(kwargs),
-                                                    **kwargs)
+            return decorator.get_queue().enqueue_in(delay, func, *args, **options(kwargs), **kwargs)
 
         func.delay = delay  # type: ignore[attr-defined]
         func.delay_at = delay_at  # type: ignore[attr-defined]

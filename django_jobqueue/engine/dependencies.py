@@ -12,7 +12,8 @@ Redis Cluster.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from . import scripts
 from .errors import NoSuchJobError
@@ -72,24 +73,28 @@ def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[
     return found
 
 
-def register(connection: Any, ks: KeySpace, child_key: str, pending: Iterable[str],
-             allow_failure: bool) -> None:
+def register(
+    connection: Any, ks: KeySpace, child_key: str, pending: Iterable[str], allow_failure: bool
+) -> None:
     """Announce a freshly written deferred child to the parents it waits for."""
     pending = list(pending)
     batch = scripts.Batch(connection)
     for parent_key in pending:
         scripts.add_dependent(batch, ks, parent_key, child_key)
-    ended = [(parent_key, as_str(status))
-             for parent_key, status in zip(pending, batch.execute())
-             if status is None or as_str(status) in ENDED]
+    ended = [
+        (parent_key, as_str(status))
+        for parent_key, status in zip(pending, batch.execute())
+        if status is None or as_str(status) in ENDED
+    ]
     # Parents that ended (or vanished) while the child was being written.
     for parent_key, status in ended:
         outcome = status if status in ENDED else "deleted"
         scripts.release(connection, ks, child_key, parent_key, outcome, now())
 
 
-def release_dependents(connection: Any, ks: KeySpace, parent_key: str, dependents: Any,
-                       outcome: str) -> int:
+def release_dependents(
+    connection: Any, ks: KeySpace, parent_key: str, dependents: Any, outcome: str
+) -> int:
     """Tell every child of an ended parent; returns how many entered their queue."""
     if isinstance(dependents, (bytes, str)):
         dependents = json.loads(dependents or "[]")

@@ -14,8 +14,9 @@ import json
 import reprlib
 import sys
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from . import scripts
 from .connection import resolve_connection
@@ -105,7 +106,9 @@ class Dependency:
         self.enqueue_at_front = enqueue_at_front
 
 
-_current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar("current_job", default=None)
+_current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar(
+    "current_job", default=None
+)
 
 
 def get_current_job() -> Job | None:
@@ -125,9 +128,7 @@ def callable_name(func: Any, what: str = "function") -> tuple[str, Any]:
     """
     if isinstance(func, str):
         if not func or func.startswith(".") or ".." in func or "." not in func:
-            raise EnqueueError(
-                f"{func!r} is not a dotted path: use 'package.module.function'."
-            )
+            raise EnqueueError(f"{func!r} is not a dotted path: use 'package.module.function'.")
         return func, None
     if inspect.ismethod(func):
         owner = func.__self__
@@ -187,8 +188,15 @@ class Job:
     creating one directly does not store it.
     """
 
-    def __init__(self, id: str | None = None, connection: Any = None, *, origin: str = "default",
-                 serializer: Any = None, prefix: str | None = None):
+    def __init__(
+        self,
+        id: str | None = None,
+        connection: Any = None,
+        *,
+        origin: str = "default",
+        serializer: Any = None,
+        prefix: str | None = None,
+    ):
         #: Whether the id was picked by the caller (it may then clash with a live job).
         self.id_chosen = id is not None
         self.id = validate_job_id(id) if id is not None else str(uuid.uuid4())
@@ -235,14 +243,28 @@ class Job:
     # -- creation and loading ------------------------------------------------
 
     @classmethod
-    def create(cls, func: Any, args: Iterable = (), kwargs: dict | None = None, *,
-               connection: Any = None, origin: str = "default", id: str | None = None,
-               serializer: Any = None, prefix: str | None = None,
-               timeout: int | None = None, result_ttl: int | None = None,
-               ttl: int | None = None, failure_ttl: int | None = None,
-               description: str | None = None, meta: dict | None = None,
-               retry: Retry | None = None, on_success: Any = None,
-               on_failure: Any = None, priority: int = 0) -> Job:
+    def create(
+        cls,
+        func: Any,
+        args: Iterable = (),
+        kwargs: dict | None = None,
+        *,
+        connection: Any = None,
+        origin: str = "default",
+        id: str | None = None,
+        serializer: Any = None,
+        prefix: str | None = None,
+        timeout: int | None = None,
+        result_ttl: int | None = None,
+        ttl: int | None = None,
+        failure_ttl: int | None = None,
+        description: str | None = None,
+        meta: dict | None = None,
+        retry: Retry | None = None,
+        on_success: Any = None,
+        on_failure: Any = None,
+        priority: int = 0,
+    ) -> Job:
         """Build a job in memory, checking that a worker will be able to run it."""
         if kwargs is None:
             kwargs = {}
@@ -254,8 +276,9 @@ class Job:
         job.func_name, job._instance = callable_name(func)
         job._args, job._kwargs = tuple(args), dict(kwargs)
         job._loaded = True
-        job._data = job._dumps((job._instance, job._args, job._kwargs),
-                               f"the arguments of {job.func_name}")
+        job._data = job._dumps(
+            (job._instance, job._args, job._kwargs), f"the arguments of {job.func_name}"
+        )
         check_size(job._data, f"The arguments of {job.func_name}")
         job._description = description
         if timeout is not None:
@@ -275,7 +298,11 @@ class Job:
                 raise TypeError("retry must be a Retry(max=..., interval=...).")
             job.retries_left = job.retry_max = retry.max
             job.retry_intervals = retry.intervals
-        if isinstance(priority, bool) or not isinstance(priority, int) or not -100 <= priority <= 100:
+        if (
+            isinstance(priority, bool)
+            or not isinstance(priority, int)
+            or not -100 <= priority <= 100
+        ):
             raise ValueError(f"priority must be a whole number from -100 to 100, not {priority!r}.")
         job.priority = priority
         job.on_success = callable_name(on_success, "callback")[0] if on_success else None
@@ -284,8 +311,15 @@ class Job:
         return job
 
     @classmethod
-    def fetch(cls, id: str, connection: Any = None, serializer: Any = None, *,
-              origin: str | None = None, prefix: str | None = None) -> Job:
+    def fetch(
+        cls,
+        id: str,
+        connection: Any = None,
+        serializer: Any = None,
+        *,
+        origin: str | None = None,
+        prefix: str | None = None,
+    ) -> Job:
         """Read a job back from Redis.
 
         Args:
@@ -307,8 +341,15 @@ class Job:
         return job
 
     @classmethod
-    def fetch_many(cls, ids: Sequence[str], connection: Any = None, serializer: Any = None, *,
-                   origin: str, prefix: str | None = None) -> list[Job | None]:
+    def fetch_many(
+        cls,
+        ids: Sequence[str],
+        connection: Any = None,
+        serializer: Any = None,
+        *,
+        origin: str,
+        prefix: str | None = None,
+    ) -> list[Job | None]:
         """Read several jobs of one queue in one round trip; None for missing ones."""
         connection = resolve_connection(connection)
         ks = keyspace(prefix)
@@ -318,8 +359,9 @@ class Job:
         jobs: list[Job | None] = []
         for job_id, fields in zip(ids, pipe.execute()):
             if fields:
-                job = cls(as_str(job_id), connection, origin=origin, serializer=serializer,
-                          prefix=prefix)
+                job = cls(
+                    as_str(job_id), connection, origin=origin, serializer=serializer, prefix=prefix
+                )
                 job._load(fields)
                 jobs.append(job)
             else:
@@ -327,8 +369,16 @@ class Job:
         return jobs
 
     @classmethod
-    def from_hash(cls, id: str, fields: dict, connection: Any, *, origin: str,
-                  serializer: Any = None, prefix: str | None = None) -> Job:
+    def from_hash(
+        cls,
+        id: str,
+        fields: dict,
+        connection: Any,
+        *,
+        origin: str,
+        serializer: Any = None,
+        prefix: str | None = None,
+    ) -> Job:
         job = cls(id, connection, origin=origin, serializer=serializer, prefix=prefix)
         job._load(fields)
         return job
@@ -597,16 +647,27 @@ class Job:
     @property
     def dependent_ids(self) -> list[str]:
         """Ids of jobs waiting on this one (read fresh from Redis)."""
+        return [self.keys.split_job_key(k)[1] for k in self._refresh_dependent_keys()]
+
+    def _refresh_dependent_keys(self) -> list[str]:
+        """Dependents are added after the job is written, so they are re-read each time."""
         if not self.detached:
             self._dependent_keys = _json_list(self.connection.hget(self.key, "dependents"))
-        return [self.keys.split_job_key(k)[1] for k in self._dependent_keys]
+        return self._dependent_keys
 
     def _related(self, keys: list[str]) -> list[Job | None]:
         jobs = []
         for key in keys:
             queue, job_id = self.keys.split_job_key(key)
-            jobs.append(Job.fetch_many([job_id], self.connection, self.serializer,
-                                       origin=queue, prefix=self.keys.prefix)[0])
+            jobs.append(
+                Job.fetch_many(
+                    [job_id],
+                    self.connection,
+                    self.serializer,
+                    origin=queue,
+                    prefix=self.keys.prefix,
+                )[0]
+            )
         return jobs
 
     def fetch_dependencies(self) -> list[Job | None]:
@@ -614,8 +675,8 @@ class Job:
         return self._related(self._dependency_keys)
 
     def fetch_dependents(self) -> list[Job | None]:
-        self.dependent_ids
-        return self._related(self._dependent_keys)
+        """The jobs waiting on this one, None for those that are gone."""
+        return self._related(self._refresh_dependent_keys())
 
     # -- operations ----------------------------------------------------------
 
@@ -632,9 +693,12 @@ class Job:
         if self.detached:
             raise InvalidJobOperation(
                 f"Job {self.id} ran inline and was never stored, so it cannot be requeued; "
-                "enqueue the call again.")
+                "enqueue the call again."
+            )
         try:
-            status = scripts.requeue(self.connection, self.keys, self.origin, self.id, now(), at_front)
+            status = scripts.requeue(
+                self.connection, self.keys, self.origin, self.id, now(), at_front
+            )
         except Exception as exc:
             raise _operation_error(exc, self.id, "requeued") from None
         self._status = JobStatus(as_str(status))
@@ -648,12 +712,16 @@ class Job:
             return
         if self.detached:
             if self._status != JobStatus.DEFERRED:
-                raise InvalidJobOperation(f"Job {self.id} is {self._status} and cannot be canceled.")
+                raise InvalidJobOperation(
+                    f"Job {self.id} is {self._status} and cannot be canceled."
+                )
             self._status = JobStatus.CANCELED
             return
         keep = self.failure_ttl if self.failure_ttl is not None else DEFAULT_FAILURE_TTL
         try:
-            dependents = scripts.cancel(self.connection, self.keys, self.origin, self.id, now(), keep)
+            dependents = scripts.cancel(
+                self.connection, self.keys, self.origin, self.id, now(), keep
+            )
         except Exception as exc:
             raise _operation_error(exc, self.id, "canceled") from None
         self._status = JobStatus.CANCELED

@@ -120,7 +120,7 @@ class KeySpace:
         head = self.prefix + "{"
         if not key.startswith(head):
             raise ValueError(f"{key!r} is not a job key under prefix {self.prefix!r}.")
-        queue, sep, job_id = key[len(head):].partition("}:job:")
+        queue, sep, job_id = key[len(head) :].partition("}:job:")
         if not sep:
             raise ValueError(f"{key!r} is not a job key.")
         return queue, job_id

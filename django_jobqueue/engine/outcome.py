@@ -39,9 +39,14 @@ def _ended_by(job: Job, worker: str) -> tuple[str, Any] | None:
     return None
 
 
-def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = None,
-                   take_next: scripts.TakeNext | None = None,
-                   wait_for_redis: bool = False) -> bool:
+def record_success(
+    job: Job,
+    result: Any,
+    worker: str,
+    result_ttl: int | None = None,
+    take_next: scripts.TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> bool:
     """Store the result and release dependents; False if the job was no longer ours.
 
     With ``take_next``, the worker's next job comes back in the same round trip,
@@ -54,16 +59,26 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
     try:
         raw = job.serializer.dumps(result)
     except Exception as exc:
-        record_failure(job, f"The job returned a value the serializer cannot store: "
-                            f"{type(exc).__name__}: {exc}", worker, take_next=take_next)
+        record_failure(
+            job,
+            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}",
+            worker,
+            take_next=take_next,
+        )
         return False
     if job.detached:
         job._result, job._result_raw, job._exc_info = result, raw, None
         job.set_status("finished")
         job.ended_at = now()
         return True
-    (dependents, next_reply), retried = _send(job, worker, wait_for_redis, lambda: scripts.finish(
-        job.connection, job.keys, job.origin, job.id, now(), ttl, raw, worker, take_next))
+    (dependents, next_reply), retried = _send(
+        job,
+        worker,
+        wait_for_redis,
+        lambda: scripts.finish(
+            job.connection, job.keys, job.origin, job.id, now(), ttl, raw, worker, take_next
+        ),
+    )
     if take_next is not None:
         take_next.reply = next_reply
     if dependents is None and retried and (ended := _ended_by(job, worker)):
@@ -73,15 +88,26 @@ def record_success(job: Job, result: Any, worker: str, result_ttl: int | None = 
         return False
     job._result, job._result_raw = result, raw
     job.set_status("finished")
-    _send(job, worker, wait_for_redis, lambda: release_dependents(
-        job.connection, job.keys, job.key, dependents, "finished"))  # idempotent: retry is safe
+    _send(
+        job,
+        worker,
+        wait_for_redis,
+        lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
+    )  # idempotent: retry is safe
     return True
 
 
-def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "failed",
-                   retry: bool = True, only_if_abandoned: bool = False,
-                   take_next: scripts.TakeNext | None = None,
-                   wait_for_redis: bool = False) -> str | None:
+def record_failure(
+    job: Job,
+    exc_info: str,
+    worker: str,
+    *,
+    status: str = "failed",
+    retry: bool = True,
+    only_if_abandoned: bool = False,
+    take_next: scripts.TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
     """Retry the job or move it to the failed registry; returns its new status.
 
     Returns None when the job was no longer this worker's to record.
@@ -100,9 +126,24 @@ def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "faile
         return job.get_status(refresh=False)
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
     (new_status, dependents, next_reply), retried = _send(
-        job, worker, wait_for_redis, lambda: scripts.fail(
-            job.connection, job.keys, job.origin, job.id, now(), ttl, exc_info, worker,
-            retry_in, status, only_if_abandoned, take_next))
+        job,
+        worker,
+        wait_for_redis,
+        lambda: scripts.fail(
+            job.connection,
+            job.keys,
+            job.origin,
+            job.id,
+            now(),
+            ttl,
+            exc_info,
+            worker,
+            retry_in,
+            status,
+            only_if_abandoned,
+            take_next,
+        ),
+    )
     if take_next is not None:
         take_next.reply = next_reply
     if new_status is None and retried and (ended := _ended_by(job, worker)):
@@ -115,6 +156,10 @@ def record_failure(job: Job, exc_info: str, worker: str, *, status: str = "faile
     if retry_in is not None:
         job.retries_left -= 1  # type: ignore[operator]
     else:
-        _send(job, worker, wait_for_redis, lambda: release_dependents(
-            job.connection, job.keys, job.key, dependents, new_status))
+        _send(
+            job,
+            worker,
+            wait_for_redis,
+            lambda: release_dependents(job.connection, job.keys, job.key, dependents, new_status),
+        )
     return new_status

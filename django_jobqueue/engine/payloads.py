@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .errors import DeserializationError, EnqueueError
 
@@ -58,15 +59,19 @@ class SignedSerializer:
 
     def loads(self, payload: bytes) -> Any:
         if not payload.startswith(MAGIC):
-            raise SignatureError("The payload is not signed; refusing to load it "
-                                 "(it was not written by this application).")
+            raise SignatureError(
+                "The payload is not signed; refusing to load it "
+                "(it was not written by this application)."
+            )
         start = len(MAGIC) + DIGEST_SIZE
-        digest, data = payload[len(MAGIC):start], payload[start:]
+        digest, data = payload[len(MAGIC) : start], payload[start:]
         for key in self.keys:
             if hmac.compare_digest(digest, hmac.new(key, data, hashlib.sha256).digest()):
                 return self.inner.loads(data)
-        raise SignatureError("The payload's signature does not match; refusing to load it "
-                             "(written with another key, or tampered with).")
+        raise SignatureError(
+            "The payload's signature does not match; refusing to load it "
+            "(written with another key, or tampered with)."
+        )
 
 
 _keys: list[bytes] = []
@@ -74,8 +79,9 @@ _max_payload = DEFAULT_MAX_PAYLOAD
 _wrapped: dict[int, SignedSerializer] = {}
 
 
-def configure(signing_keys: Sequence[bytes | str] | None = None,
-              max_payload: int | None = DEFAULT_MAX_PAYLOAD) -> None:
+def configure(
+    signing_keys: Sequence[bytes | str] | None = None, max_payload: int | None = DEFAULT_MAX_PAYLOAD
+) -> None:
     """Sign every serializer the engine resolves from now on (None: stop signing).
 
     Args:

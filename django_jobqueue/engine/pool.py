@@ -50,8 +50,9 @@ class PoolChild(Worker):
 
     execution_name = "inline"
 
-    def __init__(self, *args: Any, report: int, max_memory: int | None = None,
-                 pool: str = "", **kwargs: Any):
+    def __init__(
+        self, *args: Any, report: int, max_memory: int | None = None, pool: str = "", **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         self._report = report
         self._max_memory = max_memory
@@ -73,8 +74,11 @@ class PoolChild(Worker):
         finally:
             os.write(self._report, f"E {status == 'finished'}\n".encode())
             if self._max_memory and rss_bytes() > self._max_memory:
-                self.log.info("Worker %s: memory above %d bytes, leaving for a fresh child",
-                              self.name, self._max_memory)
+                self.log.info(
+                    "Worker %s: memory above %d bytes, leaving for a fresh child",
+                    self.name,
+                    self._max_memory,
+                )
                 self.recycle = True
                 self.request_stop()
 
@@ -91,11 +95,19 @@ class PoolChild(Worker):
 
     def register_birth(self) -> None:
         # Children are listed by their pool, not in the set of workers.
-        self.connection.hset(self.key, mapping={
-            "name": self.name, "hostname": self.hostname, "pid": os.getpid(),
-            "queues": ",".join(self.queue_names), "birth": repr(now()), "pool": self.pool,
-            "execution": "pool-child", "version": _version(),
-        })
+        self.connection.hset(
+            self.key,
+            mapping={
+                "name": self.name,
+                "hostname": self.hostname,
+                "pid": os.getpid(),
+                "queues": ",".join(self.queue_names),
+                "birth": repr(now()),
+                "pool": self.pool,
+                "execution": "pool-child",
+                "version": _version(),
+            },
+        )
         self.heartbeat()
 
     def register_death(self) -> None:
@@ -130,18 +142,35 @@ class WorkerPool:
         Other arguments are those of :class:`Worker`.
     """
 
-    def __init__(self, queues: Any, connection: Any = None, name: str | None = None,
-                 processes: int | None = None, max_jobs_per_child: int | None = None,
-                 max_memory_per_child: int | None = None,
-                 default_result_ttl: int = DEFAULT_RESULT_TTL,
-                 worker_ttl: int = DEFAULT_WORKER_TTL, serializer: Any = None,
-                 prefix: str | None = None, scheduler: Any = True, cron: Any = (),
-                 **kwargs: Any):
+    def __init__(
+        self,
+        queues: Any,
+        connection: Any = None,
+        name: str | None = None,
+        processes: int | None = None,
+        max_jobs_per_child: int | None = None,
+        max_memory_per_child: int | None = None,
+        default_result_ttl: int = DEFAULT_RESULT_TTL,
+        worker_ttl: int = DEFAULT_WORKER_TTL,
+        serializer: Any = None,
+        prefix: str | None = None,
+        scheduler: Any = True,
+        cron: Any = (),
+        **kwargs: Any,
+    ):
         # A plain Worker parses the queue arguments the same way for us.
-        self.template = Worker(queues, connection=connection, name=name,
-                               default_result_ttl=default_result_ttl, worker_ttl=worker_ttl,
-                               serializer=serializer, prefix=prefix, execution="inline",
-                               scheduler=False, **kwargs)
+        self.template = Worker(
+            queues,
+            connection=connection,
+            name=name,
+            default_result_ttl=default_result_ttl,
+            worker_ttl=worker_ttl,
+            serializer=serializer,
+            prefix=prefix,
+            execution="inline",
+            scheduler=False,
+            **kwargs,
+        )
         self.name = self.template.name
         self.connection = self.template.connection
         self.keys = self.template.keys
@@ -149,8 +178,13 @@ class WorkerPool:
         self.queue_names = self.template.queue_names
         self.key = self.template.key
         if scheduler is True:
-            scheduler = Scheduler(self.connection, self.keys.prefix, cron=cron, name=self.name,
-                                  serializer=self.template.serializer)
+            scheduler = Scheduler(
+                self.connection,
+                self.keys.prefix,
+                cron=cron,
+                name=self.name,
+                serializer=self.template.serializer,
+            )
         elif cron:
             raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
         self.scheduler: Scheduler | None = scheduler or None
@@ -175,20 +209,25 @@ class WorkerPool:
 
     # -- the supervisor loop --------------------------------------------------
 
-    def work(self, burst: bool = False, max_jobs: int | None = None,
-             max_idle_time: float | None = None, logging_level: str | int | None = "INFO") -> bool:
+    def work(
+        self,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        max_idle_time: float | None = None,
+        logging_level: str | int | None = "INFO",
+    ) -> bool:
         """Run the children until stopped; in burst mode, until they all ran out of work.
 
         ``max_jobs`` and ``max_idle_time`` apply to each child.
         """
         undo_logging = self.template._setup_logging(logging_level)
         self._burst = burst
-        self._child_options = {"burst": burst, "max_idle_time": max_idle_time,
-                               "max_jobs": max_jobs}
+        self._child_options = {"burst": burst, "max_idle_time": max_idle_time, "max_jobs": max_jobs}
         previous = {}
         if threading.current_thread() is threading.main_thread():
-            previous = {s: signal.signal(s, self._request_stop)
-                        for s in (signal.SIGINT, signal.SIGTERM)}
+            previous = {
+                s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)
+            }
         self._register_birth()
         ran = False
         try:
@@ -237,19 +276,30 @@ class WorkerPool:
                 os.close(read_end)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                child = PoolChild(self.queues, connection=self.connection, name=name,
-                                  default_result_ttl=self.template.default_result_ttl,
-                                  worker_ttl=self.worker_ttl, report=write_end,
-                                  max_memory=self.max_memory_per_child, pool=self.name,
-                                  scheduler=False)
+                child = PoolChild(
+                    self.queues,
+                    connection=self.connection,
+                    name=name,
+                    default_result_ttl=self.template.default_result_ttl,
+                    worker_ttl=self.worker_ttl,
+                    report=write_end,
+                    max_memory=self.max_memory_per_child,
+                    pool=self.name,
+                    scheduler=False,
+                )
                 opts = self._child_options
                 limit = min(n for n in (opts["max_jobs"], self.max_jobs_per_child, 2**62) if n)
-                child.work(burst=opts["burst"], max_jobs=limit,
-                           max_idle_time=opts["max_idle_time"], logging_level=None)
+                child.work(
+                    burst=opts["burst"],
+                    max_jobs=limit,
+                    max_idle_time=opts["max_idle_time"],
+                    logging_level=None,
+                )
                 done = child.successful_job_count + child.failed_job_count
                 # Exit code 3 asks for a fresh child: this one has done its share.
-                recycled = child.recycle or (self.max_jobs_per_child is not None
-                                             and done >= self.max_jobs_per_child)
+                recycled = child.recycle or (
+                    self.max_jobs_per_child is not None and done >= self.max_jobs_per_child
+                )
                 code = 3 if recycled and not child._stop_requested_by_signal else 0
             except BaseException:
                 logger.exception("Pool child %s crashed", name)
@@ -325,8 +375,13 @@ class WorkerPool:
         job = queue.fetch_job(job_id)
         if job is None:
             return
-        reason = death_reason(job, code, process=f"pool child {child.name}", cold=self._cold,
-                              timed_out=deadline is not None and time.monotonic() >= deadline)
+        reason = death_reason(
+            job,
+            code,
+            process=f"pool child {child.name}",
+            cold=self._cold,
+            timed_out=deadline is not None and time.monotonic() >= deadline,
+        )
         self.log.error(reason)
         if record_failure(job, reason, child.name):
             self.failed_job_count += 1
@@ -334,8 +389,11 @@ class WorkerPool:
     def _kill_overdue(self) -> None:
         for child in self.children.values():
             if child.job and child.job[2] is not None and time.monotonic() >= child.job[2]:
-                self.log.warning("Pool child %s: job %s is past its timeout; killing the child",
-                                 child.name, child.job[1])
+                self.log.warning(
+                    "Pool child %s: job %s is past its timeout; killing the child",
+                    child.name,
+                    child.job[1],
+                )
                 kill_quietly(child.pid)
 
     def _schedule_if_due(self) -> None:
@@ -345,24 +403,38 @@ class WorkerPool:
             wait = self.scheduler.tick()
         except Exception as exc:
             # Redis away, say: the children cope on their own; try again soon.
-            self.log.warning("Worker %s: scheduler tick failed (%s: %s)", self.name,
-                             type(exc).__name__, exc)
+            self.log.warning(
+                "Worker %s: scheduler tick failed (%s: %s)", self.name, type(exc).__name__, exc
+            )
             wait = 1.0
         self._next_schedule = time.monotonic() + wait
 
     # -- registration ---------------------------------------------------------
 
     def _register_birth(self) -> None:
-        self.log.info("Worker %s started with PID %d, version %s (pool of %d)", self.name,
-                      os.getpid(), _version(), self.processes)
+        self.log.info(
+            "Worker %s started with PID %d, version %s (pool of %d)",
+            self.name,
+            os.getpid(),
+            _version(),
+            self.processes,
+        )
         self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
         pipe = self.connection.pipeline(transaction=False)
         pipe.delete(self.key)
-        pipe.hset(self.key, mapping={
-            "name": self.name, "hostname": socket.gethostname(), "pid": os.getpid(),
-            "queues": ",".join(self.queue_names), "birth": repr(now()), "execution": "pool",
-            "processes": self.processes, "version": _version(),
-        })
+        pipe.hset(
+            self.key,
+            mapping={
+                "name": self.name,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "queues": ",".join(self.queue_names),
+                "birth": repr(now()),
+                "execution": "pool",
+                "processes": self.processes,
+                "version": _version(),
+            },
+        )
         pipe.sadd(self.keys.workers, self.name)
         pipe.execute()
         self._last_heartbeat = 0.0
@@ -374,11 +446,16 @@ class WorkerPool:
         state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
         try:
             pipe = self.connection.pipeline(transaction=False)
-            pipe.hset(self.key, mapping={
-                "state": state, "last_heartbeat": repr(now()),
-                "children": ",".join(c.name for c in self.children.values()),
-                "successful": self.successful_job_count, "failed": self.failed_job_count,
-            })
+            pipe.hset(
+                self.key,
+                mapping={
+                    "state": state,
+                    "last_heartbeat": repr(now()),
+                    "children": ",".join(c.name for c in self.children.values()),
+                    "successful": self.successful_job_count,
+                    "failed": self.failed_job_count,
+                },
+            )
             pipe.expire(self.key, int(self.worker_ttl) + 1)
             pipe.execute()
         except Exception:
@@ -393,8 +470,10 @@ class WorkerPool:
     def _request_stop(self, signum: int, frame: Any) -> None:
         if not self._stop_requested:
             self._stop_requested = True
-            self.log.warning("Warm shut down requested: children finish their current job "
-                             "(send the signal again to stop now)")
+            self.log.warning(
+                "Warm shut down requested: children finish their current job "
+                "(send the signal again to stop now)"
+            )
             for child in self.children.values():
                 kill_quietly(child.pid, signal.SIGTERM)
             return

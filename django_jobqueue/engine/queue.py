@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any, Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple
 
 from redis.exceptions import ResponseError
 
@@ -28,8 +29,18 @@ logger = logging.getLogger("django_jobqueue.queue")
 
 #: Keyword arguments of ``enqueue`` that configure the job instead of reaching the function.
 RESERVED_KWARGS = (
-    "job_timeout", "result_ttl", "ttl", "failure_ttl", "depends_on", "job_id", "at_front",
-    "description", "meta", "retry", "on_success", "on_failure",
+    "job_timeout",
+    "result_ttl",
+    "ttl",
+    "failure_ttl",
+    "depends_on",
+    "job_id",
+    "at_front",
+    "description",
+    "meta",
+    "retry",
+    "on_success",
+    "on_failure",
 )
 
 # (connection id, prefix, queue) already added to the set of known queues by
@@ -59,15 +70,25 @@ class Queue:
             suites need no Redis server).
     """
 
-    def __init__(self, name: str = "default", connection: Any = None, is_async: bool = True,
-                 default_timeout: int | str | None = None, serializer: Any = None,
-                 prefix: str | None = None, job_class: type[Job] = Job,
-                 default_result_ttl: int | None = None, in_memory: bool = False):
+    def __init__(
+        self,
+        name: str = "default",
+        connection: Any = None,
+        is_async: bool = True,
+        default_timeout: int | str | None = None,
+        serializer: Any = None,
+        prefix: str | None = None,
+        job_class: type[Job] = Job,
+        default_result_ttl: int | None = None,
+        in_memory: bool = False,
+    ):
         self.name = validate_queue_name(name)
         self.in_memory = in_memory and not is_async
         self.connection = resolve_connection(connection)
         self.is_async = is_async
-        self.default_timeout = parse_duration(default_timeout, allow_forever=True) or DEFAULT_TIMEOUT
+        self.default_timeout = (
+            parse_duration(default_timeout, allow_forever=True) or DEFAULT_TIMEOUT
+        )
         self.default_result_ttl = default_result_ttl
         self.serializer = resolve_serializer(serializer)
         self.keys = keyspace(prefix)
@@ -79,7 +100,9 @@ class Queue:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Queue) and (self.name, self.keys.prefix) == (
-            other.name, other.keys.prefix)
+            other.name,
+            other.keys.prefix,
+        )
 
     def __hash__(self) -> int:
         return hash((self.name, self.keys.prefix))
@@ -122,16 +145,20 @@ class Queue:
         pipe.lrange(self.key, 0, -1)
         pipe.zrange(prio_key, 100 * PRIORITY_BAND, "+inf", byscore=True)
         ids = [as_str(i) for part in pipe.execute() for i in part]
-        return ids[offset:] if end == -1 else ids[offset:end + 1]
+        return ids[offset:] if end == -1 else ids[offset : end + 1]
 
     @property
     def job_ids(self) -> list[str]:
         return self.get_job_ids()
 
     def get_jobs(self, offset: int = 0, length: int = -1) -> list[Job]:
-        jobs = self.job_class.fetch_many(self.get_job_ids(offset, length), self.connection,
-                                         self.serializer, origin=self.name,
-                                         prefix=self.keys.prefix)
+        jobs = self.job_class.fetch_many(
+            self.get_job_ids(offset, length),
+            self.connection,
+            self.serializer,
+            origin=self.name,
+            prefix=self.keys.prefix,
+        )
         return [job for job in jobs if job is not None]
 
     @property
@@ -142,8 +169,9 @@ class Queue:
         """The job with this id on this queue, or None."""
         if self.in_memory:
             return _inline_jobs.get((self.name, job_id))
-        return self.job_class.fetch_many([job_id], self.connection, self.serializer,
-                                         origin=self.name, prefix=self.keys.prefix)[0]
+        return self.job_class.fetch_many(
+            [job_id], self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
+        )[0]
 
     def empty(self, batch: int = 1000) -> int:
         """Delete every queued job, a batch per step; returns how many ids were removed."""
@@ -167,10 +195,16 @@ class Queue:
         # One DEL per key: a cluster pipeline refuses a multi-key DEL, and they
         # all go out in the same round trip anyway.
         minute = int(now() // 60)  # the per-minute counters still alive
-        keys = [self.key, self.keys.priority(self.name), self.keys.priority(self.name) + ":seq",
-                *(r.key for r in self.registries.values()),
-                *(self.keys.stats(self.name, m)
-                  for m in range(minute - STATS_TTL // 60 - 1, minute + 1))]
+        keys = [
+            self.key,
+            self.keys.priority(self.name),
+            self.keys.priority(self.name) + ":seq",
+            *(r.key for r in self.registries.values()),
+            *(
+                self.keys.stats(self.name, m)
+                for m in range(minute - STATS_TTL // 60 - 1, minute + 1)
+            ),
+        ]
         pipe = self.connection.pipeline(transaction=False)
         for key in keys:
             pipe.delete(key)
@@ -234,19 +268,35 @@ class Queue:
         return self.enqueue_call(f, args=args, kwargs=kwargs, at=when, **options)
 
     def enqueue_in(self, delay: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
-        """Like :meth:`enqueue`, but the job enters the queue after ``delay`` (timedelta or seconds)."""
+        """Like :meth:`enqueue`, but the job enters the queue after ``delay``.
+
+        ``delay`` is a timedelta or a number of seconds.
+        """
         seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
         args, kwargs, options = _split_options(args, kwargs)
         return self.enqueue_call(f, args=args, kwargs=kwargs, at=now() + seconds, **options)
 
-    def enqueue_call(self, func: Any, args: Iterable | None = None, kwargs: dict | None = None,
-                     timeout: int | str | None = None, result_ttl: int | str | None = None,
-                     ttl: int | str | None = None, failure_ttl: int | str | None = None,
-                     depends_on: Any = None, job_id: str | None = None, at_front: bool = False,
-                     description: str | None = None, meta: dict | None = None,
-                     retry: Any = None, on_success: Any = None, on_failure: Any = None,
-                     job_timeout: int | str | None = None, priority: int = 0,
-                     at: Any = None) -> Job:
+    def enqueue_call(
+        self,
+        func: Any,
+        args: Iterable | None = None,
+        kwargs: dict | None = None,
+        timeout: int | str | None = None,
+        result_ttl: int | str | None = None,
+        ttl: int | str | None = None,
+        failure_ttl: int | str | None = None,
+        depends_on: Any = None,
+        job_id: str | None = None,
+        at_front: bool = False,
+        description: str | None = None,
+        meta: dict | None = None,
+        retry: Any = None,
+        on_success: Any = None,
+        on_failure: Any = None,
+        job_timeout: int | str | None = None,
+        priority: int = 0,
+        at: Any = None,
+    ) -> Job:
         """Like :meth:`enqueue`, with the job's options as plain arguments.
 
         ``timeout`` (or ``job_timeout``) is the job timeout in seconds (-1 for
@@ -254,36 +304,70 @@ class Queue:
         keeps it forever. ``priority`` (-100..100) orders jobs within this
         queue, higher first; ``at`` (aware datetime or UNIX time) schedules it.
         """
-        job = self.create_job(func, args=args, kwargs=kwargs,
-                              timeout=timeout if timeout is not None else job_timeout,
-                              result_ttl=result_ttl, ttl=ttl, failure_ttl=failure_ttl,
-                              job_id=job_id, description=description, meta=meta, retry=retry,
-                              on_success=on_success, on_failure=on_failure, priority=priority)
+        job = self.create_job(
+            func,
+            args=args,
+            kwargs=kwargs,
+            timeout=timeout if timeout is not None else job_timeout,
+            result_ttl=result_ttl,
+            ttl=ttl,
+            failure_ttl=failure_ttl,
+            job_id=job_id,
+            description=description,
+            meta=meta,
+            retry=retry,
+            on_success=on_success,
+            on_failure=on_failure,
+            priority=priority,
+        )
         return self.enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
 
-    def create_job(self, func: Any, args: Iterable | None = None, kwargs: dict | None = None,
-                   timeout: int | str | None = None, result_ttl: int | str | None = None,
-                   ttl: int | str | None = None, failure_ttl: int | str | None = None,
-                   job_id: str | None = None, description: str | None = None,
-                   meta: dict | None = None, retry: Any = None, on_success: Any = None,
-                   on_failure: Any = None, priority: int = 0) -> Job:
+    def create_job(
+        self,
+        func: Any,
+        args: Iterable | None = None,
+        kwargs: dict | None = None,
+        timeout: int | str | None = None,
+        result_ttl: int | str | None = None,
+        ttl: int | str | None = None,
+        failure_ttl: int | str | None = None,
+        job_id: str | None = None,
+        description: str | None = None,
+        meta: dict | None = None,
+        retry: Any = None,
+        on_success: Any = None,
+        on_failure: Any = None,
+        priority: int = 0,
+    ) -> Job:
         """Build (and check) a job for this queue without storing it."""
         timeout = parse_duration(timeout, allow_forever=True)
         result_ttl = parse_duration(result_ttl, allow_forever=True)
         if result_ttl is None:
             result_ttl = self.default_result_ttl
         return self.job_class.create(
-            func, args=list(args or ()), kwargs=kwargs or {}, connection=self.connection,
-            origin=self.name, id=job_id, serializer=self.serializer, prefix=self.keys.prefix,
+            func,
+            args=list(args or ()),
+            kwargs=kwargs or {},
+            connection=self.connection,
+            origin=self.name,
+            id=job_id,
+            serializer=self.serializer,
+            prefix=self.keys.prefix,
             timeout=timeout if timeout is not None else self.default_timeout,
-            result_ttl=result_ttl, ttl=parse_duration(ttl, allow_forever=True),
+            result_ttl=result_ttl,
+            ttl=parse_duration(ttl, allow_forever=True),
             failure_ttl=parse_duration(failure_ttl, allow_forever=True),
-            description=description, meta=meta, retry=retry, on_success=on_success,
-            on_failure=on_failure, priority=priority,
+            description=description,
+            meta=meta,
+            retry=retry,
+            on_success=on_success,
+            on_failure=on_failure,
+            priority=priority,
         )
 
-    def enqueue_job(self, job: Job, at_front: bool = False, depends_on: Any = None,
-                    at: Any = None) -> Job:
+    def enqueue_job(
+        self, job: Job, at_front: bool = False, depends_on: Any = None, at: Any = None
+    ) -> Job:
         """Store a job built by :meth:`create_job` and put it where it belongs.
 
         A job whose parents have not all finished waits in the deferred
@@ -298,8 +382,9 @@ class Queue:
         if parents:
             located = dependencies.locate(self.connection, self.keys, parents)
             job._dependency_keys = [key for key, _ in located]
-            pending = [key for key, status in located
-                       if not dependencies.satisfies(status, allow_failure)]
+            pending = [
+                key for key, status in located if not dependencies.satisfies(status, allow_failure)
+            ]
             job.allow_dependency_failures = allow_failure
         job.enqueue_at_front = at_front or dep_at_front
         job._pending_keys = pending
@@ -333,8 +418,20 @@ class Queue:
             job.started_at, job.worker_name = timestamp, INLINE_WORKER
             fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
         try:
-            scripts.enqueue(client, self.keys, self.name, job.id, target, timestamp, score,
-                            job.enqueue_at_front, job.ttl, fields, job.id_chosen, job.priority)
+            scripts.enqueue(
+                client,
+                self.keys,
+                self.name,
+                job.id,
+                target,
+                timestamp,
+                score,
+                job.enqueue_at_front,
+                job.ttl,
+                fields,
+                job.id_chosen,
+                job.priority,
+            )
         except ResponseError as exc:
             raise self._enqueue_error(exc, job) from None
         job.set_status(target)
@@ -347,20 +444,48 @@ class Queue:
         if str(exc).startswith("DUPLICATE"):
             return DuplicateJobError(
                 f"A job with id {job.id!r} is already {str(exc).split()[1]} on queue "
-                f"{self.name!r}; pick another id or wait until it ends.")
+                f"{self.name!r}; pick another id or wait until it ends."
+            )
         return exc
 
     @staticmethod
-    def prepare_data(func: Any, args: Iterable | None = None, kwargs: dict | None = None,
-                     timeout: Any = None, result_ttl: Any = None, ttl: Any = None,
-                     failure_ttl: Any = None, description: str | None = None,
-                     job_id: str | None = None, at_front: bool = False, meta: dict | None = None,
-                     retry: Any = None, on_success: Any = None, on_failure: Any = None,
-                     priority: int = 0, depends_on: Any = None) -> EnqueueData:
+    def prepare_data(
+        func: Any,
+        args: Iterable | None = None,
+        kwargs: dict | None = None,
+        timeout: Any = None,
+        result_ttl: Any = None,
+        ttl: Any = None,
+        failure_ttl: Any = None,
+        description: str | None = None,
+        job_id: str | None = None,
+        at_front: bool = False,
+        meta: dict | None = None,
+        retry: Any = None,
+        on_success: Any = None,
+        on_failure: Any = None,
+        priority: int = 0,
+        depends_on: Any = None,
+    ) -> EnqueueData:
         """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
-        return EnqueueData(func, args, kwargs, timeout, result_ttl, ttl, failure_ttl, description,
-                           job_id, at_front, meta, retry, on_success, on_failure, priority,
-                           depends_on)
+        return EnqueueData(
+            func,
+            args,
+            kwargs,
+            timeout,
+            result_ttl,
+            ttl,
+            failure_ttl,
+            description,
+            job_id,
+            at_front,
+            meta,
+            retry,
+            on_success,
+            on_failure,
+            priority,
+            depends_on,
+        )
 
     def enqueue_many(self, calls: Iterable[EnqueueData], batch_size: int = 1000) -> list[Job]:
         """Enqueue many prepared calls, ``batch_size`` per pipelined round trip.
@@ -416,11 +541,19 @@ class Queue:
         parents, allow_failure, _ = dependencies.normalize(depends_on)
         resolved = []
         for parent in parents:
-            found = parent if isinstance(parent, Job) else next(
-                (j for (_, job_id), j in reversed(_inline_jobs.items()) if job_id == parent), None)
+            found = (
+                parent
+                if isinstance(parent, Job)
+                else next(
+                    (j for (_, job_id), j in reversed(_inline_jobs.items()) if job_id == parent),
+                    None,
+                )
+            )
             if found is None:
-                raise NoSuchJobError(f"depends_on names job {parent!r}, which this process "
-                                     "has not run (inline jobs live in memory only).")
+                raise NoSuchJobError(
+                    f"depends_on names job {parent!r}, which this process "
+                    "has not run (inline jobs live in memory only)."
+                )
             resolved.append(found)
             found._dependent_keys.append(job.key)
         job.detached = True
@@ -431,8 +564,9 @@ class Queue:
         while len(_inline_jobs) > INLINE_JOBS_KEPT:
             _inline_jobs.popitem(last=False)
         hooks.emit("job_enqueued", job=job, queue=self)
-        if any(not dependencies.satisfies(p.get_status(refresh=False), allow_failure)
-               for p in resolved):
+        if any(
+            not dependencies.satisfies(p.get_status(refresh=False), allow_failure) for p in resolved
+        ):
             job.set_status(JobStatus.DEFERRED)
             return job
         from .execution.base import perform_job
@@ -493,8 +627,10 @@ def _split_options(args: tuple, kwargs: dict) -> tuple[tuple, dict, dict]:
     if "args" in kwargs or "kwargs" in kwargs:
         extra = sorted(set(kwargs) - {"args", "kwargs"})
         if args or extra:
-            raise TypeError("With args=/kwargs= pass every argument of the function through "
-                            f"them (got also {', '.join(map(repr, extra)) or 'positional ones'}).")
+            raise TypeError(
+                "With args=/kwargs= pass every argument of the function through "
+                f"them (got also {', '.join(map(repr, extra)) or 'positional ones'})."
+            )
         args = tuple(kwargs.pop("args", None) or ())
         kwargs = kwargs.pop("kwargs", None) or {}
     return args, kwargs, options
@@ -506,6 +642,8 @@ def _timestamp(when: Any) -> float | None:
     if isinstance(when, (int, float)):
         return float(when)
     if getattr(when, "tzinfo", None) is None or when.utcoffset() is None:
-        raise ValueError(f"{when!r} is a naive datetime; pass an aware one (e.g. with "
-                         "tzinfo=datetime.timezone.utc) so the time is not ambiguous.")
+        raise ValueError(
+            f"{when!r} is a naive datetime; pass an aware one (e.g. with "
+            "tzinfo=datetime.timezone.utc) so the time is not ambiguous."
+        )
     return when.timestamp()

@@ -25,8 +25,14 @@ class BaseRegistry:
     #: Scores are expiry times: entries below "now" are gone.
     expiring = False
 
-    def __init__(self, name: str = "default", connection: Any = None, serializer: Any = None,
-                 prefix: str | None = None, queue: Any = None):
+    def __init__(
+        self,
+        name: str = "default",
+        connection: Any = None,
+        serializer: Any = None,
+        prefix: str | None = None,
+        queue: Any = None,
+    ):
         if queue is not None:
             name, connection = queue.name, queue.connection
             serializer, prefix = queue.serializer, queue.keys.prefix
@@ -61,23 +67,30 @@ class BaseRegistry:
             low, high = self._live_min(), "+inf"
             if desc:
                 low, high = high, low
-            ids = self.connection.zrange(self.key, low, high, desc=desc, byscore=True,
-                                         offset=start, num=count)
+            ids = self.connection.zrange(
+                self.key, low, high, desc=desc, byscore=True, offset=start, num=count
+            )
         else:
             ids = self.connection.zrange(self.key, start, end, desc=desc)
         return [as_str(i) for i in ids]
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
-        jobs = Job.fetch_many(ids, self.connection, self.serializer, origin=self.name,
-                              prefix=self.keys.prefix)
+        jobs = Job.fetch_many(
+            ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
+        )
         return [job for job in jobs if job is not None]
 
     def remove(self, job: Job | str, delete_job: bool = False) -> None:
         job_id = job.id if isinstance(job, Job) else job
         if delete_job:
-            Job(job_id, self.connection, origin=self.name, serializer=self.serializer,
-                prefix=self.keys.prefix).delete()
+            Job(
+                job_id,
+                self.connection,
+                origin=self.name,
+                serializer=self.serializer,
+                prefix=self.keys.prefix,
+            ).delete()
         else:
             self.connection.zrem(self.key, job_id)
 
@@ -95,17 +108,29 @@ class StartedJobRegistry(BaseRegistry):
         """Fail (or retry) jobs whose worker stopped heart-beating; returns how many."""
         from .outcome import record_failure
 
-        ids = [as_str(i) for i in
-               self.connection.zrange(self.key, "-inf", timestamp or now(), byscore=True)]
+        ids = [
+            as_str(i)
+            for i in self.connection.zrange(self.key, "-inf", timestamp or now(), byscore=True)
+        ]
         handled = 0
-        for job_id, job in zip(ids, Job.fetch_many(ids, self.connection, self.serializer,
-                                                    origin=self.name, prefix=self.keys.prefix)):
+        for job_id, job in zip(
+            ids,
+            Job.fetch_many(
+                ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
+            ),
+        ):
             if job is None:  # nothing left to record
                 self.connection.zrem(self.key, job_id)
                 continue
-            text = "".join(traceback.format_exception_only(AbandonedJobError(
-                f"Job {job.id} was abandoned: worker {job.worker_name} stopped heart-beating "
-                "while running it (killed, crashed or lost its connection).")))
+            text = "".join(
+                traceback.format_exception_only(
+                    AbandonedJobError(
+                        f"Job {job.id} was abandoned: worker {job.worker_name} "
+                        "stopped heart-beating while running it "
+                        "(killed, crashed or lost its connection)."
+                    )
+                )
+            )
             if record_failure(job, text, job.worker_name or "", only_if_abandoned=True):
                 handled += 1
         return handled
@@ -122,8 +147,13 @@ class FailedJobRegistry(BaseRegistry):
 
     def requeue(self, job_or_id: Job | str, at_front: bool = False) -> Job:
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
-        job = Job(job_id, self.connection, origin=self.name, serializer=self.serializer,
-                  prefix=self.keys.prefix)
+        job = Job(
+            job_id,
+            self.connection,
+            origin=self.name,
+            serializer=self.serializer,
+            prefix=self.keys.prefix,
+        )
         job.requeue(at_front=at_front)
         return job
 
@@ -142,8 +172,12 @@ class DeferredJobRegistry(BaseRegistry):
         from .dependencies import ENDED
         from .scripts import Batch, release
 
-        ids = [as_str(i) for i in self.connection.zrange(
-            self.key, "-inf", now() - older_than, byscore=True, offset=0, num=batch)]
+        ids = [
+            as_str(i)
+            for i in self.connection.zrange(
+                self.key, "-inf", now() - older_than, byscore=True, offset=0, num=batch
+            )
+        ]
         if not ids:
             return 0
         pipe = self.connection.pipeline(transaction=False)
@@ -162,8 +196,14 @@ class DeferredJobRegistry(BaseRegistry):
             for key in keys:
                 status = as_str(statuses[key])
                 if status is None or status in ENDED:
-                    release(calls, self.keys, self.keys.job(self.name, job_id), key,
-                            status if status in ENDED else "deleted", now())
+                    release(
+                        calls,
+                        self.keys,
+                        self.keys.job(self.name, job_id),
+                        key,
+                        status if status in ENDED else "deleted",
+                        now(),
+                    )
         return sum(int(r) for r in calls.execute() if isinstance(r, int))
 
 
@@ -181,8 +221,9 @@ class ScheduledJobRegistry(BaseRegistry):
 
         moved = 0
         while True:
-            taken, entered = scripts.enqueue_due(self.connection, self.keys, self.name,
-                                                 timestamp or now(), batch)
+            taken, entered = scripts.enqueue_due(
+                self.connection, self.keys, self.name, timestamp or now(), batch
+            )
             moved += entered
             if taken < batch:
                 return moved
@@ -190,6 +231,12 @@ class ScheduledJobRegistry(BaseRegistry):
 
 REGISTRY_CLASSES = {
     cls.kind: cls
-    for cls in (StartedJobRegistry, FinishedJobRegistry, FailedJobRegistry, DeferredJobRegistry,
-                CanceledJobRegistry, ScheduledJobRegistry)
+    for cls in (
+        StartedJobRegistry,
+        FinishedJobRegistry,
+        FailedJobRegistry,
+        DeferredJobRegistry,
+        CanceledJobRegistry,
+        ScheduledJobRegistry,
+    )
 }

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from . import hooks, scripts, utils
 from .connection import resolve_connection
@@ -62,11 +63,19 @@ class Scheduler:
         lock_ttl, poll_interval, acquire_interval: see the module constants.
     """
 
-    def __init__(self, connection: Any = None, prefix: str | None = None,
-                 cron: Iterable[CronEntry] = (), name: str | None = None,
-                 serializer: Any = None, queue_factory: Callable[[str], Queue] | None = None,
-                 lock_ttl: float = LOCK_TTL, poll_interval: float = POLL_INTERVAL,
-                 acquire_interval: float = ACQUIRE_INTERVAL, batch_size: int = BATCH_SIZE):
+    def __init__(
+        self,
+        connection: Any = None,
+        prefix: str | None = None,
+        cron: Iterable[CronEntry] = (),
+        name: str | None = None,
+        serializer: Any = None,
+        queue_factory: Callable[[str], Queue] | None = None,
+        lock_ttl: float = LOCK_TTL,
+        poll_interval: float = POLL_INTERVAL,
+        acquire_interval: float = ACQUIRE_INTERVAL,
+        batch_size: int = BATCH_SIZE,
+    ):
         self.connection = resolve_connection(connection)
         self.keys = keyspace(prefix)
         self.name = name or uuid.uuid4().hex
@@ -74,8 +83,10 @@ class Scheduler:
         names = [entry.name for entry in self.cron]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"Periodic entries need unique names; repeated: "
-                             f"{', '.join(duplicates)} (give each a 'name').")
+            raise ValueError(
+                f"Periodic entries need unique names; repeated: "
+                f"{', '.join(duplicates)} (give each a 'name')."
+            )
         self.serializer = serializer
         self._queue_factory = queue_factory
         self._queues: dict[str, Queue] = {}
@@ -99,8 +110,9 @@ class Scheduler:
             if self._queue_factory is not None:
                 queue = self._queue_factory(name)
             else:
-                queue = Queue(name, self.connection, serializer=self.serializer,
-                              prefix=self.keys.prefix)
+                queue = Queue(
+                    name, self.connection, serializer=self.serializer, prefix=self.keys.prefix
+                )
             self._queues[name] = queue
         return queue
 
@@ -126,17 +138,18 @@ class Scheduler:
 
     def hold(self) -> bool:
         """Take or renew the lock; returns whether this scheduler is the active one."""
-        reply = scripts.scheduler_hold(self.connection, self.keys, self._token,
-                                       int(self.lock_ttl * 1000))
+        reply = scripts.scheduler_hold(
+            self.connection, self.keys, self._token, int(self.lock_ttl * 1000)
+        )
         active = bool(reply)
         if active != self.is_active:
             if active:
-                self.log.info("Scheduler %s: active (scheduled and periodic jobs are handled "
-                              "here)", self.name)
+                self.log.info(
+                    "Scheduler %s: active (scheduled and periodic jobs are handled here)", self.name
+                )
                 self._next_look.clear()  # others may have fired meanwhile: look afresh
             else:
-                self.log.warning("Scheduler %s: another worker's scheduler took over",
-                                 self.name)
+                self.log.warning("Scheduler %s: another worker's scheduler took over", self.name)
         self.is_active = active
         return active
 
@@ -208,8 +221,9 @@ class Scheduler:
         entry's ``missed`` policy decides whether it runs.
         """
         queue = self.queue(entry.queue)
-        record = self.connection.hmget(self.keys.cron(entry.queue, entry.name),
-                                       ["occurrence", "schedule"])
+        record = self.connection.hmget(
+            self.keys.cron(entry.queue, entry.name), ["occurrence", "schedule"]
+        )
         watermark_text, signature = (as_str(v) for v in record)
         start = float(int(now))
         if watermark_text is None or signature != entry.signature:
@@ -223,16 +237,31 @@ class Scheduler:
             fire, why = True, "due"
             if entry.is_late(occurrence, watermark, now):
                 fire = entry.missed == "run_once"
-                why = ("missed while no scheduler ran: running it once" if fire
-                       else "missed while no scheduler ran: skipped (missed='skip')")
-                self.log.warning("Periodic entry %s: occurrence(s) up to %s %s", entry.name,
-                                 utils.to_datetime(occurrence), why)
+                why = (
+                    "missed while no scheduler ran: running it once"
+                    if fire
+                    else "missed while no scheduler ran: skipped (missed='skip')"
+                )
+                self.log.warning(
+                    "Periodic entry %s: occurrence(s) up to %s %s",
+                    entry.name,
+                    utils.to_datetime(occurrence),
+                    why,
+                )
             self._fire(entry, queue, watermark_text, occurrence, fire, now, why)
             watermark = occurrence
         return entry.next_run(watermark, now)
 
-    def _fire(self, entry: CronEntry, queue: Queue, expected: str, occurrence: float,
-              fire: bool, now: float, why: str) -> int:
+    def _fire(
+        self,
+        entry: CronEntry,
+        queue: Queue,
+        expected: str,
+        occurrence: float,
+        fire: bool,
+        now: float,
+        why: str,
+    ) -> int:
         job = None
         fields: list[Any] = []
         job_id = ""
@@ -243,22 +272,39 @@ class Scheduler:
                 # Record the occurrence anyway: retrying each second would only
                 # fail again; the error shows in the dashboard and rqstats.
                 self.log.error("Periodic entry %s: cannot build its job: %s", entry.name, exc)
-                self.connection.hset(self.keys.cron(entry.queue, entry.name), "error",
-                                     f"{type(exc).__name__}: {exc}")
+                self.connection.hset(
+                    self.keys.cron(entry.queue, entry.name), "error", f"{type(exc).__name__}: {exc}"
+                )
                 fire = False
             else:
                 job.created_at = job.enqueued_at = now
                 fields = job.to_fields()
                 job_id = job.id
                 queue._register()
-        reply = scripts.cron_fire(self.connection, self.keys, entry.queue, entry.name, expected,
-                                  _occurrence_text(occurrence), entry.signature, fire, now,
-                                  job_id or "-", entry.ttl, fields)
+        reply = scripts.cron_fire(
+            self.connection,
+            self.keys,
+            entry.queue,
+            entry.name,
+            expected,
+            _occurrence_text(occurrence),
+            entry.signature,
+            fire,
+            now,
+            job_id or "-",
+            entry.ttl,
+            fields,
+        )
         if reply == 1 and job is not None:
             job.set_status(JobStatus.QUEUED)
             job.unsaved = False
-            self.log.info("Periodic entry %s: enqueued job %s on %s (%s)", entry.name, job.id,
-                          entry.queue, why)
+            self.log.info(
+                "Periodic entry %s: enqueued job %s on %s (%s)",
+                entry.name,
+                job.id,
+                entry.queue,
+                why,
+            )
             hooks.emit("job_enqueued", job=job, queue=queue)
         elif reply == 3:
             self.log.info("Periodic entry %s: paused, occurrence skipped", entry.name)
@@ -272,10 +318,17 @@ def make_job(entry: CronEntry, queue: Queue, occurrence: float | None = None) ->
     meta: dict[str, Any] = {"cron": entry.name}
     if occurrence is not None:
         meta["occurrence"] = occurrence
-    return queue.create_job(entry.func, args=entry.args, kwargs=entry.kwargs,
-                            timeout=entry.timeout, result_ttl=entry.result_ttl, ttl=entry.ttl,
-                            failure_ttl=entry.failure_ttl, description=entry.description,
-                            meta=meta)
+    return queue.create_job(
+        entry.func,
+        args=entry.args,
+        kwargs=entry.kwargs,
+        timeout=entry.timeout,
+        result_ttl=entry.result_ttl,
+        ttl=entry.ttl,
+        failure_ttl=entry.failure_ttl,
+        description=entry.description,
+        meta=meta,
+    )
 
 
 def _occurrence_text(occurrence: float) -> str:
@@ -293,8 +346,9 @@ def scheduler_holder(connection: Any, prefix: str | None = None) -> str | None:
     return value.rsplit(" ", 1)[0] if value else None
 
 
-def entry_state(connection: Any, entry: CronEntry, prefix: str | None = None,
-                now: float | None = None) -> dict[str, Any]:
+def entry_state(
+    connection: Any, entry: CronEntry, prefix: str | None = None, now: float | None = None
+) -> dict[str, Any]:
     """What the dashboard and ``rqstats`` show of one entry.
 
     Keys: ``next_run``, ``last_run`` (UNIX times or None), ``last_job`` (id),
@@ -303,22 +357,28 @@ def entry_state(connection: Any, entry: CronEntry, prefix: str | None = None,
     """
     ks = keyspace(prefix)
     now = utils.now() if now is None else now
-    fields = {as_str(k): as_str(v) for k, v in
-              connection.hgetall(ks.cron(entry.queue, entry.name)).items()}
+    fields = {
+        as_str(k): as_str(v)
+        for k, v in connection.hgetall(ks.cron(entry.queue, entry.name)).items()
+    }
     next_run = _next_run(entry, fields.get("occurrence"), fields.get("schedule"), now)
     last_job = fields.get("last_job")
     status = None
     if last_job:
         status = as_str(connection.hget(ks.job(entry.queue, last_job), "status"))
     return {
-        "next_run": next_run, "last_run": float(fields["last_run"]) if fields.get("last_run")
-        else None, "last_job": last_job, "last_status": status,
-        "paused": fields.get("paused") == "1", "error": fields.get("error"),
+        "next_run": next_run,
+        "last_run": float(fields["last_run"]) if fields.get("last_run") else None,
+        "last_job": last_job,
+        "last_status": status,
+        "paused": fields.get("paused") == "1",
+        "error": fields.get("error"),
     }
 
 
-def _next_run(entry: CronEntry, watermark: str | None, signature: str | None,
-              now: float) -> float | None:
+def _next_run(
+    entry: CronEntry, watermark: str | None, signature: str | None, now: float
+) -> float | None:
     if watermark is None or signature != entry.signature:
         # Not seen by a scheduler yet (or its timing just changed): the
         # scheduler starts it afresh (see Scheduler.run_entry).
@@ -334,13 +394,16 @@ def run_now(entry: CronEntry, queue: Queue) -> Any:
     job = make_job(entry, queue)
     job.meta["manual"] = True
     queue.enqueue_job(job)
-    queue.connection.hset(queue.keys.cron(entry.queue, entry.name),
-                          mapping={"last_job": job.id, "last_run": repr(utils.now())})
+    queue.connection.hset(
+        queue.keys.cron(entry.queue, entry.name),
+        mapping={"last_job": job.id, "last_run": repr(utils.now())},
+    )
     return job
 
 
-def skip_next(connection: Any, entry: CronEntry, prefix: str | None = None,
-              now: float | None = None) -> float | None:
+def skip_next(
+    connection: Any, entry: CronEntry, prefix: str | None = None, now: float | None = None
+) -> float | None:
     """Mark the entry's next occurrence as handled, so it does not run; returns it.
 
     Uses the same compare-and-set as the scheduler, so it cannot slip between
@@ -354,16 +417,26 @@ def skip_next(connection: Any, entry: CronEntry, prefix: str | None = None,
         target = _next_run(entry, watermark_text, signature, now)
         if target is None:
             return None
-        reply = scripts.cron_fire(connection, ks, entry.queue, entry.name, watermark_text or "",
-                                  _occurrence_text(target), entry.signature, False, now, "-",
-                                  None, [])
+        reply = scripts.cron_fire(
+            connection,
+            ks,
+            entry.queue,
+            entry.name,
+            watermark_text or "",
+            _occurrence_text(target),
+            entry.signature,
+            False,
+            now,
+            "-",
+            None,
+            [],
+        )
         if reply:
             return target
     raise RuntimeError(f"Periodic entry {entry.name}: the watermark kept changing.")
 
 
-def set_paused(connection: Any, entry: CronEntry, paused: bool,
-               prefix: str | None = None) -> None:
+def set_paused(connection: Any, entry: CronEntry, paused: bool, prefix: str | None = None) -> None:
     """Pause (no job is enqueued; occurrences pass unrun) or resume an entry.
 
     Occurrences that pass while paused are recorded as handled, so resuming
@@ -391,8 +464,7 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
     for group in by_connection.values():
         pipe = group[0].connection.pipeline(transaction=False)
         for queue in group:
-            pipe.zrange(queue.keys.registry(queue.name, "scheduled"), 0, limit - 1,
-                        withscores=True)
+            pipe.zrange(queue.keys.registry(queue.name, "scheduled"), 0, limit - 1, withscores=True)
         for queue, entries in zip(group, pipe.execute()):
             heads += [(score, queue, as_str(job_id)) for job_id, score in entries]
     heads.sort(key=lambda head: head[0])
@@ -402,14 +474,31 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
         mine = [(score, job_id) for score, q, job_id in heads if q is queue]
         if not mine:
             continue
-        found = queue.job_class.fetch_many([job_id for _, job_id in mine], queue.connection,
-                                           queue.serializer, origin=queue.name,
-                                           prefix=queue.keys.prefix)
-        rows += [{"queue": queue.name, "id": job_id, "runs_at": score, "job": job}
-                 for (score, job_id), job in zip(mine, found)]
+        found = queue.job_class.fetch_many(
+            [job_id for _, job_id in mine],
+            queue.connection,
+            queue.serializer,
+            origin=queue.name,
+            prefix=queue.keys.prefix,
+        )
+        rows += [
+            {"queue": queue.name, "id": job_id, "runs_at": score, "job": job}
+            for (score, job_id), job in zip(mine, found)
+        ]
     rows.sort(key=lambda row: row["runs_at"])
     return rows
 
 
-__all__ = ["ACQUIRE_INTERVAL", "LOCK_TTL", "POLL_INTERVAL", "Scheduler", "entry_state",
-           "make_job", "run_now", "scheduler_holder", "set_paused", "skip_next", "upcoming_jobs"]
+__all__ = [
+    "ACQUIRE_INTERVAL",
+    "LOCK_TTL",
+    "POLL_INTERVAL",
+    "Scheduler",
+    "entry_state",
+    "make_job",
+    "run_now",
+    "scheduler_holder",
+    "set_paused",
+    "skip_next",
+    "upcoming_jobs",
+]

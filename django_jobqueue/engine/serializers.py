@@ -71,6 +71,9 @@ def _resolve(serializer: Any) -> Serializer:
         serializer = import_attribute(serializer)
     if isinstance(serializer, type):
         serializer = serializer()
-    if not (callable(getattr(serializer, "dumps", None)) and callable(getattr(serializer, "loads", None))):
+    if not (
+        callable(getattr(serializer, "dumps", None))
+        and callable(getattr(serializer, "loads", None))
+    ):
         raise ValueError(f"{serializer!r} is not a serializer: it needs dumps() and loads().")
     return serializer

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .keys import REGISTRIES
 from .utils import now
@@ -36,14 +37,16 @@ def queue_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"name": queue.name, "queued": next(replies) + next(replies)}
             for kind in REGISTRIES:
                 row[kind] = next(replies)
-            row["workers"] = sum(1 for w in workers
-                                 if queue.name in (w.get("queues") or "").split(","))
+            row["workers"] = sum(
+                1 for w in workers if queue.name in (w.get("queues") or "").split(",")
+            )
             rows[queue] = row
     return [rows[q] for q in queues]
 
 
-def throughput(queues: Sequence[Any], minutes: int = 60,
-               timestamp: float | None = None) -> list[list[tuple[int, int, int]]]:
+def throughput(
+    queues: Sequence[Any], minutes: int = 60, timestamp: float | None = None
+) -> list[list[tuple[int, int, int]]]:
     """Jobs finished and failed per minute over the last ``minutes`` minutes.
 
     Returns, for each queue, ``minutes`` tuples ``(minute, finished, failed)``

@@ -29,7 +29,11 @@ class DeathPenalty:
         )
 
     def __enter__(self) -> DeathPenalty:
-        if self.timeout and self.timeout > 0 and threading.current_thread() is threading.main_thread():
+        if (
+            self.timeout
+            and self.timeout > 0
+            and threading.current_thread() is threading.main_thread()
+        ):
             self._previous = signal.signal(signal.SIGALRM, self._handle)
             signal.setitimer(signal.ITIMER_REAL, self.timeout)
             self._armed = True

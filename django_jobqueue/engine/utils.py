@@ -7,9 +7,8 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-
 
 #: Where each dotted path splits into module and attributes, once found: a worker
 #: resolves the same few names over and over, and probing for the module costs
@@ -69,7 +68,7 @@ def now() -> float:
 def to_datetime(value: Any) -> datetime | None:
     if value in (None, b"", ""):
         return None
-    return datetime.fromtimestamp(float(value), tz=timezone.utc)
+    return datetime.fromtimestamp(float(value), tz=UTC)
 
 
 def as_str(value: Any) -> str | None:
@@ -102,7 +101,7 @@ def parse_bytes(value: Any) -> int | None:
         return value
     text = str(value).strip().lower().replace(" ", "")
     number = text.rstrip("kmgb")
-    unit = text[len(number):]
+    unit = text[len(number) :]
     try:
         if unit not in _BYTES:
             raise ValueError
@@ -131,13 +130,17 @@ def parse_duration(value: Any, allow_forever: bool = False) -> int | None:
             else:
                 value = float(text)
         except ValueError:
-            raise ValueError(f"{value!r} is not a duration: use seconds or '30s', '5m', '2h', '1d'.") from None
+            raise ValueError(
+                f"{value!r} is not a duration: use seconds or '30s', '5m', '2h', '1d'."
+            ) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"A duration must be seconds, not {type(value).__name__}.")
     seconds = int(value)
     if seconds < 0 and not (allow_forever and seconds == -1):
-        raise ValueError(f"A duration cannot be negative ({value!r})" +
-                         ("; use -1 for 'forever'." if allow_forever else "."))
+        raise ValueError(
+            f"A duration cannot be negative ({value!r})"
+            + ("; use -1 for 'forever'." if allow_forever else ".")
+        )
     return seconds
 
 

@@ -12,12 +12,12 @@ import time
 import uuid
 from typing import Any
 
-from . import scripts
 from . import connection as connection_module
+from . import scripts
 from .connection import UNAVAILABLE, call_with_reconnect, one_slot, resolve_connection
+from .errors import InvalidJobOperation
 from .execution import EXECUTIONS, Execution
 from .execution.base import perform_job
-from .errors import InvalidJobOperation
 from .job import DEFAULT_RESULT_TTL, Job, JobStatus
 from .keys import keyspace
 from .outcome import record_failure
@@ -71,11 +71,20 @@ class Worker:
 
     execution_name = "fork"
 
-    def __init__(self, queues: Any, connection: Any = None, name: str | None = None,
-                 default_result_ttl: int = DEFAULT_RESULT_TTL, worker_ttl: int = DEFAULT_WORKER_TTL,
-                 serializer: Any = None, prefix: str | None = None,
-                 execution: str | Execution | None = None, queue_class: type[Queue] = Queue,
-                 scheduler: Any = True, cron: Any = ()):
+    def __init__(
+        self,
+        queues: Any,
+        connection: Any = None,
+        name: str | None = None,
+        default_result_ttl: int = DEFAULT_RESULT_TTL,
+        worker_ttl: int = DEFAULT_WORKER_TTL,
+        serializer: Any = None,
+        prefix: str | None = None,
+        execution: str | Execution | None = None,
+        queue_class: type[Queue] = Queue,
+        scheduler: Any = True,
+        cron: Any = (),
+    ):
         if isinstance(queues, (str, Queue)):
             queues = [queues]
         queues = list(queues)
@@ -90,8 +99,11 @@ class Worker:
             prefix = first.keys.prefix
         self.keys = keyspace(prefix)
         self.queues: list[Queue] = [
-            q if isinstance(q, Queue) else queue_class(q, self.connection, serializer=self.serializer,
-                                                       prefix=self.keys.prefix)
+            q
+            if isinstance(q, Queue)
+            else queue_class(
+                q, self.connection, serializer=self.serializer, prefix=self.keys.prefix
+            )
             for q in queues
         ]
         self.queue_names = [q.name for q in self.queues]
@@ -105,8 +117,9 @@ class Worker:
             try:
                 execution = EXECUTIONS[execution]()
             except KeyError:
-                raise ValueError(f"Unknown execution {execution!r}; choose from "
-                                 f"{sorted(EXECUTIONS)}.") from None
+                raise ValueError(
+                    f"Unknown execution {execution!r}; choose from {sorted(EXECUTIONS)}."
+                ) from None
         self.execution: Execution = execution
         self.log = logger
         self.hostname = socket.gethostname()
@@ -129,11 +142,17 @@ class Worker:
         # One script may take from every queue at once unless they lie in
         # different slots of a Redis Cluster; then dequeue asks each in turn
         # and no next job comes back with an outcome.
-        self._one_script = one_slot(self.connection,
-                                    [self.keys.tag(name) for name in self.queue_names])
+        self._one_script = one_slot(
+            self.connection, [self.keys.tag(name) for name in self.queue_names]
+        )
         if scheduler is True:
-            scheduler = Scheduler(self.connection, self.keys.prefix, cron=cron, name=self.name,
-                                  serializer=self.serializer)
+            scheduler = Scheduler(
+                self.connection,
+                self.keys.prefix,
+                cron=cron,
+                name=self.name,
+                serializer=self.serializer,
+            )
         elif cron:
             raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
         self.scheduler: Scheduler | None = scheduler or None
@@ -144,8 +163,13 @@ class Worker:
 
     # -- the loop ------------------------------------------------------------
 
-    def work(self, burst: bool = False, max_jobs: int | None = None,
-             max_idle_time: float | None = None, logging_level: str | int | None = "INFO") -> bool:
+    def work(
+        self,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        max_idle_time: float | None = None,
+        logging_level: str | int | None = "INFO",
+    ) -> bool:
         """Run jobs until stopped; returns True when at least one job ran.
 
         Args:
@@ -182,8 +206,9 @@ class Worker:
                         break
                     self.wait_for_work(max_idle_time, idle_since)
                     continue
-                self._take_next.enabled = (max_jobs is None or done + 1 < max_jobs) and \
-                    not self._stop_requested
+                self._take_next.enabled = (
+                    max_jobs is None or done + 1 < max_jobs
+                ) and not self._stop_requested
                 self.execute(job)
                 done += 1
                 idle_since = time.monotonic()
@@ -205,13 +230,27 @@ class Worker:
     def dequeue(self) -> Job | None:
         """Take the next job, marking it started in the same atomic step."""
         if self._one_script:
-            reply = self._redis(scripts.dequeue, self.connection, self.keys, self.queue_names,
-                                now(), self.name, self.worker_ttl)
+            reply = self._redis(
+                scripts.dequeue,
+                self.connection,
+                self.keys,
+                self.queue_names,
+                now(),
+                self.name,
+                self.worker_ttl,
+            )
             return self._job_from_reply(reply)
         # Queues on several cluster slots: one script per queue, in priority order.
         for position, name in enumerate(self.queue_names, 1):
-            reply = self._redis(scripts.dequeue, self.connection, self.keys, [name], now(),
-                                self.name, self.worker_ttl)
+            reply = self._redis(
+                scripts.dequeue,
+                self.connection,
+                self.keys,
+                [name],
+                now(),
+                self.name,
+                self.worker_ttl,
+            )
             if reply:
                 return self._job_from_reply([position, *reply[1:]])
         return None
@@ -229,8 +268,10 @@ class Worker:
         """
         known = self._take_next.reply[1].decode() if self._take_next.reply else None
         for queue in self.queues:
-            ids = [as_str(i) for i in self.connection.zrange(queue.keys.registry(queue.name,
-                                                                                "started"), 0, -1)]
+            ids = [
+                as_str(i)
+                for i in self.connection.zrange(queue.keys.registry(queue.name, "started"), 0, -1)
+            ]
             if not ids:
                 continue
             pipe = self.connection.pipeline(transaction=False)
@@ -239,10 +280,15 @@ class Worker:
             for job_id, owner in zip(ids, pipe.execute()):
                 current = self.current_job.id if self.current_job else None
                 if owner and owner.decode() == self.name and job_id not in (known, current):
-                    scripts.give_back(self.connection, self.keys, queue.name, job_id, now(),
-                                      self.name)
-                    self.log.warning("Worker %s: gave job %s back to %s after a lost reply",
-                                     self.name, job_id, queue.name)
+                    scripts.give_back(
+                        self.connection, self.keys, queue.name, job_id, now(), self.name
+                    )
+                    self.log.warning(
+                        "Worker %s: gave job %s back to %s after a lost reply",
+                        self.name,
+                        job_id,
+                        queue.name,
+                    )
 
     def _give_back_prefetched(self) -> None:
         """A job taken with the last outcome but not run (we are stopping) goes back."""
@@ -256,9 +302,14 @@ class Worker:
         position, job_id, flat = reply
         queue = self.queues[int(position) - 1]
         fields = dict(zip(flat[::2], flat[1::2]))
-        return queue.job_class.from_hash(as_str(job_id), fields, queue.connection,
-                                         origin=queue.name, serializer=queue.serializer,
-                                         prefix=self.keys.prefix)
+        return queue.job_class.from_hash(
+            as_str(job_id),
+            fields,
+            queue.connection,
+            origin=queue.name,
+            serializer=queue.serializer,
+            prefix=self.keys.prefix,
+        )
 
     def execute(self, job: Job) -> str | None:
         self.current_job = job
@@ -278,11 +329,17 @@ class Worker:
 
     def perform(self, job: Job) -> str | None:
         """Run the job in this process and log its outcome (called by executions)."""
-        take_next = self._take_next if self.execution.name == "inline" and self._one_script \
-            else None
+        take_next = (
+            self._take_next if self.execution.name == "inline" and self._one_script else None
+        )
         outages = connection_module.outages
-        status = perform_job(job, self.name, default_result_ttl=self.default_result_ttl,
-                             take_next=take_next, wait_for_redis=True)
+        status = perform_job(
+            job,
+            self.name,
+            default_result_ttl=self.default_result_ttl,
+            take_next=take_next,
+            wait_for_redis=True,
+        )
         if connection_module.outages != outages and take_next is not None:
             self._give_back_lost_jobs()
         if status == "finished":
@@ -342,11 +399,18 @@ class Worker:
         self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
         pipe = self.connection.pipeline(transaction=False)
         pipe.delete(self.key)
-        pipe.hset(self.key, mapping={
-            "name": self.name, "hostname": self.hostname, "pid": self.pid,
-            "queues": ",".join(self.queue_names), "birth": repr(now()),
-            "execution": self.execution.name, "version": _version(),
-        })
+        pipe.hset(
+            self.key,
+            mapping={
+                "name": self.name,
+                "hostname": self.hostname,
+                "pid": self.pid,
+                "queues": ",".join(self.queue_names),
+                "birth": repr(now()),
+                "execution": self.execution.name,
+                "version": _version(),
+            },
+        )
         pipe.sadd(self.keys.workers, self.name)
         pipe.execute()
         self.heartbeat()
@@ -366,15 +430,24 @@ class Worker:
         timestamp = now()
         job = self.current_job
         pipe = self.connection.pipeline(transaction=False)
-        pipe.hset(self.key, mapping={
-            "state": self.state, "last_heartbeat": repr(timestamp),
-            "current_job": job.id if job else "", "current_queue": job.origin if job else "",
-            "successful": self.successful_job_count, "failed": self.failed_job_count,
-        })
+        pipe.hset(
+            self.key,
+            mapping={
+                "state": self.state,
+                "last_heartbeat": repr(timestamp),
+                "current_job": job.id if job else "",
+                "current_queue": job.origin if job else "",
+                "successful": self.successful_job_count,
+                "failed": self.failed_job_count,
+            },
+        )
         pipe.expire(self.key, int(self.worker_ttl) + 1)
         if job is not None:
-            pipe.zadd(self.keys.registry(job.origin, "started"),
-                      {job.id: timestamp + self.worker_ttl}, xx=True)
+            pipe.zadd(
+                self.keys.registry(job.origin, "started"),
+                {job.id: timestamp + self.worker_ttl},
+                xx=True,
+            )
         pipe.execute()
         self._last_heartbeat = time.monotonic()
 
@@ -417,8 +490,9 @@ class Worker:
         except UNAVAILABLE:
             raise
         except Exception:
-            self.log.exception("Worker %s: the scheduler failed; trying again in a second",
-                               self.name)
+            self.log.exception(
+                "Worker %s: the scheduler failed; trying again in a second", self.name
+            )
             wait = 1.0
         self._next_schedule = time.monotonic() + wait
 
@@ -432,28 +506,38 @@ class Worker:
         if suspended != self._suspended:
             self._suspended = suspended
             self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
-            self.log.info("Worker %s: %s", self.name,
-                          "suspended, taking no new jobs" if suspended else "resumed")
+            self.log.info(
+                "Worker %s: %s",
+                self.name,
+                "suspended, taking no new jobs" if suspended else "resumed",
+            )
         sweep = time.monotonic() >= self._next_deferred_sweep
         if sweep:
             self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         for queue in self.queues:
-            for registry in (queue.finished_job_registry, queue.failed_job_registry,
-                             queue.canceled_job_registry):
+            for registry in (
+                queue.finished_job_registry,
+                queue.failed_job_registry,
+                queue.canceled_job_registry,
+            ):
                 registry.cleanup()
             if sweep:
                 queue.deferred_job_registry.release_ready()
             abandoned = queue.started_job_registry.cleanup()
             if abandoned:
-                self.log.warning("%s: %d abandoned job(s) moved out of the started registry",
-                                 queue.name, abandoned)
+                self.log.warning(
+                    "%s: %d abandoned job(s) moved out of the started registry",
+                    queue.name,
+                    abandoned,
+                )
 
     # -- resilience ------------------------------------------------------------
 
     def _redis(self, func: Any, *args: Any) -> Any:
         """Call ``func``; on a lost connection, wait and retry with back-off."""
-        return call_with_reconnect(func, *args, name=f"Worker {self.name}",
-                                   give_up=lambda: self._stop_requested)
+        return call_with_reconnect(
+            func, *args, name=f"Worker {self.name}", give_up=lambda: self._stop_requested
+        )
 
     def _connection_lost(self) -> None:
         time.sleep(0.1)
@@ -464,15 +548,19 @@ class Worker:
         """Take over SIGINT/SIGTERM; returns the handlers to put back afterwards."""
         if threading.current_thread() is not threading.main_thread():
             return {}
-        return {signum: signal.signal(signum, self._request_stop)
-                for signum in (signal.SIGINT, signal.SIGTERM)}
+        return {
+            signum: signal.signal(signum, self._request_stop)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         if not self._stop_requested:
             self._stop_requested = True
             self._take_next.enabled = False
-            self.log.warning("Warm shut down requested: finishing the current job, then "
-                             "exiting (send the signal again to stop now)")
+            self.log.warning(
+                "Warm shut down requested: finishing the current job, then "
+                "exiting (send the signal again to stop now)"
+            )
             return
         self.log.warning("Cold shut down: stopping the running job")
         self._cold = True
@@ -547,8 +635,7 @@ def stop_job(job: Job) -> str:
     worker = job.worker_name or ""
     if worker and scripts.request_stop(job.connection, job.keys, worker, job.id):
         return "stopping"
-    text = (f"StopRequested: Job {job.id} was stopped on request; no live worker was "
-            "running it.")
+    text = f"StopRequested: Job {job.id} was stopped on request; no live worker was running it."
     if record_failure(job, text, worker, status="stopped", retry=False) is None:
         raise InvalidJobOperation(f"Job {job.id} ended before it could be stopped.")
     return "stopped"
@@ -574,5 +661,4 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     return workers
 
 
-__all__ = ["Worker", "SimpleWorker", "WorkerState", "all_workers", "stop_job",
-           "DEFAULT_WORKER_TTL"]
+__all__ = ["DEFAULT_WORKER_TTL", "SimpleWorker", "Worker", "WorkerState", "all_workers", "stop_job"]

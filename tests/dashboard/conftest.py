@@ -44,18 +44,24 @@ def run_jobs(jq, key_prefix):
     def run(*names: str) -> None:
         queues = [jq(name) for name in (names or ("default",))]
         SimpleWorker(queues, connection=queues[0].connection, prefix=key_prefix).work(
-            burst=True, logging_level=None)
+            burst=True, logging_level=None
+        )
 
     return run
 
 
-def _user(django_user_model, name: str, *, staff: bool = True, perms: tuple = (),
-          superuser: bool = False):
-    user = django_user_model.objects.create_user(name, password="pw", is_staff=staff,
-                                                 is_superuser=superuser)
+def _user(
+    django_user_model, name: str, *, staff: bool = True, perms: tuple = (), superuser: bool = False
+):
+    user = django_user_model.objects.create_user(
+        name, password="pw", is_staff=staff, is_superuser=superuser
+    )
     for codename in perms:
-        user.user_permissions.add(Permission.objects.get(
-            content_type__app_label="django_jobqueue", codename=f"{codename}_dashboard"))
+        user.user_permissions.add(
+            Permission.objects.get(
+                content_type__app_label="django_jobqueue", codename=f"{codename}_dashboard"
+            )
+        )
     return user
 
 

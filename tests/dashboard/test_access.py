@@ -8,8 +8,14 @@ from tests.engine import jobs
 
 from .conftest import ADMIN
 
-PAGES = ["", "workers/", "queues/default/", "queues/default/failed/",
-         "queues/default/finished/", "queues/default/jobs/{failed}/"]
+PAGES = [
+    "",
+    "workers/",
+    "queues/default/",
+    "queues/default/failed/",
+    "queues/default/finished/",
+    "queues/default/jobs/{failed}/",
+]
 
 
 @pytest.fixture
@@ -48,8 +54,12 @@ def test_admin_index_lists_the_app_for_users_who_may_see_it(as_user, users):
 
 
 # (action, permission needed, job status that allows it)
-JOB_ACTIONS = [("requeue", "changer", "failed"), ("cancel", "changer", "queued"),
-               ("stop", "changer", "started"), ("delete", "deleter", "failed")]
+JOB_ACTIONS = [
+    ("requeue", "changer", "failed"),
+    ("cancel", "changer", "queued"),
+    ("stop", "changer", "started"),
+    ("delete", "deleter", "failed"),
+]
 
 
 @pytest.fixture

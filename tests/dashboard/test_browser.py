@@ -25,9 +25,16 @@ from .conftest import ADMIN
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,1000",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
 )
 
 
@@ -44,8 +51,9 @@ def _unavailable() -> str | None:
 
 @pytest.fixture(scope="module")
 def screenshots(request) -> Path:
-    folder = Path(os.environ.get("JOBQUEUE_SCREENSHOTS")
-                  or tempfile.mkdtemp(prefix="jobqueue-screenshots-"))
+    folder = Path(
+        os.environ.get("JOBQUEUE_SCREENSHOTS") or tempfile.mkdtemp(prefix="jobqueue-screenshots-")
+    )
     folder.mkdir(parents=True, exist_ok=True)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
@@ -130,7 +138,7 @@ class Browser:
 
     @property
     def path(self) -> str:
-        return self.driver.current_url[len(self.base):]
+        return self.driver.current_url[len(self.base) :]
 
     def login(self, username: str) -> None:
         self.driver.delete_all_cookies()
@@ -170,8 +178,10 @@ def test_log_in_and_see_the_queues(browser, jq, run_jobs):
     browser.shot("01-admin-index")
     browser.follow(browser.link("Queues"))
     assert browser.path == ADMIN
-    rows = {row.find_element("css selector", "th").text: row.text
-            for row in browser.all("#result_list tbody tr")}
+    rows = {
+        row.find_element("css selector", "th").text: row.text
+        for row in browser.all("#result_list tbody tr")
+    }
     assert set(rows) == {"default", "high", "low"}
     assert rows["default"].split()[1:3] == ["5", "0"]  # queued, started
     assert browser.all("#throughput svg rect.jq-finished")  # the chart shows this minute
@@ -190,7 +200,7 @@ def test_open_a_failed_job_read_its_traceback_and_requeue_it(browser, jq, run_jo
     browser.shot("03-failed-list")
     browser.follow(browser.link(failed.id))
     assert "ValueError: disk full" in browser.css("#traceback pre").text
-    assert 'raise ValueError(message)' in browser.css("#traceback pre").text
+    assert "raise ValueError(message)" in browser.css("#traceback pre").text
     browser.shot("04-failed-job")
     browser.follow(browser.css("a.jq-action-requeue"))
     assert "Requeue job" in browser.css("#question").text
@@ -233,15 +243,17 @@ def test_follow_a_dependency_chain_to_a_parent(browser, jq, run_jobs):
     default, high = jq("default"), jq("high")
     root = default.enqueue(jobs.add, 1, 1)
     run_jobs()
-    left = high.enqueue(jobs.add, 2, 2, depends_on=root)      # cross-queue
+    left = high.enqueue(jobs.add, 2, 2, depends_on=root)  # cross-queue
     right = default.enqueue(jobs.add, 3, 3, depends_on=root)
     gone = default.enqueue(jobs.add, 4, 4)
     join = default.enqueue(jobs.add, 5, 5, depends_on=[left, right, gone])  # a diamond
     gone.delete()
     browser.login("superuser")
     browser.get(f"{ADMIN}queues/default/jobs/{join.id}/")
-    relations = {row.find_elements("css selector", "td")[1].text: row.text
-                 for row in browser.all("#dependency-list tbody tr")}
+    relations = {
+        row.find_elements("css selector", "td")[1].text: row.text
+        for row in browser.all("#dependency-list tbody tr")
+    }
     assert set(relations) == {root.id, left.id, right.id, gone.id, join.id}
     assert "deleted or expired" in relations[gone.id]
     assert "high" in relations[left.id]
@@ -255,8 +267,7 @@ def test_follow_a_dependency_chain_to_a_parent(browser, jq, run_jobs):
 
 def test_workers_page(browser, jq, key_prefix):
     q = jq("default")
-    worker = Worker([q, jq("low")], connection=q.connection, prefix=key_prefix,
-                    name="web-1.worker")
+    worker = Worker([q, jq("low")], connection=q.connection, prefix=key_prefix, name="web-1.worker")
     worker.register_birth()
     try:
         browser.login("superuser")
@@ -271,8 +282,13 @@ def test_workers_page(browser, jq, key_prefix):
 
 def test_periodic_jobs_page_and_run_now(browser, jq, settings, key_prefix):
     settings.JOBQUEUE_CRON = [
-        {"func": "tests.engine.jobs.add", "cron": "0 7 * * 1-5", "args": [1, 2],
-         "name": "morning-report", "timezone": "Europe/Paris"},
+        {
+            "func": "tests.engine.jobs.add",
+            "cron": "0 7 * * 1-5",
+            "args": [1, 2],
+            "name": "morning-report",
+            "timezone": "Europe/Paris",
+        },
         {"func": "tests.engine.jobs.fail", "interval": 300, "queue": "low", "missed": "skip"},
     ]
     scheduled = jq("default").enqueue_in(3600, jobs.add, 5, 5)

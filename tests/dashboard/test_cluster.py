@@ -25,8 +25,9 @@ def admin(as_user, cluster_jq):
 
 def _run(*names):
     queues = [get_queue(name) for name in names]
-    SimpleWorker(queues, connection=queues[0].connection,
-                 prefix=queues[0].keys.prefix).work(burst=True, logging_level=None)
+    SimpleWorker(queues, connection=queues[0].connection, prefix=queues[0].keys.prefix).work(
+        burst=True, logging_level=None
+    )
 
 
 @pytest.fixture
@@ -40,8 +41,14 @@ def filled(admin, key_prefix):
     _run("default", "low")
     waiting = default.enqueue(jobs.add, 4, 4)
     later = emails.enqueue_in(3600, jobs.add, 5, 5)
-    return {"parent": parent, "child": child, "failed": failed, "finished": finished,
-            "waiting": waiting, "later": later}
+    return {
+        "parent": parent,
+        "child": child,
+        "failed": failed,
+        "finished": finished,
+        "waiting": waiting,
+        "later": later,
+    }
 
 
 def test_overview_and_workers(admin, filled, key_prefix):
@@ -64,10 +71,18 @@ def test_overview_and_workers(admin, filled, key_prefix):
     assert [row["name"] for row in workers.context["rows"]] == ["w-c"]
 
 
-@pytest.mark.parametrize("queue,slug", [
-    ("emails", ""), ("emails", "scheduled/"), ("default", "failed/"), ("low", "deferred/"),
-    ("low", "finished/"), ("default", "started/"), ("low", "canceled/"),
-])
+@pytest.mark.parametrize(
+    "queue,slug",
+    [
+        ("emails", ""),
+        ("emails", "scheduled/"),
+        ("default", "failed/"),
+        ("low", "deferred/"),
+        ("low", "finished/"),
+        ("default", "started/"),
+        ("low", "canceled/"),
+    ],
+)
 def test_queue_pages(admin, filled, queue, slug):
     response = admin.get(ADMIN + f"queues/{queue}/{slug}")
     assert response.status_code == 200
@@ -108,8 +123,10 @@ def test_bulk_actions(admin, filled):
     admin.post(path, {"action": "requeue", "select_across": "1", "post": "yes"})
     assert default.failed_job_registry.count == 0
     assert all(job.get_status() == "queued" for job in [filled["failed"], *more])
-    admin.post(ADMIN + "queues/default/queued/bulk/",
-               {"action": "delete", "select_across": "1", "post": "yes"})
+    admin.post(
+        ADMIN + "queues/default/queued/bulk/",
+        {"action": "delete", "select_across": "1", "post": "yes"},
+    )
     assert default.count == 0
 
 
@@ -117,14 +134,25 @@ def test_periodic_jobs_page_and_actions(admin, settings, key_prefix):
     from django_jobqueue.engine.cron import CronEntry
     from django_jobqueue.engine.scheduler import Scheduler
 
-    every = {"func": "tests.engine.jobs.add", "interval": 60, "args": [1, 2], "name": "every",
-             "queue": "low"}
-    hourly = {"func": "tests.engine.jobs.add", "cron": "0 * * * *", "name": "hourly",
-              "queue": "emails", "timezone": "UTC"}
+    every = {
+        "func": "tests.engine.jobs.add",
+        "interval": 60,
+        "args": [1, 2],
+        "name": "every",
+        "queue": "low",
+    }
+    hourly = {
+        "func": "tests.engine.jobs.add",
+        "cron": "0 * * * *",
+        "name": "hourly",
+        "queue": "emails",
+        "timezone": "UTC",
+    }
     settings.JOBQUEUE_CRON = [every, hourly]
     low = get_queue("low")
-    scheduler = Scheduler(low.connection, key_prefix, name="w-sched",
-                          cron=[CronEntry(**every), CronEntry(**hourly)])
+    scheduler = Scheduler(
+        low.connection, key_prefix, name="w-sched", cron=[CronEntry(**every), CronEntry(**hourly)]
+    )
     try:
         scheduler.tick()  # fires "every" (an interval entry runs at once) on its master
     finally:

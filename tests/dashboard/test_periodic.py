@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.test import Client
@@ -16,8 +16,13 @@ from tests.engine import jobs
 from .conftest import ADMIN
 
 CRON = ADMIN + "cron/"
-HOURLY = {"func": "tests.engine.jobs.add", "cron": "0 * * * *", "args": [1, 2],
-          "name": "hourly", "timezone": "UTC"}
+HOURLY = {
+    "func": "tests.engine.jobs.add",
+    "cron": "0 * * * *",
+    "args": [1, 2],
+    "name": "hourly",
+    "timezone": "UTC",
+}
 EVERY = {"func": "tests.engine.jobs.fail", "interval": 60, "name": "failing", "queue": "low"}
 
 
@@ -45,14 +50,16 @@ def _state(jq, item):
 
 def test_scheduled_jobs_are_listed_soonest_first_with_their_time(as_user, jq):
     queue = jq("default")
-    later = queue.enqueue_at(datetime(2031, 1, 1, 12, tzinfo=timezone.utc), jobs.add, 1, 1)
-    sooner = queue.enqueue_at(datetime(2030, 6, 1, 8, 30, tzinfo=timezone.utc), jobs.add, 2, 2)
+    later = queue.enqueue_at(datetime(2031, 1, 1, 12, tzinfo=UTC), jobs.add, 1, 1)
+    sooner = queue.enqueue_at(datetime(2030, 6, 1, 8, 30, tzinfo=UTC), jobs.add, 2, 2)
     response = as_user("viewer").get(ADMIN + "queues/default/scheduled/")
     assert [row["id"] for row in response.context["rows"]] == [sooner.id, later.id]
     html = response.content.decode()
     assert "Runs at" in html
-    assert re.findall(r'class="jq-runs-at">([^<]+)<', html) == ["2030-06-01 08:30:00",
-                                                                "2031-01-01 12:00:00"]
+    assert re.findall(r'class="jq-runs-at">([^<]+)<', html) == [
+        "2030-06-01 08:30:00",
+        "2031-01-01 12:00:00",
+    ]
     detail = as_user("viewer").get(ADMIN + f"queues/default/jobs/{sooner.id}/")
     assert '<td id="job-runs-at">2030-06-01 08:30:00.000000</td>' in detail.content.decode()
     # Other lists have no such column.
@@ -60,10 +67,9 @@ def test_scheduled_jobs_are_listed_soonest_first_with_their_time(as_user, jq):
 
 
 def test_searching_the_scheduled_list_shows_the_time(as_user, jq):
-    job = jq("default").enqueue_at(datetime(2030, 6, 1, 8, 30, tzinfo=timezone.utc), jobs.add, 1, 1)
+    job = jq("default").enqueue_at(datetime(2030, 6, 1, 8, 30, tzinfo=UTC), jobs.add, 1, 1)
     response = as_user("viewer").get(ADMIN + f"queues/default/scheduled/?q={job.id}")
-    assert response.context["rows"][0]["runs_at"] == datetime(2030, 6, 1, 8, 30,
-                                                              tzinfo=timezone.utc)
+    assert response.context["rows"][0]["runs_at"] == datetime(2030, 6, 1, 8, 30, tzinfo=UTC)
 
 
 # -- the periodic jobs page ------------------------------------------------------------------------
@@ -74,8 +80,9 @@ def test_the_overview_links_to_periodic_jobs(as_user, jq):
 
 
 def test_the_page_lists_every_entry(as_user, cron, jq, run_jobs):
-    Scheduler(jq("default").connection, jq("default").keys.prefix, name="w-sched",
-              cron=[_entry(EVERY)]).tick()  # fires "failing" (an interval entry runs at once)
+    Scheduler(
+        jq("default").connection, jq("default").keys.prefix, name="w-sched", cron=[_entry(EVERY)]
+    ).tick()  # fires "failing" (an interval entry runs at once)
     run_jobs("low")
     response = as_user("viewer").get(CRON)
     assert response.status_code == 200
@@ -116,7 +123,7 @@ def test_change_permission_shows_actions(as_user, cron, who):
     assert "resume/" not in html
 
 
-# -- actions ------------------------------------------------------------------------------------------
+# -- actions --------------------------------------------------------------------------------
 
 
 def test_run_now(as_user, cron, jq):
@@ -191,8 +198,9 @@ def test_unknown_entry_and_action(as_user, cron):
 
 def test_next_must_stay_on_the_site(as_user, cron):
     client = as_user("changer")
-    response = client.post(CRON + "failing/pause/",
-                           {"post": "yes", "next": "https://evil.example/"})
+    response = client.post(
+        CRON + "failing/pause/", {"post": "yes", "next": "https://evil.example/"}
+    )
     assert response["Location"] == CRON
     response = client.post(CRON + "failing/resume/", {"post": "yes", "next": ADMIN})
     assert response["Location"] == ADMIN
@@ -201,7 +209,6 @@ def test_next_must_stay_on_the_site(as_user, cron):
 def test_the_time_is_read_fresh(as_user, cron, jq):
     # A scheduler firing between two page views is seen at once (no caching).
     first = as_user("viewer").get(CRON).context["rows"][1]["last_run"]
-    Scheduler(jq("low").connection, jq("low").keys.prefix, cron=[_entry(EVERY)]).tick(
-        time.time())
+    Scheduler(jq("low").connection, jq("low").keys.prefix, cron=[_entry(EVERY)]).tick(time.time())
     second = as_user("viewer").get(CRON).context["rows"][1]["last_run"]
     assert first is None and second is not None

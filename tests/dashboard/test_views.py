@@ -48,8 +48,13 @@ def test_overview_counts_every_configured_queue(admin, jq, run_jobs, key_prefix)
         worker.register_death()
     rows = {row["name"]: row for row in response.context["rows"]}
     assert list(rows) == ["default", "high", "low"]
-    assert (rows["default"]["queued"], rows["default"]["finished"], rows["default"]["failed"],
-            rows["default"]["scheduled"], rows["default"]["workers"]) == (3, 1, 1, 1, 1)
+    assert (
+        rows["default"]["queued"],
+        rows["default"]["finished"],
+        rows["default"]["failed"],
+        rows["default"]["scheduled"],
+        rows["default"]["workers"],
+    ) == (3, 1, 1, 1, 1)
     assert (rows["low"]["queued"], rows["low"]["workers"], rows["high"]["workers"]) == (1, 1, 0)
     chart = response.context["chart"]
     assert (chart.total_finished, chart.total_failed) == (1, 1)
@@ -63,8 +68,9 @@ def test_overview_counts_every_configured_queue(admin, jq, run_jobs, key_prefix)
 
 def test_workers_page(admin, jq, key_prefix):
     q = jq("default")
-    worker = Worker([q, jq("high")], connection=q.connection, prefix=key_prefix,
-                    name="host-7.<b>w</b>")
+    worker = Worker(
+        [q, jq("high")], connection=q.connection, prefix=key_prefix, name="host-7.<b>w</b>"
+    )
     worker.register_birth()
     worker.current_job = q.enqueue(jobs.add, 1, 2)
     worker.successful_job_count, worker.failed_job_count = 12, 3
@@ -78,7 +84,7 @@ def test_workers_page(admin, jq, key_prefix):
     assert (row["successful"], row["failed"]) == ("12", "3")
     html = response.content.decode()
     assert "host-7.&lt;b&gt;w&lt;/b&gt;" in html
-    assert f'{ADMIN}queues/default/jobs/{worker.current_job.id}/' in html
+    assert f"{ADMIN}queues/default/jobs/{worker.current_job.id}/" in html
     assert f'href="{ADMIN}queues/high/"' in html
 
 
@@ -124,8 +130,15 @@ def test_registry_pages_show_results_and_exceptions(admin, jq, run_jobs):
     assert (row["id"], row["summary_kind"]) == (bad.id, "error")
     assert row["summary"] == "ValueError: no disk left"
     tabs = {tab["slug"]: tab["count"] for tab in failed.context["tabs"]}
-    assert tabs == {"queued": 0, "started": 0, "deferred": 0, "scheduled": 0, "finished": 1,
-                    "failed": 1, "canceled": 0}
+    assert tabs == {
+        "queued": 0,
+        "started": 0,
+        "deferred": 0,
+        "scheduled": 0,
+        "finished": 1,
+        "failed": 1,
+        "canceled": 0,
+    }
 
 
 def test_registry_pages_newest_first_and_paged(admin, jq, run_jobs):
@@ -136,7 +149,8 @@ def test_registry_pages_newest_first_and_paged(admin, jq, run_jobs):
     response = admin.get(ADMIN + "queues/default/failed/")
     assert _ids(response) == [f"f-{i:02d}" for i in range(29, 4, -1)]
     assert _ids(admin.get(ADMIN + "queues/default/failed/?p=2")) == [
-        f"f-{i:02d}" for i in range(4, -1, -1)]
+        f"f-{i:02d}" for i in range(4, -1, -1)
+    ]
 
 
 def test_search_by_job_id(admin, jq, run_jobs):
@@ -173,8 +187,15 @@ def test_expired_entry_still_in_a_registry_is_shown_as_gone(admin, jq, redis_con
 
 def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     q = jq("default")
-    job = q.enqueue(jobs.fail, "broken pipe", meta={"tenant": 7}, job_timeout=30,
-                    result_ttl=60, failure_ttl=3600, ttl=900)
+    job = q.enqueue(
+        jobs.fail,
+        "broken pipe",
+        meta={"tenant": 7},
+        job_timeout=30,
+        result_ttl=60,
+        failure_ttl=3600,
+        ttl=900,
+    )
     run_jobs()
     response = admin.get(ADMIN + f"queues/default/jobs/{job.id}/")
     html = response.content.decode()
@@ -193,8 +214,7 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     assert 'id="job-result"' in html and "&#x27;kwargs&#x27;: {&#x27;b&#x27;: 2}" in html
 
 
-def test_dependency_chain_across_queues_with_a_diamond_and_a_vanished_member(admin, jq,
-                                                                             run_jobs):
+def test_dependency_chain_across_queues_with_a_diamond_and_a_vanished_member(admin, jq, run_jobs):
     default, high = jq("default"), jq("high")
     root = default.enqueue(jobs.add, 1, 1, job_id="root")
     run_jobs()
@@ -214,14 +234,26 @@ def test_dependency_chain_across_queues_with_a_diamond_and_a_vanished_member(adm
     nodes = {n.id: n for n in graph.nodes}
     assert set(nodes) == {"root", "left", "right", "gone", "join", "after"}
     assert {n: nodes[n].layer for n in nodes} == {
-        "root": -2, "left": -1, "right": -1, "gone": -1, "join": 0, "after": 1}
+        "root": -2,
+        "left": -1,
+        "right": -1,
+        "gone": -1,
+        "join": 0,
+        "after": 1,
+    }
     assert nodes["gone"].missing and nodes["gone"].url is None
     assert nodes["left"].queue == "high"
     assert nodes["left"].url == f"{ADMIN}queues/high/jobs/left/"
     assert nodes["root"].status == "finished" and nodes["join"].status == "deferred"
     edges = {(e.parent.id, e.child.id) for e in graph.edges}
-    assert edges == {("root", "left"), ("root", "right"), ("left", "join"), ("right", "join"),
-                     ("gone", "join"), ("join", "after")}
+    assert edges == {
+        ("root", "left"),
+        ("root", "right"),
+        ("left", "join"),
+        ("right", "join"),
+        ("gone", "join"),
+        ("join", "after"),
+    }
     html = response.content.decode()
     assert f'<a href="{ADMIN}queues/high/jobs/left/">' in html
     assert "deleted or expired" in html
@@ -235,10 +267,15 @@ def test_job_data_is_escaped_everywhere(admin, jq, run_jobs):
     good = q.enqueue(jobs.echo, evil, key=evil)
     child = q.enqueue(jobs.add, 1, 2, depends_on=good, description=evil)
     run_jobs()
-    pages = [ADMIN, ADMIN + "queues/default/failed/", ADMIN + "queues/default/finished/",
-             ADMIN + f"queues/default/jobs/{bad.id}/", ADMIN + f"queues/default/jobs/{good.id}/",
-             ADMIN + f"queues/default/jobs/{child.id}/",
-             ADMIN + f"queues/default/jobs/{bad.id}/delete/"]
+    pages = [
+        ADMIN,
+        ADMIN + "queues/default/failed/",
+        ADMIN + "queues/default/finished/",
+        ADMIN + f"queues/default/jobs/{bad.id}/",
+        ADMIN + f"queues/default/jobs/{good.id}/",
+        ADMIN + f"queues/default/jobs/{child.id}/",
+        ADMIN + f"queues/default/jobs/{bad.id}/delete/",
+    ]
     seen = 0
     for page in pages:
         html = admin.get(page).content.decode()
@@ -288,8 +325,9 @@ def test_cancel_and_delete(admin, jq):
     job = q.enqueue(jobs.add, 1, 2)
     admin.post(ADMIN + f"queues/default/jobs/{job.id}/cancel/", {"post": "yes"})
     assert job.get_status() == "canceled"
-    response = admin.post(ADMIN + f"queues/default/jobs/{job.id}/delete/", {"post": "yes"},
-                          follow=True)
+    response = admin.post(
+        ADMIN + f"queues/default/jobs/{job.id}/delete/", {"post": "yes"}, follow=True
+    )
     assert response.redirect_chain[-1][0] == ADMIN + "queues/default/"
     assert job.get_status() is None
     assert any("was deleted" in m for m in _messages(response))
@@ -299,8 +337,9 @@ def test_an_action_the_status_does_not_allow(admin, jq):
     job = jq("default").enqueue(jobs.add, 1, 2)
     response = admin.get(ADMIN + f"queues/default/jobs/{job.id}/requeue/", follow=True)
     assert any("cannot be requeued" in m for m in _messages(response))
-    response = admin.post(ADMIN + f"queues/default/jobs/{job.id}/stop/", {"post": "yes"},
-                          follow=True)
+    response = admin.post(
+        ADMIN + f"queues/default/jobs/{job.id}/stop/", {"post": "yes"}, follow=True
+    )
     assert any("cannot be stopped" in m for m in _messages(response))
     assert job.get_status() == "queued"
 
@@ -309,8 +348,9 @@ def test_stop_a_job_whose_worker_is_gone(admin, jq, redis_conn):
     q = jq("default")
     job = q.enqueue(jobs.add, 1, 2)
     scripts.dequeue(redis_conn, q.keys, ["default"], 1e9, "gone-worker", 60)
-    response = admin.post(ADMIN + f"queues/default/jobs/{job.id}/stop/", {"post": "yes"},
-                          follow=True)
+    response = admin.post(
+        ADMIN + f"queues/default/jobs/{job.id}/stop/", {"post": "yes"}, follow=True
+    )
     assert any("was stopped" in m for m in _messages(response))
     assert job.get_status() == "stopped"
 
@@ -322,25 +362,32 @@ def test_stop_asks_a_live_worker(admin, jq, redis_conn, key_prefix):
     worker.register_birth()
     try:
         scripts.dequeue(redis_conn, q.keys, ["default"], 1e9, "busy", 60)
-        response = admin.post(ADMIN + f"queues/default/jobs/{job.id}/stop/", {"post": "yes"},
-                              follow=True)
+        response = admin.post(
+            ADMIN + f"queues/default/jobs/{job.id}/stop/", {"post": "yes"}, follow=True
+        )
         assert any("asked to stop" in m for m in _messages(response))
         assert worker.stop_requested(job)
     finally:
         worker.register_death()
 
 
-@pytest.mark.parametrize("target,expected", [
-    ("/admin/django_jobqueue/dashboard/queues/default/failed/?p=2",
-     "/admin/django_jobqueue/dashboard/queues/default/failed/?p=2"),
-    ("https://evil.example/phish", None),
-    ("//evil.example/phish", None),
-])
+@pytest.mark.parametrize(
+    "target,expected",
+    [
+        (
+            "/admin/django_jobqueue/dashboard/queues/default/failed/?p=2",
+            "/admin/django_jobqueue/dashboard/queues/default/failed/?p=2",
+        ),
+        ("https://evil.example/phish", None),
+        ("//evil.example/phish", None),
+    ],
+)
 def test_redirects_stay_on_the_site(admin, jq, run_jobs, target, expected):
     job = jq("default").enqueue(jobs.fail)
     run_jobs()
-    response = admin.post(ADMIN + f"queues/default/jobs/{job.id}/requeue/",
-                          {"post": "yes", "next": target})
+    response = admin.post(
+        ADMIN + f"queues/default/jobs/{job.id}/requeue/", {"post": "yes", "next": target}
+    )
     assert response["Location"] == (expected or ADMIN + f"queues/default/jobs/{job.id}/")
 
 
@@ -352,21 +399,24 @@ def test_bulk_requeue_and_delete_selected_rows(admin, jq, run_jobs):
     confirm = admin.post(path, {"action": "requeue", "_selected_action": ["f1", "f3"]})
     assert b"Requeue 2 failed jobs of queue default?" in confirm.content
     assert confirm.content.count(b'name="_selected_action"') == 2
-    response = admin.post(path, {"action": "requeue", "_selected_action": ["f1", "f3"],
-                                 "post": "yes"}, follow=True)
+    response = admin.post(
+        path, {"action": "requeue", "_selected_action": ["f1", "f3"], "post": "yes"}, follow=True
+    )
     assert any("Requeued 2 jobs." in m for m in _messages(response))
     assert [j.get_status() for j in failed] == ["failed", "queued", "failed", "queued", "failed"]
     admin.post(path, {"action": "delete", "_selected_action": ["f0", "f4"], "post": "yes"})
     assert [j.get_status() for j in failed] == [None, "queued", "failed", "queued", None]
     nothing = admin.post(path, {"action": "delete"}, follow=True)
     assert any("must be selected" in m for m in _messages(nothing))
-    wrong = admin.post(ADMIN + "queues/default/queued/bulk/",
-                       {"action": "requeue", "_selected_action": ["f1"]}, follow=True)
+    wrong = admin.post(
+        ADMIN + "queues/default/queued/bulk/",
+        {"action": "requeue", "_selected_action": ["f1"]},
+        follow=True,
+    )
     assert any("Only failed and canceled" in m for m in _messages(wrong))
 
 
-def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monkeypatch,
-                                                      redis_conn):
+def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monkeypatch, redis_conn):
     monkeypatch.setattr(operations, "BATCH_SIZE", 7)
     q = jq("default")
     for i in range(40):
@@ -377,13 +427,15 @@ def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monke
     redis_conn.hset(q.keys.job("default", "f06"), "status", "finished")
     calls = []
     real = operations.requeue
-    monkeypatch.setattr(operations, "requeue",
-                        lambda queue, ids: calls.append(len(ids)) or real(queue, ids))
+    monkeypatch.setattr(
+        operations, "requeue", lambda queue, ids: calls.append(len(ids)) or real(queue, ids)
+    )
     path = ADMIN + "queues/default/failed/bulk/"
     confirm = admin.get(path + "?action=requeue&all=1")
     assert b"Requeue 40 failed jobs" in confirm.content
-    response = admin.post(path, {"action": "requeue", "select_across": "1", "post": "yes"},
-                          follow=True)
+    response = admin.post(
+        path, {"action": "requeue", "select_across": "1", "post": "yes"}, follow=True
+    )
     assert any("Requeued 38 jobs." in m for m in _messages(response))
     assert any("2 jobs could not be requeued" in m for m in _messages(response))
     assert max(calls) <= 7 and len(calls) >= 6
@@ -393,8 +445,10 @@ def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monke
     assert q.failed_job_registry.count == 0
     confirm = admin.get(ADMIN + "queues/default/queued/bulk/?action=delete&all=1")
     assert b"Empty queue default? All 38 waiting jobs are deleted." in confirm.content
-    admin.post(ADMIN + "queues/default/queued/bulk/",
-               {"action": "delete", "select_across": "1", "post": "yes"})
+    admin.post(
+        ADMIN + "queues/default/queued/bulk/",
+        {"action": "delete", "select_across": "1", "post": "yes"},
+    )
     assert q.count == 0
     assert not redis_conn.exists(q.keys.job("default", "f10"))
 
@@ -413,8 +467,10 @@ def test_per_queue_buttons(admin, jq, run_jobs):
 def test_a_queue_run_inline_is_still_read_from_redis(admin, jq, settings, redis_url, key_prefix):
     from django_jobqueue.engine import Queue
 
-    settings.JOBQUEUE_QUEUES = {**settings.JOBQUEUE_QUEUES,
-                                "low": {"URL": redis_url, "ASYNC": False}}
+    settings.JOBQUEUE_QUEUES = {
+        **settings.JOBQUEUE_QUEUES,
+        "low": {"URL": redis_url, "ASYNC": False},
+    }
     q = Queue("low", connection=jq("default").connection, prefix=key_prefix)
     job = q.enqueue(jobs.add, 1, 2)  # by a process where "low" is asynchronous
     assert admin.get(ADMIN + f"queues/low/jobs/{job.id}/").status_code == 200

@@ -24,7 +24,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "also_postgres: run again against PostgreSQL by test_postgres.py")
+        "markers", "also_postgres: run again against PostgreSQL by test_postgres.py"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +51,6 @@ def jq(settings, redis_conn, key_prefix):
     return redis_conn
 
 
-
 @pytest.fixture
 def log_of(redis_conn, key_prefix):
     """``log_of()``: what ``tests.django.tasks.record`` jobs wrote, in order."""
@@ -70,7 +70,8 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     """The environment of a child Python: the repository importable, plus ``extra``."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+        [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
     env.update(extra)
     return env
 
@@ -86,7 +87,8 @@ def manage_py(redis_url, key_prefix, tmp_path):
     procs: list[subprocess.Popen] = []
     env = subprocess_env(
         DJANGO_SETTINGS_MODULE="tests.django.subprocess_settings",
-        JQ_TEST_REDIS_URL=redis_url, JQ_TEST_KEY_PREFIX=key_prefix,
+        JQ_TEST_REDIS_URL=redis_url,
+        JQ_TEST_KEY_PREFIX=key_prefix,
         JQ_TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
 
@@ -94,8 +96,9 @@ def manage_py(redis_url, key_prefix, tmp_path):
         kwargs.setdefault("stdout", subprocess.PIPE)
         kwargs.setdefault("stderr", subprocess.STDOUT)
         kwargs.setdefault("text", True)
-        proc = subprocess.Popen([sys.executable, str(REPO_ROOT / "manage.py"), *args],
-                                cwd=REPO_ROOT, env=env, **kwargs)
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "manage.py"), *args], cwd=REPO_ROOT, env=env, **kwargs
+        )
         procs.append(proc)
         return proc
 

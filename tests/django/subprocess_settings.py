@@ -8,7 +8,7 @@ import os
 
 import environ
 
-from tests.settings import *  # noqa: F401,F403
+from tests.settings import *  # noqa: F403
 
 _url = os.environ["JQ_TEST_REDIS_URL"]
 

@@ -40,8 +40,12 @@ def record(tag):
 
 @task(takes_context=True)
 def with_context(context, value):
-    return {"id": context.task_result.id, "attempt": context.attempt, "value": value,
-            "status": str(context.task_result.status)}
+    return {
+        "id": context.task_result.id,
+        "attempt": context.attempt,
+        "value": value,
+        "status": str(context.task_result.status),
+    }
 
 
 @task

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 
 import django
@@ -13,8 +13,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django_jobqueue import enqueue, get_queue, get_worker
 from tests.django import tasks as plain_tasks
 
-needs_django_6 = pytest.mark.skipif(django.VERSION < (6, 0),
-                                    reason="django.tasks exists from Django 6.0 on")
+needs_django_6 = pytest.mark.skipif(
+    django.VERSION < (6, 0), reason="django.tasks exists from Django 6.0 on"
+)
 
 BACKEND = "django_jobqueue.backends.JobQueueBackend"
 
@@ -55,18 +56,25 @@ def test_exception_path_of_a_traceback():
 
     assert _exception_path(_traceback_of(ValueError, "boom")) == "builtins.ValueError"
     assert _exception_path(_traceback_of(KeyError, "")) == "builtins.KeyError"
-    assert _exception_path(_traceback_of(MultiLineError, "two\nlines: here")) == \
-        f"{__name__}.MultiLineError"
-    assert _exception_path(_traceback_of(MultiLineError, "x", cause=OSError("first"))) == \
-        f"{__name__}.MultiLineError"
+    assert (
+        _exception_path(_traceback_of(MultiLineError, "two\nlines: here"))
+        == f"{__name__}.MultiLineError"
+    )
+    assert (
+        _exception_path(_traceback_of(MultiLineError, "x", cause=OSError("first")))
+        == f"{__name__}.MultiLineError"
+    )
     # Texts without frames (the engine's own failure reasons).
     assert _exception_path("myapp.errors.Oops: x") == "myapp.errors.Oops"
-    assert _exception_path("Work-horse process for job x died unexpectedly (signal 9).") == \
-        "builtins.Exception"
+    assert (
+        _exception_path("Work-horse process for job x died unexpectedly (signal 9).")
+        == "builtins.Exception"
+    )
     assert _exception_path("") == "builtins.Exception"
 
 
 # -- Django 6 ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def backend(jq, settings):
@@ -104,7 +112,7 @@ def test_feature_flags(backend):
 def test_enqueue_run_and_get_result(t, backend):
     from django.tasks import TaskResultStatus
 
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     result = t.add.enqueue(2, b=3)
     assert result.status == TaskResultStatus.READY
     assert result.backend == "default"
@@ -215,7 +223,7 @@ def test_queue_name(t, backend):
 def test_run_after_lands_in_the_scheduled_registry(t, backend):
     from django.tasks import TaskResultStatus
 
-    later = datetime.now(timezone.utc) + timedelta(hours=1)
+    later = datetime.now(UTC) + timedelta(hours=1)
     result = t.add.using(run_after=later).enqueue(1, 2)
     assert result.status == TaskResultStatus.READY
     queue = get_queue()
@@ -229,7 +237,7 @@ def test_run_after_lands_in_the_scheduled_registry(t, backend):
 def test_run_after_runs_once_due(t, backend):
     from django.tasks import TaskResultStatus
 
-    soon = datetime.now(timezone.utc) + timedelta(seconds=0.5)
+    soon = datetime.now(UTC) + timedelta(seconds=0.5)
     result = t.add.using(run_after=soon).enqueue(2, 2)
     assert result.id in get_queue().scheduled_job_registry
     time.sleep(0.7)
@@ -245,8 +253,7 @@ def test_takes_context(t, backend):
     result = t.with_context.enqueue(value=7)
     work()
     result.refresh()
-    assert result.return_value == {"id": result.id, "attempt": 1, "value": 7,
-                                   "status": "RUNNING"}
+    assert result.return_value == {"id": result.id, "attempt": 1, "value": 7, "status": "RUNNING"}
 
 
 @needs_django_6
@@ -279,11 +286,17 @@ def test_task_signals(t, backend):
     def make(name):
         def receiver(sender, task_result, **kwargs):
             events.append((name, sender, task_result.id, task_result.status))
+
         return receiver
 
-    receivers = {signal: make(name) for name, signal in
-                 [("enqueued", task_enqueued), ("started", task_started),
-                  ("finished", task_finished)]}
+    receivers = {
+        signal: make(name)
+        for name, signal in [
+            ("enqueued", task_enqueued),
+            ("started", task_started),
+            ("finished", task_finished),
+        ]
+    }
     for signal, receiver in receivers.items():
         signal.connect(receiver)
     try:

@@ -16,18 +16,40 @@ def jobqueue_ids():
 
 def test_valid_settings_have_no_problem(settings):
     settings.JOBQUEUE_QUEUES = {
-        "default": {"URL": URL, "DEFAULT_TIMEOUT": 60, "DEFAULT_RESULT_TTL": -1, "ASYNC": False,
-                    "SERIALIZER": "json", "CONNECTION_KWARGS": {"socket_timeout": 5}},
+        "default": {
+            "URL": URL,
+            "DEFAULT_TIMEOUT": 60,
+            "DEFAULT_RESULT_TTL": -1,
+            "ASYNC": False,
+            "SERIALIZER": "json",
+            "CONNECTION_KWARGS": {"socket_timeout": 5},
+        },
         "tls": {"URL": "rediss://redis.example:6380/0"},
         "sock": {"URL": "unix:///tmp/redis.sock"},
-        "host": {"HOST": "h", "PORT": 1, "DB": 2, "USERNAME": "u", "PASSWORD": "p", "SSL": True,
-                 "SSL_CERT_REQS": "none"},
+        "host": {
+            "HOST": "h",
+            "PORT": 1,
+            "DB": 2,
+            "USERNAME": "u",
+            "PASSWORD": "p",
+            "SSL": True,
+            "SSL_CERT_REQS": "none",
+        },
         "unix": {"UNIX_SOCKET_PATH": "/tmp/redis.sock"},
-        "sentinel": {"SENTINELS": [("s1", 26379)], "MASTER_NAME": "m",
-                     "SENTINEL_KWARGS": {"password": "x"}},
+        "sentinel": {
+            "SENTINELS": [("s1", 26379)],
+            "MASTER_NAME": "m",
+            "SENTINEL_KWARGS": {"password": "x"},
+        },
         "cluster": {"URL": "redis://node-1:7000/0", "CLUSTER": True},
-        "cluster_tls": {"HOST": "node-1", "PORT": 7000, "USERNAME": "u", "PASSWORD": "p",
-                        "SSL": True, "CLUSTER": True},
+        "cluster_tls": {
+            "HOST": "node-1",
+            "PORT": 7000,
+            "USERNAME": "u",
+            "PASSWORD": "p",
+            "SSL": True,
+            "CLUSTER": True,
+        },
         "not_cluster": {"URL": URL, "CLUSTER": False},
     }
     settings.JOBQUEUE_ASYNC = True
@@ -46,45 +68,56 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
     assert "no issues" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("changes", "expected"), [
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "TIMEOUT": 5}}}, "E001"),
-    ({"JOBQUEUE_QUEUES": {"default": {"DB": 1}}}, "E002"),
-    ({"JOBQUEUE_QUEUES": {"default": {}}}, "E002"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "HOST": "localhost"}}}, "E003"),
-    ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "UNIX_SOCKET_PATH": "/s"}}}, "E003"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DB": 3}}}, "E003"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "PASSWORD": "secret"}}}, "E003"),
-    ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "PORT": "abc"}}}, "E012"),
-    ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "DB": -1}}}, "E012"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://127.0.0.1:6379/0"}}}, "E004"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": "127.0.0.1:6379"}}}, "E004"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": -5}}}, "E005"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": -2}}}, "E005"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": "5m"}}}, "E005"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": True}}}, "E005"),
-    ({"JOBQUEUE_ASYNC": "false"}, "E006"),
-    ({"JOBQUEUE_ASYNC": 0}, "E006"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "ASYNC": "no"}}}, "E006"),
-    ({"JOBQUEUE_COMMIT_MODE": "later"}, "E007"),
-    ({"JOBQUEUE_QUEUES": [("default", {"URL": URL})]}, "E008"),
-    ({"JOBQUEUE_QUEUES": {"default": URL}}, "E008"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "two words": {"URL": URL}}}, "E009"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "{tag}": {"URL": URL}}}, "E009"),
-    ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": ["s1:26379"], "MASTER_NAME": "m"}}}, "E010"),
-    ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)]}}}, "E010"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "CLUSTER": "yes"}}}, "E015"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://node:7000/1", "CLUSTER": True}}}, "E015"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://node:7000?db=2", "CLUSTER": True}}},
-     "E015"),
-    ({"JOBQUEUE_QUEUES": {"default": {"HOST": "node", "DB": 2, "CLUSTER": True}}}, "E015"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": "unix:///tmp/r.sock", "CLUSTER": True}}}, "E015"),
-    ({"JOBQUEUE_QUEUES": {"default": {"UNIX_SOCKET_PATH": "/s", "CLUSTER": True}}}, "E015"),
-    ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)], "MASTER_NAME": "m",
-                                      "CLUSTER": True}}}, "E015"),
-    ({"JOBQUEUE_KEY_PREFIX": "{app}:"}, "E011"),
-    ({"JOBQUEUE_KEY_PREFIX": 5}, "E011"),
-    ({"JOBQUEUE_QUEUES": {"high": {"URL": URL}}}, "W001"),
-])
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "TIMEOUT": 5}}}, "E001"),
+        ({"JOBQUEUE_QUEUES": {"default": {"DB": 1}}}, "E002"),
+        ({"JOBQUEUE_QUEUES": {"default": {}}}, "E002"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "HOST": "localhost"}}}, "E003"),
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "UNIX_SOCKET_PATH": "/s"}}}, "E003"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DB": 3}}}, "E003"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "PASSWORD": "secret"}}}, "E003"),
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "PORT": "abc"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "DB": -1}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://127.0.0.1:6379/0"}}}, "E004"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "127.0.0.1:6379"}}}, "E004"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": -5}}}, "E005"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": -2}}}, "E005"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": "5m"}}}, "E005"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": True}}}, "E005"),
+        ({"JOBQUEUE_ASYNC": "false"}, "E006"),
+        ({"JOBQUEUE_ASYNC": 0}, "E006"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "ASYNC": "no"}}}, "E006"),
+        ({"JOBQUEUE_COMMIT_MODE": "later"}, "E007"),
+        ({"JOBQUEUE_QUEUES": [("default", {"URL": URL})]}, "E008"),
+        ({"JOBQUEUE_QUEUES": {"default": URL}}, "E008"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "two words": {"URL": URL}}}, "E009"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "{tag}": {"URL": URL}}}, "E009"),
+        ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": ["s1:26379"], "MASTER_NAME": "m"}}}, "E010"),
+        ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)]}}}, "E010"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "CLUSTER": "yes"}}}, "E015"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://node:7000/1", "CLUSTER": True}}}, "E015"),
+        (
+            {"JOBQUEUE_QUEUES": {"default": {"URL": "redis://node:7000?db=2", "CLUSTER": True}}},
+            "E015",
+        ),
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "node", "DB": 2, "CLUSTER": True}}}, "E015"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "unix:///tmp/r.sock", "CLUSTER": True}}}, "E015"),
+        ({"JOBQUEUE_QUEUES": {"default": {"UNIX_SOCKET_PATH": "/s", "CLUSTER": True}}}, "E015"),
+        (
+            {
+                "JOBQUEUE_QUEUES": {
+                    "default": {"SENTINELS": [("s1", 26379)], "MASTER_NAME": "m", "CLUSTER": True}
+                }
+            },
+            "E015",
+        ),
+        ({"JOBQUEUE_KEY_PREFIX": "{app}:"}, "E011"),
+        ({"JOBQUEUE_KEY_PREFIX": 5}, "E011"),
+        ({"JOBQUEUE_QUEUES": {"high": {"URL": URL}}}, "W001"),
+    ],
+)
 def test_problem_ids(settings, changes, expected):
     for name, value in changes.items():
         setattr(settings, name, value)
@@ -105,11 +138,17 @@ def test_levels_hints_and_messages(settings):
 def test_several_problems_are_all_reported(settings):
     settings.JOBQUEUE_ASYNC = "yes"
     settings.JOBQUEUE_COMMIT_MODE = "sometimes"
-    settings.JOBQUEUE_QUEUES = {"default": {"URL": "http://x", "HOST": "h"},
-                                "low": {"URL": URL, "DEFAULT_TIMEOUT": -3}}
-    assert sorted(jobqueue_ids()) == ["django_jobqueue.E003", "django_jobqueue.E004",
-                                      "django_jobqueue.E005", "django_jobqueue.E006",
-                                      "django_jobqueue.E007"]
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": "http://x", "HOST": "h"},
+        "low": {"URL": URL, "DEFAULT_TIMEOUT": -3},
+    }
+    assert sorted(jobqueue_ids()) == [
+        "django_jobqueue.E003",
+        "django_jobqueue.E004",
+        "django_jobqueue.E005",
+        "django_jobqueue.E006",
+        "django_jobqueue.E007",
+    ]
 
 
 def test_call_command_check_fails_on_errors(settings):
@@ -131,34 +170,45 @@ def test_check_is_tagged(settings):
     assert "django_jobqueue.E004" not in [m.id for m in checks.run_checks(tags=["models"])]
 
 
-@pytest.mark.parametrize("worker", [
-    [],
-    {"CLASS": "thread"},
-    {"PROCESSES": 0},
-    {"MAX_JOBS_PER_CHILD": "ten"},
-    {"MAX_MEMORY_PER_CHILD": "lots"},
-    {"WORKERS": 2},
-])
+@pytest.mark.parametrize(
+    "worker",
+    [
+        [],
+        {"CLASS": "thread"},
+        {"PROCESSES": 0},
+        {"MAX_JOBS_PER_CHILD": "ten"},
+        {"MAX_MEMORY_PER_CHILD": "lots"},
+        {"WORKERS": 2},
+    ],
+)
 def test_bad_worker_settings_are_e013(settings, worker):
     settings.JOBQUEUE_WORKER = worker
     assert jobqueue_ids() == ["django_jobqueue.E013"]
 
 
 def test_good_worker_settings_pass(settings):
-    settings.JOBQUEUE_WORKER = {"CLASS": "pool", "PROCESSES": 4, "MAX_JOBS_PER_CHILD": 1000,
-                                "MAX_MEMORY_PER_CHILD": "512MB", "WORKER_TTL": 60}
+    settings.JOBQUEUE_WORKER = {
+        "CLASS": "pool",
+        "PROCESSES": 4,
+        "MAX_JOBS_PER_CHILD": 1000,
+        "MAX_MEMORY_PER_CHILD": "512MB",
+        "WORKER_TTL": 60,
+    }
     assert jobqueue_ids() == []
 
 
-@pytest.mark.parametrize(("changes", "expected"), [
-    ({"JOBQUEUE_SIGNING_KEY": "short"}, ["django_jobqueue.E014"]),
-    ({"JOBQUEUE_SIGN_PAYLOADS": "yes"}, ["django_jobqueue.E014"]),
-    ({"JOBQUEUE_MAX_PAYLOAD": "huge"}, ["django_jobqueue.E014"]),
-    ({"JOBQUEUE_SIGN_PAYLOADS": False}, ["django_jobqueue.W002"]),
-    ({"SECRET_KEY": ""}, ["django_jobqueue.W003"]),
-    ({"SECRET_KEY": "", "JOBQUEUE_SIGNING_KEY": "a" * 32}, []),
-    ({"JOBQUEUE_MAX_PAYLOAD": "2MB"}, []),
-])
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"JOBQUEUE_SIGNING_KEY": "short"}, ["django_jobqueue.E014"]),
+        ({"JOBQUEUE_SIGN_PAYLOADS": "yes"}, ["django_jobqueue.E014"]),
+        ({"JOBQUEUE_MAX_PAYLOAD": "huge"}, ["django_jobqueue.E014"]),
+        ({"JOBQUEUE_SIGN_PAYLOADS": False}, ["django_jobqueue.W002"]),
+        ({"SECRET_KEY": ""}, ["django_jobqueue.W003"]),
+        ({"SECRET_KEY": "", "JOBQUEUE_SIGNING_KEY": "a" * 32}, []),
+        ({"JOBQUEUE_MAX_PAYLOAD": "2MB"}, []),
+    ],
+)
 def test_payload_settings(settings, changes, expected):
     for name, value in changes.items():
         setattr(settings, name, value)

@@ -85,7 +85,10 @@ def test_rqstats(cluster_jq):
     get_worker("default", worker_class="simple").work(burst=True, logging_level=None)
     rows = {row["name"]: row for row in json.loads(run("rqstats", "--json"))["queues"]}
     assert (rows["emails"]["queued"], rows["low"]["scheduled"], rows["default"]["failed"]) == (
-        1, 1, 1)
+        1,
+        1,
+        1,
+    )
     table = run("rqstats")
     assert "emails" in table and "low" in table
 

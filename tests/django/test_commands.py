@@ -65,8 +65,11 @@ def test_rqworker_defaults_to_the_default_queue(jq):
 
 
 def test_rqworker_unknown_queue(jq):
-    with pytest.raises(CommandError, match=r"Unknown queue\(s\): nope, other\. Configured queues: "
-                                           r"default, high, low"):
+    with pytest.raises(
+        CommandError,
+        match=r"Unknown queue\(s\): nope, other\. Configured queues: "
+        r"default, high, low",
+    ):
         rqworker("default", "nope", "other", "--burst")
 
 
@@ -98,8 +101,10 @@ def test_rqworker_pid_file_exists_while_running(jq, tmp_path):
     assert not pid_file.exists()  # removed on exit
 
 
-@pytest.mark.parametrize(("verbosity", "level", "listening_logged"), [
-    ("0", "WARNING", False), ("1", "INFO", True), ("2", "DEBUG", True), ("3", "DEBUG", True)])
+@pytest.mark.parametrize(
+    ("verbosity", "level", "listening_logged"),
+    [("0", "WARNING", False), ("1", "INFO", True), ("2", "DEBUG", True), ("3", "DEBUG", True)],
+)
 def test_rqworker_verbosity(jq, caplog, verbosity, level, listening_logged):
     import logging
 
@@ -119,8 +124,9 @@ def test_rqworker_keeps_a_configured_logger_level(jq, caplog):
     assert logging.getLogger("django_jobqueue").level == logging.ERROR
 
 
-@pytest.mark.parametrize("worker_class", ["simple", "inline",
-                                          "django_jobqueue.engine.worker.SimpleWorker"])
+@pytest.mark.parametrize(
+    "worker_class", ["simple", "inline", "django_jobqueue.engine.worker.SimpleWorker"]
+)
 def test_rqworker_worker_class_names(jq, worker_class):
     job = enqueue(tasks.pid)
     run("rqworker", "--burst", "--worker-class", worker_class)
@@ -130,8 +136,18 @@ def test_rqworker_worker_class_names(jq, worker_class):
 def test_rqworker_worker_class_dotted_path(jq):
     RecordingWorker.created.clear()
     job = enqueue(tasks.add, 2, 2)
-    run("rqworker", "low", "default", "--burst", "--worker-ttl", "99", "--name", "rec",
-        "--worker-class", "tests.django.test_commands.RecordingWorker")
+    run(
+        "rqworker",
+        "low",
+        "default",
+        "--burst",
+        "--worker-ttl",
+        "99",
+        "--name",
+        "rec",
+        "--worker-class",
+        "tests.django.test_commands.RecordingWorker",
+    )
     assert len(RecordingWorker.created) == 1
     worker = RecordingWorker.created[0]
     assert worker.queue_names == ["low", "default"]
@@ -146,8 +162,9 @@ def test_rqworker_fork_worker_class(jq):
     assert isinstance(result, int) and result != os.getpid()  # ran in a forked child
 
 
-@pytest.mark.parametrize("worker_class", ["tests.django.test_commands.NoSuchWorker",
-                                          "no_such_module.Worker", "bogus"])
+@pytest.mark.parametrize(
+    "worker_class", ["tests.django.test_commands.NoSuchWorker", "no_such_module.Worker", "bogus"]
+)
 def test_rqworker_bad_worker_class(jq, worker_class):
     with pytest.raises(CommandError):
         run("rqworker", "--burst", "--worker-class", worker_class)
@@ -156,8 +173,14 @@ def test_rqworker_bad_worker_class(jq, worker_class):
 def test_rqworker_bad_worker_class_leaves_no_pid_file(jq, tmp_path):
     pid_file = tmp_path / "worker.pid"
     with pytest.raises(CommandError, match="NoSuchWorker"):
-        run("rqworker", "--burst", "--pid", str(pid_file),
-            "--worker-class", "tests.django.test_commands.NoSuchWorker")
+        run(
+            "rqworker",
+            "--burst",
+            "--pid",
+            str(pid_file),
+            "--worker-class",
+            "tests.django.test_commands.NoSuchWorker",
+        )
     assert not pid_file.exists()
 
 
@@ -262,7 +285,8 @@ def test_rqworker_subprocess_orm_jobs_in_forked_children(jq, manage_py):
         db = connection.settings_dict
         auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
         manage_py.env["JQ_TEST_DATABASE_URL"] = (
-            f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}")
+            f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
     else:  # the in-memory test database cannot be shared: a migrated SQLite file instead
         migrate = manage_py("migrate", "--noinput", "-v", "0")
         output, _ = migrate.communicate(timeout=120)
@@ -285,7 +309,8 @@ def test_rqworker_subprocess_orm_jobs_in_forked_children(jq, manage_py):
     assert "Listening on default" in output
     if connection.vendor == "postgresql":
         assert sorted(User.objects.values_list("username", flat=True)) == [
-            f"user-{i}" for i in range(9)]
+            f"user-{i}" for i in range(9)
+        ]
 
 
 def test_rqworker_subprocess_unknown_queue(jq, manage_py):
@@ -319,8 +344,10 @@ def test_rqstats_json(jq):
     assert rows["high"]["deferred"] == 1
     assert (rows["low"]["queued"], rows["low"]["failed"], rows["low"]["finished"]) == (0, 1, 1)
     assert all(row["workers"] == 0 and row["started"] == 0 for row in rows.values())
-    assert rows == {row["name"]: row for row in
-                    json.loads(run("rqstats", "--json", "low", "high", "default")[0])["queues"]}
+    assert rows == {
+        row["name"]: row
+        for row in json.loads(run("rqstats", "--json", "low", "high", "default")[0])["queues"]
+    }
 
 
 def test_rqstats_table(jq):
@@ -328,11 +355,22 @@ def test_rqstats_table(jq):
     out, _ = run("rqstats")
     lines = out.splitlines()
     header = lines[0].split()
-    assert header == ["queue", "queued", "started", "deferred", "scheduled", "finished",
-                      "failed", "canceled", "workers"]
+    assert header == [
+        "queue",
+        "queued",
+        "started",
+        "deferred",
+        "scheduled",
+        "finished",
+        "failed",
+        "canceled",
+        "workers",
+    ]
     assert set(lines[1]) == {"-"}
-    table = {line.split()[0]: dict(zip(header[1:], map(int, line.split()[1:])))
-             for line in lines[2:lines.index("")]}
+    table = {
+        line.split()[0]: dict(zip(header[1:], map(int, line.split()[1:])))
+        for line in lines[2 : lines.index("")]
+    }
     assert table["default"]["queued"] == 2
     assert table["high"]["deferred"] == 1
     assert (table["low"]["failed"], table["low"]["finished"]) == (1, 1)
@@ -342,10 +380,23 @@ def test_rqstats_named_queues_only(jq):
     enqueue(tasks.add, 1, 1)
     out, _ = run("rqstats", "--json", "default")
     assert json.loads(out) == {
-        "queues": [{"name": "default", "queued": 1, "started": 0, "finished": 0, "failed": 0,
-                    "deferred": 0, "canceled": 0, "scheduled": 0, "workers": 0}],
+        "queues": [
+            {
+                "name": "default",
+                "queued": 1,
+                "started": 0,
+                "finished": 0,
+                "failed": 0,
+                "deferred": 0,
+                "canceled": 0,
+                "scheduled": 0,
+                "workers": 0,
+            }
+        ],
         "schedulers": [{"queues": ["default"], "worker": None}],
-        "scheduled": [], "cron": []}
+        "scheduled": [],
+        "cron": [],
+    }
 
 
 def test_rqstats_counts_live_workers(jq, manage_py, tmp_path):
@@ -401,9 +452,22 @@ def test_rqenqueue(jq):
 
 
 def test_rqenqueue_parses_json_arguments(jq):
-    out, _ = run("rqenqueue", "tests.django.tasks.echo", "[1, 2]", '{"a": null}', "true",
-                 "-1.5", "plain text", '"quoted"', "--kwarg", "n=3", "-k", "s=word",
-                 "-k", "flag=false")
+    out, _ = run(
+        "rqenqueue",
+        "tests.django.tasks.echo",
+        "[1, 2]",
+        '{"a": null}',
+        "true",
+        "-1.5",
+        "plain text",
+        '"quoted"',
+        "--kwarg",
+        "n=3",
+        "-k",
+        "s=word",
+        "-k",
+        "flag=false",
+    )
     job = get_queue().fetch_job(out.strip().rsplit(" ", 1)[1])
     assert job.args == ([1, 2], {"a": None}, True, -1.5, "plain text", "quoted")
     assert job.kwargs == {"n": 3, "s": "word", "flag": False}
@@ -414,13 +478,16 @@ def test_rqenqueue_timeout(jq):
     assert get_queue().fetch_job(out.strip().rsplit(" ", 1)[1]).timeout == 300
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["tests.django.tasks.nope"], "Cannot import 'tests.django.tasks.nope'"),
-    (["no_such_module_anywhere.func"], "Cannot import"),
-    (["tests.django.tasks.add", "1", "--kwarg", "novalue"], "--kwarg takes NAME=VALUE"),
-    (["tests.django.tasks.add", "--queue", "nope"], "Unknown queue"),
-    (["tests.django.tasks.add", "--timeout", "soon"], "not a duration"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tests.django.tasks.nope"], "Cannot import 'tests.django.tasks.nope'"),
+        (["no_such_module_anywhere.func"], "Cannot import"),
+        (["tests.django.tasks.add", "1", "--kwarg", "novalue"], "--kwarg takes NAME=VALUE"),
+        (["tests.django.tasks.add", "--queue", "nope"], "Unknown queue"),
+        (["tests.django.tasks.add", "--timeout", "soon"], "not a duration"),
+    ],
+)
 def test_rqenqueue_errors(jq, args, message):
     with pytest.raises(CommandError, match=message):
         run("rqenqueue", *args)
@@ -513,7 +580,13 @@ def test_rqempty_unknown_queue(jq):
 
 def test_commands_report_bad_settings(settings):
     settings.JOBQUEUE_QUEUES = {"default": {"URL": "http://nope"}}
-    for command in (["rqworker", "--burst"], ["rqstats"], ["rqempty", "default", "--noinput"],
-                    ["rqsuspend"], ["rqresume"], ["rqenqueue", "tests.django.tasks.add"]):
+    for command in (
+        ["rqworker", "--burst"],
+        ["rqstats"],
+        ["rqempty", "default", "--noinput"],
+        ["rqsuspend"],
+        ["rqresume"],
+        ["rqenqueue", "tests.django.tasks.add"],
+    ):
         with pytest.raises(CommandError, match=r"django_jobqueue\.E004"):
             run(*command)

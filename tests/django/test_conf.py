@@ -8,8 +8,7 @@ from django.test import override_settings
 
 from django_jobqueue import conf, get_queue
 from django_jobqueue.conf import ConnectionConfig, get_settings
-from django_jobqueue.engine import SignedSerializer
-from django_jobqueue.engine import JSONSerializer, PickleSerializer
+from django_jobqueue.engine import JSONSerializer, PickleSerializer, SignedSerializer
 from django_jobqueue.engine.job import DEFAULT_TIMEOUT
 from tests.django import tasks
 
@@ -43,15 +42,32 @@ def test_global_defaults(settings):
 
 def test_queue_options_are_parsed(settings):
     settings.JOBQUEUE_QUEUES = {
-        "default": {"HOST": "redis.example", "PORT": "6380", "DB": "2", "USERNAME": "app",
-                    "PASSWORD": "s3cret", "SSL": True, "SSL_CERT_REQS": "none",
-                    "DEFAULT_TIMEOUT": 30, "DEFAULT_RESULT_TTL": 600, "ASYNC": False,
-                    "SERIALIZER": "json", "CONNECTION_KWARGS": {"socket_timeout": 3}},
+        "default": {
+            "HOST": "redis.example",
+            "PORT": "6380",
+            "DB": "2",
+            "USERNAME": "app",
+            "PASSWORD": "s3cret",
+            "SSL": True,
+            "SSL_CERT_REQS": "none",
+            "DEFAULT_TIMEOUT": 30,
+            "DEFAULT_RESULT_TTL": 600,
+            "ASYNC": False,
+            "SERIALIZER": "json",
+            "CONNECTION_KWARGS": {"socket_timeout": 3},
+        },
     }
     config = get_settings().queue("default")
     assert config.connection == ConnectionConfig(
-        host="redis.example", port=6380, db=2, username="app", password="s3cret", ssl=True,
-        ssl_cert_reqs="none", kwargs=(("socket_timeout", 3),))
+        host="redis.example",
+        port=6380,
+        db=2,
+        username="app",
+        password="s3cret",
+        ssl=True,
+        ssl_cert_reqs="none",
+        kwargs=(("socket_timeout", 3),),
+    )
     assert (config.default_timeout, config.default_result_ttl) == (30, 600)
     assert (config.is_async, config.serializer) == (False, "json")
 
@@ -59,8 +75,12 @@ def test_queue_options_are_parsed(settings):
 def test_timeouts_ttl_serializer_and_prefix_reach_the_queue(settings):
     settings.JOBQUEUE_KEY_PREFIX = "myapp:"
     settings.JOBQUEUE_QUEUES = {
-        "default": {"URL": LOCAL, "DEFAULT_TIMEOUT": 30, "DEFAULT_RESULT_TTL": 600,
-                    "SERIALIZER": "json"},
+        "default": {
+            "URL": LOCAL,
+            "DEFAULT_TIMEOUT": 30,
+            "DEFAULT_RESULT_TTL": 600,
+            "SERIALIZER": "json",
+        },
         "low": {"URL": LOCAL, "SERIALIZER": "django_jobqueue.engine.serializers.JSONSerializer"},
     }
     queue = get_queue()
@@ -72,7 +92,7 @@ def test_timeouts_ttl_serializer_and_prefix_reach_the_queue(settings):
     # Jobs built by the queue get the queue's defaults (nothing is stored here).
     job = queue.create_job(tasks.add, args=(1, 2))
     assert (job.timeout, job.result_ttl) == (30, 600)
-    assert job._data.endswith(b'[null,[1,2],{}]')  # stored as JSON, after the signature
+    assert job._data.endswith(b"[null,[1,2],{}]")  # stored as JSON, after the signature
     assert isinstance(get_queue("low").serializer.inner, JSONSerializer)
     assert get_queue("low").default_timeout == DEFAULT_TIMEOUT
 
@@ -112,8 +132,9 @@ def test_commit_mode_and_prefix_are_read(settings):
 def test_settings_are_read_lazily_and_override_settings_takes_effect(settings):
     settings.JOBQUEUE_QUEUES = {"default": {"URL": LOCAL, "DEFAULT_TIMEOUT": 10}}
     assert get_queue().default_timeout == 10
-    with override_settings(JOBQUEUE_QUEUES={"default": {"URL": LOCAL, "DEFAULT_TIMEOUT": 20},
-                                            "extra": {"URL": LOCAL}}):
+    with override_settings(
+        JOBQUEUE_QUEUES={"default": {"URL": LOCAL, "DEFAULT_TIMEOUT": 20}, "extra": {"URL": LOCAL}}
+    ):
         assert get_queue().default_timeout == 20
         assert get_queue("extra").name == "extra"
     assert get_queue().default_timeout == 10
@@ -147,8 +168,11 @@ def test_configured_without_default_queue(settings):
 
 
 def test_unknown_queue_lists_the_configured_ones():
-    with pytest.raises(ImproperlyConfigured, match=r"'nope' is not in JOBQUEUE_QUEUES "
-                                                  r"\(configured: default, high, low\)"):
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"'nope' is not in JOBQUEUE_QUEUES "
+        r"\(configured: default, high, low\)",
+    ):
         get_settings().queue("nope")
 
 
@@ -159,13 +183,16 @@ def test_empty_jobqueue_queues_has_no_queue(settings):
         get_queue()
 
 
-@pytest.mark.parametrize(("changes", "problem_id"), [
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": LOCAL, "BOGUS": 1}}}, "E001"),
-    ({"JOBQUEUE_QUEUES": {"default": {"PORT": 6379}}}, "E002"),
-    ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://example.org/"}}}, "E004"),
-    ({"JOBQUEUE_ASYNC": "yes"}, "E006"),
-    ({"JOBQUEUE_QUEUES": "redis://127.0.0.1"}, "E008"),
-])
+@pytest.mark.parametrize(
+    ("changes", "problem_id"),
+    [
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": LOCAL, "BOGUS": 1}}}, "E001"),
+        ({"JOBQUEUE_QUEUES": {"default": {"PORT": 6379}}}, "E002"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://example.org/"}}}, "E004"),
+        ({"JOBQUEUE_ASYNC": "yes"}, "E006"),
+        ({"JOBQUEUE_QUEUES": "redis://127.0.0.1"}, "E008"),
+    ],
+)
 def test_invalid_settings_raise_with_the_check_id(settings, changes, problem_id):
     for name, value in changes.items():
         setattr(settings, name, value)
@@ -177,9 +204,15 @@ def test_invalid_settings_raise_with_the_check_id(settings, changes, problem_id)
 
 def test_describe_hides_the_password():
     assert ConnectionConfig(url="redis://:pw@host:6390/3").describe() == "redis://host:6390/3"
-    assert ConnectionConfig(host="h", port=1, db=2, password="pw",
-                            ssl=True).describe() == "rediss://h:1/2"
-    assert ConnectionConfig(unix_socket_path="/tmp/r.sock", db=1).describe() == \
-        "unix:///tmp/r.sock?db=1"
-    assert ConnectionConfig(sentinels=(("a", 1), ("b", 2)), master_name="m",
-                            password="pw").describe() == "sentinel master 'm' via a:1, b:2"
+    assert (
+        ConnectionConfig(host="h", port=1, db=2, password="pw", ssl=True).describe()
+        == "rediss://h:1/2"
+    )
+    assert (
+        ConnectionConfig(unix_socket_path="/tmp/r.sock", db=1).describe()
+        == "unix:///tmp/r.sock?db=1"
+    )
+    assert (
+        ConnectionConfig(sentinels=(("a", 1), ("b", 2)), master_name="m", password="pw").describe()
+        == "sentinel master 'm' via a:1, b:2"
+    )

@@ -46,8 +46,15 @@ def test_unix_url(settings):
 
 
 def test_host_port_db_username_password(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {"HOST": "redis.example", "PORT": 6392, "DB": 5,
-                                            "USERNAME": "app", "PASSWORD": "s3cret"}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {
+            "HOST": "redis.example",
+            "PORT": 6392,
+            "DB": 5,
+            "USERNAME": "app",
+            "PASSWORD": "s3cret",
+        }
+    }
     pool = pool_of()
     assert pool.connection_class is redis.Connection
     kwargs = pool.connection_kwargs
@@ -63,16 +70,18 @@ def test_host_defaults(settings):
 
 
 def test_ssl_and_cert_reqs(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {"HOST": "redis.example", "SSL": True,
-                                            "SSL_CERT_REQS": "required"}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"HOST": "redis.example", "SSL": True, "SSL_CERT_REQS": "required"}
+    }
     pool = pool_of()
     assert issubclass(pool.connection_class, SSLConnection)
     assert pool.connection_kwargs["ssl_cert_reqs"] == "required"
 
 
 def test_unix_socket_path(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {"UNIX_SOCKET_PATH": "/tmp/redis.sock", "DB": 2,
-                                            "PASSWORD": "pw"}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"UNIX_SOCKET_PATH": "/tmp/redis.sock", "DB": 2, "PASSWORD": "pw"}
+    }
     pool = pool_of()
     assert pool.connection_class is UnixDomainSocketConnection
     kwargs = pool.connection_kwargs
@@ -80,11 +89,16 @@ def test_unix_socket_path(settings):
 
 
 def test_sentinels(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {
-        "SENTINELS": [("sentinel-1", 26379), ["sentinel-2", "26380"]], "MASTER_NAME": "mymaster",
-        "SENTINEL_KWARGS": {"password": "sentinel-pw"}, "PASSWORD": "master-pw", "DB": 1,
-        "CONNECTION_KWARGS": {"socket_timeout": 2},
-    }}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {
+            "SENTINELS": [("sentinel-1", 26379), ["sentinel-2", "26380"]],
+            "MASTER_NAME": "mymaster",
+            "SENTINEL_KWARGS": {"password": "sentinel-pw"},
+            "PASSWORD": "master-pw",
+            "DB": 1,
+            "CONNECTION_KWARGS": {"socket_timeout": 2},
+        }
+    }
     client = get_connection()
     pool = client.connection_pool
     assert isinstance(pool, SentinelConnectionPool)
@@ -94,24 +108,30 @@ def test_sentinels(settings):
     assert pool.connection_kwargs["socket_timeout"] == 2
     manager = pool.sentinel_manager
     assert manager.sentinel_kwargs == {"password": "sentinel-pw"}
-    sentinel_hosts = [(s.connection_pool.connection_kwargs["host"],
-                       s.connection_pool.connection_kwargs["port"]) for s in manager.sentinels]
+    sentinel_hosts = [
+        (s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
+        for s in manager.sentinels
+    ]
     assert sentinel_hosts == [("sentinel-1", 26379), ("sentinel-2", 26380)]
 
 
 def test_connection_kwargs_reach_the_client(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0",
-                                            "CONNECTION_KWARGS": {"socket_timeout": 7,
-                                                                  "client_name": "jq"}}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {
+            "URL": "redis://127.0.0.1:6379/0",
+            "CONNECTION_KWARGS": {"socket_timeout": 7, "client_name": "jq"},
+        }
+    }
     kwargs = pool_of().connection_kwargs
     assert kwargs["socket_timeout"] == 7
     assert kwargs["client_name"] == "jq"
 
 
 def test_connection_kwargs_may_hold_lists_and_dicts(settings):
-    options = {"URL": "redis://127.0.0.1:6379/0",
-               "CONNECTION_KWARGS": {"retry_on_error": [TimeoutError],
-                                     "socket_keepalive_options": {1: 2}}}
+    options = {
+        "URL": "redis://127.0.0.1:6379/0",
+        "CONNECTION_KWARGS": {"retry_on_error": [TimeoutError], "socket_keepalive_options": {1: 2}},
+    }
     settings.JOBQUEUE_QUEUES = {"default": options, "low": dict(options)}
     client = get_connection("default")
     assert TimeoutError in client.connection_pool.connection_kwargs["retry_on_error"]
@@ -172,8 +192,9 @@ def test_configured_client_talks_to_redis(jq, redis_url):
 
 
 def test_rediss_url_with_acl_user_and_cert_checks(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {
-        "URL": "rediss://app:s3cret@redis.example:6380/2?ssl_cert_reqs=required"}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": "rediss://app:s3cret@redis.example:6380/2?ssl_cert_reqs=required"}
+    }
     pool = pool_of()
     assert issubclass(pool.connection_class, SSLConnection)
     kwargs = pool.connection_kwargs
@@ -182,11 +203,17 @@ def test_rediss_url_with_acl_user_and_cert_checks(settings):
 
 
 def test_sentinel_master_with_tls_and_acl_user(settings):
-    settings.JOBQUEUE_QUEUES = {"default": {
-        "SENTINELS": [("sentinel-1", 26379)], "MASTER_NAME": "mymaster", "USERNAME": "app",
-        "PASSWORD": "s3cret", "SSL": True, "SSL_CERT_REQS": "none",
-        "SENTINEL_KWARGS": {"username": "watcher", "password": "pw", "ssl": True},
-    }}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {
+            "SENTINELS": [("sentinel-1", 26379)],
+            "MASTER_NAME": "mymaster",
+            "USERNAME": "app",
+            "PASSWORD": "s3cret",
+            "SSL": True,
+            "SSL_CERT_REQS": "none",
+            "SENTINEL_KWARGS": {"username": "watcher", "password": "pw", "ssl": True},
+        }
+    }
     pool = pool_of()
     assert issubclass(pool.connection_class, SSLConnection)  # SentinelManagedSSLConnection
     kwargs = pool.connection_kwargs
@@ -194,8 +221,9 @@ def test_sentinel_master_with_tls_and_acl_user(settings):
     assert kwargs["ssl_cert_reqs"] == "none"
     sentinel_kwargs = pool.sentinel_manager.sentinels[0].connection_pool.connection_kwargs
     assert (sentinel_kwargs["username"], sentinel_kwargs["password"]) == ("watcher", "pw")
-    assert issubclass(pool.sentinel_manager.sentinels[0].connection_pool.connection_class,
-                      SSLConnection)
+    assert issubclass(
+        pool.sentinel_manager.sentinels[0].connection_pool.connection_class, SSLConnection
+    )
 
 
 class _FakeCluster:
@@ -218,16 +246,33 @@ def test_cluster_client_gets_tls_and_acl_settings(settings, monkeypatch):
     monkeypatch.setattr(connections, "RedisCluster", _FakeCluster)
     monkeypatch.setattr(_FakeCluster, "calls", [])
     settings.JOBQUEUE_QUEUES = {
-        "default": {"HOST": "node-1", "PORT": 7000, "USERNAME": "app", "PASSWORD": "s3cret",
-                    "SSL": True, "SSL_CERT_REQS": "required", "CLUSTER": True,
-                    "CONNECTION_KWARGS": {"socket_timeout": 3}},
+        "default": {
+            "HOST": "node-1",
+            "PORT": 7000,
+            "USERNAME": "app",
+            "PASSWORD": "s3cret",
+            "SSL": True,
+            "SSL_CERT_REQS": "required",
+            "CLUSTER": True,
+            "CONNECTION_KWARGS": {"socket_timeout": 3},
+        },
         "url": {"URL": "rediss://app:s3cret@node-2:7001/0", "CLUSTER": True},
     }
     assert isinstance(get_connection("default"), _FakeCluster)
     get_connection("url")
     assert _FakeCluster.calls == [
-        ("init", {"host": "node-1", "port": 7000, "username": "app", "password": "s3cret",
-                  "ssl": True, "ssl_cert_reqs": "required", "socket_timeout": 3}),
+        (
+            "init",
+            {
+                "host": "node-1",
+                "port": 7000,
+                "username": "app",
+                "password": "s3cret",
+                "ssl": True,
+                "ssl_cert_reqs": "required",
+                "socket_timeout": 3,
+            },
+        ),
         ("from_url", "rediss://app:s3cret@node-2:7001/0", {}),
     ]
 
@@ -239,9 +284,22 @@ def acl_server():
     every command but the ``@dangerous`` ones (the rules docs/django.rst suggests)."""
     from django_jobqueue.contrib.redis_server import RedisServer
 
-    acl = ["--user", "default", "on", "nopass", "-@all", "+ping",
-           "--user", "app", "on", ">s3cret", "~jqtest:*", "&jqtest:*", "+@all",
-           "-@dangerous"]
+    acl = [
+        "--user",
+        "default",
+        "on",
+        "nopass",
+        "-@all",
+        "+ping",
+        "--user",
+        "app",
+        "on",
+        ">s3cret",
+        "~jqtest:*",
+        "&jqtest:*",
+        "+@all",
+        "-@dangerous",
+    ]
     with RedisServer(extra_args=acl) as server:
         yield server
 
@@ -262,8 +320,12 @@ def test_acl_username_and_password(settings, acl_server, key_prefix):
         "by_url": {"URL": f"redis://app:s3cret@127.0.0.1:{acl_server.port}/0"},
         # redis-py retries an AuthenticationError (a ConnectionError) with back-off
         # by default, for about 5 s: no retries here.
-        "wrong": {**where, "USERNAME": "app", "PASSWORD": "wrong",
-                  "CONNECTION_KWARGS": {"retry": Retry(NoBackoff(), 0)}},
+        "wrong": {
+            **where,
+            "USERNAME": "app",
+            "PASSWORD": "wrong",
+            "CONNECTION_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+        },
         "anonymous": dict(where),
     }
     settings.JOBQUEUE_KEY_PREFIX = key_prefix

@@ -111,8 +111,10 @@ def test_per_queue_async_false(jq, settings, redis_url, prefixed_keys):
 
 def test_per_queue_async_true_beats_global_false(jq, settings, redis_url):
     settings.JOBQUEUE_ASYNC = False
-    settings.JOBQUEUE_QUEUES = {"default": {"URL": redis_url, "ASYNC": True},
-                                "low": {"URL": redis_url}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": redis_url, "ASYNC": True},
+        "low": {"URL": redis_url},
+    }
     assert enqueue(tasks.add, 1, 2).get_status() == "queued"
     assert get_queue("low").enqueue(tasks.add, 1, 2).get_status() == "finished"
 
@@ -191,7 +193,13 @@ NO_REDIS_SCRIPT = textwrap.dedent("""
 def test_inline_mode_needs_no_redis(mode):
     env = subprocess_env()
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    proc = subprocess.run([sys.executable, "-c", NO_REDIS_SCRIPT, mode], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_REDIS_SCRIPT, mode],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("OK")

@@ -13,7 +13,6 @@ import django_jobqueue
 from django_jobqueue import (
     Queue,
     SimpleWorker,
-    Worker,
     enqueue,
     get_connection,
     get_queue,
@@ -36,21 +35,38 @@ def test_lazy_exports():
     assert issubclass(DjangoQueue, EngineQueue)
     assert django_jobqueue.get_queue is get_queue
     assert django_jobqueue.Job is django_jobqueue.engine.Job
-    assert set(dir(django_jobqueue)) >= {"Queue", "job", "enqueue", "get_queue", "get_worker",
-                                         "get_connection", "Job", "Worker", "__version__"}
+    assert set(dir(django_jobqueue)) >= {
+        "Queue",
+        "job",
+        "enqueue",
+        "get_queue",
+        "get_worker",
+        "get_connection",
+        "Job",
+        "Worker",
+        "__version__",
+    }
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        django_jobqueue.nope  # noqa: B018
+        django_jobqueue.nope
 
 
 def test_importing_the_engine_does_not_import_django():
-    code = ("import sys, django_jobqueue, django_jobqueue.engine\n"
-            "from django_jobqueue import Job, Worker\n"
-            "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], "
-            "sorted(m for m in sys.modules if m.startswith('django'))\n")
+    code = (
+        "import sys, django_jobqueue, django_jobqueue.engine\n"
+        "from django_jobqueue import Job, Worker\n"
+        "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], "
+        "sorted(m for m in sys.modules if m.startswith('django'))\n"
+    )
     env = subprocess_env()
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
@@ -67,8 +83,7 @@ def test_enqueue_puts_the_job_on_the_default_queue(jq, key_prefix):
 
 
 def test_enqueue_takes_job_options(jq):
-    job = enqueue(tasks.add, 1, b=2, job_id="my-job", job_timeout=9, result_ttl=11,
-                  meta={"k": "v"})
+    job = enqueue(tasks.add, 1, b=2, job_id="my-job", job_timeout=9, result_ttl=11, meta={"k": "v"})
     fetched = get_queue().fetch_job("my-job")
     assert job.id == "my-job"
     assert (fetched.timeout, fetched.result_ttl, fetched.meta) == (9, 11, {"k": "v"})
@@ -102,8 +117,11 @@ def test_get_queue_overrides(jq, redis_url):
 
 
 def test_get_queue_unknown_name():
-    with pytest.raises(ImproperlyConfigured, match=r"'nope' is not in JOBQUEUE_QUEUES "
-                                                  r"\(configured: default, high, low\)"):
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"'nope' is not in JOBQUEUE_QUEUES "
+        r"\(configured: default, high, low\)",
+    ):
         get_queue("nope")
 
 
@@ -126,8 +144,10 @@ def test_queue_class_unknown_name_needs_a_connection(jq, key_prefix):
 
 
 def test_queue_class_explicit_arguments_win(jq, settings, redis_url):
-    settings.JOBQUEUE_QUEUES = {name: {"URL": redis_url, "DEFAULT_TIMEOUT": 30, "ASYNC": False}
-                                for name in ("default", "low")}
+    settings.JOBQUEUE_QUEUES = {
+        name: {"URL": redis_url, "DEFAULT_TIMEOUT": 30, "ASYNC": False}
+        for name in ("default", "low")
+    }
     queue = Queue("low", default_timeout=5, is_async=True)
     assert queue.default_timeout == 5
     assert queue.is_async is True and queue.in_memory is False
@@ -151,8 +171,9 @@ def test_get_worker_defaults_to_the_default_queue_and_a_pool(jq, key_prefix):
 def test_get_worker_kinds_and_pool_options(jq, settings):
     assert get_worker(worker_class="fork").execution.name == "fork"
     assert get_worker(worker_class="simple").execution.name == "inline"
-    pool = get_worker(worker_class="pool", processes=3, max_jobs_per_child=10,
-                      max_memory_per_child=2**20)
+    pool = get_worker(
+        worker_class="pool", processes=3, max_jobs_per_child=10, max_memory_per_child=2**20
+    )
     assert (pool.processes, pool.max_jobs_per_child, pool.max_memory_per_child) == (3, 10, 2**20)
     settings.JOBQUEUE_WORKER = {"CLASS": "fork", "WORKER_TTL": 30}
     worker = get_worker(processes=5)  # pool options do not reach other kinds
@@ -208,8 +229,11 @@ def test_forking_worker_from_get_worker(jq):
 
 def test_get_worker_refuses_queues_on_different_connections(jq, settings, redis_url):
     base = redis_url.rsplit("/", 1)[0]
-    settings.JOBQUEUE_QUEUES = {"default": {"URL": base + "/0"}, "high": {"URL": base + "/0"},
-                                "low": {"URL": base + "/1"}}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": base + "/0"},
+        "high": {"URL": base + "/0"},
+        "low": {"URL": base + "/1"},
+    }
     # Jobs of "low" live in another database: a worker on "default"'s connection
     # would never see them, so this is refused instead of silently serving nothing.
     with pytest.raises(ImproperlyConfigured, match=r"Queue\(s\) low use another Redis connection"):
@@ -239,9 +263,15 @@ def test_payloads_are_signed_by_default_and_a_forged_one_never_runs(jq, tmp_path
             return (os.system, (f"touch {tmp_path / 'pwned'}",))
 
     queue = get_queue()
-    jq.hset(queue.keys.job("default", "forged"), mapping={
-        "func": "tests.django.tasks.add", "status": "queued", "created_at": "1",
-        "data": pickle.dumps((None, (Boom(),), {}))})
+    jq.hset(
+        queue.keys.job("default", "forged"),
+        mapping={
+            "func": "tests.django.tasks.add",
+            "status": "queued",
+            "created_at": "1",
+            "data": pickle.dumps((None, (Boom(),), {})),
+        },
+    )
     jq.rpush(queue.key, "forged")
     get_worker(worker_class="simple").work(burst=True, logging_level=None)
     assert not (tmp_path / "pwned").exists()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -21,10 +20,19 @@ from django_jobqueue.engine.pool import WorkerPool
 from django_jobqueue.engine.scheduler import Scheduler, scheduler_holder
 from tests.django import tasks
 
-REPORT = {"func": "tests.django.tasks.record", "cron": "0 7 * * 1-5", "args": ["report"],
-          "queue": "low", "timezone": "Europe/Paris"}
-EVERY = {"func": "tests.django.tasks.record", "interval": 300, "args": ["every"],
-         "name": "every-5-min"}
+REPORT = {
+    "func": "tests.django.tasks.record",
+    "cron": "0 7 * * 1-5",
+    "args": ["report"],
+    "queue": "low",
+    "timezone": "Europe/Paris",
+}
+EVERY = {
+    "func": "tests.django.tasks.record",
+    "interval": 300,
+    "args": ["every"],
+    "name": "every-5-min",
+}
 
 
 def run(*args):
@@ -54,11 +62,14 @@ def test_delay_in_and_delay_at_schedule_the_job(jq, settings):
     assert get_queue().scheduled_job_registry.count == 1
 
 
-@pytest.mark.parametrize("call", [
-    lambda when: tasks.delayed_add.delay_at(when, 1, 2),
-    lambda when: get_queue().enqueue_at(when, tasks.add, 1, 2),
-    lambda when: get_queue().enqueue_call(tasks.add, args=(1, 2), at=when),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda when: tasks.delayed_add.delay_at(when, 1, 2),
+        lambda when: get_queue().enqueue_at(when, tasks.add, 1, 2),
+        lambda when: get_queue().enqueue_call(tasks.add, args=(1, 2), at=when),
+    ],
+)
 def test_naive_datetimes_are_refused_when_use_tz_is_on(jq, call):
     with pytest.raises(ValueError, match="naive datetime, and USE_TZ is on"):
         call(datetime(2030, 1, 1, 9, 0))
@@ -70,8 +81,7 @@ def test_naive_datetimes_are_local_time_when_use_tz_is_off(jq, settings):
     settings.TIME_ZONE = "Europe/Paris"
     settings.JOBQUEUE_COMMIT_MODE = "immediate"
     job = tasks.delayed_add.delay_at(datetime(2030, 1, 1, 9, 0), 1, 2)
-    assert due_time(get_queue(), job) == datetime(2030, 1, 1, 8, 0,
-                                                  tzinfo=dt_timezone.utc).timestamp()
+    assert due_time(get_queue(), job) == datetime(2030, 1, 1, 8, 0, tzinfo=UTC).timestamp()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,11 +111,17 @@ def test_inline_mode_runs_scheduled_jobs_at_once(settings):
 
 def test_entries_from_settings(settings):
     settings.TIME_ZONE = "America/New_York"
-    settings.JOBQUEUE_CRON = [REPORT, EVERY, {"func": "tests.django.tasks.add",
-                                              "cron": "@daily", "args": [1, 2]}]
+    settings.JOBQUEUE_CRON = [
+        REPORT,
+        EVERY,
+        {"func": "tests.django.tasks.add", "cron": "@daily", "args": [1, 2]},
+    ]
     report, every, daily = get_cron_entries()
     assert (report.name, report.queue, report.timezone) == (
-        "tests.django.tasks.record", "low", "Europe/Paris")
+        "tests.django.tasks.record",
+        "low",
+        "Europe/Paris",
+    )
     assert (every.name, every.interval, every.timezone) == ("every-5-min", 300, None)
     assert daily.timezone == "America/New_York"  # TIME_ZONE by default
     assert find_cron_problems() == [] and check_settings() == []
@@ -115,30 +131,33 @@ def test_no_setting_no_entries(settings):
     assert get_cron_entries() == []
 
 
-@pytest.mark.parametrize("value, problem_id, text", [
-    ({"func": "tests.django.tasks.add"}, "E030", "must be a list of dicts"),
-    (["tests.django.tasks.add"], "E030", "must be a list of dicts"),
-    ([{**EVERY, "every": 5}], "E031", "unknown keys: every"),
-    ([{"interval": 5}], "E031", "has no 'func'"),
-    ([{**EVERY, "func": "tests.django.tasks.nope"}], "E032", "cannot import"),
-    ([{**EVERY, "func": "no_such_module_xyz.run"}], "E032", "cannot import"),
-    ([{**EVERY, "func": "tests.django.tasks.REPO_ROOT"}], "E032", "cannot import"),
-    ([{"func": "tests.django.tasks.add"}], "E033", "exactly one of 'cron' and 'interval'"),
-    ([{**EVERY, "cron": "* * * * *"}], "E033", "exactly one of"),
-    ([{**EVERY, "interval": 0}], "E033", "at least 1 second"),
-    ([{**EVERY, "interval": "often"}], "E033", "'interval'"),
-    ([{**REPORT, "cron": "0 25 * * *"}], "E034", "outside 0-23 in the hour field"),
-    ([{**REPORT, "cron": "0 7 * *"}], "E034", "has 4 fields"),
-    ([{**REPORT, "queue": "nowhere"}], "E035", "names queue 'nowhere'"),
-    ([{**REPORT, "timezone": "Europe/Atlantis"}], "E036", "Unknown timezone"),
-    ([EVERY, EVERY], "E037", "are both named 'every-5-min'"),
-    ([{**EVERY, "args": "x"}], "E038", "'args' must be a list"),
-    ([{**EVERY, "kwargs": [1]}], "E038", "'kwargs' must be a dict"),
-    ([{**EVERY, "missed": "always"}], "E038", "'missed' must be one of"),
-    ([{**EVERY, "timezone": "UTC"}], "E038", "only applies to 'cron'"),
-    ([{**EVERY, "timeout": "soon"}], "E038", "'timeout'"),
-    ([{**EVERY, "name": "a name"}], "E038", "Invalid job id"),
-])
+@pytest.mark.parametrize(
+    "value, problem_id, text",
+    [
+        ({"func": "tests.django.tasks.add"}, "E030", "must be a list of dicts"),
+        (["tests.django.tasks.add"], "E030", "must be a list of dicts"),
+        ([{**EVERY, "every": 5}], "E031", "unknown keys: every"),
+        ([{"interval": 5}], "E031", "has no 'func'"),
+        ([{**EVERY, "func": "tests.django.tasks.nope"}], "E032", "cannot import"),
+        ([{**EVERY, "func": "no_such_module_xyz.run"}], "E032", "cannot import"),
+        ([{**EVERY, "func": "tests.django.tasks.REPO_ROOT"}], "E032", "cannot import"),
+        ([{"func": "tests.django.tasks.add"}], "E033", "exactly one of 'cron' and 'interval'"),
+        ([{**EVERY, "cron": "* * * * *"}], "E033", "exactly one of"),
+        ([{**EVERY, "interval": 0}], "E033", "at least 1 second"),
+        ([{**EVERY, "interval": "often"}], "E033", "'interval'"),
+        ([{**REPORT, "cron": "0 25 * * *"}], "E034", "outside 0-23 in the hour field"),
+        ([{**REPORT, "cron": "0 7 * *"}], "E034", "has 4 fields"),
+        ([{**REPORT, "queue": "nowhere"}], "E035", "names queue 'nowhere'"),
+        ([{**REPORT, "timezone": "Europe/Atlantis"}], "E036", "Unknown timezone"),
+        ([EVERY, EVERY], "E037", "are both named 'every-5-min'"),
+        ([{**EVERY, "args": "x"}], "E038", "'args' must be a list"),
+        ([{**EVERY, "kwargs": [1]}], "E038", "'kwargs' must be a dict"),
+        ([{**EVERY, "missed": "always"}], "E038", "'missed' must be one of"),
+        ([{**EVERY, "timezone": "UTC"}], "E038", "only applies to 'cron'"),
+        ([{**EVERY, "timeout": "soon"}], "E038", "'timeout'"),
+        ([{**EVERY, "name": "a name"}], "E038", "Invalid job id"),
+    ],
+)
 def test_checks(settings, value, problem_id, text):
     settings.JOBQUEUE_CRON = value
     messages = [m for m in check_settings() if m.id == f"django_jobqueue.{problem_id}"]
@@ -149,8 +168,14 @@ def test_checks(settings, value, problem_id, text):
 
 
 def test_each_problem_of_an_entry_is_reported(settings):
-    settings.JOBQUEUE_CRON = [{"func": "tests.django.tasks.nope", "cron": "* * * * *",
-                               "queue": "nowhere", "timezone": "Mars/Base"}]
+    settings.JOBQUEUE_CRON = [
+        {
+            "func": "tests.django.tasks.nope",
+            "cron": "* * * * *",
+            "queue": "nowhere",
+            "timezone": "Mars/Base",
+        }
+    ]
     ids = sorted(m.id for m in check_settings())
     assert ids == ["django_jobqueue.E032", "django_jobqueue.E035", "django_jobqueue.E036"]
 
@@ -159,13 +184,14 @@ def test_each_problem_of_an_entry_is_reported(settings):
 
 
 def test_get_worker_runs_the_scheduler_with_the_entries_of_its_redis(jq, settings, redis_url):
-    settings.JOBQUEUE_QUEUES = {**settings.JOBQUEUE_QUEUES,
-                                "elsewhere": {"URL": redis_url.rsplit("/", 1)[0] + "/3"}}
+    settings.JOBQUEUE_QUEUES = {
+        **settings.JOBQUEUE_QUEUES,
+        "elsewhere": {"URL": redis_url.rsplit("/", 1)[0] + "/3"},
+    }
     settings.JOBQUEUE_CRON = [REPORT, EVERY, {**EVERY, "name": "far", "queue": "elsewhere"}]
     worker = get_worker("high", worker_class="simple")
     assert isinstance(worker.scheduler, Scheduler)
-    assert [e.name for e in worker.scheduler.cron] == ["tests.django.tasks.record",
-                                                       "every-5-min"]
+    assert [e.name for e in worker.scheduler.cron] == ["tests.django.tasks.record", "every-5-min"]
     assert worker.scheduler.name == worker.name
     assert worker.scheduler.queue("low").__class__.__name__ == "DjangoQueue"
     assert [e.name for e in entries_for(["elsewhere"])] == ["far"]
@@ -207,16 +233,19 @@ def test_rqstats_shows_scheduled_and_periodic_jobs(jq, settings):
     later = get_queue("low").enqueue_in(3600, tasks.add, 2, 2)
     run("rqworker", "--burst", "--worker-class", "simple")  # fires the interval entry
     data = json.loads(run("rqstats", "--json")[0])
-    assert [(r["queue"], r["id"]) for r in data["scheduled"]] == [("default", soon.id),
-                                                                   ("low", later.id)]
+    assert [(r["queue"], r["id"]) for r in data["scheduled"]] == [
+        ("default", soon.id),
+        ("low", later.id),
+    ]
     assert data["scheduled"][0]["func"] == "tests.django.tasks.delayed_add"
     cron = {c["name"]: c for c in data["cron"]}
     assert cron["every-5-min"]["last_status"] == "finished"
     assert cron["every-5-min"]["next_run"] == pytest.approx(
-        cron["every-5-min"]["last_run"] + 300, abs=5)
+        cron["every-5-min"]["last_run"] + 300, abs=5
+    )
     report = cron["tests.django.tasks.record"]
     assert report["last_run"] is None and report["schedule"] == "0 7 * * 1-5 (Europe/Paris)"
-    assert datetime.fromtimestamp(report["next_run"], dt_timezone.utc).minute == 0
+    assert datetime.fromtimestamp(report["next_run"], UTC).minute == 0
     assert data["schedulers"] == [{"queues": ["default", "high", "low"], "worker": None}]
 
     out = run("rqstats")[0]

@@ -29,11 +29,14 @@ def sentinel_setup():
 
 
 def test_sentinel_queue_across_a_failover(settings, sentinel_setup, key_prefix):
-    settings.JOBQUEUE_QUEUES = {"default": {
-        "SENTINELS": sentinel_setup.sentinels, "MASTER_NAME": sentinel_setup.master_name,
-        "SENTINEL_KWARGS": {"socket_timeout": 1, "socket_connect_timeout": 1},
-        "CONNECTION_KWARGS": {"socket_timeout": 2, "socket_connect_timeout": 1},
-    }}
+    settings.JOBQUEUE_QUEUES = {
+        "default": {
+            "SENTINELS": sentinel_setup.sentinels,
+            "MASTER_NAME": sentinel_setup.master_name,
+            "SENTINEL_KWARGS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+            "CONNECTION_KWARGS": {"socket_timeout": 2, "socket_connect_timeout": 1},
+        }
+    }
     settings.JOBQUEUE_KEY_PREFIX = key_prefix
     settings.JOBQUEUE_COMMIT_MODE = "immediate"
     conn = get_connection()

@@ -13,8 +13,12 @@ from django_jobqueue.queues import DjangoQueue
 from django_jobqueue.signals import job_enqueued, job_failed, job_finished, job_started
 from tests.django import tasks
 
-SIGNALS = {"enqueued": job_enqueued, "started": job_started, "finished": job_finished,
-           "failed": job_failed}
+SIGNALS = {
+    "enqueued": job_enqueued,
+    "started": job_started,
+    "finished": job_finished,
+    "failed": job_failed,
+}
 
 
 @contextmanager
@@ -23,6 +27,7 @@ def captured():
     events: list[tuple[str, object, dict]] = []
     receivers = {}
     for event, signal in SIGNALS.items():
+
         def receiver(sender, event=event, **kwargs):
             kwargs.pop("signal")
             events.append((event, sender, kwargs))
@@ -73,8 +78,14 @@ def test_signals_inline(jq):
     with override_settings(JOBQUEUE_ASYNC=False), captured() as events:
         ok = enqueue(tasks.add, 2, 2)
         bad = get_queue("low").enqueue(tasks.fail, "inline signal")
-    assert [e[0] for e in events] == ["enqueued", "started", "finished",
-                                      "enqueued", "started", "failed"]
+    assert [e[0] for e in events] == [
+        "enqueued",
+        "started",
+        "finished",
+        "enqueued",
+        "started",
+        "failed",
+    ]
     enq, started, finished, enq_bad, _, failed = events
     assert enq[1] is DjangoQueue and enq[2]["job"] is ok and enq[2]["queue"].name == "default"
     assert started[2] == {"job": ok, "worker": "inline"}

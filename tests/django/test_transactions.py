@@ -7,7 +7,7 @@ tests marked ``also_postgres`` again against PostgreSQL.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -100,7 +100,7 @@ def test_scheduled_enqueue_waits_for_commit(jq, how):
     queue = get_queue()
     with transaction.atomic():
         if how == "enqueue_at":
-            job = queue.enqueue_at(datetime.now(timezone.utc) + timedelta(hours=1), tasks.add, 1, 2)
+            job = queue.enqueue_at(datetime.now(UTC) + timedelta(hours=1), tasks.add, 1, 2)
         else:
             job = queue.enqueue_in(timedelta(hours=1), tasks.add, 1, 2)
         assert job.get_status() == "pending_commit"
@@ -116,7 +116,7 @@ def test_rolled_back_scheduled_enqueue_is_dropped(jq, how):
     with pytest.raises(Rollback):
         with transaction.atomic():
             if how == "enqueue_at":
-                job = queue.enqueue_at(datetime.now(timezone.utc) + timedelta(hours=1), tasks.add)
+                job = queue.enqueue_at(datetime.now(UTC) + timedelta(hours=1), tasks.add)
             else:
                 job = queue.enqueue_in(60, tasks.add, 1, 2)
             raise Rollback
@@ -215,7 +215,8 @@ def test_job_sees_rows_written_in_its_transaction(jq):
 
 @pytest.mark.django_db(transaction=False)
 def test_test_case_transaction_needs_captured_on_commit_callbacks(
-        jq, django_capture_on_commit_callbacks):
+    jq, django_capture_on_commit_callbacks
+):
     # A plain django_db test runs inside a transaction that never commits;
     # capturing the on_commit callbacks (execute=True) pushes the jobs.
     job = enqueue(tasks.add, 1, 2)

@@ -72,8 +72,9 @@ def queues_under_test_prefix(monkeypatch, redis_conn, key_prefix):
     class TestQueue(Queue):
         def __init__(self, name="default", connection=None, **kwargs):
             kwargs.setdefault("prefix", key_prefix)
-            super().__init__(name, connection=redis_conn if connection is None else connection,
-                             **kwargs)
+            super().__init__(
+                name, connection=redis_conn if connection is None else connection, **kwargs
+            )
 
     monkeypatch.setattr(job, "queue_class", TestQueue)
     return TestQueue
@@ -100,11 +101,32 @@ def spawn_worker(redis_url, key_prefix):
     """
     procs: list[subprocess.Popen] = []
 
-    def spawn(queues="default", worker_class="Worker", *, name=None, worker_ttl=None,
-              burst=False, max_jobs=None, max_idle_time=None, new_session=False, extra=()):
-        cmd = [sys.executable, "-m", "tests.engine.worker_main", "--url", redis_url,
-               "--prefix", key_prefix, "--queues", queues, "--worker-class", worker_class,
-               *extra]
+    def spawn(
+        queues="default",
+        worker_class="Worker",
+        *,
+        name=None,
+        worker_ttl=None,
+        burst=False,
+        max_jobs=None,
+        max_idle_time=None,
+        new_session=False,
+        extra=(),
+    ):
+        cmd = [
+            sys.executable,
+            "-m",
+            "tests.engine.worker_main",
+            "--url",
+            redis_url,
+            "--prefix",
+            key_prefix,
+            "--queues",
+            queues,
+            "--worker-class",
+            worker_class,
+            *extra,
+        ]
         if name:
             cmd += ["--name", name]
         if worker_ttl is not None:
@@ -117,9 +139,16 @@ def spawn_worker(redis_url, key_prefix):
             cmd += ["--max-idle-time", str(max_idle_time)]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
-            [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=new_session)
+            [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        )
+        proc = subprocess.Popen(
+            cmd,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
         procs.append(proc)
         return proc
 

@@ -47,7 +47,7 @@ def count_words_at_url(url):
     of the URL string itself are counted (``http://example.org`` has 3).
     """
     if url.startswith("file://"):
-        text = Path(url[len("file://"):]).read_text()
+        text = Path(url[len("file://") :]).read_text()
     else:
         text = url
     return len(re.findall(r"\w+", text))
@@ -114,7 +114,8 @@ def record_then_enqueue(label, queue_name, new_label):
     job, key = _trace_key("order")
     job.connection.rpush(key, label)
     Queue(queue_name, connection=job.connection, prefix=job.keys.prefix).enqueue(
-        record_order, new_label)
+        record_order, new_label
+    )
     return label
 
 
@@ -145,8 +146,9 @@ def on_success_callback(job, connection, result):
 
 
 def on_failure_callback(job, connection, exc_type, exc_value, traceback):
-    connection.rpush(f"{job.keys.prefix}trace:callbacks",
-                     f"failure:{job.id}:{exc_type.__name__}:{exc_value}")
+    connection.rpush(
+        f"{job.keys.prefix}trace:callbacks", f"failure:{job.id}:{exc_type.__name__}:{exc_value}"
+    )
 
 
 def trace_key(prefix, name):
@@ -171,7 +173,7 @@ def subtract(a, b):
 
 def power(base, exponent):
     """Decorated by the tests themselves (the decorator returns this same function)."""
-    return base ** exponent
+    return base**exponent
 
 
 def current_pid():

@@ -25,8 +25,11 @@ def test_broken_job_hashes_fail_alone(make_queue, redis_conn):
     after = queue.enqueue(jobs.add, 2, 2)
     SimpleWorker([queue]).work(burst=True)
     assert (before.result, after.result) == (2, 4)
-    for job_id, text in (("no-func", "stored call"), ("no-data", "no stored call data"),
-                         ("weird-status", "unknown status exploded")):
+    for job_id, text in (
+        ("no-func", "stored call"),
+        ("no-data", "no stored call data"),
+        ("weird-status", "unknown status exploded"),
+    ):
         job = queue.fetch_job(job_id)
         assert job.get_status() == JobStatus.FAILED, job_id
         assert text in job.exc_info, (job_id, job.exc_info)
@@ -35,17 +38,30 @@ def test_broken_job_hashes_fail_alone(make_queue, redis_conn):
 
 
 values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.binary(max_size=20)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=20)
+    | st.binary(max_size=20)
     | st.floats(allow_nan=False),
-    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.tuples(inner, inner)
+        | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(args=st.lists(values, max_size=4), kwargs=st.dictionaries(
-    st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), values, max_size=3))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    args=st.lists(values, max_size=4),
+    kwargs=st.dictionaries(
+        st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), values, max_size=3
+    ),
+)
 def test_any_argument_structure_round_trips(make_queue, args, kwargs):
     queue = make_queue("roundtrip")
     job = queue.enqueue_call(jobs.echo, args=args, kwargs=kwargs)

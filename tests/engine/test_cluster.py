@@ -23,9 +23,9 @@ from django_jobqueue.engine import (
     SimpleWorker,
     Worker,
     all_workers,
+    stats,
     stop_job,
 )
-from django_jobqueue.engine import stats
 from django_jobqueue.engine.connection import is_cluster, one_slot
 from django_jobqueue.engine.keys import keyspace
 from django_jobqueue.engine.scheduler import Scheduler
@@ -92,19 +92,22 @@ def test_enqueue_and_fetch(spread):
         assert queue.job_ids == [job.id]
         assert Job.fetch(job.id, queue.connection, prefix=queue.keys.prefix).origin == queue.name
         assert queue.fetch_job(job.id).args == (1, 2)
-    assert sorted(q.name for q in Queue.all(spread[0].connection,
-                                            prefix=spread[0].keys.prefix)) == sorted(SPREAD)
+    assert sorted(
+        q.name for q in Queue.all(spread[0].connection, prefix=spread[0].keys.prefix)
+    ) == sorted(SPREAD)
 
 
 def test_enqueue_many_with_and_without_dependencies(spread, cluster_conn, key_prefix):
     first, second, third = spread
     parent = first.enqueue(jobs.record_order, "parent")
-    made = second.enqueue_many([
-        Queue.prepare_data(jobs.record_order, ["plain-1"]),
-        Queue.prepare_data(jobs.record_order, ["child"], depends_on=parent),
-        Queue.prepare_data(jobs.record_order, ["plain-2"], priority=5),
-        Queue.prepare_data(jobs.record_order, ["by-id"], depends_on=[parent.id]),
-    ])
+    made = second.enqueue_many(
+        [
+            Queue.prepare_data(jobs.record_order, ["plain-1"]),
+            Queue.prepare_data(jobs.record_order, ["child"], depends_on=parent),
+            Queue.prepare_data(jobs.record_order, ["plain-2"], priority=5),
+            Queue.prepare_data(jobs.record_order, ["by-id"], depends_on=[parent.id]),
+        ]
+    )
     assert [j.get_status() for j in made] == ["queued", "deferred", "queued", "deferred"]
     assert second.count == 2
     _worker([first, second, third]).work(burst=True, logging_level=None)
@@ -117,8 +120,7 @@ def test_cross_queue_chain_over_three_masters(spread, cluster_conn, key_prefix):
     b = first.enqueue(jobs.record_order, "b", depends_on=a)
     c = second.enqueue(jobs.record_order, "c", depends_on=[a, b.id])
     d = third.enqueue(jobs.record_order, "d", depends_on=c)
-    assert [j.get_status() for j in (a, b, c, d)] == ["queued", "deferred", "deferred",
-                                                       "deferred"]
+    assert [j.get_status() for j in (a, b, c, d)] == ["queued", "deferred", "deferred", "deferred"]
     assert a.dependent_ids == [b.id, c.id]
     _worker(spread).work(burst=True, logging_level=None)
     assert _order(cluster_conn, key_prefix) == ["a", "b", "c", "d"]
@@ -169,7 +171,13 @@ def test_strict_priority_over_queues_on_different_masters(spread, cluster_conn, 
     assert worker._one_script is False
     worker.work(burst=True, logging_level=None)
     assert _order(cluster_conn, key_prefix) == [
-        "first0", "first1", "second0", "second1", "third0", "third1"]
+        "first0",
+        "first1",
+        "second0",
+        "second1",
+        "third0",
+        "third1",
+    ]
     assert worker.successful_job_count == 6
 
 
@@ -230,7 +238,7 @@ def test_forking_worker_on_the_cluster(spread, cluster_conn, key_prefix):
 
 
 def test_registration_heartbeat_and_stats(spread, key_prefix):
-    first, second, third = spread
+    first, _second, third = spread
     first.enqueue(jobs.add, 1, 1)
     third.enqueue(jobs.add, 1, 1, depends_on=first.enqueue(jobs.add, 2, 2))
     worker = _worker(spread, name="cluster-worker")
@@ -241,7 +249,10 @@ def test_registration_heartbeat_and_stats(spread, key_prefix):
     assert [w["name"] for w in all_workers(first.connection, key_prefix)] == ["cluster-worker"]
     rows = stats.queue_stats(spread)
     assert [(r["name"], r["queued"], r["deferred"], r["workers"]) for r in rows] == [
-        ("emails", 2, 0, 1), ("default", 0, 0, 1), ("low", 0, 1, 1)]
+        ("emails", 2, 0, 1),
+        ("default", 0, 0, 1),
+        ("low", 0, 1, 1),
+    ]
     worker.register_death()
     assert all_workers(first.connection, key_prefix) == []
     assert len(stats.throughput(spread, minutes=5)) == 3
@@ -352,13 +363,15 @@ def test_idle_worker_picks_up_a_job_on_another_master(spread):
 
 
 @pytest.mark.parametrize("worker_class", ["WorkerPool", "Worker"])
-def test_worker_process_on_the_cluster(worker_class, spread, cluster_conn, key_prefix,
-                                       redis_cluster, spawn_worker):
+def test_worker_process_on_the_cluster(
+    worker_class, spread, cluster_conn, key_prefix, redis_cluster, spawn_worker
+):
     for i in range(6):
         spread[i % 3].enqueue(jobs.record_order, f"job{i}")
     crash = spread[1].enqueue(jobs.crash_kill)
-    proc = spawn_worker(",".join(SPREAD), worker_class, burst=True,
-                        extra=["--url", redis_cluster.url, "--cluster"])
+    proc = spawn_worker(
+        ",".join(SPREAD), worker_class, burst=True, extra=["--url", redis_cluster.url, "--cluster"]
+    )
     output = proc.communicate(timeout=60)[0].decode(errors="replace")
     assert proc.returncode == 0, output
     assert "CROSSSLOT" not in output and "Traceback" not in output, output
@@ -398,10 +411,18 @@ def test_worker_and_enqueue_survive_a_cluster_failover(spawn_worker, key_prefix)
         victim = cluster.master_of(queues[2].key)
         seed = next(n for n in cluster.nodes if n is not victim)
         before = [q.enqueue(jobs.record_order, f"before-{q.name}") for q in queues]
-        proc = spawn_worker(",".join(SPREAD), "Worker", max_idle_time=120, new_session=True,
-                            extra=["--url", seed.url, "--cluster"])
-        wait_until(lambda: all(j.get_status() == JobStatus.FINISHED for j in before),
-                   timeout=30, message="the worker did not run the first jobs")
+        proc = spawn_worker(
+            ",".join(SPREAD),
+            "Worker",
+            max_idle_time=120,
+            new_session=True,
+            extra=["--url", seed.url, "--cluster"],
+        )
+        wait_until(
+            lambda: all(j.get_status() == JobStatus.FINISHED for j in before),
+            timeout=30,
+            message="the worker did not run the first jobs",
+        )
         direct = redis.Redis(port=victim.port)
         assert direct.execute_command("WAIT", 1, 5000) == 1  # its replica has every write
         direct.close()
@@ -410,14 +431,21 @@ def test_worker_and_enqueue_survive_a_cluster_failover(spawn_worker, key_prefix)
         cluster.wait_for_failover(victim)
 
         after = [_enqueue_retrying(q, jobs.record_order, f"after-{q.name}") for q in queues]
-        wait_until(lambda: proc.poll() is not None or all(
-            j.get_status() == JobStatus.FINISHED for j in after), timeout=30)
+        wait_until(
+            lambda: (
+                proc.poll() is not None or all(j.get_status() == JobStatus.FINISHED for j in after)
+            ),
+            timeout=30,
+        )
         if proc.poll() is not None:
-            pytest.fail("the worker process died in the failover:\n"
-                        + proc.communicate(timeout=10)[0].decode(errors="replace"))
+            pytest.fail(
+                "the worker process died in the failover:\n"
+                + proc.communicate(timeout=10)[0].decode(errors="replace")
+            )
         assert all(j.get_status() == JobStatus.FINISHED for j in after)
         assert sorted(_order(conn, key_prefix)) == sorted(
-            [f"before-{n}" for n in SPREAD] + [f"after-{n}" for n in SPREAD])
+            [f"before-{n}" for n in SPREAD] + [f"after-{n}" for n in SPREAD]
+        )
         os.kill(proc.pid, signal.SIGTERM)
         output = proc.communicate(timeout=30)[0].decode(errors="replace")
         assert proc.returncode == 0, output

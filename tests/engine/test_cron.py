@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -25,54 +25,71 @@ from django_jobqueue.engine.cron import (
 PARIS = ZoneInfo("Europe/Paris")
 
 
-def ts(*args, tz=timezone.utc) -> float:
+def ts(*args, tz=UTC) -> float:
     return datetime(*args, tzinfo=tz).timestamp()
 
 
-def local(timestamp: float, tz=timezone.utc) -> datetime:
+def local(timestamp: float, tz=UTC) -> datetime:
     return datetime.fromtimestamp(timestamp, tz)
 
 
 # -- parsing ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, minutes, hours, days, months, weekdays", [
-    ("* * * * *", list(range(60)), list(range(24)), list(range(1, 32)), list(range(1, 13)),
-     list(range(7))),
-    ("0 7 * * 1-5", [0], [7], list(range(1, 32)), list(range(1, 13)), [1, 2, 3, 4, 5]),
-    ("*/15 9-17/4 1,15 jan,JUL sun", [0, 15, 30, 45], [9, 13, 17], [1, 15], [1, 7], [0]),
-    ("5/20 * * * 7", [5, 25, 45], list(range(24)), list(range(1, 32)), list(range(1, 13)), [0]),
-    ("0 0 * * mon-fri", [0], [0], list(range(1, 32)), list(range(1, 13)), [1, 2, 3, 4, 5]),
-    ("@daily", [0], [0], list(range(1, 32)), list(range(1, 13)), list(range(7))),
-    ("@hourly", [0], list(range(24)), list(range(1, 32)), list(range(1, 13)), list(range(7))),
-    ("@weekly", [0], [0], list(range(1, 32)), list(range(1, 13)), [0]),
-    ("@monthly", [0], [0], [1], list(range(1, 13)), list(range(7))),
-    ("@yearly", [0], [0], [1], [1], list(range(7))),
-    ("  0   7  *  *  1-5 ", [0], [7], list(range(1, 32)), list(range(1, 13)), [1, 2, 3, 4, 5]),
-])
+@pytest.mark.parametrize(
+    "text, minutes, hours, days, months, weekdays",
+    [
+        (
+            "* * * * *",
+            list(range(60)),
+            list(range(24)),
+            list(range(1, 32)),
+            list(range(1, 13)),
+            list(range(7)),
+        ),
+        ("0 7 * * 1-5", [0], [7], list(range(1, 32)), list(range(1, 13)), [1, 2, 3, 4, 5]),
+        ("*/15 9-17/4 1,15 jan,JUL sun", [0, 15, 30, 45], [9, 13, 17], [1, 15], [1, 7], [0]),
+        ("5/20 * * * 7", [5, 25, 45], list(range(24)), list(range(1, 32)), list(range(1, 13)), [0]),
+        ("0 0 * * mon-fri", [0], [0], list(range(1, 32)), list(range(1, 13)), [1, 2, 3, 4, 5]),
+        ("@daily", [0], [0], list(range(1, 32)), list(range(1, 13)), list(range(7))),
+        ("@hourly", [0], list(range(24)), list(range(1, 32)), list(range(1, 13)), list(range(7))),
+        ("@weekly", [0], [0], list(range(1, 32)), list(range(1, 13)), [0]),
+        ("@monthly", [0], [0], [1], list(range(1, 13)), list(range(7))),
+        ("@yearly", [0], [0], [1], [1], list(range(7))),
+        ("  0   7  *  *  1-5 ", [0], [7], list(range(1, 32)), list(range(1, 13)), [1, 2, 3, 4, 5]),
+    ],
+)
 def test_fields(text, minutes, hours, days, months, weekdays):
     expr = CronExpression(text)
     assert (expr.minutes, expr.hours, expr.days, expr.months, expr.weekdays) == (
-        minutes, hours, days, months, weekdays)
+        minutes,
+        hours,
+        days,
+        months,
+        weekdays,
+    )
 
 
-@pytest.mark.parametrize("text, message", [
-    ("* * * *", "has 4 fields"),
-    ("* * * * * *", "has 6 fields"),
-    ("60 * * * *", "60 is outside 0-59 in the minute field"),
-    ("* 24 * * *", "outside 0-23 in the hour field"),
-    ("* * 0 * *", "outside 1-31 in the day of month field"),
-    ("* * * 13 *", "outside 1-12 in the month field"),
-    ("* * * * 8", "outside 0-7 in the day of week field"),
-    ("* * * foo *", "'foo' in the month field is not a value"),
-    ("* * * * funday", "not a value"),
-    ("5-1 * * * *", "runs backwards"),
-    ("*/0 * * * *", "must be at least 1"),
-    ("1,,2 * * * *", "is not a value, range"),
-    ("@reboot", "has 1 fields"),
-    ("0 0 30 2 *", "never fires"),
-    ("0 0 31 4,6,9,11 *", "never fires"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("* * * *", "has 4 fields"),
+        ("* * * * * *", "has 6 fields"),
+        ("60 * * * *", "60 is outside 0-59 in the minute field"),
+        ("* 24 * * *", "outside 0-23 in the hour field"),
+        ("* * 0 * *", "outside 1-31 in the day of month field"),
+        ("* * * 13 *", "outside 1-12 in the month field"),
+        ("* * * * 8", "outside 0-7 in the day of week field"),
+        ("* * * foo *", "'foo' in the month field is not a value"),
+        ("* * * * funday", "not a value"),
+        ("5-1 * * * *", "runs backwards"),
+        ("*/0 * * * *", "must be at least 1"),
+        ("1,,2 * * * *", "is not a value, range"),
+        ("@reboot", "has 1 fields"),
+        ("0 0 30 2 *", "never fires"),
+        ("0 0 31 4,6,9,11 *", "never fires"),
+    ],
+)
 def test_bad_expressions(text, message):
     with pytest.raises(CronSyntaxError, match=message):
         CronExpression(text)
@@ -90,9 +107,8 @@ def test_unknown_timezone():
 
 def test_leap_day_fires_in_leap_years_only():
     expr = CronExpression("0 12 29 2 *")
-    assert local(expr.next_after(ts(2025, 1, 1))) == datetime(2028, 2, 29, 12, tzinfo=timezone.utc)
-    assert local(expr.last_at_or_before(ts(2027, 1, 1))) == datetime(
-        2024, 2, 29, 12, tzinfo=timezone.utc)
+    assert local(expr.next_after(ts(2025, 1, 1))) == datetime(2028, 2, 29, 12, tzinfo=UTC)
+    assert local(expr.last_at_or_before(ts(2027, 1, 1))) == datetime(2024, 2, 29, 12, tzinfo=UTC)
 
 
 def test_either_day_field_may_match_when_both_are_restricted():
@@ -104,8 +120,16 @@ def test_either_day_field_may_match_when_both_are_restricted():
     for _ in range(8):
         t = expr.next_after(t)
         found.append(local(t).date().isoformat())
-    assert found == ["2025-06-06", "2025-06-13", "2025-06-20", "2025-06-27", "2025-07-04",
-                     "2025-07-11", "2025-07-13", "2025-07-18"]
+    assert found == [
+        "2025-06-06",
+        "2025-06-13",
+        "2025-06-20",
+        "2025-06-27",
+        "2025-07-04",
+        "2025-07-11",
+        "2025-07-13",
+        "2025-07-18",
+    ]
     # With a "*" day of month, only the weekday counts.
     assert local(CronExpression("0 0 * * 5").next_after(ts(2025, 6, 7))).day == 13
 
@@ -187,7 +211,7 @@ def test_a_repeated_time_runs_once():
     # 2025-10-26 in Paris: 03:00 CEST goes back to 02:00 CET; 02:30 happens twice.
     expr = CronExpression("30 2 * * *", "Europe/Paris")
     first = expr.next_after(ts(2025, 10, 26, 0, tz=PARIS))
-    assert local(first, timezone.utc) == datetime(2025, 10, 26, 0, 30, tzinfo=timezone.utc)
+    assert local(first, UTC) == datetime(2025, 10, 26, 0, 30, tzinfo=UTC)
     second = expr.next_after(first)
     assert local(second, PARIS).date().isoformat() == "2025-10-27"
 
@@ -202,8 +226,15 @@ def test_utc_wall_clock_ignores_clock_changes():
 
 
 def test_entry_defaults_and_validation():
-    entry = CronEntry("app.tasks.report", cron="0 7 * * 1-5", timezone="Europe/Paris",
-                      args=[1], kwargs={"a": 2}, timeout="5m", queue="low")
+    entry = CronEntry(
+        "app.tasks.report",
+        cron="0 7 * * 1-5",
+        timezone="Europe/Paris",
+        args=[1],
+        kwargs={"a": 2},
+        timeout="5m",
+        queue="low",
+    )
     assert entry.name == "app.tasks.report"
     assert entry.args == (1,)
     assert entry.timeout == 300
@@ -213,28 +244,32 @@ def test_entry_defaults_and_validation():
     assert CronEntry("a.b", interval=timedelta(hours=1)).schedule == "every 3600 s"
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"func": "a.b"}, "exactly one of 'cron' and 'interval'"),
-    ({"func": "a.b", "cron": "* * * * *", "interval": 5}, "exactly one"),
-    ({"func": "nodots", "interval": 5}, "dotted path"),
-    ({"func": "a.b", "interval": 0}, "at least 1 second"),
-    ({"func": "a.b", "interval": "soon"}, "'interval'"),
-    ({"func": "a.b", "interval": 5, "missed": "catch_up"}, "'missed' must be one of"),
-    ({"func": "a.b", "interval": 5, "timezone": "UTC"}, "only applies to 'cron'"),
-    ({"func": "a.b", "interval": 5, "queue": "with space"}, "Invalid queue name"),
-    ({"func": "a.b", "interval": 5, "name": "bad name"}, "Invalid job id"),
-    ({"func": "a.b", "interval": 5, "timeout": "x"}, "'timeout'"),
-    ({"func": "a.b", "cron": "61 * * * *"}, "outside 0-59"),
-    ({"func": "a.b", "cron": "* * * * *", "timezone": "Nowhere/Town"}, "Unknown timezone"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"func": "a.b"}, "exactly one of 'cron' and 'interval'"),
+        ({"func": "a.b", "cron": "* * * * *", "interval": 5}, "exactly one"),
+        ({"func": "nodots", "interval": 5}, "dotted path"),
+        ({"func": "a.b", "interval": 0}, "at least 1 second"),
+        ({"func": "a.b", "interval": "soon"}, "'interval'"),
+        ({"func": "a.b", "interval": 5, "missed": "catch_up"}, "'missed' must be one of"),
+        ({"func": "a.b", "interval": 5, "timezone": "UTC"}, "only applies to 'cron'"),
+        ({"func": "a.b", "interval": 5, "queue": "with space"}, "Invalid queue name"),
+        ({"func": "a.b", "interval": 5, "name": "bad name"}, "Invalid job id"),
+        ({"func": "a.b", "interval": 5, "timeout": "x"}, "'timeout'"),
+        ({"func": "a.b", "cron": "61 * * * *"}, "outside 0-59"),
+        ({"func": "a.b", "cron": "* * * * *", "timezone": "Nowhere/Town"}, "Unknown timezone"),
+    ],
+)
 def test_bad_entries(options, message):
     with pytest.raises(ValueError, match=message):
         CronEntry(**options)
 
 
 def test_entries_from_dicts_apply_a_default_timezone_to_cron_entries():
-    cron, interval = entries_from_dicts([{"func": "a.b", "cron": "0 7 * * *"},
-                                         {"func": "a.c", "interval": 60}], "Europe/Paris")
+    cron, interval = entries_from_dicts(
+        [{"func": "a.b", "cron": "0 7 * * *"}, {"func": "a.c", "interval": 60}], "Europe/Paris"
+    )
     assert cron.timezone == "Europe/Paris"
     assert interval.timezone is None
 

@@ -18,7 +18,8 @@ def power(monkeypatch):
 
 
 def test_decorator_with_queue_name_connection_and_options(
-        queues_under_test_prefix, power, redis_conn, key_prefix, make_queue, make_worker):
+    queues_under_test_prefix, power, redis_conn, key_prefix, make_queue, make_worker
+):
     decorated = job("low", connection=redis_conn, timeout=5, result_ttl=77)(power)
     assert decorated is power
     assert power(2, 10) == 1024  # still directly callable
@@ -40,9 +41,17 @@ def test_decorator_with_queue_name_connection_and_options(
 def test_delay_options_override_the_decorators(queues_under_test_prefix, power, redis_conn):
     job("low", connection=redis_conn, timeout=5, result_ttl=77)(power)
     parent = power.delay(1, 1)
-    queued = power.delay(2, exponent=3, job_timeout=9, job_id="custom-id", meta={"m": 1},
-                         description="two cubed", depends_on=parent,
-                         retry=Retry(max=1), failure_ttl=60)
+    queued = power.delay(
+        2,
+        exponent=3,
+        job_timeout=9,
+        job_id="custom-id",
+        meta={"m": 1},
+        description="two cubed",
+        depends_on=parent,
+        retry=Retry(max=1),
+        failure_ttl=60,
+    )
     assert queued.id == "custom-id"
     assert queued.timeout == 9
     assert queued.result_ttl == 77
@@ -65,8 +74,7 @@ def test_decorator_with_a_queue_object(power, make_queue, make_worker):
     assert queued.result == 32
 
 
-def test_decorator_with_only_a_queue_name(queues_under_test_prefix, power, make_queue,
-                                          make_worker):
+def test_decorator_with_only_a_queue_name(queues_under_test_prefix, power, make_queue, make_worker):
     job("low")(power)
     queued = power.delay(2, 2)
     assert queued.origin == "low"
@@ -98,8 +106,9 @@ def test_bare_decorator_returns_the_function_itself():
     assert plain(5) == 5
 
 
-def test_decorator_with_options_at_import_time(queues_under_test_prefix, make_queue,
-                                               make_worker, redis_conn):
+def test_decorator_with_options_at_import_time(
+    queues_under_test_prefix, make_queue, make_worker, redis_conn
+):
     # jobs.subtract is decorated with ``@job("low", timeout=7, result_ttl=42)``.
     assert jobs.subtract(10, 3) == 7
     queued = jobs.subtract.delay(10, 3)

@@ -156,11 +156,13 @@ def test_parent_failure_keeps_the_child_deferred(queue, make_worker, redis_conn,
     assert worker.successful_job_count == 0
 
 
-def test_allow_failure_runs_the_child_after_the_parent_fails(queue, make_worker, redis_conn,
-                                                            key_prefix):
+def test_allow_failure_runs_the_child_after_the_parent_fails(
+    queue, make_worker, redis_conn, key_prefix
+):
     parent = queue.enqueue(jobs.record_order_and_fail, "parent")
-    child = queue.enqueue(jobs.record_order, "child",
-                          depends_on=Dependency(jobs=[parent], allow_failure=True))
+    child = queue.enqueue(
+        jobs.record_order, "child", depends_on=Dependency(jobs=[parent], allow_failure=True)
+    )
     make_worker([queue]).work(burst=True)
     assert parent.is_failed
     assert child.is_finished
@@ -169,8 +171,7 @@ def test_allow_failure_runs_the_child_after_the_parent_fails(queue, make_worker,
 
 def test_allow_failure_false_is_the_default(queue, make_worker):
     parent = queue.enqueue(jobs.fail)
-    child = queue.enqueue(jobs.add, 1, 1, depends_on=Dependency(jobs=[parent],
-                                                                allow_failure=False))
+    child = queue.enqueue(jobs.add, 1, 1, depends_on=Dependency(jobs=[parent], allow_failure=False))
     make_worker([queue]).work(burst=True)
     assert child.is_deferred
 
@@ -244,8 +245,9 @@ def test_child_of_a_parent_whose_result_was_not_kept(queue, make_worker):
 
 def test_dependency_enqueue_at_front(queue, make_worker, redis_conn, key_prefix):
     parent = queue.enqueue(jobs.record_order, "parent")
-    child = queue.enqueue(jobs.record_order, "child",
-                          depends_on=Dependency(parent, enqueue_at_front=True))
+    child = queue.enqueue(
+        jobs.record_order, "child", depends_on=Dependency(parent, enqueue_at_front=True)
+    )
     middle = queue.enqueue(jobs.record_order, "middle")
     worker = make_worker([queue])
     worker.execute(worker.dequeue())

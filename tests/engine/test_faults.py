@@ -38,8 +38,9 @@ def test_a_worker_rides_out_killed_connections(make_queue, redis_conn, spawn_wor
     assert queue.finished_job_registry.count == 10
 
 
-def test_a_worker_survives_a_redis_restart_and_logs_it_once(redis_server, key_prefix,
-                                                           spawn_worker, make_queue):
+def test_a_worker_survives_a_redis_restart_and_logs_it_once(
+    redis_server, key_prefix, spawn_worker, make_queue
+):
     if redis_server is None:
         return  # a shared REDIS_URL cannot be restarted by the tests
     queue = make_queue()
@@ -61,8 +62,9 @@ def test_a_worker_survives_a_redis_restart_and_logs_it_once(redis_server, key_pr
 def test_enqueue_fails_fast_when_redis_is_unreachable(key_prefix):
     from django_jobqueue.engine import Queue
 
-    dead = Queue("default", connection=redis.Redis(port=1, socket_connect_timeout=1),
-                 prefix=key_prefix)
+    dead = Queue(
+        "default", connection=redis.Redis(port=1, socket_connect_timeout=1), prefix=key_prefix
+    )
     started = time.monotonic()
     try:
         dead.enqueue(jobs.add, 1, 2)

@@ -15,19 +15,30 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 def _run(code: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["PYTHONPATH"] = str(REPO_ROOT)
-    return subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("statement", [
-    "import django_jobqueue.engine",
-    "from django_jobqueue.engine import Queue, Worker, SimpleWorker, Job, job, Retry",
-    "from django_jobqueue.engine import scripts, worker, queue, registry, dependencies",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import django_jobqueue.engine",
+        "from django_jobqueue.engine import Queue, Worker, SimpleWorker, Job, job, Retry",
+        "from django_jobqueue.engine import scripts, worker, queue, registry, dependencies",
+    ],
+)
 def test_importing_the_engine_leaves_django_out(statement):
-    result = _run(f"{statement}\nimport sys\n"
-                  "print(sorted(m for m in sys.modules if m == 'django' "
-                  "or m.startswith('django.')))")
+    result = _run(
+        f"{statement}\nimport sys\n"
+        "print(sorted(m for m in sys.modules if m == 'django' "
+        "or m.startswith('django.')))"
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -36,15 +47,39 @@ def test_engine_names_are_reexported():
     import django_jobqueue
     import django_jobqueue.engine as engine
 
-    for name in ("Job", "JobStatus", "Retry", "Dependency", "Worker", "SimpleWorker",
-                 "NoSuchJobError", "EnqueueError", "SerializationError", "DeserializationError",
-                 "JobTimeoutException", "AbandonedJobError", "FailedJobRegistry",
-                 "StartedJobRegistry", "FinishedJobRegistry", "DeferredJobRegistry",
-                 "CanceledJobRegistry", "ScheduledJobRegistry", "all_workers",
-                 "get_current_job"):
+    for name in (
+        "Job",
+        "JobStatus",
+        "Retry",
+        "Dependency",
+        "Worker",
+        "SimpleWorker",
+        "NoSuchJobError",
+        "EnqueueError",
+        "SerializationError",
+        "DeserializationError",
+        "JobTimeoutException",
+        "AbandonedJobError",
+        "FailedJobRegistry",
+        "StartedJobRegistry",
+        "FinishedJobRegistry",
+        "DeferredJobRegistry",
+        "CanceledJobRegistry",
+        "ScheduledJobRegistry",
+        "all_workers",
+        "get_current_job",
+    ):
         assert getattr(django_jobqueue, name) is getattr(engine, name), name
-    for name in ("Queue", "job", "KeySpace", "DEFAULT_PREFIX", "JSONSerializer",
-                 "PickleSerializer", "DuplicateJobError", "InvalidJobOperation"):
+    for name in (
+        "Queue",
+        "job",
+        "KeySpace",
+        "DEFAULT_PREFIX",
+        "JSONSerializer",
+        "PickleSerializer",
+        "DuplicateJobError",
+        "InvalidJobOperation",
+    ):
         assert name in engine.__all__
         assert hasattr(engine, name)
     assert django_jobqueue.__version__ == "0.1.0"

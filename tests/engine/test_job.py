@@ -19,7 +19,7 @@ from django_jobqueue.engine import (
 
 from . import jobs
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def _fetch(job_id, redis_conn, key_prefix, **kwargs):
@@ -70,8 +70,7 @@ def test_fetch_honours_the_prefix(queue, redis_conn, key_prefix):
 def test_fetch_many(queue, redis_conn, key_prefix):
     a = queue.enqueue(jobs.add, 1, 1)
     b = queue.enqueue(jobs.add, 2, 2)
-    found = Job.fetch_many([a.id, "missing", b.id], redis_conn, origin="default",
-                           prefix=key_prefix)
+    found = Job.fetch_many([a.id, "missing", b.id], redis_conn, origin="default", prefix=key_prefix)
     assert [j and j.id for j in found] == [a.id, None, b.id]
 
 
@@ -106,8 +105,16 @@ def test_attributes_of_a_queued_job(queue, redis_conn, key_prefix):
 
 def test_job_status_is_a_str_enum():
     values = [s.value for s in JobStatus]
-    for name in ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled",
-                 "stopped"):
+    for name in (
+        "queued",
+        "started",
+        "finished",
+        "failed",
+        "deferred",
+        "scheduled",
+        "canceled",
+        "stopped",
+    ):
         assert name in values
         assert JobStatus(name) == name
     assert JobStatus.QUEUED == "queued"
@@ -120,8 +127,9 @@ def test_status_predicates_follow_the_job(queue, make_worker):
     assert job.get_status() == JobStatus.QUEUED
     assert isinstance(job.get_status(), JobStatus)
     assert job.is_queued
-    assert not (job.is_started or job.is_finished or job.is_failed or job.is_deferred
-                or job.is_canceled)
+    assert not (
+        job.is_started or job.is_finished or job.is_failed or job.is_deferred or job.is_canceled
+    )
     make_worker([queue]).work(burst=True)
     assert job.get_status() == JobStatus.FINISHED
     assert job.is_finished and not job.is_queued
@@ -203,7 +211,9 @@ def test_repr(queue):
     assert repr(job) == f"Job({job.id!r}, enqueued_at={job.enqueued_at!r})"
     assert re.fullmatch(
         r"Job\('[0-9a-f-]{36}', enqueued_at=datetime\.datetime\(\d{4}, \d+, \d+, .*"
-        r"tzinfo=datetime\.timezone\.utc\)\)", repr(job))
+        r"tzinfo=datetime\.timezone\.utc\)\)",
+        repr(job),
+    )
 
 
 def test_refresh_reloads_fields(queue, make_worker):

@@ -68,7 +68,8 @@ def test_invalid_job_ids(job_id):
 
 
 def test_every_key_written_for_a_queue_carries_its_hash_tag(
-        make_queue, make_worker, redis_conn, key_prefix, prefixed_keys):
+    make_queue, make_worker, redis_conn, key_prefix, prefixed_keys
+):
     q1 = make_queue("q1")
     # Jobs in every state: finished, failed, deferred, scheduled (retry), canceled, queued.
     finished = q1.enqueue(jobs.add, 1, 2, result_ttl=-1)
@@ -110,8 +111,9 @@ def test_every_key_written_for_a_queue_carries_its_hash_tag(
             assert "{q1}" in key, key
 
 
-def test_nothing_is_written_outside_the_prefix(make_queue, make_worker, redis_conn, redis_server,
-                                                 key_prefix):
+def test_nothing_is_written_outside_the_prefix(
+    make_queue, make_worker, redis_conn, redis_server, key_prefix
+):
     q = make_queue("q1")
     q.enqueue(jobs.add, 1, 2)
     q.enqueue(jobs.fail)

@@ -64,11 +64,16 @@ def test_a_forged_pickle_written_to_redis_never_runs(signed, make_queue, redis_c
     honest = queue.enqueue(jobs.add, 1, 2)
     # Someone with write access to Redis plants a job whose payload runs code.
     forged_key = queue.keys.job(queue.name, "forged")
-    redis_conn.hset(forged_key, mapping={
-        "func": "tests.engine.jobs.add", "status": "queued", "created_at": "1",
-        "data": pickle.dumps((None, (MakesAFile(marker),), {})),
-        "meta": pickle.dumps(MakesAFile(marker)),
-    })
+    redis_conn.hset(
+        forged_key,
+        mapping={
+            "func": "tests.engine.jobs.add",
+            "status": "queued",
+            "created_at": "1",
+            "data": pickle.dumps((None, (MakesAFile(marker),), {})),
+            "meta": pickle.dumps(MakesAFile(marker)),
+        },
+    )
     redis_conn.rpush(queue.key, "forged")
     after = queue.enqueue(jobs.add, 3, 4)
     SimpleWorker([queue]).work(burst=True)
@@ -92,7 +97,7 @@ def test_a_payload_signed_with_another_key_is_refused(signed, make_queue):
 def test_arguments_above_the_size_limit_are_refused_at_enqueue(make_queue, redis_conn):
     queue = make_queue()
     before = redis_conn.dbsize()
-    with pytest.raises(PayloadTooLarge, match="above the limit of 10.0 MiB") as caught:
+    with pytest.raises(PayloadTooLarge, match=r"above the limit of 10\.0 MiB") as caught:
         queue.enqueue(jobs.echo, b"x" * (50 * 2**20))
     assert isinstance(caught.value, EnqueueError)
     assert redis_conn.dbsize() == before

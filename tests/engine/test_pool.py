@@ -54,8 +54,9 @@ def test_a_child_that_dies_fails_only_its_job_and_is_replaced(queue):
 def test_children_are_replaced_after_max_jobs_per_child(queue, spawn_worker):
     for _ in range(6):
         queue.enqueue(jobs.current_pid)
-    proc = spawn_worker(worker_class="WorkerPool",
-                        extra=["--processes", "1", "--max-jobs-per-child", "2"])
+    proc = spawn_worker(
+        worker_class="WorkerPool", extra=["--processes", "1", "--max-jobs-per-child", "2"]
+    )
     try:
         wait_until(lambda: queue.finished_job_registry.count == 6, timeout=15)
     finally:
@@ -76,17 +77,30 @@ def test_a_job_past_its_timeout_is_stopped_and_the_pool_goes_on(queue):
     assert nxt.result == 4
 
 
-def test_the_pool_registers_as_one_worker_with_its_children(queue, spawn_worker, redis_conn,
-                                                            key_prefix):
+def test_the_pool_registers_as_one_worker_with_its_children(
+    queue, spawn_worker, redis_conn, key_prefix
+):
     proc = spawn_worker(worker_class="WorkerPool")
-    wait_until(lambda: any(w.get("execution") == "pool"
-                           for w in all_workers(redis_conn, key_prefix)), timeout=10)
+    wait_until(
+        lambda: any(w.get("execution") == "pool" for w in all_workers(redis_conn, key_prefix)),
+        timeout=10,
+    )
     workers = all_workers(redis_conn, key_prefix)
     assert len(workers) == 1
-    wait_until(lambda: len((redis_conn.hget(f"{key_prefix}worker:{workers[0]['name']}",
-                                            "children") or b"").split(b",")) == 2, timeout=10)
-    children = redis_conn.hget(f"{key_prefix}worker:{workers[0]['name']}",
-                               "children").decode().split(",")
+    wait_until(
+        lambda: (
+            len(
+                (
+                    redis_conn.hget(f"{key_prefix}worker:{workers[0]['name']}", "children") or b""
+                ).split(b",")
+            )
+            == 2
+        ),
+        timeout=10,
+    )
+    children = (
+        redis_conn.hget(f"{key_prefix}worker:{workers[0]['name']}", "children").decode().split(",")
+    )
     assert all(c.startswith(workers[0]["name"] + ".") for c in children)
     job = queue.enqueue(jobs.add, 20, 22)
     wait_until(lambda: job.get_status() == JobStatus.FINISHED, timeout=10)
@@ -127,11 +141,14 @@ def test_rss_bytes_reads_this_process():
     assert rss_bytes() > 1_000_000
 
 
-def test_children_leave_when_the_pool_is_killed_outright(queue, spawn_worker, redis_conn,
-                                                         key_prefix):
+def test_children_leave_when_the_pool_is_killed_outright(
+    queue, spawn_worker, redis_conn, key_prefix
+):
     proc = spawn_worker(worker_class="WorkerPool")
-    wait_until(lambda: any(w.get("execution") == "pool"
-                           for w in all_workers(redis_conn, key_prefix)), timeout=10)
+    wait_until(
+        lambda: any(w.get("execution") == "pool" for w in all_workers(redis_conn, key_prefix)),
+        timeout=10,
+    )
     name = all_workers(redis_conn, key_prefix)[0]["name"]
     wait_until(lambda: redis_conn.hget(f"{key_prefix}worker:{name}", "children"), timeout=10)
     children = redis_conn.hget(f"{key_prefix}worker:{name}", "children").decode().split(",")

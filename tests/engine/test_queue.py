@@ -20,7 +20,6 @@ from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT
 
 from . import jobs
 
-
 # -- construction ---------------------------------------------------------------
 
 
@@ -34,8 +33,14 @@ def test_queue_defaults(redis_conn, key_prefix):
 
 
 def test_queue_options(redis_conn, key_prefix):
-    q = Queue("low", connection=redis_conn, is_async=False, default_timeout=30,
-              serializer="json", prefix=key_prefix)
+    q = Queue(
+        "low",
+        connection=redis_conn,
+        is_async=False,
+        default_timeout=30,
+        serializer="json",
+        prefix=key_prefix,
+    )
     assert q.name == "low"
     assert q.is_async is False
     assert q.default_timeout == 30
@@ -127,10 +132,21 @@ def test_enqueue_bad_dotted_path_is_refused(queue, bad, prefixed_keys):
 def test_reserved_keywords_reach_the_job_not_the_function(queue, make_worker):
     parent = queue.enqueue(jobs.add, 1, 1)
     job = queue.enqueue(
-        jobs.echo, 1, 2, x=3,
-        job_timeout=11, result_ttl=22, ttl=333, failure_ttl=44, depends_on=parent,
-        job_id="my-job", at_front=True, description="my description", meta={"k": "v"},
-        retry=Retry(max=2, interval=[1, 5]), on_success=jobs.on_success_callback,
+        jobs.echo,
+        1,
+        2,
+        x=3,
+        job_timeout=11,
+        result_ttl=22,
+        ttl=333,
+        failure_ttl=44,
+        depends_on=parent,
+        job_id="my-job",
+        at_front=True,
+        description="my description",
+        meta={"k": "v"},
+        retry=Retry(max=2, interval=[1, 5]),
+        on_success=jobs.on_success_callback,
         on_failure=jobs.on_failure_callback,
     )
     assert job.id == "my-job"
@@ -165,8 +181,9 @@ def test_reserved_keywords_reach_the_job_not_the_function(queue, make_worker):
 
 def test_explicit_args_and_kwargs_form(queue, make_worker):
     # args=/kwargs= let the function receive keywords named like reserved ones.
-    job = queue.enqueue(jobs.echo, args=(1, 2), kwargs={"ttl": 5, "description": "d"},
-                        job_timeout=9)
+    job = queue.enqueue(
+        jobs.echo, args=(1, 2), kwargs={"ttl": 5, "description": "d"}, job_timeout=9
+    )
     assert job.args == (1, 2)
     assert job.kwargs == {"ttl": 5, "description": "d"}
     assert job.timeout == 9
@@ -182,9 +199,17 @@ def test_explicit_args_with_positional_args_is_refused(queue):
 
 @pytest.mark.parametrize("args", [(3, 4), [3, 4]])
 def test_enqueue_call(queue, make_worker, args):
-    job = queue.enqueue_call(jobs.add, args=args, timeout=30, result_ttl=60, ttl=120,
-                             failure_ttl=240, job_id=f"call-{type(args).__name__}",
-                             description="adding", meta={"m": 1})
+    job = queue.enqueue_call(
+        jobs.add,
+        args=args,
+        timeout=30,
+        result_ttl=60,
+        ttl=120,
+        failure_ttl=240,
+        job_id=f"call-{type(args).__name__}",
+        description="adding",
+        meta={"m": 1},
+    )
     assert job.args == (3, 4)
     assert job.timeout == 30
     assert (job.result_ttl, job.ttl, job.failure_ttl) == (60, 120, 240)
@@ -302,8 +327,9 @@ def test_empty_works_in_batches(queue, redis_conn):
     assert not any(redis_conn.exists(queue.keys.job("default", i)) for i in ids)
 
 
-def test_delete_with_jobs_removes_every_key(queue, make_queue, make_worker, redis_conn,
-                                            key_prefix, prefixed_keys):
+def test_delete_with_jobs_removes_every_key(
+    queue, make_queue, make_worker, redis_conn, key_prefix, prefixed_keys
+):
     other = make_queue("other")
     kept = other.enqueue(jobs.add, 1, 1)
     queue.enqueue(jobs.add, 1, 2)
@@ -390,8 +416,9 @@ def test_nested_function_is_refused_and_nothing_written(queue, prefixed_keys):
 def test_main_module_function_is_refused_and_nothing_written(queue, prefixed_keys):
     func = _main_module_function()
     assert func.__module__ == "__main__"
-    with pytest.raises(EnqueueError,
-                       match="Functions from the __main__ module cannot be processed by workers"):
+    with pytest.raises(
+        EnqueueError, match="Functions from the __main__ module cannot be processed by workers"
+    ):
         queue.enqueue(func, 1)
     assert prefixed_keys() == []
 
@@ -415,8 +442,7 @@ def test_bound_method_of_main_class_is_refused(queue, prefixed_keys):
     assert prefixed_keys() == []
 
 
-@pytest.mark.parametrize("bad_arg", [threading.Lock(), _generator()],
-                         ids=["lock", "generator"])
+@pytest.mark.parametrize("bad_arg", [threading.Lock(), _generator()], ids=["lock", "generator"])
 def test_unpicklable_arguments_are_refused_and_nothing_written(queue, prefixed_keys, bad_arg):
     with pytest.raises(SerializationError, match="Cannot serialize"):
         queue.enqueue(jobs.echo, bad_arg)
@@ -476,8 +502,10 @@ def test_enqueue_many_writes_every_call_in_batches(queue):
 
 
 def test_enqueue_many_checks_calls_before_writing_their_batch(queue):
-    calls = [queue.prepare_data(jobs.add, args=(1, 2)),
-             queue.prepare_data(jobs.echo, args=(threading.Lock(),))]
+    calls = [
+        queue.prepare_data(jobs.add, args=(1, 2)),
+        queue.prepare_data(jobs.echo, args=(threading.Lock(),)),
+    ]
     with pytest.raises(SerializationError):
         queue.enqueue_many(calls)
     assert len(queue) == 0
@@ -485,11 +513,13 @@ def test_enqueue_many_checks_calls_before_writing_their_batch(queue):
 
 def test_enqueue_many_options_and_dependencies(queue):
     parent = queue.enqueue(jobs.add, 1, 1)
-    first, child, front = queue.enqueue_many([
-        queue.prepare_data(jobs.add, args=(2, 2), timeout=7, result_ttl=9, meta={"a": 1}),
-        queue.prepare_data(jobs.add, args=(3, 3), depends_on=parent),
-        queue.prepare_data(jobs.add, args=(4, 4), at_front=True),
-    ])
+    first, child, front = queue.enqueue_many(
+        [
+            queue.prepare_data(jobs.add, args=(2, 2), timeout=7, result_ttl=9, meta={"a": 1}),
+            queue.prepare_data(jobs.add, args=(3, 3), depends_on=parent),
+            queue.prepare_data(jobs.add, args=(4, 4), at_front=True),
+        ]
+    )
     assert (first.timeout, first.result_ttl, first.meta) == (7, 9, {"a": 1})
     assert child.get_status() == JobStatus.DEFERRED
     assert child.dependency_ids == [parent.id]
@@ -499,8 +529,12 @@ def test_enqueue_many_options_and_dependencies(queue):
 def test_enqueue_many_reports_a_duplicate_id(queue):
     queue.enqueue(jobs.add, 1, 1, job_id="taken")
     with pytest.raises(DuplicateJobError):
-        queue.enqueue_many([queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
-                            queue.prepare_data(jobs.add, args=(2, 2), job_id="free")])
+        queue.enqueue_many(
+            [
+                queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
+                queue.prepare_data(jobs.add, args=(2, 2), job_id="free"),
+            ]
+        )
     assert queue.fetch_job("free") is not None
 
 

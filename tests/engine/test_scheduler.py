@@ -10,11 +10,11 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from django_jobqueue.engine import JobStatus, Worker, scripts
+from django_jobqueue.engine import JobStatus, scripts
 from django_jobqueue.engine.cron import MISSED_AFTER, CronEntry
 from django_jobqueue.engine.keys import keyspace
 from django_jobqueue.engine.pool import PoolChild, WorkerPool
@@ -32,7 +32,7 @@ from . import jobs
 from .conftest import wait_until
 
 HOUR = 3600.0
-NINE = datetime(2030, 6, 3, 9, tzinfo=timezone.utc).timestamp()  # a Monday, 09:00 UTC
+NINE = datetime(2030, 6, 3, 9, tzinfo=UTC).timestamp()  # a Monday, 09:00 UTC
 
 
 @pytest.fixture
@@ -201,20 +201,19 @@ def test_a_pool_runs_one_scheduler_in_its_parent(queue, redis_conn, key_prefix):
     pool = WorkerPool(queue, connection=redis_conn, prefix=key_prefix, processes=2, cron=[entry])
     assert pool.scheduler is not None and pool.scheduler.cron == [entry]
     assert pool.template.scheduler is None
-    child = PoolChild(queue, connection=redis_conn, prefix=key_prefix, report=1,
-                      scheduler=False)
+    child = PoolChild(queue, connection=redis_conn, prefix=key_prefix, report=1, scheduler=False)
     assert child.scheduler is None
-    assert WorkerPool(queue, connection=redis_conn, prefix=key_prefix,
-                      scheduler=False).scheduler is None
+    assert (
+        WorkerPool(queue, connection=redis_conn, prefix=key_prefix, scheduler=False).scheduler
+        is None
+    )
 
 
-def test_a_burst_pool_releases_due_jobs_and_fires_interval_entries(queue, redis_conn,
-                                                                   key_prefix):
+def test_a_burst_pool_releases_due_jobs_and_fires_interval_entries(queue, redis_conn, key_prefix):
     scheduled = queue.enqueue_in(0.05, jobs.add, 1, 2)
     entry = CronEntry("tests.engine.jobs.add", interval=3600, args=(2, 3), queue="default")
     time.sleep(0.1)
-    pool = WorkerPool(queue, connection=redis_conn, prefix=key_prefix, processes=1,
-                      cron=[entry])
+    pool = WorkerPool(queue, connection=redis_conn, prefix=key_prefix, processes=1, cron=[entry])
     pool.work(burst=True, logging_level=None)
     assert scheduled.get_status() == JobStatus.FINISHED
     state = entry_state(redis_conn, entry, key_prefix)
@@ -249,8 +248,9 @@ def test_the_tick_wakes_up_for_the_next_occurrence(make_scheduler):
     assert scheduler.tick(NINE - 0.3) == pytest.approx(0.3)
 
 
-def test_an_interval_entry_runs_at_once_then_every_interval(make_scheduler, queue, redis_conn,
-                                                           key_prefix):
+def test_an_interval_entry_runs_at_once_then_every_interval(
+    make_scheduler, queue, redis_conn, key_prefix
+):
     entry = CronEntry("tests.engine.jobs.add", interval=60, args=(1, 1), name="often")
     scheduler = make_scheduler([entry])
     scheduler.tick(NINE)
@@ -266,9 +266,18 @@ def test_an_interval_entry_runs_at_once_then_every_interval(make_scheduler, queu
 
 def test_job_options_come_from_the_entry(make_scheduler, make_queue, redis_conn, key_prefix):
     low = make_queue("low")
-    entry = CronEntry("tests.engine.jobs.echo", interval=60, queue="low", args=[1],
-                      kwargs={"x": 2}, timeout=30, result_ttl=100, failure_ttl=200, ttl=50,
-                      description="the echo")
+    entry = CronEntry(
+        "tests.engine.jobs.echo",
+        interval=60,
+        queue="low",
+        args=[1],
+        kwargs={"x": 2},
+        timeout=30,
+        result_ttl=100,
+        failure_ttl=200,
+        ttl=50,
+        description="the echo",
+    )
     once(make_scheduler, [entry], NINE)
     (job,) = low.jobs
     assert (job.timeout, job.result_ttl, job.failure_ttl, job.ttl) == (30, 100, 200, 50)
@@ -289,8 +298,9 @@ def test_a_restarted_scheduler_does_not_fire_again(make_scheduler, queue):
 
 
 @pytest.mark.parametrize("missed, expected", [("run_once", 1), ("skip", 0)])
-def test_occurrences_missed_while_down_follow_the_policy(make_scheduler, queue, redis_conn,
-                                                        key_prefix, missed, expected):
+def test_occurrences_missed_while_down_follow_the_policy(
+    make_scheduler, queue, redis_conn, key_prefix, missed, expected
+):
     entry = CronEntry("tests.engine.jobs.add", cron="0 * * * *", args=(1, 2), missed=missed)
     once(make_scheduler, [entry], NINE - 3 * HOUR + 60)  # seen at 06:01, then every worker stops
     # Back at 09:20: 07:00, 08:00 and 09:00 were missed.
@@ -360,10 +370,18 @@ def test_the_compare_and_set_refuses_a_stale_watermark(redis_conn, key_prefix, q
     assert scripts.cron_fire(redis_conn, *args, "j2", None, fields) == 0  # same read, too late
     assert queue.job_ids == ["j1"]
     assert not redis_conn.exists(ks.job("default", "j2"))
-    assert scripts.cron_fire(redis_conn, ks, "default", "e", "100", "160", "sig", False, NINE,
-                             "-", None, []) == 2
+    assert (
+        scripts.cron_fire(
+            redis_conn, ks, "default", "e", "100", "160", "sig", False, NINE, "-", None, []
+        )
+        == 2
+    )
     assert record(redis_conn, key_prefix, CronEntry("a.b", interval=1, name="e")) == {
-        "occurrence": "160", "schedule": "sig", "last_job": "j1", "last_run": repr(NINE)}
+        "occurrence": "160",
+        "schedule": "sig",
+        "last_job": "j1",
+        "last_run": repr(NINE),
+    }
 
 
 def test_a_paused_entry_lets_occurrences_pass(make_scheduler, queue, redis_conn, key_prefix):
@@ -391,8 +409,7 @@ def test_skip_next(make_scheduler, queue, redis_conn, key_prefix):
     assert [j.meta["occurrence"] for j in cron_jobs(queue)] == [NINE + HOUR]
 
 
-def test_skip_next_of_an_interval_entry_not_seen_yet(make_scheduler, queue, redis_conn,
-                                                     key_prefix):
+def test_skip_next_of_an_interval_entry_not_seen_yet(make_scheduler, queue, redis_conn, key_prefix):
     entry = CronEntry("tests.engine.jobs.add", interval=60, args=(1, 1))
     assert entry_state(redis_conn, entry, key_prefix, now=NINE)["next_run"] == NINE
     assert skip_next(redis_conn, entry, key_prefix, now=NINE) == NINE
@@ -413,10 +430,12 @@ def test_run_now_leaves_the_schedule_alone(make_scheduler, queue, redis_conn, ke
     assert len(cron_jobs(queue)) == 2
 
 
-def test_a_broken_entry_is_recorded_and_not_retried_every_second(make_scheduler, queue,
-                                                                 redis_conn, key_prefix):
-    broken = CronEntry("tests.engine.jobs.echo", cron="0 * * * *", name="broken",
-                       args=[lambda: None])  # cannot be pickled
+def test_a_broken_entry_is_recorded_and_not_retried_every_second(
+    make_scheduler, queue, redis_conn, key_prefix
+):
+    broken = CronEntry(
+        "tests.engine.jobs.echo", cron="0 * * * *", name="broken", args=[lambda: None]
+    )  # cannot be pickled
     scheduler = make_scheduler([broken, HOURLY])
     scheduler.tick(NINE - 600)
     scheduler.tick(NINE + 1)
@@ -426,8 +445,9 @@ def test_a_broken_entry_is_recorded_and_not_retried_every_second(make_scheduler,
     assert record(redis_conn, key_prefix, broken)["occurrence"] == str(int(NINE))
 
 
-def test_entry_state_shows_the_last_outcome(make_scheduler, queue, make_worker, redis_conn,
-                                            key_prefix):
+def test_entry_state_shows_the_last_outcome(
+    make_scheduler, queue, make_worker, redis_conn, key_prefix
+):
     failing = CronEntry("tests.engine.jobs.fail", interval=60, name="failing")
     assert entry_state(redis_conn, failing, key_prefix)["last_run"] is None
     once(make_scheduler, [failing], time.time())
@@ -438,16 +458,21 @@ def test_entry_state_shows_the_last_outcome(make_scheduler, queue, make_worker, 
 
 
 def test_entry_names_must_be_unique(redis_conn, key_prefix):
-    with pytest.raises(ValueError, match="repeated: tests.engine.jobs.add"):
-        Scheduler(redis_conn, key_prefix, cron=[CronEntry("tests.engine.jobs.add", interval=5),
-                                                CronEntry("tests.engine.jobs.add", interval=9)])
+    with pytest.raises(ValueError, match=r"repeated: tests\.engine\.jobs\.add"):
+        Scheduler(
+            redis_conn,
+            key_prefix,
+            cron=[
+                CronEntry("tests.engine.jobs.add", interval=5),
+                CronEntry("tests.engine.jobs.add", interval=9),
+            ],
+        )
 
 
 # -- real time, real workers -------------------------------------------------------------------
 
 
-def test_a_job_scheduled_a_second_ahead_runs_on_time(queue, spawn_worker, redis_conn,
-                                                     key_prefix):
+def test_a_job_scheduled_a_second_ahead_runs_on_time(queue, spawn_worker, redis_conn, key_prefix):
     proc = spawn_worker()
     wait_until(lambda: scheduler_holder(redis_conn, key_prefix), message="no scheduler")
     time.sleep(0.3)  # the worker is idle, between two ticks
@@ -463,8 +488,9 @@ def test_a_job_scheduled_a_second_ahead_runs_on_time(queue, spawn_worker, redis_
     proc.wait(10)
 
 
-def test_another_worker_takes_over_when_the_active_one_is_killed(queue, spawn_worker,
-                                                                 redis_conn, key_prefix):
+def test_another_worker_takes_over_when_the_active_one_is_killed(
+    queue, spawn_worker, redis_conn, key_prefix
+):
     first = spawn_worker(name="first", new_session=True)
     wait_until(lambda: scheduler_holder(redis_conn, key_prefix) == "first")
     second = spawn_worker(name="second")
@@ -475,8 +501,7 @@ def test_another_worker_takes_over_when_the_active_one_is_killed(queue, spawn_wo
     first.wait(10)
     killed_at = time.monotonic()
     job = queue.enqueue_in(0.5, jobs.add, 1, 1)
-    wait_until(lambda: scheduler_holder(redis_conn, key_prefix) == "second",
-               timeout=LOCK_TTL + 5)
+    wait_until(lambda: scheduler_holder(redis_conn, key_prefix) == "second", timeout=LOCK_TTL + 5)
     assert time.monotonic() - killed_at <= LOCK_TTL + 2
     wait_until(lambda: job.get_status() == JobStatus.FINISHED, timeout=10)
     second.terminate()

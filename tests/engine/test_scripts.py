@@ -19,14 +19,25 @@ def ks(key_prefix):
     return KeySpace(key_prefix)
 
 
-def _enqueue(redis_conn, ks, job_id, target="queued", score=None, at_front=False, ttl=None,
-             queue=Q, **fields):
+def _enqueue(
+    redis_conn, ks, job_id, target="queued", score=None, at_front=False, ttl=None, queue=Q, **fields
+):
     flat = ["func", "tests.engine.jobs.add", "origin", queue]
     for name, value in fields.items():
         flat += [name, value]
     timestamp = time.time()
-    return scripts.enqueue(redis_conn, ks, queue, job_id, target, timestamp,
-                           timestamp if score is None else score, at_front, ttl, flat)
+    return scripts.enqueue(
+        redis_conn,
+        ks,
+        queue,
+        job_id,
+        target,
+        timestamp,
+        timestamp if score is None else score,
+        at_front,
+        ttl,
+        flat,
+    )
 
 
 def _dequeue(redis_conn, ks, worker="w1", queues=(Q,), deadline_in=60):
@@ -164,7 +175,10 @@ def test_finish_refuses_a_job_owned_by_another_worker(redis_conn, ks):
     assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w2") == [None, None]
     assert _status(redis_conn, ks, "j") == "started"
     assert redis_conn.hget(ks.job(Q, "j"), "result") is None
-    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w1") == [b"[]", None]
+    assert scripts.finish(redis_conn, ks, Q, "j", time.time(), 100, b"result", "w1") == [
+        b"[]",
+        None,
+    ]
     assert _status(redis_conn, ks, "j") == "finished"
     assert redis_conn.hget(ks.job(Q, "j"), "result") == b"result"
     assert redis_conn.zscore(ks.registry(Q, "started"), "j") is None
@@ -224,11 +238,19 @@ def test_fail_with_retry(redis_conn, ks):
 def test_fail_only_if_abandoned_respects_the_heartbeat_deadline(redis_conn, ks):
     _enqueue(redis_conn, ks, "j")
     _dequeue(redis_conn, ks, worker="w1", deadline_in=60)
-    assert scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1",
-                        only_if_abandoned=True)[0] is None
+    assert (
+        scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "tb", "w1", only_if_abandoned=True)[
+            0
+        ]
+        is None
+    )
     assert _status(redis_conn, ks, "j") == "started"
-    assert scripts.fail(redis_conn, ks, Q, "j", time.time() + 61, 100, "tb", "w1",
-                        only_if_abandoned=True)[0] == b"failed"
+    assert (
+        scripts.fail(
+            redis_conn, ks, Q, "j", time.time() + 61, 100, "tb", "w1", only_if_abandoned=True
+        )[0]
+        == b"failed"
+    )
 
 
 def test_finish_and_fail_hand_over_the_next_job_in_the_same_step(redis_conn, ks):
@@ -236,17 +258,19 @@ def test_finish_and_fail_hand_over_the_next_job_in_the_same_step(redis_conn, ks)
         _enqueue(redis_conn, ks, job_id)
     _dequeue(redis_conn, ks, worker="w1")
     take_next = scripts.TakeNext([Q], 60)
-    deps, next_job = scripts.finish(redis_conn, ks, Q, "a", time.time(), 100, b"r", "w1",
-                                    take_next)
+    deps, next_job = scripts.finish(redis_conn, ks, Q, "a", time.time(), 100, b"r", "w1", take_next)
     assert deps == b"[]" and next_job[1] == b"b"
     assert _status(redis_conn, ks, "b") == "started"
-    status, _, next_job = scripts.fail(redis_conn, ks, Q, "b", time.time(), 100, "tb", "w1",
-                                       take_next=take_next)
+    status, _, next_job = scripts.fail(
+        redis_conn, ks, Q, "b", time.time(), 100, "tb", "w1", take_next=take_next
+    )
     assert status == b"failed" and next_job[1] == b"c"
     take_next.enabled = False  # shutting down: nothing more is taken
     _enqueue(redis_conn, ks, "d")
-    assert scripts.finish(redis_conn, ks, Q, "c", time.time(), 100, b"r", "w1",
-                          take_next) == [b"[]", None]
+    assert scripts.finish(redis_conn, ks, Q, "c", time.time(), 100, b"r", "w1", take_next) == [
+        b"[]",
+        None,
+    ]
     assert _status(redis_conn, ks, "d") == "queued"
 
 
@@ -304,8 +328,14 @@ def test_release_is_idempotent(redis_conn, ks):
 def test_release_after_failure_depends_on_allow_failure(redis_conn, ks):
     parent = ks.job(Q, "p")
     _enqueue(redis_conn, ks, "strict", target="deferred", pending=json.dumps([parent]))
-    _enqueue(redis_conn, ks, "lenient", target="deferred", pending=json.dumps([parent]),
-             allow_failure="1")
+    _enqueue(
+        redis_conn,
+        ks,
+        "lenient",
+        target="deferred",
+        pending=json.dumps([parent]),
+        allow_failure="1",
+    )
     for child in ("strict", "lenient"):
         scripts.release(redis_conn, ks, ks.job(Q, child), parent, "failed", time.time())
     assert _status(redis_conn, ks, "strict") == "deferred"

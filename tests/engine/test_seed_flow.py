@@ -57,8 +57,7 @@ def test_inspecting_a_queue(redis_conn, key_prefix):
     fetched = q.fetch_job(first.id)
     assert fetched.id == first.id
     assert fetched.func_name == "tests.engine.jobs.count_words_at_url"
-    assert re.fullmatch(rf"Job\('{first.id}', enqueued_at=datetime\.datetime\(.+\)\)",
-                        repr(first))
+    assert re.fullmatch(rf"Job\('{first.id}', enqueued_at=datetime\.datetime\(.+\)\)", repr(first))
     assert repr(fetched) == repr(first)
     assert q.fetch_job("not-a-job") is None
 

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def sentinel_setup():
-    with RedisSentinelSetup(replicas=1, sentinels=3, quorum=2, down_after=1000,
-                            failover_timeout=3000) as setup:
+    with RedisSentinelSetup(
+        replicas=1, sentinels=3, quorum=2, down_after=1000, failover_timeout=3000
+    ) as setup:
         yield setup
 
 
@@ -40,8 +41,13 @@ def master_client(setup):
 
 def _sentinel_worker(spawn_worker, setup, worker_class):
     sentinels = ",".join(f"{h}:{p}" for h, p in setup.sentinels)
-    return spawn_worker("default", worker_class, max_idle_time=120, new_session=True,
-                        extra=["--sentinels", sentinels, "--master-name", setup.master_name])
+    return spawn_worker(
+        "default",
+        worker_class,
+        max_idle_time=120,
+        new_session=True,
+        extra=["--sentinels", sentinels, "--master-name", setup.master_name],
+    )
 
 
 def _stop(proc) -> str:
@@ -74,8 +80,11 @@ def test_worker_and_enqueue_survive_a_master_crash(sentinel_setup, spawn_worker,
     queue = Queue("default", conn, prefix=key_prefix)
     before = [queue.enqueue(jobs.record_order, f"before{i}") for i in range(3)]
     proc = _sentinel_worker(spawn_worker, sentinel_setup, "Worker")
-    wait_until(lambda: all(j.get_status() == JobStatus.FINISHED for j in before), timeout=30,
-               message="the worker did not run the first jobs")
+    wait_until(
+        lambda: all(j.get_status() == JobStatus.FINISHED for j in before),
+        timeout=30,
+        message="the worker did not run the first jobs",
+    )
     # Replication is asynchronous: make sure the replica has every write so far.
     assert conn.execute_command("WAIT", 1, 5000) == 1
 
@@ -86,13 +95,16 @@ def test_worker_and_enqueue_survive_a_master_crash(sentinel_setup, spawn_worker,
     # The same client (and the same worker process) now talk to the new master.
     after = [queue.enqueue(jobs.record_order, f"after{i}") for i in range(3)]
     assert conn.connection_pool.get_master_address() == new
-    wait_until(lambda: all(j.get_status() == JobStatus.FINISHED for j in after), timeout=30,
-               message="the worker did not carry on after the failover")
+    wait_until(
+        lambda: all(j.get_status() == JobStatus.FINISHED for j in after),
+        timeout=30,
+        message="the worker did not carry on after the failover",
+    )
     assert proc.poll() is None, "the worker process died in the failover"
     assert _order(conn, key_prefix) == [f"before{i}" for i in range(3)] + [
-        f"after{i}" for i in range(3)]
-    assert [j.id for j in queue.finished_job_registry.get_jobs()] == [
-        j.id for j in before + after]
+        f"after{i}" for i in range(3)
+    ]
+    assert [j.id for j in queue.finished_job_registry.get_jobs()] == [j.id for j in before + after]
 
     output = _stop(proc)
     assert output.count("lost connection to Redis") == 1, output  # once per outage
@@ -115,10 +127,14 @@ def test_pool_and_enqueue_survive_a_switchover(sentinel_setup, spawn_worker, key
 
     # The old master is alive but a replica now; the client follows the sentinels.
     after = [_enqueue_retrying(queue, jobs.record_order, f"after{i}") for i in range(4)]
-    wait_until(lambda: all(j.get_status() == JobStatus.FINISHED for j in after), timeout=30,
-               message="the pool did not carry on after the switchover")
+    wait_until(
+        lambda: all(j.get_status() == JobStatus.FINISHED for j in after),
+        timeout=30,
+        message="the pool did not carry on after the switchover",
+    )
     assert conn.connection_pool.get_master_address() == new
     assert proc.poll() is None
     assert sorted(_order(conn, key_prefix)) == sorted(
-        [f"before{i}" for i in range(4)] + [f"after{i}" for i in range(4)])
+        [f"before{i}" for i in range(4)] + [f"after{i}" for i in range(4)]
+    )
     _stop(proc)

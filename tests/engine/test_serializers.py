@@ -33,8 +33,9 @@ def test_resolve_serializer():
     assert isinstance(resolve_serializer(JSONSerializer), JSONSerializer)
     custom = ReversedJSON()
     assert resolve_serializer(custom) is custom
-    assert isinstance(resolve_serializer("tests.engine.test_serializers.ReversedJSON"),
-                      ReversedJSON)
+    assert isinstance(
+        resolve_serializer("tests.engine.test_serializers.ReversedJSON"), ReversedJSON
+    )
     with pytest.raises(ValueError, match="not a serializer"):
         resolve_serializer(object())
     with pytest.raises(ImportError):
@@ -50,7 +51,7 @@ def test_pickle_and_json_round_trip():
 
 
 def test_default_queue_pickles(queue, redis_conn):
-    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2024, 1, 2, tzinfo=datetime.UTC)
     job = queue.enqueue(jobs.echo, when, {1, 2})
     instance, args, kwargs = pickle.loads(redis_conn.hget(job.key, "data"))
     assert instance is None

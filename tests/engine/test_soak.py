@@ -33,27 +33,48 @@ def test_soak(make_queue, redis_conn, key_prefix, spawn_worker):
         if i % 50 == 49:  # one job in fifty waits for two earlier ones
             parents[i] = [i - 1, i - 17]
         else:
-            calls.append(queue.prepare_data(
-                jobs.soak, args=(i,), kwargs={"fail_always": i in fail_always,
-                                              "fail_first": i in fail_first},
-                job_id=f"soak-{i}", retry=Retry(max=2)))
+            calls.append(
+                queue.prepare_data(
+                    jobs.soak,
+                    args=(i,),
+                    kwargs={"fail_always": i in fail_always, "fail_first": i in fail_first},
+                    job_id=f"soak-{i}",
+                    retry=Retry(max=2),
+                )
+            )
     queue.enqueue_many(calls)
     for i, ps in parents.items():
-        queue.enqueue_call(jobs.soak, args=(i,), job_id=f"soak-{i}", retry=Retry(max=2),
-                           kwargs={"fail_always": i in fail_always, "fail_first": i in fail_first},
-                           depends_on=Dependency([f"soak-{p}" for p in ps]))
+        queue.enqueue_call(
+            jobs.soak,
+            args=(i,),
+            job_id=f"soak-{i}",
+            retry=Retry(max=2),
+            kwargs={"fail_always": i in fail_always, "fail_first": i in fail_first},
+            depends_on=Dependency([f"soak-{p}" for p in ps]),
+        )
 
     def spawn():
         # CRITICAL: nobody reads the workers' output pipe during the run, and a
         # full pipe would block their logging.
-        return spawn_worker("soak", "WorkerPool", worker_ttl=3, new_session=True,
-                            extra=["--processes", "2", "--logging-level", "CRITICAL"])
+        return spawn_worker(
+            "soak",
+            "WorkerPool",
+            worker_ttl=3,
+            new_session=True,
+            extra=["--processes", "2", "--logging-level", "CRITICAL"],
+        )
 
     workers = [spawn(), spawn()]
     killed_children = killed_pools = dropped = 0
     deadline = time.monotonic() + 600
-    ended = lambda: (queue.finished_job_registry.count + queue.failed_job_registry.count  # noqa
-                     + queue.deferred_job_registry.count)
+
+    def ended():
+        return (
+            queue.finished_job_registry.count
+            + queue.failed_job_registry.count
+            + queue.deferred_job_registry.count
+        )
+
     # Trouble comes early and on a schedule (then at random), so every kind
     # happens even when the jobs run fast.
     plan = ["child", "pool", "drop", "child", "child", "pool", "child"]
@@ -64,8 +85,7 @@ def test_soak(make_queue, redis_conn, key_prefix, spawn_worker):
         pools = [w for w in all_workers(redis_conn, key_prefix) if w.get("execution") == "pool"]
         if event == "child" and pools:
             children = [c for p in pools for c in (p.get("children") or "").split(",") if c]
-            pid = children and redis_conn.hget(f"{key_prefix}worker:{rng.choice(children)}",
-                                               "pid")
+            pid = children and redis_conn.hget(f"{key_prefix}worker:{rng.choice(children)}", "pid")
             if pid:
                 try:
                     os.kill(int(pid), signal.SIGKILL)
@@ -91,8 +111,13 @@ def test_soak(make_queue, redis_conn, key_prefix, spawn_worker):
         w.wait(30)
 
     # The ledger.
-    jobs_by_i = dict(enumerate(queue.job_class.fetch_many(
-        [f"soak-{i}" for i in range(N)], redis_conn, origin="soak", prefix=key_prefix)))
+    jobs_by_i = dict(
+        enumerate(
+            queue.job_class.fetch_many(
+                [f"soak-{i}" for i in range(N)], redis_conn, origin="soak", prefix=key_prefix
+            )
+        )
+    )
     statuses = {i: j.get_status(refresh=False) for i, j in jobs_by_i.items()}
     assert all(j is not None for j in jobs_by_i.values()), "a job was lost"
     counts = {s: list(statuses.values()).count(s) for s in set(statuses.values())}
@@ -102,8 +127,10 @@ def test_soak(make_queue, redis_conn, key_prefix, spawn_worker):
     finished = [i for i, s in statuses.items() if s == JobStatus.FINISHED]
     assert all(jobs_by_i[i].result == i for i in finished)
     # Each job is in exactly one registry.
-    registries = {name: set(queue.registries[name].get_job_ids())
-                  for name in ("finished", "failed", "deferred", "started", "scheduled")}
+    registries = {
+        name: set(queue.registries[name].get_job_ids())
+        for name in ("finished", "failed", "deferred", "started", "scheduled")
+    }
     for i, status in statuses.items():
         holders = [name for name, ids in registries.items() if f"soak-{i}" in ids]
         assert holders == [status.value], (i, status, holders)
@@ -119,9 +146,11 @@ def test_soak(make_queue, redis_conn, key_prefix, spawn_worker):
     assert killed_children >= 1 and killed_pools == 2 and dropped == 1
     runs = [int(redis_conn.get(f"{key_prefix}soak:runs:{i}") or 0) for i in range(N)]
     assert all(r >= 1 for i, r in enumerate(runs) if statuses[i] == JobStatus.FINISHED)
-    print(f"\nsoak: {N} jobs; finished {counts.get(JobStatus.FINISHED, 0)}, failed "
-          f"{counts.get(JobStatus.FAILED, 0)}, deferred behind failed parents "
-          f"{counts.get(JobStatus.DEFERRED, 0)}; runs {sum(runs)} (at-least-once: "
-          f"{sum(r - 1 for r in runs if r > 1)} extra); killed {killed_children} children "
-          f"and {killed_pools} whole pools; {dropped} connection drop; {swept} lost releases "
-          "made good by the deferred sweep")
+    print(
+        f"\nsoak: {N} jobs; finished {counts.get(JobStatus.FINISHED, 0)}, failed "
+        f"{counts.get(JobStatus.FAILED, 0)}, deferred behind failed parents "
+        f"{counts.get(JobStatus.DEFERRED, 0)}; runs {sum(runs)} (at-least-once: "
+        f"{sum(r - 1 for r in runs if r > 1)} extra); killed {killed_children} children "
+        f"and {killed_pools} whole pools; {dropped} connection drop; {swept} lost releases "
+        "made good by the deferred sweep"
+    )

@@ -23,8 +23,9 @@ from django_jobqueue.engine import (
 from . import jobs
 from .conftest import wait_until
 
-BOTH = pytest.mark.parametrize("worker_class", [SimpleWorker, Worker],
-                               ids=["SimpleWorker", "Worker"])
+BOTH = pytest.mark.parametrize(
+    "worker_class", [SimpleWorker, Worker], ids=["SimpleWorker", "Worker"]
+)
 
 
 def _order(redis_conn, key_prefix):
@@ -120,10 +121,12 @@ def test_meta_written_from_inside_the_job(worker_class, queue, make_worker):
 
 @BOTH
 def test_callbacks(worker_class, queue, make_worker, redis_conn, key_prefix):
-    ok = queue.enqueue(jobs.add, 1, 2, on_success=jobs.on_success_callback,
-                       on_failure=jobs.on_failure_callback)
-    bad = queue.enqueue(jobs.fail, "nope", on_success=jobs.on_success_callback,
-                        on_failure=jobs.on_failure_callback)
+    ok = queue.enqueue(
+        jobs.add, 1, 2, on_success=jobs.on_success_callback, on_failure=jobs.on_failure_callback
+    )
+    bad = queue.enqueue(
+        jobs.fail, "nope", on_success=jobs.on_success_callback, on_failure=jobs.on_failure_callback
+    )
     make_worker([queue], cls=worker_class).work(burst=True)
     calls = [c.decode() for c in redis_conn.lrange(jobs.trace_key(key_prefix, "callbacks"), 0, -1)]
     assert calls == [f"success:{ok.id}:3", f"failure:{bad.id}:ValueError:nope"]
@@ -141,11 +144,19 @@ def test_strict_priority_between_queues(make_queue, make_worker, redis_conn, key
     worker = make_worker([high, low])
     worker.work(burst=True)
     assert _order(redis_conn, key_prefix) == [
-        "high0", "high1", "high2", "high3", "low0", "low1", "low2"]
+        "high0",
+        "high1",
+        "high2",
+        "high3",
+        "low0",
+        "low1",
+        "low2",
+    ]
 
 
-def test_high_job_enqueued_while_low_jobs_remain_runs_next(make_queue, make_worker, redis_conn,
-                                                          key_prefix):
+def test_high_job_enqueued_while_low_jobs_remain_runs_next(
+    make_queue, make_worker, redis_conn, key_prefix
+):
     high, low = make_queue("high"), make_queue("low")
     low.enqueue(jobs.record_then_enqueue, "low0", "high", "high-new")
     low.enqueue(jobs.record_order, "low1")
@@ -155,8 +166,9 @@ def test_high_job_enqueued_while_low_jobs_remain_runs_next(make_queue, make_work
 
 
 @pytest.mark.parametrize("order", [["high", "low"], ["low", "high"]])
-def test_queue_order_given_to_the_worker_decides(make_queue, make_worker, redis_conn,
-                                                 key_prefix, order):
+def test_queue_order_given_to_the_worker_decides(
+    make_queue, make_worker, redis_conn, key_prefix, order
+):
     queues = {name: make_queue(name) for name in ("high", "low")}
     for name in ("low", "high"):
         queues[name].enqueue(jobs.record_order, name)
@@ -209,14 +221,19 @@ def test_unpicklable_return_value(worker_class, queue, make_worker):
     assert worker.failed_job_count == 1
 
 
-@pytest.mark.parametrize("func, args, how", [
-    (jobs.crash_kill, (), "signal 9"),
-    (jobs.crash_exit, (1,), "exit code 1"),
-    (jobs.crash_exit, (0,), "exit code 0"),
-    (jobs.crash_exit, (3,), "exit code 3"),
-], ids=["SIGKILL", "os._exit(1)", "os._exit(0)", "os._exit(3)"])
-def test_crashing_job_fails_only_itself_under_the_forking_worker(func, args, how, queue,
-                                                                 make_worker):
+@pytest.mark.parametrize(
+    "func, args, how",
+    [
+        (jobs.crash_kill, (), "signal 9"),
+        (jobs.crash_exit, (1,), "exit code 1"),
+        (jobs.crash_exit, (0,), "exit code 0"),
+        (jobs.crash_exit, (3,), "exit code 3"),
+    ],
+    ids=["SIGKILL", "os._exit(1)", "os._exit(0)", "os._exit(3)"],
+)
+def test_crashing_job_fails_only_itself_under_the_forking_worker(
+    func, args, how, queue, make_worker
+):
     crash = queue.enqueue(func, *args)
     good = queue.enqueue(jobs.add, 2, 3)
     worker = make_worker([queue], cls=Worker)
@@ -270,8 +287,9 @@ def test_job_within_its_timeout_is_not_interrupted(queue, make_worker):
 
 
 @BOTH
-def test_retry_runs_the_job_max_plus_one_times(worker_class, queue, make_worker, redis_conn,
-                                               key_prefix):
+def test_retry_runs_the_job_max_plus_one_times(
+    worker_class, queue, make_worker, redis_conn, key_prefix
+):
     job = queue.enqueue(jobs.fail_and_count, retry=Retry(max=2))
     assert job.retries_left == 2
     worker = make_worker([queue], cls=worker_class)
@@ -293,8 +311,9 @@ def test_retry_succeeding_on_a_later_attempt(queue, make_worker):
     assert queue.failed_job_registry.count == 0
 
 
-def test_retry_with_interval_goes_to_the_scheduled_registry(queue, make_worker, redis_conn,
-                                                            key_prefix):
+def test_retry_with_interval_goes_to_the_scheduled_registry(
+    queue, make_worker, redis_conn, key_prefix
+):
     job = queue.enqueue(jobs.fail_and_count, retry=Retry(max=2, interval=[30, 60]))
     make_worker([queue]).work(burst=True)
     assert job.get_status() == JobStatus.SCHEDULED
@@ -314,8 +333,9 @@ def test_retry_with_interval_goes_to_the_scheduled_registry(queue, make_worker, 
     assert int(redis_conn.get(jobs.trace_key(key_prefix, f"attempts:{job.id}"))) == 3
 
 
-def test_due_retry_is_requeued_by_the_workers_maintenance(queue, make_worker, redis_conn,
-                                                          key_prefix):
+def test_due_retry_is_requeued_by_the_workers_maintenance(
+    queue, make_worker, redis_conn, key_prefix
+):
     job = queue.enqueue(jobs.fail_until, 2, retry=Retry(max=1, interval=1))
     worker = make_worker([queue])
     started = time.monotonic()
@@ -393,7 +413,8 @@ def _run_in_thread(worker, **kwargs):
 
 
 def test_worker_registers_while_running_and_unregisters_at_the_end(
-        queue, make_worker, redis_conn, key_prefix):
+    queue, make_worker, redis_conn, key_prefix
+):
     worker = make_worker([queue], name="registered-worker")
     assert all_workers(redis_conn, key_prefix) == []
     thread, errors = _run_in_thread(worker, max_idle_time=10)
@@ -495,10 +516,16 @@ def test_worker_log_lines(make_queue, make_worker, caplog):
     assert f"high: tests.engine.jobs.add(1, 2) ({ok.id})" in messages
     assert f"high: Job OK ({ok.id})" in messages
     assert "Result is kept for 500 seconds" in messages
-    assert messages.index(f"high: tests.engine.jobs.add(1, 2) ({ok.id})") < messages.index(
-        f"high: Job OK ({ok.id})") < messages.index("Result is kept for 500 seconds")
-    assert all(r.levelno == logging.INFO for r in caplog.records
-               if r.getMessage() in ("*** Listening on high, low...", f"high: Job OK ({ok.id})"))
+    assert (
+        messages.index(f"high: tests.engine.jobs.add(1, 2) ({ok.id})")
+        < messages.index(f"high: Job OK ({ok.id})")
+        < messages.index("Result is kept for 500 seconds")
+    )
+    assert all(
+        r.levelno == logging.INFO
+        for r in caplog.records
+        if r.getMessage() in ("*** Listening on high, low...", f"high: Job OK ({ok.id})")
+    )
 
 
 def test_worker_log_lines_on_failure(queue, make_worker, caplog):
@@ -506,11 +533,12 @@ def test_worker_log_lines_on_failure(queue, make_worker, caplog):
     bad = queue.enqueue(jobs.fail, "logged failure")
     make_worker([queue]).work(burst=True)
     messages = [r.getMessage() for r in caplog.records if r.name == "django_jobqueue.worker"]
-    tb_index = next(i for i, m in enumerate(messages)
-                    if "Traceback (most recent call last)" in m
-                    and "ValueError: logged failure" in m)
-    move_index = next(i for i, m in enumerate(messages)
-                      if "Moving job to failed job registry" in m)
+    tb_index = next(
+        i
+        for i, m in enumerate(messages)
+        if "Traceback (most recent call last)" in m and "ValueError: logged failure" in m
+    )
+    move_index = next(i for i, m in enumerate(messages) if "Moving job to failed job registry" in m)
     assert tb_index < move_index
     assert bad.id in messages[move_index]
 
@@ -543,8 +571,9 @@ def test_sigterm_during_a_job_is_a_warm_shutdown(worker_class, queue, spawn_work
     running = queue.enqueue(jobs.sleep_for, 1.0, "finished anyway")
     waiting = queue.enqueue(jobs.add, 1, 1)
     proc = spawn_worker("default", worker_class, max_idle_time=30)
-    wait_until(lambda: running.get_status() == JobStatus.STARTED or proc.poll() is not None,
-               timeout=20)
+    wait_until(
+        lambda: running.get_status() == JobStatus.STARTED or proc.poll() is not None, timeout=20
+    )
     assert proc.poll() is None, _output(proc)
     proc.send_signal(signal.SIGTERM)
     try:
@@ -565,10 +594,8 @@ def test_sigterm_during_a_job_is_a_warm_shutdown(worker_class, queue, spawn_work
 def test_sigkilled_worker_leaves_an_abandoned_job(worker_class, queue, spawn_worker, redis_conn):
     job = queue.enqueue(jobs.sleep_for, 30)
     # Its own session, so that the forking worker's work-horse dies with it.
-    proc = spawn_worker("default", worker_class, worker_ttl=1, max_idle_time=60,
-                        new_session=True)
-    wait_until(lambda: job.get_status() == JobStatus.STARTED or proc.poll() is not None,
-               timeout=20)
+    proc = spawn_worker("default", worker_class, worker_ttl=1, max_idle_time=60, new_session=True)
+    wait_until(lambda: job.get_status() == JobStatus.STARTED or proc.poll() is not None, timeout=20)
     assert proc.poll() is None, _output(proc)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)

@@ -22,8 +22,9 @@ def _status(job):
 
 
 @pytest.mark.parametrize("worker_class", ["Worker", "SimpleWorker"])
-def test_a_started_job_is_stopped_by_its_worker(worker_class, queue, spawn_worker, redis_conn,
-                                                key_prefix):
+def test_a_started_job_is_stopped_by_its_worker(
+    worker_class, queue, spawn_worker, redis_conn, key_prefix
+):
     proc = spawn_worker("default", worker_class, name=f"stopper-{worker_class}")
     job = queue.enqueue(jobs.sleep_for, 60, retry=Retry(max=3))
     wait_until(lambda: _status(job) == "started", message="the job never started")

@@ -28,12 +28,16 @@ def main(argv=None) -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--queues", default="default")
-    parser.add_argument("--worker-class", default="Worker",
-                        choices=["Worker", "SimpleWorker", "WorkerPool"])
+    parser.add_argument(
+        "--worker-class", default="Worker", choices=["Worker", "SimpleWorker", "WorkerPool"]
+    )
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--max-jobs-per-child", type=int)
-    parser.add_argument("--logging-level", default="INFO",
-                        help="WARNING for long runs: nobody may be reading our output")
+    parser.add_argument(
+        "--logging-level",
+        default="INFO",
+        help="WARNING for long runs: nobody may be reading our output",
+    )
     parser.add_argument("--name")
     parser.add_argument("--worker-ttl", type=int)
     parser.add_argument("--burst", action="store_true")
@@ -47,16 +51,21 @@ def main(argv=None) -> int:
     if options.cluster:
         connection = RedisCluster.from_url(options.url)
     elif options.sentinels:
-        sentinels = [(h, int(p)) for h, p in (s.rsplit(":", 1)
-                                              for s in options.sentinels.split(","))]
+        sentinels = [
+            (h, int(p)) for h, p in (s.rsplit(":", 1) for s in options.sentinels.split(","))
+        ]
         connection = Sentinel(sentinels, socket_timeout=2).master_for(
-            options.master_name, socket_timeout=2, socket_connect_timeout=1)
+            options.master_name, socket_timeout=2, socket_connect_timeout=1
+        )
     else:
         connection = redis.Redis.from_url(options.url)
-    queues = [Queue(name, connection=connection, prefix=options.prefix)
-              for name in options.queues.split(",")]
-    cls = {"Worker": Worker, "SimpleWorker": SimpleWorker,
-           "WorkerPool": WorkerPool}[options.worker_class]
+    queues = [
+        Queue(name, connection=connection, prefix=options.prefix)
+        for name in options.queues.split(",")
+    ]
+    cls = {"Worker": Worker, "SimpleWorker": SimpleWorker, "WorkerPool": WorkerPool}[
+        options.worker_class
+    ]
     kwargs = {"connection": connection, "prefix": options.prefix, "name": options.name}
     if cls is WorkerPool:
         kwargs["processes"] = options.processes
@@ -65,8 +74,12 @@ def main(argv=None) -> int:
         kwargs["worker_ttl"] = options.worker_ttl
     worker = cls(queues, **kwargs)
     print(f"worker {worker.name} pid {os.getpid()}", flush=True)
-    worker.work(burst=options.burst, max_jobs=options.max_jobs,
-                max_idle_time=options.max_idle_time, logging_level=options.logging_level)
+    worker.work(
+        burst=options.burst,
+        max_jobs=options.max_jobs,
+        max_idle_time=options.max_idle_time,
+        logging_level=options.logging_level,
+    )
     return 0
 
 

@@ -20,9 +20,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("django_jobqueue.worker")
 
 
-def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
-                default_result_ttl: int | None = None,
-                take_next: TakeNext | None = None, wait_for_redis: bool = False) -> str | None:
+def perform_job(
+    job: Job,
+    worker_name: str,
+    *,
+    enforce_timeout: bool = True,
+    default_result_ttl: int | None = None,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
     """Run ``job`` here and record the outcome; returns the job's new status.
 
     Nothing the job does (including failing to import or to unpickle) escapes
@@ -35,29 +41,37 @@ def perform_job(job: Job, worker_name: str, *, enforce_timeout: bool = True,
             result = job.perform()
             _callback(job, job.on_success, result)
     except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not getattr(exc, "_job_stop", False):
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not getattr(
+            exc, "_job_stop", False
+        ):
             # A real interrupt of the worker: record it, then let it propagate.
             _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
             raise
         return _fail(job, exc, worker_name, take_next, wait_for_redis)
-    if not record_success(job, result, worker_name, default_result_ttl, take_next,
-                          wait_for_redis):
+    if not record_success(job, result, worker_name, default_result_ttl, take_next, wait_for_redis):
         return job.get_status(refresh=False)
     hooks.emit("job_finished", job=job, result=result, worker=worker_name)
     return "finished"
 
 
-def _fail(job: Job, exc: BaseException, worker_name: str,
-          take_next: TakeNext | None = None, wait_for_redis: bool = False) -> str | None:
+def _fail(
+    job: Job,
+    exc: BaseException,
+    worker_name: str,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
         exc_info = f"{exc}\n{exc_info}"
     if isinstance(exc, StopRequested):  # stopped on purpose: final, never retried
-        status = record_failure(job, exc_info, worker_name, status="stopped", retry=False,
-                                take_next=take_next)
+        status = record_failure(
+            job, exc_info, worker_name, status="stopped", retry=False, take_next=take_next
+        )
     else:
-        status = record_failure(job, exc_info, worker_name, take_next=take_next,
-                            wait_for_redis=wait_for_redis)
+        status = record_failure(
+            job, exc_info, worker_name, take_next=take_next, wait_for_redis=wait_for_redis
+        )
     try:
         _callback(job, job.on_failure, type(exc), exc, exc.__traceback__)
     except Exception:
@@ -71,20 +85,27 @@ def _callback(job: Job, name: str | None, *args: Any) -> None:
         import_attribute(name)(job, job.connection, *args)
 
 
-def death_reason(job: Job, code: int, *, process: str, cold: bool = False,
-                 timed_out: bool = False) -> str:
+def death_reason(
+    job: Job, code: int, *, process: str, cold: bool = False, timed_out: bool = False
+) -> str:
     """Why a process running ``job`` ended without recording it (for exc_info).
 
     ``code`` is its exit code as ``os.waitstatus_to_exitcode`` gives it
     (negative: killed by that signal).
     """
     if cold:
-        return f"The worker was shut down (cold) while job {job.id} was running; {process} was killed."
+        return (
+            f"The worker was shut down (cold) while job {job.id} was running; {process} was killed."
+        )
     if timed_out:
-        return (f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
-                f"seconds and {process} was killed.")
+        return (
+            f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
+            f"seconds and {process} was killed."
+        )
     how = f"signal {-code}" if code < 0 else f"exit code {code}"
-    return f"{process[0].upper()}{process[1:]} died unexpectedly ({how}) while running job {job.id}."
+    return (
+        f"{process[0].upper()}{process[1:]} died unexpectedly ({how}) while running job {job.id}."
+    )
 
 
 class Execution:

@@ -98,17 +98,21 @@ class ForkExecution(Execution):
             return None if recorded == "none" else recorded
         # The child died without recording anything: record it here.
         if stopped:
-            reason = (f"StopRequested: Job {job.id} was stopped on request; its work-horse "
-                      "was killed.")
+            reason = (
+                f"StopRequested: Job {job.id} was stopped on request; its work-horse was killed."
+            )
             worker.log.warning(reason)
             return record_failure(job, reason, worker.name, status="stopped", retry=False)
-        reason = death_reason(job, code, process="its work-horse process", cold=worker._cold,
-                              timed_out=killed_for_timeout)
+        reason = death_reason(
+            job,
+            code,
+            process="its work-horse process",
+            cold=worker._cold,
+            timed_out=killed_for_timeout,
+        )
         worker.log.error(reason)
         return record_failure(job, reason, worker.name)
 
     def stop_current_job(self, worker: Worker) -> None:
         if self.child_pid:
             utils.kill_quietly(self.child_pid)
-
-

@@ -36,8 +36,9 @@ class InlineExecution(Execution):
         self._main = threading.current_thread() is threading.main_thread()
         if self._main:
             self._previous_handler = signal.signal(self.stop_signal, self._interrupt)
-        self._thread = threading.Thread(target=self._beat, args=(worker,), daemon=True,
-                                        name=f"heartbeat-{worker.name}")
+        self._thread = threading.Thread(
+            target=self._beat, args=(worker,), daemon=True, name=f"heartbeat-{worker.name}"
+        )
         self._thread.start()
 
     def _beat(self, worker: Worker) -> None:

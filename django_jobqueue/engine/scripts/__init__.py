@@ -9,9 +9,10 @@ failed-over server needs no special care.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any
 
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError
@@ -75,16 +76,35 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
         return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
 
 
-def enqueue(client, ks: KeySpace, queue: str, job_id: str, target: str, now: float,
-            score: float, at_front: bool, ttl: int | None, fields: Sequence[Any],
-            id_chosen: bool = True, priority: int = 0) -> Any:
+def enqueue(
+    client,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    target: str,
+    now: float,
+    score: float,
+    at_front: bool,
+    ttl: int | None,
+    fields: Sequence[Any],
+    id_chosen: bool = True,
+    priority: int = 0,
+) -> Any:
     registry = ks.queue(queue) if target == "queued" else ks.registry(queue, target)
     keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry]
     if id_chosen:
         keys += [ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")]
-    args = [job_id, target, repr(now), repr(score), "1" if at_front else "0",
-            "" if ttl is None or ttl < 0 else str(ttl), ks.wake_channel(queue), priority,
-            *fields]
+    args = [
+        job_id,
+        target,
+        repr(now),
+        repr(score),
+        "1" if at_front else "0",
+        "" if ttl is None or ttl < 0 else str(ttl),
+        ks.wake_channel(queue),
+        priority,
+        *fields,
+    ]
     return _run("enqueue", client, keys, args)
 
 
@@ -102,22 +122,40 @@ class TakeNext:
     def keys(self, ks: KeySpace) -> list[str]:
         keys: list[str] = []
         for queue in self.queues:
-            keys += [ks.queue(queue), ks.priority(queue), ks.registry(queue, "started"),
-                     ks.job_prefix(queue)]
+            keys += [
+                ks.queue(queue),
+                ks.priority(queue),
+                ks.registry(queue, "started"),
+                ks.job_prefix(queue),
+            ]
         return keys
 
 
-def dequeue(client, ks: KeySpace, queues: Sequence[str], now: float, worker: str,
-            deadline_in: float) -> Any:
+def dequeue(
+    client, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
+) -> Any:
     keys = TakeNext(queues, deadline_in).keys(ks)
     return _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
 
 
-def finish(client, ks: KeySpace, queue: str, job_id: str, now: float, result_ttl: int,
-           result: bytes, worker: str, take_next: TakeNext | None = None) -> Any:
+def finish(
+    client,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    result_ttl: int,
+    result: bytes,
+    worker: str,
+    take_next: TakeNext | None = None,
+) -> Any:
     """Returns ``[dependents JSON or None, next job reply or None]``."""
-    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "finished"),
-            ks.stats(queue, int(now // 60))]
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, "started"),
+        ks.registry(queue, "finished"),
+        ks.stats(queue, int(now // 60)),
+    ]
     args = [job_id, repr(now), str(result_ttl), result, worker]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
@@ -125,16 +163,41 @@ def finish(client, ks: KeySpace, queue: str, job_id: str, now: float, result_ttl
     return _run("finish", client, keys, args)
 
 
-def fail(client, ks: KeySpace, queue: str, job_id: str, now: float, failure_ttl: int,
-         exc_info: str, worker: str, retry_in: float | None = None, status: str = "failed",
-         only_if_abandoned: bool = False, take_next: TakeNext | None = None) -> Any:
+def fail(
+    client,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    failure_ttl: int,
+    exc_info: str,
+    worker: str,
+    retry_in: float | None = None,
+    status: str = "failed",
+    only_if_abandoned: bool = False,
+    take_next: TakeNext | None = None,
+) -> Any:
     """Returns ``[new status or None, dependents JSON, next job reply or None]``."""
-    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.registry(queue, "failed"),
-            ks.queue(queue), ks.registry(queue, "scheduled"), ks.priority(queue),
-            ks.stats(queue, int(now // 60))]
-    args = [job_id, repr(now), str(failure_ttl), exc_info, worker,
-            "" if retry_in is None else repr(float(retry_in)), ks.wake_channel(queue), status,
-            "1" if only_if_abandoned else "0"]
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, "started"),
+        ks.registry(queue, "failed"),
+        ks.queue(queue),
+        ks.registry(queue, "scheduled"),
+        ks.priority(queue),
+        ks.stats(queue, int(now // 60)),
+    ]
+    args = [
+        job_id,
+        repr(now),
+        str(failure_ttl),
+        exc_info,
+        worker,
+        "" if retry_in is None else repr(float(retry_in)),
+        ks.wake_channel(queue),
+        status,
+        "1" if only_if_abandoned else "0",
+    ]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
@@ -142,8 +205,12 @@ def fail(client, ks: KeySpace, queue: str, job_id: str, now: float, failure_ttl:
 
 
 def give_back(client, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:
-    keys = [ks.job(queue, job_id), ks.registry(queue, "started"), ks.queue(queue),
-            ks.priority(queue)]
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, "started"),
+        ks.queue(queue),
+        ks.priority(queue),
+    ]
     return _run("give_back", client, keys, [job_id, repr(now), worker, ks.wake_channel(queue)])
 
 
@@ -151,44 +218,70 @@ def add_dependent(client, ks: KeySpace, parent_key: str, child_key: str) -> Any:
     return _run("add_dependent", client, [parent_key], [child_key])
 
 
-def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str,
-            now: float) -> Any:
+def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float) -> Any:
     queue, child_id = ks.split_job_key(child_key)
     keys = [child_key, ks.queue(queue), ks.registry(queue, "deferred"), ks.priority(queue)]
-    return _run("release", client, keys,
-                [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)])
+    return _run(
+        "release", client, keys, [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)]
+    )
 
 
-def requeue(client, ks: KeySpace, queue: str, job_id: str, now: float,
-            at_front: bool = False) -> Any:
-    keys = [ks.job(queue, job_id), ks.queue(queue), ks.registry(queue, "failed"),
-            ks.registry(queue, "canceled"), ks.registry(queue, "deferred"), ks.priority(queue)]
-    return _run("requeue", client, keys,
-                [job_id, repr(now), "1" if at_front else "0", ks.wake_channel(queue)])
+def requeue(
+    client, ks: KeySpace, queue: str, job_id: str, now: float, at_front: bool = False
+) -> Any:
+    keys = [
+        ks.job(queue, job_id),
+        ks.queue(queue),
+        ks.registry(queue, "failed"),
+        ks.registry(queue, "canceled"),
+        ks.registry(queue, "deferred"),
+        ks.priority(queue),
+    ]
+    return _run(
+        "requeue",
+        client,
+        keys,
+        [job_id, repr(now), "1" if at_front else "0", ks.wake_channel(queue)],
+    )
 
 
 def cancel(client, ks: KeySpace, queue: str, job_id: str, now: float, keep_for: int) -> Any:
-    keys = [ks.job(queue, job_id), ks.queue(queue), ks.registry(queue, "deferred"),
-            ks.registry(queue, "scheduled"), ks.registry(queue, "canceled"), ks.priority(queue)]
+    keys = [
+        ks.job(queue, job_id),
+        ks.queue(queue),
+        ks.registry(queue, "deferred"),
+        ks.registry(queue, "scheduled"),
+        ks.registry(queue, "canceled"),
+        ks.priority(queue),
+    ]
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
 
 def delete(client, ks: KeySpace, queue: str, job_id: str) -> Any:
-    keys = [ks.job(queue, job_id), ks.queue(queue)] + [
-        ks.registry(queue, kind)
-        for kind in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
-    ] + [ks.priority(queue)]
+    keys = (
+        [ks.job(queue, job_id), ks.queue(queue)]
+        + [
+            ks.registry(queue, kind)
+            for kind in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
+        ]
+        + [ks.priority(queue)]
+    )
     return _run("delete", client, keys, [job_id])
 
 
 def empty(client, ks: KeySpace, queue: str, batch: int) -> Any:
-    return _run("empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)],
-                [batch])
+    return _run(
+        "empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)], [batch]
+    )
 
 
 def enqueue_due(client, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
-    keys = [ks.registry(queue, "scheduled"), ks.queue(queue), ks.job_prefix(queue),
-            ks.priority(queue)]
+    keys = [
+        ks.registry(queue, "scheduled"),
+        ks.queue(queue),
+        ks.job_prefix(queue),
+        ks.priority(queue),
+    ]
     return _run("enqueue_due", client, keys, [repr(now), batch, ks.wake_channel(queue)])
 
 
@@ -209,11 +302,31 @@ def scheduler_release(client, ks: KeySpace, token: str) -> Any:
     return _run("scheduler_release", client, [ks.scheduler], [token])
 
 
-def cron_fire(client, ks: KeySpace, queue: str, entry: str, expected: str, occurrence: str,
-              signature: str, enqueue: bool, now: float, job_id: str, ttl: int | None,
-              fields: Sequence[Any]) -> Any:
+def cron_fire(
+    client,
+    ks: KeySpace,
+    queue: str,
+    entry: str,
+    expected: str,
+    occurrence: str,
+    signature: str,
+    enqueue: bool,
+    now: float,
+    job_id: str,
+    ttl: int | None,
+    fields: Sequence[Any],
+) -> Any:
     """Returns 1 (enqueued), 2 (recorded only), 3 (paused) or 0 (lost the race)."""
     keys = [ks.cron(queue, entry), ks.job(queue, job_id), ks.queue(queue), ks.priority(queue)]
-    args = [expected, occurrence, signature, "1" if enqueue else "0", repr(now), job_id,
-            ks.wake_channel(queue), "" if ttl is None or ttl < 0 else str(ttl), *fields]
+    args = [
+        expected,
+        occurrence,
+        signature,
+        "1" if enqueue else "0",
+        repr(now),
+        job_id,
+        ks.wake_channel(queue),
+        "" if ttl is None or ttl < 0 else str(ttl),
+        *fields,
+    ]
     return _run("cron_fire", client, keys, args)

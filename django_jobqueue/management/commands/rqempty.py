@@ -10,8 +10,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("queues", nargs="+", metavar="queue")
-        parser.add_argument("--noinput", "--no-input", action="store_false", dest="interactive",
-                            help="do not ask for confirmation")
+        parser.add_argument(
+            "--noinput",
+            "--no-input",
+            action="store_false",
+            dest="interactive",
+            help="do not ask for confirmation",
+        )
 
     def handle(self, *args, **options):
         queues = configured_queues(options["queues"])

@@ -23,8 +23,14 @@ class Command(BaseCommand):
         parser.add_argument("func", help="dotted path, e.g. myapp.tasks.send_report")
         parser.add_argument("arguments", nargs="*", metavar="arg", help="positional arguments")
         parser.add_argument("--queue", "-q", default="default")
-        parser.add_argument("--kwarg", "-k", action="append", default=[], metavar="NAME=VALUE",
-                            help="keyword argument (repeatable)")
+        parser.add_argument(
+            "--kwarg",
+            "-k",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
+            help="keyword argument (repeatable)",
+        )
         parser.add_argument("--timeout", help="job timeout, e.g. 300 or 5m")
 
     def handle(self, *args, **options):
@@ -42,8 +48,12 @@ class Command(BaseCommand):
                 raise CommandError(f"--kwarg takes NAME=VALUE, not {item!r}.")
             kwargs[name] = parse_value(value)
         try:
-            job = queue.enqueue_call(options["func"], args=[parse_value(a) for a in options["arguments"]],
-                                     kwargs=kwargs, timeout=options["timeout"])
+            job = queue.enqueue_call(
+                options["func"],
+                args=[parse_value(a) for a in options["arguments"]],
+                kwargs=kwargs,
+                timeout=options["timeout"],
+            )
         except (JobQueueError, ValueError, TypeError) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(f"Enqueued {job.description} on {queue.name} as {job.id}")

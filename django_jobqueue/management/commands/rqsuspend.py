@@ -10,8 +10,7 @@ class Command(BaseCommand):
     help = "Suspend all workers (they finish the current job, then wait for rqresume)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--duration", type=int,
-                            help="resume by itself after this many seconds")
+        parser.add_argument("--duration", type=int, help="resume by itself after this many seconds")
 
     def handle(self, *args, **options):
         seen = set()

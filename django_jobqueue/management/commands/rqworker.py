@@ -36,39 +36,59 @@ class Command(BaseCommand):
     help = "Run a worker serving the given queues, highest priority first (default: 'default')."
 
     def add_arguments(self, parser):
-        parser.add_argument("queues", nargs="*", metavar="queue",
-                            help="queue names in priority order")
-        parser.add_argument("--burst", action="store_true",
-                            help="exit once every queue is empty")
+        parser.add_argument(
+            "queues", nargs="*", metavar="queue", help="queue names in priority order"
+        )
+        parser.add_argument("--burst", action="store_true", help="exit once every queue is empty")
         parser.add_argument("--name", help="worker name (default: random)")
-        parser.add_argument("--worker-class",
-                            help="'pool' (long-lived children, the default), 'fork' (a child "
-                                 "per job), 'simple' (in process) or a dotted path to a worker "
-                                 "class (default: JOBQUEUE_WORKER['CLASS'])")
-        parser.add_argument("--processes", type=int,
-                            help="pool children (default: the number of CPUs)")
-        parser.add_argument("--max-jobs-per-child", type=int,
-                            help="replace a pool child after this many jobs")
-        parser.add_argument("--max-memory-per-child",
-                            help="replace a pool child once its memory passes this, e.g. 500MB")
+        parser.add_argument(
+            "--worker-class",
+            help="'pool' (long-lived children, the default), 'fork' (a child "
+            "per job), 'simple' (in process) or a dotted path to a worker "
+            "class (default: JOBQUEUE_WORKER['CLASS'])",
+        )
+        parser.add_argument(
+            "--processes", type=int, help="pool children (default: the number of CPUs)"
+        )
+        parser.add_argument(
+            "--max-jobs-per-child", type=int, help="replace a pool child after this many jobs"
+        )
+        parser.add_argument(
+            "--max-memory-per-child",
+            help="replace a pool child once its memory passes this, e.g. 500MB",
+        )
         parser.add_argument("--max-jobs", type=int, help="exit after this many jobs")
-        parser.add_argument("--max-idle-time", type=float,
-                            help="exit after this many seconds without a job")
-        parser.add_argument("--worker-ttl", type=int,
-                            help="seconds without heartbeat before a job counts as abandoned "
-                                 f"(default: {DEFAULT_WORKER_TTL})")
+        parser.add_argument(
+            "--max-idle-time", type=float, help="exit after this many seconds without a job"
+        )
+        parser.add_argument(
+            "--worker-ttl",
+            type=int,
+            help="seconds without heartbeat before a job counts as abandoned "
+            f"(default: {DEFAULT_WORKER_TTL})",
+        )
         scheduler = parser.add_mutually_exclusive_group()
-        scheduler.add_argument("--with-scheduler", dest="with_scheduler", action="store_true",
-                               default=True,
-                               help="run the scheduler here too (the default): it releases "
-                                    "scheduled jobs and retries and fires JOBQUEUE_CRON; one "
-                                    "worker's is active at a time")
-        scheduler.add_argument("--without-scheduler", dest="with_scheduler",
-                               action="store_false",
-                               help="never run the scheduler in this worker")
+        scheduler.add_argument(
+            "--with-scheduler",
+            dest="with_scheduler",
+            action="store_true",
+            default=True,
+            help="run the scheduler here too (the default): it releases "
+            "scheduled jobs and retries and fires JOBQUEUE_CRON; one "
+            "worker's is active at a time",
+        )
+        scheduler.add_argument(
+            "--without-scheduler",
+            dest="with_scheduler",
+            action="store_false",
+            help="never run the scheduler in this worker",
+        )
         parser.add_argument("--pid", metavar="FILE", help="write the worker's PID to FILE")
-        parser.add_argument("--reload", action="store_true",
-                            help="restart when Python files change (development only)")
+        parser.add_argument(
+            "--reload",
+            action="store_true",
+            help="restart when Python files change (development only)",
+        )
 
     def handle(self, *args, **options):
         names = options["queues"] or ["default"]
@@ -83,18 +103,24 @@ class Command(BaseCommand):
 
     def _run(self, names, options):
         try:
-            worker = get_worker(*names, worker_class=options["worker_class"],
-                                name=options["name"], worker_ttl=options["worker_ttl"],
-                                processes=options["processes"],
-                                max_jobs_per_child=options["max_jobs_per_child"],
-                                max_memory_per_child=parse_bytes(options["max_memory_per_child"]),
-                                scheduler=options["with_scheduler"])
+            worker = get_worker(
+                *names,
+                worker_class=options["worker_class"],
+                name=options["name"],
+                worker_ttl=options["worker_ttl"],
+                processes=options["processes"],
+                max_jobs_per_child=options["max_jobs_per_child"],
+                max_memory_per_child=parse_bytes(options["max_memory_per_child"]),
+                scheduler=options["with_scheduler"],
+            )
         except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
             raise CommandError(str(exc)) from exc
         # Until the worker's own handlers are in place, a stop signal is only
         # remembered: whoever reads the PID file may signal us at once.
-        early = {signum: signal.signal(signum, lambda *_: worker.request_stop())
-                 for signum in (signal.SIGINT, signal.SIGTERM)}
+        early = {
+            signum: signal.signal(signum, lambda *_: worker.request_stop())
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
         if options["pid"]:
             with open(options["pid"], "w") as fh:
                 fh.write(str(os.getpid()))
@@ -103,8 +129,12 @@ class Command(BaseCommand):
         # Connections must not be shared with forked children.
         connections.close_all()
         try:
-            worker.work(burst=options["burst"], max_jobs=options["max_jobs"],
-                        max_idle_time=options["max_idle_time"], logging_level=None)
+            worker.work(
+                burst=options["burst"],
+                max_jobs=options["max_jobs"],
+                max_idle_time=options["max_idle_time"],
+                logging_level=None,
+            )
         finally:
             for signum, handler in early.items():
                 signal.signal(signum, handler)
