@@ -139,7 +139,8 @@ class WorkerPool:
         max_memory_per_child: replace a child once its RSS passes this many bytes.
         scheduler, cron: as for :class:`Worker`; the scheduler runs in this
             supervising process, once for the whole pool, never in the children.
-        Other arguments are those of :class:`Worker`.
+
+    Other arguments are those of :class:`Worker`.
     """
 
     def __init__(
