@@ -29,6 +29,7 @@ from .errors import (
 )
 from .keys import KeySpace, keyspace, validate_job_id
 from .payloads import check_size
+from .progress import Progress, ProgressWriter, visible
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
 
@@ -239,6 +240,8 @@ class Job:
         self.unsaved = False
         #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
         self.priority = 0
+        self._progress: Progress | None = None
+        self._progress_writer: ProgressWriter | None = None
 
     # -- creation and loading ------------------------------------------------
 
@@ -435,6 +438,7 @@ class Job:
         self.on_success = as_str(get("on_success"))
         self.on_failure = as_str(get("on_failure"))
         self.priority = as_int(get("priority"), 0)
+        self._progress = Progress.loads(get("progress"), self._started_at)
 
     def to_fields(self) -> list[Any]:
         """The hash fields written when the job is enqueued.
@@ -638,6 +642,47 @@ class Job:
         if not scripts.set_field(self.connection, self.key, "meta", raw):
             raise NoSuchJobError(f"No job with id {self.id!r}.")
 
+    # -- progress ------------------------------------------------------------
+
+    @property
+    def progress(self) -> Progress | None:
+        """How far the current attempt got, as last read or reported; None if it never said.
+
+        Read from the hash this job was loaded from (see :meth:`get_progress`
+        to ask Redis again). A job waiting for a retry shows none.
+        """
+        return visible(self._progress, self._status)
+
+    def get_progress(self, refresh: bool = True) -> Progress | None:
+        """:attr:`progress`, read fresh from Redis (one round trip) unless ``refresh`` is False."""
+        if refresh and not self.detached and not self.unsaved:
+            raw, started, status = self.connection.hmget(
+                self.key, ["progress", "started_at", "status"]
+            )
+            self.started_at = _float(started)
+            self._status = JobStatus(as_str(status)) if status else None
+            self._progress = Progress.loads(raw, self._started_at)
+        return self.progress
+
+    def set_progress(self, done: float, total: float | None = None, note: str = "") -> None:
+        """Report how far this job got, from inside it: ``done`` units of ``total``.
+
+        Cheap enough to call for every item: at most one write per 100 ms
+        reaches Redis, and the last report is written when the job ends.
+
+        Args:
+            done: units done so far, 0 or more (may exceed ``total``, which is
+                then taken as a mere estimate).
+            total: units in all, or None when unknown (no percentage, no ETA).
+            note: a short text for people, shown beside the bar.
+        """
+        self._progress = Progress.report(done, total, note, started=self._started_at)
+        if self.detached or self.unsaved:
+            return
+        if self._progress_writer is None:
+            self._progress_writer = ProgressWriter(self.connection, self.key, self.id)
+        self._progress_writer.offer(self._progress)
+
     # -- dependencies --------------------------------------------------------
 
     @property
@@ -687,6 +732,8 @@ class Job:
             return self.func(*self.args, **self.kwargs)
         finally:
             _current_job.reset(token)
+            if self._progress_writer is not None:
+                self._progress_writer.flush()  # the last report, before the outcome
 
     def requeue(self, at_front: bool = False) -> JobStatus:
         """Put a failed, stopped or canceled job back in its queue."""
