@@ -30,9 +30,10 @@ logger = logging.getLogger("django_jobqueue.worker")
 #: Seconds between two writes of one job's progress; calls in between only
 #: update the value kept in memory.
 THROTTLE = 0.1
-#: Seconds to wait after a failed write (Redis unreachable) before trying again,
-#: so that a job reporting in a tight loop does not wait on a dead socket each time.
-RETRY_AFTER = 5.0
+#: Seconds to wait after a failed write (Redis unreachable) before trying again:
+#: each try may wait for the client's connect timeouts and retries, which a job
+#: reporting in a tight loop should not pay every 100 ms.
+RETRY_AFTER = 30.0
 #: The job hash field progress is stored in.
 FIELD = "progress"
 #: Longest note kept, in characters.
