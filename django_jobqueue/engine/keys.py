@@ -17,7 +17,7 @@ DEFAULT_PREFIX = "jobqueue:"
 #: Registries kept per queue; each is a sorted set of job ids.
 REGISTRIES = ("started", "finished", "failed", "deferred", "canceled", "scheduled")
 
-#: Seconds a queue's per-minute stats hash is kept (the EXPIRE in finish.lua and fail.lua).
+#: Seconds a queue's per-minute stats hash is kept (workers refresh it as they add to it).
 STATS_TTL = 7200
 
 _QUEUE_NAME = re.compile(r"^[^\s{}]+$")
@@ -112,6 +112,16 @@ class KeySpace:
         ``minute`` is the UNIX time divided by 60, rounded down.
         """
         return f"{self.tag(queue)}:stats:{minute}"
+
+    def metrics(self, queue: str) -> str:
+        """The hash of a queue's cumulative counts since it was first used.
+
+        Jobs ``started``, ``finished`` and ``failed``, and a histogram of job
+        durations (``le:<bound>`` cumulative buckets, ``duration_count``,
+        ``duration_sum``), as the Prometheus endpoint exposes them. Workers
+        add to it about once a second (see :mod:`.tally`); it never expires.
+        """
+        return f"{self.tag(queue)}:metrics"
 
     def split_job_key(self, key: str | bytes) -> tuple[str, str]:
         """Return ``(queue, job_id)`` of a job key made by :meth:`job`."""

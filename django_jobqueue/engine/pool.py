@@ -26,6 +26,7 @@ from .execution.base import death_reason
 from .job import DEFAULT_RESULT_TTL, Job
 from .outcome import record_failure
 from .scheduler import Scheduler
+from .tally import MinuteReport, Tally, describe_redis
 from .utils import kill_quietly, now, parent_death_signal, pidfd
 from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version
 
@@ -59,6 +60,7 @@ class PoolChild(Worker):
         self.pool = pool
         self.recycle = False
         self._stop_requested_by_signal = False
+        self.report = None  # the pool logs the whole pool's minute line
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         self._stop_requested_by_signal = True
@@ -204,6 +206,12 @@ class WorkerPool:
         self._stop_requested = False
         self._cold = False
         self._burst = False
+        #: Counts jobs of dead children that this process fails (the children count the rest).
+        self.tally = Tally(self.connection, self.keys)
+        #: The once-a-minute log line, with the whole pool's totals.
+        self.report: MinuteReport | None = MinuteReport(self.name)
+        #: Called with the pool on every turn of its loop (``rqworker``'s live line).
+        self.on_tick: Any = None
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
@@ -242,6 +250,7 @@ class WorkerPool:
                 self._kill_overdue()
                 self._heartbeat()
                 self._schedule_if_due()
+                self._observe()
         finally:
             if self.scheduler is not None:
                 self.scheduler.release()
@@ -250,6 +259,8 @@ class WorkerPool:
             while self.children:
                 self._wait_for_children()
                 self._reap()
+            self._observe()  # the last children's reports arrived after the last turn
+            self.tally.flush()
             self._register_death()
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
@@ -384,8 +395,19 @@ class WorkerPool:
             timed_out=deadline is not None and time.monotonic() >= deadline,
         )
         self.log.error(reason)
-        if record_failure(job, reason, child.name):
+        status = record_failure(job, reason, child.name)
+        if status:
             self.failed_job_count += 1
+        self.tally.ended(queue_name, status)
+
+    def _observe(self) -> None:
+        self.tally.flush_if_due()
+        if self.report is not None:
+            self.report.tick(
+                self.successful_job_count + self.failed_job_count, self.failed_job_count
+            )
+        if self.on_tick is not None:
+            self.on_tick(self)
 
     def _kill_overdue(self) -> None:
         for child in self.children.values():
@@ -421,6 +443,15 @@ class WorkerPool:
             self.processes,
         )
         self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
+        self.log.info(
+            "Worker %s: Redis %s; queues in priority order: %s; pool of %d in-process children; "
+            "scheduler %s",
+            self.name,
+            describe_redis(self.connection),
+            ", ".join(self.queue_names),
+            self.processes,
+            "on" if self.scheduler is not None else "off",
+        )
         pipe = self.connection.pipeline(transaction=False)
         pipe.delete(self.key)
         pipe.hset(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from .outcome import record_failure
 from .queue import Queue
 from .scheduler import Scheduler
 from .serializers import resolve_serializer
+from .tally import MinuteReport, Tally, describe_redis
 from .utils import as_str, now
 
 logger = logging.getLogger("django_jobqueue.worker")
@@ -157,6 +159,12 @@ class Worker:
             raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
         self.scheduler: Scheduler | None = scheduler or None
         self._next_schedule = 0.0
+        #: Counts written to Redis about once a second (see :mod:`.tally`).
+        self.tally = Tally(self.connection, self.keys)
+        #: The once-a-minute log line; None for none (pool children: their pool logs it).
+        self.report: MinuteReport | None = MinuteReport(self.name)
+        #: Called with the worker on every turn of the loop (``rqworker``'s live line).
+        self.on_tick: Any = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
@@ -180,6 +188,9 @@ class Worker:
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         self.register_birth()
+        # One connection kept for this loop's script calls (see scripts/wire.py).
+        pin = contextlib.ExitStack()
+        pin.enter_context(scripts.wire.pinned(self.connection))
         self.execution.setup(self)
         done = 0
         idle_since = time.monotonic()
@@ -187,6 +198,7 @@ class Worker:
             if not burst:
                 self._subscribe()
             while not self._stop_requested:
+                self.observe()
                 self.maintain_if_due()
                 self.schedule_if_due()
                 if self._suspended:
@@ -217,11 +229,13 @@ class Worker:
                     break
         finally:
             self._give_back_prefetched()
+            self.tally.flush()
             if self.scheduler is not None:
                 self.scheduler.release()
             self.execution.teardown(self)
             self._unsubscribe()
             self.register_death()
+            pin.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             undo_logging()
@@ -316,9 +330,13 @@ class Worker:
         self.state = WorkerState.BUSY
         if self.log.isEnabledFor(logging.INFO):
             self.log.info("%s: %s (%s)", job.origin, job.description, job.id)
+        self.tally.started(job.origin)
+        began = time.monotonic()
+        status = None
         try:
             status = self.execution.run(self, job)
         finally:
+            self.tally.ended(job.origin, status, time.monotonic() - began)
             self.current_job = None
             self.state = WorkerState.IDLE
         if status == "finished":
@@ -397,6 +415,15 @@ class Worker:
     def register_birth(self) -> None:
         self.log.info("Worker %s started with PID %d, version %s", self.name, self.pid, _version())
         self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
+        mode = "fork (a child per job)" if self.execution.name == "fork" else "in-process"
+        self.log.info(
+            "Worker %s: Redis %s; queues in priority order: %s; %s; scheduler %s",
+            self.name,
+            describe_redis(self.connection),
+            ", ".join(self.queue_names),
+            mode,
+            "on" if self.scheduler is not None else "off",
+        )
         pipe = self.connection.pipeline(transaction=False)
         pipe.delete(self.key)
         pipe.hset(
@@ -472,6 +499,16 @@ class Worker:
 
     # -- housekeeping --------------------------------------------------------
 
+    def observe(self) -> None:
+        """Flush the tally, log the minute's line, update a live display: each when due."""
+        self.tally.flush_if_due()
+        if self.report is not None:
+            self.report.tick(
+                self.successful_job_count + self.failed_job_count, self.failed_job_count
+            )
+        if self.on_tick is not None:
+            self.on_tick(self)
+
     def maintain_if_due(self) -> None:
         if time.monotonic() >= self._next_maintenance:
             self._redis(self.maintain)
@@ -525,6 +562,8 @@ class Worker:
                 queue.deferred_job_registry.release_ready()
             abandoned = queue.started_job_registry.cleanup()
             if abandoned:
+                for _ in range(abandoned):  # failed on behalf of their dead worker
+                    self.tally.ended(queue.name, "failed")
                 self.log.warning(
                     "%s: %d abandoned job(s) moved out of the started registry",
                     queue.name,

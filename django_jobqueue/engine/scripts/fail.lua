@@ -2,8 +2,7 @@
 -- failed registry; then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] failed registry
 -- KEYS[4] queue list KEYS[5] scheduled registry   KEYS[6] priority set
--- KEYS[7] the queue's stats hash of this minute: counts 'failed' (every failed
--- attempt, also one that is retried), kept 2 hours
+-- KEYS[7] unused (was the per-minute stats hash: workers count in memory now)
 -- KEYS[8..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
 -- ARGV[4] exc_info text   ARGV[5] worker name that ran it
@@ -31,9 +30,6 @@ if ARGV[9] == '1' then
   if deadline and tonumber(deadline) > tonumber(now) then return {false, '[]', false} end
 end
 redis.call('ZREM', KEYS[2], id)
-if redis.call('HINCRBY', KEYS[7], 'failed', 1) == 1 then  -- a new minute
-  redis.call('EXPIRE', KEYS[7], 7200)
-end
 redis.call('HSET', KEYS[1], 'exc_info', ARGV[4], 'ended_at', now)
 if ARGV[6] ~= '' then
   redis.call('HINCRBY', KEYS[1], 'retries_left', -1)

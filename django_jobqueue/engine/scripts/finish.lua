@@ -1,7 +1,7 @@
 -- Record a job's success: out of the started registry, into the finished one;
 -- then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] finished registry
--- KEYS[4] the queue's stats hash of this minute: counts 'finished', kept 2 hours
+-- KEYS[4] unused (was the per-minute stats hash: workers count in memory now)
 -- KEYS[5..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] result_ttl (0: delete the job, -1: keep forever)
 -- ARGV[4] serialized result   ARGV[5] worker name that ran it
@@ -23,9 +23,6 @@ if state[3] then
   next_job = function() return false end
 end
 redis.call('ZREM', KEYS[2], id)
-if redis.call('HINCRBY', KEYS[4], 'finished', 1) == 1 then  -- a new minute
-  redis.call('EXPIRE', KEYS[4], 7200)
-end
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
