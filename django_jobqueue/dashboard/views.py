@@ -35,8 +35,9 @@ from ..engine.connection import UNAVAILABLE
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
 from ..engine.job import Job
 from ..engine.keys import validate_job_id
+from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
-from ..engine.utils import as_str, to_datetime, truncate
+from ..engine.utils import as_str, now, to_datetime, truncate
 from ..engine.worker import all_workers, stop_job
 from ..models import Dashboard
 from ..queues import get_queue
@@ -218,6 +219,24 @@ def _summary(job: Job, status: str | None) -> tuple[str, str]:
     return "", ""
 
 
+def progress_context(progress: Progress | None) -> dict[str, Any] | None:
+    """What ``_progress.html`` shows of a job's progress; None when it reported none."""
+    if progress is None:
+        return None
+    moment = now()
+    eta = progress.eta_timestamp
+    return {
+        "percent": progress.percent,
+        "text": progress.describe(),
+        "note": progress.note,
+        "eta": progress.eta,
+        # Whole seconds: the ``timeuntil`` filter says "0 minutes" for anything short.
+        "eta_in": None if eta is None else max(int(eta - moment), 0),
+        "updated_at": progress.updated_at,
+        "updated_ago": max(int(moment - progress.updated), 0),
+    }
+
+
 def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str, Any]:
     if job is None:
         return {"id": job_id, "missing": True, "url": url(request, "job", queue.name, job_id)}
@@ -236,6 +255,8 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
         "duration": _duration(job),
         "summary_kind": kind,
         "summary": summary,
+        # Read from the hash the page already fetched; only running jobs get a bar.
+        "progress": progress_context(job.progress) if status == "started" else None,
     }
 
 
@@ -280,6 +301,7 @@ def workers(request: Any, site: Any) -> Any:
         seen.setdefault(id(queue.connection), queue)
     rows = []
     for queue in seen.values():
+        busy: list[tuple[dict, str]] = []  # (row, key of the job its worker runs)
         for info in all_workers(queue.connection, queue.keys.prefix):
             current, current_queue = info.get("current_job"), info.get("current_queue")
             rows.append(
@@ -303,8 +325,15 @@ def workers(request: Any, site: Any) -> Any:
                     "failed": info.get("failed", "0"),
                     "last_heartbeat": to_datetime(info.get("last_heartbeat")),
                     "birth": to_datetime(info.get("birth")),
+                    "progress": None,
                 }
             )
+            if current and current_queue:
+                busy.append((rows[-1], queue.keys.job(current_queue, current)))
+        # The running jobs' progress, in one more round trip per connection.
+        found = fetch_progress(queue.connection, [key for _row, key in busy])
+        for (row, _key), progress in zip(busy, found):
+            row["progress"] = progress_context(progress)
     rows.sort(key=lambda r: r["name"])
     context = page_context(request, site, _("Workers"), [(_("Workers"), None)], rows=rows)
     return render(request, "django_jobqueue/dashboard/workers.html", context)
@@ -526,6 +555,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         tools=tools,
         worker_url=url(request, "workers"),
         runs_at=runs_at,
+        progress=progress_context(job.progress),
     )
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
 

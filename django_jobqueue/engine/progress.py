@@ -236,3 +236,17 @@ class ProgressWriter:
         self.next_write = started + THROTTLE
         if not written:
             self.gone = True  # deleted meanwhile: set_field did not bring it back
+
+
+def fetch_progress(connection: Any, job_keys: list[str]) -> list[Progress | None]:
+    """The visible progress of several jobs, in one pipeline (for lists of running jobs)."""
+    if not job_keys:
+        return []
+    pipe = connection.pipeline(transaction=False)
+    for key in job_keys:
+        pipe.hmget(key, [FIELD, "started_at", "status"])
+    found = []
+    for raw, started, status in pipe.execute():
+        started_at = float(started) if started else None
+        found.append(visible(Progress.loads(raw, started_at), status))
+    return found
