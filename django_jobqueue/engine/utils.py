@@ -8,7 +8,7 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, overload
 
 #: Where each dotted path splits into module and attributes, once found: a worker
 #: resolves the same few names over and over, and probing for the module costs
@@ -71,7 +71,13 @@ def to_datetime(value: Any) -> datetime | None:
     return datetime.fromtimestamp(float(value), tz=UTC)
 
 
-def as_str(value: Any) -> str | None:
+# Redis replies are typed Any: a call on one is typed as the caller uses it, so
+# a value known to be there (a set member, a list item) is a str without a cast.
+@overload
+def as_str(value: bytes | str | int | float) -> str: ...
+@overload
+def as_str(value: object) -> str | None: ...
+def as_str(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, bytes):
@@ -79,6 +85,10 @@ def as_str(value: Any) -> str | None:
     return str(value)
 
 
+@overload
+def as_int(value: object, default: int) -> int: ...
+@overload
+def as_int(value: object, default: None = None) -> int | None: ...
 def as_int(value: Any, default: int | None = None) -> int | None:
     if value in (None, b"", ""):
         return default
