@@ -59,7 +59,7 @@ _MONTHS = {
 _DAYS = {name: i for i, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 
 # (name, lowest, highest, names) of the five fields, in order.
-_FIELDS = (
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minute", 0, 59, {}),
     ("hour", 0, 23, {}),
     ("day of month", 1, 31, {}),
@@ -370,7 +370,8 @@ class CronEntry:
     func: str
     cron: str | None = None
     interval: Any = None
-    name: str | None = None
+    #: Set from ``func`` when not given, so it is a str once the entry exists.
+    name: str = ""
     queue: str = "default"
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
@@ -381,6 +382,8 @@ class CronEntry:
     timezone: str | None = None
     missed: str = "run_once"
     description: str | None = None
+    #: The parsed ``cron`` expression; None for an interval entry.
+    _schedule: CronExpression | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

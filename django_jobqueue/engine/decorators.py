@@ -33,7 +33,7 @@ class job:
 
     def __new__(
         cls, queue: Any = "default", connection: Any = None, timeout: Any = None, **options: Any
-    ):
+    ) -> Any:  # a job, or for a bare @job the function it decorated
         if callable(queue) and not isinstance(queue, (str, Queue)):
             # Bare @job: decorate at once with the default queue.
             return cls("default")(queue)
@@ -71,6 +71,7 @@ class job:
         def delay_in(delay: Any, *args: Any, **kwargs: Any) -> Any:
             return decorator.get_queue().enqueue_in(delay, func, *args, **options(kwargs), **kwargs)
 
+        # A function type has no such attributes; they are what @job adds.
         func.delay = delay  # type: ignore[attr-defined]
         func.delay_at = delay_at  # type: ignore[attr-defined]
         func.delay_in = delay_in  # type: ignore[attr-defined]

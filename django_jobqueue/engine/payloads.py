@@ -75,7 +75,7 @@ class SignedSerializer:
 
 
 _keys: list[bytes] = []
-_max_payload = DEFAULT_MAX_PAYLOAD
+_max_payload: int | None = DEFAULT_MAX_PAYLOAD
 _wrapped: dict[int, SignedSerializer] = {}
 
 

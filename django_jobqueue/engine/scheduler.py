@@ -97,8 +97,9 @@ class Scheduler:
         self.is_active = False
         self._token = f"{self.name} {uuid.uuid4().hex}"
         #: entry name -> when it next needs a look (UNIX time); a hint only:
-        #: the record in Redis decides.
-        self._next_look: dict[str, float] = {}
+        #: the record in Redis decides. None (an expression with no occurrence
+        #: ahead, or an entry not seen yet) means a look on every tick.
+        self._next_look: dict[str, float | None] = {}
         self.log = logger
 
     def __repr__(self) -> str:
@@ -469,7 +470,7 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
             heads += [(score, queue, as_str(job_id)) for job_id, score in entries]
     heads.sort(key=lambda head: head[0])
     heads = heads[:limit]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for queue in queues:
         mine = [(score, job_id) for score, q, job_id in heads if q is queue]
         if not mine:
