@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from traceback import format_exception
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
@@ -29,8 +29,10 @@ try:
     from django.tasks.signals import task_enqueued, task_finished, task_started
     from django.utils.json import normalize_json
     from django.utils.module_loading import import_string
+
+    HAS_TASKS = True
 except ImportError:  # Django < 6.0
-    BaseTaskBackend = None
+    HAS_TASKS = False
 
 logger = logging.getLogger("django_jobqueue.tasks")
 
@@ -48,20 +50,11 @@ STATUS_MAP = {
 }
 
 
-if BaseTaskBackend is None:
+# mypy checks the real backend (django-stubs has django.tasks); the stand-in for
+# Django < 6.0 after "else" is only for run time.
+if TYPE_CHECKING or HAS_TASKS:
 
-    class JobQueueBackend:  # type: ignore[no-redef]
-        def __init__(self, alias: str, params: dict) -> None:
-            import django
-
-            raise ImproperlyConfigured(
-                "django_jobqueue.backends.JobQueueBackend needs Django 6.0 or newer (this is "
-                f"Django {django.get_version()}); use django_jobqueue.enqueue() or @job instead."
-            )
-
-else:
-
-    class JobQueueBackend(BaseTaskBackend):  # type: ignore[no-redef]
+    class JobQueueBackend(BaseTaskBackend):
         supports_defer = True
         supports_async_task = True
         supports_get_result = True
@@ -105,9 +98,9 @@ else:
                 raise TaskResultDoesNotExist(result_id) from exc
             return self._result(job, task, args, kwargs)
 
-        def _result(self, job: Job, task: Any, args: list, kwargs: dict):
+        def _result(self, job: Job, task: Any, args: list, kwargs: dict) -> TaskResult[..., Any]:
             status = job.get_status(refresh=False) or JobStatus.QUEUED
-            result = TaskResult(
+            result: TaskResult[..., Any] = TaskResult(
                 task=task,
                 id=job.id,
                 status=TaskResultStatus[STATUS_MAP[status]],
@@ -149,6 +142,17 @@ else:
                 ]
             return []
 
+else:
+
+    class JobQueueBackend:
+        def __init__(self, alias: str, params: dict) -> None:
+            import django
+
+            raise ImproperlyConfigured(
+                "django_jobqueue.backends.JobQueueBackend needs Django 6.0 or newer (this is "
+                f"Django {django.get_version()}); use django_jobqueue.enqueue() or @job instead."
+            )
+
 
 def _errors(job: Job, status: Any) -> list:
     if status not in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED):
@@ -183,7 +187,8 @@ def run_task(alias: str, path: str, takes_context: bool, args: list, kwargs: dic
     from django.tasks import task_backends
 
     task = import_string(path)
-    backend = task_backends[alias]
+    # The alias is the one whose backend enqueued this job: this class.
+    backend = cast(JobQueueBackend, task_backends[alias])
     job = get_current_job()
     result = backend._result(job, task, args, kwargs) if job else None
     if result is not None:
@@ -191,6 +196,11 @@ def run_task(alias: str, path: str, takes_context: bool, args: list, kwargs: dic
         task_started.send(type(backend), task_result=result)
     try:
         if takes_context:
+            if result is None:
+                raise RuntimeError(
+                    f"Task {path} takes a context, which only a job run by a worker has; "
+                    "enqueue it instead of calling run_task() directly."
+                )
             value = task.call(TaskContext(task_result=result), *args, **kwargs)
         else:
             value = task.call(*args, **kwargs)
