@@ -39,6 +39,10 @@ class Node:
     layer: int = 0
     x: int = 0
     y: int = 0
+    #: Filled in by the job page: a link (None when the job is gone or its
+    #: queue is not configured here) and the status as shown to people.
+    url: str | None = None
+    status_label: str = ""
 
     @property
     def missing(self) -> bool:
