@@ -394,6 +394,7 @@ def test_rqstats_named_queues_only(jq):
             }
         ],
         "schedulers": [{"queues": ["default"], "worker": None}],
+        "running": [],
         "scheduled": [],
         "cron": [],
     }

@@ -1,4 +1,5 @@
-"""``manage.py rqstats``: how many jobs each queue holds, who works on it, what comes next."""
+"""``manage.py rqstats``: how many jobs each queue holds, who works on it, how far the
+running jobs got, what comes next."""
 
 import json
 import time
@@ -11,7 +12,7 @@ from django.utils import timezone
 from ...cron import get_cron_entries
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
-from ...engine.utils import truncate
+from ...engine.utils import as_str, now, truncate
 from ...queues import get_queue
 from ._base import configured_queues
 
@@ -29,8 +30,8 @@ COLUMNS = (
 
 class Command(BaseCommand):
     help = (
-        "Show job counts per queue, the scheduler, the next scheduled jobs and the "
-        "periodic jobs (JOBQUEUE_CRON)."
+        "Show job counts per queue, the running jobs and their progress, the scheduler, "
+        "the next scheduled jobs and the periodic jobs (JOBQUEUE_CRON)."
     )
 
     def add_arguments(self, parser):
@@ -38,6 +39,13 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
         parser.add_argument(
             "--interval", type=float, help="refresh every N seconds, in place, until interrupted"
+        )
+        parser.add_argument(
+            "--running",
+            type=int,
+            default=10,
+            metavar="N",
+            help="list N running jobs with their progress (default: 10; 0: none)",
         )
         parser.add_argument(
             "--scheduled",
@@ -72,6 +80,7 @@ class Command(BaseCommand):
         rows = queue_stats(queues)
         scheduler = self._schedulers(queues)
         upcoming = upcoming_jobs(queues, options["scheduled"]) if options["scheduled"] > 0 else []
+        running = running_jobs(queues, options["running"]) if options["running"] > 0 else []
         cron = [
             (
                 entry,
@@ -87,6 +96,7 @@ class Command(BaseCommand):
                     {
                         "queues": rows,
                         "schedulers": scheduler,
+                        "running": [_running_json(r) for r in running],
                         "scheduled": [
                             {
                                 "queue": r["queue"],
@@ -117,6 +127,23 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write(
                 row["name"].ljust(width) + "".join(str(row[c]).rjust(11) for c in COLUMNS)
+            )
+        if running:
+            self.stdout.write("")
+            self.stdout.write("Running jobs:")
+            moment = now()
+            self._table(
+                ["queue", "job", "progress", "eta", "note or call"],
+                [
+                    [
+                        r["queue"],
+                        r["id"],
+                        r["progress"].describe() if r["progress"] else "-",
+                        _eta(r["progress"], moment),
+                        _note(r),
+                    ]
+                    for r in running
+                ],
             )
         self.stdout.write("")
         for item in scheduler:
@@ -180,6 +207,87 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
             )
+
+
+def running_jobs(queues, limit):
+    """Up to ``limit`` started jobs of ``queues``, each a dict: ``queue``, ``id``,
+    ``job`` (None when its hash is gone) and ``progress`` (None when it reported none).
+
+    One pipeline per connection reads the started registries, then one per
+    queue fetches the jobs (their hashes carry the progress).
+    """
+    by_connection = {}
+    for queue in queues:
+        by_connection.setdefault(id(queue.connection), []).append(queue)
+    heads = []
+    for group in by_connection.values():
+        pipe = group[0].connection.pipeline(transaction=False)
+        for queue in group:
+            pipe.zrange(queue.keys.registry(queue.name, "started"), 0, limit - 1)
+        for queue, ids in zip(group, pipe.execute()):
+            heads += [(queue, as_str(job_id)) for job_id in ids]
+    heads = heads[:limit]
+    rows = []
+    for queue in queues:
+        ids = [job_id for q, job_id in heads if q is queue]
+        if not ids:
+            continue
+        found = queue.job_class.fetch_many(
+            ids, queue.connection, queue.serializer, origin=queue.name, prefix=queue.keys.prefix
+        )
+        rows += [
+            {
+                "queue": queue.name,
+                "id": job_id,
+                "job": job,
+                "progress": job.progress if job is not None else None,
+            }
+            for job_id, job in zip(ids, found)
+        ]
+    return rows
+
+
+def _running_json(row):
+    job, progress = row["job"], row["progress"]
+    return {
+        "queue": row["queue"],
+        "id": row["id"],
+        "func": job.func_name if job else None,
+        "started_at": job.started_at.timestamp() if job and job.started_at else None,
+        "progress": None
+        if progress is None
+        else {
+            "done": progress.done,
+            "total": progress.total,
+            "percent": progress.percent,
+            "note": progress.note,
+            "updated_at": progress.updated,
+            "eta": progress.eta_timestamp,
+        },
+    }
+
+
+def _eta(progress, moment):
+    eta = progress.eta_timestamp if progress else None
+    if eta is None:
+        return "-"
+    return f"{_when(eta)} (in {_span(max(int(eta - moment), 0))})"
+
+
+def _span(seconds):
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _note(row):
+    if row["job"] is None:
+        return "(deleted or expired)"
+    if row["progress"] and row["progress"].note:
+        return truncate(row["progress"].note, 60)
+    return truncate(row["job"].description, 60)
 
 
 def _when(timestamp):
