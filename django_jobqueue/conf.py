@@ -104,6 +104,8 @@ class JobQueueSettings:
     signing_keys: tuple[bytes, ...] = ()
     #: Bytes a job's serialized call may take; None: no limit.
     max_payload: int | None = None
+    #: Bearer token that opens the metrics endpoints to scrapers; empty: staff login only.
+    api_token: str = ""
 
     def queue(self, name: str) -> QueueConfig:
         try:
@@ -137,8 +139,9 @@ def find_problems() -> list[Problem]:
     JOBQUEUE_ASYNC / ASYNC, E007 bad JOBQUEUE_COMMIT_MODE, E008 JOBQUEUE_QUEUES
     not a dict, E009 bad queue name, E010 bad SENTINELS, E011 bad key prefix,
     E012 PORT or DB not a whole number, E013 bad JOBQUEUE_WORKER, E014 bad signing
-    or payload settings, W001 no 'default' queue, W002 payload signing turned off,
-    W003 no key to sign payloads with.
+    or payload settings, E016 JOBQUEUE_API_TOKEN not a string, W001 no 'default'
+    queue, W002 payload signing turned off, W003 no key to sign payloads with,
+    W004 JOBQUEUE_API_TOKEN too short to resist guessing.
     """
     problems: list[Problem] = []
     raw = getattr(settings, "JOBQUEUE_QUEUES", None)
@@ -180,6 +183,7 @@ def find_problems() -> list[Problem]:
         problems += _queue_problems(name, options)
     problems += _worker_problems(getattr(settings, "JOBQUEUE_WORKER", {}))
     problems += _payload_problems()
+    problems += _api_token_problems()
     if raw and "default" not in raw:
         problems.append(
             Problem(
@@ -191,6 +195,35 @@ def find_problems() -> list[Problem]:
             )
         )
     return problems
+
+
+#: Characters a JOBQUEUE_API_TOKEN needs for W004 to stay quiet.
+MIN_API_TOKEN_LENGTH = 32
+
+
+def _api_token_problems() -> list[Problem]:
+    token = getattr(settings, "JOBQUEUE_API_TOKEN", "")
+    if token is None or token == "":
+        return []
+    if not isinstance(token, str):
+        return [
+            Problem(
+                "django_jobqueue.E016",
+                f"JOBQUEUE_API_TOKEN must be a string, not {type(token).__name__}.",
+                "Leave it unset (or empty) to allow staff logins only.",
+            )
+        ]
+    if len(token) < MIN_API_TOKEN_LENGTH:
+        return [
+            Problem(
+                "django_jobqueue.W004",
+                f"JOBQUEUE_API_TOKEN is {len(token)} characters long: short tokens can be guessed.",
+                f"Use at least {MIN_API_TOKEN_LENGTH} random characters, e.g. from "
+                '`python -c "import secrets; print(secrets.token_urlsafe(32))"`.',
+                level="warning",
+            )
+        ]
+    return []
 
 
 def _payload_problems() -> list[Problem]:
@@ -440,6 +473,7 @@ def get_settings() -> JobQueueSettings:
         worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
         signing_keys=_signing_keys(),
         max_payload=_max_payload(),
+        api_token=getattr(settings, "JOBQUEUE_API_TOKEN", "") or "",
     )
 
 
