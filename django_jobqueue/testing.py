@@ -360,11 +360,11 @@ class JobCapture:
 
 
 def capture_jobs() -> JobCapture:
-    """A context manager recording the jobs enqueued inside it::
+    """A context manager recording the jobs enqueued inside it (a :class:`JobCapture`)::
 
-    with capture_jobs() as captured:
-        signup(client)
-    captured.assert_enqueued("app.tasks.send_welcome", kwargs={"user_id": 1})
+        with capture_jobs() as captured:
+            client.post("/signup/", {"email": "ann@example.com"})
+        captured.assert_enqueued("app.tasks.send_welcome", kwargs={"email": "ann@example.com"})
 
     The module-level :func:`assert_enqueued`, :func:`assert_not_enqueued`
     and :func:`enqueued_jobs` read the innermost active capture.
