@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
@@ -30,6 +31,49 @@ class DatabaseHooks(hooks.Hooks):
 
     def job_failed(self, job, exc_info, worker):
         close_old_connections()
+
+
+class LiveLine:
+    """``rqworker --burst`` on a terminal: one line, redrawn in place, then a summary.
+
+    Called by the worker on every turn of its loop (``worker.on_tick``); it
+    redraws at most every ``interval`` seconds, reading the queues' depth then.
+    """
+
+    def __init__(self, stream, queues, clock=time.monotonic, interval: float = 0.5):
+        self.stream = stream
+        self.queues = queues
+        self.clock = clock
+        self.interval = interval
+        self.started = clock()
+        self._next = 0.0
+
+    def __call__(self, worker) -> None:
+        if self.clock() >= self._next:
+            self._next = self.clock() + self.interval
+            self._draw(self._line(worker, depth=sum(len(q) for q in self.queues)))
+
+    def finish(self, worker) -> None:
+        elapsed = max(self.clock() - self.started, 1e-9)
+        done = worker.successful_job_count + worker.failed_job_count
+        self._draw(
+            f"Done: {done} jobs ({worker.failed_job_count} failed) in {elapsed:.1f} s, "
+            f"{done / elapsed:.1f} jobs/s",
+            end="\n",
+        )
+
+    def _line(self, worker, depth: int) -> str:
+        elapsed = max(self.clock() - self.started, 1e-9)
+        done = worker.successful_job_count + worker.failed_job_count
+        return (
+            f"{done} jobs done ({worker.failed_job_count} failed), "
+            f"{done / elapsed:.1f} jobs/s, {depth} queued"
+        )
+
+    def _draw(self, text: str, end: str = "") -> None:
+        # \r back to the line's start, \x1b[K clears what a longer line left.
+        self.stream.write(f"\r{text}\x1b[K{end}", ending="")
+        self.stream.flush()
 
 
 class Command(BaseCommand):
@@ -128,6 +172,10 @@ class Command(BaseCommand):
         hooks.register(database_hooks)
         # Connections must not be shared with forked children.
         connections.close_all()
+        live = None
+        if options["burst"] and self.stdout.isatty():  # never in logs or pipes
+            live = LiveLine(self.stdout, worker.queues)
+            worker.on_tick = live
         try:
             worker.work(
                 burst=options["burst"],
@@ -135,6 +183,8 @@ class Command(BaseCommand):
                 max_idle_time=options["max_idle_time"],
                 logging_level=None,
             )
+            if live is not None:
+                live.finish(worker)
         finally:
             for signum, handler in early.items():
                 signal.signal(signum, handler)
