@@ -438,7 +438,7 @@ class Job:
         self.on_success = as_str(get("on_success"))
         self.on_failure = as_str(get("on_failure"))
         self.priority = as_int(get("priority"), 0)
-        self._progress = Progress.loads(get("progress"), self._started_at)
+        self._progress = Progress.loads(get("progress"), self._attempt_start())
 
     def to_fields(self) -> list[Any]:
         """The hash fields written when the job is enqueued.
@@ -661,8 +661,12 @@ class Job:
             )
             self.started_at = _float(started)
             self._status = JobStatus(as_str(status)) if status else None
-            self._progress = Progress.loads(raw, self._started_at)
+            self._progress = Progress.loads(raw, self._attempt_start())
         return self.progress
+
+    def _attempt_start(self) -> float | None:
+        """started_at as stored (UNIX seconds): it tells one attempt's progress from another's."""
+        return getattr(self, "_started_at", None)
 
     def set_progress(self, done: float, total: float | None = None, note: str = "") -> None:
         """Report how far this job got, from inside it: ``done`` units of ``total``.
@@ -676,7 +680,7 @@ class Job:
             total: units in all, or None when unknown (no percentage, no ETA).
             note: a short text for people, shown beside the bar.
         """
-        self._progress = Progress.report(done, total, note, started=self._started_at)
+        self._progress = Progress.report(done, total, note, started=self._attempt_start())
         if self.detached or self.unsaved:
             return
         if self._progress_writer is None:

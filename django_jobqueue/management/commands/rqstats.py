@@ -216,7 +216,7 @@ def running_jobs(queues, limit):
     One pipeline per connection reads the started registries, then one per
     queue fetches the jobs (their hashes carry the progress).
     """
-    by_connection = {}
+    by_connection: dict[int, list] = {}
     for queue in queues:
         by_connection.setdefault(id(queue.connection), []).append(queue)
     heads = []
