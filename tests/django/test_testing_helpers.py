@@ -6,9 +6,11 @@ import textwrap
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.db import transaction
 from django.test import TestCase, override_settings
 
@@ -156,6 +158,34 @@ def test_drain_gives_up_on_jobs_that_never_stop_enqueueing(jq):
     enqueue(testing_tasks.forever)
     with pytest.raises(RuntimeError, match="drain\\(\\) ran 5 jobs and the queues are still"):
         drain(max_jobs=5)
+
+
+def test_drain_runs_nothing_while_workers_are_suspended(jq):
+    job = enqueue(tasks.add, 1, 1)
+    call_command("rqsuspend", stdout=StringIO())
+    assert drain().jobs == []
+    call_command("rqresume", stdout=StringIO())
+    assert drain().jobs == [job]
+
+
+def test_drain_and_clear_queues_on_redis_cluster(cluster_jq, key_prefix):
+    # The three queues live on three masters: one worker takes them in turn,
+    # and clearing finds each queue's keys on its own node.
+    parent = get_queue("emails").enqueue(tasks.add, 1, 2)
+    child = get_queue("low").enqueue(tasks.add, 3, 4, depends_on=parent)
+    get_queue("default").enqueue(tasks.fail, "on a cluster")
+    with pytest.raises(FailedJobsError, match="on a cluster"):
+        drain()
+    assert child.return_value(refresh=True) == 7
+    get_queue("low").enqueue_in(3600, tasks.add, 5, 6)
+
+    def queue_keys():
+        return list(cluster_jq.scan_iter(match=f"{key_prefix}{{*"))
+
+    assert len(queue_keys()) > 5
+    assert clear_queues() > 0
+    assert queue_keys() == []
+    assert get_queue("default").failed_job_registry.count == 0
 
 
 # -- inline mode (JOBQUEUE_ASYNC = False) -------------------------------------------------
