@@ -112,7 +112,11 @@ def throughput(
                 pipe.hmget(queue.keys.stats(queue.name, minute), ["finished", "failed"])
         replies = iter(pipe.execute())
         for queue in group:
-            series[queue] = [(minute, *(int(v or 0) for v in next(replies))) for minute in span]
+            rows = []
+            for minute in span:
+                finished, failed = next(replies)
+                rows.append((minute, int(finished or 0), int(failed or 0)))
+            series[queue] = rows
     return [series[q] for q in queues]
 
 
