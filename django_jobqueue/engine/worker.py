@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -187,6 +188,9 @@ class Worker:
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         self.register_birth()
+        # One connection kept for this loop's script calls (see scripts/wire.py).
+        pin = contextlib.ExitStack()
+        pin.enter_context(scripts.wire.pinned(self.connection))
         self.execution.setup(self)
         done = 0
         idle_since = time.monotonic()
@@ -231,6 +235,7 @@ class Worker:
             self.execution.teardown(self)
             self._unsubscribe()
             self.register_death()
+            pin.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             undo_logging()
@@ -308,9 +313,9 @@ class Worker:
     def _job_from_reply(self, reply: Any) -> Job | None:
         if not reply:
             return None
-        position, job_id, flat = reply
+        position, job_id, lengths, packed = reply
         queue = self.queues[int(position) - 1]
-        fields = dict(zip(flat[::2], flat[1::2]))
+        fields = scripts.unpack_fields(lengths, packed)
         return queue.job_class.from_hash(
             as_str(job_id),
             fields,

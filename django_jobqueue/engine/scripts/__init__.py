@@ -18,6 +18,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 from ..keys import KeySpace
+from . import wire
 
 
 @cache
@@ -66,14 +67,15 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
     if isinstance(client, Batch):
         return client.script(name, keys, args)
     script = load(name)
-    # EVALSHA through execute_command: redis-py's Script wrapper costs more than
-    # the script's own run on the hot path. A server that lost the script
-    # (restart, SCRIPT FLUSH, failover) says NOSCRIPT and gets it once more.
+    # EVALSHA on the lean wire (see wire.py): redis-py's Script wrapper and even
+    # execute_command cost more than the script's own run on the hot path. A
+    # server that lost the script (restart, SCRIPT FLUSH, failover) says
+    # NOSCRIPT and gets it once more.
     try:
-        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return wire.evalsha(client, script.sha, keys, args)
     except NoScriptError:
         client.script_load(script.script)
-        return client.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return wire.evalsha(client, script.sha, keys, args)
 
 
 def enqueue(
@@ -129,6 +131,19 @@ class TakeNext:
                 ks.job_prefix(queue),
             ]
         return keys
+
+
+def unpack_fields(lengths: bytes | str, packed: bytes | str) -> dict[Any, bytes]:
+    """The job hash that take_next sent as one string and its pieces' lengths."""
+    if isinstance(packed, str):  # a client with decode_responses=True
+        packed = packed.encode()
+    values = []
+    at = 0
+    for size in (lengths.encode() if isinstance(lengths, str) else lengths).split(b","):
+        end = at + int(size)
+        values.append(packed[at:end])
+        at = end
+    return dict(zip(values[::2], values[1::2]))
 
 
 def dequeue(

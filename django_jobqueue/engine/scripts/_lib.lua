@@ -64,7 +64,9 @@ end
 -- job is always either in its queue or in the started registry. keys holds four
 -- keys per queue from position first on: queue list, priority set, started
 -- registry, job key prefix. Ids whose job expired, was deleted or is no longer
--- queued are dropped on the way. Returns nil, or {queue position, id, job hash}.
+-- queued are dropped on the way. Returns nil, or {queue position, id, lengths,
+-- fields}: the job hash's fields and values concatenated, and their lengths
+-- joined with commas.
 local function take_next(keys, first, now, worker, abandon_after)
   local deadline = tonumber(now) + tonumber(abandon_after)
   for i = first, #keys, 4 do
@@ -95,7 +97,11 @@ local function take_next(keys, first, now, worker, abandon_after)
         end
         table.insert(fields, 'started_at'); table.insert(fields, now)
         table.insert(fields, 'worker'); table.insert(fields, worker)
-        return {(i - first) / 4 + 1, id, fields}
+        -- The hash travels as one string plus its pieces' lengths: parsing a
+        -- reply of thirty-odd elements in Python cost more than the script.
+        local lengths = {}
+        for f = 1, #fields do lengths[f] = #fields[f] end
+        return {(i - first) / 4 + 1, id, table.concat(lengths, ','), table.concat(fields)}
       end
     end
   end

@@ -3,5 +3,6 @@
 -- KEYS: four per queue, in priority order: queue list, priority set, started registry,
 -- job key prefix.
 -- ARGV[1] now   ARGV[2] worker name   ARGV[3] seconds until the job counts as abandoned
--- Returns nil when every queue is empty, else {queue position (1-based), job id, job hash as a flat list}.
+-- Returns nil when every queue is empty, else {queue position (1-based), job id,
+-- lengths, fields}: see take_next.
 return take_next(KEYS, 1, ARGV[1], ARGV[2], ARGV[3])

@@ -1,0 +1,127 @@
+"""Script calls on the hot path, without redis-py's per-command machinery.
+
+Enqueueing a job is one script call, and so is each job a worker runs. Sent
+through ``execute_command``, such a call spends more time inside redis-py than
+inside Redis: a pool checkout and check-in (with observability hooks), a
+general-purpose argument encoder and retry wrappers. Measured here on one call
+shaped like ``finish`` (17 arguments, a 20-field reply): about 6,900 calls/s
+through ``execute_command``, 8,500 with the packing below, 12,000 on a
+connection the worker keeps for itself.
+
+Only plain :class:`redis.Redis` clients take this path; clusters, pipelines and
+single-connection clients go through ``execute_command`` as before. A call that
+meets a connection error is handed to ``execute_command`` once more, so the
+client's own retry policy still decides what happens next.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError
+
+
+def pack(args: Sequence[Any], encoding: str = "utf-8") -> bytes:
+    """One RESP command: the arguments our scripts get are str, bytes, int or float."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        kind = type(arg)
+        if kind is str:
+            arg = arg.encode(encoding)
+        elif kind is not bytes:
+            arg = _encode_other(arg, encoding)
+        parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
+    return b"".join(parts)
+
+
+def _encode_other(arg: Any, encoding: str) -> bytes:
+    if isinstance(arg, str):  # str enums such as JobStatus
+        return arg.encode(encoding)
+    if isinstance(arg, bytes | bytearray | memoryview):
+        return bytes(arg)
+    if isinstance(arg, int) and not isinstance(arg, bool):
+        return b"%d" % arg
+    if isinstance(arg, float):
+        return repr(arg).encode()
+    raise TypeError(f"Script arguments are str, bytes, int or float, not {type(arg).__name__}.")
+
+
+class _Pin:
+    """A connection one thread of one process keeps out of its client's pool."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self.owner = (os.getpid(), threading.get_ident())
+        self.connection = _checkout(client.connection_pool)
+
+    def release(self) -> None:
+        if self.owner[0] == os.getpid():
+            self.client.connection_pool.release(self.connection)
+
+
+#: Pinned connections by id(client); a pin serves only the thread that made it.
+_pins: dict[int, _Pin] = {}
+
+
+@contextmanager
+def pinned(client: Any) -> Iterator[None]:
+    """Keep one connection of ``client`` for this thread's script calls meanwhile.
+
+    A worker runs one call per job from one thread for hours: checking the
+    connection out and back in for each call is pure overhead there. Web
+    processes do not pin, so their pools are shared between threads as before.
+    """
+    if not _leanable(client) or id(client) in _pins:
+        yield
+        return
+    pin = _pins[id(client)] = _Pin(client)
+    try:
+        yield
+    finally:
+        _pins.pop(id(client), None)
+        pin.release()
+
+
+def _leanable(client: Any) -> bool:
+    return type(client) is redis.Redis and getattr(client, "connection", None) is None
+
+
+def _checkout(pool: Any) -> Any:
+    try:
+        return pool.get_connection()
+    except TypeError:  # redis-py < 5.3 wants the command name
+        return pool.get_connection("EVALSHA")
+
+
+def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """EVALSHA on ``client``: lean when it is a plain client, else through redis-py."""
+    if not _leanable(client):
+        return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+    pin = _pins.get(id(client))
+    if pin is not None and pin.owner == (os.getpid(), threading.get_ident()):
+        connection, pool = pin.connection, None
+    else:
+        pool = client.connection_pool
+        connection = _checkout(pool)
+    try:
+        connection.send_packed_command(
+            [pack(["EVALSHA", sha, len(keys), *keys, *args], connection.encoder.encoding)]
+        )
+        return connection.read_response()
+    except ResponseError:
+        raise  # the script's own error: the connection is fine
+    except (ConnectionError, TimeoutError):
+        connection.disconnect()
+        # Let the client's retry policy decide, as it would have without us.
+        return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+    except BaseException:
+        connection.disconnect()  # a reply may be left unread on it
+        raise
+    finally:
+        if pool is not None:
+            pool.release(connection)

@@ -1,0 +1,93 @@
+"""The lean EVALSHA path (engine/scripts/wire.py) says the same as redis-py would."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from django_jobqueue.engine import JobStatus, scripts
+from django_jobqueue.engine.scripts import wire
+
+ECHO = "return {KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]}"
+
+
+@pytest.fixture
+def echo(redis_conn):
+    return redis_conn.script_load(ECHO)
+
+
+def test_pack_matches_redis_py():
+    args = ["EVALSHA", "abc", 1, "k\u00e9y", b"\x00\r\n\xff", 3.25, -7, JobStatus.QUEUED]
+    encoder = redis.connection.Encoder("utf-8", "strict", False)
+    redis_py = redis.connection.PythonRespSerializer(6000, encoder.encode)
+    assert wire.pack(args) == b"".join(redis_py.pack(*args))
+
+
+def test_pack_refuses_what_redis_py_would_mangle():
+    with pytest.raises(TypeError, match="str, bytes, int or float, not bool"):
+        wire.pack([True])
+    with pytest.raises(TypeError, match="not NoneType"):
+        wire.pack([None])
+
+
+def test_arguments_arrive_byte_for_byte(redis_conn, echo):
+    binary = bytes(range(256)) * 3
+    reply = wire.evalsha(redis_conn, echo, ["key"], [binary, "\u00e9", 12, 0.5, JobStatus.FINISHED])
+    assert reply == [b"key", binary, "\u00e9".encode(), b"12", b"0.5", b"finished"]
+
+
+def test_script_errors_are_raised_and_the_connection_stays_usable(redis_conn):
+    failing = redis_conn.script_load("return redis.error_reply('DUPLICATE queued')")
+    with pytest.raises(ResponseError, match="DUPLICATE queued"):
+        wire.evalsha(redis_conn, failing, [], [])
+    with pytest.raises(NoScriptError):
+        wire.evalsha(redis_conn, "0" * 40, [], [])
+    assert redis_conn.ping()
+
+
+def test_a_pinned_connection_serves_only_its_thread(redis_conn, echo):
+    pool = redis_conn.connection_pool
+    with wire.pinned(redis_conn):
+        pin = wire._pins[id(redis_conn)]
+        in_use = len(pool._in_use_connections)
+        for _ in range(5):
+            wire.evalsha(redis_conn, echo, ["k"], ["a", "b", "c", "d", "e"])
+        assert len(pool._in_use_connections) == in_use  # no checkout per call
+        assert pin.connection in pool._in_use_connections
+        seen = []
+
+        def other_thread():
+            seen.append(wire.evalsha(redis_conn, echo, ["k"], ["t", "", "", "", ""]))
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+        assert seen[0][1] == b"t"
+    assert id(redis_conn) not in wire._pins
+    assert pin.connection not in pool._in_use_connections  # back in the pool
+
+
+def test_a_killed_connection_is_retried_by_the_clients_policy(redis_conn, echo):
+    with wire.pinned(redis_conn):
+        pin = wire._pins[id(redis_conn)]
+        wire.evalsha(redis_conn, echo, ["k"], ["1", "", "", "", ""])
+        pin.connection.send_command("CLIENT", "ID")
+        client_id = pin.connection.read_response()
+        redis_conn.client_kill_filter(_id=client_id)
+        reply = wire.evalsha(redis_conn, echo, ["k"], ["2", "", "", "", ""])
+        assert reply[1] == b"2"
+        # The pinned connection reconnects on its next use.
+        assert wire.evalsha(redis_conn, echo, ["k"], ["3", "", "", "", ""])[1] == b"3"
+
+
+def test_unpack_fields_keeps_commas_and_binary_values():
+    fields = [b"status", b"started", b"data", b"a,b\x00,c", b"empty", b""]
+    lengths = ",".join(str(len(f)) for f in fields).encode()
+    assert scripts.unpack_fields(lengths, b"".join(fields)) == {
+        b"status": b"started",
+        b"data": b"a,b\x00,c",
+        b"empty": b"",
+    }
