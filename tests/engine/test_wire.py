@@ -9,9 +9,15 @@ import redis
 from redis.exceptions import NoScriptError, ResponseError
 
 from django_jobqueue.engine import JobStatus, scripts
+from django_jobqueue.engine.keys import KeySpace
 from django_jobqueue.engine.scripts import wire
 
 ECHO = "return {KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]}"
+
+
+@pytest.fixture
+def ks(key_prefix):
+    return KeySpace(key_prefix)
 
 
 @pytest.fixture
@@ -91,3 +97,29 @@ def test_unpack_fields_keeps_commas_and_binary_values():
         b"data": b"a,b\x00,c",
         b"empty": b"",
     }
+
+
+def test_many_calls_keep_order_and_errors_in_place(redis_conn, echo):
+    failing = redis_conn.script_load("return redis.error_reply('BAD_TARGET x')")
+    replies = wire.evalsha_many(
+        redis_conn,
+        [
+            (echo, ["k"], ["1", "", "", "", ""]),
+            (failing, [], []),
+            ("0" * 40, [], []),
+            (echo, ["k"], ["4", "", "", "", ""]),
+        ],
+    )
+    assert replies[0][1] == b"1" and replies[3][1] == b"4"
+    assert isinstance(replies[1], ResponseError) and "BAD_TARGET" in str(replies[1])
+    assert isinstance(replies[2], NoScriptError)
+    assert redis_conn.ping()
+
+
+def test_a_batch_reloads_a_flushed_script_and_runs_each_call_once(redis_conn, ks):
+    redis_conn.script_flush()
+    batch = scripts.Batch(redis_conn)
+    for job_id in ("a", "b"):
+        scripts.enqueue(batch, ks, "q", job_id, "queued", 1.0, 1.0, False, None, ["func", "f"])
+    assert batch.execute() == [1, 1]
+    assert redis_conn.lrange(ks.queue("q"), 0, -1) == [b"a", b"b"]

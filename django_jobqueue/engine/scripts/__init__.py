@@ -15,7 +15,7 @@ from importlib import resources
 from typing import Any
 
 from redis.commands.core import Script
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from ..keys import KeySpace
 from . import wire
@@ -32,34 +32,38 @@ def load(name: str) -> Script:
 
 
 class Batch:
-    """Several script calls (and plain commands) sent in one round trip.
+    """Several script calls sent in one round trip.
 
     redis-py's own pipelines check every script with SCRIPT EXISTS before each
-    execute, which costs a round trip; a batch sends EVALSHA directly and only
-    re-sends the calls that met NOSCRIPT (a script that was not loaded has not
-    run, so re-sending it is safe).
+    execute, which costs a round trip; a batch sends EVALSHA directly (on the
+    lean wire, see wire.py) and only re-sends the calls that met NOSCRIPT (a
+    script that was not loaded has not run, so re-sending it is safe).
     """
 
     def __init__(self, connection: Any):
         self.connection = connection
-        self.pipe = connection.pipeline(transaction=False)
-        self._scripts: list[tuple[int, str, Sequence[str], Sequence[Any]]] = []
+        self._calls: list[tuple[str, Sequence[str], Sequence[Any]]] = []
 
     def script(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
-        self._scripts.append((len(self.pipe), name, keys, args))
-        self.pipe.execute_command("EVALSHA", load(name).sha, len(keys), *keys, *args)
+        self._calls.append((name, keys, args))
 
     def __len__(self) -> int:
-        return len(self.pipe)
+        return len(self._calls)
 
     def execute(self) -> list[Any]:
-        if not len(self.pipe):
+        """The replies in call order; a call's error is its reply, not raised."""
+        calls, self._calls = self._calls, []
+        if not calls:
             return []
-        results = self.pipe.execute(raise_on_error=False)
-        for index, name, keys, args in self._scripts:
+        results = wire.evalsha_many(
+            self.connection, [(load(name).sha, keys, args) for name, keys, args in calls]
+        )
+        for index, (name, keys, args) in enumerate(calls):
             if isinstance(results[index], NoScriptError):
-                results[index] = _run(name, self.connection, keys, args)
-        self._scripts = []
+                try:
+                    results[index] = _run(name, self.connection, keys, args)
+                except ResponseError as exc:
+                    results[index] = exc
         return results
 
 

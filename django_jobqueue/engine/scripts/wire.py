@@ -98,10 +98,13 @@ def _checkout(pool: Any) -> Any:
         return pool.get_connection("EVALSHA")
 
 
-def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
-    """EVALSHA on ``client``: lean when it is a plain client, else through redis-py."""
-    if not _leanable(client):
-        return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+@contextmanager
+def _borrowed(client: Any) -> Iterator[Any]:
+    """This thread's pinned connection, else one checked out for the call.
+
+    A connection error or an interruption disconnects it: a reply may be left
+    unread on it, and the next use reconnects.
+    """
     pin = _pins.get(id(client))
     if pin is not None and pin.owner == (os.getpid(), threading.get_ident()):
         connection, pool = pin.connection, None
@@ -109,19 +112,54 @@ def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> 
         pool = client.connection_pool
         connection = _checkout(pool)
     try:
-        connection.send_packed_command(
-            [pack(["EVALSHA", sha, len(keys), *keys, *args], connection.encoder.encoding)]
-        )
-        return connection.read_response()
+        yield connection
     except ResponseError:
-        raise  # the script's own error: the connection is fine
-    except (ConnectionError, TimeoutError):
-        connection.disconnect()
-        # Let the client's retry policy decide, as it would have without us.
-        return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+        raise  # a script's own error: the connection is fine
     except BaseException:
-        connection.disconnect()  # a reply may be left unread on it
+        connection.disconnect()
         raise
     finally:
         if pool is not None:
             pool.release(connection)
+
+
+def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """EVALSHA on ``client``: lean when it is a plain client, else through redis-py."""
+    if _leanable(client):
+        try:
+            with _borrowed(client) as connection:
+                command = pack(
+                    ["EVALSHA", sha, len(keys), *keys, *args], connection.encoder.encoding
+                )
+                connection.send_packed_command([command])
+                return connection.read_response()
+        except (ConnectionError, TimeoutError):
+            pass  # the client's retry policy decides, as it would have without us
+    return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+
+
+def evalsha_many(
+    client: Any, calls: Sequence[tuple[str, Sequence[str], Sequence[Any]]]
+) -> list[Any]:
+    """Several EVALSHA in one round trip; each reply, or its error, in order."""
+    if _leanable(client):
+        replies: list[Any] = []
+        try:
+            with _borrowed(client) as connection:
+                encoding = connection.encoder.encoding
+                connection.send_packed_command(
+                    [pack(["EVALSHA", sha, len(k), *k, *a], encoding) for sha, k, a in calls]
+                )
+                for _ in calls:
+                    try:
+                        replies.append(connection.read_response())
+                    except ResponseError as exc:
+                        replies.append(exc)
+                return replies
+        except (ConnectionError, TimeoutError):
+            if replies:
+                raise  # some calls ran: sending them all again could run them twice
+    pipe = client.pipeline(transaction=False)
+    for sha, keys, args in calls:
+        pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
+    return pipe.execute(raise_on_error=False)
