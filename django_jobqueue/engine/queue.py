@@ -199,6 +199,7 @@ class Queue:
             self.key,
             self.keys.priority(self.name),
             self.keys.priority(self.name) + ":seq",
+            self.keys.metrics(self.name),
             *(r.key for r in self.registries.values()),
             *(
                 self.keys.stats(self.name, m)
