@@ -33,6 +33,8 @@ def pack(args: Sequence[Any], encoding: str = "utf-8") -> bytes:
         kind = type(arg)
         if kind is str:
             arg = arg.encode(encoding)
+        elif kind is int:
+            arg = b"%d" % arg
         elif kind is not bytes:
             arg = _encode_other(arg, encoding)
         parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
@@ -147,8 +149,13 @@ def evalsha_many(
         try:
             with _borrowed(client) as connection:
                 encoding = connection.encoder.encoding
+                # One buffer, one send: redis-py sends each list item on its own.
                 connection.send_packed_command(
-                    [pack(["EVALSHA", sha, len(k), *k, *a], encoding) for sha, k, a in calls]
+                    [
+                        b"".join(
+                            pack(["EVALSHA", sha, len(k), *k, *a], encoding) for sha, k, a in calls
+                        )
+                    ]
                 )
                 for _ in calls:
                     try:
