@@ -479,6 +479,7 @@ class Worker:
         self._last_heartbeat = time.monotonic()
 
     def heartbeat_if_due(self) -> None:
+        self.tally.flush_if_due()  # also called while a forked job runs
         if time.monotonic() - self._last_heartbeat >= self.heartbeat_interval:
             self._redis(self.heartbeat)
 

@@ -293,3 +293,15 @@ def test_a_pool_logs_the_whole_pools_minute_line(queue, caplog):
     lines = [r.getMessage() for r in caplog.records if "in the last" in r.getMessage()]
     assert lines[-1].endswith("12 done, 2 failed since start")
     assert all(pool.name + ":" in line for line in lines)  # the parent's, not a child's
+
+
+def test_a_forking_worker_flushes_while_a_long_job_runs(redis_conn, queue, spawn_worker):
+    from .conftest import wait_until
+
+    queue.enqueue(jobs.add, 1, 1)
+    queue.enqueue(jobs.sleep_for, 3)
+    proc = spawn_worker(worker_class="Worker", burst=True)
+    wait_until(lambda: metrics(redis_conn, queue).get("finished") == "1", timeout=10)
+    assert queue.started_job_registry.count == 1  # the long job is still running
+    proc.communicate(timeout=20)
+    assert metrics(redis_conn, queue)["finished"] == "2"
