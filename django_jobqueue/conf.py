@@ -508,9 +508,8 @@ def _max_payload() -> int | None:
     from .engine.payloads import DEFAULT_MAX_PAYLOAD
     from .engine.utils import parse_bytes
 
-    if not hasattr(settings, "JOBQUEUE_MAX_PAYLOAD"):
-        return DEFAULT_MAX_PAYLOAD
-    return parse_bytes(settings.JOBQUEUE_MAX_PAYLOAD)
+    value = getattr(settings, "JOBQUEUE_MAX_PAYLOAD", None)
+    return DEFAULT_MAX_PAYLOAD if value is None else parse_bytes(value)
 
 
 def _worker_config(options: dict) -> dict[str, Any]:

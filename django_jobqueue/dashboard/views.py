@@ -136,7 +136,8 @@ def admin_layout() -> dict[str, bool]:
     ``tools_in_base``: the base template has an ``object-tools`` block beside
     the title (6.x); before, it sat inside ``content``, which pages replace.
     """
-    source = getattr(get_template("admin/base.html").template, "source", "")
+    # The backend's own Template object, which keeps the source text.
+    source = getattr(getattr(get_template("admin/base.html"), "template", None), "source", "")
     return {
         "ordered_breadcrumbs": '<ol class="breadcrumbs">' in source,
         "tools_in_base": 'class="titles-and-tools"' in source,
@@ -367,7 +368,7 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
     paginator = Paginator(source, per_page)
     page = paginator.get_page(request.GET.get(PAGE_VAR))
     rows = [job_row(request, queue_obj, job_id, job) for job_id, job in page.object_list]
-    if slug == "scheduled" and rows:
+    if slug == "scheduled" and rows and registry is not None:
         runs_at = queue_obj.connection.zmscore(registry.key, [row["id"] for row in rows])
         for row, score in zip(rows, runs_at):
             row["runs_at"] = to_datetime(score)
@@ -404,7 +405,7 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
         return f"?{query.urlencode()}"
 
     page_links = [
-        (n, page_url(n) if n != paginator.ELLIPSIS else None)
+        (n, page_url(n) if n != str(paginator.ELLIPSIS) else None)
         for n in paginator.get_elided_page_range(page.number)
     ]
     per_page_links = []
@@ -529,7 +530,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         if has_perm(request, perm) and (statuses is None or status in statuses)
     ]
     list_slug = "failed" if status == "stopped" else status
-    crumbs = [(queue, url(request, "queue", queue))]
+    crumbs: list[tuple[str, str | None]] = [(queue, url(request, "queue", queue))]
     if list_slug in LISTS and list_slug != "queued":
         crumbs.append((_label(list_slug), url(request, "list", queue, list_slug)))
     crumbs.append((job.id, None))
@@ -728,7 +729,7 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
     hidden += [("select_across", "1")] if everything else [("_selected_action", i) for i in ids]
     if safe_next(request, ""):
         hidden.append(("next", safe_next(request, "")))
-    crumbs = [(queue, url(request, "queue", queue))]
+    crumbs: list[tuple[str, str | None]] = [(queue, url(request, "queue", queue))]
     if slug != "queued":
         crumbs.append((_label(slug), here))
     crumbs.append((_action_label(action), None))

@@ -171,7 +171,7 @@ def _checked_name(func: Any, owner: Any, qualname: str, what: str) -> str:
     name = f"{module}.{qualname}"
     # Workers import by name: make sure the name leads back to this function
     # (cheap, the module is already imported).
-    found: Any = sys.modules.get(module)
+    found: Any = sys.modules.get(module or "")
     for attr in qualname.split("."):
         found = getattr(found, attr, None)
     if found is not None and found != func:
@@ -409,7 +409,11 @@ class Job:
         self._data = get("data")
         self._loaded = False
         status = as_str(get("status"))
-        self._status = JobStatus(status) if status in JobStatus._value2member_map_ else None
+        self._status = (
+            JobStatus(status)
+            if status is not None and status in JobStatus._value2member_map_
+            else None
+        )
         self.created_at = _float(get("created_at"))
         self.enqueued_at = _float(get("enqueued_at"))
         self.started_at = _float(get("started_at"))
@@ -559,7 +563,7 @@ class Job:
             self._status = JobStatus(status) if status else None
         return self._status
 
-    def set_status(self, status: JobStatus) -> None:
+    def set_status(self, status: JobStatus | str) -> None:
         self._status = JobStatus(status)
 
     is_queued = property(lambda self: self.get_status() == JobStatus.QUEUED)
@@ -572,7 +576,7 @@ class Job:
     is_stopped = property(lambda self: self.get_status() == JobStatus.STOPPED)
 
     # Timestamps are stored as UNIX seconds and shown as aware UTC datetimes.
-    def _ts(name: str):  # type: ignore[misc]
+    def _ts(name: str) -> property:  # type: ignore[misc]
         attr = "_" + name
 
         def get(self):

@@ -53,7 +53,9 @@ class InlineExecution(Execution):
                     last_beat = time.monotonic()
                 if self._main and worker.stop_requested(job):
                     self._stopping = job.id
-                    signal.pthread_kill(threading.main_thread().ident, self.stop_signal)
+                    main = threading.main_thread().ident
+                    assert main is not None  # the main thread has always started
+                    signal.pthread_kill(main, self.stop_signal)
             except Exception:
                 worker.log.debug("Heartbeat failed", exc_info=True)
 

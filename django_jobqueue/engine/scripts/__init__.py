@@ -83,7 +83,7 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
 
 
 def enqueue(
-    client,
+    client: Any,
     ks: KeySpace,
     queue: str,
     job_id: str,
@@ -151,14 +151,14 @@ def unpack_fields(lengths: bytes | str, packed: bytes | str) -> dict[Any, bytes]
 
 
 def dequeue(
-    client, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
+    client: Any, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
 ) -> Any:
     keys = TakeNext(queues, deadline_in).keys(ks)
     return _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
 
 
 def finish(
-    client,
+    client: Any,
     ks: KeySpace,
     queue: str,
     job_id: str,
@@ -183,7 +183,7 @@ def finish(
 
 
 def fail(
-    client,
+    client: Any,
     ks: KeySpace,
     queue: str,
     job_id: str,
@@ -223,7 +223,7 @@ def fail(
     return _run("fail", client, keys, args)
 
 
-def give_back(client, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:
+def give_back(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:
     keys = [
         ks.job(queue, job_id),
         ks.registry(queue, "started"),
@@ -233,11 +233,13 @@ def give_back(client, ks: KeySpace, queue: str, job_id: str, now: float, worker:
     return _run("give_back", client, keys, [job_id, repr(now), worker, ks.wake_channel(queue)])
 
 
-def add_dependent(client, ks: KeySpace, parent_key: str, child_key: str) -> Any:
+def add_dependent(client: Any, ks: KeySpace, parent_key: str, child_key: str) -> Any:
     return _run("add_dependent", client, [parent_key], [child_key])
 
 
-def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float) -> Any:
+def release(
+    client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
+) -> Any:
     queue, child_id = ks.split_job_key(child_key)
     keys = [child_key, ks.queue(queue), ks.registry(queue, "deferred"), ks.priority(queue)]
     return _run(
@@ -246,7 +248,7 @@ def release(client, ks: KeySpace, child_key: str, parent_key: str, outcome: str,
 
 
 def requeue(
-    client, ks: KeySpace, queue: str, job_id: str, now: float, at_front: bool = False
+    client: Any, ks: KeySpace, queue: str, job_id: str, now: float, at_front: bool = False
 ) -> Any:
     keys = [
         ks.job(queue, job_id),
@@ -264,7 +266,7 @@ def requeue(
     )
 
 
-def cancel(client, ks: KeySpace, queue: str, job_id: str, now: float, keep_for: int) -> Any:
+def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_for: int) -> Any:
     keys = [
         ks.job(queue, job_id),
         ks.queue(queue),
@@ -276,7 +278,7 @@ def cancel(client, ks: KeySpace, queue: str, job_id: str, now: float, keep_for: 
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
 
-def delete(client, ks: KeySpace, queue: str, job_id: str) -> Any:
+def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     keys = (
         [ks.job(queue, job_id), ks.queue(queue)]
         + [
@@ -288,13 +290,13 @@ def delete(client, ks: KeySpace, queue: str, job_id: str) -> Any:
     return _run("delete", client, keys, [job_id])
 
 
-def empty(client, ks: KeySpace, queue: str, batch: int) -> Any:
+def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
     return _run(
         "empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)], [batch]
     )
 
 
-def enqueue_due(client, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
+def enqueue_due(client: Any, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
     keys = [
         ks.registry(queue, "scheduled"),
         ks.queue(queue),
@@ -304,25 +306,25 @@ def enqueue_due(client, ks: KeySpace, queue: str, now: float, batch: int) -> Any
     return _run("enqueue_due", client, keys, [repr(now), batch, ks.wake_channel(queue)])
 
 
-def request_stop(client, ks: KeySpace, worker: str, job_id: str) -> Any:
+def request_stop(client: Any, ks: KeySpace, worker: str, job_id: str) -> Any:
     return _run("request_stop", client, [ks.worker(worker)], [job_id])
 
 
-def set_field(client, job_key: str, field: str, value: Any) -> Any:
+def set_field(client: Any, job_key: str, field: str, value: Any) -> Any:
     return _run("set_field", client, [job_key], [field, value])
 
 
-def scheduler_hold(client, ks: KeySpace, token: str, ttl_ms: int) -> Any:
+def scheduler_hold(client: Any, ks: KeySpace, token: str, ttl_ms: int) -> Any:
     """Returns 2 (taken now), 1 (kept) or 0 (another scheduler holds the lock)."""
     return _run("scheduler_hold", client, [ks.scheduler], [token, int(ttl_ms)])
 
 
-def scheduler_release(client, ks: KeySpace, token: str) -> Any:
+def scheduler_release(client: Any, ks: KeySpace, token: str) -> Any:
     return _run("scheduler_release", client, [ks.scheduler], [token])
 
 
 def cron_fire(
-    client,
+    client: Any,
     ks: KeySpace,
     queue: str,
     entry: str,

@@ -4,6 +4,7 @@ running jobs got, what comes next."""
 import json
 import time
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
@@ -190,7 +191,7 @@ class Command(BaseCommand):
 
     def _schedulers(self, queues):
         """Who runs the scheduler, per Redis connection and prefix."""
-        seen = {}
+        seen: dict[tuple[int, str], Any] = {}
         for queue in queues:
             key = (id(queue.connection), queue.keys.prefix)
             if key not in seen:
