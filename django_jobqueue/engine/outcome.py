@@ -46,18 +46,21 @@ def record_success(
     result_ttl: int | None = None,
     take_next: scripts.TakeNext | None = None,
     wait_for_redis: bool = False,
+    raw: bytes | None = None,
 ) -> bool:
     """Store the result and release dependents; False if the job was no longer ours.
 
     With ``take_next``, the worker's next job comes back in the same round trip,
     in ``take_next.reply``. With ``wait_for_redis`` (workers), a lost connection
-    is waited out and the call repeated instead of raising.
+    is waited out and the call repeated instead of raising. ``raw`` is the
+    result already serialized (by a work horse).
     """
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
         ttl = DEFAULT_RESULT_TTL
     try:
-        raw = job.serializer.dumps(result)
+        if raw is None:
+            raw = job.serializer.dumps(result)
     except Exception as exc:
         record_failure(
             job,

@@ -18,7 +18,7 @@ from . import scripts
 from .connection import UNAVAILABLE, call_with_reconnect, one_slot, resolve_connection
 from .errors import InvalidJobOperation
 from .execution import EXECUTIONS, Execution
-from .execution.base import perform_job
+from .execution.base import Success, perform_job, record_result
 from .job import DEFAULT_RESULT_TTL, Job, JobStatus
 from .keys import keyspace
 from .outcome import record_failure
@@ -347,9 +347,7 @@ class Worker:
 
     def perform(self, job: Job) -> str | None:
         """Run the job in this process and log its outcome (called by executions)."""
-        take_next = (
-            self._take_next if self.execution.name == "inline" and self._one_script else None
-        )
+        take_next = self._take_next if self._one_script else None
         outages = connection_module.outages
         status = perform_job(
             job,
@@ -358,6 +356,25 @@ class Worker:
             take_next=take_next,
             wait_for_redis=True,
         )
+        return self._recorded(job, status, outages, take_next)
+
+    def record_result(self, job: Job, success: Success) -> str | None:
+        """Record a success that a work horse handed back, and log it (see ForkExecution)."""
+        take_next = self._take_next if self._one_script else None
+        outages = connection_module.outages
+        status = record_result(
+            job,
+            success,
+            self.name,
+            default_result_ttl=self.default_result_ttl,
+            take_next=take_next,
+            wait_for_redis=True,
+        )
+        return self._recorded(job, status, outages, take_next)
+
+    def _recorded(
+        self, job: Job, status: str | None, outages: int, take_next: scripts.TakeNext | None
+    ) -> str | None:
         if connection_module.outages != outages and take_next is not None:
             self._give_back_lost_jobs()
         if status == "finished":

@@ -35,6 +35,12 @@ def fail(message="boom"):
     raise ValueError(message)
 
 
+def close_fds_and_sleep(seconds):
+    os.closerange(3, 4096)
+    time.sleep(seconds)
+    return seconds
+
+
 def sleep_for(seconds, value=None):
     time.sleep(seconds)
     return value

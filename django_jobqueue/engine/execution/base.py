@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .. import hooks
 from ..errors import DeserializationError, StopRequested
@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from ..worker import Worker
 
 logger = logging.getLogger("django_jobqueue.worker")
+
+
+class Success(NamedTuple):
+    """A job that returned, with its result serialized, not yet recorded."""
+
+    result: Any
+    raw: bytes
 
 
 def perform_job(
@@ -35,6 +42,33 @@ def perform_job(
     as an exception: it becomes the job's failure. With ``take_next``, recording
     the outcome also takes the worker's next job (see :class:`TakeNext`).
     """
+    ran = run_job(
+        job,
+        worker_name,
+        enforce_timeout=enforce_timeout,
+        take_next=take_next,
+        wait_for_redis=wait_for_redis,
+    )
+    if isinstance(ran, Success):
+        return record_result(job, ran, worker_name, default_result_ttl, take_next, wait_for_redis)
+    return ran
+
+
+def run_job(
+    job: Job,
+    worker_name: str,
+    *,
+    enforce_timeout: bool = True,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> Success | str | None:
+    """Run ``job`` here: a failure is recorded at once, a success is handed back.
+
+    Split from :func:`perform_job` so that a forked work horse can hand its
+    success to the worker, which records it on the connection it already has
+    (and takes the next job in the same round trip) instead of the horse
+    opening a connection of its own for every job.
+    """
     hooks.emit("job_started", job=job, worker=worker_name)
     try:
         with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
@@ -48,9 +82,38 @@ def perform_job(
             _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
             raise
         return _fail(job, exc, worker_name, take_next, wait_for_redis)
-    if not record_success(job, result, worker_name, default_result_ttl, take_next, wait_for_redis):
+    try:
+        return Success(result, job.serializer.dumps(result))
+    except Exception as exc:
+        return record_failure(
+            job,
+            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}",
+            worker_name,
+            take_next=take_next,
+            wait_for_redis=wait_for_redis,
+        )
+
+
+def record_result(
+    job: Job,
+    success: Success,
+    worker_name: str,
+    default_result_ttl: int | None = None,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
+    """Record a :class:`Success` and tell the hooks; returns the job's new status."""
+    if not record_success(
+        job,
+        success.result,
+        worker_name,
+        default_result_ttl,
+        take_next,
+        wait_for_redis,
+        raw=success.raw,
+    ):
         return job.get_status(refresh=False)
-    hooks.emit("job_finished", job=job, result=result, worker=worker_name)
+    hooks.emit("job_finished", job=job, result=success.result, worker=worker_name)
     return "finished"
 
 

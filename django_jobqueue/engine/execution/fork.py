@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from .. import utils
 from ..job import Job
 from ..outcome import record_failure
-from .base import Execution, death_reason
+from .base import Execution, Success, death_reason, run_job
 
 if TYPE_CHECKING:
     from ..worker import Worker
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 #: Seconds past a job's timeout before its child is killed outright (the child's
 #: own SIGALRM fires first; this catches jobs stuck in C code).
 KILL_GRACE = 5
+
+#: Starts a child's report of a success; the serialized result follows.
+SUCCESS = b"\x00"
 
 
 class ForkExecution(Execution):
@@ -29,8 +32,12 @@ class ForkExecution(Execution):
         self.child_pid: int | None = None
 
     def run(self, worker: Worker, job: Job) -> str | None:
-        # The child reports the status it recorded through a pipe: an exit code
-        # alone cannot tell our exit from a job calling os._exit() itself.
+        # The child reports through a pipe: either the status of a failure it
+        # recorded, or a success for this process to record (SUCCESS, then the
+        # serialized result). This process keeps its connection to Redis, so a
+        # success costs the child none of its own, and recording it also takes
+        # the next job. An exit code alone could not tell our exit from a job
+        # calling os._exit() itself.
         read_end, write_end = os.pipe()
         # Objects that exist now are moved out of the collector's sight, so the
         # child does not touch (and so copy) their pages by collecting them.
@@ -43,8 +50,11 @@ class ForkExecution(Execution):
                 # The parent decides about shutdown; the child only runs the job.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                status = worker.perform(job)
-                os.write(write_end, (status or "none").encode())
+                ran = run_job(job, worker.name, wait_for_redis=True)
+                if isinstance(ran, Success):
+                    _write_all(write_end, SUCCESS + ran.raw)
+                else:
+                    os.write(write_end, (ran or "none").encode())
             finally:
                 os._exit(0)
         os.close(write_end)
@@ -56,6 +66,11 @@ class ForkExecution(Execution):
             os.close(read_end)
 
     def _wait(self, worker: Worker, job: Job, pid: int, report: int) -> str | None:
+        # Read the report while waiting: a result larger than the pipe's buffer
+        # would otherwise block the child in its write, and never end.
+        os.set_blocking(report, False)
+        received: list[bytes] = []
+        open_report = True
         deadline = None
         if job.timeout and job.timeout > 0:
             deadline = time.monotonic() + job.timeout + KILL_GRACE
@@ -70,10 +85,15 @@ class ForkExecution(Execution):
                 wait = min(worker.heartbeat_interval, worker.stop_poll_interval)
                 if deadline is not None:
                     wait = min(wait, max(deadline - time.monotonic(), 0))
+                # The report stops being watched at its end of file: a job that
+                # closes its descriptors must not make this loop spin.
+                watched = [report] if open_report else []
                 if pidfd is not None:
-                    select.select([pidfd], [], [], wait)
+                    select.select([pidfd, *watched], [], [], wait)
                 else:
-                    time.sleep(min(wait, 0.01))
+                    select.select(watched, [], [], min(wait, 0.01))
+                if open_report:
+                    open_report = _read_available(report, received)
                 worker.heartbeat_if_due()
                 worker.schedule_if_due()  # the scheduler keeps time while a job runs
                 if not stopped and time.monotonic() >= next_stop_check:
@@ -89,12 +109,12 @@ class ForkExecution(Execution):
                 os.close(pidfd)
         code = os.waitstatus_to_exitcode(status)
         # Non-blocking: a grandchild the job forked may still hold the write end.
-        os.set_blocking(report, False)
-        try:
-            recorded = os.read(report, 64).decode()
-        except BlockingIOError:
-            recorded = ""
-        if recorded:
+        _read_available(report, received)
+        message = b"".join(received)
+        if message.startswith(SUCCESS):
+            return worker.record_result(job, _success(job, message[len(SUCCESS) :]))
+        if message:
+            recorded = message.decode()
             return None if recorded == "none" else recorded
         # The child died without recording anything: record it here.
         if stopped:
@@ -116,3 +136,30 @@ class ForkExecution(Execution):
     def stop_current_job(self, worker: Worker) -> None:
         if self.child_pid:
             utils.kill_quietly(self.child_pid)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_available(fd: int, into: list[bytes]) -> bool:
+    """Append what can be read now; False once the writers are all gone."""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        into.append(chunk)
+
+
+def _success(job: Job, raw: bytes) -> Success:
+    """The child's result, loaded again here for the job_finished hook."""
+    try:
+        result = job.serializer.loads(raw)
+    except Exception:  # stored as the child serialized it, whatever this process can read
+        result = None
+    return Success(result, raw)
