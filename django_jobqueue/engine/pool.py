@@ -89,7 +89,9 @@ class PoolChild(Worker):
         # and passes SIGTERM on (once: warm, twice: the parent kills us).
         if threading.current_thread() is not threading.main_thread():
             return {}
-        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, self._request_stop)}
+        previous: dict[int, Any] = {
+            signal.SIGTERM: signal.signal(signal.SIGTERM, self._request_stop)
+        }
         # Blocked since the fork (see WorkerPool._spawn): a stop sent meanwhile
         # arrives now, at this handler.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -231,7 +233,11 @@ class WorkerPool:
         """
         undo_logging = self.template._setup_logging(logging_level)
         self._burst = burst
-        self._child_options = {"burst": burst, "max_idle_time": max_idle_time, "max_jobs": max_jobs}
+        self._child_options: dict[str, Any] = {
+            "burst": burst,
+            "max_idle_time": max_idle_time,
+            "max_jobs": max_jobs,
+        }
         previous = {}
         if threading.current_thread() is threading.main_thread():
             previous = {

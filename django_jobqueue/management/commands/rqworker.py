@@ -200,7 +200,7 @@ class Command(BaseCommand):
         if logger.level == logging.NOTSET:
             logger.setLevel(VERBOSITY_LEVELS.get(verbosity, logging.INFO))
         if not logger.handlers and not logging.getLogger().handlers:
-            handler = logging.StreamHandler(self.stderr._out)
+            handler = logging.StreamHandler(self.stderr._out)  # type: ignore[call-overload]  # OutputWrapper's stream is untyped
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
             logger.addHandler(handler)
             logger.propagate = False
