@@ -517,19 +517,28 @@ class Queue:
             depends_on = options.pop("depends_on")
             at_front = options.pop("at_front")
             prepared.append((self.create_job(call.func, **options), at_front, depends_on))
-        batch = scripts.Batch(self.connection)
+        # Jobs without parents go in one script call; the others one by one after.
+        timestamp = now()
+        plain = []
         for job, at_front, depends_on in prepared:
             if depends_on is None:
                 job.enqueue_at_front = at_front
-                self._write(batch, job)
-        replies = iter(batch.execute())
+                job.created_at = job.enqueued_at = timestamp
+                plain.append(job)
+        replies = iter(
+            scripts.enqueue_many(self.connection, self.keys, self.name, timestamp, plain)
+            if plain
+            else []
+        )
         errors = []
         for job, at_front, depends_on in prepared:
             if depends_on is None:
                 reply = next(replies)
-                if isinstance(reply, Exception):
-                    errors.append(self._enqueue_error(reply, job))
+                if reply != 1:
+                    errors.append(self._enqueue_error(ResponseError(as_str(reply)), job))
                 else:
+                    job.set_status(JobStatus.QUEUED)
+                    job.unsaved = False
                     hooks.emit("job_enqueued", job=job, queue=self)
             else:
                 self.enqueue_job(job, at_front=at_front, depends_on=depends_on)

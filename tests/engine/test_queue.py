@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -536,6 +537,49 @@ def test_enqueue_many_reports_a_duplicate_id(queue):
             ]
         )
     assert queue.fetch_job("free") is not None
+
+
+def test_enqueue_many_is_one_script_call_per_batch(queue, redis_conn):
+    before = redis_conn.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    queue.enqueue_many([queue.prepare_data(jobs.add, args=(i, 0)) for i in range(2500)], 1250)
+    after = redis_conn.info("commandstats")["cmdstat_evalsha"]["calls"]
+    assert after - before == 2
+    assert len(queue) == 2500
+
+
+def test_enqueue_many_keeps_order_across_options_and_replaces_ended_jobs(queue):
+    ended = queue.enqueue(jobs.add, 0, 0, job_id="ended")
+    SimpleWorker([queue]).work(burst=True)
+    assert ended.get_status(refresh=True) == JobStatus.FINISHED
+    made = queue.enqueue_many(
+        [queue.prepare_data(jobs.add, args=(i, 0)) for i in range(1500)]
+        + [
+            queue.prepare_data(jobs.add, args=(1, 1), job_id="ended", ttl=60),
+            queue.prepare_data(jobs.add, args=(2, 2), at_front=True),
+            queue.prepare_data(jobs.add, args=(3, 3), priority=9),
+            queue.prepare_data(jobs.add, args=(4, 4), priority=-9),
+        ],
+        batch_size=2000,
+    )
+    plain, again, front, high, low = made[:1500], made[1500], made[1501], made[1502], made[1503]
+    assert queue.job_ids == [high.id, front.id, *(j.id for j in plain), again.id, low.id]
+    assert queue.finished_job_registry.count == 0  # the ended job was replaced
+    assert 0 < queue.connection.ttl(queue.keys.job(queue.name, "ended")) <= 60
+    assert again.get_status(refresh=True) == JobStatus.QUEUED
+
+
+def test_enqueue_many_wakes_idle_workers_once(queue, redis_conn):
+    pubsub = redis_conn.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(queue.keys.wake_channel(queue.name))
+    queue.enqueue_many([queue.prepare_data(jobs.add, args=(i, 0)) for i in range(3)])
+    queue.enqueue_many([queue.prepare_data(jobs.add, args=(i, 0)) for i in range(3)])
+    messages = []
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:  # None also stands for the skipped subscribe reply
+        if (message := pubsub.get_message(timeout=0.1)) is not None:
+            messages.append(message)
+    pubsub.close()
+    assert len(messages) == 1  # only the push into the empty queue wakes anyone
 
 
 def test_jobs_of_one_priority_keep_their_order_even_within_a_millisecond(queue):

@@ -150,6 +150,29 @@ def unpack_fields(lengths: bytes | str, packed: bytes | str) -> dict[Any, bytes]
     return dict(zip(values[::2], values[1::2]))
 
 
+def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequence[Any]) -> Any:
+    """Queue many new jobs of one queue (see enqueue_many.lua); one reply per job."""
+    keys = [
+        ks.queue(queue),
+        ks.priority(queue),
+        *(ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")),
+    ]
+    args: list[Any] = [repr(now), ks.wake_channel(queue)]
+    for job in jobs:
+        fields = job.to_fields()
+        keys.append(ks.job(queue, job.id))
+        args += [
+            job.id,
+            "1" if job.id_chosen else "0",
+            "1" if job.enqueue_at_front else "0",
+            "" if job.ttl is None or job.ttl < 0 else str(job.ttl),
+            job.priority,
+            len(fields),
+            *fields,
+        ]
+    return _run("enqueue_many", client, keys, args)
+
+
 def dequeue(
     client: Any, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
 ) -> Any:

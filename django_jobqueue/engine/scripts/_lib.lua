@@ -28,8 +28,8 @@ end
 
 -- Write a new job hash: its status and times, the ttl it may wait (the field
 -- tells take_next to lift the expiry once the job starts), then the caller's
--- field/value pairs from argv[first] on.
-local function write_job(job_key, status, now, ttl, argv, first)
+-- field/value pairs argv[first..last] (last: the end of argv when nil).
+local function write_job(job_key, status, now, ttl, argv, first, last)
   local fields = {'status', status, 'created_at', now}
   if status == 'queued' or status == 'started' then
     table.insert(fields, 'enqueued_at'); table.insert(fields, now)
@@ -37,7 +37,7 @@ local function write_job(job_key, status, now, ttl, argv, first)
   if ttl ~= '' then
     table.insert(fields, 'ttl'); table.insert(fields, ttl)
   end
-  for i = first, #argv do table.insert(fields, argv[i]) end
+  for i = first, last or #argv do table.insert(fields, argv[i]) end
   redis.call('HSET', job_key, unpack(fields))
   if ttl ~= '' then redis.call('EXPIRE', job_key, ttl) end
 end

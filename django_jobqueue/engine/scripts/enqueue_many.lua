@@ -1,0 +1,50 @@
+-- Create many queued jobs of one queue in one step (Queue.enqueue_many).
+-- enqueue.lua does the same for one job; sent once per job, its arguments (the
+-- script's sha, four keys, eight options) cost the client more to pack than
+-- the job itself. Here the queue's keys come once, and jobs without an option
+-- that needs a push of their own go into the list with a single RPUSH.
+-- KEYS[1] queue list   KEYS[2] priority set
+-- KEYS[3..5] finished, failed and canceled registries (for chosen ids)
+-- KEYS[6..] one job hash per job, in order
+-- ARGV[1] now   ARGV[2] wake channel
+-- ARGV[3..] per job: id, '1' if the id was chosen, '1' to push at the front,
+--           ttl ('' for none), priority, number of field/value items, the items
+-- Returns one reply per job: 1, or 'DUPLICATE <status>' when a live job already
+-- has that chosen id (that job is left alone; the others are enqueued).
+local now, channel = ARGV[1], ARGV[2]
+local replies, tail = {}, {}
+local at = 3
+for j = 6, #KEYS do
+  local key = KEYS[j]
+  local id, chosen, at_front, ttl = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
+  local priority, count = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
+  local first, last = at + 6, at + 5 + count
+  at = last + 1
+  local duplicate
+  if chosen == '1' then
+    local old = redis.call('HGET', key, 'status')
+    if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
+      duplicate = 'DUPLICATE ' .. old
+    elseif old then
+      redis.call('DEL', key)
+      for r = 3, 5 do redis.call('ZREM', KEYS[r], id) end
+    end
+  end
+  if duplicate then
+    table.insert(replies, duplicate)
+  else
+    write_job(key, 'queued', now, ttl, ARGV, first, last)
+    if priority ~= 0 or at_front == '1' then
+      push(KEYS[1], KEYS[2], key, id, at_front == '1', now, channel, priority)
+    else
+      table.insert(tail, id)
+    end
+    table.insert(replies, 1)
+  end
+end
+-- RPUSH takes a bounded number of arguments per call in Lua (unpack's limit).
+for i = 1, #tail, 1000 do
+  local length = redis.call('RPUSH', KEYS[1], unpack(tail, i, math.min(i + 999, #tail)))
+  if i == 1 and length == math.min(1000, #tail) then redis.call('PUBLISH', channel, tail[1]) end
+end
+return replies
