@@ -124,17 +124,20 @@ class TakeNext:
         self.reply: Any = None
         #: Cleared by the worker when it must not take another job (shutdown).
         self.enabled = True
+        self._keys: tuple[KeySpace, list[str]] | None = None
 
     def keys(self, ks: KeySpace) -> list[str]:
-        keys: list[str] = []
-        for queue in self.queues:
-            keys += [
-                ks.queue(queue),
-                ks.priority(queue),
-                ks.registry(queue, "started"),
-                ks.job_prefix(queue),
-            ]
-        return keys
+        if self._keys is None or self._keys[0] is not ks:  # the same for every job
+            keys: list[str] = []
+            for queue in self.queues:
+                keys += [
+                    ks.queue(queue),
+                    ks.priority(queue),
+                    ks.registry(queue, "started"),
+                    ks.job_prefix(queue),
+                ]
+            self._keys = (ks, keys)
+        return self._keys[1]
 
 
 def unpack_fields(lengths: bytes | str, packed: bytes | str) -> dict[Any, bytes]:
@@ -196,7 +199,6 @@ def finish(
         ks.job(queue, job_id),
         ks.registry(queue, "started"),
         ks.registry(queue, "finished"),
-        ks.stats(queue, int(now // 60)),
     ]
     args = [job_id, repr(now), str(result_ttl), result, worker]
     if take_next is not None and take_next.enabled:
@@ -227,7 +229,6 @@ def fail(
         ks.queue(queue),
         ks.registry(queue, "scheduled"),
         ks.priority(queue),
-        ks.stats(queue, int(now // 60)),
     ]
     args = [
         job_id,

@@ -2,19 +2,18 @@
 -- failed registry; then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] failed registry
 -- KEYS[4] queue list KEYS[5] scheduled registry   KEYS[6] priority set
--- KEYS[7] unused (was the per-minute stats hash: workers count in memory now)
--- KEYS[8..] optional: the worker's queues, four keys each, as for dequeue.lua
+-- KEYS[7..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
 -- ARGV[4] exc_info text   ARGV[5] worker name that ran it
 -- ARGV[6] retry delay in seconds, '' when the job is not retried
 -- ARGV[7] wake channel   ARGV[8] final status: 'failed' or 'stopped'
 -- ARGV[9] '1' to act only if the job's heartbeat deadline has passed (abandoned jobs)
--- ARGV[10] seconds until a next job counts as abandoned (with KEYS[8..])
+-- ARGV[10] seconds until a next job counts as abandoned (with KEYS[7..])
 -- Returns {new status or false when the job was no longer this worker's,
 -- dependents JSON, next job or false}.
 local id, now = ARGV[1], ARGV[2]
 local function next_job()
-  if #KEYS > 7 then return take_next(KEYS, 8, now, ARGV[5], ARGV[10]) or false end
+  if #KEYS > 6 then return take_next(KEYS, 7, now, ARGV[5], ARGV[10]) or false end
   return false
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents')

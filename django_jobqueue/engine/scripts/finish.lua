@@ -1,16 +1,15 @@
 -- Record a job's success: out of the started registry, into the finished one;
 -- then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] finished registry
--- KEYS[4] unused (was the per-minute stats hash: workers count in memory now)
--- KEYS[5..] optional: the worker's queues, four keys each, as for dequeue.lua
+-- KEYS[4..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] result_ttl (0: delete the job, -1: keep forever)
 -- ARGV[4] serialized result   ARGV[5] worker name that ran it
--- ARGV[6] seconds until a next job counts as abandoned (with KEYS[5..])
+-- ARGV[6] seconds until a next job counts as abandoned (with KEYS[4..])
 -- Returns {dependents JSON or false when the job was no longer this worker's
 -- (deleted, stopped or given up as abandoned meanwhile), next job or false}.
 local id, now = ARGV[1], ARGV[2]
 local function next_job()
-  if #KEYS > 4 then return take_next(KEYS, 5, now, ARGV[5], ARGV[6]) or false end
+  if #KEYS > 3 then return take_next(KEYS, 4, now, ARGV[5], ARGV[6]) or false end
   return false
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'exc_info')
