@@ -718,4 +718,52 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     return workers
 
 
-__all__ = ["DEFAULT_WORKER_TTL", "SimpleWorker", "Worker", "WorkerState", "all_workers", "stop_job"]
+def pool_children(
+    connection: Any, workers: list[dict[str, Any]], prefix: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The registrations of the children of each pool among ``workers``, by pool name.
+
+    Children stay out of the set of workers (a pool counts as one worker), so
+    they are found through their pool's ``children`` field; one pipeline reads
+    them all. A child whose hash is gone (it exited or died since its pool's
+    last heartbeat) is left out.
+
+    Args:
+        workers: registrations as :func:`all_workers` returns them; those
+            that are not pools are ignored.
+
+    Returns:
+        ``{pool name: [child fields, ...]}`` in the order the pool lists them,
+        with an entry (maybe empty) for every pool.
+    """
+    ks = keyspace(prefix)
+    wanted = [
+        (w.get("name", ""), child)
+        for w in workers
+        if w.get("execution") == "pool"
+        for child in (w.get("children") or "").split(",")
+        if child
+    ]
+    found: dict[str, list[dict[str, Any]]] = {
+        w.get("name", ""): [] for w in workers if w.get("execution") == "pool"
+    }
+    if not wanted:
+        return found
+    pipe = resolve_connection(connection).pipeline(transaction=False)
+    for _pool, child in wanted:
+        pipe.hgetall(ks.worker(child))
+    for (pool, _child), fields in zip(wanted, pipe.execute()):
+        if fields:
+            found[pool].append({as_str(k): as_str(v) for k, v in fields.items()})
+    return found
+
+
+__all__ = [
+    "DEFAULT_WORKER_TTL",
+    "SimpleWorker",
+    "Worker",
+    "WorkerState",
+    "all_workers",
+    "pool_children",
+    "stop_job",
+]
