@@ -38,7 +38,7 @@ from ..engine.keys import validate_job_id
 from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
 from ..engine.utils import as_str, now, to_datetime, truncate
-from ..engine.worker import all_workers, stop_job
+from ..engine.worker import all_workers, pool_children, stop_job
 from ..models import Dashboard
 from ..queues import get_queue
 from . import operations
@@ -293,8 +293,43 @@ def overview(request: Any, site: Any) -> Any:
     return render(request, "django_jobqueue/dashboard/overview.html", context)
 
 
+def _worker_row(request: Any, info: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """One row of the Workers page, from a worker's (or a pool child's) registration."""
+    current, current_queue = info.get("current_job"), info.get("current_queue")
+    return {
+        "name": info.get("name", ""),
+        "hostname": info.get("hostname", ""),
+        "pid": info.get("pid", ""),
+        "state": info.get("state", ""),
+        "queues": [
+            (q, url(request, "queue", q) if q in names else None)
+            for q in (info.get("queues") or "").split(",")
+            if q
+        ],
+        "current_job": current,
+        "current_queue": current_queue,
+        "current_job_url": (
+            url(request, "job", current_queue, current)
+            if current and current_queue in names
+            else None
+        ),
+        "successful": info.get("successful", "0"),
+        "failed": info.get("failed", "0"),
+        "last_heartbeat": to_datetime(info.get("last_heartbeat")),
+        "birth": to_datetime(info.get("birth")),
+        "progress": None,
+        "pool": info.get("execution") == "pool",
+        "children": [],
+    }
+
+
 @dashboard_view
 def workers(request: Any, site: Any) -> Any:
+    """Every live worker; a pool is one row with its children listed under it.
+
+    Per connection: the workers, then the children of its pools, then the
+    progress of every running job, one pipelined round trip each.
+    """
     names = list(get_settings().queues)
     seen: dict[int, Any] = {}
     for name in names:
@@ -302,38 +337,23 @@ def workers(request: Any, site: Any) -> Any:
         seen.setdefault(id(queue.connection), queue)
     rows = []
     for queue in seen.values():
-        busy: list[tuple[dict, str]] = []  # (row, key of the job its worker runs)
-        for info in all_workers(queue.connection, queue.keys.prefix):
-            current, current_queue = info.get("current_job"), info.get("current_queue")
-            rows.append(
-                {
-                    "name": info.get("name", ""),
-                    "hostname": info.get("hostname", ""),
-                    "pid": info.get("pid", ""),
-                    "state": info.get("state", ""),
-                    "queues": [
-                        (q, url(request, "queue", q) if q in names else None)
-                        for q in (info.get("queues") or "").split(",")
-                        if q
-                    ],
-                    "current_job": current,
-                    "current_job_url": (
-                        url(request, "job", current_queue, current)
-                        if current and current_queue in names
-                        else None
-                    ),
-                    "successful": info.get("successful", "0"),
-                    "failed": info.get("failed", "0"),
-                    "last_heartbeat": to_datetime(info.get("last_heartbeat")),
-                    "birth": to_datetime(info.get("birth")),
-                    "progress": None,
-                }
-            )
-            if current and current_queue:
-                busy.append((rows[-1], queue.keys.job(current_queue, current)))
-        # The running jobs' progress, in one more round trip per connection.
-        found = fetch_progress(queue.connection, [key for _row, key in busy])
-        for (row, _key), progress in zip(busy, found):
+        infos = all_workers(queue.connection, queue.keys.prefix)
+        children = pool_children(queue.connection, infos, queue.keys.prefix)
+        running = []
+        for info in infos:
+            row = _worker_row(request, info, names)
+            row["children"] = [
+                _worker_row(request, child, names) for child in children.get(row["name"], [])
+            ]
+            row["busy_children"] = sum(1 for c in row["children"] if c["current_job"])
+            rows.append(row)
+            running += [r for r in (row, *row["children"]) if r["current_job"]]
+        running = [r for r in running if r["current_queue"]]
+        found = fetch_progress(
+            queue.connection,
+            [queue.keys.job(r["current_queue"], r["current_job"]) for r in running],
+        )
+        for row, progress in zip(running, found):
             row["progress"] = progress_context(progress)
     rows.sort(key=lambda r: r["name"])
     context = page_context(request, site, _("Workers"), [(_("Workers"), None)], rows=rows)

@@ -1,0 +1,225 @@
+"""The Workers page shows a pool as one row with its children nested under it (issue #5)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import redis
+
+from django_jobqueue.engine import get_current_job
+from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
+from tests.django.conftest import REPO_ROOT, subprocess_env
+from tests.helpers import wait_until
+
+from .conftest import ADMIN
+
+
+def hold(release_key):
+    """A job that reports some progress, then runs until the test sets ``release_key``."""
+    job = get_current_job()
+    job.set_progress(3, 10, "step 3 of 10")
+    deadline = time.monotonic() + 30
+    while not job.connection.exists(release_key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return "released"
+
+
+@pytest.fixture
+def admin(as_user):
+    return as_user("superuser")
+
+
+@pytest.fixture
+def rqworker(redis_url, key_prefix, tmp_path):
+    """``rqworker(*args)``: ``manage.py rqworker`` in a subprocess, stopped after the test."""
+    procs = []
+
+    def start(*args):
+        env = subprocess_env(
+            DJANGO_SETTINGS_MODULE="tests.django.subprocess_settings",
+            JQ_TEST_REDIS_URL=redis_url,
+            JQ_TEST_KEY_PREFIX=key_prefix,
+            JQ_TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        )
+        log = open(tmp_path / f"rqworker-{len(procs)}.log", "w")
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "manage.py"), "rqworker", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:  # pragma: no cover - defensive
+                proc.kill()
+                proc.wait(10)
+
+
+def _row(html: str, name: str) -> str:
+    """The ``<tr>`` of one worker or child on the Workers page."""
+    match = re.search(rf'<tr id="worker-{re.escape(name)}"[^>]*>.*?</tr>', html, re.S)
+    assert match, f"no row for {name}"
+    return match.group(0)
+
+
+def _parent_pid(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(")", 1)[1].split()[1])
+
+
+def test_a_running_pool_shows_each_child_with_its_job(admin, jq, rqworker, key_prefix):
+    proc = rqworker(
+        "default",
+        "--worker-class",
+        "pool",
+        "--processes",
+        "2",
+        "--name",
+        "pool-t",
+        "--worker-ttl",
+        "6",  # children beat every second, also while a job runs
+        "--without-scheduler",
+    )
+    release = f"{key_prefix}release"
+    job = jq("default").enqueue(hold, release)
+
+    def page_with_job():
+        response = admin.get(ADMIN + "workers/")
+        for pool in response.context["rows"]:  # none until the pool has started
+            busy = [c for c in pool["children"] if c["current_job"] == job.id]
+            if len(pool["children"]) == 2 and busy:
+                return response, pool
+        return None
+
+    response, pool = wait_until(page_with_job, timeout=30, interval=0.2)
+    assert len(response.context["rows"]) == 1
+    assert pool["name"] == "pool-t" and pool["pid"] == str(proc.pid)
+    assert [c["name"] for c in pool["children"]] == ["pool-t.1", "pool-t.2"]
+    for child in pool["children"]:
+        assert _parent_pid(int(child["pid"])) == proc.pid
+        assert child["birth"] is not None and child["last_heartbeat"] is not None
+    assert pool["busy_children"] == 1
+    html = response.content.decode()
+    pool_row = _row(html, "pool-t")
+    assert "pool of 2, 1 busy" in pool_row
+    # Each child in its own row, right after the pool's, in order.
+    assert (
+        html.index(pool_row)
+        < html.index(_row(html, "pool-t.1"))
+        < html.index(_row(html, "pool-t.2"))
+    )
+    (busy,) = [c for c in pool["children"] if c["current_job"]]
+    row = _row(html, busy["name"])
+    assert 'class="jq-child"' in row and "child of pool-t:" in row
+    assert f'href="{ADMIN}queues/default/jobs/{job.id}/"' in row
+    assert f">{busy['pid']}<" in row
+    assert "jq-status-busy" in row
+    assert re.search(r'<progress [^>]*value="30"', row)
+    assert "step 3 of 10" in row
+    (idle,) = [c for c in pool["children"] if not c["current_job"]]
+    assert "<progress" not in _row(html, idle["name"])
+
+    jq("default").connection.set(release, "1")
+    wait_until(lambda: job.get_status() == "finished", timeout=15)
+
+    def counted():
+        (pool,) = admin.get(ADMIN + "workers/").context["rows"]
+        done = sum(int(c["successful"]) for c in pool["children"])
+        return pool if done == 1 and not any(c["current_job"] for c in pool["children"]) else None
+
+    pool = wait_until(counted, timeout=15, interval=0.2)
+    assert pool["busy_children"] == 0
+
+
+def _registered_pool(queue, key_prefix, children=2):
+    """A pool's registration, written by WorkerPool's and PoolChild's own code,
+    listing ``children`` children that each registered too."""
+    pool = WorkerPool(
+        [queue], connection=queue.connection, prefix=key_prefix, name="p", scheduler=False
+    )
+    names = [f"p.{i}" for i in range(1, children + 1)]
+    pool.children = {
+        i: Child(pid=i, name=name, report=-1, pidfd=None) for i, name in enumerate(names)
+    }
+    pool._register_birth()
+    for name in names:
+        PoolChild(
+            [queue],
+            connection=queue.connection,
+            prefix=key_prefix,
+            name=name,
+            report=-1,
+            pool="p",
+            scheduler=False,
+        ).register_birth()
+    return pool
+
+
+def test_a_child_whose_registration_expired_is_left_out(admin, jq, key_prefix):
+    queue = jq("default")
+    pool = _registered_pool(queue, key_prefix)
+    try:
+        queue.connection.pexpire(f"{key_prefix}worker:p.2", 1)
+        wait_until(lambda: not queue.connection.exists(f"{key_prefix}worker:p.2"))
+        response = admin.get(ADMIN + "workers/")
+        assert response.status_code == 200
+        (row,) = response.context["rows"]
+        assert [c["name"] for c in row["children"]] == ["p.1"]
+        html = response.content.decode()
+        assert "pool of 1, 0 busy" in _row(html, "p")
+        assert 'id="worker-p.2"' not in html
+        # Once the pool's own registration expires, its children go with it.
+        queue.connection.delete(f"{key_prefix}worker:p")
+        response = admin.get(ADMIN + "workers/")
+        assert response.status_code == 200 and response.context["rows"] == []
+        assert 'id="worker-p.1"' not in response.content.decode()
+    finally:
+        pool._register_death()
+
+
+def test_children_cost_no_round_trip_each(admin, jq, key_prefix, monkeypatch):
+    """The children of every pool come in one pipeline, however many there are."""
+    queue = jq("default")
+    trips = []
+    real_command, real_pipeline = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def command(self, *args, **kwargs):
+        trips.append(args[0])
+        return real_command(self, *args, **kwargs)
+
+    def pipeline(self, *args, **kwargs):
+        trips.append("pipeline")
+        return real_pipeline(self, *args, **kwargs)
+
+    def count(children):
+        pool = _registered_pool(queue, key_prefix, children)
+        try:
+            monkeypatch.setattr(redis.Redis, "execute_command", command)
+            monkeypatch.setattr(redis.client.Pipeline, "execute", pipeline)
+            trips.clear()
+            response = admin.get(ADMIN + "workers/")
+            monkeypatch.undo()
+            assert len(response.context["rows"][0]["children"]) == children
+            return list(trips)
+        finally:
+            monkeypatch.undo()
+            pool._register_death()
+            for i in range(1, children + 1):
+                queue.connection.delete(f"{key_prefix}worker:p.{i}")
+
+    # The set of workers, their registrations, the pools' children.
+    assert count(1) == count(6) == ["SMEMBERS", "pipeline", "pipeline"]
