@@ -393,6 +393,7 @@ def test_rqstats_named_queues_only(jq):
                 "workers": 0,
             }
         ],
+        "workers": [],
         "schedulers": [{"queues": ["default"], "worker": None}],
         "running": [],
         "scheduled": [],

@@ -1,5 +1,5 @@
-"""``manage.py rqstats``: how many jobs each queue holds, who works on it, how far the
-running jobs got, what comes next."""
+"""``manage.py rqstats``: how many jobs each queue holds, who works on it (a pool with
+its children), how far the running jobs got, what comes next."""
 
 import json
 import time
@@ -14,6 +14,7 @@ from ...cron import get_cron_entries
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
 from ...engine.utils import as_str, now, truncate
+from ...engine.worker import all_workers, pool_children
 from ...queues import get_queue
 from ._base import configured_queues
 
@@ -31,8 +32,9 @@ COLUMNS = (
 
 class Command(BaseCommand):
     help = (
-        "Show job counts per queue, the running jobs and their progress, the scheduler, "
-        "the next scheduled jobs and the periodic jobs (JOBQUEUE_CRON)."
+        "Show job counts per queue, the workers (pools with their children), the running "
+        "jobs and their progress, the scheduler, the next scheduled jobs and the periodic "
+        "jobs (JOBQUEUE_CRON)."
     )
 
     def add_arguments(self, parser):
@@ -80,6 +82,7 @@ class Command(BaseCommand):
     def _show(self, queues, entries, options):
         rows = queue_stats(queues)
         scheduler = self._schedulers(queues)
+        workers = live_workers(queues)
         upcoming = upcoming_jobs(queues, options["scheduled"]) if options["scheduled"] > 0 else []
         running = running_jobs(queues, options["running"]) if options["running"] > 0 else []
         cron = [
@@ -96,6 +99,7 @@ class Command(BaseCommand):
                 json.dumps(
                     {
                         "queues": rows,
+                        "workers": workers,
                         "schedulers": scheduler,
                         "running": [_running_json(r) for r in running],
                         "scheduled": [
@@ -128,6 +132,28 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write(
                 row["name"].ljust(width) + "".join(str(row[c]).rjust(11) for c in COLUMNS)
+            )
+        if workers:
+            self.stdout.write("")
+            self.stdout.write("Workers:")
+            moment = now()
+            self._table(
+                [
+                    "name",
+                    "state",
+                    "pid",
+                    "host",
+                    "queues",
+                    "current job",
+                    "ok",
+                    "failed",
+                    "heartbeat",
+                ],
+                [
+                    _worker_line(w, moment, indent)
+                    for worker in workers
+                    for w, indent in [(worker, ""), *((c, "  ") for c in worker["children"])]
+                ],
             )
         if running:
             self.stdout.write("")
@@ -208,6 +234,85 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
             )
+
+
+def live_workers(queues):
+    """The live workers that serve any of ``queues``, by name, as plain dicts.
+
+    A pool is one worker, with its live children in ``children`` (an empty
+    list for other workers). Per connection and prefix, one round trip reads
+    the set of workers, one their registrations and one the pools' children.
+    """
+    groups: dict[tuple[int, str], tuple[Any, set[str]]] = {}
+    for queue in queues:
+        key = (id(queue.connection), queue.keys.prefix)
+        groups.setdefault(key, (queue, set()))[1].add(queue.name)
+    found = []
+    for queue, served in groups.values():
+        infos = [
+            info
+            for info in all_workers(queue.connection, queue.keys.prefix)
+            if served & set((info.get("queues") or "").split(","))
+        ]
+        children = pool_children(queue.connection, infos, queue.keys.prefix)
+        for info in infos:
+            row = _worker_json(info)
+            if info.get("execution") == "pool":
+                row["processes"] = _int(info.get("processes"))
+            row["children"] = [_worker_json(c) for c in children.get(row["name"], [])]
+            found.append(row)
+    return sorted(found, key=lambda w: w["name"])
+
+
+def _worker_json(info):
+    return {
+        "name": info.get("name", ""),
+        "hostname": info.get("hostname", ""),
+        "pid": _int(info.get("pid")),
+        "execution": info.get("execution", ""),
+        "state": info.get("state", ""),
+        "queues": [q for q in (info.get("queues") or "").split(",") if q],
+        "current_job": info.get("current_job") or None,
+        "current_queue": info.get("current_queue") or None,
+        "successful": _int(info.get("successful")) or 0,
+        "failed": _int(info.get("failed")) or 0,
+        "birth": _float(info.get("birth")),
+        "last_heartbeat": _float(info.get("last_heartbeat")),
+    }
+
+
+def _worker_line(worker, moment, indent):
+    state = worker["state"] or "-"
+    if "processes" in worker:
+        busy = sum(1 for c in worker["children"] if c["current_job"])
+        state = f"{state} (pool of {len(worker['children'])}, {busy} busy)"
+    job = worker["current_job"]
+    beat = worker["last_heartbeat"]
+    return [
+        indent + worker["name"],
+        state,
+        worker["pid"] if worker["pid"] is not None else "-",
+        worker["hostname"] or "-",
+        ",".join(worker["queues"]),
+        f"{job} ({worker['current_queue']})" if job else "-",
+        worker["successful"],
+        worker["failed"],
+        "-" if beat is None else f"{_span(max(int(moment - beat), 0))} ago",
+    ]
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def running_jobs(queues, limit):

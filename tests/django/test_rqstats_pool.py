@@ -1,0 +1,151 @@
+"""rqstats lists each worker pool with its children under it (issue #5)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from io import StringIO
+
+from django.core.management import call_command
+
+from django_jobqueue import get_queue
+from django_jobqueue.engine import get_current_job
+from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
+
+from .conftest import wait_until
+
+
+def hold(release_key):
+    """A job that runs until the test sets ``release_key``."""
+    job = get_current_job()
+    deadline = time.monotonic() + 30
+    while not job.connection.exists(release_key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return "released"
+
+
+def run(*args):
+    out = StringIO()
+    call_command("rqstats", *args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def _section(out: str, title: str) -> list[str]:
+    lines = out.splitlines()
+    start = lines.index(title) + 1
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    return lines[start:end]
+
+
+def test_a_running_pool_and_its_children(jq, manage_py, key_prefix):
+    proc = manage_py(
+        "rqworker",
+        "default",
+        "high",
+        "--worker-class",
+        "pool",
+        "--processes",
+        "2",
+        "--name",
+        "pool-s",
+        "--worker-ttl",
+        "6",  # children beat every second, also while a job runs
+        "--without-scheduler",
+    )
+    release = f"{key_prefix}release"
+    job = get_queue("default").enqueue(hold, release)
+
+    def pool_running_the_job():
+        for worker in json.loads(run("--json"))["workers"]:
+            jobs = [c["current_job"] for c in worker["children"]]
+            if len(jobs) == 2 and job.id in jobs:
+                return worker
+        return None
+
+    pool = wait_until(pool_running_the_job)
+    assert (pool["name"], pool["pid"], pool["execution"]) == ("pool-s", proc.pid, "pool")
+    assert pool["processes"] == 2 and pool["queues"] == ["default", "high"]
+    assert [c["name"] for c in pool["children"]] == ["pool-s.1", "pool-s.2"]
+    pids = {c["pid"] for c in pool["children"]}
+    assert len(pids) == 2 and proc.pid not in pids
+    (busy,) = [c for c in pool["children"] if c["current_job"]]
+    assert (busy["current_job"], busy["current_queue"], busy["execution"]) == (
+        job.id,
+        "default",
+        "pool-child",
+    )
+    assert busy["last_heartbeat"] and busy["birth"] and busy["successful"] == 0
+    assert "children" not in busy
+
+    out = run()
+    header, *rows = _section(out, "Workers:")
+    assert header.split() == [
+        "name",
+        "state",
+        "pid",
+        "host",
+        "queues",
+        "current",
+        "job",
+        "ok",
+        "failed",
+        "heartbeat",
+    ]
+    assert rows[0].startswith("  pool-s ")
+    assert "(pool of 2, 1 busy)" in rows[0] and f" {proc.pid} " in rows[0]
+    children = {row.split()[0]: row for row in rows[1:]}
+    assert list(children) == ["pool-s.1", "pool-s.2"]
+    assert all(row.startswith("    pool-s.") for row in rows[1:])  # indented under the pool
+    assert f"{job.id} (default)" in children[busy["name"]]
+    assert f" {busy['pid']} " in children[busy["name"]]
+    # The job is also among the running jobs, as before.
+    assert any(job.id in line for line in _section(out, "Running jobs:"))
+
+    get_queue("default").connection.set(release, "1")
+    wait_until(lambda: job.get_status() == "finished")
+    wait_until(
+        lambda: (
+            [
+                sum(c["successful"] for c in w["children"])
+                for w in json.loads(run("--json"))["workers"]
+            ]
+            == [1]
+        )
+    )
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert json.loads(run("--json"))["workers"] == []
+    assert "Workers:" not in run()
+
+
+def test_an_expired_child_is_left_out_and_other_queues_see_no_pool(jq, key_prefix):
+    queue = get_queue("default")
+    pool = WorkerPool(
+        [queue], connection=queue.connection, prefix=key_prefix, name="p", scheduler=False
+    )
+    pool.children = {1: Child(1, "p.1", -1, None), 2: Child(2, "p.2", -1, None)}
+    pool._register_birth()
+    for name in ("p.1", "p.2"):
+        PoolChild(
+            [queue],
+            connection=queue.connection,
+            prefix=key_prefix,
+            name=name,
+            report=-1,
+            pool="p",
+            scheduler=False,
+        ).register_birth()
+    try:
+        queue.connection.pexpire(f"{key_prefix}worker:p.2", 1)
+        wait_until(lambda: not queue.connection.exists(f"{key_prefix}worker:p.2"))
+        (worker,) = json.loads(run("--json"))["workers"]
+        assert [c["name"] for c in worker["children"]] == ["p.1"]
+        rows = _section(run(), "Workers:")[1:]
+        assert [row.split()[0] for row in rows] == ["p", "p.1"]
+        assert "(pool of 1, 0 busy)" in rows[0]
+        # Only workers serving the queues asked about are listed.
+        assert json.loads(run("--json", "high"))["workers"] == []
+        assert [w["name"] for w in json.loads(run("--json", "high", "default"))["workers"]] == ["p"]
+    finally:
+        pool._register_death()
