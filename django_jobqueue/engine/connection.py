@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,11 +38,13 @@ def resolve_connection(connection: Any = None) -> Any:
     The engine stores binary payloads, so clients that decode replies are refused
     with a message instead of failing later on a pickled value.
     """
-    global _default
+    global _default, _vetted
     if connection is None:
         if _default is None:
             _default = redis.Redis()
         return _default
+    if connection is _vetted():  # every job a worker loads passes here
+        return connection
     kwargs = getattr(getattr(connection, "connection_pool", None), "connection_kwargs", {})
     if is_cluster(connection):  # a cluster client has no pool of its own
         kwargs = {"decode_responses": connection.get_encoder().decode_responses}
@@ -50,7 +53,19 @@ def resolve_connection(connection: Any = None) -> Any:
             "This Redis client has decode_responses=True; job payloads are binary. "
             "Pass a client made without decode_responses."
         )
+    try:
+        _vetted = weakref.ref(connection)
+    except TypeError:  # an object that cannot be weakly referenced: just not cached
+        pass
     return connection
+
+
+def _nothing() -> None:
+    return None
+
+
+#: The last client resolve_connection accepted.
+_vetted: Any = _nothing
 
 
 def is_cluster(client: Any) -> bool:

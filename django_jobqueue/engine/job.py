@@ -403,46 +403,49 @@ class Job:
         return fields
 
     def _load(self, fields: dict) -> None:
-        get = {as_str(k): v for k, v in fields.items()}.get
-        self.func_name = as_str(get("func"))
-        self._description = as_str(get("desc"))
-        self._data = get("data")
+        # Hashes come from Redis with bytes keys; others (tests, callers) are converted.
+        if not isinstance(next(iter(fields), b""), bytes):
+            fields = {k.encode() if isinstance(k, str) else k: v for k, v in fields.items()}
+        get = fields.get
+        self.func_name = as_str(get(b"func"))
+        self._description = as_str(get(b"desc"))
+        self._data = get(b"data")
         self._loaded = False
-        status = as_str(get("status"))
+        status = as_str(get(b"status"))
         self._status = (
             JobStatus(status)
             if status is not None and status in JobStatus._value2member_map_
             else None
         )
-        self.created_at = _float(get("created_at"))
-        self.enqueued_at = _float(get("enqueued_at"))
-        self.started_at = _float(get("started_at"))
-        self.ended_at = _float(get("ended_at"))
-        self.timeout = as_int(get("timeout"), DEFAULT_TIMEOUT)
-        self.result_ttl = as_int(get("result_ttl"))
-        self.failure_ttl = as_int(get("failure_ttl"), DEFAULT_FAILURE_TTL)
-        self.ttl = as_int(get("ttl"))
-        raw_meta = get("meta")
+        self.created_at = _float(get(b"created_at"))
+        self.enqueued_at = _float(get(b"enqueued_at"))
+        self.started_at = _float(get(b"started_at"))
+        self.ended_at = _float(get(b"ended_at"))
+        self.timeout = as_int(get(b"timeout"), DEFAULT_TIMEOUT)
+        self.result_ttl = as_int(get(b"result_ttl"))
+        self.failure_ttl = as_int(get(b"failure_ttl"), DEFAULT_FAILURE_TTL)
+        self.ttl = as_int(get(b"ttl"))
+        raw_meta = get(b"meta")
         try:
             self.meta = self.serializer.loads(raw_meta) if raw_meta else {}
         except Exception:
             self.meta = {}
-        self._result_raw = get("result")
+        self._result_raw = get(b"result")
         self._result = None
-        self._exc_info = as_str(get("exc_info"))
-        self.worker_name = as_str(get("worker"))
-        self._dependency_keys = _json_list(get("deps"))
-        self._dependent_keys = _json_list(get("dependents"))
-        self._pending_keys = _json_list(get("pending"))
-        self.allow_dependency_failures = get("allow_failure") == b"1"
-        self.enqueue_at_front = get("at_front") == b"1"
-        self.retries_left = as_int(get("retries_left"))
-        self.retry_max = as_int(get("retry_max"))
-        self.retry_intervals = _json_list(get("retry_intervals"))
-        self.on_success = as_str(get("on_success"))
-        self.on_failure = as_str(get("on_failure"))
-        self.priority = as_int(get("priority"), 0)
-        self._progress = Progress.loads(get("progress"), self._attempt_start())
+        self._exc_info = as_str(get(b"exc_info"))
+        self.worker_name = as_str(get(b"worker"))
+        self._dependency_keys = _json_list(get(b"deps"))
+        self._dependent_keys = _json_list(get(b"dependents"))
+        self._pending_keys = _json_list(get(b"pending"))
+        self.allow_dependency_failures = get(b"allow_failure") == b"1"
+        self.enqueue_at_front = get(b"at_front") == b"1"
+        self.retries_left = as_int(get(b"retries_left"))
+        self.retry_max = as_int(get(b"retry_max"))
+        self.retry_intervals = _json_list(get(b"retry_intervals"))
+        self.on_success = as_str(get(b"on_success"))
+        self.on_failure = as_str(get(b"on_failure"))
+        self.priority = as_int(get(b"priority"), 0)
+        self._progress = Progress.loads(get(b"progress"), self._attempt_start())
 
     def to_fields(self) -> list[Any]:
         """The hash fields written when the job is enqueued.

@@ -8,6 +8,18 @@ from typing import Any
 
 from .errors import JobTimeoutException
 
+#: The penalty armed now, if any (one per process: SIGALRM is per process).
+_armed: DeathPenalty | None = None
+#: The SIGALRM handler found when ours was installed, called when no job is armed.
+_previous: Any = None
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    if _armed is not None:
+        _armed.expire()
+    elif callable(_previous):
+        _previous(signum, frame)
+
 
 class DeathPenalty:
     """Raise :class:`JobTimeoutException` in the running job after ``timeout`` seconds.
@@ -15,32 +27,41 @@ class DeathPenalty:
     Uses SIGALRM, so it only arms in the main thread; elsewhere (a worker run in
     a thread by a test, say) it does nothing and the forking worker's parent is
     the only guard.
+
+    The SIGALRM handler is installed once and stays: a worker arms and disarms
+    the timer for every job, and swapping handlers each time cost more than
+    running a small job. Outside a job the handler passes the signal to the
+    handler it replaced (if that one was a function), and a handler installed
+    by someone else since is noticed and replaced at the next arming.
     """
 
     def __init__(self, timeout: float | None, job_id: str):
         self.timeout = timeout
         self.job_id = job_id
         self._armed = False
-        self._previous: Any = None
 
-    def _handle(self, signum: int, frame: Any) -> None:
+    def expire(self) -> None:
         raise JobTimeoutException(
             f"Job {self.job_id} exceeded its timeout of {self.timeout} seconds."
         )
 
     def __enter__(self) -> DeathPenalty:
+        global _armed, _previous
         if (
             self.timeout
             and self.timeout > 0
             and threading.current_thread() is threading.main_thread()
         ):
-            self._previous = signal.signal(signal.SIGALRM, self._handle)
+            if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+                _previous = signal.signal(signal.SIGALRM, _on_alarm)
+            _armed = self
             signal.setitimer(signal.ITIMER_REAL, self.timeout)
             self._armed = True
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        global _armed
         if self._armed:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self._previous or signal.SIG_DFL)
+            _armed = None
             self._armed = False

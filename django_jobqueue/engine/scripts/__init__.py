@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
+from itertools import accumulate
 from typing import Any
 
 from redis.commands.core import Script
@@ -144,12 +145,10 @@ def unpack_fields(lengths: bytes | str, packed: bytes | str) -> dict[Any, bytes]
     """The job hash that take_next sent as one string and its pieces' lengths."""
     if isinstance(packed, str):  # a client with decode_responses=True
         packed = packed.encode()
-    values = []
-    at = 0
-    for size in (lengths.encode() if isinstance(lengths, str) else lengths).split(b","):
-        end = at + int(size)
-        values.append(packed[at:end])
-        at = end
+    if isinstance(lengths, str):
+        lengths = lengths.encode()
+    ends = list(accumulate(map(int, lengths.split(b","))))
+    values = [packed[start:end] for start, end in zip([0, *ends], ends)]
     return dict(zip(values[::2], values[1::2]))
 
 
