@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -34,10 +35,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Bench:
-    def __init__(self, conn: redis.Redis, scale: float, private: bool):
+    def __init__(self, conn: redis.Redis, scale: float, private: bool, rounds: int = 3):
         self.conn = conn
         self.scale = scale
         self.private = private
+        #: Each rate is measured this many times, ours and RQ's in turn; the
+        #: median is shown, so one slow moment of a shared machine does not
+        #: decide a ratio.
+        self.rounds = rounds
         self.prefix = f"bench:{uuid.uuid4().hex[:8]}:"
         self.rows: list[tuple[str, str, float, float | None, bool]] = []
 
@@ -67,46 +72,71 @@ class Bench:
 
     # -- enqueue ----------------------------------------------------------------
 
+    def medians(self, ours, theirs=None, rounds: int | None = None) -> tuple[float, float | None]:
+        """Median rates of ``ours()`` and ``theirs()`` measured in turn, ``rounds`` times each."""
+        mine: list[float] = []
+        other: list[float] = []
+        for _ in range(rounds or self.rounds):
+            mine.append(ours())
+            if theirs is not None:
+                other.append(theirs())
+        return statistics.median(mine), statistics.median(other) if other else None
+
     def enqueue_one_by_one(self, rq_too: bool) -> None:
         n = self.n(5000)
         q = self.queue()
-        ours = _rate(n, lambda: [q.enqueue(jobs.noop) for _ in range(n)])
-        theirs = None
-        if rq_too:
-            rq_q = self.rq_queue()
-            theirs = _rate(n, lambda: [rq_q.enqueue(jobs.noop) for _ in range(n)])
+        rq_q = self.rq_queue() if rq_too else None
+
+        def ours() -> float:
+            rate = _rate(n, lambda: [q.enqueue(jobs.noop) for _ in range(n)])
+            q.empty()
+            return rate
+
+        def theirs() -> float:
+            rate = _rate(n, lambda: [rq_q.enqueue(jobs.noop) for _ in range(n)])
             rq_q.empty()
+            return rate
+
+        self.row("enqueue, one by one", "jobs/s", *self.medians(ours, theirs if rq_too else None))
         q.delete()
-        self.row("enqueue, one by one", "jobs/s", ours, theirs)
 
     def enqueue_many(self, rq_too: bool) -> None:
         n = self.n(20000)
         q = self.queue()
-        ours = _rate(n, lambda: q.enqueue_many(q.prepare_data(jobs.noop) for _ in range(n)))
-        theirs = None
-        if rq_too:
+        rq_q = self.rq_queue() if rq_too else None
+
+        def ours() -> float:
+            rate = _rate(n, lambda: q.enqueue_many(q.prepare_data(jobs.noop) for _ in range(n)))
+            q.empty()
+            return rate
+
+        def theirs() -> float:
             import rq
 
-            rq_q = self.rq_queue()
-            theirs = _rate(
+            rate = _rate(
                 n, lambda: rq_q.enqueue_many([rq.Queue.prepare_data(jobs.noop) for _ in range(n)])
             )
             rq_q.empty()
+            return rate
+
+        self.row("enqueue_many", "jobs/s", *self.medians(ours, theirs if rq_too else None))
         q.delete()
-        self.row("enqueue_many", "jobs/s", ours, theirs)
 
     # -- drain ------------------------------------------------------------------
 
     def drain(self, label: str, func, count: int, make_worker, rq_worker=None) -> None:
         n = self.n(count)
-        q = self.queue()
-        q.enqueue_many(q.prepare_data(func) for _ in range(n))
-        worker = make_worker(q)
-        ours = _rate(n, lambda: worker.work(burst=True, logging_level="WARNING"))
-        assert q.finished_job_registry.count == n, "not every job finished"
-        q.delete()
-        theirs = None
-        if rq_worker is not None:
+
+        def ours() -> float:
+            q = self.queue()
+            q.enqueue_many(q.prepare_data(func) for _ in range(n))
+            worker = make_worker(q)
+            rate = _rate(n, lambda: worker.work(burst=True, logging_level="WARNING"))
+            assert q.finished_job_registry.count == n, "not every job finished"
+            q.delete()
+            return rate
+
+        def theirs() -> float:
             import rq
 
             # RQ's forking worker manages a few dozen jobs a second: a sample will do.
@@ -114,9 +144,11 @@ class Bench:
             rq_q = self.rq_queue()
             rq_q.enqueue_many([rq.Queue.prepare_data(func) for _ in range(rq_n)])
             w = rq_worker([rq_q], connection=self.conn)
-            theirs = _rate(rq_n, lambda: w.work(burst=True, logging_level="WARNING"))
+            rate = _rate(rq_n, lambda: w.work(burst=True, logging_level="WARNING"))
             rq_q.empty()
-        self.row(label, "jobs/s", ours, theirs)
+            return rate
+
+        self.row(label, "jobs/s", *self.medians(ours, theirs if rq_worker is not None else None))
 
     # -- latency ----------------------------------------------------------------
 
@@ -194,30 +226,51 @@ class Scale(Bench):
     """How cost grows with queue depth, and a worker's memory over many jobs."""
 
     def depth(self, deep: int) -> None:
+        """Drain rate with ``deep`` jobs waiting over the rate with 1,000.
+
+        Both queues are filled once and topped up after each measurement, and
+        the two are measured in turn, so a slow moment hits both alike.
+        """
         n = self.n(3000)
-        rates = []
+        queues = []
         for waiting in (1000, deep):
             q = self.queue()
-            q.enqueue_many(q.prepare_data(jobs.noop) for _ in range(waiting + n))
+            q.enqueue_many(q.prepare_data(jobs.noop, result_ttl=0) for _ in range(waiting))
+            queues.append(q)
+
+        def rate(q) -> float:
+            q.enqueue_many(q.prepare_data(jobs.noop, result_ttl=0) for _ in range(n))
             worker = SimpleWorker([q])
-            rates.append(_rate(n, partial(worker.work, max_jobs=n, logging_level="WARNING")))
+            return _rate(n, partial(worker.work, max_jobs=n, logging_level="WARNING"))
+
+        shallow, deep_rate = self.medians(
+            partial(rate, queues[0]), partial(rate, queues[1]), rounds=5
+        )
+        for q in queues:
             q.delete()
-        self.row(f"drain with 1,000 waiting / with {deep:,}", "ratio", rates[1] / rates[0], None)
+        self.row(f"drain with {deep:,} waiting / with 1,000", "ratio", deep_rate / shallow, None)
 
     def memory(self, total: int) -> None:
-        from django_jobqueue.engine.pool import rss_bytes
+        """A worker's RSS over ``total`` jobs, in a fresh interpreter of its own.
 
-        q = self.queue()
-        worker = SimpleWorker([q])
+        Measured in this process, the RSS would carry everything the earlier
+        rows allocated (a million job objects after ``--depth 1000000``).
+        """
         step = max(1000, total // 10)
-        samples = []
-        for _ in range(total // step):
-            q.enqueue_many(q.prepare_data(jobs.noop, result_ttl=0) for _ in range(step))
-            worker.work(burst=True, logging_level="WARNING")
-            samples.append(rss_bytes() / 2**20)
+        q = self.queue()
+        code = _MEMORY.format(url=_url(self.conn), queue=q.name, prefix=self.prefix)
+        args = [str(total), str(step)]
+        out = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            env={**os.environ, "PYTHONPATH": ROOT},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         q.delete()
-        self.row(f"worker RSS after {step:,} jobs (MiB)", "MiB", samples[0], None, False)
-        self.row(f"worker RSS after {total:,} jobs (MiB)", "MiB", samples[-1], None, False)
+        first, last = float(out[0]), float(out[-1])
+        self.row(f"worker RSS after {step:,} jobs (MiB)", "MiB", first, None, False)
+        self.row(f"worker RSS after {total:,} jobs (MiB)", "MiB", last, None, False)
 
 
 def _rate(n: int, run) -> float:
@@ -238,6 +291,21 @@ from django_jobqueue.engine import Queue, SimpleWorker
 conn = redis.Redis.from_url({url!r})
 SimpleWorker([Queue({queue!r}, connection=conn, prefix={prefix!r})]).work(logging_level="WARNING")
 """.replace("{root!r}", repr(ROOT))
+
+
+_MEMORY = """
+import redis, sys
+from django_jobqueue.engine import Queue, SimpleWorker
+from django_jobqueue.engine.pool import rss_bytes
+from benchmarks import jobs
+total, step = int(sys.argv[1]), int(sys.argv[2])
+q = Queue({queue!r}, connection=redis.Redis.from_url({url!r}), prefix={prefix!r})
+worker = SimpleWorker([q])
+for _ in range(total // step):
+    q.enqueue_many(q.prepare_data(jobs.noop, result_ttl=0) for _ in range(step))
+    worker.work(burst=True, logging_level="WARNING")
+    print(rss_bytes() / 2**20, flush=True)
+"""
 
 
 def _latencies(conn, samples: int, enqueue, worker_cmd: list[str]) -> list[float]:
@@ -315,6 +383,9 @@ def main(argv=None) -> int:
         default=200_000,
         help="jobs to run while watching the worker's memory (0: skip)",
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="measure each rate this many times (median shown)"
+    )
     args = parser.parse_args(argv)
     rq_too = not args.skip_rq
     if rq_too:
@@ -329,7 +400,7 @@ def main(argv=None) -> int:
     else:
         server = RedisServer().start()
         conn = redis.Redis.from_url(server.url)
-    bench = Scale(conn, args.scale, server is not None)
+    bench = Scale(conn, args.scale, server is not None, args.rounds)
     try:
         import hiredis  # noqa: F401
 
