@@ -266,7 +266,7 @@ class Worker:
                 self.worker_ttl,
             )
             if reply:
-                return self._job_from_reply([position, *reply[1:]])
+                return self._job_from_reply(reply._replace(position=position))
         return None
 
     def _prefetched(self) -> Job | None:
@@ -310,15 +310,13 @@ class Worker:
         if job is not None:
             scripts.give_back(job.connection, job.keys, job.origin, job.id, now(), self.name)
 
-    def _job_from_reply(self, reply: Any) -> Job | None:
-        if not reply:
+    def _job_from_reply(self, taken: scripts.Taken | None) -> Job | None:
+        if taken is None:
             return None
-        position, job_id, lengths, packed = reply
-        queue = self.queues[int(position) - 1]
-        fields = scripts.unpack_fields(lengths, packed)
+        queue = self.queues[taken.position - 1]
         return queue.job_class.from_hash(
-            as_str(job_id),
-            fields,
+            taken.id.decode(),
+            taken.fields,
             queue.connection,
             origin=queue.name,
             serializer=queue.serializer,

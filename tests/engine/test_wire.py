@@ -89,14 +89,15 @@ def test_a_killed_connection_is_retried_by_the_clients_policy(redis_conn, echo):
         assert wire.evalsha(redis_conn, echo, ["k"], ["3", "", "", "", ""])[1] == b"3"
 
 
-def test_unpack_fields_keeps_commas_and_binary_values():
-    fields = [b"status", b"started", b"data", b"a,b\x00,c", b"empty", b""]
-    lengths = ",".join(str(len(f)) for f in fields).encode()
-    assert scripts.unpack_fields(lengths, b"".join(fields)) == {
-        b"status": b"started",
-        b"data": b"a,b\x00,c",
-        b"empty": b"",
-    }
+def test_replies_keep_commas_newlines_binary_and_empty_values():
+    pieces = [b"[]", b"2", b"id-1", b"status", b"started", b"data", b"a,b\n\x00,c", b"e", b""]
+    encoded = b",".join(b"%d" % len(p) for p in pieces) + b"\n" + b"".join(pieces)
+    head, taken = scripts.decode_reply(encoded, 1)
+    assert head == [b"[]"]
+    assert taken == scripts.Taken(
+        2, b"id-1", {b"status": b"started", b"data": b"a,b\n\x00,c", b"e": b""}
+    )
+    assert scripts.decode_reply(b"0,2\n[]", 2) == ([None, b"[]"], None)  # '' stands for false
 
 
 def test_many_calls_keep_order_and_errors_in_place(redis_conn, echo):

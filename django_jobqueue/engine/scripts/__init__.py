@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cache
 from importlib import resources
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
@@ -121,7 +121,7 @@ class TakeNext:
     def __init__(self, queues: Sequence[str], abandon_after: float):
         self.queues = list(queues)
         self.abandon_after = abandon_after
-        #: The dequeue reply the last finish/fail brought back (None: no job).
+        #: The job the last finish/fail took (None: no job).
         self.reply: Any = None
         #: Cleared by the worker when it must not take another job (shutdown).
         self.enabled = True
@@ -141,15 +141,27 @@ class TakeNext:
         return self._keys[1]
 
 
-def unpack_fields(lengths: bytes | str, packed: bytes | str) -> dict[Any, bytes]:
-    """The job hash that take_next sent as one string and its pieces' lengths."""
-    if isinstance(packed, str):  # a client with decode_responses=True
-        packed = packed.encode()
-    if isinstance(lengths, str):
-        lengths = lengths.encode()
-    ends = list(accumulate(map(int, lengths.split(b","))))
-    values = [packed[start:end] for start, end in zip([0, *ends], ends)]
-    return dict(zip(values[::2], values[1::2]))
+class Taken(NamedTuple):
+    """A job take_next took for a worker: its queue's position in the worker's list."""
+
+    position: int
+    id: bytes
+    fields: dict[bytes, bytes]
+
+
+def decode_reply(reply: bytes | None, head: int) -> tuple[list[bytes | None], Taken | None]:
+    """Split a reply that reply() in _lib.lua encoded: ``head`` values, then a job or not.
+
+    An empty value is None (see reply()).
+    """
+    if reply is None:
+        return [None] * head, None
+    header, _, body = reply.partition(b"\n")
+    ends = list(accumulate(map(int, header.split(b","))))
+    values = [body[start:end] for start, end in zip([0, *ends], ends)]
+    job = values[head:]
+    taken = Taken(int(job[0]), job[1], dict(zip(job[2::2], job[3::2]))) if job else None
+    return [value or None for value in values[:head]], taken
 
 
 def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequence[Any]) -> Any:
@@ -178,8 +190,9 @@ def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequen
 def dequeue(
     client: Any, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
 ) -> Any:
+    """The job taken, or None when every queue is empty."""
     keys = TakeNext(queues, deadline_in).keys(ks)
-    return _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
+    return decode_reply(_run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)]), 0)[1]
 
 
 def finish(
@@ -193,7 +206,7 @@ def finish(
     worker: str,
     take_next: TakeNext | None = None,
 ) -> Any:
-    """Returns ``[dependents JSON or None, next job reply or None]``."""
+    """Returns ``[dependents JSON or None, next job (a Taken) or None]``."""
     keys = [
         ks.job(queue, job_id),
         ks.registry(queue, "started"),
@@ -203,7 +216,8 @@ def finish(
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    return _run("finish", client, keys, args)
+    (dependents,), taken = decode_reply(_run("finish", client, keys, args), 1)
+    return [dependents, taken]
 
 
 def fail(
@@ -220,7 +234,7 @@ def fail(
     only_if_abandoned: bool = False,
     take_next: TakeNext | None = None,
 ) -> Any:
-    """Returns ``[new status or None, dependents JSON, next job reply or None]``."""
+    """Returns ``[new status or None, dependents JSON, next job (a Taken) or None]``."""
     keys = [
         ks.job(queue, job_id),
         ks.registry(queue, "started"),
@@ -243,7 +257,8 @@ def fail(
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    return _run("fail", client, keys, args)
+    (status, dependents), taken = decode_reply(_run("fail", client, keys, args), 2)
+    return [status, dependents, taken]
 
 
 def give_back(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:

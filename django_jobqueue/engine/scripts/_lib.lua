@@ -42,6 +42,23 @@ local function write_job(job_key, status, now, ttl, argv, first, last)
   if ttl ~= '' then redis.call('EXPIRE', job_key, ttl) end
 end
 
+-- A script's reply as one string: the lengths of its pieces joined with
+-- commas, a newline, then the pieces. head holds the script's own values
+-- (false goes as '', which no value of theirs can be); a job taken by
+-- take_next follows as its position, id and hash fields. Parsing a nested
+-- reply of thirty-odd elements cost the Python client more than the script.
+local function reply(head, job)
+  local pieces = {}
+  for i = 1, #head do pieces[i] = head[i] or '' end
+  if job then
+    table.insert(pieces, tostring(job[1])); table.insert(pieces, job[2])
+    for f = 1, #job[3] do table.insert(pieces, job[3][f]) end
+  end
+  local lengths = {}
+  for i = 1, #pieces do lengths[i] = #pieces[i] end
+  return table.concat(lengths, ',') .. '\n' .. table.concat(pieces)
+end
+
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
                       deferred = true, scheduled = true, canceled = true, stopped = true}
 
@@ -64,9 +81,8 @@ end
 -- job is always either in its queue or in the started registry. keys holds four
 -- keys per queue from position first on: queue list, priority set, started
 -- registry, job key prefix. Ids whose job expired, was deleted or is no longer
--- queued are dropped on the way. Returns nil, or {queue position, id, lengths,
--- fields}: the job hash's fields and values concatenated, and their lengths
--- joined with commas.
+-- queued are dropped on the way. Returns nil, or {queue position, id, job hash
+-- as a flat list} (scripts send it on through reply()).
 local function take_next(keys, first, now, worker, abandon_after)
   local deadline = tonumber(now) + tonumber(abandon_after)
   for i = first, #keys, 4 do
@@ -97,11 +113,7 @@ local function take_next(keys, first, now, worker, abandon_after)
         end
         table.insert(fields, 'started_at'); table.insert(fields, now)
         table.insert(fields, 'worker'); table.insert(fields, worker)
-        -- The hash travels as one string plus its pieces' lengths: parsing a
-        -- reply of thirty-odd elements in Python cost more than the script.
-        local lengths = {}
-        for f = 1, #fields do lengths[f] = #fields[f] end
-        return {(i - first) / 4 + 1, id, table.concat(lengths, ','), table.concat(fields)}
+        return {(i - first) / 4 + 1, id, fields}
       end
     end
   end

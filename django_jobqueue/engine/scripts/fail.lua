@@ -9,24 +9,24 @@
 -- ARGV[7] wake channel   ARGV[8] final status: 'failed' or 'stopped'
 -- ARGV[9] '1' to act only if the job's heartbeat deadline has passed (abandoned jobs)
 -- ARGV[10] seconds until a next job counts as abandoned (with KEYS[7..])
--- Returns {new status or false when the job was no longer this worker's,
--- dependents JSON, next job or false}.
+-- Returns, encoded by reply(): the new status, or false when the job was no
+-- longer this worker's; dependents JSON; then the next job, if one was taken.
 local id, now = ARGV[1], ARGV[2]
 local function next_job()
-  if #KEYS > 6 then return take_next(KEYS, 7, now, ARGV[5], ARGV[10]) or false end
-  return false
+  if #KEYS > 6 then return take_next(KEYS, 7, now, ARGV[5], ARGV[10]) end
+  return nil
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
-  return {false, '[]', next_job()}
+  return reply({false, '[]'}, next_job())
 end
 if state[3] then
   -- Dependents are released after this script (see finish.lua).
-  next_job = function() return false end
+  next_job = function() return nil end
 end
 if ARGV[9] == '1' then
   local deadline = redis.call('ZSCORE', KEYS[2], id)
-  if deadline and tonumber(deadline) > tonumber(now) then return {false, '[]', false} end
+  if deadline and tonumber(deadline) > tonumber(now) then return reply({false, '[]'}, nil) end
 end
 redis.call('ZREM', KEYS[2], id)
 redis.call('HSET', KEYS[1], 'exc_info', ARGV[4], 'ended_at', now)
@@ -36,17 +36,17 @@ if ARGV[6] ~= '' then
   if delay > 0 then
     redis.call('HSET', KEYS[1], 'status', 'scheduled')
     redis.call('ZADD', KEYS[5], tonumber(now) + delay, id)
-    return {'scheduled', '[]', next_job()}
+    return reply({'scheduled', '[]'}, next_job())
   end
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', now)
   push(KEYS[4], KEYS[6], KEYS[1], id, false, now, ARGV[7])
-  return {'queued', '[]', next_job()}
+  return reply({'queued', '[]'}, next_job())
 end
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
   redis.call('DEL', KEYS[1])
-  return {ARGV[8], dependents, next_job()}
+  return reply({ARGV[8], dependents}, next_job())
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[8])
 if ttl > 0 then
@@ -55,4 +55,4 @@ if ttl > 0 then
 else
   redis.call('ZADD', KEYS[3], '+inf', id)
 end
-return {ARGV[8], dependents, next_job()}
+return reply({ARGV[8], dependents}, next_job())
