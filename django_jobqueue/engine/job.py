@@ -213,7 +213,11 @@ class Job:
         self._kwargs: dict | None = None
         self._loaded = False
         self._status: JobStatus | None = None
-        self.created_at = self.enqueued_at = self.started_at = self.ended_at = None
+        # The timestamp properties' storage (UNIX seconds), set directly: cheaper.
+        self._created_at: float | None = None
+        self._enqueued_at: float | None = None
+        self._started_at: float | None = None
+        self._ended_at: float | None = None
         self.timeout: int | None = DEFAULT_TIMEOUT
         #: None: the worker's default (500 s unless the worker says otherwise).
         self.result_ttl: int | None = None
@@ -411,16 +415,11 @@ class Job:
         self._description = as_str(get(b"desc"))
         self._data = get(b"data")
         self._loaded = False
-        status = as_str(get(b"status"))
-        self._status = (
-            JobStatus(status)
-            if status is not None and status in JobStatus._value2member_map_
-            else None
-        )
-        self.created_at = _float(get(b"created_at"))
-        self.enqueued_at = _float(get(b"enqueued_at"))
-        self.started_at = _float(get(b"started_at"))
-        self.ended_at = _float(get(b"ended_at"))
+        self._status = _STATUS_BY_VALUE.get(get(b"status"))
+        self._created_at = _float(get(b"created_at"))
+        self._enqueued_at = _float(get(b"enqueued_at"))
+        self._started_at = _float(get(b"started_at"))
+        self._ended_at = _float(get(b"ended_at"))
         self.timeout = as_int(get(b"timeout"), DEFAULT_TIMEOUT)
         self.result_ttl = as_int(get(b"result_ttl"))
         self.failure_ttl = as_int(get(b"failure_ttl"), DEFAULT_FAILURE_TTL)
@@ -567,7 +566,7 @@ class Job:
         return self._status
 
     def set_status(self, status: JobStatus | str) -> None:
-        self._status = JobStatus(status)
+        self._status = status if type(status) is JobStatus else JobStatus(status)
 
     is_queued = property(lambda self: self.get_status() == JobStatus.QUEUED)
     is_started = property(lambda self: self.get_status() == JobStatus.STARTED)
@@ -808,6 +807,13 @@ def _operation_error(exc: Exception, job_id: str, verb: str) -> Exception:
         status = text.split(" ", 1)[1]
         return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
     return exc
+
+
+#: JobStatus by its value as Redis returns it (unknown values: None).
+_STATUS_BY_VALUE: dict[Any, JobStatus] = {
+    **{status.value: status for status in JobStatus},
+    **{status.value.encode(): status for status in JobStatus},
+}
 
 
 def _float(value: Any) -> float | None:

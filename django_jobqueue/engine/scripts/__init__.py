@@ -257,8 +257,8 @@ def fail(
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    (status, dependents), taken = decode_reply(_run("fail", client, keys, args), 2)
-    return [status, dependents, taken]
+    (new_status, dependents), taken = decode_reply(_run("fail", client, keys, args), 2)
+    return [new_status, dependents, taken]
 
 
 def give_back(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:
