@@ -756,6 +756,52 @@ def pool_children(
     return found
 
 
+def running_jobs(
+    connection: Any, queue_names: Any, prefix: str | None = None
+) -> dict[str, list[tuple[str, str]]]:
+    """The jobs each worker (or pool child) is running now, by worker name.
+
+    A worker's registration names its current job only as of its last
+    heartbeat, up to 30 seconds old; the started registries and the ``worker``
+    field of their jobs change in the same script that takes or ends a job, so
+    they are exact. One pipeline reads the started registry of every queue,
+    one more the ``worker`` and ``status`` of every job found there (none when
+    no job is running). Each command touches one key, so on Redis Cluster the
+    client's pipeline sends each to its node.
+
+    Args:
+        queue_names: the queues to look at; a worker running a job of a queue
+            left out is not found running it (pass every queue the workers
+            of interest serve).
+
+    Returns:
+        ``{worker name: [(queue, job id), ...]}``, only for workers running a
+        job, in the order of ``queue_names`` then of starting. A job whose
+        worker died stays in its registry until it is found abandoned: it is
+        listed under that name, which is no longer among the live workers.
+    """
+    ks = keyspace(prefix)
+    names = list(dict.fromkeys(queue_names))
+    if not names:
+        return {}
+    connection = resolve_connection(connection)
+    pipe = connection.pipeline(transaction=False)
+    for name in names:
+        pipe.zrange(ks.registry(name, "started"), 0, -1)
+    started = [(name, as_str(job_id)) for name, ids in zip(names, pipe.execute()) for job_id in ids]
+    if not started:
+        return {}
+    pipe = connection.pipeline(transaction=False)
+    for name, job_id in started:
+        pipe.hmget(ks.job(name, job_id), ["worker", "status"])
+    found: dict[str, list[tuple[str, str]]] = {}
+    for (name, job_id), (worker, status) in zip(started, pipe.execute()):
+        # The job may have ended between the two reads.
+        if worker and as_str(status) == "started":
+            found.setdefault(as_str(worker), []).append((name, job_id))
+    return found
+
+
 __all__ = [
     "DEFAULT_WORKER_TTL",
     "SimpleWorker",
@@ -763,5 +809,6 @@ __all__ = [
     "WorkerState",
     "all_workers",
     "pool_children",
+    "running_jobs",
     "stop_job",
 ]

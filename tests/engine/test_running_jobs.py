@@ -1,0 +1,68 @@
+"""running_jobs(): who runs which job now, read from the started registries."""
+
+from __future__ import annotations
+
+from django_jobqueue.engine import Queue, SimpleWorker, scripts
+from django_jobqueue.engine.utils import now
+from django_jobqueue.engine.worker import running_jobs
+
+from . import jobs
+
+#: Queue names whose hash tags land on the three masters of the session's cluster.
+SPREAD = ("emails", "default", "low")
+
+
+def _take(queue: Queue, worker: str) -> str:
+    """Mark ``queue``'s next job started by ``worker``, as that worker's loop would."""
+    taken = scripts.dequeue(queue.connection, queue.keys, [queue.name], now(), worker, 60)
+    assert taken is not None
+    return taken.id.decode()
+
+
+def test_each_worker_with_the_jobs_it_runs(make_queue, redis_conn, key_prefix):
+    default, high, low = make_queue("default"), make_queue("high"), make_queue("low")
+    finished = default.enqueue(jobs.add, 3, 4)
+    SimpleWorker([default], connection=redis_conn, prefix=key_prefix, name="w1").work(
+        burst=True, logging_level=None
+    )
+    assert finished.get_status() == "finished"  # its hash still names w1
+    for queue in (default, default, high, low):
+        queue.enqueue(jobs.add, 1, 2)
+    first = _take(default, "w1")
+    other = _take(high, "w2")
+    # Two at once for one worker happens only around a lost reply, but is not hidden.
+    second = _take(default, "w1")
+    _take(low, "w3")
+
+    assert running_jobs(redis_conn, ["default", "high", "default"], key_prefix) == {
+        "w1": [("default", first), ("default", second)],
+        "w2": [("high", other)],
+    }
+    # Only the queues asked about are read.
+    assert running_jobs(redis_conn, ["high"], key_prefix) == {"w2": [("high", other)]}
+    assert running_jobs(redis_conn, ["nothing-here"], key_prefix) == {}
+    assert running_jobs(redis_conn, [], key_prefix) == {}
+
+
+def test_an_entry_whose_job_ended_or_went_is_left_out(make_queue, redis_conn, key_prefix):
+    queue = make_queue("default")
+    queue.enqueue(jobs.add, 1, 2)
+    job_id = _take(queue, "w1")
+    started = queue.keys.registry("default", "started")
+    # As if the job had ended, or been deleted, between the two reads.
+    redis_conn.zadd(started, {"gone": now() + 60})
+    assert running_jobs(redis_conn, ["default"], key_prefix) == {"w1": [("default", job_id)]}
+    redis_conn.hset(queue.keys.job("default", job_id), "status", "finished")
+    assert running_jobs(redis_conn, ["default"], key_prefix) == {}
+
+
+def test_on_a_cluster_the_queues_of_every_master(cluster_conn, key_prefix):
+    queues = [Queue(name, cluster_conn, prefix=key_prefix) for name in SPREAD]
+    nodes = {cluster_conn.get_node_from_key(q.key).name for q in queues}
+    assert len(nodes) == 3, "the queues should be spread over the three masters"
+    expected: dict[str, list[tuple[str, str]]] = {}
+    for i, queue in enumerate(queues):
+        for _ in range(2):
+            queue.enqueue(jobs.add, 1, 2)
+            expected.setdefault(f"w{i % 2}", []).append((queue.name, _take(queue, f"w{i % 2}")))
+    assert running_jobs(cluster_conn, SPREAD, key_prefix) == expected
