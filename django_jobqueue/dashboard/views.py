@@ -38,7 +38,7 @@ from ..engine.keys import validate_job_id
 from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
 from ..engine.utils import as_str, now, to_datetime, truncate
-from ..engine.worker import all_workers, pool_children, stop_job
+from ..engine.worker import WorkerState, all_workers, pool_children, running_jobs, stop_job
 from ..models import Dashboard
 from ..queues import get_queue
 from . import operations
@@ -293,14 +293,27 @@ def overview(request: Any, site: Any) -> Any:
     return render(request, "django_jobqueue/dashboard/overview.html", context)
 
 
-def _worker_row(request: Any, info: dict[str, Any], names: list[str]) -> dict[str, Any]:
-    """One row of the Workers page, from a worker's (or a pool child's) registration."""
-    current, current_queue = info.get("current_job"), info.get("current_queue")
+def _worker_row(
+    request: Any, info: dict[str, Any], names: list[str], jobs: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """One row of the Workers page, from a worker's (or a pool child's) registration.
+
+    ``jobs`` are the jobs it runs now (see :func:`~.engine.worker.running_jobs`):
+    they decide its current job and whether it is busy, since the registration
+    says so only as of its last heartbeat. The other states (started,
+    suspended) come from the registration.
+    """
+    current_queue, current = jobs[0] if jobs else (None, None)
+    state = info.get("state", "")
+    if jobs:
+        state = WorkerState.BUSY
+    elif state == WorkerState.BUSY:
+        state = WorkerState.IDLE
     return {
         "name": info.get("name", ""),
         "hostname": info.get("hostname", ""),
         "pid": info.get("pid", ""),
-        "state": info.get("state", ""),
+        "state": state,
         "queues": [
             (q, url(request, "queue", q) if q in names else None)
             for q in (info.get("queues") or "").split(",")
@@ -327,8 +340,10 @@ def _worker_row(request: Any, info: dict[str, Any], names: list[str]) -> dict[st
 def workers(request: Any, site: Any) -> Any:
     """Every live worker; a pool is one row with its children listed under it.
 
-    Per connection: the workers, then the children of its pools, then the
-    progress of every running job, one pipelined round trip each.
+    Per connection: the set of workers, their registrations, the children of
+    its pools, the started registries of the queues they serve, who runs each
+    started job, and the progress of those jobs: one round trip each however
+    many workers and jobs there are (the last two only when a job runs).
     """
     names = list(get_settings().queues)
     seen: dict[int, Any] = {}
@@ -339,16 +354,26 @@ def workers(request: Any, site: Any) -> Any:
     for queue in seen.values():
         infos = all_workers(queue.connection, queue.keys.prefix)
         children = pool_children(queue.connection, infos, queue.keys.prefix)
+        served = [
+            q
+            for info in [*infos, *(c for pool in children.values() for c in pool)]
+            for q in (info.get("queues") or "").split(",")
+            if q
+        ]
+        jobs = running_jobs(queue.connection, served, queue.keys.prefix)
         running = []
         for info in infos:
-            row = _worker_row(request, info, names)
+            name = info.get("name", "")
+            row = _worker_row(request, info, names, jobs.get(name, []))
             row["children"] = [
-                _worker_row(request, child, names) for child in children.get(row["name"], [])
+                _worker_row(request, child, names, jobs.get(child.get("name", ""), []))
+                for child in children.get(name, [])
             ]
             row["busy_children"] = sum(1 for c in row["children"] if c["current_job"])
+            if row["busy_children"]:
+                row["state"] = WorkerState.BUSY  # a pool is busy while a child is
             rows.append(row)
             running += [r for r in (row, *row["children"]) if r["current_job"]]
-        running = [r for r in running if r["current_queue"]]
         found = fetch_progress(
             queue.connection,
             [queue.keys.job(r["current_queue"], r["current_job"]) for r in running],

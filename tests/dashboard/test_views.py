@@ -72,7 +72,8 @@ def test_workers_page(admin, jq, key_prefix):
         [q, jq("high")], connection=q.connection, prefix=key_prefix, name="host-7.<b>w</b>"
     )
     worker.register_birth()
-    worker.current_job = q.enqueue(jobs.add, 1, 2)
+    q.enqueue(jobs.add, 1, 2)
+    worker.current_job = worker.dequeue()  # started, as the page reads it from the registry
     worker.successful_job_count, worker.failed_job_count = 12, 3
     worker.heartbeat()
     try:
