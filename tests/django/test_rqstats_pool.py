@@ -1,4 +1,5 @@
-"""rqstats lists each worker pool with its children under it (issue #5)."""
+"""rqstats lists each worker pool with its children under it (issue #5), and each
+worker's current job as it is now, not as of its last heartbeat."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import time
 from io import StringIO
 
+import pytest
 from django.core.management import call_command
 
 from django_jobqueue import get_queue
@@ -117,6 +119,69 @@ def test_a_running_pool_and_its_children(jq, manage_py, key_prefix):
     proc.communicate(timeout=30)
     assert json.loads(run("--json"))["workers"] == []
     assert "Workers:" not in run()
+
+
+def _by_name(workers: list[dict]) -> dict[str, dict]:
+    """Every worker and pool child of ``rqstats --json`` by name."""
+    found = {}
+    for worker in workers:
+        found[worker["name"]] = worker
+        found.update((c["name"], c) for c in worker["children"])
+    return found
+
+
+@pytest.mark.parametrize("worker_class", ["pool", "simple"])
+def test_a_job_shows_the_moment_it_starts_and_ends(jq, manage_py, key_prefix, worker_class):
+    """rqstats reads who runs what from the started registries: a job shows as
+    current (its worker busy) at once, though the worker's registration will
+    say so only at its next heartbeat, 30 s away at this worker_ttl."""
+    extra = ["--processes", "2"] if worker_class == "pool" else []
+    manage_py(
+        "rqworker",
+        "default",
+        "--worker-class",
+        worker_class,
+        *extra,
+        "--name",
+        "w-now",
+        "--worker-ttl",
+        "3600",
+        "--without-scheduler",
+    )
+    wanted = {"w-now", "w-now.1", "w-now.2"} if worker_class == "pool" else {"w-now"}
+    wait_until(lambda: set(_by_name(json.loads(run("--json"))["workers"])) == wanted)
+    queue = get_queue("default")
+    release = f"{key_prefix}release"
+    job = queue.enqueue(hold, release)
+    wait_until(lambda: job.get_status() == "started")
+    job.refresh()
+    runner = job.worker_name
+    assert runner in wanted - {"w-now"} if worker_class == "pool" else runner == "w-now"
+
+    workers = _by_name(json.loads(run("--json"))["workers"])
+    registration = queue.connection.hgetall(f"{key_prefix}worker:{runner}")
+    # The heartbeat has not told anyone yet...
+    assert registration[b"current_job"] == b"" and registration[b"state"] != b"busy"
+    # ...but rqstats knows.
+    assert (workers[runner]["current_job"], workers[runner]["current_queue"]) == (
+        job.id,
+        "default",
+    )
+    assert workers[runner]["state"] == "busy"
+    assert all(workers[name]["current_job"] is None for name in wanted - {runner, "w-now"})
+    lines = {line.split()[0]: line for line in _section(run(), "Workers:")[1:]}
+    assert f"{job.id} (default)" in lines[runner] and " busy " in lines[runner]
+    if worker_class == "pool":
+        assert workers["w-now"]["state"] == "busy"
+        assert "busy (pool of 2, 1 busy)" in lines["w-now"]
+
+    queue.connection.set(release, "1")
+    wait_until(lambda: job.get_status() == "finished")
+    workers = _by_name(json.loads(run("--json"))["workers"])
+    assert workers[runner]["current_job"] is None and workers[runner]["state"] != "busy"
+    assert job.id not in "".join(_section(run(), "Workers:"))
+    if worker_class == "pool":
+        assert workers["w-now"]["state"] != "busy"
 
 
 def test_an_expired_child_is_left_out_and_other_queues_see_no_pool(jq, key_prefix):

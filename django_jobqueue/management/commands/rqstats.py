@@ -14,7 +14,8 @@ from ...cron import get_cron_entries
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
 from ...engine.utils import as_str, now, truncate
-from ...engine.worker import all_workers, pool_children
+from ...engine.worker import WorkerState, all_workers, pool_children
+from ...engine.worker import running_jobs as jobs_by_worker
 from ...queues import get_queue
 from ._base import configured_queues
 
@@ -241,7 +242,10 @@ def live_workers(queues):
 
     A pool is one worker, with its live children in ``children`` (an empty
     list for other workers). Per connection and prefix, one round trip reads
-    the set of workers, one their registrations and one the pools' children.
+    the set of workers, one their registrations, one the pools' children, one
+    the started registries of the queues they serve and one who runs each
+    started job: that, not the registration (as of the last heartbeat), says
+    which job a worker runs and whether it is busy.
     """
     groups: dict[tuple[int, str], tuple[Any, set[str]]] = {}
     for queue in queues:
@@ -255,25 +259,43 @@ def live_workers(queues):
             if served & set((info.get("queues") or "").split(","))
         ]
         children = pool_children(queue.connection, infos, queue.keys.prefix)
+        listed = [*infos, *(c for pool in children.values() for c in pool)]
+        jobs = jobs_by_worker(
+            queue.connection,
+            [q for info in listed for q in (info.get("queues") or "").split(",") if q],
+            queue.keys.prefix,
+        )
         for info in infos:
-            row = _worker_json(info)
+            row = _worker_json(info, jobs)
             if info.get("execution") == "pool":
                 row["processes"] = _int(info.get("processes"))
-            row["children"] = [_worker_json(c) for c in children.get(row["name"], [])]
+            row["children"] = [_worker_json(c, jobs) for c in children.get(row["name"], [])]
+            if any(c["current_job"] for c in row["children"]):
+                row["state"] = WorkerState.BUSY  # a pool is busy while a child is
             found.append(row)
     return sorted(found, key=lambda w: w["name"])
 
 
-def _worker_json(info):
+def _worker_json(info, jobs):
+    """A worker's registration; its current job and busy or idle state from ``jobs``
+    (:func:`~django_jobqueue.engine.worker.running_jobs`), exact where the
+    registration is as old as the last heartbeat."""
+    name = info.get("name", "")
+    current_queue, current = jobs[name][0] if name in jobs else (None, None)
+    state = info.get("state", "")
+    if current:
+        state = WorkerState.BUSY
+    elif state == WorkerState.BUSY:
+        state = WorkerState.IDLE
     return {
-        "name": info.get("name", ""),
+        "name": name,
         "hostname": info.get("hostname", ""),
         "pid": _int(info.get("pid")),
         "execution": info.get("execution", ""),
-        "state": info.get("state", ""),
+        "state": state,
         "queues": [q for q in (info.get("queues") or "").split(",") if q],
-        "current_job": info.get("current_job") or None,
-        "current_queue": info.get("current_queue") or None,
+        "current_job": current,
+        "current_queue": current_queue,
         "successful": _int(info.get("successful")) or 0,
         "failed": _int(info.get("failed")) or 0,
         "birth": _float(info.get("birth")),
