@@ -7,9 +7,10 @@ Debian's ``chromium`` and ``chromium-driver`` installed::
 
 It starts everything it needs privately and stops it on exit: a throw-away
 ``redis-server`` on a free port, the demo site (``testproject``) on a free
-port with a SQLite database in a temporary folder, and a worker. It fills the
-queues with jobs of every status, so that each page has something to show,
-then saves one PNG per page, 1200 pixels wide.
+port with a SQLite database in a temporary folder, and a worker pool. It fills
+the queues with jobs of every status, so that each page has something to show,
+waits until the pool runs a job that reports its progress (for the workers
+page), then saves one PNG per page, 1200 pixels wide.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "_static" / "screenshots"
@@ -45,6 +47,25 @@ JOBQUEUE_CRON = [
 ]
 """
 
+# A job that reports its progress, for the workers page; written next to the settings.
+TASKS = '''
+import time
+
+from django_jobqueue import get_current_job
+
+
+def resize_images(count, fast):
+    """Resize ``count`` images: the first ``fast`` quickly, then one a minute, so
+    that the screenshot catches the job part way through."""
+    job = get_current_job()
+    for done in range(count):
+        job.set_progress(done, count, f"resizing image {done + 1} of {count}")
+        time.sleep(0.1 if done < fast else 60)  # 0.1 s: each report is written
+    return count
+'''
+#: Images the progress job has resized when the screenshots are taken (of 300).
+PROGRESS_AT = 137
+
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
@@ -53,6 +74,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="jobqueue-screenshots-"))
     (tmp / "screenshot_settings.py").write_text(SETTINGS)
+    (tmp / "screenshot_tasks.py").write_text(TASKS)
     processes: list[subprocess.Popen] = []
     with RedisServer() as redis_server:
         env = {
@@ -77,11 +99,23 @@ def main() -> None:
                 },
                 check=True,
             )
-            chained = fill_queues(manage, env)
-            # A worker that stays up (for the workers page) and runs a slow job.
+            chained, progressing = fill_queues(manage, env)
+            # A pool that stays up (for the workers page): two of its three
+            # children run the slow jobs of queue high, one reporting progress.
             processes.append(
                 subprocess.Popen(
-                    [*manage, "rqworker", "high", "default", "--processes", "2", "-v0"], env=env
+                    [
+                        *manage,
+                        "rqworker",
+                        "high",
+                        "default",
+                        "--processes",
+                        "3",
+                        "--name",
+                        "worker-1",
+                        "-v0",
+                    ],
+                    env=env,
                 )
             )
             port = find_free_port()
@@ -95,7 +129,7 @@ def main() -> None:
             )
             base = f"http://127.0.0.1:{port}"
             wait_for(base + "/admin/login/")
-            time.sleep(2)  # the worker takes the slow job and heart-beats
+            wait_for_progress(progressing)
             shoot(base, chained)
         finally:
             for process in reversed(processes):
@@ -114,11 +148,14 @@ def main() -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def fill_queues(manage: list[str], env: dict) -> str:
-    """Jobs of every status; returns the id of a job with a dependency chain."""
+def fill_queues(manage: list[str], env: dict) -> tuple[str, Any]:
+    """Jobs of every status; returns the id of a job with a dependency chain, and
+    the job that will report its progress once the pool runs it."""
     import django
 
     django.setup()
+    import screenshot_tasks
+
     from django_jobqueue import Dependency, Retry, get_queue
     from testproject.demo import tasks
 
@@ -138,7 +175,21 @@ def fill_queues(manage: list[str], env: dict) -> str:
     default.enqueue_in(timedelta(minutes=15), tasks.count_words, "later")
     default.enqueue(tasks.add, 2, 2, depends_on=low.enqueue(tasks.slow, 1)).cancel()
     high.enqueue(tasks.slow, 600, job_timeout=900)
-    return total.id
+    progressing = high.enqueue(screenshot_tasks.resize_images, 300, PROGRESS_AT, job_timeout=900)
+    return total.id, progressing
+
+
+def wait_for_progress(job: Any, timeout: float = 60) -> None:
+    """Until ``job`` has reported :data:`PROGRESS_AT` images done."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job.refresh()
+        progress = job.progress
+        if progress is not None and progress.done >= PROGRESS_AT:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Job {job.id} did not report its progress in {timeout} s.")
+        time.sleep(0.2)
 
 
 def wait_for(url: str, timeout: float = 30) -> None:
