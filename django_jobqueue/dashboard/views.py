@@ -38,7 +38,14 @@ from ..engine.keys import validate_job_id
 from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
 from ..engine.utils import as_str, now, to_datetime, truncate
-from ..engine.worker import WorkerState, all_workers, pool_children, running_jobs, stop_job
+from ..engine.worker import (
+    WorkerState,
+    all_workers,
+    live_state,
+    pool_children,
+    running_jobs,
+    stop_job,
+)
 from ..models import Dashboard
 from ..queues import get_queue
 from . import operations
@@ -300,15 +307,11 @@ def _worker_row(
 
     ``jobs`` are the jobs it runs now (see :func:`~.engine.worker.running_jobs`):
     they decide its current job and whether it is busy, since the registration
-    says so only as of its last heartbeat. The other states (started,
-    suspended) come from the registration.
+    says so only as of its last heartbeat (see
+    :func:`~.engine.worker.live_state`).
     """
     current_queue, current = jobs[0] if jobs else (None, None)
-    state = info.get("state", "")
-    if jobs:
-        state = WorkerState.BUSY
-    elif state == WorkerState.BUSY:
-        state = WorkerState.IDLE
+    state = live_state(info.get("state", ""), bool(jobs))
     return {
         "name": info.get("name", ""),
         "hostname": info.get("hostname", ""),

@@ -756,6 +756,20 @@ def pool_children(
     return found
 
 
+def live_state(registered: str, running: bool) -> str:
+    """A worker's state now, for pages and commands that show it.
+
+    Busy while it runs a job (see :func:`running_jobs`). Otherwise the state
+    its registration gives, except that "busy" and "started" are only as new
+    as its last heartbeat: a worker not running a job now is idle.
+    """
+    if running:
+        return WorkerState.BUSY
+    if registered in (WorkerState.BUSY, WorkerState.STARTED):
+        return WorkerState.IDLE
+    return registered
+
+
 def running_jobs(
     connection: Any, queue_names: Any, prefix: str | None = None
 ) -> dict[str, list[tuple[str, str]]]:
@@ -808,6 +822,7 @@ __all__ = [
     "Worker",
     "WorkerState",
     "all_workers",
+    "live_state",
     "pool_children",
     "running_jobs",
     "stop_job",

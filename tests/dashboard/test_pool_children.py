@@ -289,7 +289,7 @@ def test_round_trips_do_not_grow_with_workers_or_jobs(admin, jq, key_prefix, mon
             monkeypatch.undo()
             (row,) = response.context["rows"]
             assert len(row["children"]) == children
-            assert [c["state"] for c in row["children"]] == ["busy"] * running + ["started"] * (
+            assert [c["state"] for c in row["children"]] == ["busy"] * running + ["idle"] * (
                 children - running
             )
             assert row["busy_children"] == running

@@ -66,3 +66,13 @@ def test_on_a_cluster_the_queues_of_every_master(cluster_conn, key_prefix):
             queue.enqueue(jobs.add, 1, 2)
             expected.setdefault(f"w{i % 2}", []).append((queue.name, _take(queue, f"w{i % 2}")))
     assert running_jobs(cluster_conn, SPREAD, key_prefix) == expected
+
+
+def test_live_state_trusts_running_jobs_over_the_heartbeat():
+    from django_jobqueue.engine.worker import WorkerState, live_state
+
+    assert live_state(WorkerState.IDLE, running=True) == WorkerState.BUSY
+    # "busy" and "started" are as old as the last heartbeat: without a job, idle.
+    assert live_state(WorkerState.BUSY, running=False) == WorkerState.IDLE
+    assert live_state(WorkerState.STARTED, running=False) == WorkerState.IDLE
+    assert live_state(WorkerState.SUSPENDED, running=False) == WorkerState.SUSPENDED

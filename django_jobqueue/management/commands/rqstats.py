@@ -14,7 +14,7 @@ from ...cron import get_cron_entries
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
 from ...engine.utils import as_str, now, truncate
-from ...engine.worker import WorkerState, all_workers, pool_children
+from ...engine.worker import WorkerState, all_workers, live_state, pool_children
 from ...engine.worker import running_jobs as jobs_by_worker
 from ...queues import get_queue
 from ._base import configured_queues
@@ -282,11 +282,7 @@ def _worker_json(info, jobs):
     registration is as old as the last heartbeat."""
     name = info.get("name", "")
     current_queue, current = jobs[name][0] if name in jobs else (None, None)
-    state = info.get("state", "")
-    if current:
-        state = WorkerState.BUSY
-    elif state == WorkerState.BUSY:
-        state = WorkerState.IDLE
+    state = live_state(info.get("state", ""), current is not None)
     return {
         "name": name,
         "hostname": info.get("hostname", ""),
