@@ -28,7 +28,7 @@ from .outcome import record_failure
 from .scheduler import Scheduler
 from .tally import MinuteReport, Tally, describe_redis
 from .utils import kill_quietly, now, parent_death_signal, pidfd
-from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version
+from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version, observe
 
 logger = logging.getLogger("django_jobqueue.worker")
 
@@ -407,13 +407,7 @@ class WorkerPool:
         self.tally.ended(queue_name, status)
 
     def _observe(self) -> None:
-        self.tally.flush_if_due()
-        if self.report is not None:
-            self.report.tick(
-                self.successful_job_count + self.failed_job_count, self.failed_job_count
-            )
-        if self.on_tick is not None:
-            self.on_tick(self)
+        observe(self)
 
     def _kill_overdue(self) -> None:
         for child in self.children.values():

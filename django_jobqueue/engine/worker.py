@@ -517,13 +517,7 @@ class Worker:
 
     def observe(self) -> None:
         """Flush the tally, log the minute's line, update a live display: each when due."""
-        self.tally.flush_if_due()
-        if self.report is not None:
-            self.report.tick(
-                self.successful_job_count + self.failed_job_count, self.failed_job_count
-            )
-        if self.on_tick is not None:
-            self.on_tick(self)
+        observe(self)
 
     def maintain_if_due(self) -> None:
         if time.monotonic() >= self._next_maintenance:
@@ -754,6 +748,17 @@ def pool_children(
         if fields:
             found[pool].append({as_str(k): as_str(v) for k, v in fields.items()})
     return found
+
+
+def observe(runner: Any) -> None:
+    """What a worker or a pool does on every turn of its loop (see Worker.observe)."""
+    runner.tally.flush_if_due()
+    if runner.report is not None:
+        runner.report.tick(
+            runner.successful_job_count + runner.failed_job_count, runner.failed_job_count
+        )
+    if runner.on_tick is not None:
+        runner.on_tick(runner)
 
 
 def live_state(registered: str, running: bool) -> str:

@@ -7,29 +7,19 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import redis
 
-from django_jobqueue.engine import SimpleWorker, get_current_job, scripts
+from django_jobqueue.engine import SimpleWorker, scripts
 from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.engine.utils import now
 from django_jobqueue.queues import get_queue
 from tests.django.conftest import REPO_ROOT, subprocess_env
+from tests.django.tasks import hold
 from tests.helpers import wait_until
 
 from .conftest import ADMIN
-
-
-def hold(release_key):
-    """A job that reports some progress, then runs until the test sets ``release_key``."""
-    job = get_current_job()
-    job.set_progress(3, 10, "step 3 of 10")
-    deadline = time.monotonic() + 30
-    while not job.connection.exists(release_key) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return "released"
 
 
 @pytest.fixture

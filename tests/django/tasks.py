@@ -75,3 +75,13 @@ def low_add(a, b):
 @job("high")
 def high_fail(message="boom"):
     raise ValueError(message)
+
+
+def hold(release_key):
+    """Report some progress, then run until the test sets ``release_key`` (30 s at most)."""
+    job = get_current_job()
+    job.set_progress(3, 10, "step 3 of 10")
+    deadline = time.monotonic() + 30
+    while not job.connection.exists(release_key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return "released"

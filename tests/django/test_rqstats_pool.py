@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 
 from django_jobqueue import get_queue
-from django_jobqueue.engine import get_current_job
 from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
 
 from .conftest import wait_until
-
-
-def hold(release_key):
-    """A job that runs until the test sets ``release_key``."""
-    job = get_current_job()
-    deadline = time.monotonic() + 30
-    while not job.connection.exists(release_key) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return "released"
+from .tasks import hold
 
 
 def run(*args):
