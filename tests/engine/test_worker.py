@@ -616,6 +616,21 @@ def test_sigkilled_worker_leaves_an_abandoned_job(worker_class, queue, spawn_wor
     assert "AbandonedJobError" in job.exc_info
 
 
+def test_a_worker_restarted_under_a_killed_ones_name_does_not_hide_its_job(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    killed = make_worker([queue], name="w", worker_ttl=1)
+    killed.register_birth()
+    assert killed.dequeue().id == job.id  # taken, then never recorded: "killed"
+    again = make_worker([queue], name="w", worker_ttl=1)
+    again.register_birth()
+    again.heartbeat()
+    time.sleep(1.2)
+    again.heartbeat()  # the new "w" is alive; the job's own deadline has passed
+    assert queue.started_job_registry.cleanup() == 1
+    assert job.get_status(refresh=True) == JobStatus.FAILED
+    assert "AbandonedJobError" in job.exc_info
+
+
 def test_worker_subprocess_runs_jobs(make_queue, spawn_worker, redis_conn, key_prefix):
     high, low = make_queue("high"), make_queue("low")
     for i in range(2):
