@@ -41,13 +41,21 @@ def get_connection(name: str = "default") -> Any:
     return client
 
 
+#: Set unless CONNECTION_KWARGS (or the URL) says otherwise. Without a connect
+#: timeout, a Redis behind a dropped route holds an enqueue, and so the web
+#: request making it, for the system's TCP connect timeout: minutes on Linux.
+#: Keepalive lets the OS notice a peer that vanished from an idle connection.
+#: No read timeout: what a command may take is the caller's to decide.
+CLIENT_DEFAULTS: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True}
+
+
 def build_client(config: ConnectionConfig) -> Any:
     """A redis-py client for ``config``: ``Redis``, a Sentinel-managed master, or ``RedisCluster``.
 
     USERNAME and PASSWORD (Redis ACL) and SSL reach every kind; a URL carries
     its own (``rediss://user:password@host``).
     """
-    kwargs: dict[str, Any] = dict(config.kwargs)
+    kwargs: dict[str, Any] = {**CLIENT_DEFAULTS, **dict(config.kwargs)}
     if config.ssl and not (config.url or config.unix_socket_path):
         kwargs["ssl"] = True
         if config.ssl_cert_reqs is not None:
@@ -69,7 +77,9 @@ def build_client(config: ConnectionConfig) -> Any:
         if config.username is not None:
             kwargs.setdefault("username", config.username)
         sentinel = Sentinel(
-            list(config.sentinels), sentinel_kwargs=dict(config.sentinel_kwargs), **kwargs
+            list(config.sentinels),
+            sentinel_kwargs={**CLIENT_DEFAULTS, **dict(config.sentinel_kwargs)},
+            **kwargs,
         )
         return sentinel.master_for(config.master_name, db=config.db)
     if config.url:

@@ -13,7 +13,7 @@ from redis.connection import SSLConnection, UnixDomainSocketConnection
 from redis.sentinel import SentinelConnectionPool
 
 from django_jobqueue import get_connection, get_queue
-from django_jobqueue.connections import build_client
+from django_jobqueue.connections import CLIENT_DEFAULTS, build_client
 
 
 def pool_of(name="default"):
@@ -107,7 +107,7 @@ def test_sentinels(settings):
     assert pool.connection_kwargs["password"] == "master-pw"
     assert pool.connection_kwargs["socket_timeout"] == 2
     manager = pool.sentinel_manager
-    assert manager.sentinel_kwargs == {"password": "sentinel-pw"}
+    assert manager.sentinel_kwargs == {"password": "sentinel-pw", **CLIENT_DEFAULTS}
     sentinel_hosts = [
         (s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
         for s in manager.sentinels
@@ -138,6 +138,19 @@ def test_connection_kwargs_may_hold_lists_and_dicts(settings):
     assert client.connection_pool.connection_kwargs["socket_keepalive_options"] == {1: 2}
     assert get_connection("low") is client
     assert get_queue("low").connection is client
+
+
+def test_clients_get_a_connect_timeout_and_keepalive_unless_told_otherwise(settings):
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": "redis://127.0.0.1:6379/0"},
+        "high": {"HOST": "127.0.0.1", "CONNECTION_KWARGS": {"socket_connect_timeout": 0.5}},
+        "low": {"URL": "redis://127.0.0.1:6379/0?socket_connect_timeout=9&socket_keepalive=0"},
+    }
+    default = pool_of("default").connection_kwargs
+    assert (default["socket_connect_timeout"], default["socket_keepalive"]) == (5, True)
+    assert pool_of("high").connection_kwargs["socket_connect_timeout"] == 0.5
+    low = pool_of("low").connection_kwargs
+    assert (low["socket_connect_timeout"], low["socket_keepalive"]) == (9.0, False)
 
 
 def test_equal_connection_options_share_one_client(settings):
@@ -271,9 +284,10 @@ def test_cluster_client_gets_tls_and_acl_settings(settings, monkeypatch):
                 "ssl": True,
                 "ssl_cert_reqs": "required",
                 "socket_timeout": 3,
+                **CLIENT_DEFAULTS,
             },
         ),
-        ("from_url", "rediss://app:s3cret@node-2:7001/0", {}),
+        ("from_url", "rediss://app:s3cret@node-2:7001/0", CLIENT_DEFAULTS),
     ]
 
 
