@@ -39,7 +39,14 @@ QUEUE_KEYS = CONNECTION_KEYS | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC"
 URL_SCHEMES = ("redis", "rediss", "unix")
 COMMIT_MODES = ("on_commit", "immediate")
 #: Keys of JOBQUEUE_WORKER: what ``rqworker`` uses unless told otherwise.
-WORKER_KEYS = {"CLASS", "PROCESSES", "MAX_JOBS_PER_CHILD", "MAX_MEMORY_PER_CHILD", "WORKER_TTL"}
+WORKER_KEYS = {
+    "CLASS",
+    "PROCESSES",
+    "MAX_JOBS_PER_CHILD",
+    "MAX_MEMORY_PER_CHILD",
+    "WORKER_TTL",
+    "SCHEDULER",
+}
 WORKER_CLASS_NAMES = ("pool", "fork", "simple")
 
 
@@ -308,6 +315,14 @@ def _worker_problems(options: Any) -> list[Problem]:
                     f"JOBQUEUE_WORKER['{key}'] must be a whole number >= 1, not {value!r}.",
                 )
             )
+    if not isinstance(options.get("SCHEDULER", True), bool):
+        problems.append(
+            Problem(
+                "django_jobqueue.E013",
+                "JOBQUEUE_WORKER['SCHEDULER'] must be True or False, "
+                f"not {options['SCHEDULER']!r}.",
+            )
+        )
     try:
         parse_bytes(options.get("MAX_MEMORY_PER_CHILD"))
     except ValueError as exc:
@@ -522,6 +537,7 @@ def _worker_config(options: dict) -> dict[str, Any]:
         "MAX_JOBS_PER_CHILD": options.get("MAX_JOBS_PER_CHILD"),
         "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
         "WORKER_TTL": options.get("WORKER_TTL") or DEFAULT_WORKER_TTL,
+        "SCHEDULER": options.get("SCHEDULER", True),
     }
 
 

@@ -150,8 +150,9 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> An
     Pool options (``processes``, ``max_jobs_per_child``, ``max_memory_per_child``)
     default to ``JOBQUEUE_WORKER`` and are ignored by the other kinds.
 
-    ``scheduler`` (default True) runs the scheduler in the worker, with the
-    ``JOBQUEUE_CRON`` entries whose queues share this worker's Redis.
+    ``scheduler`` runs the scheduler in the worker, with the ``JOBQUEUE_CRON``
+    entries whose queues share this worker's Redis; unset (None),
+    ``JOBQUEUE_WORKER['SCHEDULER']`` decides (True by default).
     """
     names = list(queue_names) or ["default"]
     queues = [get_queue(name) for name in names]
@@ -186,7 +187,9 @@ def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> An
     else:
         for option in POOL_OPTIONS:
             kwargs.pop(option, None)
-    if kwargs.get("scheduler", True) is True:
+    if kwargs.get("scheduler") is None:
+        kwargs["scheduler"] = defaults["SCHEDULER"]
+    if kwargs["scheduler"] is True:
         from .cron import entries_for
 
         # Built here so that cron jobs get their queue's settings (serializer,

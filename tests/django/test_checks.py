@@ -179,6 +179,7 @@ def test_check_is_tagged(settings):
         {"MAX_JOBS_PER_CHILD": "ten"},
         {"MAX_MEMORY_PER_CHILD": "lots"},
         {"WORKERS": 2},
+        {"SCHEDULER": "no"},
     ],
 )
 def test_bad_worker_settings_are_e013(settings, worker):
@@ -193,6 +194,7 @@ def test_good_worker_settings_pass(settings):
         "MAX_JOBS_PER_CHILD": 1000,
         "MAX_MEMORY_PER_CHILD": "512MB",
         "WORKER_TTL": 60,
+        "SCHEDULER": False,
     }
     assert jobqueue_ids() == []
 

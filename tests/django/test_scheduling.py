@@ -209,6 +209,19 @@ def test_rqworker_fires_periodic_jobs(jq, settings, log_of):
     assert scheduler_holder(jq, get_queue().keys.prefix) is None  # handed back on exit
 
 
+def test_the_scheduler_setting_decides_unless_told_otherwise(jq, settings, log_of):
+    settings.JOBQUEUE_CRON = [EVERY]
+    settings.JOBQUEUE_WORKER = {"SCHEDULER": False}
+    assert get_worker("default", worker_class="simple").scheduler is None
+    assert isinstance(
+        get_worker("default", worker_class="simple", scheduler=True).scheduler, Scheduler
+    )
+    run("rqworker", "--burst", "--worker-class", "simple")
+    assert log_of() == []  # no scheduler here: the entry did not fire
+    run("rqworker", "--burst", "--worker-class", "simple", "--with-scheduler")
+    assert log_of() == ["every"]
+
+
 def test_rqworker_without_scheduler(jq, settings, log_of):
     settings.JOBQUEUE_CRON = [EVERY]
     run("rqworker", "--burst", "--worker-class", "simple", "--without-scheduler")

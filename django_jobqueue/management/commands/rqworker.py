@@ -116,10 +116,10 @@ class Command(BaseCommand):
             "--with-scheduler",
             dest="with_scheduler",
             action="store_true",
-            default=True,
-            help="run the scheduler here too (the default): it releases "
-            "scheduled jobs and retries and fires JOBQUEUE_CRON; one "
-            "worker's is active at a time",
+            default=None,
+            help="run the scheduler here too (the default, unless "
+            "JOBQUEUE_WORKER['SCHEDULER'] is False): it releases scheduled jobs "
+            "and retries and fires JOBQUEUE_CRON; one worker's is active at a time",
         )
         scheduler.add_argument(
             "--without-scheduler",
