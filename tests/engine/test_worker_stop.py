@@ -21,7 +21,7 @@ def _status(job):
     return job.get_status()
 
 
-@pytest.mark.parametrize("worker_class", ["Worker", "SimpleWorker"])
+@pytest.mark.parametrize("worker_class", ["Worker", "SimpleWorker", "WorkerPool"])
 def test_a_started_job_is_stopped_by_its_worker(
     worker_class, queue, spawn_worker, redis_conn, key_prefix
 ):
@@ -40,6 +40,9 @@ def test_a_started_job_is_stopped_by_its_worker(
     wait_until(lambda: _status(after) == "finished", message="the worker did not go on")
     (info,) = all_workers(redis_conn, key_prefix)
     assert "stop_job" not in info
+    if worker_class == "WorkerPool":  # the request went to the child running the job
+        child = redis_conn.hgetall(queue.keys.worker(job.worker_name))
+        assert child[b"pool"] == info["name"].encode() and b"stop_job" not in child
     # A stopped job can be requeued.
     assert job.requeue() == "queued"
 
