@@ -23,6 +23,7 @@ _DJANGO_NAMES = {
 _ENGINE_NAMES = (
     "AbandonedJobError",
     "CanceledJobRegistry",
+    "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
     "DeserializationError",
@@ -42,12 +43,14 @@ _ENGINE_NAMES = (
     "PickleSerializer",
     "SignatureError",
     "SignedSerializer",
+    "Scheduler",
     "Retry",
     "ScheduledJobRegistry",
     "SerializationError",
     "SimpleWorker",
     "StartedJobRegistry",
     "Worker",
+    "WorkerPool",
     "all_workers",
     "get_current_job",
 )

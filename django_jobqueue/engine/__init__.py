@@ -4,6 +4,7 @@ Everything here can be used with a bare ``redis.Redis`` client; the Django layer
 in :mod:`django_jobqueue` only supplies connections and settings.
 """
 
+from .cron import CronEntry
 from .decorators import job
 from .errors import (
     AbandonedJobError,
@@ -20,6 +21,7 @@ from .hooks import Hooks
 from .job import Dependency, Job, JobStatus, Retry, get_current_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
+from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -29,6 +31,7 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .worker import SimpleWorker, Worker, all_workers, stop_job
 
@@ -36,6 +39,7 @@ __all__ = [
     "DEFAULT_PREFIX",
     "AbandonedJobError",
     "CanceledJobRegistry",
+    "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
     "DeserializationError",
@@ -57,12 +61,14 @@ __all__ = [
     "Queue",
     "Retry",
     "ScheduledJobRegistry",
+    "Scheduler",
     "SerializationError",
     "SignatureError",
     "SignedSerializer",
     "SimpleWorker",
     "StartedJobRegistry",
     "Worker",
+    "WorkerPool",
     "all_workers",
     "get_current_job",
     "job",
