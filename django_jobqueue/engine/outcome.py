@@ -42,33 +42,23 @@ def _ended_by(job: Job, worker: str) -> tuple[str, Any] | None:
 def record_success(
     job: Job,
     result: Any,
+    raw: bytes,
     worker: str,
     result_ttl: int | None = None,
     take_next: scripts.TakeNext | None = None,
     wait_for_redis: bool = False,
-    raw: bytes | None = None,
 ) -> bool:
     """Store the result and release dependents; False if the job was no longer ours.
 
-    With ``take_next``, the worker's next job comes back in the same round trip,
-    in ``take_next.reply``. With ``wait_for_redis`` (workers), a lost connection
-    is waited out and the call repeated instead of raising. ``raw`` is the
-    result already serialized (by a work horse).
+    ``raw`` is ``result`` serialized, by whoever ran the job (see
+    :func:`.execution.base.run_job`, which fails a result that cannot be).
+    With ``take_next``, the worker's next job comes back in the same round
+    trip, in ``take_next.reply``. With ``wait_for_redis`` (workers), a lost
+    connection is waited out and the call repeated instead of raising.
     """
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
         ttl = DEFAULT_RESULT_TTL
-    try:
-        if raw is None:
-            raw = job.serializer.dumps(result)
-    except Exception as exc:
-        record_failure(
-            job,
-            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}",
-            worker,
-            take_next=take_next,
-        )
-        return False
     if job.detached:
         job._result, job._result_raw, job._exc_info = result, raw, None
         job.set_status("finished")

@@ -104,13 +104,7 @@ def record_result(
 ) -> str | None:
     """Record a :class:`Success` and tell the hooks; returns the job's new status."""
     if not record_success(
-        job,
-        success.result,
-        worker_name,
-        default_result_ttl,
-        take_next,
-        wait_for_redis,
-        raw=success.raw,
+        job, success.result, success.raw, worker_name, default_result_ttl, take_next, wait_for_redis
     ):
         return job.get_status(refresh=False)
     hooks.emit("job_finished", job=job, result=success.result, worker=worker_name)
