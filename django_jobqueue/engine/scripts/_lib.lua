@@ -59,6 +59,21 @@ local function reply(head, job)
   return table.concat(lengths, ',') .. '\n' .. table.concat(pieces)
 end
 
+-- Make room for a job whose id the caller chose. Returns 'DUPLICATE <status>'
+-- when a live job has that id (it is left alone), else nil; an ended job with
+-- the id is replaced, with every trace of it in the ended registries.
+local function claim_id(job_key, id, ended_registries)
+  local old = redis.call('HGET', job_key, 'status')
+  if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
+    return 'DUPLICATE ' .. old
+  end
+  if old then
+    redis.call('DEL', job_key)
+    for _, registry in ipairs(ended_registries) do redis.call('ZREM', registry, id) end
+  end
+  return nil
+end
+
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
                       deferred = true, scheduled = true, canceled = true, stopped = true}
 

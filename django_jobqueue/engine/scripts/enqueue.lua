@@ -16,15 +16,8 @@
 -- Returns 1; an error 'DUPLICATE <status>' when a live job already has this id.
 local id, target, now = ARGV[1], ARGV[2], ARGV[3]
 if #KEYS > 4 then
-  local old = redis.call('HGET', KEYS[1], 'status')
-  if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
-    return redis.error_reply('DUPLICATE ' .. old)
-  end
-  if old then
-    -- An ended job with the same id is replaced, with every trace of it.
-    redis.call('DEL', KEYS[1])
-    for i = 5, 7 do redis.call('ZREM', KEYS[i], id) end
-  end
+  local duplicate = claim_id(KEYS[1], id, {KEYS[5], KEYS[6], KEYS[7]})
+  if duplicate then return redis.error_reply(duplicate) end
 end
 write_job(KEYS[1], target, now, ARGV[6], ARGV, 9)
 if target == 'queued' then

@@ -12,6 +12,7 @@
 -- Returns one reply per job: 1, or 'DUPLICATE <status>' when a live job already
 -- has that chosen id (that job is left alone; the others are enqueued).
 local now, channel = ARGV[1], ARGV[2]
+local ended = {KEYS[3], KEYS[4], KEYS[5]}
 local replies, tail = {}, {}
 local at = 3
 for j = 6, #KEYS do
@@ -20,16 +21,7 @@ for j = 6, #KEYS do
   local priority, count = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
   local first, last = at + 6, at + 5 + count
   at = last + 1
-  local duplicate
-  if chosen == '1' then
-    local old = redis.call('HGET', key, 'status')
-    if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
-      duplicate = 'DUPLICATE ' .. old
-    elseif old then
-      redis.call('DEL', key)
-      for r = 3, 5 do redis.call('ZREM', KEYS[r], id) end
-    end
-  end
+  local duplicate = chosen == '1' and claim_id(key, id, ended)
   if duplicate then
     table.insert(replies, duplicate)
   else
