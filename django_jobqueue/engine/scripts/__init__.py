@@ -100,19 +100,29 @@ def enqueue(
     registry = ks.queue(queue) if target == "queued" else ks.registry(queue, target)
     keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry]
     if id_chosen:
-        keys += [ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")]
+        keys += _ended_registries(ks, queue)
     args = [
         job_id,
         target,
         repr(now),
         repr(score),
         "1" if at_front else "0",
-        "" if ttl is None or ttl < 0 else str(ttl),
+        _waiting_ttl(ttl),
         ks.wake_channel(queue),
         priority,
         *fields,
     ]
     return _run("enqueue", client, keys, args)
+
+
+def _ended_registries(ks: KeySpace, queue: str) -> list[str]:
+    """Where an ended job with a reused id may sit (see claim_id in _lib.lua)."""
+    return [ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")]
+
+
+def _waiting_ttl(ttl: int | None) -> str:
+    """A job's ttl as write_job in _lib.lua takes it: '' for none."""
+    return "" if ttl is None or ttl < 0 else str(ttl)
 
 
 class TakeNext:
@@ -166,11 +176,7 @@ def decode_reply(reply: bytes | None, head: int) -> tuple[list[bytes | None], Ta
 
 def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequence[Any]) -> Any:
     """Queue many new jobs of one queue (see enqueue_many.lua); one reply per job."""
-    keys = [
-        ks.queue(queue),
-        ks.priority(queue),
-        *(ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")),
-    ]
+    keys = [ks.queue(queue), ks.priority(queue), *_ended_registries(ks, queue)]
     args: list[Any] = [repr(now), ks.wake_channel(queue)]
     for job in jobs:
         fields = job.to_fields()
@@ -179,7 +185,7 @@ def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequen
             job.id,
             "1" if job.id_chosen else "0",
             "1" if job.enqueue_at_front else "0",
-            "" if job.ttl is None or job.ttl < 0 else str(job.ttl),
+            _waiting_ttl(job.ttl),
             job.priority,
             len(fields),
             *fields,
