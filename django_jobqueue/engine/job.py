@@ -223,18 +223,22 @@ class Job:
         self.result_ttl: int | None = None
         self.failure_ttl: int | None = DEFAULT_FAILURE_TTL
         self.ttl: int | None = None
-        self.meta: dict = {}
+        # Created on first use (see the meta property): most jobs carry none,
+        # and every container a job allocates adds to the cyclic GC's work
+        # when thousands are enqueued or run in a row.
+        self._meta: dict | None = None
         self._result: Any = None
         self._result_raw: bytes | None = None
         self._exc_info: str | None = None
         self.worker_name: str | None = None
-        self._dependency_keys: list[str] = []
-        self._dependent_keys: list[str] = []
-        self._pending_keys: list[str] = []
+        # Replaced, never changed in place: an empty tuple costs no allocation.
+        self._dependency_keys: Sequence[str] = ()
+        self._dependent_keys: Sequence[str] = ()
+        self._pending_keys: Sequence[str] = ()
         self.allow_dependency_failures = False
         self.enqueue_at_front = False
         self.retries_left: int | None = None
-        self.retry_intervals: list[float] = []
+        self.retry_intervals: Sequence[float] = ()
         self.retry_max: int | None = None
         self.on_success: str | None = None
         self.on_failure: str | None = None
@@ -426,9 +430,9 @@ class Job:
         self.ttl = as_int(get(b"ttl"))
         raw_meta = get(b"meta")
         try:
-            self.meta = self.serializer.loads(raw_meta) if raw_meta else {}
+            self._meta = self.serializer.loads(raw_meta) if raw_meta else None
         except Exception:
-            self.meta = {}
+            self._meta = None
         self._result_raw = get(b"result")
         self._result = None
         self._exc_info = as_str(get(b"exc_info"))
@@ -460,7 +464,7 @@ class Job:
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
             "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
-            "meta": self._dumps(self.meta, "meta") if self.meta else None,
+            "meta": self._dumps(self._meta, "meta") if self._meta else None,
             "deps": json.dumps(self._dependency_keys) if self._dependency_keys else None,
             "pending": json.dumps(self._pending_keys) if self._pending_keys else None,
             "allow_failure": "1" if self.allow_dependency_failures else None,
@@ -634,6 +638,17 @@ class Job:
     def exc_info(self, value: str | None) -> None:
         self._exc_info = value
 
+    @property
+    def meta(self) -> dict:
+        """Free-form data kept with the job (``save_meta`` stores it)."""
+        if self._meta is None:
+            self._meta = {}
+        return self._meta
+
+    @meta.setter
+    def meta(self, value: dict) -> None:
+        self._meta = value
+
     def get_meta(self, refresh: bool = True) -> dict:
         if refresh and not self.detached:
             raw = self.connection.hget(self.key, "meta")
@@ -704,13 +719,13 @@ class Job:
         """Ids of jobs waiting on this one (read fresh from Redis)."""
         return [self.keys.split_job_key(k)[1] for k in self._refresh_dependent_keys()]
 
-    def _refresh_dependent_keys(self) -> list[str]:
+    def _refresh_dependent_keys(self) -> Sequence[str]:
         """Dependents are added after the job is written, so they are re-read each time."""
         if not self.detached:
             self._dependent_keys = _json_list(self.connection.hget(self.key, "dependents"))
         return self._dependent_keys
 
-    def _related(self, keys: list[str]) -> list[Job | None]:
+    def _related(self, keys: Sequence[str]) -> list[Job | None]:
         jobs = []
         for key in keys:
             queue, job_id = self.keys.split_job_key(key)
@@ -820,11 +835,11 @@ def _float(value: Any) -> float | None:
     return float(value) if value not in (None, b"") else None
 
 
-def _json_list(value: Any) -> list:
+def _json_list(value: Any) -> Sequence:
     if not value:
-        return []
+        return ()
     try:
         loaded = json.loads(value)
     except ValueError:
-        return []
-    return loaded if isinstance(loaded, list) else []
+        return ()
+    return loaded if isinstance(loaded, list) else ()

@@ -565,7 +565,7 @@ class Queue:
                     "has not run (inline jobs live in memory only)."
                 )
             resolved.append(found)
-            found._dependent_keys.append(job.key)
+            found._dependent_keys = [*found._dependent_keys, job.key]
         job.detached = True
         job._dependency_keys = [p.key for p in resolved]
         job.allow_dependency_failures = allow_failure
