@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
+from itertools import islice
 from typing import Any, NamedTuple
 
 from redis.exceptions import ResponseError
@@ -489,49 +490,62 @@ class Queue:
         )
 
     def enqueue_many(self, calls: Iterable[EnqueueData], batch_size: int = 1000) -> list[Job]:
-        """Enqueue many prepared calls, ``batch_size`` per pipelined round trip.
+        """Enqueue many prepared calls, ``batch_size`` per script call.
 
         Every call is checked (importable function, serializable arguments)
         before its batch is sent; ``calls`` may be any iterable, even a
-        generator of millions, since only one batch is held at a time. Calls
-        with ``depends_on`` are enqueued one by one after their batch.
+        generator of millions, since only two batches are held at a time: the
+        next one is prepared while Redis stores the one before. Calls with
+        ``depends_on`` are enqueued one by one after their batch. A batch that
+        meets an error (a chosen id already in use) is stored apart from that
+        call, and the error is raised before the next batch is sent.
         """
         if self.in_memory or not self.is_async:
             return [self.enqueue_call(c.func, **c._options()) for c in calls]
         self._register()
         jobs: list[Job] = []
-        chunk: list[EnqueueData] = []
-        for call in calls:
-            chunk.append(call)
-            if len(chunk) >= batch_size:
-                jobs += self._enqueue_batch(chunk)
-                chunk = []
-        if chunk:
-            jobs += self._enqueue_batch(chunk)
-        return jobs
+        pending = iter(calls)
+        with scripts.Overlapped(self.connection) as wire:
+            in_flight: _Batch | None = None
+            while True:
+                try:
+                    batch = self._prepare_batch(list(islice(pending, batch_size)))
+                except BaseException:
+                    if in_flight is not None:  # it was stored: report it as usual
+                        self._settle_batch(wire, in_flight)
+                    raise
+                if in_flight is not None:
+                    jobs += self._settle_batch(wire, in_flight)
+                if not batch.prepared:
+                    return jobs
+                self._send_batch(wire, batch)
+                in_flight = batch
 
-    def _enqueue_batch(self, calls: list[EnqueueData]) -> list[Job]:
-        prepared = []
+    def _prepare_batch(self, calls: list[EnqueueData]) -> _Batch:
+        batch = _Batch()
         for call in calls:
             options = call._options()
             depends_on = options.pop("depends_on")
             at_front = options.pop("at_front")
-            prepared.append((self.create_job(call.func, **options), at_front, depends_on))
-        # Jobs without parents go in one script call; the others one by one after.
-        timestamp = now()
-        plain = []
-        for job, at_front, depends_on in prepared:
+            job = self.create_job(call.func, **options)
+            batch.prepared.append((job, at_front, depends_on))
             if depends_on is None:
                 job.enqueue_at_front = at_front
+                batch.plain.append(job)
+        return batch
+
+    def _send_batch(self, wire: scripts.Overlapped, batch: _Batch) -> None:
+        """Jobs without parents go in one script call; the others one by one when settled."""
+        if batch.plain:
+            timestamp = now()
+            for job in batch.plain:
                 job.created_at = job.enqueued_at = timestamp
-                plain.append(job)
-        replies = iter(
-            scripts.enqueue_many(self.connection, self.keys, self.name, timestamp, plain)
-            if plain
-            else []
-        )
+            scripts.send_enqueue_many(wire, self.keys, self.name, timestamp, batch.plain)
+
+    def _settle_batch(self, wire: scripts.Overlapped, batch: _Batch) -> list[Job]:
+        replies = iter(wire.read() if batch.plain else ())
         errors = []
-        for job, at_front, depends_on in prepared:
+        for job, at_front, depends_on in batch.prepared:
             if depends_on is None:
                 reply = next(replies)
                 if reply != 1:
@@ -544,7 +558,7 @@ class Queue:
                 self.enqueue_job(job, at_front=at_front, depends_on=depends_on)
         if errors:
             raise errors[0]
-        return [job for job, _, _ in prepared]
+        return [job for job, _, _ in batch.prepared]
 
     def _run_in_memory(self, job: Job, depends_on: Any) -> Job:
         """Run the job here without Redis; a job whose parents did not succeed stays deferred."""
@@ -596,6 +610,14 @@ class Queue:
     @property
     def _registration(self) -> tuple[int, str, str]:
         return (id(self.connection), self.keys.prefix, self.name)
+
+
+class _Batch:
+    """Jobs of one enqueue_many batch: all of them, with their options, and those sent at once."""
+
+    def __init__(self) -> None:
+        self.prepared: list[tuple[Job, bool, Any]] = []
+        self.plain: list[Job] = []
 
 
 class EnqueueData(NamedTuple):

@@ -16,6 +16,7 @@ from django_jobqueue.engine import (
     Retry,
     SerializationError,
     SimpleWorker,
+    hooks,
 )
 from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT
 
@@ -589,3 +590,70 @@ def test_jobs_of_one_priority_keep_their_order_even_within_a_millisecond(queue):
 
 def test_a_default_timeout_of_minus_one_means_no_limit(make_queue):
     assert make_queue("unlimited", default_timeout=-1).create_job(jobs.add, (1, 2)).timeout == -1
+
+
+class _Order(hooks.Hooks):
+    def __init__(self, seen):
+        self.seen = seen
+
+    def job_enqueued(self, job, queue):
+        self.seen.append(("stored", job.args[0]))
+
+
+def _numbered_calls(queue, count, seen, fail_at=None):
+    for i in range(count):
+        if i == fail_at:
+            raise LookupError("the caller's generator failed")
+        seen.append(("made", i))
+        queue.connection.incr(f"{queue.keys.prefix}made")  # the same client, mid-flight
+        yield queue.prepare_data(jobs.add, args=(i, 0))
+
+
+@pytest.fixture
+def order():
+    seen: list = []
+    watcher = _Order(seen)
+    hooks.register(watcher)
+    yield seen
+    hooks.unregister(watcher)
+
+
+def test_enqueue_many_prepares_the_next_batch_while_redis_stores_one(queue, order):
+    made = queue.enqueue_many(_numbered_calls(queue, 7, order), batch_size=3)
+    assert [j.args[0] for j in made] == list(range(7))
+    assert queue.job_ids == [j.id for j in made]
+    # Batch [3, 4, 5] was built before batch [0, 1, 2] was read back as stored.
+    assert order.index(("made", 5)) < order.index(("stored", 0))
+    assert order.index(("stored", 2)) < order.index(("made", 6))  # never two in flight
+    assert [i for what, i in order if what == "stored"] == list(range(7))
+
+
+def test_enqueue_many_reports_the_batch_in_flight_when_the_calls_fail(queue, order, redis_conn):
+    pool = queue.connection.connection_pool
+    with pytest.raises(LookupError):
+        queue.enqueue_many(_numbered_calls(queue, 9, order, fail_at=5), batch_size=3)
+    assert len(queue) == 3  # batch [0, 1, 2] was sent; [3, 4] never was
+    assert [i for what, i in order if what == "stored"] == [0, 1, 2]
+    assert not pool._in_use_connections
+    assert queue.enqueue(jobs.add, 1, 1).get_status() == JobStatus.QUEUED
+
+
+def test_enqueue_many_sends_no_batch_after_a_duplicate(queue):
+    queue.enqueue(jobs.add, 1, 1, job_id="taken")
+    with pytest.raises(DuplicateJobError):
+        queue.enqueue_many(
+            [
+                queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
+                queue.prepare_data(jobs.add, args=(2, 2), job_id="beside"),
+                queue.prepare_data(jobs.add, args=(3, 3), job_id="later"),
+            ],
+            batch_size=2,
+        )
+    assert queue.fetch_job("beside") is not None
+    assert queue.fetch_job("later") is None
+
+
+def test_enqueue_many_reloads_a_flushed_script(queue, redis_conn):
+    redis_conn.script_flush()
+    made = queue.enqueue_many([queue.prepare_data(jobs.add, args=(i, 0)) for i in range(5)], 2)
+    assert queue.job_ids == [j.id for j in made]

@@ -124,3 +124,58 @@ def test_a_batch_reloads_a_flushed_script_and_runs_each_call_once(redis_conn, ks
         scripts.enqueue(batch, ks, "q", job_id, "queued", 1.0, 1.0, False, None, ["func", "f"])
     assert batch.execute() == [1, 1]
     assert redis_conn.lrange(ks.queue("q"), 0, -1) == [b"a", b"b"]
+
+
+# -- Overlap: a call read back while the caller works --------------------------
+
+
+def test_an_overlapped_call_is_read_after_other_commands_on_the_same_client(redis_conn, echo):
+    pool = redis_conn.connection_pool
+    with wire.Overlap(redis_conn) as calls:
+        calls.send(echo, ["k"], ["1", "", "", "", ""])
+        # Meanwhile the caller uses the client as usual (and even the lean wire):
+        # those commands take other connections and read their own replies.
+        assert redis_conn.set("overlap:other", "x")
+        assert wire.evalsha(redis_conn, echo, ["k"], ["2", "", "", "", ""])[1] == b"2"
+        assert calls.read()[1] == b"1"
+        calls.send(echo, ["k"], ["3", "", "", "", ""])
+        assert calls.read()[1] == b"3"
+        held = calls.connection
+    assert held not in pool._in_use_connections and held._sock is not None  # back, still open
+
+
+def test_an_overlapped_script_error_is_raised_at_read(redis_conn):
+    failing = redis_conn.script_load("return redis.error_reply('DUPLICATE queued')")
+    with wire.Overlap(redis_conn) as calls:
+        calls.send(failing, [], [])
+        with pytest.raises(ResponseError, match="DUPLICATE queued"):
+            calls.read()
+        with pytest.raises(RuntimeError, match="without a call sent"):
+            calls.read()
+    assert redis_conn.ping()
+
+
+def test_leaving_with_a_reply_unread_drops_the_connection(redis_conn, echo):
+    pool = redis_conn.connection_pool
+    with pytest.raises(KeyError), wire.Overlap(redis_conn) as calls:
+        calls.send(echo, ["k"], ["1", "", "", "", ""])
+        held = calls.connection
+        raise KeyError("the caller's own failure")
+    assert held._sock is None  # its unread reply can never reach another command
+    assert held not in pool._in_use_connections
+    assert wire.evalsha(redis_conn, echo, ["k"], ["2", "", "", "", ""])[1] == b"2"
+
+
+def test_clients_off_the_lean_wire_run_the_call_at_send(redis_conn, echo):
+    single = redis.Redis(connection_pool=redis_conn.connection_pool, single_connection_client=True)
+    try:
+        with wire.Overlap(single) as calls:
+            assert calls.connection is None
+            calls.send(echo, ["k"], ["1", "", "", "", ""])
+            assert single.get("overlap:missing") is None  # one connection, nothing unread on it
+            assert calls.read()[1] == b"1"
+            calls.send("0" * 40, [], [])
+            with pytest.raises(NoScriptError):
+                calls.read()
+    finally:
+        single.close()

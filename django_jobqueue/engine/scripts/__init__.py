@@ -68,6 +68,39 @@ class Batch:
         return results
 
 
+class Overlapped:
+    """Script calls read back while the caller prepares the next (see wire.Overlap).
+
+    A script the server lost (NOSCRIPT) did not run: it is loaded and the call
+    is made again, as for every other call.
+    """
+
+    def __init__(self, client: Any):
+        self.client = client
+        self._wire = wire.Overlap(client)
+        self._call: tuple[str, Sequence[str], Sequence[Any]] | None = None
+
+    def __enter__(self) -> Overlapped:
+        self._wire.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._wire.__exit__(*exc)
+
+    def send(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        self._call = (name, keys, args)
+        self._wire.send(load(name).sha, keys, args)
+
+    def read(self) -> Any:
+        if self._call is None:
+            raise RuntimeError("Overlapped.read() without a call sent.")
+        (name, keys, args), self._call = self._call, None
+        try:
+            return self._wire.read()
+        except NoScriptError:
+            return _run(name, self.client, keys, args)
+
+
 def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
     if isinstance(client, Batch):
         return client.script(name, keys, args)
@@ -174,8 +207,13 @@ def decode_reply(reply: bytes | None, head: int) -> tuple[list[bytes | None], Ta
     return [value or None for value in values[:head]], taken
 
 
-def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequence[Any]) -> Any:
-    """Queue many new jobs of one queue (see enqueue_many.lua); one reply per job."""
+def send_enqueue_many(
+    calls: Overlapped, ks: KeySpace, queue: str, now: float, jobs: Sequence[Any]
+) -> None:
+    """Send the queueing of many new jobs of one queue (see enqueue_many.lua).
+
+    ``calls.read()`` then gives one reply per job.
+    """
     keys = [ks.queue(queue), ks.priority(queue), *_ended_registries(ks, queue)]
     args: list[Any] = [repr(now), ks.wake_channel(queue)]
     for job in jobs:
@@ -190,7 +228,7 @@ def enqueue_many(client: Any, ks: KeySpace, queue: str, now: float, jobs: Sequen
             len(fields),
             *fields,
         ]
-    return _run("enqueue_many", client, keys, args)
+    calls.send("enqueue_many", keys, args)
 
 
 def dequeue(

@@ -170,3 +170,80 @@ def evalsha_many(
     for sha, keys, args in calls:
         pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)
     return pipe.execute(raise_on_error=False)
+
+
+class Overlap:
+    """Script calls whose replies are read later, so the client works meanwhile.
+
+    ``enqueue_many`` builds its next batch while Redis runs the one before:
+    on two cores the client and the server then work at the same time instead
+    of in turn. One call is in flight at most; it is sent on a connection held
+    for this object alone (never the thread's pinned one), so any other
+    command the caller sends meanwhile takes its own connection and cannot
+    read this call's reply. Leave the ``with`` block early and the held
+    connection is disconnected, since a reply may be left unread on it.
+
+    Clients the lean wire does not serve run each call at ``send`` and keep
+    its reply (or error) for ``read``.
+    """
+
+    def __init__(self, client: Any):
+        self.client = client
+        self.connection: Any = None
+        self._outcome: tuple[bool, Any] | None = None  # (raised, reply) of a call run at send
+
+    def __enter__(self) -> Overlap:
+        if _leanable(self.client):
+            self.connection = _checkout(self.client.connection_pool)
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        if kind is not None or self._outcome is not None:
+            connection.disconnect()
+        self.client.connection_pool.release(connection)
+
+    def send(self, sha: str, keys: Sequence[str], args: Sequence[Any]) -> None:
+        """Send EVALSHA; :meth:`read` must be called before the next send."""
+        if self.connection is not None:
+            command = pack(
+                ["EVALSHA", sha, len(keys), *keys, *args], self.connection.encoder.encoding
+            )
+            try:
+                self.connection.send_packed_command([command])
+                self._outcome = (False, _AWAITED)
+                return
+            except (ConnectionError, TimeoutError):
+                # Not sent, or not whole: redis-py's own path and retry policy
+                # run it instead (a half-sent command is never executed).
+                self.connection.disconnect()
+        try:
+            self._outcome = (
+                False,
+                self.client.execute_command("EVALSHA", sha, len(keys), *keys, *args),
+            )
+        except Exception as exc:
+            self._outcome = (True, exc)
+
+    def read(self) -> Any:
+        """The reply of the call last sent (its error is raised)."""
+        if self._outcome is None:
+            raise RuntimeError("Overlap.read() without a call sent.")
+        (raised, reply), self._outcome = self._outcome, None
+        if reply is _AWAITED:
+            try:
+                return self.connection.read_response()
+            except ResponseError:
+                raise  # the script's own error: the connection is fine
+            except BaseException:
+                self.connection.disconnect()
+                raise
+        if raised:
+            raise reply
+        return reply
+
+
+#: Overlap's marker for a reply still on the wire.
+_AWAITED = object()
