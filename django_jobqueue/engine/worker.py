@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -188,9 +187,6 @@ class Worker:
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         self.register_birth()
-        # One connection kept for this loop's script calls (see scripts/wire.py).
-        pin = contextlib.ExitStack()
-        pin.enter_context(scripts.wire.pinned(self.connection))
         self.execution.setup(self)
         done = 0
         idle_since = time.monotonic()
@@ -235,7 +231,6 @@ class Worker:
             self.execution.teardown(self)
             self._unsubscribe()
             self.register_death()
-            pin.close()
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
             undo_logging()

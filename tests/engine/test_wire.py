@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -54,39 +55,90 @@ def test_script_errors_are_raised_and_the_connection_stays_usable(redis_conn):
     assert redis_conn.ping()
 
 
-def test_a_pinned_connection_serves_only_its_thread(redis_conn, echo):
+def test_calls_reuse_a_spare_connection_instead_of_checking_one_out(redis_conn, echo):
     pool = redis_conn.connection_pool
-    with wire.pinned(redis_conn):
-        pin = wire._pins[id(redis_conn)]
-        in_use = len(pool._in_use_connections)
-        for _ in range(5):
-            wire.evalsha(redis_conn, echo, ["k"], ["a", "b", "c", "d", "e"])
-        assert len(pool._in_use_connections) == in_use  # no checkout per call
-        assert pin.connection in pool._in_use_connections
-        seen = []
+    wire.evalsha(redis_conn, echo, ["k"], ["0", "", "", "", ""])
+    (spare,) = wire._spares[pool].idle
+    in_use = set(pool._in_use_connections)
+    assert spare in in_use  # the pool counts it: its limits still hold
+    for _ in range(5):
+        wire.evalsha(redis_conn, echo, ["k"], ["a", "b", "c", "d", "e"])
+    assert wire._spares[pool].idle == [spare]
+    assert set(pool._in_use_connections) == in_use  # no checkout per call
+
+
+def test_concurrent_calls_never_share_a_connection(redis_conn, echo):
+    pool = redis_conn.connection_pool
+    wire.evalsha(redis_conn, echo, ["k"], ["0", "", "", "", ""])
+    seen = []
+    with wire._borrowed(redis_conn) as mine:  # this thread is in the middle of a call
 
         def other_thread():
+            with wire._borrowed(redis_conn) as theirs:
+                seen.append(theirs)
             seen.append(wire.evalsha(redis_conn, echo, ["k"], ["t", "", "", "", ""]))
 
         thread = threading.Thread(target=other_thread)
         thread.start()
         thread.join()
-        assert seen[0][1] == b"t"
-    assert id(redis_conn) not in wire._pins
-    assert pin.connection not in pool._in_use_connections  # back in the pool
+    assert seen[0] is not mine and seen[1][1] == b"t"
+    assert len(wire._spares[pool].idle) == 2  # both kept: at most what was needed at once
+
+
+def test_spares_are_bounded_and_never_kept_from_a_blocking_pool(redis_conn, echo):
+    kwargs = redis_conn.connection_pool.connection_kwargs
+    small = redis.Redis(connection_pool=redis.ConnectionPool(max_connections=4, **kwargs))
+    blocking = redis.Redis(
+        connection_pool=redis.BlockingConnectionPool(max_connections=2, timeout=1, **kwargs)
+    )
+    try:
+        for client in (small, blocking):
+            held = [wire._take(client.connection_pool) for _ in range(2)]
+            for spares, connection in held:
+                wire._put_back(client.connection_pool, spares, connection)
+        assert len(wire._spares[small.connection_pool].idle) == 1  # a quarter of 4
+        assert wire._spares[blocking.connection_pool].idle == []
+        # Both connections went back: the blocking pool serves two at once again.
+        first = blocking.connection_pool.get_connection()
+        second = blocking.connection_pool.get_connection()
+        blocking.connection_pool.release(first)
+        blocking.connection_pool.release(second)
+        assert wire.evalsha(blocking, echo, ["k"], ["b", "", "", "", ""])[1] == b"b"
+    finally:
+        small.close()
+        blocking.close()
+
+
+def test_a_forked_child_starts_without_its_parents_spares(redis_conn, echo):
+    pool = redis_conn.connection_pool
+    wire.evalsha(redis_conn, echo, ["k"], ["parent", "", "", "", ""])
+    (spare,) = wire._spares[pool].idle
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, never the parent's socket
+        try:
+            ok = pool not in wire._spares
+            ok = (
+                ok
+                and wire.evalsha(redis_conn, echo, ["k"], ["child", "", "", "", ""])[1] == b"child"
+            )
+            ok = ok and wire._spares[pool].idle[0] is not spare
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert wire.evalsha(redis_conn, echo, ["k"], ["again", "", "", "", ""])[1] == b"again"
+    assert wire._spares[pool].idle == [spare]
 
 
 def test_a_killed_connection_is_retried_by_the_clients_policy(redis_conn, echo):
-    with wire.pinned(redis_conn):
-        pin = wire._pins[id(redis_conn)]
-        wire.evalsha(redis_conn, echo, ["k"], ["1", "", "", "", ""])
-        pin.connection.send_command("CLIENT", "ID")
-        client_id = pin.connection.read_response()
-        redis_conn.client_kill_filter(_id=client_id)
-        reply = wire.evalsha(redis_conn, echo, ["k"], ["2", "", "", "", ""])
-        assert reply[1] == b"2"
-        # The pinned connection reconnects on its next use.
-        assert wire.evalsha(redis_conn, echo, ["k"], ["3", "", "", "", ""])[1] == b"3"
+    wire.evalsha(redis_conn, echo, ["k"], ["1", "", "", "", ""])
+    (spare,) = wire._spares[redis_conn.connection_pool].idle
+    spare.send_command("CLIENT", "ID")
+    redis_conn.client_kill_filter(_id=spare.read_response())
+    reply = wire.evalsha(redis_conn, echo, ["k"], ["2", "", "", "", ""])
+    assert reply[1] == b"2"
+    # The spare reconnects on its next use.
+    assert wire.evalsha(redis_conn, echo, ["k"], ["3", "", "", "", ""])[1] == b"3"
 
 
 def test_replies_keep_commas_newlines_binary_and_empty_values():

@@ -5,8 +5,8 @@ through ``execute_command``, such a call spends more time inside redis-py than
 inside Redis: a pool checkout and check-in (with observability hooks), a
 general-purpose argument encoder and retry wrappers. Measured here on one call
 shaped like ``finish`` (17 arguments, a 20-field reply): about 6,900 calls/s
-through ``execute_command``, 8,500 with the packing below, 12,000 on a
-connection the worker keeps for itself.
+through ``execute_command``, 8,500 with the packing below, 12,000 when the
+connection is also kept out of the pool between calls (see _Spares).
 
 Only plain :class:`redis.Redis` clients take this path; clusters, pipelines and
 single-connection clients go through ``execute_command`` as before. A call that
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -53,40 +54,58 @@ def _encode_other(arg: Any, encoding: str) -> bytes:
     raise TypeError(f"Script arguments are str, bytes, int or float, not {type(arg).__name__}.")
 
 
-class _Pin:
-    """A connection one thread of one process keeps out of its client's pool."""
+class _Spares:
+    """Connections of one pool that our script calls keep out of it between calls.
 
-    def __init__(self, client: redis.Redis):
-        self.client = client
-        self.owner = (os.getpid(), threading.get_ident())
-        self.connection = _checkout(client.connection_pool)
+    redis-py's checkout costs a lock, four metric updates and a probe of the
+    socket (three system calls), and its check-in as much again: measured
+    here, half of an enqueue's client time went there. A spare is taken from
+    this list and put back after the call instead. Our calls read every
+    reply or drop the connection, so a spare never holds stale data; one the
+    server closed meanwhile fails its call with a connection error, and the
+    client's own path and retry policy take over as for any other.
 
-    def release(self) -> None:
-        if self.owner[0] == os.getpid():
-            self.client.connection_pool.release(self.connection)
-
-
-#: Pinned connections by id(client); a pin serves only the thread that made it.
-_pins: dict[int, _Pin] = {}
-
-
-@contextmanager
-def pinned(client: Any) -> Iterator[None]:
-    """Keep one connection of ``client`` for this thread's script calls meanwhile.
-
-    A worker runs one call per job from one thread for hours: checking the
-    connection out and back in for each call is pure overhead there. Web
-    processes do not pin, so their pools are shared between threads as before.
+    The list holds what concurrent calls needed at most, like the pool
+    itself, but never more than ``limit``: those connections are in use as
+    far as the pool knows. A pool that blocks when full keeps none, so our
+    spares can never be what another thread waits for.
     """
-    if not _leanable(client) or id(client) in _pins:
-        yield
-        return
-    pin = _pins[id(client)] = _Pin(client)
+
+    def __init__(self, pool: Any):
+        self.idle: list[Any] = []
+        if isinstance(pool, redis.BlockingConnectionPool):
+            self.limit = 0
+        else:
+            self.limit = max(1, min(8, int(getattr(pool, "max_connections", 8)) // 4))
+
+
+#: One list per pool; a pool that is garbage-collected takes its spares along.
+_spares: weakref.WeakKeyDictionary[Any, _Spares] = weakref.WeakKeyDictionary()
+_spares_lock = threading.Lock()
+
+# A forked child must not share a socket with its parent: its pools reset
+# themselves, and it starts without spares.
+os.register_at_fork(after_in_child=_spares.clear)
+
+
+def _take(pool: Any) -> tuple[_Spares, Any]:
+    spares = _spares.get(pool)
+    if spares is None:
+        with _spares_lock:
+            spares = _spares.get(pool)
+            if spares is None:
+                spares = _spares[pool] = _Spares(pool)
     try:
-        yield
-    finally:
-        _pins.pop(id(client), None)
-        pin.release()
+        return spares, spares.idle.pop()
+    except IndexError:
+        return spares, _checkout(pool)
+
+
+def _put_back(pool: Any, spares: _Spares, connection: Any) -> None:
+    if len(spares.idle) < spares.limit:
+        spares.idle.append(connection)
+    else:
+        pool.release(connection)
 
 
 def _leanable(client: Any) -> bool:
@@ -102,17 +121,13 @@ def _checkout(pool: Any) -> Any:
 
 @contextmanager
 def _borrowed(client: Any) -> Iterator[Any]:
-    """This thread's pinned connection, else one checked out for the call.
+    """A spare connection of the client's pool for one call (see _Spares).
 
     A connection error or an interruption disconnects it: a reply may be left
-    unread on it, and the next use reconnects.
+    unread on it, and its next use reconnects.
     """
-    pin = _pins.get(id(client))
-    if pin is not None and pin.owner == (os.getpid(), threading.get_ident()):
-        connection, pool = pin.connection, None
-    else:
-        pool = client.connection_pool
-        connection = _checkout(pool)
+    pool = client.connection_pool
+    spares, connection = _take(pool)
     try:
         yield connection
     except ResponseError:
@@ -121,8 +136,7 @@ def _borrowed(client: Any) -> Iterator[Any]:
         connection.disconnect()
         raise
     finally:
-        if pool is not None:
-            pool.release(connection)
+        _put_back(pool, spares, connection)
 
 
 def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -178,7 +192,7 @@ class Overlap:
     ``enqueue_many`` builds its next batch while Redis runs the one before:
     on two cores the client and the server then work at the same time instead
     of in turn. One call is in flight at most; it is sent on a connection held
-    for this object alone (never the thread's pinned one), so any other
+    for this object alone (never a spare of the client's), so any other
     command the caller sends meanwhile takes its own connection and cannot
     read this call's reply. Leave the ``with`` block early and the held
     connection is disconnected, since a reply may be left unread on it.
