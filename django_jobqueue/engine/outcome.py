@@ -81,12 +81,13 @@ def record_success(
         return False
     job._result, job._result_raw = result, raw
     job.set_status("finished")
-    _send(
-        job,
-        worker,
-        wait_for_redis,
-        lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
-    )  # idempotent: retry is safe
+    if dependents != b"[]":  # most jobs have none: no call, no JSON
+        _send(
+            job,
+            worker,
+            wait_for_redis,
+            lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
+        )  # idempotent: retry is safe
     return True
 
 

@@ -8,6 +8,14 @@ from typing import Any
 
 from .errors import JobTimeoutException
 
+try:
+    # signal.getsignal turns the handler into a Handlers member when it can;
+    # on Python 3.11 that costs a raised and caught ValueError per call for a
+    # function, and it is asked once per job.
+    from _signal import getsignal as _getsignal  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - other interpreters
+    _getsignal = signal.getsignal
+
 #: The penalty armed now, if any (one per process: SIGALRM is per process).
 _armed: DeathPenalty | None = None
 #: The SIGALRM handler found when ours was installed, called when no job is armed.
@@ -52,7 +60,7 @@ class DeathPenalty:
             and self.timeout > 0
             and threading.current_thread() is threading.main_thread()
         ):
-            if signal.getsignal(signal.SIGALRM) is not _on_alarm:
+            if _getsignal(signal.SIGALRM) is not _on_alarm:
                 _previous = signal.signal(signal.SIGALRM, _on_alarm)
             _armed = self
             signal.setitimer(signal.ITIMER_REAL, self.timeout)
