@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
 import pytest
+import redis
 
 from django_jobqueue.engine import (
     DuplicateJobError,
@@ -657,3 +659,28 @@ def test_enqueue_many_reloads_a_flushed_script(queue, redis_conn):
     redis_conn.script_flush()
     made = queue.enqueue_many([queue.prepare_data(jobs.add, args=(i, 0)) for i in range(5)], 2)
     assert queue.job_ids == [j.id for j in made]
+
+
+def test_enqueue_many_on_a_one_connection_blocking_pool_never_waits_on_itself(
+    make_queue, redis_conn, order
+):
+    pool = redis.BlockingConnectionPool(
+        max_connections=1, timeout=2, **redis_conn.connection_pool.connection_kwargs
+    )
+    client = redis.Redis(connection_pool=pool)
+    try:
+        queue = make_queue("blocking", connection=client)
+        parent = queue.enqueue(jobs.add, 1, 1)
+        started = time.monotonic()
+        made = queue.enqueue_many(
+            itertools.chain(
+                _numbered_calls(queue, 4, order),  # uses the client between batches
+                [queue.prepare_data(jobs.add, args=(9, 9), depends_on=parent)],
+            ),
+            batch_size=2,
+        )
+        assert time.monotonic() - started < 1.5  # no wait for the pool's only connection
+        assert queue.job_ids == [parent.id, *(j.id for j in made[:4])]
+        assert made[4].get_status() == JobStatus.DEFERRED
+    finally:
+        client.close()

@@ -197,8 +197,10 @@ class Overlap:
     read this call's reply. Leave the ``with`` block early and the held
     connection is disconnected, since a reply may be left unread on it.
 
-    Clients the lean wire does not serve run each call at ``send`` and keep
-    its reply (or error) for ``read``.
+    Clients the lean wire does not serve, and pools that block when full
+    (where the held connection could be the one the caller's own commands
+    wait for), run each call at ``send`` and keep its reply (or error) for
+    ``read``.
     """
 
     def __init__(self, client: Any):
@@ -207,8 +209,9 @@ class Overlap:
         self._outcome: tuple[bool, Any] | None = None  # (raised, reply) of a call run at send
 
     def __enter__(self) -> Overlap:
-        if _leanable(self.client):
-            self.connection = _checkout(self.client.connection_pool)
+        pool = getattr(self.client, "connection_pool", None)
+        if _leanable(self.client) and not isinstance(pool, redis.BlockingConnectionPool):
+            self.connection = _checkout(pool)
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
@@ -234,10 +237,7 @@ class Overlap:
                 # run it instead (a half-sent command is never executed).
                 self.connection.disconnect()
         try:
-            self._outcome = (
-                False,
-                self.client.execute_command("EVALSHA", sha, len(keys), *keys, *args),
-            )
+            self._outcome = (False, evalsha(self.client, sha, keys, args))
         except Exception as exc:
             self._outcome = (True, exc)
 
