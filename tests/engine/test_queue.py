@@ -530,18 +530,6 @@ def test_enqueue_many_options_and_dependencies(queue):
     assert queue.job_ids[0] == front.id
 
 
-def test_enqueue_many_reports_a_duplicate_id(queue):
-    queue.enqueue(jobs.add, 1, 1, job_id="taken")
-    with pytest.raises(DuplicateJobError):
-        queue.enqueue_many(
-            [
-                queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
-                queue.prepare_data(jobs.add, args=(2, 2), job_id="free"),
-            ]
-        )
-    assert queue.fetch_job("free") is not None
-
-
 def test_enqueue_many_is_one_script_call_per_batch(queue, redis_conn):
     before = redis_conn.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
     queue.enqueue_many([queue.prepare_data(jobs.add, args=(i, 0)) for i in range(2500)], 1250)
@@ -640,7 +628,7 @@ def test_enqueue_many_reports_the_batch_in_flight_when_the_calls_fail(queue, ord
     assert queue.enqueue(jobs.add, 1, 1).get_status() == JobStatus.QUEUED
 
 
-def test_enqueue_many_sends_no_batch_after_a_duplicate(queue):
+def test_enqueue_many_reports_a_duplicate_id_and_sends_no_batch_after_it(queue):
     queue.enqueue(jobs.add, 1, 1, job_id="taken")
     with pytest.raises(DuplicateJobError):
         queue.enqueue_many(
