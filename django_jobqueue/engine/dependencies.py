@@ -96,8 +96,10 @@ def release_dependents(
     connection: Any, ks: KeySpace, parent_key: str, dependents: Any, outcome: str
 ) -> int:
     """Tell every child of an ended parent; returns how many entered their queue."""
+    if not dependents or dependents in (b"[]", "[]"):
+        return 0  # most jobs have none: every ended job passes here, so no JSON for them
     if isinstance(dependents, (bytes, str)):
-        dependents = json.loads(dependents or "[]")
+        dependents = json.loads(dependents)
     if not dependents:
         return 0
     batch = scripts.Batch(connection)

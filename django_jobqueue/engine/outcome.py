@@ -81,13 +81,12 @@ def record_success(
         return False
     job._result, job._result_raw = result, raw
     job.set_status("finished")
-    if dependents != b"[]":  # most jobs have none: no call, no JSON
-        _send(
-            job,
-            worker,
-            wait_for_redis,
-            lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
-        )  # idempotent: retry is safe
+    _send(
+        job,
+        worker,
+        wait_for_redis,
+        lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
+    )  # idempotent: retry is safe
     return True
 
 
