@@ -42,6 +42,10 @@ def pack(args: Sequence[Any], encoding: str = "utf-8") -> bytes:
     return b"".join(parts)
 
 
+def _evalsha(sha: str, keys: Sequence[str], args: Sequence[Any], encoding: str) -> bytes:
+    return pack(["EVALSHA", sha, len(keys), *keys, *args], encoding)
+
+
 def _encode_other(arg: Any, encoding: str) -> bytes:
     if isinstance(arg, str):  # str enums such as JobStatus
         return arg.encode(encoding)
@@ -144,9 +148,7 @@ def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> 
     if _leanable(client):
         try:
             with _borrowed(client) as connection:
-                command = pack(
-                    ["EVALSHA", sha, len(keys), *keys, *args], connection.encoder.encoding
-                )
+                command = _evalsha(sha, keys, args, connection.encoder.encoding)
                 connection.send_packed_command([command])
                 return connection.read_response()
         except (ConnectionError, TimeoutError):
@@ -165,11 +167,7 @@ def evalsha_many(
                 encoding = connection.encoder.encoding
                 # One buffer, one send: redis-py sends each list item on its own.
                 connection.send_packed_command(
-                    [
-                        b"".join(
-                            pack(["EVALSHA", sha, len(k), *k, *a], encoding) for sha, k, a in calls
-                        )
-                    ]
+                    [b"".join(_evalsha(sha, k, a, encoding) for sha, k, a in calls)]
                 )
                 for _ in calls:
                     try:
@@ -225,9 +223,7 @@ class Overlap:
     def send(self, sha: str, keys: Sequence[str], args: Sequence[Any]) -> None:
         """Send EVALSHA; :meth:`read` must be called before the next send."""
         if self.connection is not None:
-            command = pack(
-                ["EVALSHA", sha, len(keys), *keys, *args], self.connection.encoder.encoding
-            )
+            command = _evalsha(sha, keys, args, self.connection.encoder.encoding)
             try:
                 self.connection.send_packed_command([command])
                 self._outcome = (False, _AWAITED)
