@@ -28,7 +28,7 @@ from .errors import (
     SerializationError,
 )
 from .keys import KeySpace, keyspace, validate_job_id
-from .payloads import check_size
+from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
@@ -189,6 +189,12 @@ class Job:
     creating one directly does not store it.
     """
 
+    #: Attributes naming code a worker imports. A signed call binds them with
+    #: the job id (see :mod:`.payloads`), so a job hash whose function or
+    #: callback was rewritten in Redis is refused before anything is imported.
+    #: A new field that names something to import or call belongs here.
+    CODE_FIELDS = ("func_name", "on_success", "on_failure")
+
     def __init__(
         self,
         id: str | None = None,
@@ -285,10 +291,14 @@ class Job:
             raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}.")
         job = cls(id, connection, origin=origin, serializer=serializer, prefix=prefix)
         job.func_name, job._instance = callable_name(func)
+        job.on_success = callable_name(on_success, "callback")[0] if on_success else None
+        job.on_failure = callable_name(on_failure, "callback")[0] if on_failure else None
         job._args, job._kwargs = tuple(args), dict(kwargs)
         job._loaded = True
         job._data = job._dumps(
-            (job._instance, job._args, job._kwargs), f"the arguments of {job.func_name}"
+            (job._instance, job._args, job._kwargs),
+            f"the arguments of {job.func_name}",
+            bound=job._call_binding(),
         )
         check_size(job._data, f"The arguments of {job.func_name}")
         job._description = description
@@ -316,8 +326,6 @@ class Job:
         ):
             raise ValueError(f"priority must be a whole number from -100 to 100, not {priority!r}.")
         job.priority = priority
-        job.on_success = callable_name(on_success, "callback")[0] if on_success else None
-        job.on_failure = callable_name(on_failure, "callback")[0] if on_failure else None
         job.created_at = now()
         return job
 
@@ -484,8 +492,14 @@ class Job:
 
     # -- serialization -------------------------------------------------------
 
-    def _dumps(self, value: Any, what: str) -> bytes:
+    def _call_binding(self) -> bytes:
+        """What a signed call binds besides its bytes: the job id and the names of its code."""
+        return binding(self.id, *(getattr(self, name) for name in self.CODE_FIELDS))
+
+    def _dumps(self, value: Any, what: str, bound: bytes | None = None) -> bytes:
         try:
+            if bound is not None and isinstance(self.serializer, SignedSerializer):
+                return self.serializer.dumps(value, bound)
             return self.serializer.dumps(value)
         except Exception as exc:
             raise SerializationError(
@@ -499,8 +513,18 @@ class Job:
             return
         if self._data is None:
             raise DeserializationError(f"Job {self.id} has no stored call data.")
+        serializer = self.serializer
         try:
-            instance, args, kwargs = self.serializer.loads(self._data)
+            if isinstance(serializer, SignedSerializer):
+                instance, args, kwargs = serializer.loads(self._data, self._call_binding())
+            else:
+                instance, args, kwargs = serializer.loads(self._data)
+        except SignatureError as exc:
+            raise SignatureError(
+                f"Refused to run job {self.id} ({self.func_name}): its stored call was "
+                "tampered with in Redis or written with another signing key, so nothing was "
+                f"imported or unpickled. {exc}"
+            ) from None
         except Exception as exc:
             raise DeserializationError(
                 f"Could not read the stored call of job {self.id}: {type(exc).__name__}: {exc}"
@@ -525,10 +549,22 @@ class Job:
 
     @property
     def func(self) -> Callable:
-        """The callable itself, imported by name."""
-        if self.instance is not None:
+        """The callable itself, imported by name once the signed call is verified."""
+        if self.instance is not None:  # reading the instance verifies the call first
             return getattr(self.instance, self.func_name)  # type: ignore[arg-type]
         return import_attribute(self.func_name)  # type: ignore[arg-type]
+
+    def callback(self, name: str) -> Callable | None:
+        """The ``on_success`` or ``on_failure`` callback, imported once the signed call is verified.
+
+        The call's signature binds the callbacks' names, so one rewritten in
+        Redis raises :class:`SignatureError` here instead of being imported.
+        """
+        path = getattr(self, name)
+        if not path:
+            return None
+        self._load_data()
+        return import_attribute(path)
 
     @property
     def description(self) -> str:

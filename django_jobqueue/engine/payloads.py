@@ -1,11 +1,16 @@
 """What may be stored as a job payload: signed, and not too big.
 
 Anyone who can write to Redis can put a job hash there; with pickle, loading
-that payload runs code chosen by the writer. A signed payload carries an HMAC
-of its bytes under a secret key, and a worker refuses to load one whose
-signature is missing or wrong. The Django app turns signing on with a key
-derived from ``SECRET_KEY`` (see ``JOBQUEUE_SIGNING_KEY``); code using the
-engine alone calls :func:`configure`.
+that payload runs code chosen by the writer, and a job hash also names code by
+itself (the function and the callbacks a worker imports). A signed payload
+carries an HMAC under a secret key of its bytes *and* of a binding: for a job's
+call, the job id, the serializer and every stored name a worker imports; for
+results and meta, the serializer. A worker refuses a payload whose signature
+is missing or wrong before it unpickles or imports anything, so a writer can
+neither forge a call nor graft a signed one onto another function or job.
+
+The Django app turns signing on with a key derived from ``SECRET_KEY`` (see
+``JOBQUEUE_SIGNING_KEY``); code using the engine alone calls :func:`configure`.
 """
 
 from __future__ import annotations
@@ -34,6 +39,22 @@ class PayloadTooLarge(EnqueueError):
     """A job's serialized call is above the configured size limit."""
 
 
+def binding(*parts: str | bytes | None) -> bytes:
+    """Fields a signature covers besides the payload, framed so that none can shift into another.
+
+    Each part is its length (None: -1) then its bytes, so ``("ab", "c")`` and
+    ``("a", "bc")`` never give the same message.
+    """
+    out = bytearray()
+    for part in parts:
+        if part is None:
+            out += b"\xff\xff\xff\xff"
+            continue
+        raw = part.encode() if isinstance(part, str) else part
+        out += len(raw).to_bytes(4, "big") + raw
+    return bytes(out)
+
+
 class SignedSerializer:
     """Wraps a serializer so that everything it writes is signed and checked on read.
 
@@ -41,6 +62,11 @@ class SignedSerializer:
         inner: the serializer of the bytes (pickle, JSON, ...).
         keys: the signing key first, then older keys still accepted on read
             (for key rotation, like Django's ``SECRET_KEY_FALLBACKS``).
+
+    ``dumps`` and ``loads`` take an optional ``bound``: the fields (see
+    :func:`binding`) the signature must also cover. A job's call binds its id
+    and the names a worker imports; a value read with other fields than it was
+    written with is refused like a forged one.
     """
 
     def __init__(self, inner: Any, keys: Sequence[bytes]):
@@ -49,15 +75,30 @@ class SignedSerializer:
         self.inner = inner
         self.keys = [k if isinstance(k, bytes) else str(k).encode() for k in keys]
         self.name = f"signed {getattr(inner, 'name', 'custom')}"
+        # Values and calls are told apart, and so are serializers: bytes one
+        # serializer wrote are never handed to another's loads().
+        inner_name = getattr(inner, "name", None) or type(inner).__qualname__
+        self._value_binding = binding("value", inner_name)
+        self._call_binding = binding("call", inner_name)
 
     def __repr__(self) -> str:
         return f"SignedSerializer({self.inner!r})"
 
-    def dumps(self, obj: Any) -> bytes:
-        data = self.inner.dumps(obj)
-        return MAGIC + hmac.new(self.keys[0], data, hashlib.sha256).digest() + data
+    def _message(self, bound: bytes | None) -> bytes:
+        return self._value_binding if bound is None else self._call_binding + bound
 
-    def loads(self, payload: bytes) -> Any:
+    def dumps(self, obj: Any, bound: bytes | None = None) -> bytes:
+        data = self.inner.dumps(obj)
+        mac = hmac.new(self.keys[0], self._message(bound), hashlib.sha256)
+        mac.update(data)
+        return MAGIC + mac.digest() + data
+
+    def loads(self, payload: bytes, bound: bytes | None = None) -> Any:
+        self.verify(payload, bound)
+        return self.inner.loads(payload[len(MAGIC) + DIGEST_SIZE :])
+
+    def verify(self, payload: bytes, bound: bytes | None = None) -> None:
+        """Raise :class:`SignatureError` unless one of the keys signed ``payload`` with ``bound``."""
         if not payload.startswith(MAGIC):
             raise SignatureError(
                 "The payload is not signed; refusing to load it "
@@ -65,9 +106,12 @@ class SignedSerializer:
             )
         start = len(MAGIC) + DIGEST_SIZE
         digest, data = payload[len(MAGIC) : start], payload[start:]
+        message = self._message(bound)
         for key in self.keys:
-            if hmac.compare_digest(digest, hmac.new(key, data, hashlib.sha256).digest()):
-                return self.inner.loads(data)
+            mac = hmac.new(key, message, hashlib.sha256)
+            mac.update(data)
+            if hmac.compare_digest(digest, mac.digest()):
+                return
         raise SignatureError(
             "The payload's signature does not match; refusing to load it "
             "(written with another key, or tampered with)."

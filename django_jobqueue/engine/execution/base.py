@@ -10,9 +10,9 @@ from .. import hooks
 from ..errors import DeserializationError, StopRequested
 from ..job import Job
 from ..outcome import record_failure, record_success
+from ..payloads import SignatureError
 from ..scripts import TakeNext
 from ..timeouts import DeathPenalty
-from ..utils import import_attribute
 
 if TYPE_CHECKING:
     from ..worker import Worker
@@ -73,7 +73,7 @@ def run_job(
     try:
         with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
             result = job.perform()
-            _callback(job, job.on_success, result)
+            _callback(job, "on_success", result)
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not getattr(
             exc, "_job_stop", False
@@ -126,20 +126,30 @@ def _fail(
             job, exc_info, worker_name, status="stopped", retry=False, take_next=take_next
         )
     else:
+        # A refused signature never turns valid: that failure is final too.
         status = record_failure(
-            job, exc_info, worker_name, take_next=take_next, wait_for_redis=wait_for_redis
+            job,
+            exc_info,
+            worker_name,
+            retry=not isinstance(exc, SignatureError),
+            take_next=take_next,
+            wait_for_redis=wait_for_redis,
         )
-    try:
-        _callback(job, job.on_failure, type(exc), exc, exc.__traceback__)
-    except Exception:
-        logger.exception("on_failure callback of job %s failed", job.id)
+    # A call that could not be read or verified has its callbacks left alone:
+    # their names are as untrusted as the function's.
+    if not isinstance(exc, DeserializationError):
+        try:
+            _callback(job, "on_failure", type(exc), exc, exc.__traceback__)
+        except Exception:
+            logger.exception("on_failure callback of job %s failed", job.id)
     hooks.emit("job_failed", job=job, exc_info=exc_info, worker=worker_name)
     return status
 
 
-def _callback(job: Job, name: str | None, *args: Any) -> None:
-    if name:
-        import_attribute(name)(job, job.connection, *args)
+def _callback(job: Job, name: str, *args: Any) -> None:
+    callback = job.callback(name)
+    if callback is not None:
+        callback(job, job.connection, *args)
 
 
 def death_reason(

@@ -1,0 +1,196 @@
+"""A signed call binds the job id and every stored name a worker imports.
+
+Someone who can write to Redis but lacks the signing key rewrites one field of
+a job hash at a time; in every execution model, on pickle and JSON queues, the
+worker refuses the job before importing or unpickling anything, records why,
+and goes on with the honest jobs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from django_jobqueue.engine import (
+    JobStatus,
+    Retry,
+    SignatureError,
+    SimpleWorker,
+    Worker,
+    payloads,
+)
+from django_jobqueue.engine.pool import WorkerPool
+from django_jobqueue.engine.utils import import_attribute
+
+from . import jobs
+
+KEY = b"the signing key of this app, 32b"
+WORKERS = {
+    "in-process": lambda q: SimpleWorker([q]),
+    "fork": lambda q: Worker([q]),
+    "pool": lambda q: WorkerPool([q], processes=2),
+}
+# What the attacker's code does when it runs: leave a mark, like the honest jobs.
+EXPLOIT = "__import__('tests.engine.jobs', fromlist=['mark']).mark('pwned')"
+
+
+@pytest.fixture
+def marks(tmp_path, monkeypatch):
+    """Lines appended by jobs.mark(), read back after the workers ran."""
+    path = tmp_path / "marks"
+    path.touch()
+    monkeypatch.setenv("JQ_TEST_MARKS", str(path))
+    return lambda: path.read_text().split()
+
+
+@pytest.fixture
+def signed():
+    payloads.configure([KEY])
+    yield
+    payloads.configure(None)
+
+
+def _func_to_exec(queue, conn):
+    job = queue.enqueue(jobs.echo, EXPLOIT)  # an honest call of echo() with a string
+    code = "builtins.eval" if queue.serializer.inner.name == "json" else "builtins.exec"
+    conn.hset(job.key, "func", code)
+    return job
+
+
+def _func_to_a_module_that_runs_on_import(queue, conn):
+    job = queue.enqueue(jobs.echo, 1)
+    conn.hset(job.key, "func", "tests.engine.pwn_on_import.anything")
+    return job
+
+
+def _on_success_added(queue, conn):
+    job = queue.enqueue(jobs.echo, 1)
+    conn.hset(job.key, "on_success", "tests.engine.jobs.mark_callback")
+    return job
+
+
+def _on_success_replaced(queue, conn):
+    job = queue.enqueue(jobs.echo, 1, on_success=jobs.on_success_callback)
+    conn.hset(job.key, "on_success", "tests.engine.jobs.mark_callback")
+    return job
+
+
+def _on_failure_added(queue, conn):
+    job = queue.enqueue(jobs.fail)
+    conn.hset(job.key, "on_failure", "tests.engine.jobs.mark_callback")
+    return job
+
+
+def _data_of_another_job(queue, conn):
+    other = queue.enqueue(jobs.mark, "pwned")
+    job = queue.enqueue(jobs.mark, "honest")
+    conn.hset(job.key, "data", conn.hget(other.key, "data"))
+    other.delete()  # only the tampered job could now write "pwned"
+    return job
+
+
+def _whole_call_copied_to_another_id(queue, conn):
+    original = queue.enqueue(jobs.mark, "pwned")
+    fields = conn.hgetall(original.key)
+    original.delete()
+    copy_key = queue.keys.job(queue.name, "copied")
+    conn.hset(copy_key, mapping=fields)
+    conn.rpush(queue.key, "copied")
+    return queue.fetch_job("copied")
+
+
+TAMPERINGS = [
+    _func_to_exec,
+    _func_to_a_module_that_runs_on_import,
+    _on_success_added,
+    _on_success_replaced,
+    _on_failure_added,
+    _data_of_another_job,
+    _whole_call_copied_to_another_id,
+]
+
+
+@pytest.mark.parametrize("serializer", ["pickle", "json"])
+@pytest.mark.parametrize("kind", WORKERS)
+@pytest.mark.parametrize("tamper", TAMPERINGS, ids=lambda f: f.__name__.strip("_"))
+def test_a_tampered_job_is_refused_before_anything_runs(
+    signed, marks, make_queue, redis_conn, tamper, kind, serializer
+):
+    queue = make_queue(serializer=serializer)
+    before = queue.enqueue(jobs.mark, "before")
+    tampered = tamper(queue, redis_conn)
+    after = queue.enqueue(jobs.mark, "after")
+    sys.modules.pop("tests.engine.pwn_on_import", None)
+
+    WORKERS[kind](queue).work(burst=True)
+
+    assert marks() == ["before", "after"]  # no "pwned", no "imported"
+    assert "tests.engine.pwn_on_import" not in sys.modules
+    assert tampered.get_status() == JobStatus.FAILED
+    tampered.refresh()
+    assert "tampered with in Redis or written with another signing key" in tampered.exc_info
+    assert "nothing was imported or unpickled" in tampered.exc_info
+    assert before.get_status() == after.get_status() == JobStatus.FINISHED
+
+
+def test_a_refused_job_is_not_retried(signed, marks, make_queue, redis_conn):
+    queue = make_queue()
+    job = queue.enqueue(jobs.echo, EXPLOIT, retry=Retry(max=3))
+    redis_conn.hset(job.key, "func", "builtins.exec")
+    SimpleWorker([queue]).work(burst=True)
+    assert job.get_status() == JobStatus.FAILED
+    assert queue.failed_job_registry.get_job_ids() == [job.id]
+    assert marks() == []
+
+
+def test_every_stored_field_that_names_code_is_bound(signed, make_queue, redis_conn):
+    """A field added later that names something to import fails here until it is signed."""
+    queue = make_queue()
+    job = queue.enqueue(
+        jobs.fail,
+        on_success=jobs.on_success_callback,
+        on_failure=jobs.on_failure_callback,
+        retry=Retry(max=2, interval=[1, 2]),
+        meta={"a": 1},
+        description="d",
+        priority=5,
+        timeout=9,
+    )
+    naming_code = []
+    for field, value in redis_conn.hgetall(job.key).items():
+        try:
+            callable(import_attribute(value.decode()))
+        except Exception:
+            continue
+        naming_code.append(field.decode())
+        redis_conn.hset(job.key, field, "tests.engine.jobs.mark_callback")
+        with pytest.raises(SignatureError, match="tampered with"):
+            queue.fetch_job(job.id).args
+        redis_conn.hset(job.key, field, value)
+        assert queue.fetch_job(job.id).args == ()
+    assert sorted(naming_code) == ["func", "on_failure", "on_success"]
+
+
+def test_jobs_signed_with_a_rotated_key_still_run(marks, make_queue):
+    payloads.configure([b"the old key, before the rotation"])
+    old = make_queue().enqueue(jobs.mark, "old")
+    try:
+        payloads.configure([KEY, b"the old key, before the rotation"])
+        queue = make_queue()
+        new = queue.enqueue(jobs.mark, "new")
+        SimpleWorker([queue]).work(burst=True)
+        assert old.get_status() == new.get_status() == JobStatus.FINISHED
+        assert sorted(marks()) == ["new", "old"]
+
+        payloads.configure([b"a key that never signed these"])
+        late = make_queue().enqueue(jobs.mark, "late")
+        payloads.configure([KEY])  # the old key retired: its jobs are refused
+        stale = make_queue().enqueue(jobs.mark, "stale")
+        payloads.configure([b"the old key, before the rotation"])
+        queue = make_queue()
+        SimpleWorker([queue]).work(burst=True)
+        assert late.get_status() == stale.get_status() == JobStatus.FAILED
+        assert sorted(marks()) == ["new", "old"]
+    finally:
+        payloads.configure(None)
