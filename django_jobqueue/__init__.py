@@ -29,6 +29,7 @@ _ENGINE_NAMES = (
     "DeserializationError",
     "DuplicateJobError",
     "EnqueueError",
+    "EnqueueOptions",
     "FailedJobRegistry",
     "FinishedJobRegistry",
     "Hooks",

@@ -17,6 +17,7 @@ from .connections import get_connection
 from .engine import Job, JobStatus, Queue, SimpleWorker, Worker
 from .engine.execution import EXECUTIONS
 from .engine.pool import WorkerPool
+from .engine.queue import placement
 from .engine.scheduler import Scheduler
 from .engine.utils import import_attribute
 
@@ -70,7 +71,7 @@ class DjangoQueue(Queue):
         )
 
     def enqueue_job(
-        self, job: Job, at_front: bool = False, depends_on: Any = None, at: Any = None
+        self, job: Job, at_front: bool | None = None, depends_on: Any = None, at: Any = None
     ) -> Job:
         """Store the job now, or when the surrounding transaction commits.
 
@@ -85,6 +86,7 @@ class DjangoQueue(Queue):
         moment is ambiguous); with it off, a naive datetime is local time in
         ``TIME_ZONE``, like ``timezone.now()`` then returns.
         """
+        at_front, depends_on, at = placement(job, at_front, depends_on, at)
         at = _aware(at)
         if not (
             self.is_async

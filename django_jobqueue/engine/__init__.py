@@ -19,6 +19,7 @@ from .errors import (
 )
 from .hooks import Hooks
 from .job import Dependency, Job, JobStatus, Retry, get_current_job
+from .options import EnqueueOptions
 from .keys import DEFAULT_PREFIX, KeySpace
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .pool import WorkerPool
@@ -42,6 +43,7 @@ __all__ = [
     "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
+    "EnqueueOptions",
     "DeserializationError",
     "DuplicateJobError",
     "EnqueueError",

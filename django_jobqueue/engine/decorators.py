@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .options import EnqueueOptions, split_call
 from .queue import Queue
+from .utils import after
 
 
 class job:
@@ -22,10 +24,9 @@ class job:
     Args:
         queue: a queue name or :class:`Queue`.
         connection: the Redis client for a queue given by name.
-        timeout: the job timeout; other keywords are ``enqueue`` options
-            (``result_ttl``, ``ttl``, ``failure_ttl``, ``depends_on``,
-            ``at_front``, ``meta``, ``description``, ``retry``, ``on_success``,
-            ``on_failure``) used as defaults for every ``.delay()``.
+        timeout: the job timeout; other keywords are ``enqueue`` options (any
+            :class:`EnqueueOptions` field) used as defaults for every
+            ``.delay()``, which may override them.
     """
 
     #: How a queue name becomes a Queue; the Django layer swaps in its settings.
@@ -45,7 +46,8 @@ class job:
         self.queue = queue
         self.connection = connection
         if timeout is not None:
-            options["job_timeout"] = timeout
+            options["timeout"] = timeout
+        EnqueueOptions.of(**options)  # a mistake is seen at import, not at the first .delay()
         self.options = options
 
     def get_queue(self) -> Queue:
@@ -56,20 +58,21 @@ class job:
     def __call__(self, func: Callable) -> Callable:
         decorator = self
 
-        def options(kwargs: dict) -> dict:
-            return {
-                **decorator.options,
-                **{k: kwargs.pop(k) for k in list(kwargs) if k in _OPTION_NAMES},
-            }
+        def enqueue(args: tuple, kwargs: dict, **placement: Any) -> Any:
+            args, kwargs, options = split_call(args, kwargs)
+            options = {**decorator.options, **options, **placement}
+            if "job_timeout" in options:  # the call's job_timeout beats the decorator's timeout
+                options["timeout"] = options.pop("job_timeout")
+            return decorator.get_queue().enqueue_call(func, args, kwargs, **options)
 
         def delay(*args: Any, **kwargs: Any) -> Any:
-            return decorator.get_queue().enqueue(func, *args, **options(kwargs), **kwargs)
+            return enqueue(args, kwargs)
 
         def delay_at(when: Any, *args: Any, **kwargs: Any) -> Any:
-            return decorator.get_queue().enqueue_at(when, func, *args, **options(kwargs), **kwargs)
+            return enqueue(args, kwargs, at=when)
 
         def delay_in(delay: Any, *args: Any, **kwargs: Any) -> Any:
-            return decorator.get_queue().enqueue_in(delay, func, *args, **options(kwargs), **kwargs)
+            return enqueue(args, kwargs, at=after(delay))
 
         # A function type has no such attributes; they are what @job adds.
         func.delay = delay  # type: ignore[attr-defined]
@@ -77,5 +80,3 @@ class job:
         func.delay_in = delay_in  # type: ignore[attr-defined]
         return func
 
-
-from .queue import RESERVED_KWARGS as _OPTION_NAMES  # noqa: E402

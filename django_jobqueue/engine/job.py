@@ -28,6 +28,7 @@ from .errors import (
     SerializationError,
 )
 from .keys import KeySpace, keyspace, validate_job_id
+from .options import MAX_TIMEOUT, EnqueueOptions
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .serializers import Serializer, resolve_serializer
@@ -130,6 +131,7 @@ def callable_name(func: Any, what: str = "function") -> tuple[str, Any]:
     if isinstance(func, str):
         if not func or func.startswith(".") or ".." in func or "." not in func:
             raise EnqueueError(f"{func!r} is not a dotted path: use 'package.module.function'.")
+        _check_importable(func, what)
         return func, None
     if inspect.ismethod(func):
         owner = func.__self__
@@ -150,6 +152,23 @@ def callable_name(func: Any, what: str = "function") -> tuple[str, Any]:
     raise EnqueueError(f"{func!r} is not callable.")
 
 
+def _check_importable(path: str, what: str) -> None:
+    """Refuse a dotted path a worker could not import (import_attribute caches the lookup)."""
+    try:
+        target = import_attribute(path)
+    except Exception as exc:  # a missing name, or a module that fails to import
+        raise EnqueueError(
+            f"Cannot import job {what} {path!r} ({type(exc).__name__}: {exc}); workers would "
+            "fail on it too. "
+            "Check the spelling, or that the module is on the path of this process too."
+        ) from None
+    if not callable(target) or inspect.ismodule(target):
+        raise EnqueueError(
+            f"{path!r} names a {type(target).__name__}, not a function: give the dotted "
+            f"path of the {what} itself, such as 'myapp.tasks.send_report'."
+        )
+
+
 def _check_module(module: str | None, func: Any, what: str) -> None:
     if module == "__main__":
         raise EnqueueError(
@@ -157,12 +176,26 @@ def _check_module(module: str | None, func: Any, what: str) -> None:
             f"{getattr(func, '__qualname__', func)!r} into a module and import it from there."
         )
     if not module:
-        raise EnqueueError(f"{func!r} has no module, so workers cannot import it.")
+        raise EnqueueError(
+            f"{getattr(func, '__qualname__', func)!r} has no module (was it defined in an "
+            "interactive shell?), so workers cannot import it: define it in a module of your "
+            "project (such as myapp/tasks.py) and import it from there."
+        )
 
 
 def _checked_name(func: Any, owner: Any, qualname: str, what: str) -> str:
     module = getattr(owner, "__module__", None)
     _check_module(module, func, what)
+    code = getattr(func, "__code__", None)
+    if code is not None and code.co_filename.startswith("<"):
+        # "<console>", "<stdin>", "<string>": typed into a shell (manage.py
+        # shell, also with -c or a pipe) or made by exec(), so no file of the
+        # module holds it and a worker's import cannot find it.
+        raise EnqueueError(
+            f"{qualname!r} was defined in an interactive shell or by exec() "
+            f"({code.co_filename}), so workers cannot import it: define it in a module "
+            "of your project (such as myapp/tasks.py) and import it from there."
+        )
     if "<locals>" in qualname:
         raise EnqueueError(
             f"{qualname!r} is defined inside another function, so workers cannot import it. "
@@ -254,6 +287,8 @@ class Job:
         self.unsaved = False
         #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
         self.priority = 0
+        #: The options the job was created with; None for a job read from Redis.
+        self.options: EnqueueOptions | None = None
         self._progress: Progress | None = None
         self._progress_writer: ProgressWriter | None = None
 
@@ -271,28 +306,40 @@ class Job:
         id: str | None = None,
         serializer: Any = None,
         prefix: str | None = None,
-        timeout: int | None = None,
-        result_ttl: int | None = None,
-        ttl: int | None = None,
-        failure_ttl: int | None = None,
-        description: str | None = None,
-        meta: dict | None = None,
-        retry: Retry | None = None,
-        on_success: Any = None,
-        on_failure: Any = None,
-        priority: int = 0,
+        options: EnqueueOptions | None = None,
+        **option_kwargs: Any,
     ) -> Job:
-        """Build a job in memory, checking that a worker will be able to run it."""
+        """Build a job in memory, checking that a worker will be able to run it.
+
+        The job's options come as keywords (those of :class:`EnqueueOptions`)
+        or as ``options``; ``depends_on``, ``at_front`` and ``at`` are kept
+        for :meth:`Queue.enqueue_job` to place the job when it is stored.
+        """
+        if options is None:
+            options = EnqueueOptions.of(**option_kwargs)
+        elif option_kwargs:
+            raise TypeError("Pass the job's options as keywords or as options=, not both.")
         if kwargs is None:
             kwargs = {}
         if not isinstance(args, (tuple, list)):
             raise TypeError(f"args must be a tuple or list, not {type(args).__name__}.")
         if not isinstance(kwargs, dict):
             raise TypeError(f"kwargs must be a dict, not {type(kwargs).__name__}.")
-        job = cls(id, connection, origin=origin, serializer=serializer, prefix=prefix)
+        if id is not None and options.job_id is not None and id != options.job_id:
+            raise TypeError("Give the job's id once: id= or job_id=.")
+        job = cls(
+            id if id is not None else options.job_id,
+            connection,
+            origin=origin,
+            serializer=serializer,
+            prefix=prefix,
+        )
+        job.options = options
         job.func_name, job._instance = callable_name(func)
-        job.on_success = callable_name(on_success, "callback")[0] if on_success else None
-        job.on_failure = callable_name(on_failure, "callback")[0] if on_failure else None
+        if options.on_success is not None:
+            job.on_success = callable_name(options.on_success, "callback")[0]
+        if options.on_failure is not None:
+            job.on_failure = callable_name(options.on_failure, "callback")[0]
         job._args, job._kwargs = tuple(args), dict(kwargs)
         job._loaded = True
         job._data = job._dumps(
@@ -301,31 +348,23 @@ class Job:
             bound=job._call_binding(),
         )
         check_size(job._data, f"The arguments of {job.func_name}")
-        job._description = description
-        if timeout is not None:
-            job.timeout = timeout
-        if result_ttl is not None:
-            job.result_ttl = result_ttl
-        if failure_ttl is not None:
-            job.failure_ttl = failure_ttl
-        job.ttl = ttl
-        if meta is not None:
-            if not isinstance(meta, dict):
-                raise TypeError("meta must be a dict.")
-            job.meta = meta
-            job._dumps(meta, "meta")
-        if retry is not None:
-            if not isinstance(retry, Retry):
-                raise TypeError("retry must be a Retry(max=..., interval=...).")
-            job.retries_left = job.retry_max = retry.max
-            job.retry_intervals = retry.intervals
-        if (
-            isinstance(priority, bool)
-            or not isinstance(priority, int)
-            or not -100 <= priority <= 100
-        ):
-            raise ValueError(f"priority must be a whole number from -100 to 100, not {priority!r}.")
-        job.priority = priority
+        if options.description is not None:
+            check_size(options.description.encode(), f"The description of {job.func_name}")
+            job._description = options.description
+        if options.timeout is not None:
+            job.timeout = options.timeout
+        if options.result_ttl is not None:
+            job.result_ttl = options.result_ttl
+        if options.failure_ttl is not None:
+            job.failure_ttl = options.failure_ttl
+        job.ttl = options.ttl
+        if options.meta is not None:
+            job.meta = options.meta
+            check_size(job._dumps(options.meta, "meta"), f"The meta of {job.func_name}")
+        if options.retry is not None:
+            job.retries_left = job.retry_max = options.retry.max
+            job.retry_intervals = options.retry.intervals
+        job.priority = options.priority
         job.created_at = now()
         return job
 
@@ -432,7 +471,8 @@ class Job:
         self._enqueued_at = _float(get(b"enqueued_at"))
         self._started_at = _float(get(b"started_at"))
         self._ended_at = _float(get(b"ended_at"))
-        self.timeout = as_int(get(b"timeout"), DEFAULT_TIMEOUT)
+        # Bounded as at enqueue: a worker's timer cannot take a timeout rewritten to 10**12.
+        self.timeout = min(as_int(get(b"timeout"), DEFAULT_TIMEOUT), MAX_TIMEOUT)
         self.result_ttl = as_int(get(b"result_ttl"))
         self.failure_ttl = as_int(get(b"failure_ttl"), DEFAULT_FAILURE_TTL)
         self.ttl = as_int(get(b"ttl"))

@@ -120,22 +120,28 @@ class SignedSerializer:
 
 _keys: list[bytes] = []
 _max_payload: int | None = DEFAULT_MAX_PAYLOAD
+_max_result: int | None = DEFAULT_MAX_PAYLOAD
 _wrapped: dict[int, SignedSerializer] = {}
 
 
 def configure(
-    signing_keys: Sequence[bytes | str] | None = None, max_payload: int | None = DEFAULT_MAX_PAYLOAD
+    signing_keys: Sequence[bytes | str] | None = None,
+    max_payload: int | None = DEFAULT_MAX_PAYLOAD,
+    max_result: int | None = DEFAULT_MAX_PAYLOAD,
 ) -> None:
     """Sign every serializer the engine resolves from now on (None: stop signing).
 
     Args:
         signing_keys: the key to sign with, then older keys still accepted.
-        max_payload: bytes a job's serialized call may take (None: no limit).
+        max_payload: bytes a job's serialized call, meta or description may
+            take (None: no limit).
+        max_result: bytes a job's serialized result may take (None: no limit).
     """
-    global _max_payload
+    global _max_payload, _max_result
     _keys[:] = [k if isinstance(k, bytes) else k.encode() for k in (signing_keys or [])]
     _wrapped.clear()
     _max_payload = max_payload
+    _max_result = max_result
 
 
 def sign(serializer: Any) -> Any:
@@ -151,7 +157,17 @@ def sign(serializer: Any) -> Any:
 def check_size(data: bytes, what: str) -> None:
     if _max_payload is not None and len(data) > _max_payload:
         raise PayloadTooLarge(
-            f"{what} take {len(data) / 2**20:.1f} MiB serialized, above the limit of "
+            f"{what}: {len(data) / 2**20:.1f} MiB serialized, above the limit of "
             f"{_max_payload / 2**20:.1f} MiB (JOBQUEUE_MAX_PAYLOAD). Store large data "
             "elsewhere (a file, a model) and pass a reference to it."
+        )
+
+
+def check_result_size(data: bytes) -> None:
+    """Refuse a result too big to keep in Redis (the job fails, saying why)."""
+    if _max_result is not None and len(data) > _max_result:
+        raise PayloadTooLarge(
+            f"The job returned {len(data) / 2**20:.1f} MiB serialized, above the limit of "
+            f"{_max_result / 2**20:.1f} MiB (JOBQUEUE_MAX_RESULT). Store large results "
+            "elsewhere (a file, a model) and return a reference to them."
         )

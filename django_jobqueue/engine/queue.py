@@ -15,6 +15,7 @@ from .connection import resolve_connection
 from .errors import DuplicateJobError, NoSuchJobError
 from .job import DEFAULT_TIMEOUT, Job, JobStatus
 from .keys import STATS_TTL, keyspace, validate_queue_name
+from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
     CanceledJobRegistry,
     DeferredJobRegistry,
@@ -24,25 +25,12 @@ from .registry import (
     StartedJobRegistry,
 )
 from .serializers import resolve_serializer
-from .utils import as_str, now, parse_duration
+from .utils import after, as_str, now, parse_duration
 
 logger = logging.getLogger("django_jobqueue.queue")
 
 #: Keyword arguments of ``enqueue`` that configure the job instead of reaching the function.
-RESERVED_KWARGS = (
-    "job_timeout",
-    "result_ttl",
-    "ttl",
-    "failure_ttl",
-    "depends_on",
-    "job_id",
-    "at_front",
-    "description",
-    "meta",
-    "retry",
-    "on_success",
-    "on_failure",
-)
+RESERVED_KWARGS = tuple(sorted(CALL_KEYWORDS))
 
 # (connection id, prefix, queue) already added to the set of known queues by
 # this process: one SADD per queue and process, not one per enqueue.
@@ -257,16 +245,17 @@ class Queue:
         """Put a call of ``f(*args, **kwargs)`` on this queue.
 
         ``f`` is a module-level function, a bound method of a picklable object,
-        or a dotted path string. The keywords listed in ``RESERVED_KWARGS``
-        configure the job; pass ``args=``/``kwargs=`` explicitly (and no
-        positional arguments) to give the function keywords of those names.
+        or a dotted path string. The keywords named in :data:`RESERVED_KWARGS`
+        (every :class:`EnqueueOptions` field, with ``job_timeout`` for
+        ``timeout``) configure the job; pass ``args=``/``kwargs=`` explicitly
+        (and no positional arguments) to give the function keywords of those names.
         """
-        args, kwargs, options = _split_options(args, kwargs)
+        args, kwargs, options = split_call(args, kwargs)
         return self.enqueue_call(f, args=args, kwargs=kwargs, **options)
 
     def enqueue_at(self, when: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Like :meth:`enqueue`, but the job enters the queue at ``when`` (an aware datetime)."""
-        args, kwargs, options = _split_options(args, kwargs)
+        args, kwargs, options = split_call(args, kwargs)
         return self.enqueue_call(f, args=args, kwargs=kwargs, at=when, **options)
 
     def enqueue_in(self, delay: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
@@ -274,101 +263,59 @@ class Queue:
 
         ``delay`` is a timedelta or a number of seconds.
         """
-        seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
-        args, kwargs, options = _split_options(args, kwargs)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, at=now() + seconds, **options)
+        args, kwargs, options = split_call(args, kwargs)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, at=after(delay), **options)
 
     def enqueue_call(
-        self,
-        func: Any,
-        args: Iterable | None = None,
-        kwargs: dict | None = None,
-        timeout: int | str | None = None,
-        result_ttl: int | str | None = None,
-        ttl: int | str | None = None,
-        failure_ttl: int | str | None = None,
-        depends_on: Any = None,
-        job_id: str | None = None,
-        at_front: bool = False,
-        description: str | None = None,
-        meta: dict | None = None,
-        retry: Any = None,
-        on_success: Any = None,
-        on_failure: Any = None,
-        job_timeout: int | str | None = None,
-        priority: int = 0,
-        at: Any = None,
+        self, func: Any, args: Iterable | None = None, kwargs: dict | None = None, **options: Any
     ) -> Job:
-        """Like :meth:`enqueue`, with the job's options as plain arguments.
+        """Like :meth:`enqueue`, with the function's arguments and the job's options apart.
 
-        ``timeout`` (or ``job_timeout``) is the job timeout in seconds (-1 for
-        none); TTLs are in seconds: ``result_ttl`` 0 keeps no result and -1
-        keeps it forever. ``priority`` (-100..100) orders jobs within this
-        queue, higher first; ``at`` (aware datetime or UNIX time) schedules it.
+        ``options`` are the fields of :class:`EnqueueOptions` (and
+        ``job_timeout`` for ``timeout``): ``timeout`` in seconds (-1 for none);
+        TTLs in seconds (``result_ttl`` 0 keeps no result, -1 keeps it
+        forever); ``priority`` (-100..100) orders jobs within this queue,
+        higher first; ``at`` (aware datetime or UNIX time) schedules the job.
         """
-        job = self.create_job(
-            func,
-            args=args,
-            kwargs=kwargs,
-            timeout=timeout if timeout is not None else job_timeout,
-            result_ttl=result_ttl,
-            ttl=ttl,
-            failure_ttl=failure_ttl,
-            job_id=job_id,
-            description=description,
-            meta=meta,
-            retry=retry,
-            on_success=on_success,
-            on_failure=on_failure,
-            priority=priority,
-        )
-        return self.enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
+        job = self.create_job(func, args, kwargs, options=EnqueueOptions.of(**options))
+        return self.enqueue_job(job)
 
     def create_job(
         self,
         func: Any,
         args: Iterable | None = None,
         kwargs: dict | None = None,
-        timeout: int | str | None = None,
-        result_ttl: int | str | None = None,
-        ttl: int | str | None = None,
-        failure_ttl: int | str | None = None,
-        job_id: str | None = None,
-        description: str | None = None,
-        meta: dict | None = None,
-        retry: Any = None,
-        on_success: Any = None,
-        on_failure: Any = None,
-        priority: int = 0,
+        *,
+        options: EnqueueOptions | None = None,
+        **option_kwargs: Any,
     ) -> Job:
-        """Build (and check) a job for this queue without storing it."""
-        timeout = parse_duration(timeout, allow_forever=True)
-        result_ttl = parse_duration(result_ttl, allow_forever=True)
-        if result_ttl is None:
-            result_ttl = self.default_result_ttl
-        return self.job_class.create(
+        """Build (and check) a job for this queue without storing it.
+
+        Its options come as keywords or as ``options``; the queue's defaults
+        fill in a missing timeout and result TTL.
+        """
+        if options is None:
+            options = EnqueueOptions.of(**option_kwargs)
+        elif option_kwargs:
+            raise TypeError("Pass the job's options as keywords or as options=, not both.")
+        job = self.job_class.create(
             func,
             args=list(args or ()),
             kwargs=kwargs or {},
             connection=self.connection,
             origin=self.name,
-            id=job_id,
             serializer=self.serializer,
             prefix=self.keys.prefix,
-            timeout=timeout if timeout is not None else self.default_timeout,
-            result_ttl=result_ttl,
-            ttl=parse_duration(ttl, allow_forever=True),
-            failure_ttl=parse_duration(failure_ttl, allow_forever=True),
-            description=description,
-            meta=meta,
-            retry=retry,
-            on_success=on_success,
-            on_failure=on_failure,
-            priority=priority,
+            options=options,
         )
+        if options.timeout is None:
+            job.timeout = self.default_timeout
+        if options.result_ttl is None:
+            job.result_ttl = self.default_result_ttl
+        return job
 
     def enqueue_job(
-        self, job: Job, at_front: bool = False, depends_on: Any = None, at: Any = None
+        self, job: Job, at_front: bool | None = None, depends_on: Any = None, at: Any = None
     ) -> Job:
         """Store a job built by :meth:`create_job` and put it where it belongs.
 
@@ -376,7 +323,10 @@ class Queue:
         registry; a job given a future ``at`` waits in the scheduled registry;
         any other job enters the queue (or, on a queue with ``is_async=False``,
         runs at once). Without dependencies this is one round trip.
+        ``at_front``, ``depends_on`` and ``at`` not given here are those the
+        job was created with.
         """
+        at_front, depends_on, at = placement(job, at_front, depends_on, at)
         if self.in_memory:
             return self._run_in_memory(job, depends_on)
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
@@ -452,42 +402,10 @@ class Queue:
 
     @staticmethod
     def prepare_data(
-        func: Any,
-        args: Iterable | None = None,
-        kwargs: dict | None = None,
-        timeout: Any = None,
-        result_ttl: Any = None,
-        ttl: Any = None,
-        failure_ttl: Any = None,
-        description: str | None = None,
-        job_id: str | None = None,
-        at_front: bool = False,
-        meta: dict | None = None,
-        retry: Any = None,
-        on_success: Any = None,
-        on_failure: Any = None,
-        priority: int = 0,
-        depends_on: Any = None,
+        func: Any, args: Iterable | None = None, kwargs: dict | None = None, **options: Any
     ) -> EnqueueData:
         """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
-        return EnqueueData(
-            func,
-            args,
-            kwargs,
-            timeout,
-            result_ttl,
-            ttl,
-            failure_ttl,
-            description,
-            job_id,
-            at_front,
-            meta,
-            retry,
-            on_success,
-            on_failure,
-            priority,
-            depends_on,
-        )
+        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**options))
 
     def enqueue_many(self, calls: Iterable[EnqueueData], batch_size: int = 1000) -> list[Job]:
         """Enqueue many prepared calls, ``batch_size`` per script call.
@@ -496,12 +414,15 @@ class Queue:
         before its batch is sent; ``calls`` may be any iterable, even a
         generator of millions, since only two batches are held at a time: the
         next one is prepared while Redis stores the one before. Calls with
-        ``depends_on`` are enqueued one by one after their batch. A batch that
-        meets an error (a chosen id already in use) is stored apart from that
-        call, and the error is raised before the next batch is sent.
+        ``depends_on`` or ``at`` are enqueued one by one after their batch. A
+        batch that meets an error (a chosen id already in use) is stored apart
+        from that call, and the error is raised before the next batch is sent.
         """
         if self.in_memory or not self.is_async:
-            return [self.enqueue_call(c.func, **c._options()) for c in calls]
+            return [
+                self.enqueue_job(self.create_job(c.func, c.args, c.kwargs, options=c.options))
+                for c in calls
+            ]
         self._register()
         jobs: list[Job] = []
         pending = iter(calls)
@@ -524,13 +445,10 @@ class Queue:
     def _prepare_batch(self, calls: list[EnqueueData]) -> _Batch:
         batch = _Batch()
         for call in calls:
-            options = call._options()
-            depends_on = options.pop("depends_on")
-            at_front = options.pop("at_front")
-            job = self.create_job(call.func, **options)
-            batch.prepared.append((job, at_front, depends_on))
-            if depends_on is None:
-                job.enqueue_at_front = at_front
+            job = self.create_job(call.func, call.args, call.kwargs, options=call.options)
+            batch.prepared.append(job)
+            if call.options.depends_on is None and call.options.at is None:
+                job.enqueue_at_front = call.options.at_front
                 batch.plain.append(job)
         return batch
 
@@ -545,8 +463,8 @@ class Queue:
     def _settle_batch(self, wire: scripts.Overlapped, batch: _Batch) -> list[Job]:
         replies = iter(wire.read() if batch.plain else ())
         errors = []
-        for job, at_front, depends_on in batch.prepared:
-            if depends_on is None:
+        for job in batch.prepared:
+            if job.options.depends_on is None and job.options.at is None:  # type: ignore[union-attr]
                 reply = next(replies)
                 if reply != 1:
                     errors.append(self._enqueue_error(ResponseError(as_str(reply)), job))
@@ -555,10 +473,10 @@ class Queue:
                     job.unsaved = False
                     hooks.emit("job_enqueued", job=job, queue=self)
             else:
-                self.enqueue_job(job, at_front=at_front, depends_on=depends_on)
+                self.enqueue_job(job)
         if errors:
             raise errors[0]
-        return [job for job, _, _ in batch.prepared]
+        return batch.prepared
 
     def _run_in_memory(self, job: Job, depends_on: Any) -> Job:
         """Run the job here without Redis; a job whose parents did not succeed stays deferred."""
@@ -616,7 +534,7 @@ class _Batch:
     """Jobs of one enqueue_many batch: all of them, with their options, and those sent at once."""
 
     def __init__(self) -> None:
-        self.prepared: list[tuple[Job, bool, Any]] = []
+        self.prepared: list[Job] = []
         self.plain: list[Job] = []
 
 
@@ -626,24 +544,7 @@ class EnqueueData(NamedTuple):
     func: Any
     args: Iterable | None
     kwargs: dict | None
-    timeout: Any
-    result_ttl: Any
-    ttl: Any
-    failure_ttl: Any
-    description: str | None
-    job_id: str | None
-    at_front: bool
-    meta: dict | None
-    retry: Any
-    on_success: Any
-    on_failure: Any
-    priority: int
-    depends_on: Any
-
-    def _options(self) -> dict[str, Any]:
-        options = self._asdict()
-        del options["func"]
-        return options
+    options: EnqueueOptions
 
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.
@@ -653,19 +554,13 @@ INLINE_WORKER = "inline"
 PRIORITY_BAND = 10**13
 
 
-def _split_options(args: tuple, kwargs: dict) -> tuple[tuple, dict, dict]:
-    """Separate the job options of an ``enqueue`` call from the function's arguments."""
-    options = {name: kwargs.pop(name) for name in RESERVED_KWARGS if name in kwargs}
-    if "args" in kwargs or "kwargs" in kwargs:
-        extra = sorted(set(kwargs) - {"args", "kwargs"})
-        if args or extra:
-            raise TypeError(
-                "With args=/kwargs= pass every argument of the function through "
-                f"them (got also {', '.join(map(repr, extra)) or 'positional ones'})."
-            )
-        args = tuple(kwargs.pop("args", None) or ())
-        kwargs = kwargs.pop("kwargs", None) or {}
-    return args, kwargs, options
+def placement(job: Job, at_front: bool | None, depends_on: Any, at: Any) -> tuple[bool, Any, Any]:
+    """Where ``enqueue_job`` puts ``job``: what it was told, else what the job was created with."""
+    if job.options is not None:
+        at_front = job.options.at_front if at_front is None else at_front
+        depends_on = job.options.depends_on if depends_on is None else depends_on
+        at = job.options.at if at is None else at
+    return bool(at_front), depends_on, at
 
 
 def _timestamp(when: Any) -> float | None:

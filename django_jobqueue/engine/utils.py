@@ -65,6 +65,12 @@ def now() -> float:
     return time.time()
 
 
+def after(delay: Any) -> float:
+    """The UNIX time ``delay`` (a timedelta or seconds) from now."""
+    seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+    return now() + seconds
+
+
 def to_datetime(value: Any) -> datetime | None:
     if value in (None, b"", ""):
         return None

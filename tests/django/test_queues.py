@@ -277,3 +277,22 @@ def test_payloads_are_signed_by_default_and_a_forged_one_never_runs(jq, tmp_path
     assert not (tmp_path / "pwned").exists()
     forged = queue.fetch_job("forged")
     assert forged.get_status() == JobStatus.FAILED and "not signed" in forged.exc_info
+
+
+@pytest.mark.parametrize("how", ["-c", "stdin"])
+def test_a_function_defined_in_manage_py_shell_is_refused_at_enqueue(manage_py, how):
+    code = (
+        "from django_jobqueue import enqueue\n"
+        "def report(n):\n"
+        "    return n\n"
+        "enqueue(report, 1)\n"
+    )
+    if how == "-c":
+        proc = manage_py("shell", "-c", code)
+        out, _ = proc.communicate(timeout=60)
+    else:
+        proc = manage_py("shell", "-i", "python", stdin=subprocess.PIPE)
+        out, _ = proc.communicate(code, timeout=60)
+    assert "EnqueueError" in out
+    assert "'report' was defined in an interactive shell or by exec()" in out
+    assert "define it in a module of your project" in out

@@ -106,3 +106,49 @@ def test_arguments_above_the_size_limit_are_refused_at_enqueue(make_queue, redis
         assert queue.enqueue(jobs.echo, b"x" * (11 * 2**20)).get_status() == JobStatus.QUEUED
     finally:
         payloads.configure(None)
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"job_timeout": 10**12}, r"timeout=1000000000000: give seconds from 1 to"),
+        ({"job_timeout": 0}, "or -1 for no limit"),
+        ({"ttl": 0}, "ttl=0 would drop the job before any worker sees it"),
+        ({"meta": {"blob": "x" * (11 * 2**20)}}, r"The meta of .*above the limit of 10\.0 MiB"),
+        ({"description": "d" * (11 * 2**20)}, r"The description of .*above the limit"),
+        ({"priority": 101}, "priority must be a whole number from -100 to 100"),
+        ({"at_front": "yes"}, "at_front must be True or False"),
+    ],
+)
+def test_options_that_cannot_work_are_refused_at_enqueue(make_queue, redis_conn, options, message):
+    queue = make_queue()
+    before = redis_conn.dbsize()
+    with pytest.raises((ValueError, TypeError), match=message):
+        queue.enqueue(jobs.add, 1, 2, **options)
+    assert redis_conn.dbsize() == before
+
+
+def test_a_timeout_rewritten_in_redis_to_a_huge_value_does_not_kill_the_worker(
+    make_queue, redis_conn
+):
+    queue = make_queue()
+    job = queue.enqueue(jobs.add, 1, 2)
+    redis_conn.hset(job.key, "timeout", str(10**12))
+    after = queue.enqueue(jobs.add, 3, 4)
+    SimpleWorker([queue]).work(burst=True)
+    assert (job.result, after.result) == (3, 7)
+
+
+def test_a_result_above_the_limit_fails_the_job_and_stores_nothing_big(make_queue, redis_conn):
+    payloads.configure(None, max_result=2**20)
+    try:
+        queue = make_queue()
+        big = queue.enqueue(jobs.echo, "x" * (2 * 2**20))
+        small = queue.enqueue(jobs.echo, "y")
+        SimpleWorker([queue]).work(burst=True)
+    finally:
+        payloads.configure(None)
+    assert big.get_status() == JobStatus.FAILED
+    assert "above the limit of 1.0 MiB (JOBQUEUE_MAX_RESULT)" in big.exc_info
+    assert redis_conn.hget(big.key, "result") is None
+    assert small.result == {"args": ["y"], "kwargs": {}}

@@ -427,6 +427,46 @@ def test_main_module_function_is_refused_and_nothing_written(queue, prefixed_key
     assert prefixed_keys() == []
 
 
+def _shell_function(module_globals):
+    """What ``manage.py shell -c`` or a piped shell does: exec() in a module's namespace."""
+    exec("def typed_in_shell(x):\n    return x\n", module_globals)
+    return module_globals.pop("typed_in_shell")
+
+
+def test_a_function_typed_into_a_shell_is_refused(queue, prefixed_keys):
+    func = _shell_function(globals())
+    with pytest.raises(EnqueueError, match=r"defined in an interactive shell or by exec\(\)"):
+        queue.enqueue(func, 1)
+    ns: dict = {}  # code.interact(local=...) gives functions no module at all
+    exec("def f():\n    return 1\n", ns)
+    with pytest.raises(EnqueueError, match="interactive shell"):
+        queue.enqueue(ns["f"])
+    assert prefixed_keys() == []
+
+
+@pytest.mark.parametrize(
+    "path, message",
+    [
+        ("tests.engine.jobs.does_not_exist", "has no attribute 'does_not_exist'"),
+        ("no_such_module.func", "No module found"),
+        ("tests.engine.jobs", "names a module, not a function"),
+        ("tests.engine.jobs.__doc__", "names a str, not a function"),
+    ],
+)
+def test_a_dotted_path_that_does_not_lead_to_a_function_is_refused(
+    queue, prefixed_keys, path, message
+):
+    with pytest.raises(EnqueueError, match=message):
+        queue.enqueue(path, 1)
+    with pytest.raises(EnqueueError, match=message):
+        queue.enqueue(jobs.add, 1, 2, on_failure=path)
+    assert prefixed_keys() == []
+
+
+def test_a_dotted_path_to_a_function_is_accepted(queue):
+    assert queue.enqueue("tests.engine.jobs.add", 1, 2).func_name == "tests.engine.jobs.add"
+
+
 def test_function_marked_as_main_is_refused(queue, prefixed_keys):
     def f():
         return 1

@@ -10,7 +10,7 @@ from .. import hooks
 from ..errors import DeserializationError, StopRequested
 from ..job import Job
 from ..outcome import record_failure, record_success
-from ..payloads import SignatureError
+from ..payloads import PayloadTooLarge, SignatureError, check_result_size
 from ..scripts import TakeNext
 from ..timeouts import DeathPenalty
 
@@ -83,15 +83,17 @@ def run_job(
             raise
         return _fail(job, exc, worker_name, take_next, wait_for_redis)
     try:
-        return Success(result, job.serializer.dumps(result))
+        raw = job.serializer.dumps(result)
+        check_result_size(raw)
+    except PayloadTooLarge as exc:
+        reason = str(exc)
     except Exception as exc:
-        return record_failure(
-            job,
-            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}",
-            worker_name,
-            take_next=take_next,
-            wait_for_redis=wait_for_redis,
-        )
+        reason = f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}"
+    else:
+        return Success(result, raw)
+    return record_failure(
+        job, reason, worker_name, take_next=take_next, wait_for_redis=wait_for_redis
+    )
 
 
 def record_result(

@@ -1,0 +1,160 @@
+"""Every option an enqueue takes, declared once.
+
+``Queue.enqueue``, ``enqueue_call``, ``enqueue_at`` / ``enqueue_in``,
+``prepare_data`` with ``enqueue_many``, ``@job`` with ``.delay()``,
+``Job.create`` and the Django layer all build an :class:`EnqueueOptions`, so
+an option cannot be known to one entry point and reach the function (or be
+dropped) through another. Values are checked here, when the call is made,
+not by a worker hours later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .keys import validate_job_id
+from .utils import parse_duration
+
+#: The longest job timeout accepted: a year. Longer ones are mistakes (a
+#: timestamp passed as a duration) and would overflow the worker's timer.
+MAX_TIMEOUT = 366 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class EnqueueOptions:
+    """How a job is run and kept, and where it goes first.
+
+    Durations are seconds, a ``timedelta`` or a string such as ``"5m"``; they
+    are stored as whole seconds.
+
+    Args:
+        timeout: seconds the job may run (-1: no limit; None: the queue's default).
+        result_ttl: seconds its result is kept (0: none; -1: forever; None: the default).
+        ttl: seconds it may wait in the queue before it is dropped (None or -1: forever).
+        failure_ttl: seconds a failed job is kept with its traceback.
+        description: shown instead of the call in the dashboard and logs.
+        meta: a dict of free-form data kept with the job.
+        retry: a :class:`Retry` for failures.
+        on_success: a callback ``f(job, connection, result)``, or its dotted path.
+        on_failure: a callback ``f(job, connection, exc_type, exc, tb)``, or its dotted path.
+        priority: -100..100; within a queue, higher runs first.
+        job_id: the job's id instead of a generated one.
+        depends_on: parent jobs or ids, or a :class:`Dependency`.
+        at_front: enter the queue at its front.
+        at: when to enter the queue (an aware datetime or UNIX time); None: now.
+    """
+
+    timeout: Any = None
+    result_ttl: Any = None
+    ttl: Any = None
+    failure_ttl: Any = None
+    description: str | None = None
+    meta: dict | None = None
+    retry: Any = None
+    on_success: Any = None
+    on_failure: Any = None
+    priority: int = 0
+    job_id: str | None = None
+    depends_on: Any = None
+    at_front: bool = False
+    at: Any = None
+
+    def __post_init__(self) -> None:
+        # Only what differs from the defaults is checked: most enqueues pass little.
+        set_ = object.__setattr__
+        if self.timeout is not None:
+            timeout = parse_duration(self.timeout, allow_forever=True)
+            if timeout == 0 or (timeout is not None and timeout > MAX_TIMEOUT):
+                raise ValueError(
+                    f"timeout={self.timeout!r}: give seconds from 1 to {MAX_TIMEOUT} "
+                    "(a year), or -1 for no limit."
+                )
+            set_(self, "timeout", timeout)
+        if self.result_ttl is not None:
+            set_(self, "result_ttl", parse_duration(self.result_ttl, allow_forever=True))
+        if self.ttl is not None:
+            ttl = parse_duration(self.ttl, allow_forever=True)
+            if ttl == 0:
+                raise ValueError(
+                    "ttl=0 would drop the job before any worker sees it: give the seconds "
+                    "it may wait in the queue, or None (the default) to wait forever."
+                )
+            set_(self, "ttl", ttl)
+        if self.failure_ttl is not None:
+            set_(self, "failure_ttl", parse_duration(self.failure_ttl, allow_forever=True))
+        if self.description is not None and not isinstance(self.description, str):
+            raise TypeError(f"description must be a string, not {type(self.description).__name__}.")
+        if self.meta is not None and not isinstance(self.meta, dict):
+            raise TypeError(f"meta must be a dict, not {type(self.meta).__name__}.")
+        if self.retry is not None:
+            from .job import Retry
+
+            if not isinstance(self.retry, Retry):
+                raise TypeError("retry must be a Retry(max=..., interval=...).")
+        if self.priority != 0 and (
+            isinstance(self.priority, bool)
+            or not isinstance(self.priority, int)
+            or not -100 <= self.priority <= 100
+        ):
+            raise ValueError(
+                f"priority must be a whole number from -100 to 100, not {self.priority!r}."
+            )
+        if self.job_id is not None:
+            validate_job_id(self.job_id)
+        if not isinstance(self.at_front, bool):
+            raise TypeError(f"at_front must be True or False, not {self.at_front!r}.")
+
+    @classmethod
+    def of(cls, **options: Any) -> EnqueueOptions:
+        """Options from keywords, refusing unknown ones with the list of known ones.
+
+        ``job_timeout`` is taken for ``timeout``, as RQ spells it in ``enqueue``.
+        """
+        if "job_timeout" in options:
+            job_timeout = options.pop("job_timeout")
+            if options.get("timeout") is None:
+                options["timeout"] = job_timeout
+        unknown = sorted(set(options) - NAMES)
+        if unknown:
+            raise TypeError(
+                f"Unknown enqueue option(s) {', '.join(map(repr, unknown))}; the options are "
+                f"{', '.join(sorted(NAMES))} (and job_timeout for timeout)."
+            )
+        return cls(**options)
+
+    def replace(self, **changes: Any) -> EnqueueOptions:
+        return dataclasses.replace(self, **changes)
+
+    def placement(self) -> dict[str, Any]:
+        """The options that say where the job goes when stored, not what it is."""
+        return {"depends_on": self.depends_on, "at_front": self.at_front, "at": self.at}
+
+
+#: Every option's name.
+NAMES = frozenset(field.name for field in dataclasses.fields(EnqueueOptions))
+
+#: Keywords that ``enqueue(f, *args, **kwargs)`` and ``.delay()`` take as options
+#: instead of passing them to ``f``: every option but ``timeout`` (spelled
+#: ``job_timeout`` there, since functions often take a ``timeout``) and ``at``
+#: (``enqueue_at`` / ``delay_at`` take it first).
+CALL_KEYWORDS = frozenset(NAMES - {"timeout", "at"} | {"job_timeout"})
+
+
+def split_call(args: tuple, kwargs: dict) -> tuple[tuple, dict, dict[str, Any]]:
+    """Separate the options of an ``enqueue(f, *args, **kwargs)`` call from ``f``'s arguments.
+
+    ``args=`` and ``kwargs=`` pass the function keywords that are option names.
+    """
+    options = {name: kwargs.pop(name) for name in CALL_KEYWORDS.intersection(kwargs)}
+    if "args" in kwargs or "kwargs" in kwargs:
+        extra = sorted(set(kwargs) - {"args", "kwargs"})
+        if args or extra:
+            raise TypeError(
+                "With args=/kwargs= pass every argument of the function through "
+                f"them (got also {', '.join(map(repr, extra)) or 'positional ones'})."
+            )
+        args = tuple(kwargs.pop("args", None) or ())
+        kwargs = kwargs.pop("kwargs", None) or {}
+    return args, kwargs, options

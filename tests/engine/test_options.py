@@ -1,0 +1,172 @@
+"""Every enqueue option through every entry point.
+
+The options are declared once (``EnqueueOptions``); this table gives each one
+a value other than its default and a way to see it on the stored job, and runs
+it through each way of enqueueing. A new option without a row here fails
+``test_every_option_has_a_row``; an entry point that drops or misroutes one
+fails its row.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from django_jobqueue.engine import Job, JobStatus, Queue, Retry, job
+from django_jobqueue.engine.options import NAMES, EnqueueOptions
+
+from . import jobs
+
+
+def _parent(queue):
+    return queue.enqueue(jobs.add, 0, 0)  # queued, never run here: children wait on it
+
+
+# option -> (value, or a factory taking the queue; check(stored job, queue, value))
+OPTIONS = {
+    "timeout": (77, lambda j, q, v: j.timeout == 77),
+    "result_ttl": (55, lambda j, q, v: j.result_ttl == 55),
+    "ttl": (999, lambda j, q, v: j.ttl == 999 and 0 < q.connection.ttl(j.key) <= 999),
+    "failure_ttl": (66, lambda j, q, v: j.failure_ttl == 66),
+    "description": ("described", lambda j, q, v: j.description == "described"),
+    "meta": ({"m": 1}, lambda j, q, v: j.meta == {"m": 1}),
+    "retry": (
+        Retry(max=2, interval=[3, 4]),
+        lambda j, q, v: (j.retry_max, j.retries_left, list(j.retry_intervals)) == (2, 2, [3, 4]),
+    ),
+    "on_success": (
+        jobs.on_success_callback,
+        lambda j, q, v: j.on_success == "tests.engine.jobs.on_success_callback",
+    ),
+    "on_failure": (
+        jobs.on_failure_callback,
+        lambda j, q, v: j.on_failure == "tests.engine.jobs.on_failure_callback",
+    ),
+    "priority": (7, lambda j, q, v: j.priority == 7),
+    "job_id": ("chosen-id", lambda j, q, v: j.id == "chosen-id"),
+    "depends_on": (
+        _parent,
+        lambda j, q, v: j.get_status() == JobStatus.DEFERRED and j.dependency_ids == [v.id],
+    ),
+    "at_front": (True, lambda j, q, v: q.get_job_ids()[0] == j.id),
+    "at": (
+        lambda q: time.time() + 3600,
+        lambda j, q, v: j.get_status() == JobStatus.SCHEDULED,
+    ),
+}
+
+
+def _call_keywords(options):
+    """enqueue() and .delay() spell timeout as job_timeout (f may take a timeout)."""
+    return {("job_timeout" if k == "timeout" else k): v for k, v in options.items()}
+
+
+def _enqueue(q, o):
+    if "at" in o:  # enqueue() leaves a keyword named at to the function: enqueue_at() takes it
+        return q.enqueue_at(o.pop("at"), jobs.add, 1, 2)
+    return q.enqueue(jobs.add, 1, 2, **_call_keywords(o))
+
+
+def _enqueue_call(q, o):
+    return q.enqueue_call(jobs.add, args=(1, 2), **o)
+
+
+def _enqueue_at(q, o):
+    return q.enqueue_at(o.pop("at", time.time() - 1), jobs.add, 1, 2, **_call_keywords(o))
+
+
+def _enqueue_in(q, o):
+    at = o.pop("at", None)
+    delay = timedelta(seconds=at - time.time()) if at else 0
+    return q.enqueue_in(delay, jobs.add, 1, 2, **_call_keywords(o))
+
+
+def _enqueue_many(q, o):
+    (made,) = q.enqueue_many([Queue.prepare_data(jobs.add, (1, 2), **o)])
+    return made
+
+
+def _job_create(q, o):
+    created = Job.create(
+        jobs.add, (1, 2), connection=q.connection, origin=q.name, prefix=q.keys.prefix, **o
+    )
+    return q.enqueue_job(created)
+
+
+def _create_job(q, o):
+    return q.enqueue_job(q.create_job(jobs.add, (1, 2), **o))
+
+
+def _decorator_defaults(q, o):
+    at = o.pop("at", None)
+    decorated = job(q, **o)(jobs.power)
+    return decorated.delay_at(at, 1, 2) if at else decorated.delay(1, 2)
+
+
+def _delay(q, o):
+    decorated = job(q)(jobs.power)
+    at = o.pop("at", None)
+    if at:
+        return decorated.delay_at(at, 1, 2, **_call_keywords(o))
+    return decorated.delay(1, 2, **_call_keywords(o))
+
+
+def _delay_in(q, o):
+    decorated = job(q)(jobs.power)
+    at = o.pop("at", None)
+    return decorated.delay_in(at - time.time() if at else 0, 1, 2, **_call_keywords(o))
+
+
+ENTRY_POINTS = [
+    _enqueue,
+    _enqueue_call,
+    _enqueue_at,
+    _enqueue_in,
+    _enqueue_many,
+    _job_create,
+    _create_job,
+    _decorator_defaults,
+    _delay,
+    _delay_in,
+]
+
+
+def test_every_option_has_a_row():
+    assert set(OPTIONS) == NAMES
+
+
+@pytest.mark.parametrize("enqueue", ENTRY_POINTS, ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+def test_every_option_works_through_every_entry_point(make_queue, option, enqueue):
+    queue = make_queue()
+    queue.enqueue(jobs.add, 0, 1)  # something to jump ahead of
+    value, check = OPTIONS[option]
+    if callable(value) and option in ("depends_on", "at"):
+        value = value(queue)
+    made = enqueue(queue, {option: value})
+    stored = Job.fetch(made.id, queue.connection, origin=queue.name, prefix=queue.keys.prefix)
+    assert check(stored, queue, value)
+    # The option never reaches the function's arguments.
+    assert (stored.args, stored.kwargs) == ((1, 2), {})
+
+
+def test_an_unknown_option_is_refused_with_the_list_of_options(make_queue):
+    queue = make_queue()
+    with pytest.raises(TypeError, match=r"Unknown enqueue option\(s\) 'priorty'; the options are"):
+        queue.enqueue_call(jobs.add, (1, 2), priorty=5)
+    with pytest.raises(TypeError, match="Unknown enqueue option"):
+        job(queue, retries=3)
+
+
+def test_a_call_keyword_beats_the_decorators_default(make_queue):
+    queue = make_queue()
+    decorated = job(queue, timeout=5, priority=3)(jobs.power)
+    made = decorated.delay(2, 3, job_timeout=9)
+    assert (made.timeout, made.priority) == (9, 3)
+
+
+def test_options_are_checked_once_and_kept_as_given():
+    options = EnqueueOptions.of(job_timeout="5m", result_ttl=timedelta(hours=1), ttl="-1")
+    assert (options.timeout, options.result_ttl, options.ttl) == (300, 3600, -1)
