@@ -396,8 +396,7 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
         problems.append(
             Problem(
                 "django_jobqueue.E012",
-                f"{where}['PORT'] must be a whole number from 1 to 65535, "
-                f"not {options['PORT']!r}.",
+                f"{where}['PORT'] must be a whole number from 1 to 65535, not {options['PORT']!r}.",
             )
         )
     if options.get("DB") is not None and db is None:

@@ -62,9 +62,7 @@ def keywords(cls: type) -> frozenset[str]:
         if init is None:
             continue
         params = inspect.signature(init).parameters.values()
-        names.update(
-            p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        )
+        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     names.discard("self")
@@ -139,6 +137,8 @@ def build_client(config: ConnectionConfig) -> Any:
             **kwargs,
         )
     if config.sentinels:
+        if not config.master_name:  # manage.py check reports it as E010
+            raise ValueError("SENTINELS needs MASTER_NAME: the name the sentinels know it by.")
         if config.password is not None:
             kwargs.setdefault("password", config.password)
         if config.username is not None:

@@ -80,7 +80,10 @@ def test_valid_settings_have_no_problem(settings):
             "CLUSTER": True,
             "CONNECTION_KWARGS": {"read_from_replicas": True, "socket_keepalive": True},
         },
-        "json_path": {"URL": URL, "SERIALIZER": "django_jobqueue.engine.serializers.JSONSerializer"},
+        "json_path": {
+            "URL": URL,
+            "SERIALIZER": "django_jobqueue.engine.serializers.JSONSerializer",
+        },
         "json_object": {"URL": URL, "SERIALIZER": JSONSerializer()},
     }
     settings.JOBQUEUE_ASYNC = True
@@ -165,7 +168,10 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
         (queue({"URL": URL, "CONNECTION_KWARGS": [("socket_timeout", 5)]}), "E018"),
         (queue({"URL": URL, "CONNECTION_KWARGS": {"db": 2}}), "E018"),
         (queue({"HOST": "h", "CONNECTION_KWARGS": {"host": "other"}}), "E018"),
-        (queue({"URL": "unix:///tmp/r.sock", "CONNECTION_KWARGS": {"socket_keepalive": 1}}), "E018"),
+        (
+            queue({"URL": "unix:///tmp/r.sock", "CONNECTION_KWARGS": {"socket_keepalive": 1}}),
+            "E018",
+        ),
         (queue({"UNIX_SOCKET_PATH": "/s", "CONNECTION_KWARGS": {"socket_keepalive": 1}}), "E018"),
         (queue({"HOST": "h", "CONNECTION_KWARGS": {"ssl_certfile": "/c"}}), "E018"),
         (queue({"URL": URL, "CONNECTION_KWARGS": {"read_from_replicas": True}}), "E018"),
@@ -286,8 +292,10 @@ def test_hints_say_what_to_do(settings):
     messages = checks.run_checks(tags=["django_jobqueue"])
     text = {m.msg: m.hint for m in messages}
     assert len(messages) == 5 and all(m.level == checks.ERROR for m in messages)
-    assert text["JOBQUEUE_QUEUES['default']['URL'] names database '1O', not a whole number "
-                "(redis-py would use database 0)."].startswith("Write the database number")
+    assert text[
+        "JOBQUEUE_QUEUES['default']['URL'] names database '1O', not a whole number "
+        "(redis-py would use database 0)."
+    ].startswith("Write the database number")
     hints = "\n".join(text.values())
     assert "socket_timout: did you mean socket_timeout?" in hints
     assert "socket_keepalive is for TCP connections only" in hints

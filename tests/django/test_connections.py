@@ -374,10 +374,9 @@ def unix_socket():
 
     with tempfile.TemporaryDirectory(prefix="jq-") as tmp:  # short: AF_UNIX paths are <108
         path = Path(tmp) / "redis.sock"
+        args = ["--port", "0", "--unixsocket", str(path), "--save", "", "--appendonly", "no"]
         process = subprocess.Popen(
-            [find_redis_server(), "--port", "0", "--unixsocket", str(path)]
-            + ["--save", "", "--appendonly", "no", "--dir", tmp],
-            stdout=subprocess.DEVNULL,
+            [find_redis_server(), *args, "--dir", tmp], stdout=subprocess.DEVNULL
         )
         try:
             deadline = time.monotonic() + 10
