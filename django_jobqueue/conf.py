@@ -8,10 +8,11 @@ messages that :func:`get_settings` raises.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -145,8 +146,10 @@ def find_problems() -> list[Problem]:
     connection options, E004 bad URL scheme, E005 bad timeout or TTL, E006 bad
     JOBQUEUE_ASYNC / ASYNC, E007 bad JOBQUEUE_COMMIT_MODE, E008 JOBQUEUE_QUEUES
     not a dict, E009 bad queue name, E010 bad SENTINELS, E011 bad key prefix,
-    E012 PORT or DB not a whole number, E013 bad JOBQUEUE_WORKER, E014 bad signing
-    or payload settings, E016 JOBQUEUE_API_TOKEN not a string, W001 no 'default'
+    E012 bad port or database (PORT, DB or in the URL), E013 bad JOBQUEUE_WORKER,
+    E014 bad signing or payload settings, E015 bad CLUSTER, E016 JOBQUEUE_API_TOKEN
+    not a string, E017 JOBQUEUE_QUEUES empty, E018 bad CONNECTION_KWARGS, E019 bad
+    SERIALIZER, W001 no 'default'
     queue, W002 payload signing turned off, W003 no key to sign payloads with,
     W004 JOBQUEUE_API_TOKEN too short to resist guessing.
     """
@@ -162,6 +165,15 @@ def find_problems() -> list[Problem]:
                 'Example: {"default": {"URL": "redis://127.0.0.1:6379/0"}}',
             )
         ]
+    if not raw:
+        problems.append(
+            Problem(
+                "django_jobqueue.E017",
+                "JOBQUEUE_QUEUES is empty: there is no queue to enqueue to or work on.",
+                "Remove the setting for one 'default' queue on redis://127.0.0.1:6379/0, "
+                'or add one: {"default": {"URL": "redis://127.0.0.1:6379/0"}}.',
+            )
+        )
     is_async = getattr(settings, "JOBQUEUE_ASYNC", True)
     if not isinstance(is_async, bool):
         problems.append(
@@ -379,25 +391,25 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
                     "Put them in the URL: redis://user:password@host:port/db.",
                 )
             )
-    for key in ("PORT", "DB"):
-        value = options.get(key)
-        if value is not None and (isinstance(value, bool) or not str(value).isdigit()):
-            problems.append(
-                Problem(
-                    "django_jobqueue.E012",
-                    f"{where}['{key}'] must be a whole number >= 0, not {value!r}.",
-                )
+    port, db = _whole_number(options.get("PORT")), _whole_number(options.get("DB"))
+    if options.get("PORT") is not None and not (port and port <= 65535):
+        problems.append(
+            Problem(
+                "django_jobqueue.E012",
+                f"{where}['PORT'] must be a whole number from 1 to 65535, not {options['PORT']!r}.",
             )
-    url = options.get("URL")
-    if url is not None:
-        scheme = urlsplit(str(url)).scheme
-        if scheme not in URL_SCHEMES:
-            problems.append(
-                Problem(
-                    "django_jobqueue.E004",
-                    f"{where}['URL'] has scheme {scheme!r}; use redis://, rediss:// or unix://.",
-                )
+        )
+    if options.get("DB") is not None and db is None:
+        problems.append(
+            Problem(
+                "django_jobqueue.E012",
+                f"{where}['DB'] must be a whole number >= 0, not {options['DB']!r}.",
             )
+        )
+    if options.get("URL") is not None:
+        problems += _url_problems(where, options["URL"])
+    problems += _connection_kwargs_problems(where, options)
+    problems += _serializer_problems(where, options.get("SERIALIZER"))
     if options.get("SENTINELS"):
         sentinels = options["SENTINELS"]
         ok = isinstance(sentinels, (list, tuple)) and all(
@@ -432,6 +444,162 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
     return problems
 
 
+def _whole_number(value: Any) -> int | None:
+    """``value`` as an int if it is one, or a string of ASCII digits; else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if value >= 0 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    return None
+
+
+def _split_url(url: Any) -> SplitResult | None:
+    try:
+        return urlsplit(str(url))
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 address
+        return None
+
+
+def _url_problems(where: str, url: Any) -> list[Problem]:
+    parts = _split_url(url)
+    if parts is None or parts.scheme not in URL_SCHEMES:
+        scheme = parts.scheme if parts else ""
+        return [
+            Problem(
+                "django_jobqueue.E004",
+                f"{where}['URL'] has scheme {scheme!r}; use redis://, rediss:// or unix://.",
+            )
+        ]
+    problems = []
+    # The port as written: urlsplit's .port raises on "abc" and 99999 alike.
+    port = parts.netloc.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+    number = _whole_number(port)
+    if parts.scheme != "unix" and port and not (number and number <= 65535):
+        problems.append(
+            Problem(
+                "django_jobqueue.E012",
+                f"{where}['URL'] has port {port!r}, not a whole number from 1 to 65535.",
+                "Write it as redis://host:6379/0.",
+            )
+        )
+    # redis-py reads the database from the path (redis://host/1) and from ?db=;
+    # it ignores a path that is not a number and so uses database 0.
+    dbs = [parts.path.replace("/", "")] if parts.scheme != "unix" else []
+    dbs += parse_qs(parts.query).get("db", [])
+    for db in dbs:
+        if db and _whole_number(db) is None:
+            problems.append(
+                Problem(
+                    "django_jobqueue.E012",
+                    f"{where}['URL'] names database {db!r}, not a whole number "
+                    "(redis-py would use database 0).",
+                    "Write the database number after the host and port: "
+                    "redis://host:6379/1 (or unix:///path/to/socket?db=1).",
+                )
+            )
+    return problems
+
+
+def _connection_kwargs_problems(where: str, options: dict) -> list[Problem]:
+    """CONNECTION_KWARGS keys that redis-py's client or connection class would refuse."""
+    kwargs = options.get("CONNECTION_KWARGS")
+    if kwargs is None:
+        return []
+    where = f"{where}['CONNECTION_KWARGS']"
+    if not isinstance(kwargs, dict):
+        return [
+            Problem(
+                "django_jobqueue.E018",
+                f"{where} must be a dict of keyword arguments for redis-py.",
+                'Example: {"socket_timeout": 5}.',
+            )
+        ]
+    from .connections import OWN_KEYWORDS, accepted_kwargs, connection_class
+
+    url = _split_url(options.get("URL") or "")
+    scheme = url.scheme if url else ""
+    by_url = bool(options.get("URL"))
+    unix = scheme == "unix" if by_url else bool(options.get("UNIX_SOCKET_PATH"))
+    ssl = scheme == "rediss" if by_url else options.get("SSL") is True
+    cluster = options.get("CLUSTER") is True
+    accepted = accepted_kwargs(unix=unix, ssl=ssl, cluster=cluster)
+    problems = []
+    own = sorted(str(k) for k in kwargs if k in OWN_KEYWORDS)
+    if own:
+        problems.append(
+            Problem(
+                "django_jobqueue.E018",
+                f"{where} sets {', '.join(own)}, which the queue's own options set.",
+                "Use URL, or HOST, PORT, DB, USERNAME, PASSWORD, SSL or UNIX_SOCKET_PATH.",
+            )
+        )
+    unknown = sorted(str(k) for k in kwargs if k not in accepted and k not in OWN_KEYWORDS)
+    if unknown:
+        cls = connection_class(unix=unix, ssl=ssl).__name__
+        tcp = accepted_kwargs(unix=False, ssl=True, cluster=cluster)
+        hints = []
+        for key in unknown:
+            if key in tcp:
+                hints.append(
+                    f"{key} is for TCP connections only"
+                    if unix
+                    else f"{key} needs TLS (SSL: True or a rediss:// URL)"
+                )
+            else:
+                close = difflib.get_close_matches(key, sorted(accepted), n=1)
+                hints.append(f"{key}: did you mean {close[0]}?" if close else f"{key}: unknown")
+        problems.append(
+            Problem(
+                "django_jobqueue.E018",
+                f"{where} has keys that redis-py's client and {cls} do not take: "
+                f"{', '.join(unknown)}.",
+                "; ".join(hints) + ".",
+            )
+        )
+    return problems
+
+
+def _serializer_problems(where: str, value: Any) -> list[Problem]:
+    """A SERIALIZER that is not an alias, an importable dotted path or a serializer."""
+    from .engine.serializers import ALIASES
+    from .engine.utils import import_attribute
+
+    if value is None or (isinstance(value, str) and value in ALIASES):
+        return []
+    where = f"{where}['SERIALIZER']"
+    aliases = ", ".join(repr(a) for a in ALIASES)
+    if isinstance(value, str):
+        if "." not in value:
+            return [
+                Problem(
+                    "django_jobqueue.E019",
+                    f"{where} is {value!r}: not a serializer alias nor a dotted path.",
+                    f"Use {aliases}, or the dotted path of a class or object with "
+                    "dumps() and loads().",
+                )
+            ]
+        try:
+            value = import_attribute(value)
+        except Exception as exc:  # whatever importing it raised, it is the user's to fix
+            return [
+                Problem(
+                    "django_jobqueue.E019",
+                    f"{where} does not import: {exc}",
+                    "Give the dotted path of a class or object with dumps() and loads().",
+                )
+            ]
+    if not (callable(getattr(value, "dumps", None)) and callable(getattr(value, "loads", None))):
+        return [
+            Problem(
+                "django_jobqueue.E019",
+                f"{where} is {value!r}, which has no dumps() and loads().",
+                f"Use {aliases}, or a class or object with dumps(obj) -> bytes and "
+                "loads(bytes) -> obj.",
+            )
+        ]
+    return []
+
+
 def _cluster_problems(where: str, options: dict) -> list[Problem]:
     if "CLUSTER" not in options:
         return []
@@ -441,7 +609,7 @@ def _cluster_problems(where: str, options: dict) -> list[Problem]:
         return []
     problems = []
     elsewhere = [k for k in ("UNIX_SOCKET_PATH", "SENTINELS") if options.get(k)]
-    url = urlsplit(str(options.get("URL") or ""))
+    url = _split_url(options.get("URL") or "") or urlsplit("")
     if url.scheme == "unix":
         elsewhere.append("a unix:// URL")
     if elsewhere:

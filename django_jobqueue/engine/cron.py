@@ -67,7 +67,7 @@ _FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("day of week", 0, 7, _DAYS),
 )
 
-_ITEM = re.compile(r"^(?:(\*)|(\w+)(?:-(\w+))?)(?:/(\d+))?$")
+_ITEM = re.compile(r"(?:(\*)|(\w+)(?:-(\w+))?)(?:/(\d+))?")
 
 #: How far a clock change can move wall time from UTC time, at most; the
 #: search looks this far around a moment so that no occurrence is skipped.
@@ -97,7 +97,7 @@ def _parse_field(
     """The sorted values a field allows, and whether it starts with ``*``."""
     values: set[int] = set()
     for item in text.split(","):
-        match = _ITEM.match(item)
+        match = _ITEM.fullmatch(item)
         if not match:
             raise CronSyntaxError(
                 f"{item!r} in the {name} field is not a value, range (a-b) or step (*/n, a-b/n)."

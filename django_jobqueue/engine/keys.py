@@ -20,21 +20,23 @@ REGISTRIES = ("started", "finished", "failed", "deferred", "canceled", "schedule
 #: Seconds a queue's per-minute stats hash is kept (workers refresh it as they add to it).
 STATS_TTL = 7200
 
-_QUEUE_NAME = re.compile(r"^[^\s{}]+$")
-_JOB_ID = re.compile(r"^[\w.:@+-]+$")
+#: Queue names and job ids: letters, digits and ``_.:@+-``. Never braces (hash
+#: tags), whitespace or ``/`` (a dashboard URL holds them as one path segment).
+#: Always used with ``fullmatch``: ``$`` would let a final newline through.
+_NAME = re.compile(r"[\w.:@+-]+")
 
 
 def validate_queue_name(name: str) -> str:
-    if not isinstance(name, str) or not _QUEUE_NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ValueError(
-            f"Invalid queue name {name!r}: use a non-empty name without spaces or braces, "
+            f"Invalid queue name {name!r}: use letters, digits and '_.:@+-' characters, "
             "such as 'default' or 'high'."
         )
     return name
 
 
 def validate_job_id(job_id: str) -> str:
-    if not isinstance(job_id, str) or not _JOB_ID.match(job_id) or len(job_id) > 200:
+    if not isinstance(job_id, str) or not _NAME.fullmatch(job_id) or len(job_id) > 200:
         raise ValueError(
             f"Invalid job id {job_id!r}: use up to 200 letters, digits and '_.:@+-' characters."
         )

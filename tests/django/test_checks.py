@@ -7,7 +7,14 @@ from django.core import checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
+from django_jobqueue.engine import JSONSerializer
+
 URL = "redis://127.0.0.1:6379/0"
+
+
+def queue(options):
+    """Settings changes with one queue, ``default``, configured by ``options``."""
+    return {"JOBQUEUE_QUEUES": {"default": options}}
 
 
 def jobqueue_ids():
@@ -51,6 +58,33 @@ def test_valid_settings_have_no_problem(settings):
             "CLUSTER": True,
         },
         "not_cluster": {"URL": URL, "CLUSTER": False},
+        "ipv6": {"URL": "redis://[::1]:6379/2"},
+        "query_db": {"URL": "redis://redis.example:6380?db=3"},
+        "no_path": {"URL": "rediss://u:p@redis.example/"},
+        "sock_db": {"URL": "unix:///tmp/redis.sock?db=2"},
+        "str_port": {"HOST": "h", "PORT": "6380", "DB": "1"},
+        "tuned": {
+            "URL": URL,
+            "CONNECTION_KWARGS": {
+                "max_connections": 20,
+                "single_connection_client": False,
+                "health_check_interval": 30,
+                "socket_keepalive": True,
+                "retry_on_timeout": True,
+            },
+        },
+        "tls_files": {"HOST": "h", "SSL": True, "CONNECTION_KWARGS": {"ssl_ca_certs": "/ca"}},
+        "sock_tuned": {"UNIX_SOCKET_PATH": "/s", "CONNECTION_KWARGS": {"socket_timeout": 1}},
+        "cluster_tuned": {
+            "URL": "redis://node-1:7000/0",
+            "CLUSTER": True,
+            "CONNECTION_KWARGS": {"read_from_replicas": True, "socket_keepalive": True},
+        },
+        "json_path": {
+            "URL": URL,
+            "SERIALIZER": "django_jobqueue.engine.serializers.JSONSerializer",
+        },
+        "json_object": {"URL": URL, "SERIALIZER": JSONSerializer()},
     }
     settings.JOBQUEUE_ASYNC = True
     settings.JOBQUEUE_COMMIT_MODE = "immediate"
@@ -80,8 +114,18 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "PASSWORD": "secret"}}}, "E003"),
         ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "PORT": "abc"}}}, "E012"),
         ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "DB": -1}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "DB": "\u00b2"}}}, "E012"),  # "²".isdigit()
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "PORT": 99999}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "PORT": 0}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://h:6379/1O"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://h:99999/0"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://h:abc/0"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "rediss://u:p@h:0"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://h:6379?db=two"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "unix:///tmp/r.sock?db=1O"}}}, "E012"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://127.0.0.1:6379/0"}}}, "E004"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": "127.0.0.1:6379"}}}, "E004"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://[::1:6379/0"}}}, "E004"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": -5}}}, "E005"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_RESULT_TTL": -2}}}, "E005"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DEFAULT_TIMEOUT": "5m"}}}, "E005"),
@@ -94,6 +138,9 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
         ({"JOBQUEUE_QUEUES": {"default": URL}}, "E008"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "two words": {"URL": URL}}}, "E009"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "{tag}": {"URL": URL}}}, "E009"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "high\n": {"URL": URL}}}, "E009"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, "emails/high": {"URL": URL}}}, "E009"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL}, 5: {"URL": URL}}}, "E009"),
         ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": ["s1:26379"], "MASTER_NAME": "m"}}}, "E010"),
         ({"JOBQUEUE_QUEUES": {"default": {"SENTINELS": [("s1", 26379)]}}}, "E010"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "CLUSTER": "yes"}}}, "E015"),
@@ -116,6 +163,23 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
         ({"JOBQUEUE_KEY_PREFIX": "{app}:"}, "E011"),
         ({"JOBQUEUE_KEY_PREFIX": 5}, "E011"),
         ({"JOBQUEUE_QUEUES": {"high": {"URL": URL}}}, "W001"),
+        ({"JOBQUEUE_QUEUES": {}}, "E017"),
+        (queue({"URL": URL, "CONNECTION_KWARGS": {"socket_timout": 5}}), "E018"),
+        (queue({"URL": URL, "CONNECTION_KWARGS": [("socket_timeout", 5)]}), "E018"),
+        (queue({"URL": URL, "CONNECTION_KWARGS": {"db": 2}}), "E018"),
+        (queue({"HOST": "h", "CONNECTION_KWARGS": {"host": "other"}}), "E018"),
+        (
+            queue({"URL": "unix:///tmp/r.sock", "CONNECTION_KWARGS": {"socket_keepalive": 1}}),
+            "E018",
+        ),
+        (queue({"UNIX_SOCKET_PATH": "/s", "CONNECTION_KWARGS": {"socket_keepalive": 1}}), "E018"),
+        (queue({"HOST": "h", "CONNECTION_KWARGS": {"ssl_certfile": "/c"}}), "E018"),
+        (queue({"URL": URL, "CONNECTION_KWARGS": {"read_from_replicas": True}}), "E018"),
+        (queue({"URL": URL, "SERIALIZER": "yaml"}), "E019"),
+        (queue({"URL": URL, "SERIALIZER": "no_such_module.Serializer"}), "E019"),
+        (queue({"URL": URL, "SERIALIZER": "django_jobqueue.engine.serializers.Nope"}), "E019"),
+        (queue({"URL": URL, "SERIALIZER": "django_jobqueue.conf.Problem"}), "E019"),
+        (queue({"URL": URL, "SERIALIZER": 42}), "E019"),
     ],
 )
 def test_problem_ids(settings, changes, expected):
@@ -215,3 +279,26 @@ def test_payload_settings(settings, changes, expected):
     for name, value in changes.items():
         setattr(settings, name, value)
     assert jobqueue_ids() == expected
+
+
+def test_hints_say_what_to_do(settings):
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": "redis://h:6379/1O"},
+        "typo": {"URL": URL, "CONNECTION_KWARGS": {"socket_timout": 5}},
+        "sock": {"URL": "unix:///tmp/r.sock", "CONNECTION_KWARGS": {"socket_keepalive": True}},
+        "plain": {"HOST": "h", "CONNECTION_KWARGS": {"ssl_certfile": "/c"}},
+        "ser": {"URL": URL, "SERIALIZER": "no_such_module.Serializer"},
+    }
+    messages = checks.run_checks(tags=["django_jobqueue"])
+    text = {m.msg: m.hint for m in messages}
+    assert len(messages) == 5 and all(m.level == checks.ERROR for m in messages)
+    assert text[
+        "JOBQUEUE_QUEUES['default']['URL'] names database '1O', not a whole number "
+        "(redis-py would use database 0)."
+    ].startswith("Write the database number")
+    hints = "\n".join(text.values())
+    assert "socket_timout: did you mean socket_timeout?" in hints
+    assert "socket_keepalive is for TCP connections only" in hints
+    assert "ssl_certfile needs TLS (SSL: True or a rediss:// URL)" in hints
+    assert any("UnixDomainSocketConnection do not take: socket_keepalive" in m for m in text)
+    assert any("['SERIALIZER'] does not import" in m for m in text)

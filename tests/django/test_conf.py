@@ -176,10 +176,10 @@ def test_unknown_queue_lists_the_configured_ones():
         get_settings().queue("nope")
 
 
-def test_empty_jobqueue_queues_has_no_queue(settings):
+def test_empty_jobqueue_queues_is_an_error(settings):
     settings.JOBQUEUE_QUEUES = {}
-    assert conf.find_problems() == []
-    with pytest.raises(ImproperlyConfigured, match="configured: none"):
+    assert [p.id for p in conf.find_problems()] == ["django_jobqueue.E017"]
+    with pytest.raises(ImproperlyConfigured, match=r"JOBQUEUE_QUEUES is empty.*E017"):
         get_queue()
 
 
@@ -191,6 +191,15 @@ def test_empty_jobqueue_queues_has_no_queue(settings):
         ({"JOBQUEUE_QUEUES": {"default": {"URL": "http://example.org/"}}}, "E004"),
         ({"JOBQUEUE_ASYNC": "yes"}, "E006"),
         ({"JOBQUEUE_QUEUES": "redis://127.0.0.1"}, "E008"),
+        ({"JOBQUEUE_QUEUES": {"default\n": {"URL": LOCAL}}}, "E009"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://127.0.0.1:6379/1O"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": "redis://127.0.0.1:99999/0"}}}, "E012"),
+        ({"JOBQUEUE_QUEUES": {}}, "E017"),
+        (
+            {"JOBQUEUE_QUEUES": {"default": {"URL": LOCAL, "CONNECTION_KWARGS": {"timout": 1}}}},
+            "E018",
+        ),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": LOCAL, "SERIALIZER": "yaml"}}}, "E019"),
     ],
 )
 def test_invalid_settings_raise_with_the_check_id(settings, changes, problem_id):

@@ -1,9 +1,15 @@
 """Connection settings reach the redis-py clients; equal configs share one client.
 
-Nothing here connects: the clients are inspected through their connection pools.
+Most tests here do not connect: the clients are inspected through their
+connection pools. Those that do use a private redis-server.
 """
 
 from __future__ import annotations
+
+import subprocess
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -107,7 +113,9 @@ def test_sentinels(settings):
     assert pool.connection_kwargs["password"] == "master-pw"
     assert pool.connection_kwargs["socket_timeout"] == 2
     manager = pool.sentinel_manager
-    assert manager.sentinel_kwargs == {"password": "sentinel-pw", **CLIENT_DEFAULTS}
+    # What we pass reaches the sentinel clients; redis-py may add its own (8.2 adds "retry").
+    expected = {"password": "sentinel-pw", **CLIENT_DEFAULTS}
+    assert {k: manager.sentinel_kwargs.get(k) for k in expected} == expected
     sentinel_hosts = [
         (s.connection_pool.connection_kwargs["host"], s.connection_pool.connection_kwargs["port"])
         for s in manager.sentinels
@@ -354,3 +362,52 @@ def test_acl_username_and_password(settings, acl_server, key_prefix):
         get_queue("wrong").enqueue(tasks.add, 1, 1)
     with pytest.raises(NoPermissionError):
         get_queue("anonymous").enqueue(tasks.add, 1, 1)
+
+
+# -- Unix sockets -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unix_socket():
+    """The socket path of a private redis-server that listens on a Unix socket only."""
+    from django_jobqueue.contrib.redis_server import find_redis_server
+
+    with tempfile.TemporaryDirectory(prefix="jq-") as tmp:  # short: AF_UNIX paths are <108
+        path = Path(tmp) / "redis.sock"
+        args = ["--port", "0", "--unixsocket", str(path), "--save", "", "--appendonly", "no"]
+        process = subprocess.Popen(
+            [find_redis_server(), *args, "--dir", tmp], stdout=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while not path.exists():
+                assert process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not create its socket"
+                time.sleep(0.02)
+            yield str(path)
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+@pytest.mark.parametrize("how", ["url", "option"])
+def test_unix_socket_connects(settings, unix_socket, key_prefix, how):
+    if how == "url":
+        options = {"URL": f"unix://{unix_socket}?db=1"}
+    else:
+        options = {"UNIX_SOCKET_PATH": unix_socket, "DB": 1}
+    settings.JOBQUEUE_QUEUES = {"default": options}
+    settings.JOBQUEUE_KEY_PREFIX = key_prefix
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    client = get_connection()
+    assert client.ping() is True
+    job = get_queue().enqueue("tests.django.tasks.add", 2, 3)
+    assert client.exists(job.key) == 1
+    assert client.connection_pool.connection_kwargs["db"] == 1
+    # No TCP keepalive on a Unix socket (redis-py refuses it); the URL keeps the connect timeout.
+    kwargs = client.connection_pool.connection_kwargs
+    assert "socket_keepalive" not in kwargs
+    if how == "url":
+        assert kwargs["socket_connect_timeout"] == CLIENT_DEFAULTS["socket_connect_timeout"]
+    info = redis.Redis(unix_socket_path=unix_socket).info("keyspace")
+    assert "db1" in info and "db0" not in info

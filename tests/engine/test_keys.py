@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_jobqueue.engine import DEFAULT_PREFIX, Dependency, KeySpace, Retry
+from django_jobqueue.engine import DEFAULT_PREFIX, Dependency, Job, KeySpace, Retry
 from django_jobqueue.engine.keys import keyspace, validate_job_id, validate_queue_name
 
 from . import jobs
@@ -50,21 +50,40 @@ def test_split_job_key_round_trips():
         ks.split_job_key("p:{q1}:queue")
 
 
-@pytest.mark.parametrize("name", ["default", "high", "a.b-c_1", "q1"])
+@pytest.mark.parametrize("name", ["default", "high", "a.b-c_1", "q1", "app:emails", "x@y+z"])
 def test_valid_queue_names(name):
     assert validate_queue_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "with space", "br{ace", "br}ace", None, 3])
+@pytest.mark.parametrize(
+    "name",
+    ["", "with space", "br{ace", "br}ace", None, 3, "high\n", "a/b", "tab\t", "50%", "a#b"],
+)
 def test_invalid_queue_names(name):
     with pytest.raises(ValueError, match="Invalid queue name"):
         validate_queue_name(name)
 
 
-@pytest.mark.parametrize("job_id", ["", "has space", "x" * 201, "{tag}", None])
+@pytest.mark.parametrize(
+    "job_id", ["", "has space", "x" * 201, "{tag}", None, "abc\n", "a/b", "\nabc"]
+)
 def test_invalid_job_ids(job_id):
     with pytest.raises(ValueError, match="Invalid job id"):
         validate_job_id(job_id)
+
+
+def test_a_trailing_newline_is_refused_by_queues_enqueue_and_fetch(make_queue, redis_conn):
+    # "$" matches before a final newline: such names once reached the worker pool.
+    with pytest.raises(ValueError, match="Invalid queue name"):
+        make_queue("default\n")
+    queue = make_queue()
+    with pytest.raises(ValueError, match="Invalid job id"):
+        queue.enqueue(jobs.add, 1, 2, job_id="abc\n")
+    assert queue.count == 0
+    job = queue.enqueue(jobs.add, 1, 2, job_id="abc")
+    with pytest.raises(ValueError, match="Invalid job id"):
+        Job.fetch(job.id + "\n", connection=redis_conn, prefix=queue.keys.prefix)
+    assert Job.fetch(job.id, connection=redis_conn, prefix=queue.keys.prefix).id == "abc"
 
 
 def test_every_key_written_for_a_queue_carries_its_hash_tag(
