@@ -110,8 +110,10 @@ class JobQueueSettings:
     worker: dict[str, Any] = field(default_factory=dict)
     #: Keys payloads are signed with (first) and accepted with; empty: unsigned.
     signing_keys: tuple[bytes, ...] = ()
-    #: Bytes a job's serialized call may take; None: no limit.
+    #: Bytes a job's serialized call, meta or description may take; None: no limit.
     max_payload: int | None = None
+    #: Bytes a job's serialized result may take; None: no limit.
+    max_result: int | None = None
     #: Bearer token that opens the metrics endpoints to scrapers; empty: staff login only.
     api_token: str = ""
 
@@ -262,10 +264,11 @@ def _payload_problems() -> list[Problem]:
         problems.append(
             Problem("django_jobqueue.E014", "JOBQUEUE_SIGN_PAYLOADS must be True or False.")
         )
-    try:
-        parse_bytes(getattr(settings, "JOBQUEUE_MAX_PAYLOAD", None))
-    except (ValueError, TypeError) as exc:
-        problems.append(Problem("django_jobqueue.E014", f"JOBQUEUE_MAX_PAYLOAD: {exc}"))
+    for name in ("JOBQUEUE_MAX_PAYLOAD", "JOBQUEUE_MAX_RESULT"):
+        try:
+            parse_bytes(getattr(settings, name, None))
+        except (ValueError, TypeError) as exc:
+            problems.append(Problem("django_jobqueue.E014", f"{name}: {exc}"))
     signing = getattr(settings, "JOBQUEUE_SIGN_PAYLOADS", True) is not False
     if signing and key is None and not _secret_key():
         problems.append(
@@ -655,7 +658,8 @@ def get_settings() -> JobQueueSettings:
         key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:"),
         worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
         signing_keys=_signing_keys(),
-        max_payload=_max_payload(),
+        max_payload=_payload_limits()[0],
+        max_result=_payload_limits()[1],
         api_token=getattr(settings, "JOBQUEUE_API_TOKEN", "") or "",
     )
 
@@ -687,12 +691,22 @@ def _secret_key() -> str | None:
         return None
 
 
-def _max_payload() -> int | None:
+_UNSET_LIMIT: Any = object()
+
+
+def _byte_limit(value: Any) -> int | None:
+    """JOBQUEUE_MAX_PAYLOAD or JOBQUEUE_MAX_RESULT: unset is 10 MiB, None is no limit."""
     from .engine.payloads import DEFAULT_MAX_PAYLOAD
     from .engine.utils import parse_bytes
 
-    value = getattr(settings, "JOBQUEUE_MAX_PAYLOAD", None)
-    return DEFAULT_MAX_PAYLOAD if value is None else parse_bytes(value)
+    return DEFAULT_MAX_PAYLOAD if value is _UNSET_LIMIT else parse_bytes(value)
+
+
+def _payload_limits() -> tuple[int | None, int | None]:
+    return (
+        _byte_limit(getattr(settings, "JOBQUEUE_MAX_PAYLOAD", _UNSET_LIMIT)),
+        _byte_limit(getattr(settings, "JOBQUEUE_MAX_RESULT", _UNSET_LIMIT)),
+    )
 
 
 def _worker_config(options: dict) -> dict[str, Any]:
@@ -737,12 +751,12 @@ def _queue_config(name: str, options: dict) -> QueueConfig:
 
 
 def configure_engine() -> None:
-    """Hand the payload settings (signing keys, size limit) to the engine."""
+    """Hand the payload settings (signing keys, size limits) to the engine."""
     from .engine import payloads
 
     keys = _signing_keys()  # none without a SECRET_KEY: reported as W003 by the checks
     try:
-        payloads.configure(keys, _max_payload())
+        payloads.configure(keys, *_payload_limits())
     except (ValueError, TypeError):
         payloads.configure(keys)  # a bad limit is reported as E014 by the checks
 

@@ -19,8 +19,8 @@ from .errors import (
 )
 from .hooks import Hooks
 from .job import Dependency, Job, JobStatus, Retry, get_current_job
-from .options import EnqueueOptions
 from .keys import DEFAULT_PREFIX, KeySpace
+from .options import EnqueueOptions
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .pool import WorkerPool
 from .queue import Queue
@@ -43,10 +43,10 @@ __all__ = [
     "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
-    "EnqueueOptions",
     "DeserializationError",
     "DuplicateJobError",
     "EnqueueError",
+    "EnqueueOptions",
     "FailedJobRegistry",
     "FinishedJobRegistry",
     "Hooks",

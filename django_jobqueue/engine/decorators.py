@@ -79,4 +79,3 @@ class job:
         func.delay_at = delay_at  # type: ignore[attr-defined]
         func.delay_in = delay_in  # type: ignore[attr-defined]
         return func
-

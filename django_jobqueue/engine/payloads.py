@@ -98,7 +98,7 @@ class SignedSerializer:
         return self.inner.loads(payload[len(MAGIC) + DIGEST_SIZE :])
 
     def verify(self, payload: bytes, bound: bytes | None = None) -> None:
-        """Raise :class:`SignatureError` unless one of the keys signed ``payload`` with ``bound``."""
+        """Raise :class:`SignatureError` unless a key signed ``payload`` with ``bound``."""
         if not payload.startswith(MAGIC):
             raise SignatureError(
                 "The payload is not signed; refusing to load it "

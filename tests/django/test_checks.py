@@ -273,6 +273,8 @@ def test_good_worker_settings_pass(settings):
         ({"SECRET_KEY": ""}, ["django_jobqueue.W003"]),
         ({"SECRET_KEY": "", "JOBQUEUE_SIGNING_KEY": "a" * 32}, []),
         ({"JOBQUEUE_MAX_PAYLOAD": "2MB"}, []),
+        ({"JOBQUEUE_MAX_RESULT": "lots"}, ["django_jobqueue.E014"]),
+        ({"JOBQUEUE_MAX_RESULT": None}, []),
     ],
 )
 def test_payload_settings(settings, changes, expected):

@@ -225,3 +225,14 @@ def test_describe_hides_the_password():
         ConnectionConfig(sentinels=(("a", 1), ("b", 2)), master_name="m", password="pw").describe()
         == "sentinel master 'm' via a:1, b:2"
     )
+
+
+def test_byte_limits_default_to_10_mib_and_none_means_no_limit(settings):
+    from django_jobqueue.engine import payloads
+
+    assert (get_settings().max_payload, get_settings().max_result) == (10 * 2**20,) * 2
+    assert payloads._max_result == 10 * 2**20
+    settings.JOBQUEUE_MAX_PAYLOAD = None
+    settings.JOBQUEUE_MAX_RESULT = "1MB"
+    assert (get_settings().max_payload, get_settings().max_result) == (None, 2**20)
+    assert (payloads._max_payload, payloads._max_result) == (None, 2**20)

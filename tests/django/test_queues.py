@@ -281,12 +281,7 @@ def test_payloads_are_signed_by_default_and_a_forged_one_never_runs(jq, tmp_path
 
 @pytest.mark.parametrize("how", ["-c", "stdin"])
 def test_a_function_defined_in_manage_py_shell_is_refused_at_enqueue(manage_py, how):
-    code = (
-        "from django_jobqueue import enqueue\n"
-        "def report(n):\n"
-        "    return n\n"
-        "enqueue(report, 1)\n"
-    )
+    code = "from django_jobqueue import enqueue\ndef report(n):\n    return n\nenqueue(report, 1)\n"
     if how == "-c":
         proc = manage_py("shell", "-c", code)
         out, _ = proc.communicate(timeout=60)

@@ -199,7 +199,7 @@ def soak(i, fail_always=False, fail_first=False):
 
 
 def mark(label):
-    """Append ``label`` to the file named by ``$JQ_TEST_MARKS``: proof that code ran, in any process."""
+    """Append ``label`` to the file ``$JQ_TEST_MARKS`` names: proof that code ran, anywhere."""
     with open(os.environ["JQ_TEST_MARKS"], "a") as marks:
         marks.write(f"{label}\n")
 

@@ -88,7 +88,9 @@ def run_job(
     except PayloadTooLarge as exc:
         reason = str(exc)
     except Exception as exc:
-        reason = f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}"
+        reason = (
+            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}"
+        )
     else:
         return Success(result, raw)
     return record_failure(
