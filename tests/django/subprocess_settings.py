@@ -15,3 +15,7 @@ _url = os.environ["JQ_TEST_REDIS_URL"]
 JOBQUEUE_QUEUES = {name: {"URL": _url} for name in ("default", "high", "low")}
 JOBQUEUE_KEY_PREFIX = os.environ["JQ_TEST_KEY_PREFIX"]
 DATABASES = {"default": environ.Env().db("JQ_TEST_DATABASE_URL")}
+
+# A test may give the worker another key than the process that enqueued.
+SECRET_KEY = os.environ.get("JQ_TEST_SECRET_KEY", SECRET_KEY)  # noqa: F405
+SECRET_KEY_FALLBACKS = [k for k in os.environ.get("JQ_TEST_SECRET_KEY_FALLBACKS", "").split() if k]
