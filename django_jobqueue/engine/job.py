@@ -16,6 +16,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 from . import scripts
@@ -534,7 +535,7 @@ class Job:
 
     def _call_binding(self) -> bytes:
         """What a signed call binds besides its bytes: the job id and the names of its code."""
-        return binding(self.id, *(getattr(self, name) for name in self.CODE_FIELDS))
+        return binding(self.id, *_code_fields(self))
 
     def _dumps(self, value: Any, what: str, bound: bytes | None = None) -> bytes:
         try:
@@ -888,6 +889,9 @@ class Job:
             from .dependencies import release_dependents
 
             release_dependents(self.connection, self.keys, self.key, reply[1], "deleted")
+
+
+_code_fields = attrgetter(*Job.CODE_FIELDS)
 
 
 def _operation_error(exc: Exception, job_id: str, verb: str) -> Exception:

@@ -112,6 +112,8 @@ class EnqueueOptions:
 
         ``job_timeout`` is taken for ``timeout``, as RQ spells it in ``enqueue``.
         """
+        if not options:
+            return DEFAULTS
         if "job_timeout" in options:
             job_timeout = options.pop("job_timeout")
             if options.get("timeout") is None:
@@ -131,6 +133,9 @@ class EnqueueOptions:
         """The options that say where the job goes when stored, not what it is."""
         return {"depends_on": self.depends_on, "at_front": self.at_front, "at": self.at}
 
+
+#: No option given: shared, since it cannot change.
+DEFAULTS = EnqueueOptions()
 
 #: Every option's name.
 NAMES = frozenset(field.name for field in dataclasses.fields(EnqueueOptions))

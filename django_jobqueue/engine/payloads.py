@@ -39,20 +39,13 @@ class PayloadTooLarge(EnqueueError):
     """A job's serialized call is above the configured size limit."""
 
 
-def binding(*parts: str | bytes | None) -> bytes:
+def binding(*parts: str | None) -> bytes:
     """Fields a signature covers besides the payload, framed so that none can shift into another.
 
-    Each part is its length (None: -1) then its bytes, so ``("ab", "c")`` and
-    ``("a", "bc")`` never give the same message.
+    Each part is ``-`` for None, else its length, ``:`` and itself, so
+    ``("ab", "c")`` and ``("a", "bc")`` never give the same message.
     """
-    out = bytearray()
-    for part in parts:
-        if part is None:
-            out += b"\xff\xff\xff\xff"
-            continue
-        raw = part.encode() if isinstance(part, str) else part
-        out += len(raw).to_bytes(4, "big") + raw
-    return bytes(out)
+    return "".join(["-" if part is None else f"{len(part)}:{part}" for part in parts]).encode()
 
 
 class SignedSerializer:
@@ -74,6 +67,8 @@ class SignedSerializer:
             raise ValueError("SignedSerializer needs at least one key.")
         self.inner = inner
         self.keys = [k if isinstance(k, bytes) else str(k).encode() for k in keys]
+        # Copying a keyed HMAC is cheaper than keying a new one for every payload.
+        self._macs = [hmac.new(key, digestmod=hashlib.sha256) for key in self.keys]
         self.name = f"signed {getattr(inner, 'name', 'custom')}"
         # Values and calls are told apart, and so are serializers: bytes one
         # serializer wrote are never handed to another's loads().
@@ -89,7 +84,8 @@ class SignedSerializer:
 
     def dumps(self, obj: Any, bound: bytes | None = None) -> bytes:
         data = self.inner.dumps(obj)
-        mac = hmac.new(self.keys[0], self._message(bound), hashlib.sha256)
+        mac = self._macs[0].copy()
+        mac.update(self._message(bound))
         mac.update(data)
         return MAGIC + mac.digest() + data
 
@@ -107,8 +103,9 @@ class SignedSerializer:
         start = len(MAGIC) + DIGEST_SIZE
         digest, data = payload[len(MAGIC) : start], payload[start:]
         message = self._message(bound)
-        for key in self.keys:
-            mac = hmac.new(key, message, hashlib.sha256)
+        for keyed in self._macs:
+            mac = keyed.copy()
+            mac.update(message)
             mac.update(data)
             if hmac.compare_digest(digest, mac.digest()):
                 return
