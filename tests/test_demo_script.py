@@ -87,7 +87,9 @@ def run_demo(tmp_path):
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            start_new_session=True,  # its own process group, as in a terminal
+            # As in a terminal, whatever ran these tests: Ctrl-C not ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         log.close()
         started.append(proc)
@@ -118,23 +120,27 @@ def _enqueue_and_see_it_finish(browser: Browser) -> None:
     )
 
 
-def _stop(proc) -> set[int]:
-    """SIGTERM bin/demo; returns what it had started that is still alive after it exited."""
+def _stop(proc, how: str) -> set[int]:
+    """Stop bin/demo; returns what it had started that is still alive after it exited."""
     started = processes.descendants(proc.pid)
     assert started, "bin/demo runs nothing?"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(60) == 143
+    if how == "ctrl-c":  # the terminal sends SIGINT to the whole foreground process group
+        os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(60) == 130
+    else:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 143
     return processes.wait_gone(started, 5)
 
 
-def test_bin_demo_starts_a_private_redis_on_redis_port_and_stops_everything(run_demo):
+def test_bin_demo_starts_a_private_redis_on_redis_port_and_ctrl_c_stops_all(run_demo):
     redis_port = find_free_port()
     proc, browser, output = run_demo(REDIS_PORT=str(redis_port))
     assert f"private Redis at redis://127.0.0.1:{redis_port}/0" in output()
     assert "http-equiv" not in browser.get("/")
     _enqueue_and_see_it_finish(browser)
     assert redis.Redis(port=redis_port).keys("jobqueue:*")
-    assert _stop(proc) == set()
+    assert _stop(proc, "ctrl-c") == set()
     with pytest.raises(redis.exceptions.ConnectionError):
         redis.Redis(port=redis_port, socket_connect_timeout=1).ping()
 
@@ -148,5 +154,5 @@ def test_bin_demo_uses_redis_url_instead(run_demo):
         )
         _enqueue_and_see_it_finish(browser)
         assert server.client().keys("jobqueue:*")
-        assert _stop(proc) == set()
+        assert _stop(proc, "sigterm") == set()
         assert server.client().ping()  # not ours to stop
