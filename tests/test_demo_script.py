@@ -36,8 +36,10 @@ def _venv_of_this_interpreter(path: Path) -> Path:
     python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
     python.chmod(0o755)
     target = "." if shutil.which("redis-server") else ".[embedded]"
-    text = target + "\n" + "".join(
-        (REPO_ROOT / name).read_text() for name in ("pyproject.toml", "setup.cfg")
+    text = (
+        target
+        + "\n"
+        + "".join((REPO_ROOT / name).read_text() for name in ("pyproject.toml", "setup.cfg"))
     )
     (path / ".bin-demo-stamp").write_text(hashlib.sha256(text.encode()).hexdigest() + "\n")
     return path
