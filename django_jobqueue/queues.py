@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +23,8 @@ from .engine.scheduler import Scheduler
 from .engine.utils import import_attribute
 
 _UNSET: Any = object()
+
+logger = logging.getLogger("django_jobqueue.queue")
 
 
 class DjangoQueue(Queue):
@@ -99,13 +102,49 @@ class DjangoQueue(Queue):
         job.unsaved = True
 
         def push() -> None:
-            if job.get_status(refresh=False) == JobStatus.PENDING_COMMIT:  # not canceled
+            if job.get_status(refresh=False) != JobStatus.PENDING_COMMIT:  # canceled meanwhile
+                return
+            try:
                 super(DjangoQueue, self).enqueue_job(
                     job, at_front=at_front, depends_on=depends_on, at=at
                 )
+            except Exception as exc:
+                # Raising here would skip the application's later on_commit callbacks
+                # and make atomic() raise after its rows were committed: report instead.
+                _report_failed_push(self, job, exc)
 
         transaction.on_commit(push)
         return job
+
+
+def _report_failed_push(queue: DjangoQueue, job: Job, exc: Exception) -> None:
+    """Log and signal a job whose push to Redis failed after its transaction committed."""
+    from .signals import job_enqueue_failed
+
+    # Its status now comes from Redis again (None: it is not there), not "pending_commit".
+    job.unsaved = False
+    logger.error(
+        "Job %s (%s) was not enqueued on queue %r after its transaction committed: %s: %s. "
+        "It is lost unless a job_enqueue_failed receiver enqueues it again.",
+        job.id,
+        job.func_name,
+        queue.name,
+        type(exc).__name__,
+        exc,
+        exc_info=exc,
+    )
+    for receiver, error in job_enqueue_failed.send_robust(
+        sender=type(queue), job=job, queue=queue, exception=exc
+    ):
+        if isinstance(error, Exception):
+            logger.error(
+                "A job_enqueue_failed receiver (%r) raised for job %s: %s: %s",
+                receiver,
+                job.id,
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
 
 
 def _aware(when: Any) -> Any:

@@ -5,6 +5,11 @@ job, worker)``, ``job_finished(..., job, result, worker)`` and
 ``job_failed(..., job, exc_info, worker)`` are sent from the engine's hooks, in
 the process where the event happens (the worker's, or the web process for
 enqueues and inline jobs).
+
+``job_enqueue_failed(sender=Queue class, job, queue, exception)`` is sent when a
+job enqueued inside ``transaction.atomic()`` could not be pushed to Redis once
+the transaction committed (Redis unreachable, for one): the job is then not in
+Redis, and lost unless a receiver enqueues it again.
 """
 
 from django.core.signals import setting_changed
@@ -16,6 +21,7 @@ job_enqueued = Signal()
 job_started = Signal()
 job_finished = Signal()
 job_failed = Signal()
+job_enqueue_failed = Signal()
 
 
 class SignalHooks(hooks.Hooks):

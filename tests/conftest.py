@@ -6,6 +6,10 @@
 * ``REDIS_URL`` unset: a private ``redis-server`` is started on a free port for
   the session (never the shared 127.0.0.1:6379), and ``redis_conn`` flushes it
   before each test.
+
+No process started by the tests outlives the session (see ``tests/processes.py``):
+orphans are killed after each test, anything left at the end is killed and fails
+the run, and a watchdog kills them all if pytest itself is killed.
 """
 
 from __future__ import annotations
@@ -13,11 +17,72 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import warnings
 
 import pytest
 import redis
 
 from django_jobqueue.contrib.redis_server import RedisClusterSetup, RedisServer
+from tests import processes
+
+_MARKER = pytest.StashKey[str]()
+_WATCHDOG = pytest.StashKey[object]()
+
+#: Seconds an orphaned process (its parent died) gets to exit before it is killed.
+ORPHAN_GRACE = 3.0
+
+
+def pytest_configure(config):
+    """Mark every process this session starts (a fresh marker, also in a nested pytest)."""
+    if not processes.supported():
+        return
+    marker = uuid.uuid4().hex
+    os.environ[processes.VARIABLE] = marker
+    config.stash[_MARKER] = marker
+    config.stash[_WATCHDOG] = processes.start_watchdog(marker)
+
+
+@pytest.fixture(autouse=True)
+def _orphaned_processes_are_killed(request):
+    """After each test, kill the test's processes whose parent died and that did not exit."""
+    yield
+    marker = request.config.stash.get(_MARKER, None)
+    if marker is None:
+        return
+    left = processes.wait_gone(processes.orphans(marker, os.getpid()), ORPHAN_GRACE)
+    if left:
+        killed = [processes.describe(pid) for pid in sorted(left)]
+        processes.kill(left)
+        warnings.warn(
+            f"killed {len(killed)} orphaned process(es) still running {ORPHAN_GRACE:g} s after "
+            "their parent died: " + "; ".join(killed),
+            pytest.PytestWarning,
+            stacklevel=1,
+        )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    """Fail the run if a process started by the tests is still alive once it is over."""
+    config = session.config
+    marker = config.stash.get(_MARKER, None)
+    if marker is None:
+        return
+    watchdog = config.stash[_WATCHDOG]
+    others = set(processes.marked(marker)) | processes.descendants(os.getpid())
+    left = processes.wait_gone(others - {watchdog.pid}, ORPHAN_GRACE)
+    if left:
+        killed = [processes.describe(pid) for pid in sorted(left)]
+        processes.kill(left)
+        killed += processes.kill_marked(marker, exclude={watchdog.pid})
+        write = config.get_terminal_writer().line
+        write(f"\nProcesses started by the tests were still running at the end ({len(killed)}):")
+        for process in killed:
+            write(f"  killed {process}", red=True)
+        write("Stop them in the fixture or test that starts them.", red=True)
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    processes.stop_watchdog(watchdog)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -174,6 +175,29 @@ def test_command_line_prints_a_url_and_stops_its_server_on_sigterm():
             proc.wait()
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_command_line_started_with_sigint_ignored_leaves_it_ignored():
+    # bin/demo starts it in the background (SIGINT ignored) and stops it after the worker.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "django_jobqueue.contrib.redis_server", "--private"],
+        stdout=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    try:
+        url = proc.stdout.readline().strip()
+        proc.send_signal(signal.SIGINT)
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(1)
+        assert redis.Redis.from_url(url).ping()
+        proc.terminate()
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
 
 
 def test_command_line_with_redis_url_just_prints_it():

@@ -14,7 +14,8 @@ Command line::
 
 prints the URL of a usable Redis on the first line of standard output. If it
 had to start a server it keeps running (and the server with it) until it is
-sent SIGTERM or SIGINT; otherwise it exits at once.
+sent SIGTERM, or SIGINT or SIGHUP unless it was started with them ignored;
+otherwise it exits at once.
 """
 
 from __future__ import annotations
@@ -1005,8 +1006,12 @@ def main(argv: list[str] | None = None) -> int:
     def request_stop(signum, frame):
         stopping.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    for signum in (signal.SIGINT, signal.SIGHUP):
+        # Left ignored if started so (nohup; a background job of a script, like bin/demo,
+        # that stops the server itself once what uses it has stopped).
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            signal.signal(signum, request_stop)
     print(url, flush=True)
     print(
         f"Started a private redis-server (pid {server.pid}) at {url}; "

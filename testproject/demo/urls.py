@@ -6,6 +6,7 @@ app_name = "demo"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("jobs/", views.jobs, name="jobs"),
     path("enqueue/<str:kind>/", views.enqueue, name="enqueue"),
     path("forget/", views.forget, name="forget"),
 ]

@@ -63,7 +63,7 @@ def _describe(queue_name, job_id, job):
     }
 
 
-def index(request):
+def _jobs_context(request):
     rows = []
     redis_error = None
     try:
@@ -72,11 +72,19 @@ def index(request):
             rows.append(_describe(queue_name, job_id, queue.fetch_job(job_id)))
     except redis.exceptions.RedisError as exc:
         redis_error = f"Redis is not reachable: {exc}"
-    return render(
-        request,
-        "demo/index.html",
-        {"rows": rows, "queue_names": _queue_names(), "redis_error": redis_error},
-    )
+    return {"rows": rows, "redis_error": redis_error}
+
+
+def index(request):
+    context = _jobs_context(request)
+    context["queue_names"] = _queue_names()
+    return render(request, "demo/index.html", context)
+
+
+def jobs(request):
+    """The job list alone, which the page fetches every 2 s in place of a reload:
+    a reload would wipe what the visitor is typing into the forms."""
+    return render(request, "demo/jobs.html", _jobs_context(request))
 
 
 def _number(request, field, default, cast=int, low=None, high=None):

@@ -235,3 +235,97 @@ def test_a_job_canceled_before_the_commit_is_never_pushed(jq):
         job.cancel()
         assert job.get_status() == "canceled"
     assert len(queue) == 0 and queue.fetch_job(job.id) is None
+
+
+# --- Redis unreachable when the transaction commits -------------------------------------------
+
+
+@pytest.fixture
+def own_redis(settings, key_prefix):
+    """The queues on a Redis of this test's own, which the test may stop and restart."""
+    from django_jobqueue.contrib.redis_server import RedisServer
+
+    server = RedisServer().start()
+    settings.JOBQUEUE_QUEUES = {name: {"URL": server.url} for name in ("default", "low")}
+    settings.JOBQUEUE_KEY_PREFIX = key_prefix
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def failed_pushes():
+    """What ``job_enqueue_failed`` was sent with, as a list of its keyword arguments."""
+    from django_jobqueue.signals import job_enqueue_failed
+
+    sent = []
+
+    def receiver(sender, **kwargs):
+        sent.append({"sender": sender, **kwargs})
+
+    job_enqueue_failed.connect(receiver)
+    yield sent
+    job_enqueue_failed.disconnect(receiver)
+
+
+def test_redis_down_at_commit_runs_the_other_callbacks_logs_and_signals(
+    own_redis, failed_pushes, caplog
+):
+    import redis
+
+    ran = []
+    with caplog.at_level("ERROR", logger="django_jobqueue"):
+        with transaction.atomic():  # does not raise: its rows are committed
+            transaction.on_commit(lambda: ran.append("before"))
+            job = get_queue("low").enqueue(tasks.add, 1, 2)
+            transaction.on_commit(lambda: ran.append("after"))
+            own_redis.stop()
+    assert ran == ["before", "after"]
+    [record] = [r for r in caplog.records if r.name.startswith("django_jobqueue")]
+    assert (record.name, record.levelname) == ("django_jobqueue.queue", "ERROR")
+    message = record.getMessage()
+    assert job.id in message and "tests.django.tasks.add" in message and "'low'" in message
+    assert "job_enqueue_failed" in message
+    [sent] = failed_pushes
+    assert sent["job"] is job and sent["queue"].name == "low"
+    assert isinstance(sent["exception"], redis.exceptions.ConnectionError)
+
+
+@pytest.mark.parametrize("how", ["enqueue_call", "enqueue_job"])
+def test_a_job_whose_push_failed_can_be_enqueued_again(own_redis, failed_pushes, how):
+    with transaction.atomic():
+        job = enqueue(tasks.add, 4, 5)
+        own_redis.stop()
+    own_redis.restart()  # same port, empty
+    assert job.get_status() is None  # not "pending_commit": the job is not in Redis
+    [sent] = failed_pushes
+    lost, queue = sent["job"], sent["queue"]
+    if how == "enqueue_call":  # from what a receiver stored, in any process
+        get_queue(queue.name).enqueue_call(
+            lost.func_name, args=lost.args, kwargs=lost.kwargs, job_id=lost.id
+        )
+    else:
+        queue.enqueue_job(lost)
+    assert job.get_status() == "queued"
+    assert run_worker() is True
+    assert job.return_value(refresh=True) == 9
+
+
+def test_a_failing_receiver_does_not_break_the_other_callbacks(own_redis, caplog):
+    from django_jobqueue.signals import job_enqueue_failed
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("receiver bug")
+
+    job_enqueue_failed.connect(broken)
+    ran = []
+    try:
+        with caplog.at_level("ERROR", logger="django_jobqueue"):
+            with transaction.atomic():
+                job = enqueue(tasks.add, 1, 2)
+                transaction.on_commit(lambda: ran.append("after"))
+                own_redis.stop()
+    finally:
+        job_enqueue_failed.disconnect(broken)
+    assert ran == ["after"]
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("django_jobqueue")]
+    assert any("receiver" in m and "receiver bug" in m and job.id in m for m in messages)
