@@ -18,19 +18,21 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from ..conf import get_settings
+from ..engine import bulk
 from ..engine.connection import UNAVAILABLE
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
 from ..engine.job import Job
@@ -67,6 +69,8 @@ JOB_ACTIONS = {
     "delete": ("delete", None),
 }
 BULK_ACTIONS = {"requeue": "change", "delete": "delete"}
+#: Signs what a confirmation of an action on all the jobs of a list recorded.
+SELECTION_SALT = "django_jobqueue.dashboard.selection"
 
 _repr = reprlib.Repr()
 _repr.maxstring = 120
@@ -703,7 +707,10 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
 
     The list's form POSTs here (``action``, ``_selected_action`` ids or
     ``select_across=1``): that shows the confirmation. The per-queue buttons
-    GET here with ``all=1``. The confirmation POSTs with ``post=yes``.
+    GET here with ``all=1``. The confirmation POSTs with ``post=yes``. For all
+    the jobs of a registry, the confirmation records which jobs it holds and
+    carries that record signed (``selection``): the action applies to those
+    jobs only, once each, however the registry changes meanwhile.
     """
     if slug not in LISTS:
         raise Http404(_("Unknown job list."))
@@ -731,10 +738,34 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
         return HttpResponseRedirect(safe_next(request, here))
     back = safe_next(request, here)
     if request.method == "POST" and data.get("post") == "yes":
-        operation = operations.requeue if action == "requeue" else operations.delete
         if everything:
-            done, skipped = operations.apply_to_all(queue_obj, slug, action)
+            token = _confirmed_selection(data.get("selection", ""), queue, slug, action)
+            if token is None:
+                messages.error(
+                    request,
+                    _(
+                        "That confirmation is no longer valid (it is kept for an hour). "
+                        "Here are the jobs the list holds now: confirm again."
+                    ),
+                )
+                query = {"action": action, "all": "1", "next": back}
+                return HttpResponseRedirect(
+                    f"{url(request, 'bulk', queue, slug)}?{urlencode(query)}"
+                )
+            try:
+                done, skipped = operations.apply_to_all(queue_obj, slug, action, token)
+            except bulk.SelectionExpired:
+                messages.error(
+                    request,
+                    _(
+                        "Nothing was done: the jobs of that confirmation were already "
+                        "acted on, or it expired. Open the action again to act on the "
+                        "jobs the list holds now."
+                    ),
+                )
+                return HttpResponseRedirect(back)
         else:
+            operation = operations.requeue if action == "requeue" else operations.delete
             done, skipped = operation(queue_obj, ids)
         if action == "requeue":
             text = ngettext("Requeued %(count)d job.", "Requeued %(count)d jobs.", done)
@@ -745,15 +776,34 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
             messages.warning(
                 request,
                 ngettext(
-                    "%(count)d job could not be requeued (it was no longer failed or canceled).",
-                    "%(count)d jobs could not be requeued "
-                    "(they were no longer failed or canceled).",
+                    "%(count)d job was not requeued: it had left the list or could no "
+                    "longer be requeued.",
+                    "%(count)d jobs were not requeued: they had left the list or could no "
+                    "longer be requeued.",
+                    skipped,
+                )
+                % {"count": skipped},
+            )
+        elif skipped and everything:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d job had already left the list.",
+                    "%(count)d jobs had already left the list.",
                     skipped,
                 )
                 % {"count": skipped},
             )
         return HttpResponseRedirect(back)
-    count = _list_count(queue_obj, slug) if everything else len(ids)
+    selection = ""
+    if everything:
+        token, count = operations.select_all(queue_obj, slug)
+        selection = signing.dumps(
+            {"queue": queue, "list": slug, "action": action, "token": token},
+            salt=SELECTION_SALT,
+        )
+    else:
+        count = len(ids)
     if everything and slug == "queued":
         question = ngettext(
             "Empty queue %(queue)s? Its %(count)d waiting job is deleted.",
@@ -774,7 +824,10 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
         )
     question = question % {"count": count, "queue": queue, "list": _label(slug).lower()}
     hidden = [("action", action)]
-    hidden += [("select_across", "1")] if everything else [("_selected_action", i) for i in ids]
+    if everything:
+        hidden += [("select_across", "1"), ("selection", selection)]
+    else:
+        hidden += [("_selected_action", i) for i in ids]
     if safe_next(request, ""):
         hidden.append(("next", safe_next(request, "")))
     crumbs: list[tuple[str, str | None]] = [(queue, url(request, "queue", queue))]
@@ -806,5 +859,17 @@ def _valid_id(job_id: str) -> bool:
     return True
 
 
-def _list_count(queue: Any, slug: str) -> int:
-    return queue.count if slug == "queued" else queue.registries[slug].count
+def _confirmed_selection(value: str, queue: str, slug: str, action: str) -> str | None:
+    """The selection token a confirmation form carries, if signed here for this action."""
+    try:
+        data = signing.loads(value, salt=SELECTION_SALT, max_age=bulk.SELECTION_TTL)
+    except signing.BadSignature:  # also an expired one
+        return None
+    if not isinstance(data, dict) or (data.get("queue"), data.get("list"), data.get("action")) != (
+        queue,
+        slug,
+        action,
+    ):
+        return None
+    token = data.get("token")
+    return token if isinstance(token, str) else None

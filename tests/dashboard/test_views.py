@@ -11,7 +11,7 @@ from django_jobqueue.dashboard import operations
 from django_jobqueue.engine import Worker, scripts
 from tests.engine import jobs
 
-from .conftest import ADMIN
+from .conftest import ADMIN, confirm
 
 
 @pytest.fixture
@@ -423,35 +423,56 @@ def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monke
     for i in range(40):
         q.enqueue(jobs.fail, job_id=f"f{i:02d}")
     run_jobs()
-    # Two failed jobs that cannot be requeued any more must not stall the batches.
+    # Two failed jobs that cannot be requeued any more are skipped, not retried.
     redis_conn.hset(q.keys.job("default", "f05"), "status", "finished")
     redis_conn.hset(q.keys.job("default", "f06"), "status", "finished")
     calls = []
-    real = operations.requeue
+    real = scripts.bulk_step
     monkeypatch.setattr(
-        operations, "requeue", lambda queue, ids: calls.append(len(ids)) or real(queue, ids)
+        scripts, "bulk_step", lambda *a, **k: calls.append(a[6]) or real(*a, **k)
     )
     path = ADMIN + "queues/default/failed/bulk/"
-    confirm = admin.get(path + "?action=requeue&all=1")
-    assert b"Requeue 40 failed jobs" in confirm.content
-    response = admin.post(
-        path, {"action": "requeue", "select_across": "1", "post": "yes"}, follow=True
-    )
+    confirm_page, fields = confirm(admin, path, action="requeue", all="1")
+    assert b"Requeue 40 failed jobs" in confirm_page.content
+    response = admin.post(path, fields, follow=True)
     assert any("Requeued 38 jobs." in m for m in _messages(response))
-    assert any("2 jobs could not be requeued" in m for m in _messages(response))
-    assert max(calls) <= 7 and len(calls) >= 6
+    assert any("2 jobs were not requeued" in m for m in _messages(response))
+    assert calls == [7] * 6  # 40 ids in batches of 7
     assert q.count == 38 and q.failed_job_registry.count == 2
+    # The same confirmation again does nothing: its jobs were acted on.
+    again = admin.post(path, fields, follow=True)
+    assert any("Nothing was done" in m for m in _messages(again))
+    assert q.count == 38
     # Delete all failed, then empty the queue.
-    admin.post(path, {"action": "delete", "select_across": "1", "post": "yes"})
+    confirm_page, fields = confirm(admin, path, action="delete", all="1")
+    assert b"Delete 2 failed jobs" in confirm_page.content
+    admin.post(path, fields)
     assert q.failed_job_registry.count == 0
-    confirm = admin.get(ADMIN + "queues/default/queued/bulk/?action=delete&all=1")
-    assert b"Empty queue default? All 38 waiting jobs are deleted." in confirm.content
-    admin.post(
-        ADMIN + "queues/default/queued/bulk/",
-        {"action": "delete", "select_across": "1", "post": "yes"},
-    )
+    confirm_page, fields = confirm(admin, ADMIN + "queues/default/queued/bulk/", action="delete", all="1")
+    assert b"Empty queue default? All 38 waiting jobs are deleted." in confirm_page.content
+    admin.post(ADMIN + "queues/default/queued/bulk/", fields)
     assert q.count == 0
     assert not redis_conn.exists(q.keys.job("default", "f10"))
+
+
+def test_acting_on_all_needs_a_valid_confirmation(admin, jq, run_jobs):
+    q = jq("default")
+    q.enqueue(jobs.fail)
+    run_jobs()
+    path = ADMIN + "queues/default/failed/bulk/"
+    _, fields = confirm(admin, path, action="requeue", all="1")
+    forged = {"action": "requeue", "select_across": "1", "post": "yes"}
+    for data in (forged, {**forged, "selection": fields["selection"][0] + "x"}):
+        response = admin.post(path, data)
+        assert response.status_code == 302
+        assert response["Location"].startswith(path + "?action=requeue&all=1")
+        assert q.failed_job_registry.count == 1
+    # Signed for another action or list: refused too.
+    response = admin.post(path, {**fields, "action": "delete"}, follow=True)
+    assert any("no longer valid" in m for m in _messages(response))
+    assert q.failed_job_registry.count == 1
+    admin.post(path, fields)
+    assert q.failed_job_registry.count == 0 and q.count == 1
 
 
 def test_per_queue_buttons(admin, jq, run_jobs):
