@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -53,7 +54,7 @@ from ..queues import get_queue
 from . import operations
 from .charts import throughput_chart
 from .graph import NODE_HEIGHT, NODE_WIDTH, dependency_graph
-from .pagination import loader, queue_range, registry_range
+from .pagination import loader, queue_range, registry_range, row_loader
 
 #: The lists of a queue in the order of its tabs: the queue, then its registries.
 LISTS = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
@@ -216,8 +217,19 @@ def _duration(job: Job) -> float | None:
 def _summary(job: Job, status: str | None) -> tuple[str, str]:
     """``(kind, text)``: the result or the exception, in one line.
 
-    Only reads what the job hash already brought (no extra round trip).
+    Only reads what the job hash already brought (no extra round trip); a
+    value too large to bring for a list row (see ``row_loader``) is named by
+    its size.
     """
+    omitted = getattr(job, "omitted", {})
+    if status in ("failed", "stopped") and "exc_info" in omitted:
+        return "error", _("(a traceback of %(size)s: open the job to read it)") % {
+            "size": filesizeformat(omitted["exc_info"])
+        }
+    if status == "finished" and "result" in omitted:
+        return "result", _("(a result of %(size)s: open the job to see it)") % {
+            "size": filesizeformat(omitted["result"])
+        }
     if status in ("failed", "stopped") and job._exc_info:
         lines = [line for line in job._exc_info.strip().splitlines() if line.strip()]
         return "error", truncate(lines[-1] if lines else "", 200)
@@ -258,7 +270,12 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
         "id": job.id,
         "missing": False,
         "url": url(request, "job", queue.name, job.id),
-        "description": job.description or job.func_name or "",
+        # A call too large to read for a row is shown by its function's name.
+        "description": (
+            f"{job.func_name}(\u2026)"
+            if "data" in getattr(job, "omitted", {})
+            else job.description or job.func_name or ""
+        ),
         "status": status,
         "status_label": _label(status) if status else _("unknown"),
         "enqueued_at": job.enqueued_at,
@@ -504,7 +521,7 @@ def _search(queue: Any, registry: Any, job_id: str) -> list | None:
         validate_job_id(job_id)
     except ValueError:
         return None
-    (job,) = loader(queue)([job_id])
+    (job,) = row_loader(queue)([job_id])
     if registry is None:
         found = job is not None and as_str(job.get_status(refresh=False)) == "queued"
     else:

@@ -497,3 +497,33 @@ def test_a_queue_run_inline_is_still_read_from_redis(admin, jq, settings, redis_
     job = q.enqueue(jobs.add, 1, 2)  # by a process where "low" is asynchronous
     assert admin.get(ADMIN + f"queues/low/jobs/{job.id}/").status_code == 200
     assert _ids(admin.get(ADMIN + f"queues/low/?q={job.id}")) == [job.id]
+
+
+def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_jobs, redis_conn):
+    q = jq("default")
+    big = "x" * (5 * 1024 * 1024)
+    finished = q.enqueue(jobs.echo, big)  # a 5 MB call, and a 5 MB result
+    failed = q.enqueue(jobs.fail, "y" * 100_000)  # a 100 kB traceback
+    small = q.enqueue(jobs.add, 1, 2)
+    run_jobs()
+
+    def sent(path: str) -> tuple[int, str]:
+        """Bytes Redis sent while the page was made, and the page."""
+        before = redis_conn.info("stats")["total_net_output_bytes"]
+        html = admin.get(ADMIN + path).content.decode()
+        return redis_conn.info("stats")["total_net_output_bytes"] - before, html
+
+    size, html = sent("queues/default/finished/")
+    assert size < 100_000, size
+    assert "(a result of 5.0\xa0MB: open the job to see it)" in html
+    assert "tests.engine.jobs.echo(\u2026)" in html
+    assert "<td class=\"jq-summary\">3</td>" in html  # small results are still shown
+    size, html = sent("queues/default/failed/")
+    assert size < 100_000, size
+    assert "(a traceback of 98.1\xa0KB: open the job to read it)" in html
+    size, html = sent(f"queues/default/finished/?q={finished.id}")
+    assert size < 100_000 and "(a result of 5.0\xa0MB" in html
+    # The job's own page still reads it all.
+    size, html = sent(f"queues/default/jobs/{finished.id}/")
+    assert size > 5 * 1024 * 1024
+    assert failed.id and small.id
