@@ -36,7 +36,7 @@ from ..conf import get_settings
 from ..engine import bulk
 from ..engine.connection import UNAVAILABLE
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
-from ..engine.job import Job
+from ..engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job
 from ..engine.keys import validate_job_id
 from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
@@ -208,6 +208,31 @@ def safe_next(request: Any, default: str) -> str:
 # -- job rows -----------------------------------------------------------------------------
 
 
+def human_duration(seconds: float | None) -> str:
+    """A duration for people: "0.012 s", "42 s", "3 min 20 s", "8 h", "365 d".
+
+    Under a minute, fractions of a second are kept (to the millisecond);
+    above, the two largest units (rounded to the second).
+    """
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        if seconds and seconds < 0.001:
+            return _("< 1 ms")
+        text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+        return _("%(n)s s") % {"n": text}
+    units = ((86400, _("%(n)d d")), (3600, _("%(n)d h")), (60, _("%(n)d min")), (1, _("%(n)d s")))
+    left = int(round(seconds))
+    counts = []
+    for size, unit in units:
+        count, left = divmod(left, size)
+        counts.append((count, unit))
+    # The largest unit present, and the next one when it is not zero.
+    first = next(i for i, (count, _unit) in enumerate(counts) if count)
+    shown = [counts[first]] + [c for c in counts[first + 1 : first + 2] if c[0]]
+    return " ".join(unit % {"n": count} for count, unit in shown)
+
+
 def _duration(job: Job) -> float | None:
     if job.started_at and job.ended_at:
         return max((job.ended_at - job.started_at).total_seconds(), 0.0)
@@ -243,17 +268,21 @@ def _summary(job: Job, status: str | None) -> tuple[str, str]:
     return "", ""
 
 
-def progress_context(progress: Progress | None) -> dict[str, Any] | None:
-    """What ``_progress.html`` shows of a job's progress; None when it reported none."""
+def progress_context(progress: Progress | None, status: str | None = "started") -> dict[str, Any] | None:
+    """What ``_progress.html`` shows of a job's progress; None when it reported none.
+
+    Only a running job (``status`` "started") gets an ETA: one that stopped,
+    failed or finished will not end at that time.
+    """
     if progress is None:
         return None
     moment = now()
-    eta = progress.eta_timestamp
+    eta = progress.eta_timestamp if status == "started" else None
     return {
         "percent": progress.percent,
         "text": progress.describe(),
         "note": progress.note,
-        "eta": progress.eta,
+        "eta": None if eta is None else progress.eta,
         # Whole seconds: the ``timeuntil`` filter says "0 minutes" for anything short.
         "eta_in": None if eta is None else max(int(eta - moment), 0),
         "updated_at": progress.updated_at,
@@ -582,6 +611,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         except Exception as exc:
             result_error = f"{type(exc).__name__}: {exc}"
     expires_in = job.connection.ttl(job.key)
+    expires_at = to_datetime(now() + expires_in) if expires_in is not None and expires_in >= 0 else None
     runs_at = None
     if status == "scheduled":
         runs_at = to_datetime(job.connection.zscore(queue_obj.scheduled_job_registry.key, job.id))
@@ -618,16 +648,64 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         meta=_pretty(job.meta) if job.meta else "",
         exc_info=job._exc_info or "",
         duration=_duration(job),
+        duration_text=human_duration(_duration(job)),
         expires_in=expires_in,
+        expires_in_text=human_duration(expires_in) if expires_at else "",
+        expires_at=expires_at,
+        ttls=_ttls(job, queue),
         graph=graph,
         node_width=NODE_WIDTH,
         node_height=NODE_HEIGHT,
         tools=tools,
         worker_url=url(request, "workers"),
         runs_at=runs_at,
-        progress=progress_context(job.progress),
+        progress=progress_context(job.progress, status),
     )
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
+
+
+def _ttls(job: Job, queue: str) -> list[tuple[str, str, str, str]]:
+    """The job page's limits: ``(row id, label, value, where it comes from)``."""
+
+    def seconds(value: int | None, none: str) -> str:
+        if value is None or value < 0:
+            return none
+        if value == 0:
+            return _("not kept")
+        return human_duration(value)
+
+    config = get_settings().queues.get(queue)
+    queue_result_ttl = config.default_result_ttl if config else None
+    if job.result_ttl is None:
+        result = (
+            seconds(DEFAULT_RESULT_TTL, ""),
+            _("the workers' default: neither the job nor queue %(queue)s set one")
+            % {"queue": queue},
+        )
+    elif job.result_ttl == queue_result_ttl:
+        result = (
+            seconds(job.result_ttl, _("forever")),
+            _("the DEFAULT_RESULT_TTL of queue %(queue)s") % {"queue": queue},
+        )
+    else:
+        result = (seconds(job.result_ttl, _("forever")), _("set for this job"))
+    failure_ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+    return [
+        ("job-timeout", _("Timeout"), seconds(job.timeout, _("none")), ""),
+        ("job-result-ttl", _("Result kept for"), *result),
+        (
+            "job-failure-ttl",
+            _("Failure kept for"),
+            seconds(failure_ttl, _("forever")),
+            _("the default") if failure_ttl == DEFAULT_FAILURE_TTL else _("set for this job"),
+        ),
+        (
+            "job-ttl",
+            _("May wait in the queue for"),
+            seconds(job.ttl, _("no limit")),
+            "",
+        ),
+    ]
 
 
 def _fetch(queue: Any, job_id: str) -> Job | None:

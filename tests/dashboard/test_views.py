@@ -204,7 +204,17 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     assert "tests.engine.jobs.fail" in html
     assert "&#x27;broken pipe&#x27;" in html
     assert "{&#x27;tenant&#x27;: 7}" in html
-    assert "30 s" in html and "60 s" in html and "3600 s" in html and "900 s" in html
+    def cell(row_id: str) -> str:
+        return re.search(rf'<td id="{row_id}"[^>]*>(.*?)</td>', html, re.S).group(1)
+
+    assert cell("job-timeout") == "30 s"
+    assert cell("job-result-ttl").startswith("1 min ")
+    assert "set for this job" in cell("job-result-ttl")
+    assert cell("job-failure-ttl").startswith("1 h ")
+    assert cell("job-ttl") == "15 min"
+    assert re.fullmatch(r"in (59 min \d+ s|1 h) <span.*UTC</time>\)</span>", cell("job-expires"))
+    assert re.search(r"<time [^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>", html)
+    assert re.fullmatch(r"(\d+(\.\d+)? s|&lt; 1 ms)", cell("job-duration"))
     assert "Traceback (most recent call last)" in html
     assert "ValueError: broken pipe" in html
     assert response.context["job"].worker_name in html
@@ -213,6 +223,69 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     run_jobs()
     html = admin.get(ADMIN + f"queues/default/jobs/{ok.id}/").content.decode()
     assert 'id="job-result"' in html and "&#x27;kwargs&#x27;: {&#x27;b&#x27;: 2}" in html
+
+
+def test_job_page_says_how_long_a_result_is_kept_and_why(admin, jq, run_jobs, settings):
+    default = jq("default")
+    plain = default.enqueue(jobs.add, 1, 1)
+    settings.JOBQUEUE_QUEUES = {
+        **settings.JOBQUEUE_QUEUES,
+        "low": {**settings.JOBQUEUE_QUEUES["low"], "DEFAULT_RESULT_TTL": 8 * 3600},
+    }
+    low = jq("low").enqueue(jobs.add, 1, 1)
+    kept = default.enqueue(jobs.add, 1, 1, result_ttl=-1, failure_ttl=0)
+
+    def cell(queue: str, job, row_id: str) -> str:
+        html = admin.get(ADMIN + f"queues/{queue}/jobs/{job.id}/").content.decode()
+        return re.search(rf'<td id="{row_id}"[^>]*>(.*?)</td>', html, re.S).group(1)
+
+    assert cell("default", plain, "job-result-ttl") == (
+        '8 min 20 s <span class="jq-source">(the workers&#x27; default: neither the job '
+        "nor queue default set one)</span>"
+    )
+    assert cell("low", low, "job-result-ttl") == (
+        '8 h <span class="jq-source">(the DEFAULT_RESULT_TTL of queue low)</span>'
+    )
+    assert cell("default", kept, "job-result-ttl").startswith("forever ")
+    assert cell("default", kept, "job-failure-ttl").startswith("not kept ")
+    assert cell("default", plain, "job-failure-ttl") == (
+        '365 d <span class="jq-source">(the default)</span>'
+    )
+    assert cell("default", plain, "job-expires") == "never"
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (0.0004, "< 1 ms"),
+        (0.0123, "0.012 s"),
+        (1.5, "1.5 s"),
+        (42, "42 s"),
+        (60, "1 min"),
+        (200, "3 min 20 s"),
+        (500, "8 min 20 s"),
+        (3600, "1 h"),
+        (3661, "1 h 1 min"),
+        (8 * 3600, "8 h"),
+        (90061, "1 d 1 h"),
+        (365 * 86400, "365 d"),
+    ],
+)
+def test_human_durations(seconds, text):
+    from django_jobqueue.dashboard.views import human_duration
+
+    assert human_duration(seconds) == text
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_job_page_times_carry_their_zone(admin, jq, run_jobs):
+    job = jq("default").enqueue(jobs.add, 1, 1)
+    run_jobs()
+    html = admin.get(ADMIN + f"queues/default/jobs/{job.id}/").content.decode()
+    assert len(re.findall(r"\d\d:\d\d:\d\d CES?T</time>", html)) == 5  # created ... ended, expires
+    assert re.search(r'datetime="[-0-9T:.]+\+0[12]:00"', html)
 
 
 def test_dependency_chain_across_queues_with_a_diamond_and_a_vanished_member(admin, jq, run_jobs):
