@@ -11,6 +11,7 @@ messages framework and redirects only to same-site URLs.
 from __future__ import annotations
 
 import pprint
+import re
 import reprlib
 from collections.abc import Callable
 from functools import cache, wraps
@@ -26,7 +27,9 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
 from django.urls import reverse
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -233,6 +236,16 @@ def human_duration(seconds: float | None) -> str:
     return " ".join(unit % {"n": count} for count, unit in shown)
 
 
+_BREAK_AFTER = re.compile(r"(?<=[.,(=])")
+
+
+def breakable(text: str) -> SafeString:
+    """``text`` escaped, with line-break opportunities (``<wbr>``) after dots, commas,
+    opening brackets and equals signs only: a call wraps between names, never
+    inside one (CSS breaks a name only when it is wider than its column)."""
+    return mark_safe("<wbr>".join(escape(part) for part in _BREAK_AFTER.split(text)))
+
+
 def _duration(job: Job) -> float | None:
     if job.started_at and job.ended_at:
         return max((job.ended_at - job.started_at).total_seconds(), 0.0)
@@ -300,7 +313,7 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
         "missing": False,
         "url": url(request, "job", queue.name, job.id),
         # A call too large to read for a row is shown by its function's name.
-        "description": (
+        "description": breakable(
             f"{job.func_name}(\u2026)"
             if "data" in getattr(job, "omitted", {})
             else job.description or job.func_name or ""
@@ -623,6 +636,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
             else url(request, "job", node.queue, node.id)
         )
         node.status_label = _label(node.status) if node.status else _("deleted or expired")
+        node.call = breakable(node.description)
     tools = [
         (_action_label(a), url(request, "job_action", queue, job.id, a), f"jq-action-{a}")
         for a, (perm, statuses) in JOB_ACTIONS.items()
@@ -646,6 +660,8 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         result=result,
         result_error=result_error,
         meta=_pretty(job.meta) if job.meta else "",
+        function=breakable(job.func_name or ""),
+        description=breakable(job.description),
         exc_info=job._exc_info or "",
         duration=_duration(job),
         duration_text=human_duration(_duration(job)),

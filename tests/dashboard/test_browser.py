@@ -492,3 +492,105 @@ def test_every_state_reads_well_in_each_theme(browser, every_state, theme):
     finally:
         _theme(browser, "light")
         browser.driver.execute_script("localStorage.removeItem('theme');")
+
+
+#: What each table of the page does at this width; see test_tables_fit_narrow_and_wide_screens.
+LAYOUT_JS = """
+const out = {pageOverflow: document.documentElement.scrollWidth - window.innerWidth, tables: []};
+function scrollBox(el) {
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll') return p;
+  }
+  return null;
+}
+function lineBreaks(cell) {
+  // The character before each line break in the cell's text.
+  const found = [];
+  let prev = null, top = null;
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    for (let i = 0; i < node.data.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const rect = range.getBoundingClientRect();
+      if (!rect.width && !rect.height) continue;
+      if (top !== null && rect.top > top + rect.height / 2) found.push(prev);
+      top = rect.top; prev = node.data[i];
+    }
+  }
+  return found;
+}
+function lines(el) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+}
+for (const table of document.querySelectorAll('#content-main table')) {
+  const box = scrollBox(table);
+  const t = table.getBoundingClientRect();
+  const info = {
+    id: table.id || table.className,
+    boxRight: box ? box.getBoundingClientRect().right : null,
+    clippedHeaders: [], idShare: null, callBreaks: [], multiLineDates: [],
+  };
+  for (const th of table.querySelectorAll('thead th')) {
+    const span = th.querySelector('.text span') || th;
+    if (span.scrollWidth > span.clientWidth + 1 || th.getBoundingClientRect().right > t.right + 1)
+      info.clippedHeaders.push(th.textContent.trim());
+  }
+  const idCell = table.querySelector('tbody th.jq-id');
+  if (idCell) info.idShare = idCell.getBoundingClientRect().width / t.width;
+  for (const cell of table.querySelectorAll('.jq-call')) info.callBreaks.push(...lineBreaks(cell));
+  for (const cell of table.querySelectorAll('tbody td')) {
+    const text = cell.textContent.trim();
+    if (/^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d/.test(text) && lines(cell) > 1)
+      info.multiLineDates.push(text);
+  }
+  out.tables.push(info);
+}
+return out;
+"""
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_tables_fit_narrow_and_wide_screens(browser, every_state, width):
+    """Tables scroll in their own box; headers whole; narrow ids; calls and dates unbroken."""
+    browser.login("superuser")
+    size = browser.driver.get_window_size()
+    browser.driver.set_window_size(width, 900)
+    inner = browser.driver.execute_script("return window.innerWidth")
+    pages = [
+        ADMIN,
+        f"{ADMIN}queues/default/",
+        f"{ADMIN}queues/default/started/",
+        f"{ADMIN}queues/default/failed/",
+        f"{ADMIN}queues/default/scheduled/",
+        f"{ADMIN}queues/default/jobs/deferred-job/",
+        f"{ADMIN}queues/default/jobs/running-job/",
+        f"{ADMIN}workers/",
+    ]
+    problems = []
+    try:
+        for number, path in enumerate(pages):
+            browser.get(path)
+            layout = browser.driver.execute_script(LAYOUT_JS)
+            browser.shot(f"30-{width}-{number}-{path.strip('/').replace('/', '-')}")
+            if layout["pageOverflow"] > 0:
+                problems.append((path, "the page scrolls sideways", layout["pageOverflow"]))
+            for table in layout["tables"]:
+                where = (path, table["id"])
+                if table["boxRight"] is None or table["boxRight"] > inner + 1:
+                    problems.append((*where, "no scroll box of its own", table["boxRight"]))
+                if table["clippedHeaders"]:
+                    problems.append((*where, "clipped headers", table["clippedHeaders"]))
+                if table["idShare"] is not None and table["idShare"] > 0.2 and width > 1000:
+                    problems.append((*where, "the ID column is wide", table["idShare"]))
+                bad = [c for c in table["callBreaks"] if c not in ".,( =/-"]
+                if bad:
+                    problems.append((*where, "calls broken inside a name", bad))
+                if table["multiLineDates"]:
+                    problems.append((*where, "dates on two lines", table["multiLineDates"]))
+    finally:
+        browser.driver.set_window_size(size["width"], size["height"])
+    assert not problems, "\n".join(map(str, problems))

@@ -201,7 +201,7 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     response = admin.get(ADMIN + f"queues/default/jobs/{job.id}/")
     html = response.content.decode()
     assert response.context["status"] == "failed"
-    assert "tests.engine.jobs.fail" in html
+    assert "tests.<wbr>engine.<wbr>jobs.<wbr>fail" in html
     assert "&#x27;broken pipe&#x27;" in html
     assert "{&#x27;tenant&#x27;: 7}" in html
     def cell(row_id: str) -> str:
@@ -589,7 +589,7 @@ def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_j
     size, html = sent("queues/default/finished/")
     assert size < 100_000, size
     assert "(a result of 5.0\xa0MB: open the job to see it)" in html
-    assert "tests.engine.jobs.echo(\u2026)" in html
+    assert "tests.<wbr>engine.<wbr>jobs.<wbr>echo(<wbr>\u2026)" in html
     assert "<td class=\"jq-summary\">3</td>" in html  # small results are still shown
     size, html = sent("queues/default/failed/")
     assert size < 100_000, size
@@ -600,3 +600,11 @@ def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_j
     size, html = sent(f"queues/default/jobs/{finished.id}/")
     assert size > 5 * 1024 * 1024
     assert failed.id and small.id
+
+
+def test_calls_may_wrap_between_names_only():
+    from django_jobqueue.dashboard.views import breakable
+
+    assert breakable("app.tasks.send(<b>, to='a@b.c')") == (
+        "app.<wbr>tasks.<wbr>send(<wbr>&lt;b&gt;,<wbr> to=<wbr>&#x27;a@b.<wbr>c&#x27;)"
+    )
