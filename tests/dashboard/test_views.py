@@ -608,3 +608,23 @@ def test_calls_may_wrap_between_names_only():
     assert breakable("app.tasks.send(<b>, to='a@b.c')") == (
         "app.<wbr>tasks.<wbr>send(<wbr>&lt;b&gt;,<wbr> to=<wbr>&#x27;a@b.<wbr>c&#x27;)"
     )
+
+
+def test_list_ids_carry_the_whole_id_in_their_title(admin, jq):
+    job = jq("default").enqueue(jobs.add, 1, 2)
+    html = admin.get(ADMIN + "queues/default/").content.decode()
+    assert f'class="jq-short" title="{job.id}">{job.id}</a>' in html
+
+
+def test_a_confirmation_older_than_an_hour_does_nothing(admin, jq, run_jobs, monkeypatch):
+    from django_jobqueue.engine import bulk
+
+    q = jq("default")
+    q.enqueue(jobs.fail)
+    run_jobs()
+    path = ADMIN + "queues/default/failed/bulk/"
+    _, fields = confirm(admin, path, action="requeue", all="1")
+    monkeypatch.setattr(bulk, "SELECTION_TTL", -1)  # as if the hour had passed
+    response = admin.post(path, fields, follow=True)
+    assert any("no longer valid" in m for m in _messages(response))
+    assert q.failed_job_registry.count == 1
