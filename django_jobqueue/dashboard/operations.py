@@ -79,7 +79,8 @@ def select_all(queue: Any, slug: str) -> tuple[str, int]:
     """
     if slug == "queued":
         return "", queue.count
-    return bulk.select(queue, slug)
+    selection = bulk.select(queue, slug)
+    return selection.token, selection.count
 
 
 def apply_to_all(queue: Any, slug: str, action: str, token: str) -> tuple[int, int]:

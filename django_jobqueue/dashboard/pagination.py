@@ -59,8 +59,18 @@ def loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
 
 
 #: The hash fields a list row shows, always read (all small).
-ROW_FIELDS = ("status", "func", "desc", "created_at", "enqueued_at", "started_at", "ended_at",
-              "progress", "worker", "priority")
+ROW_FIELDS = (
+    "status",
+    "func",
+    "desc",
+    "created_at",
+    "enqueued_at",
+    "started_at",
+    "ended_at",
+    "progress",
+    "worker",
+    "priority",
+)
 #: Fields a row shows a piece of, read only up to this size in bytes: the call
 #: (for a description), the result and the traceback. A larger one is left in
 #: Redis and its size is shown instead.
@@ -128,7 +138,7 @@ def row_loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
                 serializer=queue.serializer,
                 prefix=queue.keys.prefix,
             )
-            job.omitted = omitted  # type: ignore[attr-defined]
+            job.omitted = omitted
             jobs.append(job)
         return jobs
 

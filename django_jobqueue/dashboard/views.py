@@ -225,7 +225,7 @@ def human_duration(seconds: float | None) -> str:
         text = f"{seconds:.3f}".rstrip("0").rstrip(".")
         return _("%(n)s s") % {"n": text}
     units = ((86400, _("%(n)d d")), (3600, _("%(n)d h")), (60, _("%(n)d min")), (1, _("%(n)d s")))
-    left = int(round(seconds))
+    left = round(seconds)
     counts = []
     for size, unit in units:
         count, left = divmod(left, size)
@@ -281,7 +281,9 @@ def _summary(job: Job, status: str | None) -> tuple[str, str]:
     return "", ""
 
 
-def progress_context(progress: Progress | None, status: str | None = "started") -> dict[str, Any] | None:
+def progress_context(
+    progress: Progress | None, status: str | None = "started"
+) -> dict[str, Any] | None:
     """What ``_progress.html`` shows of a job's progress; None when it reported none.
 
     Only a running job (``status`` "started") gets an ETA: one that stopped,
@@ -624,7 +626,9 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         except Exception as exc:
             result_error = f"{type(exc).__name__}: {exc}"
     expires_in = job.connection.ttl(job.key)
-    expires_at = to_datetime(now() + expires_in) if expires_in is not None and expires_in >= 0 else None
+    expires_at = (
+        to_datetime(now() + expires_in) if expires_in is not None and expires_in >= 0 else None
+    )
     runs_at = None
     if status == "scheduled":
         runs_at = to_datetime(job.connection.zscore(queue_obj.scheduled_job_registry.key, job.id))

@@ -15,7 +15,8 @@ and a job that entered it after the selection was made never was.
 from __future__ import annotations
 
 import secrets
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from . import scripts
 from .dependencies import release_dependents
@@ -40,7 +41,8 @@ class SelectionExpired(JobQueueError):
     """The selection is gone: it expired, or was used up."""
 
 
-class Selection(NamedTuple):
+@dataclass(frozen=True)
+class Selection:
     """The jobs a registry held at one moment: ``token`` names them, ``count`` says how many."""
 
     token: str

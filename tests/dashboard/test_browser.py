@@ -348,8 +348,18 @@ def test_dark_theme(browser, jq, run_jobs):
 
 #: Every state a badge or a graph node can show: jobs' and workers'.
 STATES = (
-    "queued", "started", "deferred", "scheduled", "finished", "failed", "stopped", "canceled",
-    "missing", "idle", "busy", "suspended",
+    "queued",
+    "started",
+    "deferred",
+    "scheduled",
+    "finished",
+    "failed",
+    "stopped",
+    "canceled",
+    "missing",
+    "idle",
+    "busy",
+    "suspended",
 )
 
 #: The WCAG contrast ratio of each badge's text and background, and of each graph
@@ -378,7 +388,10 @@ function background(el) {
   return {r: 255, g: 255, b: 255, a: 1};
 }
 function luminance(c) {
-  const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const f = v => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  };
   return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
 }
 function ratio(a, b) {
@@ -406,7 +419,7 @@ return out;
 
 
 def _theme(browser, theme: str) -> None:
-    """"light", "dark" (the admin's toggle), or "auto-dark" (the system's preference)."""
+    """ "light", "dark" (the admin's toggle), or "auto-dark" (the system's preference)."""
     browser.driver.execute_script(
         "localStorage.setItem('theme', arguments[0]);", "auto" if theme == "auto-dark" else theme
     )
@@ -414,7 +427,10 @@ def _theme(browser, theme: str) -> None:
         "Emulation.setEmulatedMedia",
         {
             "features": [
-                {"name": "prefers-color-scheme", "value": "dark" if theme == "auto-dark" else "light"}
+                {
+                    "name": "prefers-color-scheme",
+                    "value": "dark" if theme == "auto-dark" else "light",
+                }
             ]
         },
     )

@@ -91,8 +91,9 @@ def test_delete_all_spares_jobs_that_arrive_meanwhile_and_tells_children(
     monkeypatch.setattr(
         bulk,
         "release_dependents",
-        lambda conn, ks, parent, children, outcome: told.append((parent, children, outcome))
-        or real(conn, ks, parent, children, outcome),
+        lambda conn, ks, parent, children, outcome: (
+            told.append((parent, children, outcome)) or real(conn, ks, parent, children, outcome)
+        ),
     )
     q = jq("default")
     parents = _failing(q, 6)

@@ -4,9 +4,6 @@ and each worker's current job as it is now, not as of its last heartbeat."""
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
 
 import pytest
 import redis
@@ -15,7 +12,6 @@ from django_jobqueue.engine import SimpleWorker, scripts
 from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.engine.utils import now
 from django_jobqueue.queues import get_queue
-from tests.django.conftest import REPO_ROOT, subprocess_env
 from tests.django.tasks import hold
 from tests.helpers import wait_until
 

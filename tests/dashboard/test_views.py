@@ -204,6 +204,7 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     assert "tests.<wbr>engine.<wbr>jobs.<wbr>fail" in html
     assert "&#x27;broken pipe&#x27;" in html
     assert "{&#x27;tenant&#x27;: 7}" in html
+
     def cell(row_id: str) -> str:
         return re.search(rf'<td id="{row_id}"[^>]*>(.*?)</td>', html, re.S).group(1)
 
@@ -501,9 +502,7 @@ def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monke
     redis_conn.hset(q.keys.job("default", "f06"), "status", "finished")
     calls = []
     real = scripts.bulk_step
-    monkeypatch.setattr(
-        scripts, "bulk_step", lambda *a, **k: calls.append(a[6]) or real(*a, **k)
-    )
+    monkeypatch.setattr(scripts, "bulk_step", lambda *a, **k: calls.append(a[6]) or real(*a, **k))
     path = ADMIN + "queues/default/failed/bulk/"
     confirm_page, fields = confirm(admin, path, action="requeue", all="1")
     assert b"Requeue 40 failed jobs" in confirm_page.content
@@ -521,7 +520,9 @@ def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monke
     assert b"Delete 2 failed jobs" in confirm_page.content
     admin.post(path, fields)
     assert q.failed_job_registry.count == 0
-    confirm_page, fields = confirm(admin, ADMIN + "queues/default/queued/bulk/", action="delete", all="1")
+    confirm_page, fields = confirm(
+        admin, ADMIN + "queues/default/queued/bulk/", action="delete", all="1"
+    )
     assert b"Empty queue default? All 38 waiting jobs are deleted." in confirm_page.content
     admin.post(ADMIN + "queues/default/queued/bulk/", fields)
     assert q.count == 0
@@ -590,7 +591,7 @@ def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_j
     assert size < 100_000, size
     assert "(a result of 5.0\xa0MB: open the job to see it)" in html
     assert "tests.<wbr>engine.<wbr>jobs.<wbr>echo(<wbr>\u2026)" in html
-    assert "<td class=\"jq-summary\">3</td>" in html  # small results are still shown
+    assert '<td class="jq-summary">3</td>' in html  # small results are still shown
     size, html = sent("queues/default/failed/")
     assert size < 100_000, size
     assert "(a traceback of 98.1\xa0KB: open the job to read it)" in html
