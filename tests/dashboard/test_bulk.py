@@ -163,3 +163,36 @@ def test_requeue_all_with_a_live_worker_requeues_each_confirmed_job_once(
         message="the worker did not fail every requeued job",
     )
     assert _runs(redis_conn, key_prefix, count) == [2] * count
+
+
+def test_a_bulk_requeue_leaves_a_job_as_a_single_requeue_does(jq, run_jobs, redis_conn):
+    """bulk.lua repeats requeue.lua's steps: the two must not drift apart."""
+    q = jq("default")
+    parent = q.enqueue(jobs.add, 1, 1)
+    one, other = (
+        q.enqueue_call(jobs.fail, job_id=name, priority=3, failure_ttl=600)
+        for name in ("one", "other")
+    )
+    waiting = [
+        q.enqueue(jobs.fail, job_id=name, depends_on=parent) for name in ("w-one", "w-other")
+    ]
+    run_jobs()
+    redis_conn.hset(waiting[0].key, mapping={"status": "failed", "pending": f'["{parent.key}"]'})
+    redis_conn.hset(waiting[1].key, mapping={"status": "failed", "pending": f'["{parent.key}"]'})
+    selection = bulk.select(q, "failed")
+    one.requeue()
+    waiting[0].requeue()
+    assert bulk.requeue(q, "failed", selection.token) == (2, 2)
+
+    def state(job) -> dict:
+        fields = redis_conn.hgetall(job.key)
+        fields.pop(b"created_at")
+        fields.pop(b"enqueued_at", None)  # a deferred job has none
+        return {"fields": fields, "ttl": redis_conn.ttl(job.key)}
+
+    assert state(one) == state(other)
+    assert state(waiting[0]) == state(waiting[1])
+    assert state(other)["fields"][b"status"] == b"queued"
+    assert state(waiting[1])["fields"][b"status"] == b"deferred"
+    assert redis_conn.zrange(q.keys.priority("default"), 0, -1) == [b"one", b"other"]
+    assert set(q.deferred_job_registry.get_job_ids()) == {"w-one", "w-other"}
