@@ -40,9 +40,11 @@ class Node:
     x: int = 0
     y: int = 0
     #: Filled in by the job page: a link (None when the job is gone or its
-    #: queue is not configured here) and the status as shown to people.
+    #: queue is not configured here), the status as shown to people and the call.
     url: str | None = None
     status_label: str = ""
+    #: The description, marked up to wrap between names (see ``views.breakable``).
+    call: str = ""
 
     @property
     def missing(self) -> bool:

@@ -1,8 +1,9 @@
 """Changing many jobs at once, in batches, without reading every id first.
 
-Each batch is at most :data:`BATCH_SIZE` script calls sent in one round trip.
-"All matching" walks a list from its head: jobs that were handled leave it, so
-the next batch again starts at the head, past the ones that could not be.
+Selected jobs: each batch is at most :data:`BATCH_SIZE` script calls sent in
+one round trip. All the jobs of a registry: the confirmation records which
+jobs it holds (:func:`select_all`), and the action works through that record,
+:data:`BATCH_SIZE` jobs per script call (see :mod:`django_jobqueue.engine.bulk`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
-from ..engine import scripts
+from ..engine import bulk, scripts
 from ..engine.dependencies import release_dependents
 from ..engine.utils import as_str, now
 
@@ -21,7 +22,7 @@ from ..engine.utils import as_str, now
 BATCH_SIZE = 1000
 
 #: What each bulk action may be applied to.
-REQUEUEABLE_LISTS = ("failed", "canceled")
+REQUEUEABLE_LISTS = bulk.REQUEUEABLE
 
 
 def requeue(queue: Any, ids: Iterable[str]) -> tuple[int, int]:
@@ -69,32 +70,36 @@ def delete(queue: Any, ids: Iterable[str]) -> tuple[int, int]:
     return done, gone
 
 
-def apply_to_all(queue: Any, slug: str, action: str) -> tuple[int, int]:
-    """Apply ``action`` ("requeue" or "delete") to every job of one list of ``queue``.
+def select_all(queue: Any, slug: str) -> tuple[str, int]:
+    """Record the jobs of one list of ``queue`` for an action on all of them.
 
-    Returns ``(changed, skipped)``.
+    Returns ``(token, count)``; the token names what was recorded (see
+    :func:`~django_jobqueue.engine.bulk.select`). The queue itself is not
+    recorded (token ""): emptying it deletes what waits when it runs.
+    """
+    if slug == "queued":
+        return "", queue.count
+    selection = bulk.select(queue, slug)
+    return selection.token, selection.count
+
+
+def apply_to_all(queue: Any, slug: str, action: str, token: str) -> tuple[int, int]:
+    """Apply ``action`` ("requeue" or "delete") to the jobs :func:`select_all` recorded.
+
+    Each job that is still in the list is acted on once; one that left it
+    since, or came back to it, is skipped. Returns ``(changed, skipped)``;
+    raises :class:`~django_jobqueue.engine.bulk.SelectionExpired` when the
+    recorded jobs are gone (an hour has passed, or they were acted on already).
     """
     if slug == "queued":
         if action != "delete":
             raise ValueError("Queued jobs can only be deleted.")
         return queue.empty(batch=BATCH_SIZE), 0
-    if action == "requeue" and slug not in REQUEUEABLE_LISTS:
-        raise ValueError(f"Jobs that are {slug} cannot be requeued.")
-    registry = queue.registries[slug]
-    operation = requeue if action == "requeue" else delete
-    changed = skipped = 0
-    offset = 0
-    while True:
-        ids = registry.get_job_ids(offset, offset + BATCH_SIZE - 1)
-        if not ids:
-            return changed, skipped
-        done, not_done = operation(queue, ids)
-        changed += done
-        if operation is requeue:
-            # Jobs that could not be requeued stay in the registry: step past them.
-            # (Deleting removes every id, even one whose job had vanished.)
-            skipped += not_done
-            offset += not_done
+    if action == "requeue":
+        if slug not in REQUEUEABLE_LISTS:
+            raise ValueError(f"Jobs that are {slug} cannot be requeued.")
+        return bulk.requeue(queue, slug, token, batch=BATCH_SIZE)
+    return bulk.delete(queue, slug, token, batch=BATCH_SIZE)
 
 
 def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:

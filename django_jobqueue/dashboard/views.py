@@ -11,6 +11,7 @@ messages framework and redirects only to same-site URLs.
 from __future__ import annotations
 
 import pprint
+import re
 import reprlib
 from collections.abc import Callable
 from functools import cache, wraps
@@ -18,22 +19,27 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.html import escape
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from ..conf import get_settings
+from ..engine import bulk
 from ..engine.connection import UNAVAILABLE
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
-from ..engine.job import Job
+from ..engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job
 from ..engine.keys import validate_job_id
 from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
@@ -51,7 +57,7 @@ from ..queues import get_queue
 from . import operations
 from .charts import throughput_chart
 from .graph import NODE_HEIGHT, NODE_WIDTH, dependency_graph
-from .pagination import loader, queue_range, registry_range
+from .pagination import loader, queue_range, registry_range, row_loader
 
 #: The lists of a queue in the order of its tabs: the queue, then its registries.
 LISTS = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
@@ -67,6 +73,8 @@ JOB_ACTIONS = {
     "delete": ("delete", None),
 }
 BULK_ACTIONS = {"requeue": "change", "delete": "delete"}
+#: Signs what a confirmation of an action on all the jobs of a list recorded.
+SELECTION_SALT = "django_jobqueue.dashboard.selection"
 
 _repr = reprlib.Repr()
 _repr.maxstring = 120
@@ -203,6 +211,41 @@ def safe_next(request: Any, default: str) -> str:
 # -- job rows -----------------------------------------------------------------------------
 
 
+def human_duration(seconds: float | None) -> str:
+    """A duration for people: "0.012 s", "42 s", "3 min 20 s", "8 h", "365 d".
+
+    Under a minute, fractions of a second are kept (to the millisecond);
+    above, the two largest units (rounded to the second).
+    """
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        if seconds and seconds < 0.001:
+            return _("< 1 ms")
+        text = f"{seconds:.3f}".rstrip("0").rstrip(".")
+        return _("%(n)s s") % {"n": text}
+    units = ((86400, _("%(n)d d")), (3600, _("%(n)d h")), (60, _("%(n)d min")), (1, _("%(n)d s")))
+    left = round(seconds)
+    counts = []
+    for size, unit in units:
+        count, left = divmod(left, size)
+        counts.append((count, unit))
+    # The largest unit present, and the next one when it is not zero.
+    first = next(i for i, (count, _unit) in enumerate(counts) if count)
+    shown = [counts[first]] + [c for c in counts[first + 1 : first + 2] if c[0]]
+    return " ".join(unit % {"n": count} for count, unit in shown)
+
+
+_BREAK_AFTER = re.compile(r"(?<=[.,(=])")
+
+
+def breakable(text: str) -> SafeString:
+    """``text`` escaped, with line-break opportunities (``<wbr>``) after dots, commas,
+    opening brackets and equals signs only: a call wraps between names, never
+    inside one (CSS breaks a name only when it is wider than its column)."""
+    return mark_safe("<wbr>".join(escape(part) for part in _BREAK_AFTER.split(text)))
+
+
 def _duration(job: Job) -> float | None:
     if job.started_at and job.ended_at:
         return max((job.ended_at - job.started_at).total_seconds(), 0.0)
@@ -212,8 +255,19 @@ def _duration(job: Job) -> float | None:
 def _summary(job: Job, status: str | None) -> tuple[str, str]:
     """``(kind, text)``: the result or the exception, in one line.
 
-    Only reads what the job hash already brought (no extra round trip).
+    Only reads what the job hash already brought (no extra round trip); a
+    value too large to bring for a list row (see ``row_loader``) is named by
+    its size.
     """
+    omitted = getattr(job, "omitted", {})
+    if status in ("failed", "stopped") and "exc_info" in omitted:
+        return "error", _("(a traceback of %(size)s: open the job to read it)") % {
+            "size": filesizeformat(omitted["exc_info"])
+        }
+    if status == "finished" and "result" in omitted:
+        return "result", _("(a result of %(size)s: open the job to see it)") % {
+            "size": filesizeformat(omitted["result"])
+        }
     if status in ("failed", "stopped") and job._exc_info:
         lines = [line for line in job._exc_info.strip().splitlines() if line.strip()]
         return "error", truncate(lines[-1] if lines else "", 200)
@@ -227,17 +281,23 @@ def _summary(job: Job, status: str | None) -> tuple[str, str]:
     return "", ""
 
 
-def progress_context(progress: Progress | None) -> dict[str, Any] | None:
-    """What ``_progress.html`` shows of a job's progress; None when it reported none."""
+def progress_context(
+    progress: Progress | None, status: str | None = "started"
+) -> dict[str, Any] | None:
+    """What ``_progress.html`` shows of a job's progress; None when it reported none.
+
+    Only a running job (``status`` "started") gets an ETA: one that stopped,
+    failed or finished will not end at that time.
+    """
     if progress is None:
         return None
     moment = now()
-    eta = progress.eta_timestamp
+    eta = progress.eta_timestamp if status == "started" else None
     return {
         "percent": progress.percent,
         "text": progress.describe(),
         "note": progress.note,
-        "eta": progress.eta,
+        "eta": None if eta is None else progress.eta,
         # Whole seconds: the ``timeuntil`` filter says "0 minutes" for anything short.
         "eta_in": None if eta is None else max(int(eta - moment), 0),
         "updated_at": progress.updated_at,
@@ -254,7 +314,12 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
         "id": job.id,
         "missing": False,
         "url": url(request, "job", queue.name, job.id),
-        "description": job.description or job.func_name or "",
+        # A call too large to read for a row is shown by its function's name.
+        "description": breakable(
+            f"{job.func_name}(\u2026)"
+            if "data" in getattr(job, "omitted", {})
+            else job.description or job.func_name or ""
+        ),
         "status": status,
         "status_label": _label(status) if status else _("unknown"),
         "enqueued_at": job.enqueued_at,
@@ -500,7 +565,7 @@ def _search(queue: Any, registry: Any, job_id: str) -> list | None:
         validate_job_id(job_id)
     except ValueError:
         return None
-    (job,) = loader(queue)([job_id])
+    (job,) = row_loader(queue)([job_id])
     if registry is None:
         found = job is not None and as_str(job.get_status(refresh=False)) == "queued"
     else:
@@ -561,6 +626,9 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         except Exception as exc:
             result_error = f"{type(exc).__name__}: {exc}"
     expires_in = job.connection.ttl(job.key)
+    expires_at = (
+        to_datetime(now() + expires_in) if expires_in is not None and expires_in >= 0 else None
+    )
     runs_at = None
     if status == "scheduled":
         runs_at = to_datetime(job.connection.zscore(queue_obj.scheduled_job_registry.key, job.id))
@@ -572,6 +640,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
             else url(request, "job", node.queue, node.id)
         )
         node.status_label = _label(node.status) if node.status else _("deleted or expired")
+        node.call = breakable(node.description)
     tools = [
         (_action_label(a), url(request, "job_action", queue, job.id, a), f"jq-action-{a}")
         for a, (perm, statuses) in JOB_ACTIONS.items()
@@ -595,18 +664,68 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         result=result,
         result_error=result_error,
         meta=_pretty(job.meta) if job.meta else "",
+        function=breakable(job.func_name or ""),
+        description=breakable(job.description),
         exc_info=job._exc_info or "",
         duration=_duration(job),
+        duration_text=human_duration(_duration(job)),
         expires_in=expires_in,
+        expires_in_text=human_duration(expires_in) if expires_at else "",
+        expires_at=expires_at,
+        ttls=_ttls(job, queue),
         graph=graph,
         node_width=NODE_WIDTH,
         node_height=NODE_HEIGHT,
         tools=tools,
         worker_url=url(request, "workers"),
         runs_at=runs_at,
-        progress=progress_context(job.progress),
+        progress=progress_context(job.progress, status),
     )
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
+
+
+def _ttls(job: Job, queue: str) -> list[tuple[str, str, str, str]]:
+    """The job page's limits: ``(row id, label, value, where it comes from)``."""
+
+    def seconds(value: int | None, none: str) -> str:
+        if value is None or value < 0:
+            return none
+        if value == 0:
+            return _("not kept")
+        return human_duration(value)
+
+    config = get_settings().queues.get(queue)
+    queue_result_ttl = config.default_result_ttl if config else None
+    if job.result_ttl is None:
+        result = (
+            seconds(DEFAULT_RESULT_TTL, ""),
+            _("the workers' default: neither the job nor queue %(queue)s set one")
+            % {"queue": queue},
+        )
+    elif job.result_ttl == queue_result_ttl:
+        result = (
+            seconds(job.result_ttl, _("forever")),
+            _("the DEFAULT_RESULT_TTL of queue %(queue)s") % {"queue": queue},
+        )
+    else:
+        result = (seconds(job.result_ttl, _("forever")), _("set for this job"))
+    failure_ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+    return [
+        ("job-timeout", _("Timeout"), seconds(job.timeout, _("none")), ""),
+        ("job-result-ttl", _("Result kept for"), *result),
+        (
+            "job-failure-ttl",
+            _("Failure kept for"),
+            seconds(failure_ttl, _("forever")),
+            _("the default") if failure_ttl == DEFAULT_FAILURE_TTL else _("set for this job"),
+        ),
+        (
+            "job-ttl",
+            _("May wait in the queue for"),
+            seconds(job.ttl, _("no limit")),
+            "",
+        ),
+    ]
 
 
 def _fetch(queue: Any, job_id: str) -> Job | None:
@@ -703,7 +822,10 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
 
     The list's form POSTs here (``action``, ``_selected_action`` ids or
     ``select_across=1``): that shows the confirmation. The per-queue buttons
-    GET here with ``all=1``. The confirmation POSTs with ``post=yes``.
+    GET here with ``all=1``. The confirmation POSTs with ``post=yes``. For all
+    the jobs of a registry, the confirmation records which jobs it holds and
+    carries that record signed (``selection``): the action applies to those
+    jobs only, once each, however the registry changes meanwhile.
     """
     if slug not in LISTS:
         raise Http404(_("Unknown job list."))
@@ -731,10 +853,34 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
         return HttpResponseRedirect(safe_next(request, here))
     back = safe_next(request, here)
     if request.method == "POST" and data.get("post") == "yes":
-        operation = operations.requeue if action == "requeue" else operations.delete
         if everything:
-            done, skipped = operations.apply_to_all(queue_obj, slug, action)
+            token = _confirmed_selection(data.get("selection", ""), queue, slug, action)
+            if token is None:
+                messages.error(
+                    request,
+                    _(
+                        "That confirmation is no longer valid (it is kept for an hour). "
+                        "Here are the jobs the list holds now: confirm again."
+                    ),
+                )
+                query = {"action": action, "all": "1", "next": back}
+                return HttpResponseRedirect(
+                    f"{url(request, 'bulk', queue, slug)}?{urlencode(query)}"
+                )
+            try:
+                done, skipped = operations.apply_to_all(queue_obj, slug, action, token)
+            except bulk.SelectionExpired:
+                messages.error(
+                    request,
+                    _(
+                        "Nothing was done: the jobs of that confirmation were already "
+                        "acted on, or it expired. Open the action again to act on the "
+                        "jobs the list holds now."
+                    ),
+                )
+                return HttpResponseRedirect(back)
         else:
+            operation = operations.requeue if action == "requeue" else operations.delete
             done, skipped = operation(queue_obj, ids)
         if action == "requeue":
             text = ngettext("Requeued %(count)d job.", "Requeued %(count)d jobs.", done)
@@ -745,15 +891,34 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
             messages.warning(
                 request,
                 ngettext(
-                    "%(count)d job could not be requeued (it was no longer failed or canceled).",
-                    "%(count)d jobs could not be requeued "
-                    "(they were no longer failed or canceled).",
+                    "%(count)d job was not requeued: it had left the list or could no "
+                    "longer be requeued.",
+                    "%(count)d jobs were not requeued: they had left the list or could no "
+                    "longer be requeued.",
+                    skipped,
+                )
+                % {"count": skipped},
+            )
+        elif skipped and everything:
+            messages.info(
+                request,
+                ngettext(
+                    "%(count)d job had already left the list.",
+                    "%(count)d jobs had already left the list.",
                     skipped,
                 )
                 % {"count": skipped},
             )
         return HttpResponseRedirect(back)
-    count = _list_count(queue_obj, slug) if everything else len(ids)
+    selection = ""
+    if everything:
+        token, count = operations.select_all(queue_obj, slug)
+        selection = signing.dumps(
+            {"queue": queue, "list": slug, "action": action, "token": token},
+            salt=SELECTION_SALT,
+        )
+    else:
+        count = len(ids)
     if everything and slug == "queued":
         question = ngettext(
             "Empty queue %(queue)s? Its %(count)d waiting job is deleted.",
@@ -774,7 +939,10 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
         )
     question = question % {"count": count, "queue": queue, "list": _label(slug).lower()}
     hidden = [("action", action)]
-    hidden += [("select_across", "1")] if everything else [("_selected_action", i) for i in ids]
+    if everything:
+        hidden += [("select_across", "1"), ("selection", selection)]
+    else:
+        hidden += [("_selected_action", i) for i in ids]
     if safe_next(request, ""):
         hidden.append(("next", safe_next(request, "")))
     crumbs: list[tuple[str, str | None]] = [(queue, url(request, "queue", queue))]
@@ -806,5 +974,17 @@ def _valid_id(job_id: str) -> bool:
     return True
 
 
-def _list_count(queue: Any, slug: str) -> int:
-    return queue.count if slug == "queued" else queue.registries[slug].count
+def _confirmed_selection(value: str, queue: str, slug: str, action: str) -> str | None:
+    """The selection token a confirmation form carries, if signed here for this action."""
+    try:
+        data = signing.loads(value, salt=SELECTION_SALT, max_age=bulk.SELECTION_TTL)
+    except signing.BadSignature:  # also an expired one
+        return None
+    if not isinstance(data, dict) or (data.get("queue"), data.get("list"), data.get("action")) != (
+        queue,
+        slug,
+        action,
+    ):
+        return None
+    token = data.get("token")
+    return token if isinstance(token, str) else None

@@ -1,6 +1,7 @@
 """The metrics endpoints: Prometheus text and the same numbers as JSON.
 
-Both answer a staff user logged in to the site, or a client sending
+Both answer a staff user logged in to the site who may view the dashboard
+(the same permission its pages ask for), or a client sending
 ``Authorization: Bearer <JOBQUEUE_API_TOKEN>`` (off while that setting is
 empty). A scraper has no session, so the token is how Prometheus gets in; it
 is compared in constant time.
@@ -19,6 +20,7 @@ from ..conf import get_settings
 from ..engine.connection import UNAVAILABLE
 from ..engine.stats import queue_metrics
 from ..engine.utils import now
+from ..models import Dashboard
 from ..queues import get_queue
 
 #: The header a 401 carries, so that clients know a bearer token is wanted.
@@ -47,7 +49,14 @@ def authorize(request: HttpRequest) -> HttpResponse | None:
         return _refuse(401, "Wrong bearer token.")
     user = getattr(request, "user", None)
     if user is not None and user.is_active and user.is_staff:
-        return None
+        opts = Dashboard._meta
+        if user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            return None
+        return _refuse(
+            403,
+            "Only staff users with the permission to view the job queue dashboard "
+            f"({opts.app_label}.view_{opts.model_name}) may see the metrics.",
+        )
     if user is not None and user.is_authenticated:
         return _refuse(403, "Only staff users may see the job queue metrics.")
     return _refuse(

@@ -7,12 +7,15 @@ to it), on the session's private Redis.
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 
 import pytest
 from django.contrib.auth.models import Permission
 
 from django_jobqueue.engine import SimpleWorker
 from django_jobqueue.queues import get_queue
+from tests.django.conftest import REPO_ROOT, subprocess_env
 
 ADMIN = "/admin/django_jobqueue/dashboard/"
 
@@ -48,6 +51,41 @@ def run_jobs(jq, key_prefix):
         )
 
     return run
+
+
+@pytest.fixture
+def rqworker(redis_url, key_prefix, tmp_path):
+    """``rqworker(*args)``: ``manage.py rqworker`` in a subprocess, stopped after the test."""
+    procs = []
+
+    def start(*args):
+        env = subprocess_env(
+            DJANGO_SETTINGS_MODULE="tests.django.subprocess_settings",
+            JQ_TEST_REDIS_URL=redis_url,
+            JQ_TEST_KEY_PREFIX=key_prefix,
+            JQ_TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        )
+        log = open(tmp_path / f"rqworker-{len(procs)}.log", "w")
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO_ROOT / "manage.py"), "rqworker", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:  # pragma: no cover - defensive
+                proc.kill()
+                proc.wait(10)
 
 
 def _user(
@@ -90,3 +128,17 @@ def as_user(client, users):
         return client
 
     return login
+
+
+def confirm(client, path: str, **query):
+    """GET a confirmation page; returns it and the fields its "Yes" form posts."""
+    import re
+    from html import unescape
+
+    page = client.get(path, query)
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.content.decode()
+    ):
+        fields.setdefault(unescape(name), []).append(unescape(value))
+    return page, fields

@@ -342,3 +342,271 @@ def test_dark_theme(browser, jq, run_jobs):
     browser.get(f"{ADMIN}queues/default/failed/")
     browser.shot("11-failed-list-dark")
     browser.driver.execute_script("localStorage.removeItem('theme');")
+
+
+# -- themes and narrow screens -------------------------------------------------------------
+
+#: Every state a badge or a graph node can show: jobs' and workers'.
+STATES = (
+    "queued",
+    "started",
+    "deferred",
+    "scheduled",
+    "finished",
+    "failed",
+    "stopped",
+    "canceled",
+    "missing",
+    "idle",
+    "busy",
+    "suspended",
+)
+
+#: The WCAG contrast ratio of each badge's text and background, and of each graph
+#: node's text and box; states are added to the page so that all are measured.
+CONTRASTS_JS = """
+const states = arguments[0];
+const main = document.querySelector('#content-main') || document.body;
+const probe = document.createElement('div');
+probe.id = 'jq-probe';
+probe.innerHTML = states.map(s => `<span class="jq-status jq-status-${s}">${s}</span>`).join(' ')
+  + '<div class="jq-graph"><svg width="10" height="10">' + states.map(s =>
+    `<g class="jq-node jq-node-${s}"><rect width="5" height="5"/><text>${s}</text>`
+    + `<text class="jq-node-status">${s}</text></g>`).join('') + '</svg></div>';
+main.appendChild(probe);
+function rgb(text) {
+  const m = text.match(/rgba?\\(([^)]+)\\)/);
+  if (!m) return null;
+  const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(Number);
+  return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+}
+function background(el) {
+  for (; el; el = el.parentElement) {
+    const c = rgb(getComputedStyle(el).backgroundColor);
+    if (c && c.a > 0) return c;
+  }
+  return {r: 255, g: 255, b: 255, a: 1};
+}
+function luminance(c) {
+  const f = v => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  };
+  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+}
+function ratio(a, b) {
+  const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+  return (x + 0.05) / (y + 0.05);
+}
+const out = [];
+for (const el of document.querySelectorAll('.jq-status')) {
+  const name = [...el.classList].find(c => c.startsWith('jq-status-')) || 'jq-status';
+  out.push([name, el.closest('#jq-probe') ? 'probe' : 'page',
+            ratio(rgb(getComputedStyle(el).color), background(el))]);
+}
+for (const node of document.querySelectorAll('g.jq-node')) {
+  const name = [...node.classList].find(c => c.startsWith('jq-node-') && c !== 'jq-node-self');
+  const box = rgb(getComputedStyle(node.querySelector('rect')).fill);
+  for (const text of node.querySelectorAll('text')) {
+    out.push([name + (text.classList.contains('jq-node-status') ? ' status' : ' id'),
+              node.closest('#jq-probe') ? 'probe' : 'page',
+              ratio(rgb(getComputedStyle(text).fill), box)]);
+  }
+}
+probe.remove();
+return out;
+"""
+
+
+def _theme(browser, theme: str) -> None:
+    """ "light", "dark" (the admin's toggle), or "auto-dark" (the system's preference)."""
+    browser.driver.execute_script(
+        "localStorage.setItem('theme', arguments[0]);", "auto" if theme == "auto-dark" else theme
+    )
+    browser.driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {
+            "features": [
+                {
+                    "name": "prefers-color-scheme",
+                    "value": "dark" if theme == "auto-dark" else "light",
+                }
+            ]
+        },
+    )
+
+
+@pytest.fixture
+def every_state(jq, run_jobs, key_prefix):
+    """Jobs in every state on 'default', a dependency chain through several, a busy worker."""
+    from django_jobqueue.engine.worker import stop_job
+
+    q = jq("default")
+    finished = q.enqueue(jobs.add, 1, 1, job_id="finished-job")
+    failed = q.enqueue(jobs.fail, "broken", job_id="failed-job")
+    run_jobs()
+    canceled = q.enqueue(jobs.add, 2, 2, job_id="canceled-job")
+    canceled.cancel()
+    scheduled = q.enqueue_in(3600, jobs.add, 3, 3, job_id="scheduled-job")
+    worker = Worker([q], connection=q.connection, prefix=key_prefix, name="busy-worker")
+    worker.register_birth()
+    stopped = q.enqueue(jobs.add, 4, 4, job_id="stopped-job")
+    worker.dequeue()
+    worker.register_death()
+    stop_job(stopped)
+    worker = Worker([q], connection=q.connection, prefix=key_prefix, name="busy-worker")
+    worker.register_birth()
+    running = q.enqueue(
+        jobs.echo,
+        "a rather long argument to see how the call wraps",
+        record_identifier="customer-invoice-2026-000123",
+        job_id="running-job",
+    )
+    worker.current_job = worker.dequeue()
+    worker.current_job.set_progress(420, 1000, "copying invoices")
+    worker.heartbeat()
+    queued = q.enqueue(jobs.add, 5, 5, depends_on=[finished, scheduled], job_id="queued-job")
+    deferred = q.enqueue(
+        jobs.add, 6, 6, depends_on=[finished, scheduled, running, failed], job_id="deferred-job"
+    )
+    q.enqueue(jobs.add, 7, 7, depends_on=deferred, job_id="child-job")
+    for i in range(3):
+        q.enqueue(jobs.add, i, i)
+    try:
+        yield {"queued": queued, "deferred": deferred, "running": running, "failed": failed}
+    finally:
+        worker.register_death()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark", "auto-dark"])
+def test_every_state_reads_well_in_each_theme(browser, every_state, theme):
+    browser.login("superuser")
+    browser.get(ADMIN)
+    _theme(browser, theme)
+    pages = [
+        f"{ADMIN}queues/default/jobs/deferred-job/",
+        f"{ADMIN}queues/default/",
+        f"{ADMIN}queues/default/started/",
+        f"{ADMIN}queues/default/failed/",
+        f"{ADMIN}workers/",
+    ]
+    try:
+        for number, path in enumerate(pages):
+            browser.get(path)
+            mode = browser.driver.execute_script(
+                "return getComputedStyle(document.documentElement).colorScheme"
+            )
+            assert ("dark" in mode) == (theme != "light"), mode
+            contrasts = browser.driver.execute_script(CONTRASTS_JS, list(STATES))
+            seen = {name for name, where, _ in contrasts if where == "page"}
+            low = [(n, w, round(r, 2)) for n, w, r in contrasts if r < 4.5]
+            assert not low, f"{path}: {low}"
+            assert len(contrasts) >= 3 * len(STATES)
+            if number == 0:
+                assert {"jq-node-finished id", "jq-node-deferred status"} <= seen
+            browser.shot(f"20-{theme}-{number}-{path.strip('/').replace('/', '-')}")
+    finally:
+        _theme(browser, "light")
+        browser.driver.execute_script("localStorage.removeItem('theme');")
+
+
+#: What each table of the page does at this width; see test_tables_fit_narrow_and_wide_screens.
+LAYOUT_JS = """
+const out = {pageOverflow: document.documentElement.scrollWidth - window.innerWidth, tables: []};
+function scrollBox(el) {
+  for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll') return p;
+  }
+  return null;
+}
+function lineBreaks(cell) {
+  // The character before each line break in the cell's text.
+  const found = [];
+  let prev = null, top = null;
+  const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walker.nextNode());) {
+    for (let i = 0; i < node.data.length; i++) {
+      const range = document.createRange();
+      range.setStart(node, i); range.setEnd(node, i + 1);
+      const rect = range.getBoundingClientRect();
+      if (!rect.width && !rect.height) continue;
+      if (top !== null && rect.top > top + rect.height / 2) found.push(prev);
+      top = rect.top; prev = node.data[i];
+    }
+  }
+  return found;
+}
+function lines(el) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+}
+for (const table of document.querySelectorAll('#content-main table')) {
+  const box = scrollBox(table);
+  const t = table.getBoundingClientRect();
+  const info = {
+    id: table.id || table.className,
+    boxRight: box ? box.getBoundingClientRect().right : null,
+    clippedHeaders: [], idShare: null, callBreaks: [], multiLineDates: [],
+  };
+  for (const th of table.querySelectorAll('thead th')) {
+    const span = th.querySelector('.text span') || th;
+    if (span.scrollWidth > span.clientWidth + 1 || th.getBoundingClientRect().right > t.right + 1)
+      info.clippedHeaders.push(th.textContent.trim());
+  }
+  const idCell = table.querySelector('tbody th.jq-id');
+  if (idCell) info.idShare = idCell.getBoundingClientRect().width / t.width;
+  for (const cell of table.querySelectorAll('.jq-call')) info.callBreaks.push(...lineBreaks(cell));
+  for (const cell of table.querySelectorAll('tbody td')) {
+    const text = cell.textContent.trim();
+    if (/^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d/.test(text) && lines(cell) > 1)
+      info.multiLineDates.push(text);
+  }
+  out.tables.push(info);
+}
+return out;
+"""
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+def test_tables_fit_narrow_and_wide_screens(browser, every_state, width):
+    """Tables scroll in their own box; headers whole; narrow ids; calls and dates unbroken."""
+    browser.login("superuser")
+    size = browser.driver.get_window_size()
+    browser.driver.set_window_size(width, 900)
+    inner = browser.driver.execute_script("return window.innerWidth")
+    pages = [
+        ADMIN,
+        f"{ADMIN}queues/default/",
+        f"{ADMIN}queues/default/started/",
+        f"{ADMIN}queues/default/failed/",
+        f"{ADMIN}queues/default/scheduled/",
+        f"{ADMIN}queues/default/jobs/deferred-job/",
+        f"{ADMIN}queues/default/jobs/running-job/",
+        f"{ADMIN}workers/",
+    ]
+    problems = []
+    try:
+        for number, path in enumerate(pages):
+            browser.get(path)
+            layout = browser.driver.execute_script(LAYOUT_JS)
+            browser.shot(f"30-{width}-{number}-{path.strip('/').replace('/', '-')}")
+            if layout["pageOverflow"] > 0:
+                problems.append((path, "the page scrolls sideways", layout["pageOverflow"]))
+            for table in layout["tables"]:
+                where = (path, table["id"])
+                if table["boxRight"] is None or table["boxRight"] > inner + 1:
+                    problems.append((*where, "no scroll box of its own", table["boxRight"]))
+                if table["clippedHeaders"]:
+                    problems.append((*where, "clipped headers", table["clippedHeaders"]))
+                if table["idShare"] is not None and table["idShare"] > 0.2 and width > 1000:
+                    problems.append((*where, "the ID column is wide", table["idShare"]))
+                bad = [c for c in table["callBreaks"] if c not in ".,( =/-"]
+                if bad:
+                    problems.append((*where, "calls broken inside a name", bad))
+                if table["multiLineDates"]:
+                    problems.append((*where, "dates on two lines", table["multiLineDates"]))
+    finally:
+        browser.driver.set_window_size(size["width"], size["height"])
+    assert not problems, "\n".join(map(str, problems))

@@ -13,7 +13,7 @@ from django_jobqueue.engine import SimpleWorker, Worker, scripts
 from django_jobqueue.queues import get_queue
 from tests.engine import jobs
 
-from .conftest import ADMIN
+from .conftest import ADMIN, confirm
 
 QUEUES = ("emails", "default", "low")
 
@@ -120,13 +120,13 @@ def test_bulk_actions(admin, filled):
     more = [default.enqueue(jobs.fail) for _ in range(3)]
     _run("default")
     path = ADMIN + "queues/default/failed/bulk/"
-    admin.post(path, {"action": "requeue", "select_across": "1", "post": "yes"})
+    _, fields = confirm(admin, path, action="requeue", all="1")
+    assert fields["select_across"] == ["1"] and fields["selection"]
+    admin.post(path, fields)
     assert default.failed_job_registry.count == 0
     assert all(job.get_status() == "queued" for job in [filled["failed"], *more])
-    admin.post(
-        ADMIN + "queues/default/queued/bulk/",
-        {"action": "delete", "select_across": "1", "post": "yes"},
-    )
+    _, fields = confirm(admin, ADMIN + "queues/default/queued/bulk/", action="delete", all="1")
+    admin.post(ADMIN + "queues/default/queued/bulk/", fields)
     assert default.count == 0
 
 

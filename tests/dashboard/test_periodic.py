@@ -56,12 +56,16 @@ def test_scheduled_jobs_are_listed_soonest_first_with_their_time(as_user, jq):
     assert [row["id"] for row in response.context["rows"]] == [sooner.id, later.id]
     html = response.content.decode()
     assert "Runs at" in html
-    assert re.findall(r'class="jq-runs-at">([^<]+)<', html) == [
+    assert re.findall(r'class="jq-runs-at jq-when">([^<]+)<', html) == [
         "2030-06-01 08:30:00",
         "2031-01-01 12:00:00",
     ]
     detail = as_user("viewer").get(ADMIN + f"queues/default/jobs/{sooner.id}/")
-    assert '<td id="job-runs-at">2030-06-01 08:30:00.000000</td>' in detail.content.decode()
+    assert re.search(
+        r'<td id="job-runs-at" class="jq-when"><time datetime="2030-06-01T08:30:00\+00:00"[^>]*>'
+        r"2030-06-01 08:30:00 UTC</time></td>",
+        detail.content.decode(),
+    )
     # Other lists have no such column.
     assert "Runs at" not in as_user("viewer").get(ADMIN + "queues/default/failed/").content.decode()
 

@@ -4,9 +4,6 @@ and each worker's current job as it is now, not as of its last heartbeat."""
 from __future__ import annotations
 
 import re
-import signal
-import subprocess
-import sys
 
 import pytest
 import redis
@@ -15,7 +12,6 @@ from django_jobqueue.engine import SimpleWorker, scripts
 from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.engine.utils import now
 from django_jobqueue.queues import get_queue
-from tests.django.conftest import REPO_ROOT, subprocess_env
 from tests.django.tasks import hold
 from tests.helpers import wait_until
 
@@ -25,41 +21,6 @@ from .conftest import ADMIN
 @pytest.fixture
 def admin(as_user):
     return as_user("superuser")
-
-
-@pytest.fixture
-def rqworker(redis_url, key_prefix, tmp_path):
-    """``rqworker(*args)``: ``manage.py rqworker`` in a subprocess, stopped after the test."""
-    procs = []
-
-    def start(*args):
-        env = subprocess_env(
-            DJANGO_SETTINGS_MODULE="tests.django.subprocess_settings",
-            JQ_TEST_REDIS_URL=redis_url,
-            JQ_TEST_KEY_PREFIX=key_prefix,
-            JQ_TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        )
-        log = open(tmp_path / f"rqworker-{len(procs)}.log", "w")
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO_ROOT / "manage.py"), "rqworker", *args],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:  # pragma: no cover - defensive
-                proc.kill()
-                proc.wait(10)
 
 
 def _row(html: str, name: str) -> str:

@@ -64,7 +64,7 @@ def test_job_page_shows_the_bar_note_and_eta(admin, running):
     assert eta.timestamp() == pytest.approx(job.started_at.timestamp() + 10 * 1000 / 420)
     assert f"ETA {eta:%Y-%m-%d %H:%M:%S}" in html
     assert "reported" in html and "ago" in html
-    assert re.search(r"ETA [-0-9: ]+ \(in 2[0-3] s\)", html)  # 23.8 s after the start
+    assert re.search(r"ETA [-0-9: ]+ UTC \(in 2[0-3] s\)", html)  # 23.8 s after the start
 
 
 def test_unknown_total_gives_an_indeterminate_bar_without_eta(admin, running):
@@ -93,6 +93,21 @@ def test_finished_job_page_shows_where_it_ended(admin, jq, run_jobs):
     (bar,) = _bars(html)
     assert 'value="100"' in bar
     assert '<span class="jq-progress-text">100% (1000/1000)</span>' in html
+    assert "ETA" not in html
+
+
+def test_a_stopped_job_keeps_its_bar_but_has_no_eta(admin, running):
+    from django_jobqueue.engine.worker import stop_job
+
+    worker, job = running(420, 1000, "copying")
+    worker.register_death()
+    assert stop_job(job) == "stopped"
+    response = admin.get(f"{ADMIN}queues/default/jobs/{job.id}/")
+    html = response.content.decode()
+    assert response.context["status"] == "stopped"
+    (bar,) = _bars(html)
+    assert 'value="42"' in bar
+    assert response.context["progress"]["eta"] is None
     assert "ETA" not in html
 
 

@@ -11,7 +11,7 @@ from django_jobqueue.dashboard import operations
 from django_jobqueue.engine import Worker, scripts
 from tests.engine import jobs
 
-from .conftest import ADMIN
+from .conftest import ADMIN, confirm
 
 
 @pytest.fixture
@@ -201,10 +201,21 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     response = admin.get(ADMIN + f"queues/default/jobs/{job.id}/")
     html = response.content.decode()
     assert response.context["status"] == "failed"
-    assert "tests.engine.jobs.fail" in html
+    assert "tests.<wbr>engine.<wbr>jobs.<wbr>fail" in html
     assert "&#x27;broken pipe&#x27;" in html
     assert "{&#x27;tenant&#x27;: 7}" in html
-    assert "30 s" in html and "60 s" in html and "3600 s" in html and "900 s" in html
+
+    def cell(row_id: str) -> str:
+        return re.search(rf'<td id="{row_id}"[^>]*>(.*?)</td>', html, re.S).group(1)
+
+    assert cell("job-timeout") == "30 s"
+    assert cell("job-result-ttl").startswith("1 min ")
+    assert "set for this job" in cell("job-result-ttl")
+    assert cell("job-failure-ttl").startswith("1 h ")
+    assert cell("job-ttl") == "15 min"
+    assert re.fullmatch(r"in (59 min \d+ s|1 h) <span.*UTC</time>\)</span>", cell("job-expires"))
+    assert re.search(r"<time [^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</time>", html)
+    assert re.fullmatch(r"(\d+(\.\d+)? s|&lt; 1 ms)", cell("job-duration"))
     assert "Traceback (most recent call last)" in html
     assert "ValueError: broken pipe" in html
     assert response.context["job"].worker_name in html
@@ -213,6 +224,69 @@ def test_job_page_shows_everything(admin, jq, run_jobs, key_prefix):
     run_jobs()
     html = admin.get(ADMIN + f"queues/default/jobs/{ok.id}/").content.decode()
     assert 'id="job-result"' in html and "&#x27;kwargs&#x27;: {&#x27;b&#x27;: 2}" in html
+
+
+def test_job_page_says_how_long_a_result_is_kept_and_why(admin, jq, run_jobs, settings):
+    default = jq("default")
+    plain = default.enqueue(jobs.add, 1, 1)
+    settings.JOBQUEUE_QUEUES = {
+        **settings.JOBQUEUE_QUEUES,
+        "low": {**settings.JOBQUEUE_QUEUES["low"], "DEFAULT_RESULT_TTL": 8 * 3600},
+    }
+    low = jq("low").enqueue(jobs.add, 1, 1)
+    kept = default.enqueue(jobs.add, 1, 1, result_ttl=-1, failure_ttl=0)
+
+    def cell(queue: str, job, row_id: str) -> str:
+        html = admin.get(ADMIN + f"queues/{queue}/jobs/{job.id}/").content.decode()
+        return re.search(rf'<td id="{row_id}"[^>]*>(.*?)</td>', html, re.S).group(1)
+
+    assert cell("default", plain, "job-result-ttl") == (
+        '8 min 20 s <span class="jq-source">(the workers&#x27; default: neither the job '
+        "nor queue default set one)</span>"
+    )
+    assert cell("low", low, "job-result-ttl") == (
+        '8 h <span class="jq-source">(the DEFAULT_RESULT_TTL of queue low)</span>'
+    )
+    assert cell("default", kept, "job-result-ttl").startswith("forever ")
+    assert cell("default", kept, "job-failure-ttl").startswith("not kept ")
+    assert cell("default", plain, "job-failure-ttl") == (
+        '365 d <span class="jq-source">(the default)</span>'
+    )
+    assert cell("default", plain, "job-expires") == "never"
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (0.0004, "< 1 ms"),
+        (0.0123, "0.012 s"),
+        (1.5, "1.5 s"),
+        (42, "42 s"),
+        (60, "1 min"),
+        (200, "3 min 20 s"),
+        (500, "8 min 20 s"),
+        (3600, "1 h"),
+        (3661, "1 h 1 min"),
+        (8 * 3600, "8 h"),
+        (90061, "1 d 1 h"),
+        (365 * 86400, "365 d"),
+    ],
+)
+def test_human_durations(seconds, text):
+    from django_jobqueue.dashboard.views import human_duration
+
+    assert human_duration(seconds) == text
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_job_page_times_carry_their_zone(admin, jq, run_jobs):
+    job = jq("default").enqueue(jobs.add, 1, 1)
+    run_jobs()
+    html = admin.get(ADMIN + f"queues/default/jobs/{job.id}/").content.decode()
+    assert len(re.findall(r"\d\d:\d\d:\d\d CES?T</time>", html)) == 5  # created ... ended, expires
+    assert re.search(r'datetime="[-0-9T:.]+\+0[12]:00"', html)
 
 
 def test_dependency_chain_across_queues_with_a_diamond_and_a_vanished_member(admin, jq, run_jobs):
@@ -423,35 +497,56 @@ def test_bulk_actions_on_all_matching_work_in_batches(admin, jq, run_jobs, monke
     for i in range(40):
         q.enqueue(jobs.fail, job_id=f"f{i:02d}")
     run_jobs()
-    # Two failed jobs that cannot be requeued any more must not stall the batches.
+    # Two failed jobs that cannot be requeued any more are skipped, not retried.
     redis_conn.hset(q.keys.job("default", "f05"), "status", "finished")
     redis_conn.hset(q.keys.job("default", "f06"), "status", "finished")
     calls = []
-    real = operations.requeue
-    monkeypatch.setattr(
-        operations, "requeue", lambda queue, ids: calls.append(len(ids)) or real(queue, ids)
-    )
+    real = scripts.bulk_step
+    monkeypatch.setattr(scripts, "bulk_step", lambda *a, **k: calls.append(a[6]) or real(*a, **k))
     path = ADMIN + "queues/default/failed/bulk/"
-    confirm = admin.get(path + "?action=requeue&all=1")
-    assert b"Requeue 40 failed jobs" in confirm.content
-    response = admin.post(
-        path, {"action": "requeue", "select_across": "1", "post": "yes"}, follow=True
-    )
+    confirm_page, fields = confirm(admin, path, action="requeue", all="1")
+    assert b"Requeue 40 failed jobs" in confirm_page.content
+    response = admin.post(path, fields, follow=True)
     assert any("Requeued 38 jobs." in m for m in _messages(response))
-    assert any("2 jobs could not be requeued" in m for m in _messages(response))
-    assert max(calls) <= 7 and len(calls) >= 6
+    assert any("2 jobs were not requeued" in m for m in _messages(response))
+    assert calls == [7] * 6  # 40 ids in batches of 7
     assert q.count == 38 and q.failed_job_registry.count == 2
+    # The same confirmation again does nothing: its jobs were acted on.
+    again = admin.post(path, fields, follow=True)
+    assert any("Nothing was done" in m for m in _messages(again))
+    assert q.count == 38
     # Delete all failed, then empty the queue.
-    admin.post(path, {"action": "delete", "select_across": "1", "post": "yes"})
+    confirm_page, fields = confirm(admin, path, action="delete", all="1")
+    assert b"Delete 2 failed jobs" in confirm_page.content
+    admin.post(path, fields)
     assert q.failed_job_registry.count == 0
-    confirm = admin.get(ADMIN + "queues/default/queued/bulk/?action=delete&all=1")
-    assert b"Empty queue default? All 38 waiting jobs are deleted." in confirm.content
-    admin.post(
-        ADMIN + "queues/default/queued/bulk/",
-        {"action": "delete", "select_across": "1", "post": "yes"},
+    confirm_page, fields = confirm(
+        admin, ADMIN + "queues/default/queued/bulk/", action="delete", all="1"
     )
+    assert b"Empty queue default? All 38 waiting jobs are deleted." in confirm_page.content
+    admin.post(ADMIN + "queues/default/queued/bulk/", fields)
     assert q.count == 0
     assert not redis_conn.exists(q.keys.job("default", "f10"))
+
+
+def test_acting_on_all_needs_a_valid_confirmation(admin, jq, run_jobs):
+    q = jq("default")
+    q.enqueue(jobs.fail)
+    run_jobs()
+    path = ADMIN + "queues/default/failed/bulk/"
+    _, fields = confirm(admin, path, action="requeue", all="1")
+    forged = {"action": "requeue", "select_across": "1", "post": "yes"}
+    for data in (forged, {**forged, "selection": fields["selection"][0] + "x"}):
+        response = admin.post(path, data)
+        assert response.status_code == 302
+        assert response["Location"].startswith(path + "?action=requeue&all=1")
+        assert q.failed_job_registry.count == 1
+    # Signed for another action or list: refused too.
+    response = admin.post(path, {**fields, "action": "delete"}, follow=True)
+    assert any("no longer valid" in m for m in _messages(response))
+    assert q.failed_job_registry.count == 1
+    admin.post(path, fields)
+    assert q.failed_job_registry.count == 0 and q.count == 1
 
 
 def test_per_queue_buttons(admin, jq, run_jobs):
@@ -476,3 +571,61 @@ def test_a_queue_run_inline_is_still_read_from_redis(admin, jq, settings, redis_
     job = q.enqueue(jobs.add, 1, 2)  # by a process where "low" is asynchronous
     assert admin.get(ADMIN + f"queues/low/jobs/{job.id}/").status_code == 200
     assert _ids(admin.get(ADMIN + f"queues/low/?q={job.id}")) == [job.id]
+
+
+def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_jobs, redis_conn):
+    q = jq("default")
+    big = "x" * (5 * 1024 * 1024)
+    finished = q.enqueue(jobs.echo, big)  # a 5 MB call, and a 5 MB result
+    failed = q.enqueue(jobs.fail, "y" * 100_000)  # a 100 kB traceback
+    small = q.enqueue(jobs.add, 1, 2)
+    run_jobs()
+
+    def sent(path: str) -> tuple[int, str]:
+        """Bytes Redis sent while the page was made, and the page."""
+        before = redis_conn.info("stats")["total_net_output_bytes"]
+        html = admin.get(ADMIN + path).content.decode()
+        return redis_conn.info("stats")["total_net_output_bytes"] - before, html
+
+    size, html = sent("queues/default/finished/")
+    assert size < 100_000, size
+    assert "(a result of 5.0\xa0MB: open the job to see it)" in html
+    assert "tests.<wbr>engine.<wbr>jobs.<wbr>echo(<wbr>\u2026)" in html
+    assert '<td class="jq-summary">3</td>' in html  # small results are still shown
+    size, html = sent("queues/default/failed/")
+    assert size < 100_000, size
+    assert "(a traceback of 98.1\xa0KB: open the job to read it)" in html
+    size, html = sent(f"queues/default/finished/?q={finished.id}")
+    assert size < 100_000 and "(a result of 5.0\xa0MB" in html
+    # The job's own page still reads it all.
+    size, html = sent(f"queues/default/jobs/{finished.id}/")
+    assert size > 5 * 1024 * 1024
+    assert failed.id and small.id
+
+
+def test_calls_may_wrap_between_names_only():
+    from django_jobqueue.dashboard.views import breakable
+
+    assert breakable("app.tasks.send(<b>, to='a@b.c')") == (
+        "app.<wbr>tasks.<wbr>send(<wbr>&lt;b&gt;,<wbr> to=<wbr>&#x27;a@b.<wbr>c&#x27;)"
+    )
+
+
+def test_list_ids_carry_the_whole_id_in_their_title(admin, jq):
+    job = jq("default").enqueue(jobs.add, 1, 2)
+    html = admin.get(ADMIN + "queues/default/").content.decode()
+    assert f'class="jq-short" title="{job.id}">{job.id}</a>' in html
+
+
+def test_a_confirmation_older_than_an_hour_does_nothing(admin, jq, run_jobs, monkeypatch):
+    from django_jobqueue.engine import bulk
+
+    q = jq("default")
+    q.enqueue(jobs.fail)
+    run_jobs()
+    path = ADMIN + "queues/default/failed/bulk/"
+    _, fields = confirm(admin, path, action="requeue", all="1")
+    monkeypatch.setattr(bulk, "SELECTION_TTL", -1)  # as if the hour had passed
+    response = admin.post(path, fields, follow=True)
+    assert any("no longer valid" in m for m in _messages(response))
+    assert q.failed_job_registry.count == 1

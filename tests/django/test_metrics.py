@@ -33,7 +33,13 @@ def _settings(settings, jq):
 
 @pytest.fixture
 def staff(django_user_model, client):
+    """A staff user with the dashboard's view permission, logged in."""
+    from django.contrib.auth.models import Permission
+
     user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="django_jobqueue", codename="view_dashboard")
+    )
     client.force_login(user)
     return client
 
@@ -66,6 +72,21 @@ def test_anonymous_gets_401_with_a_bearer_challenge(client, url):
 def test_a_logged_in_user_who_is_not_staff_gets_403(client, django_user_model, url):
     client.force_login(django_user_model.objects.create_user("bob", password="pw"))
     assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [METRICS, STATS])
+def test_staff_without_the_dashboard_permission_get_403_unless_they_send_the_token(
+    client, django_user_model, url
+):
+    user = django_user_model.objects.create_user("plain-staff", password="pw", is_staff=True)
+    client.force_login(user)
+    response = client.get(url)
+    assert response.status_code == 403
+    assert b"django_jobqueue.view_dashboard" in response.content
+    assert client.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    superuser = django_user_model.objects.create_superuser("root", password="pw")
+    client.force_login(superuser)
+    assert client.get(url).status_code == 200
 
 
 @pytest.mark.parametrize("url", [METRICS, STATS])

@@ -433,3 +433,38 @@ def cron_fire(
         *fields,
     ]
     return _run("cron_fire", client, keys, args)
+
+
+def bulk_select(
+    client: Any, ks: KeySpace, queue: str, kind: str, selection: str, keep_for: int, live_min: str
+) -> int:
+    """Copy registry ``kind``'s entries above ``live_min`` ('' for all) into ``selection``."""
+    keys = [selection, ks.registry(queue, kind)]
+    return int(_run("bulk", client, keys, ["select", str(keep_for), live_min]))
+
+
+def bulk_step(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    kind: str,
+    selection: str,
+    step: str,
+    batch: int,
+    now: float,
+    live_min: str,
+) -> Any:
+    """Requeue or delete (``step``) one batch of a selection (see bulk.lua)."""
+    keys = [
+        selection,
+        ks.registry(queue, kind),
+        ks.job_prefix(queue),
+        ks.queue(queue),
+        ks.priority(queue),
+        *(
+            ks.registry(queue, name)
+            for name in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
+        ),
+    ]
+    args = [step, str(batch), repr(now), ks.wake_channel(queue), live_min]
+    return _run("bulk", client, keys, args)
