@@ -21,7 +21,6 @@ from typing import Any
 from . import scripts
 from .dependencies import release_dependents
 from .errors import JobQueueError
-from .keys import REGISTRIES
 from .utils import as_str, now
 
 #: Seconds a selection is kept for the operation that confirms it.
@@ -50,12 +49,7 @@ class Selection:
 
 
 def _key(queue: Any, kind: str, token: str) -> str:
-    if kind not in REGISTRIES:
-        raise ValueError(f"Unknown registry {kind!r}; expected one of {REGISTRIES}.")
-    if not token or not token.isalnum():
-        raise ValueError(f"Invalid selection token {token!r}.")
-    # In the queue's hash slot, beside its registry, so that one script sees both.
-    return f"{queue.keys.registry(queue.name, kind)}:selection:{token}"
+    return queue.keys.selection(queue.name, kind, token)
 
 
 def _live_min(kind: str) -> str:

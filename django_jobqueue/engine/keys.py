@@ -91,6 +91,12 @@ class KeySpace:
             raise ValueError(f"Unknown registry {kind!r}; expected one of {REGISTRIES}.")
         return f"{self.tag(queue)}:{kind}"
 
+    def selection(self, queue: str, kind: str, token: str) -> str:
+        """The ids a "requeue/delete all" confirmed, beside their registry (same slot)."""
+        if not token or not token.isalnum():
+            raise ValueError(f"Invalid selection token {token!r}.")
+        return f"{self.registry(queue, kind)}:selection:{token}"
+
     def job_prefix(self, queue: str) -> str:
         return f"{self.tag(queue)}:job:"
 

@@ -188,6 +188,7 @@ def test_a_bulk_requeue_leaves_a_job_as_a_single_requeue_does(jq, run_jobs, redi
         fields = redis_conn.hgetall(job.key)
         fields.pop(b"created_at")
         fields.pop(b"enqueued_at", None)  # a deferred job has none
+        fields.pop(b"data")  # its signature binds the job's own id
         return {"fields": fields, "ttl": redis_conn.ttl(job.key)}
 
     assert state(one) == state(other)
