@@ -97,21 +97,19 @@ class PoolChild(Worker):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return previous
 
+    #: Children are listed by their pool, not in the set of workers.
+    listed = False
+
+    def registration(self) -> dict[str, Any]:
+        return {
+            **super().registration(),
+            "pid": os.getpid(),
+            "pool": self.pool,
+            "execution": "pool-child",
+        }
+
     def register_birth(self) -> None:
-        # Children are listed by their pool, not in the set of workers.
-        self.connection.hset(
-            self.key,
-            mapping={
-                "name": self.name,
-                "hostname": self.hostname,
-                "pid": os.getpid(),
-                "queues": ",".join(self.queue_names),
-                "birth": repr(now()),
-                "pool": self.pool,
-                "execution": "pool-child",
-                "version": _version(),
-            },
-        )
+        self._birth = now()
         self.heartbeat()
 
     def register_death(self) -> None:
@@ -208,6 +206,7 @@ class WorkerPool:
         self._stop_requested = False
         self._cold = False
         self._burst = False
+        self._birth = now()
         #: Counts jobs of dead children that this process fails (the children count the rest).
         self.tally = Tally(self.connection, self.keys)
         #: The once-a-minute log line, with the whole pool's totals.
@@ -452,8 +451,20 @@ class WorkerPool:
             self.processes,
             "on" if self.scheduler is not None else "off",
         )
+        self._birth = now()
+        self._beat(fresh=True)
+        self._last_heartbeat = time.monotonic()
+
+    def _beat(self, fresh: bool = False) -> None:
+        """Write the pool's whole registration and state, in one round trip.
+
+        Like a worker's heartbeat (see :meth:`.Worker.heartbeat`), it lists
+        the pool again in a Redis that came back empty.
+        """
+        state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
         pipe = self.connection.pipeline(transaction=False)
-        pipe.delete(self.key)
+        if fresh:
+            pipe.delete(self.key)
         pipe.hset(
             self.key,
             mapping={
@@ -461,35 +472,26 @@ class WorkerPool:
                 "hostname": socket.gethostname(),
                 "pid": os.getpid(),
                 "queues": ",".join(self.queue_names),
-                "birth": repr(now()),
+                "birth": repr(self._birth),
                 "execution": "pool",
                 "processes": self.processes,
                 "version": _version(),
+                "state": state,
+                "last_heartbeat": repr(now()),
+                "children": ",".join(c.name for c in self.children.values()),
+                "successful": self.successful_job_count,
+                "failed": self.failed_job_count,
             },
         )
+        pipe.expire(self.key, int(self.worker_ttl) + 1)
         pipe.sadd(self.keys.workers, self.name)
         pipe.execute()
-        self._last_heartbeat = 0.0
-        self._heartbeat()
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat < self.heartbeat_interval:
             return
-        state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
         try:
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.hset(
-                self.key,
-                mapping={
-                    "state": state,
-                    "last_heartbeat": repr(now()),
-                    "children": ",".join(c.name for c in self.children.values()),
-                    "successful": self.successful_job_count,
-                    "failed": self.failed_job_count,
-                },
-            )
-            pipe.expire(self.key, int(self.worker_ttl) + 1)
-            pipe.execute()
+            self._beat()
         except Exception:
             self.log.warning("Worker %s: heartbeat failed", self.name, exc_info=True)
         self._last_heartbeat = time.monotonic()

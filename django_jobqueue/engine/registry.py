@@ -112,15 +112,33 @@ class StartedJobRegistry(BaseRegistry):
             as_str(i)
             for i in self.connection.zrange(self.key, "-inf", timestamp or now(), byscore=True)
         ]
+        if not ids:
+            return 0
         handled = 0
-        for job_id, job in zip(
+        pipe = self.connection.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hget(self.keys.job(self.name, job_id), "stop_requested")
+        stop_requested = pipe.execute()
+        for job_id, job, stop in zip(
             ids,
             Job.fetch_many(
                 ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
             ),
+            stop_requested,
         ):
             if job is None:  # nothing left to record
                 self.connection.zrem(self.key, job_id)
+                continue
+            if stop:  # fail.lua ends it as stopped in any case; the text says why
+                text = (
+                    f"StopRequested: Job {job.id} was stopped on request; its worker "
+                    f"{job.worker_name} died before it could stop it."
+                )
+                if record_failure(
+                    job, text, job.worker_name or "", status="stopped", retry=False,
+                    only_if_abandoned=True,
+                ):
+                    handled += 1
                 continue
             text = "".join(
                 traceback.format_exception_only(

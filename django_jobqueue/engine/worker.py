@@ -132,6 +132,7 @@ class Worker:
         self._stop_requested = False
         self._cold = False
         self._last_heartbeat = 0.0
+        self._birth = now()
         self._next_maintenance = 0.0
         self._pubsub: Any = None
         self._suspended = False
@@ -434,23 +435,8 @@ class Worker:
             mode,
             "on" if self.scheduler is not None else "off",
         )
-        pipe = self.connection.pipeline(transaction=False)
-        pipe.delete(self.key)
-        pipe.hset(
-            self.key,
-            mapping={
-                "name": self.name,
-                "hostname": self.hostname,
-                "pid": self.pid,
-                "queues": ",".join(self.queue_names),
-                "birth": repr(now()),
-                "execution": self.execution.name,
-                "version": _version(),
-            },
-        )
-        pipe.sadd(self.keys.workers, self.name)
-        pipe.execute()
-        self.heartbeat()
+        self._birth = now()
+        self.heartbeat(fresh=True)
 
     def register_death(self) -> None:
         self.log.info("Worker %s: stopped", self.name)
@@ -462,14 +448,39 @@ class Worker:
         except UNAVAILABLE:
             self.log.warning("Could not unregister worker %s: Redis unreachable", self.name)
 
-    def heartbeat(self) -> None:
-        """Tell Redis this worker (and its current job) is alive."""
+    #: Whether the worker belongs in the set of workers (pool children do not).
+    listed = True
+
+    def registration(self) -> dict[str, Any]:
+        """The fields of this worker's registration that do not change while it runs."""
+        return {
+            "name": self.name,
+            "hostname": self.hostname,
+            "pid": self.pid,
+            "queues": ",".join(self.queue_names),
+            "birth": repr(self._birth),
+            "execution": self.execution.name,
+            "version": _version(),
+        }
+
+    def heartbeat(self, fresh: bool = False) -> None:
+        """Tell Redis this worker (and its current job) is alive.
+
+        Each heartbeat writes the whole registration, in the same round trip:
+        a Redis that came back empty (restart without persistence, failover
+        to a lagging replica, FLUSHDB) shows the worker again after its next
+        heartbeat. ``fresh`` first drops what an earlier worker of this name
+        left (at birth).
+        """
         timestamp = now()
         job = self.current_job
         pipe = self.connection.pipeline(transaction=False)
+        if fresh:
+            pipe.delete(self.key)
         pipe.hset(
             self.key,
             mapping={
+                **self.registration(),
                 "state": self.state,
                 "last_heartbeat": repr(timestamp),
                 "current_job": job.id if job else "",
@@ -479,6 +490,8 @@ class Worker:
             },
         )
         pipe.expire(self.key, int(self.worker_ttl) + 1)
+        if self.listed:
+            pipe.sadd(self.keys.workers, self.name)
         if job is not None:
             pipe.zadd(
                 self.keys.registry(job.origin, "started"),
@@ -674,8 +687,12 @@ def stop_job(job: Job) -> str:
     """
     job.refresh()
     status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED and not scripts.mark_stop(job.connection, job.key):
+        status = job.get_status()  # it ended meanwhile
     if status != JobStatus.STARTED:
         raise InvalidJobOperation(f"Job {job.id} is {status} and cannot be stopped.")
+    # The job carries the request too: should its worker die before acting on
+    # it, the sweep that recovers the job ends it as stopped (see fail.lua).
     worker = job.worker_name or ""
     if worker and scripts.request_stop(job.connection, job.keys, worker, job.id):
         return "stopping"
