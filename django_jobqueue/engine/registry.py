@@ -14,6 +14,7 @@ import traceback
 from typing import Any
 
 from .connection import resolve_connection
+from .corrupt import damage, execute
 from .errors import AbandonedJobError
 from .job import Job
 from .keys import keyspace, validate_queue_name
@@ -50,7 +51,10 @@ class BaseRegistry:
 
     @property
     def count(self) -> int:
-        return self.connection.zcount(self.key, self._live_min(), "+inf")
+        """How many entries; 0 for a key of the wrong type (logged once, see corrupt.py)."""
+        return damage.guard(
+            self.key, self.connection.zcount, self.key, self._live_min(), "+inf", default=0
+        )
 
     def __len__(self) -> int:
         return self.count
@@ -67,11 +71,22 @@ class BaseRegistry:
             low, high = self._live_min(), "+inf"
             if desc:
                 low, high = high, low
-            ids = self.connection.zrange(
-                self.key, low, high, desc=desc, byscore=True, offset=start, num=count
+            ids = damage.guard(
+                self.key,
+                self.connection.zrange,
+                self.key,
+                low,
+                high,
+                desc=desc,
+                byscore=True,
+                offset=start,
+                num=count,
+                default=[],
             )
         else:
-            ids = self.connection.zrange(self.key, start, end, desc=desc)
+            ids = damage.guard(
+                self.key, self.connection.zrange, self.key, start, end, desc=desc, default=[]
+            )
         return [as_str(i) for i in ids]
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
@@ -115,17 +130,7 @@ class StartedJobRegistry(BaseRegistry):
         if not ids:
             return 0
         handled = 0
-        pipe = self.connection.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.hget(self.keys.job(self.name, job_id), "stop_requested")
-        stop_requested = pipe.execute()
-        for job_id, job, stop in zip(
-            ids,
-            Job.fetch_many(
-                ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
-            ),
-            stop_requested,
-        ):
+        for job_id, job, stop in zip(ids, *self._load(ids)):
             if job is None:  # nothing left to record
                 self.connection.zrem(self.key, job_id)
                 continue
@@ -134,24 +139,65 @@ class StartedJobRegistry(BaseRegistry):
                     f"StopRequested: Job {job.id} was stopped on request; its worker "
                     f"{job.worker_name} died before it could stop it."
                 )
-                if record_failure(
-                    job, text, job.worker_name or "", status="stopped", retry=False,
-                    only_if_abandoned=True,
-                ):
-                    handled += 1
-                continue
-            text = "".join(
-                traceback.format_exception_only(
-                    AbandonedJobError(
-                        f"Job {job.id} was abandoned: worker {job.worker_name} "
-                        "stopped heart-beating while running it "
-                        "(killed, crashed or lost its connection)."
+            else:
+                text = "".join(
+                    traceback.format_exception_only(
+                        AbandonedJobError(
+                            f"Job {job.id} was abandoned: worker {job.worker_name} "
+                            "stopped heart-beating while running it "
+                            "(killed, crashed or lost its connection)."
+                        )
                     )
                 )
-            )
-            if record_failure(job, text, job.worker_name or "", only_if_abandoned=True):
+            if record_failure(
+                job,
+                text,
+                job.worker_name or "",
+                status="stopped" if stop else "failed",
+                retry=not stop,
+                only_if_abandoned=True,
+            ):
                 handled += 1
         return handled
+
+    def _load(self, ids: list[str]) -> tuple[list[Job | None], list[bool]]:
+        """The jobs (None: gone) and whether each was asked to stop, in one round trip.
+
+        A hash that cannot be loaded (a field that is not a number, say) gives
+        a bare job: its failure is still recorded, with the worker and retries
+        it had unknown (so no retry).
+        """
+        keys = [self.keys.job(self.name, job_id) for job_id in ids]
+        pipe = self.connection.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        jobs: list[Job | None] = []
+        stops = []
+        for job_id, fields in zip(ids, execute(pipe, keys, default={})):
+            stops.append(bool(fields.get(b"stop_requested")))
+            if not fields:
+                jobs.append(None)
+                continue
+            try:
+                job = Job.from_hash(
+                    job_id,
+                    fields,
+                    self.connection,
+                    origin=self.name,
+                    serializer=self.serializer,
+                    prefix=self.keys.prefix,
+                )
+            except Exception:
+                job = Job(
+                    job_id,
+                    self.connection,
+                    origin=self.name,
+                    serializer=self.serializer,
+                    prefix=self.keys.prefix,
+                )
+                job.worker_name = as_str(fields.get(b"worker"))
+            jobs.append(job)
+        return jobs, stops
 
 
 class FinishedJobRegistry(BaseRegistry):

@@ -28,6 +28,7 @@ from typing import Any
 
 from . import hooks, scripts, utils
 from .connection import resolve_connection
+from .corrupt import damage, execute
 from .cron import CronEntry
 from .job import JobStatus
 from .keys import keyspace
@@ -172,14 +173,24 @@ class Scheduler:
         One round trip reads the earliest due time of every queue; only the
         queues with due jobs are then changed, one atomic batch at a time.
         """
-        names = sorted(as_str(n) for n in self.connection.smembers(self.keys.queues))
+        queues = self.keys.queues
+        members = damage.guard(queues, self.connection.smembers, queues, default=set())
+        names = sorted(as_str(n) for n in members)
         if not names:
             return None
         heads = self._heads(names)
         due = [name for name, score in heads.items() if score is not None and score <= now]
         for name in due:
             registry = ScheduledJobRegistry(name, self.connection, prefix=self.keys.prefix)
-            moved = registry.enqueue_due(timestamp=now, batch=self.batch_size)
+            # A queue's key of the wrong type is logged once and passed over
+            # (see corrupt.py); the other queues' jobs still come due.
+            moved = damage.guard(
+                registry.key,
+                registry.enqueue_due,
+                timestamp=now,
+                batch=self.batch_size,
+                default=0,
+            )
             if moved:
                 self.log.debug("%s: %d scheduled job(s) due", name, moved)
         if due:
@@ -189,9 +200,11 @@ class Scheduler:
 
     def _heads(self, names: list[str]) -> dict[str, float | None]:
         pipe = self.connection.pipeline(transaction=False)
-        for name in names:
-            pipe.zrange(self.keys.registry(name, "scheduled"), 0, 0, withscores=True)
-        return {name: (head[0][1] if head else None) for name, head in zip(names, pipe.execute())}
+        keys = [self.keys.registry(name, "scheduled") for name in names]
+        for key in keys:
+            pipe.zrange(key, 0, 0, withscores=True)
+        replies = execute(pipe, keys, default=[])
+        return {name: (head[0][1] if head else None) for name, head in zip(names, replies)}
 
     # -- periodic jobs ---------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Any
 from . import connection as connection_module
 from . import scripts
 from .connection import UNAVAILABLE, call_with_reconnect, one_slot, resolve_connection
+from . import corrupt
+from .corrupt import damage
 from .errors import InvalidJobOperation
 from .execution import EXECUTIONS, Execution
 from .execution.base import Success, perform_job, record_result
@@ -238,7 +240,20 @@ class Worker:
         return done > 0
 
     def dequeue(self) -> Job | None:
-        """Take the next job, marking it started in the same atomic step."""
+        """Take the next job, marking it started in the same atomic step.
+
+        A job whose stored hash cannot be read is moved to the failed jobs
+        (see :meth:`_job_from_reply`) and the next one taken.
+        """
+        while True:
+            taken = self._take()
+            if taken is None:
+                return None
+            job = self._job_from_reply(taken)
+            if job is not None:
+                return job
+
+    def _take(self) -> scripts.Taken | None:
         if self._one_script:
             reply = self._redis(
                 scripts.dequeue,
@@ -249,7 +264,7 @@ class Worker:
                 self.name,
                 self.worker_ttl,
             )
-            return self._job_from_reply(reply)
+            return reply  # type: ignore[no-any-return]
         # Queues on several cluster slots: one script per queue, in priority order.
         for position, name in enumerate(self.queue_names, 1):
             reply = self._redis(
@@ -262,7 +277,7 @@ class Worker:
                 self.worker_ttl,
             )
             if reply:
-                return self._job_from_reply(reply._replace(position=position))
+                return reply._replace(position=position)  # type: ignore[no-any-return]
         return None
 
     def _prefetched(self) -> Job | None:
@@ -307,17 +322,42 @@ class Worker:
             scripts.give_back(job.connection, job.keys, job.origin, job.id, now(), self.name)
 
     def _job_from_reply(self, taken: scripts.Taken | None) -> Job | None:
+        """The job taken; None when none was, or when its hash could not be read.
+
+        A hash that cannot be loaded (a field such as ``created_at`` that is
+        not a number, written by something else than this code) is recorded
+        as failed, with the reason, before it could harm the worker.
+        """
         if taken is None:
             return None
         queue = self.queues[taken.position - 1]
-        return queue.job_class.from_hash(
-            taken.id.decode(),
-            taken.fields,
-            queue.connection,
-            origin=queue.name,
-            serializer=queue.serializer,
-            prefix=self.keys.prefix,
-        )
+        job_id = taken.id.decode()
+        try:
+            return queue.job_class.from_hash(
+                job_id,
+                taken.fields,
+                queue.connection,
+                origin=queue.name,
+                serializer=queue.serializer,
+                prefix=self.keys.prefix,
+            )
+        except Exception as exc:
+            text = (
+                f"DeserializationError: job {job_id} was not run: its stored data cannot be "
+                f"read ({type(exc).__name__}: {exc})."
+            )
+            self.log.error("%s: %s", queue.name, text)
+            bare = queue.job_class(
+                job_id,
+                queue.connection,
+                origin=queue.name,
+                serializer=queue.serializer,
+                prefix=self.keys.prefix,
+            )
+            status = record_failure(bare, text, self.name, retry=False, wait_for_redis=True)
+            self.tally.started(queue.name)
+            self.tally.ended(queue.name, status)
+            return None
 
     def execute(self, job: Job) -> str | None:
         self.current_job = job
@@ -475,8 +515,11 @@ class Worker:
         timestamp = now()
         job = self.current_job
         pipe = self.connection.pipeline(transaction=False)
+        keys = []  # the key of each command, to name a bad one
         if fresh:
             pipe.delete(self.key)
+            keys.append(self.key)
+        keys += [self.key, self.key]
         pipe.hset(
             self.key,
             mapping={
@@ -492,13 +535,12 @@ class Worker:
         pipe.expire(self.key, int(self.worker_ttl) + 1)
         if self.listed:
             pipe.sadd(self.keys.workers, self.name)
+            keys.append(self.keys.workers)
         if job is not None:
-            pipe.zadd(
-                self.keys.registry(job.origin, "started"),
-                {job.id: timestamp + self.worker_ttl},
-                xx=True,
-            )
-        pipe.execute()
+            started = self.keys.registry(job.origin, "started")
+            pipe.zadd(started, {job.id: timestamp + self.worker_ttl}, xx=True)
+            keys.append(started)
+        corrupt.execute(pipe, keys)
         self._last_heartbeat = time.monotonic()
 
     def heartbeat_if_due(self) -> None:
@@ -569,16 +611,20 @@ class Worker:
         sweep = time.monotonic() >= self._next_deferred_sweep
         if sweep:
             self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
+        # A registry of the wrong type (see corrupt.py) costs one logged error
+        # and is tried again with back-off; the other queues are not held up.
         for queue in self.queues:
             for registry in (
                 queue.finished_job_registry,
                 queue.failed_job_registry,
                 queue.canceled_job_registry,
             ):
-                registry.cleanup()
+                damage.guard(registry.key, registry.cleanup)
             if sweep:
-                queue.deferred_job_registry.release_ready()
-            abandoned = queue.started_job_registry.cleanup()
+                deferred = queue.deferred_job_registry
+                damage.guard(deferred.key, deferred.release_ready)
+            started = queue.started_job_registry
+            abandoned = damage.guard(started.key, started.cleanup, default=0)
             if abandoned:
                 for _ in range(abandoned):  # failed on behalf of their dead worker
                     self.tally.ended(queue.name, "failed")
@@ -706,13 +752,15 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     """Every live worker's registration, as a dict of its fields."""
     connection = resolve_connection(connection)
     ks = keyspace(prefix)
-    names = sorted(as_str(n) for n in connection.smembers(ks.workers))
+    members = damage.guard(ks.workers, connection.smembers, ks.workers, default=set())
+    names = sorted(as_str(n) for n in members)
     pipe = connection.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(ks.worker(name))
     workers = []
     stale = []
-    for name, fields in zip(names, pipe.execute()):
+    replies = corrupt.execute(pipe, [ks.worker(name) for name in names], default={})
+    for name, fields in zip(names, replies):
         if fields:
             workers.append({as_str(k): as_str(v) for k, v in fields.items()})
         else:
@@ -756,7 +804,8 @@ def pool_children(
     pipe = resolve_connection(connection).pipeline(transaction=False)
     for _pool, child in wanted:
         pipe.hgetall(ks.worker(child))
-    for (pool, _child), fields in zip(wanted, pipe.execute()):
+    replies = corrupt.execute(pipe, [ks.worker(child) for _pool, child in wanted], default={})
+    for (pool, _child), fields in zip(wanted, replies):
         if fields:
             found[pool].append({as_str(k): as_str(v) for k, v in fields.items()})
     return found
@@ -819,14 +868,18 @@ def running_jobs(
     pipe = connection.pipeline(transaction=False)
     for name in names:
         pipe.zrange(ks.registry(name, "started"), 0, -1)
-    started = [(name, as_str(job_id)) for name, ids in zip(names, pipe.execute()) for job_id in ids]
+    replies = corrupt.execute(pipe, [ks.registry(name, "started") for name in names], default=[])
+    started = [(name, as_str(job_id)) for name, ids in zip(names, replies) for job_id in ids]
     if not started:
         return {}
     pipe = connection.pipeline(transaction=False)
     for name, job_id in started:
         pipe.hmget(ks.job(name, job_id), ["worker", "status"])
     found: dict[str, list[tuple[str, str]]] = {}
-    for (name, job_id), (worker, status) in zip(started, pipe.execute()):
+    replies = corrupt.execute(
+        pipe, [ks.job(name, job_id) for name, job_id in started], default=[None, None]
+    )
+    for (name, job_id), (worker, status) in zip(started, replies):
         # The job may have ended between the two reads.
         if worker and as_str(status) == "started":
             found.setdefault(as_str(worker), []).append((name, job_id))

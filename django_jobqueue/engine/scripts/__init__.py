@@ -19,6 +19,7 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
 from ..connection import is_cluster
+from ..corrupt import damage
 from ..keys import KeySpace
 from . import wire
 
@@ -251,11 +252,29 @@ def send_enqueue_many(
 
 
 def dequeue(
-    client: Any, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
+    client: Any,
+    ks: KeySpace,
+    queues: Sequence[str],
+    now: float,
+    worker: str,
+    deadline_in: float,
 ) -> Any:
-    """The job taken, or None when every queue is empty."""
+    """The job taken, or None when every queue is empty.
+
+    A queue whose keys hold the wrong type of data is passed over (see
+    take_next in _lib.lua) and logged once.
+    """
     keys = TakeNext(queues, deadline_in).keys(ks)
-    return decode_reply(_run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)]), 0)[1]
+    reply = _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
+    (broken,), taken = decode_reply(reply, 1)
+    _report(broken)
+    return taken
+
+
+def _report(broken: bytes | None) -> None:
+    """Log the keys a script found holding the wrong type of data (once each)."""
+    if broken:
+        damage.report(broken.decode().split(" "))
 
 
 def finish(
@@ -279,7 +298,8 @@ def finish(
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    (dependents,), taken = decode_reply(_run("finish", client, keys, args), 1)
+    (dependents, broken), taken = decode_reply(_run("finish", client, keys, args), 2)
+    _report(broken)
     return [dependents, taken]
 
 
@@ -323,7 +343,8 @@ def fail(
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    (new_status, dependents), taken = decode_reply(_run("fail", client, keys, args), 2)
+    (new_status, dependents, broken), taken = decode_reply(_run("fail", client, keys, args), 3)
+    _report(broken)
     return [new_status, dependents, taken]
 
 
