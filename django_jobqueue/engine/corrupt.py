@@ -101,3 +101,37 @@ def execute(pipe: Any, keys: list[str], default: Any = None) -> list[Any]:
             reply = default
         replies.append(reply)
     return replies
+
+
+def fetch_jobs(
+    ids: list[str], connection: Any, serializer: Any, *, origin: str, prefix: str, job_class: Any
+) -> list[Any]:
+    """``Job.fetch_many`` for pages: a hash that cannot be loaded gives None, not an error.
+
+    (A key that is not a hash, or a field such as ``created_at`` that is not
+    a number, written by something else than this code.) One round trip.
+    """
+    from .keys import keyspace
+
+    ks = keyspace(prefix)
+    keys = [ks.job(origin, job_id) for job_id in ids]
+    pipe = connection.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    jobs = []
+    for job_id, key, fields in zip(ids, keys, execute(pipe, keys, default={})):
+        job = None
+        if fields:
+            try:
+                job = job_class.from_hash(
+                    job_id,
+                    fields,
+                    connection,
+                    origin=origin,
+                    serializer=serializer,
+                    prefix=prefix,
+                )
+            except Exception as exc:
+                damage.report([key], f"{type(exc).__name__}: {exc}")
+        jobs.append(job)
+    return jobs

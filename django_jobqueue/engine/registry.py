@@ -14,7 +14,7 @@ import traceback
 from typing import Any
 
 from .connection import resolve_connection
-from .corrupt import damage, execute
+from .corrupt import damage, execute, fetch_jobs
 from .errors import AbandonedJobError
 from .job import Job
 from .keys import keyspace, validate_queue_name
@@ -91,8 +91,13 @@ class BaseRegistry:
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
-        jobs = Job.fetch_many(
-            ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
+        jobs = fetch_jobs(
+            ids,
+            self.connection,
+            self.serializer,
+            origin=self.name,
+            prefix=self.keys.prefix,
+            job_class=Job,
         )
         return [job for job in jobs if job is not None]
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from . import hooks, scripts, utils
 from .connection import resolve_connection
-from .corrupt import damage, execute
+from .corrupt import damage, execute, fetch_jobs
 from .cron import CronEntry
 from .job import JobStatus
 from .keys import keyspace
@@ -477,9 +477,10 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
     heads: list[tuple[float, Queue, str]] = []
     for group in by_connection.values():
         pipe = group[0].connection.pipeline(transaction=False)
-        for queue in group:
-            pipe.zrange(queue.keys.registry(queue.name, "scheduled"), 0, limit - 1, withscores=True)
-        for queue, entries in zip(group, pipe.execute()):
+        keys = [queue.keys.registry(queue.name, "scheduled") for queue in group]
+        for key in keys:
+            pipe.zrange(key, 0, limit - 1, withscores=True)
+        for queue, entries in zip(group, execute(pipe, keys, default=[])):
             heads += [(score, queue, as_str(job_id)) for job_id, score in entries]
     heads.sort(key=lambda head: head[0])
     heads = heads[:limit]
@@ -488,12 +489,13 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
         mine = [(score, job_id) for score, q, job_id in heads if q is queue]
         if not mine:
             continue
-        found = queue.job_class.fetch_many(
+        found = fetch_jobs(
             [job_id for _, job_id in mine],
             queue.connection,
             queue.serializer,
             origin=queue.name,
             prefix=queue.keys.prefix,
+            job_class=queue.job_class,
         )
         rows += [
             {"queue": queue.name, "id": job_id, "runs_at": score, "job": job}
