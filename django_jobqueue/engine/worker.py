@@ -13,9 +13,8 @@ import uuid
 from typing import Any
 
 from . import connection as connection_module
-from . import scripts
+from . import corrupt, scripts
 from .connection import UNAVAILABLE, call_with_reconnect, one_slot, resolve_connection
-from . import corrupt
 from .corrupt import damage
 from .errors import InvalidJobOperation
 from .execution import EXECUTIONS, Execution
@@ -264,7 +263,7 @@ class Worker:
                 self.name,
                 self.worker_ttl,
             )
-            return reply  # type: ignore[no-any-return]
+            return reply
         # Queues on several cluster slots: one script per queue, in priority order.
         for position, name in enumerate(self.queue_names, 1):
             reply = self._redis(
@@ -277,7 +276,7 @@ class Worker:
                 self.worker_ttl,
             )
             if reply:
-                return reply._replace(position=position)  # type: ignore[no-any-return]
+                return reply._replace(position=position)
         return None
 
     def _prefetched(self) -> Job | None:

@@ -168,8 +168,12 @@ def test_a_job_hash_that_cannot_be_run_is_failed_with_the_reason(
     assert redis_conn.hget(job.key, "status") == b"failed"
     assert job.id in queue.failed_job_registry
     reason = redis_conn.hget(job.key, "exc_info").decode()
-    assert {"func": "import", "data": "no stored call data", "created_at": "yesterday",
-            "status": "no status"}[field] in reason
+    assert {
+        "func": "import",
+        "data": "no stored call data",
+        "created_at": "yesterday",
+        "status": "no status",
+    }[field] in reason
     assert after.get_status() == JobStatus.FINISHED  # the worker went on
 
 

@@ -143,8 +143,11 @@ def test_a_worker_registers_again_with_its_next_heartbeat(
 def test_a_pool_and_its_children_register_again(spawn_worker, queue, redis_conn, key_prefix):
     spawn_worker("default", "WorkerPool", name="pool", worker_ttl=3, extra=("--processes", "1"))
     _wait_for_registration(redis_conn, key_prefix, "pool")
-    wait_until(lambda: pool_children(redis_conn, all_workers(redis_conn, key_prefix), key_prefix)
-               .get("pool"))
+    wait_until(
+        lambda: pool_children(redis_conn, all_workers(redis_conn, key_prefix), key_prefix).get(
+            "pool"
+        )
+    )
     empty(redis_conn, key_prefix)
     pool = _wait_for_registration(redis_conn, key_prefix, "pool")
     assert pool["execution"] == "pool"
