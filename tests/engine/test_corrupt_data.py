@@ -227,3 +227,17 @@ def test_a_pool_whose_children_die_at_once_backs_off_and_a_burst_ends(
     # 0.1 + 0.2 + 0.4 + 0.8 s between them, not a tight loop.
     assert time.monotonic() - began >= 1.5
     assert Queue("default", connection=redis_conn, prefix=key_prefix).count == 1
+
+
+def test_an_enqueue_onto_a_queue_key_of_the_wrong_type_leaves_nothing_behind(
+    make_queue, redis_conn, key_prefix
+):
+    from redis.exceptions import ResponseError
+
+    bad = make_queue("bad")
+    _break(redis_conn, bad.key)
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        bad.enqueue(jobs.add, 1, 1, job_id="one")
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        bad.enqueue_many([Queue.prepare_data(jobs.add, (1, 1), job_id="two")])
+    assert not redis_conn.exists(bad.keys.job("bad", "one"), bad.keys.job("bad", "two"))

@@ -21,8 +21,10 @@ redis.call('HSET', record, 'occurrence', ARGV[2], 'schedule', ARGV[3])
 if ARGV[4] ~= '1' then return 2 end
 if redis.call('HGET', record, 'paused') == '1' then return 3 end
 local id, now = ARGV[6], ARGV[5]
-write_job(KEYS[2], 'queued', now, ARGV[8], ARGV, 10)
+-- The id first (see enqueue.lua): a queue list of the wrong type fails the
+-- script before the job is written.
 push(KEYS[3], KEYS[4], KEYS[2], id, false, now, ARGV[7], 0)
+write_job(KEYS[2], 'queued', now, ARGV[8], ARGV, 10)
 if ARGV[9] ~= '' then redis.call('SADD', KEYS[5], ARGV[9]) end
 redis.call('HSET', record, 'last_job', id, 'last_run', now)
 redis.call('HDEL', record, 'error')

@@ -24,7 +24,8 @@ if #KEYS > 5 then
   local duplicate = claim_id(KEYS[1], id, {KEYS[6], KEYS[7], KEYS[8]})
   if duplicate then return redis.error_reply(duplicate) end
 end
-write_job(KEYS[1], target, now, ARGV[6], ARGV, 10)
+-- The id first, the hash after: a queue or registry key of the wrong type
+-- fails the script before anything is written (no stray hash).
 if target == 'queued' then
   push(KEYS[2], KEYS[3], KEYS[1], id, ARGV[5] == '1', now, ARGV[7], tonumber(ARGV[8]))
 elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
@@ -32,5 +33,6 @@ elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
 else
   return redis.error_reply('BAD_TARGET ' .. target)
 end
+write_job(KEYS[1], target, now, ARGV[6], ARGV, 10)
 if ARGV[9] ~= '' then redis.call('SADD', KEYS[5], ARGV[9]) end
 return 1

@@ -15,6 +15,11 @@
 -- Returns one reply per job: 1, or 'DUPLICATE <status>' when a live job already
 -- has that chosen id (that job is left alone; the others are enqueued).
 local now, channel = ARGV[1], ARGV[2]
+-- A queue key of the wrong type fails the batch before any job is written.
+local bad = {}
+if not (sound(bad, KEYS[1], 'list') and sound(bad, KEYS[2], 'zset')) then
+  return redis.error_reply('WRONGTYPE ' .. bad[1] .. ' is not a queue: nothing was enqueued')
+end
 local ended = {KEYS[4], KEYS[5], KEYS[6]}
 local replies, tail = {}, {}
 local at = 4
