@@ -43,7 +43,7 @@ def test_an_in_process_worker_fails_the_job_and_goes_on(queue, make_worker):
     assert (worker.successful_job_count, worker.failed_job_count) == (1, 3)
 
 
-@pytest.mark.parametrize("worker_class", ["SimpleWorker", "WorkerPool"])
+@pytest.mark.parametrize("worker_class", ["SimpleWorker", "Worker", "WorkerPool"])
 def test_a_worker_process_fails_the_job_and_goes_on(queue, spawn_worker, worker_class):
     failing = [queue.enqueue(func, *args) for func, args, _ in EXITS]
     after = queue.enqueue(jobs.add, 1, 2)
