@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from . import connection, scripts
+from .connection import is_cluster
 from .dependencies import release_dependents
 from .job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job, Retry
 from .utils import now
@@ -146,8 +147,11 @@ def record_failure(
     new_status = new_status.decode() if isinstance(new_status, bytes) else new_status
     job.set_status(new_status)
     job.exc_info = exc_info
-    if retry_in is not None:
+    # The script decides: a job someone asked to stop is not retried (see fail.lua).
+    if new_status in ("queued", "scheduled"):
         job.retries_left -= 1  # type: ignore[operator]
+        if is_cluster(job.connection):  # the script could not list the queue (another slot)
+            job.connection.sadd(job.keys.queues, job.origin)
     else:
         _send(
             job,

@@ -35,6 +35,10 @@ logger = logging.getLogger("django_jobqueue.worker")
 #: Seconds past a job's timeout before the child running it is killed outright.
 KILL_GRACE = 5
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+#: Seconds at most between two children started in place of ones that died at once.
+MAX_RESPAWN_DELAY = 30.0
+#: Children in a row dying before running a job after which a burst pool gives up.
+BURST_CRASHES = 5
 
 
 def rss_bytes() -> int:
@@ -97,21 +101,19 @@ class PoolChild(Worker):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return previous
 
+    #: Children are listed by their pool, not in the set of workers.
+    listed = False
+
+    def registration(self) -> dict[str, Any]:
+        return {
+            **super().registration(),
+            "pid": os.getpid(),
+            "pool": self.pool,
+            "execution": "pool-child",
+        }
+
     def register_birth(self) -> None:
-        # Children are listed by their pool, not in the set of workers.
-        self.connection.hset(
-            self.key,
-            mapping={
-                "name": self.name,
-                "hostname": self.hostname,
-                "pid": os.getpid(),
-                "queues": ",".join(self.queue_names),
-                "birth": repr(now()),
-                "pool": self.pool,
-                "execution": "pool-child",
-                "version": _version(),
-            },
-        )
+        self._birth = now()
         self.heartbeat()
 
     def register_death(self) -> None:
@@ -131,6 +133,8 @@ class Child:
     #: (queue, job id, kill deadline or None) of the job it is running.
     job: tuple[str, str, float | None] | None = None
     buffer: bytes = b""
+    #: Jobs it started.
+    ran: int = 0
 
 
 class WorkerPool:
@@ -208,6 +212,11 @@ class WorkerPool:
         self._stop_requested = False
         self._cold = False
         self._burst = False
+        self._birth = now()
+        #: Children in a row that died before running a job, and when to start
+        #: the ones that replace them (see _replace).
+        self._crashes = 0
+        self._respawns: list[float] = []
         #: Counts jobs of dead children that this process fails (the children count the rest).
         self.tally = Tally(self.connection, self.keys)
         #: The once-a-minute log line, with the whole pool's totals.
@@ -250,9 +259,10 @@ class WorkerPool:
             for _ in range(self.processes):
                 if not self._stop_requested:  # a signal may come during start-up
                     self._spawn()
-            while self.children:
+            while self.children or self._respawns:
                 self._wait_for_children()
                 ran |= self._reap()
+                self._respawn_if_due()
                 self._kill_overdue()
                 self._heartbeat()
                 self._schedule_if_due()
@@ -334,6 +344,8 @@ class WorkerPool:
         fds = [c.report for c in self.children.values()]
         fds += [c.pidfd for c in self.children.values() if c.pidfd is not None]
         timeout = min(self.heartbeat_interval, 1.0)
+        if self._respawns:
+            timeout = min(timeout, max(min(self._respawns) - time.monotonic(), 0.0))
         if self.scheduler is not None:
             timeout = min(timeout, max(self._next_schedule - time.monotonic(), 0.0))
         try:
@@ -353,6 +365,7 @@ class WorkerPool:
         for line in lines:
             parts = line.decode().split()
             if parts[:1] == ["S"]:
+                child.ran += 1
                 timeout = float(parts[3])
                 deadline = time.monotonic() + timeout + KILL_GRACE if timeout > 0 else None
                 child.job = (parts[1], parts[2], deadline)
@@ -384,13 +397,65 @@ class WorkerPool:
             # A child that died or was recycled is replaced; one that ran out of
             # work (burst), hit the pool's own limits or was told to stop is not.
             if code != 0 and not self._stop_requested:
-                self._spawn()
+                self._replace(child, code)
         return reaped
+
+    def _replace(self, child: Child, code: int) -> None:
+        """Spawn a child in place of one that exited with ``code``.
+
+        Children that die before running a job (something in the environment
+        or in Redis kills each one the same way) are replaced after a growing
+        pause, 0.1 s doubling up to :data:`MAX_RESPAWN_DELAY`, not in a tight
+        loop; in burst mode the pool gives up after :data:`BURST_CRASHES` of
+        them in a row, so that it ends.
+        """
+        if code == 3 or child.ran:
+            self._crashes = 0
+            self._spawn()
+            return
+        self._crashes += 1
+        if self._burst and self._crashes >= BURST_CRASHES:
+            if not self.children and not self._respawns:
+                self.log.error(
+                    "Worker %s: %d children in a row died before running a job; giving up "
+                    "(burst mode)",
+                    self.name,
+                    self._crashes,
+                )
+            return
+        delay = min(0.1 * 2 ** (self._crashes - 1), MAX_RESPAWN_DELAY)
+        if self._crashes in (2, 10) or delay == MAX_RESPAWN_DELAY:
+            self.log.error(
+                "Worker %s: %d children in a row died before running a job; "
+                "the next one starts in %.1f s",
+                self.name,
+                self._crashes,
+                delay,
+            )
+        self._respawns.append(time.monotonic() + delay)
+
+    def _respawn_if_due(self) -> None:
+        if self._stop_requested:
+            self._respawns.clear()
+            return
+        due = [t for t in self._respawns if t <= time.monotonic()]
+        for t in due:
+            self._respawns.remove(t)
+            self._spawn()
 
     def _fail_orphan(self, child: Child, code: int) -> None:
         queue_name, job_id, deadline = child.job  # type: ignore[misc]
         queue = next(q for q in self.queues if q.name == queue_name)
-        job = queue.fetch_job(job_id)
+        try:
+            job = queue.fetch_job(job_id)
+        except Exception:  # a hash that cannot be loaded: its failure is still recorded
+            job = queue.job_class(
+                job_id,
+                queue.connection,
+                origin=queue.name,
+                serializer=queue.serializer,
+                prefix=self.keys.prefix,
+            )
         if job is None:
             return
         reason = death_reason(
@@ -452,8 +517,20 @@ class WorkerPool:
             self.processes,
             "on" if self.scheduler is not None else "off",
         )
+        self._birth = now()
+        self._beat(fresh=True)
+        self._last_heartbeat = time.monotonic()
+
+    def _beat(self, fresh: bool = False) -> None:
+        """Write the pool's whole registration and state, in one round trip.
+
+        Like a worker's heartbeat (see :meth:`.Worker.heartbeat`), it lists
+        the pool again in a Redis that came back empty.
+        """
+        state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
         pipe = self.connection.pipeline(transaction=False)
-        pipe.delete(self.key)
+        if fresh:
+            pipe.delete(self.key)
         pipe.hset(
             self.key,
             mapping={
@@ -461,35 +538,26 @@ class WorkerPool:
                 "hostname": socket.gethostname(),
                 "pid": os.getpid(),
                 "queues": ",".join(self.queue_names),
-                "birth": repr(now()),
+                "birth": repr(self._birth),
                 "execution": "pool",
                 "processes": self.processes,
                 "version": _version(),
+                "state": state,
+                "last_heartbeat": repr(now()),
+                "children": ",".join(c.name for c in self.children.values()),
+                "successful": self.successful_job_count,
+                "failed": self.failed_job_count,
             },
         )
+        pipe.expire(self.key, int(self.worker_ttl) + 1)
         pipe.sadd(self.keys.workers, self.name)
         pipe.execute()
-        self._last_heartbeat = 0.0
-        self._heartbeat()
 
     def _heartbeat(self) -> None:
         if time.monotonic() - self._last_heartbeat < self.heartbeat_interval:
             return
-        state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
         try:
-            pipe = self.connection.pipeline(transaction=False)
-            pipe.hset(
-                self.key,
-                mapping={
-                    "state": state,
-                    "last_heartbeat": repr(now()),
-                    "children": ",".join(c.name for c in self.children.values()),
-                    "successful": self.successful_job_count,
-                    "failed": self.failed_job_count,
-                },
-            )
-            pipe.expire(self.key, int(self.worker_ttl) + 1)
-            pipe.execute()
+            self._beat()
         except Exception:
             self.log.warning("Worker %s: heartbeat failed", self.name, exc_info=True)
         self._last_heartbeat = time.monotonic()

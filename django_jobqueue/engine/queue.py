@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
-from .connection import resolve_connection
+from .connection import is_cluster, resolve_connection
 from .errors import DuplicateJobError, NoSuchJobError
 from .job import DEFAULT_TIMEOUT, Job, JobStatus
 from .keys import STATS_TTL, keyspace, validate_queue_name
@@ -31,10 +31,6 @@ logger = logging.getLogger("django_jobqueue.queue")
 
 #: Keyword arguments of ``enqueue`` that configure the job instead of reaching the function.
 RESERVED_KWARGS = tuple(sorted(CALL_KEYWORDS))
-
-# (connection id, prefix, queue) already added to the set of known queues by
-# this process: one SADD per queue and process, not one per enqueue.
-_registered: set[tuple[int, str, str]] = set()
 
 #: Jobs run by in-memory inline queues in this process, newest last, so that
 #: ``fetch_job`` and ``depends_on=<id>`` still work without Redis.
@@ -200,7 +196,6 @@ class Queue:
             pipe.delete(key)
         pipe.srem(self.keys.queues, self.name)
         pipe.execute()
-        _registered.discard(self._registration)
 
     # -- registries ----------------------------------------------------------
 
@@ -521,13 +516,16 @@ class Queue:
                 return job
 
     def _register(self) -> None:
-        if self._registration not in _registered:
-            self.connection.sadd(self.keys.queues, self.name)
-            _registered.add(self._registration)
+        """List this queue in the set of queue names before a job is put in it.
 
-    @property
-    def _registration(self) -> tuple[int, str, str]:
-        return (id(self.connection), self.keys.prefix, self.name)
+        The enqueue scripts add the name themselves, on every enqueue, so a
+        Redis that came back empty (restart, failover, FLUSHDB) lists the
+        queue again with the first job put in it. On Redis Cluster that set
+        lies in another slot than the queue's keys, which a script may not
+        touch together: there this one command is sent, also every time.
+        """
+        if is_cluster(self.connection):
+            self.connection.sadd(self.keys.queues, self.name)
 
 
 class _Batch:

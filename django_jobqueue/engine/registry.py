@@ -14,6 +14,7 @@ import traceback
 from typing import Any
 
 from .connection import resolve_connection
+from .corrupt import damage, execute, fetch_jobs
 from .errors import AbandonedJobError
 from .job import Job
 from .keys import keyspace, validate_queue_name
@@ -50,7 +51,10 @@ class BaseRegistry:
 
     @property
     def count(self) -> int:
-        return self.connection.zcount(self.key, self._live_min(), "+inf")
+        """How many entries; 0 for a key of the wrong type (logged once, see corrupt.py)."""
+        return damage.guard(
+            self.key, self.connection.zcount, self.key, self._live_min(), "+inf", default=0
+        )
 
     def __len__(self) -> int:
         return self.count
@@ -67,17 +71,33 @@ class BaseRegistry:
             low, high = self._live_min(), "+inf"
             if desc:
                 low, high = high, low
-            ids = self.connection.zrange(
-                self.key, low, high, desc=desc, byscore=True, offset=start, num=count
+            ids = damage.guard(
+                self.key,
+                self.connection.zrange,
+                self.key,
+                low,
+                high,
+                desc=desc,
+                byscore=True,
+                offset=start,
+                num=count,
+                default=[],
             )
         else:
-            ids = self.connection.zrange(self.key, start, end, desc=desc)
+            ids = damage.guard(
+                self.key, self.connection.zrange, self.key, start, end, desc=desc, default=[]
+            )
         return [as_str(i) for i in ids]
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
-        jobs = Job.fetch_many(
-            ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
+        jobs = fetch_jobs(
+            ids,
+            self.connection,
+            self.serializer,
+            origin=self.name,
+            prefix=self.keys.prefix,
+            job_class=Job,
         )
         return [job for job in jobs if job is not None]
 
@@ -112,28 +132,77 @@ class StartedJobRegistry(BaseRegistry):
             as_str(i)
             for i in self.connection.zrange(self.key, "-inf", timestamp or now(), byscore=True)
         ]
+        if not ids:
+            return 0
         handled = 0
-        for job_id, job in zip(
-            ids,
-            Job.fetch_many(
-                ids, self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
-            ),
-        ):
+        for job_id, job, stop in zip(ids, *self._load(ids)):
             if job is None:  # nothing left to record
                 self.connection.zrem(self.key, job_id)
                 continue
-            text = "".join(
-                traceback.format_exception_only(
-                    AbandonedJobError(
-                        f"Job {job.id} was abandoned: worker {job.worker_name} "
-                        "stopped heart-beating while running it "
-                        "(killed, crashed or lost its connection)."
+            if stop:  # fail.lua ends it as stopped in any case; the text says why
+                text = (
+                    f"StopRequested: Job {job.id} was stopped on request; its worker "
+                    f"{job.worker_name} died before it could stop it."
+                )
+            else:
+                text = "".join(
+                    traceback.format_exception_only(
+                        AbandonedJobError(
+                            f"Job {job.id} was abandoned: worker {job.worker_name} "
+                            "stopped heart-beating while running it "
+                            "(killed, crashed or lost its connection)."
+                        )
                     )
                 )
-            )
-            if record_failure(job, text, job.worker_name or "", only_if_abandoned=True):
+            if record_failure(
+                job,
+                text,
+                job.worker_name or "",
+                status="stopped" if stop else "failed",
+                retry=not stop,
+                only_if_abandoned=True,
+            ):
                 handled += 1
         return handled
+
+    def _load(self, ids: list[str]) -> tuple[list[Job | None], list[bool]]:
+        """The jobs (None: gone) and whether each was asked to stop, in one round trip.
+
+        A hash that cannot be loaded (a field that is not a number, say) gives
+        a bare job: its failure is still recorded, with the worker and retries
+        it had unknown (so no retry).
+        """
+        keys = [self.keys.job(self.name, job_id) for job_id in ids]
+        pipe = self.connection.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(key)
+        jobs: list[Job | None] = []
+        stops = []
+        for job_id, fields in zip(ids, execute(pipe, keys, default={})):
+            stops.append(bool(fields.get(b"stop_requested")))
+            if not fields:
+                jobs.append(None)
+                continue
+            try:
+                job = Job.from_hash(
+                    job_id,
+                    fields,
+                    self.connection,
+                    origin=self.name,
+                    serializer=self.serializer,
+                    prefix=self.keys.prefix,
+                )
+            except Exception:
+                job = Job(
+                    job_id,
+                    self.connection,
+                    origin=self.name,
+                    serializer=self.serializer,
+                    prefix=self.keys.prefix,
+                )
+                job.worker_name = as_str(fields.get(b"worker"))
+            jobs.append(job)
+        return jobs, stops
 
 
 class FinishedJobRegistry(BaseRegistry):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .corrupt import execute
 from .keys import REGISTRIES
 from .tally import BUCKET_FIELDS, DURATION_BUCKETS, bucket_label
 from .utils import now
@@ -29,16 +30,20 @@ def _queue_stats(queues: Sequence[Any]) -> tuple[list[dict[str, Any]], set[tuple
     timestamp = f"({now()!r}"
     for group in by_connection.values():
         pipe = group[0].connection.pipeline(transaction=False)
+        keys = []
         for queue in group:
             pipe.llen(queue.key)
             pipe.zcard(queue.keys.priority(queue.name))
+            keys += [queue.key, queue.keys.priority(queue.name)]
             for kind in REGISTRIES:
                 key = queue.keys.registry(queue.name, kind)
+                keys.append(key)
                 if kind in EXPIRING:
                     pipe.zcount(key, timestamp, "+inf")
                 else:
                     pipe.zcard(key)
-        replies = iter(pipe.execute())
+        # A key of the wrong type counts 0 (and is logged once), not a failed page.
+        replies = iter(execute(pipe, keys, default=0))
         workers = all_workers(group[0].connection, group[0].keys.prefix)
         seen.update((id(group[0].connection), w.get("name", "")) for w in workers)
         for queue in group:
@@ -68,22 +73,23 @@ def queue_metrics(queues: Sequence[Any]) -> dict[str, Any]:
         by_connection.setdefault(id(queue.connection), []).append(index)
     for indexes in by_connection.values():
         pipe = queues[indexes[0]].connection.pipeline(transaction=False)
-        for index in indexes:
-            pipe.hgetall(queues[index].keys.metrics(queues[index].name))
-        for index, raw in zip(indexes, pipe.execute()):
+        keys = [queues[index].keys.metrics(queues[index].name) for index in indexes]
+        for key in keys:
+            pipe.hgetall(key)
+        for index, raw in zip(indexes, execute(pipe, keys, default={})):
             fields = {k.decode(): v.decode() for k, v in raw.items()}
             row = rows[index]
             for name in ("started", "finished", "failed"):
-                row[f"jobs_{name}"] = int(fields.get(name, 0))
+                row[f"jobs_{name}"] = _number(fields.get(name), int)
             # Buckets below the shortest job so far have no field yet.
             buckets, running = {}, 0
             for bound, field in zip((*DURATION_BUCKETS, float("inf")), BUCKET_FIELDS):
-                running = max(running, int(fields.get(field, 0)))
+                running = max(running, _number(fields.get(field), int))
                 buckets[bucket_label(bound)] = running
             row["duration"] = {
                 "buckets": buckets,
-                "sum": float(fields.get("duration_sum", 0.0)),
-                "count": int(fields.get("duration_count", 0)),
+                "sum": _number(fields.get("duration_sum"), float),
+                "count": _number(fields.get("duration_count"), int),
             }
     return {"queues": rows, "workers": len(workers)}
 
@@ -107,17 +113,25 @@ def throughput(
     series: dict[Any, list[tuple[int, int, int]]] = {}
     for group in by_connection.values():
         pipe = group[0].connection.pipeline(transaction=False)
-        for queue in group:
-            for minute in span:
-                pipe.hmget(queue.keys.stats(queue.name, minute), ["finished", "failed"])
-        replies = iter(pipe.execute())
+        keys = [queue.keys.stats(queue.name, minute) for queue in group for minute in span]
+        for key in keys:
+            pipe.hmget(key, ["finished", "failed"])
+        replies = iter(execute(pipe, keys, default=[None, None]))
         for queue in group:
             rows = []
             for minute in span:
                 finished, failed = next(replies)
-                rows.append((minute, int(finished or 0), int(failed or 0)))
+                rows.append((minute, _number(finished, int), _number(failed, int)))
             series[queue] = rows
     return [series[q] for q in queues]
+
+
+def _number(value: Any, kind: Any) -> Any:
+    """A counter as stored, or 0 when missing or not a number (written by something else)."""
+    try:
+        return kind(float(value)) if value is not None else kind(0)
+    except ValueError:
+        return kind(0)
 
 
 def suspend(connection: Any, keys: Any, seconds: int | None = None) -> None:

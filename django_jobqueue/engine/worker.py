@@ -13,8 +13,9 @@ import uuid
 from typing import Any
 
 from . import connection as connection_module
-from . import scripts
+from . import corrupt, scripts
 from .connection import UNAVAILABLE, call_with_reconnect, one_slot, resolve_connection
+from .corrupt import damage
 from .errors import InvalidJobOperation
 from .execution import EXECUTIONS, Execution
 from .execution.base import Success, perform_job, record_result
@@ -132,6 +133,7 @@ class Worker:
         self._stop_requested = False
         self._cold = False
         self._last_heartbeat = 0.0
+        self._birth = now()
         self._next_maintenance = 0.0
         self._pubsub: Any = None
         self._suspended = False
@@ -237,7 +239,20 @@ class Worker:
         return done > 0
 
     def dequeue(self) -> Job | None:
-        """Take the next job, marking it started in the same atomic step."""
+        """Take the next job, marking it started in the same atomic step.
+
+        A job whose stored hash cannot be read is moved to the failed jobs
+        (see :meth:`_job_from_reply`) and the next one taken.
+        """
+        while True:
+            taken = self._take()
+            if taken is None:
+                return None
+            job = self._job_from_reply(taken)
+            if job is not None:
+                return job
+
+    def _take(self) -> scripts.Taken | None:
         if self._one_script:
             reply = self._redis(
                 scripts.dequeue,
@@ -248,7 +263,7 @@ class Worker:
                 self.name,
                 self.worker_ttl,
             )
-            return self._job_from_reply(reply)
+            return reply
         # Queues on several cluster slots: one script per queue, in priority order.
         for position, name in enumerate(self.queue_names, 1):
             reply = self._redis(
@@ -261,7 +276,7 @@ class Worker:
                 self.worker_ttl,
             )
             if reply:
-                return self._job_from_reply(reply._replace(position=position))
+                return reply._replace(position=position)
         return None
 
     def _prefetched(self) -> Job | None:
@@ -306,17 +321,42 @@ class Worker:
             scripts.give_back(job.connection, job.keys, job.origin, job.id, now(), self.name)
 
     def _job_from_reply(self, taken: scripts.Taken | None) -> Job | None:
+        """The job taken; None when none was, or when its hash could not be read.
+
+        A hash that cannot be loaded (a field such as ``created_at`` that is
+        not a number, written by something else than this code) is recorded
+        as failed, with the reason, before it could harm the worker.
+        """
         if taken is None:
             return None
         queue = self.queues[taken.position - 1]
-        return queue.job_class.from_hash(
-            taken.id.decode(),
-            taken.fields,
-            queue.connection,
-            origin=queue.name,
-            serializer=queue.serializer,
-            prefix=self.keys.prefix,
-        )
+        job_id = taken.id.decode()
+        try:
+            return queue.job_class.from_hash(
+                job_id,
+                taken.fields,
+                queue.connection,
+                origin=queue.name,
+                serializer=queue.serializer,
+                prefix=self.keys.prefix,
+            )
+        except Exception as exc:
+            text = (
+                f"DeserializationError: job {job_id} was not run: its stored data cannot be "
+                f"read ({type(exc).__name__}: {exc})."
+            )
+            self.log.error("%s: %s", queue.name, text)
+            bare = queue.job_class(
+                job_id,
+                queue.connection,
+                origin=queue.name,
+                serializer=queue.serializer,
+                prefix=self.keys.prefix,
+            )
+            status = record_failure(bare, text, self.name, retry=False, wait_for_redis=True)
+            self.tally.started(queue.name)
+            self.tally.ended(queue.name, status)
+            return None
 
     def execute(self, job: Job) -> str | None:
         self.current_job = job
@@ -434,23 +474,8 @@ class Worker:
             mode,
             "on" if self.scheduler is not None else "off",
         )
-        pipe = self.connection.pipeline(transaction=False)
-        pipe.delete(self.key)
-        pipe.hset(
-            self.key,
-            mapping={
-                "name": self.name,
-                "hostname": self.hostname,
-                "pid": self.pid,
-                "queues": ",".join(self.queue_names),
-                "birth": repr(now()),
-                "execution": self.execution.name,
-                "version": _version(),
-            },
-        )
-        pipe.sadd(self.keys.workers, self.name)
-        pipe.execute()
-        self.heartbeat()
+        self._birth = now()
+        self.heartbeat(fresh=True)
 
     def register_death(self) -> None:
         self.log.info("Worker %s: stopped", self.name)
@@ -462,14 +487,42 @@ class Worker:
         except UNAVAILABLE:
             self.log.warning("Could not unregister worker %s: Redis unreachable", self.name)
 
-    def heartbeat(self) -> None:
-        """Tell Redis this worker (and its current job) is alive."""
+    #: Whether the worker belongs in the set of workers (pool children do not).
+    listed = True
+
+    def registration(self) -> dict[str, Any]:
+        """The fields of this worker's registration that do not change while it runs."""
+        return {
+            "name": self.name,
+            "hostname": self.hostname,
+            "pid": self.pid,
+            "queues": ",".join(self.queue_names),
+            "birth": repr(self._birth),
+            "execution": self.execution.name,
+            "version": _version(),
+        }
+
+    def heartbeat(self, fresh: bool = False) -> None:
+        """Tell Redis this worker (and its current job) is alive.
+
+        Each heartbeat writes the whole registration, in the same round trip:
+        a Redis that came back empty (restart without persistence, failover
+        to a lagging replica, FLUSHDB) shows the worker again after its next
+        heartbeat. ``fresh`` first drops what an earlier worker of this name
+        left (at birth).
+        """
         timestamp = now()
         job = self.current_job
         pipe = self.connection.pipeline(transaction=False)
+        keys = []  # the key of each command, to name a bad one
+        if fresh:
+            pipe.delete(self.key)
+            keys.append(self.key)
+        keys += [self.key, self.key]
         pipe.hset(
             self.key,
             mapping={
+                **self.registration(),
                 "state": self.state,
                 "last_heartbeat": repr(timestamp),
                 "current_job": job.id if job else "",
@@ -479,13 +532,14 @@ class Worker:
             },
         )
         pipe.expire(self.key, int(self.worker_ttl) + 1)
+        if self.listed:
+            pipe.sadd(self.keys.workers, self.name)
+            keys.append(self.keys.workers)
         if job is not None:
-            pipe.zadd(
-                self.keys.registry(job.origin, "started"),
-                {job.id: timestamp + self.worker_ttl},
-                xx=True,
-            )
-        pipe.execute()
+            started = self.keys.registry(job.origin, "started")
+            pipe.zadd(started, {job.id: timestamp + self.worker_ttl}, xx=True)
+            keys.append(started)
+        corrupt.execute(pipe, keys)
         self._last_heartbeat = time.monotonic()
 
     def heartbeat_if_due(self) -> None:
@@ -556,16 +610,20 @@ class Worker:
         sweep = time.monotonic() >= self._next_deferred_sweep
         if sweep:
             self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
+        # A registry of the wrong type (see corrupt.py) costs one logged error
+        # and is tried again with back-off; the other queues are not held up.
         for queue in self.queues:
             for registry in (
                 queue.finished_job_registry,
                 queue.failed_job_registry,
                 queue.canceled_job_registry,
             ):
-                registry.cleanup()
+                damage.guard(registry.key, registry.cleanup)
             if sweep:
-                queue.deferred_job_registry.release_ready()
-            abandoned = queue.started_job_registry.cleanup()
+                deferred = queue.deferred_job_registry
+                damage.guard(deferred.key, deferred.release_ready)
+            started = queue.started_job_registry
+            abandoned = damage.guard(started.key, started.cleanup, default=0)
             if abandoned:
                 for _ in range(abandoned):  # failed on behalf of their dead worker
                     self.tally.ended(queue.name, "failed")
@@ -674,8 +732,12 @@ def stop_job(job: Job) -> str:
     """
     job.refresh()
     status = job.get_status(refresh=False)
+    if status == JobStatus.STARTED and not scripts.mark_stop(job.connection, job.key):
+        status = job.get_status()  # it ended meanwhile
     if status != JobStatus.STARTED:
         raise InvalidJobOperation(f"Job {job.id} is {status} and cannot be stopped.")
+    # The job carries the request too: should its worker die before acting on
+    # it, the sweep that recovers the job ends it as stopped (see fail.lua).
     worker = job.worker_name or ""
     if worker and scripts.request_stop(job.connection, job.keys, worker, job.id):
         return "stopping"
@@ -689,13 +751,15 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     """Every live worker's registration, as a dict of its fields."""
     connection = resolve_connection(connection)
     ks = keyspace(prefix)
-    names = sorted(as_str(n) for n in connection.smembers(ks.workers))
+    members = damage.guard(ks.workers, connection.smembers, ks.workers, default=set())
+    names = sorted(as_str(n) for n in members)
     pipe = connection.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(ks.worker(name))
     workers = []
     stale = []
-    for name, fields in zip(names, pipe.execute()):
+    replies = corrupt.execute(pipe, [ks.worker(name) for name in names], default={})
+    for name, fields in zip(names, replies):
         if fields:
             workers.append({as_str(k): as_str(v) for k, v in fields.items()})
         else:
@@ -739,7 +803,8 @@ def pool_children(
     pipe = resolve_connection(connection).pipeline(transaction=False)
     for _pool, child in wanted:
         pipe.hgetall(ks.worker(child))
-    for (pool, _child), fields in zip(wanted, pipe.execute()):
+    replies = corrupt.execute(pipe, [ks.worker(child) for _pool, child in wanted], default={})
+    for (pool, _child), fields in zip(wanted, replies):
         if fields:
             found[pool].append({as_str(k): as_str(v) for k, v in fields.items()})
     return found
@@ -802,14 +867,18 @@ def running_jobs(
     pipe = connection.pipeline(transaction=False)
     for name in names:
         pipe.zrange(ks.registry(name, "started"), 0, -1)
-    started = [(name, as_str(job_id)) for name, ids in zip(names, pipe.execute()) for job_id in ids]
+    replies = corrupt.execute(pipe, [ks.registry(name, "started") for name in names], default=[])
+    started = [(name, as_str(job_id)) for name, ids in zip(names, replies) for job_id in ids]
     if not started:
         return {}
     pipe = connection.pipeline(transaction=False)
     for name, job_id in started:
         pipe.hmget(ks.job(name, job_id), ["worker", "status"])
     found: dict[str, list[tuple[str, str]]] = {}
-    for (name, job_id), (worker, status) in zip(started, pipe.execute()):
+    replies = corrupt.execute(
+        pipe, [ks.job(name, job_id) for name, job_id in started], default=[None, None]
+    )
+    for (name, job_id), (worker, status) in zip(started, replies):
         # The job may have ended between the two reads.
         if worker and as_str(status) == "started":
             found.setdefault(as_str(worker), []).append((name, job_id))

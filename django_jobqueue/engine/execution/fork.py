@@ -50,7 +50,13 @@ class ForkExecution(Execution):
                 # The parent decides about shutdown; the child only runs the job.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                ran = run_job(job, worker.name, wait_for_redis=True)
+                try:
+                    ran = run_job(job, worker.name, wait_for_redis=True)
+                except (KeyboardInterrupt, SystemExit):
+                    # The job raised it (signals are ignored here): run_job
+                    # recorded the failure before letting it through.
+                    status = job.get_status(refresh=False)
+                    ran = None if status == "started" else status
                 if isinstance(ran, Success):
                     _write_all(write_end, SUCCESS + ran.raw)
                 else:

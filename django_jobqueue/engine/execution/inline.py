@@ -68,7 +68,34 @@ class InlineExecution(Execution):
             raise StopRequested(f"Job {job.id} was stopped on request.")
 
     def run(self, worker: Worker, job: Job) -> str | None:
-        return worker.perform(job)
+        try:
+            return worker.perform(job)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            if getattr(exc, "_job_stop", False) or _interrupted_by_signal(exc):
+                raise  # the worker was interrupted: it stops
+            # The job itself raised it (sys.exit() in job code, say): run_job
+            # recorded it as the job's failure, and the worker goes on.
+            status = job.get_status(refresh=False)
+            worker.log.error(
+                "%s: Job failed (%s): it raised %s", job.origin, job.id, type(exc).__name__
+            )
+            return None if status == "started" else status
+
+
+def _interrupted_by_signal(exc: BaseException) -> bool:
+    """Whether ``exc`` may come from a signal delivered to this process.
+
+    A worker in the main thread handles SIGINT and SIGTERM itself (see
+    Worker._install_signal_handlers): its handlers never raise SystemExit or
+    KeyboardInterrupt into a job, save a cold shutdown's, which is marked
+    ``_job_stop``. Only Python's default SIGINT handler, put back by job code,
+    raises KeyboardInterrupt for a signal; anywhere else the job raised it.
+    """
+    return (
+        isinstance(exc, KeyboardInterrupt)
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
 
     def teardown(self, worker: Worker) -> None:
         self._stop.set()

@@ -18,6 +18,8 @@ from typing import Any, NamedTuple
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
+from ..connection import is_cluster
+from ..corrupt import damage
 from ..keys import KeySpace
 from . import wire
 
@@ -131,7 +133,8 @@ def enqueue(
     priority: int = 0,
 ) -> Any:
     registry = ks.queue(queue) if target == "queued" else ks.registry(queue, target)
-    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry]
+    listing, name = _listing(client, ks, queue)
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry, listing]
     if id_chosen:
         keys += _ended_registries(ks, queue)
     args = [
@@ -143,9 +146,25 @@ def enqueue(
         _waiting_ttl(ttl),
         ks.wake_channel(queue),
         priority,
+        name,
         *fields,
     ]
     return _run("enqueue", client, keys, args)
+
+
+def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:
+    """The key and value with which a script adds ``queue`` to the set of queue names.
+
+    Scripts that put a job in a queue add the queue's name too, so that a
+    Redis emptied since (a restart without persistence, a failover to a
+    lagging replica, FLUSHDB) lists the queue again at no extra cost. On Redis
+    Cluster the set lies in another slot than the queue: the script gets a key
+    of the queue's own and no name, and the caller adds it (see
+    ``Queue._register``).
+    """
+    if is_cluster(client.connection if isinstance(client, Batch) else client):
+        return ks.queue(queue), ""
+    return ks.queues, queue
 
 
 def _ended_registries(ks: KeySpace, queue: str) -> list[str]:
@@ -214,8 +233,9 @@ def send_enqueue_many(
 
     ``calls.read()`` then gives one reply per job.
     """
-    keys = [ks.queue(queue), ks.priority(queue), *_ended_registries(ks, queue)]
-    args: list[Any] = [repr(now), ks.wake_channel(queue)]
+    listing, name = _listing(calls.client, ks, queue)
+    keys = [ks.queue(queue), ks.priority(queue), listing, *_ended_registries(ks, queue)]
+    args: list[Any] = [repr(now), ks.wake_channel(queue), name]
     for job in jobs:
         fields = job.to_fields()
         keys.append(ks.job(queue, job.id))
@@ -232,11 +252,29 @@ def send_enqueue_many(
 
 
 def dequeue(
-    client: Any, ks: KeySpace, queues: Sequence[str], now: float, worker: str, deadline_in: float
+    client: Any,
+    ks: KeySpace,
+    queues: Sequence[str],
+    now: float,
+    worker: str,
+    deadline_in: float,
 ) -> Any:
-    """The job taken, or None when every queue is empty."""
+    """The job taken, or None when every queue is empty.
+
+    A queue whose keys hold the wrong type of data is passed over (see
+    take_next in _lib.lua) and logged once.
+    """
     keys = TakeNext(queues, deadline_in).keys(ks)
-    return decode_reply(_run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)]), 0)[1]
+    reply = _run("dequeue", client, keys, [repr(now), worker, repr(deadline_in)])
+    (broken,), taken = decode_reply(reply, 1)
+    _report(broken)
+    return taken
+
+
+def _report(broken: bytes | None) -> None:
+    """Log the keys a script found holding the wrong type of data (once each)."""
+    if broken:
+        damage.report(broken.decode().split(" "))
 
 
 def finish(
@@ -260,7 +298,8 @@ def finish(
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    (dependents,), taken = decode_reply(_run("finish", client, keys, args), 1)
+    (dependents, broken), taken = decode_reply(_run("finish", client, keys, args), 2)
+    _report(broken)
     return [dependents, taken]
 
 
@@ -287,6 +326,8 @@ def fail(
         ks.registry(queue, "scheduled"),
         ks.priority(queue),
     ]
+    listing, name = _listing(client, ks, queue)
+    keys.append(listing)
     args = [
         job_id,
         repr(now),
@@ -297,11 +338,13 @@ def fail(
         ks.wake_channel(queue),
         status,
         "1" if only_if_abandoned else "0",
+        name,
     ]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(take_next.abandon_after))
-    (new_status, dependents), taken = decode_reply(_run("fail", client, keys, args), 2)
+    (new_status, dependents, broken), taken = decode_reply(_run("fail", client, keys, args), 3)
+    _report(broken)
     return [new_status, dependents, taken]
 
 
@@ -388,6 +431,11 @@ def enqueue_due(client: Any, ks: KeySpace, queue: str, now: float, batch: int) -
     return _run("enqueue_due", client, keys, [repr(now), batch, ks.wake_channel(queue)])
 
 
+def mark_stop(client: Any, job_key: str) -> Any:
+    """Returns 1 when the running job now carries the stop request, 0 when it is not running."""
+    return _run("mark_stop", client, [job_key], [])
+
+
 def request_stop(client: Any, ks: KeySpace, worker: str, job_id: str) -> Any:
     return _run("request_stop", client, [ks.worker(worker)], [job_id])
 
@@ -420,7 +468,14 @@ def cron_fire(
     fields: Sequence[Any],
 ) -> Any:
     """Returns 1 (enqueued), 2 (recorded only), 3 (paused) or 0 (lost the race)."""
-    keys = [ks.cron(queue, entry), ks.job(queue, job_id), ks.queue(queue), ks.priority(queue)]
+    listing, name = _listing(client, ks, queue)
+    keys = [
+        ks.cron(queue, entry),
+        ks.job(queue, job_id),
+        ks.queue(queue),
+        ks.priority(queue),
+        listing,
+    ]
     args = [
         expected,
         occurrence,
@@ -430,6 +485,7 @@ def cron_fire(
         job_id,
         ks.wake_channel(queue),
         "" if ttl is None or ttl < 0 else str(ttl),
+        name,
         *fields,
     ]
     return _run("cron_fire", client, keys, args)

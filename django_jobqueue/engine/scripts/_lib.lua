@@ -77,17 +77,44 @@ end
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
                       deferred = true, scheduled = true, canceled = true, stopped = true}
 
+-- redis.call, except that a key holding another type of data than the command
+-- wants is appended to the list bad (and nil returned) instead of aborting
+-- the script half-way. The key is the command's first argument.
+local function try_call(bad, command, key, ...)
+  local result = redis.pcall(command, key, ...)
+  if type(result) == 'table' and result.err then
+    table.insert(bad, key)
+    return nil
+  end
+  return result
+end
+
+-- Whether key holds data of the given kind (or nothing); else it is appended
+-- to the list bad. Scripts check a key this way before a change that an
+-- error on that key would leave half done.
+local function sound(bad, key, kind)
+  local found = redis.call('TYPE', key)['ok']
+  if found == kind or found == 'none' then return true end
+  table.insert(bad, key)
+  return false
+end
+
+-- Take the id to run next off a queue. Returns the id (nil when the queue is
+-- empty) and, for an id taken from the priority set, its score; or nil and
+-- the key that holds another type of data than a queue's (see take_next).
 local function pop_id(list, prio)
-  local head = redis.call('ZRANGE', prio, 0, 0, 'WITHSCORES')
+  local head = redis.pcall('ZRANGE', prio, 0, 0, 'WITHSCORES')
+  if head.err then return nil, nil, prio end
   if head[1] and tonumber(head[2]) < 100 * PRIORITY_BAND then
     redis.call('ZREM', prio, head[1])
-    return head[1]
+    return head[1], head[2]
   end
-  local id = redis.call('LPOP', list)
+  local id = redis.pcall('LPOP', list)
+  if type(id) == 'table' then return nil, nil, list end
   if id then return id end
   if head[1] then
     redis.call('ZREM', prio, head[1])
-    return head[1]
+    return head[1], head[2]
   end
   return nil
 end
@@ -97,28 +124,47 @@ end
 -- keys per queue from position first on: queue list, priority set, started
 -- registry, job key prefix. Ids whose job expired, was deleted or is no longer
 -- queued are dropped on the way. Returns nil, or {queue position, id, job hash
--- as a flat list} (scripts send it on through reply()).
+-- as a flat list} (scripts send it on through reply()); then the keys found
+-- holding another type of data than they should (a queue list that is a
+-- string, say), as a list. Such a queue is passed over, untouched, so the
+-- others are still served; an id whose job key is not a hash is dropped (no
+-- outcome can be recorded there). The worker logs them (see Worker.dequeue).
 local function take_next(keys, first, now, worker, abandon_after)
   local deadline = tonumber(now) + tonumber(abandon_after)
+  local broken = {}
   for i = first, #keys, 4 do
     while true do
-      local id = pop_id(keys[i], keys[i + 1])
+      local id, score, bad = pop_id(keys[i], keys[i + 1])
+      if bad then table.insert(broken, bad); break end
       if not id then break end
+      local kind = redis.call('TYPE', keys[i + 2])['ok']
+      if kind ~= 'zset' and kind ~= 'none' then
+        -- No started registry to put it in: back where it was.
+        if score then redis.call('ZADD', keys[i + 1], score, id)
+        else redis.call('LPUSH', keys[i], id) end
+        table.insert(broken, keys[i + 2])
+        break
+      end
       local job = keys[i + 3] .. id
-      local fields = redis.call('HGETALL', job)
+      local fields = redis.pcall('HGETALL', job)
       local status, ttl
+      if fields.err then
+        table.insert(broken, job)
+        fields = {}
+      end
       for f = 1, #fields, 2 do
         if fields[f] == 'status' then status = fields[f + 1]
         elseif fields[f] == 'ttl' then ttl = fields[f + 1] end
       end
-      if status and not KNOWN_STATUS[status] then
+      if #fields > 0 and not KNOWN_STATUS[status or ''] then
         -- A hash this code never wrote: fail it where people will look,
         -- instead of dropping it or running it. The failed registry's name is
         -- the started one's with its last word changed (same queue, same slot).
         local failed = string.sub(keys[i + 2], 1, -8) .. 'failed'
+        local why = status and ('an unknown status ' .. status) or 'no status'
         redis.call('HSET', job, 'status', 'failed', 'ended_at', now,
-                   'exc_info', 'InvalidJobOperation: the job had an unknown status ' .. status)
-        redis.call('ZADD', failed, '+inf', id)
+                   'exc_info', 'InvalidJobOperation: the job had ' .. why)
+        try_call(broken, 'ZADD', failed, '+inf', id)
       elseif status == 'queued' then
         redis.call('ZADD', keys[i + 2], deadline, id)
         redis.call('HSET', job, 'status', 'started', 'started_at', now, 'worker', worker)
@@ -128,9 +174,9 @@ local function take_next(keys, first, now, worker, abandon_after)
         end
         table.insert(fields, 'started_at'); table.insert(fields, now)
         table.insert(fields, 'worker'); table.insert(fields, worker)
-        return {(i - first) / 4 + 1, id, fields}
+        return {(i - first) / 4 + 1, id, fields}, broken
       end
     end
   end
-  return nil
+  return nil, broken
 end

@@ -4,18 +4,26 @@
 -- the job itself. Here the queue's keys come once, and jobs without an option
 -- that needs a push of their own go into the list with a single RPUSH.
 -- KEYS[1] queue list   KEYS[2] priority set
--- KEYS[3..5] finished, failed and canceled registries (for chosen ids)
--- KEYS[6..] one job hash per job, in order
+-- KEYS[3] the set of queue names (on Redis Cluster: any key of this queue's)
+-- KEYS[4..6] finished, failed and canceled registries (for chosen ids)
+-- KEYS[7..] one job hash per job, in order
 -- ARGV[1] now   ARGV[2] wake channel
--- ARGV[3..] per job: id, '1' if the id was chosen, '1' to push at the front,
+-- ARGV[3] the queue's name, added to KEYS[3] (see enqueue.lua); '' when the
+--         caller adds it itself
+-- ARGV[4..] per job: id, '1' if the id was chosen, '1' to push at the front,
 --           ttl ('' for none), priority, number of field/value items, the items
 -- Returns one reply per job: 1, or 'DUPLICATE <status>' when a live job already
 -- has that chosen id (that job is left alone; the others are enqueued).
 local now, channel = ARGV[1], ARGV[2]
-local ended = {KEYS[3], KEYS[4], KEYS[5]}
+-- A queue key of the wrong type fails the batch before any job is written.
+local bad = {}
+if not (sound(bad, KEYS[1], 'list') and sound(bad, KEYS[2], 'zset')) then
+  return redis.error_reply('WRONGTYPE ' .. bad[1] .. ' is not a queue: nothing was enqueued')
+end
+local ended = {KEYS[4], KEYS[5], KEYS[6]}
 local replies, tail = {}, {}
-local at = 3
-for j = 6, #KEYS do
+local at = 4
+for j = 7, #KEYS do
   local key = KEYS[j]
   local id, chosen, at_front, ttl = ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3]
   local priority, count = tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
@@ -39,4 +47,5 @@ for i = 1, #tail, 1000 do
   local length = redis.call('RPUSH', KEYS[1], unpack(tail, i, math.min(i + 999, #tail)))
   if i == 1 and length == math.min(1000, #tail) then redis.call('PUBLISH', channel, tail[1]) end
 end
+if ARGV[3] ~= '' then redis.call('SADD', KEYS[3], ARGV[3]) end
 return replies

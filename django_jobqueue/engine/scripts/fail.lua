@@ -2,23 +2,43 @@
 -- failed registry; then, when asked, take the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] failed registry
 -- KEYS[4] queue list KEYS[5] scheduled registry   KEYS[6] priority set
--- KEYS[7..] optional: the worker's queues, four keys each, as for dequeue.lua
+-- KEYS[7] the set of queue names (on Redis Cluster: any key of this queue's)
+-- KEYS[8..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
 -- ARGV[4] exc_info text   ARGV[5] worker name that ran it
 -- ARGV[6] retry delay in seconds, '' when the job is not retried
 -- ARGV[7] wake channel   ARGV[8] final status: 'failed' or 'stopped'
 -- ARGV[9] '1' to act only if the job's heartbeat deadline has passed (abandoned jobs)
--- ARGV[10] seconds until a next job counts as abandoned (with KEYS[7..])
+-- ARGV[10] the queue's name, added to KEYS[7] when the job is retried (see
+--          enqueue.lua); '' when the caller adds it itself
+-- ARGV[11] seconds until a next job counts as abandoned (with KEYS[8..])
+-- A job someone asked to stop (its 'stop_requested' field, see stop_job) ends
+-- as stopped and is not retried, whatever ARGV[6] and ARGV[8] say: its worker
+-- may have died before it could act on the request.
+-- A registry of the wrong type (a string, say) is passed over and named in the
+-- reply; the job's hash still records the outcome.
 -- Returns, encoded by reply(): the new status, or false when the job was no
--- longer this worker's; dependents JSON; then the next job, if one was taken.
+-- longer this worker's; dependents JSON; the keys found of the wrong type (''
+-- for none); then the next job, if one was taken.
 local id, now = ARGV[1], ARGV[2]
+local broken = {}
 local function next_job()
-  if #KEYS > 6 then return take_next(KEYS, 7, now, ARGV[5], ARGV[10]) end
+  if #KEYS > 7 then
+    local job, bad = take_next(KEYS, 8, now, ARGV[5], ARGV[11])
+    for _, key in ipairs(bad) do table.insert(broken, key) end
+    return job
+  end
   return nil
 end
-local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents')
+-- The head, then the keys found of the wrong type (see try_call), then the next job.
+-- (next_job() is called as an argument, so before broken is read.)
+local function answer(head, job)
+  head[#head + 1] = table.concat(broken, ' ')
+  return reply(head, job)
+end
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'stop_requested')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
-  return reply({false, '[]'}, next_job())
+  return answer({false, '[]'}, next_job())
 end
 if state[3] then
   -- Dependents are released after this script (see finish.lua).
@@ -26,33 +46,40 @@ if state[3] then
 end
 if ARGV[9] == '1' then
   local deadline = redis.call('ZSCORE', KEYS[2], id)
-  if deadline and tonumber(deadline) > tonumber(now) then return reply({false, '[]'}, nil) end
+  if deadline and tonumber(deadline) > tonumber(now) then return answer({false, '[]'}, nil) end
 end
-redis.call('ZREM', KEYS[2], id)
+local retry_in, final = ARGV[6], ARGV[8]
+if state[4] then retry_in, final = '', 'stopped' end
+if retry_in ~= '' and not (sound(broken, KEYS[4], 'list') and sound(broken, KEYS[6], 'zset')
+                           and sound(broken, KEYS[5], 'zset')) then
+  retry_in = ''  -- nowhere sound to wait for the retry: the job fails
+end
+try_call(broken, 'ZREM', KEYS[2], id)
 redis.call('HSET', KEYS[1], 'exc_info', ARGV[4], 'ended_at', now)
-if ARGV[6] ~= '' then
+if retry_in ~= '' then
+  if ARGV[10] ~= '' then redis.call('SADD', KEYS[7], ARGV[10]) end
   redis.call('HINCRBY', KEYS[1], 'retries_left', -1)
-  local delay = tonumber(ARGV[6])
+  local delay = tonumber(retry_in)
   if delay > 0 then
     redis.call('HSET', KEYS[1], 'status', 'scheduled')
     redis.call('ZADD', KEYS[5], tonumber(now) + delay, id)
-    return reply({'scheduled', '[]'}, next_job())
+    return answer({'scheduled', '[]'}, next_job())
   end
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', now)
   push(KEYS[4], KEYS[6], KEYS[1], id, false, now, ARGV[7])
-  return reply({'queued', '[]'}, next_job())
+  return answer({'queued', '[]'}, next_job())
 end
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
   redis.call('DEL', KEYS[1])
-  return reply({ARGV[8], dependents}, next_job())
+  return answer({final, dependents}, next_job())
 end
-redis.call('HSET', KEYS[1], 'status', ARGV[8])
+redis.call('HSET', KEYS[1], 'status', final)
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('ZADD', KEYS[3], tonumber(now) + ttl, id)
+  try_call(broken, 'ZADD', KEYS[3], tonumber(now) + ttl, id)
 else
-  redis.call('ZADD', KEYS[3], '+inf', id)
+  try_call(broken, 'ZADD', KEYS[3], '+inf', id)
 end
-return reply({ARGV[8], dependents}, next_job())
+return answer({final, dependents}, next_job())

@@ -5,36 +5,50 @@
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] result_ttl (0: delete the job, -1: keep forever)
 -- ARGV[4] serialized result   ARGV[5] worker name that ran it
 -- ARGV[6] seconds until a next job counts as abandoned (with KEYS[4..])
+-- A registry of the wrong type (a string, say) is passed over and named in the
+-- reply; the job's hash still records the outcome.
 -- Returns, encoded by reply(): dependents JSON, or false when the job was no
 -- longer this worker's (deleted, stopped or given up as abandoned meanwhile);
--- then the next job, if one was taken.
+-- the keys found of the wrong type ('' for none); then the next job, if one
+-- was taken.
 local id, now = ARGV[1], ARGV[2]
+local broken = {}
 local function next_job()
-  if #KEYS > 3 then return take_next(KEYS, 4, now, ARGV[5], ARGV[6]) end
+  if #KEYS > 3 then
+    local job, bad = take_next(KEYS, 4, now, ARGV[5], ARGV[6])
+    for _, key in ipairs(bad) do table.insert(broken, key) end
+    return job
+  end
   return nil
+end
+-- The head, then the keys found of the wrong type (see try_call), then the next job.
+-- (next_job() is called as an argument, so before broken is read.)
+local function answer(head, job)
+  head[#head + 1] = table.concat(broken, ' ')
+  return reply(head, job)
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'exc_info')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
-  return reply({false}, next_job())
+  return answer({false}, next_job())
 end
 if state[3] then
   -- Dependents are released after this script; taking the next job now could
   -- pass over one of them that belongs at the front.
   next_job = function() return nil end
 end
-redis.call('ZREM', KEYS[2], id)
+try_call(broken, 'ZREM', KEYS[2], id)
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 if ttl == 0 then
   redis.call('DEL', KEYS[1])
-  return reply({dependents}, next_job())
+  return answer({dependents}, next_job())
 end
 redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now, 'result', ARGV[4])
 if state[4] then redis.call('HDEL', KEYS[1], 'exc_info') end
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('ZADD', KEYS[3], tonumber(now) + ttl, id)
+  try_call(broken, 'ZADD', KEYS[3], tonumber(now) + ttl, id)
 else
-  redis.call('ZADD', KEYS[3], '+inf', id)
+  try_call(broken, 'ZADD', KEYS[3], '+inf', id)
 end
-return reply({dependents}, next_job())
+return answer({dependents}, next_job())

@@ -12,7 +12,8 @@ if status ~= 'failed' and status ~= 'stopped' and status ~= 'canceled' then
 end
 redis.call('ZREM', KEYS[3], id)
 redis.call('ZREM', KEYS[4], id)
-redis.call('HDEL', KEYS[1], 'exc_info', 'started_at', 'ended_at', 'result', 'worker')
+redis.call('HDEL', KEYS[1], 'exc_info', 'started_at', 'ended_at', 'result', 'worker',
+           'stop_requested')
 redis.call('PERSIST', KEYS[1])
 if redis.call('HEXISTS', KEYS[1], 'pending') == 1 then
   redis.call('HSET', KEYS[1], 'status', 'deferred')

@@ -146,13 +146,18 @@ def _borrowed(client: Any) -> Iterator[Any]:
 def evalsha(client: Any, sha: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
     """EVALSHA on ``client``: lean when it is a plain client, else through redis-py."""
     if _leanable(client):
+        connection = None
         try:
             with _borrowed(client) as connection:
                 command = _evalsha(sha, keys, args, connection.encoder.encoding)
                 connection.send_packed_command([command])
                 return connection.read_response()
         except (ConnectionError, TimeoutError):
-            pass  # the client's retry policy decides, as it would have without us
+            if connection is None:
+                # Connecting failed: that already went through the client's
+                # retry policy, as execute_command's own checkout would.
+                raise
+            # The client's retry policy decides, as it would have without us.
     return client.execute_command("EVALSHA", sha, len(keys), *keys, *args)
 
 
@@ -162,6 +167,7 @@ def evalsha_many(
     """Several EVALSHA in one round trip; each reply, or its error, in order."""
     if _leanable(client):
         replies: list[Any] = []
+        connection = None
         try:
             with _borrowed(client) as connection:
                 encoding = connection.encoder.encoding
@@ -176,8 +182,10 @@ def evalsha_many(
                         replies.append(exc)
                 return replies
         except (ConnectionError, TimeoutError):
-            if replies:
-                raise  # some calls ran: sending them all again could run them twice
+            if replies or connection is None:
+                # Some calls ran: sending them all again could run them twice.
+                # Or connecting failed, which went through the retry policy.
+                raise
     pipe = client.pipeline(transaction=False)
     for sha, keys, args in calls:
         pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)

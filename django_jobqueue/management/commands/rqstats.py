@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from ...cron import get_cron_entries
+from ...engine.corrupt import execute, fetch_jobs
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
 from ...engine.utils import as_str, now, truncate
@@ -346,9 +347,11 @@ def running_jobs(queues, limit):
     heads = []
     for group in by_connection.values():
         pipe = group[0].connection.pipeline(transaction=False)
-        for queue in group:
-            pipe.zrange(queue.keys.registry(queue.name, "started"), 0, limit - 1)
-        for queue, ids in zip(group, pipe.execute()):
+        keys = [queue.keys.registry(queue.name, "started") for queue in group]
+        for key in keys:
+            pipe.zrange(key, 0, limit - 1)
+        # A key of the wrong type (see engine/corrupt.py) shows as empty.
+        for queue, ids in zip(group, execute(pipe, keys, default=[])):
             heads += [(queue, as_str(job_id)) for job_id in ids]
     heads = heads[:limit]
     rows = []
@@ -356,8 +359,13 @@ def running_jobs(queues, limit):
         ids = [job_id for q, job_id in heads if q is queue]
         if not ids:
             continue
-        found = queue.job_class.fetch_many(
-            ids, queue.connection, queue.serializer, origin=queue.name, prefix=queue.keys.prefix
+        found = fetch_jobs(
+            ids,
+            queue.connection,
+            queue.serializer,
+            origin=queue.name,
+            prefix=queue.keys.prefix,
+            job_class=queue.job_class,
         )
         rows += [
             {

@@ -1,0 +1,137 @@
+"""Data in Redis that is not as the engine wrote it: reported once, then skipped.
+
+A key holding another type of data than the engine expects (a queue list
+that is a string after a stray ``SET``, say) must cost one error per bad key,
+not a crashed worker: the scripts pass such keys over and name them (see
+``try_call`` in scripts/_lib.lua), and Python code reading a key calls it
+through :meth:`Damage.guard`, which retries a bad key with back-off. Each
+key is logged once while it stays bad, and once more when it is readable
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+#: Seconds before a bad key is tried again, doubled each time up to MAX_DELAY.
+FIRST_DELAY = 1.0
+MAX_DELAY = 300.0
+
+
+def is_wrong_type(exc: BaseException) -> bool:
+    return isinstance(exc, ResponseError) and str(exc).startswith("WRONGTYPE")
+
+
+class Damage:
+    """The bad keys this process knows of, with when to try each again."""
+
+    def __init__(self, clock: Any = time.monotonic):
+        self.clock = clock
+        #: key -> (monotonic time of the next try, current delay)
+        self.bad: dict[str, tuple[float, float]] = {}
+
+    def report(self, keys: Iterable[str], detail: str = "") -> None:
+        """Note bad keys found elsewhere (a script's reply); each is logged once."""
+        for key in keys:
+            if key and key not in self.bad:
+                logger.error(
+                    "Redis key %s holds another type of data than the job queue expects%s; "
+                    "it is skipped. Delete it (or restore it) to fix this.",
+                    key,
+                    f" ({detail})" if detail else "",
+                )
+                self.bad[key] = (self.clock() + FIRST_DELAY, FIRST_DELAY)
+
+    def skipped(self, key: str) -> bool:
+        """Whether ``key`` is bad and not due for another try yet."""
+        entry = self.bad.get(key)
+        return entry is not None and self.clock() < entry[0]
+
+    def guard(self, key: str, func: Any, *args: Any, default: Any = None, **kwargs: Any) -> Any:
+        """``func(*args, **kwargs)``, or ``default`` when ``key`` is of the wrong type.
+
+        A bad key is tried again after 1, 2, 4 ... up to 300 seconds.
+        """
+        entry = self.bad.get(key)
+        if entry is not None and self.clock() < entry[0]:
+            return default
+        try:
+            result = func(*args, **kwargs)
+        except ResponseError as exc:
+            if not is_wrong_type(exc):
+                raise
+            if entry is None:
+                self.report([key], str(exc))
+            else:
+                delay = min(entry[1] * 2, MAX_DELAY)
+                self.bad[key] = (self.clock() + delay, delay)
+            return default
+        if entry is not None:
+            self.repaired(key)
+        return result
+
+    def repaired(self, key: str) -> None:
+        if self.bad.pop(key, None) is not None:
+            logger.warning("Redis key %s is readable again", key)
+
+
+#: The process's record (workers, pools, pages and commands share it).
+damage = Damage()
+
+
+def execute(pipe: Any, keys: list[str], default: Any = None) -> list[Any]:
+    """Run a pipeline whose commands each touch one key, ``keys`` in order.
+
+    A command that meets a key of the wrong type gives ``default`` (the key is
+    reported once); any other error is raised.
+    """
+    replies = []
+    for key, reply in zip(keys, pipe.execute(raise_on_error=False)):
+        if isinstance(reply, Exception):
+            if not is_wrong_type(reply):
+                raise reply
+            damage.report([key], str(reply))
+            reply = default
+        replies.append(reply)
+    return replies
+
+
+def fetch_jobs(
+    ids: list[str], connection: Any, serializer: Any, *, origin: str, prefix: str, job_class: Any
+) -> list[Any]:
+    """``Job.fetch_many`` for pages: a hash that cannot be loaded gives None, not an error.
+
+    (A key that is not a hash, or a field such as ``created_at`` that is not
+    a number, written by something else than this code.) One round trip.
+    """
+    from .keys import keyspace
+
+    ks = keyspace(prefix)
+    keys = [ks.job(origin, job_id) for job_id in ids]
+    pipe = connection.pipeline(transaction=False)
+    for key in keys:
+        pipe.hgetall(key)
+    jobs = []
+    for job_id, key, fields in zip(ids, keys, execute(pipe, keys, default={})):
+        job = None
+        if fields:
+            try:
+                job = job_class.from_hash(
+                    job_id,
+                    fields,
+                    connection,
+                    origin=origin,
+                    serializer=serializer,
+                    prefix=prefix,
+                )
+            except Exception as exc:
+                damage.report([key], f"{type(exc).__name__}: {exc}")
+        jobs.append(job)
+    return jobs

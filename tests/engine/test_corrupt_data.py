@@ -1,0 +1,243 @@
+"""Data in Redis that this code did not write as it is: each bad item costs one
+logged error, and everything else goes on.
+
+A key of the wrong type (``SET`` on a queue list or a registry), a job hash
+missing ``func`` or ``data``, a ``created_at`` that is not a number: with real
+workers of each kind (in-process, forking, pool), a worker serves its other
+queues, a burst run ends, the bad job is failed with the reason, and the
+pages' and commands' counts still come back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+from django_jobqueue.engine import JobStatus, Queue, all_workers, stats
+from django_jobqueue.engine.corrupt import damage
+from django_jobqueue.engine.worker import running_jobs
+
+from . import jobs
+
+WORKERS = ["SimpleWorker", "Worker", "WorkerPool"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_damage():
+    """Each test starts with no key known to be bad in this process."""
+    damage.bad.clear()
+    yield
+    damage.bad.clear()
+
+
+def run_burst(spawn_worker, queues, worker_class):
+    proc = spawn_worker(queues, worker_class, burst=True, extra=("--processes", "1"))
+    try:
+        output = proc.communicate(timeout=30)[0].decode()
+    except Exception:
+        proc.kill()
+        raise AssertionError("the burst worker did not end") from None
+    assert proc.returncode == 0, output
+    assert "crashed" not in output, output
+    return output
+
+
+# -- keys of the wrong type --------------------------------------------------------
+
+
+def _break(redis_conn, key):
+    redis_conn.delete(key)
+    redis_conn.set(key, "x")
+
+
+@pytest.mark.parametrize("worker_class", WORKERS)
+@pytest.mark.parametrize("which", ["queue", "priority", "started"])
+def test_a_queue_with_a_key_of_the_wrong_type_is_passed_over(
+    worker_class, which, make_queue, redis_conn, spawn_worker
+):
+    bad, good = make_queue("bad"), make_queue("default")
+    stuck = bad.enqueue(jobs.add, 1, 1)
+    key = {
+        "queue": bad.key,
+        "priority": bad.keys.priority("bad"),
+        "started": bad.keys.registry("bad", "started"),
+    }[which]
+    _break(redis_conn, key)
+    done = [good.enqueue(jobs.add, i, i) for i in range(3)]
+    output = run_burst(spawn_worker, "bad,default", worker_class)
+    assert all(job.get_status() == JobStatus.FINISHED for job in done)
+    assert output.count(key) == 1, output  # one error, logged once
+    assert redis_conn.get(key) == b"x"  # left for people to look at
+    if which != "queue":  # its job is still where it was
+        assert stuck.get_status() == JobStatus.QUEUED
+    if which == "started":
+        assert redis_conn.lrange(bad.key, 0, -1) == [stuck.id.encode()]
+
+
+def test_an_in_process_worker_logs_a_bad_key_once_and_goes_on(
+    make_queue, make_worker, redis_conn, caplog
+):
+    bad, good = make_queue("bad"), make_queue("default")
+    _break(redis_conn, bad.key)
+    for kind in ("finished", "failed", "scheduled", "deferred"):
+        _break(redis_conn, bad.keys.registry("bad", kind))
+    worker = make_worker(["bad", "default"])
+    done = []
+    with caplog.at_level(logging.ERROR, logger="django_jobqueue"):
+        for i in range(3):
+            done.append(good.enqueue(jobs.add, i, i))
+            worker.work(burst=True, logging_level=None)
+            worker.maintain()
+    assert all(job.get_status() == JobStatus.FINISHED for job in done)
+    assert sum(bad.key in r.getMessage() for r in caplog.records) == 1
+    finished = bad.keys.registry("bad", "finished")
+    assert sum(finished in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_job_is_recorded_even_when_its_registries_are_of_the_wrong_type(
+    queue, make_worker, redis_conn, caplog
+):
+    job = queue.enqueue(jobs.add, 2, 3)
+    failing = queue.enqueue(jobs.fail)
+    for kind in ("finished", "failed"):
+        _break(redis_conn, queue.keys.registry("default", kind))
+    with caplog.at_level(logging.ERROR, logger="django_jobqueue"):
+        make_worker(queue).work(burst=True, logging_level=None)
+    assert job.get_status() == JobStatus.FINISHED and job.return_value() == 5
+    assert failing.get_status() == JobStatus.FAILED
+    assert sum("failed" in r.getMessage() and "holds" in r.getMessage() for r in caplog.records)
+
+
+def test_counts_for_pages_and_commands_survive_keys_of_the_wrong_type(
+    make_queue, redis_conn, key_prefix
+):
+    bad, good = make_queue("bad"), make_queue("default")
+    good.enqueue(jobs.add, 1, 1)
+    bad.enqueue(jobs.add, 1, 1)
+    for key in (
+        bad.key,
+        bad.keys.priority("bad"),
+        *(bad.keys.registry("bad", kind) for kind in ("started", "finished", "failed")),
+        bad.keys.metrics("bad"),
+        bad.keys.workers,
+    ):
+        _break(redis_conn, key)
+    rows = stats.queue_stats([bad, good])
+    assert rows[0]["queued"] == 0 and rows[1]["queued"] == 1
+    metrics = stats.queue_metrics([bad, good])
+    assert metrics["queues"][0]["jobs_finished"] == 0
+    assert len(stats.throughput([bad, good], minutes=2)) == 2
+    assert running_jobs(redis_conn, ["bad", "default"], key_prefix) == {}
+    assert all_workers(redis_conn, key_prefix) == []
+    assert bad.failed_job_registry.count == 0
+    assert bad.failed_job_registry.get_job_ids() == []
+
+
+def test_a_scheduler_passes_over_a_queue_with_a_bad_key(make_queue, make_worker, redis_conn):
+    bad, good = make_queue("bad"), make_queue("default")
+    bad_job = bad.enqueue_in(0.01, jobs.add, 1, 1)
+    good_job = good.enqueue_in(0.01, jobs.add, 2, 2)
+    _break(redis_conn, bad.key)  # the scheduled job has nowhere to go
+    make_worker(["default"]).work(max_jobs=1, max_idle_time=5, logging_level=None)
+    assert good_job.get_status() == JobStatus.FINISHED
+    assert bad_job.get_status() == JobStatus.SCHEDULED  # still where it was
+
+
+# -- job hashes this code did not write ------------------------------------------------
+
+
+@pytest.mark.parametrize("worker_class", WORKERS)
+@pytest.mark.parametrize(
+    "damage_done",
+    [("hdel", "func"), ("hdel", "data"), ("hset", "created_at"), ("hdel", "status")],
+    ids=["no-func", "no-data", "bad-created_at", "no-status"],
+)
+def test_a_job_hash_that_cannot_be_run_is_failed_with_the_reason(
+    worker_class, damage_done, queue, redis_conn, spawn_worker
+):
+    job = queue.enqueue(jobs.add, 1, 2)
+    after = queue.enqueue(jobs.add, 3, 4)
+    command, field = damage_done
+    if command == "hdel":
+        redis_conn.hdel(job.key, field)
+    else:
+        redis_conn.hset(job.key, field, "yesterday")
+    run_burst(spawn_worker, "default", worker_class)
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert job.id in queue.failed_job_registry
+    reason = redis_conn.hget(job.key, "exc_info").decode()
+    assert {
+        "func": "import",
+        "data": "no stored call data",
+        "created_at": "yesterday",
+        "status": "no status",
+    }[field] in reason
+    assert after.get_status() == JobStatus.FINISHED  # the worker went on
+
+
+def test_an_in_process_worker_fails_an_unreadable_job_and_goes_on(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2)
+    after = queue.enqueue(jobs.add, 3, 4)
+    redis_conn.hset(job.key, "created_at", "yesterday")
+    worker = make_worker(queue)
+    worker.work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert after.get_status() == JobStatus.FINISHED
+
+
+def test_the_abandoned_sweep_fails_an_unreadable_job(queue, make_worker, redis_conn):
+    from django_jobqueue.engine import scripts
+
+    job = queue.enqueue(jobs.add, 1, 2)
+    scripts.dequeue(redis_conn, queue.keys, ["default"], 1.0, "ghost", 1)  # long dead
+    redis_conn.hset(job.key, "created_at", "yesterday")
+    make_worker(queue).maintain()
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert b"abandoned" in redis_conn.hget(job.key, "exc_info")
+
+
+def test_a_pool_whose_children_die_at_once_backs_off_and_a_burst_ends(
+    queue, redis_conn, key_prefix, monkeypatch
+):
+    from django_jobqueue.engine import pool as pool_module
+
+    spawned = []
+
+    class Dying(pool_module.PoolChild):
+        def work(self, *args, **kwargs):
+            raise RuntimeError("dies before any job")
+
+    monkeypatch.setattr(pool_module, "PoolChild", Dying)
+    real_spawn = pool_module.WorkerPool._spawn
+
+    def counting_spawn(self):
+        spawned.append(1)
+        real_spawn(self)
+
+    monkeypatch.setattr(pool_module.WorkerPool, "_spawn", counting_spawn)
+    queue.enqueue(jobs.add, 1, 1)
+    pool = pool_module.WorkerPool(
+        queue, connection=redis_conn, prefix=key_prefix, processes=1, scheduler=False
+    )
+    began = time.monotonic()
+    pool.work(burst=True, logging_level=None)
+    assert len(spawned) == pool_module.BURST_CRASHES
+    # 0.1 + 0.2 + 0.4 + 0.8 s between them, not a tight loop.
+    assert time.monotonic() - began >= 1.5
+    assert Queue("default", connection=redis_conn, prefix=key_prefix).count == 1
+
+
+def test_an_enqueue_onto_a_queue_key_of_the_wrong_type_leaves_nothing_behind(
+    make_queue, redis_conn, key_prefix
+):
+    from redis.exceptions import ResponseError
+
+    bad = make_queue("bad")
+    _break(redis_conn, bad.key)
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        bad.enqueue(jobs.add, 1, 1, job_id="one")
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        bad.enqueue_many([Queue.prepare_data(jobs.add, (1, 1), job_id="two")])
+    assert not redis_conn.exists(bad.keys.job("bad", "one"), bad.keys.job("bad", "two"))
