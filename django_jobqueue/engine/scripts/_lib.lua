@@ -26,6 +26,44 @@ local function push(list_key, prio_key, job_key, id, at_front, now, channel, pri
   if length == 1 then redis.call('PUBLISH', channel, id) end
 end
 
+-- Put an ended job (failed, stopped or canceled) back in its queue; a job whose
+-- parents are still pending goes back to the deferred registry instead.
+-- Returns the new status, or nil and why not ('NO_SUCH_JOB' or
+-- 'NOT_REQUEUEABLE <status>'). requeue.lua and bulk.lua both requeue through it.
+local function requeue_job(job, id, list, prio, failed, canceled, deferred, now, at_front, channel)
+  local status = redis.call('HGET', job, 'status')
+  if not status then return nil, 'NO_SUCH_JOB' end
+  if status ~= 'failed' and status ~= 'stopped' and status ~= 'canceled' then
+    return nil, 'NOT_REQUEUEABLE ' .. status
+  end
+  redis.call('ZREM', failed, id)
+  redis.call('ZREM', canceled, id)
+  redis.call('HDEL', job, 'exc_info', 'started_at', 'ended_at', 'result', 'worker',
+             'stop_requested')
+  redis.call('PERSIST', job)
+  if redis.call('HEXISTS', job, 'pending') == 1 then
+    redis.call('HSET', job, 'status', 'deferred')
+    redis.call('ZADD', deferred, now, id)
+    return 'deferred'
+  end
+  redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
+  push(list, prio, job, id, at_front, now, channel)
+  return 'queued'
+end
+
+-- Delete a job, and its id from its queue list and from each sorted set in zsets
+-- (registries, priority set), even when the job itself had vanished. Returns its
+-- status (nil: there was no job) and its dependents JSON. For delete.lua and bulk.lua.
+local function delete_job(job, id, list, zsets)
+  local status = redis.call('HGET', job, 'status')
+  if status == 'queued' then redis.call('LREM', list, 0, id) end
+  for _, key in ipairs(zsets) do redis.call('ZREM', key, id) end
+  if not status then return nil end
+  local dependents = redis.call('HGET', job, 'dependents') or '[]'
+  redis.call('DEL', job)
+  return status, dependents
+end
+
 -- Write a new job hash: its status and times, the ttl it may wait (the field
 -- tells take_next to lift the expiry once the job starts), then the caller's
 -- field/value pairs argv[first..last] (last: the end of argv when nil).

@@ -19,7 +19,8 @@
 -- ARGV[3] now   ARGV[4] wake channel   ARGV[5] as ARGV[3] of 'select'
 -- Returns {acted on, skipped, ids left in the selection, then for each deleted
 -- job with dependents: its id and its dependents JSON}.
--- The requeue and the delete do what requeue.lua and delete.lua do for one job.
+-- The requeue and the delete are requeue_job and delete_job of _lib.lua, as in
+-- requeue.lua and delete.lua.
 local step = ARGV[1]
 if step == 'select' then
   if ARGV[3] == '' then
@@ -33,49 +34,32 @@ end
 
 local now, live_min = ARGV[3], tonumber(ARGV[5])
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[2]))
+local zsets = {KEYS[5], unpack(KEYS, 6, 11)}
 local done, skipped, released = 0, 0, {}
 for i = 1, #popped, 2 do
   local id = popped[i]
   local job = KEYS[3] .. id
   local score = redis.call('ZSCORE', KEYS[2], id)
-  local status = redis.call('HGET', job, 'status')
   if not score then
     skipped = skipped + 1
   elseif step == 'requeue' then
     if (live_min and tonumber(score) <= live_min)
-        or (status ~= 'failed' and status ~= 'stopped' and status ~= 'canceled') then
+        or not requeue_job(job, id, KEYS[4], KEYS[5], KEYS[8], KEYS[10], KEYS[9], now, false,
+                           ARGV[4]) then
       skipped = skipped + 1
     else
-      redis.call('ZREM', KEYS[8], id)
-      redis.call('ZREM', KEYS[10], id)
-      redis.call('HDEL', job, 'exc_info', 'started_at', 'ended_at', 'result', 'worker')
-      redis.call('PERSIST', job)
-      if redis.call('HEXISTS', job, 'pending') == 1 then
-        redis.call('HSET', job, 'status', 'deferred')
-        redis.call('ZADD', KEYS[9], now, id)
-      else
-        redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
-        push(KEYS[4], KEYS[5], job, id, false, now, ARGV[4])
-      end
       done = done + 1
     end
   else
-    -- As delete.lua: the id goes from everywhere, even when its job had vanished.
-    if status == 'queued' then
-      redis.call('LREM', KEYS[4], 0, id)
-      redis.call('ZREM', KEYS[5], id)
-    end
-    for k = 6, 11 do redis.call('ZREM', KEYS[k], id) end
-    if status then
-      local dependents = redis.call('HGET', job, 'dependents')
-      redis.call('DEL', job)
-      if dependents and dependents ~= '[]' then
+    local status, dependents = delete_job(job, id, KEYS[4], zsets)
+    if not status then
+      skipped = skipped + 1
+    else
+      if dependents ~= '[]' then
         table.insert(released, id)
         table.insert(released, dependents)
       end
       done = done + 1
-    else
-      skipped = skipped + 1
     end
   end
 end
