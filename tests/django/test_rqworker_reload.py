@@ -22,6 +22,7 @@ pytestmark = pytest.mark.django_db
 def _enqueue_at_once(settings):
     settings.JOBQUEUE_COMMIT_MODE = "immediate"  # not on a commit that never comes
 
+
 JOB_MODULE = """\
 import os
 

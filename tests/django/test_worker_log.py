@@ -30,7 +30,12 @@ def _enqueue_at_once(settings):
 def burst(worker_class, caplog, level=logging.INFO):
     with caplog.at_level(level, "django_jobqueue"):
         call_command(
-            "rqworker", "--burst", "--worker-class", worker_class, stdout=StringIO(), stderr=StringIO()
+            "rqworker",
+            "--burst",
+            "--worker-class",
+            worker_class,
+            stdout=StringIO(),
+            stderr=StringIO(),
         )
     return caplog.records
 
@@ -51,10 +56,16 @@ def test_a_job_gets_one_line_with_its_outcome_and_duration(jq, caplog, worker_cl
 
 
 def test_how_long_a_result_is_kept_is_a_debug_detail(jq, caplog):
-    kept, discarded = enqueue(tasks.add, 1, 2, result_ttl=60), enqueue(tasks.add, 2, 2, result_ttl=0)
+    kept, discarded = (
+        enqueue(tasks.add, 1, 2, result_ttl=60),
+        enqueue(tasks.add, 2, 2, result_ttl=0),
+    )
     records = burst("simple", caplog, level=logging.DEBUG)
     details = [r for r in records if "result" in r.getMessage() and r.levelno == logging.DEBUG]
-    assert [r.getMessage().rsplit(": ", 1)[1] for r in details] == ["result kept 60 s", "result discarded"]
+    assert [r.getMessage().rsplit(": ", 1)[1] for r in details] == [
+        "result kept 60 s",
+        "result discarded",
+    ]
     assert not any("Result is kept" in r.getMessage() for r in records)
     assert len(lines_about(records, kept)) == len(lines_about(records, discarded)) == 1
 
@@ -79,7 +90,10 @@ def test_each_attempt_of_a_retried_job_gets_one_line(jq, caplog, worker_class):
     job = enqueue(tasks.fail, "again", retry=Retry(max=1))
     first, second = lines_about(burst(worker_class, caplog), job)
     assert first.levelno == logging.WARNING
-    assert ") failed in " in first.getMessage() and ", will be retried\nTraceback" in first.getMessage()
+    assert (
+        ") failed in " in first.getMessage()
+        and ", will be retried\nTraceback" in first.getMessage()
+    )
     assert second.levelno == logging.ERROR
     assert ", moved to the failed jobs\nTraceback" in second.getMessage()
     assert all(r.getMessage().count("ValueError: again") == 1 for r in (first, second))

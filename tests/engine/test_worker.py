@@ -538,7 +538,9 @@ def test_worker_log_lines_for_other_result_ttls(queue, make_worker, caplog):
     queue.enqueue(jobs.add, 1, 1, result_ttl=-1)
     queue.enqueue(jobs.add, 1, 1, result_ttl=60)
     make_worker([queue]).work(burst=True)
-    details = [r.getMessage().rsplit(": ", 1)[1] for r in caplog.records if ": result " in r.getMessage()]
+    details = [
+        r.getMessage().rsplit(": ", 1)[1] for r in caplog.records if ": result " in r.getMessage()
+    ]
     assert details == ["result discarded", "result never expires", "result kept 60 s"]
 
 
