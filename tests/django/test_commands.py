@@ -699,3 +699,19 @@ def test_a_long_running_worker_does_not_wait_for_a_mistake(jq, settings, redis_u
     ) as info:
         rqworker()  # not --burst: an unreachable Redis would be waited for
     assert "Wr0ng-pass" not in str(info.value)
+
+
+def test_an_unreachable_cluster_is_named_too(jq, settings):
+    from django_jobqueue.contrib.redis_server import find_free_port
+
+    port = find_free_port()
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": f"redis://:Cl0ster-pw@127.0.0.1:{port}/0", "CLUSTER": True}
+    }
+    with pytest.raises(CommandError) as info:
+        run("rqstats")
+    message = str(info.value)
+    assert message.startswith(
+        f"Redis of queue 'default' at cluster via redis://127.0.0.1:{port}/0 "
+    )
+    assert "Cl0ster-pw" not in message and "\n" not in message

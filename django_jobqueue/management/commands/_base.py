@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
-from redis.exceptions import AuthenticationError, RedisError
+from redis.exceptions import AuthenticationError, RedisClusterException, RedisError
 
 from ...conf import get_settings
 from ...engine.connection import UNAVAILABLE
@@ -33,10 +33,14 @@ def configured_queues(names=None, reachable=True):
             f"Unknown queue(s): {', '.join(unknown)}. Configured queues: "
             f"{', '.join(sorted(configured)) or 'none'} (JOBQUEUE_QUEUES)."
         )
-    try:
-        queues = [get_queue(n) for n in names]
-    except (ImproperlyConfigured, ValueError) as exc:
-        raise CommandError(str(exc)) from exc
+    queues = []
+    for name in names:
+        try:
+            queues.append(get_queue(name))
+        except (ImproperlyConfigured, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        except (RedisError, RedisClusterException) as exc:  # a cluster client connects at once
+            raise CommandError(redis_problem(name, exc)) from None
     if reachable:
         check_redis(queues, wait=reachable == "wait")
     return queues
