@@ -133,3 +133,10 @@ def test_a_worker_stopped_while_waiting_for_redis_exits(settings, manage_py, tmp
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 0
     assert "Listening" not in log.read_text() and "Traceback" not in log.read_text()
+
+
+def test_a_reloading_worker_stops_when_its_supervisor_is_killed(jq, manage_py, key_prefix):
+    proc = manage_py("rqworker", "--reload")
+    wait_until(lambda: all_workers(jq, key_prefix))
+    proc.kill()  # SIGKILL: nothing passed on, the kernel tells the child
+    wait_until(lambda: not all_workers(jq, key_prefix), timeout=30)
