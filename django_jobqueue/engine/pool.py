@@ -22,13 +22,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .connection import UNAVAILABLE
 from .execution.base import death_reason
 from .job import DEFAULT_RESULT_TTL, Job
 from .outcome import record_failure
 from .scheduler import Scheduler
 from .tally import MinuteReport, Tally, describe_redis
 from .utils import kill_quietly, now, parent_death_signal, pidfd
-from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version, observe
+from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version, observe, wait_for_redis
 
 logger = logging.getLogger("django_jobqueue.worker")
 
@@ -217,6 +218,7 @@ class WorkerPool:
         #: the ones that replace them (see _replace).
         self._crashes = 0
         self._respawns: list[float] = []
+        self._redis_down = False
         #: Counts jobs of dead children that this process fails (the children count the rest).
         self.tally = Tally(self.connection, self.keys)
         #: The once-a-minute log line, with the whole pool's totals.
@@ -252,6 +254,11 @@ class WorkerPool:
             previous = {
                 s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)
             }
+        if not wait_for_redis(self, burst):  # stopped before Redis came up
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            undo_logging()
+            return False
         self._register_birth()
         ran = False
         try:
@@ -489,8 +496,12 @@ class WorkerPool:
             return
         try:
             wait = self.scheduler.tick()
+            self._redis_answered()
+        except UNAVAILABLE as exc:
+            # The children cope on their own; try again soon.
+            self._redis_failed(exc)
+            wait = 1.0
         except Exception as exc:
-            # Redis away, say: the children cope on their own; try again soon.
             self.log.warning(
                 "Worker %s: scheduler tick failed (%s: %s)", self.name, type(exc).__name__, exc
             )
@@ -558,9 +569,23 @@ class WorkerPool:
             return
         try:
             self._beat()
+            self._redis_answered()
+        except UNAVAILABLE as exc:
+            self._redis_failed(exc)
         except Exception:
             self.log.warning("Worker %s: heartbeat failed", self.name, exc_info=True)
         self._last_heartbeat = time.monotonic()
+
+    def _redis_failed(self, exc: BaseException) -> None:
+        """An outage is logged once when it starts (each child logs its own too)."""
+        if not self._redis_down:
+            self._redis_down = True
+            self.log.warning("Worker %s: lost connection to Redis (%s); retrying", self.name, exc)
+
+    def _redis_answered(self) -> None:
+        if self._redis_down:
+            self._redis_down = False
+            self.log.warning("Worker %s: connection to Redis is back", self.name)
 
     def _register_death(self) -> None:
         self.template.register_death()  # the same name, so the same keys to remove

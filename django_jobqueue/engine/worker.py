@@ -188,6 +188,11 @@ class Worker:
         """
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
+        if not wait_for_redis(self, burst):  # stopped before Redis came up
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+            undo_logging()
+            return False
         self.register_birth()
         self.execution.setup(self)
         done = 0
@@ -361,8 +366,8 @@ class Worker:
     def execute(self, job: Job) -> str | None:
         self.current_job = job
         self.state = WorkerState.BUSY
-        if self.log.isEnabledFor(logging.INFO):
-            self.log.info("%s: %s (%s)", job.origin, job.description, job.id)
+        self.log.debug("%s: %s (%s) started", job.origin, job.description, job.id)
+        job.exc_info = None  # a previous attempt's, not this one's
         self.tally.started(job.origin)
         began = time.monotonic()
         status = None
@@ -372,6 +377,7 @@ class Worker:
             self.tally.ended(job.origin, status, time.monotonic() - began)
             self.current_job = None
             self.state = WorkerState.IDLE
+        log_outcome(self.log, job, status, time.monotonic() - began, self.default_result_ttl)
         if status == "finished":
             self.successful_job_count += 1
         else:
@@ -379,7 +385,7 @@ class Worker:
         return status
 
     def perform(self, job: Job) -> str | None:
-        """Run the job in this process and log its outcome (called by executions)."""
+        """Run the job in this process and record its outcome (called by executions)."""
         take_next = self._take_next if self._one_script else None
         outages = connection_module.outages
         status = perform_job(
@@ -392,7 +398,7 @@ class Worker:
         return self._recorded(job, status, outages, take_next)
 
     def record_result(self, job: Job, success: Success) -> str | None:
-        """Record a success that a work horse handed back, and log it (see ForkExecution)."""
+        """Record a success that a work horse handed back (see ForkExecution)."""
         take_next = self._take_next if self._one_script else None
         outages = connection_module.outages
         status = record_result(
@@ -410,21 +416,6 @@ class Worker:
     ) -> str | None:
         if connection_module.outages != outages and take_next is not None:
             self._give_back_lost_jobs()
-        if status == "finished":
-            self.log.info("%s: Job OK (%s)", job.origin, job.id)
-            ttl = job.result_ttl if job.result_ttl is not None else self.default_result_ttl
-            if ttl == 0:
-                self.log.info("Result discarded immediately")
-            elif ttl > 0:
-                self.log.info("Result is kept for %s seconds", ttl)
-            else:
-                self.log.info("Result will never expire")
-        elif status is not None:
-            self.log.error("%s: Job failed (%s)\n%s", job.origin, job.id, job.exc_info or "")
-            if status in ("queued", "scheduled"):
-                self.log.info("Retrying job %s (%s retries left)", job.id, job.retries_left)
-            else:
-                self.log.info("Moving job to failed job registry (%s)", job.id)
         return status
 
     # -- waiting without polling ---------------------------------------------
@@ -808,6 +799,77 @@ def pool_children(
         if fields:
             found[pool].append({as_str(k): as_str(v) for k, v in fields.items()})
     return found
+
+
+def log_outcome(
+    log: logging.Logger, job: Job, status: str | None, seconds: float, default_result_ttl: int
+) -> None:
+    """The one line a job gets when it ends: what ran, how it ended, how long it took.
+
+    A failure's line carries its traceback; how long a result is kept is a
+    detail (DEBUG).
+    """
+    what = f"{job.origin}: {job.description} ({job.id})"
+    if status == "finished":
+        log.info("%s OK in %.3f s", what, seconds)
+        if log.isEnabledFor(logging.DEBUG):
+            ttl = job.result_ttl if job.result_ttl is not None else default_result_ttl
+            kept = "discarded" if ttl == 0 else "never expires" if ttl < 0 else f"kept {ttl} s"
+            log.debug("%s: result %s", what, kept)
+        return
+    if status is None:
+        log.info("%s ended in %.3f s, recorded by another worker", what, seconds)
+        return
+    try:
+        # Set by this process, or read back from what the work-horse recorded.
+        trace = (job.exc_info or "").rstrip()
+    except UNAVAILABLE:
+        trace = ""
+    if status in ("queued", "scheduled"):
+        log.warning("%s failed in %.3f s, will be retried\n%s", what, seconds, trace)
+    elif status == "failed":
+        log.error("%s failed in %.3f s, moved to the failed jobs\n%s", what, seconds, trace)
+    else:
+        log.warning("%s %s after %.3f s\n%s", what, status, seconds, trace)
+
+
+def wait_for_redis(runner: Any, burst: bool) -> bool:
+    """Before a worker starts: return True once Redis answers, False if stopped first.
+
+    A worker started before its Redis (containers started together) logs that
+    once and waits, retrying with back-off up to 5 s, as during an outage; in
+    burst mode an unreachable Redis raises at once.
+    """
+    delay = 0.1
+    since = None
+    while True:
+        try:
+            runner.connection.ping()
+        except UNAVAILABLE as exc:
+            if burst:
+                raise
+            if since is None:
+                since = time.monotonic()
+                runner.log.warning(
+                    "Worker %s: Redis %s is unreachable (%s); waiting for it",
+                    runner.name,
+                    describe_redis(runner.connection),
+                    exc,
+                )
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline:
+                if runner._stop_requested:
+                    return False
+                time.sleep(0.05)
+            delay = min(delay * 2, 5.0)
+            continue
+        if since is not None:
+            runner.log.warning(
+                "Worker %s: Redis is reachable after %.0f s; starting",
+                runner.name,
+                time.monotonic() - since,
+            )
+        return not runner._stop_requested
 
 
 def observe(runner: Any) -> None:

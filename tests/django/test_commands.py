@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import time
 from io import StringIO
 
@@ -17,7 +20,7 @@ from django_jobqueue.engine import hooks
 from django_jobqueue.management.commands import rqworker as rqworker_module
 from tests.django import tasks
 
-from .conftest import wait_until
+from .conftest import REPO_ROOT, wait_until
 
 
 class RecordingWorker(SimpleWorker):
@@ -113,7 +116,7 @@ def test_rqworker_verbosity(jq, caplog, verbosity, level, listening_logged):
     rqworker("--burst", "-v", verbosity)
     assert logging.getLevelName(logging.getLogger("django_jobqueue").level) == level
     assert ("Listening on default" in caplog.text) is listening_logged
-    assert ("Job OK" in caplog.text) is listening_logged
+    assert (") OK in " in caplog.text) is listening_logged
 
 
 def test_rqworker_keeps_a_configured_logger_level(jq, caplog):
@@ -166,8 +169,27 @@ def test_rqworker_fork_worker_class(jq):
     "worker_class", ["tests.django.test_commands.NoSuchWorker", "no_such_module.Worker", "bogus"]
 )
 def test_rqworker_bad_worker_class(jq, worker_class):
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError) as info:
         run("rqworker", "--burst", "--worker-class", worker_class)
+    message = str(info.value)
+    assert "\n" not in message
+    assert f"Unknown --worker-class {worker_class!r}" in message
+    assert "choose pool, fork, simple or the dotted path of a worker class." in message
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--processes", "0"], "--processes must be a positive number, not 0."),
+        (["--processes", "-2"], "--processes must be a positive number, not -2."),
+        (["--max-jobs-per-child", "0"], "--max-jobs-per-child must be a positive number, not 0."),
+        (["--reload", "--worker-class", "pool"], "--reload cannot restart a pool's children"),
+    ],
+)
+def test_rqworker_refuses_option_values_that_cannot_work(jq, args, message):
+    with pytest.raises(CommandError, match=re.escape(message)) as info:
+        run("rqworker", "--burst", *args)
+    assert "\n" not in str(info.value)
 
 
 def test_rqworker_bad_worker_class_leaves_no_pid_file(jq, tmp_path):
@@ -189,22 +211,6 @@ def test_rqworker_queues_on_different_connections(jq, settings, redis_url):
     settings.JOBQUEUE_QUEUES = {"default": {"URL": base + "/0"}, "low": {"URL": base + "/1"}}
     with pytest.raises(CommandError, match=r"Queue\(s\) low use another Redis connection"):
         rqworker("default", "low", "--burst")
-
-
-def test_rqworker_reload_runs_under_the_autoreloader(jq, monkeypatch):
-    from django.utils import autoreload
-
-    calls = []
-
-    def fake_run_with_reloader(main_func, *args, **kwargs):
-        calls.append(main_func.__name__)
-        return main_func(*args, **kwargs)
-
-    monkeypatch.setattr(autoreload, "run_with_reloader", fake_run_with_reloader)
-    job = enqueue(tasks.add, 1, 2)
-    rqworker("--burst", "--reload")
-    assert calls == ["_run"]
-    assert job.get_status() == "finished"
 
 
 def test_rqworker_unregisters_its_hooks(jq):
@@ -516,6 +522,15 @@ def test_rqsuspend_and_rqresume(jq, key_prefix):
     assert job.get_status() == "finished"
 
 
+@pytest.mark.parametrize("duration", ["0", "-5"])
+def test_rqsuspend_refuses_a_duration_that_is_not_positive(jq, key_prefix, duration):
+    with pytest.raises(
+        CommandError, match=f"--duration must be a positive number of seconds, not {duration};"
+    ):
+        run("rqsuspend", "--duration", duration)
+    assert not jq.exists(key_prefix + "suspended")
+
+
 def test_rqsuspend_duration(jq, key_prefix):
     out, _ = run("rqsuspend", "--duration", "60")
     assert "for 60 seconds" in out
@@ -592,3 +607,111 @@ def test_commands_report_bad_settings(settings):
     ):
         with pytest.raises(CommandError, match=r"django_jobqueue\.E004"):
             run(*command)
+
+
+# -- Redis unreachable or misconfigured -------------------------------------------
+
+COMMANDS = [
+    ["rqworker", "--burst"],
+    ["rqworker", "--burst", "high", "--worker-class", "fork"],
+    ["rqstats"],
+    ["rqstats", "--json", "high"],
+    ["rqenqueue", "tests.django.tasks.add", "1", "2"],
+    ["rqempty", "default", "--noinput"],
+    ["rqsuspend"],
+    ["rqresume"],
+]
+
+
+@pytest.fixture
+def unreachable(settings):
+    """Every queue on a closed port, with a password in the URL; returns (password, where)."""
+    from django_jobqueue.contrib.redis_server import find_free_port
+
+    port = find_free_port()
+    password = "s3cret-Pa55word"
+    settings.JOBQUEUE_QUEUES = {
+        name: {"URL": f"redis://app:{password}@127.0.0.1:{port}/2"}
+        for name in ("default", "high", "low")
+    }
+    return password, f"redis://127.0.0.1:{port}/2"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_commands_name_the_unreachable_redis_without_its_password(unreachable, command):
+    password, where = unreachable
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command(*command, stdout=out, stderr=err)
+    message = str(info.value)
+    queue = "high" if "high" in command else "default"
+    assert message.startswith(f"Redis of queue {queue!r} at {where} did not answer: ")
+    assert "Connection refused" in message
+    assert message.endswith(f"Check that it is running and JOBQUEUE_QUEUES[{queue!r}].")
+    assert "\n" not in message
+    assert password not in message + out.getvalue() + err.getvalue()
+    assert "Listening" not in out.getvalue() + err.getvalue()
+
+
+def test_a_command_run_against_an_unreachable_redis_prints_one_line(unreachable, manage_py):
+    password, where = unreachable
+    from django.conf import settings
+
+    env = {**manage_py.env, "JQ_TEST_REDIS_URL": settings.JOBQUEUE_QUEUES["default"]["URL"]}
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "manage.py"), "rqworker", "--burst"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60,
+    )
+    output = proc.stdout
+    assert proc.returncode == 1
+    assert output.strip().splitlines() == [
+        f"CommandError: Redis of queue 'default' at {where} did not answer: "
+        f"Error 111 connecting to 127.0.0.1:{where.rsplit(':', 1)[1].split('/')[0]}. "
+        "Connection refused. Check that it is running and JOBQUEUE_QUEUES['default']."
+    ]
+    assert password not in output
+
+
+def test_a_wrong_database_number_is_named_too(jq, settings, redis_url):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": redis_url.rsplit("/", 1)[0] + "/12345"}}
+    with pytest.raises(
+        CommandError,
+        match=r"Redis of queue 'default' at .*/12345 did not answer: .*DB index is out of range",
+    ):
+        run("rqstats")
+
+
+@pytest.mark.parametrize("where", ["wrong password", "wrong database"])
+def test_a_long_running_worker_does_not_wait_for_a_mistake(jq, settings, redis_url, where):
+    base, _db = redis_url.rsplit("/", 1)
+    if where == "wrong password":
+        url = base.replace("redis://", "redis://nobody:Wr0ng-pass@") + "/0"
+    else:
+        url = base + "/12345"
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": url}}
+    with pytest.raises(
+        CommandError, match=r"^Redis of queue 'default' at redis://127\.0\.0\.1:"
+    ) as info:
+        rqworker()  # not --burst: an unreachable Redis would be waited for
+    assert "Wr0ng-pass" not in str(info.value)
+
+
+def test_an_unreachable_cluster_is_named_too(jq, settings):
+    from django_jobqueue.contrib.redis_server import find_free_port
+
+    port = find_free_port()
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": f"redis://:Cl0ster-pw@127.0.0.1:{port}/0", "CLUSTER": True}
+    }
+    with pytest.raises(CommandError) as info:
+        run("rqstats")
+    message = str(info.value)
+    assert message.startswith(
+        f"Redis of queue 'default' at cluster via redis://127.0.0.1:{port}/0 "
+    )
+    assert "Cl0ster-pw" not in message and "\n" not in message

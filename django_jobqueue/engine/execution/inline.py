@@ -74,12 +74,16 @@ class InlineExecution(Execution):
             if getattr(exc, "_job_stop", False) or _interrupted_by_signal(exc):
                 raise  # the worker was interrupted: it stops
             # The job itself raised it (sys.exit() in job code, say): run_job
-            # recorded it as the job's failure, and the worker goes on.
+            # recorded it as the job's failure (the worker logs its outcome),
+            # and the worker goes on.
             status = job.get_status(refresh=False)
-            worker.log.error(
-                "%s: Job failed (%s): it raised %s", job.origin, job.id, type(exc).__name__
-            )
             return None if status == "started" else status
+
+    def teardown(self, worker: Worker) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self._main:
+            signal.signal(self.stop_signal, self._previous_handler or signal.SIG_DFL)
 
 
 def _interrupted_by_signal(exc: BaseException) -> bool:
@@ -96,9 +100,3 @@ def _interrupted_by_signal(exc: BaseException) -> bool:
         and threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
     )
-
-    def teardown(self, worker: Worker) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        if self._main:
-            signal.signal(self.stop_signal, self._previous_handler or signal.SIG_DFL)

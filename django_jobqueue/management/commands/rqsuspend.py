@@ -1,6 +1,6 @@
 """``manage.py rqsuspend``: workers finish their current job and take no new one."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ...engine.stats import suspend
 from ._base import configured_queues
@@ -13,6 +13,11 @@ class Command(BaseCommand):
         parser.add_argument("--duration", type=int, help="resume by itself after this many seconds")
 
     def handle(self, *args, **options):
+        if options["duration"] is not None and options["duration"] <= 0:
+            raise CommandError(
+                f"--duration must be a positive number of seconds, not {options['duration']}; "
+                "leave it out to suspend until rqresume."
+            )
         seen = set()
         for queue in configured_queues():
             target = (id(queue.connection), queue.keys.prefix)

@@ -5,19 +5,29 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
+import threading
 import time
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
+from django.utils import autoreload
 
 from ...engine import hooks
-from ...engine.utils import parse_bytes
+from ...engine.execution import EXECUTIONS
+from ...engine.utils import import_attribute, parent_death_signal, parse_bytes
 from ...engine.worker import DEFAULT_WORKER_TTL
-from ...queues import get_worker
+from ...queues import WORKER_CLASSES, get_worker
 from ._base import configured_queues
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
+#: How a ``--reload`` child tells its supervisor that a file changed (Django's code too).
+RELOAD_EXIT_CODE = 3
+#: Names the supervisor's PID in the environment of a ``--reload`` child.
+SUPERVISOR_ENV = "DJANGO_JOBQUEUE_RELOAD_SUPERVISOR"
+
+logger = logging.getLogger("django_jobqueue.worker")
 
 
 class DatabaseHooks(hooks.Hooks):
@@ -76,6 +86,100 @@ class LiveLine:
         self.stream.flush()
 
 
+def check_options(options) -> None:
+    """Refuse option values that cannot work, with one line saying what would."""
+    for option in ("processes", "max_jobs_per_child"):
+        value = options[option]
+        if value is not None and value <= 0:
+            flag = "--" + option.replace("_", "-")
+            raise CommandError(f"{flag} must be a positive number, not {value}.")
+    kind = options["worker_class"]
+    if options["reload"]:
+        if kind is None:
+            # Jobs run in this process, so the reloader watches every module they import.
+            options["worker_class"] = "simple"
+        elif kind == "pool":
+            raise CommandError(
+                "--reload cannot restart a pool's children when code changes: "
+                "use --worker-class simple (the default with --reload) or fork."
+            )
+    if kind is None or kind in WORKER_CLASSES or kind in EXECUTIONS:
+        return
+    try:
+        import_attribute(kind)
+    except (ImportError, ValueError) as exc:
+        why = f" (cannot import it: {exc})" if "." in kind else ""
+        raise CommandError(
+            f"Unknown --worker-class {kind!r}{why}: choose {', '.join(WORKER_CLASSES)} "
+            "or the dotted path of a worker class."
+        ) from None
+
+
+def make_worker(names, options):
+    try:
+        return get_worker(
+            *names,
+            worker_class=options["worker_class"],
+            name=options["name"],
+            worker_ttl=options["worker_ttl"],
+            processes=options["processes"],
+            max_jobs_per_child=options["max_jobs_per_child"],
+            max_memory_per_child=parse_bytes(options["max_memory_per_child"]),
+            scheduler=options["with_scheduler"],
+        )
+    except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
+        raise CommandError(str(exc)) from exc
+
+
+def supervise() -> int:
+    """``rqworker --reload``: run the command again in a child, again after each reload.
+
+    The child exits with :data:`RELOAD_EXIT_CODE` when a file changed; any other
+    exit ends the supervisor with the child's code, so a worker that stopped
+    or crashed is never replaced by a process doing nothing. SIGTERM is
+    passed on to the child (a warm shutdown); Ctrl-C reaches it from the
+    terminal directly.
+    """
+    env = {
+        **os.environ,
+        autoreload.DJANGO_AUTORELOAD_ENV: "true",
+        SUPERVISOR_ENV: str(os.getpid()),
+    }
+    args = autoreload.get_child_arguments()
+    state: dict = {"child": None, "stopping": False}
+
+    def forward(signum, frame):
+        state["stopping"] = True
+        if state["child"] is not None:
+            state["child"].send_signal(signum)
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, forward),
+        signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    }
+    try:
+        while True:
+            state["child"] = subprocess.Popen(args, env=env, close_fds=False)
+            code = state["child"].wait()
+            if code != RELOAD_EXIT_CODE or state["stopping"]:
+                return code if code >= 0 else 128 - code
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def die_with_supervisor() -> None:
+    """A reloading child gets SIGTERM (a warm shutdown) if its supervisor is killed."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    if not supervisor:
+        return
+    set_death_signal = parent_death_signal(signal.SIGTERM)
+    if set_death_signal is not None:
+        set_death_signal()
+    if os.getppid() != int(supervisor):  # it died before that took effect
+        raise SystemExit(1)
+
+
 class Command(BaseCommand):
     help = "Run a worker serving the given queues, highest priority first (default: 'default')."
 
@@ -131,34 +235,60 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reload",
             action="store_true",
-            help="restart when Python files change (development only)",
+            help="restart when a Python file changes; jobs run in-process unless "
+            "--worker-class fork (development only)",
         )
 
     def handle(self, *args, **options):
         names = options["queues"] or ["default"]
-        configured_queues(names)  # fail fast on unknown names
+        check_options(options)
+        if options["reload"] and os.environ.get(autoreload.DJANGO_AUTORELOAD_ENV) != "true":
+            configured_queues(names, reachable=False)  # fail fast on unknown names
+            raise SystemExit(supervise())
+        # A long-running worker waits for a Redis that is not up yet (it logs
+        # that once); a burst has nothing to wait for and stops at once.
+        configured_queues(names, reachable=True if options["burst"] else "wait")
         self._configure_logging(options["verbosity"])
+        worker = make_worker(names, options)
         if options["reload"]:
-            from django.utils import autoreload
-
-            autoreload.run_with_reloader(self._run, names, options)
+            self._serve_reloading(worker, options)
         else:
-            self._run(names, options)
+            self._serve(worker, options)
 
-    def _run(self, names, options):
+    def _serve_reloading(self, worker, options):
+        """The child of ``--reload``: the worker in the main thread, a watcher in another.
+
+        When a watched file changes, the worker finishes its current job and
+        this process exits with code 3, for :func:`supervise` to start a fresh
+        one. If the worker stops for any other reason, so does the process.
+        """
+        die_with_supervisor()
+        reloader = autoreload.get_reloader()
+        changed: list[str] = []
+
+        def on_change(sender, file_path, **kwargs):
+            if sender is not reloader:
+                return None
+            if not changed:
+                changed.append(str(file_path))
+                logger.info("%s changed: reloading after the current job", file_path)
+                worker.request_stop()
+            return True  # handled: Django's own reload would end only this thread
+
+        autoreload.file_changed.connect(on_change, weak=False)
+        watcher = threading.Thread(
+            target=reloader.run, args=(threading.main_thread(),), name="reloader", daemon=True
+        )
+        watcher.start()
         try:
-            worker = get_worker(
-                *names,
-                worker_class=options["worker_class"],
-                name=options["name"],
-                worker_ttl=options["worker_ttl"],
-                processes=options["processes"],
-                max_jobs_per_child=options["max_jobs_per_child"],
-                max_memory_per_child=parse_bytes(options["max_memory_per_child"]),
-                scheduler=options["with_scheduler"],
-            )
-        except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
-            raise CommandError(str(exc)) from exc
+            self._serve(worker, options)
+        finally:
+            reloader.stop()
+            autoreload.file_changed.disconnect(on_change)
+        if changed:
+            raise SystemExit(RELOAD_EXIT_CODE)
+
+    def _serve(self, worker, options):
         # Until the worker's own handlers are in place, a stop signal is only
         # remembered: whoever reads the PID file may signal us at once.
         early = {
