@@ -661,3 +661,14 @@ def test_work_restores_the_signal_handlers_it_replaced(queue):
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_an_in_process_worker_leaves_no_thread_nor_signal_handler_behind(queue, make_worker):
+    import threading
+
+    before = signal.getsignal(signal.SIGUSR1)
+    queue.enqueue(jobs.add, 1, 2)
+    worker = make_worker([queue])
+    worker.work(burst=True)
+    assert signal.getsignal(signal.SIGUSR1) is before
+    assert not [t for t in threading.enumerate() if t.name == f"heartbeat-{worker.name}"]
