@@ -456,13 +456,7 @@ class WorkerPool:
         try:
             job = queue.fetch_job(job_id)
         except Exception:  # a hash that cannot be loaded: its failure is still recorded
-            job = queue.job_class(
-                job_id,
-                queue.connection,
-                origin=queue.name,
-                serializer=queue.serializer,
-                prefix=self.keys.prefix,
-            )
+            job = queue.job_handle(job_id)
         if job is None:
             return
         reason = death_reason(

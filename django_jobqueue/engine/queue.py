@@ -150,6 +150,20 @@ class Queue:
     def jobs(self) -> list[Job]:
         return self.get_jobs()
 
+    def job_handle(self, job_id: str) -> Job:
+        """A Job naming ``job_id`` on this queue, nothing read from Redis.
+
+        Enough to act on a job whose hash cannot be loaded (to record its
+        failure, requeue or delete it).
+        """
+        return self.job_class(
+            job_id,
+            self.connection,
+            origin=self.name,
+            serializer=self.serializer,
+            prefix=self.keys.prefix,
+        )
+
     def fetch_job(self, job_id: str) -> Job | None:
         """The job with this id on this queue, or None."""
         if self.in_memory:

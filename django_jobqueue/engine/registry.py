@@ -43,6 +43,16 @@ class BaseRegistry:
         self.keys = keyspace(prefix)
         self.key = self.keys.registry(self.name, self.kind)
 
+    def job_handle(self, job_id: str) -> Job:
+        """A Job naming ``job_id`` of this registry's queue, nothing read from Redis."""
+        return Job(
+            job_id,
+            self.connection,
+            origin=self.name,
+            serializer=self.serializer,
+            prefix=self.keys.prefix,
+        )
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
@@ -104,13 +114,7 @@ class BaseRegistry:
     def remove(self, job: Job | str, delete_job: bool = False) -> None:
         job_id = job.id if isinstance(job, Job) else job
         if delete_job:
-            Job(
-                job_id,
-                self.connection,
-                origin=self.name,
-                serializer=self.serializer,
-                prefix=self.keys.prefix,
-            ).delete()
+            self.job_handle(job_id).delete()
         else:
             self.connection.zrem(self.key, job_id)
 
@@ -193,13 +197,7 @@ class StartedJobRegistry(BaseRegistry):
                     prefix=self.keys.prefix,
                 )
             except Exception:
-                job = Job(
-                    job_id,
-                    self.connection,
-                    origin=self.name,
-                    serializer=self.serializer,
-                    prefix=self.keys.prefix,
-                )
+                job = self.job_handle(job_id)
                 job.worker_name = as_str(fields.get(b"worker"))
             jobs.append(job)
         return jobs, stops
@@ -216,13 +214,7 @@ class FailedJobRegistry(BaseRegistry):
 
     def requeue(self, job_or_id: Job | str, at_front: bool = False) -> Job:
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
-        job = Job(
-            job_id,
-            self.connection,
-            origin=self.name,
-            serializer=self.serializer,
-            prefix=self.keys.prefix,
-        )
+        job = self.job_handle(job_id)
         job.requeue(at_front=at_front)
         return job
 

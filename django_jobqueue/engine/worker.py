@@ -351,14 +351,9 @@ class Worker:
                 f"read ({type(exc).__name__}: {exc})."
             )
             self.log.error("%s: %s", queue.name, text)
-            bare = queue.job_class(
-                job_id,
-                queue.connection,
-                origin=queue.name,
-                serializer=queue.serializer,
-                prefix=self.keys.prefix,
+            status = record_failure(
+                queue.job_handle(job_id), text, self.name, retry=False, wait_for_redis=True
             )
-            status = record_failure(bare, text, self.name, retry=False, wait_for_redis=True)
             self.tally.started(queue.name)
             self.tally.ended(queue.name, status)
             return None
