@@ -37,10 +37,15 @@ def die():
 
 
 @pytest.fixture
-def job_module(tmp_path, manage_py):
-    """``reload_jobs.py`` in a folder the worker's Python imports from; returns a writer."""
+def job_module(tmp_path, manage_py, monkeypatch):
+    """``reload_jobs.py`` in a folder the worker's Python imports from; returns a writer.
+
+    This process imports from it too: enqueue checks that a dotted path leads
+    to a function, as it would in a site whose web and worker share the code.
+    """
     folder = tmp_path / "code"
     folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
     manage_py.env["PYTHONPATH"] = f"{folder}{os.pathsep}{manage_py.env['PYTHONPATH']}"
     manage_py.env["PYTHONDONTWRITEBYTECODE"] = "1"
     path = folder / "reload_jobs.py"
