@@ -20,6 +20,7 @@ from django_jobqueue.engine.corrupt import damage
 from django_jobqueue.engine.worker import running_jobs
 
 from . import jobs
+from .conftest import wait_until
 
 WORKERS = ["SimpleWorker", "Worker", "WorkerPool"]
 
@@ -241,3 +242,23 @@ def test_an_enqueue_onto_a_queue_key_of_the_wrong_type_leaves_nothing_behind(
     with pytest.raises(ResponseError, match="WRONGTYPE"):
         bad.enqueue_many([Queue.prepare_data(jobs.add, (1, 1), job_id="two")])
     assert not redis_conn.exists(bad.keys.job("bad", "one"), bad.keys.job("bad", "two"))
+
+
+def test_a_read_only_replica_is_a_server_error_not_a_corrupt_key():
+    """A master demoted by a failover answers writes with READONLY: that must reach
+    the worker as an error it retries on, not mark the queue as holding bad data."""
+    from redis.exceptions import ReadOnlyError, ResponseError
+
+    from django_jobqueue.contrib.redis_server import RedisServer
+    from django_jobqueue.engine import scripts
+
+    with RedisServer() as master, RedisServer() as replica:
+        queue = Queue("default", master.client(), prefix="ro:")
+        queue.enqueue(jobs.add, 1, 2)
+        replica.client().replicaof(master.host, master.port)
+        conn = replica.client()
+        wait_until(lambda: conn.llen(queue.key) == 1, message="the replica never synced")
+        with pytest.raises((ReadOnlyError, ResponseError), match="read only replica"):
+            scripts.dequeue(conn, queue.keys, ["default"], 60.0, "w", 1)
+        assert not damage.bad
+        assert conn.llen(queue.key) == 1

@@ -115,12 +115,22 @@ end
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
                       deferred = true, scheduled = true, canceled = true, stopped = true}
 
+-- Whether a redis.pcall result says its key holds another type of data
+-- (WRONGTYPE). Any other error (READONLY from a master that a failover just
+-- demoted, OOM, ...) is about the server, not the key: it is raised again, as
+-- redis.call would, so that the caller retries instead of passing the key over.
+local function wrong_type(result)
+  if type(result) ~= 'table' or not result.err then return false end
+  if string.sub(result.err, 1, 9) == 'WRONGTYPE' then return true end
+  error(result)
+end
+
 -- redis.call, except that a key holding another type of data than the command
 -- wants is appended to the list bad (and nil returned) instead of aborting
 -- the script half-way. The key is the command's first argument.
 local function try_call(bad, command, key, ...)
   local result = redis.pcall(command, key, ...)
-  if type(result) == 'table' and result.err then
+  if wrong_type(result) then
     table.insert(bad, key)
     return nil
   end
@@ -142,13 +152,13 @@ end
 -- the key that holds another type of data than a queue's (see take_next).
 local function pop_id(list, prio)
   local head = redis.pcall('ZRANGE', prio, 0, 0, 'WITHSCORES')
-  if head.err then return nil, nil, prio end
+  if wrong_type(head) then return nil, nil, prio end
   if head[1] and tonumber(head[2]) < 100 * PRIORITY_BAND then
     redis.call('ZREM', prio, head[1])
     return head[1], head[2]
   end
   local id = redis.pcall('LPOP', list)
-  if type(id) == 'table' then return nil, nil, list end
+  if wrong_type(id) then return nil, nil, list end
   if id then return id end
   if head[1] then
     redis.call('ZREM', prio, head[1])
@@ -186,7 +196,7 @@ local function take_next(keys, first, now, worker, abandon_after)
       local job = keys[i + 3] .. id
       local fields = redis.pcall('HGETALL', job)
       local status, ttl
-      if fields.err then
+      if wrong_type(fields) then
         table.insert(broken, job)
         fields = {}
       end
