@@ -25,7 +25,9 @@ def _status(job):
 def test_a_started_job_is_stopped_by_its_worker(
     worker_class, queue, spawn_worker, redis_conn, key_prefix
 ):
-    proc = spawn_worker("default", worker_class, name=f"stopper-{worker_class}")
+    # Its own session: the clean-up kills the whole group, the pool child running
+    # the requeued job below included (a child outlives a killed pool until its job ends).
+    proc = spawn_worker("default", worker_class, name=f"stopper-{worker_class}", new_session=True)
     job = queue.enqueue(jobs.sleep_for, 60, retry=Retry(max=3))
     wait_until(lambda: _status(job) == "started", message="the job never started")
     assert stop_job(job) == "stopping"
