@@ -40,7 +40,7 @@ def test_a_process_whose_parent_died_is_an_orphan_of_the_session():
     pid = int(out.stdout)
     try:
         marker = os.environ[processes.VARIABLE]
-        assert pid in processes.marked(marker)
+        wait_until(lambda: pid in processes.marked(marker), message="never marked")
         assert pid in processes.orphans(marker, os.getpid())
         assert processes.kill({pid}) == set()
         assert not processes.alive(pid)
@@ -52,7 +52,8 @@ def test_a_running_child_is_no_orphan():
     proc = subprocess.Popen(SLEEP)
     try:
         marker = os.environ[processes.VARIABLE]
-        assert proc.pid in processes.marked(marker)
+        # Until the child has exec'd, /proc shows the environment its parent started with.
+        wait_until(lambda: proc.pid in processes.marked(marker), message="never marked")
         assert proc.pid not in processes.orphans(marker, os.getpid())
     finally:
         proc.kill()
