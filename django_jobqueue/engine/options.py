@@ -126,13 +126,6 @@ class EnqueueOptions:
             )
         return cls(**options)
 
-    def replace(self, **changes: Any) -> EnqueueOptions:
-        return dataclasses.replace(self, **changes)
-
-    def placement(self) -> dict[str, Any]:
-        """The options that say where the job goes when stored, not what it is."""
-        return {"depends_on": self.depends_on, "at_front": self.at_front, "at": self.at}
-
 
 #: No option given: shared, since it cannot change.
 DEFAULTS = EnqueueOptions()
