@@ -41,17 +41,11 @@ from ..engine.connection import UNAVAILABLE
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
 from ..engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job
 from ..engine.keys import validate_job_id
+from ..engine.live import WorkerState, all_workers, live_state, pool_children, running_jobs
 from ..engine.progress import Progress, fetch_progress
 from ..engine.stats import queue_stats, throughput
 from ..engine.utils import as_str, now, to_datetime, truncate
-from ..engine.worker import (
-    WorkerState,
-    all_workers,
-    live_state,
-    pool_children,
-    running_jobs,
-    stop_job,
-)
+from ..engine.worker import stop_job
 from ..models import Dashboard
 from ..queues import get_queue
 from . import operations

@@ -20,6 +20,7 @@ from .errors import (
 from .hooks import Hooks
 from .job import Dependency, Job, JobStatus, Retry, get_current_job
 from .keys import DEFAULT_PREFIX, KeySpace
+from .live import all_workers
 from .options import EnqueueOptions
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .pool import WorkerPool
@@ -34,7 +35,7 @@ from .registry import (
 )
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .worker import SimpleWorker, Worker, all_workers, stop_job
+from .worker import SimpleWorker, Worker, stop_job
 
 __all__ = [
     "DEFAULT_PREFIX",

@@ -7,9 +7,9 @@ from typing import Any
 
 from .corrupt import execute
 from .keys import REGISTRIES
+from .live import all_workers
 from .tally import BUCKET_FIELDS, DURATION_BUCKETS, bucket_label
 from .utils import now
-from .worker import all_workers
 
 #: Registries whose entries expire (their score is the expiry time).
 EXPIRING = {"finished", "failed", "canceled"}

@@ -17,7 +17,7 @@ import pytest
 
 from django_jobqueue.engine import JobStatus, Queue, all_workers, stats
 from django_jobqueue.engine.corrupt import damage
-from django_jobqueue.engine.worker import running_jobs
+from django_jobqueue.engine.live import running_jobs
 
 from . import jobs
 from .conftest import wait_until

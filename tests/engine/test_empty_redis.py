@@ -14,19 +14,27 @@ import time
 
 from django_jobqueue.engine import Job, JobStatus, Queue, Retry, all_workers, stats
 from django_jobqueue.engine.cron import CronEntry
+from django_jobqueue.engine.live import pool_children
 from django_jobqueue.engine.scheduler import Scheduler
-from django_jobqueue.engine.worker import pool_children
 
 from . import jobs
 from .conftest import wait_until
 from .test_tally import CountingClient
 
 
+#: Deletes every key matching ARGV[1] and counts those left, in one atomic step.
+EMPTY = """
+local keys = redis.call('KEYS', ARGV[1])
+for i = 1, #keys, 500 do
+    redis.call('DEL', unpack(keys, i, math.min(i + 499, #keys)))
+end
+return #redis.call('KEYS', ARGV[1])
+"""
+
+
 def empty(redis_conn, key_prefix) -> None:
-    keys = list(redis_conn.scan_iter(match=key_prefix + "*", count=1000))
-    if keys:
-        redis_conn.delete(*keys)
-    assert not list(redis_conn.scan_iter(match=key_prefix + "*"))
+    """What FLUSHDB does to our keys, checked before a live worker writes again."""
+    assert redis_conn.eval(EMPTY, 0, key_prefix + "*") == 0
 
 
 def listed(queue, redis_conn) -> set[str]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django_jobqueue.engine import Queue, SimpleWorker, scripts
+from django_jobqueue.engine.live import running_jobs
 from django_jobqueue.engine.utils import now
-from django_jobqueue.engine.worker import running_jobs
 
 from . import jobs
 
@@ -69,7 +69,7 @@ def test_on_a_cluster_the_queues_of_every_master(cluster_conn, key_prefix):
 
 
 def test_live_state_trusts_running_jobs_over_the_heartbeat():
-    from django_jobqueue.engine.worker import WorkerState, live_state
+    from django_jobqueue.engine.live import WorkerState, live_state
 
     assert live_state(WorkerState.IDLE, running=True) == WorkerState.BUSY
     # "busy" and "started" are as old as the last heartbeat: without a job, idle.

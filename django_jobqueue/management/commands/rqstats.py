@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from ...cron import get_cron_entries
 from ...engine.corrupt import execute, fetch_jobs
+from ...engine.live import WorkerState, all_workers, live_state, pool_children
+from ...engine.live import running_jobs as jobs_by_worker
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
 from ...engine.utils import as_str, now, truncate
-from ...engine.worker import WorkerState, all_workers, live_state, pool_children
-from ...engine.worker import running_jobs as jobs_by_worker
 from ...queues import get_queue
 from ._base import configured_queues
 
