@@ -21,7 +21,6 @@ from . import jobs
 from .conftest import wait_until
 from .test_tally import CountingClient
 
-
 #: Deletes every key matching ARGV[1] and counts those left, in one atomic step.
 EMPTY = """
 local keys = redis.call('KEYS', ARGV[1])
