@@ -27,7 +27,7 @@ import redis
 
 from django_jobqueue.contrib.redis_server import RedisServer
 from django_jobqueue.engine import Queue, SimpleWorker
-from django_jobqueue.engine.pool import WorkerPool
+from django_jobqueue.engine.worker.pool import WorkerPool
 
 from . import jobs
 
@@ -354,7 +354,7 @@ print(rate)
 _MEMORY = """
 import redis, sys
 from django_jobqueue.engine import Queue, SimpleWorker
-from django_jobqueue.engine.pool import rss_bytes
+from django_jobqueue.engine.worker.pool import rss_bytes
 from benchmarks import jobs
 total, step = int(sys.argv[1]), int(sys.argv[2])
 q = Queue({queue!r}, connection=redis.Redis.from_url({url!r}), prefix={prefix!r})

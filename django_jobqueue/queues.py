@@ -17,10 +17,10 @@ from .conf import get_settings
 from .connections import get_connection
 from .engine import Job, JobStatus, Queue, SimpleWorker, Worker
 from .engine.execution import EXECUTIONS
-from .engine.pool import WorkerPool
 from .engine.queue import placement
 from .engine.scheduler import Scheduler
 from .engine.utils import import_attribute
+from .engine.worker.pool import WorkerPool
 
 _UNSET: Any = object()
 

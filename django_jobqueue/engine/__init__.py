@@ -23,7 +23,6 @@ from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
 from .options import EnqueueOptions
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
-from .pool import WorkerPool
 from .queue import Queue
 from .registry import (
     CanceledJobRegistry,
@@ -35,7 +34,7 @@ from .registry import (
 )
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .worker import SimpleWorker, Worker, stop_job
+from .worker import SimpleWorker, Worker, WorkerPool, stop_job
 
 __all__ = [
     "DEFAULT_PREFIX",

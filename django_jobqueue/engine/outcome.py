@@ -52,7 +52,7 @@ def record_success(
     """Store the result and release dependents; False if the job was no longer ours.
 
     ``raw`` is ``result`` serialized, by whoever ran the job (see
-    :func:`.execution.base.run_job`, which fails a result that cannot be).
+    :func:`.perform.run_job`, which fails a result that cannot be).
     With ``take_next``, the worker's next job comes back in the same round
     trip, in ``take_next.reply``. With ``wait_for_redis`` (workers), a lost
     connection is waited out and the call repeated instead of raising.

@@ -354,7 +354,7 @@ class Queue:
         if pending:
             dependencies.register(self.connection, self.keys, job.key, pending, allow_failure)
         elif target == JobStatus.STARTED:
-            from .execution.base import perform_job
+            from .perform import perform_job
 
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
         return job
@@ -520,7 +520,7 @@ class Queue:
         ):
             job.set_status(JobStatus.DEFERRED)
             return job
-        from .execution.base import perform_job
+        from .perform import perform_job
 
         job.worker_name = INLINE_WORKER
         while True:  # retries happen at once: there is no scheduler to wait for

@@ -9,8 +9,8 @@ import pytest
 import redis
 
 from django_jobqueue.engine import SimpleWorker, scripts
-from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.engine.utils import now
+from django_jobqueue.engine.worker.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.queues import get_queue
 from tests.django.tasks import hold
 from tests.helpers import wait_until
@@ -176,7 +176,7 @@ def _registered_pool(queue, key_prefix, children=2):
     pool.children = {
         i: Child(pid=i, name=name, report=-1, pidfd=None) for i, name in enumerate(names)
     }
-    pool._register_birth()
+    pool.register_birth()
     for name in names:
         PoolChild(
             [queue],
@@ -209,7 +209,7 @@ def test_a_child_whose_registration_expired_is_left_out(admin, jq, key_prefix):
         assert response.status_code == 200 and response.context["rows"] == []
         assert 'id="worker-p.1"' not in response.content.decode()
     finally:
-        pool._register_death()
+        pool.register_death()
 
 
 def test_round_trips_do_not_grow_with_workers_or_jobs(admin, jq, key_prefix, monkeypatch):
@@ -247,7 +247,7 @@ def test_round_trips_do_not_grow_with_workers_or_jobs(admin, jq, key_prefix, mon
             return list(trips)
         finally:
             monkeypatch.undo()
-            pool._register_death()
+            pool.register_death()
             queue.connection.delete(queue.keys.registry("default", "started"))
             for i in range(1, children + 1):
                 queue.connection.delete(f"{key_prefix}worker:p.{i}")

@@ -19,7 +19,7 @@ from django_jobqueue import (
     get_worker,
 )
 from django_jobqueue.engine import Queue as EngineQueue
-from django_jobqueue.engine.pool import WorkerPool
+from django_jobqueue.engine.worker.pool import WorkerPool
 from django_jobqueue.queues import DjangoQueue
 from tests.django import tasks
 

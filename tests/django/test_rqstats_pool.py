@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from django_jobqueue import get_queue
-from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
+from django_jobqueue.engine.worker.pool import Child, PoolChild, WorkerPool
 
 from .conftest import wait_until
 from .tasks import hold
@@ -180,7 +180,7 @@ def test_an_expired_child_is_left_out_and_other_queues_see_no_pool(jq, key_prefi
         [queue], connection=queue.connection, prefix=key_prefix, name="p", scheduler=False
     )
     pool.children = {1: Child(1, "p.1", -1, None), 2: Child(2, "p.2", -1, None)}
-    pool._register_birth()
+    pool.register_birth()
     for name in ("p.1", "p.2"):
         PoolChild(
             [queue],
@@ -203,4 +203,4 @@ def test_an_expired_child_is_left_out_and_other_queues_see_no_pool(jq, key_prefi
         assert json.loads(run("--json", "high"))["workers"] == []
         assert [w["name"] for w in json.loads(run("--json", "high", "default"))["workers"]] == ["p"]
     finally:
-        pool._register_death()
+        pool.register_death()

@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_jobqueue import get_queue, get_worker
 from django_jobqueue.checks import check_settings
 from django_jobqueue.cron import entries_for, find_cron_problems, get_cron_entries
-from django_jobqueue.engine.pool import WorkerPool
 from django_jobqueue.engine.scheduler import Scheduler, scheduler_holder
+from django_jobqueue.engine.worker.pool import WorkerPool
 from tests.django import tasks
 
 REPORT = {

@@ -202,7 +202,7 @@ def test_the_abandoned_sweep_fails_an_unreadable_job(queue, make_worker, redis_c
 def test_a_pool_whose_children_die_at_once_backs_off_and_a_burst_ends(
     queue, redis_conn, key_prefix, monkeypatch
 ):
-    from django_jobqueue.engine import pool as pool_module
+    from django_jobqueue.engine.worker import pool as pool_module
 
     spawned = []
 

@@ -7,7 +7,7 @@ import signal
 import time
 
 from django_jobqueue.engine import JobStatus, all_workers
-from django_jobqueue.engine.pool import WorkerPool, rss_bytes
+from django_jobqueue.engine.worker.pool import WorkerPool, rss_bytes
 
 from . import jobs
 from .conftest import wait_until

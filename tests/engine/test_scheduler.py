@@ -17,7 +17,6 @@ import pytest
 from django_jobqueue.engine import JobStatus, scripts
 from django_jobqueue.engine.cron import MISSED_AFTER, CronEntry
 from django_jobqueue.engine.keys import keyspace
-from django_jobqueue.engine.pool import PoolChild, WorkerPool
 from django_jobqueue.engine.scheduler import (
     LOCK_TTL,
     Scheduler,
@@ -27,6 +26,7 @@ from django_jobqueue.engine.scheduler import (
     set_paused,
     skip_next,
 )
+from django_jobqueue.engine.worker.pool import PoolChild, WorkerPool
 
 from . import jobs
 from .conftest import wait_until
@@ -200,7 +200,8 @@ def test_a_pool_runs_one_scheduler_in_its_parent(queue, redis_conn, key_prefix):
     entry = CronEntry("tests.engine.jobs.add", interval=60, args=(1, 2))
     pool = WorkerPool(queue, connection=redis_conn, prefix=key_prefix, processes=2, cron=[entry])
     assert pool.scheduler is not None and pool.scheduler.cron == [entry]
-    assert pool.template.scheduler is None
+    # One scheduler in the pool, none anywhere else in it (children make none).
+    assert [v for v in vars(pool).values() if isinstance(v, Scheduler)] == [pool.scheduler]
     child = PoolChild(queue, connection=redis_conn, prefix=key_prefix, report=1, scheduler=False)
     assert child.scheduler is None
     assert (

@@ -20,8 +20,8 @@ from django_jobqueue.engine import (
     Worker,
     payloads,
 )
-from django_jobqueue.engine.pool import WorkerPool
 from django_jobqueue.engine.utils import import_attribute
+from django_jobqueue.engine.worker.pool import WorkerPool
 
 from . import jobs
 

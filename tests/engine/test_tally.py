@@ -10,7 +10,6 @@ from redis.sentinel import Sentinel
 
 from django_jobqueue.engine import Retry, Worker
 from django_jobqueue.engine.keys import STATS_TTL
-from django_jobqueue.engine.pool import WorkerPool
 from django_jobqueue.engine.stats import throughput
 from django_jobqueue.engine.tally import (
     BUCKET_FIELDS,
@@ -19,6 +18,7 @@ from django_jobqueue.engine.tally import (
     Tally,
     describe_redis,
 )
+from django_jobqueue.engine.worker.pool import WorkerPool
 
 from . import jobs
 

@@ -20,7 +20,7 @@ from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
 from django_jobqueue.engine import Queue, SimpleWorker, Worker
-from django_jobqueue.engine.pool import WorkerPool
+from django_jobqueue.engine.worker.pool import WorkerPool
 
 
 def main(argv=None) -> int:

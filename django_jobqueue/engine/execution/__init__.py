@@ -1,10 +1,11 @@
 """How a worker runs a job: in its own process or in a forked child.
 
-Each strategy is a small object with ``setup``/``run``/``teardown``; the worker
-picks one by name from :data:`EXECUTIONS`.
+Each model is a small :class:`~.base.Execution` with ``setup``/``run``/
+``interrupt``/``teardown``; a worker picks one by name from :data:`EXECUTIONS`.
+A new model is one module here and one entry below.
 """
 
-from .base import Execution, perform_job
+from .base import Execution, Host
 from .fork import ForkExecution
 from .inline import InlineExecution
 
@@ -14,4 +15,4 @@ EXECUTIONS: dict[str, type[Execution]] = {
     "fork": ForkExecution,
 }
 
-__all__ = ["EXECUTIONS", "Execution", "ForkExecution", "InlineExecution", "perform_job"]
+__all__ = ["EXECUTIONS", "Execution", "ForkExecution", "Host", "InlineExecution"]

@@ -1,198 +1,79 @@
-"""Performing one job and recording its outcome, whatever process it runs in."""
+"""What an execution model is, and what it may ask of the worker that uses it.
+
+The seam runs one way: a worker holds an :class:`Execution` and calls it; the
+execution sees the worker only through :class:`Host`, the few methods declared
+here, and never imports the worker. A new model (threads, asyncio) is one
+module with one subclass, registered in :data:`.EXECUTIONS`.
+"""
 
 from __future__ import annotations
 
 import logging
-import traceback
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Protocol
 
-from .. import hooks
-from ..errors import DeserializationError, StopRequested
 from ..job import Job
-from ..outcome import record_failure, record_success
-from ..payloads import PayloadTooLarge, SignatureError, check_result_size
-from ..scripts import TakeNext
-from ..timeouts import DeathPenalty
-
-if TYPE_CHECKING:
-    from ..worker import Worker
-
-logger = logging.getLogger("django_jobqueue.worker")
+from ..perform import Success
 
 
-class Success(NamedTuple):
-    """A job that returned, with its result serialized, not yet recorded."""
+class Host(Protocol):
+    """The worker as an execution sees it."""
 
-    result: Any
-    raw: bytes
+    name: str
+    log: logging.Logger
+    #: Seconds between heartbeats; a job that runs longer must not starve them.
+    heartbeat_interval: float
+    #: Seconds between two looks at stop requests while a job runs.
+    stop_poll_interval: float
 
+    @property
+    def current_job(self) -> Job | None: ...
 
-def perform_job(
-    job: Job,
-    worker_name: str,
-    *,
-    enforce_timeout: bool = True,
-    default_result_ttl: int | None = None,
-    take_next: TakeNext | None = None,
-    wait_for_redis: bool = False,
-) -> str | None:
-    """Run ``job`` here and record the outcome; returns the job's new status.
+    def perform(self, job: Job) -> str | None:
+        """Run ``job`` in this process and record its outcome."""
 
-    Nothing the job does (including failing to import or to unpickle) escapes
-    as an exception: it becomes the job's failure. With ``take_next``, recording
-    the outcome also takes the worker's next job (see :class:`TakeNext`).
-    """
-    ran = run_job(
-        job,
-        worker_name,
-        enforce_timeout=enforce_timeout,
-        take_next=take_next,
-        wait_for_redis=wait_for_redis,
-    )
-    if isinstance(ran, Success):
-        return record_result(job, ran, worker_name, default_result_ttl, take_next, wait_for_redis)
-    return ran
+    def record_result(self, job: Job, success: Success) -> str | None:
+        """Record a success that another process handed back."""
 
+    def heartbeat(self) -> None:
+        """Tell Redis the worker and its job are alive, now."""
 
-def run_job(
-    job: Job,
-    worker_name: str,
-    *,
-    enforce_timeout: bool = True,
-    take_next: TakeNext | None = None,
-    wait_for_redis: bool = False,
-) -> Success | str | None:
-    """Run ``job`` here: a failure is recorded at once, a success is handed back.
+    def heartbeat_if_due(self) -> None:
+        """Heartbeat (and flush counts) when an interval has passed."""
 
-    Split from :func:`perform_job` so that a forked work horse can hand its
-    success to the worker, which records it on the connection it already has
-    (and takes the next job in the same round trip) instead of the horse
-    opening a connection of its own for every job.
-    """
-    hooks.emit("job_started", job=job, worker=worker_name)
-    try:
-        with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
-            result = job.perform()
-            _callback(job, "on_success", result)
-    except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not getattr(
-            exc, "_job_stop", False
-        ):
-            # A real interrupt of the worker: record it, then let it propagate.
-            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
-            raise
-        return _fail(job, exc, worker_name, take_next, wait_for_redis)
-    try:
-        raw = job.serializer.dumps(result)
-        check_result_size(raw)
-    except PayloadTooLarge as exc:
-        reason = str(exc)
-    except Exception as exc:
-        reason = (
-            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}"
-        )
-    else:
-        return Success(result, raw)
-    return record_failure(
-        job, reason, worker_name, take_next=take_next, wait_for_redis=wait_for_redis
-    )
+    def schedule_if_due(self) -> None:
+        """Let the worker's scheduler keep time while a job runs."""
 
-
-def record_result(
-    job: Job,
-    success: Success,
-    worker_name: str,
-    default_result_ttl: int | None = None,
-    take_next: TakeNext | None = None,
-    wait_for_redis: bool = False,
-) -> str | None:
-    """Record a :class:`Success` and tell the hooks; returns the job's new status."""
-    if not record_success(
-        job, success.result, success.raw, worker_name, default_result_ttl, take_next, wait_for_redis
-    ):
-        return job.get_status(refresh=False)
-    hooks.emit("job_finished", job=job, result=success.result, worker=worker_name)
-    return "finished"
-
-
-def _fail(
-    job: Job,
-    exc: BaseException,
-    worker_name: str,
-    take_next: TakeNext | None = None,
-    wait_for_redis: bool = False,
-) -> str | None:
-    exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if isinstance(exc, DeserializationError):
-        exc_info = f"{exc}\n{exc_info}"
-    if isinstance(exc, StopRequested):  # stopped on purpose: final, never retried
-        status = record_failure(
-            job, exc_info, worker_name, status="stopped", retry=False, take_next=take_next
-        )
-    else:
-        # A refused signature never turns valid: that failure is final too.
-        status = record_failure(
-            job,
-            exc_info,
-            worker_name,
-            retry=not isinstance(exc, SignatureError),
-            take_next=take_next,
-            wait_for_redis=wait_for_redis,
-        )
-    # A call that could not be read or verified has its callbacks left alone:
-    # their names are as untrusted as the function's.
-    if not isinstance(exc, DeserializationError):
-        try:
-            _callback(job, "on_failure", type(exc), exc, exc.__traceback__)
-        except Exception:
-            logger.exception("on_failure callback of job %s failed", job.id)
-    hooks.emit("job_failed", job=job, exc_info=exc_info, worker=worker_name)
-    return status
-
-
-def _callback(job: Job, name: str, *args: Any) -> None:
-    callback = job.callback(name)
-    if callback is not None:
-        callback(job, job.connection, *args)
-
-
-def death_reason(
-    job: Job, code: int, *, process: str, cold: bool = False, timed_out: bool = False
-) -> str:
-    """Why a process running ``job`` ended without recording it (for exc_info).
-
-    ``code`` is its exit code as ``os.waitstatus_to_exitcode`` gives it
-    (negative: killed by that signal).
-    """
-    if cold:
-        return (
-            f"The worker was shut down (cold) while job {job.id} was running; {process} was killed."
-        )
-    if timed_out:
-        return (
-            f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
-            f"seconds and {process} was killed."
-        )
-    how = f"signal {-code}" if code < 0 else f"exit code {code}"
-    return (
-        f"{process[0].upper()}{process[1:]} died unexpectedly ({how}) while running job {job.id}."
-    )
+    def stop_requested(self, job: Job) -> bool:
+        """Whether someone asked to abort ``job``; takes the request away."""
 
 
 class Execution:
-    """Strategy deciding where a dequeued job runs."""
+    """Decides where a dequeued job runs, and how it is interrupted.
 
+    A worker calls :meth:`setup` once before its loop, :meth:`run` for each
+    job, :meth:`interrupt` on a cold shutdown while a job runs, and
+    :meth:`teardown` once at the end.
+    """
+
+    #: The name the worker registers and ``rqworker --worker-class`` takes.
     name = ""
+    #: How the worker's start-up line describes it.
+    description = ""
 
-    def setup(self, worker: Worker) -> None:
+    def setup(self, host: Host) -> None:
         """Called once before the worker's loop starts."""
 
-    def run(self, worker: Worker, job: Job) -> str | None:
-        """Run the job to its end and return its status."""
+    def run(self, host: Host, job: Job) -> str | None:
+        """Run the job to its end, recorded; returns its new status."""
         raise NotImplementedError
 
-    def teardown(self, worker: Worker) -> None:
-        """Called once when the worker's loop ends."""
+    def interrupt(self, host: Host) -> None:
+        """Stop the running job now: the worker was shut down cold.
 
-    def stop_current_job(self, worker: Worker) -> None:
-        """Interrupt the running job now (cold shutdown)."""
+        Called from the worker's signal handler. Whatever the job was doing,
+        its failure is recorded as a cold shutdown and the worker then stops.
+        """
+        raise NotImplementedError
+
+    def teardown(self, host: Host) -> None:
+        """Called once when the worker's loop ends."""

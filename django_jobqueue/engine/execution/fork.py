@@ -7,15 +7,12 @@ import os
 import select
 import signal
 import time
-from typing import TYPE_CHECKING
 
 from .. import utils
 from ..job import Job
 from ..outcome import record_failure
-from .base import Execution, Success, death_reason, run_job
-
-if TYPE_CHECKING:
-    from ..worker import Worker
+from ..perform import Success, death_reason, run_job
+from .base import Execution, Host
 
 #: Seconds past a job's timeout before its child is killed outright (the child's
 #: own SIGALRM fires first; this catches jobs stuck in C code).
@@ -26,12 +23,17 @@ SUCCESS = b"\x00"
 
 
 class ForkExecution(Execution):
+    """Each job in a work-horse forked for it; the worker only waits and records."""
+
     name = "fork"
+    description = "fork (a child per job)"
 
     def __init__(self) -> None:
         self.child_pid: int | None = None
+        #: Set by a cold shutdown: the work-horse was killed on purpose.
+        self.cold = False
 
-    def run(self, worker: Worker, job: Job) -> str | None:
+    def run(self, worker: Host, job: Job) -> str | None:
         # The child reports through a pipe: either the status of a failure it
         # recorded, or a success for this process to record (SUCCESS, then the
         # serialized result). This process keeps its connection to Redis, so a
@@ -71,7 +73,7 @@ class ForkExecution(Execution):
             self.child_pid = None
             os.close(read_end)
 
-    def _wait(self, worker: Worker, job: Job, pid: int, report: int) -> str | None:
+    def _wait(self, worker: Host, job: Job, pid: int, report: int) -> str | None:
         # Read the report while waiting: a result larger than the pipe's buffer
         # would otherwise block the child in its write, and never end.
         os.set_blocking(report, False)
@@ -133,13 +135,15 @@ class ForkExecution(Execution):
             job,
             code,
             process="its work-horse process",
-            cold=worker._cold,
+            cold=self.cold,
             timed_out=killed_for_timeout,
         )
         worker.log.error(reason)
         return record_failure(job, reason, worker.name)
 
-    def stop_current_job(self, worker: Worker) -> None:
+    def interrupt(self, host: Host) -> None:
+        # The wait loop in run() sees the work-horse die and records the job.
+        self.cold = True
         if self.child_pid:
             utils.kill_quietly(self.child_pid)
 

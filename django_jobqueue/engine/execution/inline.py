@@ -5,14 +5,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import StopRequested
 from ..job import Job, get_current_job
-from .base import Execution
-
-if TYPE_CHECKING:
-    from ..worker import Worker
+from ..perform import ColdShutdown
+from .base import Execution, Host
 
 
 class InlineExecution(Execution):
@@ -26,10 +24,11 @@ class InlineExecution(Execution):
     """
 
     name = "inline"
+    description = "in-process"
     #: Sent to the main thread to interrupt a job that was asked to stop.
     stop_signal = signal.SIGUSR1
 
-    def setup(self, worker: Worker) -> None:
+    def setup(self, worker: Host) -> None:
         self._stop = threading.Event()
         self._stopping: str | None = None
         self._previous_handler: Any = None
@@ -41,7 +40,7 @@ class InlineExecution(Execution):
         )
         self._thread.start()
 
-    def _beat(self, worker: Worker) -> None:
+    def _beat(self, worker: Host) -> None:
         last_beat = time.monotonic()
         while not self._stop.wait(min(worker.heartbeat_interval, worker.stop_poll_interval)):
             job = worker.current_job
@@ -67,11 +66,11 @@ class InlineExecution(Execution):
             self._stopping = None
             raise StopRequested(f"Job {job.id} was stopped on request.")
 
-    def run(self, worker: Worker, job: Job) -> str | None:
+    def run(self, worker: Host, job: Job) -> str | None:
         try:
             return worker.perform(job)
         except (KeyboardInterrupt, SystemExit) as exc:
-            if getattr(exc, "_job_stop", False) or _interrupted_by_signal(exc):
+            if isinstance(exc, ColdShutdown) or _interrupted_by_signal(exc):
                 raise  # the worker was interrupted: it stops
             # The job itself raised it (sys.exit() in job code, say): run_job
             # recorded it as the job's failure (the worker logs its outcome),
@@ -79,7 +78,12 @@ class InlineExecution(Execution):
             status = job.get_status(refresh=False)
             return None if status == "started" else status
 
-    def teardown(self, worker: Worker) -> None:
+    def interrupt(self, host: Host) -> None:
+        # Raised in the main thread, inside the job: run_job records the
+        # job's failure, and run() above lets it through to stop the worker.
+        raise ColdShutdown("The worker was shut down (cold) while this job was running.")
+
+    def teardown(self, worker: Host) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
         if self._main:
@@ -90,9 +94,9 @@ def _interrupted_by_signal(exc: BaseException) -> bool:
     """Whether ``exc`` may come from a signal delivered to this process.
 
     A worker in the main thread handles SIGINT and SIGTERM itself (see
-    Worker._install_signal_handlers): its handlers never raise SystemExit or
-    KeyboardInterrupt into a job, save a cold shutdown's, which is marked
-    ``_job_stop``. Only Python's default SIGINT handler, put back by job code,
+    BaseWorker's signal handler): its handlers never raise SystemExit or
+    KeyboardInterrupt into a job, save a cold shutdown's
+    (:class:`~..perform.ColdShutdown`). Only Python's default SIGINT handler, put back by job code,
     raises KeyboardInterrupt for a signal; anywhere else the job raised it.
     """
     return (

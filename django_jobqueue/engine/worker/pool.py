@@ -12,26 +12,22 @@ are listed in its ``children`` field.
 
 from __future__ import annotations
 
-import logging
 import os
 import select
 import signal
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .connection import UNAVAILABLE
-from .execution.base import death_reason
-from .job import DEFAULT_RESULT_TTL, Job
-from .outcome import record_failure
-from .scheduler import Scheduler
-from .tally import MinuteReport, Tally, describe_redis
-from .utils import kill_quietly, now, parent_death_signal, pidfd
-from .worker import DEFAULT_WORKER_TTL, Worker, WorkerState, _version, observe, wait_for_redis
-
-logger = logging.getLogger("django_jobqueue.worker")
+from ..connection import UNAVAILABLE
+from ..job import Job
+from ..live import WorkerState
+from ..outcome import record_failure
+from ..perform import death_reason
+from ..utils import kill_quietly, now, parent_death_signal, pidfd
+from .base import BaseWorker, logger
+from .single import Worker
 
 #: Seconds past a job's timeout before the child running it is killed outright.
 KILL_GRACE = 5
@@ -55,6 +51,8 @@ class PoolChild(Worker):
     """The in-process worker a pool child runs; it reports each job to the parent."""
 
     execution_name = "inline"
+    #: Children are listed by their pool, not in the set of workers.
+    listed = False
 
     def __init__(
         self, *args: Any, report: int, max_memory: int | None = None, pool: str = "", **kwargs: Any
@@ -67,9 +65,9 @@ class PoolChild(Worker):
         self._stop_requested_by_signal = False
         self.report = None  # the pool logs the whole pool's minute line
 
-    def _request_stop(self, signum: int, frame: Any) -> None:
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
         self._stop_requested_by_signal = True
-        super()._request_stop(signum, frame)
+        super()._on_stop_signal(signum, frame)
 
     def execute(self, job: Job) -> str | None:
         timeout = job.timeout if job.timeout and job.timeout > 0 else 0
@@ -95,15 +93,12 @@ class PoolChild(Worker):
         if threading.current_thread() is not threading.main_thread():
             return {}
         previous: dict[int, Any] = {
-            signal.SIGTERM: signal.signal(signal.SIGTERM, self._request_stop)
+            signal.SIGTERM: signal.signal(signal.SIGTERM, self._on_stop_signal)
         }
         # Blocked since the fork (see WorkerPool._spawn): a stop sent meanwhile
         # arrives now, at this handler.
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         return previous
-
-    #: Children are listed by their pool, not in the set of workers.
-    listed = False
 
     def registration(self) -> dict[str, Any]:
         return {
@@ -138,157 +133,93 @@ class Child:
     ran: int = 0
 
 
-class WorkerPool:
+class WorkerPool(BaseWorker):
     """Runs ``processes`` children that each take and run jobs in strict priority order.
 
     Args:
-        queues: queues or names, highest priority first (as for :class:`Worker`).
         processes: how many children (default: the number of CPUs).
         max_jobs_per_child: replace a child after this many jobs.
         max_memory_per_child: replace a child once its RSS passes this many bytes.
-        scheduler, cron: as for :class:`Worker`; the scheduler runs in this
-            supervising process, once for the whole pool, never in the children.
+        scheduler, cron: as for :class:`~.base.BaseWorker`; the scheduler runs
+            in this supervising process, once for the whole pool, never in the
+            children.
 
-    Other arguments are those of :class:`Worker`.
+    Other arguments are those of :class:`~.base.BaseWorker`.
     """
+
+    kind = "pool"
+    warm_message = (
+        "Warm shut down requested: children finish their current job "
+        "(send the signal again to stop now)"
+    )
+    cold_message = "Cold shut down: stopping the running jobs"
 
     def __init__(
         self,
         queues: Any,
-        connection: Any = None,
-        name: str | None = None,
+        *args: Any,
         processes: int | None = None,
         max_jobs_per_child: int | None = None,
         max_memory_per_child: int | None = None,
-        default_result_ttl: int = DEFAULT_RESULT_TTL,
-        worker_ttl: int = DEFAULT_WORKER_TTL,
-        serializer: Any = None,
-        prefix: str | None = None,
-        scheduler: Any = True,
-        cron: Any = (),
         **kwargs: Any,
     ):
-        # A plain Worker parses the queue arguments the same way for us.
-        self.template = Worker(
-            queues,
-            connection=connection,
-            name=name,
-            default_result_ttl=default_result_ttl,
-            worker_ttl=worker_ttl,
-            serializer=serializer,
-            prefix=prefix,
-            execution="inline",
-            scheduler=False,
-            **kwargs,
-        )
-        self.name = self.template.name
-        self.connection = self.template.connection
-        self.keys = self.template.keys
-        self.queues = self.template.queues
-        self.queue_names = self.template.queue_names
-        self.key = self.template.key
-        if scheduler is True:
-            scheduler = Scheduler(
-                self.connection,
-                self.keys.prefix,
-                cron=cron,
-                name=self.name,
-                serializer=self.template.serializer,
-            )
-        elif cron:
-            raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
-        self.scheduler: Scheduler | None = scheduler or None
-        self._next_schedule = 0.0
+        super().__init__(queues, *args, **kwargs)
         self.processes = processes or os.cpu_count() or 1
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child = max_memory_per_child
-        self.worker_ttl = worker_ttl
-        self.heartbeat_interval = self.template.heartbeat_interval
-        self.log = logger
         self.children: dict[int, Child] = {}
-        self.successful_job_count = 0
-        self.failed_job_count = 0
         self._spawned = 0
         self._die_with_parent = parent_death_signal(signal.SIGTERM)
-        self._stop_requested = False
-        self._cold = False
         self._burst = False
-        self._birth = now()
+        self._reaped = False
         #: Children in a row that died before running a job, and when to start
         #: the ones that replace them (see _replace).
         self._crashes = 0
         self._respawns: list[float] = []
         self._redis_down = False
-        #: Counts jobs of dead children that this process fails (the children count the rest).
-        self.tally = Tally(self.connection, self.keys)
-        #: The once-a-minute log line, with the whole pool's totals.
-        self.report: MinuteReport | None = MinuteReport(self.name)
-        #: Called with the pool on every turn of its loop (``rqworker``'s live line).
-        self.on_tick: Any = None
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
 
     # -- the supervisor loop --------------------------------------------------
 
-    def work(
-        self,
-        burst: bool = False,
-        max_jobs: int | None = None,
-        max_idle_time: float | None = None,
-        logging_level: str | int | None = "INFO",
-    ) -> bool:
-        """Run the children until stopped; in burst mode, until they all ran out of work.
-
-        ``max_jobs`` and ``max_idle_time`` apply to each child.
-        """
-        undo_logging = self.template._setup_logging(logging_level)
+    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+        """Start the children; ``max_jobs`` and ``max_idle_time`` apply to each child."""
         self._burst = burst
         self._child_options: dict[str, Any] = {
             "burst": burst,
             "max_idle_time": max_idle_time,
             "max_jobs": max_jobs,
         }
-        previous = {}
-        if threading.current_thread() is threading.main_thread():
-            previous = {
-                s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)
-            }
-        if not wait_for_redis(self, burst):  # stopped before Redis came up
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            undo_logging()
+        self.schedule_if_due()  # jobs already due are queued before the children start
+        for _ in range(self.processes):
+            if not self.stopping:  # a signal may come during start-up
+                self._spawn()
+
+    def turn(self) -> bool:
+        """Watch the children for one moment; False once none is left to wait for."""
+        if not (self.children or self._respawns):
             return False
-        self._register_birth()
-        ran = False
-        try:
-            self._schedule_if_due()  # jobs already due are queued before the children start
-            for _ in range(self.processes):
-                if not self._stop_requested:  # a signal may come during start-up
-                    self._spawn()
-            while self.children or self._respawns:
-                self._wait_for_children()
-                ran |= self._reap()
-                self._respawn_if_due()
-                self._kill_overdue()
-                self._heartbeat()
-                self._schedule_if_due()
-                self._observe()
-        finally:
-            if self.scheduler is not None:
-                self.scheduler.release()
-            for child in list(self.children.values()):
-                os.kill(child.pid, signal.SIGKILL)
-            while self.children:
-                self._wait_for_children()
-                self._reap()
-            self._observe()  # the last children's reports arrived after the last turn
-            self.tally.flush()
-            self._register_death()
-            for signum, handler in previous.items():
-                signal.signal(signum, handler)
-            undo_logging()
-        return ran or self.successful_job_count + self.failed_job_count > 0
+        self._wait_for_children()
+        self._reaped |= self._reap()
+        self._respawn_if_due()
+        self._kill_overdue()
+        self.heartbeat_if_due()
+        self.schedule_if_due()
+        self.observe()
+        return True
+
+    def finish(self) -> None:
+        for child in list(self.children.values()):
+            os.kill(child.pid, signal.SIGKILL)
+        while self.children:
+            self._wait_for_children()
+            self._reap()
+        self.observe()  # the last children's reports arrived after the last turn
+        self.tally.flush()
+
+    def did_work(self) -> bool:
+        return self._reaped or super().did_work()
 
     def _spawn(self) -> None:
         self._spawned += 1
@@ -315,7 +246,7 @@ class WorkerPool:
                     self.queues,
                     connection=self.connection,
                     name=name,
-                    default_result_ttl=self.template.default_result_ttl,
+                    default_result_ttl=self.default_result_ttl,
                     worker_ttl=self.worker_ttl,
                     report=write_end,
                     max_memory=self.max_memory_per_child,
@@ -399,11 +330,11 @@ class WorkerPool:
             code = os.waitstatus_to_exitcode(status)
             if child.job is not None:
                 self._fail_orphan(child, code)
-            elif code not in (0, 3) and not self._stop_requested:
+            elif code not in (0, 3) and not self.stopping:
                 self.log.error("Pool child %s exited with code %s", child.name, code)
             # A child that died or was recycled is replaced; one that ran out of
             # work (burst), hit the pool's own limits or was told to stop is not.
-            if code != 0 and not self._stop_requested:
+            if code != 0 and not self.stopping:
                 self._replace(child, code)
         return reaped
 
@@ -442,7 +373,7 @@ class WorkerPool:
         self._respawns.append(time.monotonic() + delay)
 
     def _respawn_if_due(self) -> None:
-        if self._stop_requested:
+        if self.stopping:
             self._respawns.clear()
             return
         due = [t for t in self._respawns if t <= time.monotonic()]
@@ -463,7 +394,7 @@ class WorkerPool:
             job,
             code,
             process=f"pool child {child.name}",
-            cold=self._cold,
+            cold=self.cold,
             timed_out=deadline is not None and time.monotonic() >= deadline,
         )
         self.log.error(reason)
@@ -471,9 +402,6 @@ class WorkerPool:
         if status:
             self.failed_job_count += 1
         self.tally.ended(queue_name, status)
-
-    def _observe(self) -> None:
-        observe(self)
 
     def _kill_overdue(self) -> None:
         for child in self.children.values():
@@ -485,124 +413,59 @@ class WorkerPool:
                 )
                 kill_quietly(child.pid)
 
-    def _schedule_if_due(self) -> None:
-        if self.scheduler is None or time.monotonic() < self._next_schedule:
-            return
-        try:
-            wait = self.scheduler.tick()
-            self._redis_answered()
-        except UNAVAILABLE as exc:
-            # The children cope on their own; try again soon.
-            self._redis_failed(exc)
-            wait = 1.0
-        except Exception as exc:
-            self.log.warning(
-                "Worker %s: scheduler tick failed (%s: %s)", self.name, type(exc).__name__, exc
-            )
-            wait = 1.0
-        self._next_schedule = time.monotonic() + wait
+    # -- registration -----------------------------------------------------------
 
-    # -- registration ---------------------------------------------------------
+    def _birth_note(self) -> str:
+        return f" (pool of {self.processes})"
 
-    def _register_birth(self) -> None:
-        self.log.info(
-            "Worker %s started with PID %d, version %s (pool of %d)",
-            self.name,
-            os.getpid(),
-            _version(),
-            self.processes,
-        )
-        self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
-        self.log.info(
-            "Worker %s: Redis %s; queues in priority order: %s; pool of %d in-process children; "
-            "scheduler %s",
-            self.name,
-            describe_redis(self.connection),
-            ", ".join(self.queue_names),
-            self.processes,
-            "on" if self.scheduler is not None else "off",
-        )
-        self._birth = now()
-        self._beat(fresh=True)
-        self._last_heartbeat = time.monotonic()
+    def describe(self) -> str:
+        return f"pool of {self.processes} in-process children"
 
-    def _beat(self, fresh: bool = False) -> None:
-        """Write the pool's whole registration and state, in one round trip.
+    def registration(self) -> dict[str, Any]:
+        return {**super().registration(), "processes": self.processes}
 
-        Like a worker's heartbeat (see :meth:`.Worker.heartbeat`), it lists
-        the pool again in a Redis that came back empty.
+    def status(self) -> dict[str, Any]:
+        busy = any(c.job for c in self.children.values())
+        return {
+            **super().status(),
+            "state": WorkerState.BUSY if busy else WorkerState.IDLE,
+            "children": ",".join(c.name for c in self.children.values()),
+        }
+
+    def _redis(self, func: Any, *args: Any) -> Any:
+        """Call ``func`` once: the supervisor must go on watching its children.
+
+        An outage is logged once when it starts and once when it ends (each
+        child logs its own too); meanwhile this returns None.
         """
-        state = WorkerState.BUSY if any(c.job for c in self.children.values()) else WorkerState.IDLE
-        pipe = self.connection.pipeline(transaction=False)
-        if fresh:
-            pipe.delete(self.key)
-        pipe.hset(
-            self.key,
-            mapping={
-                "name": self.name,
-                "hostname": socket.gethostname(),
-                "pid": os.getpid(),
-                "queues": ",".join(self.queue_names),
-                "birth": repr(self._birth),
-                "execution": "pool",
-                "processes": self.processes,
-                "version": _version(),
-                "state": state,
-                "last_heartbeat": repr(now()),
-                "children": ",".join(c.name for c in self.children.values()),
-                "successful": self.successful_job_count,
-                "failed": self.failed_job_count,
-            },
-        )
-        pipe.expire(self.key, int(self.worker_ttl) + 1)
-        pipe.sadd(self.keys.workers, self.name)
-        pipe.execute()
-
-    def _heartbeat(self) -> None:
-        if time.monotonic() - self._last_heartbeat < self.heartbeat_interval:
-            return
         try:
-            self._beat()
-            self._redis_answered()
+            result = func(*args)
         except UNAVAILABLE as exc:
-            self._redis_failed(exc)
+            if not self._redis_down:
+                self._redis_down = True
+                self.log.warning(
+                    "Worker %s: lost connection to Redis (%s); retrying", self.name, exc
+                )
+            return None
         except Exception:
-            self.log.warning("Worker %s: heartbeat failed", self.name, exc_info=True)
-        self._last_heartbeat = time.monotonic()
-
-    def _redis_failed(self, exc: BaseException) -> None:
-        """An outage is logged once when it starts (each child logs its own too)."""
-        if not self._redis_down:
-            self._redis_down = True
-            self.log.warning("Worker %s: lost connection to Redis (%s); retrying", self.name, exc)
-
-    def _redis_answered(self) -> None:
+            self.log.warning("Worker %s: %s failed", self.name, func.__name__, exc_info=True)
+            return None
         if self._redis_down:
             self._redis_down = False
             self.log.warning("Worker %s: connection to Redis is back", self.name)
-
-    def _register_death(self) -> None:
-        self.template.register_death()  # the same name, so the same keys to remove
+        return result
 
     # -- shutdown ---------------------------------------------------------------
 
-    def _request_stop(self, signum: int, frame: Any) -> None:
-        if not self._stop_requested:
-            self._stop_requested = True
-            self.log.warning(
-                "Warm shut down requested: children finish their current job "
-                "(send the signal again to stop now)"
-            )
-            for child in self.children.values():
-                kill_quietly(child.pid, signal.SIGTERM)
-            return
-        self.log.warning("Cold shut down: stopping the running jobs")
-        self._cold = True
+    def request_stop(self) -> None:
+        """Children finish their current job, then exit (what the first SIGTERM does)."""
+        super().request_stop()
+        for child in self.children.values():
+            kill_quietly(child.pid, signal.SIGTERM)
+
+    def stop_now(self) -> None:
         for child in self.children.values():
             kill_quietly(child.pid)
-
-    def request_stop(self) -> None:
-        self._request_stop(signal.SIGTERM, None)
 
 
 __all__ = ["WorkerPool", "rss_bytes"]

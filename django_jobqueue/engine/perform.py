@@ -1,0 +1,189 @@
+"""Performing one job and recording its outcome, whatever process it runs in.
+
+Every execution model ends a job here: an in-process worker calls
+:func:`perform_job`, a forked work-horse calls :func:`run_job` and hands its
+:class:`Success` back for the worker to :func:`record_result`, and a queue with
+``is_async=False`` performs the job while it is enqueued. Nothing here knows
+about workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any, NamedTuple
+
+from . import hooks
+from .errors import DeserializationError, StopRequested
+from .job import Job
+from .outcome import record_failure, record_success
+from .payloads import PayloadTooLarge, SignatureError, check_result_size
+from .scripts import TakeNext
+from .timeouts import DeathPenalty
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+
+class ColdShutdown(SystemExit):
+    """Raised inside a job when its worker is shut down cold (a second signal).
+
+    The job's failure is recorded, and the worker, not the job, stops: unlike
+    a ``SystemExit`` the job raises itself, which is only the job's failure.
+    """
+
+
+class Success(NamedTuple):
+    """A job that returned, with its result serialized, not yet recorded."""
+
+    result: Any
+    raw: bytes
+
+
+def perform_job(
+    job: Job,
+    worker_name: str,
+    *,
+    enforce_timeout: bool = True,
+    default_result_ttl: int | None = None,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
+    """Run ``job`` here and record the outcome; returns the job's new status.
+
+    Nothing the job does (including failing to import or to unpickle) escapes
+    as an exception: it becomes the job's failure. With ``take_next``, recording
+    the outcome also takes the worker's next job (see :class:`TakeNext`).
+    """
+    ran = run_job(
+        job,
+        worker_name,
+        enforce_timeout=enforce_timeout,
+        take_next=take_next,
+        wait_for_redis=wait_for_redis,
+    )
+    if isinstance(ran, Success):
+        return record_result(job, ran, worker_name, default_result_ttl, take_next, wait_for_redis)
+    return ran
+
+
+def run_job(
+    job: Job,
+    worker_name: str,
+    *,
+    enforce_timeout: bool = True,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> Success | str | None:
+    """Run ``job`` here: a failure is recorded at once, a success is handed back.
+
+    Split from :func:`perform_job` so that a forked work horse can hand its
+    success to the worker, which records it on the connection it already has
+    (and takes the next job in the same round trip) instead of the horse
+    opening a connection of its own for every job.
+    """
+    hooks.emit("job_started", job=job, worker=worker_name)
+    try:
+        with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
+            result = job.perform()
+            _callback(job, "on_success", result)
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, ColdShutdown):
+            # A real interrupt of the worker: record it, then let it propagate.
+            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
+            raise
+        return _fail(job, exc, worker_name, take_next, wait_for_redis)
+    try:
+        raw = job.serializer.dumps(result)
+        check_result_size(raw)
+    except PayloadTooLarge as exc:
+        reason = str(exc)
+    except Exception as exc:
+        reason = (
+            f"The job returned a value the serializer cannot store: {type(exc).__name__}: {exc}"
+        )
+    else:
+        return Success(result, raw)
+    return record_failure(
+        job, reason, worker_name, take_next=take_next, wait_for_redis=wait_for_redis
+    )
+
+
+def record_result(
+    job: Job,
+    success: Success,
+    worker_name: str,
+    default_result_ttl: int | None = None,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
+    """Record a :class:`Success` and tell the hooks; returns the job's new status."""
+    if not record_success(
+        job, success.result, success.raw, worker_name, default_result_ttl, take_next, wait_for_redis
+    ):
+        return job.get_status(refresh=False)
+    hooks.emit("job_finished", job=job, result=success.result, worker=worker_name)
+    return "finished"
+
+
+def _fail(
+    job: Job,
+    exc: BaseException,
+    worker_name: str,
+    take_next: TakeNext | None = None,
+    wait_for_redis: bool = False,
+) -> str | None:
+    exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    if isinstance(exc, DeserializationError):
+        exc_info = f"{exc}\n{exc_info}"
+    if isinstance(exc, StopRequested):  # stopped on purpose: final, never retried
+        status = record_failure(
+            job, exc_info, worker_name, status="stopped", retry=False, take_next=take_next
+        )
+    else:
+        # A refused signature never turns valid: that failure is final too.
+        status = record_failure(
+            job,
+            exc_info,
+            worker_name,
+            retry=not isinstance(exc, SignatureError),
+            take_next=take_next,
+            wait_for_redis=wait_for_redis,
+        )
+    # A call that could not be read or verified has its callbacks left alone:
+    # their names are as untrusted as the function's.
+    if not isinstance(exc, DeserializationError):
+        try:
+            _callback(job, "on_failure", type(exc), exc, exc.__traceback__)
+        except Exception:
+            logger.exception("on_failure callback of job %s failed", job.id)
+    hooks.emit("job_failed", job=job, exc_info=exc_info, worker=worker_name)
+    return status
+
+
+def _callback(job: Job, name: str, *args: Any) -> None:
+    callback = job.callback(name)
+    if callback is not None:
+        callback(job, job.connection, *args)
+
+
+def death_reason(
+    job: Job, code: int, *, process: str, cold: bool = False, timed_out: bool = False
+) -> str:
+    """Why a process running ``job`` ended without recording it (for exc_info).
+
+    ``code`` is its exit code as ``os.waitstatus_to_exitcode`` gives it
+    (negative: killed by that signal).
+    """
+    if cold:
+        return (
+            f"The worker was shut down (cold) while job {job.id} was running; {process} was killed."
+        )
+    if timed_out:
+        return (
+            f"JobTimeoutException: Job {job.id} exceeded its timeout of {job.timeout} "
+            f"seconds and {process} was killed."
+        )
+    how = f"signal {-code}" if code < 0 else f"exit code {code}"
+    return (
+        f"{process[0].upper()}{process[1:]} died unexpectedly ({how}) while running job {job.id}."
+    )

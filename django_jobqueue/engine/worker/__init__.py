@@ -1,0 +1,29 @@
+"""The worker family: one base, one loop, and the kinds built on it.
+
+- :mod:`.base`: :class:`BaseWorker` - queues, registration and heartbeat,
+  stop signals (warm, then cold), waiting for Redis, the scheduler's tick,
+  and ``work()``, the one loop, which calls ``turn()`` until it says stop.
+- :mod:`.single`: :class:`Worker` - a turn takes one job (strict priority)
+  and runs it with an :class:`~..execution.Execution`: ``fork`` (the
+  default) or ``inline`` (:class:`SimpleWorker`).
+- :mod:`.pool`: :class:`WorkerPool` - a turn watches long-lived children,
+  each a :class:`Worker` running jobs in-process, and replaces the dead.
+- :mod:`.control`: :func:`stop_job`, asking a worker to abort a job.
+
+Workers write their registration; who is working is read by :mod:`..live`.
+"""
+
+from .base import DEFAULT_WORKER_TTL, BaseWorker
+from .control import stop_job
+from .pool import WorkerPool
+from .single import SimpleWorker, Worker, log_outcome
+
+__all__ = [
+    "DEFAULT_WORKER_TTL",
+    "BaseWorker",
+    "SimpleWorker",
+    "Worker",
+    "WorkerPool",
+    "log_outcome",
+    "stop_job",
+]

@@ -1,0 +1,422 @@
+"""What every kind of worker does the same way, around one loop.
+
+A worker (one process taking jobs) and a pool (a process supervising such
+workers) differ in what one turn of their loop does; they register, beat,
+shut down, wait for Redis and keep the scheduler's time the same way, here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+from .. import corrupt
+from ..connection import UNAVAILABLE, resolve_connection
+from ..job import DEFAULT_RESULT_TTL
+from ..keys import keyspace
+from ..live import WorkerState
+from ..queue import Queue
+from ..scheduler import Scheduler
+from ..serializers import resolve_serializer
+from ..tally import MinuteReport, Tally, describe_redis
+from ..utils import now
+
+logger = logging.getLogger("django_jobqueue.worker")
+
+#: Seconds without a heartbeat after which a worker and its job count as dead.
+DEFAULT_WORKER_TTL = 420
+
+
+def version() -> str:
+    from ... import __version__
+
+    return __version__
+
+
+class BaseWorker:
+    """Serves queues in priority order until stopped; subclasses say what a turn does.
+
+    Args:
+        queues: queues or queue names, highest priority first; a job from a
+            later queue starts only while every earlier queue is empty.
+        connection: the Redis client (queue objects keep their own).
+        name: unique worker name; a random one by default.
+        worker_ttl: seconds without a heartbeat after which this worker's job
+            is taken for abandoned.
+        scheduler: True (default) to run a :class:`~..scheduler.Scheduler` in
+            this worker: it becomes the active one unless another worker's
+            is. It releases scheduled jobs and delayed retries, so some worker
+            on each connection must run one. False for none, or a Scheduler.
+        cron: periodic entries (:class:`~..cron.CronEntry`) for the scheduler.
+    """
+
+    #: Whether the worker belongs in the set of workers (pool children do not).
+    listed = True
+    #: What ``execution`` its registration names.
+    kind = ""
+
+    def __init__(
+        self,
+        queues: Any,
+        connection: Any = None,
+        name: str | None = None,
+        default_result_ttl: int = DEFAULT_RESULT_TTL,
+        worker_ttl: int = DEFAULT_WORKER_TTL,
+        serializer: Any = None,
+        prefix: str | None = None,
+        queue_class: type[Queue] = Queue,
+        scheduler: Any = True,
+        cron: Any = (),
+    ):
+        if isinstance(queues, (str, Queue)):
+            queues = [queues]
+        queues = list(queues)
+        if not queues:
+            raise ValueError("A worker needs at least one queue.")
+        first = next((q for q in queues if isinstance(q, Queue)), None)
+        if connection is None and first is not None:
+            connection = first.connection
+        self.connection = resolve_connection(connection)
+        self.serializer = resolve_serializer(serializer)
+        if prefix is None and first is not None:
+            prefix = first.keys.prefix
+        self.keys = keyspace(prefix)
+        self.queues: list[Queue] = [
+            q
+            if isinstance(q, Queue)
+            else queue_class(
+                q, self.connection, serializer=self.serializer, prefix=self.keys.prefix
+            )
+            for q in queues
+        ]
+        self.queue_names = [q.name for q in self.queues]
+        self.name = name or uuid.uuid4().hex
+        self.key = self.keys.worker(self.name)
+        self.default_result_ttl = default_result_ttl
+        self.worker_ttl = worker_ttl
+        self.heartbeat_interval = max(0.5, min(30.0, worker_ttl / 6))
+        self.log = logger
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.state = WorkerState.STARTED
+        self.successful_job_count = 0
+        self.failed_job_count = 0
+        #: Set by the first stop signal (or :meth:`request_stop`): no new work.
+        self.stopping = False
+        #: Set by the second: running jobs are stopped too.
+        self.cold = False
+        self._last_heartbeat = 0.0
+        self._birth = now()
+        if scheduler is True:
+            scheduler = Scheduler(
+                self.connection,
+                self.keys.prefix,
+                cron=cron,
+                name=self.name,
+                serializer=self.serializer,
+            )
+        elif cron:
+            raise ValueError("Periodic entries (cron=) need the scheduler (scheduler=True).")
+        self.scheduler: Scheduler | None = scheduler or None
+        self._next_schedule = 0.0
+        #: Counts written to Redis about once a second (see :mod:`..tally`).
+        self.tally = Tally(self.connection, self.keys)
+        #: The once-a-minute log line; None for none (pool children: their pool logs it).
+        self.report: MinuteReport | None = MinuteReport(self.name)
+        #: Called with the worker on every turn of the loop (``rqworker``'s live line).
+        self.on_tick: Any = None
+
+    # -- the loop ------------------------------------------------------------
+
+    def work(
+        self,
+        burst: bool = False,
+        max_jobs: int | None = None,
+        max_idle_time: float | None = None,
+        logging_level: str | int | None = "INFO",
+    ) -> bool:
+        """Work until stopped; returns True when at least one job ran.
+
+        Args:
+            burst: stop as soon as every queue is empty.
+            max_jobs: stop after this many jobs.
+            max_idle_time: stop after this many seconds without a job.
+            logging_level: log at this level unless logging is configured
+                (None: leave logging alone).
+        """
+        undo_logging = self._setup_logging(logging_level)
+        previous_handlers = self._install_signal_handlers()
+        try:
+            if not self.wait_for_redis(burst):  # stopped before Redis came up
+                return False
+            self.register_birth()
+            self.start(burst, max_jobs, max_idle_time)
+            try:
+                while self.turn():
+                    pass
+            finally:
+                self.finish()
+                if self.scheduler is not None:
+                    self.scheduler.release()
+                self.register_death()
+        finally:
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+            undo_logging()
+        return self.did_work()
+
+    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+        """Get ready for the first turn (registered, not yet working)."""
+
+    def turn(self) -> bool:
+        """One turn of the loop; False to leave it."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """Put away what :meth:`start` and the turns left (the loop is over)."""
+
+    def did_work(self) -> bool:
+        return self.successful_job_count + self.failed_job_count > 0
+
+    # -- on every turn -------------------------------------------------------
+
+    def observe(self) -> None:
+        """Flush the tally, log the minute's line, update a live display: each when due."""
+        self.tally.flush_if_due()
+        if self.report is not None:
+            self.report.tick(
+                self.successful_job_count + self.failed_job_count, self.failed_job_count
+            )
+        if self.on_tick is not None:
+            self.on_tick(self)
+
+    def heartbeat_if_due(self) -> None:
+        self.tally.flush_if_due()  # also called while a forked job runs
+        if time.monotonic() - self._last_heartbeat >= self.heartbeat_interval:
+            try:
+                self._redis(self.heartbeat)
+            finally:  # a failed beat is tried again an interval later, not at once
+                self._last_heartbeat = time.monotonic()
+
+    def schedule_if_due(self) -> None:
+        """Tick the scheduler when it asked to be; also called while a forked job runs.
+
+        An in-process (``simple``) worker cannot tick during a job: if the job
+        outlasts the lock, another worker's scheduler takes over meanwhile.
+        """
+        if self.scheduler is None or time.monotonic() < self._next_schedule:
+            return
+        try:
+            wait = self._redis(self.scheduler.tick)
+        except UNAVAILABLE:
+            raise
+        except Exception:
+            self.log.exception(
+                "Worker %s: the scheduler failed; trying again in a second", self.name
+            )
+            wait = 1.0
+        self._next_schedule = time.monotonic() + (1.0 if wait is None else wait)
+
+    def _redis(self, func: Any, *args: Any) -> Any:
+        """Call ``func`` on Redis the way this kind of worker copes with outages."""
+        raise NotImplementedError
+
+    # -- registration and heartbeat ------------------------------------------
+
+    def describe(self) -> str:
+        """How it runs jobs, for the start-up line."""
+        return self.kind
+
+    def register_birth(self) -> None:
+        self.log.info(
+            "Worker %s started with PID %d, version %s%s",
+            self.name,
+            self.pid,
+            version(),
+            self._birth_note(),
+        )
+        self.log.info("*** Listening on %s...", ", ".join(self.queue_names))
+        self.log.info(
+            "Worker %s: Redis %s; queues in priority order: %s; %s; scheduler %s",
+            self.name,
+            describe_redis(self.connection),
+            ", ".join(self.queue_names),
+            self.describe(),
+            "on" if self.scheduler is not None else "off",
+        )
+        self._birth = now()
+        self.heartbeat(fresh=True)
+
+    def _birth_note(self) -> str:
+        return ""
+
+    def register_death(self) -> None:
+        self.log.info("Worker %s: stopped", self.name)
+        try:
+            pipe = self.connection.pipeline(transaction=False)
+            pipe.srem(self.keys.workers, self.name)
+            pipe.delete(self.key)
+            pipe.execute()
+        except UNAVAILABLE:
+            self.log.warning("Could not unregister worker %s: Redis unreachable", self.name)
+
+    def registration(self) -> dict[str, Any]:
+        """The fields of this worker's registration that do not change while it runs."""
+        return {
+            "name": self.name,
+            "hostname": self.hostname,
+            "pid": self.pid,
+            "queues": ",".join(self.queue_names),
+            "birth": repr(self._birth),
+            "execution": self.kind,
+            "version": version(),
+        }
+
+    def status(self) -> dict[str, Any]:
+        """The fields of its registration that each heartbeat brings up to date."""
+        return {
+            "state": self.state,
+            "successful": self.successful_job_count,
+            "failed": self.failed_job_count,
+        }
+
+    def heartbeat(self, fresh: bool = False) -> None:
+        """Tell Redis this worker (and what it runs) is alive.
+
+        Each heartbeat writes the whole registration, in the same round trip:
+        a Redis that came back empty (restart without persistence, failover
+        to a lagging replica, FLUSHDB) shows the worker again after its next
+        heartbeat. ``fresh`` first drops what an earlier worker of this name
+        left (at birth).
+        """
+        timestamp = now()
+        pipe = self.connection.pipeline(transaction=False)
+        keys = []  # the key of each command, to name a bad one
+        if fresh:
+            pipe.delete(self.key)
+            keys.append(self.key)
+        keys += [self.key, self.key]
+        pipe.hset(
+            self.key,
+            mapping={
+                **self.registration(),
+                **self.status(),
+                "last_heartbeat": repr(timestamp),
+            },
+        )
+        pipe.expire(self.key, int(self.worker_ttl) + 1)
+        if self.listed:
+            pipe.sadd(self.keys.workers, self.name)
+            keys.append(self.keys.workers)
+        keys += self.beat_along(pipe, timestamp)
+        corrupt.execute(pipe, keys)
+        self._last_heartbeat = time.monotonic()
+
+    def beat_along(self, pipe: Any, timestamp: float) -> list[str]:
+        """Add what else each heartbeat keeps alive to ``pipe``; returns their keys."""
+        return []
+
+    # -- start-up and shutdown -------------------------------------------------
+
+    def wait_for_redis(self, burst: bool) -> bool:
+        """Before starting: return True once Redis answers, False if stopped first.
+
+        A worker started before its Redis (containers started together) logs
+        that once and waits, retrying with back-off up to 5 s, as during an
+        outage; in burst mode an unreachable Redis raises at once.
+        """
+        delay = 0.1
+        since = None
+        while True:
+            try:
+                self.connection.ping()
+            except UNAVAILABLE as exc:
+                if burst:
+                    raise
+                if since is None:
+                    since = time.monotonic()
+                    self.log.warning(
+                        "Worker %s: Redis %s is unreachable (%s); waiting for it",
+                        self.name,
+                        describe_redis(self.connection),
+                        exc,
+                    )
+                deadline = time.monotonic() + delay
+                while time.monotonic() < deadline:
+                    if self.stopping:
+                        return False
+                    time.sleep(0.05)
+                delay = min(delay * 2, 5.0)
+                continue
+            if since is not None:
+                self.log.warning(
+                    "Worker %s: Redis is reachable after %.0f s; starting",
+                    self.name,
+                    time.monotonic() - since,
+                )
+            return not self.stopping
+
+    def request_stop(self) -> None:
+        """Ask the loop to end after the work in hand (what the first SIGTERM does)."""
+        self.stopping = True
+
+    def stop_now(self) -> None:
+        """Stop the work in hand too (what a second SIGTERM does)."""
+        raise NotImplementedError
+
+    #: Logged on the first stop signal, and on the second.
+    warm_message = (
+        "Warm shut down requested: finishing the current job, then "
+        "exiting (send the signal again to stop now)"
+    )
+    cold_message = "Cold shut down: stopping the running job"
+
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        """Take over SIGINT/SIGTERM; returns the handlers to put back afterwards."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        return {
+            signum: signal.signal(signum, self._on_stop_signal)
+            for signum in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        if not self.stopping:
+            self.log.warning(self.warm_message)
+            self.request_stop()
+            return
+        self.log.warning(self.cold_message)
+        self.cold = True
+        self.stop_now()
+
+    def _setup_logging(self, level: str | int | None) -> Any:
+        """Log at ``level`` unless logging is configured; returns what undoes it.
+
+        A script gets a stderr handler; an application that configured the
+        ``django_jobqueue`` loggers keeps its choice. The level is only set for
+        the duration of ``work()``, so one call does not change the next.
+        """
+        if level is None:
+            return lambda: None
+        added = None
+        if not logger.handlers and not logging.getLogger().handlers:
+            added = logging.StreamHandler(sys.stderr)
+            added.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            logger.addHandler(added)
+        previous = logger.level
+        if previous == logging.NOTSET:
+            logger.setLevel(level)
+
+        def undo() -> None:
+            logger.setLevel(previous)
+            if added is not None:
+                logger.removeHandler(added)
+
+        return undo

@@ -1,0 +1,486 @@
+"""A worker: one process that takes jobs from its queues and runs each one.
+
+Jobs are taken in strict priority order, marked started in the same atomic
+step, and handed to an :class:`~..execution.Execution` that runs them in this
+process (``SimpleWorker``) or in a forked work-horse (``Worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from .. import connection as connection_module
+from .. import scripts
+from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
+from ..corrupt import damage
+from ..execution import EXECUTIONS, Execution
+from ..job import Job
+from ..live import WorkerState
+from ..outcome import record_failure
+from ..perform import Success, perform_job, record_result
+from ..utils import as_str, now
+from .base import BaseWorker
+
+#: Seconds between sweeps for deferred jobs whose release was lost.
+DEFERRED_SWEEP_INTERVAL = 30.0
+#: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
+MAINTENANCE_INTERVAL = 1.0
+#: Seconds between two looks at stop requests (:func:`~.control.stop_job`) while a job runs.
+STOP_POLL_INTERVAL = 1.0
+
+
+class Worker(BaseWorker):
+    """Serves queues in the given order, running each job in a forked child.
+
+    Args:
+        execution: ``"fork"`` (one child per job, the default) or ``"inline"``
+            (in this process), or an :class:`~..execution.Execution`.
+
+    Other arguments are those of :class:`~.base.BaseWorker`.
+    """
+
+    execution_name = "fork"
+
+    def __init__(
+        self, queues: Any, *args: Any, execution: str | Execution | None = None, **kwargs: Any
+    ):
+        super().__init__(queues, *args, **kwargs)
+        execution = execution or self.execution_name
+        if isinstance(execution, str):
+            try:
+                execution = EXECUTIONS[execution]()
+            except KeyError:
+                raise ValueError(
+                    f"Unknown execution {execution!r}; choose from {sorted(EXECUTIONS)}."
+                ) from None
+        self.execution: Execution = execution
+        self.kind = execution.name
+        self.current_job: Job | None = None
+        self._next_maintenance = 0.0
+        self._pubsub: Any = None
+        self._suspended = False
+        self.stop_poll_interval = STOP_POLL_INTERVAL
+        self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
+        # Recording a job's outcome also takes the next job (one round trip per
+        # job) when the job ran in this process and another one is wanted.
+        self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
+        # One script may take from every queue at once unless they lie in
+        # different slots of a Redis Cluster; then dequeue asks each in turn
+        # and no next job comes back with an outcome.
+        self._one_script = one_slot(
+            self.connection, [self.keys.tag(name) for name in self.queue_names]
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
+
+    # -- the loop ------------------------------------------------------------
+
+    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+        self._burst = burst
+        self._max_jobs = max_jobs
+        self._max_idle_time = max_idle_time
+        self._done = 0
+        self._idle_since = time.monotonic()
+        self.execution.setup(self)
+        if not burst:
+            self._subscribe()
+
+    def turn(self) -> bool:
+        """Take and run one job, or wait for one; False once it is time to stop."""
+        if self.stopping:
+            return False
+        self.observe()
+        self.maintain_if_due()
+        self.schedule_if_due()
+        if self._suspended:
+            self._give_back_prefetched()
+            if self._burst:
+                self.log.info("Worker %s: suspended, quitting (burst mode)", self.name)
+                return False
+            self.wait_for_work(self._max_idle_time, self._idle_since)
+            return True
+        job = self._prefetched() or self.dequeue()
+        if job is None:
+            if self._burst:
+                self.log.info("Worker %s: done, quitting", self.name)
+                return False
+            idle = time.monotonic() - self._idle_since
+            if self._max_idle_time is not None and idle >= self._max_idle_time:
+                self.log.info("Worker %s: idle for %ss, quitting", self.name, self._max_idle_time)
+                return False
+            self.wait_for_work(self._max_idle_time, self._idle_since)
+            return True
+        max_jobs = self._max_jobs
+        self._take_next.enabled = (
+            max_jobs is None or self._done + 1 < max_jobs
+        ) and not self.stopping
+        self.execute(job)
+        self._done += 1
+        self._idle_since = time.monotonic()
+        if max_jobs is not None and self._done >= max_jobs:
+            self.log.info("Worker %s: finished %d jobs, quitting", self.name, self._done)
+            return False
+        return True
+
+    def finish(self) -> None:
+        self._give_back_prefetched()
+        self.tally.flush()
+        self.execution.teardown(self)
+        self._unsubscribe()
+
+    def did_work(self) -> bool:
+        return self._done > 0
+
+    def dequeue(self) -> Job | None:
+        """Take the next job, marking it started in the same atomic step.
+
+        A job whose stored hash cannot be read is moved to the failed jobs
+        (see :meth:`_job_from_reply`) and the next one taken.
+        """
+        while True:
+            taken = self._take()
+            if taken is None:
+                return None
+            job = self._job_from_reply(taken)
+            if job is not None:
+                return job
+
+    def _take(self) -> scripts.Taken | None:
+        if self._one_script:
+            reply = self._redis(
+                scripts.dequeue,
+                self.connection,
+                self.keys,
+                self.queue_names,
+                now(),
+                self.name,
+                self.worker_ttl,
+            )
+            return reply
+        # Queues on several cluster slots: one script per queue, in priority order.
+        for position, name in enumerate(self.queue_names, 1):
+            reply = self._redis(
+                scripts.dequeue,
+                self.connection,
+                self.keys,
+                [name],
+                now(),
+                self.name,
+                self.worker_ttl,
+            )
+            if reply:
+                return reply._replace(position=position)
+        return None
+
+    def _prefetched(self) -> Job | None:
+        reply, self._take_next.reply = self._take_next.reply, None
+        return self._job_from_reply(reply)
+
+    def _give_back_lost_jobs(self) -> None:
+        """After an outage, return jobs taken for us whose handover reply was lost.
+
+        A recording script retried after a dropped connection may have run the
+        first time, taking our next job with it; that job is marked started by
+        this worker although we never saw it.
+        """
+        known = self._take_next.reply[1].decode() if self._take_next.reply else None
+        for queue in self.queues:
+            ids = [
+                as_str(i)
+                for i in self.connection.zrange(queue.keys.registry(queue.name, "started"), 0, -1)
+            ]
+            if not ids:
+                continue
+            pipe = self.connection.pipeline(transaction=False)
+            for job_id in ids:
+                pipe.hget(queue.keys.job(queue.name, job_id), "worker")
+            for job_id, owner in zip(ids, pipe.execute()):
+                current = self.current_job.id if self.current_job else None
+                if owner and owner.decode() == self.name and job_id not in (known, current):
+                    scripts.give_back(
+                        self.connection, self.keys, queue.name, job_id, now(), self.name
+                    )
+                    self.log.warning(
+                        "Worker %s: gave job %s back to %s after a lost reply",
+                        self.name,
+                        job_id,
+                        queue.name,
+                    )
+
+    def _give_back_prefetched(self) -> None:
+        """A job taken with the last outcome but not run (we are stopping) goes back."""
+        job = self._prefetched()
+        if job is not None:
+            scripts.give_back(job.connection, job.keys, job.origin, job.id, now(), self.name)
+
+    def _job_from_reply(self, taken: scripts.Taken | None) -> Job | None:
+        """The job taken; None when none was, or when its hash could not be read.
+
+        A hash that cannot be loaded (a field such as ``created_at`` that is
+        not a number, written by something else than this code) is recorded
+        as failed, with the reason, before it could harm the worker.
+        """
+        if taken is None:
+            return None
+        queue = self.queues[taken.position - 1]
+        job_id = taken.id.decode()
+        try:
+            return queue.job_class.from_hash(
+                job_id,
+                taken.fields,
+                queue.connection,
+                origin=queue.name,
+                serializer=queue.serializer,
+                prefix=self.keys.prefix,
+            )
+        except Exception as exc:
+            text = (
+                f"DeserializationError: job {job_id} was not run: its stored data cannot be "
+                f"read ({type(exc).__name__}: {exc})."
+            )
+            self.log.error("%s: %s", queue.name, text)
+            status = record_failure(
+                queue.job_handle(job_id), text, self.name, retry=False, wait_for_redis=True
+            )
+            self.tally.started(queue.name)
+            self.tally.ended(queue.name, status)
+            return None
+
+    def execute(self, job: Job) -> str | None:
+        self.current_job = job
+        self.state = WorkerState.BUSY
+        self.log.debug("%s: %s (%s) started", job.origin, job.description, job.id)
+        job.exc_info = None  # a previous attempt's, not this one's
+        self.tally.started(job.origin)
+        began = time.monotonic()
+        status = None
+        try:
+            status = self.execution.run(self, job)
+        finally:
+            self.tally.ended(job.origin, status, time.monotonic() - began)
+            self.current_job = None
+            self.state = WorkerState.IDLE
+        log_outcome(self.log, job, status, time.monotonic() - began, self.default_result_ttl)
+        if status == "finished":
+            self.successful_job_count += 1
+        else:
+            self.failed_job_count += 1
+        return status
+
+    def perform(self, job: Job) -> str | None:
+        """Run the job in this process and record its outcome (called by executions)."""
+        take_next = self._take_next if self._one_script else None
+        outages = connection_module.outages
+        status = perform_job(
+            job,
+            self.name,
+            default_result_ttl=self.default_result_ttl,
+            take_next=take_next,
+            wait_for_redis=True,
+        )
+        return self._recorded(job, status, outages, take_next)
+
+    def record_result(self, job: Job, success: Success) -> str | None:
+        """Record a success that a work horse handed back (see ForkExecution)."""
+        take_next = self._take_next if self._one_script else None
+        outages = connection_module.outages
+        status = record_result(
+            job,
+            success,
+            self.name,
+            default_result_ttl=self.default_result_ttl,
+            take_next=take_next,
+            wait_for_redis=True,
+        )
+        return self._recorded(job, status, outages, take_next)
+
+    def _recorded(
+        self, job: Job, status: str | None, outages: int, take_next: scripts.TakeNext | None
+    ) -> str | None:
+        if connection_module.outages != outages and take_next is not None:
+            self._give_back_lost_jobs()
+        return status
+
+    # -- waiting without polling ---------------------------------------------
+
+    def _subscribe(self) -> None:
+        self._pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(*(self.keys.wake_channel(q) for q in self.queue_names))
+
+    def _unsubscribe(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.close()
+            except Exception:
+                pass
+            self._pubsub = None
+
+    def wait_for_work(self, max_idle_time: float | None = None, idle_since: float = 0.0) -> None:
+        """Block until a push on one of the queues is announced, or housekeeping is due."""
+        self.state = WorkerState.IDLE
+        timeout = min(self.heartbeat_interval, MAINTENANCE_INTERVAL)
+        if self.scheduler is not None:
+            timeout = min(timeout, max(self._next_schedule - time.monotonic(), 0.0))
+        if max_idle_time is not None:
+            timeout = min(timeout, max(max_idle_time - (time.monotonic() - idle_since), 0.01))
+        try:
+            if self._pubsub is None:
+                self._subscribe()
+            message = self._pubsub.get_message(timeout=timeout)
+            while message is not None:  # drain what else is buffered
+                message = self._pubsub.get_message(timeout=0)
+        except (*UNAVAILABLE, OSError):
+            self._unsubscribe()
+            self._connection_lost()
+        self.heartbeat_if_due()
+
+    # -- registration and heartbeat ------------------------------------------
+
+    def describe(self) -> str:
+        return self.execution.description
+
+    def status(self) -> dict[str, Any]:
+        job = self.current_job
+        return {
+            **super().status(),
+            "current_job": job.id if job else "",
+            "current_queue": job.origin if job else "",
+        }
+
+    def beat_along(self, pipe: Any, timestamp: float) -> list[str]:
+        """The running job's lease in its started registry is renewed with each beat."""
+        job = self.current_job
+        if job is None:
+            return []
+        started = self.keys.registry(job.origin, "started")
+        pipe.zadd(started, {job.id: timestamp + self.worker_ttl}, xx=True)
+        return [started]
+
+    def stop_requested(self, job: Job) -> bool:
+        """Whether :func:`stop_job` asked to abort ``job``; takes the request away.
+
+        Executions call this about every :data:`STOP_POLL_INTERVAL` seconds
+        while a job runs.
+        """
+        try:
+            if as_str(self.connection.hget(self.key, "stop_job")) != job.id:
+                return False
+            self.connection.hdel(self.key, "stop_job")
+        except UNAVAILABLE:
+            return False
+        self.log.warning("%s: stopping job %s on request", job.origin, job.id)
+        return True
+
+    # -- housekeeping --------------------------------------------------------
+
+    def maintain_if_due(self) -> None:
+        if time.monotonic() >= self._next_maintenance:
+            self._redis(self.maintain)
+            self._next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+
+    def maintain(self) -> None:
+        """Drop expired registry entries, fail abandoned jobs, follow suspension.
+
+        Scheduled jobs and delayed retries are released by the scheduler
+        (:meth:`schedule_if_due`), in one worker only.
+        """
+        suspended = bool(self.connection.exists(self.keys.suspended))
+        if suspended != self._suspended:
+            self._suspended = suspended
+            self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
+            self.log.info(
+                "Worker %s: %s",
+                self.name,
+                "suspended, taking no new jobs" if suspended else "resumed",
+            )
+        sweep = time.monotonic() >= self._next_deferred_sweep
+        if sweep:
+            self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
+        # A registry of the wrong type (see corrupt.py) costs one logged error
+        # and is tried again with back-off; the other queues are not held up.
+        for queue in self.queues:
+            for registry in (
+                queue.finished_job_registry,
+                queue.failed_job_registry,
+                queue.canceled_job_registry,
+            ):
+                damage.guard(registry.key, registry.cleanup)
+            if sweep:
+                deferred = queue.deferred_job_registry
+                damage.guard(deferred.key, deferred.release_ready)
+            started = queue.started_job_registry
+            abandoned = damage.guard(started.key, started.cleanup, default=0)
+            if abandoned:
+                for _ in range(abandoned):  # failed on behalf of their dead worker
+                    self.tally.ended(queue.name, "failed")
+                self.log.warning(
+                    "%s: %d abandoned job(s) moved out of the started registry",
+                    queue.name,
+                    abandoned,
+                )
+
+    # -- resilience ------------------------------------------------------------
+
+    def _redis(self, func: Any, *args: Any) -> Any:
+        """Call ``func``; on a lost connection, wait and retry with back-off."""
+        return call_with_reconnect(
+            func, *args, name=f"Worker {self.name}", give_up=lambda: self.stopping
+        )
+
+    def _connection_lost(self) -> None:
+        time.sleep(0.1)
+
+    # -- shutdown ------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        super().request_stop()
+        self._take_next.enabled = False
+
+    def stop_now(self) -> None:
+        if self.current_job is None:
+            raise SystemExit(1)
+        self.execution.interrupt(self)
+
+
+class SimpleWorker(Worker):
+    """Runs each job in the worker process itself (no fork): faster, less isolated."""
+
+    execution_name = "inline"
+
+
+def log_outcome(
+    log: logging.Logger, job: Job, status: str | None, seconds: float, default_result_ttl: int
+) -> None:
+    """The one line a job gets when it ends: what ran, how it ended, how long it took.
+
+    A failure's line carries its traceback; how long a result is kept is a
+    detail (DEBUG).
+    """
+    what = f"{job.origin}: {job.description} ({job.id})"
+    if status == "finished":
+        log.info("%s OK in %.3f s", what, seconds)
+        if log.isEnabledFor(logging.DEBUG):
+            ttl = job.result_ttl if job.result_ttl is not None else default_result_ttl
+            kept = "discarded" if ttl == 0 else "never expires" if ttl < 0 else f"kept {ttl} s"
+            log.debug("%s: result %s", what, kept)
+        return
+    if status is None:
+        log.info("%s ended in %.3f s, recorded by another worker", what, seconds)
+        return
+    try:
+        # Set by this process, or read back from what the work-horse recorded.
+        trace = (job.exc_info or "").rstrip()
+    except UNAVAILABLE:
+        trace = ""
+    if status in ("queued", "scheduled"):
+        log.warning("%s failed in %.3f s, will be retried\n%s", what, seconds, trace)
+    elif status == "failed":
+        log.error("%s failed in %.3f s, moved to the failed jobs\n%s", what, seconds, trace)
+    else:
+        log.warning("%s %s after %.3f s\n%s", what, status, seconds, trace)
+
+
+__all__ = ["SimpleWorker", "Worker", "log_outcome"]
