@@ -2,5 +2,5 @@
 
 Every page reads only what it shows: counts in one pipeline, one range of ids
 and one pipelined fetch of those jobs. Mutations are POST-only, confirmed first
-and done in batches; see :mod:`.operations`.
+(see :mod:`.actions`) and done in batches by the engine (see :mod:`.operations`).
 """

@@ -43,7 +43,7 @@ class Node:
     #: queue is not configured here), the status as shown to people and the call.
     url: str | None = None
     status_label: str = ""
-    #: The description, marked up to wrap between names (see ``views.breakable``).
+    #: The description, marked up to wrap between names (see ``display.breakable``).
     call: str = ""
 
     @property

@@ -1,22 +1,18 @@
-"""Changing many jobs at once, in batches, without reading every id first.
+"""The dashboard's bulk actions, as calls of the engine's bulk operations.
 
-Selected jobs: each batch is at most :data:`BATCH_SIZE` script calls sent in
-one round trip. All the jobs of a registry: the confirmation records which
-jobs it holds (:func:`select_all`), and the action works through that record,
-:data:`BATCH_SIZE` jobs per script call (see :mod:`django_jobqueue.engine.bulk`).
+Selected jobs: :func:`~django_jobqueue.engine.bulk.requeue_many` and
+:func:`~django_jobqueue.engine.bulk.delete_many`. All the jobs of a registry:
+the confirmation records which jobs it holds (:func:`select_all`), and the
+action works through that record (see :mod:`django_jobqueue.engine.bulk`).
+Everything goes :data:`BATCH_SIZE` jobs per round trip or script call.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
-from redis.exceptions import ResponseError
-
-from ..engine import bulk, scripts
-from ..engine.dependencies import release_dependents
-from ..engine.utils import as_str, now
+from ..engine import bulk
 
 #: Jobs changed per round trip.
 BATCH_SIZE = 1000
@@ -27,47 +23,12 @@ REQUEUEABLE_LISTS = bulk.REQUEUEABLE
 
 def requeue(queue: Any, ids: Iterable[str]) -> tuple[int, int]:
     """Requeue failed, stopped or canceled jobs; returns ``(requeued, skipped)``."""
-    done = skipped = 0
-    for chunk in _chunks(ids):
-        batch = scripts.Batch(queue.connection)
-        timestamp = now()
-        for job_id in chunk:
-            scripts.requeue(batch, queue.keys, queue.name, job_id, timestamp)
-        for reply in batch.execute():
-            if isinstance(reply, ResponseError):
-                skipped += 1
-            else:
-                done += 1
-    return done, skipped
+    return bulk.requeue_many(queue, ids, batch=BATCH_SIZE)
 
 
 def delete(queue: Any, ids: Iterable[str]) -> tuple[int, int]:
-    """Delete jobs (and their ids everywhere); returns ``(deleted, already gone)``.
-
-    Children waiting on a deleted job are told, as :meth:`Job.delete` does.
-    """
-    done = gone = 0
-    for chunk in _chunks(ids):
-        batch = scripts.Batch(queue.connection)
-        for job_id in chunk:
-            scripts.delete(batch, queue.keys, queue.name, job_id)
-        for job_id, reply in zip(chunk, batch.execute()):
-            if isinstance(reply, ResponseError):
-                raise reply
-            if not reply:
-                gone += 1
-                continue
-            done += 1
-            dependents = json.loads(as_str(reply[1]) or "[]")
-            if dependents:
-                release_dependents(
-                    queue.connection,
-                    queue.keys,
-                    queue.keys.job(queue.name, job_id),
-                    dependents,
-                    "deleted",
-                )
-    return done, gone
+    """Delete jobs (and their ids everywhere); returns ``(deleted, already gone)``."""
+    return bulk.delete_many(queue, ids, batch=BATCH_SIZE)
 
 
 def select_all(queue: Any, slug: str) -> tuple[str, int]:
@@ -100,14 +61,3 @@ def apply_to_all(queue: Any, slug: str, action: str, token: str) -> tuple[int, i
             raise ValueError(f"Jobs that are {slug} cannot be requeued.")
         return bulk.requeue(queue, slug, token, batch=BATCH_SIZE)
     return bulk.delete(queue, slug, token, batch=BATCH_SIZE)
-
-
-def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
-    chunk: list[str] = []
-    for job_id in ids:
-        chunk.append(job_id)
-        if len(chunk) >= BATCH_SIZE:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

@@ -1,9 +1,10 @@
 """Paging Redis lists and sorted sets with Django's Paginator.
 
 :class:`JobRange` looks like a sequence to the Paginator: its length is a count
-read once, and slicing it reads one range of ids (LRANGE or ZRANGE) and fetches what the
-rows show of those jobs (see :func:`row_loader`). Nothing outside the page is
-ever read, and no large value inside it.
+read once, and slicing it reads one range of ids (the engine's pages, see
+:class:`~django_jobqueue.engine.registry.IdPages`) and fetches what the rows
+show of those jobs (see :func:`row_loader`). Nothing outside the page is ever
+read, and no large value inside it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..engine.job import Job
-from ..engine.queue import PRIORITY_BAND
+from ..engine.registry import waiting_pages
 from ..engine.utils import as_str
 
 
@@ -147,64 +148,11 @@ def row_loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
 
 def registry_range(queue: Any, registry: Any, desc: bool = True) -> JobRange:
     """A registry, newest (highest score) first, or lowest score first with ``desc=False``."""
-    return JobRange(
-        registry.count,
-        lambda start, stop: registry.get_job_ids(start, stop - 1, desc=desc),
-        row_loader(queue),
-    )
+    pages = registry.pages(desc=desc)
+    return JobRange(pages.count, pages.read, row_loader(queue))
 
 
 def queue_range(queue: Any) -> JobRange:
-    """The waiting jobs of a queue, newest first: the reverse of the order workers take them.
-
-    Workers take positive priorities (priority set, low scores), then the list
-    from its head, then negative priorities; so newest first reads negative
-    priorities from the highest score, then the list from its tail, then the
-    positive priorities, each with a range read.
-    """
-    conn, prio_key = queue.connection, queue.keys.priority(queue.name)
-    pipe = conn.pipeline(transaction=False)
-    pipe.zcount(prio_key, 100 * PRIORITY_BAND, "+inf")
-    pipe.llen(queue.key)
-    pipe.zcount(prio_key, "-inf", f"({100 * PRIORITY_BAND}")
-    negative, listed, positive = pipe.execute()
-
-    def read(start: int, stop: int) -> list[str]:
-        ids: list[str] = []
-        # Each segment is (size, reader(offset, count)) in newest-first order.
-        segments = (
-            (
-                negative,
-                lambda off, n: conn.zrange(
-                    prio_key,
-                    "+inf",
-                    100 * PRIORITY_BAND,
-                    desc=True,
-                    byscore=True,
-                    offset=off,
-                    num=n,
-                ),
-            ),
-            (listed, lambda off, n: list(reversed(conn.lrange(queue.key, -(off + n), -(off + 1))))),
-            (
-                positive,
-                lambda off, n: conn.zrange(
-                    prio_key,
-                    f"({100 * PRIORITY_BAND}",
-                    "-inf",
-                    desc=True,
-                    byscore=True,
-                    offset=off,
-                    num=n,
-                ),
-            ),
-        )
-        base = 0
-        for size, reader in segments:
-            lo, hi = max(start - base, 0), min(stop - base, size)
-            if hi > lo:
-                ids += [as_str(i) for i in reader(lo, hi - lo)]
-            base += size
-        return ids
-
-    return JobRange(negative + listed + positive, read, row_loader(queue))
+    """The waiting jobs of a queue, newest first: the reverse of the order workers take them."""
+    pages = waiting_pages(queue)
+    return JobRange(pages.count, pages.read, row_loader(queue))

@@ -22,7 +22,8 @@ from ..cron import get_cron_entries, get_entry
 from ..engine.scheduler import entry_state, run_now, scheduler_holder, set_paused, skip_next
 from ..engine.utils import to_datetime
 from ..queues import get_queue
-from .views import _label, dashboard_view, has_perm, page_context, require, safe_next, url
+from .actions import Confirmation, confirm, confirmed, perform
+from .site import dashboard_view, has_perm, label, page_context, require, url
 
 #: action -> (button label, question, permission)
 ACTIONS = {
@@ -81,7 +82,7 @@ def _row(request: Any, entry: Any) -> dict[str, Any]:
         "last_run": to_datetime(state["last_run"]),
         "last_job": state["last_job"],
         "last_status": status,
-        "last_status_label": _label(status) if status else _("expired"),
+        "last_status_label": label(status) if status else _("expired"),
         "last_job_url": url(request, "job", entry.queue, state["last_job"])
         if state["last_job"]
         else None,
@@ -121,7 +122,7 @@ def cron_list(request: Any, site: Any) -> Any:
 def cron_action(request: Any, name: str, action: str, site: Any) -> Any:
     if action not in ACTIONS:
         raise Http404(_("Unknown action."))
-    label, question, permission = ACTIONS[action]
+    button, question, permission = ACTIONS[action]
     require(request, permission)
     back = url(request, "cron")
     entry = get_entry(name) if _entries_or_error(request) else None
@@ -131,9 +132,8 @@ def cron_action(request: Any, name: str, action: str, site: Any) -> Any:
         )
         return HttpResponseRedirect(back)
     queue = get_queue(entry.queue)
-    if request.method == "POST" and request.POST.get("post") == "yes":
-        messages.success(request, _perform(entry, queue, action))
-        return HttpResponseRedirect(safe_next(request, back))
+    if confirmed(request):
+        return perform(request, back, lambda: _perform(entry, queue, action))
     state = entry_state(queue.connection, entry, queue.keys.prefix)
     when = to_datetime(state["next_run"])
     text = question() % {
@@ -141,20 +141,17 @@ def cron_action(request: Any, name: str, action: str, site: Any) -> Any:
         "queue": entry.queue,
         "when": _when(when) if when else _("never"),
     }
-    context = page_context(
+    return confirm(
         request,
         site,
-        _("Are you sure?"),
-        [(_("Periodic jobs"), back), (entry.name, None), (label(), None)],
-        question=text,
-        action=action,
-        action_label=label(),
-        hidden=[("next", safe_next(request, ""))] if safe_next(request, "") else [],
-        cancel_url=safe_next(request, back),
-        items=[],
-        dangerous=False,
+        Confirmation(
+            question=text,
+            action=action,
+            action_label=button(),
+            crumbs=[(_("Periodic jobs"), back), (entry.name, None), (button(), None)],
+            back=back,
+        ),
     )
-    return render(request, "django_jobqueue/dashboard/confirm.html", context)
 
 
 def _perform(entry: Any, queue: Any, action: str) -> str:

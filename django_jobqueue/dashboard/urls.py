@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import path
 
-from . import periodic, views
+from . import jobs, lists, periodic, views
 
 #: The lists of one queue, by slug: the queue itself and its registries.
 LIST_SLUGS = "queued|started|deferred|scheduled|finished|failed|canceled"
@@ -29,17 +29,17 @@ def build_urlpatterns(site: Any, changelist_name: str | None = None) -> list:
             extra,
             name="jobqueue_cron_action",
         ),
-        path("queues/<str:queue>/", views.job_list, extra, name="jobqueue_queue"),
-        path("queues/<str:queue>/jobs/<str:job_id>/", views.job_detail, extra, name="jobqueue_job"),
+        path("queues/<str:queue>/", lists.job_list, extra, name="jobqueue_queue"),
+        path("queues/<str:queue>/jobs/<str:job_id>/", jobs.job_detail, extra, name="jobqueue_job"),
         path(
             "queues/<str:queue>/jobs/<str:job_id>/<slug:action>/",
-            views.job_action,
+            jobs.job_action,
             extra,
             name="jobqueue_job_action",
         ),
-        path("queues/<str:queue>/<slug:slug>/", views.job_list, extra, name="jobqueue_list"),
+        path("queues/<str:queue>/<slug:slug>/", lists.job_list, extra, name="jobqueue_list"),
         path(
-            "queues/<str:queue>/<slug:slug>/bulk/", views.bulk_action, extra, name="jobqueue_bulk"
+            "queues/<str:queue>/<slug:slug>/bulk/", lists.bulk_action, extra, name="jobqueue_bulk"
         ),
     ]
     if changelist_name:

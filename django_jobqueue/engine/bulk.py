@@ -10,13 +10,21 @@ and act on each one that is still in the registry at that moment. Each recorded
 job is acted on at most once, even when two requests act on the same selection:
 a job that came back to the registry since is not in the selection any more,
 and a job that entered it after the selection was made never was.
+
+Jobs picked by id (a person ticked them) need no selection:
+:func:`requeue_many` and :func:`delete_many` send one script call per job,
+:data:`BATCH_SIZE` of them per round trip.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from redis.exceptions import ResponseError
 
 from . import scripts
 from .dependencies import release_dependents
@@ -120,3 +128,67 @@ def _run(queue: Any, kind: str, token: str, step: str, batch: int) -> tuple[int,
             )
         if not int(reply[2]):
             return done, skipped
+
+
+def requeue_many(queue: Any, ids: Iterable[str], batch: int = BATCH_SIZE) -> tuple[int, int]:
+    """Requeue failed, stopped or canceled jobs of ``queue`` by id; returns ``(requeued, skipped)``.
+
+    Skipped: jobs that are gone or can no longer be requeued (they are left
+    as they are). Each batch of ``batch`` ids is one round trip.
+    """
+    done = skipped = 0
+    for chunk in _chunks(ids, batch):
+        calls = scripts.Batch(queue.connection)
+        timestamp = now()
+        for job_id in chunk:
+            scripts.requeue(calls, queue.keys, queue.name, job_id, timestamp)
+        for reply in calls.execute():
+            if isinstance(reply, ResponseError):
+                skipped += 1
+            else:
+                done += 1
+    return done, skipped
+
+
+def delete_many(queue: Any, ids: Iterable[str], batch: int = BATCH_SIZE) -> tuple[int, int]:
+    """Delete jobs of ``queue`` by id, and their ids everywhere; returns ``(deleted, gone)``.
+
+    Gone: jobs that were already deleted or expired.
+
+    Children waiting on a deleted job are told, as :meth:`Job.delete` does.
+    Each batch of ``batch`` ids is one round trip (and one more to tell the
+    children, when a deleted job had any).
+    """
+    done = gone = 0
+    for chunk in _chunks(ids, batch):
+        calls = scripts.Batch(queue.connection)
+        for job_id in chunk:
+            scripts.delete(calls, queue.keys, queue.name, job_id)
+        for job_id, reply in zip(chunk, calls.execute()):
+            if isinstance(reply, ResponseError):
+                raise reply
+            if not reply:
+                gone += 1
+                continue
+            done += 1
+            dependents = json.loads(as_str(reply[1]) or "[]")
+            if dependents:
+                release_dependents(
+                    queue.connection,
+                    queue.keys,
+                    queue.keys.job(queue.name, job_id),
+                    dependents,
+                    "deleted",
+                )
+    return done, gone
+
+
+def _chunks(ids: Iterable[str], size: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for job_id in ids:
+        chunk.append(job_id)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

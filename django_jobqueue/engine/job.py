@@ -890,6 +890,18 @@ class Job:
 
             release_dependents(self.connection, self.keys, self.key, reply[1], "deleted")
 
+    # -- what a read brought (for readers showing many jobs) -----------------
+
+    @property
+    def loaded_outcome(self) -> tuple[bool, str | None]:
+        """``(whether a result was read, the traceback read)`` with this job's hash.
+
+        Never asks Redis, unlike :attr:`result` and :attr:`exc_info`: a page
+        listing jobs that read only some fields (the dashboard) must not pay
+        a round trip per job for a field it left out on purpose.
+        """
+        return self._result_raw is not None, self._exc_info
+
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)
 

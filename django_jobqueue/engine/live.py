@@ -2,17 +2,23 @@
 
 Read-only: nothing here changes Redis (save dropping a worker whose
 registration expired from the set of workers). The dashboard, ``rqstats`` and
-the metrics read workers through this module, never through a running worker.
+the metrics read workers through :func:`live_workers`, which returns
+:class:`WorkerRecord` objects, never through a running worker. The functions
+it is built from (:func:`all_workers`, :func:`pool_children`,
+:func:`running_jobs`) stay public for callers that need one piece.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from . import corrupt
 from .connection import resolve_connection
 from .corrupt import damage
 from .keys import keyspace
+from .progress import Progress, fetch_progress
 from .utils import as_str
 
 
@@ -150,4 +156,164 @@ def running_jobs(
     return found
 
 
-__all__ = ["WorkerState", "all_workers", "live_state", "pool_children", "running_jobs"]
+@dataclass(frozen=True)
+class WorkerRecord:
+    """One live worker, or one child of a pool, as :func:`live_workers` reads it."""
+
+    name: str
+    hostname: str
+    #: None when the registration holds no number.
+    pid: int | None
+    #: The queues it serves, in the order it takes from them.
+    queues: tuple[str, ...]
+    #: How it runs jobs, as registered: "fork", "thread", "pool", "pool-child", ...
+    execution: str
+    #: The state its registration gives, as of its last heartbeat.
+    registered_state: str
+    #: Its state now (see :func:`live_state`): a pool is busy while a child is.
+    state: str
+    #: UNIX times; None when not registered.
+    birth: float | None
+    last_heartbeat: float | None
+    #: Jobs it finished and failed, as of its last heartbeat.
+    successful: int
+    failed: int
+    #: The processes a pool runs (None for other workers).
+    processes: int | None
+    #: ``(queue, job id)`` of the jobs it runs now; the first is its current job.
+    jobs: tuple[tuple[str, str], ...] = ()
+    #: The progress its current job reported (read only when asked for).
+    progress: Progress | None = None
+    #: A pool's live children, in the order the pool lists them.
+    children: tuple[WorkerRecord, ...] = ()
+
+    @property
+    def is_pool(self) -> bool:
+        return self.execution == "pool"
+
+    @property
+    def current_queue(self) -> str | None:
+        return self.jobs[0][0] if self.jobs else None
+
+    @property
+    def current_job(self) -> str | None:
+        return self.jobs[0][1] if self.jobs else None
+
+    @property
+    def busy_children(self) -> int:
+        return sum(1 for child in self.children if child.jobs)
+
+
+def live_workers(
+    connection: Any = None,
+    prefix: str | None = None,
+    *,
+    serving: Iterable[str] | None = None,
+    detail: bool = True,
+    progress: bool = False,
+) -> list[WorkerRecord]:
+    """Every live worker on one connection, a pool with its children, sorted by name.
+
+    Round trips, however many workers and jobs there are: the set of workers
+    and their registrations (two). With ``detail``, also the pools' children
+    (one, when there is a pool), the started registries of the queues they
+    serve (one) and who runs each started job (one, when a job runs): that,
+    not the registration (as old as the last heartbeat), gives each record's
+    ``jobs`` and ``state``. With ``progress`` too, the progress of each
+    current job (one, when a job runs).
+
+    Args:
+        serving: only the workers serving one of these queues (a pool's
+            children always come with it).
+        detail: False reads registrations only: no children, no ``jobs``, and
+            ``state`` is the registered one.
+        progress: read the progress of each current job (needs ``detail``).
+
+    Returns:
+        :class:`WorkerRecord` objects, pools with their ``children``.
+    """
+    connection = resolve_connection(connection)
+    registrations = all_workers(connection, prefix)
+    if serving is not None:
+        wanted = set(serving)
+        registrations = [r for r in registrations if wanted.intersection(_queues(r))]
+    if not detail:
+        return [_record(r, (), None, ()) for r in registrations]
+    children = pool_children(connection, registrations, prefix)
+    listed = [*registrations, *(c for pool in children.values() for c in pool)]
+    jobs = running_jobs(connection, [q for r in listed for q in _queues(r)], prefix)
+    found: dict[str, Progress | None] = {}
+    if progress:
+        ks = keyspace(prefix)
+        names = [name for name in (r.get("name", "") for r in listed) if name in jobs]
+        keys = [ks.job(*jobs[name][0]) for name in names]
+        found = dict(zip(names, fetch_progress(connection, keys)))
+
+    def record(fields: dict[str, Any], kids: tuple[WorkerRecord, ...] = ()) -> WorkerRecord:
+        name = fields.get("name", "")
+        return _record(fields, tuple(jobs.get(name, ())), found.get(name), kids)
+
+    return [
+        record(r, tuple(record(c) for c in children.get(r.get("name", ""), [])))
+        for r in registrations
+    ]
+
+
+def _record(
+    fields: dict[str, Any],
+    jobs: tuple[tuple[str, str], ...],
+    progress: Progress | None,
+    children: tuple[WorkerRecord, ...],
+) -> WorkerRecord:
+    registered = fields.get("state", "")
+    execution = fields.get("execution", "")
+    return WorkerRecord(
+        name=fields.get("name", ""),
+        hostname=fields.get("hostname", ""),
+        pid=_int(fields.get("pid")),
+        queues=_queues(fields),
+        execution=execution,
+        registered_state=registered,
+        state=(
+            WorkerState.BUSY  # a pool is busy while a child is
+            if any(child.jobs for child in children)
+            else live_state(registered, bool(jobs))
+        ),
+        birth=_float(fields.get("birth")),
+        last_heartbeat=_float(fields.get("last_heartbeat")),
+        successful=_int(fields.get("successful")) or 0,
+        failed=_int(fields.get("failed")) or 0,
+        processes=_int(fields.get("processes")) if execution == "pool" else None,
+        jobs=jobs,
+        progress=progress,
+        children=children,
+    )
+
+
+def _queues(fields: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(q for q in (fields.get("queues") or "").split(",") if q)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = [
+    "WorkerRecord",
+    "WorkerState",
+    "all_workers",
+    "live_state",
+    "live_workers",
+    "pool_children",
+    "running_jobs",
+]

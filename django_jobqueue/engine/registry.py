@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .connection import resolve_connection
@@ -19,6 +21,19 @@ from .errors import AbandonedJobError
 from .job import Job
 from .keys import keyspace, validate_queue_name
 from .utils import as_str, now
+
+
+@dataclass(frozen=True)
+class IdPages:
+    """``count`` job ids in a fixed order, read one slice at a time (for paging).
+
+    ``read(start, stop)`` returns the ids from position ``start`` to ``stop``
+    (exclusive). The count is read once, when the pages are made: a list
+    that changes meanwhile gives shorter or shifted slices, never an error.
+    """
+
+    count: int
+    read: Callable[[int, int], list[str]]
 
 
 class BaseRegistry:
@@ -98,6 +113,10 @@ class BaseRegistry:
                 self.key, self.connection.zrange, self.key, start, end, desc=desc, default=[]
             )
         return [as_str(i) for i in ids]
+
+    def pages(self, desc: bool = True) -> IdPages:
+        """The ids for paging, highest score (newest) first, or lowest first with ``desc=False``."""
+        return IdPages(self.count, lambda start, stop: self.get_job_ids(start, stop - 1, desc=desc))
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
         ids = self.get_job_ids(start, end, desc)
@@ -276,6 +295,12 @@ class CanceledJobRegistry(BaseRegistry):
 class ScheduledJobRegistry(BaseRegistry):
     kind = "scheduled"
 
+    def runs_at(self, job_ids: list[str]) -> list[float | None]:
+        """When each job is due (UNIX time), in one round trip; None for one not scheduled."""
+        if not job_ids:
+            return []
+        return [None if s is None else float(s) for s in self.connection.zmscore(self.key, job_ids)]
+
     def enqueue_due(self, timestamp: float | None = None, batch: int = 500) -> int:
         """Move due jobs into the queue, one atomic batch at a time; returns how many."""
         from . import scripts
@@ -301,3 +326,52 @@ REGISTRY_CLASSES = {
         ScheduledJobRegistry,
     )
 }
+
+
+def waiting_pages(queue: Any) -> IdPages:
+    """The waiting jobs of ``queue`` for paging, newest first: the reverse of the order
+    workers take them.
+
+    Workers take positive priorities (priority set, low scores), then the list
+    from its head, then negative priorities (see ``scripts/_push.lua``); so
+    newest first reads negative priorities from the highest score, then the
+    list from its tail, then the positive priorities, each with a range read.
+    One round trip counts the three; a slice reads each part it covers.
+    """
+    from .queue import PRIORITY_BAND  # the queue module imports this one
+
+    conn, prio_key, list_key = queue.connection, queue.keys.priority(queue.name), queue.key
+    band = 100 * PRIORITY_BAND
+    pipe = conn.pipeline(transaction=False)
+    pipe.zcount(prio_key, band, "+inf")
+    pipe.llen(list_key)
+    pipe.zcount(prio_key, "-inf", f"({band}")
+    negative, listed, positive = pipe.execute()
+
+    def negatives(offset: int, count: int) -> list[Any]:
+        return conn.zrange(
+            prio_key, "+inf", band, desc=True, byscore=True, offset=offset, num=count
+        )
+
+    def waiting(offset: int, count: int) -> list[Any]:
+        return list(reversed(conn.lrange(list_key, -(offset + count), -(offset + 1))))
+
+    def positives(offset: int, count: int) -> list[Any]:
+        return conn.zrange(
+            prio_key, f"({band}", "-inf", desc=True, byscore=True, offset=offset, num=count
+        )
+
+    # Each part is (size, reader(offset, count)), in newest-first order.
+    parts = ((negative, negatives), (listed, waiting), (positive, positives))
+
+    def read(start: int, stop: int) -> list[str]:
+        ids: list[str] = []
+        base = 0
+        for size, reader in parts:
+            lo, hi = max(start - base, 0), min(stop - base, size)
+            if hi > lo:
+                ids += [as_str(i) for i in reader(lo, hi - lo)]
+            base += size
+        return ids
+
+    return IdPages(negative + listed + positive, read)

@@ -7,7 +7,7 @@ from typing import Any
 
 from .corrupt import execute
 from .keys import REGISTRIES
-from .live import all_workers
+from .live import live_workers
 from .tally import BUCKET_FIELDS, DURATION_BUCKETS, bucket_label
 from .utils import now
 
@@ -44,15 +44,14 @@ def _queue_stats(queues: Sequence[Any]) -> tuple[list[dict[str, Any]], set[tuple
                     pipe.zcard(key)
         # A key of the wrong type counts 0 (and is logged once), not a failed page.
         replies = iter(execute(pipe, keys, default=0))
-        workers = all_workers(group[0].connection, group[0].keys.prefix)
-        seen.update((id(group[0].connection), w.get("name", "")) for w in workers)
+        # Registrations are enough to count workers: two round trips.
+        workers = live_workers(group[0].connection, group[0].keys.prefix, detail=False)
+        seen.update((id(group[0].connection), w.name) for w in workers)
         for queue in group:
             row: dict[str, Any] = {"name": queue.name, "queued": next(replies) + next(replies)}
             for kind in REGISTRIES:
                 row[kind] = next(replies)
-            row["workers"] = sum(
-                1 for w in workers if queue.name in (w.get("queues") or "").split(",")
-            )
+            row["workers"] = sum(1 for w in workers if queue.name in w.queues)
             rows[queue] = row
     return [rows[q] for q in queues], seen
 

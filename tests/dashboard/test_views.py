@@ -275,7 +275,7 @@ def test_job_page_says_how_long_a_result_is_kept_and_why(admin, jq, run_jobs, se
     ],
 )
 def test_human_durations(seconds, text):
-    from django_jobqueue.dashboard.views import human_duration
+    from django_jobqueue.dashboard.display import human_duration
 
     assert human_duration(seconds) == text
 
@@ -604,7 +604,7 @@ def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_j
 
 
 def test_calls_may_wrap_between_names_only():
-    from django_jobqueue.dashboard.views import breakable
+    from django_jobqueue.dashboard.display import breakable
 
     assert breakable("app.tasks.send(<b>, to='a@b.c')") == (
         "app.<wbr>tasks.<wbr>send(<wbr>&lt;b&gt;,<wbr> to=<wbr>&#x27;a@b.<wbr>c&#x27;)"

@@ -229,3 +229,35 @@ def test_registries_not_expiring_keep_old_scores(cls, redis_conn, key_prefix):
     assert registry.count == 1
     assert registry.get_job_ids() == ["old"]
     assert "old" in registry
+
+
+def test_pages_read_a_registry_newest_first_a_slice_at_a_time(queue, make_worker):
+    for i in range(5):
+        queue.enqueue(jobs.fail, job_id=f"f{i}", failure_ttl=100 + i)
+    make_worker([queue]).work(burst=True)
+    pages = queue.failed_job_registry.pages()
+    assert pages.count == 5
+    assert pages.read(0, 2) == ["f4", "f3"] and pages.read(2, 9) == ["f2", "f1", "f0"]
+    assert queue.failed_job_registry.pages(desc=False).read(0, 2) == ["f0", "f1"]
+
+
+def test_runs_at_says_when_scheduled_jobs_are_due(queue):
+    due = time.time() + 3600
+    job = queue.enqueue_at(due, jobs.add, 1, 2)
+    registry = queue.scheduled_job_registry
+    assert registry.runs_at([job.id, "other"]) == [pytest.approx(due), None]
+    assert registry.runs_at([]) == []
+
+
+def test_waiting_pages_read_the_queue_newest_first(queue):
+    from django_jobqueue.engine.registry import waiting_pages
+
+    queue.enqueue_call(jobs.add, args=(1, 1), job_id="first", priority=5)
+    for name in ("a", "b"):
+        queue.enqueue(jobs.add, 1, 1, job_id=name)
+    queue.enqueue_call(jobs.add, args=(1, 1), job_id="last", priority=-5)
+    pages = waiting_pages(queue)
+    assert queue.get_job_ids() == ["first", "a", "b", "last"]
+    assert pages.count == 4
+    assert [pages.read(i, i + 1)[0] for i in range(4)] == ["last", "b", "a", "first"]
+    assert pages.read(1, 3) == ["b", "a"] and pages.read(0, 10) == ["last", "b", "a", "first"]

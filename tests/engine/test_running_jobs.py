@@ -1,9 +1,12 @@
-"""running_jobs(): who runs which job now, read from the started registries."""
+"""running_jobs(): who runs which job now, read from the started registries; and
+live_workers(), the records readers build from it."""
 
 from __future__ import annotations
 
 from django_jobqueue.engine import Queue, SimpleWorker, scripts
-from django_jobqueue.engine.live import running_jobs
+from django_jobqueue.engine.live import WorkerRecord, live_workers, running_jobs
+from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
+from django_jobqueue.engine.progress import Progress
 from django_jobqueue.engine.utils import now
 
 from . import jobs
@@ -76,3 +79,64 @@ def test_live_state_trusts_running_jobs_over_the_heartbeat():
     assert live_state(WorkerState.BUSY, running=False) == WorkerState.IDLE
     assert live_state(WorkerState.STARTED, running=False) == WorkerState.IDLE
     assert live_state(WorkerState.SUSPENDED, running=False) == WorkerState.SUSPENDED
+
+
+def _pool(queue: Queue, key_prefix: str) -> WorkerPool:
+    """A pool "p" with children p.1 and p.2, registered by their own code."""
+    pool = WorkerPool(
+        [queue], connection=queue.connection, prefix=key_prefix, name="p", scheduler=False
+    )
+    pool.children = {1: Child(1, "p.1", -1, None), 2: Child(2, "p.2", -1, None)}
+    pool._register_birth()
+    for name in ("p.1", "p.2"):
+        PoolChild(
+            [queue],
+            connection=queue.connection,
+            prefix=key_prefix,
+            name=name,
+            report=-1,
+            pool="p",
+            scheduler=False,
+        ).register_birth()
+    return pool
+
+
+def test_live_workers_are_records_with_children_jobs_and_progress(
+    make_queue, redis_conn, key_prefix
+):
+    default, high = make_queue("default"), make_queue("high")
+    pool = _pool(default, key_prefix)
+    single = SimpleWorker([high], connection=redis_conn, prefix=key_prefix, name="s")
+    single.register_birth()
+    try:
+        default.enqueue(jobs.add, 1, 2)
+        job_id = _take(default, "p.2")
+        job_key = default.keys.job("default", job_id)
+        started = float(redis_conn.hget(job_key, "started_at"))
+        report = Progress(done=3, total=10, note="step 3", updated=now(), started=started)
+        redis_conn.hset(job_key, "progress", report.dumps())
+
+        found = live_workers(redis_conn, key_prefix, progress=True)
+        assert [w.name for w in found] == ["p", "s"]
+        p, s = found
+        assert isinstance(p, WorkerRecord) and p.is_pool and not s.is_pool
+        assert [c.name for c in p.children] == ["p.1", "p.2"]
+        idle, busy = p.children
+        assert (busy.current_queue, busy.current_job, busy.state) == ("default", job_id, "busy")
+        assert busy.progress is not None and busy.progress.note == "step 3"
+        assert (idle.jobs, idle.progress, idle.state) == ((), None, "idle")
+        assert p.state == "busy" and p.busy_children == 1 and p.current_job is None
+        assert s.queues == ("high",) and s.state == "idle" and s.children == ()
+        assert s.pid is not None and s.birth is not None and s.successful == 0
+
+        # Without progress, none is read; serving filters the top-level workers.
+        (only,) = live_workers(redis_conn, key_prefix, serving=["default"])
+        assert only.name == "p" and only.children[1].progress is None
+        assert live_workers(redis_conn, key_prefix, serving=["nothing"]) == []
+        # Registrations only: no children, no jobs, the state as registered.
+        bare = live_workers(redis_conn, key_prefix, detail=False)
+        assert [(w.name, w.children, w.jobs) for w in bare] == [("p", (), ()), ("s", (), ())]
+        assert bare[0].state == bare[0].registered_state
+    finally:
+        single.register_death()
+        pool._register_death()

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from ...cron import get_cron_entries
 from ...engine.corrupt import execute, fetch_jobs
-from ...engine.live import WorkerState, all_workers, live_state, pool_children
-from ...engine.live import running_jobs as jobs_by_worker
+from ...engine.live import live_workers as read_workers
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import queue_stats
 from ...engine.utils import as_str, now, truncate
@@ -242,11 +241,10 @@ def live_workers(queues):
     """The live workers that serve any of ``queues``, by name, as plain dicts.
 
     A pool is one worker, with its live children in ``children`` (an empty
-    list for other workers). Per connection and prefix, one round trip reads
-    the set of workers, one their registrations, one the pools' children, one
-    the started registries of the queues they serve and one who runs each
-    started job: that, not the registration (as of the last heartbeat), says
-    which job a worker runs and whether it is busy.
+    list for other workers). Read per connection and prefix by
+    :func:`~django_jobqueue.engine.live.live_workers`: which job a worker
+    runs and whether it is busy come from the started registries, not from
+    its registration (as of its last heartbeat).
     """
     groups: dict[tuple[int, str], tuple[Any, set[str]]] = {}
     for queue in queues:
@@ -254,49 +252,30 @@ def live_workers(queues):
         groups.setdefault(key, (queue, set()))[1].add(queue.name)
     found = []
     for queue, served in groups.values():
-        infos = [
-            info
-            for info in all_workers(queue.connection, queue.keys.prefix)
-            if served & set((info.get("queues") or "").split(","))
-        ]
-        children = pool_children(queue.connection, infos, queue.keys.prefix)
-        listed = [*infos, *(c for pool in children.values() for c in pool)]
-        jobs = jobs_by_worker(
-            queue.connection,
-            [q for info in listed for q in (info.get("queues") or "").split(",") if q],
-            queue.keys.prefix,
-        )
-        for info in infos:
-            row = _worker_json(info, jobs)
-            if info.get("execution") == "pool":
-                row["processes"] = _int(info.get("processes"))
-            row["children"] = [_worker_json(c, jobs) for c in children.get(row["name"], [])]
-            if any(c["current_job"] for c in row["children"]):
-                row["state"] = WorkerState.BUSY  # a pool is busy while a child is
+        for worker in read_workers(queue.connection, queue.keys.prefix, serving=served):
+            row = _worker_json(worker)
+            if worker.is_pool:
+                row["processes"] = worker.processes
+            row["children"] = [_worker_json(c) for c in worker.children]
             found.append(row)
     return sorted(found, key=lambda w: w["name"])
 
 
-def _worker_json(info, jobs):
-    """A worker's registration; its current job and busy or idle state from ``jobs``
-    (:func:`~django_jobqueue.engine.worker.running_jobs`), exact where the
-    registration is as old as the last heartbeat."""
-    name = info.get("name", "")
-    current_queue, current = jobs[name][0] if name in jobs else (None, None)
-    state = live_state(info.get("state", ""), current is not None)
+def _worker_json(worker):
+    """One :class:`~django_jobqueue.engine.live.WorkerRecord` as JSON."""
     return {
-        "name": name,
-        "hostname": info.get("hostname", ""),
-        "pid": _int(info.get("pid")),
-        "execution": info.get("execution", ""),
-        "state": state,
-        "queues": [q for q in (info.get("queues") or "").split(",") if q],
-        "current_job": current,
-        "current_queue": current_queue,
-        "successful": _int(info.get("successful")) or 0,
-        "failed": _int(info.get("failed")) or 0,
-        "birth": _float(info.get("birth")),
-        "last_heartbeat": _float(info.get("last_heartbeat")),
+        "name": worker.name,
+        "hostname": worker.hostname,
+        "pid": worker.pid,
+        "execution": worker.execution,
+        "state": worker.state,
+        "queues": list(worker.queues),
+        "current_job": worker.current_job,
+        "current_queue": worker.current_queue,
+        "successful": worker.successful,
+        "failed": worker.failed,
+        "birth": worker.birth,
+        "last_heartbeat": worker.last_heartbeat,
     }
 
 
@@ -318,20 +297,6 @@ def _worker_line(worker, moment, indent):
         worker["failed"],
         "-" if beat is None else f"{_span(max(int(moment - beat), 0))} ago",
     ]
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def running_jobs(queues, limit):

@@ -1,0 +1,261 @@
+"""One job: its page, and the actions on it (requeue, cancel, stop, delete)."""
+
+from __future__ import annotations
+
+import pprint
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from ..conf import get_settings
+from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
+from ..engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job
+from ..engine.keys import validate_job_id
+from ..engine.utils import as_str, now, to_datetime, truncate
+from ..engine.worker import stop_job
+from .actions import Confirmation, action_label, confirm, confirmed, perform
+from .display import breakable, duration, human_duration, progress_context
+from .graph import NODE_HEIGHT, NODE_WIDTH, dependency_graph
+from .pagination import loader
+from .site import (
+    LISTS,
+    configured_queue,
+    dashboard_view,
+    has_perm,
+    label,
+    page_context,
+    require,
+    safe_next,
+    url,
+)
+
+#: action -> (permission, statuses it applies to)
+JOB_ACTIONS = {
+    "requeue": ("change", {"failed", "stopped", "canceled"}),
+    "cancel": ("change", {"queued", "deferred", "scheduled"}),
+    "stop": ("change", {"started"}),
+    "delete": ("delete", None),
+}
+
+
+def _pretty(value: Any, limit: int = 20_000) -> str:
+    return truncate(pprint.pformat(value, width=100, sort_dicts=False), limit)
+
+
+@dashboard_view
+def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
+    queue_obj = configured_queue(queue)
+    job = fetch(queue_obj, job_id)
+    if job is None:
+        context = page_context(
+            request,
+            site,
+            _("Job not found"),
+            [(queue, url(request, "queue", queue)), (job_id, None)],
+            queue=queue,
+            job_id=job_id,
+        )
+        return render(request, "django_jobqueue/dashboard/job_missing.html", context, status=404)
+    status = as_str(job.get_status(refresh=False))
+    try:
+        call = {
+            "args": [_pretty(a) for a in job.args],
+            "kwargs": [(k, _pretty(v)) for k, v in job.kwargs.items()],
+            "error": "",
+        }
+    except JobQueueError as exc:
+        call = {"args": [], "kwargs": [], "error": str(exc)}
+    has_result, exc_info = job.loaded_outcome
+    result, result_error = None, ""
+    if status == "finished" and has_result:
+        try:
+            result = _pretty(job.result)
+        except Exception as exc:
+            result_error = f"{type(exc).__name__}: {exc}"
+    expires_in = job.connection.ttl(job.key)
+    expires_at = (
+        to_datetime(now() + expires_in) if expires_in is not None and expires_in >= 0 else None
+    )
+    runs_at = None
+    if status == "scheduled":
+        runs_at = to_datetime(queue_obj.scheduled_job_registry.runs_at([job.id])[0])
+    graph = dependency_graph(job.connection, job.keys, job.key)
+    for node in graph.nodes:
+        node.url = (
+            None
+            if node.missing or node.queue not in get_settings().queues
+            else url(request, "job", node.queue, node.id)
+        )
+        node.status_label = label(node.status) if node.status else _("deleted or expired")
+        node.call = breakable(node.description)
+    tools = [
+        (action_label(a), url(request, "job_action", queue, job.id, a), f"jq-action-{a}")
+        for a, (perm, statuses) in JOB_ACTIONS.items()
+        if has_perm(request, perm) and (statuses is None or status in statuses)
+    ]
+    list_slug = "failed" if status == "stopped" else status
+    crumbs: list[tuple[str, str | None]] = [(queue, url(request, "queue", queue))]
+    if list_slug in LISTS and list_slug != "queued":
+        crumbs.append((label(list_slug), url(request, "list", queue, list_slug)))
+    crumbs.append((job.id, None))
+    context = page_context(
+        request,
+        site,
+        _("Job %(id)s") % {"id": job.id},
+        crumbs,
+        queue=queue,
+        job=job,
+        status=status,
+        status_label=label(status) if status else _("unknown"),
+        call=call,
+        result=result,
+        result_error=result_error,
+        meta=_pretty(job.meta) if job.meta else "",
+        function=breakable(job.func_name or ""),
+        description=breakable(job.description),
+        exc_info=exc_info or "",
+        duration=duration(job),
+        duration_text=human_duration(duration(job)),
+        expires_in=expires_in,
+        expires_in_text=human_duration(expires_in) if expires_at else "",
+        expires_at=expires_at,
+        ttls=_ttls(job, queue),
+        graph=graph,
+        node_width=NODE_WIDTH,
+        node_height=NODE_HEIGHT,
+        tools=tools,
+        worker_url=url(request, "workers"),
+        runs_at=runs_at,
+        progress=progress_context(job.progress, status),
+    )
+    return render(request, "django_jobqueue/dashboard/job_detail.html", context)
+
+
+def _ttls(job: Job, queue: str) -> list[tuple[str, str, str, str]]:
+    """The job page's limits: ``(row id, label, value, where it comes from)``."""
+
+    def seconds(value: int | None, none: str) -> str:
+        if value is None or value < 0:
+            return none
+        if value == 0:
+            return _("not kept")
+        return human_duration(value)
+
+    config = get_settings().queues.get(queue)
+    queue_result_ttl = config.default_result_ttl if config else None
+    if job.result_ttl is None:
+        result = (
+            seconds(DEFAULT_RESULT_TTL, ""),
+            _("the workers' default: neither the job nor queue %(queue)s set one")
+            % {"queue": queue},
+        )
+    elif job.result_ttl == queue_result_ttl:
+        result = (
+            seconds(job.result_ttl, _("forever")),
+            _("the DEFAULT_RESULT_TTL of queue %(queue)s") % {"queue": queue},
+        )
+    else:
+        result = (seconds(job.result_ttl, _("forever")), _("set for this job"))
+    failure_ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+    return [
+        ("job-timeout", _("Timeout"), seconds(job.timeout, _("none")), ""),
+        ("job-result-ttl", _("Result kept for"), *result),
+        (
+            "job-failure-ttl",
+            _("Failure kept for"),
+            seconds(failure_ttl, _("forever")),
+            _("the default") if failure_ttl == DEFAULT_FAILURE_TTL else _("set for this job"),
+        ),
+        (
+            "job-ttl",
+            _("May wait in the queue for"),
+            seconds(job.ttl, _("no limit")),
+            "",
+        ),
+    ]
+
+
+def fetch(queue: Any, job_id: str) -> Job | None:
+    """The whole job, or None when it is gone (or ``job_id`` is not a job id)."""
+    try:
+        validate_job_id(job_id)
+    except ValueError:
+        return None
+    # From Redis even for a queue configured to run inline (ASYNC = False),
+    # whose fetch_job() looks in this process's memory.
+    return loader(queue)([job_id])[0]
+
+
+@dashboard_view
+def job_action(request: Any, queue: str, job_id: str, action: str, site: Any) -> Any:
+    if action not in JOB_ACTIONS:
+        raise Http404(_("Unknown action."))
+    permission, statuses = JOB_ACTIONS[action]
+    require(request, permission)
+    queue_obj = configured_queue(queue)
+    job_url = url(request, "job", queue, job_id)
+    job = fetch(queue_obj, job_id)
+    if job is None:
+        messages.error(request, _("Job %(id)s does not exist any more.") % {"id": job_id})
+        return HttpResponseRedirect(safe_next(request, url(request, "queue", queue)))
+    if confirmed(request):
+        back = url(request, "queue", queue) if action == "delete" else job_url
+        errors = (InvalidJobOperation, NoSuchJobError)
+        return perform(request, back, lambda: _perform(job, action), errors)
+    status = as_str(job.get_status(refresh=False))
+    if statuses is not None and status not in statuses:
+        messages.error(
+            request,
+            _("Job %(id)s is %(status)s: it cannot be %(action)s.")
+            % {"id": job_id, "status": status, "action": _past(action)},
+        )
+        return HttpResponseRedirect(job_url)
+    question = {
+        "requeue": _("Requeue job %(id)s? It goes back to the end of queue %(queue)s."),
+        "cancel": _("Cancel job %(id)s? It will not run; jobs waiting on it are told."),
+        "stop": _("Stop job %(id)s? Its worker aborts it and records it as stopped."),
+        "delete": _("Delete job %(id)s? Its data, result and traceback are removed for good."),
+    }[action] % {"id": job_id, "queue": queue}
+    return confirm(
+        request,
+        site,
+        Confirmation(
+            question=question,
+            action=action,
+            action_label=action_label(action),
+            crumbs=[
+                (queue, url(request, "queue", queue)),
+                (job_id, job_url),
+                (action_label(action), None),
+            ],
+            back=job_url,
+            dangerous=action == "delete",
+        ),
+    )
+
+
+def _past(action: str) -> str:
+    return {
+        "requeue": _("requeued"),
+        "cancel": _("canceled"),
+        "stop": _("stopped"),
+        "delete": _("deleted"),
+    }[action]
+
+
+def _perform(job: Job, action: str) -> str:
+    if action == "requeue":
+        status = job.requeue()
+        return _("Job %(id)s was requeued (%(status)s).") % {"id": job.id, "status": label(status)}
+    if action == "cancel":
+        job.cancel()
+        return _("Job %(id)s was canceled.") % {"id": job.id}
+    if action == "stop":
+        if stop_job(job) == "stopped":
+            return _("Job %(id)s was stopped (its worker was gone).") % {"id": job.id}
+        return _("Job %(id)s: its worker was asked to stop it.") % {"id": job.id}
+    job.delete()
+    return _("Job %(id)s was deleted.") % {"id": job.id}
