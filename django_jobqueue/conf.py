@@ -17,6 +17,8 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .engine.vocabulary import DEFAULT_PREFIX
+
 #: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all.
 DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
 
@@ -105,7 +107,7 @@ class JobQueueSettings:
     queues: dict[str, QueueConfig] = field(default_factory=dict)
     is_async: bool = True
     commit_mode: str = "on_commit"
-    key_prefix: str = "jobqueue:"
+    key_prefix: str = DEFAULT_PREFIX
     #: JOBQUEUE_WORKER, with defaults filled in.
     worker: dict[str, Any] = field(default_factory=dict)
     #: Keys payloads are signed with (first) and accepted with; empty: unsigned.
@@ -191,7 +193,7 @@ def find_problems() -> list[Problem]:
                 f"JOBQUEUE_COMMIT_MODE must be one of {COMMIT_MODES}, not {mode!r}.",
             )
         )
-    prefix = getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:")
+    prefix = getattr(settings, "JOBQUEUE_KEY_PREFIX", DEFAULT_PREFIX)
     if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
         problems.append(
             Problem(
@@ -655,7 +657,7 @@ def get_settings() -> JobQueueSettings:
         queues=queues,
         is_async=getattr(settings, "JOBQUEUE_ASYNC", True),
         commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit"),
-        key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:"),
+        key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", DEFAULT_PREFIX),
         worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
         signing_keys=_signing_keys(),
         max_payload=_payload_limits()[0],

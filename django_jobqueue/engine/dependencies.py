@@ -19,13 +19,14 @@ from . import scripts
 from .errors import NoSuchJobError
 from .keys import KeySpace
 from .utils import as_str, now
+from .vocabulary import JobStatus
 
 #: Parent statuses after which a child no longer waits.
-ENDED = {"finished", "failed", "stopped", "canceled"}
+ENDED = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
 
 def satisfies(status: str | None, allow_failure: bool) -> bool:
-    return status == "finished" or (allow_failure and status in ENDED)
+    return status == JobStatus.FINISHED or (allow_failure and status in ENDED)
 
 
 def normalize(depends_on: Any) -> tuple[list[Any], bool, bool]:

@@ -15,7 +15,6 @@ import reprlib
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
@@ -29,31 +28,18 @@ from .errors import (
     SerializationError,
 )
 from .keys import KeySpace, keyspace, validate_job_id
-from .options import MAX_TIMEOUT, EnqueueOptions
+from .options import EnqueueOptions
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
-
-#: Seconds a job may run unless told otherwise.
-DEFAULT_TIMEOUT = 180
-#: Seconds a successful job's result is kept.
-DEFAULT_RESULT_TTL = 500
-#: Seconds a failed job is kept, with its traceback, in the failed registry.
-DEFAULT_FAILURE_TTL = 365 * 24 * 3600
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    STARTED = "started"
-    FINISHED = "finished"
-    FAILED = "failed"
-    DEFERRED = "deferred"
-    SCHEDULED = "scheduled"
-    CANCELED = "canceled"
-    STOPPED = "stopped"
-    #: Enqueued inside a database transaction; stored in Redis once it commits.
-    PENDING_COMMIT = "pending_commit"
+from .vocabulary import (
+    DEFAULT_FAILURE_TTL,
+    DEFAULT_RESULT_TTL,
+    DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
+    JobStatus,
+)
 
 
 class Retry:
@@ -876,7 +862,7 @@ class Job:
         self._status = JobStatus.CANCELED
         from .dependencies import release_dependents
 
-        release_dependents(self.connection, self.keys, self.key, dependents, "canceled")
+        release_dependents(self.connection, self.keys, self.key, dependents, JobStatus.CANCELED)
 
     def delete(self) -> None:
         """Remove the job from Redis: its data, its queue and every registry."""
@@ -923,3 +909,16 @@ def _json_list(value: Any) -> Sequence:
     except ValueError:
         return ()
     return loaded if isinstance(loaded, list) else ()
+
+
+__all__ = [
+    "DEFAULT_FAILURE_TTL",
+    "DEFAULT_RESULT_TTL",
+    "DEFAULT_TIMEOUT",
+    "Dependency",
+    "Job",
+    "JobStatus",
+    "Retry",
+    "callable_name",
+    "get_current_job",
+]

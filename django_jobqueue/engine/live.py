@@ -14,13 +14,7 @@ from .connection import resolve_connection
 from .corrupt import damage
 from .keys import keyspace
 from .utils import as_str
-
-
-class WorkerState:
-    STARTED = "started"
-    IDLE = "idle"
-    BUSY = "busy"
-    SUSPENDED = "suspended"
+from .vocabulary import WorkerState
 
 
 def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[str, Any]]:

@@ -16,10 +16,7 @@ from typing import Any
 
 from .keys import validate_job_id
 from .utils import parse_duration
-
-#: The longest job timeout accepted: a year. Longer ones are mistakes (a
-#: timestamp passed as a duration) and would overflow the worker's timer.
-MAX_TIMEOUT = 366 * 24 * 3600
+from .vocabulary import MAX_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,14 @@ from typing import Any
 from . import connection, scripts
 from .connection import is_cluster
 from .dependencies import release_dependents
-from .job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job, Retry
+from .job import Job, Retry
 from .utils import now
+from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
+
+#: The status of a running job as Redis returns it.
+_STARTED = JobStatus.STARTED.encode()
 
 
 def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
@@ -35,7 +39,7 @@ def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
 def _ended_by(job: Job, worker: str) -> tuple[str, Any] | None:
     """(status, dependents) when an earlier, unanswered call already ended the job."""
     status, owner, dependents = job.connection.hmget(job.key, ["status", "worker", "dependents"])
-    if owner is not None and owner.decode() == worker and status not in (None, b"started"):
+    if owner is not None and owner.decode() == worker and status not in (None, _STARTED):
         return status.decode(), dependents or b"[]"
     return None
 
@@ -62,7 +66,7 @@ def record_success(
         ttl = DEFAULT_RESULT_TTL
     if job.detached:
         job._result, job._result_raw, job._exc_info = result, raw, None
-        job.set_status("finished")
+        job.set_status(JobStatus.FINISHED)
         job.ended_at = now()
         return True
     (dependents, next_reply), retried = _send(
@@ -81,12 +85,14 @@ def record_success(
         logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
         return False
     job._result, job._result_raw = result, raw
-    job.set_status("finished")
+    job.set_status(JobStatus.FINISHED)
     _send(
         job,
         worker,
         wait_for_redis,
-        lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
+        lambda: release_dependents(
+            job.connection, job.keys, job.key, dependents, JobStatus.FINISHED
+        ),
     )  # idempotent: retry is safe
     return True
 
@@ -96,7 +102,7 @@ def record_failure(
     exc_info: str,
     worker: str,
     *,
-    status: str = "failed",
+    status: str = JobStatus.FAILED,
     retry: bool = True,
     only_if_abandoned: bool = False,
     take_next: scripts.TakeNext | None = None,
@@ -114,7 +120,7 @@ def record_failure(
         job.ended_at = now()
         if retry_in is not None:
             job.retries_left -= 1  # type: ignore[operator]
-            job.set_status("queued")
+            job.set_status(JobStatus.QUEUED)
         else:
             job.set_status(status)
         return job.get_status(refresh=False)
@@ -148,7 +154,7 @@ def record_failure(
     job.set_status(new_status)
     job.exc_info = exc_info
     # The script decides: a job someone asked to stop is not retried (see fail.lua).
-    if new_status in ("queued", "scheduled"):
+    if new_status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
         job.retries_left -= 1  # type: ignore[operator]
         if is_cluster(job.connection):  # the script could not list the queue (another slot)
             job.connection.sadd(job.keys.queues, job.origin)

@@ -13,8 +13,8 @@ from redis.exceptions import ResponseError
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
 from .errors import DuplicateJobError, NoSuchJobError
-from .job import DEFAULT_TIMEOUT, Job, JobStatus
-from .keys import STATS_TTL, keyspace, validate_queue_name
+from .job import Job
+from .keys import keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
     CanceledJobRegistry,
@@ -26,6 +26,7 @@ from .registry import (
 )
 from .serializers import resolve_serializer
 from .utils import after, as_str, now, parse_duration
+from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
 
@@ -240,12 +241,12 @@ class Queue:
     @property
     def registries(self) -> dict[str, Any]:
         return {
-            "started": self.started_job_registry,
-            "finished": self.finished_job_registry,
-            "failed": self.failed_job_registry,
-            "deferred": self.deferred_job_registry,
-            "canceled": self.canceled_job_registry,
-            "scheduled": self.scheduled_job_registry,
+            JobStatus.STARTED: self.started_job_registry,
+            JobStatus.FINISHED: self.finished_job_registry,
+            JobStatus.FAILED: self.failed_job_registry,
+            JobStatus.DEFERRED: self.deferred_job_registry,
+            JobStatus.CANCELED: self.canceled_job_registry,
+            JobStatus.SCHEDULED: self.scheduled_job_registry,
         }
 
     # -- enqueueing ----------------------------------------------------------
