@@ -835,7 +835,7 @@ class Job:
                 self.connection, self.keys, self.origin, self.id, now(), at_front
             )
         except Exception as exc:
-            raise _operation_error(exc, self.id, "requeued") from None
+            raise scripts.script_error(exc, self.id, verb="requeued") from None
         self._status = JobStatus(as_str(status))
         return self._status
 
@@ -858,7 +858,7 @@ class Job:
                 self.connection, self.keys, self.origin, self.id, now(), keep
             )
         except Exception as exc:
-            raise _operation_error(exc, self.id, "canceled") from None
+            raise scripts.script_error(exc, self.id, verb="canceled") from None
         self._status = JobStatus.CANCELED
         from .dependencies import release_dependents
 
@@ -878,16 +878,6 @@ class Job:
 
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)
-
-
-def _operation_error(exc: Exception, job_id: str, verb: str) -> Exception:
-    text = str(exc)
-    if text.startswith("NO_SUCH_JOB"):
-        return NoSuchJobError(f"No job with id {job_id!r}.")
-    if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
-        status = text.split(" ", 1)[1]
-        return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
-    return exc
 
 
 #: JobStatus by its value as Redis returns it (unknown values: None).

@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import DuplicateJobError, NoSuchJobError
+from .errors import NoSuchJobError
 from .job import Job
 from .keys import keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
@@ -395,20 +395,12 @@ class Queue:
                 job.priority,
             )
         except ResponseError as exc:
-            raise self._enqueue_error(exc, job) from None
+            raise scripts.script_error(exc, job.id, queue=self.name) from None
         job.set_status(target)
         job.unsaved = False
         if not isinstance(client, scripts.Batch):
             hooks.emit("job_enqueued", job=job, queue=self)
         return target
-
-    def _enqueue_error(self, exc: Exception, job: Job) -> Exception:
-        if str(exc).startswith("DUPLICATE"):
-            return DuplicateJobError(
-                f"A job with id {job.id!r} is already {str(exc).split()[1]} on queue "
-                f"{self.name!r}; pick another id or wait until it ends."
-            )
-        return exc
 
     @staticmethod
     def prepare_data(
@@ -477,7 +469,8 @@ class Queue:
             if job.options.depends_on is None and job.options.at is None:  # type: ignore[union-attr]
                 reply = next(replies)
                 if reply != 1:
-                    errors.append(self._enqueue_error(ResponseError(as_str(reply)), job))
+                    error = ResponseError(as_str(reply))
+                    errors.append(scripts.script_error(error, job.id, queue=self.name))
                 else:
                     job.set_status(JobStatus.QUEUED)
                     job.unsaved = False

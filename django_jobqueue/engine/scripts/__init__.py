@@ -20,6 +20,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from ..connection import is_cluster
 from ..corrupt import damage
+from ..errors import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from ..keys import KeySpace
 from ..vocabulary import REGISTRIES, JobStatus
 from . import wire
@@ -117,6 +118,28 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
     except NoScriptError:
         client.script_load(script.script)
         return wire.evalsha(client, script.sha, keys, args)
+
+
+def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = "") -> Exception:
+    """The engine error that a script's error reply stands for, else ``exc`` itself.
+
+    The scripts refuse with a code and maybe a status (see the Returns line
+    of each header): ``NO_SUCH_JOB``; ``NOT_REQUEUEABLE <status>`` or
+    ``NOT_CANCELABLE <status>``, which ``verb`` ("requeued", "canceled")
+    describes; ``DUPLICATE <status>`` from an enqueue on ``queue``.
+    """
+    text = str(exc)
+    if text.startswith("NO_SUCH_JOB"):
+        return NoSuchJobError(f"No job with id {job_id!r}.")
+    if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
+        status = text.split(" ", 1)[1]
+        return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    if text.startswith("DUPLICATE"):
+        return DuplicateJobError(
+            f"A job with id {job_id!r} is already {text.split()[1]} on queue "
+            f"{queue!r}; pick another id or wait until it ends."
+        )
+    return exc
 
 
 def enqueue(
