@@ -18,7 +18,7 @@ from .errors import (
     SerializationError,
 )
 from .hooks import Hooks
-from .job import Dependency, Job, JobStatus, Retry, get_current_job
+from .job import Dependency, Job, get_current_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
 from .options import EnqueueOptions
@@ -33,8 +33,10 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
+from .vocabulary import JobStatus
 from .worker import SimpleWorker, Worker, stop_job
 
 __all__ = [

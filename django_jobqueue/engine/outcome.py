@@ -13,7 +13,8 @@ from typing import Any
 from . import connection, scripts
 from .connection import is_cluster
 from .dependencies import release_dependents
-from .job import Job, Retry
+from .job import Job
+from .retry import Retry
 from .utils import now
 from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
 
