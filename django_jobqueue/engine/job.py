@@ -42,31 +42,6 @@ from .vocabulary import (
     JobStatus,
 )
 
-
-class Dependency:
-    """Parents a job waits for.
-
-    Args:
-        jobs: a job, a job id, or a list of either.
-        allow_failure: run the child even when a parent fails or is canceled.
-        enqueue_at_front: put the child at the front of its queue once released.
-    """
-
-    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
-        if isinstance(jobs, (list, tuple)):
-            jobs = list(jobs)
-        else:
-            jobs = [jobs]
-        if not jobs:
-            raise ValueError("Dependency(jobs=...) needs at least one job.")
-        for parent in jobs:
-            if not isinstance(parent, (Job, str)):
-                raise TypeError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
-        self.jobs = jobs
-        self.allow_failure = allow_failure
-        self.enqueue_at_front = enqueue_at_front
-
-
 _current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar(
     "current_job", default=None
 )
@@ -832,9 +807,9 @@ class Job:
         except Exception as exc:
             raise scripts.script_error(exc, self.id, verb="canceled") from None
         self._status = JobStatus.CANCELED
-        from .dependencies import release_dependents
-
-        release_dependents(self.connection, self.keys, self.key, dependents, JobStatus.CANCELED)
+        scripts.release_dependents(
+            self.connection, self.keys, self.key, dependents, JobStatus.CANCELED
+        )
 
     def delete(self) -> None:
         """Remove the job from Redis: its data, its queue and every registry."""
@@ -844,9 +819,7 @@ class Job:
         reply = scripts.delete(self.connection, self.keys, self.origin, self.id)
         self._status = None
         if reply:
-            from .dependencies import release_dependents
-
-            release_dependents(self.connection, self.keys, self.key, reply[1], "deleted")
+            scripts.release_dependents(self.connection, self.keys, self.key, reply[1], "deleted")
 
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)
@@ -877,10 +850,18 @@ __all__ = [
     "DEFAULT_FAILURE_TTL",
     "DEFAULT_RESULT_TTL",
     "DEFAULT_TIMEOUT",
-    "Dependency",
     "Job",
     "JobStatus",
     "Retry",
     "callable_name",
     "get_current_job",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Dependency lived here; it is in dependencies.py now, which imports this module.
+    if name == "Dependency":
+        from .dependencies import Dependency
+
+        return Dependency
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,7 @@ failed-over server needs no special care.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
+from .. import utils
 from ..connection import is_cluster
 from ..corrupt import damage
 from ..errors import DuplicateJobError, InvalidJobOperation, NoSuchJobError
@@ -395,6 +397,23 @@ def release(
     return _run(
         "release", client, keys, [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)]
     )
+
+
+def release_dependents(
+    connection: Any, ks: KeySpace, parent_key: str, dependents: Any, outcome: str
+) -> int:
+    """Tell every child of an ended parent; returns how many entered their queue."""
+    if not dependents or dependents in (b"[]", "[]"):
+        return 0  # most jobs have none: every ended job passes here, so no JSON for them
+    if isinstance(dependents, (bytes, str)):
+        dependents = json.loads(dependents)
+    if not dependents:
+        return 0
+    batch = Batch(connection)
+    timestamp = utils.now()
+    for child_key in dependents:
+        release(batch, ks, child_key, parent_key, outcome, timestamp)
+    return sum(int(r) for r in batch.execute() if isinstance(r, int))
 
 
 def requeue(
