@@ -17,6 +17,7 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .engine.connection import OWN_KEYWORDS, accepted_kwargs, connection_class
 from .engine.vocabulary import DEFAULT_PREFIX
 
 #: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all.
@@ -519,8 +520,6 @@ def _connection_kwargs_problems(where: str, options: dict) -> list[Problem]:
                 'Example: {"socket_timeout": 5}.',
             )
         ]
-    from .connections import OWN_KEYWORDS, accepted_kwargs, connection_class
-
     url = _split_url(options.get("URL") or "")
     scheme = url.scheme if url else ""
     by_url = bool(options.get("URL"))
@@ -764,7 +763,5 @@ def configure_engine() -> None:
 
 
 def clear_cache() -> None:
+    """Forget the parsed settings (the ``setting_changed`` receiver in :mod:`.signals`)."""
     get_settings.cache_clear()
-    from . import connections
-
-    connections.clear()
