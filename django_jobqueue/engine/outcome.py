@@ -65,8 +65,9 @@ def record_success(
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
         ttl = DEFAULT_RESULT_TTL
-    if job.detached:
-        job._result, job._result_raw, job._exc_info = result, raw, None
+    if not job.store.in_redis:
+        job.set_result(result, raw)
+        job.exc_info = None
         job.set_status(JobStatus.FINISHED)
         job.ended_at = now()
         return True
@@ -85,7 +86,7 @@ def record_success(
     if dependents is None:
         logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
         return False
-    job._result, job._result_raw = result, raw
+    job.set_result(result, raw)
     job.set_status(JobStatus.FINISHED)
     _send(
         job,
@@ -116,7 +117,7 @@ def record_failure(
     retry_in = None
     if retry and job.retries_left and job.retry_max:
         retry_in = Retry.delay(job.retry_intervals or [0], job.retry_max, job.retries_left)
-    if job.detached:
+    if not job.store.in_redis:
         job.exc_info = exc_info
         job.ended_at = now()
         if retry_in is not None:

@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
 from .errors import NoSuchJobError
-from .job import Job
+from .job import MEMORY, Job
 from .keys import keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
@@ -343,13 +343,13 @@ class Queue:
         pending: list[str] = []
         if parents:
             located = dependencies.locate(self.connection, self.keys, parents)
-            job._dependency_keys = [key for key, _ in located]
+            job.dependency_keys = [key for key, _ in located]
             pending = [
                 key for key, status in located if not dependencies.satisfies(status, allow_failure)
             ]
             job.allow_dependency_failures = allow_failure
         job.enqueue_at_front = at_front or dep_at_front
-        job._pending_keys = pending
+        job.pending_keys = pending
         self._register()
         target = self._write(self.connection, job, at)
         if pending:
@@ -364,7 +364,7 @@ class Queue:
         """Send the enqueue script for a prepared job (on a client or a Batch)."""
         due = _timestamp(at)
         timestamp = now()
-        if job._pending_keys:
+        if job.pending_keys:
             target, score = JobStatus.DEFERRED, timestamp
         elif due is not None and due > timestamp and self.is_async:
             target, score = JobStatus.SCHEDULED, due
@@ -500,9 +500,9 @@ class Queue:
                     "has not run (inline jobs live in memory only)."
                 )
             resolved.append(found)
-            found._dependent_keys = [*found._dependent_keys, job.key]
-        job.detached = True
-        job._dependency_keys = [p.key for p in resolved]
+            found.add_dependent(job.key)
+        job.store = MEMORY
+        job.dependency_keys = [p.key for p in resolved]
         job.allow_dependency_failures = allow_failure
         job.enqueued_at = now()
         _inline_jobs[(self.name, job.id)] = job
