@@ -17,6 +17,9 @@ from urllib.parse import SplitResult, parse_qs, urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from .engine.connection import OWN_KEYWORDS, accepted_kwargs, connection_class
+from .engine.vocabulary import DEFAULT_PREFIX
+
 #: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all.
 DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
 
@@ -105,7 +108,7 @@ class JobQueueSettings:
     queues: dict[str, QueueConfig] = field(default_factory=dict)
     is_async: bool = True
     commit_mode: str = "on_commit"
-    key_prefix: str = "jobqueue:"
+    key_prefix: str = DEFAULT_PREFIX
     #: JOBQUEUE_WORKER, with defaults filled in.
     worker: dict[str, Any] = field(default_factory=dict)
     #: Keys payloads are signed with (first) and accepted with; empty: unsigned.
@@ -191,7 +194,7 @@ def find_problems() -> list[Problem]:
                 f"JOBQUEUE_COMMIT_MODE must be one of {COMMIT_MODES}, not {mode!r}.",
             )
         )
-    prefix = getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:")
+    prefix = getattr(settings, "JOBQUEUE_KEY_PREFIX", DEFAULT_PREFIX)
     if not isinstance(prefix, str) or "{" in prefix or "}" in prefix:
         problems.append(
             Problem(
@@ -517,8 +520,6 @@ def _connection_kwargs_problems(where: str, options: dict) -> list[Problem]:
                 'Example: {"socket_timeout": 5}.',
             )
         ]
-    from .connections import OWN_KEYWORDS, accepted_kwargs, connection_class
-
     url = _split_url(options.get("URL") or "")
     scheme = url.scheme if url else ""
     by_url = bool(options.get("URL"))
@@ -655,7 +656,7 @@ def get_settings() -> JobQueueSettings:
         queues=queues,
         is_async=getattr(settings, "JOBQUEUE_ASYNC", True),
         commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit"),
-        key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", "jobqueue:"),
+        key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", DEFAULT_PREFIX),
         worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
         signing_keys=_signing_keys(),
         max_payload=_payload_limits()[0],
@@ -762,7 +763,5 @@ def configure_engine() -> None:
 
 
 def clear_cache() -> None:
+    """Forget the parsed settings (the ``setting_changed`` receiver in :mod:`.signals`)."""
     get_settings.cache_clear()
-    from . import connections
-
-    connections.clear()

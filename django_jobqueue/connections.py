@@ -6,18 +6,16 @@ connection pool), however many queues a project configures.
 
 from __future__ import annotations
 
-import inspect
 import threading
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis
 from redis.cluster import RedisCluster
-from redis.connection import Connection, ConnectionPool, SSLConnection, UnixDomainSocketConnection
 from redis.sentinel import Sentinel
 
 from .conf import ConnectionConfig, get_settings
+from .engine.connection import OWN_KEYWORDS, accepted_kwargs, connection_class, keywords
 
 _clients: dict[Any, Any] = {}
 _lock = threading.Lock()
@@ -53,62 +51,11 @@ def get_connection(name: str = "default") -> Any:
 CLIENT_DEFAULTS: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True}
 
 
-@cache
-def keywords(cls: type) -> frozenset[str]:
-    """The keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up its bases."""
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        params = inspect.signature(init).parameters.values()
-        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            break
-    names.discard("self")
-    return frozenset(names)
-
-
-def connection_class(*, unix: bool, ssl: bool) -> type:
-    """The redis-py connection class that carries a queue's commands."""
-    if unix:
-        return UnixDomainSocketConnection
-    return SSLConnection if ssl else Connection
-
-
 def _connection_class_of(config: ConnectionConfig) -> type:
     if config.url:
         scheme = urlsplit(config.url).scheme
         return connection_class(unix=scheme == "unix", ssl=scheme == "rediss")
     return connection_class(unix=bool(config.unix_socket_path), ssl=config.ssl)
-
-
-#: Set by a queue's own options (HOST, PORT, DB, ... or the URL), never by CONNECTION_KWARGS.
-OWN_KEYWORDS = frozenset(
-    {"host", "port", "db", "username", "password", "path", "unix_socket_path", "url", "ssl"}
-    | {"connection_pool"}
-)
-
-
-def accepted_kwargs(*, unix: bool, ssl: bool, cluster: bool) -> frozenset[str]:
-    """Which CONNECTION_KWARGS keys a queue's client takes.
-
-    Those of its connection class (a Unix socket takes no TCP keepalive, a
-    plain connection no ``ssl_*``), plus those the client or its pool takes
-    for itself (``max_connections``, ``single_connection_client``, ...), or
-    RedisCluster's own; never a key that the queue's options set.
-    """
-    per_connection = keywords(Connection) | keywords(SSLConnection)
-    per_connection |= keywords(UnixDomainSocketConnection)
-    own = (keywords(redis.Redis) | keywords(ConnectionPool)) - per_connection
-    own |= {"single_connection_client"}
-    if cluster:
-        from redis import cluster as cluster_module
-
-        own |= keywords(RedisCluster)
-        allowed = getattr(cluster_module, "REDIS_ALLOWED_KEYS", ())
-        own |= set(allowed) - set(getattr(cluster_module, "KWARGS_DISABLED_KEYS", ()))
-    return (own | keywords(connection_class(unix=unix, ssl=ssl))) - OWN_KEYWORDS
 
 
 def build_client(config: ConnectionConfig) -> Any:
@@ -179,3 +126,15 @@ def clear() -> None:
             client.close()
         except Exception:
             pass
+
+
+__all__ = [
+    "CLIENT_DEFAULTS",
+    "OWN_KEYWORDS",
+    "accepted_kwargs",
+    "build_client",
+    "clear",
+    "connection_class",
+    "get_connection",
+    "keywords",
+]

@@ -15,6 +15,7 @@ Redis, and lost unless a receiver enqueues it again.
 from django.core.signals import setting_changed
 from django.dispatch import Signal, receiver
 
+from . import conf, connections
 from .engine import hooks
 
 job_enqueued = Signal()
@@ -47,8 +48,8 @@ def connect() -> None:
 
 @receiver(setting_changed)
 def _settings_changed(setting, **kwargs):
+    """Settings changed (``override_settings``): forget what was built from them."""
     if setting.startswith("JOBQUEUE_") or setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
-        from .conf import clear_cache, configure_engine
-
-        clear_cache()
-        configure_engine()
+        conf.clear_cache()
+        connections.clear()
+        conf.configure_engine()

@@ -6,6 +6,7 @@ in :mod:`django_jobqueue` only supplies connections and settings.
 
 from .cron import CronEntry
 from .decorators import job
+from .dependencies import Dependency
 from .errors import (
     AbandonedJobError,
     DeserializationError,
@@ -18,7 +19,7 @@ from .errors import (
     SerializationError,
 )
 from .hooks import Hooks
-from .job import Dependency, Job, JobStatus, Retry, get_current_job
+from .job import Job, get_current_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
 from .options import EnqueueOptions
@@ -32,8 +33,10 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
+from .vocabulary import JobStatus
 from .worker import SimpleWorker, Worker, WorkerPool, stop_job
 
 __all__ = [

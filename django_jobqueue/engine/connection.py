@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 import weakref
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import redis
 from redis.cluster import ClusterPipeline, RedisCluster
+from redis.connection import Connection, ConnectionPool, SSLConnection, UnixDomainSocketConnection
 from redis.crc import key_slot
 from redis.exceptions import ClusterDownError, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -119,3 +122,60 @@ def call_with_reconnect(
         if down:
             logger.warning("%s: connection to Redis is back", name)
         return result
+
+
+# -- which keyword arguments a client takes ------------------------------------
+#
+# The Django layer builds clients from settings and checks CONNECTION_KWARGS
+# against these before any client is made.
+
+
+@cache
+def keywords(cls: type) -> frozenset[str]:
+    """The keyword arguments ``cls(...)`` accepts, following ``**kwargs`` up its bases."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names.update(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    names.discard("self")
+    return frozenset(names)
+
+
+def connection_class(*, unix: bool, ssl: bool) -> type:
+    """The redis-py connection class that carries a queue's commands."""
+    if unix:
+        return UnixDomainSocketConnection
+    return SSLConnection if ssl else Connection
+
+
+#: Set by a queue's own options (HOST, PORT, DB, ... or the URL), never by CONNECTION_KWARGS.
+OWN_KEYWORDS = frozenset(
+    {"host", "port", "db", "username", "password", "path", "unix_socket_path", "url", "ssl"}
+    | {"connection_pool"}
+)
+
+
+def accepted_kwargs(*, unix: bool, ssl: bool, cluster: bool) -> frozenset[str]:
+    """Which CONNECTION_KWARGS keys a queue's client takes.
+
+    Those of its connection class (a Unix socket takes no TCP keepalive, a
+    plain connection no ``ssl_*``), plus those the client or its pool takes
+    for itself (``max_connections``, ``single_connection_client``, ...), or
+    RedisCluster's own; never a key that the queue's options set.
+    """
+    per_connection = keywords(Connection) | keywords(SSLConnection)
+    per_connection |= keywords(UnixDomainSocketConnection)
+    own = (keywords(redis.Redis) | keywords(ConnectionPool)) - per_connection
+    own |= {"single_connection_client"}
+    if cluster:
+        from redis import cluster as cluster_module
+
+        own |= keywords(RedisCluster)
+        allowed = getattr(cluster_module, "REDIS_ALLOWED_KEYS", ())
+        own |= set(allowed) - set(getattr(cluster_module, "KWARGS_DISABLED_KEYS", ()))
+    return (own | keywords(connection_class(unix=unix, ssl=ssl))) - OWN_KEYWORDS

@@ -11,29 +11,53 @@ Redis Cluster.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from . import scripts
 from .errors import NoSuchJobError
+from .job import Job
 from .keys import KeySpace
+from .scripts import release_dependents
 from .utils import as_str, now
+from .vocabulary import JobStatus
 
 #: Parent statuses after which a child no longer waits.
-ENDED = {"finished", "failed", "stopped", "canceled"}
+ENDED = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
+
+
+class Dependency:
+    """Parents a job waits for.
+
+    Args:
+        jobs: a job, a job id, or a list of either.
+        allow_failure: run the child even when a parent fails or is canceled.
+        enqueue_at_front: put the child at the front of its queue once released.
+    """
+
+    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
+        if isinstance(jobs, (list, tuple)):
+            jobs = list(jobs)
+        else:
+            jobs = [jobs]
+        if not jobs:
+            raise ValueError("Dependency(jobs=...) needs at least one job.")
+        for parent in jobs:
+            if not isinstance(parent, (Job, str)):
+                raise TypeError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
+        self.jobs = jobs
+        self.allow_failure = allow_failure
+        self.enqueue_at_front = enqueue_at_front
 
 
 def satisfies(status: str | None, allow_failure: bool) -> bool:
-    return status == "finished" or (allow_failure and status in ENDED)
+    return status == JobStatus.FINISHED or (allow_failure and status in ENDED)
 
 
 def normalize(depends_on: Any) -> tuple[list[Any], bool, bool]:
     """Return ``(parents, allow_failure, enqueue_at_front)`` from any accepted form."""
-    if depends_on is None:  # before the import: an import statement costs ~3 us a call
+    if depends_on is None:
         return [], False, False
-    from .job import Dependency
-
     if not isinstance(depends_on, Dependency):
         depends_on = Dependency(depends_on)
     return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
@@ -45,8 +69,6 @@ def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[
     Raises:
         NoSuchJobError: a parent does not exist (never enqueued, deleted or expired).
     """
-    from .job import Job
-
     candidates: list[list[str]] = []
     queues: list[str] | None = None
     for parent in parents:
@@ -92,18 +114,12 @@ def register(
         scripts.release(connection, ks, child_key, parent_key, outcome, now())
 
 
-def release_dependents(
-    connection: Any, ks: KeySpace, parent_key: str, dependents: Any, outcome: str
-) -> int:
-    """Tell every child of an ended parent; returns how many entered their queue."""
-    if not dependents or dependents in (b"[]", "[]"):
-        return 0  # most jobs have none: every ended job passes here, so no JSON for them
-    if isinstance(dependents, (bytes, str)):
-        dependents = json.loads(dependents)
-    if not dependents:
-        return 0
-    batch = scripts.Batch(connection)
-    timestamp = now()
-    for child_key in dependents:
-        scripts.release(batch, ks, child_key, parent_key, outcome, timestamp)
-    return sum(int(r) for r in batch.execute() if isinstance(r, int))
+__all__ = [
+    "ENDED",
+    "Dependency",
+    "locate",
+    "normalize",
+    "register",
+    "release_dependents",
+    "satisfies",
+]

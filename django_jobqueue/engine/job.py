@@ -15,7 +15,6 @@ import reprlib
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from enum import StrEnum
 from operator import attrgetter
 from typing import Any
 
@@ -29,85 +28,19 @@ from .errors import (
     SerializationError,
 )
 from .keys import KeySpace, keyspace, validate_job_id
-from .options import MAX_TIMEOUT, EnqueueOptions
+from .options import EnqueueOptions
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
+from .retry import Retry
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
-
-#: Seconds a job may run unless told otherwise.
-DEFAULT_TIMEOUT = 180
-#: Seconds a successful job's result is kept.
-DEFAULT_RESULT_TTL = 500
-#: Seconds a failed job is kept, with its traceback, in the failed registry.
-DEFAULT_FAILURE_TTL = 365 * 24 * 3600
-
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    STARTED = "started"
-    FINISHED = "finished"
-    FAILED = "failed"
-    DEFERRED = "deferred"
-    SCHEDULED = "scheduled"
-    CANCELED = "canceled"
-    STOPPED = "stopped"
-    #: Enqueued inside a database transaction; stored in Redis once it commits.
-    PENDING_COMMIT = "pending_commit"
-
-
-class Retry:
-    """Run a failing job again, up to ``max`` more times.
-
-    Args:
-        max: how many retries after the first attempt.
-        interval: seconds to wait before a retry: one number for all of them, or
-            a list giving the wait before the 1st, 2nd, ... retry (the last
-            value repeats), for growing back-off.
-    """
-
-    def __init__(self, max: int, interval: int | float | Sequence[int | float] = 0):
-        if not isinstance(max, int) or isinstance(max, bool) or max < 1:
-            raise ValueError("Retry(max=...) must be a whole number of retries, at least 1.")
-        intervals = [interval] if isinstance(interval, (int, float)) else list(interval)
-        if not intervals or any(not isinstance(i, (int, float)) or i < 0 for i in intervals):
-            raise ValueError("Retry(interval=...) takes seconds >= 0, or a list of them.")
-        self.max = max
-        self.intervals = intervals
-
-    def __repr__(self) -> str:
-        return f"Retry(max={self.max}, interval={self.intervals})"
-
-    @staticmethod
-    def delay(intervals: Sequence[float], max: int, retries_left: int) -> float:
-        """Seconds to wait before the retry that starts with ``retries_left`` left."""
-        attempt = max - retries_left
-        return float(intervals[min(attempt, len(intervals) - 1)])
-
-
-class Dependency:
-    """Parents a job waits for.
-
-    Args:
-        jobs: a job, a job id, or a list of either.
-        allow_failure: run the child even when a parent fails or is canceled.
-        enqueue_at_front: put the child at the front of its queue once released.
-    """
-
-    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
-        if isinstance(jobs, (list, tuple)):
-            jobs = list(jobs)
-        else:
-            jobs = [jobs]
-        if not jobs:
-            raise ValueError("Dependency(jobs=...) needs at least one job.")
-        for parent in jobs:
-            if not isinstance(parent, (Job, str)):
-                raise TypeError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
-        self.jobs = jobs
-        self.allow_failure = allow_failure
-        self.enqueue_at_front = enqueue_at_front
-
+from .vocabulary import (
+    DEFAULT_FAILURE_TTL,
+    DEFAULT_RESULT_TTL,
+    DEFAULT_TIMEOUT,
+    MAX_TIMEOUT,
+    JobStatus,
+)
 
 _current_job: contextvars.ContextVar[Job | None] = contextvars.ContextVar(
     "current_job", default=None
@@ -282,8 +215,9 @@ class Job:
         self.retry_max: int | None = None
         self.on_success: str | None = None
         self.on_failure: str | None = None
-        #: Run inline and kept only in this process (never stored in Redis).
-        self.detached = False
+        #: Where the job's state lives: its hash in Redis, or only this object
+        #: (see :class:`JobStore`).
+        self.store: JobStore = REDIS
         #: Not written to Redis yet (waiting for a transaction to commit).
         self.unsaved = False
         #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
@@ -639,10 +573,15 @@ class Job:
     def __hash__(self) -> int:
         return hash((self.id, self.origin))
 
+    @property
+    def detached(self) -> bool:
+        """Whether the job ran inline and is kept only in this process (never in Redis)."""
+        return not self.store.in_redis
+
     def get_status(self, refresh: bool = True) -> JobStatus | None:
         """The job's status; None once the job is gone (deleted or expired)."""
-        if refresh and not self.detached and not self.unsaved:
-            status = as_str(self.connection.hget(self.key, "status"))
+        if refresh and not self.unsaved and (stored := self.store.read(self, "status")) is not None:
+            status = as_str(stored[0])
             self._status = JobStatus(status) if status else None
         return self._status
 
@@ -680,9 +619,9 @@ class Job:
 
     def refresh(self) -> None:
         """Reload every field from Redis."""
-        if self.detached:
+        fields = self.store.read_all(self)
+        if fields is None:
             return
-        fields = self.connection.hgetall(self.key)
         if not fields:
             raise NoSuchJobError(f"No job with id {self.id!r}.")
         self._load(fields)
@@ -690,14 +629,21 @@ class Job:
     @property
     def result(self) -> Any:
         """The return value once the job finished, else None (asks Redis until then)."""
-        if self._result_raw is None and not self.detached:
-            status, raw = self.connection.hmget(self.key, ["status", "result"])
+        if (
+            self._result_raw is None
+            and (stored := self.store.read(self, "status", "result")) is not None
+        ):
+            status, raw = stored
             if status is not None:
                 self._status = JobStatus(as_str(status))
             self._result_raw = raw
         if self._result_raw is not None and self._result is None:
             self._result = self.serializer.loads(self._result_raw)
         return self._result
+
+    def set_result(self, result: Any, raw: bytes | None) -> None:
+        """Keep the return value and its serialized form, as the job's outcome recorded them."""
+        self._result, self._result_raw = result, raw
 
     def return_value(self, refresh: bool = False) -> Any:
         if refresh:
@@ -707,8 +653,8 @@ class Job:
     @property
     def exc_info(self) -> str | None:
         """The traceback of the last failure, as text."""
-        if self._exc_info is None and not self.detached:
-            self._exc_info = as_str(self.connection.hget(self.key, "exc_info"))
+        if self._exc_info is None and (stored := self.store.read(self, "exc_info")) is not None:
+            self._exc_info = as_str(stored[0])
         return self._exc_info
 
     @exc_info.setter
@@ -727,18 +673,14 @@ class Job:
         self._meta = value
 
     def get_meta(self, refresh: bool = True) -> dict:
-        if refresh and not self.detached:
-            raw = self.connection.hget(self.key, "meta")
+        if refresh and (stored := self.store.read(self, "meta")) is not None:
+            raw = stored[0]
             self.meta = self.serializer.loads(raw) if raw else {}
         return self.meta
 
     def save_meta(self) -> None:
         """Store ``job.meta``; the job must still exist."""
-        raw = self._dumps(self.meta, "meta")
-        if self.detached:
-            return
-        if not scripts.set_field(self.connection, self.key, "meta", raw):
-            raise NoSuchJobError(f"No job with id {self.id!r}.")
+        self.store.write(self, "meta", self._dumps(self.meta, "meta"))
 
     # -- progress ------------------------------------------------------------
 
@@ -753,10 +695,12 @@ class Job:
 
     def get_progress(self, refresh: bool = True) -> Progress | None:
         """:attr:`progress`, read fresh from Redis (one round trip) unless ``refresh`` is False."""
-        if refresh and not self.detached and not self.unsaved:
-            raw, started, status = self.connection.hmget(
-                self.key, ["progress", "started_at", "status"]
-            )
+        if (
+            refresh
+            and not self.unsaved
+            and (stored := self.store.read(self, "progress", "started_at", "status")) is not None
+        ):
+            raw, started, status = stored
             self.started_at = _float(started)
             self._status = JobStatus(as_str(status)) if status else None
             self._progress = Progress.loads(raw, self._attempt_start())
@@ -779,13 +723,32 @@ class Job:
             note: a short text for people, shown beside the bar.
         """
         self._progress = Progress.report(done, total, note, started=self._attempt_start())
-        if self.detached or self.unsaved:
-            return
-        if self._progress_writer is None:
-            self._progress_writer = ProgressWriter(self.connection, self.key, self.id)
-        self._progress_writer.offer(self._progress)
+        if not self.unsaved:
+            self.store.report_progress(self, self._progress)
 
     # -- dependencies --------------------------------------------------------
+
+    @property
+    def dependency_keys(self) -> Sequence[str]:
+        """Keys of the parent jobs (set when the job is enqueued)."""
+        return self._dependency_keys
+
+    @dependency_keys.setter
+    def dependency_keys(self, keys: Sequence[str]) -> None:
+        self._dependency_keys = keys
+
+    @property
+    def pending_keys(self) -> Sequence[str]:
+        """Keys of the parents it still waited for when it was enqueued (it is deferred)."""
+        return self._pending_keys
+
+    @pending_keys.setter
+    def pending_keys(self, keys: Sequence[str]) -> None:
+        self._pending_keys = keys
+
+    def add_dependent(self, key: str) -> None:
+        """Note a child waiting on this job (in-memory queues link their jobs themselves)."""
+        self._dependent_keys = [*self._dependent_keys, key]
 
     @property
     def dependency_ids(self) -> list[str]:
@@ -798,8 +761,8 @@ class Job:
 
     def _refresh_dependent_keys(self) -> Sequence[str]:
         """Dependents are added after the job is written, so they are re-read each time."""
-        if not self.detached:
-            self._dependent_keys = _json_list(self.connection.hget(self.key, "dependents"))
+        if (stored := self.store.read(self, "dependents")) is not None:
+            self._dependent_keys = _json_list(stored[0])
         return self._dependent_keys
 
     def _related(self, keys: Sequence[str]) -> list[Job | None]:
@@ -839,19 +802,7 @@ class Job:
 
     def requeue(self, at_front: bool = False) -> JobStatus:
         """Put a failed, stopped or canceled job back in its queue."""
-        if self.detached:
-            raise InvalidJobOperation(
-                f"Job {self.id} ran inline and was never stored, so it cannot be requeued; "
-                "enqueue the call again."
-            )
-        try:
-            status = scripts.requeue(
-                self.connection, self.keys, self.origin, self.id, now(), at_front
-            )
-        except Exception as exc:
-            raise _operation_error(exc, self.id, "requeued") from None
-        self._status = JobStatus(as_str(status))
-        return self._status
+        return self.store.requeue(self, at_front)
 
     def cancel(self) -> None:
         """Cancel a job that has not started yet (queued, deferred or scheduled)."""
@@ -859,36 +810,133 @@ class Job:
             # Not in Redis yet: the commit hook sees the status and leaves it out.
             self._status = JobStatus.CANCELED
             return
-        if self.detached:
-            if self._status != JobStatus.DEFERRED:
-                raise InvalidJobOperation(
-                    f"Job {self.id} is {self._status} and cannot be canceled."
-                )
-            self._status = JobStatus.CANCELED
-            return
-        keep = self.failure_ttl if self.failure_ttl is not None else DEFAULT_FAILURE_TTL
-        try:
-            dependents = scripts.cancel(
-                self.connection, self.keys, self.origin, self.id, now(), keep
-            )
-        except Exception as exc:
-            raise _operation_error(exc, self.id, "canceled") from None
-        self._status = JobStatus.CANCELED
-        from .dependencies import release_dependents
-
-        release_dependents(self.connection, self.keys, self.key, dependents, "canceled")
+        self.store.cancel(self)
 
     def delete(self) -> None:
         """Remove the job from Redis: its data, its queue and every registry."""
-        if self.detached:
-            self._status = None
-            return
-        reply = scripts.delete(self.connection, self.keys, self.origin, self.id)
-        self._status = None
-        if reply:
-            from .dependencies import release_dependents
+        self.store.delete(self)
 
-            release_dependents(self.connection, self.keys, self.key, reply[1], "deleted")
+
+class JobStore:
+    """Where a job's state lives, and so what reading or changing it does.
+
+    A job read back or enqueued lives in Redis (:class:`RedisStore`); one run
+    by an in-memory inline queue (``JOBQUEUE_ASYNC = False``) lives only in
+    its :class:`Job` object (:class:`MemoryStore`). A job's ``store`` is one
+    of the two shared instances, :data:`REDIS` or :data:`MEMORY`.
+    """
+
+    #: Whether the job's state is kept in Redis (else only in this process).
+    in_redis: bool
+
+    def read(self, job: Job, *fields: str) -> list[Any] | None:
+        """The stored values of ``fields``; None when the job object is all there is."""
+        raise NotImplementedError
+
+    def read_all(self, job: Job) -> dict | None:
+        """Every stored field (empty: the job is gone); None as for :meth:`read`."""
+        raise NotImplementedError
+
+    def write(self, job: Job, field: str, raw: bytes) -> None:
+        """Store one field of a job that must still exist."""
+        raise NotImplementedError
+
+    def report_progress(self, job: Job, progress: Progress) -> None:
+        raise NotImplementedError
+
+    def requeue(self, job: Job, at_front: bool) -> JobStatus:
+        raise NotImplementedError
+
+    def cancel(self, job: Job) -> None:
+        raise NotImplementedError
+
+    def delete(self, job: Job) -> None:
+        raise NotImplementedError
+
+
+class RedisStore(JobStore):
+    """The job is a hash in Redis: reads ask Redis, changes run the scripts."""
+
+    in_redis = True
+
+    def read(self, job: Job, *fields: str) -> list[Any] | None:
+        if len(fields) == 1:
+            return [job.connection.hget(job.key, fields[0])]
+        return job.connection.hmget(job.key, list(fields))
+
+    def read_all(self, job: Job) -> dict | None:
+        return job.connection.hgetall(job.key)
+
+    def write(self, job: Job, field: str, raw: bytes) -> None:
+        if not scripts.set_field(job.connection, job.key, field, raw):
+            raise NoSuchJobError(f"No job with id {job.id!r}.")
+
+    def report_progress(self, job: Job, progress: Progress) -> None:
+        if job._progress_writer is None:
+            job._progress_writer = ProgressWriter(job.connection, job.key, job.id)
+        job._progress_writer.offer(progress)
+
+    def requeue(self, job: Job, at_front: bool) -> JobStatus:
+        try:
+            status = scripts.requeue(job.connection, job.keys, job.origin, job.id, now(), at_front)
+        except Exception as exc:
+            raise scripts.script_error(exc, job.id, verb="requeued") from None
+        job._status = JobStatus(as_str(status))
+        return job._status
+
+    def cancel(self, job: Job) -> None:
+        keep = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+        try:
+            dependents = scripts.cancel(job.connection, job.keys, job.origin, job.id, now(), keep)
+        except Exception as exc:
+            raise scripts.script_error(exc, job.id, verb="canceled") from None
+        job._status = JobStatus.CANCELED
+        scripts.release_dependents(
+            job.connection, job.keys, job.key, dependents, JobStatus.CANCELED
+        )
+
+    def delete(self, job: Job) -> None:
+        reply = scripts.delete(job.connection, job.keys, job.origin, job.id)
+        job._status = None
+        if reply:
+            scripts.release_dependents(job.connection, job.keys, job.key, reply[1], "deleted")
+
+
+class MemoryStore(JobStore):
+    """The job lives only in this object: it ran inline and was never stored in Redis."""
+
+    in_redis = False
+
+    def read(self, job: Job, *fields: str) -> list[Any] | None:
+        return None
+
+    def read_all(self, job: Job) -> dict | None:
+        return None
+
+    def write(self, job: Job, field: str, raw: bytes) -> None:
+        pass
+
+    def report_progress(self, job: Job, progress: Progress) -> None:
+        pass
+
+    def requeue(self, job: Job, at_front: bool) -> JobStatus:
+        raise InvalidJobOperation(
+            f"Job {job.id} ran inline and was never stored, so it cannot be requeued; "
+            "enqueue the call again."
+        )
+
+    def cancel(self, job: Job) -> None:
+        if job._status != JobStatus.DEFERRED:
+            raise InvalidJobOperation(f"Job {job.id} is {job._status} and cannot be canceled.")
+        job._status = JobStatus.CANCELED
+
+    def delete(self, job: Job) -> None:
+        job._status = None
+
+
+#: The stores jobs share (they keep nothing of their own).
+REDIS = RedisStore()
+MEMORY = MemoryStore()
 
     # -- what a read brought (for readers showing many jobs) -----------------
 
@@ -904,16 +952,6 @@ class Job:
 
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)
-
-
-def _operation_error(exc: Exception, job_id: str, verb: str) -> Exception:
-    text = str(exc)
-    if text.startswith("NO_SUCH_JOB"):
-        return NoSuchJobError(f"No job with id {job_id!r}.")
-    if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
-        status = text.split(" ", 1)[1]
-        return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
-    return exc
 
 
 #: JobStatus by its value as Redis returns it (unknown values: None).
@@ -935,3 +973,24 @@ def _json_list(value: Any) -> Sequence:
     except ValueError:
         return ()
     return loaded if isinstance(loaded, list) else ()
+
+
+__all__ = [
+    "DEFAULT_FAILURE_TTL",
+    "DEFAULT_RESULT_TTL",
+    "DEFAULT_TIMEOUT",
+    "Job",
+    "JobStatus",
+    "Retry",
+    "callable_name",
+    "get_current_job",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Dependency lived here; it is in dependencies.py now, which imports this module.
+    if name == "Dependency":
+        from .dependencies import Dependency
+
+        return Dependency
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

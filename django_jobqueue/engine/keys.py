@@ -11,14 +11,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-#: Prefix of every key unless a queue, job or worker is given another.
-DEFAULT_PREFIX = "jobqueue:"
-
-#: Registries kept per queue; each is a sorted set of job ids.
-REGISTRIES = ("started", "finished", "failed", "deferred", "canceled", "scheduled")
-
-#: Seconds a queue's per-minute stats hash is kept (workers refresh it as they add to it).
-STATS_TTL = 7200
+from .vocabulary import DEFAULT_PREFIX, REGISTRIES, STATS_TTL
 
 #: Queue names and job ids: letters, digits and ``_.:@+-``. Never braces (hash
 #: tags), whitespace or ``/`` (a dashboard URL holds them as one path segment).
@@ -88,7 +81,8 @@ class KeySpace:
 
     def registry(self, queue: str, kind: str) -> str:
         if kind not in REGISTRIES:
-            raise ValueError(f"Unknown registry {kind!r}; expected one of {REGISTRIES}.")
+            names = tuple(str(name) for name in REGISTRIES)
+            raise ValueError(f"Unknown registry {kind!r}; expected one of {names}.")
         return f"{self.tag(queue)}:{kind}"
 
     def selection(self, queue: str, kind: str, token: str) -> str:
@@ -147,3 +141,14 @@ class KeySpace:
 @lru_cache(maxsize=64)
 def keyspace(prefix: str | None = None) -> KeySpace:
     return KeySpace(DEFAULT_PREFIX if prefix is None else prefix)
+
+
+__all__ = [
+    "DEFAULT_PREFIX",
+    "REGISTRIES",
+    "STATS_TTL",
+    "KeySpace",
+    "keyspace",
+    "validate_job_id",
+    "validate_queue_name",
+]

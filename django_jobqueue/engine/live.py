@@ -20,13 +20,7 @@ from .corrupt import damage
 from .keys import keyspace
 from .progress import Progress, fetch_progress
 from .utils import as_str
-
-
-class WorkerState:
-    STARTED = "started"
-    IDLE = "idle"
-    BUSY = "busy"
-    SUSPENDED = "suspended"
+from .vocabulary import WorkerState
 
 
 def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[str, Any]]:

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .keys import validate_job_id
+from .retry import Retry
 from .utils import parse_duration
-
-#: The longest job timeout accepted: a year. Longer ones are mistakes (a
-#: timestamp passed as a duration) and would overflow the worker's timer.
-MAX_TIMEOUT = 366 * 24 * 3600
+from .vocabulary import MAX_TIMEOUT
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +86,8 @@ class EnqueueOptions:
             raise TypeError(f"description must be a string, not {type(self.description).__name__}.")
         if self.meta is not None and not isinstance(self.meta, dict):
             raise TypeError(f"meta must be a dict, not {type(self.meta).__name__}.")
-        if self.retry is not None:
-            from .job import Retry
-
-            if not isinstance(self.retry, Retry):
-                raise TypeError("retry must be a Retry(max=..., interval=...).")
+        if self.retry is not None and not isinstance(self.retry, Retry):
+            raise TypeError("retry must be a Retry(max=..., interval=...).")
         if self.priority != 0 and (
             isinstance(self.priority, bool)
             or not isinstance(self.priority, int)

@@ -13,10 +13,15 @@ from typing import Any
 from . import connection, scripts
 from .connection import is_cluster
 from .dependencies import release_dependents
-from .job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job, Retry
+from .job import Job
+from .retry import Retry
 from .utils import now
+from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
+
+#: The status of a running job as Redis returns it.
+_STARTED = JobStatus.STARTED.encode()
 
 
 def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
@@ -35,7 +40,7 @@ def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
 def _ended_by(job: Job, worker: str) -> tuple[str, Any] | None:
     """(status, dependents) when an earlier, unanswered call already ended the job."""
     status, owner, dependents = job.connection.hmget(job.key, ["status", "worker", "dependents"])
-    if owner is not None and owner.decode() == worker and status not in (None, b"started"):
+    if owner is not None and owner.decode() == worker and status not in (None, _STARTED):
         return status.decode(), dependents or b"[]"
     return None
 
@@ -60,9 +65,10 @@ def record_success(
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
         ttl = DEFAULT_RESULT_TTL
-    if job.detached:
-        job._result, job._result_raw, job._exc_info = result, raw, None
-        job.set_status("finished")
+    if not job.store.in_redis:
+        job.set_result(result, raw)
+        job.exc_info = None
+        job.set_status(JobStatus.FINISHED)
         job.ended_at = now()
         return True
     (dependents, next_reply), retried = _send(
@@ -80,13 +86,15 @@ def record_success(
     if dependents is None:
         logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
         return False
-    job._result, job._result_raw = result, raw
-    job.set_status("finished")
+    job.set_result(result, raw)
+    job.set_status(JobStatus.FINISHED)
     _send(
         job,
         worker,
         wait_for_redis,
-        lambda: release_dependents(job.connection, job.keys, job.key, dependents, "finished"),
+        lambda: release_dependents(
+            job.connection, job.keys, job.key, dependents, JobStatus.FINISHED
+        ),
     )  # idempotent: retry is safe
     return True
 
@@ -96,7 +104,7 @@ def record_failure(
     exc_info: str,
     worker: str,
     *,
-    status: str = "failed",
+    status: str = JobStatus.FAILED,
     retry: bool = True,
     only_if_abandoned: bool = False,
     take_next: scripts.TakeNext | None = None,
@@ -109,12 +117,12 @@ def record_failure(
     retry_in = None
     if retry and job.retries_left and job.retry_max:
         retry_in = Retry.delay(job.retry_intervals or [0], job.retry_max, job.retries_left)
-    if job.detached:
+    if not job.store.in_redis:
         job.exc_info = exc_info
         job.ended_at = now()
         if retry_in is not None:
             job.retries_left -= 1  # type: ignore[operator]
-            job.set_status("queued")
+            job.set_status(JobStatus.QUEUED)
         else:
             job.set_status(status)
         return job.get_status(refresh=False)
@@ -148,7 +156,7 @@ def record_failure(
     job.set_status(new_status)
     job.exc_info = exc_info
     # The script decides: a job someone asked to stop is not retried (see fail.lua).
-    if new_status in ("queued", "scheduled"):
+    if new_status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
         job.retries_left -= 1  # type: ignore[operator]
         if is_cluster(job.connection):  # the script could not list the queue (another slot)
             job.connection.sadd(job.keys.queues, job.origin)

@@ -24,6 +24,7 @@ from typing import Any
 
 from . import scripts
 from .utils import as_str, now, to_datetime, truncate
+from .vocabulary import JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
 
@@ -39,7 +40,7 @@ FIELD = "progress"
 #: Longest note kept, in characters.
 NOTE_LIMIT = 200
 #: Job statuses whose stored progress is a leftover of an earlier attempt.
-WAITING = frozenset({"queued", "deferred", "scheduled"})
+WAITING = frozenset({JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED})
 
 #: Monotonic clock of the throttle (tests replace it).
 clock = time.monotonic

@@ -12,9 +12,9 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import DuplicateJobError, NoSuchJobError
-from .job import DEFAULT_TIMEOUT, Job, JobStatus
-from .keys import STATS_TTL, keyspace, validate_queue_name
+from .errors import NoSuchJobError
+from .job import MEMORY, Job
+from .keys import keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
     CanceledJobRegistry,
@@ -26,6 +26,7 @@ from .registry import (
 )
 from .serializers import resolve_serializer
 from .utils import after, as_str, now, parse_duration
+from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
 
@@ -240,12 +241,12 @@ class Queue:
     @property
     def registries(self) -> dict[str, Any]:
         return {
-            "started": self.started_job_registry,
-            "finished": self.finished_job_registry,
-            "failed": self.failed_job_registry,
-            "deferred": self.deferred_job_registry,
-            "canceled": self.canceled_job_registry,
-            "scheduled": self.scheduled_job_registry,
+            JobStatus.STARTED: self.started_job_registry,
+            JobStatus.FINISHED: self.finished_job_registry,
+            JobStatus.FAILED: self.failed_job_registry,
+            JobStatus.DEFERRED: self.deferred_job_registry,
+            JobStatus.CANCELED: self.canceled_job_registry,
+            JobStatus.SCHEDULED: self.scheduled_job_registry,
         }
 
     # -- enqueueing ----------------------------------------------------------
@@ -342,13 +343,13 @@ class Queue:
         pending: list[str] = []
         if parents:
             located = dependencies.locate(self.connection, self.keys, parents)
-            job._dependency_keys = [key for key, _ in located]
+            job.dependency_keys = [key for key, _ in located]
             pending = [
                 key for key, status in located if not dependencies.satisfies(status, allow_failure)
             ]
             job.allow_dependency_failures = allow_failure
         job.enqueue_at_front = at_front or dep_at_front
-        job._pending_keys = pending
+        job.pending_keys = pending
         self._register()
         target = self._write(self.connection, job, at)
         if pending:
@@ -363,7 +364,7 @@ class Queue:
         """Send the enqueue script for a prepared job (on a client or a Batch)."""
         due = _timestamp(at)
         timestamp = now()
-        if job._pending_keys:
+        if job.pending_keys:
             target, score = JobStatus.DEFERRED, timestamp
         elif due is not None and due > timestamp and self.is_async:
             target, score = JobStatus.SCHEDULED, due
@@ -394,20 +395,12 @@ class Queue:
                 job.priority,
             )
         except ResponseError as exc:
-            raise self._enqueue_error(exc, job) from None
+            raise scripts.script_error(exc, job.id, queue=self.name) from None
         job.set_status(target)
         job.unsaved = False
         if not isinstance(client, scripts.Batch):
             hooks.emit("job_enqueued", job=job, queue=self)
         return target
-
-    def _enqueue_error(self, exc: Exception, job: Job) -> Exception:
-        if str(exc).startswith("DUPLICATE"):
-            return DuplicateJobError(
-                f"A job with id {job.id!r} is already {str(exc).split()[1]} on queue "
-                f"{self.name!r}; pick another id or wait until it ends."
-            )
-        return exc
 
     @staticmethod
     def prepare_data(
@@ -476,7 +469,8 @@ class Queue:
             if job.options.depends_on is None and job.options.at is None:  # type: ignore[union-attr]
                 reply = next(replies)
                 if reply != 1:
-                    errors.append(self._enqueue_error(ResponseError(as_str(reply)), job))
+                    error = ResponseError(as_str(reply))
+                    errors.append(scripts.script_error(error, job.id, queue=self.name))
                 else:
                     job.set_status(JobStatus.QUEUED)
                     job.unsaved = False
@@ -506,9 +500,9 @@ class Queue:
                     "has not run (inline jobs live in memory only)."
                 )
             resolved.append(found)
-            found._dependent_keys = [*found._dependent_keys, job.key]
-        job.detached = True
-        job._dependency_keys = [p.key for p in resolved]
+            found.add_dependent(job.key)
+        job.store = MEMORY
+        job.dependency_keys = [p.key for p in resolved]
         job.allow_dependency_failures = allow_failure
         job.enqueued_at = now()
         _inline_jobs[(self.name, job.id)] = job

@@ -26,6 +26,7 @@ from typing import Any
 from .connection import is_cluster
 from .keys import STATS_TTL, KeySpace
 from .utils import now
+from .vocabulary import JobStatus
 
 #: Seconds between two flushes of a worker's counts to Redis.
 FLUSH_INTERVAL = 1.0
@@ -131,7 +132,7 @@ class Tally:
         if status is None:
             return
         minute = self._minutes.setdefault((queue, int(self.wall_clock() // 60)), [0, 0])
-        if status == "finished":
+        if status == JobStatus.FINISHED:
             counts.finished += 1
             minute[0] += 1
         else:

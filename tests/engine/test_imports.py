@@ -83,3 +83,27 @@ def test_engine_names_are_reexported():
         assert name in engine.__all__
         assert hasattr(engine, name)
     assert django_jobqueue.__version__ == "0.1.0"
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "home"),
+    [
+        ("job", "JobStatus", "vocabulary"),
+        ("job", "DEFAULT_TIMEOUT", "vocabulary"),
+        ("job", "DEFAULT_RESULT_TTL", "vocabulary"),
+        ("job", "DEFAULT_FAILURE_TTL", "vocabulary"),
+        ("job", "Retry", "retry"),
+        ("job", "Dependency", "dependencies"),
+        ("keys", "DEFAULT_PREFIX", "vocabulary"),
+        ("keys", "REGISTRIES", "vocabulary"),
+        ("keys", "STATS_TTL", "vocabulary"),
+        ("live", "WorkerState", "vocabulary"),
+        ("dependencies", "release_dependents", "scripts"),
+    ],
+)
+def test_moved_names_are_still_importable_from_where_they_were(module, name, home):
+    import importlib
+
+    old = importlib.import_module(f"django_jobqueue.engine.{module}")
+    new = importlib.import_module(f"django_jobqueue.engine.{home}")
+    assert getattr(old, name) is getattr(new, name)

@@ -496,3 +496,21 @@ def test_a_function_patched_after_its_first_run_is_the_one_that_runs(queue, monk
     second = queue.enqueue("tests.engine.jobs.add", 1, 2)
     SimpleWorker([queue]).work(burst=True)
     assert (first.result, second.result) == (3, "patched")
+
+
+# -- where a job lives -----------------------------------------------------------
+
+
+def test_a_job_lives_in_redis_unless_an_in_memory_queue_ran_it(redis_conn, key_prefix):
+    from django_jobqueue.engine import Queue
+    from django_jobqueue.engine.job import MEMORY, REDIS
+
+    assert Job(connection=redis_conn).store is REDIS
+    inline = Queue("inline", redis_conn, is_async=False, in_memory=True, prefix=key_prefix)
+    job = inline.enqueue(jobs.add, 1, 2)
+    assert job.store is MEMORY and job.detached
+    assert job.result == 3
+    assert job.get_status() == JobStatus.FINISHED
+    assert redis_conn.keys(f"{key_prefix}*") == []
+    with pytest.raises(InvalidJobOperation, match="ran inline and was never stored"):
+        job.requeue()

@@ -453,3 +453,23 @@ def test_scripts_reload_after_script_flush(redis_conn, ks):
     redis_conn_pipe_result = batch.execute()
     assert redis_conn_pipe_result == [1]
     assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"before", b"after"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "message"),
+    [
+        ("NO_SUCH_JOB", "NoSuchJobError", "No job with id 'j1'."),
+        ("NOT_REQUEUEABLE queued", "InvalidJobOperation", "Job j1 is queued and cannot be done."),
+        ("NOT_CANCELABLE started", "InvalidJobOperation", "Job j1 is started and cannot be done."),
+        ("DUPLICATE deferred", "DuplicateJobError", "is already deferred on queue 'q'"),
+    ],
+)
+def test_script_error_replies_become_engine_errors(reply, error, message):
+    exc = scripts.script_error(ResponseError(reply), "j1", queue=Q, verb="done")
+    assert type(exc).__name__ == error
+    assert message in str(exc)
+
+
+def test_other_script_errors_are_left_as_they_are():
+    original = ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    assert scripts.script_error(original, "j1") is original

@@ -9,6 +9,7 @@ failed-over server needs no special care.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -18,9 +19,12 @@ from typing import Any, NamedTuple
 from redis.commands.core import Script
 from redis.exceptions import NoScriptError, ResponseError
 
+from .. import utils
 from ..connection import is_cluster
 from ..corrupt import damage
+from ..errors import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from ..keys import KeySpace
+from ..vocabulary import REGISTRIES, JobStatus
 from . import wire
 
 
@@ -118,6 +122,28 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
         return wire.evalsha(client, script.sha, keys, args)
 
 
+def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = "") -> Exception:
+    """The engine error that a script's error reply stands for, else ``exc`` itself.
+
+    The scripts refuse with a code and maybe a status (see the Returns line
+    of each header): ``NO_SUCH_JOB``; ``NOT_REQUEUEABLE <status>`` or
+    ``NOT_CANCELABLE <status>``, which ``verb`` ("requeued", "canceled")
+    describes; ``DUPLICATE <status>`` from an enqueue on ``queue``.
+    """
+    text = str(exc)
+    if text.startswith("NO_SUCH_JOB"):
+        return NoSuchJobError(f"No job with id {job_id!r}.")
+    if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
+        status = text.split(" ", 1)[1]
+        return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    if text.startswith("DUPLICATE"):
+        return DuplicateJobError(
+            f"A job with id {job_id!r} is already {text.split()[1]} on queue "
+            f"{queue!r}; pick another id or wait until it ends."
+        )
+    return exc
+
+
 def enqueue(
     client: Any,
     ks: KeySpace,
@@ -132,7 +158,7 @@ def enqueue(
     id_chosen: bool = True,
     priority: int = 0,
 ) -> Any:
-    registry = ks.queue(queue) if target == "queued" else ks.registry(queue, target)
+    registry = ks.queue(queue) if target == JobStatus.QUEUED else ks.registry(queue, target)
     listing, name = _listing(client, ks, queue)
     keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry, listing]
     if id_chosen:
@@ -169,7 +195,8 @@ def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:
 
 def _ended_registries(ks: KeySpace, queue: str) -> list[str]:
     """Where an ended job with a reused id may sit (see claim_id in _lib.lua)."""
-    return [ks.registry(queue, kind) for kind in ("finished", "failed", "canceled")]
+    ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED)
+    return [ks.registry(queue, kind) for kind in ended]
 
 
 def _waiting_ttl(ttl: int | None) -> str:
@@ -196,7 +223,7 @@ class TakeNext:
                 keys += [
                     ks.queue(queue),
                     ks.priority(queue),
-                    ks.registry(queue, "started"),
+                    ks.registry(queue, JobStatus.STARTED),
                     ks.job_prefix(queue),
                 ]
             self._keys = (ks, keys)
@@ -291,8 +318,8 @@ def finish(
     """Returns ``[dependents JSON or None, next job (a Taken) or None]``."""
     keys = [
         ks.job(queue, job_id),
-        ks.registry(queue, "started"),
-        ks.registry(queue, "finished"),
+        ks.registry(queue, JobStatus.STARTED),
+        ks.registry(queue, JobStatus.FINISHED),
     ]
     args = [job_id, repr(now), str(result_ttl), result, worker]
     if take_next is not None and take_next.enabled:
@@ -313,17 +340,17 @@ def fail(
     exc_info: str,
     worker: str,
     retry_in: float | None = None,
-    status: str = "failed",
+    status: str = JobStatus.FAILED,
     only_if_abandoned: bool = False,
     take_next: TakeNext | None = None,
 ) -> Any:
     """Returns ``[new status or None, dependents JSON, next job (a Taken) or None]``."""
     keys = [
         ks.job(queue, job_id),
-        ks.registry(queue, "started"),
-        ks.registry(queue, "failed"),
+        ks.registry(queue, JobStatus.STARTED),
+        ks.registry(queue, JobStatus.FAILED),
         ks.queue(queue),
-        ks.registry(queue, "scheduled"),
+        ks.registry(queue, JobStatus.SCHEDULED),
         ks.priority(queue),
     ]
     listing, name = _listing(client, ks, queue)
@@ -351,7 +378,7 @@ def fail(
 def give_back(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, worker: str) -> Any:
     keys = [
         ks.job(queue, job_id),
-        ks.registry(queue, "started"),
+        ks.registry(queue, JobStatus.STARTED),
         ks.queue(queue),
         ks.priority(queue),
     ]
@@ -366,10 +393,27 @@ def release(
     client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
 ) -> Any:
     queue, child_id = ks.split_job_key(child_key)
-    keys = [child_key, ks.queue(queue), ks.registry(queue, "deferred"), ks.priority(queue)]
+    keys = [child_key, ks.queue(queue), ks.registry(queue, JobStatus.DEFERRED), ks.priority(queue)]
     return _run(
         "release", client, keys, [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)]
     )
+
+
+def release_dependents(
+    connection: Any, ks: KeySpace, parent_key: str, dependents: Any, outcome: str
+) -> int:
+    """Tell every child of an ended parent; returns how many entered their queue."""
+    if not dependents or dependents in (b"[]", "[]"):
+        return 0  # most jobs have none: every ended job passes here, so no JSON for them
+    if isinstance(dependents, (bytes, str)):
+        dependents = json.loads(dependents)
+    if not dependents:
+        return 0
+    batch = Batch(connection)
+    timestamp = utils.now()
+    for child_key in dependents:
+        release(batch, ks, child_key, parent_key, outcome, timestamp)
+    return sum(int(r) for r in batch.execute() if isinstance(r, int))
 
 
 def requeue(
@@ -378,9 +422,9 @@ def requeue(
     keys = [
         ks.job(queue, job_id),
         ks.queue(queue),
-        ks.registry(queue, "failed"),
-        ks.registry(queue, "canceled"),
-        ks.registry(queue, "deferred"),
+        ks.registry(queue, JobStatus.FAILED),
+        ks.registry(queue, JobStatus.CANCELED),
+        ks.registry(queue, JobStatus.DEFERRED),
         ks.priority(queue),
     ]
     return _run(
@@ -395,21 +439,19 @@ def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_
     keys = [
         ks.job(queue, job_id),
         ks.queue(queue),
-        ks.registry(queue, "deferred"),
-        ks.registry(queue, "scheduled"),
-        ks.registry(queue, "canceled"),
+        ks.registry(queue, JobStatus.DEFERRED),
+        ks.registry(queue, JobStatus.SCHEDULED),
+        ks.registry(queue, JobStatus.CANCELED),
         ks.priority(queue),
     ]
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
 
 def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
+    # The registries in the order delete.lua's header lists them: that of REGISTRIES.
     keys = (
         [ks.job(queue, job_id), ks.queue(queue)]
-        + [
-            ks.registry(queue, kind)
-            for kind in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
-        ]
+        + [ks.registry(queue, kind) for kind in REGISTRIES]
         + [ks.priority(queue)]
     )
     return _run("delete", client, keys, [job_id])
@@ -423,7 +465,7 @@ def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
 
 def enqueue_due(client: Any, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
     keys = [
-        ks.registry(queue, "scheduled"),
+        ks.registry(queue, JobStatus.SCHEDULED),
         ks.queue(queue),
         ks.job_prefix(queue),
         ks.priority(queue),
@@ -517,10 +559,7 @@ def bulk_step(
         ks.job_prefix(queue),
         ks.queue(queue),
         ks.priority(queue),
-        *(
-            ks.registry(queue, name)
-            for name in ("started", "finished", "failed", "deferred", "canceled", "scheduled")
-        ),
+        *(ks.registry(queue, name) for name in REGISTRIES),  # in bulk.lua's order
     ]
     args = [step, str(batch), repr(now), ks.wake_channel(queue), live_min]
     return _run("bulk", client, keys, args)
