@@ -816,6 +816,18 @@ class Job:
         """Remove the job from Redis: its data, its queue and every registry."""
         self.store.delete(self)
 
+    # -- what a read brought (for readers showing many jobs) -----------------
+
+    @property
+    def loaded_outcome(self) -> tuple[bool, str | None]:
+        """``(whether a result was read, the traceback read)`` with this job's hash.
+
+        Never asks Redis, unlike :attr:`result` and :attr:`exc_info`: a page
+        listing jobs that read only some fields (the dashboard) must not pay
+        a round trip per job for a field it left out on purpose.
+        """
+        return self._result_raw is not None, self._exc_info
+
 
 class JobStore:
     """Where a job's state lives, and so what reading or changing it does.
@@ -937,18 +949,6 @@ class MemoryStore(JobStore):
 #: The stores jobs share (they keep nothing of their own).
 REDIS = RedisStore()
 MEMORY = MemoryStore()
-
-    # -- what a read brought (for readers showing many jobs) -----------------
-
-    @property
-    def loaded_outcome(self) -> tuple[bool, str | None]:
-        """``(whether a result was read, the traceback read)`` with this job's hash.
-
-        Never asks Redis, unlike :attr:`result` and :attr:`exc_info`: a page
-        listing jobs that read only some fields (the dashboard) must not pay
-        a round trip per job for a field it left out on purpose.
-        """
-        return self._result_raw is not None, self._exc_info
 
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)

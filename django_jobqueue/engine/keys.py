@@ -16,6 +16,12 @@ from .vocabulary import DEFAULT_PREFIX, REGISTRIES, STATS_TTL
 #: Queue names and job ids: letters, digits and ``_.:@+-``. Never braces (hash
 #: tags), whitespace or ``/`` (a dashboard URL holds them as one path segment).
 #: Always used with ``fullmatch``: ``$`` would let a final newline through.
+#: Width of a priority band in the scores of a queue's priority set: a job of
+#: priority p (-100..100, 0 = the list) scores (100 - p) * PRIORITY_BAND plus
+#: its push number, so positive priorities score below 100 * PRIORITY_BAND and
+#: negative ones above (``scripts/_lib.lua`` uses the same layout).
+PRIORITY_BAND = 10**13
+
 _NAME = re.compile(r"[\w.:@+-]+")
 
 

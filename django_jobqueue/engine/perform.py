@@ -20,6 +20,7 @@ from .outcome import record_failure, record_success
 from .payloads import PayloadTooLarge, SignatureError, check_result_size
 from .scripts import TakeNext
 from .timeouts import DeathPenalty
+from .vocabulary import JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
 
@@ -122,7 +123,7 @@ def record_result(
     ):
         return job.get_status(refresh=False)
     hooks.emit("job_finished", job=job, result=success.result, worker=worker_name)
-    return "finished"
+    return JobStatus.FINISHED
 
 
 def _fail(
@@ -137,7 +138,7 @@ def _fail(
         exc_info = f"{exc}\n{exc_info}"
     if isinstance(exc, StopRequested):  # stopped on purpose: final, never retried
         status = record_failure(
-            job, exc_info, worker_name, status="stopped", retry=False, take_next=take_next
+            job, exc_info, worker_name, status=JobStatus.STOPPED, retry=False, take_next=take_next
         )
     else:
         # A refused signature never turns valid: that failure is final too.

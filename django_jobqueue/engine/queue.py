@@ -14,7 +14,7 @@ from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
 from .errors import NoSuchJobError
 from .job import MEMORY, Job
-from .keys import keyspace, validate_queue_name
+from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
     CanceledJobRegistry,
@@ -555,9 +555,6 @@ class EnqueueData(NamedTuple):
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.
 INLINE_WORKER = "inline"
-
-#: Score band width of the priority set (see scripts/_push.lua).
-PRIORITY_BAND = 10**13
 
 
 def placement(job: Job, at_front: bool | None, depends_on: Any, at: Any) -> tuple[bool, Any, Any]:

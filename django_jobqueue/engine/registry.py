@@ -19,7 +19,7 @@ from .connection import resolve_connection
 from .corrupt import damage, execute, fetch_jobs
 from .errors import AbandonedJobError
 from .job import Job
-from .keys import keyspace, validate_queue_name
+from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .utils import as_str, now
 
 
@@ -338,8 +338,6 @@ def waiting_pages(queue: Any) -> IdPages:
     list from its tail, then the positive priorities, each with a range read.
     One round trip counts the three; a slice reads each part it covers.
     """
-    from .queue import PRIORITY_BAND  # the queue module imports this one
-
     conn, prio_key, list_key = queue.connection, queue.keys.priority(queue.name), queue.key
     band = 100 * PRIORITY_BAND
     pipe = conn.pipeline(transaction=False)

@@ -200,7 +200,7 @@ class Scheduler:
 
     def _heads(self, names: list[str]) -> dict[str, float | None]:
         pipe = self.connection.pipeline(transaction=False)
-        keys = [self.keys.registry(name, "scheduled") for name in names]
+        keys = [self.keys.registry(name, JobStatus.SCHEDULED) for name in names]
         for key in keys:
             pipe.zrange(key, 0, 0, withscores=True)
         replies = execute(pipe, keys, default=[])
@@ -477,7 +477,7 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
     heads: list[tuple[float, Queue, str]] = []
     for group in by_connection.values():
         pipe = group[0].connection.pipeline(transaction=False)
-        keys = [queue.keys.registry(queue.name, "scheduled") for queue in group]
+        keys = [queue.keys.registry(queue.name, JobStatus.SCHEDULED) for queue in group]
         for key in keys:
             pipe.zrange(key, 0, limit - 1, withscores=True)
         for queue, entries in zip(group, execute(pipe, keys, default=[])):

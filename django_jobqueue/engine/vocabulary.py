@@ -60,6 +60,8 @@ DEFAULT_RESULT_TTL = 500
 DEFAULT_FAILURE_TTL = 365 * 24 * 3600
 #: Seconds a queue's per-minute stats hash is kept (workers refresh it as they add to it).
 STATS_TTL = 7200
+#: Seconds without a heartbeat after which a worker and its job count as dead.
+DEFAULT_WORKER_TTL = 420
 #: Seconds past a job's timeout before the process running it is killed
 #: outright (the job's own SIGALRM fires first; this catches jobs stuck in C code).
 KILL_GRACE = 5

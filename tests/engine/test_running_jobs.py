@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django_jobqueue.engine import Queue, SimpleWorker, scripts
 from django_jobqueue.engine.live import WorkerRecord, live_workers, running_jobs
-from django_jobqueue.engine.pool import Child, PoolChild, WorkerPool
+from django_jobqueue.engine.worker.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.engine.progress import Progress
 from django_jobqueue.engine.utils import now
 
@@ -87,7 +87,7 @@ def _pool(queue: Queue, key_prefix: str) -> WorkerPool:
         [queue], connection=queue.connection, prefix=key_prefix, name="p", scheduler=False
     )
     pool.children = {1: Child(1, "p.1", -1, None), 2: Child(2, "p.2", -1, None)}
-    pool._register_birth()
+    pool.register_birth()
     for name in ("p.1", "p.2"):
         PoolChild(
             [queue],
@@ -139,4 +139,4 @@ def test_live_workers_are_records_with_children_jobs_and_progress(
         assert bare[0].state == bare[0].registered_state
     finally:
         single.register_death()
-        pool._register_death()
+        pool.register_death()

@@ -12,11 +12,8 @@ from .. import utils
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, death_reason, run_job
+from ..vocabulary import KILL_GRACE, JobStatus
 from .base import Execution, Host
-
-#: Seconds past a job's timeout before its child is killed outright (the child's
-#: own SIGALRM fires first; this catches jobs stuck in C code).
-KILL_GRACE = 5
 
 #: Starts a child's report of a success; the serialized result follows.
 SUCCESS = b"\x00"
@@ -58,7 +55,7 @@ class ForkExecution(Execution):
                     # The job raised it (signals are ignored here): run_job
                     # recorded the failure before letting it through.
                     status = job.get_status(refresh=False)
-                    ran = None if status == "started" else status
+                    ran = None if status == JobStatus.STARTED else status
                 if isinstance(ran, Success):
                     _write_all(write_end, SUCCESS + ran.raw)
                 else:
@@ -130,7 +127,7 @@ class ForkExecution(Execution):
                 f"StopRequested: Job {job.id} was stopped on request; its work-horse was killed."
             )
             worker.log.warning(reason)
-            return record_failure(job, reason, worker.name, status="stopped", retry=False)
+            return record_failure(job, reason, worker.name, status=JobStatus.STOPPED, retry=False)
         reason = death_reason(
             job,
             code,

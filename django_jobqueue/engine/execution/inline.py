@@ -10,6 +10,7 @@ from typing import Any
 from ..errors import StopRequested
 from ..job import Job, get_current_job
 from ..perform import ColdShutdown
+from ..vocabulary import JobStatus
 from .base import Execution, Host
 
 
@@ -76,7 +77,7 @@ class InlineExecution(Execution):
             # recorded it as the job's failure (the worker logs its outcome),
             # and the worker goes on.
             status = job.get_status(refresh=False)
-            return None if status == "started" else status
+            return None if status == JobStatus.STARTED else status
 
     def interrupt(self, host: Host) -> None:
         # Raised in the main thread, inside the job: run_job records the

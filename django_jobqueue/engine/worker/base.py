@@ -19,19 +19,15 @@ from typing import Any
 
 from .. import corrupt
 from ..connection import UNAVAILABLE, resolve_connection
-from ..job import DEFAULT_RESULT_TTL
 from ..keys import keyspace
-from ..live import WorkerState
 from ..queue import Queue
 from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
 from ..utils import now
+from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, WorkerState
 
 logger = logging.getLogger("django_jobqueue.worker")
-
-#: Seconds without a heartbeat after which a worker and its job count as dead.
-DEFAULT_WORKER_TTL = 420
 
 
 def version() -> str:

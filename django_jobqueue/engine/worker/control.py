@@ -37,7 +37,7 @@ def stop_job(job: Job) -> str:
     if worker and scripts.request_stop(job.connection, job.keys, worker, job.id):
         return "stopping"
     text = f"StopRequested: Job {job.id} was stopped on request; no live worker was running it."
-    if record_failure(job, text, worker, status="stopped", retry=False) is None:
+    if record_failure(job, text, worker, status=JobStatus.STOPPED, retry=False) is None:
         raise InvalidJobOperation(f"Job {job.id} ended before it could be stopped.")
     return "stopped"
 

@@ -22,15 +22,13 @@ from typing import Any
 
 from ..connection import UNAVAILABLE
 from ..job import Job
-from ..live import WorkerState
 from ..outcome import record_failure
 from ..perform import death_reason
 from ..utils import kill_quietly, now, parent_death_signal, pidfd
+from ..vocabulary import KILL_GRACE, WorkerState
 from .base import BaseWorker, logger
 from .single import Worker
 
-#: Seconds past a job's timeout before the child running it is killed outright.
-KILL_GRACE = 5
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 #: Seconds at most between two children started in place of ones that died at once.
 MAX_RESPAWN_DELAY = 30.0

@@ -17,10 +17,10 @@ from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
 from ..corrupt import damage
 from ..execution import EXECUTIONS, Execution
 from ..job import Job
-from ..live import WorkerState
 from ..outcome import record_failure
 from ..perform import Success, perform_job, record_result
 from ..utils import as_str, now
+from ..vocabulary import JobStatus, WorkerState
 from .base import BaseWorker
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
@@ -190,7 +190,9 @@ class Worker(BaseWorker):
         for queue in self.queues:
             ids = [
                 as_str(i)
-                for i in self.connection.zrange(queue.keys.registry(queue.name, "started"), 0, -1)
+                for i in self.connection.zrange(
+                    queue.keys.registry(queue.name, JobStatus.STARTED), 0, -1
+                )
             ]
             if not ids:
                 continue
@@ -264,7 +266,7 @@ class Worker(BaseWorker):
             self.current_job = None
             self.state = WorkerState.IDLE
         log_outcome(self.log, job, status, time.monotonic() - began, self.default_result_ttl)
-        if status == "finished":
+        if status == JobStatus.FINISHED:
             self.successful_job_count += 1
         else:
             self.failed_job_count += 1
@@ -355,7 +357,7 @@ class Worker(BaseWorker):
         job = self.current_job
         if job is None:
             return []
-        started = self.keys.registry(job.origin, "started")
+        started = self.keys.registry(job.origin, JobStatus.STARTED)
         pipe.zadd(started, {job.id: timestamp + self.worker_ttl}, xx=True)
         return [started]
 
@@ -415,7 +417,7 @@ class Worker(BaseWorker):
             abandoned = damage.guard(started.key, started.cleanup, default=0)
             if abandoned:
                 for _ in range(abandoned):  # failed on behalf of their dead worker
-                    self.tally.ended(queue.name, "failed")
+                    self.tally.ended(queue.name, JobStatus.FAILED)
                 self.log.warning(
                     "%s: %d abandoned job(s) moved out of the started registry",
                     queue.name,
@@ -460,7 +462,7 @@ def log_outcome(
     detail (DEBUG).
     """
     what = f"{job.origin}: {job.description} ({job.id})"
-    if status == "finished":
+    if status == JobStatus.FINISHED:
         log.info("%s OK in %.3f s", what, seconds)
         if log.isEnabledFor(logging.DEBUG):
             ttl = job.result_ttl if job.result_ttl is not None else default_result_ttl
@@ -475,9 +477,9 @@ def log_outcome(
         trace = (job.exc_info or "").rstrip()
     except UNAVAILABLE:
         trace = ""
-    if status in ("queued", "scheduled"):
+    if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
         log.warning("%s failed in %.3f s, will be retried\n%s", what, seconds, trace)
-    elif status == "failed":
+    elif status == JobStatus.FAILED:
         log.error("%s failed in %.3f s, moved to the failed jobs\n%s", what, seconds, trace)
     else:
         log.warning("%s %s after %.3f s\n%s", what, status, seconds, trace)
