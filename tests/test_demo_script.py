@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from django_jobqueue.contrib.redis_server import RedisServer, find_free_port
 from tests import processes
 from tests.helpers import wait_until
+from tests.redis_rigs import RedisServer, find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
