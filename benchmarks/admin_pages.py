@@ -21,7 +21,7 @@ import time
 import django
 from django.conf import settings
 
-from django_jobqueue.contrib.redis_server import RedisServer
+from tests.redis_rigs import RedisServer
 
 urlpatterns: list = []  # filled in once Django is set up (this module is the URLconf)
 

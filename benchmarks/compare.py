@@ -25,9 +25,9 @@ from functools import partial
 
 import redis
 
-from django_jobqueue.contrib.redis_server import RedisServer
 from django_jobqueue.engine import Queue, SimpleWorker
 from django_jobqueue.engine.worker.pool import WorkerPool
+from tests.redis_rigs import RedisServer
 
 from . import jobs
 

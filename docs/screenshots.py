@@ -69,7 +69,7 @@ PROGRESS_AT = 137
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from django_jobqueue.contrib.redis_server import RedisServer, find_free_port
+    from tests.redis_rigs import RedisServer, find_free_port
 
     OUT.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="jobqueue-screenshots-"))

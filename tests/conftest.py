@@ -22,8 +22,8 @@ import warnings
 import pytest
 import redis
 
-from django_jobqueue.contrib.redis_server import RedisClusterSetup, RedisServer
 from tests import processes
+from tests.redis_rigs import RedisClusterSetup, RedisServer
 
 _MARKER = pytest.StashKey[str]()
 _WATCHDOG = pytest.StashKey[object]()

@@ -3,7 +3,6 @@ left running once it is sent SIGTERM."""
 
 from __future__ import annotations
 
-import hashlib
 import http.cookiejar
 import os
 import re
@@ -19,9 +18,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from django_jobqueue.contrib.redis_server import RedisServer, find_free_port
 from tests import processes
 from tests.helpers import wait_until
+from tests.redis_rigs import RedisServer, find_free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,18 +29,21 @@ pytestmark = pytest.mark.slow
 
 def _venv_of_this_interpreter(path: Path) -> Path:
     """A virtualenv for bin/demo that is this interpreter, with the stamp that tells
-    bin/demo the package is installed (bin/demo computes it the same way)."""
+    bin/demo the package is installed (computed by bin/_venv.sh, as bin/demo does;
+    bin/demo is run with PYTHON set to this interpreter)."""
     (path / "bin").mkdir(parents=True)
     python = path / "bin" / "python"
     python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
     python.chmod(0o755)
     target = "." if shutil.which("redis-server") else ".[embedded]"
-    text = (
-        target
-        + "\n"
-        + "".join((REPO_ROOT / name).read_text() for name in ("pyproject.toml", "setup.cfg"))
-    )
-    (path / ".bin-demo-stamp").write_text(hashlib.sha256(text.encode()).hexdigest() + "\n")
+    stamp = subprocess.run(
+        ["bash", "-c", '. bin/_venv.sh && venv_stamp "$@"', "bash", sys.executable, "-e", target],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    (path / ".install-stamp").write_text(stamp)
     return path
 
 
@@ -78,6 +80,7 @@ def run_demo(tmp_path):
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         env.update(
             VENV=str(_venv_of_this_interpreter(tmp_path / "venv")),
+            PYTHON=sys.executable,
             PORT=str(port),
             DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
             **extra,

@@ -626,7 +626,7 @@ COMMANDS = [
 @pytest.fixture
 def unreachable(settings):
     """Every queue on a closed port, with a password in the URL; returns (password, where)."""
-    from django_jobqueue.contrib.redis_server import find_free_port
+    from tests.redis_rigs import find_free_port
 
     port = find_free_port()
     password = "s3cret-Pa55word"
@@ -702,7 +702,7 @@ def test_a_long_running_worker_does_not_wait_for_a_mistake(jq, settings, redis_u
 
 
 def test_an_unreachable_cluster_is_named_too(jq, settings):
-    from django_jobqueue.contrib.redis_server import find_free_port
+    from tests.redis_rigs import find_free_port
 
     port = find_free_port()
     settings.JOBQUEUE_QUEUES = {

@@ -304,7 +304,7 @@ def acl_server():
     """A private Redis whose default user may only PING, and whose user ``app`` may use
     the keys and channels under ``jqtest:`` (every test prefix) and nothing else, with
     every command but the ``@dangerous`` ones (the rules docs/django.rst suggests)."""
-    from django_jobqueue.contrib.redis_server import RedisServer
+    from tests.redis_rigs import RedisServer
 
     acl = [
         "--user",
@@ -370,7 +370,7 @@ def test_acl_username_and_password(settings, acl_server, key_prefix):
 @pytest.fixture(scope="module")
 def unix_socket():
     """The socket path of a private redis-server that listens on a Unix socket only."""
-    from django_jobqueue.contrib.redis_server import find_redis_server
+    from tests.redis_rigs import find_redis_server
 
     with tempfile.TemporaryDirectory(prefix="jq-") as tmp:  # short: AF_UNIX paths are <108
         path = Path(tmp) / "redis.sock"

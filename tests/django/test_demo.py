@@ -41,7 +41,7 @@ def test_the_job_list_shows_the_jobs_enqueued_from_the_page(demo):
 
 
 def test_the_job_list_says_when_redis_is_unreachable(demo, settings):
-    from django_jobqueue.contrib.redis_server import find_free_port
+    from tests.redis_rigs import find_free_port
 
     demo.post("/enqueue/add/", {"x": "1", "y": "1"})
     settings.JOBQUEUE_QUEUES = {"default": {"URL": f"redis://127.0.0.1:{find_free_port()}/0"}}

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from django_jobqueue.contrib.redis_server import RedisServer, find_free_port
 from django_jobqueue.engine import all_workers
 from django_jobqueue.queues import get_queue
+from tests.redis_rigs import RedisServer, find_free_port
 
 from .conftest import wait_until
 

@@ -14,8 +14,8 @@ from django.core.management import call_command
 from redis.sentinel import SentinelConnectionPool
 
 from django_jobqueue import enqueue, get_connection, get_queue, get_worker
-from django_jobqueue.contrib.redis_server import RedisSentinelSetup
 from django_jobqueue.engine import JobStatus
+from tests.redis_rigs import RedisSentinelSetup
 
 from . import tasks
 

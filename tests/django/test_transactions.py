@@ -243,7 +243,7 @@ def test_a_job_canceled_before_the_commit_is_never_pushed(jq):
 @pytest.fixture
 def own_redis(settings, key_prefix):
     """The queues on a Redis of this test's own, which the test may stop and restart."""
-    from django_jobqueue.contrib.redis_server import RedisServer
+    from tests.redis_rigs import RedisServer
 
     server = RedisServer().start()
     settings.JOBQUEUE_QUEUES = {name: {"URL": server.url} for name in ("default", "low")}

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from django_jobqueue import Retry, enqueue
-from django_jobqueue.contrib.redis_server import RedisServer
 from django_jobqueue.queues import get_queue
+from tests.redis_rigs import RedisServer
 
 from . import tasks
 from .conftest import wait_until

@@ -403,7 +403,7 @@ def test_worker_and_enqueue_survive_a_cluster_failover(spawn_worker, key_prefix)
 
     import redis
 
-    from django_jobqueue.contrib.redis_server import RedisClusterSetup
+    from tests.redis_rigs import RedisClusterSetup
 
     with RedisClusterSetup(masters=3, replicas=1, node_timeout=1000) as cluster:
         conn = cluster.client()

@@ -249,8 +249,8 @@ def test_a_read_only_replica_is_a_server_error_not_a_corrupt_key():
     the worker as an error it retries on, not mark the queue as holding bad data."""
     from redis.exceptions import ReadOnlyError, ResponseError
 
-    from django_jobqueue.contrib.redis_server import RedisServer
     from django_jobqueue.engine import scripts
+    from tests.redis_rigs import RedisServer
 
     with RedisServer() as master, RedisServer() as replica:
         queue = Queue("default", master.client(), prefix="ro:")

@@ -16,8 +16,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.sentinel import Sentinel
 
-from django_jobqueue.contrib.redis_server import RedisSentinelSetup
 from django_jobqueue.engine import JobStatus, Queue
+from tests.redis_rigs import RedisSentinelSetup
 
 from . import jobs
 from .conftest import wait_until

@@ -1,4 +1,4 @@
-"""Tests of django_jobqueue.contrib.redis_server, with real redis-server processes."""
+"""Tests of tests.redis_rigs, with real redis-server processes."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import time
 import pytest
 import redis
 
-from django_jobqueue.contrib import redis_server as rs
-from django_jobqueue.contrib.redis_server import RedisServer, ensure_redis, find_free_port
+from tests import redis_rigs as rs
+from tests.redis_rigs import RedisServer, ensure_redis, find_free_port
 
 
 def _refuses_connections(port: int) -> bool:
@@ -153,7 +153,7 @@ def test_command_line_prints_a_url_and_stops_its_server_on_sigterm():
     env = {**os.environ}
     env.pop("REDIS_URL", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "django_jobqueue.contrib.redis_server", "--private"],
+        [sys.executable, "-m", "tests.redis_rigs", "--private"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -180,7 +180,7 @@ def test_command_line_prints_a_url_and_stops_its_server_on_sigterm():
 def test_command_line_started_with_sigint_ignored_leaves_it_ignored():
     # bin/demo starts it in the background (SIGINT ignored) and stops it after the worker.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "django_jobqueue.contrib.redis_server", "--private"],
+        [sys.executable, "-m", "tests.redis_rigs", "--private"],
         stdout=subprocess.PIPE,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
@@ -203,7 +203,7 @@ def test_command_line_started_with_sigint_ignored_leaves_it_ignored():
 def test_command_line_with_redis_url_just_prints_it():
     env = {**os.environ, "REDIS_URL": "redis://example.invalid:6392/0"}
     result = subprocess.run(
-        [sys.executable, "-m", "django_jobqueue.contrib.redis_server"],
+        [sys.executable, "-m", "tests.redis_rigs"],
         capture_output=True,
         text=True,
         env=env,

