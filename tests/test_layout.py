@@ -162,6 +162,63 @@ def test_allowed_cycles_still_exist():
     assert not gone, f"cycles gone: drop them from ALLOWED: {gone}"
 
 
+#: Underscored names that are other libraries' public API, or that we must read.
+FOREIGN_PRIVATE_OK = {
+    "_meta": "Django's documented model Options API",
+    "_exit": "os._exit, the only way out of a forked child",
+    "_replace": "namedtuple's public API",
+    "_asdict": "namedtuple's public API",
+    "_out": "the stream Django's OutputWrapper wraps: a log handler on the wrapper "
+    "would style every worker log line as an error",
+}
+
+
+def private_reads() -> list[str]:
+    """``obj._name`` in a module that neither defines nor assigns ``_name`` itself.
+
+    A module may use the underscored names of its own classes and objects
+    (those it defines, or assigns as attributes); reading another module's is
+    reaching into state that module does not promise to keep.
+    """
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        own = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                own.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                own.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                own.add(node.id)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Attribute) or node.attr in own:
+                continue
+            if not node.attr.startswith("_") or node.attr.startswith("__"):
+                continue
+            if node.attr in FOREIGN_PRIVATE_OK:
+                continue
+            value = node.value
+            if isinstance(value, ast.Name) and value.id in ("self", "cls"):
+                continue
+            where = path.relative_to(ROOT.parent)
+            found.append(f"{where}:{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_module_reads_the_private_names_of_another():
+    assert private_reads() == []
+
+
+def test_the_private_read_finder_finds_them(tmp_path, monkeypatch):
+    package = tmp_path / PACKAGE
+    package.mkdir()
+    (package / "a.py").write_text("class A:\n    def __init__(self):\n        self._mine = 1\n")
+    (package / "b.py").write_text("def peek(a):\n    return a._mine, a._meta\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", package)
+    assert private_reads() == [f"{PACKAGE}/b.py:2: a._mine"]
+
+
 if __name__ == "__main__":
     graph = import_graph(functions="--module-level" not in sys.argv)
     for component in cycles(graph):

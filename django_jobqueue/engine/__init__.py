@@ -2,6 +2,21 @@
 
 Everything here can be used with a bare ``redis.Redis`` client; the Django layer
 in :mod:`django_jobqueue` only supplies connections and settings.
+
+The map, in the order a job goes through it (``docs/architecture.rst`` says
+more, and where to add what):
+
+- enqueue: ``options`` (EnqueueOptions) -> ``job`` (Job; ``retry``,
+  ``dependencies``) -> ``serializers``/``payloads`` (signed call) -> ``queue``
+- state changes: ``scripts/`` (one Lua script each), keys from ``keys``,
+  words from ``vocabulary``
+- running: ``worker/`` (base: the one loop; single: Worker, SimpleWorker;
+  pool: WorkerPool; control: stop_job) -> ``execution/`` (fork, inline) ->
+  ``perform`` (run, callbacks, timeouts) -> ``outcome`` (every end, one script)
+- time: ``scheduler`` and ``cron``
+- reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
+  ``tally``, ``progress``
+- around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
 """
 
 from .cron import CronEntry

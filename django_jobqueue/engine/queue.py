@@ -350,7 +350,7 @@ class Queue:
             job.allow_dependency_failures = allow_failure
         job.enqueue_at_front = at_front or dep_at_front
         job.pending_keys = pending
-        self._register()
+        self.register()
         target = self._write(self.connection, job, at)
         if pending:
             dependencies.register(self.connection, self.keys, job.key, pending, allow_failure)
@@ -425,7 +425,7 @@ class Queue:
                 self.enqueue_job(self.create_job(c.func, c.args, c.kwargs, options=c.options))
                 for c in calls
             ]
-        self._register()
+        self.register()
         jobs: list[Job] = []
         pending = iter(calls)
         with scripts.Overlapped(self.connection) as wire:
@@ -523,7 +523,7 @@ class Queue:
             if perform_job(job, INLINE_WORKER, enforce_timeout=False) != JobStatus.QUEUED:
                 return job
 
-    def _register(self) -> None:
+    def register(self) -> None:
         """List this queue in the set of queue names before a job is put in it.
 
         The enqueue scripts add the name themselves, on every enqueue, so a

@@ -294,7 +294,7 @@ class Scheduler:
                 job.created_at = job.enqueued_at = now
                 fields = job.to_fields()
                 job_id = job.id
-                queue._register()
+                queue.register()
         reply = scripts.cron_fire(
             self.connection,
             self.keys,

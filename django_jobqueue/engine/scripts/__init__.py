@@ -186,7 +186,7 @@ def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:
     lagging replica, FLUSHDB) lists the queue again at no extra cost. On Redis
     Cluster the set lies in another slot than the queue: the script gets a key
     of the queue's own and no name, and the caller adds it (see
-    ``Queue._register``).
+    ``Queue.register``).
     """
     if is_cluster(client.connection if isinstance(client, Batch) else client):
         return ks.queue(queue), ""
