@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django_jobqueue.engine import Queue, SimpleWorker, scripts
 from django_jobqueue.engine.live import WorkerRecord, live_workers, running_jobs
-from django_jobqueue.engine.worker.pool import Child, PoolChild, WorkerPool
 from django_jobqueue.engine.progress import Progress
 from django_jobqueue.engine.utils import now
+from django_jobqueue.engine.worker.pool import Child, PoolChild, WorkerPool
 
 from . import jobs
 
