@@ -244,6 +244,8 @@ def main() -> None:
             "no:randomly",
             "-o",
             "addopts=",
+            # A module whose import fails is one error, not the end of the run.
+            "--continue-on-collection-errors",
             "--rootdir",
             str(tests.parent),
             f"--junitxml={junit}",

@@ -109,6 +109,16 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _BYTES = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
 
 
+def get_version(connection: Any) -> tuple[int, ...]:
+    """The Redis server's version, as a tuple of ints (``(7, 0, 15)``).
+
+    What a feature needs from the server is checked against this (RQ's
+    ``rq.utils.get_version`` has the same name and meaning).
+    """
+    version = connection.info("server")["redis_version"]
+    return tuple(int(part) for part in str(version).split(".")[:3])
+
+
 def parse_bytes(value: Any) -> int | None:
     """Bytes from an int or a string like ``"200MB"``, ``"1.5G"``, ``"512k"``."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
