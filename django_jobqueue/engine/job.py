@@ -220,6 +220,9 @@ class Job:
         self.store: JobStore = REDIS
         #: Not written to Redis yet (waiting for a transaction to commit).
         self.unsaved = False
+        #: Whether this job was ever written to Redis or read from it (a job
+        #: gone since then has ended; one never stored was a mistake).
+        self.stored = False
         #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
         self.priority = 0
         #: The options the job was created with; None for a job read from Redis.
@@ -397,6 +400,7 @@ class Job:
         if not isinstance(next(iter(fields), b""), bytes):
             fields = {k.encode() if isinstance(k, str) else k: v for k, v in fields.items()}
         get = fields.get
+        self.stored = True
         self.func_name = as_str(get(b"func"))
         self._description = as_str(get(b"desc"))
         self._data = get(b"data")

@@ -122,6 +122,16 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
         return wire.evalsha(client, script.sha, keys, args)
 
 
+def preload(connection: Any, name: str) -> None:
+    """Load script ``name`` on the server, for a caller's pipeline to call it later.
+
+    Script calls queued on a redis-py pipeline the caller executes cannot
+    load a script the server lacks when they meet NOSCRIPT, as :func:`_run`
+    does: they are sent only later, by the caller's ``execute()``.
+    """
+    connection.script_load(load(name).script)
+
+
 def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = "") -> Exception:
     """The engine error that a script's error reply stands for, else ``exc`` itself.
 
