@@ -496,6 +496,16 @@ def set_field(client: Any, job_key: str, field: str, value: Any) -> Any:
     return _run("set_field", client, [job_key], [field, value])
 
 
+def save(client: Any, job_key: str, values: dict[str, Any]) -> Any:
+    """Set the fields of ``values`` (deleting those that are None) on a job that still exists.
+
+    Returns 1 when stored, 0 when the job is gone (see save.lua).
+    """
+    deleted = [name for name, value in values.items() if value is None]
+    pairs = [part for name, value in values.items() if value is not None for part in (name, value)]
+    return _run("save", client, [job_key], [len(deleted), *deleted, *pairs])
+
+
 def scheduler_hold(client: Any, ks: KeySpace, token: str, ttl_ms: int) -> Any:
     """Returns 2 (taken now), 1 (kept) or 0 (another scheduler holds the lock)."""
     return _run("scheduler_hold", client, [ks.scheduler], [token, int(ttl_ms)])
