@@ -48,6 +48,7 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .results import Result
 from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
@@ -79,6 +80,7 @@ __all__ = [
     "PayloadTooLarge",
     "PickleSerializer",
     "Queue",
+    "Result",
     "Retry",
     "ScheduledJobRegistry",
     "Scheduler",

@@ -51,23 +51,44 @@ class Dependency:
 
 
 def satisfies(status: str | None, allow_failure: bool) -> bool:
-    return status == JobStatus.FINISHED or (allow_failure and status in ENDED)
+    """Whether a parent with ``status`` (None: gone) no longer holds its child back."""
+    return status in (JobStatus.FINISHED, None) or (allow_failure and status in ENDED)
 
 
 def normalize(depends_on: Any) -> tuple[list[Any], bool, bool]:
-    """Return ``(parents, allow_failure, enqueue_at_front)`` from any accepted form."""
+    """Return ``(parents, allow_failure, enqueue_at_front)`` from any accepted form.
+
+    A list may mix jobs, ids and :class:`Dependency` objects; a flag set on
+    any one of its Dependency objects holds for every parent, as in RQ.
+    """
     if depends_on is None:
         return [], False, False
-    if not isinstance(depends_on, Dependency):
-        depends_on = Dependency(depends_on)
-    return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
+    if isinstance(depends_on, Dependency):
+        return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
+    items = list(depends_on) if isinstance(depends_on, (list, tuple)) else [depends_on]
+    parents: list[Any] = []
+    allow_failure = at_front = False
+    for item in items:
+        if isinstance(item, Dependency):
+            parents += item.jobs
+            allow_failure = allow_failure or item.allow_failure
+            at_front = at_front or item.enqueue_at_front
+        else:
+            parents.append(item)
+    return Dependency(parents).jobs, allow_failure, at_front
 
 
 def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[str, str | None]]:
     """Return ``(job key, status)`` for each parent job or id, in one or two round trips.
 
+    A parent given as a :class:`Job` that was stored but is gone now
+    (deleted, or expired with its result) has status None, which counts as
+    met, as in RQ: a parent whose result was kept for 0 seconds has finished.
+
     Raises:
-        NoSuchJobError: a parent does not exist (never enqueued, deleted or expired).
+        NoSuchJobError: an id that no queue holds, or a Job never stored.
+            RQ takes those as met too; here they are refused, since a typo in
+            an id would otherwise run the child at once.
     """
     candidates: list[list[str]] = []
     queues: list[str] | None = None
@@ -86,12 +107,15 @@ def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[
     found = []
     for parent, keys in zip(parents, candidates):
         hits = [(key, as_str(status)) for key, status in zip(keys, replies) if status is not None]
-        if not hits:
+        if hits:
+            found.append(hits[0])
+        elif isinstance(parent, Job) and parent.stored:
+            found.append((parent.key, None))  # it was stored once: gone since
+        else:
             job_id = parent.id if isinstance(parent, Job) else parent
             raise NoSuchJobError(
-                f"depends_on names job {job_id!r}, which does not exist (or has expired)."
+                f"depends_on names job {job_id!r}, which no queue holds: check the id."
             )
-        found.append(hits[0])
     return found
 
 

@@ -15,6 +15,7 @@ import reprlib
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
@@ -27,10 +28,11 @@ from .errors import (
     NoSuchJobError,
     SerializationError,
 )
-from .keys import KeySpace, keyspace, validate_job_id
+from .keys import PRIORITY_BAND, KeySpace, keyspace, validate_job_id
 from .options import EnqueueOptions
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
+from .results import Result
 from .retry import Retry
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
@@ -220,6 +222,9 @@ class Job:
         self.store: JobStore = REDIS
         #: Not written to Redis yet (waiting for a transaction to commit).
         self.unsaved = False
+        #: Whether this job was ever written to Redis or read from it (a job
+        #: gone since then has ended; one never stored was a mistake).
+        self.stored = False
         #: -100..100; within a queue, higher runs first (0 is the plain FIFO list).
         self.priority = 0
         #: The options the job was created with; None for a job read from Redis.
@@ -397,6 +402,7 @@ class Job:
         if not isinstance(next(iter(fields), b""), bytes):
             fields = {k.encode() if isinstance(k, str) else k: v for k, v in fields.items()}
         get = fields.get
+        self.stored = True
         self.func_name = as_str(get(b"func"))
         self._description = as_str(get(b"desc"))
         self._data = get(b"data")
@@ -650,6 +656,18 @@ class Job:
             self._result_raw = self._result = None
         return self.result
 
+    def latest_result(self, timeout: float = 0) -> Result | None:
+        """How the latest run ended, as a :class:`~.results.Result`; None before any run ended.
+
+        Args:
+            timeout: seconds to wait for a run to end when none has yet (0: do not wait).
+        """
+        return Result.fetch_latest(self, timeout=timeout)
+
+    def results(self) -> list[Result]:
+        """The results kept, newest first: the latest one only (RQ keeps a history)."""
+        return Result.all(self)
+
     @property
     def exc_info(self) -> str | None:
         """The traceback of the last failure, as text."""
@@ -681,6 +699,98 @@ class Job:
     def save_meta(self) -> None:
         """Store ``job.meta``; the job must still exist."""
         self.store.write(self, "meta", self._dumps(self.meta, "meta"))
+
+    def save(self) -> None:
+        """Store the fields people change after enqueueing: meta, description, TTLs, timeout.
+
+        The job's place (queue or registry), status and call are left as they
+        are. RQ's ``save()`` also stores a job that was never enqueued, as a
+        hash in no queue and no registry; here a job in Redis is always
+        somewhere, so such a job is refused: enqueue it with
+        :meth:`Queue.enqueue_job`.
+
+        Raises:
+            InvalidJobOperation: the job was never stored.
+            NoSuchJobError: the job is gone (deleted or expired).
+        """
+        if not self.store.in_redis:
+            return
+        if not self.stored or self.unsaved:
+            raise InvalidJobOperation(
+                f"Job {self.id} was never enqueued, so there is nothing to save: "
+                "put it in a queue with queue.enqueue_job(job)."
+            )
+        values = {
+            "desc": self._description,
+            "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
+            "result_ttl": self.result_ttl,
+            "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
+            "meta": self._dumps(self._meta, "meta") if self._meta else None,
+        }
+        if not scripts.save(self.connection, self.key, values):
+            raise NoSuchJobError(f"No job with id {self.id!r}.")
+
+    @classmethod
+    def exists(
+        cls,
+        job_id: str,
+        connection: Any = None,
+        *,
+        origin: str | None = None,
+        prefix: str | None = None,
+    ) -> bool:
+        """Whether a job with this id is in Redis (on queue ``origin``, else on any queue)."""
+        job = cls(job_id, connection, origin=origin or "default", prefix=prefix)
+        if origin is not None:
+            return bool(job.connection.exists(job.key))
+        return bool(job._find_origin())
+
+    def get_position(self) -> int | None:
+        """Where this job waits in its queue (0: taken next), or None when it is not waiting."""
+        conn, keys = self.connection, self.keys
+        queue, prio = keys.queue(self.origin), keys.priority(self.origin)
+        split = 100 * PRIORITY_BAND  # below: before the list; above: after it
+        pipe = conn.pipeline(transaction=False)
+        pipe.lpos(queue, self.id)
+        pipe.zscore(prio, self.id)
+        pipe.zcount(prio, "-inf", f"({split}")
+        pipe.llen(queue)
+        index, score, ahead, length = pipe.execute()
+        if index is not None:
+            return ahead + index
+        if score is None:
+            return None
+        if score < split:
+            return conn.zcount(prio, "-inf", f"({score!r}")
+        return ahead + length + conn.zcount(prio, split, f"({score!r}")
+
+    def get_call_string(self) -> str:
+        """The call as text, such as ``tasks.add(1, 2)`` (RQ's name for :meth:`call_string`)."""
+        return self.call_string()
+
+    def dependencies_are_met(self) -> bool:
+        """Whether every parent has finished (or ended, with ``allow_failure``), or is gone.
+
+        A parent that no longer exists counts as met, as when the job was
+        enqueued (see :func:`.dependencies.locate`).
+        """
+        keys = self._dependency_keys
+        if not keys:
+            return True
+        pipe = self.connection.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(key, "status")
+        ok = {None, JobStatus.FINISHED.value}
+        if self.allow_dependency_failures:
+            ok |= {s.value for s in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
+        return all(as_str(status) in ok for status in pipe.execute())
+
+    def get_scheduled_time(self) -> datetime | None:
+        """When a scheduled job (or a retry waiting its delay) enters its queue; else None."""
+        score = self.connection.zscore(
+            self.keys.registry(self.origin, JobStatus.SCHEDULED), self.id
+        )
+        return to_datetime(score)
 
     # -- progress ------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import NoSuchJobError
+from .errors import InvalidJobOperation, NoSuchJobError
 from .job import MEMORY, Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
@@ -119,7 +119,15 @@ class Queue:
         return self.count == 0
 
     def get_job_ids(self, offset: int = 0, length: int = -1) -> list[str]:
-        """Ids in the order workers will take them."""
+        """Ids in the order workers will take them.
+
+        Args:
+            offset: how many to skip from the head.
+            length: how many to return; -1 (or any negative) for all the
+                rest, 0 for none.
+        """
+        if length == 0:
+            return []
         end = -1 if length < 0 else offset + length - 1
         prio_key = self.keys.priority(self.name)
         if not self.connection.zcard(prio_key):
@@ -132,6 +140,14 @@ class Queue:
         pipe.zrange(prio_key, 100 * PRIORITY_BAND, "+inf", byscore=True)
         ids = [as_str(i) for part in pipe.execute() for i in part]
         return ids[offset:] if end == -1 else ids[offset : end + 1]
+
+    def get_job_position(self, job_or_id: Job | str) -> int | None:
+        """Where a waiting job is in this queue (0: taken next), or None when it is not in it."""
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        if not self.connection.zcard(self.keys.priority(self.name)):
+            return self.connection.lpos(self.key, job_id)
+        ids = self.get_job_ids()  # jobs with a priority: the order spans two keys
+        return ids.index(job_id) if job_id in ids else None
 
     @property
     def job_ids(self) -> list[str]:
@@ -172,6 +188,24 @@ class Queue:
         return self.job_class.fetch_many(
             [job_id], self.connection, self.serializer, origin=self.name, prefix=self.keys.prefix
         )[0]
+
+    def remove(self, job_or_id: Job | str) -> bool:
+        """Take a waiting job out of this queue; returns whether it was in it.
+
+        RQ leaves the removed job's hash behind, in no queue and no registry,
+        where nothing ever cleans it up. Here a job is always somewhere, so a
+        removed job is canceled: it moves to the canceled registry (from where
+        :meth:`Job.requeue` puts it back), and jobs waiting on it are told.
+        """
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        job = self.job_handle(job_id)
+        if job.get_status() != JobStatus.QUEUED:
+            return False
+        try:
+            job.cancel()
+        except InvalidJobOperation:  # taken by a worker meanwhile
+            return False
+        return True
 
     def empty(self, batch: int = 1000) -> int:
         """Delete every queued job, a batch per step; returns how many ids were removed."""
@@ -260,8 +294,9 @@ class Queue:
         ``timeout``) configure the job; pass ``args=``/``kwargs=`` explicitly
         (and no positional arguments) to give the function keywords of those names.
         """
+        pipeline = kwargs.pop("pipeline", None)
         args, kwargs, options = split_call(args, kwargs)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, **options)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, pipeline=pipeline, **options)
 
     def enqueue_at(self, when: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Like :meth:`enqueue`, but the job enters the queue at ``when`` (an aware datetime)."""
@@ -277,7 +312,12 @@ class Queue:
         return self.enqueue_call(f, args=args, kwargs=kwargs, at=after(delay), **options)
 
     def enqueue_call(
-        self, func: Any, args: Iterable | None = None, kwargs: dict | None = None, **options: Any
+        self,
+        func: Any,
+        args: Iterable | None = None,
+        kwargs: dict | None = None,
+        pipeline: Any = None,
+        **options: Any,
     ) -> Job:
         """Like :meth:`enqueue`, with the function's arguments and the job's options apart.
 
@@ -286,8 +326,17 @@ class Queue:
         TTLs in seconds (``result_ttl`` 0 keeps no result, -1 keeps it
         forever); ``priority`` (-100..100) orders jobs within this queue,
         higher first; ``at`` (aware datetime or UNIX time) schedules the job.
+
+        With ``pipeline`` (a redis-py pipeline of this queue's server), the
+        job's one script call is queued on it and runs when the caller
+        executes it, in its transaction (a chosen id already in use then shows
+        as that call's error among the pipeline's replies). Such a job may not
+        wait for parents that have not finished, nor run at once
+        (``is_async=False``): both take more steps than one script call.
         """
         job = self.create_job(func, args, kwargs, options=EnqueueOptions.of(**options))
+        if pipeline is not None:
+            return self._enqueue_in_pipeline(pipeline, job, *placement(job, None, None, None))
         return self.enqueue_job(job)
 
     def create_job(
@@ -360,6 +409,31 @@ class Queue:
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
         return job
 
+    def _enqueue_in_pipeline(
+        self, pipeline: Any, job: Job, at_front: bool, depends_on: Any, at: Any
+    ) -> Job:
+        if not self.is_async:
+            raise InvalidJobOperation(
+                f"Queue {self.name!r} runs jobs at once (is_async=False): "
+                "enqueue without pipeline=."
+            )
+        parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
+        if parents:
+            located = dependencies.locate(self.connection, self.keys, parents)
+            if any(not dependencies.satisfies(status, allow_failure) for _, status in located):
+                raise InvalidJobOperation(
+                    f"Job {job.id} depends on jobs that have not finished, so it cannot be "
+                    "enqueued in a pipeline (announcing it to its parents takes more steps); "
+                    "enqueue it without pipeline=."
+                )
+            job.dependency_keys = [key for key, _ in located]
+            job.allow_dependency_failures = allow_failure
+        job.enqueue_at_front = at_front or dep_at_front
+        self.register()
+        scripts.preload(self.connection, "enqueue")
+        self._write(pipeline, job, at)
+        return job
+
     def _write(self, client: Any, job: Job, at: Any = None) -> JobStatus:
         """Send the enqueue script for a prepared job (on a client or a Batch)."""
         due = _timestamp(at)
@@ -398,7 +472,8 @@ class Queue:
             raise scripts.script_error(exc, job.id, queue=self.name) from None
         job.set_status(target)
         job.unsaved = False
-        if not isinstance(client, scripts.Batch):
+        job.stored = True
+        if client is self.connection:  # not queued on a caller's pipeline, which may never run
             hooks.emit("job_enqueued", job=job, queue=self)
         return target
 
@@ -474,6 +549,7 @@ class Queue:
                 else:
                     job.set_status(JobStatus.QUEUED)
                     job.unsaved = False
+                    job.stored = True
                     hooks.emit("job_enqueued", job=job, queue=self)
             else:
                 self.enqueue_job(job)

@@ -214,6 +214,27 @@ def test_depends_on_a_job_never_stored_raises(queue, prefixed_keys):
     assert prefixed_keys() == []
 
 
+def test_a_parent_gone_since_counts_as_met(queue, make_worker):
+    parent = queue.enqueue(jobs.add, 1, 1, result_ttl=0)
+    make_worker([queue]).work(burst=True)
+    assert parent.get_status() is None  # finished, result not kept
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    assert child.get_status() == JobStatus.QUEUED
+    assert child.dependency_ids == [parent.id]
+
+
+def test_a_list_of_dependency_objects_merges_parents_and_flags(queue, make_worker):
+    a, b = queue.enqueue(jobs.fail), queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(
+        jobs.add, 2, 2, depends_on=[Dependency([a], allow_failure=True), Dependency(b)]
+    )
+    assert child.get_status() == JobStatus.DEFERRED
+    assert sorted(child.dependency_ids) == sorted([a.id, b.id])
+    make_worker([queue]).work(burst=True)
+    assert a.is_failed
+    assert child.is_finished
+
+
 def test_child_of_an_already_finished_parent_is_queued_at_once(queue, make_worker):
     parent = queue.enqueue(jobs.add, 1, 1)
     make_worker([queue]).work(burst=True)

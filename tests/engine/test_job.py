@@ -514,3 +514,83 @@ def test_a_job_lives_in_redis_unless_an_in_memory_queue_ran_it(redis_conn, key_p
     assert redis_conn.keys(f"{key_prefix}*") == []
     with pytest.raises(InvalidJobOperation, match="ran inline and was never stored"):
         job.requeue()
+
+
+# -- RQ's names: save, exists, position, dependencies, scheduled time -------------------
+
+
+def test_save_stores_what_people_change_and_keeps_the_place(queue, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2)
+    job.meta["step"] = 3
+    job.description = "adding"
+    job.result_ttl = 60
+    job.save()
+    again = _fetch(job.id, redis_conn, key_prefix)
+    assert (again.meta, again.description, again.result_ttl) == ({"step": 3}, "adding", 60)
+    assert again.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [job.id]
+    job.description = None
+    job.save()
+    assert _fetch(job.id, redis_conn, key_prefix).description == "tests.engine.jobs.add(1, 2)"
+
+
+def test_save_refuses_a_job_never_enqueued_and_one_gone(queue):
+    job = Job.create(jobs.add, (1, 2), connection=queue.connection, prefix=queue.keys.prefix)
+    with pytest.raises(InvalidJobOperation, match="enqueue_job"):
+        job.save()
+    stored = queue.enqueue(jobs.add, 1, 2)
+    stored.delete()
+    with pytest.raises(NoSuchJobError):
+        stored.save()
+
+
+def test_save_script_never_resurrects_a_job(queue, redis_conn):
+    from django_jobqueue.engine import scripts
+
+    job = queue.enqueue(jobs.add, 1, 2, description="d")
+    assert scripts.save(redis_conn, job.key, {"desc": None, "timeout": 9}) == 1
+    assert redis_conn.hmget(job.key, ["desc", "timeout"]) == [None, b"9"]
+    gone = queue.keys.job(queue.name, "gone")
+    assert scripts.save(redis_conn, gone, {"timeout": 9}) == 0
+    assert not redis_conn.exists(gone)
+
+
+def test_exists(queue):
+    job = queue.enqueue(jobs.add, 1, 2)
+    prefix = queue.keys.prefix
+    assert Job.exists(job.id, queue.connection, prefix=prefix)
+    assert Job.exists(job.id, queue.connection, origin="default", prefix=prefix)
+    assert not Job.exists(job.id, queue.connection, origin="other", prefix=prefix)
+    assert not Job.exists("nope", queue.connection, prefix=prefix)
+
+
+def test_get_position_follows_priorities(queue):
+    a, b = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    first = queue.enqueue(jobs.add, 3, 3, priority=9)
+    last = queue.enqueue(jobs.add, 4, 4, priority=-9)
+    assert [j.get_position() for j in (first, a, b, last)] == [0, 1, 2, 3]
+    assert [queue.get_job_position(j) for j in (first, a, b, last)] == [0, 1, 2, 3]
+    queue.remove(a)
+    assert a.get_position() is None
+    assert b.get_position() == 1
+
+
+def test_get_call_string(queue):
+    assert queue.enqueue(jobs.add, 1, b=2).get_call_string() == "tests.engine.jobs.add(1, b=2)"
+
+
+def test_dependencies_are_met(queue, make_worker):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    assert queue.enqueue(jobs.add, 1, 1).dependencies_are_met()
+    assert not child.dependencies_are_met()
+    make_worker([queue]).work(burst=True)
+    assert child.dependencies_are_met()
+    parent.delete()
+    assert child.dependencies_are_met()
+
+
+def test_get_scheduled_time(queue):
+    when = datetime.datetime(2100, 1, 1, tzinfo=UTC)
+    assert queue.enqueue_at(when, jobs.add, 1, 1).get_scheduled_time() == when
+    assert queue.enqueue(jobs.add, 1, 1).get_scheduled_time() is None

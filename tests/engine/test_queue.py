@@ -12,6 +12,7 @@ import redis
 from django_jobqueue.engine import (
     DuplicateJobError,
     EnqueueError,
+    InvalidJobOperation,
     Job,
     JobStatus,
     Queue,
@@ -292,6 +293,64 @@ def test_len_count_job_ids_jobs_and_fetch_job(queue):
     assert fetched.args == (3, 4)
     assert fetched.origin == "default"
     assert queue.fetch_job("no-such-id") is None
+
+
+def test_get_job_ids_length_zero_is_no_ids_and_negative_is_the_rest(queue):
+    a, b, c = (queue.enqueue(jobs.add, n, n) for n in range(3))
+    assert queue.get_job_ids(length=0) == []
+    assert queue.get_jobs(length=0) == []
+    assert queue.get_job_ids(1) == queue.get_job_ids(1, -1) == [b.id, c.id]
+    assert queue.get_job_ids(0, 2) == [a.id, b.id]
+    assert queue.get_job_ids(5, 2) == []
+
+
+def test_get_job_position(queue):
+    a, b = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    assert queue.get_job_position(a) == 0
+    assert queue.get_job_position(b.id) == 1
+    assert queue.get_job_position("not-there") is None
+
+
+def test_get_job_position_counts_jobs_with_a_priority(queue):
+    a = queue.enqueue(jobs.add, 1, 1)
+    urgent = queue.enqueue(jobs.add, 2, 2, priority=5)
+    assert queue.get_job_position(urgent) == 0
+    assert queue.get_job_position(a) == 1
+
+
+def test_remove_cancels_the_job_so_it_is_still_somewhere(queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    other = queue.enqueue(jobs.add, 2, 2)
+    assert queue.remove(job) is True
+    assert queue.job_ids == [other.id]
+    assert job.get_status() == JobStatus.CANCELED
+    assert job.id in queue.canceled_job_registry
+    assert queue.remove(job.id) is False
+    assert queue.remove("not-there") is False
+
+
+def test_enqueue_call_in_a_callers_pipeline_is_stored_when_it_executes(queue):
+    pipe = queue.connection.pipeline()
+    job = queue.enqueue_call(jobs.add, args=(1, 2), pipeline=pipe)
+    assert queue.job_ids == []
+    pipe.execute()
+    assert queue.job_ids == [job.id]
+    assert queue.fetch_job(job.id).args == (1, 2)
+
+
+def test_enqueue_in_a_pipeline_that_is_discarded_stores_nothing(queue, prefixed_keys):
+    pipe = queue.connection.pipeline()
+    queue.enqueue(jobs.add, 1, 2, pipeline=pipe)
+    pipe.reset()
+    assert [k for k in prefixed_keys() if ":job:" in k] == []
+    assert queue.job_ids == []
+
+
+def test_enqueue_in_a_pipeline_refuses_unfinished_parents(queue):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    with pytest.raises(InvalidJobOperation, match="pipeline"):
+        queue.enqueue(jobs.add, 1, 2, depends_on=parent, pipeline=queue.connection.pipeline())
+    assert queue.job_ids == [parent.id]
 
 
 def test_fetch_job_only_looks_in_its_own_queue(make_queue):

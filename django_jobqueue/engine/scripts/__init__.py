@@ -122,6 +122,16 @@ def _run(name: str, client: Any, keys: Sequence[str], args: Sequence[Any]) -> An
         return wire.evalsha(client, script.sha, keys, args)
 
 
+def preload(connection: Any, name: str) -> None:
+    """Load script ``name`` on the server, for a caller's pipeline to call it later.
+
+    Script calls queued on a redis-py pipeline the caller executes cannot
+    load a script the server lacks when they meet NOSCRIPT, as :func:`_run`
+    does: they are sent only later, by the caller's ``execute()``.
+    """
+    connection.script_load(load(name).script)
+
+
 def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = "") -> Exception:
     """The engine error that a script's error reply stands for, else ``exc`` itself.
 
@@ -484,6 +494,16 @@ def request_stop(client: Any, ks: KeySpace, worker: str, job_id: str) -> Any:
 
 def set_field(client: Any, job_key: str, field: str, value: Any) -> Any:
     return _run("set_field", client, [job_key], [field, value])
+
+
+def save(client: Any, job_key: str, values: dict[str, Any]) -> Any:
+    """Set the fields of ``values`` (deleting those that are None) on a job that still exists.
+
+    Returns 1 when stored, 0 when the job is gone (see save.lua).
+    """
+    deleted = [name for name, value in values.items() if value is None]
+    pairs = [part for name, value in values.items() if value is not None for part in (name, value)]
+    return _run("save", client, [job_key], [len(deleted), *deleted, *pairs])
 
 
 def scheduler_hold(client: Any, ks: KeySpace, token: str, ttl_ms: int) -> Any:
