@@ -66,9 +66,9 @@ class Callback:
         return value if isinstance(value, Callback) else cls(value)
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Callback)
-            and (self.func, self.timeout) == (other.func, other.timeout)
+        return isinstance(other, Callback) and (self.func, self.timeout) == (
+            other.func,
+            other.timeout,
         )
 
     def __hash__(self) -> int:

@@ -21,9 +21,9 @@ from operator import attrgetter
 from typing import Any
 
 from . import scripts
-from .connection import resolve_connection
 from .callbacks import DEFAULT_CALLBACK_TIMEOUT
 from .callbacks import NAMES as CALLBACK_NAMES
+from .connection import resolve_connection
 from .errors import (
     DeserializationError,
     EnqueueError,
@@ -849,7 +849,6 @@ class Job:
         """
         return self._result_raw is not None, self._exc_info
 
-
     # -- callbacks (RQ's names) and async jobs ----------------------------------
 
     @property
@@ -869,7 +868,9 @@ class Job:
 
     def callback_timeout(self, name: str) -> int:
         """Seconds the ``name`` callback (``on_success``, ...) may run."""
-        value = self.callback_timeouts.get(name) if isinstance(self.callback_timeouts, dict) else None
+        value = (
+            self.callback_timeouts.get(name) if isinstance(self.callback_timeouts, dict) else None
+        )
         # Bounded as the job's timeout is: a rewritten hash cannot disarm the timer.
         if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT:
             return value

@@ -14,8 +14,8 @@ import traceback
 from typing import Any, NamedTuple
 
 from . import hooks
-from .errors import DeserializationError, StopRequested
 from .callbacks import run_callback
+from .errors import DeserializationError, StopRequested
 from .job import Job
 from .outcome import record_failure, record_success
 from .payloads import PayloadTooLarge, SignatureError, check_result_size
@@ -169,8 +169,8 @@ def _fail(
     # their names are as untrusted as the function's. The outcome is recorded
     # first, so the callback sees the job failed (or stopped).
     if not isinstance(exc, DeserializationError):
-        name, args = ("on_stopped", ()) if stopped else (
-            "on_failure", (type(exc), exc, exc.__traceback__)
+        name, args = (
+            ("on_stopped", ()) if stopped else ("on_failure", (type(exc), exc, exc.__traceback__))
         )
         try:
             run_callback(job, name, *args)

@@ -47,8 +47,10 @@ OPTIONS = {
     ),
     "on_stopped": (
         Callback(jobs.on_success_callback, timeout=9),
-        lambda j, q, v: (j.on_stopped, j.stopped_callback_timeout)
-        == ("tests.engine.jobs.on_success_callback", 9),
+        lambda j, q, v: (
+            (j.on_stopped, j.stopped_callback_timeout)
+            == ("tests.engine.jobs.on_success_callback", 9)
+        ),
     ),
     "unique": (True, lambda j, q, v: j.id == "unique-id"),
     "priority": (7, lambda j, q, v: j.priority == 7),
