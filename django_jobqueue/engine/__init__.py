@@ -19,6 +19,7 @@ more, and where to add what):
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
 """
 
+from .callbacks import Callback
 from .cron import CronEntry
 from .decorators import job
 from .dependencies import Dependency
@@ -37,7 +38,7 @@ from .hooks import Hooks
 from .job import Job, get_current_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
-from .options import EnqueueOptions
+from .options import EnqueueOptions, UnsupportedOption
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .queue import Queue
 from .registry import (
@@ -58,6 +59,7 @@ from .worker import SimpleWorker, Worker, WorkerPool, stop_job
 __all__ = [
     "DEFAULT_PREFIX",
     "AbandonedJobError",
+    "Callback",
     "CanceledJobRegistry",
     "CronEntry",
     "DeferredJobRegistry",
@@ -89,6 +91,7 @@ __all__ = [
     "SignedSerializer",
     "SimpleWorker",
     "StartedJobRegistry",
+    "UnsupportedOption",
     "Worker",
     "WorkerPool",
     "all_workers",

@@ -1,4 +1,4 @@
-"""``@job``: make a function enqueueable with ``.delay()``."""
+"""``@job``: make a function enqueueable with ``.delay()`` (RQ 3 calls it ``.enqueue()``)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from .utils import after
 class job:
     """Give a module-level function ``.delay(*args, **kwargs)``, which enqueues it.
 
+    ``.enqueue()`` is the same method under RQ 3's name.
+
     ``.delay_at(when, *args, **kwargs)`` (an aware datetime) and
     ``.delay_in(delay, *args, **kwargs)`` (a timedelta or seconds) enqueue it
     to run later: the job waits in the scheduled registry until then.
@@ -24,6 +26,7 @@ class job:
     Args:
         queue: a queue name or :class:`Queue`.
         connection: the Redis client for a queue given by name.
+        queue_class: the :class:`Queue` subclass a queue given by name is made with.
         timeout: the job timeout; other keywords are ``enqueue`` options (any
             :class:`EnqueueOptions` field) used as defaults for every
             ``.delay()``, which may override them.
@@ -41,10 +44,17 @@ class job:
         return super().__new__(cls)
 
     def __init__(
-        self, queue: Any = "default", connection: Any = None, timeout: Any = None, **options: Any
+        self,
+        queue: Any = "default",
+        connection: Any = None,
+        timeout: Any = None,
+        queue_class: type[Queue] | None = None,
+        **options: Any,
     ):
         self.queue = queue
         self.connection = connection
+        if queue_class is not None:
+            self.queue_class = queue_class
         if timeout is not None:
             options["timeout"] = timeout
         EnqueueOptions.of(**options)  # a mistake is seen at import, not at the first .delay()
@@ -76,6 +86,7 @@ class job:
 
         # A function type has no such attributes; they are what @job adds.
         func.delay = delay  # type: ignore[attr-defined]
+        func.enqueue = delay  # type: ignore[attr-defined]
         func.delay_at = delay_at  # type: ignore[attr-defined]
         func.delay_in = delay_in  # type: ignore[attr-defined]
         return func

@@ -8,6 +8,7 @@ meets it hours later.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import inspect
 import json
@@ -15,11 +16,14 @@ import reprlib
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
 from . import scripts
+from .callbacks import DEFAULT_CALLBACK_TIMEOUT
+from .callbacks import NAMES as CALLBACK_NAMES
 from .connection import resolve_connection
 from .errors import (
     DeserializationError,
@@ -162,7 +166,7 @@ class Job:
     #: the job id (see :mod:`.payloads`), so a job hash whose function or
     #: callback was rewritten in Redis is refused before anything is imported.
     #: A new field that names something to import or call belongs here.
-    CODE_FIELDS = ("func_name", "on_success", "on_failure")
+    CODE_FIELDS = ("func_name", "on_success", "on_failure", "on_stopped")
 
     def __init__(
         self,
@@ -217,6 +221,9 @@ class Job:
         self.retry_max: int | None = None
         self.on_success: str | None = None
         self.on_failure: str | None = None
+        self.on_stopped: str | None = None
+        #: Seconds each callback may run, by option name, when not the default.
+        self.callback_timeouts: dict[str, int] = {}
         #: Where the job's state lives: its hash in Redis, or only this object
         #: (see :class:`JobStore`).
         self.store: JobStore = REDIS
@@ -276,10 +283,12 @@ class Job:
         )
         job.options = options
         job.func_name, job._instance = callable_name(func)
-        if options.on_success is not None:
-            job.on_success = callable_name(options.on_success, "callback")[0]
-        if options.on_failure is not None:
-            job.on_failure = callable_name(options.on_failure, "callback")[0]
+        for name in CALLBACK_NAMES:
+            callback = getattr(options, name)
+            if callback is not None:
+                setattr(job, name, callable_name(callback.func, "callback")[0])
+                if callback.timeout != DEFAULT_CALLBACK_TIMEOUT:
+                    job.callback_timeouts[name] = callback.timeout
         job._args, job._kwargs = tuple(args), dict(kwargs)
         job._loaded = True
         job._data = job._dumps(
@@ -436,6 +445,11 @@ class Job:
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.on_success = as_str(get(b"on_success"))
         self.on_failure = as_str(get(b"on_failure"))
+        self.on_stopped = as_str(get(b"on_stopped"))
+        try:
+            self.callback_timeouts = json.loads(get(b"callback_timeouts") or "{}")
+        except ValueError:  # unreadable: callback_timeout() falls back to the default
+            self.callback_timeouts = {}
         self.priority = as_int(get(b"priority"), 0)
         self._progress = Progress.loads(get(b"progress"), self._attempt_start())
 
@@ -463,6 +477,10 @@ class Job:
             "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
             "on_success": self.on_success,
             "on_failure": self.on_failure,
+            "on_stopped": self.on_stopped,
+            "callback_timeouts": (
+                json.dumps(self.callback_timeouts) if self.callback_timeouts else None
+            ),
             "priority": self.priority or None,
         }
         flat: list[Any] = []
@@ -904,7 +922,10 @@ class Job:
         """Call the function in this process and return what it returns."""
         token = _current_job.set(self)
         try:
-            return self.func(*self.args, **self.kwargs)
+            result = self.func(*self.args, **self.kwargs)
+            if inspect.iscoroutine(result):  # an async def job: awaited here, as the job
+                result = self._await(result)
+            return result
         finally:
             _current_job.reset(token)
             if self._progress_writer is not None:
@@ -937,6 +958,54 @@ class Job:
         a round trip per job for a field it left out on purpose.
         """
         return self._result_raw is not None, self._exc_info
+
+    # -- callbacks (RQ's names) and async jobs ----------------------------------
+
+    @property
+    def success_callback(self) -> Callable | None:
+        """The ``on_success`` callback (imported once the signed call is verified), or None."""
+        return self.callback("on_success")
+
+    @property
+    def failure_callback(self) -> Callable | None:
+        """The ``on_failure`` callback, or None."""
+        return self.callback("on_failure")
+
+    @property
+    def stopped_callback(self) -> Callable | None:
+        """The ``on_stopped`` callback, or None."""
+        return self.callback("on_stopped")
+
+    def callback_timeout(self, name: str) -> int:
+        """Seconds the ``name`` callback (``on_success``, ...) may run."""
+        value = (
+            self.callback_timeouts.get(name) if isinstance(self.callback_timeouts, dict) else None
+        )
+        # Bounded as the job's timeout is: a rewritten hash cannot disarm the timer.
+        if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_TIMEOUT:
+            return value
+        return DEFAULT_CALLBACK_TIMEOUT
+
+    success_callback_timeout = property(lambda self: self.callback_timeout("on_success"))
+    failure_callback_timeout = property(lambda self: self.callback_timeout("on_failure"))
+    stopped_callback_timeout = property(lambda self: self.callback_timeout("on_stopped"))
+
+    @staticmethod
+    def _await(coroutine: Any) -> Any:
+        """Run an ``async def`` job's coroutine to its end in this thread.
+
+        A fresh event loop per job, in the thread that called the function, so
+        the job timeout (SIGALRM, main thread) interrupts it like any job. When
+        this thread already runs a loop (an ``is_async=False`` enqueue from async
+        code), the coroutine runs in a thread of its own, and the caller waits.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(coroutine)
+        context = contextvars.copy_context()
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(context.run, asyncio.run, coroutine).result()
 
 
 class JobStore:

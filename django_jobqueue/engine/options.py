@@ -14,10 +14,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from .callbacks import NAMES as CALLBACK_NAMES
+from .callbacks import Callback
+from .errors import EnqueueError
 from .keys import validate_job_id
 from .retry import Retry
 from .utils import parse_duration
 from .vocabulary import MAX_TIMEOUT
+
+
+class UnsupportedOption(EnqueueError, NotImplementedError):
+    """An enqueue option RQ has that django-jobqueue does not support yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +42,19 @@ class EnqueueOptions:
         description: shown instead of the call in the dashboard and logs.
         meta: a dict of free-form data kept with the job.
         retry: a :class:`Retry` for failures.
-        on_success: a callback ``f(job, connection, result)``, or its dotted path.
-        on_failure: a callback ``f(job, connection, exc_type, exc, tb)``, or its dotted path.
+        on_success: a callback ``f(job, connection, result)``: a function, its
+            dotted path or a :class:`Callback` (kept as a Callback).
+        on_failure: a callback ``f(job, connection, exc_type, exc, tb)``, likewise.
+        on_stopped: a callback ``f(job, connection)`` for a job stopped on purpose, likewise.
         priority: -100..100; within a queue, higher runs first.
         job_id: the job's id instead of a generated one.
         depends_on: parent jobs or ids, or a :class:`Dependency`.
         at_front: enter the queue at its front.
         at: when to enter the queue (an aware datetime or UNIX time); None: now.
+        unique: with ``job_id``, refuse (:class:`DuplicateJobError`) while any job
+            with that id exists, instead of replacing one that waits or has ended.
+        repeat, rate_limit, webhooks: RQ's options, known so that they never
+            reach the function; not supported yet (an :class:`EnqueueError`).
     """
 
     timeout: Any = None
@@ -53,11 +66,16 @@ class EnqueueOptions:
     retry: Any = None
     on_success: Any = None
     on_failure: Any = None
+    on_stopped: Any = None
     priority: int = 0
     job_id: str | None = None
     depends_on: Any = None
     at_front: bool = False
     at: Any = None
+    unique: bool = False
+    repeat: Any = None
+    rate_limit: Any = None
+    webhooks: Any = None
 
     def __post_init__(self) -> None:
         # Only what differs from the defaults is checked: most enqueues pass little.
@@ -100,6 +118,23 @@ class EnqueueOptions:
             validate_job_id(self.job_id)
         if not isinstance(self.at_front, bool):
             raise TypeError(f"at_front must be True or False, not {self.at_front!r}.")
+        for name in CALLBACK_NAMES:
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, Callback):
+                set_(self, name, Callback(value))
+        if self.unique is not False:
+            if not isinstance(self.unique, bool):
+                raise TypeError(f"unique must be True or False, not {self.unique!r}.")
+            if self.job_id is None:
+                raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
+            if self.depends_on is not None:
+                raise ValueError("unique=True is not supported with job dependencies (depends_on).")
+        for name in ("repeat", "rate_limit", "webhooks"):
+            if getattr(self, name) is not None:
+                raise UnsupportedOption(
+                    f"{name}= is an RQ option that django-jobqueue does not support yet; "
+                    "the job was not enqueued."
+                )
 
     @classmethod
     def of(cls, **options: Any) -> EnqueueOptions:

@@ -14,6 +14,7 @@ import traceback
 from typing import Any, NamedTuple
 
 from . import hooks
+from .callbacks import run_callback
 from .errors import DeserializationError, StopRequested
 from .job import Job
 from .outcome import record_failure, record_success
@@ -23,6 +24,10 @@ from .timeouts import DeathPenalty
 from .vocabulary import JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
+
+#: The worker name under which a queue with ``is_async=False`` performs its
+#: jobs (``queue.INLINE_WORKER``, which imports this module, spells it too).
+INLINE_WORKER = "inline"
 
 
 class ColdShutdown(SystemExit):
@@ -53,7 +58,10 @@ def perform_job(
 
     Nothing the job does (including failing to import or to unpickle) escapes
     as an exception: it becomes the job's failure. With ``take_next``, recording
-    the outcome also takes the worker's next job (see :class:`TakeNext`).
+    the outcome also takes the worker's next job (see :class:`TakeNext`). On a
+    queue with ``is_async=False`` (``worker_name`` is :data:`INLINE_WORKER`),
+    an error of the ``on_failure`` or ``on_stopped`` callback is raised to the
+    caller once the failure is recorded, as in RQ; a worker only logs it.
     """
     ran = run_job(
         job,
@@ -86,7 +94,13 @@ def run_job(
     try:
         with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
             result = job.perform()
-            _callback(job, "on_success", result)
+        # Inside its on_success callback the job counts as finished, as in RQ; it
+        # is recorded only after the callback returns, so a callback that fails
+        # (or runs past its own timeout) fails the job: it never is finished in
+        # Redis and then failed, and a worker lost meanwhile leaves it in the
+        # started registry, to be found abandoned (at least once).
+        job.set_status(JobStatus.FINISHED)
+        run_callback(job, "on_success", result, enforce_timeout=enforce_timeout)
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, ColdShutdown):
             # A real interrupt of the worker: record it, then let it propagate.
@@ -136,7 +150,8 @@ def _fail(
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
         exc_info = f"{exc}\n{exc_info}"
-    if isinstance(exc, StopRequested):  # stopped on purpose: final, never retried
+    stopped = isinstance(exc, StopRequested)
+    if stopped:  # stopped on purpose: final, never retried
         status = record_failure(
             job, exc_info, worker_name, status=JobStatus.STOPPED, retry=False, take_next=take_next
         )
@@ -151,20 +166,20 @@ def _fail(
             wait_for_redis=wait_for_redis,
         )
     # A call that could not be read or verified has its callbacks left alone:
-    # their names are as untrusted as the function's.
+    # their names are as untrusted as the function's. The outcome is recorded
+    # first, so the callback sees the job failed (or stopped).
     if not isinstance(exc, DeserializationError):
+        name, args = (
+            ("on_stopped", ()) if stopped else ("on_failure", (type(exc), exc, exc.__traceback__))
+        )
         try:
-            _callback(job, "on_failure", type(exc), exc, exc.__traceback__)
+            run_callback(job, name, *args)
         except Exception:
-            logger.exception("on_failure callback of job %s failed", job.id)
+            if worker_name == INLINE_WORKER:  # is_async=False: the caller sees it
+                raise
+            logger.exception("%s callback of job %s failed", name, job.id)
     hooks.emit("job_failed", job=job, exc_info=exc_info, worker=worker_name)
     return status
-
-
-def _callback(job: Job, name: str, *args: Any) -> None:
-    callback = job.callback(name)
-    if callback is not None:
-        callback(job, job.connection, *args)
 
 
 def death_reason(

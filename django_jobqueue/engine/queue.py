@@ -467,6 +467,7 @@ class Queue:
                 fields,
                 job.id_chosen,
                 job.priority,
+                bool(job.options and job.options.unique),
             )
         except ResponseError as exc:
             raise scripts.script_error(exc, job.id, queue=self.name) from None

@@ -73,3 +73,12 @@ def test_failing_delayed_job(jq):
     get_worker("high", worker_class="simple").work(burst=True, logging_level=None)
     assert delayed.get_status() == "failed"
     assert "ValueError: nope" in get_queue("high").fetch_job(delayed.id).exc_info
+
+
+def test_enqueue_is_delay_under_rqs_name(jq):
+    job("default")(tasks.add)
+    try:
+        made = tasks.add.enqueue(1, 2)
+        assert made.args == (1, 2)
+    finally:
+        del tasks.add.delay, tasks.add.delay_at, tasks.add.delay_in, tasks.add.enqueue

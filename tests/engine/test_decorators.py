@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from django_jobqueue.engine import Job, JobStatus, Retry, job
+from django_jobqueue.engine import Job, JobStatus, Queue, Retry, job
 
 from . import jobs
 
@@ -14,6 +14,8 @@ def power(monkeypatch):
     """``jobs.power``, with any ``delay`` a test adds removed afterwards."""
     monkeypatch.setattr(jobs.power, "delay", None, raising=False)
     monkeypatch.delattr(jobs.power, "delay")
+    monkeypatch.setattr(jobs.power, "enqueue", None, raising=False)
+    monkeypatch.delattr(jobs.power, "enqueue")
     return jobs.power
 
 
@@ -125,3 +127,24 @@ def test_decorator_on_an_inline_queue(power, make_queue):
     done = power.delay(3, 3)
     assert done.is_finished
     assert done.result == 27
+
+
+class _MarkedQueue(Queue):
+    """A Queue subclass, to see that ``@job(queue_class=...)`` is used."""
+
+
+def test_enqueue_is_rqs_name_for_delay_and_queue_class_is_honoured(
+    queues_under_test_prefix, power, redis_conn
+):
+    job("low", connection=redis_conn, queue_class=_MarkedQueue)(power)
+    made = power.enqueue(2, 5)
+    assert made.origin == "low" and made.args == (2, 5)
+    assert power.enqueue is power.delay
+    assert isinstance(job("low", queue_class=_MarkedQueue).get_queue(), _MarkedQueue)
+
+
+def test_the_decorator_takes_rqs_keywords(queues_under_test_prefix, power, redis_conn):
+    job("low", connection=redis_conn, on_stopped=jobs.on_success_callback, at_front=True)(power)
+    assert power.enqueue(2, 2).on_stopped == "tests.engine.jobs.on_success_callback"
+    with pytest.raises(NotImplementedError, match="webhooks"):
+        job("low", webhooks=[])

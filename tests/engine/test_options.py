@@ -15,7 +15,8 @@ from datetime import timedelta
 import pytest
 
 from django_jobqueue.engine import Job, JobStatus, Queue, Retry, job
-from django_jobqueue.engine.options import NAMES, EnqueueOptions
+from django_jobqueue.engine.callbacks import Callback
+from django_jobqueue.engine.options import NAMES, EnqueueOptions, UnsupportedOption
 
 from . import jobs
 
@@ -44,6 +45,14 @@ OPTIONS = {
         jobs.on_failure_callback,
         lambda j, q, v: j.on_failure == "tests.engine.jobs.on_failure_callback",
     ),
+    "on_stopped": (
+        Callback(jobs.on_success_callback, timeout=9),
+        lambda j, q, v: (
+            (j.on_stopped, j.stopped_callback_timeout)
+            == ("tests.engine.jobs.on_success_callback", 9)
+        ),
+    ),
+    "unique": (True, lambda j, q, v: j.id == "unique-id"),
     "priority": (7, lambda j, q, v: j.priority == 7),
     "job_id": ("chosen-id", lambda j, q, v: j.id == "chosen-id"),
     "depends_on": (
@@ -56,6 +65,13 @@ OPTIONS = {
         lambda j, q, v: j.get_status() == JobStatus.SCHEDULED,
     ),
 }
+
+
+#: Options that need another one beside them.
+TOGETHER = {"unique": {"job_id": "unique-id"}}
+
+#: RQ's options that are known (never passed to the function) but not supported.
+UNSUPPORTED = {"repeat", "rate_limit", "webhooks"}
 
 
 def _call_keywords(options):
@@ -134,7 +150,7 @@ ENTRY_POINTS = [
 
 
 def test_every_option_has_a_row():
-    assert set(OPTIONS) == NAMES
+    assert set(OPTIONS) | UNSUPPORTED == NAMES
 
 
 @pytest.mark.parametrize("enqueue", ENTRY_POINTS, ids=lambda f: f.__name__.strip("_"))
@@ -145,11 +161,29 @@ def test_every_option_works_through_every_entry_point(make_queue, option, enqueu
     value, check = OPTIONS[option]
     if callable(value) and option in ("depends_on", "at"):
         value = value(queue)
-    made = enqueue(queue, {option: value})
+    made = enqueue(queue, {option: value, **TOGETHER.get(option, {})})
     stored = Job.fetch(made.id, queue.connection, origin=queue.name, prefix=queue.keys.prefix)
     assert check(stored, queue, value)
     # The option never reaches the function's arguments.
     assert (stored.args, stored.kwargs) == ((1, 2), {})
+
+
+@pytest.mark.parametrize("enqueue", ENTRY_POINTS, ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("option", sorted(UNSUPPORTED))
+def test_an_unsupported_rq_option_is_refused_not_passed_on(make_queue, option, enqueue):
+    queue = make_queue()
+    with pytest.raises(UnsupportedOption, match=f"{option}= is an RQ option"):
+        enqueue(queue, {option: object()})
+    assert queue.count == 0
+    assert issubclass(UnsupportedOption, NotImplementedError)
+
+
+def test_unique_needs_a_job_id_and_no_dependencies(queue):
+    with pytest.raises(ValueError, match="needs a job_id"):
+        queue.enqueue(jobs.add, 1, 2, unique=True)
+    parent = queue.enqueue(jobs.add, 1, 2)
+    with pytest.raises(ValueError, match="not supported with job dependencies"):
+        queue.enqueue(jobs.add, 1, 2, job_id="u", unique=True, depends_on=parent)
 
 
 def test_an_unknown_option_is_refused_with_the_list_of_options(make_queue):

@@ -256,12 +256,15 @@ def test_enqueue_with_timeout_strings_and_forever(queue):
         queue.enqueue(jobs.add, 1, 1, result_ttl=-5)
 
 
-def test_duplicate_live_job_id_is_refused(queue, make_worker):
+def test_a_reused_job_id_replaces_a_waiting_job_or_with_unique_is_refused(queue, make_worker):
     queue.enqueue(jobs.add, 1, 1, job_id="dup")
+    replaced = queue.enqueue(jobs.add, 2, 2, job_id="dup")  # RQ's default: the new job wins
+    assert queue.get_job_ids() == ["dup"]
     with pytest.raises(DuplicateJobError, match="already queued"):
-        queue.enqueue(jobs.add, 2, 2, job_id="dup")
+        queue.enqueue(jobs.add, 3, 3, job_id="dup", unique=True)
     assert queue.count == 1
     make_worker([queue]).work(burst=True)
+    assert replaced.result == 4
     # An ended job's id can be reused: the new job replaces it.
     again = queue.enqueue(jobs.add, 5, 5, job_id="dup")
     assert again.get_status() == "queued"
@@ -732,7 +735,7 @@ def test_enqueue_many_reports_a_duplicate_id_and_sends_no_batch_after_it(queue):
     with pytest.raises(DuplicateJobError):
         queue.enqueue_many(
             [
-                queue.prepare_data(jobs.add, args=(1, 1), job_id="taken"),
+                queue.prepare_data(jobs.add, args=(1, 1), job_id="taken", unique=True),
                 queue.prepare_data(jobs.add, args=(2, 2), job_id="beside"),
                 queue.prepare_data(jobs.add, args=(3, 3), job_id="later"),
             ],

@@ -20,7 +20,16 @@ def ks(key_prefix):
 
 
 def _enqueue(
-    redis_conn, ks, job_id, target="queued", score=None, at_front=False, ttl=None, queue=Q, **fields
+    redis_conn,
+    ks,
+    job_id,
+    target="queued",
+    score=None,
+    at_front=False,
+    ttl=None,
+    queue=Q,
+    unique=False,
+    **fields,
 ):
     flat = ["func", "tests.engine.jobs.add", "origin", queue]
     for name, value in fields.items():
@@ -37,6 +46,7 @@ def _enqueue(
         at_front,
         ttl,
         flat,
+        unique=unique,
     )
 
 
@@ -63,13 +73,34 @@ def test_enqueue_writes_the_hash_and_pushes_the_id(redis_conn, ks):
     assert redis_conn.ttl(ks.job(Q, "a")) == -1
 
 
-@pytest.mark.parametrize("live", ["queued", "deferred", "scheduled", "started"])
-def test_enqueue_refuses_a_live_duplicate(redis_conn, ks, live):
+@pytest.mark.parametrize("live", ["deferred", "started"])
+def test_enqueue_refuses_a_running_or_deferred_duplicate(redis_conn, ks, live):
     _enqueue(redis_conn, ks, "dup", target=live)
     with pytest.raises(ResponseError, match=f"DUPLICATE {live}"):
         _enqueue(redis_conn, ks, "dup", marker="second")
     assert redis_conn.hget(ks.job(Q, "dup"), "marker") is None
     assert _status(redis_conn, ks, "dup") == live
+
+
+@pytest.mark.parametrize("waiting", ["queued", "scheduled"])
+def test_enqueue_replaces_a_waiting_duplicate_leaving_one_copy(redis_conn, ks, waiting):
+    _enqueue(redis_conn, ks, "dup", target=waiting, old_field="x", dependents='["child"]')
+    _enqueue(redis_conn, ks, "dup", target="scheduled" if waiting == "queued" else "queued")
+    fields = redis_conn.hgetall(ks.job(Q, "dup"))
+    assert b"old_field" not in fields and fields[b"dependents"] == b'["child"]'
+    in_queue = redis_conn.lrange(ks.queue(Q), 0, -1).count(b"dup")
+    in_scheduled = redis_conn.zscore(ks.registry(Q, "scheduled"), "dup") is not None
+    assert (in_queue, in_scheduled) == ((0, True) if waiting == "queued" else (1, False))
+
+
+@pytest.mark.parametrize("old", ["queued", "scheduled", "started", "finished"])
+def test_a_unique_enqueue_refuses_any_job_with_the_id(redis_conn, ks, old):
+    _enqueue(redis_conn, ks, "dup", target="started" if old == "finished" else old)
+    if old == "finished":
+        redis_conn.hset(ks.job(Q, "dup"), "status", "finished")
+    with pytest.raises(ResponseError, match=f"DUPLICATE {old}"):
+        _enqueue(redis_conn, ks, "dup", unique=True, marker="second")
+    assert redis_conn.hget(ks.job(Q, "dup"), "marker") is None
 
 
 def test_enqueue_replaces_an_ended_job(redis_conn, ks):

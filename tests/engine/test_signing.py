@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from django_jobqueue.engine import (
+    Callback,
     JobStatus,
     Retry,
     SignatureError,
@@ -82,6 +83,12 @@ def _on_failure_added(queue, conn):
     return job
 
 
+def _on_stopped_added(queue, conn):
+    job = queue.enqueue(jobs.echo, 1)
+    conn.hset(job.key, "on_stopped", "tests.engine.jobs.mark_callback")
+    return job
+
+
 def _data_of_another_job(queue, conn):
     other = queue.enqueue(jobs.mark, "pwned")
     job = queue.enqueue(jobs.mark, "honest")
@@ -106,6 +113,7 @@ TAMPERINGS = [
     _on_success_added,
     _on_success_replaced,
     _on_failure_added,
+    _on_stopped_added,
     _data_of_another_job,
     _whole_call_copied_to_another_id,
 ]
@@ -151,6 +159,7 @@ def test_every_stored_field_that_names_code_is_bound(signed, make_queue, redis_c
         jobs.fail,
         on_success=jobs.on_success_callback,
         on_failure=jobs.on_failure_callback,
+        on_stopped=Callback(jobs.on_failure_callback, timeout=7),
         retry=Retry(max=2, interval=[1, 2]),
         meta={"a": 1},
         description="d",
@@ -169,7 +178,7 @@ def test_every_stored_field_that_names_code_is_bound(signed, make_queue, redis_c
             queue.fetch_job(job.id).args
         redis_conn.hset(job.key, field, value)
         assert queue.fetch_job(job.id).args == ()
-    assert sorted(naming_code) == ["func", "on_failure", "on_success"]
+    assert sorted(naming_code) == ["func", "on_failure", "on_stopped", "on_success"]
 
 
 def test_jobs_signed_with_a_rotated_key_still_run(marks, make_queue):

@@ -167,12 +167,19 @@ def enqueue(
     fields: Sequence[Any],
     id_chosen: bool = True,
     priority: int = 0,
+    unique: bool = False,
 ) -> Any:
+    """Store a new job and put it where ``target`` says (see enqueue.lua).
+
+    A chosen id already in use replaces that job when it waits in the queue or
+    the scheduled registry or has ended; with ``unique`` any job with the id
+    is kept and ``DUPLICATE <status>`` raised instead.
+    """
     registry = ks.queue(queue) if target == JobStatus.QUEUED else ks.registry(queue, target)
     listing, name = _listing(client, ks, queue)
     keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry, listing]
     if id_chosen:
-        keys += _ended_registries(ks, queue)
+        keys += [*_ended_registries(ks, queue), ks.registry(queue, JobStatus.SCHEDULED)]
     args = [
         job_id,
         target,
@@ -183,6 +190,7 @@ def enqueue(
         ks.wake_channel(queue),
         priority,
         name,
+        _claim_mode(id_chosen, unique),
         *fields,
     ]
     return _run("enqueue", client, keys, args)
@@ -207,6 +215,13 @@ def _ended_registries(ks: KeySpace, queue: str) -> list[str]:
     """Where an ended job with a reused id may sit (see claim_id in _lib.lua)."""
     ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.CANCELED)
     return [ks.registry(queue, kind) for kind in ended]
+
+
+def _claim_mode(id_chosen: bool, unique: bool) -> str:
+    """What the scripts do with another job that has a chosen id (claim_id in _lib.lua)."""
+    if not id_chosen:
+        return ""
+    return "unique" if unique else "replace"
 
 
 def _waiting_ttl(ttl: int | None) -> str:
@@ -271,14 +286,20 @@ def send_enqueue_many(
     ``calls.read()`` then gives one reply per job.
     """
     listing, name = _listing(calls.client, ks, queue)
-    keys = [ks.queue(queue), ks.priority(queue), listing, *_ended_registries(ks, queue)]
+    keys = [
+        ks.queue(queue),
+        ks.priority(queue),
+        listing,
+        *_ended_registries(ks, queue),
+        ks.registry(queue, JobStatus.SCHEDULED),
+    ]
     args: list[Any] = [repr(now), ks.wake_channel(queue), name]
     for job in jobs:
         fields = job.to_fields()
         keys.append(ks.job(queue, job.id))
         args += [
             job.id,
-            "1" if job.id_chosen else "0",
+            _claim_mode(job.id_chosen, bool(job.options and job.options.unique)),
             "1" if job.enqueue_at_front else "0",
             _waiting_ttl(job.ttl),
             job.priority,

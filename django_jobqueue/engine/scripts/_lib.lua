@@ -97,18 +97,33 @@ local function reply(head, job)
   return table.concat(lengths, ',') .. '\n' .. table.concat(pieces)
 end
 
--- Make room for a job whose id the caller chose. Returns 'DUPLICATE <status>'
--- when a live job has that id (it is left alone), else nil; an ended job with
--- the id is replaced, with every trace of it in the ended registries.
-local function claim_id(job_key, id, ended_registries)
+-- Make room for a job whose id the caller chose. mode 'unique' refuses any job
+-- that has the id, ended or not, until it is deleted (or expires). mode
+-- 'replace' (RQ's default for a reused id) replaces an ended job, and one still
+-- waiting in its queue or scheduled registry when waiting lists those three keys
+-- (queue list, priority set, scheduled registry); it refuses a running job and
+-- one waiting on its parents, whose bookkeeping lives in other hashes. A
+-- replaced job leaves no trace (its id is taken out of every place listed, so
+-- a job is never in two places) except its dependents, which wait on the id
+-- and are kept for the new job to release. Returns 'DUPLICATE <status>' when
+-- the job is left alone, else nil.
+local function claim_id(job_key, id, ended_registries, mode, waiting)
   local old = redis.call('HGET', job_key, 'status')
-  if old == 'queued' or old == 'started' or old == 'deferred' or old == 'scheduled' then
+  if not old then return nil end
+  local waits = old == 'queued' or old == 'scheduled'
+  if mode == 'unique' or old == 'started' or old == 'deferred' or (waits and not waiting) then
     return 'DUPLICATE ' .. old
   end
-  if old then
-    redis.call('DEL', job_key)
-    for _, registry in ipairs(ended_registries) do redis.call('ZREM', registry, id) end
+  local dependents = redis.call('HGET', job_key, 'dependents')
+  if waits then
+    -- The list first: a key of the wrong type fails here, before anything changed.
+    redis.call('LREM', waiting[1], 0, id)
+    redis.call('ZREM', waiting[2], id)
+    redis.call('ZREM', waiting[3], id)
   end
+  redis.call('DEL', job_key)
+  for _, registry in ipairs(ended_registries) do redis.call('ZREM', registry, id) end
+  if dependents then redis.call('HSET', job_key, 'dependents', dependents) end
   return nil
 end
 
