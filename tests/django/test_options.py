@@ -13,7 +13,7 @@ from django.db import transaction
 import django_jobqueue
 from django_jobqueue import Job, get_queue
 from tests.engine import jobs
-from tests.engine.test_options import OPTIONS
+from tests.engine.test_options import OPTIONS, TOGETHER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,10 +50,10 @@ def test_every_option_works_through_the_django_entry_points(jq, option, enqueue,
         value = value(queue)
     if in_transaction:
         with transaction.atomic():
-            made = enqueue(queue, {option: value})
+            made = enqueue(queue, {option: value, **TOGETHER.get(option, {})})
             assert made.get_status(refresh=False) == "pending_commit"
     else:
-        made = enqueue(queue, {option: value})
+        made = enqueue(queue, {option: value, **TOGETHER.get(option, {})})
     stored = Job.fetch(made.id, queue.connection, origin=queue.name, prefix=queue.keys.prefix)
     assert check(stored, queue, value)
     assert (stored.args, stored.kwargs) == ((1, 2), {})
