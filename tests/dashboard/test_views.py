@@ -594,7 +594,8 @@ def test_list_rows_never_fetch_a_large_result_call_or_traceback(admin, jq, run_j
     assert '<td class="jq-summary">3</td>' in html  # small results are still shown
     size, html = sent("queues/default/failed/")
     assert size < 100_000, size
-    assert "(a traceback of 98.1\xa0KB: open the job to read it)" in html
+    # About 98 KB: the exact size varies with the Python version's traceback format.
+    assert re.search(r"\(a traceback of 9\d\.\d\xa0KB: open the job to read it\)", html)
     size, html = sent(f"queues/default/finished/?q={finished.id}")
     assert size < 100_000 and "(a result of 5.0\xa0MB" in html
     # The job's own page still reads it all.
