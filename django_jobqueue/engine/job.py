@@ -21,6 +21,8 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from . import scripts
 from .callbacks import DEFAULT_CALLBACK_TIMEOUT
 from .callbacks import NAMES as CALLBACK_NAMES
@@ -722,21 +724,24 @@ class Job:
         """Store the fields people change after enqueueing: meta, description, TTLs, timeout.
 
         The job's place (queue or registry), status and call are left as they
-        are. RQ's ``save()`` also stores a job that was never enqueued, as a
-        hash in no queue and no registry; here a job in Redis is always
-        somewhere, so such a job is refused: enqueue it with
-        :meth:`Queue.enqueue_job`.
+        are. A job that was never enqueued (from :meth:`create`) is stored
+        whole, as RQ does, with status ``created``: in no queue and no
+        registry, so no worker takes it until :meth:`Queue.enqueue_job` puts
+        it in one. Its ``ttl``, if any, is that hash's expiry.
 
         Raises:
-            InvalidJobOperation: the job was never stored.
+            DuplicateJobError: a never-enqueued job's id belongs to a job that
+                is in a queue or registry (that job is kept).
             NoSuchJobError: the job is gone (deleted or expired).
         """
         if not self.store.in_redis:
             return
-        if not self.stored or self.unsaved:
+        if not self.stored:
+            self._save_created()
+            return
+        if self.unsaved:
             raise InvalidJobOperation(
-                f"Job {self.id} was never enqueued, so there is nothing to save: "
-                "put it in a queue with queue.enqueue_job(job)."
+                f"Job {self.id} is stored when its transaction commits; save it after that."
             )
         values = {
             "desc": self._description,
@@ -747,6 +752,19 @@ class Job:
         }
         if not scripts.save(self.connection, self.key, values):
             raise NoSuchJobError(f"No job with id {self.id!r}.")
+
+    def _save_created(self) -> None:
+        if self._created_at is None:
+            self._created_at = now()
+        fields = ["status", JobStatus.CREATED.value, "created_at", repr(self._created_at)]
+        try:
+            scripts.save_created(self.connection, self.key, self.ttl, [*fields, *self.to_fields()])
+        except ResponseError as exc:
+            raise scripts.script_error(exc, self.id, queue=self.origin) from None
+        # Job.fetch() without an origin looks for the job among the known queues.
+        self.connection.sadd(self.keys.queues, self.origin)
+        self._status = JobStatus.CREATED
+        self.stored = True
 
     @classmethod
     def exists(

@@ -21,6 +21,9 @@ class JobStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELED = "canceled"
     STOPPED = "stopped"
+    #: Stored by ``job.save()`` before it was ever enqueued: in no queue and no
+    #: registry, waiting for ``queue.enqueue_job(job)`` (RQ's ``created``).
+    CREATED = "created"
     #: Enqueued inside a database transaction; stored in Redis once it commits.
     PENDING_COMMIT = "pending_commit"
 

@@ -9,11 +9,13 @@ import time
 import pytest
 
 from django_jobqueue.engine import (
+    DuplicateJobError,
     InvalidJobOperation,
     Job,
     JobStatus,
     NoSuchJobError,
     Retry,
+    Worker,
     get_current_job,
 )
 
@@ -534,10 +536,52 @@ def test_save_stores_what_people_change_and_keeps_the_place(queue, redis_conn, k
     assert _fetch(job.id, redis_conn, key_prefix).description == "tests.engine.jobs.add(1, 2)"
 
 
-def test_save_refuses_a_job_never_enqueued_and_one_gone(queue):
-    job = Job.create(jobs.add, (1, 2), connection=queue.connection, prefix=queue.keys.prefix)
-    with pytest.raises(InvalidJobOperation, match="enqueue_job"):
-        job.save()
+def test_save_of_a_created_job_stores_it_in_no_queue_until_it_is_enqueued(queue, redis_conn):
+    job = Job.create(
+        jobs.add, (1, 2), connection=redis_conn, origin=queue.name, prefix=queue.keys.prefix
+    )
+    job.save()
+    assert job.get_status() == JobStatus.CREATED
+    stored = Job.fetch(job.id, redis_conn, prefix=queue.keys.prefix)  # found without its queue
+    assert (stored.get_status(), stored.args, stored.origin) == (
+        JobStatus.CREATED,
+        (1, 2),
+        queue.name,
+    )
+    assert queue.count == 0
+    assert Worker([queue]).work(burst=True) is False  # nothing for a worker to take
+    queue.enqueue_job(stored)
+    assert queue.get_job_ids() == [job.id]
+    Worker([queue]).work(burst=True)
+    assert stored.latest_result().return_value == 3
+
+
+def test_save_of_a_created_job_keeps_a_job_that_has_its_id_and_honours_ttl(queue, redis_conn):
+    queued = queue.enqueue(jobs.add, 1, 2, job_id="taken")
+    twin = Job.create(
+        jobs.add,
+        (5, 6),
+        id="taken",
+        connection=redis_conn,
+        origin=queue.name,
+        prefix=queue.keys.prefix,
+    )
+    with pytest.raises(DuplicateJobError, match="already queued"):
+        twin.save()
+    assert queue.fetch_job("taken").args == (1, 2) and queue.get_job_ids() == [queued.id]
+    brief = Job.create(
+        jobs.add,
+        (1, 2),
+        ttl=30,
+        connection=redis_conn,
+        origin=queue.name,
+        prefix=queue.keys.prefix,
+    )
+    brief.save()
+    assert 0 < redis_conn.ttl(brief.key) <= 30
+
+
+def test_save_refuses_a_job_that_is_gone(queue):
     stored = queue.enqueue(jobs.add, 1, 2)
     stored.delete()
     with pytest.raises(NoSuchJobError):

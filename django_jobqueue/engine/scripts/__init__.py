@@ -527,6 +527,11 @@ def save(client: Any, job_key: str, values: dict[str, Any]) -> Any:
     return _run("save", client, [job_key], [len(deleted), *deleted, *pairs])
 
 
+def save_created(client: Any, job_key: str, ttl: int | None, fields: Sequence[Any]) -> Any:
+    """Store a never-enqueued job as status ``created`` (see save_created.lua)."""
+    return _run("save_created", client, [job_key], [_waiting_ttl(ttl), *fields])
+
+
 def scheduler_hold(client: Any, ks: KeySpace, token: str, ttl_ms: int) -> Any:
     """Returns 2 (taken now), 1 (kept) or 0 (another scheduler holds the lock)."""
     return _run("scheduler_hold", client, [ks.scheduler], [token, int(ttl_ms)])
