@@ -356,11 +356,17 @@ class Job:
         connection: Any = None,
         serializer: Any = None,
         *,
-        origin: str,
+        origin: str | None = None,
         prefix: str | None = None,
     ) -> list[Job | None]:
-        """Read several jobs of one queue in one round trip; None for missing ones."""
+        """Read several jobs of one queue in one round trip; None for missing ones.
+
+        Without ``origin`` each job is looked for on every known queue, as
+        :meth:`fetch` does: one round trip per job more.
+        """
         connection = resolve_connection(connection)
+        if origin is None:
+            return [cls._fetch_or_none(i, connection, serializer, prefix) for i in ids]
         ks = keyspace(prefix)
         pipe = connection.pipeline(transaction=False)
         for job_id in ids:
@@ -376,6 +382,15 @@ class Job:
             else:
                 jobs.append(None)
         return jobs
+
+    @classmethod
+    def _fetch_or_none(
+        cls, job_id: str, connection: Any, serializer: Any, prefix: str | None
+    ) -> Job | None:
+        try:
+            return cls.fetch(as_str(job_id), connection, serializer=serializer, prefix=prefix)
+        except NoSuchJobError:
+            return None
 
     @classmethod
     def from_hash(
@@ -780,6 +795,14 @@ class Job:
         if origin is not None:
             return bool(job.connection.exists(job.key))
         return bool(job._find_origin())
+
+    def get_ttl(self) -> int | None:
+        """Seconds the job may wait in its queue before it is dropped; None: no limit."""
+        return self.ttl
+
+    def get_result_ttl(self, default_ttl: int | None = None) -> int | None:
+        """Seconds the result is kept: the job's own ``result_ttl``, else ``default_ttl``."""
+        return default_ttl if self.result_ttl is None else self.result_ttl
 
     def get_position(self) -> int | None:
         """Where this job waits in its queue (0: taken next), or None when it is not waiting."""

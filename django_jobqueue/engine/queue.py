@@ -81,8 +81,20 @@ class Queue:
         self.key = self.keys.queue(self.name)
         self.job_class = job_class
 
+    #: Seconds a job may run when neither it nor its queue says (RQ's name).
+    DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
+
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
+
+    def __str__(self) -> str:
+        return f"<Queue {self.name}>"
+
+    def __lt__(self, other: Queue) -> bool:
+        """Queues sort by name, as RQ's do."""
+        if not isinstance(other, Queue):
+            return NotImplemented
+        return self.name < other.name
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Queue) and (self.name, self.keys.prefix) == (
@@ -485,7 +497,9 @@ class Queue:
         """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
         return EnqueueData(func, args, kwargs, EnqueueOptions.of(**options))
 
-    def enqueue_many(self, calls: Iterable[EnqueueData], batch_size: int = 1000) -> list[Job]:
+    def enqueue_many(
+        self, calls: Iterable[EnqueueData], batch_size: int = 1000, pipeline: Any = None
+    ) -> list[Job]:
         """Enqueue many prepared calls, ``batch_size`` per script call.
 
         Every call is checked (importable function, serializable arguments)
@@ -495,7 +509,14 @@ class Queue:
         ``depends_on`` or ``at`` are enqueued one by one after their batch. A
         batch that meets an error (a chosen id already in use) is stored apart
         from that call, and the error is raised before the next batch is sent.
+
+        With ``pipeline`` (a redis-py pipeline of this connection), the jobs are
+        only added to it, stored when the caller executes it, as RQ does. A job
+        id chosen twice in one call is refused (``ValueError``) before anything
+        is sent: the second would replace the first.
         """
+        if pipeline is not None:
+            return self._enqueue_many_in_pipeline(pipeline, calls)
         if self.in_memory or not self.is_async:
             return [
                 self.enqueue_job(self.create_job(c.func, c.args, c.kwargs, options=c.options))
@@ -504,11 +525,12 @@ class Queue:
         self.register()
         jobs: list[Job] = []
         pending = iter(calls)
+        seen: set[str] = set()  # chosen ids, to refuse one given twice
         with scripts.Overlapped(self.connection) as wire:
             in_flight: _Batch | None = None
             while True:
                 try:
-                    batch = self._prepare_batch(list(islice(pending, batch_size)))
+                    batch = self._prepare_batch(list(islice(pending, batch_size)), seen)
                 except BaseException:
                     if in_flight is not None:  # it was stored: report it as usual
                         self._settle_batch(wire, in_flight)
@@ -520,7 +542,18 @@ class Queue:
                 self._send_batch(wire, batch)
                 in_flight = batch
 
-    def _prepare_batch(self, calls: list[EnqueueData]) -> _Batch:
+    def _enqueue_many_in_pipeline(self, pipeline: Any, calls: Iterable[EnqueueData]) -> list[Job]:
+        calls = list(calls)
+        _refuse_repeated_ids(calls, set())
+        made = []
+        for call in calls:
+            job = self.create_job(call.func, call.args, call.kwargs, options=call.options)
+            o = call.options
+            made.append(self._enqueue_in_pipeline(pipeline, job, o.at_front, o.depends_on, o.at))
+        return made
+
+    def _prepare_batch(self, calls: list[EnqueueData], seen: set[str]) -> _Batch:
+        _refuse_repeated_ids(calls, seen)
         batch = _Batch()
         for call in calls:
             job = self.create_job(call.func, call.args, call.kwargs, options=call.options)
@@ -619,6 +652,19 @@ class _Batch:
     def __init__(self) -> None:
         self.prepared: list[Job] = []
         self.plain: list[Job] = []
+
+
+def _refuse_repeated_ids(calls: Iterable[EnqueueData], seen: set[str]) -> None:
+    for call in calls:
+        job_id = call.options.job_id
+        if job_id is None:
+            continue
+        if job_id in seen:
+            raise ValueError(
+                f"job_id {job_id!r} is given twice to one enqueue_many() call; the second "
+                "job would replace the first. Give each job its own id."
+            )
+        seen.add(job_id)
 
 
 class EnqueueData(NamedTuple):

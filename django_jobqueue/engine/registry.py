@@ -71,6 +71,15 @@ class BaseRegistry:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
 
+    def __eq__(self, other: object) -> bool:
+        """Two registries are equal when they are the same kind on the same queue and server."""
+        if not isinstance(other, BaseRegistry):
+            return NotImplemented
+        return (type(self), self.key, self.connection) == (type(other), other.key, other.connection)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.key))
+
     def _live_min(self) -> str:
         return f"({now()!r}" if self.expiring else "-inf"
 

@@ -14,6 +14,7 @@ from django_jobqueue.engine import (
     Job,
     JobStatus,
     NoSuchJobError,
+    Queue,
     Retry,
     Worker,
     get_current_job,
@@ -74,6 +75,16 @@ def test_fetch_many(queue, redis_conn, key_prefix):
     b = queue.enqueue(jobs.add, 2, 2)
     found = Job.fetch_many([a.id, "missing", b.id], redis_conn, origin="default", prefix=key_prefix)
     assert [j and j.id for j in found] == [a.id, None, b.id]
+    other = Queue("other", connection=redis_conn, prefix=key_prefix).enqueue(jobs.add, 3, 3)
+    found = Job.fetch_many([a.id, "missing", other.id], redis_conn, prefix=key_prefix)
+    assert [j and (j.id, j.origin) for j in found] == [(a.id, "default"), None, (other.id, "other")]
+
+
+def test_get_ttl_and_get_result_ttl(queue):
+    job = queue.enqueue(jobs.add, 1, 1, ttl=50, result_ttl=7)
+    assert (job.get_ttl(), job.get_result_ttl(default_ttl=99)) == (50, 7)
+    plain = queue.enqueue(jobs.add, 1, 1)
+    assert (plain.get_ttl(), plain.get_result_ttl(default_ttl=99)) == (None, 99)
 
 
 # -- attributes ----------------------------------------------------------------

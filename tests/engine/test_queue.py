@@ -607,6 +607,36 @@ def test_enqueue_many_writes_every_call_in_batches(queue):
     assert [j.result for j in enqueued[:3]] == [1, 2, 3]
 
 
+def test_enqueue_many_on_a_pipeline_stores_nothing_until_it_runs(queue, redis_conn):
+    calls = [
+        Queue.prepare_data(jobs.add, (1, 1), job_id="one"),
+        Queue.prepare_data(jobs.add, (2, 2), job_id="two"),
+        Queue.prepare_data(jobs.add, (3, 3), job_id="three", at_front=True),
+    ]
+    with redis_conn.pipeline() as pipe:
+        made = queue.enqueue_many(calls, pipeline=pipe)
+        assert queue.get_job_ids() == [] and [j.id for j in made] == ["one", "two", "three"]
+        pipe.execute()
+    assert queue.get_job_ids() == ["three", "one", "two"]
+
+
+def test_enqueue_many_refuses_an_id_given_twice_before_sending_anything(queue, redis_conn):
+    twice = [Queue.prepare_data(jobs.add, (1, 1), job_id="same")] * 2
+    with pytest.raises(ValueError, match="'same' is given twice"):
+        queue.enqueue_many(twice)
+    with redis_conn.pipeline() as pipe:
+        with pytest.raises(ValueError, match="given twice"):
+            queue.enqueue_many(twice, pipeline=pipe)
+        assert len(pipe) == 0
+    assert queue.count == 0 and not queue.fetch_job("same")
+
+
+def test_queues_print_and_sort_by_name_as_in_rq(redis_conn):
+    low, high = Queue("low", connection=redis_conn), Queue("high", connection=redis_conn)
+    assert str(low) == "<Queue low>" and sorted([low, high]) == [high, low]
+    assert Queue.DEFAULT_TIMEOUT == DEFAULT_TIMEOUT
+
+
 def test_enqueue_many_checks_calls_before_writing_their_batch(queue):
     calls = [
         queue.prepare_data(jobs.add, args=(1, 2)),

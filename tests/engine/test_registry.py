@@ -38,6 +38,9 @@ def test_registries_are_queue_attributes(queue, key_prefix):
         assert registry.count == 0
         assert len(registry) == 0
         assert registry.get_job_ids() == []
+        assert registry == cls(queue=queue) and hash(registry) == hash(cls(queue=queue))
+    assert queue.started_job_registry != queue.finished_job_registry
+    assert queue.started_job_registry != StartedJobRegistry("other", connection=queue.connection)
 
 
 def test_registry_made_by_name(redis_conn, key_prefix, queue, make_worker):
