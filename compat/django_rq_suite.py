@@ -43,7 +43,6 @@ sys.path.insert(0, str(ROOT))
 
 from compat.rq_suite import report  # noqa: E402
 
-
 #: The two packages a django-rq project imports, and what replaces each.
 RENAMES = {"django_rq": "django_jobqueue", "rq": "django_jobqueue.engine"}
 
@@ -67,11 +66,11 @@ DOTTED_STRING = re.compile(
 REDIS_PORT_LINE = re.compile(r"^REDIS_PORT = 6379$", re.MULTILINE)
 
 #: Loaded by the rewritten imports; lives next to django-rq's tests in the work folder.
-SHIM = '''"""Names django-rq's tests import, looked up in django_jobqueue (written by django_rq_suite)."""
+SHIM = '''"""django-rq's imports, looked up in django_jobqueue (written by django_rq_suite)."""
 
 import importlib
 
-RENAMES = {RENAMES!r}
+RENAMES = __RENAMES__
 
 
 class Missing:
@@ -81,7 +80,7 @@ class Missing:
         object.__setattr__(self, "_name", name)
 
     def _fail(self, *args, **kwargs):
-        raise NotImplementedError(f"{{self._name}} has no counterpart in django_jobqueue")
+        raise NotImplementedError(f"{self._name} has no counterpart in django_jobqueue")
 
     __call__ = _fail
     __iter__ = _fail
@@ -96,10 +95,10 @@ class Missing:
     def __mro_entries__(self, bases):
         # A class built on a missing one is defined, and fails when it is used.
         fail = self._fail
-        return (type(self._name, (), {{"__init__": fail, "__new__": fail}}),)
+        return (type(self._name, (), {"__init__": fail, "__new__": fail}),)
 
     def __repr__(self):
-        return f"<missing {{self._name}}>"
+        return f"<missing {self._name}>"
 
 
 def _module(dotted):
@@ -120,14 +119,14 @@ def load(package, module, *names):
                 found.append(getattr(place, name))
                 break
             try:  # a submodule: from django_rq import thread_queue
-                found.append(importlib.import_module(f"{{place.__name__}}.{{name}}"))
+                found.append(importlib.import_module(f"{place.__name__}.{name}"))
                 break
             except ImportError:
                 pass
         else:
-            found.append(Missing(f"{{package}}{{module}}.{{name}}"))
+            found.append(Missing(f"{package}{module}.{name}"))
     return found
-'''.format(RENAMES=RENAMES)
+'''.replace("__RENAMES__", repr(RENAMES))
 
 
 def rewrite(source: str) -> str:
