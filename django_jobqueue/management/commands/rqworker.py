@@ -18,7 +18,7 @@ from ...engine import hooks
 from ...engine.execution import EXECUTIONS
 from ...engine.utils import import_attribute, parent_death_signal, parse_bytes
 from ...engine.worker import DEFAULT_WORKER_TTL
-from ...queues import WORKER_CLASSES, get_worker
+from ...workers import WORKER_CLASSES, get_worker
 from ._base import configured_queues
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
