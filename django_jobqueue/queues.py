@@ -18,6 +18,7 @@ from .connections import get_connection
 from .engine import Job, JobStatus, Queue
 from .engine.queue import placement
 from .engine.utils import import_attribute
+from .jobs import get_job_class
 from .rq_settings import translate_commit_mode
 
 _UNSET: Any = object()
@@ -206,6 +207,7 @@ def get_queue(
             f"Queue class {cls.__qualname__} of queue {name!r} is not a subclass of "
             "django_jobqueue.Queue: build it on that class to get the queue's settings."
         )
+    overrides["job_class"] = get_job_class(overrides.get("job_class"))
     queue = cls(name, **overrides)
     if commit_mode is not None:
         try:
@@ -213,6 +215,16 @@ def get_queue(
         except ValueError as exc:
             raise ImproperlyConfigured(f"get_queue(commit_mode=...): {exc}") from None
     return queue
+
+
+def get_commit_mode() -> str:
+    """The commit mode in force: ``"on_commit"`` or ``"immediate"``.
+
+    ``JOBQUEUE_COMMIT_MODE``, else django-rq's ``RQ['COMMIT_MODE']`` or
+    ``RQ['AUTOCOMMIT']`` (translated), else ``"on_commit"``; a bad value raises
+    ImproperlyConfigured.
+    """
+    return get_settings().commit_mode
 
 
 def get_queues(*queue_names: str, **kwargs: Any) -> list[DjangoQueue]:

@@ -39,6 +39,7 @@ RQ_KEYS_READ = {
     "AUTOCOMMIT": "JOBQUEUE_COMMIT_MODE",
     "DEFAULT_RESULT_TTL": "DEFAULT_RESULT_TTL on each queue",
     "WORKER_CLASS": "JOBQUEUE_WORKER['CLASS']",
+    "JOB_CLASS": "job_class= of get_queue() and get_worker(), where needed",
 }
 #: Queue options only django-rq has; :func:`translate_queue` turns them into ours.
 RQ_QUEUE_KEYS = {"SOCKET_TIMEOUT", "REDIS_CLIENT_KWARGS", "USE_REDIS_CACHE", "QUEUE_CLASS"}

@@ -19,6 +19,7 @@ from .engine.execution import EXECUTIONS
 from .engine.scheduler import Scheduler
 from .engine.utils import import_attribute
 from .engine.worker.pool import WorkerPool
+from .jobs import get_job_class
 from .queues import connection_of, get_queue
 
 #: The worker kinds ``rqworker --worker-class`` and JOBQUEUE_WORKER['CLASS'] name.
@@ -88,7 +89,7 @@ def get_worker(
     names = list(queue_names) or ["default"]
     queues = [get_queue(name, queue_class=queue_class) for name in names]
     if job_class is not None:
-        job_class = import_attribute(job_class) if isinstance(job_class, str) else job_class
+        job_class = get_job_class(job_class)
         for queue in queues:
             queue.job_class = job_class
     # A worker takes jobs through one Redis connection: queues on another Redis (or

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from django_jobqueue import conf, get_queue
+from django_jobqueue import Job, conf, get_queue
 from django_jobqueue.conf import get_settings
 from django_jobqueue.queues import DjangoQueue
 
@@ -150,10 +150,10 @@ def test_rq_must_be_a_dict(settings):
 
 
 def test_rq_keys_read_and_not_read_are_named(settings):
-    settings.RQ = {"COMMIT_MODE": "request_finished", "JOB_CLASS": "x.Job"}
+    settings.RQ = {"COMMIT_MODE": "request_finished", "SCHEDULER_CLASS": "x.Scheduler"}
     problems = {p.id: p for p in conf.find_problems()}
     assert "JOBQUEUE_COMMIT_MODE" in problems["django_jobqueue.W007"].hint
-    assert "JOB_CLASS" in problems["django_jobqueue.W008"].msg
+    assert "SCHEDULER_CLASS" in problems["django_jobqueue.W008"].msg
     assert "request_finished" in problems["django_jobqueue.W008"].msg
 
 
@@ -172,3 +172,27 @@ def test_rq_worker_class_is_the_fallback(settings):
     assert get_settings().worker["CLASS"] == "fork"
     settings.JOBQUEUE_WORKER = {"CLASS": "simple"}
     assert get_settings().worker["CLASS"] == "simple"
+
+
+def test_rq_job_class_is_what_queues_and_workers_load_jobs_as(settings, jq):
+    from django_jobqueue import get_worker
+    from django_jobqueue.jobs import get_job_class
+    from tests.django.test_workers import OtherJob
+
+    assert get_job_class() is Job
+    assert get_job_class("tests.django.test_workers.OtherJob") is OtherJob
+    settings.RQ = {"JOB_CLASS": "tests.django.test_workers.OtherJob"}
+    assert get_job_class() is OtherJob
+    assert get_queue().job_class is OtherJob
+    assert get_worker(worker_class="simple").job_class is OtherJob
+
+
+def test_get_commit_mode(settings):
+    from django_jobqueue.queues import get_commit_mode
+
+    assert get_commit_mode() == "on_commit"
+    settings.RQ = {"COMMIT_MODE": "auto"}
+    assert get_commit_mode() == "immediate"
+    settings.RQ = {"COMMIT_MODE": "later"}
+    with pytest.raises(ImproperlyConfigured, match="E041"):
+        get_commit_mode()
