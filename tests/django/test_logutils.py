@@ -41,6 +41,11 @@ def test_no_color_turns_colour_off(monkeypatch):
     assert emit(Terminal()) == "job failed\n"
 
 
+def test_warnings_are_yellow(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert emit(Terminal(), level=logging.WARNING) == f"\x1b[33mjob failed{RESET}\n"
+
+
 def test_info_keeps_the_terminal_colour(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert emit(Terminal(), level=logging.INFO) == "job failed\n"

@@ -196,3 +196,28 @@ def test_get_commit_mode(settings):
     settings.RQ = {"COMMIT_MODE": "later"}
     with pytest.raises(ImproperlyConfigured, match="E041"):
         get_commit_mode()
+
+
+def test_connection_kwargs_win_over_django_rq_client_options(rq_queues):
+    rq_queues.RQ_QUEUES = {
+        "default": {
+            "URL": LOCAL,
+            "SOCKET_TIMEOUT": 7,
+            "REDIS_CLIENT_KWARGS": {"socket_timeout": 8},
+            "CONNECTION_KWARGS": {"socket_timeout": 9},
+        }
+    }
+    assert get_queue().connection.connection_pool.connection_kwargs["socket_timeout"] == 9
+
+
+def test_commands_over_all_queues_leave_a_bad_one_out(rq_queues, jq, redis_url):
+    import json
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    rq_queues.RQ_QUEUES = {"default": {"URL": redis_url}, "bad": {"URL": redis_url, "X": 1}}
+    call_command("rqstats", "--json", stdout=(out := __import__("io").StringIO()))
+    assert [row["name"] for row in json.loads(out.getvalue())["queues"]] == ["default"]
+    with pytest.raises(CommandError, match=r"RQ_QUEUES\['bad'\].*E001"):
+        call_command("rqstats", "bad")
