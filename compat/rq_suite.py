@@ -31,6 +31,7 @@ import tarfile
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,11 +187,15 @@ def prepare(sdist: Path, work: Path) -> Path:
     return tests
 
 
-def report(junit: Path) -> int:
+def test_file(dotted: list[str]) -> str:
+    """The test file of a junit classname split on dots: its first ``test_`` part."""
+    return next((n for n in dotted if n.startswith("test_")), dotted[-1]) + ".py"
+
+
+def report(junit: Path, file_of: Callable[[list[str]], str] = test_file) -> int:
     counts: dict[str, Counter] = {}
     for case in ET.parse(junit).getroot().iter("testcase"):
-        dotted = (case.get("classname") or case.get("name", "")).split(".")
-        file = next((n for n in dotted if n.startswith("test_")), dotted[-1]) + ".py"
+        file = file_of((case.get("classname") or case.get("name", "")).split("."))
         outcome = "passed"
         for child in case:
             if child.tag in ("failure", "error", "skipped"):

@@ -17,7 +17,8 @@ _DJANGO_NAMES = {
     "job": ("decorators", "job"),
     "enqueue": ("queues", "enqueue"),
     "get_queue": ("queues", "get_queue"),
-    "get_worker": ("queues", "get_worker"),
+    "get_queues": ("queues", "get_queues"),
+    "get_worker": ("workers", "get_worker"),
     "get_connection": ("connections", "get_connection"),
 }
 _ENGINE_NAMES = (

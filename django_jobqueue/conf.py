@@ -19,6 +19,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .engine.connection import OWN_KEYWORDS, accepted_kwargs, connection_class
 from .engine.vocabulary import DEFAULT_PREFIX
+from .problems import Problem
+from .rq_settings import RQ_QUEUE_KEYS, queues_setting, rq_option, translate_queue
+from .rq_settings import commit_mode as rq_commit_mode
+from .rq_settings import find_problems as rq_problems
 
 #: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all.
 DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
@@ -39,7 +43,12 @@ CONNECTION_KEYS = {
     "CONNECTION_KWARGS",
     "CLUSTER",
 }
-QUEUE_KEYS = CONNECTION_KEYS | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC", "SERIALIZER"}
+#: A queue's keys: where Redis is, its defaults, and django-rq's options (:mod:`.rq_settings`).
+QUEUE_KEYS = (
+    CONNECTION_KEYS
+    | {"DEFAULT_TIMEOUT", "DEFAULT_RESULT_TTL", "ASYNC", "SERIALIZER"}
+    | RQ_QUEUE_KEYS
+)
 URL_SCHEMES = ("redis", "rediss", "unix")
 COMMIT_MODES = ("on_commit", "immediate")
 #: Keys of JOBQUEUE_WORKER: what ``rqworker`` uses unless told otherwise.
@@ -101,6 +110,8 @@ class QueueConfig:
     default_result_ttl: int | None = None
     is_async: bool | None = None
     serializer: str | None = None
+    #: Dotted path of a Queue subclass get_queue() builds (django-rq's QUEUE_CLASS).
+    queue_class: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,29 +130,28 @@ class JobQueueSettings:
     max_result: int | None = None
     #: Bearer token that opens the metrics endpoints to scrapers; empty: staff login only.
     api_token: str = ""
+    #: Queues whose options have an error, with the first one: they alone are unusable.
+    broken: dict[str, str] = field(default_factory=dict)
+    #: The setting the queues were read from (JOBQUEUE_QUEUES, or django-rq's RQ_QUEUES).
+    queues_setting: str = "JOBQUEUE_QUEUES"
 
     def queue(self, name: str) -> QueueConfig:
         try:
             return self.queues[name]
         except KeyError:
+            if name in self.broken:
+                raise ImproperlyConfigured(self.broken[name]) from None
             configured = ", ".join(sorted(self.queues)) or "none"
+            # A queue whose name itself is wrong (E009) may be the one meant.
+            errors = "".join(f" Left out: {b!r}: {e}" for b, e in self.broken.items())
             raise ImproperlyConfigured(
-                f"Queue {name!r} is not in JOBQUEUE_QUEUES (configured: {configured})."
+                f"Queue {name!r} is not in {self.queues_setting} (configured: {configured})."
+                + errors
             ) from None
 
     def queue_is_async(self, name: str) -> bool:
         config = self.queue(name)
         return self.is_async if config.is_async is None else config.is_async
-
-
-class Problem:
-    """One configuration problem, as the checks framework and exceptions show it."""
-
-    def __init__(self, id: str, msg: str, hint: str | None = None, level: str = "error"):
-        self.id, self.msg, self.hint, self.level = id, msg, hint, level
-
-    def __repr__(self) -> str:
-        return f"Problem({self.id!r}, {self.msg!r})"
 
 
 def find_problems() -> list[Problem]:
@@ -154,27 +164,32 @@ def find_problems() -> list[Problem]:
     E012 bad port or database (PORT, DB or in the URL), E013 bad JOBQUEUE_WORKER,
     E014 bad signing or payload settings, E015 bad CLUSTER, E016 JOBQUEUE_API_TOKEN
     not a string, E017 JOBQUEUE_QUEUES empty, E018 bad CONNECTION_KWARGS, E019 bad
-    SERIALIZER, W001 no 'default'
+    SERIALIZER, E040 bad django-rq queue option (QUEUE_CLASS, USE_REDIS_CACHE,
+    SOCKET_TIMEOUT, REDIS_CLIENT_KWARGS), E041 bad RQ setting, W001 no 'default'
     queue, W002 payload signing turned off, W003 no key to sign payloads with,
-    W004 JOBQUEUE_API_TOKEN too short to resist guessing.
+    W004 JOBQUEUE_API_TOKEN too short to resist guessing, W005 RQ_QUEUES read in
+    place of JOBQUEUE_QUEUES, W006 RQ_QUEUES ignored, W007 RQ keys read, W008 RQ
+    keys not read. A problem of one queue's options (E001-E005, E008-E010, E012,
+    E015, E018, E019, E040) makes only that queue unusable.
     """
-    problems: list[Problem] = []
-    raw = getattr(settings, "JOBQUEUE_QUEUES", None)
+    problems: list[Problem] = rq_problems()
+    setting, raw = queues_setting()
     if raw is None:
         raw = DEFAULT_QUEUES
     if not isinstance(raw, dict):
         return [
+            *problems,
             Problem(
                 "django_jobqueue.E008",
-                "JOBQUEUE_QUEUES must be a dict of queue name to options.",
+                f"{setting} must be a dict of queue name to options.",
                 'Example: {"default": {"URL": "redis://127.0.0.1:6379/0"}}',
-            )
+            ),
         ]
     if not raw:
         problems.append(
             Problem(
                 "django_jobqueue.E017",
-                "JOBQUEUE_QUEUES is empty: there is no queue to enqueue to or work on.",
+                f"{setting} is empty: there is no queue to enqueue to or work on.",
                 "Remove the setting for one 'default' queue on redis://127.0.0.1:6379/0, "
                 'or add one: {"default": {"URL": "redis://127.0.0.1:6379/0"}}.',
             )
@@ -187,7 +202,7 @@ def find_problems() -> list[Problem]:
             )
         )
     mode = getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit")
-    if mode not in COMMIT_MODES:
+    if mode not in COMMIT_MODES:  # RQ['COMMIT_MODE'] is checked by rq_problems()
         problems.append(
             Problem(
                 "django_jobqueue.E007",
@@ -204,7 +219,7 @@ def find_problems() -> list[Problem]:
             )
         )
     for name, options in raw.items():
-        problems += _queue_problems(name, options)
+        problems += _queue_problems(name, options, setting)
     problems += _worker_problems(getattr(settings, "JOBQUEUE_WORKER", {}))
     problems += _payload_problems()
     problems += _api_token_problems()
@@ -212,7 +227,7 @@ def find_problems() -> list[Problem]:
         problems.append(
             Problem(
                 "django_jobqueue.W001",
-                "JOBQUEUE_QUEUES has no 'default' queue.",
+                f"{setting} has no 'default' queue.",
                 "enqueue(), get_queue() and @job without a queue name use 'default'; add it or "
                 "always name a queue.",
                 level="warning",
@@ -350,17 +365,26 @@ def _worker_problems(options: Any) -> list[Problem]:
     return problems
 
 
-def _queue_problems(name: Any, options: Any) -> list[Problem]:
+def _queue_problems(name: Any, options: Any, setting: str = "JOBQUEUE_QUEUES") -> list[Problem]:
+    """The problems of one queue, each naming it: they make that queue alone unusable."""
+    problems = _one_queue_problems(name, options, setting)
+    for problem in problems:
+        problem.queue = str(name)
+    return problems
+
+
+def _one_queue_problems(name: Any, options: Any, setting: str) -> list[Problem]:
     from .engine.keys import validate_queue_name
 
-    where = f"JOBQUEUE_QUEUES[{name!r}]"
+    where = f"{setting}[{name!r}]"
     try:
         validate_queue_name(name)
     except ValueError as exc:
         return [Problem("django_jobqueue.E009", str(exc))]
     if not isinstance(options, dict):
         return [Problem("django_jobqueue.E008", f"{where} must be a dict of options.")]
-    problems = []
+    options, problems = translate_queue(where, options)
+    problems += _queue_class_problems(where, options.get("QUEUE_CLASS"))
     unknown = sorted(set(options) - QUEUE_KEYS)
     if unknown:
         problems.append(
@@ -448,6 +472,28 @@ def _queue_problems(name: Any, options: Any) -> list[Problem]:
     if "ASYNC" in options and not isinstance(options["ASYNC"], bool):
         problems.append(Problem("django_jobqueue.E006", f"{where}['ASYNC'] must be True or False."))
     return problems
+
+
+def _queue_class_problems(where: str, path: Any) -> list[Problem]:
+    """A QUEUE_CLASS that does not import, or is not a Queue subclass."""
+    from .engine.queue import Queue
+    from .engine.utils import import_attribute
+
+    if path is None:
+        return []
+    try:
+        cls = import_attribute(path) if isinstance(path, str) else path
+    except Exception as exc:  # whatever importing it raised, it is the user's to fix
+        return [Problem("django_jobqueue.E040", f"{where}['QUEUE_CLASS'] does not import: {exc}")]
+    if not (isinstance(cls, type) and issubclass(cls, Queue)):
+        return [
+            Problem(
+                "django_jobqueue.E040",
+                f"{where}['QUEUE_CLASS'] is {cls!r}, not a subclass of django_jobqueue.Queue.",
+                "Give the dotted path of a class built on django_jobqueue.Queue.",
+            )
+        ]
+    return []
 
 
 def _whole_number(value: Any) -> int | None:
@@ -642,26 +688,38 @@ def _cluster_problems(where: str, options: dict) -> list[Problem]:
 
 @cache
 def get_settings() -> JobQueueSettings:
-    """The parsed settings; raises ImproperlyConfigured on the first error."""
+    """The parsed settings; raises ImproperlyConfigured on the first error.
+
+    An error in one queue's options does not raise: that queue is left out, and
+    asking for it (``get_queue``, ``queue()``) raises the error instead.
+    """
+    broken: dict[str, str] = {}
     for problem in find_problems():
-        if problem.level == "error":
-            raise ImproperlyConfigured(
-                f"{problem.msg} ({problem.id})" + (f" {problem.hint}" if problem.hint else "")
-            )
-    raw = getattr(settings, "JOBQUEUE_QUEUES", None)
+        if problem.level != "error":
+            continue
+        if problem.queue is None:
+            raise ImproperlyConfigured(str(problem))
+        broken.setdefault(problem.queue, str(problem))
+    setting, raw = queues_setting()
     if raw is None:
         raw = DEFAULT_QUEUES
-    queues = {name: _queue_config(name, options) for name, options in raw.items()}
+    queues = {
+        name: _queue_config(name, options) for name, options in raw.items() if name not in broken
+    }
     return JobQueueSettings(
         queues=queues,
         is_async=getattr(settings, "JOBQUEUE_ASYNC", True),
-        commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", "on_commit"),
+        commit_mode=getattr(settings, "JOBQUEUE_COMMIT_MODE", None)
+        or rq_commit_mode()
+        or "on_commit",
         key_prefix=getattr(settings, "JOBQUEUE_KEY_PREFIX", DEFAULT_PREFIX),
         worker=_worker_config(getattr(settings, "JOBQUEUE_WORKER", {})),
         signing_keys=_signing_keys(),
         max_payload=_payload_limits()[0],
         max_result=_payload_limits()[1],
         api_token=getattr(settings, "JOBQUEUE_API_TOKEN", "") or "",
+        broken=broken,
+        queues_setting=setting,
     )
 
 
@@ -715,7 +773,7 @@ def _worker_config(options: dict) -> dict[str, Any]:
     from .engine.worker import DEFAULT_WORKER_TTL
 
     return {
-        "CLASS": options.get("CLASS") or "pool",
+        "CLASS": options.get("CLASS") or rq_option("WORKER_CLASS") or "pool",
         "PROCESSES": options.get("PROCESSES"),
         "MAX_JOBS_PER_CHILD": options.get("MAX_JOBS_PER_CHILD"),
         "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
@@ -725,6 +783,7 @@ def _worker_config(options: dict) -> dict[str, Any]:
 
 
 def _queue_config(name: str, options: dict) -> QueueConfig:
+    options, _ = translate_queue(name, options)  # its problems made the queue broken
     connection = ConnectionConfig(
         url=options.get("URL"),
         host=options.get("HOST") or "127.0.0.1",
@@ -745,10 +804,17 @@ def _queue_config(name: str, options: dict) -> QueueConfig:
         name=name,
         connection=connection,
         default_timeout=options.get("DEFAULT_TIMEOUT"),
-        default_result_ttl=options.get("DEFAULT_RESULT_TTL"),
+        default_result_ttl=_first_set(
+            options.get("DEFAULT_RESULT_TTL"), rq_option("DEFAULT_RESULT_TTL")
+        ),
         is_async=options.get("ASYNC"),
         serializer=options.get("SERIALIZER"),
+        queue_class=options.get("QUEUE_CLASS"),
     )
+
+
+def _first_set(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
 
 
 def configure_engine() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import uuid
+import warnings
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -15,12 +15,11 @@ from django.utils import timezone
 
 from .conf import get_settings
 from .connections import get_connection
-from .engine import Job, JobStatus, Queue, SimpleWorker, Worker
-from .engine.execution import EXECUTIONS
+from .engine import Job, JobStatus, Queue
 from .engine.queue import placement
-from .engine.scheduler import Scheduler
 from .engine.utils import import_attribute
-from .engine.worker.pool import WorkerPool
+from .jobs import get_job_class
+from .rq_settings import translate_commit_mode
 
 _UNSET: Any = object()
 
@@ -34,6 +33,10 @@ class DjangoQueue(Queue):
     serializer, key prefix and ``ASYNC`` flag of queue ``low``; anything passed
     explicitly wins.
     """
+
+    #: ``"on_commit"`` or ``"immediate"`` for this queue object (``get_queue(commit_mode=)``);
+    #: None: the settings' commit mode.
+    commit_mode: str | None = None
 
     def __init__(
         self,
@@ -94,7 +97,7 @@ class DjangoQueue(Queue):
         if not (
             self.is_async
             and settings.configured
-            and get_settings().commit_mode == "on_commit"
+            and (self.commit_mode or get_settings().commit_mode) == "on_commit"
             and transaction.get_connection().in_atomic_block
         ):
             return super().enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
@@ -115,6 +118,10 @@ class DjangoQueue(Queue):
 
         transaction.on_commit(push)
         return job
+
+
+#: django-rq's name for its queue class, so ``from django_jobqueue.queues import DjangoRQ`` works.
+DjangoRQ = DjangoQueue
 
 
 def _report_failed_push(queue: DjangoQueue, job: Job, exc: Exception) -> None:
@@ -162,15 +169,91 @@ def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
 
 
-def get_queue(name: str = "default", **overrides: Any) -> DjangoQueue:
+def get_queue(
+    name: str = "default",
+    *,
+    queue_class: Any = None,
+    commit_mode: str | None = None,
+    autocommit: bool | None = None,
+    **overrides: Any,
+) -> DjangoQueue:
     """The configured queue ``name``.
 
     Keyword arguments override the settings for this one object, e.g.
     ``get_queue("low", is_async=False)`` or ``default_timeout=60``. An unknown
     name raises ImproperlyConfigured listing the configured queues.
+
+    ``queue_class`` (a class or dotted path) wins over the queue's
+    ``QUEUE_CLASS``; ``commit_mode`` (ours, ``"on_commit"``/``"immediate"``, or
+    django-rq's ``"on_db_commit"``/``"auto"``) over the commit mode of the
+    settings. django-rq's ``autocommit=`` and ``async=`` still work;
+    ``autocommit`` warns (DeprecationWarning), as in django-rq.
     """
-    get_settings().queue(name)  # fail fast, with the list of known queues
-    return DjangoQueue(name, **overrides)
+    config = get_settings().queue(name)  # fail fast, with the list of known queues
+    if autocommit is not None:
+        warnings.warn(
+            "get_queue(autocommit=...) is deprecated: use commit_mode='immediate' or 'on_commit'.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        commit_mode = commit_mode or ("immediate" if autocommit else "on_commit")
+    if "async" in overrides:  # django-rq's (and old RQ's) name for is_async
+        overrides.setdefault("is_async", overrides.pop("async"))
+    cls = queue_class or config.queue_class or DjangoQueue
+    if isinstance(cls, str):
+        cls = import_attribute(cls)
+    if not issubclass(cls, DjangoQueue):
+        raise ImproperlyConfigured(
+            f"Queue class {cls.__qualname__} of queue {name!r} is not a subclass of "
+            "django_jobqueue.Queue: build it on that class to get the queue's settings."
+        )
+    overrides["job_class"] = get_job_class(overrides.get("job_class"))
+    queue = cls(name, **overrides)
+    if commit_mode is not None:
+        try:
+            queue.commit_mode = translate_commit_mode(commit_mode)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"get_queue(commit_mode=...): {exc}") from None
+    return queue
+
+
+def get_commit_mode() -> str:
+    """The commit mode in force: ``"on_commit"`` or ``"immediate"``.
+
+    ``JOBQUEUE_COMMIT_MODE``, else django-rq's ``RQ['COMMIT_MODE']`` or
+    ``RQ['AUTOCOMMIT']`` (translated), else ``"on_commit"``; a bad value raises
+    ImproperlyConfigured.
+    """
+    return get_settings().commit_mode
+
+
+def get_queues(*queue_names: str, **kwargs: Any) -> list[DjangoQueue]:
+    """The configured queues named (``default`` when none is), for one worker.
+
+    Like django-rq's: ValueError when they differ in Redis connection or queue
+    class, as one worker could not serve them all. ``kwargs`` go to
+    :func:`get_queue`.
+    """
+    names = list(queue_names) or ["default"]
+    queues = [get_queue(name, **kwargs) for name in names]
+    where = connection_of(names[0])
+    for queue in queues[1:]:
+        if connection_of(queue.name) != where:
+            raise ValueError(
+                f"Queues {names[0]!r} and {queue.name!r} use different Redis connections: "
+                "ask for them separately."
+            )
+        if type(queue) is not type(queues[0]):
+            raise ValueError(
+                f"Queues {names[0]!r} and {queue.name!r} have different classes "
+                f"({type(queues[0]).__qualname__}, {type(queue).__qualname__})."
+            )
+    return queues
+
+
+def connection_of(name: str) -> Any:
+    """Where queue ``name``'s Redis is, less client tuning: one worker serves equal ones."""
+    return replace(get_settings().queue(name).connection, kwargs=(), sentinel_kwargs=())
 
 
 def enqueue(func: Any, *args: Any, **kwargs: Any):
@@ -178,71 +261,10 @@ def enqueue(func: Any, *args: Any, **kwargs: Any):
     return get_queue("default").enqueue(func, *args, **kwargs)
 
 
-#: The worker kinds ``rqworker --worker-class`` and JOBQUEUE_WORKER['CLASS'] name.
-WORKER_CLASSES: dict[str, Any] = {"pool": WorkerPool, "fork": Worker, "simple": SimpleWorker}
-POOL_OPTIONS = ("processes", "max_jobs_per_child", "max_memory_per_child")
+def __getattr__(name: str) -> Any:
+    # get_worker and its tables moved to .workers (which imports this module).
+    if name in ("get_worker", "WORKER_CLASSES", "POOL_OPTIONS"):
+        from . import workers
 
-
-def get_worker(*queue_names: str, worker_class: Any = None, **kwargs: Any) -> Any:
-    """A worker for the named configured queues (``default`` when none is named).
-
-    ``worker_class`` is ``"pool"``, ``"fork"``, ``"simple"``, a dotted path or
-    a class; unset, ``JOBQUEUE_WORKER['CLASS']`` decides (``"pool"`` by default).
-    Pool options (``processes``, ``max_jobs_per_child``, ``max_memory_per_child``)
-    default to ``JOBQUEUE_WORKER`` and are ignored by the other kinds.
-
-    ``scheduler`` runs the scheduler in the worker, with the ``JOBQUEUE_CRON``
-    entries whose queues share this worker's Redis; unset (None),
-    ``JOBQUEUE_WORKER['SCHEDULER']`` decides (True by default).
-    """
-    names = list(queue_names) or ["default"]
-    queues = [get_queue(name) for name in names]
-    # A worker takes jobs through one Redis connection: queues on another Redis (or
-    # database) would never be served. Only client tuning (CONNECTION_KWARGS) may differ.
-    where = {
-        name: replace(get_settings().queue(name).connection, kwargs=(), sentinel_kwargs=())
-        for name in names
-    }
-    elsewhere = [name for name in names if where[name] != where[names[0]]]
-    if elsewhere:
-        raise ImproperlyConfigured(
-            f"Queue(s) {', '.join(elsewhere)} use another Redis connection than {names[0]!r}; "
-            "a worker serves queues of one connection only: run one worker per connection."
-        )
-    defaults = get_settings().worker
-    worker_class = worker_class or defaults["CLASS"]
-    if isinstance(worker_class, str):
-        if worker_class in WORKER_CLASSES:
-            worker_class = WORKER_CLASSES[worker_class]
-        elif worker_class in EXECUTIONS:
-            kwargs.setdefault("execution", worker_class)
-            worker_class = Worker
-        else:
-            worker_class = import_attribute(worker_class)
-    if kwargs.get("worker_ttl") is None:
-        kwargs["worker_ttl"] = defaults["WORKER_TTL"]
-    if isinstance(worker_class, type) and issubclass(worker_class, WorkerPool):
-        for option in POOL_OPTIONS:
-            if kwargs.get(option) is None:
-                kwargs[option] = defaults[option.upper()]
-    else:
-        for option in POOL_OPTIONS:
-            kwargs.pop(option, None)
-    if kwargs.get("scheduler") is None:
-        kwargs["scheduler"] = defaults["SCHEDULER"]
-    if kwargs["scheduler"] is True:
-        from .cron import entries_for
-
-        # Built here so that cron jobs get their queue's settings (serializer,
-        # timeouts); it is shown under the worker's name.
-        kwargs["name"] = kwargs.get("name") or uuid.uuid4().hex
-        kwargs["scheduler"] = Scheduler(
-            queues[0].connection,
-            get_settings().key_prefix,
-            cron=entries_for(names),
-            name=kwargs["name"],
-            queue_factory=get_queue,
-        )
-    return worker_class(
-        queues, connection=queues[0].connection, prefix=get_settings().key_prefix, **kwargs
-    )
+        return getattr(workers, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

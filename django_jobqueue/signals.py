@@ -49,7 +49,9 @@ def connect() -> None:
 @receiver(setting_changed)
 def _settings_changed(setting, **kwargs):
     """Settings changed (``override_settings``): forget what was built from them."""
-    if setting.startswith("JOBQUEUE_") or setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+    # RQ_QUEUES, RQ and CACHES (USE_REDIS_CACHE): django-rq's settings, read as fallbacks.
+    others = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "RQ_QUEUES", "RQ", "CACHES")
+    if setting.startswith("JOBQUEUE_") or setting in others:
         conf.clear_cache()
         connections.clear()
         conf.configure_engine()

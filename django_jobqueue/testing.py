@@ -32,8 +32,9 @@ from django.db import DEFAULT_DB_ALIAS, transaction
 from .conf import get_settings
 from .engine.job import Job, JobStatus, callable_name
 from .engine.worker import SimpleWorker
-from .queues import DjangoQueue, get_queue, get_worker
+from .queues import DjangoQueue, get_queue
 from .signals import job_enqueued
+from .workers import get_worker
 
 #: Jobs one :func:`drain` runs at most before it concludes that jobs keep
 #: enqueueing each other and gives up.

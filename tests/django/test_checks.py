@@ -110,7 +110,7 @@ def test_manage_py_check_passes_with_the_test_settings(capsys):
         ({"JOBQUEUE_QUEUES": {"default": {}}}, "E002"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "HOST": "localhost"}}}, "E003"),
         ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "UNIX_SOCKET_PATH": "/s"}}}, "E003"),
-        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "DB": 3}}}, "E003"),
+        ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "PORT": 6380}}}, "E003"),
         ({"JOBQUEUE_QUEUES": {"default": {"URL": URL, "PASSWORD": "secret"}}}, "E003"),
         ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "PORT": "abc"}}}, "E012"),
         ({"JOBQUEUE_QUEUES": {"default": {"HOST": "h", "DB": -1}}}, "E012"),

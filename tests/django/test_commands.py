@@ -715,3 +715,48 @@ def test_an_unreachable_cluster_is_named_too(jq, settings):
         f"Redis of queue 'default' at cluster via redis://127.0.0.1:{port}/0 "
     )
     assert "Cl0ster-pw" not in message and "\n" not in message
+
+
+# -- django-rq's command names and options ---------------------------------------------
+
+
+def test_rqstats_short_json_and_yaml_print_the_same_numbers(jq):
+    import yaml
+
+    _fill_queues()
+    as_json = json.loads(run("rqstats", "-j")[0])
+    assert yaml.safe_load(run("rqstats", "-y")[0])["queues"] == as_json["queues"]
+    assert yaml.safe_load(run("rqstats", "--yaml")[0])["queues"] == as_json["queues"]
+
+
+def test_rqstats_yaml_without_pyyaml_says_what_to_install(jq, monkeypatch):
+    monkeypatch.setitem(sys.modules, "yaml", None)  # import yaml now raises ImportError
+    with pytest.raises(CommandError, match="pip install PyYAML"):
+        run("rqstats", "--yaml")
+
+
+def test_rqworker_pool_runs_a_pool_over_the_queues(jq, log_of):
+    get_queue("high").enqueue(tasks.record, "high-1")
+    get_queue("low").enqueue(tasks.record, "low-1")
+    run("rqworker-pool", "high", "low", "--burst", "--num-workers", "1")
+    assert sorted(log_of()) == ["high-1", "low-1"]
+
+
+def test_rqworker_job_queue_class_and_serializer_options(jq):
+    RecordingWorker.created.clear()
+    run(
+        "rqworker",
+        "--burst",
+        "--worker-class",
+        "tests.django.test_commands.RecordingWorker",
+        "--job-class",
+        "tests.django.test_workers.OtherJob",
+        "--queue-class",
+        "tests.django.test_workers.OtherQueue",
+        "--serializer",
+        "json",
+    )
+    (worker,) = RecordingWorker.created
+    assert worker.job_class.__name__ == "OtherJob"
+    assert type(worker.queues[0]).__name__ == "OtherQueue"
+    assert type(worker.serializer.inner).__name__ == "JSONSerializer"

@@ -206,9 +206,25 @@ def test_invalid_settings_raise_with_the_check_id(settings, changes, problem_id)
     for name, value in changes.items():
         setattr(settings, name, value)
     with pytest.raises(ImproperlyConfigured, match=f"django_jobqueue.{problem_id}"):
-        get_settings()
-    with pytest.raises(ImproperlyConfigured, match=f"django_jobqueue.{problem_id}"):
         get_queue()
+
+
+@pytest.mark.parametrize("problem_id", ["E006", "E008", "E017"])
+def test_errors_of_no_one_queue_stop_get_settings(settings, problem_id):
+    broken = {"E006": ("JOBQUEUE_ASYNC", "yes"), "E008": ("JOBQUEUE_QUEUES", "redis://x")}
+    name, value = broken.get(problem_id, ("JOBQUEUE_QUEUES", {}))
+    setattr(settings, name, value)
+    with pytest.raises(ImproperlyConfigured, match=f"django_jobqueue.{problem_id}"):
+        get_settings()
+
+
+def test_an_error_in_one_queue_leaves_the_others_working(settings):
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": LOCAL}, "bad": {"URL": LOCAL, "BOGUS": 1}}
+    assert get_queue().name == "default"
+    assert list(get_settings().queues) == ["default"]
+    with pytest.raises(ImproperlyConfigured, match=r"JOBQUEUE_QUEUES\['bad'\].*BOGUS.*E001"):
+        get_queue("bad")
+    assert [p.queue for p in conf.find_problems()] == ["bad"]
 
 
 def test_describe_hides_the_password():

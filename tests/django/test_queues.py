@@ -291,3 +291,63 @@ def test_a_function_defined_in_manage_py_shell_is_refused_at_enqueue(manage_py, 
     assert "EnqueueError" in out
     assert "'report' was defined in an interactive shell or by exec()" in out
     assert "define it in a module of your project" in out
+
+
+# -- django-rq's get_queue() arguments and get_queues() ----------------------------
+
+
+class OtherQueue(DjangoQueue):
+    pass
+
+
+def test_get_queue_commit_mode_is_kept_on_the_queue():
+    assert get_queue(commit_mode="auto").commit_mode == "immediate"
+    assert get_queue(commit_mode="on_commit").commit_mode == "on_commit"
+    assert get_queue().commit_mode is None  # the settings decide
+    with pytest.raises(ImproperlyConfigured, match="commit mode must be one of"):
+        get_queue(commit_mode="later")
+
+
+def test_get_queue_autocommit_warns_and_sets_the_commit_mode():
+    with pytest.deprecated_call(match="commit_mode"):
+        assert get_queue(autocommit=True).commit_mode == "immediate"
+    with pytest.deprecated_call():
+        assert get_queue(autocommit=False).commit_mode == "on_commit"
+
+
+def test_get_queue_takes_async_for_is_async():
+    assert get_queue(**{"async": False}).is_async is False
+    assert get_queue(is_async=False, default_timeout=42).default_timeout == 42
+
+
+def test_get_queue_queue_class_as_class_or_path():
+    assert type(get_queue(queue_class=OtherQueue)) is OtherQueue
+    assert type(get_queue(queue_class="tests.django.test_queues.OtherQueue")) is OtherQueue
+    with pytest.raises(ImproperlyConfigured, match=r"not a subclass of django_jobqueue\.Queue"):
+        get_queue(queue_class=EngineQueue)
+
+
+def test_get_queues_of_one_connection(settings):
+    assert [q.name for q in django_jobqueue.get_queues("high", "low")] == ["high", "low"]
+    assert [q.name for q in django_jobqueue.get_queues()] == ["default"]
+
+
+def test_get_queues_refuses_other_connections_and_classes(settings):
+    settings.JOBQUEUE_QUEUES = {
+        "default": {"URL": "redis://127.0.0.1:6379/0"},
+        "other_db": {"URL": "redis://127.0.0.1:6379/1"},
+        "odd": {
+            "URL": "redis://127.0.0.1:6379/0",
+            "QUEUE_CLASS": "tests.django.test_queues.OtherQueue",
+        },
+    }
+    with pytest.raises(ValueError, match="different Redis connections"):
+        django_jobqueue.get_queues("default", "other_db")
+    with pytest.raises(ValueError, match="different classes"):
+        django_jobqueue.get_queues("default", "odd")
+
+
+def test_django_rq_queue_class_name():
+    from django_jobqueue.queues import DjangoRQ
+
+    assert DjangoRQ is DjangoQueue

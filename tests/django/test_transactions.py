@@ -329,3 +329,26 @@ def test_a_failing_receiver_does_not_break_the_other_callbacks(own_redis, caplog
     assert ran == ["after"]
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("django_jobqueue")]
     assert any("receiver" in m and "receiver bug" in m and job.id in m for m in messages)
+
+
+def test_get_queue_commit_mode_immediate_does_not_wait(jq):
+    queue = get_queue(commit_mode="auto")  # django-rq's name for "immediate"
+    with transaction.atomic():
+        job = queue.enqueue(tasks.add, 1, 2)
+        assert jq.exists(job.key)
+
+
+def test_get_queue_commit_mode_on_commit_waits_whatever_the_settings(jq, settings):
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    queue = get_queue(commit_mode="on_db_commit")
+    with transaction.atomic():
+        job = queue.enqueue(tasks.add, 1, 2)
+        assert not jq.exists(job.key)
+    assert jq.exists(job.key)
+
+
+def test_rq_autocommit_true_enqueues_at_once(jq, settings):
+    settings.RQ = {"AUTOCOMMIT": True}
+    with transaction.atomic():
+        job = get_queue().enqueue(tasks.add, 1, 2)
+        assert jq.exists(job.key)

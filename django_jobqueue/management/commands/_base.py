@@ -23,15 +23,21 @@ def configured_queues(names=None, reachable=True):
     still stops the command.
     """
     try:
-        configured = get_settings().queues
+        jq = get_settings()
     except ImproperlyConfigured as exc:
         raise CommandError(str(exc)) from exc
+    configured = jq.queues
+    # A queue with bad options is left out of "all queues"; named, or when no
+    # queue is left, its error stops the command.
+    broken = [n for n in (names or ([] if configured else jq.broken)) if n in jq.broken]
+    if broken:
+        raise CommandError(" ".join(jq.broken[n] for n in broken))
     names = list(names or configured)
     unknown = [n for n in names if n not in configured]
     if unknown:
         raise CommandError(
             f"Unknown queue(s): {', '.join(unknown)}. Configured queues: "
-            f"{', '.join(sorted(configured)) or 'none'} (JOBQUEUE_QUEUES)."
+            f"{', '.join(sorted(configured)) or 'none'} ({jq.queues_setting})."
         )
     queues = []
     for name in names:

@@ -40,7 +40,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("queues", nargs="*", metavar="queue", help="queues (default: all)")
-        parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        parser.add_argument(
+            "-j", "--json", action="store_true", help="print JSON instead of a table"
+        )
+        parser.add_argument(
+            "-y", "--yaml", action="store_true", help="print YAML instead of a table (needs PyYAML)"
+        )
         parser.add_argument(
             "--interval", type=float, help="refresh every N seconds, in place, until interrupted"
         )
@@ -60,6 +65,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if options["yaml"]:
+            try:
+                import yaml  # noqa: F401  (optional: only --yaml needs it)
+            except ImportError:
+                raise CommandError("rqstats --yaml needs PyYAML: pip install PyYAML.") from None
         queues = configured_queues(options["queues"])
         try:
             entries = get_cron_entries()
@@ -72,7 +82,7 @@ class Command(BaseCommand):
             return
         try:
             while True:
-                if not options["json"]:
+                if not (options["json"] or options["yaml"]):
                     self.stdout.write("\x1b[2J\x1b[H", ending="")  # clear screen, cursor home
                 self._show(queues, entries, options)
                 self.stdout.flush()
@@ -95,9 +105,10 @@ class Command(BaseCommand):
             )
             for entry in entries
         ]
-        if options["json"]:
+        if options["json"] or options["yaml"]:
             self.stdout.write(
-                json.dumps(
+                _dump(
+                    options,
                     {
                         "queues": rows,
                         "workers": workers,
@@ -122,7 +133,7 @@ class Command(BaseCommand):
                             }
                             for entry, state in cron
                         ],
-                    }
+                    },
                 )
             )
             return
@@ -400,3 +411,13 @@ def _outcome(state):
     if not state["last_job"]:
         return "-"
     return f"{state['last_status'] or 'expired'} ({state['last_job']})"
+
+
+def _dump(options, data):
+    """``data`` as JSON, or as YAML with ``--yaml`` (the same keys and values)."""
+    if options["yaml"]:
+        import yaml
+
+        # Through JSON, so that both print the same plain values (enums as strings).
+        return yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False).rstrip("\n")
+    return json.dumps(data)

@@ -18,7 +18,7 @@ from ...engine import hooks
 from ...engine.execution import EXECUTIONS
 from ...engine.utils import import_attribute, parent_death_signal, parse_bytes
 from ...engine.worker import DEFAULT_WORKER_TTL
-from ...queues import WORKER_CLASSES, get_worker
+from ...workers import WORKER_CLASSES, get_worker
 from ._base import configured_queues
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
@@ -126,6 +126,9 @@ def make_worker(names, options):
             max_jobs_per_child=options["max_jobs_per_child"],
             max_memory_per_child=parse_bytes(options["max_memory_per_child"]),
             scheduler=options["with_scheduler"],
+            job_class=options["job_class"],
+            queue_class=options["queue_class"],
+            serializer=options["serializer"],
         )
     except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
         raise CommandError(str(exc)) from exc
@@ -232,6 +235,14 @@ class Command(BaseCommand):
             help="never run the scheduler in this worker",
         )
         parser.add_argument("--pid", metavar="FILE", help="write the worker's PID to FILE")
+        # django-rq's: classes built on ours, and the worker's serializer.
+        parser.add_argument("--job-class", help="dotted path of a Job subclass to load jobs as")
+        parser.add_argument(
+            "--queue-class", help="dotted path of a django_jobqueue.Queue subclass for the queues"
+        )
+        parser.add_argument(
+            "--serializer", help="'pickle', 'json' or a dotted path (default: each queue's)"
+        )
         parser.add_argument(
             "--reload",
             action="store_true",

@@ -1,0 +1,144 @@
+"""Workers for configured queues: ``get_worker`` and the worker class settings.
+
+The worker ``get_worker`` returns also takes RQ's ``work()`` arguments
+(``with_scheduler=``), so django-rq code that starts workers by hand keeps
+working; see :func:`accept_rq_work_arguments`.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import get_settings
+from .engine import SimpleWorker, Worker
+from .engine.execution import EXECUTIONS
+from .engine.scheduler import Scheduler
+from .engine.utils import import_attribute
+from .engine.worker.pool import WorkerPool
+from .jobs import get_job_class
+from .queues import connection_of, get_queue
+
+#: The worker kinds ``rqworker --worker-class`` and JOBQUEUE_WORKER['CLASS'] name.
+WORKER_CLASSES: dict[str, Any] = {"pool": WorkerPool, "fork": Worker, "simple": SimpleWorker}
+POOL_OPTIONS = ("processes", "max_jobs_per_child", "max_memory_per_child")
+
+
+def accept_rq_work_arguments(worker: Any) -> Any:
+    """Let ``worker.work()`` take RQ's ``with_scheduler=``; returns ``worker``.
+
+    ``with_scheduler=False`` runs the worker without its scheduler, ``True``
+    with one (built here if it had none); unset, the worker keeps what
+    ``get_worker`` gave it (``JOBQUEUE_WORKER['SCHEDULER']``, on by default).
+    Bound on the instance, so the worker's class stays the one asked for.
+    """
+    work = worker.work
+
+    @functools.wraps(work)
+    def rq_work(*args: Any, with_scheduler: Any = None, **kwargs: Any) -> Any:
+        if with_scheduler is False:
+            worker.scheduler = None
+        elif with_scheduler and worker.scheduler is None:
+            worker.scheduler = _scheduler(worker.queue_names, worker.connection, worker.name)
+        return work(*args, **kwargs)
+
+    worker.work = rq_work
+    return worker
+
+
+def get_worker_class(worker_class: Any = None) -> type:
+    """The worker class for a name, dotted path or class; unset: the settings'.
+
+    ``JOBQUEUE_WORKER['CLASS']`` decides (``"pool"`` by default), else django-rq's
+    ``RQ['WORKER_CLASS']``. Names are ``"pool"``, ``"fork"`` and ``"simple"``.
+    """
+    worker_class = worker_class or get_settings().worker["CLASS"]
+    if isinstance(worker_class, str):
+        if worker_class in WORKER_CLASSES:
+            return WORKER_CLASSES[worker_class]
+        return import_attribute(worker_class)
+    return worker_class
+
+
+def get_worker(
+    *queue_names: str,
+    worker_class: Any = None,
+    job_class: Any = None,
+    queue_class: Any = None,
+    serializer: Any = None,
+    **kwargs: Any,
+) -> Any:
+    """A worker for the named configured queues (``default`` when none is named).
+
+    ``worker_class`` is ``"pool"``, ``"fork"``, ``"simple"``, a dotted path or
+    a class; unset, ``JOBQUEUE_WORKER['CLASS']`` decides (``"pool"`` by default).
+    Pool options (``processes``, ``max_jobs_per_child``, ``max_memory_per_child``)
+    default to ``JOBQUEUE_WORKER`` and are ignored by the other kinds.
+
+    ``job_class``, ``queue_class`` (classes or dotted paths) and ``serializer``
+    are django-rq's: the queues are built with them, and jobs loaded as
+    ``job_class``; ``serializer`` is the worker's (each queue keeps its own).
+
+    ``scheduler`` runs the scheduler in the worker, with the ``JOBQUEUE_CRON``
+    entries whose queues share this worker's Redis; unset (None),
+    ``JOBQUEUE_WORKER['SCHEDULER']`` decides (True by default).
+    """
+    names = list(queue_names) or ["default"]
+    queues = [get_queue(name, queue_class=queue_class) for name in names]
+    if job_class is not None:
+        job_class = get_job_class(job_class)
+        for queue in queues:
+            queue.job_class = job_class
+    # A worker takes jobs through one Redis connection: queues on another Redis (or
+    # database) would never be served. Only client tuning (CONNECTION_KWARGS) may differ.
+    elsewhere = [name for name in names if connection_of(name) != connection_of(names[0])]
+    if elsewhere:
+        raise ImproperlyConfigured(
+            f"Queue(s) {', '.join(elsewhere)} use another Redis connection than {names[0]!r}; "
+            "a worker serves queues of one connection only: run one worker per connection."
+        )
+    defaults = get_settings().worker
+    worker_class = worker_class or defaults["CLASS"]
+    if isinstance(worker_class, str) and worker_class in EXECUTIONS:
+        kwargs.setdefault("execution", worker_class)
+        worker_class = Worker
+    worker_class = get_worker_class(worker_class)
+    if kwargs.get("worker_ttl") is None:
+        kwargs["worker_ttl"] = defaults["WORKER_TTL"]
+    if isinstance(worker_class, type) and issubclass(worker_class, WorkerPool):
+        for option in POOL_OPTIONS:
+            if kwargs.get(option) is None:
+                kwargs[option] = defaults[option.upper()]
+    else:
+        for option in POOL_OPTIONS:
+            kwargs.pop(option, None)
+    if serializer is not None:
+        kwargs["serializer"] = serializer
+    if kwargs.get("scheduler") is None:
+        kwargs["scheduler"] = defaults["SCHEDULER"]
+    if kwargs["scheduler"] is True:
+        kwargs["name"] = kwargs.get("name") or uuid.uuid4().hex
+        kwargs["scheduler"] = _scheduler(names, queues[0].connection, kwargs["name"])
+    worker = worker_class(
+        queues, connection=queues[0].connection, prefix=get_settings().key_prefix, **kwargs
+    )
+    worker.job_class = job_class or queues[0].job_class
+    return accept_rq_work_arguments(worker)
+
+
+def _scheduler(names: list[str], connection: Any, name: str) -> Scheduler:
+    """A scheduler with the cron entries of ``names``, shown under the worker's ``name``."""
+    from .cron import entries_for
+
+    # Built here so that cron jobs get their queue's settings (serializer,
+    # timeouts); it is shown under the worker's name.
+    return Scheduler(
+        connection,
+        get_settings().key_prefix,
+        cron=entries_for(list(names)),
+        name=name,
+        queue_factory=get_queue,
+    )
