@@ -273,6 +273,18 @@ def test_a_reused_job_id_replaces_a_waiting_job_or_with_unique_is_refused(queue,
     assert again.result == 10
 
 
+def test_a_reused_job_id_never_replaces_a_deferred_or_running_job(queue, redis_conn):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    queue.enqueue(jobs.add, 2, 2, job_id="waits", depends_on=parent)
+    with pytest.raises(DuplicateJobError, match="already deferred"):
+        queue.enqueue(jobs.add, 3, 3, job_id="waits")
+    running = queue.enqueue(jobs.add, 4, 4, job_id="runs")
+    redis_conn.hset(running.key, "status", "started")  # as a worker marks it
+    with pytest.raises(DuplicateJobError, match="already started"):
+        queue.enqueue(jobs.add, 5, 5, job_id="runs")
+    assert queue.fetch_job("waits").args == (2, 2) and queue.fetch_job("runs").args == (4, 4)
+
+
 # -- contents ------------------------------------------------------------------
 
 
