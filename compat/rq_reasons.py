@@ -1,0 +1,128 @@
+"""Why each of RQ's tests that still fails does: the list in docs/compat.rst.
+
+    python -m compat.rq_reasons JUNIT_XML > docs/rq_failures.inc
+
+Reads the junit file that ``bin/rq-suite --keep DIR`` leaves in DIR and prints,
+per RQ test file, its failing tests grouped by reason, as reStructuredText.
+A reason is found by matching the failure's message against :data:`REASONS`,
+first match wins; a failure no pattern explains is listed as "not explained
+yet" with its message, so that nothing is hidden by the grouping.
+
+Each reason has a kind:
+
+``internal``
+    The test reads or calls something of RQ's that is not its public API
+    (key names, private helpers, ``rq.utils``, the ``rq`` command line
+    module, execution records): a compatible engine need not copy it.
+``differs``
+    A behaviour django-jobqueue chose to do differently; docs/compat.rst says
+    why, under the same title.
+``missing``
+    Public RQ API we do not have yet. The drop-in issue stays open while any
+    test fails for such a reason.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+#: (pattern on the failure message, kind, reason), first match wins.
+REASONS: list[tuple[str, str, str]] = [
+    # -- behaviours we chose ------------------------------------------------
+    (
+        r"is defined inside another function|is not a dotted path|"
+        r"A callback must be a module-level function|cannot be imported by a worker",
+        "differs",
+        "Functions workers cannot import are refused at enqueue",
+    ),
+    (r"SignatureError|signature|not signed", "differs", "Job payloads are signed"),
+    (r"Invalid job id|ValueError not raised", "differs", "Stricter checks of ids and options"),
+    (r"'>' not supported|'<' not supported", "differs", "Comparing a queue with a string"),
+    (
+        r"queue\.remove|CanceledJobRegistry.*remove",
+        "differs",
+        "Queue.remove() cancels the job",
+    ),
+    # -- RQ internals -------------------------------------------------------
+    (r"rq\.utils\.|rq\.cli|No module named 'rq'|'rqworker'", "internal", "RQ's utils and CLI"),
+    (
+        r"prepare_execution|rq\.executions|execution_registry|ExecutionRegistry",
+        "internal",
+        "RQ's execution records",
+    ),
+    (
+        r"rq\.intermediate_queue|IntermediateQueue|execute_job",
+        "internal",
+        "RQ's intermediate queue",
+    ),
+    (r"rq\.worker_registration|rq\.scripts\.|rq\.timeouts|rq\.defaults", "internal", "RQ helpers"),
+    (
+        r"key_for|redis_queue_namespace_prefix|from_queue_key|dependencies_key|"
+        r"_prepare_for_queue|push_job_id|_default_timeout|register_dependency|"
+        r"_dependency_id|to_dict|\bdata\b|Result.* has no attribute 'create",
+        "internal",
+        "RQ's key layout and private methods",
+    ),
+    (r"Unknown enqueue option\(s\) 'status'", "internal", "Job.create(status=...)"),
+    (r"rq:|b'rq:|'rq:", "internal", "RQ's key names"),
+    # -- not yet -------------------------------------------------------------
+    (r"has no counterpart in django_jobqueue\.engine", "missing", "An RQ name we lack"),
+    (r"has no attribute|unexpected keyword argument", "missing", "An RQ method or keyword we lack"),
+]
+
+
+def reason_of(message: str) -> tuple[str, str]:
+    for pattern, kind, reason in REASONS:
+        if re.search(pattern, message):
+            return kind, reason
+    return "missing", "Not explained yet"
+
+
+def failures(junit: Path) -> dict[str, dict[tuple[str, str], list[tuple[str, str]]]]:
+    """file -> (kind, reason) -> [(test, first line of its message)]."""
+    found: dict[str, dict[tuple[str, str], list[tuple[str, str]]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for child in case:
+            if child.tag not in ("failure", "error"):
+                continue
+            message = (child.get("message") or child.text or "").strip()
+            first = message.splitlines()[0] if message else child.tag
+            parts = (case.get("classname") or "").split(".")
+            file = next((p for p in parts if p.startswith("test_")), parts[-1]) + ".py"
+            found[file][reason_of(message)].append((case.get("name", "?"), first))
+    return found
+
+
+def rst(junit: Path) -> str:
+    lines: list[str] = []
+    kinds: dict[str, int] = defaultdict(int)
+    for file, reasons in sorted(failures(junit).items()):
+        total = sum(len(t) for t in reasons.values())
+        lines += ["", f"``{file}`` ({total})", "~" * (len(file) + 4 + len(f" ({total})")), ""]
+        for (kind, reason), tests in sorted(reasons.items(), key=lambda kv: -len(kv[1])):
+            kinds[kind] += len(tests)
+            names = ", ".join(f"``{name}``" for name, _ in sorted(tests))
+            lines.append(f"- {kind}: {reason} ({len(tests)}): {names}")
+            if reason == "Not explained yet":
+                for name, first in sorted(tests):
+                    lines.append(f"    - ``{name}``: {_literal(first[:160])}")
+    head = [
+        "Failing tests by kind: "
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        + "."
+    ]
+    return "\n".join(head + lines) + "\n"
+
+
+def _literal(text: str) -> str:
+    return "``" + text.replace("`", "'") + "``" if text.strip() else "(no message)"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(rst(Path(sys.argv[1])))
