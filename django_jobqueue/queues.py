@@ -88,9 +88,8 @@ class DjangoQueue(Queue):
         back or not yet written. Inline queues (``ASYNC = False``) run at once,
         also a job given ``at``.
 
-        ``at`` follows ``USE_TZ``: with it on, a naive datetime is refused (its
-        moment is ambiguous); with it off, a naive datetime is local time in
-        ``TIME_ZONE``, like ``timezone.now()`` then returns.
+        A naive ``at`` is read in the current time zone, as Django reads naive
+        datetimes; with ``USE_TZ`` on that also warns (``RuntimeWarning``).
         """
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         at = _aware(at)
@@ -157,12 +156,17 @@ def _report_failed_push(queue: DjangoQueue, job: Job, exc: Exception) -> None:
 def _aware(when: Any) -> Any:
     if not isinstance(when, datetime) or not timezone.is_naive(when):
         return when
-    if settings.configured and not settings.USE_TZ:
-        return timezone.make_aware(when)
-    raise ValueError(
-        f"{when!r} is a naive datetime, and USE_TZ is on: pass an aware one, such as "
-        "timezone.now() + timedelta(hours=1), or use enqueue_in() / delay_in()."
-    )
+    if settings.configured and settings.USE_TZ:
+        # As Django's model fields do with a naive value while time zone
+        # support is on: warn, and read it in the current time zone.
+        warnings.warn(
+            f"{when!r} is a naive datetime while USE_TZ is on; it is read in the current "
+            f"time zone ({timezone.get_current_timezone_name()}). Pass an aware one, such "
+            "as timezone.now() + timedelta(hours=1), or use enqueue_in() / delay_in().",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return timezone.make_aware(when)
 
 
 def _first(*values: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
+from datetime import UTC
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -695,8 +696,7 @@ def _timestamp(when: Any) -> float | None:
     if isinstance(when, (int, float)):
         return float(when)
     if getattr(when, "tzinfo", None) is None or when.utcoffset() is None:
-        raise ValueError(
-            f"{when!r} is a naive datetime; pass an aware one (e.g. with "
-            "tzinfo=datetime.timezone.utc) so the time is not ambiguous."
-        )
+        # A naive datetime is UTC, as in RQ (the Django layer reads it in the
+        # current time zone instead, as Django does).
+        return when.replace(tzinfo=UTC).timestamp()
     return when.timestamp()

@@ -70,10 +70,19 @@ def test_delay_in_and_delay_at_schedule_the_job(jq, settings):
         lambda when: get_queue().enqueue_call(tasks.add, args=(1, 2), at=when),
     ],
 )
-def test_naive_datetimes_are_refused_when_use_tz_is_on(jq, call):
-    with pytest.raises(ValueError, match="naive datetime, and USE_TZ is on"):
-        call(datetime(2030, 1, 1, 9, 0))
-    assert get_queue().scheduled_job_registry.count == 0
+def test_naive_datetimes_warn_and_are_current_time_when_use_tz_is_on(jq, call, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    with pytest.warns(RuntimeWarning, match=r"naive datetime while USE_TZ is on.*Europe/Paris"):
+        job = call(datetime(2030, 1, 1, 9, 0))  # django-rq's README example, in short
+    assert due_time(get_queue(), job) == datetime(2030, 1, 1, 8, 0, tzinfo=UTC).timestamp()
+
+
+def test_a_naive_datetime_is_read_in_the_activated_time_zone(jq, settings):
+    settings.JOBQUEUE_COMMIT_MODE = "immediate"
+    with timezone.override("America/New_York"), pytest.warns(RuntimeWarning, match="New_York"):
+        job = get_queue().enqueue_at(datetime(2030, 1, 1, 9, 0), tasks.add, 1, 2)
+    assert due_time(get_queue(), job) == datetime(2030, 1, 1, 14, 0, tzinfo=UTC).timestamp()
 
 
 def test_naive_datetimes_are_local_time_when_use_tz_is_off(jq, settings):
@@ -102,7 +111,7 @@ def test_inline_mode_runs_scheduled_jobs_at_once(settings):
     assert job.get_status() == "finished" and job.return_value() == 5
     job = get_queue().enqueue_at(timezone.now() + timedelta(days=1), tasks.add, 1, 1)
     assert job.return_value() == 2
-    with pytest.raises(ValueError, match="naive"):  # as strict as in production
+    with pytest.warns(RuntimeWarning, match="naive"):  # as in production
         tasks.delayed_add.delay_at(datetime(2030, 1, 1), 1, 2)
 
 
