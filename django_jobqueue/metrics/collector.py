@@ -19,6 +19,11 @@ from prometheus_client.core import (
 #: The statuses whose job counts are exposed: the queue itself, then its registries.
 STATUSES = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
 
+#: django-rq's ``rq_jobs`` family, kept under its name so that dashboards built
+#: on django-rq keep working: the same numbers as ``jobqueue_jobs`` for the
+#: statuses it has.
+RQ_STATUSES = ("queued", "started", "finished", "failed", "deferred", "scheduled")
+
 
 class JobQueueCollector:
     """Yields the metric families of :func:`.engine.stats.queue_metrics`' data.
@@ -58,10 +63,15 @@ class JobQueueCollector:
         queue_workers = GaugeMetricFamily(
             "jobqueue_queue_workers", "Live workers serving the queue.", labels=["queue"]
         )
+        rq_jobs = GaugeMetricFamily(
+            "rq_jobs", "RQ jobs by status (django-rq's name).", labels=["queue", "status"]
+        )
         for row in data["queues"]:
             name = row["name"]
             for status in STATUSES:
                 depth.add_metric([name, status], row[status])
+            for status in RQ_STATUSES:
+                rq_jobs.add_metric([name, status], row[status])
             started.add_metric([name], row["jobs_started"])
             finished.add_metric([name], row["jobs_finished"])
             failed.add_metric([name], row["jobs_failed"])
@@ -71,4 +81,4 @@ class JobQueueCollector:
         workers = GaugeMetricFamily(
             "jobqueue_workers", "Live workers (a pool counts as one).", value=data["workers"]
         )
-        yield from (depth, started, finished, failed, duration, queue_workers, workers)
+        yield from (depth, started, finished, failed, duration, queue_workers, workers, rq_jobs)

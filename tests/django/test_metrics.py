@@ -160,6 +160,7 @@ def test_prometheus_text_parses_and_has_every_family(staff, worked):
         "jobqueue_job_duration_seconds",
         "jobqueue_queue_workers",
         "jobqueue_workers",
+        "rq_jobs",
     }
     samples = {
         (s.name, tuple(sorted(s.labels.items()))): s.value
@@ -178,6 +179,17 @@ def test_prometheus_text_parses_and_has_every_family(staff, worked):
     assert samples[("jobqueue_job_duration_seconds_count", (("queue", "default"),))] == 4
     assert samples[("jobqueue_workers", ())] == 0
     assert families["jobqueue_jobs"].type == "gauge"
+    # django-rq's family, for dashboards built on it: the same numbers.
+    assert samples[("rq_jobs", (("queue", "default"), ("status", "finished")))] == 3
+    assert samples[("rq_jobs", (("queue", "high"), ("status", "queued")))] == 1
+    assert {dict(k[1])["status"] for k in samples if k[0] == "rq_jobs"} == {
+        "queued",
+        "started",
+        "finished",
+        "failed",
+        "deferred",
+        "scheduled",
+    }
 
 
 @needs_prometheus
