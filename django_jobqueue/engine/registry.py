@@ -13,11 +13,12 @@ import json
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .connection import resolve_connection
 from .corrupt import damage, execute, fetch_jobs
-from .errors import AbandonedJobError
+from .errors import AbandonedJobError, NoSuchJobError
 from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .utils import as_str, now
@@ -92,6 +93,18 @@ class BaseRegistry:
 
     def __len__(self) -> int:
         return self.count
+
+    def get_expiration_time(self, job_or_id: Any) -> datetime | None:
+        """When the entry leaves this registry: its score as an aware UTC datetime.
+
+        None when the job is not in it, or stays until it is removed (as in
+        the deferred registry, whose scores are when jobs entered it).
+        """
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        score = self.connection.zscore(self.key, job_id)
+        if score is None or not self.expiring or score == float("inf"):
+            return None
+        return datetime.fromtimestamp(float(score), tz=UTC)
 
     def __contains__(self, item: Any) -> bool:
         job_id = item.id if isinstance(item, Job) else item
@@ -303,6 +316,18 @@ class CanceledJobRegistry(BaseRegistry):
 
 class ScheduledJobRegistry(BaseRegistry):
     kind = "scheduled"
+
+    def get_scheduled_time(self, job_or_id: Any) -> datetime:
+        """When the job enters its queue (an aware UTC datetime), as RQ names it.
+
+        Raises:
+            NoSuchJobError: the job is not in this registry.
+        """
+        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
+        score = self.connection.zscore(self.key, job_id)
+        if score is None:
+            raise NoSuchJobError(f"Job {job_id!r} is not scheduled on queue {self.name!r}.")
+        return datetime.fromtimestamp(float(score), tz=UTC)
 
     def runs_at(self, job_ids: list[str]) -> list[float | None]:
         """When each job is due (UNIX time), in one round trip; None for one not scheduled."""

@@ -65,6 +65,25 @@ def now() -> float:
     return time.time()
 
 
+# RQ's names for the clock and for text from Redis, which code written for RQ
+# (its test helpers too) imports from rq.utils.
+
+
+def current_timestamp() -> int:
+    """The UNIX time in whole seconds (RQ's ``current_timestamp``)."""
+    return int(now())
+
+
+def utcnow() -> datetime:
+    """The time now, an aware UTC datetime (RQ's ``utcnow``)."""
+    return datetime.fromtimestamp(now(), tz=UTC)
+
+
+def as_text(value: Any) -> str | None:
+    """Bytes from Redis as text, other values as they are (RQ's ``as_text``)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def after(delay: Any) -> float:
     """The UNIX time ``delay`` (a timedelta or seconds) from now."""
     seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)

@@ -13,6 +13,7 @@ from django_jobqueue.engine import (
     FinishedJobRegistry,
     Job,
     JobStatus,
+    NoSuchJobError,
     Retry,
     ScheduledJobRegistry,
     StartedJobRegistry,
@@ -41,6 +42,22 @@ def test_registries_are_queue_attributes(queue, key_prefix):
         assert registry == cls(queue=queue) and hash(registry) == hash(cls(queue=queue))
     assert queue.started_job_registry != queue.finished_job_registry
     assert queue.started_job_registry != StartedJobRegistry("other", connection=queue.connection)
+
+
+def test_expiration_and_scheduled_times_as_rq_names_them(queue, make_worker):
+    from datetime import UTC, datetime
+
+    done = queue.enqueue(jobs.add, 1, 1, result_ttl=100)
+    make_worker([queue]).work(burst=True)
+    expires = queue.finished_job_registry.get_expiration_time(done)
+    assert 95 < (expires - datetime.now(UTC)).total_seconds() <= 100
+    assert queue.finished_job_registry.get_expiration_time("missing") is None
+    later = queue.enqueue_at(datetime(2030, 1, 1, tzinfo=UTC), jobs.add, 1, 1)
+    registry = queue.scheduled_job_registry
+    assert registry.get_scheduled_time(later) == datetime(2030, 1, 1, tzinfo=UTC)
+    assert registry.get_scheduled_time(later.id) == later.get_scheduled_time()
+    with pytest.raises(NoSuchJobError, match="not scheduled"):
+        registry.get_scheduled_time(done)
 
 
 def test_registry_made_by_name(redis_conn, key_prefix, queue, make_worker):
