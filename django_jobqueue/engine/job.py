@@ -221,6 +221,8 @@ class Job:
         self.retries_left: int | None = None
         self.retry_intervals: Sequence[float] = ()
         self.retry_max: int | None = None
+        #: Retried without a wait, it goes back to the front of its queue.
+        self.enqueue_at_front_on_retry = False
         self.on_success: str | None = None
         self.on_failure: str | None = None
         self.on_stopped: str | None = None
@@ -315,6 +317,7 @@ class Job:
         if options.retry is not None:
             job.retries_left = job.retry_max = options.retry.max
             job.retry_intervals = options.retry.intervals
+            job.enqueue_at_front_on_retry = options.retry.enqueue_at_front
         job.priority = options.priority
         job.created_at = now()
         return job
@@ -460,6 +463,7 @@ class Job:
         self.retries_left = as_int(get(b"retries_left"))
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
+        self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
         self.on_success = as_str(get(b"on_success"))
         self.on_failure = as_str(get(b"on_failure"))
         self.on_stopped = as_str(get(b"on_stopped"))
@@ -492,6 +496,7 @@ class Job:
             "retries_left": self.retries_left,
             "retry_max": self.retry_max,
             "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
+            "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
             "on_success": self.on_success,
             "on_failure": self.on_failure,
             "on_stopped": self.on_stopped,
@@ -795,6 +800,19 @@ class Job:
         if origin is not None:
             return bool(job.connection.exists(job.key))
         return bool(job._find_origin())
+
+    @property
+    def number_of_retries(self) -> int | None:
+        """How many times the job was retried so far; None when it may not be (RQ's name)."""
+        if self.retry_max is None or self.retries_left is None:
+            return None
+        return self.retry_max - self.retries_left
+
+    def get_retry_interval(self) -> float:
+        """Seconds the next retry would wait (0 without retries left)."""
+        if not self.retry_max or not self.retries_left:
+            return 0
+        return Retry.delay(self.retry_intervals or [0], self.retry_max, self.retries_left)
 
     def get_ttl(self) -> int | None:
         """Seconds the job may wait in its queue before it is dropped; None: no limit."""

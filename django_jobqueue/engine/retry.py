@@ -13,22 +13,49 @@ class Retry:
         interval: seconds to wait before a retry: one number for all of them, or
             a list giving the wait before the 1st, 2nd, ... retry (the last
             value repeats), for growing back-off.
+        enqueue_at_front: put the job back at the front of its queue, not the
+            end, when it is retried without a wait (RQ's keyword).
     """
 
-    def __init__(self, max: int, interval: int | float | Sequence[int | float] = 0):
+    def __init__(
+        self,
+        max: int,
+        interval: int | float | Sequence[int | float] = 0,
+        enqueue_at_front: bool = False,
+    ):
         if not isinstance(max, int) or isinstance(max, bool) or max < 1:
             raise ValueError("Retry(max=...) must be a whole number of retries, at least 1.")
         intervals = [interval] if isinstance(interval, (int, float)) else list(interval)
         if not intervals or any(not isinstance(i, (int, float)) or i < 0 for i in intervals):
             raise ValueError("Retry(interval=...) takes seconds >= 0, or a list of them.")
+        if not isinstance(enqueue_at_front, bool):
+            raise TypeError(
+                f"Retry(enqueue_at_front=...) takes True or False, not {enqueue_at_front!r}."
+            )
         self.max = max
         self.intervals = intervals
+        self.enqueue_at_front = enqueue_at_front
 
     def __repr__(self) -> str:
-        return f"Retry(max={self.max}, interval={self.intervals})"
+        interval = self.intervals[0] if len(self.intervals) == 1 else self.intervals
+        return (
+            f"Retry(max={self.max}, interval={interval!r}, "
+            f"enqueue_at_front={self.enqueue_at_front!r})"
+        )
+
+    @classmethod
+    def get_interval(cls, count: int, intervals: int | float | Sequence[float] | None) -> float:
+        """Seconds to wait before retry number ``count + 1`` (RQ's name).
+
+        ``intervals`` is one number, or a list whose last value repeats.
+        """
+        if isinstance(intervals, (int, float)):
+            return intervals
+        if not intervals:
+            return 0
+        return intervals[min(count, len(intervals) - 1)]
 
     @staticmethod
     def delay(intervals: Sequence[float], max: int, retries_left: int) -> float:
         """Seconds to wait before the retry that starts with ``retries_left`` left."""
-        attempt = max - retries_left
-        return float(intervals[min(attempt, len(intervals) - 1)])
+        return float(Retry.get_interval(max - retries_left, intervals))

@@ -488,6 +488,24 @@ def test_retry_validation():
     assert Retry.delay([1, 5], 3, 3) == 1
     assert Retry.delay([1, 5], 3, 2) == 5
     assert Retry.delay([1, 5], 3, 1) == 5
+    # RQ's names: the repr, get_interval (the last interval repeats), the keyword.
+    assert repr(Retry(max=1)) == "Retry(max=1, interval=0, enqueue_at_front=False)"
+    assert repr(Retry(2, [1, 2], True)) == "Retry(max=2, interval=[1, 2], enqueue_at_front=True)"
+    assert [Retry.get_interval(n, [1, 5]) for n in range(3)] == [1, 5, 5]
+    assert (Retry.get_interval(4, 7), Retry.get_interval(0, [])) == (7, 0)
+    with pytest.raises(TypeError):
+        Retry(max=1, enqueue_at_front="yes")
+
+
+def test_number_of_retries_and_the_next_interval(queue, make_worker):
+    job = queue.enqueue(jobs.fail, retry=Retry(max=2, interval=[0, 0]))
+    assert (job.number_of_retries, job.get_retry_interval()) == (0, 0)
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    job.refresh()
+    assert (job.number_of_retries, job.retries_left) == (1, 1)
+    assert queue.enqueue(jobs.add, 1, 1).number_of_retries is None
+    spaced = queue.enqueue(jobs.fail, retry=Retry(max=3, interval=[10, 20]))
+    assert spaced.get_retry_interval() == 10
 
 
 def test_retry_is_stored(queue, redis_conn, key_prefix):

@@ -315,6 +315,18 @@ def test_retry_succeeding_on_a_later_attempt(queue, make_worker):
     assert queue.failed_job_registry.count == 0
 
 
+def test_retry_enqueue_at_front_puts_the_job_back_ahead_of_the_queue(queue, make_worker):
+    job = queue.enqueue(jobs.fail, retry=Retry(max=1, enqueue_at_front=True))
+    behind = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    assert queue.get_job_ids() == [job.id, behind.id]
+    make_worker([queue]).work(burst=True)
+    plain = queue.enqueue(jobs.fail, retry=Retry(max=1))
+    other = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    assert queue.get_job_ids() == [other.id, plain.id]  # RQ's default: the end of the queue
+
+
 def test_retry_with_interval_goes_to_the_scheduled_registry(
     queue, make_worker, redis_conn, key_prefix
 ):

@@ -6,7 +6,9 @@
 -- KEYS[8..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
 -- ARGV[4] exc_info text   ARGV[5] worker name that ran it
--- ARGV[6] retry delay in seconds, '' when the job is not retried
+-- ARGV[6] retry delay in seconds, '' when the job is not retried (without a
+--         delay it goes back to the front of the queue when its hash's
+--         retry_at_front field is '1', Retry(enqueue_at_front=True))
 -- ARGV[7] wake channel   ARGV[8] final status: 'failed' or 'stopped'
 -- ARGV[9] '1' to act only if the job's heartbeat deadline has passed (abandoned jobs)
 -- ARGV[10] the queue's name, added to KEYS[7] when the job is retried (see
@@ -36,7 +38,8 @@ local function answer(head, job)
   head[#head + 1] = table.concat(broken, ' ')
   return reply(head, job)
 end
-local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'stop_requested')
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'stop_requested',
+                         'retry_at_front')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
   return answer({false, '[]'}, next_job())
 end
@@ -66,7 +69,7 @@ if retry_in ~= '' then
     return answer({'scheduled', '[]'}, next_job())
   end
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', now)
-  push(KEYS[4], KEYS[6], KEYS[1], id, false, now, ARGV[7])
+  push(KEYS[4], KEYS[6], KEYS[1], id, state[5] == '1', now, ARGV[7])
   return answer({'queued', '[]'}, next_job())
 end
 local dependents = state[3] or '[]'
