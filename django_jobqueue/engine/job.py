@@ -845,22 +845,37 @@ class Job:
         """The call as text, such as ``tasks.add(1, 2)`` (RQ's name for :meth:`call_string`)."""
         return self.call_string()
 
-    def dependencies_are_met(self) -> bool:
+    def dependencies_are_met(
+        self,
+        parent_job: Job | None = None,
+        pipeline: Any = None,
+        exclude_job_id: str | None = None,
+        refresh_job_status: bool = True,
+    ) -> bool:
         """Whether every parent has finished (or ended, with ``allow_failure``), or is gone.
 
         A parent that no longer exists counts as met, as when the job was
-        enqueued (see :func:`.dependencies.locate`).
+        enqueued (see :func:`.dependencies.locate`). RQ's keywords: the parent
+        ``exclude_job_id`` is not looked at; ``parent_job``'s status is taken
+        from the object when ``refresh_job_status`` is False. ``pipeline`` is
+        accepted and not used: the statuses are read at once.
         """
-        keys = self._dependency_keys
+        keys = [k for k in self._dependency_keys if not _names_job(k, exclude_job_id)]
         if not keys:
             return True
+        known: dict[str, str | None] = {}
+        if parent_job is not None and not refresh_job_status:
+            status = parent_job.get_status(refresh=False)
+            known[parent_job.key] = None if status is None else str(status)
         pipe = self.connection.pipeline(transaction=False)
-        for key in keys:
+        asked = [k for k in keys if k not in known]
+        for key in asked:
             pipe.hget(key, "status")
+        known.update(zip(asked, (as_str(s) for s in pipe.execute())))
         ok = {None, JobStatus.FINISHED.value}
         if self.allow_dependency_failures:
             ok |= {s.value for s in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
-        return all(as_str(status) in ok for status in pipe.execute())
+        return all(known[key] in ok for key in keys)
 
     def get_scheduled_time(self) -> datetime | None:
         """When a scheduled job (or a retry waiting its delay) enters its queue; else None."""
@@ -1201,6 +1216,11 @@ _STATUS_BY_VALUE: dict[Any, JobStatus] = {
 
 def _float(value: Any) -> float | None:
     return float(value) if value not in (None, b"") else None
+
+
+def _names_job(key: str, job_id: str | None) -> bool:
+    """Whether the job hash ``key`` is that of ``job_id`` (its id ends the key)."""
+    return job_id is not None and key.endswith(f":job:{job_id}")
 
 
 def _json_list(value: Any) -> Sequence:

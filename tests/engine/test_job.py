@@ -663,6 +663,16 @@ def test_dependencies_are_met(queue, make_worker):
     assert child.dependencies_are_met()
 
 
+def test_dependencies_are_met_takes_rqs_keywords(queue):
+    first, second = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    child = queue.enqueue(jobs.add, 3, 3, depends_on=[first, second])
+    assert not child.dependencies_are_met(first)
+    assert not child.dependencies_are_met(exclude_job_id=first.id)  # second still waits
+    second.set_status(JobStatus.FINISHED)  # as the parent's object says, not Redis
+    assert child.dependencies_are_met(second, exclude_job_id=first.id, refresh_job_status=False)
+    assert not child.dependencies_are_met(second, exclude_job_id=first.id)  # Redis: queued
+
+
 def test_get_scheduled_time(queue):
     when = datetime.datetime(2100, 1, 1, tzinfo=UTC)
     assert queue.enqueue_at(when, jobs.add, 1, 1).get_scheduled_time() == when
