@@ -422,6 +422,13 @@ class Queue:
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
         return job
 
+    def schedule_job(self, job: Job, when: Any) -> Job:
+        """Store a job made by :meth:`create_job` to enter the queue at ``when`` (RQ's name).
+
+        ``when`` is an aware datetime, a naive one read as UTC, or a UNIX time.
+        """
+        return self.enqueue_job(job, at=when)
+
     def _enqueue_in_pipeline(
         self, pipeline: Any, job: Job, at_front: bool, depends_on: Any, at: Any
     ) -> Job:
@@ -675,6 +682,12 @@ class EnqueueData(NamedTuple):
     args: Iterable | None
     kwargs: dict | None
     options: EnqueueOptions
+
+    def __getattr__(self, name: str) -> Any:
+        # RQ's EnqueueData has each option as an attribute (data.job_id, ...).
+        if name in EnqueueOptions.__dataclass_fields__:
+            return getattr(self.options, name)
+        raise AttributeError(f"EnqueueData has no attribute {name!r}")
 
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.

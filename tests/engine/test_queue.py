@@ -651,6 +651,25 @@ def test_enqueue_many_refuses_an_id_given_twice_before_sending_anything(queue, r
     assert queue.count == 0 and not queue.fetch_job("same")
 
 
+def test_enqueue_data_shows_its_options_as_rq_does():
+    data = Queue.prepare_data(jobs.add, (1, 1), job_id="x", on_success=jobs.on_success_callback)
+    assert (data.job_id, data.at_front, data.on_success.func) == (
+        "x",
+        False,
+        jobs.on_success_callback,
+    )
+    with pytest.raises(AttributeError):
+        data.no_such_option
+
+
+def test_schedule_job_puts_a_created_job_in_the_scheduled_registry(queue, redis_conn):
+    from datetime import UTC, datetime
+
+    job = queue.schedule_job(queue.create_job(jobs.add, (1, 1)), datetime(2030, 1, 1, tzinfo=UTC))
+    assert job.get_status() == JobStatus.SCHEDULED
+    assert job.get_scheduled_time() == datetime(2030, 1, 1, tzinfo=UTC)
+
+
 def test_queues_print_and_sort_by_name_as_in_rq(redis_conn):
     low, high = Queue("low", connection=redis_conn), Queue("high", connection=redis_conn)
     assert str(low) == "<Queue low>" and sorted([low, high]) == [high, low]
