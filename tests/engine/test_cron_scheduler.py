@@ -278,3 +278,16 @@ def test_start_enqueues_and_leaves_the_registry_when_stopped(
     assert cron_scheduler_registry.get_keys(redis_conn, prefix=key_prefix) == []
     saved = CronScheduler.fetch(scheduler.name, redis_conn, prefix=key_prefix)
     assert saved.get_jobs()[0].latest_enqueue_time is not None
+
+
+def test_histories_keep_the_newest_and_names_age_out(redis_conn, key_prefix, monkeypatch):
+    from django_jobqueue.engine import cron_scheduler
+
+    monkeypatch.setattr(cron_scheduler, "DEFAULT_CRON_JOB_HISTORY_LIMIT", 2)
+    cron_job = CronJob("default", func=jobs.add, args=(1, 2), interval=60)
+    made = [cron_job.enqueue(redis_conn, prefix=key_prefix) for _ in range(3)]
+    ids = get_cron_job_ids(cron_job.name, redis_conn, prefix=key_prefix)
+    assert set(ids) == {made[1].id, made[2].id}
+    year = cron_job_registry.DEFAULT_CRON_JOB_HISTORY_TTL
+    cron_job_registry.add("old", redis_conn, time.time() - year - 1, prefix=key_prefix)
+    assert cron_job_registry.get_names(redis_conn, prefix=key_prefix) == [cron_job.name]
