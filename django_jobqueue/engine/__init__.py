@@ -13,7 +13,8 @@ more, and where to add what):
 - running: ``worker/`` (base: the one loop; single: Worker, SimpleWorker;
   pool: WorkerPool; control: stop_job) -> ``execution/`` (fork, inline) ->
   ``perform`` (run, callbacks, timeouts) -> ``outcome`` (every end, one script)
-- time: ``scheduler`` and ``cron``
+- time: ``scheduler`` and ``cron`` (RQ's cron API: ``cron_scheduler`` and its
+  two registries)
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
@@ -21,17 +22,22 @@ more, and where to add what):
 
 from .callbacks import Callback
 from .cron import CronEntry
+from .cron_job_registry import DEFAULT_CRON_JOB_HISTORY_TTL
+from .cron_scheduler import CronJob, CronScheduler
+from .cron_scheduler_registry import DEFAULT_CRON_SCHEDULER_TTL
 from .decorators import job
 from .dependencies import Dependency
 from .errors import (
     AbandonedJobError,
     DeserializationError,
     DuplicateJobError,
+    DuplicateSchedulerError,
     EnqueueError,
     InvalidJobOperation,
     JobQueueError,
     JobTimeoutException,
     NoSuchJobError,
+    SchedulerNotFound,
     SerializationError,
 )
 from .hooks import Hooks
@@ -53,19 +59,25 @@ from .results import Result
 from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .vocabulary import JobStatus
+from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
 from .worker import SimpleWorker, Worker, WorkerPool, stop_job
 
 __all__ = [
+    "DEFAULT_CRON_JOB_HISTORY_TTL",
+    "DEFAULT_CRON_SCHEDULER_TTL",
     "DEFAULT_PREFIX",
+    "DEFAULT_RESULT_TTL",
     "AbandonedJobError",
     "Callback",
     "CanceledJobRegistry",
     "CronEntry",
+    "CronJob",
+    "CronScheduler",
     "DeferredJobRegistry",
     "Dependency",
     "DeserializationError",
     "DuplicateJobError",
+    "DuplicateSchedulerError",
     "EnqueueError",
     "EnqueueOptions",
     "FailedJobRegistry",
@@ -86,6 +98,7 @@ __all__ = [
     "Retry",
     "ScheduledJobRegistry",
     "Scheduler",
+    "SchedulerNotFound",
     "SerializationError",
     "SignatureError",
     "SignedSerializer",

@@ -484,6 +484,34 @@ def entries_from_dicts(items: Any, default_timezone: str | None = None) -> list[
     return entries
 
 
+#: RQ's names at RQ's path (``rq.cron``), defined in :mod:`.cron_scheduler`:
+#: that module needs queues and scripts, which import this one, so they are
+#: looked up when first used instead of imported here.
+_RQ_NAMES = frozenset(
+    {
+        "CronJob",
+        "CronScheduler",
+        "DEFAULT_CRON_JOB_HISTORY_LIMIT",
+        "DEFAULT_CRON_JOB_HISTORY_TTL",
+        "DEFAULT_CRON_SCHEDULER_TTL",
+        "NOT_JSON_SERIALIZABLE",
+        "create_cron",
+        "get_cron_job_history_key",
+        "get_cron_job_ids",
+        "register",
+        "_job_data_registry",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RQ_NAMES:
+        from . import cron_scheduler
+
+        return getattr(cron_scheduler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "ALIASES",
     "MISSED_AFTER",

@@ -43,3 +43,11 @@ class ImportFunctionError(JobQueueError, ImportError):
 
 class StopRequested(JobQueueError):
     """Raised in a running job when it is stopped on purpose."""
+
+
+class SchedulerNotFound(JobQueueError, LookupError):
+    """No cron scheduler of that name is registered (or its record expired)."""
+
+
+class DuplicateSchedulerError(JobQueueError):
+    """A cron scheduler of that name is registered already."""

@@ -74,6 +74,28 @@ class KeySpace:
         """The scheduler lock: names the one scheduler that is active under this prefix."""
         return f"{self.prefix}scheduler"
 
+    # Keys of RQ's cron API (cron_scheduler.py and its two registries):
+    # monitoring records that belong to no queue. They share the hash tag
+    # ``{#cron}`` ('#' is never in a queue name, so no queue's keys collide) so
+    # that one MULTI may write several of them on Redis Cluster too.
+    @property
+    def cron_schedulers(self) -> str:
+        """The sorted set of live cron schedulers' names, scored by their last heartbeat."""
+        return f"{self.prefix}{{#cron}}:schedulers"
+
+    def cron_scheduler(self, name: str) -> str:
+        """The hash describing the cron scheduler ``name`` (host, pid, its cron jobs)."""
+        return f"{self.prefix}{{#cron}}:scheduler:{name}"
+
+    @property
+    def cron_job_names(self) -> str:
+        """The sorted set of cron job names, scored by when each last enqueued a job."""
+        return f"{self.prefix}{{#cron}}:names"
+
+    def cron_job_history(self, name: str) -> str:
+        """The sorted set of the ids of the jobs the cron jobs named ``name`` enqueued."""
+        return f"{self.prefix}{{#cron}}:history:{name}"
+
     # Keys of one queue, all in the queue's hash slot.
     def tag(self, queue: str) -> str:
         return f"{self.prefix}{{{queue}}}"
