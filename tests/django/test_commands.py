@@ -760,3 +760,41 @@ def test_rqworker_job_queue_class_and_serializer_options(jq):
     assert worker.job_class.__name__ == "OtherJob"
     assert type(worker.queues[0]).__name__ == "OtherQueue"
     assert type(worker.serializer.inner).__name__ == "JSONSerializer"
+
+
+# -- rqcron ------------------------------------------------------------------------
+
+
+def _cron_config(tmp_path, body):
+    path = tmp_path / "cron_config.py"
+    path.write_text(
+        "from django_jobqueue.engine import cron\nfrom tests.django import tasks\n" + body
+    )
+    return str(path)
+
+
+def test_rqcron_runs_the_jobs_a_config_registers_until_sigterm(jq, manage_py, tmp_path):
+    config = _cron_config(
+        tmp_path, "cron.register(tasks.add, 'default', args=(2, 3), interval=1)\n"
+    )
+    proc = manage_py("rqcron", config)
+    queue = get_queue()
+    wait_until(lambda: queue.count >= 2, message="rqcron enqueued fewer than two runs")
+    assert {(j.func_name, j.args) for j in queue.jobs} == {("tests.django.tasks.add", (2, 3))}
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Starting cron scheduler with 1 jobs" in output
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "registers no cron job"),
+        ("cron.register(tasks.add, 'nope', interval=5)\n", "Unknown queue(s): nope"),
+        ("cron.register(tasks.add, 'default')\n", "interval"),
+        ("import no_such_module\n", "No module named 'no_such_module'"),
+    ],
+)
+def test_rqcron_refuses_a_config_it_cannot_run(jq, tmp_path, body, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("rqcron", _cron_config(tmp_path, body))

@@ -10,9 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from django_jobqueue.engine import DuplicateSchedulerError, SchedulerNotFound, utils
+from django_jobqueue.engine import (
+    DuplicateSchedulerError,
+    SchedulerNotFound,
+    cron_job_registry,
+    cron_scheduler_registry,
+    utils,
+)
 from django_jobqueue.engine import cron as cron_module
-from django_jobqueue.engine import cron_job_registry, cron_scheduler_registry
 from django_jobqueue.engine.cron_scheduler import (
     CronJob,
     CronScheduler,
@@ -52,7 +57,7 @@ def test_rq_names_are_found_at_rqs_path():
     assert cron_module.CronScheduler is CronScheduler
     assert cron_module._job_data_registry is _job_data_registry
     with pytest.raises(AttributeError):
-        cron_module.NoSuchName  # noqa: B018
+        cron_module.NoSuchName
 
 
 @pytest.mark.parametrize("when", [{}, {"interval": 60, "cron": "* * * * *"}])
