@@ -135,7 +135,8 @@ class WorkerPool(BaseWorker):
     """Runs ``processes`` children that each take and run jobs in strict priority order.
 
     Args:
-        processes: how many children (default: the number of CPUs).
+        processes: how many children (default: the number of CPUs);
+            ``num_workers`` is RQ's name for it.
         max_jobs_per_child: replace a child after this many jobs.
         max_memory_per_child: replace a child once its RSS passes this many bytes.
         scheduler, cron: as for :class:`~.base.BaseWorker`; the scheduler runs
@@ -159,10 +160,13 @@ class WorkerPool(BaseWorker):
         processes: int | None = None,
         max_jobs_per_child: int | None = None,
         max_memory_per_child: int | None = None,
+        num_workers: int | None = None,
         **kwargs: Any,
     ):
+        if processes and num_workers and processes != num_workers:
+            raise ValueError("Give processes or num_workers (RQ's name for it), not both.")
         super().__init__(queues, *args, **kwargs)
-        self.processes = processes or os.cpu_count() or 1
+        self.processes = processes or num_workers or os.cpu_count() or 1
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child = max_memory_per_child
         self.children: dict[int, Child] = {}
@@ -178,6 +182,11 @@ class WorkerPool(BaseWorker):
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
+
+    @property
+    def num_workers(self) -> int:
+        """RQ's name for :attr:`processes`."""
+        return self.processes
 
     # -- the supervisor loop --------------------------------------------------
 
@@ -250,6 +259,12 @@ class WorkerPool(BaseWorker):
                     max_memory=self.max_memory_per_child,
                     pool=self.name,
                     scheduler=False,
+                    job_class=self.job_class,
+                    exception_handlers=self.exception_handlers,
+                    disable_default_exception_handler=self.disable_default_exception_handler,
+                    log_job_description=self.log_job_description,
+                    maintenance_interval=self.maintenance_interval,
+                    job_monitoring_interval=self.stop_poll_interval,
                 )
                 opts = self._child_options
                 limit = min(n for n in (opts["max_jobs"], self.max_jobs_per_child, 2**62) if n)

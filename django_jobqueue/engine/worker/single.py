@@ -21,14 +21,10 @@ from ..outcome import record_failure
 from ..perform import Success, perform_job, record_result
 from ..utils import as_str, now
 from ..vocabulary import JobStatus, WorkerState
-from .base import BaseWorker
+from .base import MAINTENANCE_INTERVAL, STOP_POLL_INTERVAL, BaseWorker
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
 DEFERRED_SWEEP_INTERVAL = 30.0
-#: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
-MAINTENANCE_INTERVAL = 1.0
-#: Seconds between two looks at stop requests (:func:`~.control.stop_job`) while a job runs.
-STOP_POLL_INTERVAL = 1.0
 
 
 class Worker(BaseWorker):
@@ -57,11 +53,12 @@ class Worker(BaseWorker):
                 ) from None
         self.execution: Execution = execution
         self.kind = execution.name
-        self.current_job: Job | None = None
         self._next_maintenance = 0.0
+        self._next_cleaning = 0.0
+        #: When the registries were last cleaned (None: not yet).
+        self.last_cleaned_at: float | None = None
         self._pubsub: Any = None
         self._suspended = False
-        self.stop_poll_interval = STOP_POLL_INTERVAL
         self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         # Recording a job's outcome also takes the next job (one round trip per
         # job) when the job ran in this process and another one is wanted.
@@ -230,7 +227,7 @@ class Worker(BaseWorker):
         queue = self.queues[taken.position - 1]
         job_id = taken.id.decode()
         try:
-            return queue.job_class.from_hash(
+            return (self.job_class or queue.job_class).from_hash(
                 job_id,
                 taken.fields,
                 queue.connection,
@@ -265,7 +262,17 @@ class Worker(BaseWorker):
             self.tally.ended(job.origin, status, time.monotonic() - began)
             self.current_job = None
             self.state = WorkerState.IDLE
-        log_outcome(self.log, job, status, time.monotonic() - began, self.default_result_ttl)
+        took = time.monotonic() - began
+        self.total_working_time += took
+        log_outcome(
+            self.log,
+            job,
+            status,
+            took,
+            self.default_result_ttl,
+            describe=self.log_job_description,
+            traceback=not self.disable_default_exception_handler,
+        )
         if status == JobStatus.FINISHED:
             self.successful_job_count += 1
         else:
@@ -282,6 +289,7 @@ class Worker(BaseWorker):
             default_result_ttl=self.default_result_ttl,
             take_next=take_next,
             wait_for_redis=True,
+            exception_handlers=self.exception_handlers,
         )
         return self._recorded(job, status, outages, take_next)
 
@@ -379,16 +387,21 @@ class Worker(BaseWorker):
     # -- housekeeping --------------------------------------------------------
 
     def maintain_if_due(self) -> None:
+        """Follow suspension every second; clean registries every ``maintenance_interval``."""
         if time.monotonic() >= self._next_maintenance:
-            self._redis(self.maintain)
+            self._redis(self.follow_suspension)
             self._next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+        if time.monotonic() >= self._next_cleaning:
+            self._redis(self.clean_registries)
+            self._next_cleaning = time.monotonic() + self.maintenance_interval
 
     def maintain(self) -> None:
-        """Drop expired registry entries, fail abandoned jobs, follow suspension.
+        """Follow suspension and clean the registries, now."""
+        self.follow_suspension()
+        self.clean_registries()
 
-        Scheduled jobs and delayed retries are released by the scheduler
-        (:meth:`schedule_if_due`), in one worker only.
-        """
+    def follow_suspension(self) -> None:
+        """Take no new jobs while the workers are suspended (``rqsuspend``)."""
         suspended = bool(self.connection.exists(self.keys.suspended))
         if suspended != self._suspended:
             self._suspended = suspended
@@ -398,6 +411,14 @@ class Worker(BaseWorker):
                 self.name,
                 "suspended, taking no new jobs" if suspended else "resumed",
             )
+
+    def clean_registries(self) -> None:
+        """Drop expired registry entries and fail abandoned jobs.
+
+        Scheduled jobs and delayed retries are released by the scheduler
+        (:meth:`schedule_if_due`), in one worker only.
+        """
+        self.last_cleaned_at = now()
         sweep = time.monotonic() >= self._next_deferred_sweep
         if sweep:
             self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
@@ -454,14 +475,22 @@ class SimpleWorker(Worker):
 
 
 def log_outcome(
-    log: logging.Logger, job: Job, status: str | None, seconds: float, default_result_ttl: int
+    log: logging.Logger,
+    job: Job,
+    status: str | None,
+    seconds: float,
+    default_result_ttl: int,
+    *,
+    describe: bool = True,
+    traceback: bool = True,
 ) -> None:
     """The one line a job gets when it ends: what ran, how it ended, how long it took.
 
-    A failure's line carries its traceback; how long a result is kept is a
-    detail (DEBUG).
+    A failure's line carries its traceback unless ``traceback`` is False; how
+    long a result is kept is a detail (DEBUG). ``describe=False`` names the job
+    by id only: its description shows its arguments.
     """
-    what = f"{job.origin}: {job.description} ({job.id})"
+    what = f"{job.origin}: {job.description} ({job.id})" if describe else f"{job.origin}: {job.id}"
     if status == JobStatus.FINISHED:
         log.info("%s OK in %.3f s", what, seconds)
         if log.isEnabledFor(logging.DEBUG):
@@ -474,15 +503,16 @@ def log_outcome(
         return
     try:
         # Set by this process, or read back from what the work-horse recorded.
-        trace = (job.exc_info or "").rstrip()
+        trace = (job.exc_info or "").rstrip() if traceback else ""
     except UNAVAILABLE:
         trace = ""
+    trace = f"\n{trace}" if trace else ""
     if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
-        log.warning("%s failed in %.3f s, will be retried\n%s", what, seconds, trace)
+        log.warning("%s failed in %.3f s, will be retried%s", what, seconds, trace)
     elif status == JobStatus.FAILED:
-        log.error("%s failed in %.3f s, moved to the failed jobs\n%s", what, seconds, trace)
+        log.error("%s failed in %.3f s, moved to the failed jobs%s", what, seconds, trace)
     else:
-        log.warning("%s %s after %.3f s\n%s", what, status, seconds, trace)
+        log.warning("%s %s after %.3f s%s", what, status, seconds, trace)
 
 
 __all__ = ["SimpleWorker", "Worker", "log_outcome"]
