@@ -35,7 +35,7 @@ from .errors import (
     SerializationError,
 )
 from .hooks import Hooks
-from .job import Job, get_current_job
+from .job import Job, cancel_job, get_current_job, requeue_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
 from .options import EnqueueOptions, UnsupportedOption
@@ -95,7 +95,9 @@ __all__ = [
     "Worker",
     "WorkerPool",
     "all_workers",
+    "cancel_job",
     "get_current_job",
     "job",
+    "requeue_job",
     "stop_job",
 ]

@@ -474,6 +474,7 @@ def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_
         ks.registry(queue, JobStatus.SCHEDULED),
         ks.registry(queue, JobStatus.CANCELED),
         ks.priority(queue),
+        ks.registry(queue, JobStatus.STARTED),
     ]
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
