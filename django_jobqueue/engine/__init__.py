@@ -20,6 +20,7 @@ more, and where to add what):
 """
 
 from .callbacks import Callback
+from .connection import get_connection_kwargs
 from .cron import CronEntry
 from .decorators import job
 from .dependencies import Dependency
@@ -54,7 +55,16 @@ from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .vocabulary import JobStatus
-from .worker import SimpleWorker, Worker, WorkerPool, stop_job
+from .worker import (
+    SimpleWorker,
+    Worker,
+    WorkerPool,
+    send_command,
+    send_kill_horse_command,
+    send_shutdown_command,
+    send_stop_job_command,
+    stop_job,
+)
 
 __all__ = [
     "DEFAULT_PREFIX",
@@ -96,8 +106,13 @@ __all__ = [
     "WorkerPool",
     "all_workers",
     "cancel_job",
+    "get_connection_kwargs",
     "get_current_job",
     "job",
     "requeue_job",
+    "send_command",
+    "send_kill_horse_command",
+    "send_shutdown_command",
+    "send_stop_job_command",
     "stop_job",
 ]

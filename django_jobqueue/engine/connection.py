@@ -63,6 +63,15 @@ def resolve_connection(connection: Any = None) -> Any:
     return connection
 
 
+def get_connection_kwargs(connection: Any) -> dict[str, Any]:
+    """The keyword arguments ``redis.Redis(**kwargs)`` takes to connect as ``connection`` does.
+
+    For a process that must open its own client (RQ's
+    ``rq.connections.get_connection_kwargs``); a copy, safe to change.
+    """
+    return dict(connection.connection_pool.connection_kwargs)
+
+
 def _nothing() -> None:
     return None
 

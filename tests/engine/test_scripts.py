@@ -512,3 +512,11 @@ def test_script_error_replies_become_engine_errors(reply, error, message):
 def test_other_script_errors_are_left_as_they_are():
     original = ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")
     assert scripts.script_error(original, "j1") is original
+
+
+def test_worker_command_only_for_a_registered_worker(redis_conn, ks):
+    assert scripts.worker_command(redis_conn, ks, "w", "shutdown") == 0
+    assert not redis_conn.exists(ks.worker("w"))
+    redis_conn.hset(ks.worker("w"), "name", "w")
+    assert scripts.worker_command(redis_conn, ks, "w", "kill-horse") == 1
+    assert redis_conn.hget(ks.worker("w"), "command") == b"kill-horse"

@@ -514,6 +514,11 @@ def request_stop(client: Any, ks: KeySpace, worker: str, job_id: str) -> Any:
     return _run("request_stop", client, [ks.worker(worker)], [job_id])
 
 
+def worker_command(client: Any, ks: KeySpace, worker: str, command: str) -> Any:
+    """Returns 1 when the worker is registered and now carries ``command``, else 0."""
+    return _run("worker_command", client, [ks.worker(worker)], [command])
+
+
 def set_field(client: Any, job_key: str, field: str, value: Any) -> Any:
     return _run("set_field", client, [job_key], [field, value])
 

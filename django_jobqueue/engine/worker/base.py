@@ -26,7 +26,7 @@ from ..queue import Queue
 from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
-from ..utils import now
+from ..utils import as_str, now
 from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, WorkerState
 from .lookup import WorkerLookup
 
@@ -450,6 +450,28 @@ class BaseWorker(WorkerLookup):
     def request_stop(self) -> None:
         """Ask the loop to end after the work in hand (what the first SIGTERM does)."""
         self.stopping = True
+
+    # -- commands (see control.py) ---------------------------------------------
+
+    def obey_commands(self) -> None:
+        """Carry out (and take away) a command left on this worker's registration."""
+        command = as_str(self.connection.hget(self.key, "command"))
+        if command:
+            self.connection.hdel(self.key, "command")
+            self.obey(command)
+
+    def obey(self, command: str) -> None:
+        if command == "shutdown":
+            self.log.info("Worker %s: shutdown command received", self.name)
+            self.request_stop()
+        elif command == "kill-horse":
+            self.kill_horse()
+        else:
+            self.log.warning("Worker %s: unknown command %r ignored", self.name, command)
+
+    def kill_horse(self) -> None:
+        """Kill the process running the current job (workers that fork one override this)."""
+        self.log.info("Worker %s: no work-horse to kill, command ignored", self.name)
 
     def stop_now(self) -> None:
         """Stop the work in hand too (what a second SIGTERM does)."""

@@ -179,6 +179,7 @@ class WorkerPool(BaseWorker):
         self._crashes = 0
         self._respawns: list[float] = []
         self._redis_down = False
+        self._next_commands = 0.0
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
@@ -211,6 +212,7 @@ class WorkerPool(BaseWorker):
         self._reaped |= self._reap()
         self._respawn_if_due()
         self._kill_overdue()
+        self._obey_commands_if_due()
         self.heartbeat_if_due()
         self.schedule_if_due()
         self.observe()
@@ -427,6 +429,11 @@ class WorkerPool(BaseWorker):
                 kill_quietly(child.pid)
 
     # -- registration -----------------------------------------------------------
+
+    def _obey_commands_if_due(self) -> None:
+        if time.monotonic() >= self._next_commands:
+            self._next_commands = time.monotonic() + 1.0
+            self._redis(self.obey_commands)  # an outage: logged, tried again in a second
 
     def _birth_note(self) -> str:
         return f" (pool of {self.processes})"

@@ -19,9 +19,9 @@ from ..execution import EXECUTIONS, Execution
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, perform_job, record_result
-from ..utils import as_str, now
+from ..utils import as_str, kill_quietly, now
 from ..vocabulary import JobStatus, WorkerState
-from .base import MAINTENANCE_INTERVAL, STOP_POLL_INTERVAL, BaseWorker
+from .base import MAINTENANCE_INTERVAL, BaseWorker
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
 DEFERRED_SWEEP_INTERVAL = 30.0
@@ -318,7 +318,10 @@ class Worker(BaseWorker):
 
     def _subscribe(self) -> None:
         self._pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(*(self.keys.wake_channel(q) for q in self.queue_names))
+        self._pubsub.subscribe(
+            self.keys.worker_channel(self.name),
+            *(self.keys.wake_channel(q) for q in self.queue_names),
+        )
 
     def _unsubscribe(self) -> None:
         if self._pubsub is not None:
@@ -340,7 +343,10 @@ class Worker(BaseWorker):
             if self._pubsub is None:
                 self._subscribe()
             message = self._pubsub.get_message(timeout=timeout)
+            own = self.keys.worker_channel(self.name)
             while message is not None:  # drain what else is buffered
+                if as_str(message.get("channel")) == own:
+                    self._next_maintenance = 0.0  # a command: look at it now
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
@@ -372,11 +378,15 @@ class Worker(BaseWorker):
     def stop_requested(self, job: Job) -> bool:
         """Whether :func:`stop_job` asked to abort ``job``; takes the request away.
 
-        Executions call this about every :data:`STOP_POLL_INTERVAL` seconds
-        while a job runs.
+        Executions call this about every ``stop_poll_interval`` seconds while a
+        job runs; other commands left for the worker are carried out meanwhile.
         """
         try:
-            if as_str(self.connection.hget(self.key, "stop_job")) != job.id:
+            stop, command = self.connection.hmget(self.key, "stop_job", "command")
+            if command:
+                self.connection.hdel(self.key, "command")
+                self.obey(as_str(command))
+            if as_str(stop) != job.id:
                 return False
             self.connection.hdel(self.key, "stop_job")
         except UNAVAILABLE:
@@ -387,8 +397,10 @@ class Worker(BaseWorker):
     # -- housekeeping --------------------------------------------------------
 
     def maintain_if_due(self) -> None:
-        """Follow suspension every second; clean registries every ``maintenance_interval``."""
+        """Follow suspension and commands every second; clean registries every
+        ``maintenance_interval``."""
         if time.monotonic() >= self._next_maintenance:
+            self._redis(self.obey_commands)
             self._redis(self.follow_suspension)
             self._next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
         if time.monotonic() >= self._next_cleaning:
@@ -461,6 +473,16 @@ class Worker(BaseWorker):
     def request_stop(self) -> None:
         super().request_stop()
         self._take_next.enabled = False
+
+    def kill_horse(self) -> None:
+        pid = getattr(self.execution, "child_pid", None)
+        if self.current_job is None or not pid:
+            super().kill_horse()
+            return
+        self.log.warning(
+            "Worker %s: killing the work-horse of job %s", self.name, self.current_job.id
+        )
+        kill_quietly(pid)
 
     def stop_now(self) -> None:
         if self.current_job is None:
