@@ -99,3 +99,14 @@ def test_commands_need_a_live_worker_and_a_known_name(redis_conn, key_prefix):
     with pytest.raises(ValueError, match="Unknown command"):
         send_command(redis_conn, "ghost", "explode", prefix=key_prefix)
     assert Worker  # the RQ name the commands go with
+
+
+def test_connection_kwargs_rebuild_the_client(redis_conn):
+    import redis
+
+    from django_jobqueue.engine import get_connection_kwargs
+
+    kwargs = get_connection_kwargs(redis_conn)
+    assert redis.Redis(**kwargs).ping()
+    kwargs["db"] = 99  # a copy
+    assert get_connection_kwargs(redis_conn)["db"] != 99
