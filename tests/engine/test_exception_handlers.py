@@ -82,7 +82,7 @@ def test_pool_children_get_the_handlers(queue, make_worker, redis_conn, key_pref
         exception_handlers=[lambda j, *e: redis_conn.rpush(key, j.id)],
     )
     assert pool.processes == pool.num_workers == 1
-    pool.work(burst=True)
+    assert pool.start(burst=True)  # RQ's name for work()
     assert _calls(redis_conn, key) == [job.id]
 
 

@@ -238,7 +238,7 @@ class BaseWorker(WorkerLookup):
             if not self.wait_for_redis(burst):  # stopped before Redis came up
                 return False
             self.register_birth()
-            self.start(burst, max_jobs, max_idle_time)
+            self.begin(burst, max_jobs, max_idle_time)
             try:
                 while self.turn():
                     pass
@@ -253,7 +253,7 @@ class BaseWorker(WorkerLookup):
             undo_logging()
         return self.did_work()
 
-    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+    def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Get ready for the first turn (registered, not yet working)."""
 
     def turn(self) -> bool:
@@ -261,7 +261,7 @@ class BaseWorker(WorkerLookup):
         raise NotImplementedError
 
     def finish(self) -> None:
-        """Put away what :meth:`start` and the turns left (the loop is over)."""
+        """Put away what :meth:`begin` and the turns left (the loop is over)."""
 
     def did_work(self) -> bool:
         return self.successful_job_count + self.failed_job_count > 0

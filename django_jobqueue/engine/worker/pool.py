@@ -184,6 +184,10 @@ class WorkerPool(BaseWorker):
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
 
+    def start(self, burst: bool = False, logging_level: str | int | None = "INFO") -> bool:
+        """RQ's name for running the pool: :meth:`work` (blocks until it stops)."""
+        return self.work(burst=burst, logging_level=logging_level)
+
     @property
     def num_workers(self) -> int:
         """RQ's name for :attr:`processes`."""
@@ -191,7 +195,7 @@ class WorkerPool(BaseWorker):
 
     # -- the supervisor loop --------------------------------------------------
 
-    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+    def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Start the children; ``max_jobs`` and ``max_idle_time`` apply to each child."""
         self._burst = burst
         self._child_options: dict[str, Any] = {

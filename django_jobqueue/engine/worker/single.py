@@ -75,7 +75,7 @@ class Worker(BaseWorker):
 
     # -- the loop ------------------------------------------------------------
 
-    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+    def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         self._burst = burst
         self._max_jobs = max_jobs
         self._max_idle_time = max_idle_time
