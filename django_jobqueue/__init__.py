@@ -54,7 +54,13 @@ _ENGINE_NAMES = (
     "Worker",
     "WorkerPool",
     "all_workers",
+    "cancel_job",
     "get_current_job",
+    "requeue_job",
+    "send_kill_horse_command",
+    "send_shutdown_command",
+    "send_stop_job_command",
+    "stop_job",
 )
 
 __all__ = sorted([*_DJANGO_NAMES, *_ENGINE_NAMES, "__version__"])

@@ -21,6 +21,7 @@ more, and where to add what):
 """
 
 from .callbacks import Callback
+from .connection import get_connection_kwargs
 from .cron import CronEntry
 from .cron_job_registry import DEFAULT_CRON_JOB_HISTORY_TTL
 from .cron_scheduler import CronJob, CronScheduler
@@ -41,7 +42,7 @@ from .errors import (
     SerializationError,
 )
 from .hooks import Hooks
-from .job import Job, get_current_job
+from .job import Job, cancel_job, get_current_job, requeue_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
 from .options import EnqueueOptions, UnsupportedOption
@@ -60,7 +61,16 @@ from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
-from .worker import SimpleWorker, Worker, WorkerPool, stop_job
+from .worker import (
+    SimpleWorker,
+    Worker,
+    WorkerPool,
+    send_command,
+    send_kill_horse_command,
+    send_shutdown_command,
+    send_stop_job_command,
+    stop_job,
+)
 
 __all__ = [
     "DEFAULT_CRON_JOB_HISTORY_TTL",
@@ -108,7 +118,14 @@ __all__ = [
     "Worker",
     "WorkerPool",
     "all_workers",
+    "cancel_job",
+    "get_connection_kwargs",
     "get_current_job",
     "job",
+    "requeue_job",
+    "send_command",
+    "send_kill_horse_command",
+    "send_shutdown_command",
+    "send_stop_job_command",
     "stop_job",
 ]

@@ -63,6 +63,23 @@ def resolve_connection(connection: Any = None) -> Any:
     return connection
 
 
+def get_connection_kwargs(connection: Any) -> dict[str, Any]:
+    """The keyword arguments ``redis.Redis(**kwargs)`` takes to connect as ``connection`` does.
+
+    For a process that must open its own client (RQ's
+    ``rq.connections.get_connection_kwargs``). Only the keywords
+    ``redis.Redis`` takes are kept: a pool also holds some of its own.
+    """
+    pool = connection.connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    if "path" in kwargs:  # a Unix socket's pool names it "path"
+        kwargs["unix_socket_path"] = kwargs.pop("path")
+    if issubclass(pool.connection_class, SSLConnection):
+        kwargs["ssl"] = True
+    allowed = keywords(redis.Redis)
+    return {k: v for k, v in kwargs.items() if k in allowed}
+
+
 def _nothing() -> None:
     return None
 

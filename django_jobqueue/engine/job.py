@@ -1009,13 +1009,27 @@ class Job:
         """Put a failed, stopped or canceled job back in its queue."""
         return self.store.requeue(self, at_front)
 
-    def cancel(self) -> None:
-        """Cancel a job that has not started yet (queued, deferred or scheduled)."""
+    def cancel(self, enqueue_dependents: bool = False) -> None:
+        """Cancel a job that is queued, deferred, scheduled or running.
+
+        A running job is not interrupted (as in RQ; :func:`~.worker.stop_job`
+        aborts one): it is canceled at once, and when it ends it stays
+        canceled, its result (if any) kept and its dependents left deferred.
+
+        Args:
+            enqueue_dependents: release the job's dependents as if it had
+                finished (each still waits for its other dependencies);
+                otherwise only those that allow a failed parent are released.
+
+        Raises:
+            InvalidJobOperation: the job already ended (or was canceled).
+            NoSuchJobError: the job is gone.
+        """
         if self.unsaved:
             # Not in Redis yet: the commit hook sees the status and leaves it out.
             self._status = JobStatus.CANCELED
             return
-        self.store.cancel(self)
+        self.store.cancel(self, enqueue_dependents)
 
     def delete(self) -> None:
         """Remove the job from Redis: its data, its queue and every registry."""
@@ -1112,7 +1126,7 @@ class JobStore:
     def requeue(self, job: Job, at_front: bool) -> JobStatus:
         raise NotImplementedError
 
-    def cancel(self, job: Job) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
         raise NotImplementedError
 
     def delete(self, job: Job) -> None:
@@ -1149,16 +1163,17 @@ class RedisStore(JobStore):
         job._status = JobStatus(as_str(status))
         return job._status
 
-    def cancel(self, job: Job) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
         keep = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
         try:
             dependents = scripts.cancel(job.connection, job.keys, job.origin, job.id, now(), keep)
         except Exception as exc:
             raise scripts.script_error(exc, job.id, verb="canceled") from None
         job._status = JobStatus.CANCELED
-        scripts.release_dependents(
-            job.connection, job.keys, job.key, dependents, JobStatus.CANCELED
-        )
+        # Released after the cancel, as every ended parent's are (release.lua
+        # may run twice for the same parent).
+        outcome = JobStatus.FINISHED if enqueue_dependents else JobStatus.CANCELED
+        scripts.release_dependents(job.connection, job.keys, job.key, dependents, outcome)
 
     def delete(self, job: Job) -> None:
         reply = scripts.delete(job.connection, job.keys, job.origin, job.id)
@@ -1190,7 +1205,7 @@ class MemoryStore(JobStore):
             "enqueue the call again."
         )
 
-    def cancel(self, job: Job) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
         if job._status != JobStatus.DEFERRED:
             raise InvalidJobOperation(f"Job {job.id} is {job._status} and cannot be canceled.")
         job._status = JobStatus.CANCELED
@@ -1233,6 +1248,37 @@ def _json_list(value: Any) -> Sequence:
     return loaded if isinstance(loaded, list) else ()
 
 
+def cancel_job(
+    job_id: str,
+    connection: Any = None,
+    serializer: Any = None,
+    enqueue_dependents: bool = False,
+    *,
+    prefix: str | None = None,
+) -> None:
+    """Cancel the job with this id (see :meth:`Job.cancel`); RQ's ``rq.job.cancel_job``.
+
+    Raises:
+        NoSuchJobError: no queue holds a job with this id.
+        InvalidJobOperation: the job already ended.
+    """
+    Job.fetch(job_id, connection, serializer, prefix=prefix).cancel(enqueue_dependents)
+
+
+def requeue_job(
+    job_id: str, connection: Any = None, serializer: Any = None, *, prefix: str | None = None
+) -> Job:
+    """Put a failed, stopped or canceled job back in its queue; returns the job.
+
+    Raises:
+        NoSuchJobError: no queue holds a job with this id.
+        InvalidJobOperation: the job is not failed, stopped or canceled.
+    """
+    job = Job.fetch(job_id, connection, serializer, prefix=prefix)
+    job.requeue()
+    return job
+
+
 __all__ = [
     "DEFAULT_FAILURE_TTL",
     "DEFAULT_RESULT_TTL",
@@ -1241,7 +1287,9 @@ __all__ = [
     "JobStatus",
     "Retry",
     "callable_name",
+    "cancel_job",
     "get_current_job",
+    "requeue_job",
 ]
 
 

@@ -136,6 +136,10 @@ class KeySpace:
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"
 
+    def worker_channel(self, name: str) -> str:
+        """Where a command for worker ``name`` is announced (see ``worker_command``)."""
+        return f"{self.prefix}worker:{name}:wake"
+
     def stats(self, queue: str, minute: int) -> str:
         """The hash counting a queue's finished and failed jobs in one minute.
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from . import hooks
@@ -53,6 +54,7 @@ def perform_job(
     default_result_ttl: int | None = None,
     take_next: TakeNext | None = None,
     wait_for_redis: bool = False,
+    exception_handlers: Sequence[Any] = (),
 ) -> str | None:
     """Run ``job`` here and record the outcome; returns the job's new status.
 
@@ -69,6 +71,7 @@ def perform_job(
         enforce_timeout=enforce_timeout,
         take_next=take_next,
         wait_for_redis=wait_for_redis,
+        exception_handlers=exception_handlers,
     )
     if isinstance(ran, Success):
         return record_result(job, ran, worker_name, default_result_ttl, take_next, wait_for_redis)
@@ -82,13 +85,16 @@ def run_job(
     enforce_timeout: bool = True,
     take_next: TakeNext | None = None,
     wait_for_redis: bool = False,
+    exception_handlers: Sequence[Any] = (),
 ) -> Success | str | None:
     """Run ``job`` here: a failure is recorded at once, a success is handed back.
 
     Split from :func:`perform_job` so that a forked work horse can hand its
     success to the worker, which records it on the connection it already has
     (and takes the next job in the same round trip) instead of the horse
-    opening a connection of its own for every job.
+    opening a connection of its own for every job. When the job raises, the
+    ``exception_handlers`` are called (see :func:`call_exception_handlers`)
+    once its failure is recorded.
     """
     hooks.emit("job_started", job=job, worker=worker_name)
     try:
@@ -105,8 +111,11 @@ def run_job(
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, ColdShutdown):
             # A real interrupt of the worker: record it, then let it propagate.
             _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
+            call_exception_handlers(exception_handlers, job, exc)
             raise
-        return _fail(job, exc, worker_name, take_next, wait_for_redis)
+        status = _fail(job, exc, worker_name, take_next, wait_for_redis)
+        call_exception_handlers(exception_handlers, job, exc)
+        return status
     try:
         raw = job.serializer.dumps(result)
         check_result_size(raw)
@@ -180,6 +189,23 @@ def _fail(
             logger.exception("%s callback of job %s failed", name, job.id)
     hooks.emit("job_failed", job=job, exc_info=exc_info, worker=worker_name)
     return status
+
+
+def call_exception_handlers(handlers: Sequence[Any], job: Job, exc: BaseException) -> None:
+    """Call each handler as ``handler(job, exc_type, exc_value, traceback)``, in order.
+
+    A handler that returns False (None does not count) ends the chain, as in
+    RQ. One that raises is logged and ends the chain too: it never reaches the
+    worker, which goes on with its next job.
+    """
+    for handler in handlers:
+        try:
+            go_on = handler(job, type(exc), exc, exc.__traceback__)
+        except Exception:
+            logger.exception("Exception handler %r failed on job %s", handler, job.id)
+            return
+        if go_on is not None and not go_on:
+            return
 
 
 def death_reason(

@@ -21,6 +21,7 @@ from django_jobqueue.engine import (
 )
 
 from . import jobs
+from .conftest import wait_until
 
 UTC = datetime.UTC
 
@@ -677,3 +678,47 @@ def test_get_scheduled_time(queue):
     when = datetime.datetime(2100, 1, 1, tzinfo=UTC)
     assert queue.enqueue_at(when, jobs.add, 1, 1).get_scheduled_time() == when
     assert queue.enqueue(jobs.add, 1, 1).get_scheduled_time() is None
+
+
+def test_cancel_job_and_requeue_job_by_id(queue, redis_conn, key_prefix):
+    from django_jobqueue.engine import cancel_job, requeue_job
+
+    job = queue.enqueue(jobs.add, 1, 1)
+    cancel_job(job.id, redis_conn, prefix=key_prefix)
+    assert job.is_canceled
+    with pytest.raises(InvalidJobOperation, match="canceled"):
+        cancel_job(job.id, redis_conn, prefix=key_prefix)
+    again = requeue_job(job.id, redis_conn, prefix=key_prefix)
+    assert again == job and again.get_status() == JobStatus.QUEUED
+    with pytest.raises(NoSuchJobError):
+        requeue_job("nope", redis_conn, prefix=key_prefix)
+
+
+@pytest.mark.parametrize("enqueue_dependents", [False, True])
+def test_cancel_with_enqueue_dependents_releases_the_chain(enqueue_dependents, queue, make_worker):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    job = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    child = queue.enqueue(jobs.add, 3, 3, depends_on=job)
+    grandchild = queue.enqueue(jobs.add, 4, 4, depends_on=child)
+    job.cancel(enqueue_dependents=enqueue_dependents)
+    make_worker([queue]).work(burst=True)
+    assert parent.is_finished and job.is_canceled
+    ended = JobStatus.FINISHED if enqueue_dependents else JobStatus.DEFERRED
+    assert child.get_status() == grandchild.get_status() == ended
+
+
+def test_cancel_a_running_job_lets_it_end_but_not_its_dependents(queue, spawn_worker, redis_conn):
+    parent = queue.enqueue(jobs.sleep_for, 1.5, "done")
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    spawn_worker("default", "Worker")
+    wait_until(lambda: parent.get_status() == JobStatus.STARTED, message="never started")
+    parent.cancel()
+    assert parent.id in queue.canceled_job_registry
+    assert parent.id not in queue.started_job_registry
+    # It runs to its end: its result is kept, it stays canceled, the child waits.
+    wait_until(lambda: parent.result == "done", timeout=10, message="no result")
+    assert parent.get_status() == JobStatus.CANCELED
+    after = queue.enqueue(jobs.add, 1, 2)
+    wait_until(lambda: after.get_status() == JobStatus.FINISHED, message="the worker stopped")
+    assert child.get_status() == JobStatus.DEFERRED
+    assert parent.id not in queue.finished_job_registry

@@ -20,6 +20,7 @@ def test_keyspace_names_every_key_under_its_prefix():
     assert ks.job_prefix("q1") == "p:{q1}:job:"
     assert ks.job("q1", "abc") == "p:{q1}:job:abc"
     assert ks.wake_channel("q1") == "p:{q1}:wake"
+    assert ks.worker_channel("w") == "p:worker:w:wake"
     for kind in ("started", "finished", "failed", "deferred", "canceled", "scheduled"):
         assert ks.registry("q1", kind) == f"p:{{q1}}:{kind}"
 

@@ -402,12 +402,20 @@ def test_requeue_only_ended_jobs(redis_conn, ks):
     assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"q"]
 
 
-def test_cancel_only_waiting_jobs(redis_conn, ks):
+def test_cancel_waiting_and_running_jobs_only(redis_conn, ks):
     _enqueue(redis_conn, ks, "q")
     _enqueue(redis_conn, ks, "s")
     _dequeue(redis_conn, ks)  # "q" is started now
-    with pytest.raises(ResponseError, match="NOT_CANCELABLE started"):
+    assert scripts.cancel(redis_conn, ks, Q, "q", time.time(), 100) == b"[]"
+    assert _status(redis_conn, ks, "q") == "canceled"
+    assert redis_conn.zscore(ks.registry(Q, "started"), "q") is None
+    with pytest.raises(ResponseError, match="NOT_CANCELABLE canceled"):
         scripts.cancel(redis_conn, ks, Q, "q", time.time(), 100)
+    # Its worker's success then keeps the result and nothing else.
+    assert scripts.finish(redis_conn, ks, Q, "q", time.time(), 100, b"42", "w1")[0] is None
+    assert _status(redis_conn, ks, "q") == "canceled"
+    assert redis_conn.hget(ks.job(Q, "q"), "result") == b"42"
+    assert redis_conn.zscore(ks.registry(Q, "finished"), "q") is None
     with pytest.raises(ResponseError, match="NO_SUCH_JOB"):
         scripts.cancel(redis_conn, ks, Q, "missing", time.time(), 100)
     assert scripts.cancel(redis_conn, ks, Q, "s", time.time(), 100) == b"[]"
@@ -504,3 +512,11 @@ def test_script_error_replies_become_engine_errors(reply, error, message):
 def test_other_script_errors_are_left_as_they_are():
     original = ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value")
     assert scripts.script_error(original, "j1") is original
+
+
+def test_worker_command_only_for_a_registered_worker(redis_conn, ks):
+    assert scripts.worker_command(redis_conn, ks, "w", "shutdown") == 0
+    assert not redis_conn.exists(ks.worker("w"))
+    redis_conn.hset(ks.worker("w"), "name", "w")
+    assert scripts.worker_command(redis_conn, ks, "w", "kill-horse") == 1
+    assert redis_conn.hget(ks.worker("w"), "command") == b"kill-horse"

@@ -684,3 +684,18 @@ def test_an_in_process_worker_leaves_no_thread_nor_signal_handler_behind(queue, 
     worker.work(burst=True)
     assert signal.getsignal(signal.SIGUSR1) is before
     assert not [t for t in threading.enumerate() if t.name == f"heartbeat-{worker.name}"]
+
+
+# -- RQ's tuning keywords ---------------------------------------------------------
+
+
+def test_maintenance_interval_spaces_registry_cleaning(queue, make_worker, redis_conn):
+    worker = make_worker(queue, maintenance_interval=3600, job_monitoring_interval=0.25)
+    assert worker.last_cleaned_at is None and worker.stop_poll_interval == 0.25
+    worker.maintain_if_due()
+    first = worker.last_cleaned_at
+    assert first is not None
+    worker._next_maintenance = 0.0  # suspension is still followed every second
+    redis_conn.set(queue.keys.suspended, 1)
+    worker.maintain_if_due()
+    assert worker.last_cleaned_at == first and worker.state == "suspended"

@@ -24,6 +24,8 @@ class Host(Protocol):
     heartbeat_interval: float
     #: Seconds between two looks at stop requests while a job runs.
     stop_poll_interval: float
+    #: Called in the process that ran a job that raised (see perform.call_exception_handlers).
+    exception_handlers: list
 
     @property
     def current_job(self) -> Job | None: ...

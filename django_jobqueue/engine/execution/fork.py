@@ -50,7 +50,12 @@ class ForkExecution(Execution):
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_IGN)
                 try:
-                    ran = run_job(job, worker.name, wait_for_redis=True)
+                    ran = run_job(
+                        job,
+                        worker.name,
+                        wait_for_redis=True,
+                        exception_handlers=worker.exception_handlers,
+                    )
                 except (KeyboardInterrupt, SystemExit):
                     # The job raised it (signals are ignored here): run_job
                     # recorded the failure before letting it through.

@@ -474,6 +474,7 @@ def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_
         ks.registry(queue, JobStatus.SCHEDULED),
         ks.registry(queue, JobStatus.CANCELED),
         ks.priority(queue),
+        ks.registry(queue, JobStatus.STARTED),
     ]
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
@@ -511,6 +512,11 @@ def mark_stop(client: Any, job_key: str) -> Any:
 
 def request_stop(client: Any, ks: KeySpace, worker: str, job_id: str) -> Any:
     return _run("request_stop", client, [ks.worker(worker)], [job_id])
+
+
+def worker_command(client: Any, ks: KeySpace, worker: str, command: str) -> Any:
+    """Returns 1 when the worker is registered and now carries ``command``, else 0."""
+    return _run("worker_command", client, [ks.worker(worker)], [command])
 
 
 def set_field(client: Any, job_key: str, field: str, value: Any) -> Any:

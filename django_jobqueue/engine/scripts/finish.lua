@@ -8,7 +8,7 @@
 -- A registry of the wrong type (a string, say) is passed over and named in the
 -- reply; the job's hash still records the outcome.
 -- Returns, encoded by reply(): dependents JSON, or false when the job was no
--- longer this worker's (deleted, stopped or given up as abandoned meanwhile);
+-- longer this worker's (deleted, stopped, canceled or given up as abandoned meanwhile);
 -- the keys found of the wrong type ('' for none); then the next job, if one
 -- was taken.
 local id, now = ARGV[1], ARGV[2]
@@ -29,6 +29,11 @@ local function answer(head, job)
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'exc_info')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
+  -- Canceled while it ran (see cancel.lua): it stays canceled, its dependents
+  -- stay deferred, and its result is kept, as in RQ.
+  if state[1] == 'canceled' and state[2] == ARGV[5] and tonumber(ARGV[3]) ~= 0 then
+    redis.call('HSET', KEYS[1], 'result', ARGV[4])
+  end
   return answer({false}, next_job())
 end
 if state[3] then

@@ -8,13 +8,22 @@
   default) or ``inline`` (:class:`SimpleWorker`).
 - :mod:`.pool`: :class:`WorkerPool` - a turn watches long-lived children,
   each a :class:`Worker` running jobs in-process, and replaces the dead.
-- :mod:`.control`: :func:`stop_job`, asking a worker to abort a job.
+- :mod:`.control`: :func:`stop_job`, asking a worker to abort a job, and
+  RQ's ``send_*_command`` functions (shutdown, kill-horse, stop-job).
+- :mod:`.lookup`: ``Worker.all()``, ``find_by_key()``, ``refresh()``...: workers
+  read back from their registrations, RQ's way.
 
 Workers write their registration; who is working is read by :mod:`..live`.
 """
 
 from .base import DEFAULT_WORKER_TTL, BaseWorker
-from .control import stop_job
+from .control import (
+    send_command,
+    send_kill_horse_command,
+    send_shutdown_command,
+    send_stop_job_command,
+    stop_job,
+)
 from .pool import WorkerPool
 from .single import SimpleWorker, Worker, log_outcome
 
@@ -25,5 +34,9 @@ __all__ = [
     "Worker",
     "WorkerPool",
     "log_outcome",
+    "send_command",
+    "send_kill_horse_command",
+    "send_shutdown_command",
+    "send_stop_job_command",
     "stop_job",
 ]

@@ -15,19 +15,27 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import corrupt
 from ..connection import UNAVAILABLE, resolve_connection
+from ..job import Job
 from ..keys import keyspace
 from ..queue import Queue
 from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
-from ..utils import now
+from ..utils import as_str, now
 from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, WorkerState
+from .lookup import WorkerLookup
 
 logger = logging.getLogger("django_jobqueue.worker")
+
+#: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
+MAINTENANCE_INTERVAL = 1.0
+#: Seconds between two looks at stop requests and commands while a job runs.
+STOP_POLL_INTERVAL = 1.0
 
 
 def version() -> str:
@@ -36,7 +44,7 @@ def version() -> str:
     return __version__
 
 
-class BaseWorker:
+class BaseWorker(WorkerLookup):
     """Serves queues in priority order until stopped; subclasses say what a turn does.
 
     Args:
@@ -51,6 +59,24 @@ class BaseWorker:
             is. It releases scheduled jobs and delayed retries, so some worker
             on each connection must run one. False for none, or a Scheduler.
         cron: periodic entries (:class:`~..cron.CronEntry`) for the scheduler.
+        job_class: the :class:`~..job.Job` subclass jobs are loaded as (default:
+            each queue's).
+        queue_class: the :class:`~..queue.Queue` subclass queue names become.
+        exception_handlers: a callable or a list of them, each called as
+            ``handler(job, exc_type, exc_value, traceback)`` in the process that
+            ran a job that raised, after its failure was recorded. A handler
+            that returns False (not None) stops the chain; one that raises is
+            logged and stops it too. The worker never dies of one.
+        disable_default_exception_handler: do not log the failure's traceback.
+            Unlike RQ, the failure is still recorded in the failed registry:
+            every job that ends is found in a registry and expires from it.
+        log_job_description: False to name jobs by id only in the log (their
+            description may hold arguments that must not be logged).
+        maintenance_interval: seconds between housekeeping rounds (expired
+            registry entries, abandoned jobs); 1 by default.
+        job_monitoring_interval: seconds between two looks at a running job for
+            stop requests and commands; 1 by default.
+        default_worker_ttl: RQ's older name for ``worker_ttl``.
     """
 
     #: Whether the worker belongs in the set of workers (pool children do not).
@@ -70,7 +96,20 @@ class BaseWorker:
         queue_class: type[Queue] = Queue,
         scheduler: Any = True,
         cron: Any = (),
+        job_class: type[Job] | None = None,
+        exception_handlers: Any = None,
+        disable_default_exception_handler: bool = False,
+        log_job_description: bool = True,
+        maintenance_interval: float = MAINTENANCE_INTERVAL,
+        job_monitoring_interval: float = STOP_POLL_INTERVAL,
+        default_worker_ttl: int | None = None,
     ):
+        if default_worker_ttl is not None:
+            if worker_ttl != DEFAULT_WORKER_TTL and worker_ttl != default_worker_ttl:
+                raise ValueError(
+                    "Give worker_ttl or default_worker_ttl (its older name), not both."
+                )
+            worker_ttl = default_worker_ttl
         if isinstance(queues, (str, Queue)):
             queues = [queues]
         queues = list(queues)
@@ -84,15 +123,31 @@ class BaseWorker:
         if prefix is None and first is not None:
             prefix = first.keys.prefix
         self.keys = keyspace(prefix)
+        extra: dict[str, Any] = {"job_class": job_class} if job_class else {}
         self.queues: list[Queue] = [
             q
             if isinstance(q, Queue)
             else queue_class(
-                q, self.connection, serializer=self.serializer, prefix=self.keys.prefix
+                q,
+                self.connection,
+                serializer=self.serializer,
+                prefix=self.keys.prefix,
+                **extra,
             )
             for q in queues
         ]
         self.queue_names = [q.name for q in self.queues]
+        self.queue_class = queue_class
+        #: The class jobs are loaded as: ``job_class``, else each queue's own.
+        self.job_class: type[Job] | None = job_class
+        if callable(exception_handlers):
+            exception_handlers = [exception_handlers]
+        #: Called in turn when a job raises (see the class docstring).
+        self.exception_handlers: list[Any] = list(exception_handlers or ())
+        self.disable_default_exception_handler = disable_default_exception_handler
+        self.log_job_description = log_job_description
+        self.maintenance_interval = maintenance_interval
+        self.stop_poll_interval = job_monitoring_interval
         self.name = name or uuid.uuid4().hex
         self.key = self.keys.worker(self.name)
         self.default_result_ttl = default_result_ttl
@@ -104,6 +159,13 @@ class BaseWorker:
         self.state = WorkerState.STARTED
         self.successful_job_count = 0
         self.failed_job_count = 0
+        #: Seconds spent running jobs.
+        self.total_working_time = 0.0
+        #: Published in the registration (RQ's names); a worker read back shows the worker's.
+        self.version = version()
+        self.python_version = sys.version
+        #: The job running now (workers that run jobs themselves set it).
+        self.current_job: Job | None = None
         #: Set by the first stop signal (or :meth:`request_stop`): no new work.
         self.stopping = False
         #: Set by the second: running jobs are stopped too.
@@ -137,6 +199,7 @@ class BaseWorker:
         max_jobs: int | None = None,
         max_idle_time: float | None = None,
         logging_level: str | int | None = "INFO",
+        with_scheduler: bool | None = None,
     ) -> bool:
         """Work until stopped; returns True when at least one job ran.
 
@@ -146,14 +209,36 @@ class BaseWorker:
             max_idle_time: stop after this many seconds without a job.
             logging_level: log at this level unless logging is configured
                 (None: leave logging alone).
+            with_scheduler: True to run a scheduler in this worker, False to
+                run none, for this call; None (default) keeps the choice
+                made with ``scheduler=`` when the worker was built.
         """
+        constructed = self.scheduler
+        if with_scheduler is False:
+            self.scheduler = None
+        elif with_scheduler and self.scheduler is None:
+            self.scheduler = Scheduler(
+                self.connection, self.keys.prefix, name=self.name, serializer=self.serializer
+            )
+        try:
+            return self._work(burst, max_jobs, max_idle_time, logging_level)
+        finally:
+            self.scheduler = constructed
+
+    def _work(
+        self,
+        burst: bool,
+        max_jobs: int | None,
+        max_idle_time: float | None,
+        logging_level: str | int | None,
+    ) -> bool:
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         try:
             if not self.wait_for_redis(burst):  # stopped before Redis came up
                 return False
             self.register_birth()
-            self.start(burst, max_jobs, max_idle_time)
+            self.begin(burst, max_jobs, max_idle_time)
             try:
                 while self.turn():
                     pass
@@ -168,7 +253,7 @@ class BaseWorker:
             undo_logging()
         return self.did_work()
 
-    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+    def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Get ready for the first turn (registered, not yet working)."""
 
     def turn(self) -> bool:
@@ -176,7 +261,7 @@ class BaseWorker:
         raise NotImplementedError
 
     def finish(self) -> None:
-        """Put away what :meth:`start` and the turns left (the loop is over)."""
+        """Put away what :meth:`begin` and the turns left (the loop is over)."""
 
     def did_work(self) -> bool:
         return self.successful_job_count + self.failed_job_count > 0
@@ -255,6 +340,7 @@ class BaseWorker:
 
     def register_death(self) -> None:
         self.log.info("Worker %s: stopped", self.name)
+        self.death_date = datetime.now(UTC)
         try:
             pipe = self.connection.pipeline(transaction=False)
             pipe.srem(self.keys.workers, self.name)
@@ -272,7 +358,8 @@ class BaseWorker:
             "queues": ",".join(self.queue_names),
             "birth": repr(self._birth),
             "execution": self.kind,
-            "version": version(),
+            "version": self.version,
+            "python_version": self.python_version,
         }
 
     def status(self) -> dict[str, Any]:
@@ -281,6 +368,7 @@ class BaseWorker:
             "state": self.state,
             "successful": self.successful_job_count,
             "failed": self.failed_job_count,
+            "total_working_time": repr(self.total_working_time),
         }
 
     def heartbeat(self, fresh: bool = False) -> None:
@@ -362,6 +450,28 @@ class BaseWorker:
     def request_stop(self) -> None:
         """Ask the loop to end after the work in hand (what the first SIGTERM does)."""
         self.stopping = True
+
+    # -- commands (see control.py) ---------------------------------------------
+
+    def obey_commands(self) -> None:
+        """Carry out (and take away) a command left on this worker's registration."""
+        command = as_str(self.connection.hget(self.key, "command"))
+        if command:
+            self.connection.hdel(self.key, "command")
+            self.obey(command)
+
+    def obey(self, command: str) -> None:
+        if command == "shutdown":
+            self.log.info("Worker %s: shutdown command received", self.name)
+            self.request_stop()
+        elif command == "kill-horse":
+            self.kill_horse()
+        else:
+            self.log.warning("Worker %s: unknown command %r ignored", self.name, command)
+
+    def kill_horse(self) -> None:
+        """Kill the process running the current job (workers that fork one override this)."""
+        self.log.info("Worker %s: no work-horse to kill, command ignored", self.name)
 
     def stop_now(self) -> None:
         """Stop the work in hand too (what a second SIGTERM does)."""

@@ -1,11 +1,24 @@
-"""Asking a running job to stop, through the worker that runs it."""
+"""Asking a running job to stop, and a worker to shut down or kill its work-horse.
+
+Every request is left on the worker's registration, which the worker reads
+about once a second (at once when idle), so a request made while the worker
+is busy or between two reads is not lost. RQ's names for them
+(``send_shutdown_command``, ...) are here too, and in :mod:`..command`.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from .. import scripts
+from ..connection import resolve_connection
 from ..errors import InvalidJobOperation
 from ..job import Job, JobStatus
+from ..keys import keyspace
 from ..outcome import record_failure
+
+#: The commands a worker obeys (``stop-job`` takes a ``job_id``).
+COMMANDS = ("shutdown", "kill-horse", "stop-job")
 
 
 def stop_job(job: Job) -> str:
@@ -42,4 +55,65 @@ def stop_job(job: Job) -> str:
     return "stopped"
 
 
-__all__ = ["stop_job"]
+def send_command(
+    connection: Any, worker_name: str, command: str, *, prefix: str | None = None, **kwargs: Any
+) -> bool:
+    """Leave ``command`` for the worker named ``worker_name``; RQ's ``send_command``.
+
+    Args:
+        command: ``"shutdown"`` (a warm shutdown: the running job ends first),
+            ``"kill-horse"`` (kill the work-horse running the current job, which
+            fails as a horse that died) or ``"stop-job"`` with ``job_id=``
+            (see :func:`stop_job`; ignored unless that job is the one running).
+
+    Returns:
+        Whether a live worker of that name was found.
+    """
+    if command not in COMMANDS:
+        raise ValueError(f"Unknown command {command!r}; choose from {COMMANDS}.")
+    connection = resolve_connection(connection)
+    ks = keyspace(prefix)
+    if command == "stop-job":
+        return bool(scripts.request_stop(connection, ks, worker_name, str(kwargs["job_id"])))
+    if not scripts.worker_command(connection, ks, worker_name, command):
+        return False
+    connection.publish(ks.worker_channel(worker_name), command)  # wakes it if idle
+    return True
+
+
+def send_shutdown_command(connection: Any, worker_name: str, *, prefix: str | None = None) -> bool:
+    """Ask a worker to stop after its current job (as its first SIGTERM does)."""
+    return send_command(connection, worker_name, "shutdown", prefix=prefix)
+
+
+def send_kill_horse_command(
+    connection: Any, worker_name: str, *, prefix: str | None = None
+) -> bool:
+    """Ask a forking worker to kill the work-horse running its job; ignored when idle.
+
+    The job fails as if its process died (it is retried when it has retries
+    left), and the worker goes on with its next job.
+    """
+    return send_command(connection, worker_name, "kill-horse", prefix=prefix)
+
+
+def send_stop_job_command(
+    connection: Any, job_id: str, serializer: Any = None, *, prefix: str | None = None
+) -> str:
+    """Stop the running job ``job_id``: :func:`stop_job` by id, RQ's name for it.
+
+    Raises:
+        NoSuchJobError: no such job.
+        InvalidJobOperation: the job is not running.
+    """
+    return stop_job(Job.fetch(job_id, connection, serializer, prefix=prefix))
+
+
+__all__ = [
+    "COMMANDS",
+    "send_command",
+    "send_kill_horse_command",
+    "send_shutdown_command",
+    "send_stop_job_command",
+    "stop_job",
+]

@@ -135,7 +135,8 @@ class WorkerPool(BaseWorker):
     """Runs ``processes`` children that each take and run jobs in strict priority order.
 
     Args:
-        processes: how many children (default: the number of CPUs).
+        processes: how many children (default: the number of CPUs);
+            ``num_workers`` is RQ's name for it.
         max_jobs_per_child: replace a child after this many jobs.
         max_memory_per_child: replace a child once its RSS passes this many bytes.
         scheduler, cron: as for :class:`~.base.BaseWorker`; the scheduler runs
@@ -159,10 +160,13 @@ class WorkerPool(BaseWorker):
         processes: int | None = None,
         max_jobs_per_child: int | None = None,
         max_memory_per_child: int | None = None,
+        num_workers: int | None = None,
         **kwargs: Any,
     ):
+        if processes and num_workers and processes != num_workers:
+            raise ValueError("Give processes or num_workers (RQ's name for it), not both.")
         super().__init__(queues, *args, **kwargs)
-        self.processes = processes or os.cpu_count() or 1
+        self.processes = processes or num_workers or os.cpu_count() or 1
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child = max_memory_per_child
         self.children: dict[int, Child] = {}
@@ -175,13 +179,23 @@ class WorkerPool(BaseWorker):
         self._crashes = 0
         self._respawns: list[float] = []
         self._redis_down = False
+        self._next_commands = 0.0
 
     def __repr__(self) -> str:
         return f"WorkerPool({self.name!r}, processes={self.processes}, queues={self.queue_names})"
 
+    def start(self, burst: bool = False, logging_level: str | int | None = "INFO") -> bool:
+        """RQ's name for running the pool: :meth:`work` (blocks until it stops)."""
+        return self.work(burst=burst, logging_level=logging_level)
+
+    @property
+    def num_workers(self) -> int:
+        """RQ's name for :attr:`processes`."""
+        return self.processes
+
     # -- the supervisor loop --------------------------------------------------
 
-    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+    def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Start the children; ``max_jobs`` and ``max_idle_time`` apply to each child."""
         self._burst = burst
         self._child_options: dict[str, Any] = {
@@ -202,6 +216,7 @@ class WorkerPool(BaseWorker):
         self._reaped |= self._reap()
         self._respawn_if_due()
         self._kill_overdue()
+        self._obey_commands_if_due()
         self.heartbeat_if_due()
         self.schedule_if_due()
         self.observe()
@@ -250,6 +265,12 @@ class WorkerPool(BaseWorker):
                     max_memory=self.max_memory_per_child,
                     pool=self.name,
                     scheduler=False,
+                    job_class=self.job_class,
+                    exception_handlers=self.exception_handlers,
+                    disable_default_exception_handler=self.disable_default_exception_handler,
+                    log_job_description=self.log_job_description,
+                    maintenance_interval=self.maintenance_interval,
+                    job_monitoring_interval=self.stop_poll_interval,
                 )
                 opts = self._child_options
                 limit = min(n for n in (opts["max_jobs"], self.max_jobs_per_child, 2**62) if n)
@@ -412,6 +433,11 @@ class WorkerPool(BaseWorker):
                 kill_quietly(child.pid)
 
     # -- registration -----------------------------------------------------------
+
+    def _obey_commands_if_due(self) -> None:
+        if time.monotonic() >= self._next_commands:
+            self._next_commands = time.monotonic() + 1.0
+            self._redis(self.obey_commands)  # an outage: logged, tried again in a second
 
     def _birth_note(self) -> str:
         return f" (pool of {self.processes})"

@@ -19,16 +19,12 @@ from ..execution import EXECUTIONS, Execution
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, perform_job, record_result
-from ..utils import as_str, now
+from ..utils import as_str, kill_quietly, now
 from ..vocabulary import JobStatus, WorkerState
-from .base import BaseWorker
+from .base import MAINTENANCE_INTERVAL, BaseWorker
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
 DEFERRED_SWEEP_INTERVAL = 30.0
-#: Seconds between housekeeping rounds (due retries, expired entries, abandoned jobs).
-MAINTENANCE_INTERVAL = 1.0
-#: Seconds between two looks at stop requests (:func:`~.control.stop_job`) while a job runs.
-STOP_POLL_INTERVAL = 1.0
 
 
 class Worker(BaseWorker):
@@ -57,11 +53,12 @@ class Worker(BaseWorker):
                 ) from None
         self.execution: Execution = execution
         self.kind = execution.name
-        self.current_job: Job | None = None
         self._next_maintenance = 0.0
+        self._next_cleaning = 0.0
+        #: When the registries were last cleaned (None: not yet).
+        self.last_cleaned_at: float | None = None
         self._pubsub: Any = None
         self._suspended = False
-        self.stop_poll_interval = STOP_POLL_INTERVAL
         self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         # Recording a job's outcome also takes the next job (one round trip per
         # job) when the job ran in this process and another one is wanted.
@@ -78,7 +75,7 @@ class Worker(BaseWorker):
 
     # -- the loop ------------------------------------------------------------
 
-    def start(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
+    def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         self._burst = burst
         self._max_jobs = max_jobs
         self._max_idle_time = max_idle_time
@@ -230,7 +227,7 @@ class Worker(BaseWorker):
         queue = self.queues[taken.position - 1]
         job_id = taken.id.decode()
         try:
-            return queue.job_class.from_hash(
+            return (self.job_class or queue.job_class).from_hash(
                 job_id,
                 taken.fields,
                 queue.connection,
@@ -265,7 +262,17 @@ class Worker(BaseWorker):
             self.tally.ended(job.origin, status, time.monotonic() - began)
             self.current_job = None
             self.state = WorkerState.IDLE
-        log_outcome(self.log, job, status, time.monotonic() - began, self.default_result_ttl)
+        took = time.monotonic() - began
+        self.total_working_time += took
+        log_outcome(
+            self.log,
+            job,
+            status,
+            took,
+            self.default_result_ttl,
+            describe=self.log_job_description,
+            traceback=not self.disable_default_exception_handler,
+        )
         if status == JobStatus.FINISHED:
             self.successful_job_count += 1
         else:
@@ -282,6 +289,7 @@ class Worker(BaseWorker):
             default_result_ttl=self.default_result_ttl,
             take_next=take_next,
             wait_for_redis=True,
+            exception_handlers=self.exception_handlers,
         )
         return self._recorded(job, status, outages, take_next)
 
@@ -310,7 +318,10 @@ class Worker(BaseWorker):
 
     def _subscribe(self) -> None:
         self._pubsub = self.connection.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(*(self.keys.wake_channel(q) for q in self.queue_names))
+        self._pubsub.subscribe(
+            self.keys.worker_channel(self.name),
+            *(self.keys.wake_channel(q) for q in self.queue_names),
+        )
 
     def _unsubscribe(self) -> None:
         if self._pubsub is not None:
@@ -332,7 +343,10 @@ class Worker(BaseWorker):
             if self._pubsub is None:
                 self._subscribe()
             message = self._pubsub.get_message(timeout=timeout)
+            own = self.keys.worker_channel(self.name)
             while message is not None:  # drain what else is buffered
+                if as_str(message.get("channel")) == own:
+                    self._next_maintenance = 0.0  # a command: look at it now
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
@@ -364,11 +378,15 @@ class Worker(BaseWorker):
     def stop_requested(self, job: Job) -> bool:
         """Whether :func:`stop_job` asked to abort ``job``; takes the request away.
 
-        Executions call this about every :data:`STOP_POLL_INTERVAL` seconds
-        while a job runs.
+        Executions call this about every ``stop_poll_interval`` seconds while a
+        job runs; other commands left for the worker are carried out meanwhile.
         """
         try:
-            if as_str(self.connection.hget(self.key, "stop_job")) != job.id:
+            stop, command = self.connection.hmget(self.key, "stop_job", "command")
+            if command:
+                self.connection.hdel(self.key, "command")
+                self.obey(as_str(command))
+            if as_str(stop) != job.id:
                 return False
             self.connection.hdel(self.key, "stop_job")
         except UNAVAILABLE:
@@ -379,16 +397,23 @@ class Worker(BaseWorker):
     # -- housekeeping --------------------------------------------------------
 
     def maintain_if_due(self) -> None:
+        """Follow suspension and commands every second; clean registries every
+        ``maintenance_interval``."""
         if time.monotonic() >= self._next_maintenance:
-            self._redis(self.maintain)
+            self._redis(self.obey_commands)
+            self._redis(self.follow_suspension)
             self._next_maintenance = time.monotonic() + MAINTENANCE_INTERVAL
+        if time.monotonic() >= self._next_cleaning:
+            self._redis(self.clean_registries)
+            self._next_cleaning = time.monotonic() + self.maintenance_interval
 
     def maintain(self) -> None:
-        """Drop expired registry entries, fail abandoned jobs, follow suspension.
+        """Follow suspension and clean the registries, now."""
+        self.follow_suspension()
+        self.clean_registries()
 
-        Scheduled jobs and delayed retries are released by the scheduler
-        (:meth:`schedule_if_due`), in one worker only.
-        """
+    def follow_suspension(self) -> None:
+        """Take no new jobs while the workers are suspended (``rqsuspend``)."""
         suspended = bool(self.connection.exists(self.keys.suspended))
         if suspended != self._suspended:
             self._suspended = suspended
@@ -398,6 +423,14 @@ class Worker(BaseWorker):
                 self.name,
                 "suspended, taking no new jobs" if suspended else "resumed",
             )
+
+    def clean_registries(self) -> None:
+        """Drop expired registry entries and fail abandoned jobs.
+
+        Scheduled jobs and delayed retries are released by the scheduler
+        (:meth:`schedule_if_due`), in one worker only.
+        """
+        self.last_cleaned_at = now()
         sweep = time.monotonic() >= self._next_deferred_sweep
         if sweep:
             self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
@@ -441,6 +474,16 @@ class Worker(BaseWorker):
         super().request_stop()
         self._take_next.enabled = False
 
+    def kill_horse(self) -> None:
+        pid = getattr(self.execution, "child_pid", None)
+        if self.current_job is None or not pid:
+            super().kill_horse()
+            return
+        self.log.warning(
+            "Worker %s: killing the work-horse of job %s", self.name, self.current_job.id
+        )
+        kill_quietly(pid)
+
     def stop_now(self) -> None:
         if self.current_job is None:
             raise SystemExit(1)
@@ -454,14 +497,22 @@ class SimpleWorker(Worker):
 
 
 def log_outcome(
-    log: logging.Logger, job: Job, status: str | None, seconds: float, default_result_ttl: int
+    log: logging.Logger,
+    job: Job,
+    status: str | None,
+    seconds: float,
+    default_result_ttl: int,
+    *,
+    describe: bool = True,
+    traceback: bool = True,
 ) -> None:
     """The one line a job gets when it ends: what ran, how it ended, how long it took.
 
-    A failure's line carries its traceback; how long a result is kept is a
-    detail (DEBUG).
+    A failure's line carries its traceback unless ``traceback`` is False; how
+    long a result is kept is a detail (DEBUG). ``describe=False`` names the job
+    by id only: its description shows its arguments.
     """
-    what = f"{job.origin}: {job.description} ({job.id})"
+    what = f"{job.origin}: {job.description} ({job.id})" if describe else f"{job.origin}: {job.id}"
     if status == JobStatus.FINISHED:
         log.info("%s OK in %.3f s", what, seconds)
         if log.isEnabledFor(logging.DEBUG):
@@ -474,15 +525,16 @@ def log_outcome(
         return
     try:
         # Set by this process, or read back from what the work-horse recorded.
-        trace = (job.exc_info or "").rstrip()
+        trace = (job.exc_info or "").rstrip() if traceback else ""
     except UNAVAILABLE:
         trace = ""
+    trace = f"\n{trace}" if trace else ""
     if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
-        log.warning("%s failed in %.3f s, will be retried\n%s", what, seconds, trace)
+        log.warning("%s failed in %.3f s, will be retried%s", what, seconds, trace)
     elif status == JobStatus.FAILED:
-        log.error("%s failed in %.3f s, moved to the failed jobs\n%s", what, seconds, trace)
+        log.error("%s failed in %.3f s, moved to the failed jobs%s", what, seconds, trace)
     else:
-        log.warning("%s %s after %.3f s\n%s", what, status, seconds, trace)
+        log.warning("%s %s after %.3f s%s", what, status, seconds, trace)
 
 
 __all__ = ["SimpleWorker", "Worker", "log_outcome"]
