@@ -16,6 +16,7 @@ more, and where to add what):
 - time: ``scheduler`` and ``cron``
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
+- limits and notices: ``rate_limit`` (RateLimit), ``webhook`` (Webhook)
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
 """
 
@@ -41,11 +42,13 @@ from .live import all_workers
 from .options import EnqueueOptions, UnsupportedOption
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .queue import Queue
+from .rate_limit import RateLimit, RateLimitRegistry
 from .registry import (
     CanceledJobRegistry,
     DeferredJobRegistry,
     FailedJobRegistry,
     FinishedJobRegistry,
+    RateLimitedJobRegistry,
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
@@ -54,6 +57,7 @@ from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .vocabulary import JobStatus
+from .webhook import Webhook
 from .worker import SimpleWorker, Worker, WorkerPool, stop_job
 
 __all__ = [
@@ -82,6 +86,9 @@ __all__ = [
     "PayloadTooLarge",
     "PickleSerializer",
     "Queue",
+    "RateLimit",
+    "RateLimitRegistry",
+    "RateLimitedJobRegistry",
     "Result",
     "Retry",
     "ScheduledJobRegistry",
@@ -92,6 +99,7 @@ __all__ = [
     "SimpleWorker",
     "StartedJobRegistry",
     "UnsupportedOption",
+    "Webhook",
     "Worker",
     "WorkerPool",
     "all_workers",

@@ -21,6 +21,8 @@ class JobStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELED = "canceled"
     STOPPED = "stopped"
+    #: Waiting for a free slot under its rate limit (see :mod:`.rate_limit`).
+    RATE_LIMITED = "rate_limited"
     #: Enqueued inside a database transaction; stored in Redis once it commits.
     PENDING_COMMIT = "pending_commit"
 
@@ -34,6 +36,7 @@ REGISTRIES: tuple[JobStatus, ...] = (
     JobStatus.DEFERRED,
     JobStatus.CANCELED,
     JobStatus.SCHEDULED,
+    JobStatus.RATE_LIMITED,
 )
 
 

@@ -1,7 +1,9 @@
--- Cancel a job that has not started: take it out of its queue, the deferred or
--- the scheduled registry and put it in the canceled registry.
+-- Cancel a job that has not started: take it out of its queue, the deferred,
+-- scheduled or rate_limited registry and put it in the canceled registry.
 -- KEYS[1] job hash   KEYS[2] queue list   KEYS[3] deferred registry
 -- KEYS[4] scheduled registry   KEYS[5] canceled registry   KEYS[6] priority set
+-- KEYS[7] rate_limited registry (the job's id stays in its limit's waiting set
+-- until the limit next admits a job, which passes it over)
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] seconds to keep it (-1: forever)
 -- Returns the job's dependents (JSON list); an error 'NO_SUCH_JOB' or 'NOT_CANCELABLE <status>'.
 local id, now = ARGV[1], ARGV[2]
@@ -14,6 +16,8 @@ elseif status == 'deferred' then
   redis.call('ZREM', KEYS[3], id)
 elseif status == 'scheduled' then
   redis.call('ZREM', KEYS[4], id)
+elseif status == 'rate_limited' then
+  redis.call('ZREM', KEYS[7], id)
 else
   return redis.error_reply('NOT_CANCELABLE ' .. status)
 end
