@@ -12,7 +12,7 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import InvalidJobOperation, NoSuchJobError
+from .errors import EnqueueError, InvalidJobOperation, NoSuchJobError
 from .job import MEMORY, Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
@@ -393,7 +393,7 @@ class Queue:
         """
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         if job.has_rate_limit and not self.is_async:
-            raise InvalidJobOperation(
+            raise EnqueueError(
                 f"Queue {self.name!r} runs jobs at once (is_async=False), so a rate_limit "
                 "cannot hold them back: enqueue without one."
             )
@@ -429,7 +429,7 @@ class Queue:
                 "enqueue without pipeline=."
             )
         if job.has_rate_limit:
-            raise InvalidJobOperation(
+            raise EnqueueError(
                 f"Job {job.id} has a rate_limit, so where it goes is known only when its "
                 "script runs: enqueue it without pipeline=."
             )
