@@ -143,3 +143,14 @@ def test_a_failing_webhook_changes_nothing(queue, make_worker, server, caplog):
     assert time.monotonic() - started < 2.5  # the slow endpoint cost its timeout, no more
     assert made.result == 5 and after.result == 2
     assert caplog.text.count("the job is not affected") == 3
+
+
+def test_stopped_and_canceled_jobs_send_nothing(queue, make_worker, server):
+    from django_jobqueue.engine.outcome import record_failure
+
+    queue.enqueue(jobs.add, 1, 1, webhooks=_hooks(server)).cancel()
+    queue.enqueue(jobs.add, 1, 1, webhooks=_hooks(server))
+    worker = make_worker([queue])
+    taken = worker.dequeue()
+    assert record_failure(taken, "stopped on purpose", worker.name, status="stopped") == "stopped"
+    assert server.seen == []
