@@ -17,6 +17,7 @@ more, and where to add what):
   two registries)
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
+- limits and notices: ``rate_limit`` (RateLimit), ``webhook`` (Webhook)
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
 """
 
@@ -48,11 +49,13 @@ from .live import all_workers
 from .options import EnqueueOptions, UnsupportedOption
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .queue import Queue
+from .rate_limit import RateLimit, RateLimitRegistry
 from .registry import (
     CanceledJobRegistry,
     DeferredJobRegistry,
     FailedJobRegistry,
     FinishedJobRegistry,
+    RateLimitedJobRegistry,
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
@@ -61,6 +64,7 @@ from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
 from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
+from .webhook import Webhook
 from .worker import (
     SimpleWorker,
     Worker,
@@ -104,6 +108,9 @@ __all__ = [
     "PayloadTooLarge",
     "PickleSerializer",
     "Queue",
+    "RateLimit",
+    "RateLimitRegistry",
+    "RateLimitedJobRegistry",
     "Result",
     "Retry",
     "ScheduledJobRegistry",
@@ -115,6 +122,7 @@ __all__ = [
     "SimpleWorker",
     "StartedJobRegistry",
     "UnsupportedOption",
+    "Webhook",
     "Worker",
     "WorkerPool",
     "all_workers",

@@ -23,7 +23,9 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from . import rate_limit as rate_limits
 from . import scripts
+from . import webhook as webhooks
 from .callbacks import DEFAULT_CALLBACK_TIMEOUT
 from .callbacks import NAMES as CALLBACK_NAMES
 from .connection import resolve_connection
@@ -242,6 +244,11 @@ class Job:
         self.options: EnqueueOptions | None = None
         self._progress: Progress | None = None
         self._progress_writer: ProgressWriter | None = None
+        #: The rate limit the job counts against (see :mod:`.rate_limit`), or None.
+        self.rate_limit_key: str | None = None
+        self.rate_limit_concurrency: int | None = None
+        #: The :class:`~.webhook.Webhook` objects sent when the job ends.
+        self.webhooks: list[webhooks.Webhook] = []
 
     # -- creation and loading ------------------------------------------------
 
@@ -319,6 +326,11 @@ class Job:
             job.retry_intervals = options.retry.intervals
             job.enqueue_at_front_on_retry = options.retry.enqueue_at_front
         job.priority = options.priority
+        if options.rate_limit is not None:
+            job.rate_limit_key = options.rate_limit.key
+            job.rate_limit_concurrency = options.rate_limit.concurrency
+        if options.webhooks:
+            job.webhooks = list(options.webhooks)
         job.created_at = now()
         return job
 
@@ -473,6 +485,9 @@ class Job:
             self.callback_timeouts = {}
         self.priority = as_int(get(b"priority"), 0)
         self._progress = Progress.loads(get(b"progress"), self._attempt_start())
+        self.rate_limit_key = as_str(get(b"rl_key"))
+        self.rate_limit_concurrency = as_int(get(b"rl_concurrency"))
+        self.webhooks = webhooks.loads(get(b"webhooks"))
 
     def to_fields(self) -> list[Any]:
         """The hash fields written when the job is enqueued.
@@ -504,6 +519,9 @@ class Job:
                 json.dumps(self.callback_timeouts) if self.callback_timeouts else None
             ),
             "priority": self.priority or None,
+            "rl_key": self.rate_limit_key,
+            "rl_concurrency": self.rate_limit_concurrency if self.rate_limit_key else None,
+            "webhooks": webhooks.dumps(self.webhooks) if self.webhooks else None,
         }
         flat: list[Any] = []
         for name, value in values.items():
@@ -642,6 +660,16 @@ class Job:
     is_scheduled = property(lambda self: self.get_status() == JobStatus.SCHEDULED)
     is_canceled = property(lambda self: self.get_status() == JobStatus.CANCELED)
     is_stopped = property(lambda self: self.get_status() == JobStatus.STOPPED)
+    is_rate_limited = property(lambda self: self.get_status() == JobStatus.RATE_LIMITED)
+
+    @property
+    def has_rate_limit(self) -> bool:
+        """Whether the job counts against a rate limit (see :mod:`.rate_limit`)."""
+        return bool(self.rate_limit_key and self.rate_limit_concurrency)
+
+    def send_webhooks(self, status: str, *, exc_string: str | None = None) -> None:
+        """Send the job's webhooks for ``status`` (see :mod:`.webhook`); never raises."""
+        webhooks.send_webhooks(self, status, exc_string=exc_string)
 
     # Timestamps are stored as UNIX seconds and shown as aware UTC datetimes.
     def _ts(name: str) -> property:  # type: ignore[misc]
@@ -1174,12 +1202,14 @@ class RedisStore(JobStore):
         # may run twice for the same parent).
         outcome = JobStatus.FINISHED if enqueue_dependents else JobStatus.CANCELED
         scripts.release_dependents(job.connection, job.keys, job.key, dependents, outcome)
+        rate_limits.release_slot(job)
 
     def delete(self, job: Job) -> None:
         reply = scripts.delete(job.connection, job.keys, job.origin, job.id)
         job._status = None
         if reply:
             scripts.release_dependents(job.connection, job.keys, job.key, reply[1], "deleted")
+        rate_limits.release_slot(job)
 
 
 class MemoryStore(JobStore):

@@ -133,6 +133,19 @@ class KeySpace:
         """
         return f"{self.tag(queue)}:cron:{name}"
 
+    def rate_limit(self, queue: str, key: str) -> str:
+        """The hash holding rate limit ``key``'s concurrency on ``queue``.
+
+        Its jobs' sets are beside it: ``<this>:allowed`` (the jobs holding a
+        slot) and ``<this>:waiting`` (those waiting for one, oldest first).
+        ``scripts/_lib.lua`` builds the same names from the queue list's key.
+        """
+        return f"{self.tag(queue)}:rl:{key}"
+
+    def rate_limit_keys(self, queue: str) -> str:
+        """The set of rate limit keys in use on ``queue`` (for sweeps and listings)."""
+        return f"{self.tag(queue)}:rl-keys"
+
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"
 

@@ -18,9 +18,11 @@ from .callbacks import NAMES as CALLBACK_NAMES
 from .callbacks import Callback
 from .errors import EnqueueError
 from .keys import validate_job_id
+from .rate_limit import RateLimit
 from .retry import Retry
 from .utils import parse_duration
 from .vocabulary import MAX_TIMEOUT
+from .webhook import check as check_webhooks
 
 
 class UnsupportedOption(EnqueueError, NotImplementedError):
@@ -53,8 +55,11 @@ class EnqueueOptions:
         at: when to enter the queue (an aware datetime or UNIX time); None: now.
         unique: with ``job_id``, refuse (:class:`DuplicateJobError`) while any job
             with that id exists, instead of replacing one that waits or has ended.
-        repeat, rate_limit, webhooks: RQ's options, known so that they never
-            reach the function; not supported yet (an :class:`EnqueueError`).
+        rate_limit: a :class:`RateLimit`: at most its concurrency of the jobs
+            with its key queued or running on this queue at once.
+        webhooks: a list of :class:`Webhook`, sent when the job ends.
+        repeat: RQ's option, known so that it never reaches the function; not
+            supported yet (an :class:`EnqueueError`).
     """
 
     timeout: Any = None
@@ -129,12 +134,18 @@ class EnqueueOptions:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             if self.depends_on is not None:
                 raise ValueError("unique=True is not supported with job dependencies (depends_on).")
-        for name in ("repeat", "rate_limit", "webhooks"):
-            if getattr(self, name) is not None:
-                raise UnsupportedOption(
-                    f"{name}= is an RQ option that django-jobqueue does not support yet; "
-                    "the job was not enqueued."
-                )
+        if self.rate_limit is not None:
+            if not isinstance(self.rate_limit, RateLimit):
+                raise TypeError("rate_limit must be a RateLimit(key, concurrency).")
+            if self.unique:
+                raise ValueError("unique=True is not supported with a rate_limit.")
+        if self.webhooks is not None:
+            set_(self, "webhooks", tuple(check_webhooks(self.webhooks)) or None)
+        if self.repeat is not None:
+            raise UnsupportedOption(
+                "repeat= is an RQ option that django-jobqueue does not support yet; "
+                "the job was not enqueued."
+            )
 
     @classmethod
     def of(cls, **options: Any) -> EnqueueOptions:

@@ -14,6 +14,7 @@ from . import connection, scripts
 from .connection import is_cluster
 from .dependencies import release_dependents
 from .job import Job
+from .rate_limit import release_slot
 from .retry import Retry
 from .utils import now
 from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
@@ -70,6 +71,7 @@ def record_success(
         job.exc_info = None
         job.set_status(JobStatus.FINISHED)
         job.ended_at = now()
+        job.send_webhooks(JobStatus.FINISHED)
         return True
     (dependents, next_reply), retried = _send(
         job,
@@ -96,6 +98,7 @@ def record_success(
             job.connection, job.keys, job.key, dependents, JobStatus.FINISHED
         ),
     )  # idempotent: retry is safe
+    _after_end(job, worker, wait_for_redis, JobStatus.FINISHED)
     return True
 
 
@@ -125,6 +128,7 @@ def record_failure(
             job.set_status(JobStatus.QUEUED)
         else:
             job.set_status(status)
+            job.send_webhooks(status, exc_string=exc_info)
         return job.get_status(refresh=False)
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
     (new_status, dependents, next_reply), retried = _send(
@@ -167,4 +171,18 @@ def record_failure(
             wait_for_redis,
             lambda: release_dependents(job.connection, job.keys, job.key, dependents, new_status),
         )
+    _after_end(job, worker, wait_for_redis, new_status, exc_info)
     return new_status
+
+
+def _after_end(
+    job: Job, worker: str, wait_for_redis: bool, status: str, exc_info: str | None = None
+) -> None:
+    """Once an outcome is recorded: free the job's rate-limit slot unless it is
+    queued again (see :mod:`.rate_limit`), then send its webhooks for ``status``."""
+    if job.rate_limit_key:
+        _send(job, worker, wait_for_redis, lambda: release_slot(job))  # idempotent
+    if job.webhooks:
+        if job.ended_at is None:
+            job.ended_at = now()
+        job.send_webhooks(status, exc_string=exc_info)

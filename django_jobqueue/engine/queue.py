@@ -13,7 +13,7 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import InvalidJobOperation, NoSuchJobError
+from .errors import EnqueueError, InvalidJobOperation, NoSuchJobError
 from .job import MEMORY, Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
@@ -22,6 +22,7 @@ from .registry import (
     DeferredJobRegistry,
     FailedJobRegistry,
     FinishedJobRegistry,
+    RateLimitedJobRegistry,
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
@@ -286,6 +287,10 @@ class Queue:
         return ScheduledJobRegistry(queue=self)
 
     @property
+    def rate_limited_job_registry(self) -> RateLimitedJobRegistry:
+        return RateLimitedJobRegistry(queue=self)
+
+    @property
     def registries(self) -> dict[str, Any]:
         return {
             JobStatus.STARTED: self.started_job_registry,
@@ -294,6 +299,7 @@ class Queue:
             JobStatus.DEFERRED: self.deferred_job_registry,
             JobStatus.CANCELED: self.canceled_job_registry,
             JobStatus.SCHEDULED: self.scheduled_job_registry,
+            JobStatus.RATE_LIMITED: self.rate_limited_job_registry,
         }
 
     # -- enqueueing ----------------------------------------------------------
@@ -399,6 +405,11 @@ class Queue:
         job was created with.
         """
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
+        if job.has_rate_limit and not self.is_async:
+            raise EnqueueError(
+                f"Queue {self.name!r} runs jobs at once (is_async=False), so a rate_limit "
+                "cannot hold them back: enqueue without one."
+            )
         if self.in_memory:
             return self._run_in_memory(job, depends_on)
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
@@ -437,6 +448,11 @@ class Queue:
                 f"Queue {self.name!r} runs jobs at once (is_async=False): "
                 "enqueue without pipeline=."
             )
+        if job.has_rate_limit:
+            raise EnqueueError(
+                f"Job {job.id} has a rate_limit, so where it goes is known only when its "
+                "script runs: enqueue it without pipeline=."
+            )
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
         if parents:
             located = dependencies.locate(self.connection, self.keys, parents)
@@ -474,21 +490,39 @@ class Queue:
             job.started_at, job.worker_name = timestamp, INLINE_WORKER
             fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
         try:
-            scripts.enqueue(
-                client,
-                self.keys,
-                self.name,
-                job.id,
-                target,
-                timestamp,
-                score,
-                job.enqueue_at_front,
-                job.ttl,
-                fields,
-                job.id_chosen,
-                job.priority,
-                bool(job.options and job.options.unique),
-            )
+            if target == JobStatus.QUEUED and job.has_rate_limit:
+                target = JobStatus(
+                    as_str(
+                        scripts.rate_limit_enqueue(
+                            client,
+                            self.keys,
+                            self.name,
+                            job.id,
+                            timestamp,
+                            job.enqueue_at_front,
+                            job.ttl,
+                            fields,
+                            job.id_chosen,
+                            job.priority,
+                        )
+                    )
+                )
+            else:
+                scripts.enqueue(
+                    client,
+                    self.keys,
+                    self.name,
+                    job.id,
+                    target,
+                    timestamp,
+                    score,
+                    job.enqueue_at_front,
+                    job.ttl,
+                    fields,
+                    job.id_chosen,
+                    job.priority,
+                    bool(job.options and job.options.unique),
+                )
         except ResponseError as exc:
             raise scripts.script_error(exc, job.id, queue=self.name) from None
         job.set_status(target)
@@ -566,7 +600,7 @@ class Queue:
         for call in calls:
             job = self.create_job(call.func, call.args, call.kwargs, options=call.options)
             batch.prepared.append(job)
-            if call.options.depends_on is None and call.options.at is None:
+            if not _one_by_one(call.options):
                 job.enqueue_at_front = call.options.at_front
                 batch.plain.append(job)
         return batch
@@ -583,7 +617,7 @@ class Queue:
         replies = iter(wire.read() if batch.plain else ())
         errors = []
         for job in batch.prepared:
-            if job.options.depends_on is None and job.options.at is None:  # type: ignore[union-attr]
+            if not _one_by_one(job.options):  # type: ignore[arg-type]
                 reply = next(replies)
                 if reply != 1:
                     error = ResponseError(as_str(reply))
@@ -713,3 +747,10 @@ def _timestamp(when: Any) -> float | None:
         # current time zone instead, as Django does).
         return when.replace(tzinfo=UTC).timestamp()
     return when.timestamp()
+
+
+def _one_by_one(options: EnqueueOptions) -> bool:
+    """Whether enqueue_many sends this call on its own instead of in a batch."""
+    return (
+        options.depends_on is not None or options.at is not None or options.rate_limit is not None
+    )

@@ -4,7 +4,7 @@ The score means one thing per registry, which is what keeps each operation a
 single range query: for finished, failed and canceled jobs it is when the entry
 expires (the job hash expires with it); for started jobs it is the heartbeat
 deadline after which the job counts as abandoned; for scheduled jobs it is when
-the job is due; for deferred jobs it is when the job started waiting.
+the job is due; for deferred and rate-limited jobs it is when the job started waiting.
 """
 
 from __future__ import annotations
@@ -312,6 +312,13 @@ class DeferredJobRegistry(BaseRegistry):
 class CanceledJobRegistry(BaseRegistry):
     kind = "canceled"
     expiring = True
+
+
+class RateLimitedJobRegistry(BaseRegistry):
+    """Jobs waiting for a slot of their rate limit (see :mod:`.rate_limit`),
+    scored by when they started waiting."""
+
+    kind = "rate_limited"
 
 
 class ScheduledJobRegistry(BaseRegistry):

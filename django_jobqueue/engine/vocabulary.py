@@ -24,6 +24,8 @@ class JobStatus(StrEnum):
     #: Stored by ``job.save()`` before it was ever enqueued: in no queue and no
     #: registry, waiting for ``queue.enqueue_job(job)`` (RQ's ``created``).
     CREATED = "created"
+    #: Waiting for a free slot under its rate limit (see :mod:`.rate_limit`).
+    RATE_LIMITED = "rate_limited"
     #: Enqueued inside a database transaction; stored in Redis once it commits.
     PENDING_COMMIT = "pending_commit"
 
@@ -37,6 +39,7 @@ REGISTRIES: tuple[JobStatus, ...] = (
     JobStatus.DEFERRED,
     JobStatus.CANCELED,
     JobStatus.SCHEDULED,
+    JobStatus.RATE_LIMITED,
 )
 
 

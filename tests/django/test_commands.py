@@ -396,6 +396,7 @@ def test_rqstats_named_queues_only(jq):
                 "deferred": 0,
                 "canceled": 0,
                 "scheduled": 0,
+                "rate_limited": 0,
                 "workers": 0,
             }
         ],

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from django_jobqueue.engine import Job, JobStatus, Queue, Retry, job
+from django_jobqueue.engine import Job, JobStatus, Queue, RateLimit, Retry, Webhook, job
 from django_jobqueue.engine.callbacks import Callback
 from django_jobqueue.engine.options import NAMES, EnqueueOptions, UnsupportedOption
 
@@ -60,6 +60,17 @@ OPTIONS = {
         lambda j, q, v: j.get_status() == JobStatus.DEFERRED and j.dependency_ids == [v.id],
     ),
     "at_front": (True, lambda j, q, v: q.get_job_ids()[0] == j.id),
+    "rate_limit": (
+        RateLimit("opt", 3),
+        lambda j, q, v: (
+            (j.rate_limit_key, j.rate_limit_concurrency, j.get_status())
+            == ("opt", 3, JobStatus.QUEUED)
+        ),
+    ),
+    "webhooks": (
+        [Webhook("http://127.0.0.1:9/done", "finished", method="POST")],
+        lambda j, q, v: j.webhooks == v,
+    ),
     "at": (
         lambda q: time.time() + 3600,
         lambda j, q, v: j.get_status() == JobStatus.SCHEDULED,
@@ -71,7 +82,7 @@ OPTIONS = {
 TOGETHER = {"unique": {"job_id": "unique-id"}}
 
 #: RQ's options that are known (never passed to the function) but not supported.
-UNSUPPORTED = {"repeat", "rate_limit", "webhooks"}
+UNSUPPORTED = {"repeat"}
 
 
 def _call_keywords(options):

@@ -196,6 +196,71 @@ def enqueue(
     return _run("enqueue", client, keys, args)
 
 
+def rate_limit_enqueue(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    at_front: bool,
+    ttl: int | None,
+    fields: Sequence[Any],
+    id_chosen: bool,
+    priority: int,
+) -> Any:
+    """Store a new job that has a rate limit: queued, or waiting for a slot
+    (see rate_limit_enqueue.lua). Returns its status."""
+    listing, name = _listing(client, ks, queue)
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), listing]
+    if id_chosen:
+        keys += [*_ended_registries(ks, queue), ks.registry(queue, JobStatus.SCHEDULED)]
+    args = [
+        job_id,
+        repr(now),
+        "1" if at_front else "0",
+        _waiting_ttl(ttl),
+        ks.wake_channel(queue),
+        priority,
+        name,
+        _claim_mode(id_chosen, False),
+        *fields,
+    ]
+    return _run("rate_limit_enqueue", client, keys, args)
+
+
+def rate_limit_release(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    key: str,
+    job_id: str,
+    now: float,
+    concurrency: int | None = None,
+) -> list[str]:
+    """Free the slots of rate limit ``key`` held by jobs that no longer need
+    them (``job_id``'s, or with '' every one), then admit waiting jobs (see
+    rate_limit_release.lua). Returns ``(slots freed, ids admitted)``."""
+    base = ks.rate_limit(queue, key)
+    keys = [
+        ks.queue(queue),
+        ks.priority(queue),
+        ks.job_prefix(queue),
+        base,
+        f"{base}:allowed",
+        f"{base}:waiting",
+        ks.registry(queue, JobStatus.RATE_LIMITED),
+        ks.rate_limit_keys(queue),
+    ]
+    args = [
+        job_id,
+        repr(now),
+        ks.wake_channel(queue),
+        key,
+        "" if concurrency is None else concurrency,
+    ]
+    return _run("rate_limit_release", client, keys, args)
+
+
 def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:
     """The key and value with which a script adds ``queue`` to the set of queue names.
 
@@ -475,6 +540,7 @@ def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_
         ks.registry(queue, JobStatus.CANCELED),
         ks.priority(queue),
         ks.registry(queue, JobStatus.STARTED),
+        ks.registry(queue, JobStatus.RATE_LIMITED),
     ]
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 

@@ -7,11 +7,49 @@
 -- positive priorities before the list and negative ones after it.
 local PRIORITY_BAND = 1e13  -- above any push number
 
+-- Rate limits (engine/rate_limit.py). A job enqueued with rate_limit= has
+-- rl_key and rl_concurrency in its hash. Its limit's keys lie beside its queue,
+-- in the queue's slot, named from the queue list's key (<tag>:queue) as
+-- KeySpace.rate_limit and rate_limit_keys name them: <tag>:rl:<key> (a hash:
+-- concurrency, seq), its :allowed set (the jobs holding a slot) and :waiting
+-- set (oldest first), <tag>:rl-keys (the keys in use) and the rate_limited
+-- registry <tag>:rate_limited.
+local function rate_limit_keys(list_key, rl_key)
+  local tag = string.sub(list_key, 1, -7)
+  local config = tag .. ':rl:' .. rl_key
+  return config, config .. ':allowed', config .. ':waiting', tag .. ':rate_limited',
+         tag .. ':rl-keys'
+end
+
+-- Whether a job about to enter its queue must wait for a slot of its rate
+-- limit instead; then it is made to wait (status rate_limited, in the
+-- registry and the limit's waiting set), else it takes a free slot. A job
+-- that holds its slot already (an immediate retry, a job given back) keeps it.
+local function rate_gate(list_key, job_key, id, now)
+  local rl = redis.call('HMGET', job_key, 'rl_key', 'rl_concurrency')
+  if not rl[1] then return false end
+  local config, allowed, waiting, registry, names = rate_limit_keys(list_key, rl[1])
+  redis.call('SADD', names, rl[1])
+  redis.call('HSET', config, 'concurrency', rl[2])
+  if redis.call('ZSCORE', allowed, id) then return false end
+  if redis.call('ZCARD', allowed) < (tonumber(rl[2]) or 1) then
+    redis.call('ZADD', allowed, now, id)
+    return false
+  end
+  redis.call('ZADD', waiting, redis.call('HINCRBY', config, 'seq', 1), id)
+  redis.call('ZADD', registry, now, id)
+  redis.call('HSET', job_key, 'status', 'rate_limited')
+  return true
+end
+
 -- Put a job in its queue. Idle workers are woken only when the queue goes from
 -- empty to not empty: a worker sleeps only after seeing every queue empty, so
 -- that push is the one it needs to hear about (see Worker.wait_for_work).
--- priority may be passed when known, saving a read of the job hash.
+-- priority may be passed when known, saving a read of the job hash. A job of
+-- a rate limit without a free slot waits instead (rate_gate). Returns the
+-- job's status: 'queued' or 'rate_limited'.
 local function push(list_key, prio_key, job_key, id, at_front, now, channel, priority)
+  if rate_gate(list_key, job_key, id, now) then return 'rate_limited' end
   priority = priority or tonumber(redis.call('HGET', job_key, 'priority') or '0') or 0
   local length
   if priority ~= 0 then
@@ -24,6 +62,7 @@ local function push(list_key, prio_key, job_key, id, at_front, now, channel, pri
     length = redis.call('RPUSH', list_key, id)
   end
   if length == 1 then redis.call('PUBLISH', channel, id) end
+  return 'queued'
 end
 
 -- Put an ended job (failed, stopped or canceled) back in its queue; a job whose
@@ -47,8 +86,7 @@ local function requeue_job(job, id, list, prio, failed, canceled, deferred, now,
     return 'deferred'
   end
   redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
-  push(list, prio, job, id, at_front, now, channel)
-  return 'queued'
+  return push(list, prio, job, id, at_front, now, channel)
 end
 
 -- Delete a job, and its id from its queue list and from each sorted set in zsets
@@ -128,7 +166,8 @@ local function claim_id(job_key, id, ended_registries, mode, waiting)
 end
 
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
-                      deferred = true, scheduled = true, canceled = true, stopped = true}
+                      deferred = true, scheduled = true, canceled = true, stopped = true,
+                      rate_limited = true}
 
 -- Whether a redis.pcall result says its key holds another type of data
 -- (WRONGTYPE). Any other error (READONLY from a master that a failover just

@@ -15,7 +15,8 @@
 -- never in two places.
 -- KEYS[1] selection   KEYS[2] registry walked   KEYS[3] job key prefix
 -- KEYS[4] queue list   KEYS[5] priority set
--- KEYS[6..11] started, finished, failed, deferred, canceled, scheduled registries
+-- KEYS[6..12] started, finished, failed, deferred, canceled, scheduled, rate_limited
+-- registries
 -- ARGV[3] now   ARGV[4] wake channel   ARGV[5] as ARGV[3] of 'select'
 -- Returns {acted on, skipped, ids left in the selection, then for each deleted
 -- job with dependents: its id and its dependents JSON}.
@@ -34,7 +35,7 @@ end
 
 local now, live_min = ARGV[3], tonumber(ARGV[5])
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[2]))
-local zsets = {KEYS[5], unpack(KEYS, 6, 11)}
+local zsets = {KEYS[5], unpack(KEYS, 6, 12)}
 local done, skipped, released = 0, 0, {}
 for i = 1, #popped, 2 do
   local id = popped[i]

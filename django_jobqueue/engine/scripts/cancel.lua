@@ -1,10 +1,13 @@
--- Cancel a job: take it out of its queue, the deferred, scheduled or started
--- registry and put it in the canceled registry. A started job keeps running,
--- as in RQ: when it ends, finish.lua and fail.lua see it canceled and leave
--- its status and its dependents alone (a success still stores its result).
+-- Cancel a job: take it out of its queue, the deferred, scheduled,
+-- rate_limited or started registry and put it in the canceled registry. A
+-- started job keeps running, as in RQ: when it ends, finish.lua and fail.lua
+-- see it canceled and leave its status and its dependents alone (a success
+-- still stores its result).
 -- KEYS[1] job hash   KEYS[2] queue list   KEYS[3] deferred registry
 -- KEYS[4] scheduled registry   KEYS[5] canceled registry   KEYS[6] priority set
 -- KEYS[7] started registry
+-- KEYS[8] rate_limited registry (the job's id stays in its limit's waiting set
+-- until the limit next admits a job, which passes it over)
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] seconds to keep it (-1: forever)
 -- Returns the job's dependents (JSON list); an error 'NO_SUCH_JOB' or 'NOT_CANCELABLE <status>'.
 local id, now = ARGV[1], ARGV[2]
@@ -19,6 +22,8 @@ elseif status == 'scheduled' then
   redis.call('ZREM', KEYS[4], id)
 elseif status == 'started' then
   redis.call('ZREM', KEYS[7], id)
+elseif status == 'rate_limited' then
+  redis.call('ZREM', KEYS[8], id)
 else
   return redis.error_reply('NOT_CANCELABLE ' .. status)
 end

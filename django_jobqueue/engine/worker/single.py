@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from .. import connection as connection_module
-from .. import scripts
+from .. import rate_limit, scripts
 from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
 from ..corrupt import damage
 from ..execution import EXECUTIONS, Execution
@@ -446,6 +446,11 @@ class Worker(BaseWorker):
             if sweep:
                 deferred = queue.deferred_job_registry
                 damage.guard(deferred.key, deferred.release_ready)
+                # Slots of rate limits held by jobs that ended without freeing them.
+                keys = queue.keys.rate_limit_keys(queue.name)
+                damage.guard(
+                    keys, rate_limit.sweep, queue.connection, queue.name, queue.keys.prefix
+                )
             started = queue.started_job_registry
             abandoned = damage.guard(started.key, started.cleanup, default=0)
             if abandoned:

@@ -1,0 +1,48 @@
+-- Free the slots of a rate limit's jobs that no longer need one, then let its
+-- oldest waiting jobs into their queue while it has free slots, in one step.
+-- A job needs its slot while it is queued or started; one that ended, waits
+-- (scheduled, deferred) or is gone frees it (it takes a slot again when it
+-- next enters its queue). A limit left with no job is forgotten.
+-- KEYS[1] queue list   KEYS[2] priority set   KEYS[3] job key prefix
+-- KEYS[4] the limit's hash   KEYS[5] its allowed set   KEYS[6] its waiting set
+-- KEYS[7] rate_limited registry   KEYS[8] the queue's set of rate limit keys
+-- ARGV[1] the job whose slot to check; '' to check every job holding one (a sweep)
+-- ARGV[2] now   ARGV[3] wake channel   ARGV[4] the rate limit's key
+-- ARGV[5] its concurrency; '' for the one recorded in KEYS[4] (0 when none)
+-- Returns {slots freed, then the ids let into the queue, oldest first}; an
+-- error 'WRONGTYPE ...' before any change when the queue's keys hold other
+-- types of data.
+local now = ARGV[2]
+local bad = {}
+if not (sound(bad, KEYS[1], 'list') and sound(bad, KEYS[2], 'zset')) then
+  return redis.error_reply('WRONGTYPE ' .. bad[1] .. ' is not a queue: nothing was changed')
+end
+local holders = {ARGV[1]}
+if ARGV[1] == '' then holders = redis.call('ZRANGE', KEYS[5], 0, -1) end
+local freed = 0
+for _, id in ipairs(holders) do
+  local status = redis.pcall('HGET', KEYS[3] .. id, 'status')
+  if status ~= 'queued' and status ~= 'started' then
+    freed = freed + redis.call('ZREM', KEYS[5], id)
+  end
+end
+local concurrency = tonumber(ARGV[5]) or tonumber(redis.call('HGET', KEYS[4], 'concurrency')) or 0
+local result = {freed}
+while redis.call('ZCARD', KEYS[5]) < concurrency do
+  local head = redis.call('ZPOPMIN', KEYS[6])
+  if #head == 0 then break end
+  local id = head[1]
+  local job = KEYS[3] .. id
+  -- An id whose job was deleted, canceled or expired while it waited is passed over.
+  if redis.pcall('HGET', job, 'status') == 'rate_limited' and redis.call('ZREM', KEYS[7], id) == 1 then
+    redis.call('ZADD', KEYS[5], now, id)
+    redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
+    push(KEYS[1], KEYS[2], job, id, redis.call('HGET', job, 'at_front') == '1', now, ARGV[3])
+    table.insert(result, id)
+  end
+end
+if redis.call('ZCARD', KEYS[5]) == 0 and redis.call('ZCARD', KEYS[6]) == 0 then
+  redis.call('SREM', KEYS[8], ARGV[4])
+  redis.call('DEL', KEYS[4])
+end
+return result
