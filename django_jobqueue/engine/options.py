@@ -18,6 +18,7 @@ from .callbacks import NAMES as CALLBACK_NAMES
 from .callbacks import Callback
 from .errors import EnqueueError
 from .keys import validate_job_id
+from .repeat import Repeat
 from .retry import Retry
 from .utils import parse_duration
 from .vocabulary import MAX_TIMEOUT
@@ -53,8 +54,9 @@ class EnqueueOptions:
         at: when to enter the queue (an aware datetime or UNIX time); None: now.
         unique: with ``job_id``, refuse (:class:`DuplicateJobError`) while any job
             with that id exists, instead of replacing one that waits or has ended.
-        repeat, rate_limit, webhooks: RQ's options, known so that they never
-            reach the function; not supported yet (an :class:`EnqueueError`).
+        repeat: a :class:`Repeat`: run the job again after each success.
+        rate_limit, webhooks: RQ's options, known so that they never reach
+            the function; not supported yet (an :class:`EnqueueError`).
     """
 
     timeout: Any = None
@@ -106,6 +108,8 @@ class EnqueueOptions:
             raise TypeError(f"meta must be a dict, not {type(self.meta).__name__}.")
         if self.retry is not None and not isinstance(self.retry, Retry):
             raise TypeError("retry must be a Retry(max=..., interval=...).")
+        if self.repeat is not None and not isinstance(self.repeat, Repeat):
+            raise TypeError("repeat must be a Repeat(times=..., interval=...).")
         if self.priority != 0 and (
             isinstance(self.priority, bool)
             or not isinstance(self.priority, int)
@@ -129,7 +133,7 @@ class EnqueueOptions:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             if self.depends_on is not None:
                 raise ValueError("unique=True is not supported with job dependencies (depends_on).")
-        for name in ("repeat", "rate_limit", "webhooks"):
+        for name in ("rate_limit", "webhooks"):
             if getattr(self, name) is not None:
                 raise UnsupportedOption(
                     f"{name}= is an RQ option that django-jobqueue does not support yet; "
