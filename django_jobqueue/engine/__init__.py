@@ -13,7 +13,8 @@ more, and where to add what):
 - running: ``worker/`` (base: the one loop; single: Worker, SimpleWorker;
   pool: WorkerPool; control: stop_job) -> ``execution/`` (fork, inline) ->
   ``perform`` (run, callbacks, timeouts) -> ``outcome`` (every end, one script)
-- time: ``scheduler`` and ``cron``
+- time: ``scheduler``, ``cron`` and ``repeat`` (Repeat)
+- ``group`` (Group): jobs tracked under one name
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
@@ -31,9 +32,12 @@ from .errors import (
     InvalidJobOperation,
     JobQueueError,
     JobTimeoutException,
+    NoRepeatsLeft,
+    NoSuchGroupError,
     NoSuchJobError,
     SerializationError,
 )
+from .group import Group
 from .hooks import Hooks
 from .job import Job, get_current_job
 from .keys import DEFAULT_PREFIX, KeySpace
@@ -49,6 +53,7 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .repeat import Repeat
 from .results import Result
 from .retry import Retry
 from .scheduler import Scheduler
@@ -70,6 +75,7 @@ __all__ = [
     "EnqueueOptions",
     "FailedJobRegistry",
     "FinishedJobRegistry",
+    "Group",
     "Hooks",
     "InvalidJobOperation",
     "JSONSerializer",
@@ -78,10 +84,13 @@ __all__ = [
     "JobStatus",
     "JobTimeoutException",
     "KeySpace",
+    "NoRepeatsLeft",
+    "NoSuchGroupError",
     "NoSuchJobError",
     "PayloadTooLarge",
     "PickleSerializer",
     "Queue",
+    "Repeat",
     "Result",
     "Retry",
     "ScheduledJobRegistry",
