@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 
-from django_jobqueue.engine import Job, JobStatus, Queue, Retry, job
+from django_jobqueue.engine import Job, JobStatus, Queue, Repeat, Retry, job
 from django_jobqueue.engine.callbacks import Callback
 from django_jobqueue.engine.options import NAMES, EnqueueOptions, UnsupportedOption
 
@@ -36,6 +36,10 @@ OPTIONS = {
     "retry": (
         Retry(max=2, interval=[3, 4]),
         lambda j, q, v: (j.retry_max, j.retries_left, list(j.retry_intervals)) == (2, 2, [3, 4]),
+    ),
+    "repeat": (
+        Repeat(times=2, interval=[3, 4]),
+        lambda j, q, v: (j.repeats_left, j.repeat_intervals) == (2, [3, 4]),
     ),
     "on_success": (
         jobs.on_success_callback,
@@ -71,7 +75,7 @@ OPTIONS = {
 TOGETHER = {"unique": {"job_id": "unique-id"}}
 
 #: RQ's options that are known (never passed to the function) but not supported.
-UNSUPPORTED = {"repeat", "rate_limit", "webhooks"}
+UNSUPPORTED = {"rate_limit", "webhooks"}
 
 
 def _call_keywords(options):
