@@ -174,7 +174,7 @@ class Group:
             return jobs
         for start in range(0, len(jobs), BATCH):
             batch = jobs[start : start + BATCH]
-            with queue.connection.pipeline() as pipe:  # MULTI ... EXEC
+            with queue.connection.pipeline(transaction=True) as pipe:  # MULTI ... EXEC
                 self._queue_on(pipe, queue, batch)
                 replies = pipe.execute(raise_on_error=False)
             self._settle(queue, batch, replies)

@@ -124,3 +124,15 @@ def test_group_clean_reports_the_members_left(group, queue, redis_conn):
     a, _ = group.enqueue_many(queue, _calls("a", "b"))
     redis_conn.delete(a.key)
     assert scripts.group_clean(redis_conn, queue.keys, queue.name, group.name) == 1
+
+
+def test_on_redis_cluster_a_group_spans_queues_on_different_masters(cluster_conn, key_prefix):
+    emails, low = (Queue(name, cluster_conn, prefix=key_prefix) for name in ("emails", "low"))
+    group = Group.create(cluster_conn, prefix=key_prefix)
+    group.enqueue_many(emails, _calls("a"))
+    group.enqueue_many(low, _calls("b"))
+    assert sorted(job.id for job in group.get_jobs()) == ["a", "b"]
+    emails.fetch_job("a").delete()
+    assert [
+        job.id for job in Group.fetch(group.name, cluster_conn, prefix=key_prefix).get_jobs()
+    ] == ["b"]
