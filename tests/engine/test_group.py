@@ -136,3 +136,15 @@ def test_on_redis_cluster_a_group_spans_queues_on_different_masters(cluster_conn
     assert [
         job.id for job in Group.fetch(group.name, cluster_conn, prefix=key_prefix).get_jobs()
     ] == ["b"]
+
+
+def test_an_in_memory_queue_cannot_hold_a_group(group, make_queue):
+    inline = make_queue("inline", is_async=False, in_memory=True)
+    with pytest.raises(InvalidJobOperation, match="in memory"):
+        group.enqueue_many(inline, _calls("a"))
+
+
+def test_a_group_takes_the_key_prefix_of_its_queues(redis_conn, queue):
+    with pytest.raises(ValueError, match="create the group with prefix="):
+        Group.create(redis_conn).enqueue_many(queue, _calls("a"))
+    assert queue.job_ids == []

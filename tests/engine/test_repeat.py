@@ -114,3 +114,9 @@ def test_finish_repeat_leaves_a_job_that_another_worker_owns(queue):
     )
     assert reply is None
     assert (_stored(job).get_status(), _stored(job).repeats_left) == ("started", 1)
+
+
+def test_an_in_memory_queue_runs_a_repeating_job_once(make_queue):
+    inline = make_queue("inline", is_async=False, in_memory=True)
+    job = inline.enqueue(jobs.add, 1, 2, repeat=Repeat(times=2))
+    assert (job.get_status(refresh=False), job.result) == (JobStatus.FINISHED, 3)
