@@ -122,6 +122,20 @@ class Group:
         """The Redis set of this group's job ids on ``queue``."""
         return self.keys.group(queue, self.name)
 
+    @property
+    def key(self) -> str:
+        """The Redis set of this group's job ids on queue ``default`` (see :meth:`key_for`)."""
+        return self.key_for("default")
+
+    @classmethod
+    def get_key(cls, name: str, queue: str = "default", prefix: str | None = None) -> str:
+        """The Redis set of group ``name``'s job ids on ``queue``.
+
+        RQ keeps one set per group; here each queue the group spans has its
+        own, in that queue's cluster slot.
+        """
+        return keyspace(prefix).group(queue, validate_job_id(name))
+
     def queue_names(self) -> list[str]:
         """The names of the queues that hold jobs of this group."""
         return _with_members(self.connection, [self]).get(self, [])

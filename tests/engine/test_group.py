@@ -148,3 +148,10 @@ def test_a_group_takes_the_key_prefix_of_its_queues(redis_conn, queue):
     with pytest.raises(ValueError, match="create the group with prefix="):
         Group.create(redis_conn).enqueue_many(queue, _calls("a"))
     assert queue.job_ids == []
+
+
+def test_get_key_names_the_set_of_members_on_a_queue(group, queue, redis_conn, key_prefix):
+    group.enqueue_many(queue, _calls("a"))
+    key = Group.get_key(group.name, queue.name, prefix=key_prefix)
+    assert key == group.key == group.key_for(queue.name)
+    assert redis_conn.smembers(key) == {b"a"}
