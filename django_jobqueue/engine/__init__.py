@@ -13,8 +13,9 @@ more, and where to add what):
 - running: ``worker/`` (base: the one loop; single: Worker, SimpleWorker;
   pool: WorkerPool; control: stop_job) -> ``execution/`` (fork, inline) ->
   ``perform`` (run, callbacks, timeouts) -> ``outcome`` (every end, one script)
-- time: ``scheduler`` and ``cron`` (RQ's cron API: ``cron_scheduler`` and its
-  two registries)
+- time: ``scheduler``, ``cron`` (RQ's cron API: ``cron_scheduler`` and its
+  two registries) and ``repeat`` (Repeat)
+- ``group`` (Group): jobs tracked under one name
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
 - limits and notices: ``rate_limit`` (RateLimit), ``webhook`` (Webhook)
@@ -38,15 +39,18 @@ from .errors import (
     InvalidJobOperation,
     JobQueueError,
     JobTimeoutException,
+    NoRepeatsLeft,
+    NoSuchGroupError,
     NoSuchJobError,
     SchedulerNotFound,
     SerializationError,
 )
+from .group import Group
 from .hooks import Hooks
 from .job import Job, cancel_job, get_current_job, requeue_job
 from .keys import DEFAULT_PREFIX, KeySpace
 from .live import all_workers
-from .options import EnqueueOptions, UnsupportedOption
+from .options import EnqueueOptions
 from .payloads import PayloadTooLarge, SignatureError, SignedSerializer
 from .queue import Queue
 from .rate_limit import RateLimit, RateLimitRegistry
@@ -59,6 +63,7 @@ from .registry import (
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from .repeat import Repeat
 from .results import Result
 from .retry import Retry
 from .scheduler import Scheduler
@@ -96,6 +101,7 @@ __all__ = [
     "EnqueueOptions",
     "FailedJobRegistry",
     "FinishedJobRegistry",
+    "Group",
     "Hooks",
     "InvalidJobOperation",
     "JSONSerializer",
@@ -104,6 +110,8 @@ __all__ = [
     "JobStatus",
     "JobTimeoutException",
     "KeySpace",
+    "NoRepeatsLeft",
+    "NoSuchGroupError",
     "NoSuchJobError",
     "PayloadTooLarge",
     "PickleSerializer",
@@ -111,6 +119,7 @@ __all__ = [
     "RateLimit",
     "RateLimitRegistry",
     "RateLimitedJobRegistry",
+    "Repeat",
     "Result",
     "Retry",
     "ScheduledJobRegistry",
@@ -121,7 +130,6 @@ __all__ = [
     "SignedSerializer",
     "SimpleWorker",
     "StartedJobRegistry",
-    "UnsupportedOption",
     "Webhook",
     "Worker",
     "WorkerPool",

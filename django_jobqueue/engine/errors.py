@@ -9,12 +9,20 @@ class NoSuchJobError(JobQueueError, LookupError):
     """The job id is unknown: never enqueued, deleted, or expired."""
 
 
+class NoSuchGroupError(JobQueueError, LookupError):
+    """No job of the group is left: never used, or all its jobs were deleted or expired."""
+
+
 class InvalidJobOperation(JobQueueError):
     """The job is not in a state that allows the operation."""
 
 
 class DuplicateJobError(InvalidJobOperation):
     """A job with this id is still queued, deferred, scheduled or running."""
+
+
+class NoRepeatsLeft(InvalidJobOperation, ValueError):
+    """The job has no repeat left to run (a ValueError, as in RQ)."""
 
 
 class JobTimeoutException(JobQueueError):

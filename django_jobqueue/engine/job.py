@@ -225,6 +225,12 @@ class Job:
         self.retry_max: int | None = None
         #: Retried without a wait, it goes back to the front of its queue.
         self.enqueue_at_front_on_retry = False
+        #: Runs still to come after a success (see :mod:`.repeat`); None: not repeated.
+        self.repeats_left: int | None = None
+        #: Seconds before each run still to come; the last value repeats.
+        self.repeat_intervals: list[int] | None = None
+        #: The name of the :class:`~.group.Group` the job belongs to, if any.
+        self.group_id: str | None = None
         self.on_success: str | None = None
         self.on_failure: str | None = None
         self.on_stopped: str | None = None
@@ -325,6 +331,9 @@ class Job:
             job.retries_left = job.retry_max = options.retry.max
             job.retry_intervals = options.retry.intervals
             job.enqueue_at_front_on_retry = options.retry.enqueue_at_front
+        if options.repeat is not None:
+            job.repeats_left = options.repeat.times
+            job.repeat_intervals = list(options.repeat.intervals)
         job.priority = options.priority
         if options.rate_limit is not None:
             job.rate_limit_key = options.rate_limit.key
@@ -476,6 +485,9 @@ class Job:
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
+        self.repeats_left = as_int(get(b"repeats_left"))
+        self.repeat_intervals = list(_json_list(get(b"repeat_intervals"))) or None
+        self.group_id = as_str(get(b"group"))
         self.on_success = as_str(get(b"on_success"))
         self.on_failure = as_str(get(b"on_failure"))
         self.on_stopped = as_str(get(b"on_stopped"))
@@ -512,6 +524,11 @@ class Job:
             "retry_max": self.retry_max,
             "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
             "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
+            "repeats_left": self.repeats_left,
+            "repeat_intervals": (
+                json.dumps(self.repeat_intervals) if self.repeat_intervals is not None else None
+            ),
+            "group": self.group_id,
             "on_success": self.on_success,
             "on_failure": self.on_failure,
             "on_stopped": self.on_stopped,

@@ -146,6 +146,19 @@ class KeySpace:
         """The set of rate limit keys in use on ``queue`` (for sweeps and listings)."""
         return f"{self.tag(queue)}:rl-keys"
 
+    def group(self, queue: str, name: str) -> str:
+        """The set of the ids of group ``name``'s jobs on ``queue`` (see :mod:`.group`).
+
+        One set per queue the group spans, in that queue's slot, so that one
+        script can store a job and make it a member together.
+        """
+        return f"{self.tag(queue)}:group:{name}"
+
+    @property
+    def groups(self) -> str:
+        """The set of the names of the groups that have (or had) jobs."""
+        return f"{self.prefix}groups"
+
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"
 

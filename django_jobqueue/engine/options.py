@@ -16,17 +16,13 @@ from typing import Any
 
 from .callbacks import NAMES as CALLBACK_NAMES
 from .callbacks import Callback
-from .errors import EnqueueError
 from .keys import validate_job_id
 from .rate_limit import RateLimit
+from .repeat import Repeat
 from .retry import Retry
 from .utils import parse_duration
 from .vocabulary import MAX_TIMEOUT
 from .webhook import check as check_webhooks
-
-
-class UnsupportedOption(EnqueueError, NotImplementedError):
-    """An enqueue option RQ has that django-jobqueue does not support yet."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +54,7 @@ class EnqueueOptions:
         rate_limit: a :class:`RateLimit`: at most its concurrency of the jobs
             with its key queued or running on this queue at once.
         webhooks: a list of :class:`Webhook`, sent when the job ends.
-        repeat: RQ's option, known so that it never reaches the function; not
-            supported yet (an :class:`EnqueueError`).
+        repeat: a :class:`Repeat`: run the job again after each success.
     """
 
     timeout: Any = None
@@ -111,6 +106,8 @@ class EnqueueOptions:
             raise TypeError(f"meta must be a dict, not {type(self.meta).__name__}.")
         if self.retry is not None and not isinstance(self.retry, Retry):
             raise TypeError("retry must be a Retry(max=..., interval=...).")
+        if self.repeat is not None and not isinstance(self.repeat, Repeat):
+            raise TypeError("repeat must be a Repeat(times=..., interval=...).")
         if self.priority != 0 and (
             isinstance(self.priority, bool)
             or not isinstance(self.priority, int)
@@ -141,11 +138,6 @@ class EnqueueOptions:
                 raise ValueError("unique=True is not supported with a rate_limit.")
         if self.webhooks is not None:
             set_(self, "webhooks", tuple(check_webhooks(self.webhooks)) or None)
-        if self.repeat is not None:
-            raise UnsupportedOption(
-                "repeat= is an RQ option that django-jobqueue does not support yet; "
-                "the job was not enqueued."
-            )
 
     @classmethod
     def of(cls, **options: Any) -> EnqueueOptions:

@@ -15,6 +15,7 @@ from .connection import is_cluster
 from .dependencies import release_dependents
 from .job import Job
 from .rate_limit import release_slot
+from .repeat import finish_run
 from .retry import Retry
 from .utils import now
 from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
@@ -73,12 +74,18 @@ def record_success(
         job.ended_at = now()
         job.send_webhooks(JobStatus.FINISHED)
         return True
+    # A job with repeats left goes back to wait for its next run (see repeat.py).
+    repeats = bool(job.repeats_left)
     (dependents, next_reply), retried = _send(
         job,
         worker,
         wait_for_redis,
-        lambda: scripts.finish(
-            job.connection, job.keys, job.origin, job.id, now(), ttl, raw, worker, take_next
+        lambda: (
+            finish_run(job, now(), ttl, raw, worker)
+            if repeats
+            else scripts.finish(
+                job.connection, job.keys, job.origin, job.id, now(), ttl, raw, worker, take_next
+            )
         ),
     )
     if take_next is not None:
@@ -89,7 +96,8 @@ def record_success(
         logger.warning("Job %s ended while no longer owned by %s; outcome dropped.", job.id, worker)
         return False
     job.set_result(result, raw)
-    job.set_status(JobStatus.FINISHED)
+    if not repeats:  # finish_run set the status of the next run
+        job.set_status(JobStatus.FINISHED)
     _send(
         job,
         worker,

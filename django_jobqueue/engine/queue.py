@@ -440,6 +440,14 @@ class Queue:
         """
         return self.enqueue_job(job, at=when)
 
+    def enqueue_job_on(self, pipeline: Any, job: Job) -> Job:
+        """Queue the storing of a job built by :meth:`create_job` on a caller's pipeline.
+
+        The job is stored when the caller executes ``pipeline``, as with
+        ``enqueue_call(..., pipeline=...)``, whose limits it has.
+        """
+        return self._enqueue_in_pipeline(pipeline, job, *placement(job, None, None, None))
+
     def _enqueue_in_pipeline(
         self, pipeline: Any, job: Job, at_front: bool, depends_on: Any, at: Any
     ) -> Job:

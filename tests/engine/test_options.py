@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import pytest
 
-from django_jobqueue.engine import Job, JobStatus, Queue, RateLimit, Retry, Webhook, job
+from django_jobqueue.engine import Job, JobStatus, Queue, RateLimit, Repeat, Retry, Webhook, job
 from django_jobqueue.engine.callbacks import Callback
-from django_jobqueue.engine.options import NAMES, EnqueueOptions, UnsupportedOption
+from django_jobqueue.engine.options import NAMES, EnqueueOptions
 
 from . import jobs
 
@@ -36,6 +36,10 @@ OPTIONS = {
     "retry": (
         Retry(max=2, interval=[3, 4]),
         lambda j, q, v: (j.retry_max, j.retries_left, list(j.retry_intervals)) == (2, 2, [3, 4]),
+    ),
+    "repeat": (
+        Repeat(times=2, interval=[3, 4]),
+        lambda j, q, v: (j.repeats_left, j.repeat_intervals) == (2, [3, 4]),
     ),
     "on_success": (
         jobs.on_success_callback,
@@ -80,9 +84,6 @@ OPTIONS = {
 
 #: Options that need another one beside them.
 TOGETHER = {"unique": {"job_id": "unique-id"}}
-
-#: RQ's options that are known (never passed to the function) but not supported.
-UNSUPPORTED = {"repeat"}
 
 
 def _call_keywords(options):
@@ -161,7 +162,7 @@ ENTRY_POINTS = [
 
 
 def test_every_option_has_a_row():
-    assert set(OPTIONS) | UNSUPPORTED == NAMES
+    assert set(OPTIONS) == NAMES  # every RQ option is supported, none reaches the function
 
 
 @pytest.mark.parametrize("enqueue", ENTRY_POINTS, ids=lambda f: f.__name__.strip("_"))
@@ -177,16 +178,6 @@ def test_every_option_works_through_every_entry_point(make_queue, option, enqueu
     assert check(stored, queue, value)
     # The option never reaches the function's arguments.
     assert (stored.args, stored.kwargs) == ((1, 2), {})
-
-
-@pytest.mark.parametrize("enqueue", ENTRY_POINTS, ids=lambda f: f.__name__.strip("_"))
-@pytest.mark.parametrize("option", sorted(UNSUPPORTED))
-def test_an_unsupported_rq_option_is_refused_not_passed_on(make_queue, option, enqueue):
-    queue = make_queue()
-    with pytest.raises(UnsupportedOption, match=f"{option}= is an RQ option"):
-        enqueue(queue, {option: object()})
-    assert queue.count == 0
-    assert issubclass(UnsupportedOption, NotImplementedError)
 
 
 def test_unique_needs_a_job_id_and_no_dependencies(queue):

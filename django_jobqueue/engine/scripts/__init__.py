@@ -681,3 +681,57 @@ def bulk_step(
     ]
     args = [step, str(batch), repr(now), ks.wake_channel(queue), live_min]
     return _run("bulk", client, keys, args)
+
+
+def repeat(client: Any, ks: KeySpace, queue: str, job_id: str, now: float) -> Any:
+    """Place a repeating job's next run; returns ``[status, interval]`` (see repeat.lua)."""
+    keys = [
+        ks.job(queue, job_id),
+        ks.queue(queue),
+        ks.priority(queue),
+        ks.registry(queue, JobStatus.SCHEDULED),
+        *_ended_registries(ks, queue),
+    ]
+    return _run("repeat", client, keys, [job_id, repr(now), ks.wake_channel(queue)])
+
+
+def finish_repeat(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    result_ttl: int,
+    result: bytes,
+    worker: str,
+) -> Any:
+    """Record a repeating job's success: ``[status, dependents JSON]`` or None.
+
+    See finish_repeat.lua.
+    """
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, JobStatus.STARTED),
+        ks.registry(queue, JobStatus.FINISHED),
+        ks.queue(queue),
+        ks.priority(queue),
+        ks.registry(queue, JobStatus.SCHEDULED),
+    ]
+    args = [job_id, repr(now), str(result_ttl), result, worker, ks.wake_channel(queue)]
+    return _run("finish_repeat", client, keys, args)
+
+
+def group_join(client: Any, ks: KeySpace, queue: str, group: str, job_ids: Sequence[str]) -> Any:
+    return _run(
+        "group_join", client, [ks.group(queue, group), ks.job_prefix(queue)], [group, *job_ids]
+    )
+
+
+def group_leave(client: Any, ks: KeySpace, queue: str, group: str, job_id: str) -> Any:
+    return _run(
+        "group_leave", client, [ks.group(queue, group), ks.job(queue, job_id)], [job_id, group]
+    )
+
+
+def group_clean(client: Any, ks: KeySpace, queue: str, group: str) -> int:
+    return int(_run("group_clean", client, [ks.group(queue, group), ks.job_prefix(queue)], []))

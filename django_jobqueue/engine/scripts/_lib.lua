@@ -90,13 +90,20 @@ local function requeue_job(job, id, list, prio, failed, canceled, deferred, now,
 end
 
 -- Delete a job, and its id from its queue list and from each sorted set in zsets
--- (registries, priority set), even when the job itself had vanished. Returns its
+-- (registries, priority set), even when the job itself had vanished, and from
+-- its group's members, if it has a group (see group.py). Returns its
 -- status (nil: there was no job) and its dependents JSON. For delete.lua and bulk.lua.
 local function delete_job(job, id, list, zsets)
   local status = redis.call('HGET', job, 'status')
   if status == 'queued' then redis.call('LREM', list, 0, id) end
   for _, key in ipairs(zsets) do redis.call('ZREM', key, id) end
   if not status then return nil end
+  local group = redis.call('HGET', job, 'group')
+  if group then
+    -- The job leaves its group too. The group's set sits beside the job in the
+    -- queue's slot: keys.py names them <tag>:job:<id> and <tag>:group:<name>.
+    redis.call('SREM', string.sub(job, 1, #job - #id - 5) .. ':group:' .. group, id)
+  end
   local dependents = redis.call('HGET', job, 'dependents') or '[]'
   redis.call('DEL', job)
   return status, dependents
@@ -281,4 +288,31 @@ local function take_next(keys, first, now, worker, abandon_after)
     end
   end
   return nil, broken
+end
+
+-- Place a repeating job's next run (see repeat.py): one repeat fewer left, the
+-- first interval used up (the last one stays, for the runs after it), then into
+-- the queue when that interval is 0, else into the scheduled registry until it
+-- has passed. The caller has taken the job out of wherever it was. Returns the
+-- new status and the interval in seconds, or nil when no repeat is left.
+local function place_repeat(job, id, list, prio, scheduled, now, channel)
+  local state = redis.call('HMGET', job, 'repeats_left', 'repeat_intervals')
+  local left = tonumber(state[1] or '')
+  if not left or left <= 0 then return nil end
+  local ok, intervals = pcall(cjson.decode, state[2] or '[0]')
+  if not ok or type(intervals) ~= 'table' or #intervals == 0 then intervals = {0} end
+  local interval = tonumber(intervals[1]) or 0
+  if #intervals > 1 then
+    table.remove(intervals, 1)
+    redis.call('HSET', job, 'repeat_intervals', cjson.encode(intervals))
+  end
+  redis.call('HSET', job, 'repeats_left', left - 1)
+  if interval > 0 then
+    redis.call('HSET', job, 'status', 'scheduled')
+    redis.call('ZADD', scheduled, tonumber(now) + interval, id)
+    return 'scheduled', interval
+  end
+  redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
+  push(list, prio, job, id, false, now, channel)
+  return 'queued', 0
 end
