@@ -146,5 +146,5 @@ def test_enqueue_is_rqs_name_for_delay_and_queue_class_is_honoured(
 def test_the_decorator_takes_rqs_keywords(queues_under_test_prefix, power, redis_conn):
     job("low", connection=redis_conn, on_stopped=jobs.on_success_callback, at_front=True)(power)
     assert power.enqueue(2, 2).on_stopped == "tests.engine.jobs.on_success_callback"
-    with pytest.raises(NotImplementedError, match="repeat"):
+    with pytest.raises(TypeError, match="repeat must be a Repeat"):  # checked at decoration
         job("low", repeat=object())
