@@ -1,6 +1,7 @@
 """Why each of RQ's tests that still fails does: the list in docs/compat.rst.
 
     python -m compat.rq_reasons JUNIT_XML > docs/rq_failures.inc
+    python -m compat.rq_reasons --table BEFORE_XML JUNIT_XML > docs/rq_results.inc
 
 Reads the junit file that ``bin/rq-suite --keep DIR`` leaves in DIR and prints,
 per RQ test file, its failing tests grouped by reason, as reStructuredText.
@@ -120,9 +121,47 @@ def rst(junit: Path) -> str:
     return "\n".join(head + lines) + "\n"
 
 
+def passed_per_file(junit: Path) -> dict[str, tuple[int, int]]:
+    """file -> (passed, tests); a module that failed to import counts as one error."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        parts = (case.get("classname") or case.get("name", "")).split(".")
+        file = next((p for p in parts if p.startswith("test_")), parts[-1]) + ".py"
+        outcome = {child.tag for child in case}
+        counts[file][1] += 1
+        if not outcome & {"failure", "error", "skipped"}:
+            counts[file][0] += 1
+    return {file: (c[0], c[1]) for file, c in counts.items()}
+
+
+def table(before: Path, after: Path) -> str:
+    """The per-file list-table of passed tests, before and after."""
+    old, new = passed_per_file(before), passed_per_file(after)
+    rows = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 40 20 20",
+        "",
+        "   * - RQ 3.0.0 test file",
+        "     - before",
+        "     - now",
+    ]
+    totals = [0, 0, 0]
+    for file in sorted(set(old) | set(new)):
+        was = old.get(file, (0, 0))
+        now, tests = new.get(file, (0, 0))
+        rows += [f"   * - ``{file}``", f"     - {was[0]}", f"     - {now} of {tests}"]
+        totals = [totals[0] + was[0], totals[1] + now, totals[2] + tests]
+    rows += ["   * - **all**", f"     - **{totals[0]}**", f"     - **{totals[1]} of {totals[2]}**"]
+    return "\n".join(rows) + "\n"
+
+
 def _literal(text: str) -> str:
     return "``" + text.replace("`", "'") + "``" if text.strip() else "(no message)"
 
 
 if __name__ == "__main__":
-    sys.stdout.write(rst(Path(sys.argv[1])))
+    if sys.argv[1] == "--table":
+        sys.stdout.write(table(Path(sys.argv[2]), Path(sys.argv[3])))
+    else:
+        sys.stdout.write(rst(Path(sys.argv[1])))

@@ -22,6 +22,7 @@ more, and where to add what):
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
 """
 
+from .. import __version__ as VERSION
 from .callbacks import Callback
 from .connection import get_connection_kwargs
 from .cron import CronEntry
@@ -86,6 +87,7 @@ __all__ = [
     "DEFAULT_CRON_SCHEDULER_TTL",
     "DEFAULT_PREFIX",
     "DEFAULT_RESULT_TTL",
+    "VERSION",
     "AbandonedJobError",
     "Callback",
     "CanceledJobRegistry",

@@ -107,3 +107,14 @@ def test_moved_names_are_still_importable_from_where_they_were(module, name, hom
     old = importlib.import_module(f"django_jobqueue.engine.{module}")
     new = importlib.import_module(f"django_jobqueue.engine.{home}")
     assert getattr(old, name) is getattr(new, name)
+
+
+def test_rqs_top_level_names_are_the_engines():
+    import django_jobqueue
+    import django_jobqueue.engine as rq
+
+    for name in ("Callback", "Retry", "cancel_job", "get_current_job", "requeue_job", "Queue"):
+        assert hasattr(rq, name), name
+    for name in ("RateLimit", "Repeat", "Webhook", "SimpleWorker", "Worker", "WorkerPool"):
+        assert hasattr(rq, name), name
+    assert rq.VERSION == django_jobqueue.__version__
