@@ -41,7 +41,11 @@ REASONS: list[tuple[str, str, str]] = [
         "Functions workers cannot import are refused at enqueue",
     ),
     (r"SignatureError|signature|not signed", "differs", "Job payloads are signed"),
-    (r"Invalid job id|ValueError not raised", "differs", "Stricter checks of ids and options"),
+    (
+        r"Invalid job id|ValueError not raised|is not callable|DID NOT WARN",
+        "differs",
+        "Stricter checks of ids and options",
+    ),
     (r"'>' not supported|'<' not supported", "differs", "Comparing a queue with a string"),
     (
         r"queue\.remove|CanceledJobRegistry.*remove",
@@ -68,7 +72,24 @@ REASONS: list[tuple[str, str, str]] = [
         "internal",
         "RQ's key layout and private methods",
     ),
-    (r"Unknown enqueue option\(s\) 'status'", "internal", "Job.create(status=...)"),
+    (r"Unknown enqueue option\(s\) 'status'", "differs", "Job.create(status=...)"),
+    (
+        r"rq\.scheduler\.RQScheduler|ReadyJobRegistry|move_dependents_to_ready|enqueue_dependents|"
+        r"Unknown registry ''|RateLimitRegistry' object has no attribute 'register'|"
+        r"clean_group_registries|REDIS_GROUP_CLEANING_KEY|dequeue_any|push_job_id|"
+        r"handle_job_failure|handle_job_success|perform_job|prepare_job_execution|subscribe|"
+        r"start_workers|stop_workers|death_penalty_class|_callback_name|executions_key|"
+        r"get_executions|current_execution_count|redis_job_namespace_prefix|"
+        r"JobRegistry' object has no attribute 'add'|does not have the attribute|"
+        r"'float' and 'datetime\.timedelta'|'float' object has no attribute",
+        "internal",
+        "RQ's worker, scheduler and registry internals",
+    ),
+    (
+        r"Queue\.__init__\(\) got an unexpected keyword",
+        "differs",
+        "Queue() refuses unknown keywords",
+    ),
     (r"rq:|b'rq:|'rq:", "internal", "RQ's key names"),
     # -- not yet -------------------------------------------------------------
     (r"has no counterpart in django_jobqueue\.engine", "missing", "An RQ name we lack"),

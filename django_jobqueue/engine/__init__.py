@@ -69,7 +69,7 @@ from .results import Result
 from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
+from .vocabulary import DEFAULT_RESULT_TTL, JobStatus, WorkerState, WorkerStatus
 from .webhook import Webhook
 from .worker import (
     SimpleWorker,
@@ -88,6 +88,8 @@ __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_RESULT_TTL",
     "VERSION",
+    "WorkerState",
+    "WorkerStatus",
     "AbandonedJobError",
     "Callback",
     "CanceledJobRegistry",

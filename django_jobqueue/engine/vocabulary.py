@@ -52,6 +52,10 @@ class WorkerState(StrEnum):
     SUSPENDED = "suspended"
 
 
+#: RQ's name for the same states (``rq.worker.WorkerStatus``).
+WorkerStatus = WorkerState
+
+
 #: Prefix of every key unless a queue, job or worker is given another.
 DEFAULT_PREFIX = "jobqueue:"
 

@@ -101,3 +101,21 @@ def test_with_scheduler_overrides_the_constructor_for_one_call(queue, make_worke
     assert seen and seen[0] is not None
     assert worker.scheduler is None  # back as built
     assert SimpleWorker(queue).scheduler is not None
+
+
+def test_rqs_suspension_functions_and_worker_status(redis_conn, key_prefix, queue, make_worker):
+    from django_jobqueue.engine import WorkerStatus, suspension
+
+    worker = make_worker([queue])
+    assert not suspension.is_suspended(redis_conn, worker)
+    suspension.suspend(redis_conn, prefix=key_prefix)
+    assert suspension.is_suspended(redis_conn, worker)
+    assert suspension.is_suspended(redis_conn, prefix=key_prefix)
+    queue.enqueue(jobs.add, 1, 1)
+    worker.work(burst=True)
+    assert queue.count == 1  # a suspended worker takes nothing
+    suspension.resume(redis_conn, prefix=key_prefix)
+    assert not suspension.is_suspended(redis_conn, worker)
+    suspension.suspend(redis_conn, ttl=30, prefix=key_prefix)
+    assert 0 < redis_conn.ttl(f"{key_prefix}suspended") <= 30
+    assert {s.value for s in WorkerStatus} == {"started", "suspended", "busy", "idle"}
