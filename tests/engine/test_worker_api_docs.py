@@ -19,7 +19,9 @@ from django_jobqueue.engine import (
     get_current_job,
     send_kill_horse_command,
     send_shutdown_command,
+    send_stop_job_command,
 )
+from django_jobqueue.engine.queue import Queue
 
 from . import jobs
 from .conftest import wait_until
@@ -48,6 +50,26 @@ def test_a_pool_is_one_worker_and_its_children_are_not_listed(
     assert [w.name for w in Worker.all(redis_conn, prefix=key_prefix)] == ["pool"]
     assert Worker.count(queue=queue) == 1
     assert redis_conn.exists(queue.keys.worker("pool.1"))  # registered, but not listed
+
+
+def test_a_worker_read_back_shows_its_host_pid_and_aware_birth(
+    queue, make_worker, redis_conn, key_prefix
+):
+    worker = make_worker(queue, name="w")
+    worker.register_birth()
+    found = Worker.find_by_key(worker.key, redis_conn, prefix=key_prefix)
+    assert (found.hostname, found.pid) == (worker.hostname, worker.pid)
+    assert found.birth_date.tzinfo is not None
+    assert found.get_current_job_id() is None and found.get_current_job() is None
+
+
+class MarkedQueue(Queue):
+    pass
+
+
+def test_queue_class_builds_the_named_queues(queue, make_worker):
+    worker = make_worker(["default", "low"], queue_class=MarkedQueue)
+    assert [type(q) for q in worker.queues] == [MarkedQueue, MarkedQueue]
 
 
 # -- job control ------------------------------------------------------------------
@@ -120,25 +142,41 @@ def test_kill_horse_is_ignored_without_a_work_horse(cls, queue, make_worker, cap
     worker.register_death()
 
 
+@pytest.mark.parametrize("command", ["kill-horse", "stop-job"])
 def test_a_busy_worker_reads_commands_every_job_monitoring_interval(
-    queue, make_worker, redis_conn, key_prefix
+    command, queue, make_worker, redis_conn, key_prefix
 ):
     job = queue.enqueue(jobs.sleep_for, 30)
     worker = make_worker(queue, cls=Worker, name="quick", job_monitoring_interval=0.1)
     seen = {}
 
-    def kill_when_started():
+    def send_when_started():
         wait_until(lambda: job.get_status() == JobStatus.STARTED, message="never started")
         seen["sent"] = time.monotonic()
-        send_kill_horse_command(redis_conn, "quick", prefix=key_prefix)
-        wait_until(lambda: job.get_status() == JobStatus.FAILED, message="not killed")
-        seen["failed"] = time.monotonic()
+        if command == "kill-horse":
+            send_kill_horse_command(redis_conn, "quick", prefix=key_prefix)
+        else:
+            send_stop_job_command(redis_conn, job.id, prefix=key_prefix)
+        wait_until(lambda: job.get_status() != JobStatus.STARTED, message="not acted on")
+        seen["ended"] = time.monotonic()
 
-    sender = threading.Thread(target=kill_when_started)
+    sender = threading.Thread(target=send_when_started)
     sender.start()
     worker.work(burst=True)
     sender.join()
-    assert seen["failed"] - seen["sent"] < 0.6  # the first look comes 1 s in by default
+    assert seen["ended"] - seen["sent"] < 0.6  # the first look comes 1 s in by default
+    ended = JobStatus.FAILED if command == "kill-horse" else JobStatus.STOPPED
+    assert job.get_status() == ended
+
+
+def test_an_idle_simple_worker_shuts_down_at_once(queue, spawn_worker, redis_conn, key_prefix):
+    proc = spawn_worker("default", "SimpleWorker", name="idle")
+    wait_until(lambda: redis_conn.exists(queue.keys.worker("idle")), message="never registered")
+    time.sleep(0.3)  # subscribed
+    began = time.monotonic()
+    assert send_shutdown_command(redis_conn, "idle", prefix=key_prefix)
+    assert proc.wait(timeout=10) == 0
+    assert time.monotonic() - began < 1.0
 
 
 # -- exception handlers -------------------------------------------------------------
