@@ -63,6 +63,11 @@ def test_a_worker_read_back_shows_its_host_pid_and_aware_birth(
     assert found.get_current_job_id() is None and found.get_current_job() is None
 
 
+def test_a_worker_without_queues_is_refused(redis_conn):
+    with pytest.raises(ValueError, match="at least one queue"):
+        Worker([], connection=redis_conn)
+
+
 class MarkedQueue(Queue):
     pass
 
