@@ -1,8 +1,9 @@
 """Workers for configured queues: ``get_worker`` and the worker class settings.
 
-The worker ``get_worker`` returns also takes RQ's ``work()`` arguments
-(``with_scheduler=``), so django-rq code that starts workers by hand keeps
-working; see :func:`accept_rq_work_arguments`.
+``get_worker`` takes django-rq's and RQ's worker keywords (``exception_handlers``,
+``default_worker_ttl``, ``job_monitoring_interval``, ...), and the worker it
+returns RQ's ``work()`` arguments (``with_scheduler=``), so django-rq code that
+starts workers by hand keeps working; see :func:`accept_rq_work_arguments`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import functools
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import get_settings
@@ -25,6 +27,47 @@ from .queues import connection_of, get_queue
 #: The worker kinds ``rqworker --worker-class`` and JOBQUEUE_WORKER['CLASS'] name.
 WORKER_CLASSES: dict[str, Any] = {"pool": WorkerPool, "fork": Worker, "simple": SimpleWorker}
 POOL_OPTIONS = ("processes", "max_jobs_per_child", "max_memory_per_child")
+#: RQ's worker keywords whose None means "the worker's default" (``rqworker``
+#: passes None for an option not given).
+TUNING_OPTIONS = (
+    "maintenance_interval",
+    "job_monitoring_interval",
+    "disable_default_exception_handler",
+    "log_job_description",
+)
+
+
+def get_exception_handlers(handlers: Any = None) -> list[Any]:
+    """The exception handlers a worker calls, as callables.
+
+    ``handlers`` is a callable, a dotted path, or a list of them; None reads
+    django-rq's ``RQ_EXCEPTION_HANDLERS`` setting (a list of dotted paths).
+
+    Raises:
+        ImproperlyConfigured: a dotted path does not import, or names
+            something that cannot be called.
+    """
+    where = "exception_handlers"
+    if handlers is None:
+        handlers = getattr(settings, "RQ_EXCEPTION_HANDLERS", None) or []
+        where = "RQ_EXCEPTION_HANDLERS"
+    if callable(handlers) or isinstance(handlers, str):
+        handlers = [handlers]
+    found = []
+    for handler in handlers:
+        if isinstance(handler, str):
+            try:
+                handler = import_attribute(handler)
+            except (ImportError, ValueError) as exc:
+                raise ImproperlyConfigured(
+                    f"{where}: cannot import the exception handler {handler!r} ({exc})."
+                ) from None
+        if not callable(handler):
+            raise ImproperlyConfigured(
+                f"{where}: an exception handler must be callable, not {handler!r}."
+            )
+        found.append(handler)
+    return found
 
 
 def accept_rq_work_arguments(worker: Any) -> Any:
@@ -85,6 +128,14 @@ def get_worker(
     ``scheduler`` runs the scheduler in the worker, with the ``JOBQUEUE_CRON``
     entries whose queues share this worker's Redis; unset (None),
     ``JOBQUEUE_WORKER['SCHEDULER']`` decides (True by default).
+
+    ``exception_handlers`` are callables or dotted paths (see
+    :func:`get_exception_handlers`); unset, django-rq's ``RQ_EXCEPTION_HANDLERS``
+    setting gives them. ``default_worker_ttl`` is RQ's older name for
+    ``worker_ttl``. Other keywords go to the worker class: RQ's
+    ``job_monitoring_interval``, ``maintenance_interval``,
+    ``disable_default_exception_handler`` and ``log_job_description`` (None
+    for each: the worker's default).
     """
     names = list(queue_names) or ["default"]
     queues = [get_queue(name, queue_class=queue_class) for name in names]
@@ -106,8 +157,18 @@ def get_worker(
         kwargs.setdefault("execution", worker_class)
         worker_class = Worker
     worker_class = get_worker_class(worker_class)
+    if kwargs.get("default_worker_ttl") is None:
+        kwargs.pop("default_worker_ttl", None)
+    elif kwargs.get("worker_ttl") is None:  # RQ's older name, in place of the setting's
+        kwargs["worker_ttl"] = kwargs.pop("default_worker_ttl")
     if kwargs.get("worker_ttl") is None:
         kwargs["worker_ttl"] = defaults["WORKER_TTL"]
+    for option in TUNING_OPTIONS:
+        if kwargs.get(option) is None:
+            kwargs.pop(option, None)
+    handlers = get_exception_handlers(kwargs.pop("exception_handlers", None))
+    if handlers:  # a worker class of one's own may not take the keyword
+        kwargs["exception_handlers"] = handlers
     if isinstance(worker_class, type) and issubclass(worker_class, WorkerPool):
         for option in POOL_OPTIONS:
             if kwargs.get(option) is None:

@@ -88,8 +88,13 @@ class LiveLine:
 
 def check_options(options) -> None:
     """Refuse option values that cannot work, with one line saying what would."""
-    for option in ("processes", "max_jobs_per_child"):
-        value = options[option]
+    for option in (
+        "processes",
+        "max_jobs_per_child",
+        "maintenance_interval",
+        "job_monitoring_interval",
+    ):
+        value = options.get(option)
         if value is not None and value <= 0:
             flag = "--" + option.replace("_", "-")
             raise CommandError(f"{flag} must be a positive number, not {value}.")
@@ -129,6 +134,13 @@ def make_worker(names, options):
             job_class=options["job_class"],
             queue_class=options["queue_class"],
             serializer=options["serializer"],
+            # RQ's: None for an option not given (the worker's default, or
+            # RQ_EXCEPTION_HANDLERS for the handlers).
+            exception_handlers=options["exception_handlers"] or None,
+            disable_default_exception_handler=options["disable_default_exception_handler"] or None,
+            log_job_description=False if options["disable_job_desc_logging"] else None,
+            maintenance_interval=options["maintenance_interval"],
+            job_monitoring_interval=options["job_monitoring_interval"],
         )
     except (ImportError, ValueError, TypeError, ImproperlyConfigured) as exc:
         raise CommandError(str(exc)) from exc
@@ -242,6 +254,38 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--serializer", help="'pickle', 'json' or a dotted path (default: each queue's)"
+        )
+        # RQ's ``rq worker`` options.
+        parser.add_argument(
+            "--exception-handler",
+            action="append",
+            dest="exception_handlers",
+            metavar="DOTTED.PATH",
+            help="call this handler when a job raises (repeat for several, called in order; "
+            "default: RQ_EXCEPTION_HANDLERS)",
+        )
+        parser.add_argument(
+            "--disable-default-exception-handler",
+            action="store_true",
+            help="do not log a failed job's traceback (the failure is still recorded)",
+        )
+        parser.add_argument(
+            "--disable-job-desc-logging",
+            action="store_true",
+            help="name jobs by id only in the log (their description shows their arguments)",
+        )
+        parser.add_argument(
+            "--maintenance-interval",
+            type=float,
+            metavar="SECONDS",
+            help="seconds between registry cleanings (default: 1)",
+        )
+        parser.add_argument(
+            "--job-monitoring-interval",
+            type=float,
+            metavar="SECONDS",
+            help="seconds between two looks at stop requests and commands while a job runs "
+            "(default: 1)",
         )
         parser.add_argument(
             "--reload",
