@@ -178,7 +178,8 @@ def table(before: Path, after: Path) -> str:
 
 
 def _literal(text: str) -> str:
-    return "``" + text.replace("`", "'") + "``" if text.strip() else "(no message)"
+    text = " ".join(text.replace("`", "'").split())  # no space may end a literal
+    return f"``{text}``" if text else "(no message)"
 
 
 if __name__ == "__main__":
