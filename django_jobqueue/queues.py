@@ -77,7 +77,14 @@ class DjangoQueue(Queue):
         )
 
     def enqueue_job(
-        self, job: Job, at_front: bool | None = None, depends_on: Any = None, at: Any = None
+        self,
+        job: Job,
+        at_front: bool | None = None,
+        depends_on: Any = None,
+        at: Any = None,
+        *,
+        pipeline: Any = None,
+        unique: bool = False,
     ) -> Job:
         """Store the job now, or when the surrounding transaction commits.
 
@@ -93,13 +100,16 @@ class DjangoQueue(Queue):
         """
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         at = _aware(at)
-        if not (
+        if pipeline is not None or not (
             self.is_async
             and settings.configured
             and (self.commit_mode or get_settings().commit_mode) == "on_commit"
             and transaction.get_connection().in_atomic_block
         ):
-            return super().enqueue_job(job, at_front=at_front, depends_on=depends_on, at=at)
+            # A caller's pipeline is theirs to execute: it is not held for the commit.
+            return super().enqueue_job(
+                job, at_front, depends_on, at, pipeline=pipeline, unique=unique
+            )
         job.set_status(JobStatus.PENDING_COMMIT)
         job.unsaved = True
 
@@ -107,9 +117,7 @@ class DjangoQueue(Queue):
             if job.get_status(refresh=False) != JobStatus.PENDING_COMMIT:  # canceled meanwhile
                 return
             try:
-                super(DjangoQueue, self).enqueue_job(
-                    job, at_front=at_front, depends_on=depends_on, at=at
-                )
+                super(DjangoQueue, self).enqueue_job(job, at_front, depends_on, at, unique=unique)
             except Exception as exc:
                 # Raising here would skip the application's later on_commit callbacks
                 # and make atomic() raise after its rows were committed: report instead.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC
 from itertools import islice
 from typing import Any, NamedTuple
@@ -393,7 +394,14 @@ class Queue:
         return job
 
     def enqueue_job(
-        self, job: Job, at_front: bool | None = None, depends_on: Any = None, at: Any = None
+        self,
+        job: Job,
+        at_front: bool | None = None,
+        depends_on: Any = None,
+        at: Any = None,
+        *,
+        pipeline: Any = None,
+        unique: bool = False,
     ) -> Job:
         """Store a job built by :meth:`create_job` and put it where it belongs.
 
@@ -402,9 +410,18 @@ class Queue:
         any other job enters the queue (or, on a queue with ``is_async=False``,
         runs at once). Without dependencies this is one round trip.
         ``at_front``, ``depends_on`` and ``at`` not given here are those the
-        job was created with.
+        job was created with. With ``pipeline`` the job is stored when the
+        caller executes it (as ``enqueue_call(pipeline=...)``); with
+        ``unique=True`` a job that already has the id is kept and
+        :class:`DuplicateJobError` raised.
         """
+        if unique:
+            if not job.id_chosen:
+                raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
+            job.options = replace(job.options or EnqueueOptions(), job_id=job.id, unique=True)
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
+        if pipeline is not None:
+            return self._enqueue_in_pipeline(pipeline, job, at_front, depends_on, at)
         if job.has_rate_limit and not self.is_async:
             raise EnqueueError(
                 f"Queue {self.name!r} runs jobs at once (is_async=False), so a rate_limit "

@@ -670,6 +670,20 @@ def test_schedule_job_puts_a_created_job_in_the_scheduled_registry(queue, redis_
     assert job.get_scheduled_time() == datetime(2030, 1, 1, tzinfo=UTC)
 
 
+def test_enqueue_job_takes_rqs_pipeline_and_unique(queue, redis_conn):
+    job = queue.create_job(jobs.add, (1, 1), job_id="once")
+    with redis_conn.pipeline() as pipe:
+        queue.enqueue_job(job, pipeline=pipe)
+        assert queue.count == 0
+        pipe.execute()
+    assert queue.get_job_ids() == ["once"]
+    with pytest.raises(DuplicateJobError, match="already queued"):
+        queue.enqueue_job(queue.create_job(jobs.add, (2, 2), job_id="once"), unique=True)
+    assert queue.fetch_job("once").args == (1, 1)
+    with pytest.raises(ValueError, match="needs a job_id"):
+        queue.enqueue_job(queue.create_job(jobs.add, (3, 3)), unique=True)
+
+
 def test_queues_print_and_sort_by_name_as_in_rq(redis_conn):
     low, high = Queue("low", connection=redis_conn), Queue("high", connection=redis_conn)
     assert str(low) == "<Queue low>" and sorted([low, high]) == [high, low]
