@@ -26,8 +26,9 @@ def _attempts(redis_conn, key_prefix, job):
 
 def _run(kind, queue, make_worker, **kwargs):
     if kind == "pool":
-        return WorkerPool([queue], processes=1, connection=queue.connection, **kwargs)
-    return make_worker([queue], cls=kind)
+        kwargs.update(processes=1, connection=queue.connection, prefix=queue.keys.prefix)
+        return WorkerPool([queue], **kwargs)
+    return make_worker([queue], cls=kind, **kwargs)
 
 
 KINDS = pytest.mark.parametrize(
@@ -45,7 +46,8 @@ def test_retry_dumps_and_loads_back():
 @KINDS
 def test_a_returned_retry_puts_the_job_back_as_retried(kind, queue, make_worker, key_prefix):
     job = queue.enqueue(jobs.return_retry, max=2)
-    _run(kind, queue, make_worker, prefix=key_prefix).work(burst=True, max_jobs=1)
+    assert job.number_of_retries is None
+    _run(kind, queue, make_worker).work(burst=True, max_jobs=1)
     assert job.get_status(refresh=True) == JobStatus.QUEUED
     assert queue.get_job_ids() == [job.id]
     result = job.latest_result()
@@ -62,9 +64,19 @@ def test_past_its_max_a_returned_retry_fails_the_job(
     kind, queue, make_worker, redis_conn, key_prefix
 ):
     job = queue.enqueue(
-        jobs.return_retry, max=2, failure_ttl=600, on_failure=jobs.on_failure_callback
+        jobs.return_retry,
+        max=2,
+        failure_ttl=600,
+        on_success=jobs.on_success_callback,
+        on_failure=jobs.on_failure_callback,
     )
-    worker = _run(kind, queue, make_worker, prefix=key_prefix)
+    handled = f"{key_prefix}trace:handled"  # handlers run where the job ran: write to Redis
+    worker = _run(
+        kind,
+        queue,
+        make_worker,
+        exception_handlers=[lambda job, *exc: job.connection.rpush(handled, job.id)],
+    )
     worker.work(burst=True)
     assert _attempts(redis_conn, key_prefix, job) == 3
     assert job.get_status(refresh=True) == JobStatus.FAILED
@@ -77,8 +89,9 @@ def test_past_its_max_a_returned_retry_fails_the_job(
     job.refresh()
     assert job.number_of_retries == 2
     assert worker.failed_job_count == 3
-    # As in RQ: no exception, so no on_failure callback.
+    # As in RQ: not a success, and no exception: no callback, no exception handler.
     assert redis_conn.lrange(f"{key_prefix}trace:callbacks", 0, -1) == []
+    assert redis_conn.llen(handled) == 0
 
 
 def test_returned_retry_waits_its_interval_in_the_scheduled_registry(
@@ -176,6 +189,8 @@ def test_requeueing_a_job_past_its_max_drops_that_result(queue, make_worker):
     make_worker([queue]).work(burst=True)
     job.requeue()
     assert job.latest_result() is None
+    job.refresh()
+    assert job.returned_retries == job.number_of_retries == 1  # kept, like retries_left
 
 
 def test_inline_in_memory_queue_retries_at_once_then_fails(make_queue):
