@@ -225,6 +225,11 @@ class Job:
         self.retry_max: int | None = None
         #: Retried without a wait, it goes back to the front of its queue.
         self.enqueue_at_front_on_retry = False
+        #: Runs that ended by returning a :class:`~.retry.Retry` and were retried
+        #: (counted apart from ``retries_left``, which only raised errors use up).
+        self.returned_retries = 0
+        #: The Retry the latest run returned, if it ended that way.
+        self.returned_retry: Retry | None = None
         #: Runs still to come after a success (see :mod:`.repeat`); None: not repeated.
         self.repeats_left: int | None = None
         #: Seconds before each run still to come; the last value repeats.
@@ -485,6 +490,8 @@ class Job:
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
+        self.returned_retries = as_int(get(b"returned_retries"), 0)
+        self.returned_retry = Retry.loads(get(b"returned_retry"))
         self.repeats_left = as_int(get(b"repeats_left"))
         self.repeat_intervals = list(_json_list(get(b"repeat_intervals"))) or None
         self.group_id = as_str(get(b"group"))
@@ -848,10 +855,18 @@ class Job:
 
     @property
     def number_of_retries(self) -> int | None:
-        """How many times the job was retried so far; None when it may not be (RQ's name)."""
-        if self.retry_max is None or self.retries_left is None:
-            return None
-        return self.retry_max - self.retries_left
+        """How many times the job was retried so far (RQ's name).
+
+        Both kinds count: retries after an error (``retry=Retry(...)`` at
+        enqueue) and runs that returned a :class:`~.retry.Retry`. None when
+        the job has no ``retry`` option and never returned a Retry.
+        """
+        raised = None
+        if self.retry_max is not None and self.retries_left is not None:
+            raised = self.retry_max - self.retries_left
+        if not self.returned_retries:
+            return raised
+        return (raised or 0) + self.returned_retries
 
     def get_retry_interval(self) -> float:
         """Seconds the next retry would wait (0 without retries left)."""

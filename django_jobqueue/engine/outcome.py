@@ -67,6 +67,7 @@ def record_success(
     ttl = job.result_ttl if job.result_ttl is not None else result_ttl
     if ttl is None:
         ttl = DEFAULT_RESULT_TTL
+    job.returned_retry = None
     if not job.store.in_redis:
         job.set_result(result, raw)
         job.exc_info = None
@@ -120,18 +121,28 @@ def record_failure(
     only_if_abandoned: bool = False,
     take_next: scripts.TakeNext | None = None,
     wait_for_redis: bool = False,
+    returned: Retry | None = None,
 ) -> str | None:
     """Retry the job or move it to the failed registry; returns its new status.
+
+    With ``returned``, the run returned that :class:`~.retry.Retry` instead
+    of raising (``exc_info`` is then ""): the job is retried by its rules
+    while it has returned fewer than ``returned.max`` retries, else it fails,
+    with no traceback; ``retry_max``/``retries_left`` play no part.
 
     Returns None when the job was no longer this worker's to record.
     """
     retry_in = None
-    if retry and job.retries_left and job.retry_max:
+    if returned is None and retry and job.retries_left and job.retry_max:
         retry_in = Retry.delay(job.retry_intervals or [0], job.retry_max, job.retries_left)
     if not job.store.in_redis:
-        job.exc_info = exc_info
+        job.exc_info = exc_info or None
+        job.returned_retry = returned
         job.ended_at = now()
-        if retry_in is not None:
+        if returned is not None and job.returned_retries < returned.max:
+            job.returned_retries += 1  # no wait: there is no scheduler in memory
+            job.set_status(JobStatus.QUEUED)
+        elif retry_in is not None:
             job.retries_left -= 1  # type: ignore[operator]
             job.set_status(JobStatus.QUEUED)
         else:
@@ -156,6 +167,7 @@ def record_failure(
             status,
             only_if_abandoned,
             take_next,
+            returned.dumps() if returned is not None else None,
         ),
     )
     if take_next is not None:
@@ -166,10 +178,15 @@ def record_failure(
         return None
     new_status = new_status.decode() if isinstance(new_status, bytes) else new_status
     job.set_status(new_status)
-    job.exc_info = exc_info
+    job.exc_info = exc_info or None
     # The script decides: a job someone asked to stop is not retried (see fail.lua).
+    job.returned_retry = returned if new_status != JobStatus.STOPPED else None
     if new_status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
-        job.retries_left -= 1  # type: ignore[operator]
+        if returned is not None:
+            job.returned_retries += 1
+            job.enqueue_at_front_on_retry |= returned.enqueue_at_front
+        else:
+            job.retries_left -= 1  # type: ignore[operator]
         if is_cluster(job.connection):  # the script could not list the queue (another slot)
             job.connection.sadd(job.keys.queues, job.origin)
     else:

@@ -20,6 +20,7 @@ from .errors import DeserializationError, StopRequested
 from .job import Job
 from .outcome import record_failure, record_success
 from .payloads import PayloadTooLarge, SignatureError, check_result_size
+from .retry import Retry
 from .scripts import TakeNext
 from .timeouts import DeathPenalty
 from .vocabulary import JobStatus
@@ -100,6 +101,8 @@ def run_job(
     try:
         with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
             result = job.perform()
+        if isinstance(result, Retry):
+            return _retry_returned(job, result, worker_name, take_next, wait_for_redis)
         # Inside its on_success callback the job counts as finished, as in RQ; it
         # is recorded only after the callback returns, so a callback that fails
         # (or runs past its own timeout) fails the job: it never is finished in
@@ -147,6 +150,30 @@ def record_result(
         return job.get_status(refresh=False)
     hooks.emit("job_finished", job=job, result=success.result, worker=worker_name)
     return JobStatus.FINISHED
+
+
+def _retry_returned(
+    job: Job,
+    retry: Retry,
+    worker_name: str,
+    take_next: TakeNext | None,
+    wait_for_redis: bool,
+) -> str | None:
+    """Record a run that returned a :class:`~.retry.Retry`: a retry, not a success.
+
+    As in RQ, no callback and no exception handler is called (there is no
+    exception), whether the job is retried or, past ``retry.max``, failed.
+    The ``job_failed`` hook is told, as for every run that did not succeed,
+    with a line that names the Retry in place of a traceback.
+    """
+    status = record_failure(
+        job, "", worker_name, take_next=take_next, wait_for_redis=wait_for_redis, returned=retry
+    )
+    if status is not None:
+        hooks.emit(
+            "job_failed", job=job, exc_info=f"The job returned {retry!r}.", worker=worker_name
+        )
+    return status
 
 
 def _fail(

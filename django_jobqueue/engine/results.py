@@ -2,7 +2,8 @@
 
 The outcome scripts (``scripts/finish.lua``, ``scripts/fail.lua``) record the
 latest outcome in the job's hash: its status, ``ended_at``, the serialized
-return value or the traceback. A :class:`Result` is read from those fields.
+return value, the traceback, or the :class:`~.retry.Retry` a run returned
+(``returned_retry``). A :class:`Result` is read from those fields.
 RQ keeps a stream of every run's result; this engine keeps the latest one
 only, so :meth:`Result.all` returns at most one.
 """
@@ -14,6 +15,7 @@ from datetime import datetime
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from .retry import Retry
 from .utils import as_str, to_datetime
 from .vocabulary import JobStatus
 
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 POLL_INTERVAL = 0.1
 
 #: The hash fields a result is read from.
-_FIELDS = ("status", "ended_at", "result", "exc_info", "worker")
+_FIELDS = ("status", "ended_at", "result", "exc_info", "worker", "returned_retry")
 
 
 class Result:
@@ -36,9 +38,11 @@ class Result:
         type: a :class:`Result.Type`.
         job_id: the job's id.
         created_at: when the run ended (an aware UTC datetime).
-        return_value: what the function returned (SUCCESSFUL results only).
-        exc_string: the traceback (FAILED and RETRIED results, and STOPPED ones
-            that have one).
+        return_value: what the function returned (SUCCESSFUL results), or
+            the :class:`~.retry.Retry` it returned (RETRIED results of such a
+            run, and MAX_RETRIES_EXCEEDED ones).
+        exc_string: the traceback (FAILED results, RETRIED ones after an
+            error, and STOPPED ones that have one); None after a returned Retry.
         worker_name: the worker that ran it.
     """
 
@@ -47,6 +51,8 @@ class Result:
         FAILED = 2
         STOPPED = 3
         RETRIED = 4
+        #: The job returned a Retry once it had been retried ``max`` times that way.
+        MAX_RETRIES_EXCEEDED = 5
 
     def __init__(
         self,
@@ -112,9 +118,18 @@ class Result:
     def _read(cls, job: Job, serializer: Any) -> Result | None:
         if job.detached:  # ran inline and lives in this object only
             return _from_job(job)
-        status, ended_at, raw, exc_info, worker = job.connection.hmget(job.key, list(_FIELDS))
+        status, ended_at, raw, exc_info, worker, returned = job.connection.hmget(
+            job.key, list(_FIELDS)
+        )
         return _build(
-            job, as_str(status), ended_at, raw, as_str(exc_info), as_str(worker), serializer
+            job,
+            as_str(status),
+            ended_at,
+            raw,
+            as_str(exc_info),
+            as_str(worker),
+            serializer,
+            Retry.loads(returned),
         )
 
 
@@ -126,10 +141,19 @@ def _build(
     exc_info: str | None,
     worker: str | None,
     serializer: Any,
+    returned: Retry | None = None,
 ) -> Result | None:
     created_at = to_datetime(ended_at)
     if created_at is None or status is None:
         return None
+    if returned is not None:  # fail.lua keeps it only for a run that returned it
+        if status == JobStatus.FAILED:
+            kind = Result.Type.MAX_RETRIES_EXCEEDED
+        elif status in (JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED):
+            kind = Result.Type.RETRIED
+        else:
+            return None
+        return Result(job.id, kind, created_at, returned, worker_name=worker)
     if status == JobStatus.FINISHED:
         loads = (serializer or job.serializer).loads
         value = loads(raw) if raw is not None else None
@@ -162,7 +186,7 @@ def _from_job(job: Job) -> Result | None:
             job.id, Result.Type.SUCCESSFUL, ended_at, job.result, worker_name=job.worker_name
         )
     stamp = ended_at.timestamp() if ended_at else None
-    return _build(job, status, stamp, None, job.exc_info, job.worker_name, None)
+    return _build(job, status, stamp, None, job.exc_info, job.worker_name, None, job.returned_retry)
 
 
 __all__ = ["Result"]

@@ -1,7 +1,13 @@
-"""Retrying a failed job: how many times, and how long to wait before each retry."""
+"""Retrying a failed job: how many times, and how long to wait before each retry.
+
+A :class:`Retry` is given at enqueue (``retry=Retry(...)``: retry when the job
+raises) or returned by the job function itself (ask for a retry without
+raising; see :func:`.outcome.record_failure`).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 
@@ -42,6 +48,34 @@ class Retry:
             f"Retry(max={self.max}, interval={interval!r}, "
             f"enqueue_at_front={self.enqueue_at_front!r})"
         )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Retry):
+            return NotImplemented
+        return (self.max, self.intervals, self.enqueue_at_front) == (
+            other.max,
+            other.intervals,
+            other.enqueue_at_front,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like RQ's
+
+    def dumps(self) -> str:
+        """This retry as JSON, the way ``scripts/fail.lua`` reads a returned one."""
+        return json.dumps(
+            {"max": self.max, "intervals": self.intervals, "at_front": self.enqueue_at_front}
+        )
+
+    @classmethod
+    def loads(cls, text: str | bytes | None) -> Retry | None:
+        """The retry :meth:`dumps` wrote; None for nothing, or for text it did not write."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            return cls(data["max"], data["intervals"], data["at_front"])
+        except (ValueError, TypeError, KeyError):
+            return None
 
     @classmethod
     def get_interval(cls, count: int, intervals: int | float | Sequence[float] | None) -> float:

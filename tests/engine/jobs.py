@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from django_jobqueue.engine import Queue, get_current_job
+from django_jobqueue.engine import Queue, Retry, get_current_job
 
 
 def add(a, b):
@@ -145,6 +145,28 @@ def fail_until(attempts_needed):
     if attempt < attempts_needed:
         raise RuntimeError(f"attempt {attempt} fails")
     return attempt
+
+
+def return_retry(max=1, interval=0, enqueue_at_front=False):
+    """Count the attempts in ``trace:attempts:<id>``, then ask for a retry by returning one."""
+    job, key = _trace_key(f"attempts:{get_current_job().id}")
+    job.connection.incr(key)
+    return Retry(max=max, interval=interval, enqueue_at_front=enqueue_at_front)
+
+
+def return_retry_until(attempts_needed):
+    """Return Retry(max=5) until attempted ``attempts_needed`` times, then the attempt number."""
+    job, key = _trace_key(f"attempts:{get_current_job().id}")
+    attempt = job.connection.incr(key)
+    return Retry(max=5) if attempt < attempts_needed else attempt
+
+
+def raise_then_return_retry():
+    """Raise on the first attempt, return Retry(max=1) on the later ones."""
+    job, key = _trace_key(f"attempts:{get_current_job().id}")
+    if job.connection.incr(key) == 1:
+        raise RuntimeError("first attempt fails")
+    return Retry(max=1)
 
 
 def on_success_callback(job, connection, result):

@@ -19,6 +19,7 @@ from django_jobqueue.engine import (
     Job,
     JobStatus,
     Queue,
+    Result,
     Retry,
     SimpleWorker,
     Worker,
@@ -225,6 +226,16 @@ def test_failures_retries_and_failed_registry(spread, cluster_conn, key_prefix):
     assert later.get_status() == JobStatus.SCHEDULED
     assert later.id in second.scheduled_job_registry
     assert [j.id for j in first.failed_job_registry.get_jobs()] == [failing.id]
+
+
+def test_returned_retries_on_the_cluster(spread, key_prefix):
+    first, second, _ = spread
+    again = first.enqueue(jobs.return_retry_until, 2)
+    spent = second.enqueue(jobs.return_retry, max=1)
+    _worker(spread).work(burst=True, logging_level=None)
+    assert (again.get_status(), again.result) == (JobStatus.FINISHED, 2)
+    assert spent.get_status() == JobStatus.FAILED
+    assert spent.latest_result().type == Result.Type.MAX_RETRIES_EXCEEDED
 
 
 def test_forking_worker_on_the_cluster(spread, cluster_conn, key_prefix):

@@ -265,6 +265,53 @@ def test_fail_with_retry(redis_conn, ks):
     assert redis_conn.zscore(ks.registry(Q, "scheduled"), "later") > time.time() + 25
 
 
+def test_fail_with_a_returned_retry_counts_it_apart_and_fails_past_its_max(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j", retries_left=3, exc_info="old tb")
+    returned = json.dumps({"max": 1, "intervals": [0], "at_front": True})
+    _dequeue(redis_conn, ks)
+    reply = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "", "w1", returned=returned)
+    assert reply[0] == b"queued"
+    fields = redis_conn.hgetall(ks.job(Q, "j"))
+    assert (fields[b"returned_retries"], fields[b"retries_left"]) == (b"1", b"3")
+    assert fields[b"returned_retry"] == returned.encode() and b"exc_info" not in fields
+    assert fields[b"retry_at_front"] == b"1"
+    _dequeue(redis_conn, ks)
+    reply = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "", "w1", returned=returned)
+    assert reply[0] == b"failed"
+    assert redis_conn.zscore(ks.registry(Q, "failed"), "j") is not None
+    assert redis_conn.hget(ks.job(Q, "j"), "returned_retry") == returned.encode()
+
+
+def test_fail_with_a_returned_retry_waits_its_interval(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j", returned_retries=1)
+    _dequeue(redis_conn, ks)
+    returned = json.dumps({"max": 3, "intervals": [5, 40], "at_front": False})
+    reply = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "", "w1", returned=returned)
+    assert reply[0] == b"scheduled"
+    assert redis_conn.zscore(ks.registry(Q, "scheduled"), "j") > time.time() + 35
+
+
+def test_a_stop_request_wins_over_a_returned_retry(redis_conn, ks):
+    _enqueue(redis_conn, ks, "j")
+    _dequeue(redis_conn, ks)
+    redis_conn.hset(ks.job(Q, "j"), "stop_requested", "1")
+    returned = json.dumps({"max": 1, "intervals": [0], "at_front": False})
+    reply = scripts.fail(redis_conn, ks, Q, "j", time.time(), 100, "", "w1", returned=returned)
+    assert reply[0] == b"stopped"
+    assert redis_conn.hget(ks.job(Q, "j"), "returned_retry") is None
+
+
+def test_a_raised_failure_or_a_success_replaces_a_returned_retry(redis_conn, ks):
+    returned = json.dumps({"max": 1, "intervals": [0], "at_front": False})
+    for job_id in ("raised", "finished"):
+        _enqueue(redis_conn, ks, job_id, returned_retry=returned)
+        _dequeue(redis_conn, ks)
+    scripts.fail(redis_conn, ks, Q, "raised", time.time(), 100, "tb", "w1")
+    scripts.finish(redis_conn, ks, Q, "finished", time.time(), 100, b"r", "w1")
+    for job_id in ("raised", "finished"):
+        assert redis_conn.hget(ks.job(Q, job_id), "returned_retry") is None
+
+
 def test_fail_only_if_abandoned_respects_the_heartbeat_deadline(redis_conn, ks):
     _enqueue(redis_conn, ks, "j")
     _dequeue(redis_conn, ks, worker="w1", deadline_in=60)
@@ -477,6 +524,23 @@ def test_enqueue_due_moves_only_due_jobs(redis_conn, ks):
     assert redis_conn.zrange(ks.registry(Q, "scheduled"), 0, -1) == [b"later"]
     assert _status(redis_conn, ks, "due1") == "queued"
     assert scripts.enqueue_due(redis_conn, ks, Q, now + 101, 1) == [1, 1]
+
+
+def test_enqueue_due_puts_a_retry_at_front_ahead_but_not_a_first_run(redis_conn, ks):
+    now = time.time()
+    _enqueue(redis_conn, ks, "first", target="scheduled", score=now - 10, retry_at_front="1")
+    _enqueue(redis_conn, ks, "plain-retry", target="scheduled", score=now - 9, ended_at=now)
+    _enqueue(
+        redis_conn,
+        ks,
+        "front-retry",
+        target="scheduled",
+        score=now - 8,
+        retry_at_front="1",
+        ended_at=now,
+    )
+    scripts.enqueue_due(redis_conn, ks, Q, now, 10)
+    assert redis_conn.lrange(ks.queue(Q), 0, -1) == [b"front-retry", b"first", b"plain-retry"]
 
 
 # -- loading ---------------------------------------------------------------------------

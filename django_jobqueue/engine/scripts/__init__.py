@@ -439,8 +439,13 @@ def fail(
     status: str = JobStatus.FAILED,
     only_if_abandoned: bool = False,
     take_next: TakeNext | None = None,
+    returned: str | None = None,
 ) -> Any:
-    """Returns ``[new status or None, dependents JSON, next job (a Taken) or None]``."""
+    """Returns ``[new status or None, dependents JSON, next job (a Taken) or None]``.
+
+    ``returned``: the :class:`~..retry.Retry` the job returned, as its
+    ``dumps()``; it decides the retry in place of ``retry_in`` (see fail.lua).
+    """
     keys = [
         ks.job(queue, job_id),
         ks.registry(queue, JobStatus.STARTED),
@@ -462,6 +467,7 @@ def fail(
         status,
         "1" if only_if_abandoned else "0",
         name,
+        returned or "",
     ]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)

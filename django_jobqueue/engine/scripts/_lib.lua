@@ -77,8 +77,8 @@ local function requeue_job(job, id, list, prio, failed, canceled, deferred, now,
   end
   redis.call('ZREM', failed, id)
   redis.call('ZREM', canceled, id)
-  redis.call('HDEL', job, 'exc_info', 'started_at', 'ended_at', 'result', 'worker',
-             'stop_requested')
+  redis.call('HDEL', job, 'exc_info', 'returned_retry', 'started_at', 'ended_at', 'result',
+             'worker', 'stop_requested')
   redis.call('PERSIST', job)
   if redis.call('HEXISTS', job, 'pending') == 1 then
     redis.call('HSET', job, 'status', 'deferred')

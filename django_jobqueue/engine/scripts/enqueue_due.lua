@@ -1,4 +1,6 @@
 -- Move scheduled jobs whose time has come into their queue, one batch per call.
+-- A job goes to the front when enqueued with at_front, or when it is a retry
+-- (it ran before: 'ended_at') with Retry(enqueue_at_front=True).
 -- KEYS[1] scheduled registry   KEYS[2] queue list   KEYS[3] job key prefix
 -- KEYS[4] priority set
 -- ARGV[1] now   ARGV[2] batch size   ARGV[3] wake channel
@@ -19,7 +21,10 @@ for _, id in ipairs(ids) do
   local job = KEYS[3] .. id
   if redis.pcall('HGET', job, 'status') == 'scheduled' then
     redis.call('HSET', job, 'status', 'queued', 'enqueued_at', ARGV[1])
-    push(KEYS[2], KEYS[4], job, id, redis.call('HGET', job, 'at_front') == '1', ARGV[1], ARGV[3])
+    -- A retry that waited goes to the front with Retry(enqueue_at_front=True), as in RQ.
+    local front = redis.call('HMGET', job, 'at_front', 'retry_at_front', 'ended_at')
+    local at_front = front[1] == '1' or (front[2] == '1' and front[3] ~= false)
+    push(KEYS[2], KEYS[4], job, id, at_front, ARGV[1], ARGV[3])
     moved = moved + 1
   end
 end

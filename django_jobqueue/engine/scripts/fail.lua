@@ -1,11 +1,13 @@
--- Record a job's failure: retry it if it has retries left, else move it to the
--- failed registry; then, when asked, take the worker's next job in the same step.
+-- Record a job's failure (or a run that returned a Retry): retry it if it has
+-- retries left, else move it to the failed registry; then, when asked, take
+-- the worker's next job in the same step.
 -- KEYS[1] job hash   KEYS[2] started registry   KEYS[3] failed registry
 -- KEYS[4] queue list KEYS[5] scheduled registry   KEYS[6] priority set
 -- KEYS[7] the set of queue names (on Redis Cluster: any key of this queue's)
 -- KEYS[8..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] failure_ttl (0: delete, -1: keep forever)
--- ARGV[4] exc_info text   ARGV[5] worker name that ran it
+-- ARGV[4] exc_info text ('' for a returned Retry: none is kept)
+-- ARGV[5] worker name that ran it
 -- ARGV[6] retry delay in seconds, '' when the job is not retried (without a
 --         delay it goes back to the front of the queue when its hash's
 --         retry_at_front field is '1', Retry(enqueue_at_front=True))
@@ -13,7 +15,12 @@
 -- ARGV[9] '1' to act only if the job's heartbeat deadline has passed (abandoned jobs)
 -- ARGV[10] the queue's name, added to KEYS[7] when the job is retried (see
 --          enqueue.lua); '' when the caller adds it itself
--- ARGV[11] seconds until a next job counts as abandoned (with KEYS[8..])
+-- ARGV[11] the Retry the job returned instead of raising, as Retry.dumps() wrote
+--          it ('' when it raised): ARGV[6] is then ignored; while the hash's
+--          'returned_retries' is below its max the job is retried by its rules
+--          (and that count goes up, not retries_left), else it fails. The
+--          hash keeps it in 'returned_retry' (no exc_info) for results.py.
+-- ARGV[12] seconds until a next job counts as abandoned (with KEYS[8..])
 -- A job someone asked to stop (its 'stop_requested' field, see stop_job) ends
 -- as stopped and is not retried, whatever ARGV[6] and ARGV[8] say: its worker
 -- may have died before it could act on the request.
@@ -26,7 +33,7 @@ local id, now = ARGV[1], ARGV[2]
 local broken = {}
 local function next_job()
   if #KEYS > 7 then
-    local job, bad = take_next(KEYS, 8, now, ARGV[5], ARGV[11])
+    local job, bad = take_next(KEYS, 8, now, ARGV[5], ARGV[12])
     for _, key in ipairs(bad) do table.insert(broken, key) end
     return job
   end
@@ -39,7 +46,7 @@ local function answer(head, job)
   return reply(head, job)
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'stop_requested',
-                         'retry_at_front')
+                         'retry_at_front', 'returned_retries')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
   return answer({false, '[]'}, next_job())
 end
@@ -52,16 +59,37 @@ if ARGV[9] == '1' then
   if deadline and tonumber(deadline) > tonumber(now) then return answer({false, '[]'}, nil) end
 end
 local retry_in, final = ARGV[6], ARGV[8]
-if state[4] then retry_in, final = '', 'stopped' end
+local at_front = state[5] == '1'
+local returned = ARGV[11] ~= '' and cjson.decode(ARGV[11]) or nil
+if returned then
+  local count = tonumber(state[6]) or 0
+  retry_in = ''
+  if count < returned.max then
+    local intervals = returned.intervals
+    retry_in = tostring(intervals[math.min(count + 1, #intervals)])
+    at_front = at_front or returned.at_front
+  end
+end
+if state[4] then retry_in, final, returned = '', 'stopped', nil end
 if retry_in ~= '' and not (sound(broken, KEYS[4], 'list') and sound(broken, KEYS[6], 'zset')
                            and sound(broken, KEYS[5], 'zset')) then
   retry_in = ''  -- nowhere sound to wait for the retry: the job fails
 end
 try_call(broken, 'ZREM', KEYS[2], id)
-redis.call('HSET', KEYS[1], 'exc_info', ARGV[4], 'ended_at', now)
+-- The latest outcome replaces the one before: a traceback, or a returned Retry.
+redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry')
+redis.call('HSET', KEYS[1], 'ended_at', now)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'exc_info', ARGV[4]) end
+if returned then redis.call('HSET', KEYS[1], 'returned_retry', ARGV[11]) end
 if retry_in ~= '' then
   if ARGV[10] ~= '' then redis.call('SADD', KEYS[7], ARGV[10]) end
-  redis.call('HINCRBY', KEYS[1], 'retries_left', -1)
+  if returned then
+    redis.call('HINCRBY', KEYS[1], 'returned_retries', 1)
+    -- Kept, so the scheduler puts a retry that waited at the front too (enqueue_due.lua).
+    if returned.at_front then redis.call('HSET', KEYS[1], 'retry_at_front', '1') end
+  else
+    redis.call('HINCRBY', KEYS[1], 'retries_left', -1)
+  end
   local delay = tonumber(retry_in)
   if delay > 0 then
     redis.call('HSET', KEYS[1], 'status', 'scheduled')
@@ -69,7 +97,7 @@ if retry_in ~= '' then
     return answer({'scheduled', '[]'}, next_job())
   end
   redis.call('HSET', KEYS[1], 'status', 'queued', 'enqueued_at', now)
-  push(KEYS[4], KEYS[6], KEYS[1], id, state[5] == '1', now, ARGV[7])
+  push(KEYS[4], KEYS[6], KEYS[1], id, at_front, now, ARGV[7])
   return answer({'queued', '[]'}, next_job())
 end
 local dependents = state[3] or '[]'

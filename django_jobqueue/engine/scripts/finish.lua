@@ -27,7 +27,8 @@ local function answer(head, job)
   head[#head + 1] = table.concat(broken, ' ')
   return reply(head, job)
 end
-local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'exc_info')
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'exc_info',
+                         'returned_retry')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
   -- Canceled while it ran (see cancel.lua): it stays canceled, its dependents
   -- stay deferred, and its result is kept, as in RQ.
@@ -49,7 +50,8 @@ if ttl == 0 then
   return answer({dependents}, next_job())
 end
 redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now, 'result', ARGV[4])
-if state[4] then redis.call('HDEL', KEYS[1], 'exc_info') end
+-- The outcome of an earlier run (a traceback, a returned Retry) is replaced.
+if state[4] or state[5] then redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry') end
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   try_call(broken, 'ZADD', KEYS[3], tonumber(now) + ttl, id)
