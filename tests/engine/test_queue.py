@@ -684,6 +684,12 @@ def test_enqueue_job_takes_rqs_pipeline_and_unique(queue, redis_conn):
         queue.enqueue_job(queue.create_job(jobs.add, (3, 3)), unique=True)
 
 
+def test_a_misspelt_queue_keyword_is_an_error_not_swallowed(redis_conn):
+    with pytest.raises(TypeError, match="result_tl"):
+        Queue("default", connection=redis_conn, result_tl=5)
+    assert "x" != Queue("x", connection=redis_conn)  # == with another type is False, not an error
+
+
 def test_queues_print_and_sort_by_name_as_in_rq(redis_conn):
     low, high = Queue("low", connection=redis_conn), Queue("high", connection=redis_conn)
     assert str(low) == "<Queue low>" and sorted([low, high]) == [high, low]
