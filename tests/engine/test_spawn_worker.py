@@ -144,6 +144,7 @@ def test_a_child_that_cannot_load_its_job_fails_it_with_the_reason(queue, make_w
 def test_a_stop_request_kills_the_child(queue, make_worker):
     job = queue.enqueue(jobs.sleep_for, 30)
     worker = make_worker([queue], cls=SpawnWorker, job_monitoring_interval=0.1)
+
     def stop_when_started():
         wait_until(lambda: job.get_status(refresh=True) == JobStatus.STARTED)
         time.sleep(0.5)
@@ -164,3 +165,7 @@ def test_a_spawn_worker_process_runs_jobs(queue, spawn_worker):
     assert proc.returncode == 0, output
     assert job.return_value(refresh=True)["parent"] == proc.pid
     assert bad.get_status(refresh=True) == JobStatus.FAILED
+
+
+def test_the_engine_alone_sets_no_initializer():
+    assert SpawnExecution().initializer is None

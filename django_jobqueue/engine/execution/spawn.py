@@ -22,7 +22,8 @@ from redis.sentinel import SentinelConnectionPool
 
 from ..connection import get_connection_kwargs, is_cluster
 from ..job import Job
-from ..payloads import SignedSerializer, configuration, configure
+from .. import payloads
+from ..payloads import SignedSerializer
 from ..utils import import_attribute
 from .base import Host
 from .fork import (
@@ -44,13 +45,28 @@ CHILD_PROGRAM = (
 )
 
 
+#: The initializer of executions made without one (see :func:`configure`).
+_default_initializer: Any = None
+
+
+def configure(initializer: Any = None) -> None:
+    """Set the initializer of every SpawnExecution made without one from now on.
+
+    The Django layer sets ``"django.setup"`` when the app is ready, so that a
+    job spawned by ``rqworker --worker-class spawn`` finds Django set up.
+    """
+    global _default_initializer
+    _default_initializer = initializer
+
+
 class SpawnExecution(ForkExecution):
     """Each job in a new process started for it (``spawn``), waited for like a fork.
 
     Args:
         initializer: a callable, or its dotted path, called in each child
-            before it loads its job (``"django.setup"``, say). A callable must
-            be importable by its name: the child gets its name, not the object.
+            before it loads its job (``"django.setup"``, say); by default the
+            one given to :func:`configure`. A callable must be importable by
+            its name: the child gets its name, not the object.
 
     The worker's exception handlers go to the child the same way; one that the
     child could not import (a lambda, a function of ``__main__``) is refused
@@ -65,7 +81,7 @@ class SpawnExecution(ForkExecution):
 
     def __init__(self, initializer: Any = None) -> None:
         super().__init__()
-        self.initializer = initializer
+        self.initializer = initializer if initializer is not None else _default_initializer
 
     def check(self, host: Host) -> None:
         if not sys.executable:
@@ -138,7 +154,7 @@ class SpawnExecution(ForkExecution):
             serializer = serializer.__name__  # a module (json, say) travels by name
         return {
             "connection": child_connection_kwargs(job.connection),
-            "payloads": configuration(),
+            "payloads": payloads.configuration(),
             "initializer": self.initializer,
             "job_class": type(job),
             "job_id": job.id,
@@ -171,12 +187,14 @@ def child_main(config_fd: int, report_fd: int) -> None:
         try:
             with os.fdopen(config_fd, "rb") as config_file:
                 config = pickle.load(config_file)
-            configure(**config["payloads"])
             initializer = config["initializer"]
             if isinstance(initializer, str):
                 initializer = import_attribute(initializer)
             if initializer is not None:
                 initializer()
+            # After the initializer, which may configure them too (Django's
+            # app does): the child checks payloads with the worker's keys.
+            payloads.configure(**config["payloads"])
             connection = redis.Redis(**config["connection"])
             job = config["job_class"].fetch(
                 config["job_id"],
