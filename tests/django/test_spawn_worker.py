@@ -19,3 +19,10 @@ def test_spawn_is_a_worker_class_name_and_its_children_have_django_set_up(jq):
 def test_jobqueue_worker_class_spawn_passes_the_checks(settings):
     settings.JOBQUEUE_WORKER = {"CLASS": "spawn"}
     assert [m.id for m in checks.run_checks(tags=["django_jobqueue"])] == []
+
+
+def test_rqworker_takes_worker_class_spawn():
+    from django_jobqueue.management.commands.rqworker import check_options
+
+    options = {"processes": None, "max_jobs_per_child": None, "reload": False}
+    check_options({**options, "worker_class": "spawn"})  # raises CommandError when unknown

@@ -58,3 +58,8 @@ def save_meta_and_return(value):
     job.meta["seen"] = value
     job.save_meta()
     return value
+
+
+def command_line():
+    with open("/proc/self/cmdline", "rb") as f:
+        return [part.decode() for part in f.read().split(b"\0")[:-1]]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 import threading
 import time
 
 import pytest
+from redis.sentinel import Sentinel
 
 from django_jobqueue.engine import SpawnWorker, payloads, stop_job
 from django_jobqueue.engine.execution import SpawnExecution
+from django_jobqueue.engine.execution.spawn import CHILD_PROGRAM
 from django_jobqueue.engine.vocabulary import JobStatus
 
 from . import jobs, spawn_jobs
@@ -169,3 +173,28 @@ def test_a_spawn_worker_process_runs_jobs(queue, spawn_worker):
 
 def test_the_engine_alone_sets_no_initializer():
     assert SpawnExecution().initializer is None
+
+
+def test_only_the_import_path_and_two_descriptors_travel_on_the_command_line(queue, make_worker):
+    job = queue.enqueue(spawn_jobs.command_line)
+    make_worker([queue], cls=SpawnWorker).work(burst=True)
+    argv = job.return_value(refresh=True)
+    assert argv[:3] == [sys.executable, "-c", CHILD_PROGRAM]
+    assert json.loads(argv[3]) == sys.path and argv[4].isdigit() and argv[5].isdigit()
+    assert len(argv) == 6  # the connection (and its password) comes through a pipe
+
+
+def test_a_timeout_is_a_kill_so_the_on_failure_callback_does_not_run(
+    queue, make_worker, redis_conn, key_prefix
+):
+    job = queue.enqueue(jobs.sleep_for, 30, job_timeout=1, on_failure=jobs.on_failure_callback)
+    make_worker([queue], cls=SpawnWorker).work(burst=True)
+    assert job.get_status(refresh=True) == JobStatus.FAILED
+    assert redis_conn.lrange(jobs.trace_key(key_prefix, "callbacks"), 0, -1) == []
+
+
+def test_a_sentinel_client_is_refused_when_the_worker_starts(queue, make_worker):
+    client = Sentinel([("127.0.0.1", 1)]).master_for("mymaster")
+    worker = make_worker([queue], cls=SpawnWorker, connection=client)
+    with pytest.raises(ValueError, match="Sentinel"):
+        worker.work(burst=True)
