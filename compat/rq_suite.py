@@ -107,6 +107,7 @@ def load(module, *names):
 
 CONFTEST = '''"""Written by rq_suite: RQ's Redis() talks to the private server of this run."""
 
+import functools
 import os
 
 import redis
@@ -116,6 +117,8 @@ _init = redis.Redis.__init__
 _from_url = redis.ConnectionPool.from_url.__func__
 
 
+# Wrapped, so that inspect.signature(redis.Redis) still names Redis's keywords.
+@functools.wraps(_init)
 def __init__(self, *args, **kwargs):
     if len(args) < 2 and kwargs.get("port", 6379) == 6379 and "connection_pool" not in kwargs:
         kwargs["port"] = PORT

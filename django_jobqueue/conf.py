@@ -60,7 +60,7 @@ WORKER_KEYS = {
     "WORKER_TTL",
     "SCHEDULER",
 }
-WORKER_CLASS_NAMES = ("pool", "fork", "simple")
+WORKER_CLASS_NAMES = ("pool", "fork", "simple", "spawn")
 
 
 @dataclass(frozen=True)
@@ -818,8 +818,12 @@ def _first_set(*values: Any) -> Any:
 
 
 def configure_engine() -> None:
-    """Hand the payload settings (signing keys, size limits) to the engine."""
+    """Hand the payload settings (signing keys, size limits) to the engine,
+    and have spawned work-horses set Django up before they load their job."""
     from .engine import payloads
+    from .engine.execution import spawn
+
+    spawn.configure(initializer="django.setup")
 
     keys = _signing_keys()  # none without a SECRET_KEY: reported as W003 by the checks
     try:

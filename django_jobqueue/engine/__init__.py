@@ -10,9 +10,10 @@ more, and where to add what):
   ``dependencies``) -> ``serializers``/``payloads`` (signed call) -> ``queue``
 - state changes: ``scripts/`` (one Lua script each), keys from ``keys``,
   words from ``vocabulary``
-- running: ``worker/`` (base: the one loop; single: Worker, SimpleWorker;
-  pool: WorkerPool; control: stop_job) -> ``execution/`` (fork, inline) ->
-  ``perform`` (run, callbacks, timeouts) -> ``outcome`` (every end, one script)
+- running: ``worker/`` (base: the one loop; single: Worker, SimpleWorker,
+  SpawnWorker; pool: WorkerPool; control: stop_job) -> ``execution/``
+  (fork, spawn, inline) -> ``perform`` (run, callbacks, timeouts) ->
+  ``outcome`` (every end, one script)
 - time: ``scheduler``, ``cron`` (RQ's cron API: ``cron_scheduler`` and its
   two registries) and ``repeat`` (Repeat)
 - ``group`` (Group): jobs tracked under one name
@@ -73,6 +74,7 @@ from .vocabulary import DEFAULT_RESULT_TTL, JobStatus, WorkerState, WorkerStatus
 from .webhook import Webhook
 from .worker import (
     SimpleWorker,
+    SpawnWorker,
     Worker,
     WorkerPool,
     send_command,
@@ -133,6 +135,7 @@ __all__ = [
     "SignatureError",
     "SignedSerializer",
     "SimpleWorker",
+    "SpawnWorker",
     "StartedJobRegistry",
     "Webhook",
     "Worker",

@@ -141,6 +141,15 @@ def configure(
     _max_result = max_result
 
 
+def configuration() -> dict[str, Any]:
+    """What :func:`configure` was last given, as its keyword arguments.
+
+    A process started afresh (a spawned work-horse) calls ``configure(**it)``
+    to sign and check payloads as the process that started it does.
+    """
+    return {"signing_keys": list(_keys), "max_payload": _max_payload, "max_result": _max_result}
+
+
 def sign(serializer: Any) -> Any:
     """``serializer`` signed with the configured keys (itself when none are)."""
     if not _keys or isinstance(serializer, SignedSerializer):

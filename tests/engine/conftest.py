@@ -33,12 +33,15 @@ def _restore_signal_handlers():
 @pytest.fixture(autouse=True)
 def _engine_defaults():
     """The engine as a plain script sees it: no payload signing (the Django app,
-    loaded by pytest-django, turns it on for the whole process), default limits.
+    loaded by pytest-django, turns it on for the whole process), default limits,
+    spawned work-horses that do not set Django up.
     Worker subprocesses started by these tests run without Django, unsigned."""
     from django_jobqueue.conf import configure_engine
     from django_jobqueue.engine import payloads
+    from django_jobqueue.engine.execution import spawn
 
     payloads.configure(None)
+    spawn.configure(None)
     yield
     configure_engine()
 

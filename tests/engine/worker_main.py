@@ -1,7 +1,7 @@
 """A worker process for the subprocess tests.
 
 ``python -m tests.engine.worker_main --url URL --prefix PREFIX [--queues a,b]
-[--worker-class Worker|SimpleWorker] [--worker-ttl N] [--burst] [--cluster]
+[--worker-class Worker|SimpleWorker|SpawnWorker] [--worker-ttl N] [--burst] [--cluster]
 [--sentinels HOST:PORT,... --master-name NAME] ...``
 
 Builds the worker on ``redis.Redis.from_url(URL)`` (``RedisCluster.from_url`` with
@@ -19,7 +19,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.sentinel import Sentinel
 
-from django_jobqueue.engine import Queue, SimpleWorker, Worker
+from django_jobqueue.engine import Queue, SimpleWorker, SpawnWorker, Worker
 from django_jobqueue.engine.worker.pool import WorkerPool
 
 
@@ -29,7 +29,9 @@ def main(argv=None) -> int:
     parser.add_argument("--prefix", required=True)
     parser.add_argument("--queues", default="default")
     parser.add_argument(
-        "--worker-class", default="Worker", choices=["Worker", "SimpleWorker", "WorkerPool"]
+        "--worker-class",
+        default="Worker",
+        choices=["Worker", "SimpleWorker", "SpawnWorker", "WorkerPool"],
     )
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--max-jobs-per-child", type=int)
@@ -63,9 +65,12 @@ def main(argv=None) -> int:
         Queue(name, connection=connection, prefix=options.prefix)
         for name in options.queues.split(",")
     ]
-    cls = {"Worker": Worker, "SimpleWorker": SimpleWorker, "WorkerPool": WorkerPool}[
-        options.worker_class
-    ]
+    cls = {
+        "Worker": Worker,
+        "SimpleWorker": SimpleWorker,
+        "SpawnWorker": SpawnWorker,
+        "WorkerPool": WorkerPool,
+    }[options.worker_class]
     kwargs = {"connection": connection, "prefix": options.prefix, "name": options.name}
     if cls is WorkerPool:
         kwargs["processes"] = options.processes

@@ -1,4 +1,4 @@
-"""How a worker runs a job: in its own process or in a forked child.
+"""How a worker runs a job: in its own process, a forked child or a spawned one.
 
 Each model is a small :class:`~.base.Execution` with ``setup``/``run``/
 ``interrupt``/``teardown``; a worker picks one by name from :data:`EXECUTIONS`.
@@ -8,11 +8,20 @@ A new model is one module here and one entry below.
 from .base import Execution, Host
 from .fork import ForkExecution
 from .inline import InlineExecution
+from .spawn import SpawnExecution
 
 EXECUTIONS: dict[str, type[Execution]] = {
     "inline": InlineExecution,
     "simple": InlineExecution,
     "fork": ForkExecution,
+    "spawn": SpawnExecution,
 }
 
-__all__ = ["EXECUTIONS", "Execution", "ForkExecution", "Host", "InlineExecution"]
+__all__ = [
+    "EXECUTIONS",
+    "Execution",
+    "ForkExecution",
+    "Host",
+    "InlineExecution",
+    "SpawnExecution",
+]

@@ -9,7 +9,7 @@ module with one subclass, registered in :data:`.EXECUTIONS`.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..job import Job
 from ..perform import Success
@@ -20,6 +20,8 @@ class Host(Protocol):
 
     name: str
     log: logging.Logger
+    #: The worker's Redis client.
+    connection: Any
     #: Seconds between heartbeats; a job that runs longer must not starve them.
     heartbeat_interval: float
     #: Seconds between two looks at stop requests while a job runs.
@@ -52,7 +54,7 @@ class Host(Protocol):
 class Execution:
     """Decides where a dequeued job runs, and how it is interrupted.
 
-    A worker calls :meth:`setup` once before its loop, :meth:`run` for each
+    A worker calls :meth:`check` and :meth:`setup` once before its loop, :meth:`run` for each
     job, :meth:`interrupt` on a cold shutdown while a job runs, and
     :meth:`teardown` once at the end.
     """
@@ -61,6 +63,12 @@ class Execution:
     name = ""
     #: How the worker's start-up line describes it.
     description = ""
+
+    def check(self, host: Host) -> None:
+        """Raise when this model cannot run jobs for ``host`` as configured.
+
+        Called when the worker starts, before it registers or takes a job.
+        """
 
     def setup(self, host: Host) -> None:
         """Called once before the worker's loop starts."""

@@ -17,6 +17,12 @@ from .base import Execution, Host
 
 #: Starts a child's report of a success; the serialized result follows.
 SUCCESS = b"\x00"
+#: Starts a child's report that it could not load its job; a traceback follows.
+NOT_STARTED = b"\x01"
+
+
+class NotStarted(Exception):
+    """No process could be started for a job (the job did not run)."""
 
 
 class ForkExecution(Execution):
@@ -24,6 +30,11 @@ class ForkExecution(Execution):
 
     name = "fork"
     description = "fork (a child per job)"
+    #: How a failure names the process that ran the job.
+    process = "its work-horse process"
+    #: Seconds past a job's timeout before its process is killed: the job's
+    #: own SIGALRM, in the child, fires first.
+    kill_grace: float = KILL_GRACE
 
     def __init__(self) -> None:
         self.child_pid: int | None = None
@@ -31,49 +42,52 @@ class ForkExecution(Execution):
         self.cold = False
 
     def run(self, worker: Host, job: Job) -> str | None:
-        # The child reports through a pipe: either the status of a failure it
-        # recorded, or a success for this process to record (SUCCESS, then the
-        # serialized result). This process keeps its connection to Redis, so a
-        # success costs the child none of its own, and recording it also takes
-        # the next job. An exit code alone could not tell our exit from a job
-        # calling os._exit() itself.
+        try:
+            pid, report = self.start(worker, job)
+        except NotStarted as exc:
+            # The job never ran: say why on the job, and go on with the next one.
+            worker.log.error("%s", exc)
+            return record_failure(job, str(exc), worker.name)
+        self.child_pid = pid
+        try:
+            return self._wait(worker, job, pid, report)
+        finally:
+            self.child_pid = None
+            os.close(report)
+
+    def start(self, worker: Host, job: Job) -> tuple[int, int]:
+        """Start the process that runs ``job``; returns its pid and the read end of its report.
+
+        The child reports through a pipe: either the status of a failure it
+        recorded, or a success for this process to record (SUCCESS, then the
+        serialized result). This process keeps its connection to Redis, so a
+        success costs the child none of its own, and recording it also takes
+        the next job. An exit code alone could not tell our exit from a job
+        calling os._exit() itself.
+
+        Raises:
+            NotStarted: no process could be started; the job did not run.
+        """
         read_end, write_end = os.pipe()
         # Objects that exist now are moved out of the collector's sight, so the
         # child does not touch (and so copy) their pages by collecting them.
         gc.freeze()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            os.close(read_end)
+            os.close(write_end)
+            raise NotStarted(f"Job {job.id} was not run: fork() failed ({exc}).") from None
         if pid == 0:  # the child
             try:
                 gc.disable()  # a short life, ended by os._exit: nothing to collect
                 os.close(read_end)
-                # The parent decides about shutdown; the child only runs the job.
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, signal.SIG_IGN)
-                try:
-                    ran = run_job(
-                        job,
-                        worker.name,
-                        wait_for_redis=True,
-                        exception_handlers=worker.exception_handlers,
-                    )
-                except (KeyboardInterrupt, SystemExit):
-                    # The job raised it (signals are ignored here): run_job
-                    # recorded the failure before letting it through.
-                    status = job.get_status(refresh=False)
-                    ran = None if status == JobStatus.STARTED else status
-                if isinstance(ran, Success):
-                    _write_all(write_end, SUCCESS + ran.raw)
-                else:
-                    os.write(write_end, (ran or "none").encode())
+                ignore_stop_signals()
+                run_and_report(job, worker.name, worker.exception_handlers, write_end)
             finally:
                 os._exit(0)
         os.close(write_end)
-        self.child_pid = pid
-        try:
-            return self._wait(worker, job, pid, read_end)
-        finally:
-            self.child_pid = None
-            os.close(read_end)
+        return pid, read_end
 
     def _wait(self, worker: Host, job: Job, pid: int, report: int) -> str | None:
         # Read the report while waiting: a result larger than the pipe's buffer
@@ -83,7 +97,7 @@ class ForkExecution(Execution):
         open_report = True
         deadline = None
         if job.timeout and job.timeout > 0:
-            deadline = time.monotonic() + job.timeout + KILL_GRACE
+            deadline = time.monotonic() + job.timeout + self.kill_grace
         pidfd = utils.pidfd(pid)
         killed_for_timeout = stopped = False
         next_stop_check = time.monotonic() + worker.stop_poll_interval
@@ -123,6 +137,11 @@ class ForkExecution(Execution):
         message = b"".join(received)
         if message.startswith(SUCCESS):
             return worker.record_result(job, _success(job, message[len(SUCCESS) :]))
+        if message.startswith(NOT_STARTED):
+            trace = message[len(NOT_STARTED) :].decode(errors="replace")
+            reason = f"Job {job.id} was not run: {self.process} could not load it.\n{trace}"
+            worker.log.error("%s", reason)
+            return record_failure(job, reason, worker.name)
         if message:
             recorded = message.decode()
             return None if recorded == "none" else recorded
@@ -136,7 +155,7 @@ class ForkExecution(Execution):
         reason = death_reason(
             job,
             code,
-            process="its work-horse process",
+            process=self.process,
             cold=self.cold,
             timed_out=killed_for_timeout,
         )
@@ -150,7 +169,41 @@ class ForkExecution(Execution):
             utils.kill_quietly(self.child_pid)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def ignore_stop_signals() -> None:
+    """In a work-horse: the worker decides about shutdown, the child only runs the job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def run_and_report(
+    job: Job,
+    worker_name: str,
+    exception_handlers: list,
+    report: int,
+    *,
+    enforce_timeout: bool = True,
+) -> None:
+    """In a work-horse: run ``job``, then write how it ended to ``report`` (see start())."""
+    try:
+        ran = run_job(
+            job,
+            worker_name,
+            enforce_timeout=enforce_timeout,
+            wait_for_redis=True,
+            exception_handlers=exception_handlers,
+        )
+    except (KeyboardInterrupt, SystemExit):
+        # The job raised it (signals are ignored here): run_job
+        # recorded the failure before letting it through.
+        status = job.get_status(refresh=False)
+        ran = None if status == JobStatus.STARTED else status
+    if isinstance(ran, Success):
+        write_all(report, SUCCESS + ran.raw)
+    else:
+        os.write(report, (ran or "none").encode())
+
+
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

@@ -5,7 +5,7 @@
   and ``work()``, the one loop, which calls ``turn()`` until it says stop.
 - :mod:`.single`: :class:`Worker` - a turn takes one job (strict priority)
   and runs it with an :class:`~..execution.Execution`: ``fork`` (the
-  default) or ``inline`` (:class:`SimpleWorker`).
+  default), ``spawn`` (:class:`SpawnWorker`) or ``inline`` (:class:`SimpleWorker`).
 - :mod:`.pool`: :class:`WorkerPool` - a turn watches long-lived children,
   each a :class:`Worker` running jobs in-process, and replaces the dead.
 - :mod:`.control`: :func:`stop_job`, asking a worker to abort a job, and
@@ -25,12 +25,13 @@ from .control import (
     stop_job,
 )
 from .pool import WorkerPool
-from .single import SimpleWorker, Worker, log_outcome
+from .single import SimpleWorker, SpawnWorker, Worker, log_outcome
 
 __all__ = [
     "DEFAULT_WORKER_TTL",
     "BaseWorker",
     "SimpleWorker",
+    "SpawnWorker",
     "Worker",
     "WorkerPool",
     "log_outcome",

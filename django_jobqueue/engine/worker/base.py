@@ -235,6 +235,7 @@ class BaseWorker(WorkerLookup):
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         try:
+            self.check()
             if not self.wait_for_redis(burst):  # stopped before Redis came up
                 return False
             self.register_birth()
@@ -252,6 +253,9 @@ class BaseWorker(WorkerLookup):
                 signal.signal(signum, handler)
             undo_logging()
         return self.did_work()
+
+    def check(self) -> None:
+        """Raise when this worker cannot work as configured (before it registers)."""
 
     def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Get ready for the first turn (registered, not yet working)."""

@@ -2,7 +2,8 @@
 
 Jobs are taken in strict priority order, marked started in the same atomic
 step, and handed to an :class:`~..execution.Execution` that runs them in this
-process (``SimpleWorker``) or in a forked work-horse (``Worker``).
+process (``SimpleWorker``), in a forked work-horse (``Worker``) or in a new
+process started for each (``SpawnWorker``).
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ class Worker(BaseWorker):
     """Serves queues in the given order, running each job in a forked child.
 
     Args:
-        execution: ``"fork"`` (one child per job, the default) or ``"inline"``
-            (in this process), or an :class:`~..execution.Execution`.
+        execution: ``"fork"`` (one child per job, the default), ``"spawn"``
+            (a new process per job) or ``"inline"`` (in this process), or an
+            :class:`~..execution.Execution`.
 
     Other arguments are those of :class:`~.base.BaseWorker`.
     """
@@ -74,6 +76,9 @@ class Worker(BaseWorker):
         return f"{type(self).__name__}({self.name!r}, queues={self.queue_names})"
 
     # -- the loop ------------------------------------------------------------
+
+    def check(self) -> None:
+        self.execution.check(self)
 
     def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         self._burst = burst
@@ -501,6 +506,16 @@ class SimpleWorker(Worker):
     execution_name = "inline"
 
 
+class SpawnWorker(Worker):
+    """Runs each job in a new Python process started for it: no fork, so safe
+    where forking is not (macOS, programs holding threads or locks).
+
+    See :class:`~..execution.spawn.SpawnExecution`.
+    """
+
+    execution_name = "spawn"
+
+
 def log_outcome(
     log: logging.Logger,
     job: Job,
@@ -542,4 +557,4 @@ def log_outcome(
         log.warning("%s %s after %.3f s%s", what, status, seconds, trace)
 
 
-__all__ = ["SimpleWorker", "Worker", "log_outcome"]
+__all__ = ["SimpleWorker", "SpawnWorker", "Worker", "log_outcome"]
