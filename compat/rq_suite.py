@@ -131,6 +131,15 @@ def from_url(cls, url, **kwargs):
 
 redis.Redis.__init__ = __init__
 redis.ConnectionPool.from_url = classmethod(from_url)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # A test whose worker never got its shutdown leaves a non-daemon child that
+    # multiprocessing would wait for at exit, for ever.
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
 '''
 
 
