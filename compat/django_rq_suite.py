@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compat.rq_suite import report  # noqa: E402
+from compat.rq_suite import MISSING, report  # noqa: E402
 
 #: The two packages a django-rq project imports, and what replaces each.
 RENAMES = {"django_rq": "django_jobqueue", "rq": "django_jobqueue.engine"}
@@ -66,39 +66,18 @@ DOTTED_STRING = re.compile(
 REDIS_PORT_LINE = re.compile(r"^REDIS_PORT = 6379$", re.MULTILINE)
 
 #: Loaded by the rewritten imports; lives next to django-rq's tests in the work folder.
-SHIM = '''"""django-rq's imports, looked up in django_jobqueue (written by django_rq_suite)."""
+SHIM = (
+    '''"""django-rq's imports, looked up in django_jobqueue (written by django_rq_suite)."""
 
 import importlib
 
 RENAMES = __RENAMES__
+WHERE = "django_jobqueue"
 
 
-class Missing:
-    """A name django_jobqueue lacks: any use fails the test that uses it."""
-
-    def __init__(self, name):
-        object.__setattr__(self, "_name", name)
-
-    def _fail(self, *args, **kwargs):
-        raise NotImplementedError(f"{self._name} has no counterpart in django_jobqueue")
-
-    __call__ = _fail
-    __iter__ = _fail
-    __getitem__ = _fail
-    __enter__ = _fail
-
-    def __getattr__(self, attr):
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        self._fail()
-
-    def __mro_entries__(self, bases):
-        # A class built on a missing one is defined, and fails when it is used.
-        fail = self._fail
-        return (type(self._name, (), {"__init__": fail, "__new__": fail}),)
-
-    def __repr__(self):
-        return f"<missing {self._name}>"
+'''
+    + MISSING
+    + '''
 
 
 def _module(dotted):
@@ -126,7 +105,8 @@ def load(package, module, *names):
         else:
             found.append(Missing(f"{package}{module}.{name}"))
     return found
-'''.replace("__RENAMES__", repr(RENAMES))
+'''
+).replace("__RENAMES__", repr(RENAMES))
 
 
 def rewrite(source: str) -> str:

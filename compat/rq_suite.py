@@ -45,20 +45,15 @@ FROM_IMPORT = re.compile(
 )
 IMPORT_RQ = re.compile(r"^(?P<indent>[ \t]*)import rq(?P<module>(?:\.\w+)*)\s*$", re.MULTILINE)
 
-#: Loaded by the rewritten imports; lives next to RQ's tests in the work folder.
-SHIM = '''"""Names RQ's tests import, looked up in django_jobqueue.engine (written by rq_suite)."""
-
-import importlib
-
-
-class Missing:
-    """An RQ name the engine lacks: any use fails the test that uses it."""
+#: The placeholder both suites' shims define (each shim sets ``WHERE``).
+MISSING = '''class Missing:
+    """A name we lack: any use fails the test that uses it, and only that test."""
 
     def __init__(self, name):
         object.__setattr__(self, "_name", name)
 
     def _fail(self, *args, **kwargs):
-        raise NotImplementedError(f"{self._name} has no counterpart in django_jobqueue.engine")
+        raise NotImplementedError(f"{self._name} has no counterpart in {WHERE}")
 
     __call__ = _fail
     __iter__ = _fail
@@ -77,6 +72,20 @@ class Missing:
 
     def __repr__(self):
         return f"<missing {self._name}>"
+'''
+
+#: Loaded by the rewritten imports; lives next to RQ's tests in the work folder.
+SHIM = (
+    '''"""Names RQ's tests import, looked up in django_jobqueue.engine (written by rq_suite)."""
+
+import importlib
+
+WHERE = "django_jobqueue.engine"
+
+
+'''
+    + MISSING
+    + '''
 
 
 def _module(dotted):
@@ -104,6 +113,7 @@ def load(module, *names):
             found.append(Missing(f"rq{module}.{name}"))
     return found
 '''
+)
 
 CONFTEST = '''"""Written by rq_suite: RQ's Redis() talks to the private server of this run."""
 
