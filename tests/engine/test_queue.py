@@ -684,6 +684,13 @@ def test_enqueue_job_takes_rqs_pipeline_and_unique(queue, redis_conn):
         queue.enqueue_job(queue.create_job(jobs.add, (3, 3)), unique=True)
 
 
+def test_ttl_minus_one_means_no_limit_as_for_the_other_durations(queue, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1, ttl=-1)  # RQ refuses a negative ttl
+    assert redis_conn.ttl(job.key) == -1 and queue.get_job_ids() == [job.id]
+    with pytest.raises(ValueError, match="ttl=0"):
+        queue.enqueue(jobs.add, 1, 1, ttl=0)
+
+
 def test_a_misspelt_queue_keyword_is_an_error_not_swallowed(redis_conn):
     with pytest.raises(TypeError, match="result_tl"):
         Queue("default", connection=redis_conn, result_tl=5)
