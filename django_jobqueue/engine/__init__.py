@@ -70,9 +70,17 @@ from .results import Result
 from .retry import Retry
 from .scheduler import Scheduler
 from .serializers import JSONSerializer, PickleSerializer
-from .vocabulary import DEFAULT_RESULT_TTL, JobStatus, WorkerState, WorkerStatus
+from .vocabulary import (
+    DEFAULT_RESULT_TTL,
+    DequeueStrategy,
+    JobStatus,
+    WorkerState,
+    WorkerStatus,
+)
 from .webhook import Webhook
 from .worker import (
+    RandomWorker,
+    RoundRobinWorker,
     SimpleWorker,
     SpawnWorker,
     Worker,
@@ -90,8 +98,6 @@ __all__ = [
     "DEFAULT_PREFIX",
     "DEFAULT_RESULT_TTL",
     "VERSION",
-    "WorkerState",
-    "WorkerStatus",
     "AbandonedJobError",
     "Callback",
     "CanceledJobRegistry",
@@ -100,6 +106,7 @@ __all__ = [
     "CronScheduler",
     "DeferredJobRegistry",
     "Dependency",
+    "DequeueStrategy",
     "DeserializationError",
     "DuplicateJobError",
     "DuplicateSchedulerError",
@@ -122,12 +129,14 @@ __all__ = [
     "PayloadTooLarge",
     "PickleSerializer",
     "Queue",
+    "RandomWorker",
     "RateLimit",
     "RateLimitRegistry",
     "RateLimitedJobRegistry",
     "Repeat",
     "Result",
     "Retry",
+    "RoundRobinWorker",
     "ScheduledJobRegistry",
     "Scheduler",
     "SchedulerNotFound",
@@ -140,6 +149,8 @@ __all__ = [
     "Webhook",
     "Worker",
     "WorkerPool",
+    "WorkerState",
+    "WorkerStatus",
     "all_workers",
     "cancel_job",
     "get_connection_kwargs",

@@ -56,6 +56,19 @@ class WorkerState(StrEnum):
 WorkerStatus = WorkerState
 
 
+class DequeueStrategy(StrEnum):
+    """The order in which a worker looks at its queues for the next job (RQ's names).
+
+    ``default`` is strict priority: the first queue with a job wins, every
+    time. ``round_robin`` starts after the queue the last job came from;
+    ``random`` shuffles the queues before each job.
+    """
+
+    DEFAULT = "default"
+    ROUND_ROBIN = "round_robin"
+    RANDOM = "random"
+
+
 #: Prefix of every key unless a queue, job or worker is given another.
 DEFAULT_PREFIX = "jobqueue:"
 

@@ -20,9 +20,9 @@ from typing import Any
 import redis
 from redis.sentinel import SentinelConnectionPool
 
+from .. import payloads
 from ..connection import get_connection_kwargs, is_cluster
 from ..job import Job
-from .. import payloads
 from ..payloads import SignedSerializer
 from ..utils import import_attribute
 from .base import Host

@@ -25,11 +25,20 @@ from .control import (
     stop_job,
 )
 from .pool import WorkerPool
-from .single import SimpleWorker, SpawnWorker, Worker, log_outcome
+from .single import (
+    RandomWorker,
+    RoundRobinWorker,
+    SimpleWorker,
+    SpawnWorker,
+    Worker,
+    log_outcome,
+)
 
 __all__ = [
     "DEFAULT_WORKER_TTL",
     "BaseWorker",
+    "RandomWorker",
+    "RoundRobinWorker",
     "SimpleWorker",
     "SpawnWorker",
     "Worker",

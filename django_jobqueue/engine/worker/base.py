@@ -27,7 +27,7 @@ from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
 from ..utils import as_str, now
-from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, WorkerState
+from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, DequeueStrategy, WorkerState
 from .lookup import WorkerLookup
 
 logger = logging.getLogger("django_jobqueue.worker")
@@ -83,6 +83,10 @@ class BaseWorker(WorkerLookup):
     listed = True
     #: What ``execution`` its registration names.
     kind = ""
+    #: The order queues are looked at for each job (``work(dequeue_strategy=)``).
+    dequeue_strategy = DequeueStrategy.DEFAULT
+    #: Whether this kind can take jobs in another order than its queues' own.
+    reorders_queues = False
 
     def __init__(
         self,
@@ -200,6 +204,7 @@ class BaseWorker(WorkerLookup):
         max_idle_time: float | None = None,
         logging_level: str | int | None = "INFO",
         with_scheduler: bool | None = None,
+        dequeue_strategy: str | None = None,
     ) -> bool:
         """Work until stopped; returns True when at least one job ran.
 
@@ -212,7 +217,12 @@ class BaseWorker(WorkerLookup):
             with_scheduler: True to run a scheduler in this worker, False to
                 run none, for this call; None (default) keeps the choice
                 made with ``scheduler=`` when the worker was built.
+            dequeue_strategy: a :class:`DequeueStrategy` (RQ's keyword): the
+                order the queues are looked at for each job; None keeps the
+                worker's own (strict priority unless its class says otherwise).
         """
+        if dequeue_strategy is not None:
+            self.use_dequeue_strategy(dequeue_strategy)
         constructed = self.scheduler
         if with_scheduler is False:
             self.scheduler = None
@@ -224,6 +234,20 @@ class BaseWorker(WorkerLookup):
             return self._work(burst, max_jobs, max_idle_time, logging_level)
         finally:
             self.scheduler = constructed
+
+    def use_dequeue_strategy(self, strategy: str) -> None:
+        """Take jobs in this order from now on (see :class:`DequeueStrategy`)."""
+        try:
+            chosen = DequeueStrategy(strategy)
+        except ValueError:
+            choices = ", ".join(repr(s.value) for s in DequeueStrategy)
+            raise ValueError(f"dequeue_strategy={strategy!r}: use one of {choices}.") from None
+        if chosen != DequeueStrategy.DEFAULT and not self.reorders_queues:
+            raise ValueError(
+                f"{type(self).__name__} takes jobs in the order of its queues; "
+                f"dequeue_strategy={strategy!r} needs a Worker or SimpleWorker."
+            )
+        self.dequeue_strategy = chosen
 
     def _work(
         self,

@@ -9,6 +9,7 @@ process started for each (``SpawnWorker``).
 from __future__ import annotations
 
 import logging
+import random
 import time
 from typing import Any
 
@@ -21,7 +22,7 @@ from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, perform_job, record_result
 from ..utils import as_str, kill_quietly, now
-from ..vocabulary import JobStatus, WorkerState
+from ..vocabulary import DequeueStrategy, JobStatus, WorkerState
 from .base import MAINTENANCE_INTERVAL, BaseWorker
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
@@ -30,6 +31,10 @@ DEFERRED_SWEEP_INTERVAL = 30.0
 
 class Worker(BaseWorker):
     """Serves queues in the given order, running each job in a forked child.
+
+    ``work(dequeue_strategy="round_robin" | "random")`` (or
+    :class:`RoundRobinWorker`, :class:`RandomWorker`) changes that order,
+    as RQ's do.
 
     Args:
         execution: ``"fork"`` (one child per job, the default), ``"spawn"``
@@ -40,6 +45,7 @@ class Worker(BaseWorker):
     """
 
     execution_name = "fork"
+    reorders_queues = True
 
     def __init__(
         self, queues: Any, *args: Any, execution: str | Execution | None = None, **kwargs: Any
@@ -105,6 +111,8 @@ class Worker(BaseWorker):
             self.wait_for_work(self._max_idle_time, self._idle_since)
             return True
         job = self._prefetched() or self.dequeue()
+        if job is not None and self.dequeue_strategy != DequeueStrategy.DEFAULT:
+            self._reorder_queues(job.origin)
         if job is None:
             if self._burst:
                 self.log.info("Worker %s: done, quitting", self.name)
@@ -176,6 +184,21 @@ class Worker(BaseWorker):
             if reply:
                 return reply._replace(position=position)
         return None
+
+    def _reorder_queues(self, taken_from: str) -> None:
+        """Look at the queues in the strategy's order for the next job.
+
+        Called after a job is taken and before its outcome script runs, since
+        that script takes the next job from the queues in this order.
+        """
+        if self.dequeue_strategy == DequeueStrategy.RANDOM:
+            random.shuffle(self.queues)
+        else:  # round robin: start after the queue this job came from
+            names = [q.name for q in self.queues]
+            after = names.index(taken_from) + 1 if taken_from in names else 0
+            self.queues = self.queues[after:] + self.queues[:after]
+        self.queue_names = [q.name for q in self.queues]
+        self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
 
     def _prefetched(self) -> Job | None:
         reply, self._take_next.reply = self._take_next.reply, None
@@ -498,6 +521,18 @@ class Worker(BaseWorker):
         if self.current_job is None:
             raise SystemExit(1)
         self.execution.interrupt(self)
+
+
+class RoundRobinWorker(Worker):
+    """A :class:`Worker` that takes its queues in turn (RQ's name)."""
+
+    dequeue_strategy = DequeueStrategy.ROUND_ROBIN
+
+
+class RandomWorker(Worker):
+    """A :class:`Worker` that looks at its queues in a random order for each job (RQ's name)."""
+
+    dequeue_strategy = DequeueStrategy.RANDOM
 
 
 class SimpleWorker(Worker):
