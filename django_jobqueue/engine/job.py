@@ -937,6 +937,22 @@ class Job:
             ok |= {s.value for s in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)}
         return all(known[key] in ok for key in keys)
 
+    @property
+    def last_heartbeat(self) -> datetime | None:
+        """When the worker running this job last said it was alive; None when not running.
+
+        Workers beat about once a second while a job runs (renewing its lease
+        in the started registry in the same round trip), so a time much older
+        than that means the worker is gone or stuck.
+        """
+        if not self.store.in_redis:
+            return None
+        status, worker = self.connection.hmget(self.key, ["status", "worker"])
+        if as_str(status) != JobStatus.STARTED or not worker:
+            return None
+        beat = self.connection.hget(self.keys.worker(as_str(worker)), "last_heartbeat")
+        return to_datetime(beat)
+
     def get_scheduled_time(self) -> datetime | None:
         """When a scheduled job (or a retry waiting its delay) enters its queue; else None."""
         score = self.connection.zscore(

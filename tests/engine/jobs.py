@@ -229,3 +229,9 @@ def mark(label):
 def mark_callback(*args):
     """A callback an attacker would like a worker to import and call."""
     mark("pwned")
+
+
+def own_last_heartbeat():
+    """The running job's ``last_heartbeat``, as a UNIX time (None if it has none)."""
+    beat = get_current_job().last_heartbeat
+    return beat.timestamp() if beat else None

@@ -722,3 +722,11 @@ def test_cancel_a_running_job_lets_it_end_but_not_its_dependents(queue, spawn_wo
     wait_until(lambda: after.get_status() == JobStatus.FINISHED, message="the worker stopped")
     assert child.get_status() == JobStatus.DEFERRED
     assert parent.id not in queue.finished_job_registry
+
+
+def test_last_heartbeat_is_the_running_workers_and_none_otherwise(queue, make_worker):
+    job = queue.enqueue(jobs.own_last_heartbeat)
+    assert job.last_heartbeat is None  # queued: nobody runs it
+    make_worker([queue]).work(burst=True)
+    assert abs(job.latest_result().return_value - time.time()) < 5
+    assert job.last_heartbeat is None  # finished
