@@ -387,10 +387,15 @@ class Queue:
             prefix=self.keys.prefix,
             options=options,
         )
-        if options.timeout is None:
-            job.timeout = self.default_timeout
-        if options.result_ttl is None:
-            job.result_ttl = self.default_result_ttl
+        return self._fill_defaults(job)
+
+    def _fill_defaults(self, job: Job) -> Job:
+        """The queue's timeout and result TTL, for a new job that chose none."""
+        if job.options is not None:  # None: read back from Redis, already settled
+            if job.options.timeout is None:
+                job.timeout = self.default_timeout
+            if job.options.result_ttl is None:
+                job.result_ttl = self.default_result_ttl
         return job
 
     def enqueue_job(
@@ -419,6 +424,7 @@ class Queue:
             if not job.id_chosen:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             job.options = replace(job.options or EnqueueOptions(), job_id=job.id, unique=True)
+        self._fill_defaults(job)  # a job from Job.create() gets them here, as in RQ
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         if pipeline is not None:
             return self._enqueue_in_pipeline(pipeline, job, at_front, depends_on, at)

@@ -697,6 +697,15 @@ def test_a_misspelt_queue_keyword_is_an_error_not_swallowed(redis_conn):
     assert "x" != Queue("x", connection=redis_conn)  # == with another type is False, not an error
 
 
+def test_a_job_from_job_create_takes_the_queues_defaults_when_enqueued(redis_conn, key_prefix):
+    queue = Queue(connection=redis_conn, prefix=key_prefix, default_timeout=15)
+    made = Job.create(jobs.add, (1, 1), connection=redis_conn, prefix=key_prefix)
+    assert queue.enqueue_job(made).timeout == 15
+    chosen = Job.create(jobs.add, (1, 1), timeout=40, connection=redis_conn, prefix=key_prefix)
+    assert queue.enqueue_job(chosen).timeout == 40
+    assert Job.fetch(made.id, redis_conn, prefix=key_prefix).timeout == 15
+
+
 def test_queues_print_and_sort_by_name_as_in_rq(redis_conn):
     low, high = Queue("low", connection=redis_conn), Queue("high", connection=redis_conn)
     assert str(low) == "<Queue low>" and sorted([low, high]) == [high, low]
