@@ -346,6 +346,7 @@ class Job:
         if options.webhooks:
             job.webhooks = list(options.webhooks)
         job.created_at = now()
+        job._status = JobStatus.CREATED  # in memory only, until it is saved or enqueued
         return job
 
     @classmethod

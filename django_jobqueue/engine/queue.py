@@ -456,12 +456,15 @@ class Queue:
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
         return job
 
-    def schedule_job(self, job: Job, when: Any) -> Job:
+    def schedule_job(
+        self, job: Job, when: Any, *, pipeline: Any = None, unique: bool = False
+    ) -> Job:
         """Store a job made by :meth:`create_job` to enter the queue at ``when`` (RQ's name).
 
-        ``when`` is an aware datetime, a naive one read as UTC, or a UNIX time.
+        ``when`` is an aware datetime, a naive one read as UTC, or a UNIX time;
+        ``pipeline`` and ``unique`` are those of :meth:`enqueue_job`.
         """
-        return self.enqueue_job(job, at=when)
+        return self.enqueue_job(job, at=when, pipeline=pipeline, unique=unique)
 
     def enqueue_job_on(self, pipeline: Any, job: Job) -> Job:
         """Queue the storing of a job built by :meth:`create_job` on a caller's pipeline.

@@ -570,6 +570,7 @@ def test_save_of_a_created_job_stores_it_in_no_queue_until_it_is_enqueued(queue,
     job = Job.create(
         jobs.add, (1, 2), connection=redis_conn, origin=queue.name, prefix=queue.keys.prefix
     )
+    assert job.get_status(refresh=False) == JobStatus.CREATED  # as RQ: before it is saved too
     job.save()
     assert job.get_status() == JobStatus.CREATED
     stored = Job.fetch(job.id, redis_conn, prefix=queue.keys.prefix)  # found without its queue

@@ -668,6 +668,10 @@ def test_schedule_job_puts_a_created_job_in_the_scheduled_registry(queue, redis_
     job = queue.schedule_job(queue.create_job(jobs.add, (1, 1)), datetime(2030, 1, 1, tzinfo=UTC))
     assert job.get_status() == JobStatus.SCHEDULED
     assert job.get_scheduled_time() == datetime(2030, 1, 1, tzinfo=UTC)
+    twin = queue.create_job(jobs.add, (2, 2), job_id=job.id)
+    with pytest.raises(DuplicateJobError, match="already scheduled"):
+        queue.schedule_job(twin, datetime(2031, 1, 1, tzinfo=UTC), unique=True)
+    assert job.get_scheduled_time() == datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def test_enqueue_job_takes_rqs_pipeline_and_unique(queue, redis_conn):
