@@ -41,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from compat.rq_suite import MISSING, report  # noqa: E402
+from compat.rq_suite import MISSING, imported_names, report  # noqa: E402
 
 #: The two packages a django-rq project imports, and what replaces each.
 RENAMES = {"django_rq": "django_jobqueue", "rq": "django_jobqueue.engine"}
@@ -114,18 +114,7 @@ def rewrite(source: str) -> str:
 
     def from_import(match: re.Match) -> str:
         indent, package, module = match["indent"], match["package"], match["module"]
-        body = match["group"] if match["group"] is not None else match["line"]
-        body = body.split("#", 1)[0] if match["group"] is None else body
-        names, targets = [], []
-        for part in re.sub(r"#[^\n]*", "", body).replace("\n", " ").split(","):
-            part = part.strip()
-            if not part:
-                continue
-            name, _, alias = part.partition(" as ")
-            names.append(name.strip())
-            targets.append((alias or name).strip())
-        args = ", ".join(repr(n) for n in names)
-        lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
+        args, lhs = imported_names(match)
         load = "from _django_rq_suite_shim import load as _shim_load"
         return f"{indent}{load}; {lhs} = _shim_load({package!r}, {module!r}, {args})"
 

@@ -153,21 +153,30 @@ def pytest_sessionfinish(session, exitstatus):
 '''
 
 
+def imported_names(match: re.Match) -> tuple[str, str]:
+    """A ``from X import ...`` match as the names' reprs and the assignment target.
+
+    ``(a, b as c)`` over several lines, comments and a trailing comma included:
+    ``("'a', 'b'", "a, c")``; one name gets a trailing comma (``"a,"``).
+    """
+    body = match["group"] if match["group"] is not None else match["line"]
+    body = body.split("#", 1)[0] if match["group"] is None else body
+    names, targets = [], []
+    for part in re.sub(r"#[^\n]*", "", body).replace("\n", " ").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        name, _, alias = part.partition(" as ")
+        names.append(name.strip())
+        targets.append((alias or name).strip())
+    lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
+    return ", ".join(repr(n) for n in names), lhs
+
+
 def rewrite(source: str) -> str:
     def from_import(match: re.Match) -> str:
         indent, module = match["indent"], match["module"]
-        body = match["group"] if match["group"] is not None else match["line"]
-        body = body.split("#", 1)[0] if match["group"] is None else body
-        names, targets = [], []
-        for part in re.sub(r"#[^\n]*", "", body).replace("\n", " ").split(","):
-            part = part.strip()
-            if not part:
-                continue
-            name, _, alias = part.partition(" as ")
-            names.append(name.strip())
-            targets.append((alias or name).strip())
-        args = ", ".join(repr(n) for n in names)
-        lhs = ", ".join(targets) + ("," if len(targets) == 1 else "")
+        args, lhs = imported_names(match)
         load = "from _rq_suite_shim import load as _rq_load"
         return f"{indent}{load}; {lhs} = _rq_load({module!r}, {args})"
 
