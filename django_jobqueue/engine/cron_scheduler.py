@@ -592,27 +592,18 @@ class CronScheduler:
     def load_config_from_file(self, config_path: str) -> None:
         """Register the jobs a configuration module declares with :func:`register`.
 
-        Args:
-            config_path: a file path (``app/cron_config.py``, absolute or
-                relative to the working directory) or a dotted module path
-                (``app.cron_config``).
-
-        Raises:
-            ImportError: the module cannot be found or fails to import; no job
-                of it is registered then.
-            ValueError, TypeError: a declared job is invalid (the module's
-                jobs are not registered then either).
+        See :func:`read_config` for ``config_path`` and the errors; on an
+        error no job of the module is registered.
         """
         self.config_file = config_path
-        _job_data_registry.clear()
-        try:
-            _import_config(config_path)
-            declared = list(_job_data_registry)
-        finally:
-            _job_data_registry.clear()
-        jobs = [CronJob(**data) for data in declared]  # all or none: a typo stops start-up
+        self.add_jobs(read_config(config_path), config_path)
+
+    def add_jobs(self, jobs: Sequence[CronJob], source: str = "") -> None:
+        """Register jobs already built, e.g. by :func:`read_config`."""
+        if source:
+            self.config_file = source
         self._cron_jobs.extend(jobs)
-        self.log.info("Registered %d cron job(s) from %s", len(jobs), config_path)
+        self.log.info("Registered %d cron job(s) from %s", len(jobs), source or "code")
 
     # -- monitoring ------------------------------------------------------------------------
 
@@ -763,6 +754,28 @@ def register(
     return data
 
 
+def read_config(config_path: str) -> list[CronJob]:
+    """The jobs a configuration module declares with :func:`register`; no Redis is touched.
+
+    Args:
+        config_path: a file path (``app/cron_config.py``, absolute or relative
+            to the working directory) or a dotted module path
+            (``app.cron_config``).
+
+    Raises:
+        ImportError: the module cannot be found or fails to import.
+        ValueError, TypeError: a declared job is invalid (all or none: a typo
+            stops start-up).
+    """
+    _job_data_registry.clear()
+    try:
+        _import_config(config_path)
+        declared = list(_job_data_registry)
+    finally:
+        _job_data_registry.clear()
+    return [CronJob(**data) for data in declared]
+
+
 def create_cron(connection: Any, prefix: str | None = None) -> CronScheduler:
     """A scheduler with the jobs declared so far; they are taken, so a second call gets none."""
     scheduler = CronScheduler(connection, prefix=prefix)
@@ -809,5 +822,6 @@ __all__ = [
     "get_cron_job_history_key",
     "get_cron_job_ids",
     "local_timezone",
+    "read_config",
     "register",
 ]

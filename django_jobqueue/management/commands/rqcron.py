@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...engine.cron_scheduler import CronScheduler
+from ...engine.cron_scheduler import CronScheduler, read_config
 from ._base import configured_queues
 
 LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -27,7 +27,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         path = options["config_path"]
         # Read the jobs first (no Redis is touched): their queues say which Redis.
-        jobs = self.load(CronScheduler(None), path)
+        try:
+            jobs = read_config(path)
+        except (ImportError, ValueError, TypeError) as exc:
+            raise CommandError(f"{path}: {exc}") from exc
         if not jobs:
             raise CommandError(f"{path} registers no cron job: call cron.register(...) in it.")
         queues = configured_queues(sorted({job.queue_name for job in jobs}))
@@ -41,16 +44,9 @@ class Command(BaseCommand):
         scheduler = CronScheduler(
             first.connection, logging_level=options["logging_level"], prefix=first.keys.prefix
         )
-        self.load(scheduler, path)
+        scheduler.add_jobs(jobs, path)
         self.stdout.write(f"Starting cron scheduler with {len(scheduler.get_jobs())} jobs...")
         scheduler.start()
-
-    def load(self, scheduler, path):
-        try:
-            scheduler.load_config_from_file(path)
-        except (ImportError, ValueError, TypeError) as exc:
-            raise CommandError(f"{path}: {exc}") from exc
-        return scheduler.get_jobs()
 
 
 def _same_redis(a, b) -> bool:
