@@ -390,11 +390,15 @@ class Queue:
         return self._fill_defaults(job)
 
     def _fill_defaults(self, job: Job) -> Job:
-        """The queue's timeout and result TTL, for a new job that chose none."""
+        """The queue's timeout and result TTL, for a new job that chose none.
+
+        Only values still as :meth:`Job.create` left them are filled, so a
+        second call changes nothing and a value set on the job by hand stays.
+        """
         if job.options is not None:  # None: read back from Redis, already settled
-            if job.options.timeout is None:
+            if job.options.timeout is None and job.timeout == DEFAULT_TIMEOUT:
                 job.timeout = self.default_timeout
-            if job.options.result_ttl is None:
+            if job.options.result_ttl is None and job.result_ttl is None:
                 job.result_ttl = self.default_result_ttl
         return job
 

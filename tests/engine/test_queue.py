@@ -708,6 +708,9 @@ def test_a_job_from_job_create_takes_the_queues_defaults_when_enqueued(redis_con
     chosen = Job.create(jobs.add, (1, 1), timeout=40, connection=redis_conn, prefix=key_prefix)
     assert queue.enqueue_job(chosen).timeout == 40
     assert Job.fetch(made.id, redis_conn, prefix=key_prefix).timeout == 15
+    by_hand = Job.create(jobs.add, (1, 1), connection=redis_conn, prefix=key_prefix)
+    by_hand.timeout = 50
+    assert queue.enqueue_job(by_hand).timeout == 50
 
 
 def test_queues_print_and_sort_by_name_as_in_rq(redis_conn):
