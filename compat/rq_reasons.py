@@ -31,6 +31,8 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
+from compat.rq_suite import test_file
+
 #: (pattern on the failure message, kind, reason), first match wins.
 REASONS: list[tuple[str, str, str]] = [
     # -- behaviours we chose ------------------------------------------------
@@ -115,8 +117,7 @@ def failures(junit: Path) -> dict[str, dict[tuple[str, str], list[tuple[str, str
                 continue
             message = (child.get("message") or child.text or "").strip()
             first = message.splitlines()[0] if message else child.tag
-            parts = (case.get("classname") or "").split(".")
-            file = next((p for p in parts if p.startswith("test_")), parts[-1]) + ".py"
+            file = test_file((case.get("classname") or "").split("."))
             found[file][reason_of(message)].append((case.get("name", "?"), first))
     return found
 
@@ -146,8 +147,7 @@ def passed_per_file(junit: Path) -> dict[str, tuple[int, int]]:
     """file -> (passed, tests); a module that failed to import counts as one error."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for case in ET.parse(junit).getroot().iter("testcase"):
-        parts = (case.get("classname") or case.get("name", "")).split(".")
-        file = next((p for p in parts if p.startswith("test_")), parts[-1]) + ".py"
+        file = test_file((case.get("classname") or case.get("name", "")).split("."))
         outcome = {child.tag for child in case}
         counts[file][1] += 1
         if not outcome & {"failure", "error", "skipped"}:
