@@ -93,7 +93,7 @@ def run_callback(job: Job, name: str, *args: Any, enforce_timeout: bool = True) 
             "are called, not awaited: make it a plain def."
         )
     timeout = job.callback_timeout(name) if enforce_timeout else None
-    with DeathPenalty(timeout, job.id):
+    with DeathPenalty(timeout, job_id=job.id):
         callback(job, job.connection, *args)
 
 

@@ -7,6 +7,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 
 from .. import utils
 from ..job import Job
@@ -30,6 +31,7 @@ class ForkExecution(Execution):
 
     name = "fork"
     description = "fork (a child per job)"
+    process_per_job = True
     #: How a failure names the process that ran the job.
     process = "its work-horse process"
     #: Seconds past a job's timeout before its process is killed: the job's
@@ -83,7 +85,9 @@ class ForkExecution(Execution):
                 gc.disable()  # a short life, ended by os._exit: nothing to collect
                 os.close(read_end)
                 ignore_stop_signals()
-                run_and_report(job, worker.name, worker.exception_handlers, write_end)
+                run_and_report(
+                    job, worker.name, worker.exception_handlers, write_end, run=worker.run_in_horse
+                )
             finally:
                 os._exit(0)
         os.close(write_end)
@@ -182,16 +186,23 @@ def run_and_report(
     report: int,
     *,
     enforce_timeout: bool = True,
+    run: Callable[[Job], Success | str | None] | None = None,
 ) -> None:
-    """In a work-horse: run ``job``, then write how it ended to ``report`` (see start())."""
+    """In a work-horse: run ``job``, then write how it ended to ``report`` (see start()).
+
+    ``run`` runs it in place of :func:`run_job` (the worker's own way).
+    """
     try:
-        ran = run_job(
-            job,
-            worker_name,
-            enforce_timeout=enforce_timeout,
-            wait_for_redis=True,
-            exception_handlers=exception_handlers,
-        )
+        if run is not None:
+            ran = run(job)
+        else:
+            ran = run_job(
+                job,
+                worker_name,
+                enforce_timeout=enforce_timeout,
+                wait_for_redis=True,
+                exception_handlers=exception_handlers,
+            )
     except (KeyboardInterrupt, SystemExit):
         # The job raised it (signals are ignored here): run_job
         # recorded the failure before letting it through.

@@ -24,7 +24,7 @@ from .control import (
     send_stop_job_command,
     stop_job,
 )
-from .pool import WorkerPool
+from .pool import WorkerPool, run_worker
 from .single import (
     RandomWorker,
     RoundRobinWorker,
@@ -44,6 +44,7 @@ __all__ = [
     "Worker",
     "WorkerPool",
     "log_outcome",
+    "run_worker",
     "send_command",
     "send_kill_horse_command",
     "send_shutdown_command",

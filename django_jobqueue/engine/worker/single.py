@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import traceback
 from typing import Any
 
 from .. import connection as connection_module
@@ -20,10 +21,10 @@ from ..corrupt import damage
 from ..execution import EXECUTIONS, Execution
 from ..job import Job
 from ..outcome import record_failure
-from ..perform import Success, perform_job, record_result
+from ..perform import Success, call_exception_handlers, perform_job, record_result, run_job
 from ..utils import as_str, kill_quietly, now
 from ..vocabulary import DequeueStrategy, JobStatus, WorkerState
-from .base import MAINTENANCE_INTERVAL, BaseWorker
+from .base import MAINTENANCE_INTERVAL, BaseWorker, QueueNames
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
 DEFERRED_SWEEP_INTERVAL = 30.0
@@ -102,6 +103,8 @@ class Worker(BaseWorker):
             return False
         self.observe()
         self.maintain_if_due()
+        if self.stopping:  # a shutdown command was obeyed just now
+            return False
         self.schedule_if_due()
         if self._suspended:
             self._give_back_prefetched()
@@ -127,7 +130,7 @@ class Worker(BaseWorker):
         self._take_next.enabled = (
             max_jobs is None or self._done + 1 < max_jobs
         ) and not self.stopping
-        self.execute(job)
+        self.execute_job(job, self.queue_of(job))
         self._done += 1
         self._idle_since = time.monotonic()
         if max_jobs is not None and self._done >= max_jobs:
@@ -197,7 +200,7 @@ class Worker(BaseWorker):
             names = [q.name for q in self.queues]
             after = names.index(taken_from) + 1 if taken_from in names else 0
             self.queues = self.queues[after:] + self.queues[:after]
-        self.queue_names = [q.name for q in self.queues]
+        self.queue_names = QueueNames(q.name for q in self.queues)
         self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
 
     def _prefetched(self) -> Job | None:
@@ -255,7 +258,7 @@ class Worker(BaseWorker):
         queue = self.queues[taken.position - 1]
         job_id = taken.id.decode()
         try:
-            return (self.job_class or queue.job_class).from_hash(
+            return (self.load_jobs_as or queue.job_class).from_hash(
                 job_id,
                 taken.fields,
                 queue.connection,
@@ -276,9 +279,156 @@ class Worker(BaseWorker):
             self.tally.ended(queue.name, status)
             return None
 
+    # -- what RQ users call or override ----------------------------------------
+
+    def queue_of(self, job: Job) -> Any:
+        """The worker's queue that ``job`` came from (a new one if it serves none)."""
+        for queue in self.queues:
+            if queue.name == job.origin:
+                return queue
+        return self.queue_class(
+            job.origin, job.connection, serializer=job.serializer, prefix=self.keys.prefix
+        )
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: float | None, max_idle_time: float | None = None
+    ) -> tuple[Job, Any] | None:
+        """Take the next job, waiting up to ``timeout`` seconds (None: do not wait).
+
+        Returns ``(job, queue)``, the job already marked started by this
+        worker (run it with :meth:`execute_job`), or None when none came.
+        The worker beats and keeps its registries clean while it waits.
+        """
+        started = time.monotonic()
+        limit = timeout
+        if max_idle_time is not None:
+            limit = max_idle_time if limit is None else min(limit, max_idle_time)
+        while True:
+            self.heartbeat_if_due()
+            if self.should_run_maintenance_tasks:
+                self._redis(self.clean_registries)
+            job = self._prefetched() or self.dequeue()
+            if job is not None:
+                if self.dequeue_strategy != DequeueStrategy.DEFAULT:
+                    self._reorder_queues(job.origin)
+                return job, self.queue_of(job)
+            if limit is None or time.monotonic() - started >= limit:
+                return None
+            self.wait_for_work(limit, started)
+
+    def execute_job(self, job: Job, queue: Any = None) -> str | None:
+        """Run a job taken by this worker to its end, recorded; returns its new status.
+
+        Every job the loop takes goes through here: a subclass may wrap it.
+        """
+        return self.execute(job)
+
+    def perform_job(self, job: Job, queue: Any = None, execution: Any = None) -> bool:
+        """Run ``job`` in this process and record its outcome; True when it finished.
+
+        The job must have been taken by this worker (started). A subclass
+        may override it: a forking worker then calls it in the work-horse,
+        and should it raise, the job fails with that traceback.
+        """
+        return self._perform_here(job) == JobStatus.FINISHED
+
+    def _overrides_perform_job(self) -> bool:
+        return "perform_job" in vars(self) or type(self).perform_job is not Worker.perform_job
+
+    def _perform_overridden(self, job: Job) -> str | None:
+        """Call an overridden :meth:`perform_job`; returns the job's status as recorded.
+
+        Whatever it raises fails the job with that traceback, unless the job
+        was recorded already (it raised after recording): the worker goes on.
+        """
+        try:
+            self.perform_job(job, self.queue_of(job))
+        except Exception as exc:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.log.error("%s: perform_job of job %s raised\n%s", job.origin, job.id, text)
+            failed = record_failure(job, text, self.name, wait_for_redis=True)
+            if failed is not None:
+                return failed
+        try:
+            status = job.get_status(refresh=True)
+        except Exception:
+            return None
+        return None if status == JobStatus.STARTED else status
+
+    def run_in_horse(self, job: Job, enforce_timeout: bool = True) -> Success | str | None:
+        """In a work-horse: run ``job``; a success is handed back to the
+        worker to record, a failure is recorded here (see :func:`run_job`)."""
+        if self._overrides_perform_job():
+            # It records the outcome itself, here: no next job is taken with it
+            # (the worker takes its own).
+            self._take_next.enabled = False
+            return self._perform_overridden(job)
+        return run_job(
+            job,
+            self.name,
+            enforce_timeout=enforce_timeout,
+            wait_for_redis=True,
+            exception_handlers=self.exception_handlers,
+            death_penalty_class=self.death_penalty_class,
+        )
+
+    def horse_options(self) -> dict[str, Any]:
+        """The keywords that rebuild this worker in a spawned work-horse."""
+        return {
+            "name": self.name,
+            "queue_class": self.queue_class,
+            "job_class": self.load_jobs_as,
+            "default_result_ttl": self.default_result_ttl,
+            "worker_ttl": self.worker_ttl,
+            "exception_handlers": self.exception_handlers,
+            "disable_default_exception_handler": self.disable_default_exception_handler,
+            "log_job_description": self.log_job_description,
+            "death_penalty_class": self.death_penalty_class,
+        }
+
+    def handle_job_failure(
+        self, job: Job, queue: Any = None, started_job_registry: Any = None, exc_string: str = ""
+    ) -> str | None:
+        """Record that ``job`` failed (``exc_string`` says why): retried when it
+        has retries left, else moved to the failed registry. Returns its new
+        status, None when it was no longer this worker's to record."""
+        status = record_failure(job, exc_string, self.name, wait_for_redis=True)
+        self._count(job, False)
+        return status
+
+    def handle_job_success(
+        self, job: Job, queue: Any = None, started_job_registry: Any = None, execution: Any = None
+    ) -> None:
+        """Count a job that finished (its result is recorded when it is performed)."""
+        self._count(job, True)
+
+    def _count(self, job: Job, finished: bool) -> None:
+        if finished:
+            self.successful_job_count += 1
+        else:
+            self.failed_job_count += 1
+        started, ended = job.started_at, job.ended_at
+        if started is not None and ended is not None:
+            self.total_working_time += max((ended - started).total_seconds(), 0.0)
+        self.write_fields(self.beat_fields())
+
+    def handle_exception(self, job: Any, *exc_info: Any) -> None:
+        """Log a job's exception and call the exception handlers, as a failure does."""
+        exc_type, exc_value, tb = (tuple(exc_info) + (None, None, None))[:3]
+        if not self.disable_default_exception_handler:
+            text = "".join(traceback.format_exception(exc_type, exc_value, tb))
+            self.log.error("Worker %s: job %s raised\n%s", self.name, job.id, text)
+        if exc_value is not None:
+            call_exception_handlers(self.exception_handlers, job, exc_value)
+
     def execute(self, job: Job) -> str | None:
         self.current_job = job
+        # A process per job costs more than writing the state twice; in-process
+        # runs keep their one round trip per job, and show it at the next beat.
+        announce = self.execution.process_per_job
         self.state = WorkerState.BUSY
+        if announce:
+            self.write_fields(self.beat_fields())
         self.log.debug("%s: %s (%s) started", job.origin, job.description, job.id)
         job.exc_info = None  # a previous attempt's, not this one's
         self.tally.started(job.origin)
@@ -290,6 +440,8 @@ class Worker(BaseWorker):
             self.tally.ended(job.origin, status, time.monotonic() - began)
             self.current_job = None
             self.state = WorkerState.IDLE
+            if announce:
+                self.write_fields(self.beat_fields())
         took = time.monotonic() - began
         self.total_working_time += took
         log_outcome(
@@ -309,6 +461,12 @@ class Worker(BaseWorker):
 
     def perform(self, job: Job) -> str | None:
         """Run the job in this process and record its outcome (called by executions)."""
+        if self._overrides_perform_job():
+            self._take_next.enabled = False
+            return self._perform_overridden(job)
+        return self._perform_here(job)
+
+    def _perform_here(self, job: Job) -> str | None:
         take_next = self._take_next if self._one_script else None
         outages = connection_module.outages
         status = perform_job(
@@ -318,6 +476,7 @@ class Worker(BaseWorker):
             take_next=take_next,
             wait_for_redis=True,
             exception_handlers=self.exception_handlers,
+            death_penalty_class=self.death_penalty_class,
         )
         return self._recorded(job, status, outages, take_next)
 
@@ -361,7 +520,7 @@ class Worker(BaseWorker):
 
     def wait_for_work(self, max_idle_time: float | None = None, idle_since: float = 0.0) -> None:
         """Block until a push on one of the queues is announced, or housekeeping is due."""
-        self.state = WorkerState.IDLE
+        self.publish_state(WorkerState.IDLE)
         timeout = min(self.heartbeat_interval, MAINTENANCE_INTERVAL)
         if self.scheduler is not None:
             timeout = min(timeout, max(self._next_schedule - time.monotonic(), 0.0))
@@ -386,10 +545,10 @@ class Worker(BaseWorker):
     def describe(self) -> str:
         return self.execution.description
 
-    def status(self) -> dict[str, Any]:
+    def beat_fields(self) -> dict[str, Any]:
         job = self.current_job
         return {
-            **super().status(),
+            **super().beat_fields(),
             "current_job": job.id if job else "",
             "current_queue": job.origin if job else "",
         }
@@ -445,7 +604,7 @@ class Worker(BaseWorker):
         suspended = bool(self.connection.exists(self.keys.suspended))
         if suspended != self._suspended:
             self._suspended = suspended
-            self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
+            self.publish_state(WorkerState.SUSPENDED if suspended else WorkerState.IDLE)
             self.log.info(
                 "Worker %s: %s",
                 self.name,
