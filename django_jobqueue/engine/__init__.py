@@ -46,6 +46,7 @@ from .errors import (
     NoSuchJobError,
     SchedulerNotFound,
     SerializationError,
+    ShutDownImminentException,
 )
 from .group import Group
 from .hooks import Hooks
@@ -79,6 +80,7 @@ from .vocabulary import (
 )
 from .webhook import Webhook
 from .worker import (
+    HerokuWorker,
     RandomWorker,
     RoundRobinWorker,
     SimpleWorker,
@@ -145,6 +147,8 @@ __all__ = [
     "SignedSerializer",
     "SimpleWorker",
     "SpawnWorker",
+    "HerokuWorker",
+    "ShutDownImminentException",
     "StartedJobRegistry",
     "Webhook",
     "Worker",

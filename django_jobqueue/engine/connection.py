@@ -80,6 +80,36 @@ def get_connection_kwargs(connection: Any) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in allowed}
 
 
+#: What redis-py keeps among a pool's keywords about the pool's own state
+#: (handlers holding locks, the address before a failover...): not for a new pool.
+RUNTIME_POOL_KWARGS = (
+    "maint_notifications_config",
+    "maint_notifications_pool_handler",
+    "himport_registry",
+    "event_dispatcher",
+    "orig_host_address",
+    "orig_socket_timeout",
+    "orig_socket_connect_timeout",
+)
+
+
+def parse_connection(connection: Any) -> tuple[type, type, dict[str, Any]]:
+    """``(client class, connection class, pool keywords)`` that rebuild ``connection``.
+
+    RQ's ``rq.connections.parse_connection``: another process builds the same
+    client as ``client_class(connection_pool=redis.ConnectionPool(
+    connection_class=connection_class, **pool_kwargs))``. redis-py's
+    placeholders for "the default" are left out, so the new pool applies its own.
+    """
+    pool = connection.connection_pool
+    kwargs = {
+        key: value
+        for key, value in pool.connection_kwargs.items()
+        if key not in RUNTIME_POOL_KWARGS and type(value) is not object
+    }
+    return type(connection), pool.connection_class, kwargs
+
+
 def _nothing() -> None:
     return None
 

@@ -249,3 +249,10 @@ def spin(seconds):
     while time.time() < end:
         pass
     return "spun"
+
+
+def meta_handler(job, exc_type, exc_value, traceback):
+    """An exception handler that leaves a mark on the job's meta."""
+    job.meta["handled"] = True
+    job.save_meta()
+    return True

@@ -23,6 +23,7 @@ from django_jobqueue.engine.timeouts import (
 from django_jobqueue.engine.vocabulary import JobStatus, WorkerState
 
 from . import jobs, rq_worker_classes as classes
+from .conftest import wait_until
 
 # -- construction -------------------------------------------------------------------
 
@@ -413,3 +414,43 @@ def test_a_death_penalty_of_ones_own(make_worker, queue):
     job = queue.enqueue(jobs.add, 1, 1, job_timeout=7)
     make_worker([queue], death_penalty_class=Recording).work(burst=True)
     assert armed == [("on", 7, job.id), ("off", 7, job.id)]
+
+
+# -- HerokuWorker -------------------------------------------------------------------
+
+
+def test_heroku_worker_ends_the_job_soon_after_the_first_signal(make_worker, queue):
+    import signal
+
+    from django_jobqueue.engine import HerokuWorker
+
+    class Quick(HerokuWorker):
+        imminent_shutdown_delay = 0.5
+
+    job = queue.enqueue(jobs.sleep_for, 20)
+    waiting = queue.enqueue(jobs.add, 1, 1)
+    worker = make_worker([queue], cls=Quick)
+
+    def first_signal():
+        wait_until(lambda: job.get_status() == JobStatus.STARTED, timeout=10)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    sender = threading.Thread(target=first_signal)
+    sender.start()
+    started = time.monotonic()
+    worker.work(burst=True)
+    sender.join()
+    assert time.monotonic() - started < 10
+    assert job.get_status(refresh=True) == JobStatus.FAILED
+    assert "ShutDownImminentException" in job.exc_info
+    assert job.id in queue.failed_job_registry
+    assert waiting.get_status() == JobStatus.QUEUED  # the worker stopped after it
+    assert worker.horse_pid == 0
+
+
+def test_heroku_worker_without_a_running_job_just_stops(make_worker):
+    from django_jobqueue.engine import HerokuWorker
+
+    worker = make_worker(["a"], cls=HerokuWorker)
+    worker.handle_warm_shutdown_request()  # nothing to tell: no error
+    assert worker.horse_pid == 0

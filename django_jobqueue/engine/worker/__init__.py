@@ -26,6 +26,7 @@ from .control import (
 )
 from .pool import WorkerPool, run_worker
 from .single import (
+    HerokuWorker,
     RandomWorker,
     RoundRobinWorker,
     SimpleWorker,
@@ -37,6 +38,7 @@ from .single import (
 __all__ = [
     "DEFAULT_WORKER_TTL",
     "BaseWorker",
+    "HerokuWorker",
     "RandomWorker",
     "RoundRobinWorker",
     "SimpleWorker",

@@ -30,7 +30,7 @@ from ..outcome import record_failure
 from ..perform import death_reason
 from ..utils import kill_quietly, now, parent_death_signal, pidfd
 from ..vocabulary import KILL_GRACE, WorkerState
-from .base import BaseWorker, logger
+from .base import BaseWorker, logger, resolve_class
 from .single import Worker
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
@@ -592,8 +592,10 @@ def run_worker(
     """
     pool = redis.ConnectionPool(connection_class=connection_pool_class, **connection_pool_kwargs)
     connection = connection_class(connection_pool=pool)
+    make_queue = resolve_class(queue_class, "queue_class") if queue_class else worker_class.queue_class
+    queues = [make_queue(name, connection=connection, serializer=serializer) for name in queue_names]
     worker = worker_class(
-        list(queue_names),
+        queues,
         name=worker_name,
         connection=connection,
         serializer=serializer,

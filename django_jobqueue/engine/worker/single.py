@@ -9,7 +9,10 @@ process started for each (``SpawnWorker``).
 from __future__ import annotations
 
 import logging
+import os
 import random
+import signal
+import threading
 import time
 import traceback
 from typing import Any
@@ -18,6 +21,7 @@ from .. import connection as connection_module
 from .. import rate_limit, scripts
 from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
 from ..corrupt import damage
+from ..errors import ShutDownImminentException
 from ..execution import EXECUTIONS, Execution
 from ..job import Job
 from ..outcome import record_failure
@@ -93,6 +97,9 @@ class Worker(BaseWorker):
         self._max_idle_time = max_idle_time
         self._done = 0
         self._idle_since = time.monotonic()
+        # A new call to work() looks at suspension and commands at once: an
+        # earlier call's state (suspended, say) may be over.
+        self._next_maintenance = 0.0
         self.execution.setup(self)
         if not burst:
             self._subscribe()
@@ -342,7 +349,7 @@ class Worker(BaseWorker):
         was recorded already (it raised after recording): the worker goes on.
         """
         try:
-            self.perform_job(job, self.queue_of(job))
+            self.perform_job(job, self.queue_of(job), None)  # RQ passes an execution third
         except Exception as exc:
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self.log.error("%s: perform_job of job %s raised\n%s", job.origin, job.id, text)
@@ -682,6 +689,65 @@ class Worker(BaseWorker):
         self.execution.interrupt(self)
 
 
+class HerokuWorker(Worker):
+    """A :class:`Worker` for platforms that kill it some seconds after SIGTERM (Heroku's 30).
+
+    The first stop signal asks the running job's work-horse to end the job:
+    :attr:`imminent_shutdown_delay` seconds later (at once when 0) the job
+    gets :class:`~..errors.ShutDownImminentException`, so that its failure is
+    recorded (and retried by its rules) before the platform kills everything;
+    the worker then stops. A job that ends sooner is recorded as usual.
+    """
+
+    #: Seconds a job has left after the first stop signal.
+    imminent_shutdown_delay = 6
+    #: Sent to the work-horse on the first stop signal.
+    imminent_signal = signal.SIGRTMIN
+
+    @property
+    def horse_pid(self) -> int:
+        """The pid of the process running the current job, 0 when none does."""
+        return getattr(self.execution, "child_pid", None) or 0
+
+    def handle_warm_shutdown_request(self) -> None:
+        pid = self.horse_pid
+        if not pid:
+            self.log.warning("Worker %s: warm shut down requested, no work-horse running", self.name)
+            return
+        self.log.info(
+            "Worker %s: warm shut down requested, telling work-horse %s its job must end",
+            self.name,
+            pid,
+        )
+        kill_quietly(pid, self.imminent_signal)
+
+    def run_in_horse(self, job: Job, enforce_timeout: bool = True) -> Success | str | None:
+        signal.signal(self.imminent_signal, self._imminent)
+        return super().run_in_horse(job, enforce_timeout)
+
+    def _imminent(self, signum: int, frame: Any) -> None:
+        """In the work-horse: end the job now, or after the delay."""
+        if self.imminent_shutdown_delay <= 0:
+            self._raise_imminent(signum, frame)
+            return
+        self.log.warning(
+            "Shut down imminent: the job ends in %d s", self.imminent_shutdown_delay
+        )
+        signal.signal(signum, self._raise_imminent)  # a second signal: at once
+        timer = threading.Timer(
+            self.imminent_shutdown_delay, os.kill, (os.getpid(), self.imminent_signal)
+        )
+        timer.daemon = True
+        timer.start()
+
+    def _raise_imminent(self, signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        where = {"f_code": getattr(frame, "f_code", None), "f_lineno": getattr(frame, "f_lineno", None)}
+        raise ShutDownImminentException(
+            f"shut down imminent (signal {signal.Signals(signum).name})", where
+        )
+
+
 class RoundRobinWorker(Worker):
     """A :class:`Worker` that takes its queues in turn (RQ's name)."""
 
@@ -751,4 +817,4 @@ def log_outcome(
         log.warning("%s %s after %.3f s%s", what, status, seconds, trace)
 
 
-__all__ = ["SimpleWorker", "SpawnWorker", "Worker", "log_outcome"]
+__all__ = ["HerokuWorker", "SimpleWorker", "SpawnWorker", "Worker", "log_outcome"]
