@@ -60,12 +60,11 @@ class BaseDeathPenalty:
         self.setup_death_penalty()
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> None:
         try:
             self.cancel_death_penalty()
         except JobTimeoutException:  # fired between the body's end and here: the job is done
             pass
-        return False
 
     def setup_death_penalty(self) -> None:
         raise NotImplementedError
@@ -168,7 +167,11 @@ class TimerDeathPenalty(BaseDeathPenalty):
         self._raised = type(
             exception.__name__,
             (exception,),
-            {"__init__": init, "__module__": exception.__module__, "__qualname__": exception.__qualname__},
+            {
+                "__init__": init,
+                "__module__": exception.__module__,
+                "__qualname__": exception.__qualname__,
+            },
         )
 
     def handle_death_penalty(self) -> None:

@@ -22,7 +22,8 @@ from django_jobqueue.engine.timeouts import (
 )
 from django_jobqueue.engine.vocabulary import JobStatus, WorkerState
 
-from . import jobs, rq_worker_classes as classes
+from . import jobs
+from . import rq_worker_classes as classes
 from .conftest import wait_until
 
 # -- construction -------------------------------------------------------------------
@@ -86,9 +87,7 @@ def test_address_falls_back_to_client_list(make_worker, redis_conn):
 
 
 @pytest.mark.parametrize("refused", ["client_setname", "client_list"])
-def test_address_unknown_with_a_warning_when_the_server_refuses(
-    make_worker, redis_conn, refused
-):
+def test_address_unknown_with_a_warning_when_the_server_refuses(make_worker, redis_conn, refused):
     refusal = redis.ResponseError("unknown command")
     patches = [mock.patch.object(redis_conn, refused, side_effect=refusal)]
     if refused == "client_list":

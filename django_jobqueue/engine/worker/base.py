@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 import warnings
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -282,9 +282,7 @@ class BaseWorker(WorkerLookup):
 
     def _address_from_client_list(self) -> str:
         try:
-            found = [
-                c["addr"] for c in self.connection.client_list() if c.get("name") == self.name
-            ]
+            found = [c["addr"] for c in self.connection.client_list() if c.get("name") == self.name]
         except redis.ResponseError:
             found = []
         except Exception:

@@ -191,6 +191,8 @@ class WorkerPool(BaseWorker):
             self.exception_handlers = None  # type: ignore[assignment]
         self.worker_class = worker_class
         self.status = self.Status.IDLE
+        #: What each child's work() is given (burst, max_jobs, max_idle_time).
+        self._child_options: dict[str, Any] = {}
         self.processes = processes or num_workers or os.cpu_count() or 1
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child = max_memory_per_child
@@ -227,7 +229,9 @@ class WorkerPool(BaseWorker):
         """The children running now, by name."""
         return {c.name: c for c in self.children.values()}
 
-    def start_workers(self, burst: bool = True, _sleep: float = 0, logging_level: Any = None) -> None:
+    def start_workers(
+        self, burst: bool = True, _sleep: float = 0, logging_level: Any = None
+    ) -> None:
         """Start the children and return (no supervising loop: see :meth:`check_workers`)."""
         self.status = self.Status.STARTED
         self._burst = burst
@@ -276,7 +280,7 @@ class WorkerPool(BaseWorker):
     def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Start the children; ``max_jobs`` and ``max_idle_time`` apply to each child."""
         self._burst = burst
-        self._child_options: dict[str, Any] = {
+        self._child_options = {
             "burst": burst,
             "max_idle_time": max_idle_time,
             "max_jobs": max_jobs,
@@ -592,8 +596,12 @@ def run_worker(
     """
     pool = redis.ConnectionPool(connection_class=connection_pool_class, **connection_pool_kwargs)
     connection = connection_class(connection_pool=pool)
-    make_queue = resolve_class(queue_class, "queue_class") if queue_class else worker_class.queue_class
-    queues = [make_queue(name, connection=connection, serializer=serializer) for name in queue_names]
+    make_queue = (
+        resolve_class(queue_class, "queue_class") if queue_class else worker_class.queue_class
+    )
+    queues = [
+        make_queue(name, connection=connection, serializer=serializer) for name in queue_names
+    ]
     worker = worker_class(
         queues,
         name=worker_name,

@@ -421,7 +421,7 @@ class Worker(BaseWorker):
 
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
         """Log a job's exception and call the exception handlers, as a failure does."""
-        exc_type, exc_value, tb = (tuple(exc_info) + (None, None, None))[:3]
+        exc_type, exc_value, tb = (*exc_info, None, None, None)[:3]
         if not self.disable_default_exception_handler:
             text = "".join(traceback.format_exception(exc_type, exc_value, tb))
             self.log.error("Worker %s: job %s raised\n%s", self.name, job.id, text)
@@ -712,7 +712,9 @@ class HerokuWorker(Worker):
     def handle_warm_shutdown_request(self) -> None:
         pid = self.horse_pid
         if not pid:
-            self.log.warning("Worker %s: warm shut down requested, no work-horse running", self.name)
+            self.log.warning(
+                "Worker %s: warm shut down requested, no work-horse running", self.name
+            )
             return
         self.log.info(
             "Worker %s: warm shut down requested, telling work-horse %s its job must end",
@@ -730,9 +732,7 @@ class HerokuWorker(Worker):
         if self.imminent_shutdown_delay <= 0:
             self._raise_imminent(signum, frame)
             return
-        self.log.warning(
-            "Shut down imminent: the job ends in %d s", self.imminent_shutdown_delay
-        )
+        self.log.warning("Shut down imminent: the job ends in %d s", self.imminent_shutdown_delay)
         signal.signal(signum, self._raise_imminent)  # a second signal: at once
         timer = threading.Timer(
             self.imminent_shutdown_delay, os.kill, (os.getpid(), self.imminent_signal)
@@ -742,7 +742,10 @@ class HerokuWorker(Worker):
 
     def _raise_imminent(self, signum: int, frame: Any) -> None:
         signal.signal(signum, signal.SIG_IGN)
-        where = {"f_code": getattr(frame, "f_code", None), "f_lineno": getattr(frame, "f_lineno", None)}
+        where = {
+            "f_code": getattr(frame, "f_code", None),
+            "f_lineno": getattr(frame, "f_lineno", None),
+        }
         raise ShutDownImminentException(
             f"shut down imminent (signal {signal.Signals(signum).name})", where
         )
