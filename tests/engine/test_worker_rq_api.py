@@ -453,3 +453,18 @@ def test_heroku_worker_without_a_running_job_just_stops(make_worker):
     worker = make_worker(["a"], cls=HerokuWorker)
     worker.handle_warm_shutdown_request()  # nothing to tell: no error
     assert worker.horse_pid == 0
+
+
+@pytest.mark.parametrize("burst", [True, False])
+def test_a_forking_worker_hears_a_stop_request_at_once(queue, spawn_worker, burst):
+    from django_jobqueue.engine import stop_job
+
+    job = queue.enqueue(jobs.sleep_for, 30)
+    spawn_worker(worker_class="Worker", burst=burst)
+    wait_until(lambda: job.get_status() == JobStatus.STARTED, timeout=10)
+    time.sleep(1.2)  # past the start, when stop requests would only be polled
+    asked = time.monotonic()
+    assert stop_job(job) == "stopping"
+    wait_until(lambda: job.get_status() == JobStatus.STOPPED, timeout=5)
+    # Published, so heard well before the once-a-second poll.
+    assert time.monotonic() - asked < 0.6

@@ -56,6 +56,9 @@ class Host(Protocol):
     def stop_requested(self, job: Job) -> bool:
         """Whether someone asked to abort ``job``; takes the request away."""
 
+    def command_waiting(self) -> bool:
+        """Whether a command was announced for the worker (a local read, no round trip)."""
+
 
 class Execution:
     """Decides where a dequeued job runs, and how it is interrupted.

@@ -16,6 +16,10 @@ from ..perform import Success, death_reason, run_job
 from ..vocabulary import KILL_GRACE, JobStatus
 from .base import Execution, Host
 
+#: Seconds between two looks at the worker's subscription while a job runs:
+#: a command published for it (stop-job, kill-horse) is acted on this soon.
+#: The look reads a socket; Redis is asked only when something came.
+COMMAND_POLL = 0.1
 #: Starts a child's report of a success; the serialized result follows.
 SUCCESS = b"\x00"
 #: Starts a child's report that it could not load its job; a traceback follows.
@@ -110,7 +114,7 @@ class ForkExecution(Execution):
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
                     break
-                wait = min(worker.heartbeat_interval, worker.stop_poll_interval)
+                wait = min(worker.heartbeat_interval, worker.stop_poll_interval, COMMAND_POLL)
                 if deadline is not None:
                     wait = min(wait, max(deadline - time.monotonic(), 0))
                 # The report stops being watched at its end of file: a job that
@@ -124,6 +128,8 @@ class ForkExecution(Execution):
                     open_report = _read_available(report, received)
                 worker.heartbeat_if_due()
                 worker.schedule_if_due()  # the scheduler keeps time while a job runs
+                if worker.command_waiting():  # announced: look now, not at the next poll
+                    next_stop_check = 0.0
                 if not stopped and time.monotonic() >= next_stop_check:
                     next_stop_check = time.monotonic() + worker.stop_poll_interval
                     if worker.stop_requested(job):

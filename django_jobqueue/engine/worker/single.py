@@ -101,8 +101,12 @@ class Worker(BaseWorker):
         # earlier call's state (suspended, say) may be over.
         self._next_maintenance = 0.0
         self.execution.setup(self)
-        if not burst:
+        # Also in burst mode: a command (stop-job, kill-horse) published while
+        # a job runs is heard at once (see command_waiting).
+        try:
             self._subscribe()
+        except UNAVAILABLE:
+            self._pubsub = None  # wait_for_work subscribes again
 
     def turn(self) -> bool:
         """Take and run one job, or wait for one; False once it is time to stop."""
@@ -516,6 +520,25 @@ class Worker(BaseWorker):
             self.keys.worker_channel(self.name),
             *(self.keys.wake_channel(q) for q in self.queue_names),
         )
+
+    def command_waiting(self) -> bool:
+        """Whether a command was published for this worker since the last look.
+
+        Reads what the subscription has received, without a round trip to
+        Redis; executions call it often while a job runs.
+        """
+        if self._pubsub is None:
+            return False
+        own = self.keys.worker_channel(self.name)
+        heard = False
+        try:
+            message = self._pubsub.get_message(timeout=0)
+            while message is not None:
+                heard |= as_str(message.get("channel")) == own
+                message = self._pubsub.get_message(timeout=0)
+        except (*UNAVAILABLE, OSError):
+            self._unsubscribe()
+        return heard
 
     def _unsubscribe(self) -> None:
         if self._pubsub is not None:
