@@ -151,7 +151,7 @@ class WorkerPool(BaseWorker):
             in-process (what RQ's ``SimpleWorker`` does), whatever it names.
 
     Other arguments are those of :class:`~.base.BaseWorker`;
-    ``exception_handlers=None`` stays None on the pool, as in RQ.
+    ``exception_handlers=None`` given stays None on the pool, as in RQ.
 
     ``start()`` runs the pool until stopped, as ``work()`` does. RQ's finer
     controls are here too: ``start_workers()`` starts the children and
@@ -187,8 +187,8 @@ class WorkerPool(BaseWorker):
         if processes and num_workers and processes != num_workers:
             raise ValueError("Give processes or num_workers (RQ's name for it), not both.")
         super().__init__(queues, *args, **kwargs)
-        if kwargs.get("exception_handlers") is None:
-            self.exception_handlers = None  # type: ignore[assignment]
+        if "exception_handlers" in kwargs and kwargs["exception_handlers"] is None:
+            self.exception_handlers = None  # type: ignore[assignment]  # as given, as in RQ
         self.worker_class = worker_class
         self.status = self.Status.IDLE
         #: What each child's work() is given (burst, max_jobs, max_idle_time).
