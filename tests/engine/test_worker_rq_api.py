@@ -468,3 +468,14 @@ def test_a_forking_worker_hears_a_stop_request_at_once(queue, spawn_worker, burs
     wait_until(lambda: job.get_status() == JobStatus.STOPPED, timeout=5)
     # Published, so heard well before the once-a-second poll.
     assert time.monotonic() - asked < 0.6
+
+
+def test_a_shutdown_announced_is_obeyed_even_if_its_stored_copy_is_gone(
+    queue, spawn_worker, redis_conn
+):
+    proc = spawn_worker(worker_class="Worker", name="listener")
+    key = queue.keys.worker("listener")
+    wait_until(lambda: redis_conn.hget(key, "state") == b"idle", timeout=10)
+    # The registration was wiped (FLUSHDB, say) just before the worker read it.
+    redis_conn.publish(queue.keys.worker_channel("listener"), "shutdown")
+    assert proc.wait(10) == 0

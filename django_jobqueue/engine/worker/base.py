@@ -654,7 +654,8 @@ class BaseWorker(WorkerLookup):
 
     def obey(self, command: str) -> None:
         if command == "shutdown":
-            self.log.info("Worker %s: shutdown command received", self.name)
+            if not self.stopping:  # its announcement may have been obeyed already
+                self.log.info("Worker %s: shutdown command received", self.name)
             self.request_stop()
         elif command == "kill-horse":
             self.kill_horse()

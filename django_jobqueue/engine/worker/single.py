@@ -534,11 +534,24 @@ class Worker(BaseWorker):
         try:
             message = self._pubsub.get_message(timeout=0)
             while message is not None:
-                heard |= as_str(message.get("channel")) == own
+                if as_str(message.get("channel")) == own:
+                    heard = True
+                    self._heard(as_str(message.get("data")))
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
         return heard
+
+    def _heard(self, command: str | None) -> None:
+        """A shutdown announced is obeyed from the announcement too.
+
+        The command is also stored on the registration, read at once; should
+        that hash be gone meanwhile (FLUSHDB, a Redis that came back empty),
+        the worker still stops.
+        """
+        if command == "shutdown" and not self.stopping:
+            self.log.info("Worker %s: shutdown command received", self.name)
+            self.request_stop()
 
     def _unsubscribe(self) -> None:
         if self._pubsub is not None:
@@ -564,6 +577,7 @@ class Worker(BaseWorker):
             while message is not None:  # drain what else is buffered
                 if as_str(message.get("channel")) == own:
                     self._next_maintenance = 0.0  # a command: look at it now
+                    self._heard(as_str(message.get("data")))
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
