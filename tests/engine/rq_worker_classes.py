@@ -50,3 +50,16 @@ class BrokenPerformWorker(Worker):
 
     def perform_job(self, job, queue, execution=None):
         raise RuntimeError("perform_job broke")
+
+
+class OddSpawnWorker(SpawnWorker):
+    """Its constructor takes an argument of its own first: a spawned horse
+    cannot rebuild it, and runs its jobs the plain way."""
+
+    def __init__(self, colour, *args, **kwargs):
+        self.colour = colour
+        super().__init__(*args, **kwargs)
+
+
+class OddRecordingSpawnWorker(RecordingMixin, OddSpawnWorker):
+    pass

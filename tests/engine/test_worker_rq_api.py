@@ -479,3 +479,16 @@ def test_a_shutdown_announced_is_obeyed_even_if_its_stored_copy_is_gone(
     # The registration was wiped (FLUSHDB, say) just before the worker read it.
     redis_conn.publish(queue.keys.worker_channel("listener"), "shutdown")
     assert proc.wait(10) == 0
+
+
+def test_a_spawn_worker_the_horse_cannot_rebuild(make_queue, redis_conn, key_prefix):
+    queue = make_queue("default")
+    plain = queue.enqueue(jobs.add, 1, 2)
+    classes.OddSpawnWorker("red", [queue]).work(burst=True)
+    assert plain.return_value(refresh=True) == 3  # run the plain way
+    # One whose perform_job must run in the horse is not run another way.
+    odd = queue.enqueue(jobs.add, 3, 4)
+    classes.OddRecordingSpawnWorker("red", [queue]).work(burst=True)
+    assert odd.get_status(refresh=True) == JobStatus.FAILED
+    assert "could not load it" in odd.exc_info
+    assert queue.started_job_registry.count == 0

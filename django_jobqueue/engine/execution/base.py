@@ -38,6 +38,9 @@ class Host(Protocol):
     def run_in_horse(self, job: Job, enforce_timeout: bool = True) -> Success | str | None:
         """In a work-horse: run ``job``; a success is handed back, a failure recorded."""
 
+    def horse_needs_worker(self) -> bool:
+        """Whether a spawned work-horse must rebuild the worker to run a job."""
+
     def horse_options(self) -> dict:
         """The keywords that rebuild the worker in a spawned work-horse."""
 

@@ -15,6 +15,7 @@ import pickle
 import sys
 import traceback
 import types
+from functools import partial
 from typing import Any
 
 import redis
@@ -178,6 +179,7 @@ class SpawnExecution(ForkExecution):
             # handle_exception of its own runs in the work-horse, as in RQ.
             "worker_class": type(worker),
             "worker_options": worker.horse_options(),
+            "needs_worker": worker.horse_needs_worker(),
         }
 
 
@@ -218,15 +220,23 @@ def child_main(config_fd: int, report_fd: int) -> None:
                 origin=config["origin"],
                 prefix=config["prefix"],
             )
-            worker = config["worker_class"](
-                [config["origin"]],
-                connection=connection,
-                serializer=config["serializer"],
-                prefix=config["prefix"],
-                scheduler=False,
-                prepare_for_work=False,
-                **config["worker_options"],
-            )
+            run = None
+            try:
+                worker = config["worker_class"](
+                    [config["origin"]],
+                    connection=connection,
+                    serializer=config["serializer"],
+                    prefix=config["prefix"],
+                    scheduler=False,
+                    prepare_for_work=False,
+                    **config["worker_options"],
+                )
+                run = partial(worker.run_in_horse, enforce_timeout=False)
+            except Exception:
+                # A worker class whose constructor takes other arguments: its
+                # jobs run the plain way, unless it changes how they run.
+                if config["needs_worker"]:
+                    raise
         except BaseException:
             write_all(report_fd, NOT_STARTED + traceback.format_exc().encode())
             return
@@ -237,7 +247,7 @@ def child_main(config_fd: int, report_fd: int) -> None:
             config["exception_handlers"],
             report_fd,
             enforce_timeout=False,
-            run=lambda job: worker.run_in_horse(job, enforce_timeout=False),
+            run=run,
         )
     finally:
         for stream in (sys.stdout, sys.stderr):

@@ -383,6 +383,11 @@ class Worker(BaseWorker):
             death_penalty_class=self.death_penalty_class,
         )
 
+    def horse_needs_worker(self) -> bool:
+        """Whether a work-horse must run jobs through this worker's own methods
+        (a subclass overrides ``perform_job`` or ``run_in_horse``)."""
+        return self._overrides_perform_job() or type(self).run_in_horse is not Worker.run_in_horse
+
     def horse_options(self) -> dict[str, Any]:
         """The keywords that rebuild this worker in a spawned work-horse."""
         return {
