@@ -492,3 +492,33 @@ def test_a_spawn_worker_the_horse_cannot_rebuild(make_queue, redis_conn, key_pre
     assert odd.get_status(refresh=True) == JobStatus.FAILED
     assert "could not load it" in odd.exc_info
     assert queue.started_job_registry.count == 0
+
+
+def test_overridden_outcome_handlers_are_called_once_per_job(make_worker, queue):
+    from django_jobqueue.engine import Retry
+
+    seen = []
+
+    class Mine(Worker):
+        def handle_job_success(self, job, queue, started_job_registry=None, execution=None):
+            seen.append(("ok", job.id, queue.name))
+            super().handle_job_success(job, queue, started_job_registry, execution)
+
+        def handle_job_failure(self, job, queue, started_job_registry=None, exc_string=""):
+            seen.append((job.get_status(refresh=False), job.id, "ValueError" in exc_string))
+            status = super().handle_job_failure(job, queue, started_job_registry, exc_string)
+            raise RuntimeError(f"a broken handler ({status})")  # logged, not fatal
+
+    ok = queue.enqueue(jobs.add, 1, 1)
+    retried = queue.enqueue(jobs.fail, "no", retry=Retry(max=1))
+    worker = make_worker([queue], cls=Mine)
+    worker.work(burst=True)
+    assert seen == [
+        ("ok", ok.id, queue.name),
+        (JobStatus.QUEUED, retried.id, True),
+        (JobStatus.FAILED, retried.id, True),
+    ]
+    # Recorded and counted once: super() did not record or count again.
+    assert (worker.successful_job_count, worker.failed_job_count) == (1, 2)
+    assert retried.get_status(refresh=True) == JobStatus.FAILED
+    assert queue.failed_job_registry.count == 1

@@ -71,6 +71,8 @@ class Worker(BaseWorker):
         #: When the registries were last cleaned (None: not yet).
         self.last_cleaned_at: float | None = None
         self._pubsub: Any = None
+        #: Set while the loop calls an overridden outcome handler (see _announce_outcome).
+        self._outcome_announced = False
         self._suspended = False
         self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         # Recording a job's outcome also takes the next job (one round trip per
@@ -407,7 +409,13 @@ class Worker(BaseWorker):
     ) -> str | None:
         """Record that ``job`` failed (``exc_string`` says why): retried when it
         has retries left, else moved to the failed registry. Returns its new
-        status, None when it was no longer this worker's to record."""
+        status, None when it was no longer this worker's to record.
+
+        The loop calls an override once each job it ran has failed (its
+        failure recorded and counted already: ``super()`` then does nothing).
+        """
+        if self._outcome_announced:
+            return job.get_status(refresh=False)
         status = record_failure(job, exc_string, self.name, wait_for_redis=True)
         self._count(job, False)
         return status
@@ -415,8 +423,38 @@ class Worker(BaseWorker):
     def handle_job_success(
         self, job: Job, queue: Any = None, started_job_registry: Any = None, execution: Any = None
     ) -> None:
-        """Count a job that finished (its result is recorded when it is performed)."""
-        self._count(job, True)
+        """Count a job that finished (its result is recorded when it is performed).
+
+        The loop calls an override once each job it ran has finished (counted
+        already: ``super()`` then does nothing).
+        """
+        if not self._outcome_announced:
+            self._count(job, True)
+
+    def _announce_outcome(self, job: Job, status: str | None) -> None:
+        """Call an overridden handle_job_success/handle_job_failure for a job run here.
+
+        In the worker's process, after the outcome is recorded; what it raises
+        is logged, never the worker's death.
+        """
+        finished = status == JobStatus.FINISHED
+        name = "handle_job_success" if finished else "handle_job_failure"
+        if status is None or getattr(type(self), name) is getattr(Worker, name):
+            return
+        self._outcome_announced = True
+        try:
+            try:
+                job.get_status(refresh=True)  # as recorded, maybe by a work-horse
+            except Exception:  # gone already (result_ttl=0): as it was
+                pass
+            if finished:
+                self.handle_job_success(job, self.queue_of(job))
+            else:
+                self.handle_job_failure(job, self.queue_of(job), exc_string=job.exc_info or "")
+        except Exception:
+            self.log.exception("Worker %s: %s of job %s failed", self.name, name, job.id)
+        finally:
+            self._outcome_announced = False
 
     def _count(self, job: Job, finished: bool) -> None:
         if finished:
@@ -473,6 +511,7 @@ class Worker(BaseWorker):
             self.successful_job_count += 1
         else:
             self.failed_job_count += 1
+        self._announce_outcome(job, status)
         return status
 
     def perform(self, job: Job) -> str | None:
