@@ -16,7 +16,7 @@ from typing import Any
 
 from . import scripts
 from .errors import NoSuchJobError
-from .job import Job
+from .job import Dependency, Job, split_depends_on
 from .keys import KeySpace
 from .scripts import release_dependents
 from .utils import as_str, now
@@ -26,56 +26,13 @@ from .vocabulary import JobStatus
 ENDED = frozenset({JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED})
 
 
-class Dependency:
-    """Parents a job waits for.
-
-    Args:
-        jobs: a job, a job id, or a list of either.
-        allow_failure: run the child even when a parent fails or is canceled.
-        enqueue_at_front: put the child at the front of its queue once released.
-    """
-
-    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
-        if isinstance(jobs, (list, tuple)):
-            jobs = list(jobs)
-        else:
-            jobs = [jobs]
-        if not jobs:
-            raise ValueError("Dependency(jobs=...) needs at least one job.")
-        for parent in jobs:
-            if not isinstance(parent, (Job, str)):
-                raise TypeError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
-        self.jobs = jobs
-        self.allow_failure = allow_failure
-        self.enqueue_at_front = enqueue_at_front
-
-
 def satisfies(status: str | None, allow_failure: bool) -> bool:
     """Whether a parent with ``status`` (None: gone) no longer holds its child back."""
     return status in (JobStatus.FINISHED, None) or (allow_failure and status in ENDED)
 
 
-def normalize(depends_on: Any) -> tuple[list[Any], bool, bool]:
-    """Return ``(parents, allow_failure, enqueue_at_front)`` from any accepted form.
-
-    A list may mix jobs, ids and :class:`Dependency` objects; a flag set on
-    any one of its Dependency objects holds for every parent, as in RQ.
-    """
-    if depends_on is None:
-        return [], False, False
-    if isinstance(depends_on, Dependency):
-        return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
-    items = list(depends_on) if isinstance(depends_on, (list, tuple)) else [depends_on]
-    parents: list[Any] = []
-    allow_failure = at_front = False
-    for item in items:
-        if isinstance(item, Dependency):
-            parents += item.jobs
-            allow_failure = allow_failure or item.allow_failure
-            at_front = at_front or item.enqueue_at_front
-        else:
-            parents.append(item)
-    return Dependency(parents).jobs, allow_failure, at_front
+#: ``(parents, allow_failure, enqueue_at_front)`` from any form ``depends_on`` takes.
+normalize = split_depends_on
 
 
 def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[str, str | None]]:

@@ -48,6 +48,7 @@ from .vocabulary import (
     DEFAULT_FAILURE_TTL,
     DEFAULT_RESULT_TTL,
     DEFAULT_TIMEOUT,
+    DEFAULT_WORKER_TTL,
     MAX_TIMEOUT,
     JobStatus,
 )
@@ -93,7 +94,7 @@ def callable_name(func: Any, what: str = "function") -> tuple[str, Any]:
     if callable(func):
         _check_module(type(func).__module__, func, what)
         return "__call__", func
-    raise EnqueueError(f"{func!r} is not callable.")
+    raise TypeError(f"{func!r} is not callable: pass a function or its dotted path.")
 
 
 def _check_importable(path: str, what: str) -> None:
@@ -204,7 +205,8 @@ class Job:
         self.timeout: int | None = DEFAULT_TIMEOUT
         #: None: the worker's default (500 s unless the worker says otherwise).
         self.result_ttl: int | None = None
-        self.failure_ttl: int | None = DEFAULT_FAILURE_TTL
+        #: None: the default (:data:`DEFAULT_FAILURE_TTL`, a year).
+        self.failure_ttl: int | None = None
         self.ttl: int | None = None
         # Created on first use (see the meta property): most jobs carry none,
         # and every container a job allocates adds to the cyclic GC's work
@@ -218,6 +220,8 @@ class Job:
         self._dependency_keys: Sequence[str] = ()
         self._dependent_keys: Sequence[str] = ()
         self._pending_keys: Sequence[str] = ()
+        #: The parents (jobs or ids) given to create(), until enqueue_job locates them.
+        self._declared_parents: Sequence[Any] = ()
         self.allow_dependency_failures = False
         self.enqueue_at_front = False
         self.retries_left: int | None = None
@@ -305,6 +309,10 @@ class Job:
         )
         job.options = options
         job.func_name, job._instance = callable_name(func)
+        if options.depends_on is not None:
+            job._declared_parents, job.allow_dependency_failures, _ = split_depends_on(
+                options.depends_on
+            )
         for name in CALLBACK_NAMES:
             callback = getattr(options, name)
             if callback is not None:
@@ -471,7 +479,7 @@ class Job:
         # Bounded as at enqueue: a worker's timer cannot take a timeout rewritten to 10**12.
         self.timeout = min(as_int(get(b"timeout"), DEFAULT_TIMEOUT), MAX_TIMEOUT)
         self.result_ttl = as_int(get(b"result_ttl"))
-        self.failure_ttl = as_int(get(b"failure_ttl"), DEFAULT_FAILURE_TTL)
+        self.failure_ttl = as_int(get(b"failure_ttl"))
         self.ttl = as_int(get(b"ttl"))
         raw_meta = get(b"meta")
         try:
@@ -522,7 +530,7 @@ class Job:
             "desc": self._description,
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
-            "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
+            "failure_ttl": self.failure_ttl,
             "meta": self._dumps(self._meta, "meta") if self._meta else None,
             "deps": json.dumps(self._dependency_keys) if self._dependency_keys else None,
             "pending": json.dumps(self._pending_keys) if self._pending_keys else None,
@@ -530,7 +538,9 @@ class Job:
             "at_front": "1" if self.enqueue_at_front else None,
             "retries_left": self.retries_left,
             "retry_max": self.retry_max,
-            "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
+            "retry_intervals": (
+                json.dumps(list(self.retry_intervals)) if self.retry_intervals else None
+            ),
             "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
             "repeats_left": self.repeats_left,
             "repeat_intervals": (
@@ -668,8 +678,20 @@ class Job:
         return not self.store.in_redis
 
     def get_status(self, refresh: bool = True) -> JobStatus | None:
-        """The job's status; None once the job is gone (deleted or expired)."""
-        if refresh and not self.unsaved and (stored := self.store.read(self, "status")) is not None:
+        """The job's status, read from Redis unless ``refresh`` is False.
+
+        Raises:
+            InvalidJobOperation: the job is gone from Redis (deleted, or expired
+                with its result), as in RQ; ``refresh=False`` then returns the
+                status last known, and the ``is_*`` properties are all False.
+        """
+        if refresh and self.store.in_redis and not self.unsaved and self._read_status() is None:
+            raise InvalidJobOperation(f"Job {self.id} is gone from Redis (deleted or expired).")
+        return self._status
+
+    def _read_status(self) -> JobStatus | None:
+        """The status read fresh (None: the job is gone); the job object's own in memory."""
+        if not self.unsaved and (stored := self.store.read(self, "status")) is not None:
             status = as_str(stored[0])
             self._status = JobStatus(status) if status else None
         return self._status
@@ -677,15 +699,15 @@ class Job:
     def set_status(self, status: JobStatus | str) -> None:
         self._status = status if type(status) is JobStatus else JobStatus(status)
 
-    is_queued = property(lambda self: self.get_status() == JobStatus.QUEUED)
-    is_started = property(lambda self: self.get_status() == JobStatus.STARTED)
-    is_finished = property(lambda self: self.get_status() == JobStatus.FINISHED)
-    is_failed = property(lambda self: self.get_status() == JobStatus.FAILED)
-    is_deferred = property(lambda self: self.get_status() == JobStatus.DEFERRED)
-    is_scheduled = property(lambda self: self.get_status() == JobStatus.SCHEDULED)
-    is_canceled = property(lambda self: self.get_status() == JobStatus.CANCELED)
-    is_stopped = property(lambda self: self.get_status() == JobStatus.STOPPED)
-    is_rate_limited = property(lambda self: self.get_status() == JobStatus.RATE_LIMITED)
+    is_queued = property(lambda self: self._read_status() == JobStatus.QUEUED)
+    is_started = property(lambda self: self._read_status() == JobStatus.STARTED)
+    is_finished = property(lambda self: self._read_status() == JobStatus.FINISHED)
+    is_failed = property(lambda self: self._read_status() == JobStatus.FAILED)
+    is_deferred = property(lambda self: self._read_status() == JobStatus.DEFERRED)
+    is_scheduled = property(lambda self: self._read_status() == JobStatus.SCHEDULED)
+    is_canceled = property(lambda self: self._read_status() == JobStatus.CANCELED)
+    is_stopped = property(lambda self: self._read_status() == JobStatus.STOPPED)
+    is_rate_limited = property(lambda self: self._read_status() == JobStatus.RATE_LIMITED)
 
     @property
     def has_rate_limit(self) -> bool:
@@ -810,6 +832,8 @@ class Job:
         if not self.store.in_redis:
             return
         if not self.stored:
+            if self.func_name is None:
+                raise ValueError(f"Job {self.id} has no function to call, so it cannot be saved.")
             self._save_created()
             return
         if self.unsaved:
@@ -820,7 +844,7 @@ class Job:
             "desc": self._description,
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
-            "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
+            "failure_ttl": self.failure_ttl,
             "meta": self._dumps(self._meta, "meta") if self._meta else None,
         }
         if not scripts.save(self.connection, self.key, values):
@@ -869,11 +893,23 @@ class Job:
             return raised
         return (raised or 0) + self.returned_retries
 
+    @number_of_retries.setter
+    def number_of_retries(self, value: int | None) -> None:
+        # The retries after an error are retry_max - retries_left: the rest were returned.
+        raised = 0
+        if self.retry_max is not None and self.retries_left is not None:
+            raised = self.retry_max - self.retries_left
+        self.returned_retries = max((value or 0) - raised, 0)
+
     def get_retry_interval(self) -> float:
-        """Seconds the next retry would wait (0 without retries left)."""
-        if not self.retry_max or not self.retries_left:
+        """Seconds the next retry after an error would wait (0 without retries left).
+
+        Taken from the end of ``retry_intervals`` by ``retries_left``, as RQ
+        does (see :meth:`Retry.delay`).
+        """
+        if not self.retries_left:
             return 0
-        return Retry.delay(self.retry_intervals or [0], self.retry_max, self.retries_left)
+        return Retry.delay(self.retry_intervals, self.retries_left)
 
     def get_ttl(self) -> int | None:
         """Seconds the job may wait in its queue before it is dropped; None: no limit."""
@@ -948,11 +984,15 @@ class Job:
         """
         if not self.store.in_redis:
             return None
-        status, worker = self.connection.hmget(self.key, ["status", "worker"])
+        status, worker, own = self.connection.hmget(
+            self.key, ["status", "worker", "last_heartbeat"]
+        )
         if as_str(status) != JobStatus.STARTED or not worker:
             return None
         beat = self.connection.hget(self.keys.worker(as_str(worker)), "last_heartbeat")
-        return to_datetime(beat)
+        # A job marked started by prepare_for_execution() for no registered worker
+        # carries the time it was marked.
+        return to_datetime(beat if beat is not None else own)
 
     def get_scheduled_time(self) -> datetime | None:
         """When a scheduled job (or a retry waiting its delay) enters its queue; else None."""
@@ -1031,7 +1071,16 @@ class Job:
 
     @property
     def dependency_ids(self) -> list[str]:
-        return [self.keys.split_job_key(k)[1] for k in self._dependency_keys]
+        """Ids of the parent jobs: those located at enqueue, else those given to create()."""
+        if self._dependency_keys:
+            return [self.keys.split_job_key(k)[1] for k in self._dependency_keys]
+        return [p.id if isinstance(p, Job) else p for p in self._declared_parents]
+
+    @property
+    def dependency(self) -> Job | None:
+        """The first parent job, None without parents or when it is gone (RQ's name)."""
+        parents = self._parent_jobs()
+        return parents[0] if parents else None
 
     @property
     def dependent_ids(self) -> list[str]:
@@ -1059,9 +1108,32 @@ class Job:
             )
         return jobs
 
-    def fetch_dependencies(self) -> list[Job | None]:
-        """The parent jobs, None for parents that are gone."""
-        return self._related(self._dependency_keys)
+    def _parent_jobs(self) -> list[Job | None]:
+        if self._dependency_keys or not self._declared_parents:
+            return self._related(self._dependency_keys)
+        return [
+            Job._fetch_or_none(
+                p.id if isinstance(p, Job) else p,
+                self.connection,
+                self.serializer,
+                self.keys.prefix,
+            )
+            for p in self._declared_parents
+        ]
+
+    def fetch_dependencies(self, watch: bool = False, pipeline: Any = None) -> list[Job]:
+        """The parent jobs still in Redis (those gone are left out, as in RQ).
+
+        Args:
+            watch: WATCH the parents' hashes on ``pipeline`` (a redis-py
+                pipeline), so that a transaction the caller then runs on it
+                fails if a parent changed meanwhile.
+            pipeline: the pipeline to WATCH on; the jobs are read with the
+                job's own connection.
+        """
+        if watch and pipeline is not None and self._dependency_keys:
+            pipeline.watch(*self._dependency_keys)
+        return [job for job in self._parent_jobs() if job is not None]
 
     def fetch_dependents(self) -> list[Job | None]:
         """The jobs waiting on this one, None for those that are gone."""
@@ -1085,6 +1157,85 @@ class Job:
     def requeue(self, at_front: bool = False) -> JobStatus:
         """Put a failed, stopped or canceled job back in its queue."""
         return self.store.requeue(self, at_front)
+
+    def retry(self, queue: Any = None, pipeline: Any = None) -> JobStatus:
+        """Use up one of the job's retries now, wherever the job is (RQ's name).
+
+        The job goes to the scheduled registry for :meth:`get_retry_interval`
+        seconds, or, without a wait, into its queue (at the front with
+        ``Retry(enqueue_at_front=True)``). Workers do this themselves when a
+        job raises; this is for code that decides on its own that a job must
+        run again. ``queue`` is accepted for RQ's signature: the job stays on
+        its own queue. With ``pipeline`` the move happens when the caller
+        executes it.
+
+        Raises:
+            InvalidJobOperation: the job has no retries left.
+            NoSuchJobError: the job is gone (with ``pipeline``: at execute).
+        """
+        if not self.retries_left:
+            raise InvalidJobOperation(f"Job {self.id} has no retries left.")
+        interval = self.get_retry_interval()
+        left = self.retries_left - 1
+        timestamp = now()
+        where = JobStatus.SCHEDULED if interval else JobStatus.QUEUED
+        self._move(
+            pipeline,
+            where,
+            timestamp + interval,
+            at_front=self.enqueue_at_front_on_retry,
+            fields=["retries_left", left],
+        )
+        self.retries_left = left
+        self._status = where
+        return where
+
+    def prepare_for_execution(self, worker_name: str, pipeline: Any = None) -> None:
+        """Mark the job as started by ``worker_name``, wherever it was (RQ's name).
+
+        Workers do this themselves as they take a job; the job leaves its
+        queue or registry for the started registry, with a heartbeat
+        deadline :data:`DEFAULT_WORKER_TTL` seconds away, in the same step.
+        """
+        timestamp = now()
+        self._move(
+            pipeline,
+            JobStatus.STARTED,
+            timestamp + DEFAULT_WORKER_TTL,
+            fields=["worker", worker_name, "last_heartbeat", repr(timestamp)],
+        )
+        self.worker_name = worker_name
+        self.started_at = timestamp
+        self._status = JobStatus.STARTED
+
+    def _move(
+        self,
+        pipeline: Any,
+        where: JobStatus,
+        value: float,
+        *,
+        at_front: bool = False,
+        fields: Sequence[Any] = (),
+    ) -> None:
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(self.connection, "move")
+        try:
+            scripts.move(
+                client, self.keys, self.origin, self.id, now(), where, value, at_front, fields
+            )
+        except ResponseError as exc:
+            raise scripts.script_error(exc, self.id) from None
+
+    def should_enqueue_at_front(self) -> bool:
+        """Whether the job enters its queue at the front (RQ's name).
+
+        ``at_front`` as enqueued, or, once the job ran (it has ``ended_at``),
+        ``Retry(enqueue_at_front=True)``.
+        """
+        return bool(
+            self.enqueue_at_front or (self.enqueue_at_front_on_retry and self.ended_at is not None)
+        )
 
     def cancel(self, enqueue_dependents: bool = False) -> None:
         """Cancel a job that is queued, deferred, scheduled or running.
@@ -1245,6 +1396,8 @@ class RedisStore(JobStore):
         try:
             dependents = scripts.cancel(job.connection, job.keys, job.origin, job.id, now(), keep)
         except Exception as exc:
+            if str(exc) == f"NOT_CANCELABLE {JobStatus.CANCELED}":  # RQ's words
+                raise InvalidJobOperation(f"Cannot cancel already canceled job: {job.id}") from None
             raise scripts.script_error(exc, job.id, verb="canceled") from None
         job._status = JobStatus.CANCELED
         # Released after the cancel, as every ended parent's are (release.lua
@@ -1327,6 +1480,63 @@ def _json_list(value: Any) -> Sequence:
     return loaded if isinstance(loaded, list) else ()
 
 
+class Dependency:
+    """Parents a job waits for (RQ keeps it in ``rq.job`` too).
+
+    Args:
+        jobs: a job, a job id, or a list of either.
+        allow_failure: run the child even when a parent fails or is canceled.
+        enqueue_at_front: put the child at the front of its queue once released.
+
+    Raises:
+        ValueError: no job given, or something that is neither a job nor an id.
+    """
+
+    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
+        jobs = list(jobs) if isinstance(jobs, (list, tuple)) else [jobs]
+        if not jobs:
+            raise ValueError("Dependency(jobs=...) needs at least one job.")
+        for parent in jobs:
+            if not isinstance(parent, (Job, str)):
+                raise ValueError(
+                    f"depends_on takes jobs or job ids, not {type(parent).__name__}."
+                )
+        self.jobs = jobs
+        self.allow_failure = allow_failure
+        self.enqueue_at_front = enqueue_at_front
+
+    @property
+    def dependencies(self) -> list[Job | str]:
+        """The parents (RQ's name for :attr:`jobs`)."""
+        return self.jobs
+
+
+def split_depends_on(depends_on: Any) -> tuple[list[Any], bool, bool]:
+    """Return ``(parents, allow_failure, enqueue_at_front)`` from any form of ``depends_on``.
+
+    A list may mix jobs, ids and :class:`Dependency` objects; a flag set on
+    any one of its Dependency objects holds for every parent, as in RQ.
+
+    Raises:
+        ValueError: something that is neither a job, an id nor a Dependency.
+    """
+    if depends_on is None:
+        return [], False, False
+    if isinstance(depends_on, Dependency):
+        return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
+    items = list(depends_on) if isinstance(depends_on, (list, tuple)) else [depends_on]
+    parents: list[Any] = []
+    allow_failure = at_front = False
+    for item in items:
+        if isinstance(item, Dependency):
+            parents += item.jobs
+            allow_failure = allow_failure or item.allow_failure
+            at_front = at_front or item.enqueue_at_front
+        else:
+            parents.append(item)
+    return Dependency(parents).jobs, allow_failure, at_front
+
+
 def cancel_job(
     job_id: str,
     connection: Any = None,
@@ -1362,6 +1572,7 @@ __all__ = [
     "DEFAULT_FAILURE_TTL",
     "DEFAULT_RESULT_TTL",
     "DEFAULT_TIMEOUT",
+    "Dependency",
     "Job",
     "JobStatus",
     "Retry",
@@ -1369,13 +1580,5 @@ __all__ = [
     "cancel_job",
     "get_current_job",
     "requeue_job",
+    "split_depends_on",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Dependency lived here; it is in dependencies.py now, which imports this module.
-    if name == "Dependency":
-        from .dependencies import Dependency
-
-        return Dependency
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -103,7 +103,7 @@ def test_attributes_of_a_queued_job(queue, redis_conn, key_prefix):
         assert j.origin == "default"
         assert j.timeout == 180
         assert j.result_ttl is None  # the worker's default (500 s) applies
-        assert j.failure_ttl == 365 * 24 * 3600
+        assert j.failure_ttl is None  # the default (a year) applies, as in RQ
         assert j.ttl is None
         assert j.meta == {}
         assert j.started_at is None
@@ -316,7 +316,9 @@ def test_result_ttl_zero_keeps_nothing(queue, make_worker, redis_conn, key_prefi
     worker.work(burst=True)
     assert worker.successful_job_count == 1
     assert not redis_conn.exists(job.key)
-    assert job.get_status() is None
+    with pytest.raises(InvalidJobOperation):  # gone, as in RQ
+        job.get_status()
+    assert job.get_status(refresh=False) is None and not job.is_finished
     assert job.id not in queue.finished_job_registry
     assert queue.finished_job_registry.count == 0
     with pytest.raises(NoSuchJobError):
@@ -440,7 +442,8 @@ def test_delete(queue, make_worker, redis_conn):
     queued.delete()
     assert not redis_conn.exists(queued.key)
     assert queue.job_ids == []
-    assert queued.get_status() is None
+    with pytest.raises(InvalidJobOperation):
+        queued.get_status()
 
     failed = queue.enqueue(jobs.fail)
     make_worker([queue]).work(burst=True)
@@ -486,9 +489,10 @@ def test_retry_validation():
     for bad in ({"max": 0}, {"max": True}, {"max": 1, "interval": -1}, {"max": 1, "interval": []}):
         with pytest.raises(ValueError):
             Retry(**bad)
-    assert Retry.delay([1, 5], 3, 3) == 1
-    assert Retry.delay([1, 5], 3, 2) == 5
-    assert Retry.delay([1, 5], 3, 1) == 5
+    # As RQ counts: waits from the end of the list by the retries left, the first repeating.
+    assert [Retry.delay([1, 5], left) for left in (3, 2, 1)] == [1, 1, 5]
+    assert [Retry.delay([1, 2, 3], left) for left in (3, 2, 1)] == [1, 2, 3]
+    assert (Retry.delay([], 2), Retry.delay(None, 1)) == (0, 0)
     # RQ's names: the repr, get_interval (the last interval repeats), the keyword.
     assert repr(Retry(max=1)) == "Retry(max=1, interval=0, enqueue_at_front=False)"
     assert repr(Retry(2, [1, 2], True)) == "Retry(max=2, interval=[1, 2], enqueue_at_front=True)"

@@ -561,6 +561,31 @@ def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     return _run("delete", client, keys, [job_id])
 
 
+def move(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    where: str,
+    value: float = 0,
+    at_front: bool = False,
+    fields: Sequence[Any] = (),
+) -> Any:
+    """Move a job from wherever it is to ``where`` (see move.lua for ``value``).
+
+    Returns ``[new status, dependents JSON]``; on a pipeline, that pipeline's
+    reply holds it.
+    """
+    keys = (
+        [ks.job(queue, job_id), ks.queue(queue)]
+        + [ks.registry(queue, kind) for kind in REGISTRIES]
+        + [ks.priority(queue)]
+    )
+    args = [job_id, repr(now), where, repr(float(value)), "1" if at_front else "0"]
+    return _run("move", client, keys, [*args, ks.wake_channel(queue), *fields])
+
+
 def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
     return _run(
         "empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)], [batch]
