@@ -178,7 +178,7 @@ class Job:
         id: str | None = None,
         connection: Any = None,
         *,
-        origin: str = "default",
+        origin: str = "",
         serializer: Any = None,
         prefix: str | None = None,
     ):
@@ -188,6 +188,7 @@ class Job:
         self.connection = resolve_connection(connection)
         self.serializer: Serializer = resolve_serializer(serializer)
         self.keys: KeySpace = keyspace(prefix)
+        #: The job's queue; "" until it is enqueued or saved, as in RQ.
         self.origin = origin
         self.func_name: str | None = None
         self._description: str | None = None
@@ -198,7 +199,7 @@ class Job:
         self._loaded = False
         self._status: JobStatus | None = None
         # The timestamp properties' storage (UNIX seconds), set directly: cheaper.
-        self._created_at: float | None = None
+        self._created_at: float | None = now()
         self._enqueued_at: float | None = None
         self._started_at: float | None = None
         self._ended_at: float | None = None
@@ -212,6 +213,8 @@ class Job:
         # and every container a job allocates adds to the cyclic GC's work
         # when thousands are enqueued or run in a row.
         self._meta: dict | None = None
+        #: The stored meta this process could not read (see :meth:`_read_meta`).
+        self._meta_unread: bytes | None = None
         self._result: Any = None
         self._result_raw: bytes | None = None
         self._exc_info: str | None = None
@@ -275,7 +278,7 @@ class Job:
         kwargs: dict | None = None,
         *,
         connection: Any = None,
-        origin: str = "default",
+        origin: str = "",
         id: str | None = None,
         serializer: Any = None,
         prefix: str | None = None,
@@ -481,11 +484,7 @@ class Job:
         self.result_ttl = as_int(get(b"result_ttl"))
         self.failure_ttl = as_int(get(b"failure_ttl"))
         self.ttl = as_int(get(b"ttl"))
-        raw_meta = get(b"meta")
-        try:
-            self._meta = self.serializer.loads(raw_meta) if raw_meta else None
-        except Exception:
-            self._meta = None
+        self._meta = self._read_meta(get(b"meta")) or None
         self._result_raw = get(b"result")
         self._result = None
         self._exc_info = as_str(get(b"exc_info"))
@@ -531,7 +530,7 @@ class Job:
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
             "failure_ttl": self.failure_ttl,
-            "meta": self._dumps(self._meta, "meta") if self._meta else None,
+            "meta": self._meta_field(),
             "deps": json.dumps(self._dependency_keys) if self._dependency_keys else None,
             "pending": json.dumps(self._pending_keys) if self._pending_keys else None,
             "allow_failure": "1" if self.allow_dependency_failures else None,
@@ -649,6 +648,45 @@ class Job:
     def description(self, value: str | None) -> None:
         self._description = value
 
+    @property
+    def data(self) -> bytes:
+        """The call as RQ's ``(func_name, instance, args, kwargs)``, serialized (RQ's name).
+
+        Made with the job's serializer, unsigned: a signed call is verified
+        first, and setting ``data`` signs the call anew (see :mod:`.payloads`).
+
+        Raises:
+            DeserializationError: the job has no function, or its stored call
+                cannot be read.
+        """
+        if self.func_name is None:
+            raise DeserializationError(f"Job {self.id} has no function, so no call data.")
+        if self._loaded or self._data is not None:
+            call = (self.func_name, self.instance, self.args, self.kwargs)
+        else:
+            call = (self.func_name, None, (), {})
+        return self._plain_serializer().dumps(call)
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        try:
+            func_name, instance, args, kwargs = self._plain_serializer().loads(value)
+        except Exception as exc:
+            raise DeserializationError(f"Cannot read call data for job {self.id}: {exc}") from exc
+        self.func_name = func_name
+        self._instance, self._args, self._kwargs = instance, tuple(args), dict(kwargs)
+        self._loaded = True
+        self._data = self._dumps(
+            (self._instance, self._args, self._kwargs),
+            f"the arguments of {func_name}",
+            bound=self._call_binding(),
+        )
+
+    def _plain_serializer(self) -> Any:
+        """The job's serializer without its signature (see :class:`SignedSerializer`)."""
+        serializer = self.serializer
+        return serializer.inner if isinstance(serializer, SignedSerializer) else serializer
+
     def call_string(self) -> str:
         try:
             args = [_describe.repr(a) for a in self.args]
@@ -660,8 +698,20 @@ class Job:
     # -- state ---------------------------------------------------------------
 
     @property
+    def queue_name(self) -> str:
+        """The queue whose keys hold the job: its ``origin``, else ``"default"``.
+
+        A job not enqueued yet has no origin (as in RQ); saved, it is kept
+        under the default queue until :meth:`Queue.enqueue_job` places it.
+        """
+        return self.origin or DEFAULT_QUEUE_NAME
+
+    @property
     def key(self) -> str:
-        return self.keys.job(self.origin, self.id)
+        return self.keys.job(self.queue_name, self.id)
+
+    def __str__(self) -> str:
+        return f"<Job {self.id}: {self.description}>"
 
     def __repr__(self) -> str:
         return f"Job({self.id!r}, enqueued_at={self.enqueued_at!r})"
@@ -806,14 +856,39 @@ class Job:
         self._meta = value
 
     def get_meta(self, refresh: bool = True) -> dict:
+        """:attr:`meta`, read fresh from Redis unless ``refresh`` is False."""
         if refresh and (stored := self.store.read(self, "meta")) is not None:
-            raw = stored[0]
-            self.meta = self.serializer.loads(raw) if raw else {}
+            self.meta = self._read_meta(stored[0])
         return self.meta
 
     def save_meta(self) -> None:
         """Store ``job.meta``; the job must still exist."""
-        self.store.write(self, "meta", self._dumps(self.meta, "meta"))
+        self.store.write(self, "meta", self._meta_field() or self._dumps({}, "meta"))
+
+    def _read_meta(self, raw: bytes | None) -> dict:
+        """Stored meta as a dict; ``{"unserialized": raw}`` when it cannot be read here.
+
+        Meta written by another process may hold objects this one cannot
+        import: as in RQ, the raw bytes are kept under ``"unserialized"`` and
+        written back as they were by :meth:`save` and :meth:`save_meta` until
+        the meta is changed.
+        """
+        self._meta_unread = None
+        if not raw:
+            return {}
+        try:
+            return self.serializer.loads(raw)
+        except Exception:
+            self._meta_unread = raw
+            return {"unserialized": raw}
+
+    def _meta_field(self) -> bytes | None:
+        """The meta as stored: None for none, the bytes read if unreadable and unchanged."""
+        if not self._meta:
+            return None
+        if self._meta_unread is not None and self._meta == {"unserialized": self._meta_unread}:
+            return self._meta_unread
+        return self._dumps(self._meta, "meta")
 
     def save(self) -> None:
         """Store the fields people change after enqueueing: meta, description, TTLs, timeout.
@@ -845,12 +920,13 @@ class Job:
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
             "failure_ttl": self.failure_ttl,
-            "meta": self._dumps(self._meta, "meta") if self._meta else None,
+            "meta": self._meta_field(),
         }
         if not scripts.save(self.connection, self.key, values):
             raise NoSuchJobError(f"No job with id {self.id!r}.")
 
     def _save_created(self) -> None:
+        self.origin = self.queue_name
         if self._created_at is None:
             self._created_at = now()
         fields = ["status", JobStatus.CREATED.value, "created_at", repr(self._created_at)]
@@ -922,7 +998,7 @@ class Job:
     def get_position(self) -> int | None:
         """Where this job waits in its queue (0: taken next), or None when it is not waiting."""
         conn, keys = self.connection, self.keys
-        queue, prio = keys.queue(self.origin), keys.priority(self.origin)
+        queue, prio = keys.queue(self.queue_name), keys.priority(self.queue_name)
         split = 100 * PRIORITY_BAND  # below: before the list; above: after it
         pipe = conn.pipeline(transaction=False)
         pipe.lpos(queue, self.id)
@@ -997,7 +1073,7 @@ class Job:
     def get_scheduled_time(self) -> datetime | None:
         """When a scheduled job (or a retry waiting its delay) enters its queue; else None."""
         score = self.connection.zscore(
-            self.keys.registry(self.origin, JobStatus.SCHEDULED), self.id
+            self.keys.registry(self.queue_name, JobStatus.SCHEDULED), self.id
         )
         return to_datetime(score)
 
@@ -1222,7 +1298,7 @@ class Job:
             scripts.preload(self.connection, "move")
         try:
             scripts.move(
-                client, self.keys, self.origin, self.id, now(), where, value, at_front, fields
+                client, self.keys, self.queue_name, self.id, now(), where, value, at_front, fields
             )
         except ResponseError as exc:
             raise scripts.script_error(exc, self.id) from None
@@ -1385,7 +1461,9 @@ class RedisStore(JobStore):
 
     def requeue(self, job: Job, at_front: bool) -> JobStatus:
         try:
-            status = scripts.requeue(job.connection, job.keys, job.origin, job.id, now(), at_front)
+            status = scripts.requeue(
+                job.connection, job.keys, job.queue_name, job.id, now(), at_front
+            )
         except Exception as exc:
             raise scripts.script_error(exc, job.id, verb="requeued") from None
         job._status = JobStatus(as_str(status))
@@ -1394,7 +1472,9 @@ class RedisStore(JobStore):
     def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
         keep = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
         try:
-            dependents = scripts.cancel(job.connection, job.keys, job.origin, job.id, now(), keep)
+            dependents = scripts.cancel(
+                job.connection, job.keys, job.queue_name, job.id, now(), keep
+            )
         except Exception as exc:
             if str(exc) == f"NOT_CANCELABLE {JobStatus.CANCELED}":  # RQ's words
                 raise InvalidJobOperation(f"Cannot cancel already canceled job: {job.id}") from None
@@ -1407,7 +1487,7 @@ class RedisStore(JobStore):
         rate_limits.release_slot(job)
 
     def delete(self, job: Job) -> None:
-        reply = scripts.delete(job.connection, job.keys, job.origin, job.id)
+        reply = scripts.delete(job.connection, job.keys, job.queue_name, job.id)
         job._status = None
         if reply:
             scripts.release_dependents(job.connection, job.keys, job.key, reply[1], "deleted")
@@ -1445,6 +1525,9 @@ class MemoryStore(JobStore):
     def delete(self, job: Job) -> None:
         job._status = None
 
+
+#: Where a job not enqueued yet is kept when it is saved (see Job.queue_name).
+DEFAULT_QUEUE_NAME = "default"
 
 #: The stores jobs share (they keep nothing of their own).
 REDIS = RedisStore()
@@ -1498,9 +1581,7 @@ class Dependency:
             raise ValueError("Dependency(jobs=...) needs at least one job.")
         for parent in jobs:
             if not isinstance(parent, (Job, str)):
-                raise ValueError(
-                    f"depends_on takes jobs or job ids, not {type(parent).__name__}."
-                )
+                raise ValueError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
         self.jobs = jobs
         self.allow_failure = allow_failure
         self.enqueue_at_front = enqueue_at_front

@@ -17,7 +17,9 @@ from .utils import now
 from .vocabulary import DEFAULT_FAILURE_TTL, JobStatus
 
 
-def call_exception_handlers(handlers: Iterable[Callable[..., Any]], job: Any, *exc_info: Any) -> None:
+def call_exception_handlers(
+    handlers: Iterable[Callable[..., Any]], job: Any, *exc_info: Any
+) -> None:
     """Call each handler as ``handler(job, *exc_info)``, in order.
 
     A handler that returns a false value other than None ends the chain
@@ -55,7 +57,7 @@ def record_job_failure(job: Job, exc_string: str, pipeline: Any = None) -> None:
         scripts.move(
             client,
             job.keys,
-            job.origin,
+            job.queue_name,
             job.id,
             timestamp,
             JobStatus.FAILED,

@@ -214,7 +214,7 @@ class Queue:
         """
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
         job = self.job_handle(job_id)
-        if job.get_status() != JobStatus.QUEUED:
+        if not job.is_queued:  # also when there is no such job
             return False
         try:
             job.cancel()
@@ -428,6 +428,7 @@ class Queue:
             if not job.id_chosen:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             job.options = replace(job.options or EnqueueOptions(), job_id=job.id, unique=True)
+        job.origin = self.name  # a job from Job.create() has none yet, as in RQ
         self._fill_defaults(job)  # a job from Job.create() gets them here, as in RQ
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         if pipeline is not None:
@@ -481,6 +482,7 @@ class Queue:
     def _enqueue_in_pipeline(
         self, pipeline: Any, job: Job, at_front: bool, depends_on: Any, at: Any
     ) -> Job:
+        job.origin = self.name
         if not self.is_async:
             raise InvalidJobOperation(
                 f"Queue {self.name!r} runs jobs at once (is_async=False): "

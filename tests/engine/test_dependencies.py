@@ -296,3 +296,57 @@ def test_dependencies_on_inline_queue(make_queue, redis_conn, key_prefix):
     lenient = inline.enqueue(jobs.add, 5, 6, depends_on=Dependency(failed, allow_failure=True))
     assert lenient.is_finished
     assert lenient.result == 11
+
+
+# -- what Job.create records of depends_on, and reading parents back ----------
+
+
+def test_create_records_the_parents_and_allow_failure(queue, redis_conn, key_prefix):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    job = Job.create(
+        jobs.add,
+        args=(2, 2),
+        depends_on=Dependency([parent, "other-id"], allow_failure=True),
+        connection=redis_conn,
+        prefix=key_prefix,
+    )
+    assert job.dependency_ids == [parent.id, "other-id"] and job.allow_dependency_failures
+    assert Dependency(parent).dependencies == [parent]  # RQ's name for .jobs
+    job.save()
+    fetched = Job.fetch(job.id, connection=redis_conn, prefix=key_prefix)
+    assert fetched.allow_dependency_failures
+    (many,) = Job.fetch_many([job.id], redis_conn, origin=fetched.origin, prefix=key_prefix)
+    assert many.allow_dependency_failures
+    plain = Job.create(jobs.add, args=(1, 1), depends_on=parent, connection=redis_conn)
+    assert plain.dependency_ids == [parent.id] and not plain.allow_dependency_failures
+    with pytest.raises(ValueError):
+        Job.create(jobs.add, args=(1, 1), depends_on=[parent, 12345], connection=redis_conn)
+
+
+def test_dependency_and_fetch_dependencies_leave_out_parents_gone(queue, redis_conn, key_prefix):
+    a, b = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    child = queue.enqueue(jobs.add, 3, 3, depends_on=[a, b])
+    assert child.dependency == a
+    assert child.fetch_dependencies() == [a, b]
+    a.delete()
+    assert child.fetch_dependencies() == [b] and child.dependency is None  # the first is gone
+    unsaved = Job.create(
+        jobs.add, args=(1, 1), depends_on=[b.id], connection=redis_conn, prefix=key_prefix
+    )
+    assert unsaved.fetch_dependencies() == [b]  # by id, before any enqueue
+    assert Job.create(jobs.add, args=(1, 1), connection=redis_conn).dependency is None
+
+
+def test_fetch_dependencies_can_watch_the_parents(queue, redis_conn):
+    import redis
+
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    with redis_conn.pipeline() as pipe:
+        assert child.fetch_dependencies(watch=True, pipeline=pipe) == [parent]
+        parent.meta["changed"] = True
+        parent.save_meta()  # the parent changes meanwhile
+        pipe.multi()
+        pipe.set("anything", 1)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
