@@ -7,7 +7,7 @@ import traceback
 
 import pytest
 
-from django_jobqueue.engine import JobStatus, NoSuchJobError, defaults
+from django_jobqueue.engine import JobStatus, NoSuchJobError, Worker, defaults
 from django_jobqueue.engine.job_lifecycle import (
     call_exception_handlers,
     format_exc_info,
@@ -65,6 +65,10 @@ def test_record_job_failure_fails_a_job_wherever_it_is(queue, redis_conn):
         record_job_failure(job, "gone")
 
 
-def test_defaults_has_rqs_names():
+def test_defaults_has_rqs_names(redis_conn):
     assert defaults.CALLBACK_TIMEOUT == 60
     assert (defaults.DEFAULT_RESULT_TTL, defaults.DEFAULT_FAILURE_TTL) == (500, 365 * 24 * 3600)
+    # What a worker does unless told otherwise, under RQ's names.
+    worker = Worker(["default"], connection=redis_conn)
+    assert worker.stop_poll_interval == defaults.DEFAULT_JOB_MONITORING_INTERVAL
+    assert worker.worker_ttl == defaults.DEFAULT_WORKER_TTL
