@@ -1313,7 +1313,12 @@ class Job:
             self.enqueue_at_front or (self.enqueue_at_front_on_retry and self.ended_at is not None)
         )
 
-    def cancel(self, enqueue_dependents: bool = False) -> None:
+    def cancel(
+        self,
+        pipeline: Any = None,
+        enqueue_dependents: bool = False,
+        remove_from_dependencies: bool = False,
+    ) -> None:
         """Cancel a job that is queued, deferred, scheduled or running.
 
         A running job is not interrupted (as in RQ; :func:`~.worker.stop_job`
@@ -1321,9 +1326,15 @@ class Job:
         canceled, its result (if any) kept and its dependents left deferred.
 
         Args:
+            pipeline: a redis-py pipeline: the cancel is done when the caller
+                executes it (errors show there). Refused (ValueError) for a
+                job with dependents or a rate limit, whose release takes
+                steps after the cancel, and with ``enqueue_dependents``.
             enqueue_dependents: release the job's dependents as if it had
                 finished (each still waits for its other dependencies);
                 otherwise only those that allow a failed parent are released.
+            remove_from_dependencies: also take the job off its parents'
+                lists of dependents (:attr:`dependent_ids`).
 
         Raises:
             InvalidJobOperation: the job already ended (or was canceled).
@@ -1333,11 +1344,59 @@ class Job:
             # Not in Redis yet: the commit hook sees the status and leaves it out.
             self._status = JobStatus.CANCELED
             return
-        self.store.cancel(self, enqueue_dependents)
+        if pipeline is not None:
+            if enqueue_dependents:
+                raise ValueError(
+                    f"Job {self.id}: cancel(enqueue_dependents=True) releases the dependents "
+                    "once the cancel is done, which a caller's pipeline does not allow: "
+                    "cancel without pipeline=."
+                )
+            self._refuse_pipeline("canceled")
+        parents = self._stored_dependency_keys() if remove_from_dependencies else ()
+        self.store.cancel(self, enqueue_dependents, pipeline)
+        for parent_key in parents:
+            client = self.connection if pipeline is None else pipeline
+            if pipeline is not None:
+                scripts.preload(self.connection, "remove_dependent")
+            scripts.remove_dependent(client, parent_key, self.key)
 
-    def delete(self) -> None:
-        """Remove the job from Redis: its data, its queue and every registry."""
-        self.store.delete(self)
+    def delete(
+        self, pipeline: Any = None, remove_from_queue: bool = True, delete_dependents: bool = False
+    ) -> None:
+        """Remove the job from Redis: its data, its queue and every registry.
+
+        Its dependents are told, as when a parent fails: those that allow
+        a failed parent and wait for no other enter their queue; the others
+        stay deferred (``delete_dependents`` deletes them).
+
+        Args:
+            pipeline: a redis-py pipeline: the delete is done when the caller
+                executes it. Refused (ValueError) for a job with dependents
+                or a rate limit, whose release takes steps after the delete.
+            remove_from_queue: RQ's keyword, always True here: the id leaves
+                its queue with its hash, so no worker meets an id without a job.
+            delete_dependents: delete the jobs waiting on this one first.
+        """
+        if delete_dependents:
+            for dependent in self.fetch_dependents():
+                if dependent is not None:
+                    dependent.delete(pipeline)
+        if pipeline is not None:
+            self._refuse_pipeline("deleted")
+        self.store.delete(self, pipeline)
+
+    def _refuse_pipeline(self, verb: str) -> None:
+        """Raise ValueError when the job cannot be ``verb`` on a caller's pipeline."""
+        if self.has_rate_limit or self._refresh_dependent_keys():
+            raise ValueError(
+                f"Job {self.id} has dependents or a rate limit, which are told once it is "
+                f"{verb}, after a caller's pipeline would run: do it without pipeline=."
+            )
+
+    def _stored_dependency_keys(self) -> Sequence[str]:
+        if not self._dependency_keys and (stored := self.store.read(self, "deps")) is not None:
+            self._dependency_keys = _json_list(stored[0])
+        return self._dependency_keys
 
     # -- what a read brought (for readers showing many jobs) -----------------
 
@@ -1430,10 +1489,10 @@ class JobStore:
     def requeue(self, job: Job, at_front: bool) -> JobStatus:
         raise NotImplementedError
 
-    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False, pipeline: Any = None) -> None:
         raise NotImplementedError
 
-    def delete(self, job: Job) -> None:
+    def delete(self, job: Job, pipeline: Any = None) -> None:
         raise NotImplementedError
 
 
@@ -1469,8 +1528,13 @@ class RedisStore(JobStore):
         job._status = JobStatus(as_str(status))
         return job._status
 
-    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False, pipeline: Any = None) -> None:
         keep = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(job.connection, "cancel")
+            scripts.cancel(pipeline, job.keys, job.queue_name, job.id, now(), keep)
+            job._status = JobStatus.CANCELED
+            return
         try:
             dependents = scripts.cancel(
                 job.connection, job.keys, job.queue_name, job.id, now(), keep
@@ -1486,7 +1550,12 @@ class RedisStore(JobStore):
         scripts.release_dependents(job.connection, job.keys, job.key, dependents, outcome)
         rate_limits.release_slot(job)
 
-    def delete(self, job: Job) -> None:
+    def delete(self, job: Job, pipeline: Any = None) -> None:
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(job.connection, "delete")
+            scripts.delete(pipeline, job.keys, job.queue_name, job.id)
+            job._status = None
+            return
         reply = scripts.delete(job.connection, job.keys, job.queue_name, job.id)
         job._status = None
         if reply:
@@ -1517,12 +1586,12 @@ class MemoryStore(JobStore):
             "enqueue the call again."
         )
 
-    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False, pipeline: Any = None) -> None:
         if job._status != JobStatus.DEFERRED:
             raise InvalidJobOperation(f"Job {job.id} is {job._status} and cannot be canceled.")
         job._status = JobStatus.CANCELED
 
-    def delete(self, job: Job) -> None:
+    def delete(self, job: Job, pipeline: Any = None) -> None:
         job._status = None
 
 
@@ -1632,7 +1701,9 @@ def cancel_job(
         NoSuchJobError: no queue holds a job with this id.
         InvalidJobOperation: the job already ended.
     """
-    Job.fetch(job_id, connection, serializer, prefix=prefix).cancel(enqueue_dependents)
+    Job.fetch(job_id, connection, serializer, prefix=prefix).cancel(
+        enqueue_dependents=enqueue_dependents
+    )
 
 
 def requeue_job(

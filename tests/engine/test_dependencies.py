@@ -350,3 +350,58 @@ def test_fetch_dependencies_can_watch_the_parents(queue, redis_conn):
         pipe.set("anything", 1)
         with pytest.raises(redis.WatchError):
             pipe.execute()
+
+
+# -- cancel and delete: RQ's keywords --------------------------------------------
+
+
+def test_cancel_can_take_a_child_off_its_parents(queue):
+    parent = queue.enqueue(jobs.add, 1, 1, job_id="parent")
+    first = queue.enqueue(jobs.add, 2, 2, depends_on=parent, job_id="first")
+    second = queue.enqueue(jobs.add, 3, 3, depends_on=parent, job_id="second")
+    assert set(parent.dependent_ids) == {first.id, second.id}
+    queue.job_handle(first.id).cancel(remove_from_dependencies=True)  # a handle: deps read
+    assert parent.dependent_ids == [second.id]
+    second.cancel()
+    assert parent.dependent_ids == [second.id]
+    second.requeue()
+    queue.job_handle(second.id).cancel(remove_from_dependencies=True)
+    assert parent.dependent_ids == []
+
+
+def test_cancel_and_delete_on_a_callers_pipeline(queue, redis_conn):
+    job, other = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    with redis_conn.pipeline() as pipe:
+        job.cancel(pipeline=pipe)
+        other.delete(pipeline=pipe)
+        assert queue.job_ids == [job.id, other.id]  # nothing before the caller executes
+        pipe.execute()
+    assert job.get_status() == JobStatus.CANCELED and job.id in queue.canceled_job_registry
+    assert queue.job_ids == [] and not redis_conn.exists(other.key)
+
+
+def test_a_pipeline_is_refused_where_dependents_must_be_told(queue, redis_conn):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    with redis_conn.pipeline() as pipe:
+        with pytest.raises(ValueError, match="without pipeline="):
+            parent.cancel(pipeline=pipe)
+        with pytest.raises(ValueError, match="without pipeline="):
+            parent.delete(pipeline=pipe)
+        with pytest.raises(ValueError, match="without pipeline="):
+            child.cancel(pipeline=pipe, enqueue_dependents=True)
+    assert parent.get_status() == JobStatus.QUEUED and child.get_status() == JobStatus.DEFERRED
+
+
+def test_delete_can_delete_the_dependents_first(queue, redis_conn):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    kept = queue.enqueue(jobs.add, 3, 3, depends_on=parent)
+    kept_too = queue.enqueue(jobs.add, 4, 4, depends_on=parent)
+    parent.delete(delete_dependents=True)
+    assert not any(redis_conn.exists(j.key) for j in (parent, child, kept, kept_too))
+    assert queue.deferred_job_registry.count == 0 and queue.job_ids == []
+    lone = queue.enqueue(jobs.add, 5, 5)
+    other = queue.enqueue(jobs.add, 6, 6, depends_on=lone)
+    lone.delete()  # without: the child stays, deferred
+    assert other.get_status() == JobStatus.DEFERRED

@@ -491,6 +491,11 @@ def add_dependent(client: Any, ks: KeySpace, parent_key: str, child_key: str) ->
     return _run("add_dependent", client, [parent_key], [child_key])
 
 
+def remove_dependent(client: Any, parent_key: str, child_key: str) -> Any:
+    """Returns 1 when the parent listed the child (it no longer does), else 0."""
+    return _run("remove_dependent", client, [parent_key], [child_key])
+
+
 def release(
     client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
 ) -> Any:
