@@ -38,6 +38,7 @@ from .errors import (
 )
 from .keys import PRIORITY_BAND, KeySpace, keyspace, validate_job_id
 from .options import EnqueueOptions
+from .parents import locate, register, satisfies
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .results import Result
@@ -1183,6 +1184,33 @@ class Job:
                 )[0]
             )
         return jobs
+
+    def register_dependency(self, pipeline: Any = None) -> None:
+        """Find the parents given to :meth:`create` and tell those not done of this job.
+
+        :meth:`Queue.enqueue_job` does this itself, after storing the job
+        deferred; this is RQ's name for code that builds jobs by hand. The
+        parents found are the job's :attr:`dependency_ids` (and are stored by
+        :meth:`save`); each one not finished (nor ended, with
+        ``allow_failure``) lists the job among its dependents. With
+        ``pipeline``, they are told when the caller executes it.
+
+        Raises:
+            NoSuchJobError: a parent id that no queue holds.
+        """
+        if not self._declared_parents:
+            return
+        found = locate(self.connection, self.keys, list(self._declared_parents))
+        self._dependency_keys = [key for key, _ in found]
+        waiting = [
+            key for key, status in found if not satisfies(status, self.allow_dependency_failures)
+        ]
+        if pipeline is None:
+            register(self.connection, self.keys, self.key, waiting, self.allow_dependency_failures)
+            return
+        scripts.preload(self.connection, "add_dependent")  # a caller's pipeline cannot load it
+        for key in waiting:
+            scripts.add_dependent(pipeline, self.keys, key, self.key)
 
     def _parent_jobs(self) -> list[Job | None]:
         if self._dependency_keys or not self._declared_parents:

@@ -405,3 +405,37 @@ def test_delete_can_delete_the_dependents_first(queue, redis_conn):
     other = queue.enqueue(jobs.add, 6, 6, depends_on=lone)
     lone.delete()  # without: the child stays, deferred
     assert other.get_status() == JobStatus.DEFERRED
+
+
+def test_register_dependency_finds_and_tells_the_parents(
+    queue, make_worker, redis_conn, key_prefix
+):
+    done = queue.enqueue(jobs.add, 2, 2)
+    make_worker([queue]).work(burst=True)
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = Job.create(
+        jobs.add,
+        args=(3, 3),
+        depends_on=[parent, done.id],
+        connection=redis_conn,
+        prefix=key_prefix,
+    )
+    child.register_dependency()
+    assert child.dependency_ids == [parent.id, done.id]
+    assert parent.dependent_ids == [child.id] and done.dependent_ids == []  # done: not waited for
+    assert not child.dependencies_are_met()
+    child.save()
+    fetched = Job.fetch(child.id, connection=redis_conn, prefix=key_prefix)
+    assert fetched.fetch_dependencies() == [parent, done]
+
+    later = Job.create(
+        jobs.add, args=(4, 4), depends_on=parent, connection=redis_conn, prefix=key_prefix
+    )
+    with redis_conn.pipeline() as pipe:
+        later.register_dependency(pipe)
+        assert parent.dependent_ids == [child.id]
+        pipe.execute()
+    assert set(parent.dependent_ids) == {child.id, later.id}
+    alone = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    alone.register_dependency()
+    assert alone.dependencies_are_met() and alone.fetch_dependencies() == []
