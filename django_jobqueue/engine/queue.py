@@ -577,7 +577,7 @@ class Queue:
         func: Any, args: Iterable | None = None, kwargs: dict | None = None, **options: Any
     ) -> EnqueueData:
         """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
-        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**options))
+        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**dict(options)), options)
 
     def enqueue_many(
         self, calls: Iterable[EnqueueData], batch_size: int = 1000, pipeline: Any = None
@@ -756,9 +756,14 @@ class EnqueueData(NamedTuple):
     args: Iterable | None
     kwargs: dict | None
     options: EnqueueOptions
+    #: The options as given to prepare_data, before they were checked.
+    given: dict | None = None
 
     def __getattr__(self, name: str) -> Any:
-        # RQ's EnqueueData has each option as an attribute (data.job_id, ...).
+        # RQ's EnqueueData has each option as an attribute (data.job_id, ...),
+        # as it was given (on_success=print is print, not a Callback).
+        if self.given is not None and name in self.given:
+            return self.given[name]
         if name in EnqueueOptions.__dataclass_fields__:
             return getattr(self.options, name)
         raise AttributeError(f"EnqueueData has no attribute {name!r}")

@@ -132,3 +132,19 @@ def test_on_stopped_runs_when_a_job_is_stopped_on_purpose(queue, make_worker):
     queue.connection.hset(made.key, mapping={"status": "started", "worker": "w"})
     assert perform_job(made, "w") == JobStatus.STOPPED
     assert _seen(queue) == ["stopped|stopped"]
+
+
+def test_prepare_data_keeps_the_callbacks_as_given(queue):
+    data = queue.prepare_data(
+        jobs.add,
+        (1, 2),
+        on_success=print,
+        on_failure=Callback(jobs.on_failure_callback, timeout=5),
+        job_timeout=30,
+    )
+    (job,) = queue.enqueue_many([data])
+    assert data.on_success is print and job.success_callback == data.on_success
+    assert data.on_failure == Callback(jobs.on_failure_callback, timeout=5)
+    assert job.failure_callback is jobs.on_failure_callback and job.failure_callback_timeout == 5
+    assert (data.job_timeout, data.timeout, job.timeout) == (30, 30, 30)
+    assert data.on_stopped is None and data.options.on_success == Callback(print)
