@@ -564,6 +564,32 @@ class Job:
                 flat += [name, value]
         return flat
 
+    def to_dict(self, include_meta: bool = True, include_result: bool = True) -> dict[str, Any]:
+        """The job as its hash holds it, field by field (RQ's name; our field names).
+
+        With the status, times (UNIX seconds), worker and queue besides the
+        fields :meth:`to_fields` lists; ``include_meta`` and
+        ``include_result`` (the serialized result and the traceback) as in RQ.
+        """
+        pairs = self.to_fields()
+        fields: dict[str, Any] = dict(zip(pairs[::2], pairs[1::2]))
+        fields["origin"] = self.origin
+        if self._status is not None:
+            fields["status"] = str(self._status)
+        for name in ("created_at", "enqueued_at", "started_at", "ended_at"):
+            if (stamp := getattr(self, f"_{name}")) is not None:
+                fields[name] = stamp
+        if self.worker_name:
+            fields["worker"] = self.worker_name
+        if include_result:
+            if self._result_raw is not None:
+                fields["result"] = self._result_raw
+            if self._exc_info is not None:
+                fields["exc_info"] = self._exc_info
+        if not include_meta:
+            fields.pop("meta", None)
+        return fields
+
     # -- serialization -------------------------------------------------------
 
     def _call_binding(self) -> bytes:

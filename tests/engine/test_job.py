@@ -867,3 +867,21 @@ def test_should_enqueue_at_front(redis_conn):
     assert not job.should_enqueue_at_front()  # it never ran: not a retry
     job.ended_at = datetime.datetime.now(UTC)
     assert job.should_enqueue_at_front()
+
+
+def test_to_dict_is_the_job_field_by_field(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2, meta={"a": 1}, description="adding")
+    before = job.to_dict()
+    assert before["func"] == "tests.engine.jobs.add" and before["desc"] == "adding"
+    assert before["status"] == "queued" and before["origin"] == "default"
+    assert "meta" in before and "meta" not in job.to_dict(include_meta=False)
+    job.meta["b"] = 2
+    job.save_meta()
+    after = _fetch(job.id, redis_conn, key_prefix).to_dict()
+    assert pickle.loads(after.pop("meta")) == {"a": 1, "b": 2}
+    before.pop("meta")
+    assert after == before
+    make_worker([queue]).work(burst=True)
+    job.refresh()
+    assert pickle.loads(job.to_dict()["result"]) == 3
+    assert "result" not in job.to_dict(include_result=False)

@@ -65,9 +65,7 @@ def test_invalid_queue_names(name):
         validate_queue_name(name)
 
 
-@pytest.mark.parametrize(
-    "job_id", ["", "has space", "x" * 201, "{tag}", "abc\n", "a/b", "\nabc"]
-)
+@pytest.mark.parametrize("job_id", ["", "has space", "x" * 201, "{tag}", "abc\n", "a/b", "\nabc"])
 def test_invalid_job_ids(job_id):
     with pytest.raises(ValueError, match="Invalid job id"):
         validate_job_id(job_id)
