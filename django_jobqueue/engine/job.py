@@ -1190,6 +1190,10 @@ class Job:
         """Ids of jobs waiting on this one (read fresh from Redis)."""
         return [self.keys.split_job_key(k)[1] for k in self._refresh_dependent_keys()]
 
+    def dependent_keys(self) -> list[str]:
+        """Keys of the jobs waiting on this one (read fresh from Redis), for cross-queue use."""
+        return list(self._refresh_dependent_keys())
+
     def _refresh_dependent_keys(self) -> Sequence[str]:
         """Dependents are added after the job is written, so they are re-read each time."""
         if (stored := self.store.read(self, "dependents")) is not None:

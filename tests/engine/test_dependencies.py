@@ -439,3 +439,21 @@ def test_register_dependency_finds_and_tells_the_parents(
     alone = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
     alone.register_dependency()
     assert alone.dependencies_are_met() and alone.fetch_dependencies() == []
+
+
+def test_enqueue_dependents_releases_them_by_the_parents_status(
+    make_queue, make_worker, redis_conn
+):
+    queue, other = make_queue("default"), make_queue("other")
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = other.enqueue(jobs.add, 2, 2, depends_on=parent)
+    lenient = queue.enqueue(jobs.add, 3, 3, depends_on=Dependency(parent, allow_failure=True))
+    assert queue.enqueue_dependents(parent) == {}  # not ended: nothing to release
+    parent.set_status(JobStatus.STOPPED)  # in memory only
+    assert queue.enqueue_dependents(parent, refresh_job_status=False) == {"default": [lenient.id]}
+    assert queue.enqueue_dependents(parent) == {}  # read from Redis: still queued
+    assert child.get_status() == JobStatus.DEFERRED
+    parent.set_status(JobStatus.FINISHED)
+    assert queue.enqueue_dependents(parent, exclude_job_id=child.id, refresh_job_status=False) == {}
+    assert queue.enqueue_dependents(parent, refresh_job_status=False) == {"other": [child.id]}
+    assert child.get_status() == JobStatus.QUEUED and other.job_ids == [child.id]
