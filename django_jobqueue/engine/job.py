@@ -1190,9 +1190,13 @@ class Job:
         """Ids of jobs waiting on this one (read fresh from Redis)."""
         return [self.keys.split_job_key(k)[1] for k in self._refresh_dependent_keys()]
 
-    def dependent_keys(self) -> list[str]:
-        """Keys of the jobs waiting on this one (read fresh from Redis), for cross-queue use."""
-        return list(self._refresh_dependent_keys())
+    def dependent_keys(self, refresh: bool = True) -> list[str]:
+        """Keys of the jobs waiting on this one, for cross-queue use.
+
+        Read fresh from Redis unless ``refresh`` is False: then those last
+        read, or reported by the step that last moved the job (:meth:`move_to`).
+        """
+        return list(self._refresh_dependent_keys() if refresh else self._dependent_keys)
 
     def _refresh_dependent_keys(self) -> Sequence[str]:
         """Dependents are added after the job is written, so they are re-read each time."""
@@ -1313,16 +1317,15 @@ class Job:
         left = self.retries_left - 1
         timestamp = now()
         where = JobStatus.SCHEDULED if interval else JobStatus.QUEUED
-        self._move(
-            pipeline,
+        status = self.move_to(
             where,
             timestamp + interval,
+            pipeline=pipeline,
             at_front=self.enqueue_at_front_on_retry,
             fields=["retries_left", left],
         )
         self.retries_left = left
-        self._status = where
-        return where
+        return status
 
     def prepare_for_execution(self, worker_name: str, pipeline: Any = None) -> None:
         """Mark the job as started by ``worker_name``, wherever it was (RQ's name).
@@ -1332,34 +1335,54 @@ class Job:
         deadline :data:`DEFAULT_WORKER_TTL` seconds away, in the same step.
         """
         timestamp = now()
-        self._move(
-            pipeline,
+        self.move_to(
             JobStatus.STARTED,
             timestamp + DEFAULT_WORKER_TTL,
+            pipeline=pipeline,
             fields=["worker", worker_name, "last_heartbeat", repr(timestamp)],
         )
         self.worker_name = worker_name
         self.started_at = timestamp
-        self._status = JobStatus.STARTED
 
-    def _move(
+    def move_to(
         self,
-        pipeline: Any,
         where: JobStatus,
-        value: float,
+        value: float = 0,
         *,
+        pipeline: Any = None,
         at_front: bool = False,
         fields: Sequence[Any] = (),
-    ) -> None:
+    ) -> JobStatus:
+        """Move the job from wherever it is to ``where``, in one step; returns its status.
+
+        The step under :meth:`retry`, :meth:`prepare_for_execution` and
+        :func:`.job_lifecycle.record_job_failure` (see ``scripts/move.lua``):
+        ``where`` is ``queued`` (``at_front``), ``scheduled`` (``value``: when
+        due), ``started`` (``value``: the heartbeat deadline) or ``failed``
+        (``value``: seconds to keep it); ``fields`` are set on the job's hash
+        too. It tells no dependent and frees no rate-limit slot. With
+        ``pipeline``, done when the caller executes it (the status returned
+        is then ``where``; a rate limit may yet make a queued job wait).
+
+        Raises:
+            NoSuchJobError: the job is gone (with ``pipeline``: at execute).
+        """
         client = self.connection if pipeline is None else pipeline
         if pipeline is not None:  # a caller's pipeline cannot load a missing script
             scripts.preload(self.connection, "move")
         try:
-            scripts.move(
+            reply = scripts.move(
                 client, self.keys, self.queue_name, self.id, now(), where, value, at_front, fields
             )
         except ResponseError as exc:
             raise scripts.script_error(exc, self.id) from None
+        if pipeline is not None:
+            self._status = where
+        else:
+            self._status = JobStatus(as_str(reply[0]))
+            if where == JobStatus.FAILED:  # the dependents, read in the same step
+                self._dependent_keys = _json_list(reply[1])
+        return self._status
 
     def should_enqueue_at_front(self) -> bool:
         """Whether the job enters its queue at the front (RQ's name).
@@ -1409,7 +1432,7 @@ class Job:
                     "once the cancel is done, which a caller's pipeline does not allow: "
                     "cancel without pipeline=."
                 )
-            self._refuse_pipeline("canceled")
+            self.refuse_pipeline("canceled")
         parents = self._stored_dependency_keys() if remove_from_dependencies else ()
         self.store.cancel(self, enqueue_dependents, pipeline)
         for parent_key in parents:
@@ -1440,11 +1463,15 @@ class Job:
                 if dependent is not None:
                     dependent.delete(pipeline)
         if pipeline is not None:
-            self._refuse_pipeline("deleted")
+            self.refuse_pipeline("deleted")
         self.store.delete(self, pipeline)
 
-    def _refuse_pipeline(self, verb: str) -> None:
-        """Raise ValueError when the job cannot be ``verb`` on a caller's pipeline."""
+    def refuse_pipeline(self, verb: str) -> None:
+        """Raise ValueError when the job cannot be ``verb`` on a caller's pipeline.
+
+        That is when it has dependents or a rate limit: they are told once
+        it has left its place, a step after the caller's pipeline ran.
+        """
         if self.has_rate_limit or self._refresh_dependent_keys():
             raise ValueError(
                 f"Job {self.id} has dependents or a rate limit, which are told once it is "

@@ -10,9 +10,9 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from . import scripts
-from .errors import NoSuchJobError
 from .job import Job
+from .rate_limit import release_slot
+from .scripts import release_dependents
 from .utils import now
 from .vocabulary import DEFAULT_FAILURE_TTL, JobStatus
 
@@ -41,37 +41,26 @@ def record_job_failure(job: Job, exc_string: str, pipeline: Any = None) -> None:
     """Fail ``job`` with the traceback ``exc_string``, wherever it is, without a worker.
 
     The job leaves its queue or registry for the failed registry, kept for
-    its ``failure_ttl``, in one step; with ``pipeline`` that step runs when
-    the caller executes it. Its retries are not used and its dependents are
-    not told (as in RQ): :meth:`Job.requeue` runs it again.
+    its ``failure_ttl``, in one step; its retries are not used (as in RQ):
+    :meth:`Job.requeue` runs it again. Then, as for any failed job, its
+    dependents that allow a failed parent are released and its rate-limit
+    slot is freed. With ``pipeline`` the step runs when the caller executes
+    it, which a job with dependents or a rate limit refuses (``ValueError``).
 
     Raises:
         NoSuchJobError: the job is gone (with ``pipeline``: at execute).
     """
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
-    client = job.connection if pipeline is None else pipeline
-    if pipeline is not None:  # a caller's pipeline cannot load a missing script
-        scripts.preload(job.connection, "move")
+    if pipeline is not None:
+        job.refuse_pipeline("failed")
     timestamp = now()
-    try:
-        scripts.move(
-            client,
-            job.keys,
-            job.queue_name,
-            job.id,
-            timestamp,
-            JobStatus.FAILED,
-            ttl,
-            fields=["exc_info", exc_string],
-        )
-    except Exception as exc:
-        error = scripts.script_error(exc, job.id)
-        if isinstance(error, NoSuchJobError):
-            raise error from None
-        raise
-    job.set_status(JobStatus.FAILED)
+    job.move_to(JobStatus.FAILED, ttl, pipeline=pipeline, fields=["exc_info", exc_string])
     job.exc_info = exc_string
     job.ended_at = timestamp
+    if pipeline is None:
+        dependents = job.dependent_keys(refresh=False)  # as the move read them
+        release_dependents(job.connection, job.keys, job.key, dependents, JobStatus.FAILED)
+        release_slot(job)
 
 
 __all__ = ["call_exception_handlers", "format_exc_info", "record_job_failure"]

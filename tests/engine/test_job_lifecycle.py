@@ -72,3 +72,16 @@ def test_defaults_has_rqs_names(redis_conn):
     worker = Worker(["default"], connection=redis_conn)
     assert worker.stop_poll_interval == defaults.DEFAULT_JOB_MONITORING_INTERVAL
     assert worker.worker_ttl == defaults.DEFAULT_WORKER_TTL
+
+
+def test_record_job_failure_tells_dependents_as_any_failure_does(queue, redis_conn):
+    from django_jobqueue.engine import Dependency
+
+    parent = queue.enqueue(jobs.add, 1, 1, failure_ttl=0)  # deleted as it fails
+    lenient = queue.enqueue(jobs.add, 2, 2, depends_on=Dependency(parent, allow_failure=True))
+    strict = queue.enqueue(jobs.add, 3, 3, depends_on=parent)
+    with redis_conn.pipeline() as pipe, pytest.raises(ValueError, match="without pipeline="):
+        record_job_failure(parent, "boom", pipe)
+    record_job_failure(parent, "boom")
+    assert not redis_conn.exists(parent.key)
+    assert lenient.get_status() == JobStatus.QUEUED and strict.get_status() == JobStatus.DEFERRED
