@@ -763,7 +763,9 @@ class Job:
                 status last known, and the ``is_*`` properties are all False.
         """
         if refresh and self.store.in_redis and not self.unsaved and self._read_status() is None:
-            raise InvalidJobOperation(f"Job {self.id} is gone from Redis (deleted or expired).")
+            raise InvalidJobOperation(
+                f"Job {self.id} is not in Redis (deleted or expired, or never stored)."
+            )
         return self._status
 
     def _read_status(self) -> JobStatus | None:

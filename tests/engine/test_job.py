@@ -823,7 +823,7 @@ def test_get_status_raises_once_the_job_is_gone(queue, redis_conn):
     job = queue.enqueue(jobs.add, 1, 1)
     assert job.get_status() == JobStatus.QUEUED and job.is_queued
     redis_conn.delete(job.key)
-    with pytest.raises(InvalidJobOperation, match="gone"):
+    with pytest.raises(InvalidJobOperation, match="not in Redis"):
         job.get_status()
     assert not job.is_queued and job.get_status(refresh=False) is None
 
@@ -885,3 +885,13 @@ def test_to_dict_is_the_job_field_by_field(queue, make_worker, redis_conn, key_p
     job.refresh()
     assert pickle.loads(job.to_dict()["result"]) == 3
     assert "result" not in job.to_dict(include_result=False)
+
+
+def test_a_saved_job_never_enqueued_can_be_canceled(redis_conn, key_prefix):
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    with pytest.raises(InvalidJobOperation, match="not in Redis"):
+        job.get_status()  # not saved yet
+    job.save()
+    job.cancel()
+    assert job.get_status() == JobStatus.CANCELED
+    assert job.id in Queue(connection=redis_conn, prefix=key_prefix).canceled_job_registry
