@@ -1182,6 +1182,20 @@ class Job:
         return [p.id if isinstance(p, Job) else p for p in self._declared_parents]
 
     @property
+    def _dependency_ids(self) -> list[str]:
+        """RQ's private name for :attr:`dependency_ids`, for code written against it.
+
+        Setting it replaces the parents given to :meth:`create` (ids), to be
+        located by :meth:`register_dependency` or :meth:`Queue.enqueue_job`.
+        """
+        return self.dependency_ids
+
+    @_dependency_ids.setter
+    def _dependency_ids(self, ids: Sequence[str]) -> None:
+        self._declared_parents = list(Dependency(list(ids)).jobs) if ids else []
+        self._dependency_keys = ()
+
+    @property
     def dependency(self) -> Job | None:
         """The first parent job, None without parents or when it is gone (RQ's name)."""
         parents = self._parent_jobs()

@@ -457,3 +457,14 @@ def test_enqueue_dependents_releases_them_by_the_parents_status(
     assert queue.enqueue_dependents(parent, exclude_job_id=child.id, refresh_job_status=False) == {}
     assert queue.enqueue_dependents(parent, refresh_job_status=False) == {"other": [child.id]}
     assert child.get_status() == JobStatus.QUEUED and other.job_ids == [child.id]
+
+
+def test_rqs_private_dependency_ids_set_the_parents(queue, redis_conn, key_prefix):
+    parents = [queue.enqueue(jobs.add, i, i) for i in range(2)]
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    assert job._dependency_ids == []
+    job._dependency_ids = [p.id for p in parents]
+    job.register_dependency()
+    assert job.dependency_ids == [p.id for p in parents] and not job.dependencies_are_met()
+    with pytest.raises(ValueError):
+        job._dependency_ids = [42]
