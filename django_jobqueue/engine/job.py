@@ -1482,6 +1482,39 @@ class Job:
             self.refuse_pipeline("deleted")
         self.store.delete(self, pipeline)
 
+    def cleanup(
+        self, ttl: int | None = None, pipeline: Any = None, remove_from_queue: bool = True
+    ) -> None:
+        """Keep an ended job ``ttl`` more seconds, then let it go (RQ's name).
+
+        ``ttl`` 0 deletes it at once (:meth:`delete`), -1 (any negative) keeps
+        it until deleted, None does nothing. Its registry entry follows, so
+        the registries list it until then. With ``pipeline`` it is done when
+        the caller executes it; ``remove_from_queue`` is passed to ``delete``.
+
+        Raises:
+            InvalidJobOperation: the job has not ended (it waits or runs: its
+                data must stay while its id is somewhere).
+            NoSuchJobError: the job is gone.
+        """
+        if ttl is None:
+            return
+        if ttl == 0:
+            self.delete(pipeline, remove_from_queue)
+            return
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(self.connection, "keep_for")
+        try:
+            scripts.keep_for(client, self.keys, self.queue_name, self.id, now(), max(ttl, -1))
+        except ResponseError as exc:
+            if str(exc).startswith("NOT_ENDED"):
+                raise InvalidJobOperation(
+                    f"Job {self.id} is {str(exc).split()[1]}: only a job that ended can be "
+                    "kept for a while; delete it, or let it end first."
+                ) from None
+            raise scripts.script_error(exc, self.id) from None
+
     def refuse_pipeline(self, verb: str) -> None:
         """Raise ValueError when the job cannot be ``verb`` on a caller's pipeline.
 

@@ -895,3 +895,23 @@ def test_a_saved_job_never_enqueued_can_be_canceled(redis_conn, key_prefix):
     job.cancel()
     assert job.get_status() == JobStatus.CANCELED
     assert job.id in Queue(connection=redis_conn, prefix=key_prefix).canceled_job_registry
+
+
+def test_cleanup_keeps_an_ended_job_for_a_while(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1, result_ttl=-1)
+    with pytest.raises(InvalidJobOperation, match="only a job that ended"):
+        job.cleanup(100)  # still queued
+    make_worker([queue]).work(burst=True)
+    job.cleanup(100)
+    assert 0 < redis_conn.ttl(job.key) <= 100
+    due = redis_conn.zscore(queue.finished_job_registry.key, job.id)
+    assert 0 < due - time.time() <= 100
+    job.cleanup(-1)
+    assert redis_conn.ttl(job.key) == -1
+    with redis_conn.pipeline() as pipe:
+        job.cleanup(50, pipe)
+        pipe.execute()
+    assert 0 < redis_conn.ttl(job.key) <= 50
+    job.cleanup()  # None: nothing
+    job.cleanup(0)
+    assert not redis_conn.exists(job.key) and job.id not in queue.finished_job_registry

@@ -591,6 +591,17 @@ def move(
     return _run("move", client, keys, [*args, ks.wake_channel(queue), *fields])
 
 
+def keep_for(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, ttl: int) -> Any:
+    """Keep an ended job ``ttl`` more seconds (-1: forever); returns its status."""
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, JobStatus.FINISHED),
+        ks.registry(queue, JobStatus.FAILED),
+        ks.registry(queue, JobStatus.CANCELED),
+    ]
+    return _run("keep_for", client, keys, [job_id, repr(now), str(ttl)])
+
+
 def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
     return _run(
         "empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)], [batch]
