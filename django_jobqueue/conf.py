@@ -59,7 +59,9 @@ WORKER_KEYS = {
     "MAX_MEMORY_PER_CHILD",
     "WORKER_TTL",
     "SCHEDULER",
+    "LOG_FORMAT",
 }
+LOG_FORMATS = ("text", "json")
 WORKER_CLASS_NAMES = ("pool", "fork", "simple", "spawn")
 
 
@@ -354,6 +356,14 @@ def _worker_problems(options: Any) -> list[Problem]:
                 "django_jobqueue.E013",
                 "JOBQUEUE_WORKER['SCHEDULER'] must be True or False, "
                 f"not {options['SCHEDULER']!r}.",
+            )
+        )
+    if options.get("LOG_FORMAT", "text") not in LOG_FORMATS:
+        problems.append(
+            Problem(
+                "django_jobqueue.E013",
+                f"JOBQUEUE_WORKER['LOG_FORMAT'] must be one of {LOG_FORMATS}, "
+                f"not {options['LOG_FORMAT']!r}.",
             )
         )
     try:
@@ -779,6 +789,7 @@ def _worker_config(options: dict) -> dict[str, Any]:
         "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
         "WORKER_TTL": options.get("WORKER_TTL") or DEFAULT_WORKER_TTL,
         "SCHEDULER": options.get("SCHEDULER", True),
+        "LOG_FORMAT": options.get("LOG_FORMAT", "text"),
     }
 
 
