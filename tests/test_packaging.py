@@ -1,4 +1,4 @@
-"""What a user installs: the wheel built from this tree carries everything the app reads at run time."""
+"""What a user installs: the wheel built from this tree carries what the app reads at run time."""
 
 from __future__ import annotations
 
