@@ -621,6 +621,8 @@ COMMANDS = [
     ["rqempty", "default", "--noinput"],
     ["rqsuspend"],
     ["rqresume"],
+    ["rqrequeue", "--all"],
+    ["rqrequeue", "some-job-id", "-q", "high"],
 ]
 
 
