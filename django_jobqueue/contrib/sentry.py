@@ -2,7 +2,8 @@
 
 sentry-sdk's own RQ integration patches ``rq.Worker`` and never sees our
 workers. This one listens to the engine's hooks instead, so it sees every
-worker kind (pool, fork, spawn, simple) and ``JOBQUEUE_ASYNC = False``::
+worker that forks or runs jobs in process (pool, fork, simple) and
+``JOBQUEUE_ASYNC = False``::
 
     import sentry_sdk
     from django_jobqueue.contrib.sentry import JobQueueIntegration
