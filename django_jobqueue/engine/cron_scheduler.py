@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import cron_job_registry, cron_scheduler_registry, hooks, scripts, utils
+from . import cron_job_registry, cron_scheduler_registry, hooks, scripts, utils, webhook
 from .connection import resolve_connection
 from .cron import MISSED_AFTER, CronExpression
 from .cron_job_registry import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
@@ -400,9 +400,9 @@ class CronJob:
         Arguments that JSON could not hold read back as :data:`NOT_JSON_SERIALIZABLE`.
         """
         args = _unjson(data.get("args"))
-        webhooks = None  # read back as the dicts stored: they are only shown
+        webhooks = None
         if data.get("webhooks") and data["webhooks"] != NOT_JSON_SERIALIZABLE:
-            webhooks = json.loads(data["webhooks"])
+            webhooks = webhook.loads(data["webhooks"]) or None  # unreadable: logged, none
         meta = _unjson(data.get("meta"))
         job = cls(
             queue_name=data["queue_name"],

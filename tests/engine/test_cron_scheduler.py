@@ -27,6 +27,7 @@ from django_jobqueue.engine.cron_scheduler import (
     register,
 )
 from django_jobqueue.engine.keys import keyspace
+from django_jobqueue.engine.webhook import Webhook
 
 from . import jobs
 
@@ -186,6 +187,23 @@ def test_a_job_read_back_for_monitoring_cannot_enqueue(redis_conn):
     )
     with pytest.raises(ValueError):
         back.enqueue(redis_conn)
+
+
+def test_webhooks_read_back_as_webhooks(redis_conn, key_prefix):
+    hooks = [
+        Webhook("http://example.com/done", "finished", method="POST", timeout=5),
+        Webhook("http://example.com/fail", "failed"),
+    ]
+    job = CronJob("default", func=jobs.add, interval=60, webhooks=hooks)
+    data = job.to_dict()
+    assert isinstance(data["webhooks"], str)
+    assert CronJob.from_dict(data).job_options["webhooks"] == hooks
+    scheduler = CronScheduler(redis_conn, prefix=key_prefix)
+    scheduler.add_jobs([job])
+    scheduler.save()
+    fetched = CronScheduler.fetch(scheduler.name, redis_conn, prefix=key_prefix)
+    assert fetched.get_jobs()[0].job_options["webhooks"] == hooks
+    assert "webhooks" not in CronJob.from_dict({**data, "webhooks": "[{}]"}).job_options
 
 
 # -- configuration modules -------------------------------------------------------------------
