@@ -51,13 +51,11 @@ from .job import Job
 from .keys import KeySpace, keyspace, validate_queue_name
 from .options import EnqueueOptions
 from .queue import Queue
-from .utils import as_str, to_datetime
+from .utils import NOT_JSON_SERIALIZABLE, as_str, to_datetime
 from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.cron")
 
-#: What :meth:`CronJob.to_dict` writes for arguments JSON cannot hold.
-NOT_JSON_SERIALIZABLE = "<not JSON serializable>"
 #: Seconds :meth:`CronScheduler.calculate_sleep_interval` sleeps at most.
 MAX_SLEEP = 60
 #: The ``schedule`` field of the Redis records of RQ-style cron jobs (their

@@ -185,6 +185,7 @@ def test_a_job_read_back_for_monitoring_cannot_enqueue(redis_conn):
         "<not JSON serializable>",
         {"a": 1},
     )
+    assert back.args == utils.NOT_JSON_SERIALIZABLE == cron_module.NOT_JSON_SERIALIZABLE
     with pytest.raises(ValueError):
         back.enqueue(redis_conn)
 
