@@ -105,6 +105,23 @@ def test_an_immediate_retry_keeps_its_slot_a_scheduled_one_frees_it(queue, make_
     assert later.is_scheduled and other.is_queued
 
 
+def test_a_delayed_retry_frees_its_slot_and_keeps_its_front_place_while_waiting(
+    queue, make_worker, redis_conn
+):
+    one = RateLimit("one", 1)
+    again = queue.enqueue(jobs.fail, rate_limit=one, retry=Retry(1, [600], enqueue_at_front=True))
+    nxt = queue.enqueue(jobs.add, 1, 1, rate_limit=one)
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    assert again.is_scheduled and nxt.is_queued
+    assert _registry(queue, "one").get_allowed_job_ids() == [nxt.id]
+    plain = queue.enqueue(jobs.add, 2, 2)
+    redis_conn.zadd(queue.scheduled_job_registry.key, {again.id: 1})  # due now
+    queue.scheduled_job_registry.enqueue_due()
+    assert again.is_rate_limited
+    make_worker([queue]).work(burst=True, max_jobs=1)  # nxt ends, again is let in
+    assert queue.get_job_ids() == [again.id, plain.id]
+
+
 def test_a_due_scheduled_job_goes_through_the_limit(queue):
     one = RateLimit("one", 1)
     holder = queue.enqueue(jobs.add, 0, 0, rate_limit=one)
@@ -168,6 +185,22 @@ def test_requeue_waits_for_a_slot(queue, make_worker):
     make_worker([queue]).work(burst=True)
     queue.enqueue(jobs.add, 0, 0, rate_limit=one)
     assert failed.requeue() == JobStatus.RATE_LIMITED
+
+
+@pytest.mark.parametrize("requeue_at_front", [False, True])
+def test_a_job_waiting_after_a_requeue_enters_where_the_requeue_said(
+    queue, make_worker, requeue_at_front
+):
+    one = RateLimit("one", 1)
+    failed = queue.enqueue(jobs.fail, rate_limit=one, at_front=True)
+    make_worker([queue]).work(burst=True)
+    blocking = queue.enqueue(jobs.add, 0, 0, rate_limit=one)
+    plain = queue.enqueue(jobs.add, 1, 0)
+    assert failed.requeue(at_front=requeue_at_front) == JobStatus.RATE_LIMITED
+    assert queue.get_job_ids() == [blocking.id, plain.id]
+    make_worker([queue]).work(burst=True, max_jobs=1)  # blocking ends, failed is let in
+    expected = [failed.id, plain.id] if requeue_at_front else [plain.id, failed.id]
+    assert queue.get_job_ids() == expected
 
 
 def test_enqueue_many_respects_the_limit(queue):

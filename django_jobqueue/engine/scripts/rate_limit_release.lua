@@ -52,7 +52,10 @@ while redis.call('ZCARD', KEYS[5]) < concurrency do
   if status == 'rate_limited' and redis.call('ZREM', KEYS[7], id) == 1 then
     redis.call('ZADD', KEYS[5], now, id)
     redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
-    push(KEYS[1], KEYS[2], job, id, redis.call('HGET', job, 'at_front') == '1', now, ARGV[3])
+    -- To the front if the step that made it wait put it there (a requeue or a
+    -- retry decides anew); ids made to wait by hand go by the job's at_front.
+    local front = redis.call('HMGET', job, 'rl_front', 'at_front')
+    push(KEYS[1], KEYS[2], job, id, (front[1] or front[2]) == '1', now, ARGV[3])
     table.insert(result, id)
   elseif status ~= 'rate_limited' then
     redis.call('ZREM', KEYS[7], id)  -- no longer waits: not a rate_limited job either
