@@ -216,7 +216,7 @@ class RateLimitRegistry:
         Returns:
             The ids let in, oldest first.
         """
-        return self._release("", concurrency)[1]
+        return self._release("", concurrency, mode="fill")[1]
 
     def release_and_enqueue(self, job_id: str) -> list[str]:
         """Free ``job_id``'s slot, whatever its status, then admit waiting jobs.
@@ -269,9 +269,14 @@ def release_slot(job: Any) -> list[str]:
     """After ``job``'s outcome is recorded: free its slot unless it is queued or
     running again (an immediate retry), and admit waiting jobs.
 
+    Both the status ``job`` holds (set with the outcome) and the one stored
+    must say the job no longer needs its slot.
+
     Returns the ids let in; [] for a job without a rate limit.
     """
     if not job.rate_limit_key or not job.store.in_redis:
+        return []
+    if job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.STARTED):
         return []
     return RateLimitRegistry.from_job(job).release_stale_and_enqueue(job.id)
 

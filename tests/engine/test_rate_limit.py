@@ -17,7 +17,7 @@ from django_jobqueue.engine import (
 )
 from django_jobqueue.engine.dependencies import Dependency
 from django_jobqueue.engine.keys import keyspace
-from django_jobqueue.engine.rate_limit import sweep
+from django_jobqueue.engine.rate_limit import release_slot, sweep
 from django_jobqueue.engine.stats import queue_stats
 
 from . import jobs
@@ -427,3 +427,44 @@ def test_cleanup_forgets_a_limit_left_with_stale_slots_only(queue):
     registry.cleanup()
     assert RateLimitRegistry.all(queue.connection, queue=queue.name, prefix=queue.keys.prefix) == []
     assert not queue.connection.exists(registry.config_key)
+
+
+def test_acquire_and_enqueue_only_fills_free_slots_it_frees_none(queue):
+    registry = _registry(queue)
+    registry.register(1)
+    queue.connection.zadd(registry.allowed_key, {"gone": 1})  # stale: left to cleanup()
+    waiting = _stored(queue, "rate_limited")
+    registry.add_to_rate_limited(waiting.id)
+    assert registry.acquire_and_enqueue(concurrency=1) == []
+    assert registry.get_allowed_job_ids() == ["gone"]
+    assert registry.cleanup() == 1
+    assert registry.get_allowed_job_ids() == [waiting.id]
+
+
+def test_calls_by_hand_leave_an_empty_limit_for_cleanup_to_forget(queue):
+    registry = _registry(queue)
+    registry.register(2)
+    queue.connection.zadd(registry.allowed_key, {"held": 1})
+    assert registry.release_and_enqueue("held") == []
+    assert registry.acquire_and_enqueue() == []
+    assert registry.concurrency == 2  # still known: the next release admits up to it
+    registry.cleanup()
+    assert registry.concurrency == 0
+    assert RateLimitRegistry.all(queue.connection, queue=queue.name, prefix=queue.keys.prefix) == []
+
+
+def test_release_slot_keeps_the_slot_of_a_job_whose_status_says_it_needs_it(queue):
+    registry = _registry(queue)
+    registry.register(1)
+    waiting = _stored(queue, "rate_limited")
+    registry.add_to_rate_limited(waiting.id)
+    job = _stored(queue, "finished")
+    job.rate_limit_key = "reports"
+    queue.connection.zadd(registry.allowed_key, {job.id: 1})
+    for status in (JobStatus.QUEUED, JobStatus.STARTED):
+        job.set_status(status)  # what the caller holds, though Redis says finished
+        assert release_slot(job) == []
+        assert registry.get_allowed_job_ids() == [job.id]
+    job.set_status(JobStatus.FINISHED)
+    assert release_slot(job) == [waiting.id]
+    assert registry.get_allowed_job_ids() == [waiting.id]

@@ -13,7 +13,10 @@
 --         needs it, and admits jobs only when a slot was freed (it held none:
 --         nothing changes); 'force' frees its slot whatever its status, then
 --         admits jobs; 'cancel' is 'stale' after taking the job off the waiting
---         set (and the registry, unless it still waits)
+--         set (and the registry, unless it still waits). With '' in ARGV[1]:
+--         'stale' sweeps every slot; 'fill' frees none, only admits jobs.
+--         'force' and 'fill' (RQ's calls by hand) leave an empty limit for
+--         the next sweep to forget; the others forget it at once.
 -- Returns {slots freed, then the ids let into the queue, oldest first}; an
 -- error 'WRONGTYPE ...' before any change when the queue's keys hold other
 -- types of data.
@@ -24,7 +27,9 @@ if not (sound(bad, KEYS[1], 'list') and sound(bad, KEYS[2], 'zset')) then
 end
 local mode = ARGV[6]
 local holders = {ARGV[1]}
-if ARGV[1] == '' then
+if mode == 'fill' then
+  holders = {}
+elseif ARGV[1] == '' then
   holders = redis.call('ZRANGE', KEYS[5], 0, -1)
 elseif mode == 'cancel' then
   redis.call('ZREM', KEYS[6], ARGV[1])
@@ -61,7 +66,8 @@ while redis.call('ZCARD', KEYS[5]) < concurrency do
     redis.call('ZREM', KEYS[7], id)  -- no longer waits: not a rate_limited job either
   end
 end
-if redis.call('ZCARD', KEYS[5]) == 0 and redis.call('ZCARD', KEYS[6]) == 0 then
+if mode ~= 'force' and mode ~= 'fill'
+   and redis.call('ZCARD', KEYS[5]) == 0 and redis.call('ZCARD', KEYS[6]) == 0 then
   redis.call('SREM', KEYS[8], ARGV[4])
   redis.call('DEL', KEYS[4])
 end
