@@ -358,7 +358,9 @@ def test_start_sleeps_only_when_nothing_is_due(make_scheduler, monkeypatch):
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
-def test_start_always_leaves_the_registry(make_scheduler, redis_conn, key_prefix, monkeypatch, error):
+def test_start_always_leaves_the_registry(
+    make_scheduler, redis_conn, key_prefix, monkeypatch, error
+):
     scheduler = make_scheduler()
     deaths = []
     real_death = scheduler.register_death

@@ -206,7 +206,7 @@ def test_a_maintenance_round_forgets_expired_members_and_empty_groups(
     emptied = Group.create(redis_conn, prefix=key_prefix)
     emptied.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), result_ttl=0)])
     kept = Group.create(redis_conn, prefix=key_prefix)
-    kept.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), result_ttl=0)] + _calls("k"))
+    kept.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), result_ttl=0), *_calls("k")])
     worker = make_worker([queue])
     worker.work(burst=True, max_jobs=2)  # "k" stays queued
     redis_conn.delete(kept.keys.group_cleaning)

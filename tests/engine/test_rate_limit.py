@@ -276,8 +276,10 @@ def test_register_records_the_concurrency_and_names_the_limit(queue):
         pipe.execute()
     assert registry.concurrency == 3
     assert queue.connection.sismember(registry.rl_keys_key, "reports")
-    assert [r.key for r in RateLimitRegistry.all(queue.connection, queue=queue.name,
-                                                  prefix=queue.keys.prefix)] == ["reports"]
+    assert [
+        r.key
+        for r in RateLimitRegistry.all(queue.connection, queue=queue.name, prefix=queue.keys.prefix)
+    ] == ["reports"]
     with pytest.raises(ValueError):
         registry.register(0)
 
@@ -378,8 +380,9 @@ def test_cancel_on_a_pipeline_only_takes_the_job_off_the_waiting_set(queue):
     assert registry.get_allowed_job_ids() == []
 
 
-@pytest.mark.parametrize("status", ["finished", "failed", "canceled", "stopped", "scheduled",
-                                    "bogus", None])
+@pytest.mark.parametrize(
+    "status", ["finished", "failed", "canceled", "stopped", "scheduled", "bogus", None]
+)
 def test_cleanup_frees_slots_of_jobs_not_queued_or_running(queue, status):
     registry = _registry(queue)
     registry.register(1)

@@ -281,7 +281,12 @@ def rate_limit_wait(
         ks.registry(queue, JobStatus.RATE_LIMITED),
         ks.rate_limit_keys(queue),
     ]
-    return _run("rate_limit_wait", client, keys, [job_id, repr(now), "" if score is None else repr(score), key])
+    return _run(
+        "rate_limit_wait",
+        client,
+        keys,
+        [job_id, repr(now), "" if score is None else repr(score), key],
+    )
 
 
 def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:
