@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from django_jobqueue.engine import (
@@ -215,3 +217,19 @@ def test_a_maintenance_round_forgets_expired_members_and_empty_groups(
     with pytest.raises(NoSuchGroupError):
         Group.fetch(emptied.name, redis_conn, prefix=key_prefix)
     assert redis_conn.smembers(kept.keys.groups) == {kept.name.encode()}
+
+
+def test_a_workers_own_rounds_sweep_the_groups_at_most_every_sweep_interval(
+    queue, make_worker, redis_conn, key_prefix, monkeypatch
+):
+    emptied = Group.create(redis_conn, prefix=key_prefix)
+    (job,) = emptied.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2))])
+    redis_conn.delete(job.key)
+    worker = make_worker([queue], maintenance_interval=1)
+    worker.clean_registries()  # the 30-second sweep is not due yet
+    assert redis_conn.sismember(emptied.keys.groups, emptied.name)
+    later = time.monotonic() + 3600
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    worker.clean_registries()
+    assert not redis_conn.sismember(emptied.keys.groups, emptied.name)
+    assert redis_conn.ttl(emptied.keys.group_cleaning) == 29  # not the 1 s of the interval
