@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import cron_job_registry, cron_scheduler_registry, hooks, scripts, utils
+from . import cron_job_registry, cron_scheduler_registry, hooks, scripts, utils, webhook
 from .connection import resolve_connection
 from .cron import MISSED_AFTER, CronExpression
 from .cron_job_registry import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
@@ -51,13 +51,11 @@ from .job import Job
 from .keys import KeySpace, keyspace, validate_queue_name
 from .options import EnqueueOptions
 from .queue import Queue
-from .utils import as_str, to_datetime
+from .utils import NOT_JSON_SERIALIZABLE, as_str, to_datetime
 from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.cron")
 
-#: What :meth:`CronJob.to_dict` writes for arguments JSON cannot hold.
-NOT_JSON_SERIALIZABLE = "<not JSON serializable>"
 #: Seconds :meth:`CronScheduler.calculate_sleep_interval` sleeps at most.
 MAX_SLEEP = 60
 #: The ``schedule`` field of the Redis records of RQ-style cron jobs (their
@@ -400,9 +398,9 @@ class CronJob:
         Arguments that JSON could not hold read back as :data:`NOT_JSON_SERIALIZABLE`.
         """
         args = _unjson(data.get("args"))
-        webhooks = None  # read back as the dicts stored: they are only shown
+        webhooks = None
         if data.get("webhooks") and data["webhooks"] != NOT_JSON_SERIALIZABLE:
-            webhooks = json.loads(data["webhooks"])
+            webhooks = webhook.loads(data["webhooks"]) or None  # unreadable: logged, none
         meta = _unjson(data.get("meta"))
         job = cls(
             queue_name=data["queue_name"],

@@ -159,6 +159,11 @@ class KeySpace:
         """The set of the names of the groups that have (or had) jobs."""
         return f"{self.prefix}groups"
 
+    @property
+    def group_cleaning(self) -> str:
+        """The lock that lets one worker at a time sweep the groups (see :mod:`.group`)."""
+        return f"{self.prefix}clean_groups"
+
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"
 

@@ -16,6 +16,10 @@ from typing import Any, overload
 #: so a function patched in a test is the one that runs.
 _splits: dict[str, int] = {}
 
+#: What monitoring records (a cron job's arguments, see :mod:`.cron_scheduler`)
+#: hold in place of a value JSON cannot represent.
+NOT_JSON_SERIALIZABLE = "<not JSON serializable>"
+
 
 def import_attribute(path: str) -> Any:
     """Import ``package.module.attr`` (attr may itself be dotted: ``mod.Class.method``).

@@ -236,10 +236,11 @@ def rate_limit_release(
     job_id: str,
     now: float,
     concurrency: int | None = None,
+    mode: str = "stale",
 ) -> list[str]:
     """Free the slots of rate limit ``key`` held by jobs that no longer need
     them (``job_id``'s, or with '' every one), then admit waiting jobs (see
-    rate_limit_release.lua). Returns ``(slots freed, ids admitted)``."""
+    rate_limit_release.lua for ``mode``). Returns ``(slots freed, ids admitted)``."""
     base = ks.rate_limit(queue, key)
     keys = [
         ks.queue(queue),
@@ -257,8 +258,35 @@ def rate_limit_release(
         ks.wake_channel(queue),
         key,
         "" if concurrency is None else concurrency,
+        mode,
     ]
     return _run("rate_limit_release", client, keys, args)
+
+
+def rate_limit_wait(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    key: str,
+    job_id: str,
+    now: float,
+    score: float | None = None,
+) -> Any:
+    """Add ``job_id`` to rate limit ``key``'s waiting jobs (see rate_limit_wait.lua);
+    ``client`` may be a pipeline."""
+    base = ks.rate_limit(queue, key)
+    keys = [
+        base,
+        f"{base}:waiting",
+        ks.registry(queue, JobStatus.RATE_LIMITED),
+        ks.rate_limit_keys(queue),
+    ]
+    return _run(
+        "rate_limit_wait",
+        client,
+        keys,
+        [job_id, repr(now), "" if score is None else repr(score), key],
+    )
 
 
 def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:

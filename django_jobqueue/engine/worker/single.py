@@ -18,6 +18,7 @@ from .. import rate_limit, scripts
 from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
 from ..corrupt import damage
 from ..execution import EXECUTIONS, Execution
+from ..group import Group
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, perform_job, record_result
@@ -489,6 +490,21 @@ class Worker(BaseWorker):
                     queue.name,
                     abandoned,
                 )
+        if sweep:  # however many workers there are, the groups once per sweep interval
+            self.clean_group_registries(lock=DEFERRED_SWEEP_INTERVAL - 1)
+
+    def run_maintenance_tasks(self) -> None:
+        """One housekeeping round now (RQ's name): the registries, then the groups."""
+        self.clean_registries()
+        self.clean_group_registries()
+
+    def clean_group_registries(self, lock: float = 0) -> None:
+        """Forget expired members of groups and groups left empty, if no worker
+        did within ``maintenance_interval`` (less one second) seconds, or
+        ``lock`` seconds if longer."""
+        timeout = max(int(self.maintenance_interval) - 1, 1, lock)
+        if Group.acquire_maintenance_lock(self.connection, timeout, self.keys.prefix):
+            Group.clean_registries(self.connection, prefix=self.keys.prefix)
 
     # -- resilience ------------------------------------------------------------
 
