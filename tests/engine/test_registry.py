@@ -168,10 +168,16 @@ def test_expired_entries_are_not_listed_and_are_cleaned_up(queue, make_worker, r
     assert registry.count == 1
     # As if the entry's time had come: its score is its expiry time.
     redis_conn.zadd(registry.key, {job.id: time.time() - 1})
-    assert registry.count == 0
-    assert registry.get_job_ids() == []
+    # Read without a cleanup: never listed, still stored.
+    assert registry.get_job_count(cleanup=False) == 0
+    assert registry.get_job_ids(cleanup=False) == []
     assert job.id not in registry
+    assert registry.get_expired_job_ids() == [job.id]
     assert registry.cleanup() == 1
+    assert redis_conn.zcard(registry.key) == 0
+    # count and get_job_ids clean up first, as RQ's do.
+    redis_conn.zadd(registry.key, {job.id: time.time() - 1})
+    assert registry.count == 0
     assert redis_conn.zcard(registry.key) == 0
 
 
@@ -246,9 +252,29 @@ def test_abandoned_job_with_retries_left_is_retried(queue, make_worker):
 def test_registries_not_expiring_keep_old_scores(cls, redis_conn, key_prefix):
     registry = cls("default", connection=redis_conn, prefix=key_prefix)
     redis_conn.zadd(registry.key, {"old": 1.0})
+    assert registry.get_job_count(cleanup=False) == 1
+    assert registry.get_job_ids(cleanup=False) == ["old"]
+    assert "old" in registry
+
+
+@pytest.mark.parametrize("cls", [DeferredJobRegistry, ScheduledJobRegistry])
+def test_cleanup_leaves_waiting_registries_alone(cls, redis_conn, key_prefix):
+    registry = cls("default", connection=redis_conn, prefix=key_prefix)
+    redis_conn.zadd(registry.key, {"old": 1.0})
     assert registry.count == 1
     assert registry.get_job_ids() == ["old"]
-    assert "old" in registry
+    assert registry.cleanup() == 0
+
+
+def test_started_registry_count_fails_abandoned_jobs_first(queue, make_worker, redis_conn):
+    running = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).dequeue()
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {"gone": 1.0})  # an entry whose job vanished
+    assert registry.get_job_count(cleanup=False) == 2
+    assert registry.get_job_ids(cleanup=False) == ["gone", running.id]
+    assert registry.count == 1
+    assert registry.get_job_ids() == [running.id]
 
 
 def test_pages_read_a_registry_newest_first_a_slice_at_a_time(queue, make_worker):
