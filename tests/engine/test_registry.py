@@ -7,17 +7,23 @@ import time
 import pytest
 
 from django_jobqueue.engine import (
+    AbandonedJobError,
     CanceledJobRegistry,
     DeferredJobRegistry,
     FailedJobRegistry,
     FinishedJobRegistry,
+    InvalidJobOperation,
     Job,
     JobStatus,
+    JSONSerializer,
     NoSuchJobError,
+    Queue,
     Retry,
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from django_jobqueue.engine.registry import BaseRegistry, clean_registries
+from django_jobqueue.engine.vocabulary import DEFAULT_FAILURE_TTL
 
 from . import jobs
 
@@ -307,3 +313,237 @@ def test_waiting_pages_read_the_queue_newest_first(queue):
     assert pages.count == 4
     assert [pages.read(i, i + 1)[0] for i in range(4)] == ["last", "b", "a", "first"]
     assert pages.read(1, 3) == ["b", "a"] and pages.read(0, 10) == ["last", "b", "a", "first"]
+
+
+# -- RQ's registry API: add, remove, get_queue, job_class, clean_registries ----
+
+
+def test_base_registry_is_a_plain_sorted_set_of_the_queue(queue, redis_conn, key_prefix):
+    registry = BaseRegistry(queue=queue)
+    assert registry.key == f"{key_prefix}{{default}}:registry"
+    job = queue.enqueue(jobs.add, 1, 1)
+    assert job not in registry
+    before = time.time()
+    assert registry.add(job, 100) == 1
+    assert job in registry and job.id in registry
+    assert before + 99 < redis_conn.zscore(registry.key, job.id) < time.time() + 101
+    expires = registry.get_expiration_time(job)
+    assert 99 < expires.timestamp() - before < 101
+    # Only the entry is written: the job is still queued, in its queue.
+    assert job.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [job.id]
+    assert registry.add(job, -1) == 0  # an update; -1 keeps it until removed
+    assert redis_conn.zscore(registry.key, job.id) == float("inf")
+    assert registry.get_expiration_time(job) is None
+    # Nothing cleans a plain registry: an expired entry is still listed and counted.
+    redis_conn.zadd(registry.key, {"old": 1.0})
+    assert registry.count == 2 and len(registry) == 2
+    assert registry.get_job_ids() == ["old", job.id]
+    assert registry.get_expired_job_ids() == ["old"]
+    assert registry.remove("old") == 1
+    assert registry.remove(job) == 1
+    assert registry.remove(job) == 0
+    assert redis_conn.exists(job.key)
+
+
+def test_add_with_xx_only_updates_an_entry(queue, redis_conn):
+    registry = BaseRegistry(queue=queue)
+    job = queue.enqueue(jobs.add, 1, 1)
+    assert registry.add(job, 10, xx=True) == 0
+    assert job not in registry
+    registry.add(job, 10)
+    registry.add(job, -1, xx=True)
+    assert redis_conn.zscore(registry.key, job.id) == float("inf")
+
+
+def test_add_and_remove_on_a_pipeline(queue, redis_conn):
+    registry = queue.finished_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    with redis_conn.pipeline() as pipe:
+        registry.add(job, 100, pipeline=pipe)
+        assert job not in registry  # queued, not sent
+        pipe.execute()
+    assert job in registry
+    with redis_conn.pipeline() as pipe:
+        registry.remove(job.id, pipeline=pipe)
+        assert job in registry
+        pipe.execute()
+    assert job not in registry
+    assert redis_conn.exists(job.key)
+
+
+def test_remove_with_delete_job_deletes_it(queue, redis_conn):
+    registry = queue.failed_job_registry
+    by_id, by_job = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    for job in (by_id, by_job):
+        registry.add(job, 100)
+    registry.remove(by_id.id, delete_job=True)
+    registry.remove(by_job, delete_job=True)
+    assert registry.get_job_ids() == []
+    assert not redis_conn.exists(by_id.key) and not redis_conn.exists(by_job.key)
+
+
+def test_add_moves_a_job_to_the_registry(queue, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1)
+    registry = queue.finished_job_registry
+    registry.add(job, 100)
+    assert job.get_status() == JobStatus.FINISHED
+    assert queue.job_ids == []  # out of its queue: never in two places
+    assert 90 < redis_conn.ttl(job.key) <= 100  # the hash expires with the entry
+    queue.deferred_job_registry.add(job)
+    assert job.get_status() == JobStatus.DEFERRED
+    assert job not in registry
+    assert redis_conn.ttl(job.key) > 90  # a waiting registry leaves the expiry alone
+    queue.canceled_job_registry.add(job, -1)
+    assert job.get_status() == JobStatus.CANCELED
+    assert job not in queue.deferred_job_registry
+    assert redis_conn.ttl(job.key) == -1  # kept for ever, as the entry
+
+
+def test_add_takes_a_job_out_of_the_priority_set(queue):
+    job = queue.enqueue_call(jobs.add, args=(1, 1), priority=5)
+    assert queue.job_ids == [job.id]
+    queue.scheduled_job_registry.add(job, 60)
+    assert queue.job_ids == []
+    assert job.get_status() == JobStatus.SCHEDULED
+    due = queue.scheduled_job_registry.get_scheduled_time(job)
+    assert 55 < due.timestamp() - time.time() <= 60
+
+
+def test_deferred_add_scores_now_and_ignores_ttl(queue, redis_conn):
+    registry = queue.deferred_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    registry.add(job, ttl=500)
+    assert abs(redis_conn.zscore(registry.key, job.id) - time.time()) < 2
+    assert registry.count == 1
+    assert registry.cleanup() == 0
+    assert registry.count == 1
+
+
+def test_add_of_an_id_without_a_job_records_the_id(queue, redis_conn):
+    registry = queue.deferred_job_registry
+    assert registry.add(Job(connection=redis_conn, prefix=queue.keys.prefix)) == 1
+    assert registry.count == 1
+    assert not redis_conn.keys(f"{queue.keys.job_prefix(queue.name)}*")
+
+
+def test_failed_add_keeps_the_job_a_year_by_default_and_stores_the_text(queue, redis_conn):
+    registry = queue.failed_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    before = time.time()
+    registry.add(job, exc_string="Traceback: it broke")
+    score = redis_conn.zscore(registry.key, job.id)
+    assert before + DEFAULT_FAILURE_TTL - 2 < score < time.time() + DEFAULT_FAILURE_TTL + 2
+    assert DEFAULT_FAILURE_TTL - 2 < redis_conn.ttl(job.key) <= DEFAULT_FAILURE_TTL
+    assert job.get_status() == JobStatus.FAILED
+    assert job.exc_info == "Traceback: it broke"
+    registry.add(job, ttl=5)
+    assert 0 < redis_conn.ttl(job.key) <= 5
+    # A failed job added this way is requeued as any other.
+    registry.requeue(job)
+    assert job.is_queued and job not in registry
+
+
+def test_add_refuses_a_running_job(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).dequeue()
+    with pytest.raises(InvalidJobOperation, match="started"):
+        queue.failed_job_registry.add(job)
+    assert job.get_status() == JobStatus.STARTED
+    assert job in queue.started_job_registry and job not in queue.failed_job_registry
+
+
+def test_started_and_rate_limited_registries_refuse_add_and_remove(queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    with pytest.raises(NotImplementedError):
+        queue.started_job_registry.add(job)
+    with pytest.raises(NotImplementedError):
+        queue.started_job_registry.remove(job)
+    with pytest.raises(NotImplementedError):
+        queue.rate_limited_job_registry.add(job)
+    assert queue.job_ids == [job.id]
+
+
+def test_requeue_refuses_a_job_not_in_the_registry(queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    job.cancel()
+    with pytest.raises(InvalidJobOperation, match="not in the failed"):
+        queue.failed_job_registry.requeue(job)
+    assert queue.canceled_job_registry.requeue(job.id).is_queued
+
+
+def test_registry_takes_rq_arguments(queue, redis_conn, key_prefix):
+    class CustomJob(Job):
+        pass
+
+    registry = FinishedJobRegistry(
+        "other", redis_conn, CustomJob, serializer=JSONSerializer, prefix=key_prefix
+    )
+    assert registry.job_class is CustomJob
+    assert registry.serializer is JSONSerializer
+    made = registry.get_queue()
+    assert made == Queue("other", connection=redis_conn, prefix=key_prefix)
+    assert made.connection is redis_conn and made.job_class is CustomJob
+    assert FinishedJobRegistry(queue=queue).get_queue() == queue
+    assert FinishedJobRegistry(queue=queue).job_class is queue.job_class
+
+
+def test_get_jobs_builds_the_registry_job_class(queue, make_worker, redis_conn, key_prefix):
+    class CustomJob(Job):
+        pass
+
+    queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True)
+    registry = FinishedJobRegistry("default", redis_conn, CustomJob, prefix=key_prefix)
+    assert [type(j) for j in registry.get_jobs()] == [CustomJob]
+
+
+def test_started_cleanup_drops_leftovers_of_jobs_not_running(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True)
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {job.id: 1.0})  # a leftover of a finished job
+    assert registry.cleanup() == 0
+    assert registry.get_job_count(cleanup=False) == 0
+    assert job.get_status() == JobStatus.FINISHED
+    assert job not in queue.failed_job_registry
+
+
+def test_started_cleanup_tells_exception_handlers(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue], worker_ttl=1).dequeue()
+    seen = []
+
+    def first(job, exc_type, exc, tb):
+        seen.append(("first", job.id, exc_type, tb))
+        return False  # ends the chain
+
+    def second(*args):
+        seen.append(("second",))
+
+    time.sleep(1.1)
+    registry = queue.started_job_registry
+    assert registry.cleanup(time.time() + 3600, exception_handlers=[first, second]) == 1
+    assert seen == [("first", job.id, AbandonedJobError, None)]
+    assert job.get_status() == JobStatus.FAILED
+
+
+def test_clean_registries_cleans_a_queue(queue, make_worker, redis_conn):
+    for registry in (
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.canceled_job_registry,
+        queue.started_job_registry,
+    ):
+        redis_conn.zadd(registry.key, {"old": 1.0})
+    kept = queue.enqueue(jobs.add, 1, 1)
+    queue.deferred_job_registry.add(kept)
+    clean_registries(queue)
+    for registry in (
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.canceled_job_registry,
+        queue.started_job_registry,
+    ):
+        assert redis_conn.zcard(registry.key) == 0
+    assert queue.deferred_job_registry.get_job_ids() == [kept.id]
