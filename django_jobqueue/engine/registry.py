@@ -575,6 +575,33 @@ class ScheduledJobRegistry(BaseRegistry):
             raise NoSuchJobError(f"Job {job_id!r} is not scheduled on queue {self.name!r}.")
         return datetime.fromtimestamp(float(score), tz=UTC)
 
+    def schedule(self, job: Any, scheduled_datetime: datetime, pipeline: Any = None) -> int:
+        """Move ``job`` here, due at ``scheduled_datetime`` (see :meth:`BaseRegistry.add`).
+
+        A naive datetime is local time, at the UTC offset of that date.
+        """
+        if scheduled_datetime.tzinfo is None:
+            scheduled_datetime = scheduled_datetime.astimezone()
+        return self._add(job, repr(scheduled_datetime.timestamp()), pipeline)
+
+    def add(self, job: Any, ttl: int = 0, pipeline: Any = None, xx: bool = False) -> int:
+        """Move ``job`` here, due in ``ttl`` seconds (see :meth:`BaseRegistry.add`)."""
+        return self._add(job, self._score(ttl), pipeline, xx=xx)
+
+    def get_jobs_to_enqueue(self, timestamp: float | None = None) -> list[str]:
+        """The ids of the jobs due at ``timestamp`` (now by default), earliest first."""
+        return self.get_expired_job_ids(timestamp)
+
+    def get_jobs_to_schedule(
+        self, timestamp: float | None = None, chunk_size: int = 1000
+    ) -> list[str]:
+        """At most ``chunk_size`` ids of the jobs due at ``timestamp`` (now by default)."""
+        high = timestamp if timestamp is not None else now()
+        ids = self.connection.zrange(
+            self.key, "-inf", high, byscore=True, offset=0, num=chunk_size
+        )
+        return [as_str(i) for i in ids]
+
     def runs_at(self, job_ids: list[str]) -> list[float | None]:
         """When each job is due (UNIX time), in one round trip; None for one not scheduled."""
         if not job_ids:

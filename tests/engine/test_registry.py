@@ -547,3 +547,21 @@ def test_clean_registries_cleans_a_queue(queue, make_worker, redis_conn):
     ):
         assert redis_conn.zcard(registry.key) == 0
     assert queue.deferred_job_registry.get_job_ids() == [kept.id]
+
+
+def test_scheduled_registry_schedule_and_due_ids(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    registry = queue.scheduled_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    registry.schedule(job, datetime(2019, 1, 1, 7, tzinfo=timezone(timedelta(hours=7))))
+    assert redis_conn.zscore(registry.key, job.id) == 1546300800  # 2019-01-01 00:00 UTC
+    assert job.get_status() == JobStatus.SCHEDULED and queue.job_ids == []
+    naive = datetime(2030, 7, 1, 12)
+    registry.schedule(job, naive)
+    assert registry.get_scheduled_time(job) == naive.astimezone().astimezone(UTC)
+    redis_conn.zadd(registry.key, {f"due-{i}": 1 + i for i in range(4)})
+    assert registry.get_jobs_to_enqueue() == ["due-0", "due-1", "due-2", "due-3"]
+    assert registry.get_jobs_to_enqueue(2.5) == ["due-0", "due-1"]
+    assert registry.get_jobs_to_schedule(chunk_size=3) == ["due-0", "due-1", "due-2"]
+    assert registry.get_jobs_to_schedule(timestamp=1.5) == ["due-0"]
