@@ -597,9 +597,7 @@ class ScheduledJobRegistry(BaseRegistry):
     ) -> list[str]:
         """At most ``chunk_size`` ids of the jobs due at ``timestamp`` (now by default)."""
         high = timestamp if timestamp is not None else now()
-        ids = self.connection.zrange(
-            self.key, "-inf", high, byscore=True, offset=0, num=chunk_size
-        )
+        ids = self.connection.zrange(self.key, "-inf", high, byscore=True, offset=0, num=chunk_size)
         return [as_str(i) for i in ids]
 
     def runs_at(self, job_ids: list[str]) -> list[float | None]:
