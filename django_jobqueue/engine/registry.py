@@ -20,11 +20,13 @@ from typing import Any
 from redis.exceptions import ResponseError, WatchError
 
 from . import scripts
+from .callbacks import run_callback
 from .connection import resolve_connection
 from .corrupt import damage, execute, fetch_jobs
 from .errors import AbandonedJobError, InvalidJobOperation, NoSuchJobError
 from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
+from .perform import call_exception_handlers
 from .rate_limit import release_slot, sweep
 from .utils import as_str, now
 from .vocabulary import DEFAULT_FAILURE_TTL
@@ -355,9 +357,13 @@ class StartedJobRegistry(BaseRegistry):
     def cleanup(self, timestamp: float | None = None, exception_handlers: Any = None) -> int:
         """Fail (or retry) jobs whose worker stopped heart-beating; returns how many.
 
-        Each ``exception_handlers`` entry is called as
-        ``handler(job, AbandonedJobError, error, None)`` for each job failed
-        this way, in order, until one returns False (as a worker's are).
+        As for a job that fails in its worker, each job failed (or retried)
+        this way has its ``on_failure`` callback run, as
+        ``on_failure(job, connection, AbandonedJobError, error, None)``
+        (``on_stopped`` for one that was asked to stop), and each
+        ``exception_handlers`` entry is called as
+        ``handler(job, AbandonedJobError, error, None)``, in order, until one
+        returns False.
         An entry whose job is gone, or no longer running (a leftover of a
         job that ended), is dropped.
         """
@@ -396,9 +402,26 @@ class StartedJobRegistry(BaseRegistry):
                 only_if_abandoned=True,
             ):
                 handled += 1
-                if exception_handlers and not stop:
-                    _call_handlers(exception_handlers, job, text)
+                self._tell(job, stop, text, exception_handlers)
         return handled
+
+    @staticmethod
+    def _tell(job: Job, stop: bool, text: str, exception_handlers: Any) -> None:
+        """Run the job's ``on_failure`` (``on_stopped``) callback, then the exception handlers.
+
+        As for a job that failed in its worker, after its outcome was
+        recorded; a callback that raises is logged, and the cleanup goes on.
+        """
+        error: BaseException = AbandonedJobError(text.strip())
+        name, args = (
+            ("on_stopped", ()) if stop else ("on_failure", (AbandonedJobError, error, None))
+        )
+        try:
+            run_callback(job, name, *args)
+        except Exception:
+            logger.exception("%s callback of abandoned job %s failed", name, job.id)
+        if exception_handlers and not stop:
+            call_exception_handlers(exception_handlers, job, error)
 
     def _drop_if_not_running(self, job_id: str, high: float) -> None:
         """Remove the entry of a job that is gone or not running, unless that changed meanwhile.
@@ -618,22 +641,6 @@ class ScheduledJobRegistry(BaseRegistry):
             moved += entered
             if taken < batch:
                 return moved
-
-
-def _call_handlers(handlers: Any, job: Job, text: str) -> None:
-    """Call each exception handler for an abandoned job until one returns False.
-
-    A handler that raises is logged and ends the chain: it must not keep
-    the other jobs from being cleaned up.
-    """
-    error = AbandonedJobError(text.strip())
-    for handler in handlers:
-        try:
-            if handler(job, AbandonedJobError, error, None) is False:
-                return
-        except Exception:
-            logger.exception("Exception handler %r failed for abandoned job %s", handler, job.id)
-            return
 
 
 def clean_registries(queue: Any, exception_handlers: Any = None) -> None:

@@ -565,3 +565,28 @@ def test_scheduled_registry_schedule_and_due_ids(queue, redis_conn):
     assert registry.get_jobs_to_enqueue(2.5) == ["due-0", "due-1"]
     assert registry.get_jobs_to_schedule(chunk_size=3) == ["due-0", "due-1", "due-2"]
     assert registry.get_jobs_to_schedule(timestamp=1.5) == ["due-0"]
+
+
+def test_started_cleanup_runs_the_failure_callback_of_abandoned_jobs(
+    queue, make_worker, redis_conn, key_prefix
+):
+    job = queue.enqueue(jobs.add, 1, 1, on_failure=jobs.on_failure_callback)
+    make_worker([queue], worker_ttl=1).dequeue()
+    time.sleep(1.1)
+    assert queue.started_job_registry.cleanup(time.time() + 3600) == 1
+    assert job.get_status() == JobStatus.FAILED
+    traced = redis_conn.lrange(jobs.trace_key(key_prefix, "callbacks"), 0, -1)
+    assert len(traced) == 1
+    assert traced[0].decode().startswith(f"failure:{job.id}:AbandonedJobError:")
+
+
+def test_a_raising_failure_callback_does_not_stop_the_cleanup(queue, make_worker):
+    first = queue.enqueue(jobs.add, 1, 1, on_failure=jobs.fail)
+    second = queue.enqueue(jobs.add, 2, 2)
+    worker = make_worker([queue], worker_ttl=1)
+    worker.dequeue()
+    worker.dequeue()
+    time.sleep(1.1)
+    assert queue.started_job_registry.cleanup(time.time() + 3600) == 2
+    assert first.get_status() == JobStatus.FAILED and second.get_status() == JobStatus.FAILED
+    assert queue.failed_job_registry.get_job_ids() == [first.id, second.id]
