@@ -96,8 +96,8 @@ class BaseRegistry:
             self.key = f"{self.keys.tag(self.name)}:registry"
 
     def job_handle(self, job_id: str) -> Job:
-        """A Job naming ``job_id`` of this registry's queue, nothing read from Redis."""
-        return Job(
+        """A job (of :attr:`job_class`) naming ``job_id`` of this registry's queue, nothing read."""
+        return self.job_class(
             job_id,
             self.connection,
             origin=self.name,

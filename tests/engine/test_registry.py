@@ -496,6 +496,11 @@ def test_get_jobs_builds_the_registry_job_class(queue, make_worker, redis_conn, 
     make_worker([queue]).work(burst=True)
     registry = FinishedJobRegistry("default", redis_conn, CustomJob, prefix=key_prefix)
     assert [type(j) for j in registry.get_jobs()] == [CustomJob]
+    failing = queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    failed = FailedJobRegistry("default", redis_conn, CustomJob, prefix=key_prefix)
+    requeued = failed.requeue(failing.id)
+    assert type(requeued) is CustomJob and requeued.is_queued
 
 
 def test_started_cleanup_drops_leftovers_of_jobs_not_running(queue, make_worker, redis_conn):
