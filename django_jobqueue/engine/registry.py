@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.exceptions import ResponseError, WatchError
+from redis.exceptions import ResponseError
 
 from . import scripts
 from .callbacks import run_callback
@@ -426,22 +426,10 @@ class StartedJobRegistry(BaseRegistry):
     def _drop_if_not_running(self, job_id: str, high: float) -> None:
         """Remove the entry of a job that is gone or not running, unless that changed meanwhile.
 
-        One transaction watching the job and the registry: a job that was
-        taken again in between (same id, a new deadline) keeps its entry.
+        One script: a job that was taken again in between (same id, a new
+        deadline) keeps its entry.
         """
-        job_key = self.keys.job(self.name, job_id)
-        with self.connection.pipeline() as pipe:
-            try:
-                pipe.watch(job_key, self.key)
-                status = as_str(pipe.hget(job_key, "status"))
-                score = pipe.zscore(self.key, job_id)
-                if status == "started" or score is None or score > high:
-                    return
-                pipe.multi()
-                pipe.zrem(self.key, job_id)
-                pipe.execute()
-            except WatchError:
-                return  # changed meanwhile: the next cleanup looks again
+        scripts.started_drop(self.connection, self.keys, self.name, job_id, high)
 
     def _load(self, ids: list[str]) -> tuple[list[Job | None], list[bool], list[str | None]]:
         """The jobs (None: gone), whether each was asked to stop and its status, in one round trip.

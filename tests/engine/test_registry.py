@@ -595,3 +595,18 @@ def test_a_raising_failure_callback_does_not_stop_the_cleanup(queue, make_worker
     assert queue.started_job_registry.cleanup(time.time() + 3600) == 2
     assert first.get_status() == JobStatus.FAILED and second.get_status() == JobStatus.FAILED
     assert queue.failed_job_registry.get_job_ids() == [first.id, second.id]
+
+
+def test_registry_api_on_a_redis_cluster(cluster_conn, key_prefix):
+    queue = Queue("low", cluster_conn, prefix=key_prefix)
+    job = queue.enqueue(jobs.add, 1, 1)
+    queue.failed_job_registry.add(job, 100, exc_string="broke")
+    assert job.get_status() == JobStatus.FAILED and queue.job_ids == []
+    plain = BaseRegistry(queue=queue)
+    plain.add(job, -1)
+    assert job in plain and plain.count == 1
+    plain.remove(job, delete_job=True)
+    assert not cluster_conn.exists(job.key)
+    cluster_conn.zadd(queue.started_job_registry.key, {"gone": 1.0})
+    clean_registries(queue)
+    assert queue.started_job_registry.get_job_count(cleanup=False) == 0

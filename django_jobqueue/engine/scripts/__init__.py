@@ -571,6 +571,11 @@ def registry_add(
     return _run("registry_add", client, keys, [*args, exc_info])
 
 
+def started_drop(client: Any, ks: KeySpace, queue: str, job_id: str, highest: float) -> Any:
+    keys = [ks.registry(queue, JobStatus.STARTED), ks.job(queue, job_id)]
+    return _run("started_drop", client, keys, [job_id, repr(highest)])
+
+
 def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     # The registries in the order delete.lua's header lists them: that of REGISTRIES.
     keys = (
