@@ -237,7 +237,7 @@ class Queue:
         if delete_jobs:
             self.empty()
             for registry in self.registries.values():
-                while ids := registry.get_job_ids(0, 999):
+                while ids := registry.get_job_ids(0, 999, cleanup=False):
                     batch = scripts.Batch(self.connection)
                     for job_id in ids:
                         scripts.delete(batch, self.keys, self.name, job_id)
