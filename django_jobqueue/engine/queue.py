@@ -19,6 +19,7 @@ from .job import MEMORY, Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
+    BaseRegistry,
     CanceledJobRegistry,
     DeferredJobRegistry,
     FailedJobRegistry,
@@ -236,7 +237,7 @@ class Queue:
         if delete_jobs:
             self.empty()
             for registry in self.registries.values():
-                while ids := registry.get_job_ids(0, 999):
+                while ids := registry.get_job_ids(0, 999, cleanup=False):
                     batch = scripts.Batch(self.connection)
                     for job_id in ids:
                         scripts.delete(batch, self.keys, self.name, job_id)
@@ -724,6 +725,10 @@ class Queue:
         """
         if is_cluster(self.connection):
             self.connection.sadd(self.keys.queues, self.name)
+
+
+# A registry's get_queue() builds this class (registry.py cannot import this module).
+BaseRegistry.queue_class = Queue
 
 
 class _Batch:

@@ -579,6 +579,31 @@ def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
 
+def registry_add(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    registry_key: str,
+    job_id: str,
+    score: str,
+    *,
+    status: str = "",
+    xx: bool = False,
+    keep_for: int | None = None,
+    exc_info: str = "",
+) -> Any:
+    others = [ks.registry(queue, kind) for kind in REGISTRIES]
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry_key]
+    keys += [key for key in others if key != registry_key]
+    args = [job_id, score, status, "1" if xx else "", "" if keep_for is None else keep_for]
+    return _run("registry_add", client, keys, [*args, exc_info])
+
+
+def started_drop(client: Any, ks: KeySpace, queue: str, job_id: str, highest: float) -> Any:
+    keys = [ks.registry(queue, JobStatus.STARTED), ks.job(queue, job_id)]
+    return _run("started_drop", client, keys, [job_id, repr(highest)])
+
+
 def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     # The registries in the order delete.lua's header lists them: that of REGISTRIES.
     keys = (
