@@ -166,7 +166,7 @@ def test_the_maintenance_lock_lets_one_caller_in_per_window(redis_conn, key_pref
     assert redis_conn.ttl(ks.group_cleaning) == 30
     redis_conn.delete(ks.group_cleaning)
     assert Group.acquire_maintenance_lock(redis_conn, 0, prefix=key_prefix)
-    assert 0 < redis_conn.pttl(ks.group_cleaning) <= 1
+    assert redis_conn.pttl(ks.group_cleaning) in (-2, 0, 1)  # one millisecond: maybe gone already
     assert Group.REDIS_GROUP_CLEANING_KEY == Group.create(redis_conn).keys.group_cleaning
     assert Group.REDIS_GROUP_KEY == Group.create(redis_conn).keys.groups
 
