@@ -162,8 +162,8 @@ def get_version(connection: Any) -> tuple[int, int, int]:
     if isinstance(known, tuple):
         return known
     text = str(connection.info("server")["redis_version"])
-    parts = [int(part) for part in text.split(".")[:3]]
-    version = (*parts, 0, 0, 0)[:3]
+    parts = [int(part) for part in text.split(".")[:3]] + [0, 0]
+    version = (parts[0], parts[1], parts[2])
     try:
         setattr(connection, _VERSION_ATTRIBUTE, version)
     except AttributeError:  # a client that takes no new attributes is asked each time
@@ -172,7 +172,7 @@ def get_version(connection: Any) -> tuple[int, int, int]:
 
 
 def parse_timeout(timeout: Any) -> int | None:
-    """RQ's ``parse_timeout``: seconds from ``12``, ``"12"``, ``"12s"``, ``"5m"``, ``"1h"``, ``"2d"``.
+    """RQ's ``parse_timeout``: seconds from ``12``, ``"12"``, ``"12s"``, ``"5m"``, ``"1h"``...
 
     None stays None and ``-1`` (no timeout) is kept; any other text raises
     :class:`~.errors.TimeoutFormatError` (a ValueError).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from django_jobqueue.engine.utils import get_version
 
 
@@ -19,8 +21,7 @@ def test_rqs_clock_and_text_helpers(monkeypatch):
     monkeypatch.setattr(utils.time, "time", lambda: 1_800_000_000.75)
     assert utils.current_timestamp() == 1_800_000_000
     assert utils.utcnow() == datetime.fromtimestamp(1_800_000_000.75, tz=UTC)
-    assert (utils.as_text(b"caf\xc3\xa9"), utils.as_text("x"), utils.as_text(None)) == (
-        "café",
-        "x",
-        None,
-    )
+    assert (utils.as_text(b"caf\xc3\xa9"), utils.as_text("x")) == ("café", "x")
+    for not_text in (None, 3):
+        with pytest.raises(ValueError, match="bytes or str"):
+            utils.as_text(not_text)
