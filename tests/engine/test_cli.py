@@ -42,7 +42,7 @@ from django_jobqueue.engine.cli.helpers import (
 from django_jobqueue.engine.suspension import is_suspended, suspend
 
 from . import jobs
-from .conftest import REPO_ROOT
+from .conftest import REPO_ROOT, wait_until
 
 
 @pytest.fixture
@@ -370,11 +370,19 @@ def test_info_shows_queues_and_workers(run, make_queue, make_worker):
         assert "w1 (" in output and "high, low. jobs: 0 finished, 0 failed" in output
         assert "1 workers, 1 queues" in output
         output = run("info", "high", "low", "--by-queue", "--only-workers").output
-        assert output.splitlines()[:2] == ["high: w1 (started)", "low:  w1 (started)"]
+        assert output.splitlines()[:2] == ["high: w1 (idle)", "low:  w1 (idle)"]
         assert "1 workers, 2 queues" in output
         assert "\u2013" in run("info", "other", "-R", "-W").output
     finally:
         worker.register_death()
+
+
+def test_info_shows_a_worker_busy_while_it_runs_a_job(run, queue, spawn_worker):
+    job = queue.enqueue(jobs.sleep_for, 30)
+    spawn_worker("default", name="busy-one", new_session=True)  # killed with its work-horse
+    wait_until(lambda: job.get_status(refresh=True) == JobStatus.STARTED, message="never started")
+    output = run("info", "--raw", "--only-workers").output
+    assert output.startswith("worker busy-one (") and " busy default. jobs: 0 finished" in output
 
 
 # -- cron -------------------------------------------------------------------------------

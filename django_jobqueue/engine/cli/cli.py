@@ -112,12 +112,7 @@ def info(
     """Queues and workers at a glance."""
     try:
         chosen = [cli_config.queue(name) for name in queues] or cli_config.all_queues()
-        options = {
-            "by_queue": by_queue,
-            "worker_class": cli_config.worker_class,
-            "connection": cli_config.connection,
-            "prefix": prefix,
-        }
+        options = {"by_queue": by_queue, "connection": cli_config.connection, "prefix": prefix}
         if only_queues:
             refresh(interval, lambda: show_queues(chosen, raw))
         elif only_workers:

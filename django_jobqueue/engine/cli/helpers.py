@@ -27,8 +27,10 @@ from redis import Redis
 from redis.sentinel import Sentinel
 
 from ..job import Job
+from ..live import live_workers
 from ..queue import Queue
 from ..serializers import resolve_serializer
+from ..stats import queue_stats
 from ..utils import import_attribute, import_class, parse_timeout, utcnow
 from ..vocabulary import WorkerStatus
 from ..worker import BaseWorker
@@ -421,22 +423,22 @@ def _state(state: Any, raw: bool) -> str:
 
 
 def show_queues(queues: Sequence[Queue], raw: bool, **ignored: Any) -> None:
-    """One line per queue: waiting jobs (a bar unless ``raw``), running, finished, failed."""
-    counts = {q.name: q.count for q in queues}
+    """One line per queue: waiting jobs (a bar unless ``raw``), running, finished, failed.
+
+    The counts come from :func:`~..stats.queue_stats` (one round trip).
+    """
+    rows = queue_stats(queues)
     width = min(20, get_terminal_size().columns - 20)
-    ratio = width / _scale(max(counts.values(), default=0))
-    for q in queues:
-        others = (
-            f"{q.started_job_registry.count} executing, "
-            f"{q.finished_job_registry.count} finished, {q.failed_job_registry.count} failed"
-        )
+    ratio = width / _scale(max((row["queued"] for row in rows), default=0))
+    for row in rows:
+        others = f"{row['started']} executing, {row['finished']} finished, {row['failed']} failed"
         if raw:
-            click.echo(f"queue {q.name} {counts[q.name]}, {others}")
+            click.echo(f"queue {row['name']} {row['queued']}, {others}")
         else:
-            bar = click.style("|" + "\u2588" * int(ratio * counts[q.name]), fg="green")
-            click.echo(f"{q.name:<12} {bar} {counts[q.name]}, {others}")
+            bar = click.style("|" + "\u2588" * int(ratio * row["queued"]), fg="green")
+            click.echo(f"{row['name']:<12} {bar} {row['queued']}, {others}")
     if not raw:
-        click.echo(f"{len(queues)} queues, {sum(counts.values())} jobs total")
+        click.echo(f"{len(rows)} queues, {sum(row['queued'] for row in rows)} jobs total")
 
 
 #: What ``info --by-queue`` shows for a queue no worker serves.
@@ -447,28 +449,34 @@ def show_workers(
     queues: Sequence[Queue],
     raw: bool,
     by_queue: bool = False,
-    worker_class: Any = BaseWorker,
     connection: Any = None,
     prefix: str | None = None,
+    **ignored: Any,
 ) -> None:
-    """The live workers (of ``queues``, when given): one line each, or per queue."""
-    lookup = worker_class if hasattr(worker_class, "all") else BaseWorker
+    """The live workers (serving one of ``queues``, when given): one line each, or per queue.
+
+    Read with :func:`~..live.live_workers`: a worker is busy while it runs a
+    job, and a pool is one worker with its processes.
+    """
     if queues:
-        per_queue = {q.name: lookup.all(queue=q) for q in queues}
-    else:
-        per_queue = {"": lookup.all(connection=connection, prefix=prefix)}
-    workers = {w.name: w for found in per_queue.values() for w in found}
+        connection, prefix = queues[0].connection, queues[0].keys.prefix
+    serving = [q.name for q in queues] or None
+    workers = live_workers(connection, prefix, serving=serving)
     if by_queue:
-        width = max((len(name) for name in per_queue), default=0) + 1
-        for name, found in per_queue.items():
-            listed = ", ".join(sorted(f"{w.name} ({_state(w.get_state(), raw)})" for w in found))
-            click.echo(f"{name + ':':<{width}} {listed or NONE}")
+        width = max((len(q.name) for q in queues), default=0) + 1
+        for queue in queues:
+            listed = ", ".join(
+                f"{w.name} ({_state(w.state, raw)})" for w in workers if queue.name in w.queues
+            )
+            click.echo(f"{queue.name + ':':<{width}} {listed or NONE}")
     else:
-        for w in workers.values():
-            where = f"{w.name} ({w.hostname} {getattr(w, 'ip_address', '') or ''} {w.pid})"
+        for w in workers:
+            where = f"{w.name} ({w.hostname} {w.pid})"
+            if w.is_pool:
+                where += f" pool of {w.processes}"
             line = (
-                f"{_state(w.get_state(), raw)} {', '.join(w.queue_names)}. "
-                f"jobs: {w.successful_job_count} finished, {w.failed_job_count} failed"
+                f"{_state(w.state, raw)} {', '.join(w.queues)}. "
+                f"jobs: {w.successful} finished, {w.failed} failed"
             )
             click.echo(f"worker {where} {line}" if raw else f"{where}: {line}")
     if not raw:
