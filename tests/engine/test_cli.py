@@ -551,3 +551,24 @@ def test_console_script_runs_a_burst_worker(redis_url, key_prefix, queue):
         [_console_script(), "--version"], env=env, capture_output=True, text=True, timeout=60
     )
     assert version.returncode == 0 and "version" in version.stdout
+
+
+def test_console_script_without_redis_burst_stops_long_running_waits():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    burst = subprocess.run(
+        [_console_script(), "worker", "-b", "-u", url], capture_output=True, text=True, timeout=60
+    )
+    assert burst.returncode == 1 and "Redis did not answer" in burst.stderr
+    waiting = subprocess.Popen(
+        [_console_script(), "worker", "-u", url], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        line = waiting.stderr.readline()
+        assert "is unreachable" in line and "waiting for it" in line
+    finally:
+        waiting.terminate()
+        assert waiting.wait(timeout=30) == 0

@@ -56,6 +56,20 @@ def import_handlers(paths: tuple[str, ...]) -> list[Any]:
         raise click.BadParameter(str(exc), param_hint="--exception-handler") from None
 
 
+def suspended(connection: Any, prefix: str | None, burst: bool) -> bool:
+    """Whether workers are suspended; a Redis that does not answer stops only a burst.
+
+    A long-running worker started before its Redis (containers) waits for it
+    in ``work()``, and looks at the suspension there.
+    """
+    try:
+        return is_suspended(connection, prefix=prefix)
+    except ConnectionError:
+        if burst:
+            raise
+        return False
+
+
 @main.command()
 @click.option("--burst", "-b", is_flag=True, help="Quit once every queue is empty.")
 @click.option("--logging-level", "--logging_level", help="Log at this level (default: INFO).")
@@ -139,7 +153,7 @@ def worker(
     options = {key: value for key, value in given.items() if value is not None}
     with command_logging(level, log_format, date_format, settings.get("DICT_CONFIG")):
         try:
-            if is_suspended(cli_config.connection, prefix=prefix):
+            if suspended(cli_config.connection, prefix, burst):
                 program = click.get_current_context().find_root().info_name
                 click.secho(
                     f'Workers are suspended: to resume job execution run "{program} resume"',
