@@ -218,7 +218,7 @@ def enqueue(
             result_ttl=result_ttl,
             ttl=ttl,
             failure_ttl=failure_ttl,
-            description=description or call,
+            description=description,  # None: the job describes itself (cut to a length)
             depends_on=list(depends_on) or None,
             job_id=job_id,
             at_front=at_front,

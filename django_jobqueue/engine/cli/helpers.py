@@ -39,7 +39,7 @@ DEFAULT_WORKER_CLASS = "django_jobqueue.engine.Worker"
 DEFAULT_JOB_CLASS = "django_jobqueue.engine.Job"
 DEFAULT_QUEUE_CLASS = "django_jobqueue.engine.Queue"
 DEFAULT_CONNECTION_CLASS = "redis.Redis"
-#: How ``--log-format`` and ``--date-format`` default (RQ's layout).
+#: How ``--log-format`` and ``--date-format`` default (RQ's, and the worker's own).
 DEFAULT_LOG_FORMAT = "%(asctime)s %(message)s"
 DEFAULT_DATE_FORMAT = "%H:%M:%S"
 
