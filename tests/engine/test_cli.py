@@ -225,6 +225,14 @@ def test_worker_class_serializer_and_logging_options(run, make_queue, redis_conn
     assert 0 < redis_conn.ttl(job.key) <= 30  # --results-ttl: the worker's default
 
 
+@pytest.mark.parametrize("kind", ["SimpleWorker", "SpawnWorker", "WorkerPool", "RoundRobinWorker"])
+def test_worker_runs_any_worker_class(run, queue, kind):
+    job = queue.enqueue(jobs.add, 1, 2)
+    result = run("worker", "-b", "--worker-class", f"django_jobqueue.engine.{kind}")
+    assert result.exit_code == 0, result.output
+    assert job.get_status(refresh=True) == JobStatus.FINISHED
+
+
 def test_worker_exception_handlers(run, queue):
     job = queue.enqueue(jobs.fail)
     result = run("worker", "-b", "--exception-handler", "tests.engine.jobs.note_failure_in_meta")
