@@ -286,6 +286,16 @@ def pidfd(pid: int) -> int | None:
 # RQ's helpers of ``rq.utils`` that code written for RQ calls.
 
 
+def utcformat(moment: datetime) -> str:
+    """RQ's timestamp text of a datetime (``2017-08-31T10:14:02.123456Z``); naive is UTC.
+
+    :func:`utcparse` reads it back.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def utcparse(text: str) -> datetime:
     """An aware UTC datetime from RQ's timestamp text (``2017-08-31T10:14:02.123456Z``).
 

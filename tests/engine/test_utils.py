@@ -72,6 +72,8 @@ def test_timestamps_from_text():
     assert utils.utcparse("2017-08-31T10:14:02.123456Z") == expected
     assert utils.utcparse("2017-08-31T10:14:02Z") == expected.replace(microsecond=0)
     assert utils.str_to_date(b"2017-08-31T10:14:02.123456Z") == expected
+    assert utils.utcformat(expected) == "2017-08-31T10:14:02.123456Z"
+    assert utils.utcparse(utils.utcformat(expected.astimezone())) == expected
     for bad in ("", b"", "yesterday"):
         with pytest.raises(ValueError):
             utils.str_to_date(bad)
