@@ -355,8 +355,11 @@ def test_requeue(run, queue, make_worker):
     assert len(registry) == 0 and len(queue) == 3
     result = run("requeue", "--queue", "default", "--all")
     assert result.output == "Nothing to do\n"
-    result = run("requeue", "--queue", "default", "no-such-job")
-    assert "Unable to requeue 1 jobs from failed job registry" in result.output
+    finished = queue.enqueue(jobs.add, 1, 2)
+    make_worker(queue).work(burst=True)
+    result = run("requeue", "--queue", "default", "no-such-job", finished.id)
+    assert "Unable to requeue 2 jobs from failed job registry" in result.output
+    assert finished.get_status(refresh=True) == JobStatus.FINISHED
 
 
 # -- info ---------------------------------------------------------------------------

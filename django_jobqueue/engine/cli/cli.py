@@ -13,8 +13,8 @@ import click
 from redis.exceptions import ConnectionError
 
 from ... import __version__
-from ..errors import InvalidJobOperation, JobQueueError, NoSuchJobError
-from ..registry import FailedJobRegistry
+from ..bulk import BATCH_SIZE, requeue_many
+from ..errors import JobQueueError
 from ..retry import Retry
 from ..suspension import resume as resume_workers
 from ..suspension import suspend as suspend_workers
@@ -67,25 +67,22 @@ def requeue(
     queue: str,
     job_ids: tuple[str, ...],
     serializer: Any,
-    prefix: str | None,
     **_: Any,
 ) -> None:
-    """Put failed jobs back in their queue."""
-    registry = FailedJobRegistry(
-        queue, connection=cli_config.connection, serializer=serializer, prefix=prefix
-    )
-    ids = registry.get_job_ids() if all_jobs else list(job_ids)
+    """Put failed jobs back at the end of their queue (by id, or --all)."""
+    chosen = cli_config.queue(queue, serializer)
+    ids = chosen.failed_job_registry.get_job_ids() if all_jobs else list(dict.fromkeys(job_ids))
     if not ids:
         click.echo("Nothing to do")
         sys.exit(0)
     click.echo(f"Requeueing {len(ids)} jobs from failed queue")
     failed = 0
-    with click.progressbar(ids) as bar:
-        for job_id in bar:
-            try:
-                registry.requeue(job_id)
-            except (InvalidJobOperation, NoSuchJobError):
-                failed += 1
+    # requeue_many (as manage.py rqrequeue): one round trip per batch of ids.
+    with click.progressbar(length=len(ids)) as bar:
+        for start in range(0, len(ids), BATCH_SIZE):
+            batch = ids[start : start + BATCH_SIZE]
+            failed += requeue_many(chosen, batch)[1]
+            bar.update(len(batch))
     if failed:
         click.secho(f"Unable to requeue {failed} jobs from failed job registry", fg="red")
 
