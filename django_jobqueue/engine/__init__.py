@@ -46,6 +46,7 @@ from .errors import (
     NoSuchJobError,
     SchedulerNotFound,
     SerializationError,
+    TimeoutFormatError,
 )
 from .group import Group
 from .hooks import Hooks
@@ -146,6 +147,7 @@ __all__ = [
     "SimpleWorker",
     "SpawnWorker",
     "StartedJobRegistry",
+    "TimeoutFormatError",
     "Webhook",
     "Worker",
     "WorkerPool",

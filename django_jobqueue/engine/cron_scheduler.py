@@ -51,7 +51,13 @@ from .job import Job
 from .keys import KeySpace, keyspace, validate_queue_name
 from .options import EnqueueOptions
 from .queue import Queue
-from .utils import NOT_JSON_SERIALIZABLE, as_str, to_datetime
+from .utils import (
+    NOT_JSON_SERIALIZABLE,
+    as_str,
+    normalize_config_path,
+    to_datetime,
+    validate_absolute_path,
+)
 from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.cron")
@@ -787,8 +793,12 @@ def create_cron(connection: Any, prefix: str | None = None) -> CronScheduler:
 def _import_config(config_path: str) -> None:
     if os.path.isabs(config_path):
         module_name = "jobqueue_cron_config_" + hashlib.sha1(config_path.encode()).hexdigest()[:12]
+        try:
+            validate_absolute_path(config_path)
+        except OSError as exc:
+            raise ImportError(f"Cannot load the cron configuration: {exc}") from None
         spec = importlib.util.spec_from_file_location(module_name, config_path)
-        if spec is None or spec.loader is None or not os.path.isfile(config_path):
+        if spec is None or spec.loader is None:
             raise ImportError(f"Cannot load the cron configuration file {config_path!r}.")
         module = importlib.util.module_from_spec(spec)
         try:
@@ -796,7 +806,7 @@ def _import_config(config_path: str) -> None:
         except Exception as exc:
             raise ImportError(f"The cron configuration {config_path!r} failed: {exc}") from exc
         return
-    dotted = config_path.removesuffix(".py").replace(os.sep, ".").replace("/", ".").strip(".")
+    dotted = normalize_config_path(config_path)
     try:
         if dotted in sys.modules:
             importlib.reload(sys.modules[dotted])

@@ -45,6 +45,14 @@ class EnqueueError(JobQueueError, ValueError):
     """The call can never run in a worker; the message says what to do instead."""
 
 
+class ImportAttributeError(JobQueueError, ImportError, ValueError):
+    """A dotted path names no importable attribute (a ValueError too, as in RQ)."""
+
+
+class TimeoutFormatError(JobQueueError, ValueError):
+    """A timeout is neither seconds nor digits with a unit (``"90"``, ``"5m"``, ``"2h"``)."""
+
+
 class ImportFunctionError(JobQueueError, ImportError):
     """The job's function cannot be imported in the worker."""
 

@@ -17,7 +17,7 @@ from django.utils import autoreload
 from ...conf import LOG_FORMATS, get_settings
 from ...engine import hooks
 from ...engine.execution import EXECUTIONS
-from ...engine.utils import import_attribute, parent_death_signal, parse_bytes
+from ...engine.utils import PidFile, import_attribute, parent_death_signal, parse_bytes
 from ...engine.worker import DEFAULT_WORKER_TTL
 from ...logutils import JSONFormatter
 from ...workers import WORKER_CLASSES, get_worker
@@ -360,9 +360,6 @@ class Command(BaseCommand):
             signum: signal.signal(signum, lambda *_: worker.request_stop())
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
-        if options["pid"]:
-            with open(options["pid"], "w") as fh:
-                fh.write(str(os.getpid()))
         database_hooks = DatabaseHooks()
         hooks.register(database_hooks)
         # Connections must not be shared with forked children.
@@ -372,23 +369,19 @@ class Command(BaseCommand):
             live = LiveLine(self.stdout, worker.queues)
             worker.on_tick = live
         try:
-            worker.work(
-                burst=options["burst"],
-                max_jobs=options["max_jobs"],
-                max_idle_time=options["max_idle_time"],
-                logging_level=None,
-            )
+            with PidFile(options["pid"]):
+                worker.work(
+                    burst=options["burst"],
+                    max_jobs=options["max_jobs"],
+                    max_idle_time=options["max_idle_time"],
+                    logging_level=None,
+                )
             if live is not None:
                 live.finish(worker)
         finally:
             for signum, handler in early.items():
                 signal.signal(signum, handler)
             hooks.unregister(database_hooks)
-            if options["pid"]:
-                try:
-                    os.unlink(options["pid"])
-                except OSError:
-                    pass
 
     def _configure_logging(self, verbosity, log_format="text"):
         """Log to stderr unless LOGGING says where.
