@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -14,7 +15,7 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import EnqueueError, InvalidJobOperation, NoSuchJobError
+from .errors import DequeueTimeout, EnqueueError, InvalidJobOperation, NoSuchJobError
 from .job import MEMORY, Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
@@ -70,8 +71,11 @@ class Queue:
         job_class: type[Job] = Job,
         default_result_ttl: int | None = None,
         in_memory: bool = False,
+        result_ttl: int | None = None,
     ):
         self.name = validate_queue_name(name)
+        if default_result_ttl is None:  # RQ's code passes result_ttl= to Queue
+            default_result_ttl = result_ttl
         self.in_memory = in_memory and not is_async
         self.connection = resolve_connection(connection)
         self.is_async = is_async
@@ -86,6 +90,11 @@ class Queue:
 
     #: Seconds a job may run when neither it nor its queue says (RQ's name).
     DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
+
+    #: What :meth:`from_queue_key` also accepts before a queue name: RQ's form
+    #: of a queue key (``"rq:queue:" + name``), for code that builds keys that
+    #: way. It names no key in Redis: those are ``<prefix>{name}:queue``.
+    redis_queue_namespace_prefix = "rq:queue:"
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
@@ -114,6 +123,31 @@ class Queue:
         connection = resolve_connection(connection)
         names = sorted(as_str(n) for n in connection.smembers(keyspace(prefix).queues))
         return [cls(n, connection, prefix=prefix, **kwargs) for n in names]
+
+    @classmethod
+    def from_queue_key(
+        cls, queue_key: str | bytes, connection: Any = None, prefix: str | None = None, **kwargs: Any
+    ) -> Queue:
+        """The queue whose list is at ``queue_key`` (``<prefix>{name}:queue``).
+
+        RQ's form, :attr:`redis_queue_namespace_prefix` followed by the name,
+        is accepted too. Other keywords go to :class:`Queue`.
+
+        Raises:
+            ValueError: the key names no queue under ``prefix``.
+        """
+        key = as_str(queue_key)
+        keys = keyspace(prefix)
+        head, tail = keys.prefix + "{", "}:queue"
+        if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+            name = key[len(head) : -len(tail)]
+        elif key.startswith(cls.redis_queue_namespace_prefix):
+            name = key[len(cls.redis_queue_namespace_prefix) :]
+        else:
+            raise ValueError(
+                f"{key!r} is not a queue key: queue keys are {keys.prefix}{{<name>}}:queue."
+            )
+        return cls(name, connection, prefix=prefix, **kwargs)
 
     # -- contents ------------------------------------------------------------
 
@@ -230,6 +264,129 @@ class Queue:
             removed += n
             if n < batch:
                 return removed
+
+    def compact(self, batch: int = 1000) -> int:
+        """Take out of the queue the ids whose job is gone; returns how many.
+
+        A waiting job's hash may expire (``ttl``) or be deleted by something
+        else than this engine; its id is then passed over by workers and
+        removed here, a batch per step, the order of the others kept.
+        """
+        removed = 0
+        for part in ("list", "priority"):
+            offset, done = 0, False
+            while not done:
+                n, offset, done = scripts.compact(
+                    self.connection, self.keys, self.name, part, offset, batch
+                )
+                removed += n
+        return removed
+
+    def push_job_id(self, job_id: str, pipeline: Any = None, at_front: bool = False) -> None:
+        """Put a job that was only saved (``job.save()``) at the back of the queue, or the front.
+
+        RQ's low-level push. The job becomes queued, as :meth:`enqueue_job`
+        would make it (but the queue's defaults are not applied, and a
+        ``depends_on`` is not looked at: use :meth:`enqueue_job` for those).
+        An id already queued is left where it is; the id of a job that is
+        elsewhere (deferred, scheduled, started, ended) is refused with
+        :class:`InvalidJobOperation`, as it would be in two places. With
+        ``pipeline``, the push runs when the caller executes it.
+        """
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:
+            scripts.preload(self.connection, "push_id")
+        self.register()
+        try:
+            scripts.push_id(client, self.keys, self.name, job_id, at_front, now())
+        except ResponseError as exc:
+            raise scripts.script_error(exc, job_id, queue=self.name) from None
+
+    def pop_job_id(self) -> str | None:
+        """Take the id at the head of the queue out of it; None when the queue is empty.
+
+        Nothing runs the job: it is canceled (moved to the canceled registry,
+        from where :meth:`Job.requeue` puts it back), as :meth:`remove`
+        does, since a job is always somewhere. Use a worker or
+        :meth:`dequeue_any` to run jobs.
+        """
+        while True:
+            ids = self.get_job_ids(0, 1)
+            if not ids:
+                return None
+            job_id = ids[0]
+            if self.remove(job_id):
+                return job_id
+            # The id had no queued job behind it (see compact()), or a worker
+            # took it meanwhile: drop a dangling id and look again.
+            self.compact()
+
+    @classmethod
+    def dequeue_any(
+        cls,
+        queues: Iterable[Queue],
+        timeout: float | None,
+        connection: Any = None,
+        job_class: type[Job] | None = None,
+        serializer: Any = None,
+        worker_name: str = "dequeue_any",
+        **kwargs: Any,
+    ) -> tuple[Job, Queue] | None:
+        """Take the next job of the first queue that has one, for code that runs jobs itself.
+
+        The job is marked started by ``worker_name`` in the same atomic step,
+        as a worker takes jobs, so it is never in no place: if the caller
+        never reports its outcome, it counts as abandoned once its started
+        entry expires (its queue's default timeout plus a minute) and is
+        handled as a worker's abandoned job is.
+
+        Args:
+            queues: in the order they are looked at.
+            timeout: None returns at once; a number of seconds waits that
+                long for a job (0, waiting for ever, is refused as in RQ).
+            connection, job_class, serializer: override the queues'.
+
+        Returns:
+            ``(job, queue)``, or None when every queue is empty.
+
+        Raises:
+            DequeueTimeout: ``timeout`` seconds passed without a job.
+        """
+        queues = list(queues)
+        if timeout is not None and timeout <= 0:
+            raise ValueError("dequeue_any needs a timeout above 0 seconds, or None not to wait.")
+        if not queues:
+            return None
+        connection = connection if connection is not None else queues[0].connection
+        keys = queues[0].keys
+        names = [q.name for q in queues]
+        abandon_after = max(q.default_timeout for q in queues) + 60
+        deadline = None if timeout is None else time.monotonic() + timeout
+        # On Redis Cluster the queues may lie in several slots: one script each.
+        groups = [[n] for n in names] if is_cluster(connection) else [names]
+        while True:
+            for offset, group in enumerate(groups):
+                taken = scripts.dequeue(connection, keys, group, now(), worker_name, abandon_after)
+                if taken is not None:
+                    taken = taken._replace(position=taken.position + offset)
+                    break
+            if taken is not None:
+                queue = queues[taken.position - 1]
+                job = (job_class or queue.job_class).from_hash(
+                    taken.id.decode(),
+                    taken.fields,
+                    connection,
+                    origin=queue.name,
+                    serializer=serializer if serializer is not None else queue.serializer,
+                    prefix=keys.prefix,
+                )
+                return job, queue
+            if deadline is None:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DequeueTimeout(timeout, [q.key for q in queues])
+            time.sleep(min(DEQUEUE_POLL_INTERVAL, left))
 
     def delete(self, delete_jobs: bool = True) -> None:
         """Remove the queue: its jobs (unless ``delete_jobs=False``), registries and name."""
@@ -458,6 +615,9 @@ class Queue:
             from .perform import perform_job
 
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
+            if job.ended_at is None:  # the outcome script wrote it, in Redis only
+                ended_at = self.connection.hget(job.key, "ended_at")
+                job.ended_at = float(ended_at) if ended_at is not None else now()
         return job
 
     def schedule_job(
@@ -713,6 +873,33 @@ class Queue:
             if perform_job(job, INLINE_WORKER, enforce_timeout=False) != JobStatus.QUEUED:
                 return job
 
+    def enqueue_dependents(
+        self, job: Job, exclude_job_id: str | None = None, refresh_job_status: bool = True
+    ) -> dict[str, list[str]]:
+        """Tell the dependents of ``job`` that it ended, as its status says; returns those released.
+
+        Workers do this themselves when a job ends; this is for code that
+        ends jobs by other means. A dependent enters its queue once none of
+        its parents is pending (or, with ``allow_failure``, once they all
+        ended). The status is the one ``job`` holds (read from Redis when it
+        holds none); a job that has not ended releases nothing.
+
+        Returns:
+            queue name -> ids of the dependents that entered it.
+        """
+        status = job.get_status(refresh=False) or job.get_status()
+        ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+        released: dict[str, list[str]] = {}
+        if status not in ended:
+            return released
+        timestamp = now()
+        for child in job.fetch_dependents():
+            if child is None or child.id == exclude_job_id:
+                continue
+            if scripts.release(self.connection, self.keys, child.key, job.key, status, timestamp):
+                released.setdefault(child.origin, []).append(child.id)
+        return released
+
     def register(self) -> None:
         """List this queue in the set of queue names before a job is put in it.
 
@@ -761,6 +948,9 @@ class EnqueueData(NamedTuple):
             return getattr(self.options, name)
         raise AttributeError(f"EnqueueData has no attribute {name!r}")
 
+
+#: Seconds between two looks for a job while :meth:`Queue.dequeue_any` waits.
+DEQUEUE_POLL_INTERVAL = 0.2
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.
 INLINE_WORKER = "inline"

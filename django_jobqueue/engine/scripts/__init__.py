@@ -146,6 +146,11 @@ def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = ""
     if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
         status = text.split(" ", 1)[1]
         return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    if text.startswith("NOT_PUSHABLE"):
+        return InvalidJobOperation(
+            f"Job {job_id} is {text.split()[1]}, so it is in a registry already: "
+            "requeue it, or enqueue a new job, instead of pushing its id."
+        )
     if text.startswith("DUPLICATE"):
         return DuplicateJobError(
             f"A job with id {job_id!r} is already {text.split()[1]} on queue "
@@ -565,6 +570,20 @@ def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
     return _run(
         "empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)], [batch]
     )
+
+
+def compact(client: Any, ks: KeySpace, queue: str, part: str, offset: int, batch: int) -> Any:
+    """One batch of compact.lua over ``part`` ('list' or 'priority') of a queue."""
+    keys = [ks.queue(queue), ks.priority(queue), ks.job_prefix(queue)]
+    return _run("compact", client, keys, [part, offset, batch])
+
+
+def push_id(
+    client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float
+) -> Any:
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id)]
+    args = [job_id, "1" if at_front else "0", repr(now), ks.wake_channel(queue)]
+    return _run("push_id", client, keys, args)
 
 
 def enqueue_due(client: Any, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
