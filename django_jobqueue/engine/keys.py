@@ -74,6 +74,10 @@ class KeySpace:
         """The scheduler lock: names the one scheduler that is active under this prefix."""
         return f"{self.prefix}scheduler"
 
+    def queue_scheduler(self, name: str) -> str:
+        """The hash describing RQ-style scheduler ``name`` (host, pid, queues, heartbeat)."""
+        return f"{self.prefix}scheduler:{name}"
+
     # Keys of RQ's cron API (cron_scheduler.py and its two registries):
     # monitoring records that belong to no queue. They share the hash tag
     # ``{#cron}`` ('#' is never in a queue name, so no queue's keys collide) so
@@ -118,6 +122,10 @@ class KeySpace:
         if not token or not token.isalnum():
             raise ValueError(f"Invalid selection token {token!r}.")
         return f"{self.registry(queue, kind)}:selection:{token}"
+
+    def scheduler_lock(self, queue: str) -> str:
+        """Names the RQ-style scheduler (:class:`~.scheduler.RQScheduler`) that handles ``queue``."""
+        return f"{self.tag(queue)}:scheduler-lock"
 
     def job_prefix(self, queue: str) -> str:
         return f"{self.tag(queue)}:job:"

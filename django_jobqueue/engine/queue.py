@@ -418,6 +418,16 @@ class Queue:
         pipe.srem(self.keys.queues, self.name)
         pipe.execute()
 
+    @property
+    def scheduler_pid(self) -> int | None:
+        """The process id of the RQ-style scheduler (:class:`~.scheduler.RQScheduler`) that
+        holds this queue's lock, or None (no such scheduler, or it has not registered)."""
+        name = self.connection.get(self.keys.scheduler_lock(self.name))
+        if name is None:
+            return None
+        pid = self.connection.hget(self.keys.queue_scheduler(as_str(name)), "pid")
+        return int(pid) if pid else None
+
     # -- registries ----------------------------------------------------------
 
     @property

@@ -336,6 +336,19 @@ class ScheduledJobRegistry(BaseRegistry):
             raise NoSuchJobError(f"Job {job_id!r} is not scheduled on queue {self.name!r}.")
         return datetime.fromtimestamp(float(score), tz=UTC)
 
+    def get_jobs_to_schedule(
+        self, timestamp: float | None = None, chunk_size: int = 1000
+    ) -> list[str]:
+        """Ids of up to ``chunk_size`` jobs due at ``timestamp`` (UNIX time, now by default), soonest first."""
+        due = now() if timestamp is None else timestamp
+        ids = self.connection.zrange(self.key, 0, due, byscore=True, offset=0, num=chunk_size)
+        return [as_str(i) for i in ids]
+
+    def get_jobs_to_enqueue(self, timestamp: float | None = None) -> list[str]:
+        """Ids of every job due at ``timestamp`` (UNIX time, now by default), soonest first."""
+        due = now() if timestamp is None else timestamp
+        return [as_str(i) for i in self.connection.zrange(self.key, 0, due, byscore=True)]
+
     def runs_at(self, job_ids: list[str]) -> list[float | None]:
         """When each job is due (UNIX time), in one round trip; None for one not scheduled."""
         if not job_ids:

@@ -79,6 +79,24 @@ def utcnow() -> datetime:
     return datetime.fromtimestamp(now(), tz=UTC)
 
 
+def utcformat(dt: datetime) -> str:
+    """A datetime as RQ writes one in Redis: UTC, ``2024-01-02T03:04:05.000006Z``."""
+    if dt.tzinfo is not None:
+        dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utcparse(text: str | bytes) -> datetime:
+    """What :func:`utcformat` wrote, as an aware UTC datetime (also without microseconds)."""
+    text = text.decode() if isinstance(text, bytes) else text
+    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    raise ValueError(f"{text!r} is not a UTC time as utcformat() writes it.")
+
+
 def as_text(value: Any) -> str | None:
     """Bytes from Redis as text, other values as they are (RQ's ``as_text``)."""
     return value.decode() if isinstance(value, bytes) else value

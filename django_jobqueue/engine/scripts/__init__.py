@@ -638,6 +638,16 @@ def scheduler_release(client: Any, ks: KeySpace, token: str) -> Any:
     return _run("scheduler_release", client, [ks.scheduler], [token])
 
 
+def lock_hold(client: Any, key: str, token: str, ttl_ms: int) -> Any:
+    """scheduler_hold.lua on any lock key (a queue's RQScheduler lock)."""
+    return _run("scheduler_hold", client, [key], [token, int(ttl_ms)])
+
+
+def lock_release(client: Any, key: str, token: str) -> Any:
+    """scheduler_release.lua on any lock key."""
+    return _run("scheduler_release", client, [key], [token])
+
+
 def cron_fire(
     client: Any,
     ks: KeySpace,
