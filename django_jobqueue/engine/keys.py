@@ -133,6 +133,14 @@ class KeySpace:
     def job(self, queue: str, job_id: str) -> str:
         return f"{self.tag(queue)}:job:{job_id}"
 
+    def results(self, queue: str, job_id: str) -> str:
+        """The stream of the results recorded for a job through ``Result.create`` and co.
+
+        Beside the job, in its slot: deleting the job deletes it
+        (``delete_job`` in ``scripts/_lib.lua``, ``scripts/empty.lua``).
+        """
+        return f"{self.tag(queue)}:results:{job_id}"
+
     def cron(self, queue: str, name: str) -> str:
         """The hash recording the runs of periodic entry ``name``, whose jobs go to ``queue``.
 
