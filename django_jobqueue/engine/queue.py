@@ -96,6 +96,10 @@ class Queue:
     #: way. It names no key in Redis: those are ``<prefix>{name}:queue``.
     redis_queue_namespace_prefix = "rq:queue:"
 
+    #: The key of the set of queue names under the default prefix (RQ's name;
+    #: ``queue.keys.queues`` under a queue's own prefix).
+    redis_queues_keys = keyspace().queues
+
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
 
@@ -315,11 +319,12 @@ class Queue:
             if not ids:
                 return None
             job_id = ids[0]
-            if self.remove(job_id):
+            # An id whose job is gone (see compact()) is simply dropped.
+            if self.remove(job_id) or scripts.drop_id(
+                self.connection, self.keys, self.name, job_id
+            ):
                 return job_id
-            # The id had no queued job behind it (see compact()), or a worker
-            # took it meanwhile: drop a dangling id and look again.
-            self.compact()
+            # A worker took it meanwhile: look again.
 
     @classmethod
     def dequeue_any(

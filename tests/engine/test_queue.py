@@ -950,9 +950,10 @@ def test_push_job_id_in_a_pipeline(queue, redis_conn):
 
 
 def test_pop_job_id_cancels_the_head_job(queue, redis_conn):
-    queue.push_job_id("gone")  # no hash: dropped on the way
+    queue.push_job_id("gone")  # no hash: the id is just taken out
     first = queue.enqueue(jobs.echo, 1)
     second = queue.enqueue(jobs.echo, 2)
+    assert queue.pop_job_id() == "gone"
     assert queue.pop_job_id() == first.id
     assert first.get_status() == JobStatus.CANCELED  # never in no place
     assert queue.job_ids == [second.id]

@@ -578,6 +578,11 @@ def compact(client: Any, ks: KeySpace, queue: str, part: str, offset: int, batch
     return _run("compact", client, keys, [part, offset, batch])
 
 
+def drop_id(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id)]
+    return _run("drop_id", client, keys, [job_id])
+
+
 def push_id(
     client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float
 ) -> Any:
