@@ -300,6 +300,7 @@ class Queue:
         client = self.connection if pipeline is None else pipeline
         if pipeline is not None:
             scripts.preload(self.connection, "push_id")
+            _buffer(pipeline)
         self.register()
         try:
             scripts.push_id(client, self.keys, self.name, job_id, at_front, now())
@@ -680,6 +681,7 @@ class Queue:
         job.enqueue_at_front = at_front or dep_at_front
         self.register()
         scripts.preload(self.connection, "enqueue")
+        _buffer(pipeline)
         self._write(pipeline, job, at)
         return job
 
@@ -978,6 +980,17 @@ def placement(job: Job, at_front: bool | None, depends_on: Any, at: Any) -> tupl
         depends_on = job.options.depends_on if depends_on is None else depends_on
         at = job.options.at if at is None else at
     return bool(at_front), depends_on, at
+
+
+def _buffer(pipeline: Any) -> None:
+    """Start the transaction of a pipeline that WATCHes keys, as RQ does.
+
+    After WATCH a redis-py pipeline runs each command at once; the caller
+    who hands it to an enqueue expects the job to be written by its
+    ``execute()``, in its transaction.
+    """
+    if getattr(pipeline, "watching", False) and not getattr(pipeline, "explicit_transaction", True):
+        pipeline.multi()
 
 
 def _timestamp(when: Any) -> float | None:

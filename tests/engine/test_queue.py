@@ -1016,3 +1016,23 @@ def test_synchronous_queue_sets_ended_at(make_queue):
     job = make_queue("inline", is_async=False).enqueue(jobs.echo, 1)
     assert job.get_status(refresh=False) == JobStatus.FINISHED
     assert job.ended_at is not None and job.ended_at >= job.started_at
+
+
+def test_enqueue_on_a_pipeline_that_watches_keys(queue, redis_conn, key_prefix):
+    """The job is written by the caller's execute(), in its transaction, as in RQ."""
+    watched = f"{key_prefix}watched"
+    with redis_conn.pipeline() as pipe:
+        pipe.watch(watched)
+        job = queue.enqueue_call(jobs.echo, (1,), pipeline=pipe)
+        assert queue.job_ids == []
+        pipe.set(watched, "v")
+        pipe.execute()
+    assert queue.job_ids == [job.id]
+    saved = queue.create_job(jobs.echo, [2])
+    saved.save()
+    with redis_conn.pipeline() as pipe:
+        pipe.watch(watched)
+        queue.push_job_id(saved.id, pipeline=pipe)
+        assert queue.job_ids == [job.id]
+        pipe.execute()
+    assert queue.job_ids == [job.id, saved.id]
