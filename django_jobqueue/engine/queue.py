@@ -493,16 +493,20 @@ class Queue:
 
     def enqueue_at(self, when: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Like :meth:`enqueue`, but the job enters the queue at ``when`` (an aware datetime)."""
+        pipeline = kwargs.pop("pipeline", None)
         args, kwargs, options = split_call(args, kwargs)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, at=when, **options)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, pipeline=pipeline, at=when, **options)
 
     def enqueue_in(self, delay: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Like :meth:`enqueue`, but the job enters the queue after ``delay``.
 
         ``delay`` is a timedelta or a number of seconds.
         """
+        pipeline = kwargs.pop("pipeline", None)
         args, kwargs, options = split_call(args, kwargs)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, at=after(delay), **options)
+        return self.enqueue_call(
+            f, args=args, kwargs=kwargs, pipeline=pipeline, at=after(delay), **options
+        )
 
     def enqueue_call(
         self,

@@ -336,6 +336,13 @@ class ScheduledJobRegistry(BaseRegistry):
             raise NoSuchJobError(f"Job {job_id!r} is not scheduled on queue {self.name!r}.")
         return datetime.fromtimestamp(float(score), tz=UTC)
 
+    def get_expiration_time(self, job_or_id: Any) -> datetime | None:
+        """When the job leaves this registry for its queue (None when it is not in it)."""
+        try:
+            return self.get_scheduled_time(job_or_id)
+        except NoSuchJobError:
+            return None
+
     def get_jobs_to_schedule(
         self, timestamp: float | None = None, chunk_size: int = 1000
     ) -> list[str]:

@@ -1036,3 +1036,23 @@ def test_enqueue_on_a_pipeline_that_watches_keys(queue, redis_conn, key_prefix):
         assert queue.job_ids == [job.id]
         pipe.execute()
     assert queue.job_ids == [job.id, saved.id]
+
+
+def test_enqueue_at_and_in_on_a_pipeline(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta
+
+    when = datetime.now(UTC) + timedelta(hours=1)
+    with redis_conn.pipeline() as pipe:
+        at = queue.enqueue_at(when, jobs.echo, 1, pipeline=pipe)
+        later = queue.enqueue_in(timedelta(hours=2), jobs.echo, 2, pipeline=pipe)
+        assert not redis_conn.exists(at.key)
+        pipe.execute()
+    registry = queue.scheduled_job_registry
+    assert at.args == (1,) and at.id in registry and later.id in registry
+    assert registry.get_expiration_time(at) == registry.get_scheduled_time(at.id)
+    assert abs(registry.get_expiration_time(at.id).timestamp() - when.timestamp()) < 0.01
+    assert registry.get_expiration_time("not-there") is None
+    pipe = redis_conn.pipeline()
+    dropped = queue.enqueue_at(when, jobs.echo, 3, pipeline=pipe)
+    pipe.reset()  # discarded: nothing written
+    assert not redis_conn.exists(dropped.key) and len(registry) == 2
