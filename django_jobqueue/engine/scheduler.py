@@ -555,7 +555,7 @@ class RQScheduler:
     scheduled, so no job is enqueued twice.
 
     Args:
-        queues: :class:`Queue` objects or queue names.
+        queues: :class:`Queue` objects or queue names (or one of either).
         connection: the Redis client.
         interval: seconds between two rounds of :meth:`work`.
         serializer: the serializer of the queues' jobs.
@@ -567,7 +567,7 @@ class RQScheduler:
 
     def __init__(
         self,
-        queues: Iterable[Queue | str],
+        queues: Queue | str | Iterable[Queue | str],
         connection: Any = None,
         interval: float = 1,
         logging_level: str | int | None = None,
@@ -577,7 +577,7 @@ class RQScheduler:
         name: str | None = None,
         prefix: str | None = None,
     ):
-        queues = list(queues)
+        queues = [queues] if isinstance(queues, (Queue, str)) else list(queues)
         if prefix is None:
             prefix = next((q.keys.prefix for q in queues if isinstance(q, Queue)), None)
         self.keys = keyspace(prefix)

@@ -516,7 +516,8 @@ def test_another_worker_takes_over_when_the_active_one_is_killed(
 def test_rq_scheduler_locks_one_queue_each(make_queue, redis_conn, key_prefix):
     from django_jobqueue.engine.scheduler import RQScheduler
 
-    first = RQScheduler([make_queue("a")], redis_conn)
+    assert RQScheduler("one", redis_conn)._queue_names == {"one"}
+    first = RQScheduler(make_queue("a"), redis_conn)
     assert first.keys.prefix == key_prefix  # taken from the Queue objects
     assert first.status == RQScheduler.Status.STOPPED
     assert first.acquire_locks() == {"a"}
