@@ -7,7 +7,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -29,7 +28,7 @@ from .registry import (
     StartedJobRegistry,
 )
 from .serializers import resolve_serializer
-from .utils import after, as_str, now, parse_duration
+from .utils import after, as_str, now, parse_duration, timestamp_of
 from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
@@ -645,7 +644,7 @@ class Queue:
     ) -> Job:
         """Store a job made by :meth:`create_job` to enter the queue at ``when`` (RQ's name).
 
-        ``when`` is an aware datetime, a naive one read as UTC, or a UNIX time;
+        ``when`` is an aware datetime, a naive one read as local time, or a UNIX time;
         ``pipeline`` and ``unique`` are those of :meth:`enqueue_job`.
         """
         return self.enqueue_job(job, at=when, pipeline=pipeline, unique=unique)
@@ -998,15 +997,9 @@ def _buffer(pipeline: Any) -> None:
 
 
 def _timestamp(when: Any) -> float | None:
-    if when is None:
-        return None
-    if isinstance(when, (int, float)):
-        return float(when)
-    if getattr(when, "tzinfo", None) is None or when.utcoffset() is None:
-        # A naive datetime is UTC, as in RQ (the Django layer reads it in the
-        # current time zone instead, as Django does).
-        return when.replace(tzinfo=UTC).timestamp()
-    return when.timestamp()
+    # A naive datetime is local time, as in RQ 3.0 (the Django layer reads it
+    # in the current time zone instead, as Django does).
+    return None if when is None else timestamp_of(when)
 
 
 def _one_by_one(options: EnqueueOptions) -> bool:

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import ResponseError
+
 from .connection import resolve_connection
 from .corrupt import damage, execute, fetch_jobs
 from .errors import AbandonedJobError, NoSuchJobError
 from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
-from .utils import as_str, now
+from .utils import as_str, now, timestamp_of
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,28 @@ class ScheduledJobRegistry(BaseRegistry):
             return self.get_scheduled_time(job_or_id)
         except NoSuchJobError:
             return None
+
+    def schedule(self, job: Job, scheduled_datetime: Any, pipeline: Any = None) -> None:
+        """Give a job the time it enters its queue (RQ's name).
+
+        A scheduled job of this queue is moved to the new time; a job that
+        was only saved (``job.save()``) becomes scheduled. Any other job is
+        refused with :class:`InvalidJobOperation` (it is somewhere else
+        already). ``scheduled_datetime`` is an aware datetime, a naive one
+        read as local time (as in RQ), or a UNIX time. With ``pipeline``,
+        the change is made when the caller executes it.
+        """
+        from . import scripts
+
+        when = timestamp_of(scheduled_datetime)
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:
+            scripts.preload(self.connection, "schedule")
+        try:
+            scripts.schedule(client, self.keys, self.name, job.id, when)
+        except ResponseError as exc:
+            raise scripts.script_error(exc, job.id, verb="scheduled") from None
+        client.sadd(self.keys.queues, self.name)  # so that schedulers look at this queue
 
     def get_jobs_to_schedule(
         self, timestamp: float | None = None, chunk_size: int = 1000

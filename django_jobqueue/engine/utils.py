@@ -108,6 +108,17 @@ def after(delay: Any) -> float:
     return now() + seconds
 
 
+def timestamp_of(when: Any) -> float:
+    """A time given as a datetime or a UNIX time, as a UNIX time.
+
+    A naive datetime is the local time of this process, at the offset in
+    effect on its date (as RQ 3.0 reads it); an aware one is exact.
+    """
+    if isinstance(when, (int, float)):
+        return float(when)
+    return when.timestamp()  # Python reads a naive datetime as local time
+
+
 def to_datetime(value: Any) -> datetime | None:
     if value in (None, b"", ""):
         return None

@@ -281,3 +281,33 @@ def test_waiting_pages_read_the_queue_newest_first(queue):
     assert pages.count == 4
     assert [pages.read(i, i + 1)[0] for i in range(4)] == ["last", "b", "a", "first"]
     assert pages.read(1, 3) == ["b", "a"] and pages.read(0, 10) == ["last", "b", "a", "first"]
+
+
+def test_scheduled_registry_schedule_moves_or_schedules(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from django_jobqueue.engine import InvalidJobOperation
+
+    registry = queue.scheduled_job_registry
+    scheduled = queue.enqueue_in(3600, jobs.add, 1, 1)
+    registry.schedule(scheduled, datetime(2019, 1, 1, 7, tzinfo=timezone(timedelta(hours=7))))
+    assert registry.get_scheduled_time(scheduled) == datetime(2019, 1, 1, tzinfo=UTC)
+    saved = queue.create_job(jobs.add, [2, 2])
+    saved.save()
+    with redis_conn.pipeline() as pipe:
+        registry.schedule(saved, 1_900_000_000, pipeline=pipe)
+        assert saved.get_status() == "created"
+        pipe.execute()
+    assert saved.get_status() == "scheduled"
+    assert registry.get_scheduled_time(saved.id).timestamp() == 1_900_000_000
+    naive = datetime(2019, 7, 1)
+    registry.schedule(saved, naive)  # a naive datetime is local time, as in RQ
+    assert redis_conn.zscore(registry.key, saved.id) == naive.astimezone().timestamp()
+    queued = queue.enqueue(jobs.add, 3, 3)
+    with pytest.raises(InvalidJobOperation, match="queued"):
+        registry.schedule(queued, 1_900_000_000)
+    assert queued.id not in registry
+    # A due job moves into its queue as any scheduled job does.
+    registry.schedule(saved, 1)
+    assert registry.enqueue_due() == 2
+    assert queue.job_ids == [queued.id, saved.id, scheduled.id]  # soonest first

@@ -146,6 +146,11 @@ def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = ""
     if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
         status = text.split(" ", 1)[1]
         return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    if text.startswith("NOT_SCHEDULABLE"):
+        return InvalidJobOperation(
+            f"Job {job_id} is {text.split()[1]}: only a scheduled job, or one that was "
+            "only saved, can be given a time."
+        )
     if text.startswith("NOT_PUSHABLE"):
         return InvalidJobOperation(
             f"Job {job_id} is {text.split()[1]}, so it is in a registry already: "
@@ -576,6 +581,11 @@ def compact(client: Any, ks: KeySpace, queue: str, part: str, offset: int, batch
     """One batch of compact.lua over ``part`` ('list' or 'priority') of a queue."""
     keys = [ks.queue(queue), ks.priority(queue), ks.job_prefix(queue)]
     return _run("compact", client, keys, [part, offset, batch])
+
+
+def schedule(client: Any, ks: KeySpace, queue: str, job_id: str, when: float) -> Any:
+    keys = [ks.registry(queue, JobStatus.SCHEDULED), ks.job(queue, job_id)]
+    return _run("schedule", client, keys, [job_id, repr(when)])
 
 
 def drop_id(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
