@@ -124,7 +124,7 @@ class KeySpace:
         return f"{self.registry(queue, kind)}:selection:{token}"
 
     def scheduler_lock(self, queue: str) -> str:
-        """Names the RQ-style scheduler (:class:`~.scheduler.RQScheduler`) that handles ``queue``."""
+        """Names the :class:`~.scheduler.RQScheduler` that handles ``queue``."""
         return f"{self.tag(queue)}:scheduler-lock"
 
     def job_prefix(self, queue: str) -> str:

@@ -129,7 +129,11 @@ class Queue:
 
     @classmethod
     def from_queue_key(
-        cls, queue_key: str | bytes, connection: Any = None, prefix: str | None = None, **kwargs: Any
+        cls,
+        queue_key: str | bytes,
+        connection: Any = None,
+        prefix: str | None = None,
+        **kwargs: Any,
     ) -> Queue:
         """The queue whose list is at ``queue_key`` (``<prefix>{name}:queue``).
 

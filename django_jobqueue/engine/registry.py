@@ -370,7 +370,7 @@ class ScheduledJobRegistry(BaseRegistry):
     def get_jobs_to_schedule(
         self, timestamp: float | None = None, chunk_size: int = 1000
     ) -> list[str]:
-        """Ids of up to ``chunk_size`` jobs due at ``timestamp`` (UNIX time, now by default), soonest first."""
+        """Ids of up to ``chunk_size`` jobs due at ``timestamp`` (UNIX time; now), soonest first."""
         due = now() if timestamp is None else timestamp
         ids = self.connection.zrange(self.key, 0, due, byscore=True, offset=0, num=chunk_size)
         return [as_str(i) for i in ids]

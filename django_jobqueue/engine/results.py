@@ -276,7 +276,12 @@ class Result:
 
     @classmethod
     def restore(
-        cls, job_id: str, result_id: str, fields: dict, connection: Any = None, serializer: Any = None
+        cls,
+        job_id: str,
+        result_id: str,
+        fields: dict,
+        connection: Any = None,
+        serializer: Any = None,
     ) -> Result:
         """A Result from its stream entry."""
         data = {as_str(k): v for k, v in fields.items()}
@@ -340,7 +345,7 @@ class Result:
 
     @classmethod
     def _collect(cls, job: Job, serializer: Any, latest: bool) -> list[Result]:
-        """The job's outcome and its recorded results, newest first (the newest only if ``latest``)."""
+        """The job's outcome and its recorded results, newest first (the newest if ``latest``)."""
         if job.detached:  # ran inline and lives in this object only
             found = _from_job(job)
             return [] if found is None else [found]

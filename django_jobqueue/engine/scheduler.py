@@ -514,8 +514,6 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
     return rows
 
 
-
-
 # -- RQ's scheduler API ----------------------------------------------------------------
 
 
@@ -704,7 +702,9 @@ class RQScheduler:
             if not outcome:
                 lost.add(name)
             elif outcome == 2:
-                self.log.warning("Scheduler %s: the lock of %s had expired; taken again", self.name, name)
+                self.log.warning(
+                    "Scheduler %s: the lock of %s had expired; taken again", self.name, name
+                )
         if lost:
             self.log.warning(
                 "Scheduler %s: another scheduler took the locks of %s",

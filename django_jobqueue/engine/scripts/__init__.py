@@ -593,9 +593,7 @@ def drop_id(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     return _run("drop_id", client, keys, [job_id])
 
 
-def push_id(
-    client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float
-) -> Any:
+def push_id(client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float) -> Any:
     keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id)]
     args = [job_id, "1" if at_front else "0", repr(now), ks.wake_channel(queue)]
     return _run("push_id", client, keys, args)
