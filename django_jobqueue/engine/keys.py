@@ -127,6 +127,10 @@ class KeySpace:
         """Names the :class:`~.scheduler.RQScheduler` that handles ``queue``."""
         return f"{self.tag(queue)}:scheduler-lock"
 
+    def maintenance_lock(self, queue: str) -> str:
+        """The lock of ``Queue.acquire_maintenance_lock`` (RQ's registry cleaning lock)."""
+        return f"{self.tag(queue)}:maintenance-lock"
+
     def job_prefix(self, queue: str) -> str:
         return f"{self.tag(queue)}:job:"
 

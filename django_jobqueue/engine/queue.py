@@ -28,7 +28,7 @@ from .registry import (
     StartedJobRegistry,
 )
 from .serializers import resolve_serializer
-from .utils import after, as_str, now, parse_duration, timestamp_of
+from .utils import after, as_str, get_version, now, parse_duration, timestamp_of
 from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
@@ -57,6 +57,8 @@ class Queue:
         in_memory: with ``is_async=False``, keep jobs in this process only and
             never talk to Redis (what ``JOBQUEUE_ASYNC = False`` uses, so test
             suites need no Redis server).
+        result_ttl: RQ's name for ``default_result_ttl``.
+        death_penalty_class: accepted for RQ code, and kept; unused here.
     """
 
     def __init__(
@@ -71,6 +73,7 @@ class Queue:
         default_result_ttl: int | None = None,
         in_memory: bool = False,
         result_ttl: int | None = None,
+        death_penalty_class: Any = None,
     ):
         self.name = validate_queue_name(name)
         if default_result_ttl is None:  # RQ's code passes result_ttl= to Queue
@@ -86,6 +89,8 @@ class Queue:
         self.keys = keyspace(prefix)
         self.key = self.keys.queue(self.name)
         self.job_class = job_class
+        #: Kept for RQ code that passes it; workers here enforce timeouts their own way.
+        self.death_penalty_class = death_penalty_class
 
     #: Seconds a job may run when neither it nor its queue says (RQ's name).
     DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
@@ -426,6 +431,27 @@ class Queue:
             pipe.delete(key)
         pipe.srem(self.keys.queues, self.name)
         pipe.execute()
+
+    def get_redis_server_version(self) -> tuple[int, ...]:
+        """The version of the Redis server, such as ``(7, 2, 4)``."""
+        return get_version(self.connection)
+
+    @property
+    def registry_cleaning_key(self) -> str:
+        """The lock :meth:`acquire_maintenance_lock` takes, beside the queue."""
+        return self.keys.maintenance_lock(self.name)
+
+    def acquire_maintenance_lock(self) -> bool:
+        """Take this queue's cleaning lock for 899 seconds; False when someone holds it.
+
+        RQ's workers take it before they clean a queue's registries; workers
+        here clean them atomically and need none. It is for code of your own
+        that does something to a queue once at a time.
+        """
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=899))
+
+    def release_maintenance_lock(self) -> None:
+        self.connection.delete(self.registry_cleaning_key)
 
     @property
     def scheduler_pid(self) -> int | None:

@@ -1057,3 +1057,18 @@ def test_enqueue_at_and_in_on_a_pipeline(queue, redis_conn):
     dropped = queue.enqueue_at(when, jobs.echo, 3, pipeline=pipe)
     pipe.reset()  # discarded: nothing written
     assert not redis_conn.exists(dropped.key) and len(registry) == 2
+
+
+def test_queue_accepts_rqs_other_keywords_and_maintenance_lock(make_queue, redis_conn):
+    from django_jobqueue.engine.utils import get_version
+
+    marker = object()
+    queue = make_queue("q", death_penalty_class=marker)
+    assert queue.death_penalty_class is marker
+    assert queue.get_redis_server_version() == get_version(redis_conn) >= (6,)
+    assert queue.registry_cleaning_key.startswith(queue.keys.tag("q"))
+    assert queue.acquire_maintenance_lock() is True
+    assert make_queue("q").acquire_maintenance_lock() is False  # held
+    assert 890 < redis_conn.ttl(queue.registry_cleaning_key) <= 899
+    queue.release_maintenance_lock()
+    assert make_queue("q").acquire_maintenance_lock() is True
