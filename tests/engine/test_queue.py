@@ -926,6 +926,7 @@ def test_push_job_id_enqueues_a_saved_job(queue):
     queue.push_job_id(job.id)
     assert job.get_status() == JobStatus.QUEUED
     assert queue.job_ids == [job.id]
+    assert queue in Queue.all(queue.connection, prefix=queue.keys.prefix)
     queue.push_job_id(job.id)  # already there: left where it is
     front = queue.create_job(jobs.echo, [2])
     front.save()

@@ -594,8 +594,9 @@ def drop_id(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
 
 
 def push_id(client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float) -> Any:
-    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id)]
-    args = [job_id, "1" if at_front else "0", repr(now), ks.wake_channel(queue)]
+    listing, name = _listing(client, ks, queue)
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id), listing]
+    args = [job_id, "1" if at_front else "0", repr(now), ks.wake_channel(queue), name]
     return _run("push_id", client, keys, args)
 
 
