@@ -556,6 +556,9 @@ class RQScheduler:
         queues: :class:`Queue` objects or queue names (or one of either).
         connection: the Redis client.
         interval: seconds between two rounds of :meth:`work`.
+        logging_level: when given, the level of the ``django_jobqueue.scheduler``
+            logger (RQ sets its own logger's); ``date_format`` and
+            ``log_format`` are accepted and left to the logging configuration.
         serializer: the serializer of the queues' jobs.
         name: the scheduler's name (a random hex string by default).
         prefix: the key prefix.
