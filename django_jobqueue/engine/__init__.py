@@ -34,6 +34,7 @@ from .decorators import job
 from .dependencies import Dependency
 from .errors import (
     AbandonedJobError,
+    DequeueTimeout,
     DeserializationError,
     DuplicateJobError,
     DuplicateSchedulerError,
@@ -108,6 +109,7 @@ __all__ = [
     "DeferredJobRegistry",
     "Dependency",
     "DequeueStrategy",
+    "DequeueTimeout",
     "DeserializationError",
     "DuplicateJobError",
     "DuplicateSchedulerError",

@@ -67,3 +67,12 @@ class SchedulerNotFound(JobQueueError, LookupError):
 
 class DuplicateSchedulerError(JobQueueError):
     """A cron scheduler of that name is registered already."""
+
+
+class DequeueTimeout(JobQueueError):
+    """``Queue.dequeue_any`` waited its whole timeout without a job (RQ's name)."""
+
+    def __init__(self, timeout: float | None, queue_keys: object = None):
+        super().__init__(f"No job came in {timeout} seconds.")
+        self.timeout = timeout
+        self.queue_keys = queue_keys

@@ -28,7 +28,7 @@ from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .perform import call_exception_handlers
 from .rate_limit import release_slot, sweep
-from .utils import as_str, now
+from .utils import as_str, now, timestamp_of
 from .vocabulary import DEFAULT_FAILURE_TTL
 
 logger = logging.getLogger("django_jobqueue.registry")
@@ -586,14 +586,25 @@ class ScheduledJobRegistry(BaseRegistry):
             raise NoSuchJobError(f"Job {job_id!r} is not scheduled on queue {self.name!r}.")
         return datetime.fromtimestamp(float(score), tz=UTC)
 
-    def schedule(self, job: Any, scheduled_datetime: datetime, pipeline: Any = None) -> int:
+    def get_expiration_time(self, job_or_id: Any) -> datetime | None:
+        """When the job leaves this registry for its queue (None when it is not in it)."""
+        try:
+            return self.get_scheduled_time(job_or_id)
+        except NoSuchJobError:
+            return None
+
+    def schedule(self, job: Any, scheduled_datetime: Any, pipeline: Any = None) -> int:
         """Move ``job`` here, due at ``scheduled_datetime`` (see :meth:`BaseRegistry.add`).
 
-        A naive datetime is local time, at the UTC offset of that date.
+        An aware datetime, a naive one read as local time (as in RQ), or a
+        UNIX time. A queued, saved or scheduled job moves here in one script
+        (RQ's only adds the entry, leaving a queued job in two places); a
+        running job is refused with :class:`InvalidJobOperation`.
         """
-        if scheduled_datetime.tzinfo is None:
-            scheduled_datetime = scheduled_datetime.astimezone()
-        return self._add(job, repr(scheduled_datetime.timestamp()), pipeline)
+        added = self._add(job, repr(timestamp_of(scheduled_datetime)), pipeline)
+        # So that schedulers look at this queue even if nothing was ever enqueued on it.
+        (self.connection if pipeline is None else pipeline).sadd(self.keys.queues, self.name)
+        return added
 
     def add(self, job: Any, ttl: int = 0, pipeline: Any = None, xx: bool = False) -> int:
         """Move ``job`` here, due in ``ttl`` seconds (see :meth:`BaseRegistry.add`)."""

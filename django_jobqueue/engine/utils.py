@@ -109,6 +109,17 @@ def after(delay: Any) -> float:
     return now() + seconds
 
 
+def timestamp_of(when: Any) -> float:
+    """A time given as a datetime or a UNIX time, as a UNIX time.
+
+    A naive datetime is the local time of this process, at the offset in
+    effect on its date (as RQ 3.0 reads it); an aware one is exact.
+    """
+    if isinstance(when, (int, float)):
+        return float(when)
+    return when.timestamp()  # Python reads a naive datetime as local time
+
+
 def to_datetime(value: Any) -> datetime | None:
     if value in (None, b"", ""):
         return None
@@ -296,11 +307,12 @@ def utcformat(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def utcparse(text: str) -> datetime:
+def utcparse(text: str | bytes) -> datetime:
     """An aware UTC datetime from RQ's timestamp text (``2017-08-31T10:14:02.123456Z``).
 
     The text may leave out the microseconds, as older RQ versions wrote it.
     """
+    text = text.decode() if isinstance(text, bytes) else text
     for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
         try:
             return datetime.strptime(text, layout).replace(tzinfo=UTC)

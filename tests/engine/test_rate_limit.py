@@ -217,7 +217,7 @@ def test_what_cannot_hold_a_job_back_is_refused(make_queue, redis_conn):
     with redis_conn.pipeline() as pipe:
         with pytest.raises(EnqueueError, match="pipeline"):
             queue.enqueue_call(jobs.add, (1, 1), rate_limit=LIMIT, pipeline=pipe)
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ValueError, match="unique=True is not supported for rate-limited jobs"):
         queue.enqueue(jobs.add, 1, 1, rate_limit=LIMIT, job_id="u", unique=True)
     with pytest.raises(TypeError):
         queue.enqueue(jobs.add, 1, 1, rate_limit=("k", 1))

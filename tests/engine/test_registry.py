@@ -610,3 +610,31 @@ def test_registry_api_on_a_redis_cluster(cluster_conn, key_prefix):
     cluster_conn.zadd(queue.started_job_registry.key, {"gone": 1.0})
     clean_registries(queue)
     assert queue.started_job_registry.get_job_count(cleanup=False) == 0
+
+
+def test_scheduled_registry_schedule_moves_or_schedules(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    registry = queue.scheduled_job_registry
+    scheduled = queue.enqueue_in(3600, jobs.add, 1, 1)
+    registry.schedule(scheduled, datetime(2019, 1, 1, 7, tzinfo=timezone(timedelta(hours=7))))
+    assert registry.get_scheduled_time(scheduled) == datetime(2019, 1, 1, tzinfo=UTC)
+    saved = queue.create_job(jobs.add, [2, 2])
+    saved.save()
+    with redis_conn.pipeline() as pipe:
+        registry.schedule(saved, 1_900_000_000, pipeline=pipe)
+        assert saved.get_status() == "created"
+        pipe.execute()
+    assert saved.get_status() == "scheduled"
+    assert registry.get_scheduled_time(saved.id).timestamp() == 1_900_000_000
+    naive = datetime(2019, 7, 1)
+    registry.schedule(saved, naive)  # a naive datetime is local time, as in RQ
+    assert redis_conn.zscore(registry.key, saved.id) == naive.astimezone().timestamp()
+    queued = queue.enqueue(jobs.add, 3, 3)
+    registry.schedule(queued, 1_900_000_000)  # moved out of its queue: never in two places
+    assert queued.id in registry and queue.job_ids == []
+    # A due job moves into its queue as any scheduled job does.
+    registry.schedule(saved, 1)
+    registry.schedule(queued, 2)
+    assert registry.enqueue_due() == 3
+    assert queue.job_ids == [saved.id, queued.id, scheduled.id]  # soonest first

@@ -6,6 +6,10 @@ import pytest
 
 from django_jobqueue.engine.utils import get_version
 
+from datetime import UTC, datetime, timedelta, timezone
+
+from django_jobqueue.engine.utils import get_version, utcformat, utcparse
+
 
 def test_get_version_is_the_servers_version_as_ints(redis_conn):
     version = get_version(redis_conn)
@@ -160,3 +164,11 @@ def test_pid_file(tmp_path):
     assert path.read_text() == str(os.getpid())
     with PidFile(None):  # no --pid: nothing written
         pass
+
+
+def test_utcformat_and_utcparse_round_trip():
+    when = datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert utcformat(when) == "2024-01-02T03:04:05.000006Z"
+    assert utcparse(utcformat(when)) == when
+    assert utcformat(when.astimezone(timezone(timedelta(hours=2)))) == utcformat(when)
+    assert utcparse(b"2024-01-02T03:04:05Z") == when.replace(microsecond=0)

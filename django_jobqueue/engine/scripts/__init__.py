@@ -146,6 +146,16 @@ def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = ""
     if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
         status = text.split(" ", 1)[1]
         return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    if text.startswith("NOT_SCHEDULABLE"):
+        return InvalidJobOperation(
+            f"Job {job_id} is {text.split()[1]}: only a scheduled job, or one that was "
+            "only saved, can be given a time."
+        )
+    if text.startswith("NOT_PUSHABLE"):
+        return InvalidJobOperation(
+            f"Job {job_id} is {text.split()[1]}, so it is in a registry already: "
+            "requeue it, or enqueue a new job, instead of pushing its id."
+        )
     if text.startswith("DUPLICATE"):
         return DuplicateJobError(
             f"A job with id {job_id!r} is already {text.split()[1]} on queue "
@@ -620,6 +630,24 @@ def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
     )
 
 
+def compact(client: Any, ks: KeySpace, queue: str, part: str, offset: int, batch: int) -> Any:
+    """One batch of compact.lua over ``part`` ('list' or 'priority') of a queue."""
+    keys = [ks.queue(queue), ks.priority(queue), ks.job_prefix(queue)]
+    return _run("compact", client, keys, [part, offset, batch])
+
+
+def drop_id(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id)]
+    return _run("drop_id", client, keys, [job_id])
+
+
+def push_id(client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float) -> Any:
+    listing, name = _listing(client, ks, queue)
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id), listing]
+    args = [job_id, "1" if at_front else "0", repr(now), ks.wake_channel(queue), name]
+    return _run("push_id", client, keys, args)
+
+
 def enqueue_due(client: Any, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
     keys = [
         ks.registry(queue, JobStatus.SCHEDULED),
@@ -670,6 +698,16 @@ def scheduler_hold(client: Any, ks: KeySpace, token: str, ttl_ms: int) -> Any:
 
 def scheduler_release(client: Any, ks: KeySpace, token: str) -> Any:
     return _run("scheduler_release", client, [ks.scheduler], [token])
+
+
+def lock_hold(client: Any, key: str, token: str, ttl_ms: int) -> Any:
+    """scheduler_hold.lua on any lock key (a queue's RQScheduler lock)."""
+    return _run("scheduler_hold", client, [key], [token, int(ttl_ms)])
+
+
+def lock_release(client: Any, key: str, token: str) -> Any:
+    """scheduler_release.lua on any lock key."""
+    return _run("scheduler_release", client, [key], [token])
 
 
 def cron_fire(

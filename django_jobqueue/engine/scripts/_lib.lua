@@ -99,12 +99,15 @@ local function delete_job(job, id, list, zsets)
   if status == 'queued' then redis.call('LREM', list, 0, id) end
   for _, key in ipairs(zsets) do redis.call('ZREM', key, id) end
   if not status then return nil end
+  local tag = string.sub(job, 1, #job - #id - 5)
   local group = redis.call('HGET', job, 'group')
   if group then
     -- The job leaves its group too. The group's set sits beside the job in the
     -- queue's slot: keys.py names them <tag>:job:<id> and <tag>:group:<name>.
-    redis.call('SREM', string.sub(job, 1, #job - #id - 5) .. ':group:' .. group, id)
+    redis.call('SREM', tag .. ':group:' .. group, id)
   end
+  -- The results recorded through Result.create (keys.py: <tag>:results:<id>).
+  redis.call('DEL', tag .. ':results:' .. id)
   local dependents = redis.call('HGET', job, 'dependents') or '[]'
   redis.call('DEL', job)
   return status, dependents
