@@ -547,16 +547,31 @@ def _url(conn: redis.Redis) -> str:
     return f"redis://{kw.get('host', '127.0.0.1')}:{kw.get('port', 6379)}/{kw.get('db', 0)}"
 
 
-_WORKER = """
+#: Run first by each subprocess below: it signs and checks job payloads as this
+#: process does, which set up the Django app (that turns signing on).
+_AS_PARENT = """
+import os
+if os.environ.get("DJANGO_SETTINGS_MODULE"):
+    import django
+    django.setup()
+"""
+
+
+_WORKER = (
+    _AS_PARENT
+    + """
 import redis, sys
 sys.path.insert(0, {root!r})
 from django_jobqueue.engine import Queue, SimpleWorker
 conn = redis.Redis.from_url({url!r})
 SimpleWorker([Queue({queue!r}, connection=conn, prefix={prefix!r})]).work(logging_level="WARNING")
 """.replace("{root!r}", repr(ROOT))
+)
 
 
-_FORKING = """
+_FORKING = (
+    _AS_PARENT
+    + """
 import sys, time, redis
 from benchmarks import jobs
 which, func, n = sys.argv[1], getattr(jobs, sys.argv[2]), int(sys.argv[3])
@@ -577,9 +592,12 @@ rate = n / (time.perf_counter() - started)
 q.delete() if which == "ours" else q.empty()
 print(rate)
 """
+)
 
 
-_MEMORY = """
+_MEMORY = (
+    _AS_PARENT
+    + """
 import redis, sys
 from django_jobqueue.engine import Queue, SimpleWorker
 from django_jobqueue.engine.worker.pool import rss_bytes
@@ -592,6 +610,7 @@ for _ in range(total // step):
     worker.work(burst=True, logging_level="WARNING")
     print(rss_bytes() / 2**20, flush=True)
 """
+)
 
 
 def _latencies(conn, samples: int, enqueue, worker_cmd: list[str]) -> list[float]:

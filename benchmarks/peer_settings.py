@@ -27,6 +27,7 @@ _PREFIX = os.environ.get("BENCH_PREFIX", "bench:")
 SECRET_KEY = "benchmark"
 DEBUG = False
 USE_TZ = True
+TIME_ZONE = "UTC"
 INSTALLED_APPS = ["django_jobqueue"]
 try:
     import django_vtasks  # noqa: F401  (only in the benchmark's Python 3.12+ environment)
