@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from django_jobqueue.engine.utils import get_version
-
 from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
 
 from django_jobqueue.engine.utils import get_version, utcformat, utcparse
 
