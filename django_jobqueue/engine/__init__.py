@@ -34,6 +34,7 @@ from .decorators import job
 from .dependencies import Dependency
 from .errors import (
     AbandonedJobError,
+    DequeueTimeout,
     DeserializationError,
     DuplicateJobError,
     DuplicateSchedulerError,
@@ -46,6 +47,7 @@ from .errors import (
     NoSuchJobError,
     SchedulerNotFound,
     SerializationError,
+    TimeoutFormatError,
 )
 from .group import Group
 from .hooks import Hooks
@@ -107,6 +109,7 @@ __all__ = [
     "DeferredJobRegistry",
     "Dependency",
     "DequeueStrategy",
+    "DequeueTimeout",
     "DeserializationError",
     "DuplicateJobError",
     "DuplicateSchedulerError",
@@ -146,6 +149,7 @@ __all__ = [
     "SimpleWorker",
     "SpawnWorker",
     "StartedJobRegistry",
+    "TimeoutFormatError",
     "Webhook",
     "Worker",
     "WorkerPool",

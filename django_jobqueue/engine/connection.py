@@ -63,6 +63,39 @@ def resolve_connection(connection: Any = None) -> Any:
     return connection
 
 
+#: Keywords redis-py adds to a pool's connection keywords that describe that
+#: pool's own state in this process (some hold locks): never carried over.
+RUNTIME_POOL_KWARGS = frozenset(
+    {
+        "maint_notifications_config",
+        "maint_notifications_pool_handler",
+        "event_dispatcher",
+        "himport_registry",
+        "orig_host_address",
+        "orig_socket_timeout",
+        "orig_socket_connect_timeout",
+    }
+)
+
+
+def parse_connection(connection: Any) -> tuple[type, type, dict[str, Any]]:
+    """``(client class, pool's connection class, pool keywords)``: what rebuilds ``connection``.
+
+    RQ's ``rq.connections.parse_connection``: ``cls(connection_pool=
+    ConnectionPool(connection_class=conn_class, **kwargs))`` connects as
+    ``connection`` does, in another process too. The keywords are the pool's,
+    without redis-py's sentinels for "the default" (a fresh pool applies its
+    own) and without what describes the pool's own state.
+    """
+    pool = connection.connection_pool
+    kwargs = {
+        key: value
+        for key, value in pool.connection_kwargs.items()
+        if key not in RUNTIME_POOL_KWARGS and type(value) is not object
+    }
+    return type(connection), pool.connection_class, kwargs
+
+
 def get_connection_kwargs(connection: Any) -> dict[str, Any]:
     """The keyword arguments ``redis.Redis(**kwargs)`` takes to connect as ``connection`` does.
 

@@ -218,6 +218,7 @@ class Job:
         self._meta_unread: bytes | None = None
         self._result: Any = None
         self._result_raw: bytes | None = None
+        self._latest_result: Result | None = None
         self._exc_info: str | None = None
         self.worker_name: str | None = None
         # Replaced, never changed in place: an empty tuple costs no allocation.
@@ -846,9 +847,18 @@ class Job:
         self._result, self._result_raw = result, raw
 
     def return_value(self, refresh: bool = False) -> Any:
-        if refresh:
-            self._result_raw = self._result = None
-        return self.result
+        """What the latest run returned: None before one ended, or when it did not succeed.
+
+        The latest result is that of :meth:`latest_result` (the outcome a
+        worker recorded, or one recorded through ``Result.create``); once
+        found it is kept, unless ``refresh``.
+        """
+        if refresh or self._latest_result is None:
+            self._latest_result = self.latest_result()
+        latest = self._latest_result
+        if latest is None or latest.type != Result.Type.SUCCESSFUL:
+            return None
+        return latest.return_value
 
     def latest_result(self, timeout: float = 0) -> Result | None:
         """How the latest run ended, as a :class:`~.results.Result`; None before any run ended.
@@ -859,7 +869,8 @@ class Job:
         return Result.fetch_latest(self, timeout=timeout)
 
     def results(self) -> list[Result]:
-        """The results kept, newest first: the latest one only (RQ keeps a history)."""
+        """The results kept, newest first: the outcome the job holds, and those recorded
+        through ``Result.create`` (see :mod:`.results`)."""
         return Result.all(self)
 
     @property

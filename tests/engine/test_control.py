@@ -117,3 +117,22 @@ def test_connection_kwargs_rebuild_the_client(redis_conn):
     pool = redis_conn.connection_pool.connection_kwargs
     direct = redis.Redis(host=pool["host"], port=pool["port"], socket_keepalive=True)
     assert redis.Redis(**pickle.loads(pickle.dumps(get_connection_kwargs(direct)))).ping()
+
+
+def test_parse_connection_rebuilds_the_client(redis_conn):
+    import redis
+
+    from django_jobqueue.engine.connections import parse_connection
+
+    cls, connection_class, kwargs = parse_connection(redis_conn)
+    assert (cls, connection_class) == (type(redis_conn), redis.Connection)
+    rebuilt = cls(connection_pool=redis.ConnectionPool(connection_class=connection_class, **kwargs))
+    assert rebuilt.ping()
+    assert parse_connection(redis.Redis(ssl=True))[1] is redis.SSLConnection
+    pool = redis.ConnectionPool(
+        connection_class=redis.UnixDomainSocketConnection, path="/tmp/redis.sock"
+    )
+    assert parse_connection(redis.Redis(connection_pool=pool))[1:] == (
+        redis.UnixDomainSocketConnection,
+        {"path": "/tmp/redis.sock"},
+    )
