@@ -609,24 +609,6 @@ class Queue:
                 job.result_ttl = self.default_result_ttl
         return job
 
-    def enqueue_dependents(
-        self, job: Job, exclude_job_id: str | None = None, refresh_job_status: bool = True
-    ) -> dict[str, list[str]]:
-        """Release ``job``'s dependents as its status says it ended (RQ's name).
-
-        Workers do this themselves when a job ends. The status is read from
-        Redis, or taken from ``job`` with ``refresh_job_status=False``: a
-        job that has not ended releases none, one that failed, stopped or
-        was canceled only the dependents that allow it; each still waits
-        for its other parents. ``exclude_job_id`` is left out.
-
-        Returns:
-            The ids of the dependents that entered their queue, by queue name
-            (dependents may be on other queues).
-        """
-        status = job.get_status(refresh=refresh_job_status)
-        return dependencies.release_children(job, status, exclude_job_id)
-
     def enqueue_job(
         self,
         job: Job,

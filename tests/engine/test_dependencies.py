@@ -451,7 +451,7 @@ def test_enqueue_dependents_releases_them_by_the_parents_status(
     assert queue.enqueue_dependents(parent) == {}  # not ended: nothing to release
     parent.set_status(JobStatus.STOPPED)  # in memory only
     assert queue.enqueue_dependents(parent, refresh_job_status=False) == {"default": [lenient.id]}
-    assert queue.enqueue_dependents(parent) == {}  # read from Redis: still queued
+    assert queue.enqueue_dependents(parent) == {}  # told already
     assert child.get_status() == JobStatus.DEFERRED
     parent.set_status(JobStatus.FINISHED)
     assert queue.enqueue_dependents(parent, exclude_job_id=child.id, refresh_job_status=False) == {}
