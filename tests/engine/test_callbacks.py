@@ -188,3 +188,13 @@ def test_execute_callbacks_by_rqs_names(queue):
     assert [v.decode() for v in seen] == [f"success:{job.id}:3", f"failure:{job.id}:ValueError:x"]
     with pytest.raises(TypeError, match="async def"):
         execute_success_callback(queue.enqueue(jobs.add, 1, 1, on_success=async_callback), None, 2)
+
+
+def test_a_workers_death_penalty_class_runs_callbacks(queue, make_worker):
+    from django_jobqueue.engine.callbacks import execute_success_callback
+
+    job = queue.enqueue(jobs.add, 1, 2, on_success=jobs.on_success_callback)
+    worker = make_worker([queue])
+    execute_success_callback(job, worker.death_penalty_class, 3)
+    seen = queue.connection.lrange(f"{queue.keys.prefix}trace:callbacks", 0, -1)
+    assert [v.decode() for v in seen] == [f"success:{job.id}:3"]
