@@ -1496,7 +1496,7 @@ class Job:
     def cleanup(
         self, ttl: int | None = None, pipeline: Any = None, remove_from_queue: bool = True
     ) -> None:
-        """Keep an ended job ``ttl`` more seconds, then let it go (RQ's name).
+        """Keep an ended job (or one saved, never enqueued) ``ttl`` more seconds (RQ's name).
 
         ``ttl`` 0 deletes it at once (:meth:`delete`), -1 (any negative) keeps
         it until deleted, None does nothing. Its registry entry follows, so

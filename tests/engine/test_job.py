@@ -915,3 +915,10 @@ def test_cleanup_keeps_an_ended_job_for_a_while(queue, make_worker, redis_conn):
     job.cleanup()  # None: nothing
     job.cleanup(0)
     assert not redis_conn.exists(job.key) and job.id not in queue.finished_job_registry
+
+
+def test_cleanup_of_a_saved_job_never_enqueued_expires_its_hash(redis_conn, key_prefix):
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    job.save()
+    job.cleanup(100)
+    assert 0 < redis_conn.ttl(job.key) <= 100

@@ -1,5 +1,7 @@
 -- Keep an ended job for ARGV[3] more seconds (RQ's job.cleanup(ttl)): its hash
--- expires then, and its registry entry, scored by that time, says so too.
+-- expires then, and its registry entry, scored by that time, says so too. A
+-- job saved but never enqueued (status 'created') is in no registry: only its
+-- hash expires.
 -- KEYS[1] job hash   KEYS[2] finished registry   KEYS[3] failed registry (failed
 -- and stopped jobs)   KEYS[4] canceled registry
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] seconds to keep it (-1: forever)
@@ -13,15 +15,15 @@ elseif status == 'failed' or status == 'stopped' then
   registry = KEYS[3]
 elseif status == 'canceled' then
   registry = KEYS[4]
-else
+elseif status ~= 'created' then
   return redis.error_reply('NOT_ENDED ' .. status)
 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
-  redis.call('ZADD', registry, 'XX', tonumber(ARGV[2]) + ttl, ARGV[1])
+  if registry then redis.call('ZADD', registry, 'XX', tonumber(ARGV[2]) + ttl, ARGV[1]) end
 else
   redis.call('PERSIST', KEYS[1])
-  redis.call('ZADD', registry, 'XX', '+inf', ARGV[1])
+  if registry then redis.call('ZADD', registry, 'XX', '+inf', ARGV[1]) end
 end
 return status
