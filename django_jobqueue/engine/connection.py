@@ -110,7 +110,9 @@ def get_connection_kwargs(connection: Any) -> dict[str, Any]:
     if issubclass(pool.connection_class, SSLConnection):
         kwargs["ssl"] = True
     allowed = keywords(redis.Redis)
-    return {k: v for k, v in kwargs.items() if k in allowed}
+    # redis-py marks some keywords it was not given (socket_keepalive_options)
+    # with a bare object() it knows by identity: passed on, it is taken as a value.
+    return {k: v for k, v in kwargs.items() if k in allowed and type(v) is not object}
 
 
 def _nothing() -> None:

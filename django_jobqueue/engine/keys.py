@@ -35,7 +35,9 @@ def validate_queue_name(name: str) -> str:
 
 
 def validate_job_id(job_id: str) -> str:
-    if not isinstance(job_id, str) or not _NAME.fullmatch(job_id) or len(job_id) > 200:
+    if not isinstance(job_id, str):  # TypeError, as in RQ
+        raise TypeError(f"A job id is a string, not {type(job_id).__name__} ({job_id!r}).")
+    if not _NAME.fullmatch(job_id) or len(job_id) > 200:
         raise ValueError(
             f"Invalid job id {job_id!r}: use up to 200 letters, digits and '_.:@+-' characters."
         )

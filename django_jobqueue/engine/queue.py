@@ -261,7 +261,7 @@ class Queue:
         """
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
         job = self.job_handle(job_id)
-        if job.get_status() != JobStatus.QUEUED:
+        if not job.is_queued:  # also when there is no such job
             return False
         try:
             job.cancel()
@@ -635,6 +635,7 @@ class Queue:
             if not job.id_chosen:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             job.options = replace(job.options or EnqueueOptions(), job_id=job.id, unique=True)
+        job.origin = self.name  # a job from Job.create() has none yet, as in RQ
         self._fill_defaults(job)  # a job from Job.create() gets them here, as in RQ
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         if pipeline is not None:
@@ -691,6 +692,7 @@ class Queue:
     def _enqueue_in_pipeline(
         self, pipeline: Any, job: Job, at_front: bool, depends_on: Any, at: Any
     ) -> Job:
+        job.origin = self.name
         if not self.is_async:
             raise InvalidJobOperation(
                 f"Queue {self.name!r} runs jobs at once (is_async=False): "
@@ -786,7 +788,7 @@ class Queue:
         func: Any, args: Iterable | None = None, kwargs: dict | None = None, **options: Any
     ) -> EnqueueData:
         """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
-        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**options))
+        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**dict(options)), options)
 
     def enqueue_many(
         self, calls: Iterable[EnqueueData], batch_size: int = 1000, pipeline: Any = None
@@ -996,9 +998,14 @@ class EnqueueData(NamedTuple):
     args: Iterable | None
     kwargs: dict | None
     options: EnqueueOptions
+    #: The options as given to prepare_data, before they were checked.
+    given: dict | None = None
 
     def __getattr__(self, name: str) -> Any:
-        # RQ's EnqueueData has each option as an attribute (data.job_id, ...).
+        # RQ's EnqueueData has each option as an attribute (data.job_id, ...),
+        # as it was given (on_success=print is print, not a Callback).
+        if self.given is not None and name in self.given:
+            return self.given[name]
         if name in EnqueueOptions.__dataclass_fields__:
             return getattr(self.options, name)
         raise AttributeError(f"EnqueueData has no attribute {name!r}")

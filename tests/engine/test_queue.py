@@ -21,7 +21,7 @@ from django_jobqueue.engine import (
     SimpleWorker,
     hooks,
 )
-from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT
+from django_jobqueue.engine.job import DEFAULT_TIMEOUT
 
 from . import jobs
 
@@ -230,7 +230,7 @@ def test_enqueue_call_defaults(queue, make_worker):
     assert job.kwargs == {"a": 1}
     assert job.timeout == DEFAULT_TIMEOUT
     assert job.result_ttl is None  # the worker default (DEFAULT_RESULT_TTL) applies
-    assert job.failure_ttl == DEFAULT_FAILURE_TTL
+    assert job.failure_ttl is None  # DEFAULT_FAILURE_TTL applies, as in RQ
     assert job.ttl is None
     make_worker([queue]).work(burst=True)
     assert job.result == {"args": [], "kwargs": {"a": 1}}
@@ -599,7 +599,7 @@ def test_serialization_errors_are_type_errors_and_enqueue_errors_value_errors():
 
 
 def test_non_callable_is_refused(queue, prefixed_keys):
-    with pytest.raises(EnqueueError):
+    with pytest.raises(TypeError):  # as in RQ
         queue.enqueue(42)
     assert prefixed_keys() == []
 
@@ -654,10 +654,10 @@ def test_enqueue_many_refuses_an_id_given_twice_before_sending_anything(queue, r
 
 def test_enqueue_data_shows_its_options_as_rq_does():
     data = Queue.prepare_data(jobs.add, (1, 1), job_id="x", on_success=jobs.on_success_callback)
-    assert (data.job_id, data.at_front, data.on_success.func) == (
+    assert (data.job_id, data.at_front, data.on_success) == (
         "x",
         False,
-        jobs.on_success_callback,
+        jobs.on_success_callback,  # as given, as in RQ
     )
     with pytest.raises(AttributeError):
         data.no_such_option

@@ -155,7 +155,9 @@ def test_canceling_or_deleting_frees_the_slot_and_a_waiting_job_is_passed_over(q
     assert queue.rate_limited_job_registry.get_job_ids() == [last.id]
     held.cancel()
     assert last.is_queued and queue.get_job_ids() == [last.id]
-    assert canceled.get_status() == JobStatus.CANCELED and deleted.get_status() is None
+    assert canceled.get_status() == JobStatus.CANCELED and not deleted.connection.exists(
+        deleted.key
+    )
 
 
 def test_the_sweep_frees_a_slot_an_ended_job_kept(queue, redis_conn):

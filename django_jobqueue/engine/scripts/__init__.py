@@ -529,6 +529,11 @@ def add_dependent(client: Any, ks: KeySpace, parent_key: str, child_key: str) ->
     return _run("add_dependent", client, [parent_key], [child_key])
 
 
+def remove_dependent(client: Any, parent_key: str, child_key: str) -> Any:
+    """Returns 1 when the parent listed the child (it no longer does), else 0."""
+    return _run("remove_dependent", client, [parent_key], [child_key])
+
+
 def release(
     client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
 ) -> Any:
@@ -622,6 +627,42 @@ def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
         + [ks.priority(queue)]
     )
     return _run("delete", client, keys, [job_id])
+
+
+def move(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    where: str,
+    value: float = 0,
+    at_front: bool = False,
+    fields: Sequence[Any] = (),
+) -> Any:
+    """Move a job from wherever it is to ``where`` (see move.lua for ``value``).
+
+    Returns ``[new status, dependents JSON]``; on a pipeline, that pipeline's
+    reply holds it.
+    """
+    keys = (
+        [ks.job(queue, job_id), ks.queue(queue)]
+        + [ks.registry(queue, kind) for kind in REGISTRIES]
+        + [ks.priority(queue)]
+    )
+    args = [job_id, repr(now), where, repr(float(value)), "1" if at_front else "0"]
+    return _run("move", client, keys, [*args, ks.wake_channel(queue), *fields])
+
+
+def keep_for(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, ttl: int) -> Any:
+    """Keep an ended job ``ttl`` more seconds (-1: forever); returns its status."""
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, JobStatus.FINISHED),
+        ks.registry(queue, JobStatus.FAILED),
+        ks.registry(queue, JobStatus.CANCELED),
+    ]
+    return _run("keep_for", client, keys, [job_id, repr(now), str(ttl)])
 
 
 def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:

@@ -26,6 +26,7 @@ from ..queue import Queue
 from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
+from ..timeouts import DeathPenalty
 from ..utils import as_str, now
 from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, DequeueStrategy, WorkerState
 from .lookup import WorkerLookup
@@ -87,6 +88,9 @@ class BaseWorker(WorkerLookup):
     dequeue_strategy = DequeueStrategy.DEFAULT
     #: Whether this kind can take jobs in another order than its queues' own.
     reorders_queues = False
+    #: What enforces a job's and a callback's timeout (RQ's name; see
+    #: :func:`.callbacks.execute_success_callback`, which takes it).
+    death_penalty_class = DeathPenalty
 
     def __init__(
         self,
