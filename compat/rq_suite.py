@@ -4,13 +4,16 @@
 
 Downloads RQ's source distribution from the package index at run time (nothing
 of RQ is kept in this repository), unpacks its ``tests/`` without the ``rq``
-package, and rewrites only its import statements:
+package, and rewrites only the places where it names RQ's modules:
 
 - ``from rq.X import a, b`` and ``from rq import a`` load each name from
   ``django_jobqueue.engine.X`` when that module exists, else from
   ``django_jobqueue.engine``; a name neither has becomes a placeholder that
   fails the tests that use it (and only those), saying which RQ name it was;
-- ``import rq`` becomes ``import django_jobqueue.engine as rq``.
+- ``import rq`` becomes ``import django_jobqueue.engine as rq``;
+- a module path given to ``mock.patch`` as a string (``patch('rq.cron.now')``)
+  names a module as an import does: it becomes the path of our module whose
+  code reads that name, or stays RQ's (and fails) when we have none.
 
 RQ's tests talk to ``Redis()`` on localhost:6379 and flush databases 4-16;
 here a private redis-server on a free port takes their place (a conftest
@@ -173,14 +176,50 @@ def imported_names(match: re.Match) -> tuple[str, str]:
     return ", ".join(repr(n) for n in names), lhs
 
 
+#: ``patch('rq.cron.now')``: a module path given to ``mock.patch`` as a string.
+PATCH_TARGET = re.compile(r"""(?P<call>patch\(\s*)(?P<quote>['"])rq\.(?P<path>[\w.]+)(?P=quote)""")
+
+#: RQ modules whose code lives in a module of ours with another name (RQ's
+#: ``rq/cron.py`` is our ``cron_scheduler.py``; our ``cron.py`` re-exports it).
+MODULE_ALIASES = {"cron": ("cron_scheduler",)}
+
+
+def patch_target(path: str) -> str | None:
+    """Our module path for RQ's ``rq.<path>`` patch target, or None when we have none.
+
+    A patch replaces a name in the module whose code reads it, so the target
+    is the longest module path of ours (or an alias of it) that has the
+    first attribute after it.
+    """
+    import importlib
+
+    parts = path.split(".")
+    for size in range(len(parts) - 1, 0, -1):
+        module, rest = ".".join(parts[:size]), parts[size:]
+        for name in (module, *MODULE_ALIASES.get(module, ())):
+            try:
+                found = importlib.import_module(f"django_jobqueue.engine.{name}")
+            except ImportError:
+                continue
+            if hasattr(found, rest[0]):
+                return f"django_jobqueue.engine.{name}.{'.'.join(rest)}"
+    return None
+
+
 def rewrite(source: str) -> str:
+    def patched(match: re.Match) -> str:
+        target = patch_target(match["path"])
+        if target is None:
+            return match[0]  # left as RQ's: the test fails, naming an RQ module
+        return f"{match['call']}{match['quote']}{target}{match['quote']}"
+
     def from_import(match: re.Match) -> str:
         indent, module = match["indent"], match["module"]
         args, lhs = imported_names(match)
         load = "from _rq_suite_shim import load as _rq_load"
         return f"{indent}{load}; {lhs} = _rq_load({module!r}, {args})"
 
-    source = FROM_IMPORT.sub(from_import, source)
+    source = PATCH_TARGET.sub(patched, FROM_IMPORT.sub(from_import, source))
     return IMPORT_RQ.sub(
         lambda m: f"{m['indent']}import django_jobqueue.engine{m['module']} as rq", source
     )

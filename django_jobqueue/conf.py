@@ -9,11 +9,13 @@ messages that :func:`get_settings` raises.
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
+import environ
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
@@ -24,11 +26,14 @@ from .rq_settings import RQ_QUEUE_KEYS, queues_setting, rq_option, translate_que
 from .rq_settings import commit_mode as rq_commit_mode
 from .rq_settings import find_problems as rq_problems
 
-#: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all.
+#: What a project gets when it sets no ``JOBQUEUE_QUEUES`` at all...
 DEFAULT_QUEUES = {"default": {"URL": "redis://127.0.0.1:6379/0"}}
+#: ...unless this environment variable (or ``JOBQUEUE_URL_FILE``) gives the URL.
+DEFAULT_URL_ENV = "JOBQUEUE_URL"
 
 CONNECTION_KEYS = {
     "URL",
+    "URL_ENV",
     "HOST",
     "PORT",
     "DB",
@@ -59,7 +64,9 @@ WORKER_KEYS = {
     "MAX_MEMORY_PER_CHILD",
     "WORKER_TTL",
     "SCHEDULER",
+    "LOG_FORMAT",
 }
+LOG_FORMATS = ("text", "json")
 WORKER_CLASS_NAMES = ("pool", "fork", "simple", "spawn")
 
 
@@ -164,18 +171,19 @@ def find_problems() -> list[Problem]:
     E012 bad port or database (PORT, DB or in the URL), E013 bad JOBQUEUE_WORKER,
     E014 bad signing or payload settings, E015 bad CLUSTER, E016 JOBQUEUE_API_TOKEN
     not a string, E017 JOBQUEUE_QUEUES empty, E018 bad CONNECTION_KWARGS, E019 bad
-    SERIALIZER, E040 bad django-rq queue option (QUEUE_CLASS, USE_REDIS_CACHE,
+    SERIALIZER, E021 bad URL_ENV or its variable unset, E040 bad django-rq queue
+    option (QUEUE_CLASS, USE_REDIS_CACHE,
     SOCKET_TIMEOUT, REDIS_CLIENT_KWARGS), E041 bad RQ setting, W001 no 'default'
     queue, W002 payload signing turned off, W003 no key to sign payloads with,
     W004 JOBQUEUE_API_TOKEN too short to resist guessing, W005 RQ_QUEUES read in
     place of JOBQUEUE_QUEUES, W006 RQ_QUEUES ignored, W007 RQ keys read, W008 RQ
     keys not read. A problem of one queue's options (E001-E005, E008-E010, E012,
-    E015, E018, E019, E040) makes only that queue unusable.
+    E015, E018, E019, E021, E040) makes only that queue unusable.
     """
     problems: list[Problem] = rq_problems()
     setting, raw = queues_setting()
     if raw is None:
-        raw = DEFAULT_QUEUES
+        raw = default_queues()
     if not isinstance(raw, dict):
         return [
             *problems,
@@ -356,6 +364,14 @@ def _worker_problems(options: Any) -> list[Problem]:
                 f"not {options['SCHEDULER']!r}.",
             )
         )
+    if options.get("LOG_FORMAT", "text") not in LOG_FORMATS:
+        problems.append(
+            Problem(
+                "django_jobqueue.E013",
+                f"JOBQUEUE_WORKER['LOG_FORMAT'] must be one of {LOG_FORMATS}, "
+                f"not {options['LOG_FORMAT']!r}.",
+            )
+        )
     try:
         parse_bytes(options.get("MAX_MEMORY_PER_CHILD"))
     except ValueError as exc:
@@ -383,9 +399,12 @@ def _one_queue_problems(name: Any, options: Any, setting: str) -> list[Problem]:
         return [Problem("django_jobqueue.E009", str(exc))]
     if not isinstance(options, dict):
         return [Problem("django_jobqueue.E008", f"{where} must be a dict of options.")]
+    options, problems = from_environment(where, options)
+    if problems:  # where Redis is cannot be known: the other checks would only echo it
+        return problems
     options, problems = translate_queue(where, options)
     problems += _queue_class_problems(where, options.get("QUEUE_CLASS"))
-    unknown = sorted(set(options) - QUEUE_KEYS)
+    unknown = sorted(set(options) - QUEUE_KEYS - {URL_SOURCE})
     if unknown:
         problems.append(
             Problem(
@@ -437,7 +456,7 @@ def _one_queue_problems(name: Any, options: Any, setting: str) -> list[Problem]:
             )
         )
     if options.get("URL") is not None:
-        problems += _url_problems(where, options["URL"])
+        problems += _url_problems(where, options["URL"], options.get(URL_SOURCE, "['URL']"))
     problems += _connection_kwargs_problems(where, options)
     problems += _serializer_problems(where, options.get("SERIALIZER"))
     if options.get("SENTINELS"):
@@ -512,14 +531,15 @@ def _split_url(url: Any) -> SplitResult | None:
         return None
 
 
-def _url_problems(where: str, url: Any) -> list[Problem]:
+def _url_problems(where: str, url: Any, field: str = "['URL']") -> list[Problem]:
+    """Problems of a URL; ``field`` says where it was written (``['URL']`` or a variable)."""
     parts = _split_url(url)
     if parts is None or parts.scheme not in URL_SCHEMES:
         scheme = parts.scheme if parts else ""
         return [
             Problem(
                 "django_jobqueue.E004",
-                f"{where}['URL'] has scheme {scheme!r}; use redis://, rediss:// or unix://.",
+                f"{where}{field} has scheme {scheme!r}; use redis://, rediss:// or unix://.",
             )
         ]
     problems = []
@@ -530,7 +550,7 @@ def _url_problems(where: str, url: Any) -> list[Problem]:
         problems.append(
             Problem(
                 "django_jobqueue.E012",
-                f"{where}['URL'] has port {port!r}, not a whole number from 1 to 65535.",
+                f"{where}{field} has port {port!r}, not a whole number from 1 to 65535.",
                 "Write it as redis://host:6379/0.",
             )
         )
@@ -543,7 +563,7 @@ def _url_problems(where: str, url: Any) -> list[Problem]:
             problems.append(
                 Problem(
                     "django_jobqueue.E012",
-                    f"{where}['URL'] names database {db!r}, not a whole number "
+                    f"{where}{field} names database {db!r}, not a whole number "
                     "(redis-py would use database 0).",
                     "Write the database number after the host and port: "
                     "redis://host:6379/1 (or unix:///path/to/socket?db=1).",
@@ -702,7 +722,7 @@ def get_settings() -> JobQueueSettings:
         broken.setdefault(problem.queue, str(problem))
     setting, raw = queues_setting()
     if raw is None:
-        raw = DEFAULT_QUEUES
+        raw = default_queues()
     queues = {
         name: _queue_config(name, options) for name, options in raw.items() if name not in broken
     }
@@ -779,11 +799,13 @@ def _worker_config(options: dict) -> dict[str, Any]:
         "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
         "WORKER_TTL": options.get("WORKER_TTL") or DEFAULT_WORKER_TTL,
         "SCHEDULER": options.get("SCHEDULER", True),
+        "LOG_FORMAT": options.get("LOG_FORMAT", "text"),
     }
 
 
 def _queue_config(name: str, options: dict) -> QueueConfig:
-    options, _ = translate_queue(name, options)  # its problems made the queue broken
+    # Their problems made the queue broken: a queue read here has none.
+    options, _ = translate_queue(name, from_environment(name, options)[0])
     connection = ConnectionConfig(
         url=options.get("URL"),
         host=options.get("HOST") or "127.0.0.1",
@@ -811,6 +833,66 @@ def _queue_config(name: str, options: dict) -> QueueConfig:
         serializer=options.get("SERIALIZER"),
         queue_class=options.get("QUEUE_CLASS"),
     )
+
+
+#: Set by :func:`from_environment` on the options it returns: where their URL came from.
+URL_SOURCE = "_url_source"
+
+
+def default_queues() -> dict[str, dict[str, Any]]:
+    """The queues of a project without ``JOBQUEUE_QUEUES`` (or django-rq's ``RQ_QUEUES``)."""
+    if DEFAULT_URL_ENV in os.environ or f"{DEFAULT_URL_ENV}_FILE" in os.environ:
+        return {"default": {"URL_ENV": DEFAULT_URL_ENV}}
+    return DEFAULT_QUEUES
+
+
+def from_environment(where: str, options: dict) -> tuple[dict, list[Problem]]:
+    """``options`` with ``URL_ENV`` replaced by the URL its variable holds, and its problems.
+
+    The variable is read with django-environ, so it may instead name a file
+    (``REDIS_URL_FILE=/run/secrets/redis_url``, as Docker and Kubernetes
+    secrets are mounted) or another variable (``REDIS_URL=$UPSTASH_URL``).
+    Messages name the variable, never its value: a URL may hold a password.
+    """
+    if "URL_ENV" not in options:
+        return options, []
+    options = dict(options)
+    name = options.pop("URL_ENV")
+    if not isinstance(name, str) or not name:
+        return options, [
+            Problem(
+                "django_jobqueue.E021",
+                f"{where}['URL_ENV'] must name an environment variable, not {name!r}.",
+            )
+        ]
+    if options.get("URL"):
+        return options, [
+            Problem(
+                "django_jobqueue.E003",
+                f"{where} gives URL and URL_ENV; use only one way to connect.",
+            )
+        ]
+    try:
+        url = environ.FileAwareEnv().str(name)
+    except ImproperlyConfigured:
+        return options, [
+            Problem(
+                "django_jobqueue.E021",
+                f"{where}['URL_ENV'] names ${name}, which is not set (nor ${name}_FILE).",
+                f"Set {name} to the queue's Redis URL (redis://host:6379/0), "
+                f"or {name}_FILE to a file holding it, or give the queue a URL.",
+            )
+        ]
+    except OSError as exc:
+        return options, [
+            Problem(
+                "django_jobqueue.E021",
+                f"{where}['URL_ENV']: ${name}_FILE cannot be read ({exc.strerror}).",
+            )
+        ]
+    options["URL"] = url.strip()
+    options[URL_SOURCE] = f"['URL_ENV'] (${name})"
+    return options, []
 
 
 def _first_set(*values: Any) -> Any:

@@ -1,14 +1,17 @@
-"""A log handler that colours worker messages by level on a terminal.
+"""How worker logs look: coloured lines on a terminal, or one JSON object per line.
 
-It stands in for ``rq.logutils.ColorizingStreamHandler``, so a django-rq
-``LOGGING`` setting keeps working once ``rq`` is gone: write
+``ColorizingStreamHandler`` stands in for ``rq.logutils.ColorizingStreamHandler``,
+so a django-rq ``LOGGING`` setting keeps working once ``rq`` is gone: write
 ``"class": "django_jobqueue.logutils.ColorizingStreamHandler"``.
+``JSONFormatter`` is for log collectors (``rqworker --log-format json``).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 #: ANSI colour of each level; INFO and DEBUG stay the terminal's own colour.
@@ -49,3 +52,35 @@ class ColorizingStreamHandler(logging.StreamHandler):
             return message
         first, newline, rest = message.partition("\n")
         return f"{colour}{first}{RESET}{newline}{rest}"
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object per line, so a log collector needs no parsing rules.
+
+    Every line has ``time`` (UTC, ISO 8601), ``level``, ``logger`` and
+    ``message`` (its first line). The line a worker writes when a job ends adds
+    the job's ``job_id``, ``queue``, ``function``, ``outcome`` (``finished``,
+    ``failed``, ``retried``, ``stopped``, ...) and ``duration`` in seconds. A
+    traceback, in the message or attached to the record, goes to ``traceback``
+    instead of breaking the line.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        first, _, rest = message.partition("\n")
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": first,
+        }
+        job = getattr(record, "job", None)
+        if isinstance(job, dict):
+            line.update(job)
+        traceback = rest.strip("\n")
+        if record.exc_info:
+            formatted = self.formatException(record.exc_info)
+            traceback = f"{traceback}\n{formatted}" if traceback else formatted
+        if traceback:
+            line["traceback"] = traceback
+        return json.dumps(line, default=str)

@@ -34,6 +34,7 @@ from .decorators import job
 from .dependencies import Dependency
 from .errors import (
     AbandonedJobError,
+    DequeueTimeout,
     DeserializationError,
     DuplicateJobError,
     DuplicateSchedulerError,
@@ -47,6 +48,7 @@ from .errors import (
     SchedulerNotFound,
     SerializationError,
     ShutDownImminentException,
+    TimeoutFormatError,
 )
 from .group import Group
 from .hooks import Hooks
@@ -109,6 +111,7 @@ __all__ = [
     "DeferredJobRegistry",
     "Dependency",
     "DequeueStrategy",
+    "DequeueTimeout",
     "DeserializationError",
     "DuplicateJobError",
     "DuplicateSchedulerError",
@@ -150,6 +153,7 @@ __all__ = [
     "SimpleWorker",
     "SpawnWorker",
     "StartedJobRegistry",
+    "TimeoutFormatError",
     "Webhook",
     "Worker",
     "WorkerPool",

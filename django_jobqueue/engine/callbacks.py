@@ -18,7 +18,7 @@ import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .errors import EnqueueError
+from .errors import EnqueueError, JobTimeoutException
 from .timeouts import DeathPenalty
 from .utils import parse_duration
 
@@ -78,8 +78,18 @@ class Callback:
         return f"Callback({self.func!r}, timeout={self.timeout})"
 
 
-def run_callback(job: Job, name: str, *args: Any, enforce_timeout: bool = True) -> None:
+def run_callback(
+    job: Job,
+    name: str,
+    *args: Any,
+    enforce_timeout: bool = True,
+    death_penalty_class: Any = None,
+) -> None:
     """Call the job's ``name`` callback, if it has one, under the callback's timeout.
+
+    ``death_penalty_class`` enforces the timeout: ours (:class:`DeathPenalty`,
+    the default) or another :class:`~.timeouts.BaseDeathPenalty`, built as RQ
+    builds them, ``cls(timeout, JobTimeoutException, job_id=...)``.
 
     Raises what the callback raises (a timeout as ``JobTimeoutException``),
     and ``TypeError`` for an ``async def`` callback, which would never be awaited.
@@ -93,8 +103,31 @@ def run_callback(job: Job, name: str, *args: Any, enforce_timeout: bool = True) 
             "are called, not awaited: make it a plain def."
         )
     timeout = job.callback_timeout(name) if enforce_timeout else None
-    with DeathPenalty(timeout, job_id=job.id):
+    penalty = (death_penalty_class or DeathPenalty)(timeout, JobTimeoutException, job_id=job.id)
+    with penalty:
         callback(job, job.connection, *args)
 
 
-__all__ = ["DEFAULT_CALLBACK_TIMEOUT", "Callback", "run_callback"]
+def execute_success_callback(job: Job, death_penalty_class: Any = None, result: Any = None) -> None:
+    """Run the job's ``on_success`` callback with ``result`` under its timeout (RQ's name)."""
+    run_callback(job, "on_success", result, death_penalty_class=death_penalty_class)
+
+
+def execute_failure_callback(job: Job, death_penalty_class: Any = None, *exc_info: Any) -> None:
+    """Run the job's ``on_failure`` callback with ``exc_info`` under its timeout (RQ's name)."""
+    run_callback(job, "on_failure", *exc_info, death_penalty_class=death_penalty_class)
+
+
+def execute_stopped_callback(job: Job, death_penalty_class: Any = None) -> None:
+    """Run the job's ``on_stopped`` callback under its timeout (RQ's name)."""
+    run_callback(job, "on_stopped", death_penalty_class=death_penalty_class)
+
+
+__all__ = [
+    "DEFAULT_CALLBACK_TIMEOUT",
+    "Callback",
+    "execute_failure_callback",
+    "execute_stopped_callback",
+    "execute_success_callback",
+    "run_callback",
+]

@@ -63,6 +63,39 @@ def resolve_connection(connection: Any = None) -> Any:
     return connection
 
 
+#: Keywords redis-py adds to a pool's connection keywords that describe that
+#: pool's own state in this process (some hold locks): never carried over.
+RUNTIME_POOL_KWARGS = frozenset(
+    {
+        "maint_notifications_config",
+        "maint_notifications_pool_handler",
+        "event_dispatcher",
+        "himport_registry",
+        "orig_host_address",
+        "orig_socket_timeout",
+        "orig_socket_connect_timeout",
+    }
+)
+
+
+def parse_connection(connection: Any) -> tuple[type, type, dict[str, Any]]:
+    """``(client class, pool's connection class, pool keywords)``: what rebuilds ``connection``.
+
+    RQ's ``rq.connections.parse_connection``: ``cls(connection_pool=
+    ConnectionPool(connection_class=conn_class, **kwargs))`` connects as
+    ``connection`` does, in another process too. The keywords are the pool's,
+    without redis-py's sentinels for "the default" (a fresh pool applies its
+    own) and without what describes the pool's own state.
+    """
+    pool = connection.connection_pool
+    kwargs = {
+        key: value
+        for key, value in pool.connection_kwargs.items()
+        if key not in RUNTIME_POOL_KWARGS and type(value) is not object
+    }
+    return type(connection), pool.connection_class, kwargs
+
+
 def get_connection_kwargs(connection: Any) -> dict[str, Any]:
     """The keyword arguments ``redis.Redis(**kwargs)`` takes to connect as ``connection`` does.
 
@@ -77,37 +110,9 @@ def get_connection_kwargs(connection: Any) -> dict[str, Any]:
     if issubclass(pool.connection_class, SSLConnection):
         kwargs["ssl"] = True
     allowed = keywords(redis.Redis)
-    return {k: v for k, v in kwargs.items() if k in allowed}
-
-
-#: What redis-py keeps among a pool's keywords about the pool's own state
-#: (handlers holding locks, the address before a failover...): not for a new pool.
-RUNTIME_POOL_KWARGS = (
-    "maint_notifications_config",
-    "maint_notifications_pool_handler",
-    "himport_registry",
-    "event_dispatcher",
-    "orig_host_address",
-    "orig_socket_timeout",
-    "orig_socket_connect_timeout",
-)
-
-
-def parse_connection(connection: Any) -> tuple[type, type, dict[str, Any]]:
-    """``(client class, connection class, pool keywords)`` that rebuild ``connection``.
-
-    RQ's ``rq.connections.parse_connection``: another process builds the same
-    client as ``client_class(connection_pool=redis.ConnectionPool(
-    connection_class=connection_class, **pool_kwargs))``. redis-py's
-    placeholders for "the default" are left out, so the new pool applies its own.
-    """
-    pool = connection.connection_pool
-    kwargs = {
-        key: value
-        for key, value in pool.connection_kwargs.items()
-        if key not in RUNTIME_POOL_KWARGS and type(value) is not object
-    }
-    return type(connection), pool.connection_class, kwargs
+    # redis-py marks some keywords it was not given (socket_keepalive_options)
+    # with a bare object() it knows by identity: passed on, it is taken as a value.
+    return {k: v for k, v in kwargs.items() if k in allowed and type(v) is not object}
 
 
 def _nothing() -> None:

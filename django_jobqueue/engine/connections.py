@@ -1,4 +1,6 @@
-"""RQ's ``rq.connections`` import path: the helpers live in :mod:`.connection`."""
+"""RQ's ``rq.connections`` names, for code written for RQ: see :mod:`.connection`."""
+
+from __future__ import annotations
 
 from .connection import get_connection_kwargs, parse_connection
 

@@ -41,7 +41,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from . import cron_job_registry, cron_scheduler_registry, hooks, scripts, utils
+from . import cron_job_registry, cron_scheduler_registry, hooks, scripts, utils, webhook
 from .connection import resolve_connection
 from .cron import MISSED_AFTER, CronExpression
 from .cron_job_registry import DEFAULT_CRON_JOB_HISTORY_LIMIT, DEFAULT_CRON_JOB_HISTORY_TTL
@@ -51,13 +51,17 @@ from .job import Job
 from .keys import KeySpace, keyspace, validate_queue_name
 from .options import EnqueueOptions
 from .queue import Queue
-from .utils import as_str, to_datetime
+from .utils import (
+    NOT_JSON_SERIALIZABLE,
+    as_str,
+    normalize_config_path,
+    to_datetime,
+    validate_absolute_path,
+)
 from .vocabulary import DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.cron")
 
-#: What :meth:`CronJob.to_dict` writes for arguments JSON cannot hold.
-NOT_JSON_SERIALIZABLE = "<not JSON serializable>"
 #: Seconds :meth:`CronScheduler.calculate_sleep_interval` sleeps at most.
 MAX_SLEEP = 60
 #: The ``schedule`` field of the Redis records of RQ-style cron jobs (their
@@ -400,9 +404,9 @@ class CronJob:
         Arguments that JSON could not hold read back as :data:`NOT_JSON_SERIALIZABLE`.
         """
         args = _unjson(data.get("args"))
-        webhooks = None  # read back as the dicts stored: they are only shown
+        webhooks = None
         if data.get("webhooks") and data["webhooks"] != NOT_JSON_SERIALIZABLE:
-            webhooks = json.loads(data["webhooks"])
+            webhooks = webhook.loads(data["webhooks"]) or None  # unreadable: logged, none
         meta = _unjson(data.get("meta"))
         job = cls(
             queue_name=data["queue_name"],
@@ -789,8 +793,12 @@ def create_cron(connection: Any, prefix: str | None = None) -> CronScheduler:
 def _import_config(config_path: str) -> None:
     if os.path.isabs(config_path):
         module_name = "jobqueue_cron_config_" + hashlib.sha1(config_path.encode()).hexdigest()[:12]
+        try:
+            validate_absolute_path(config_path)
+        except OSError as exc:
+            raise ImportError(f"Cannot load the cron configuration: {exc}") from None
         spec = importlib.util.spec_from_file_location(module_name, config_path)
-        if spec is None or spec.loader is None or not os.path.isfile(config_path):
+        if spec is None or spec.loader is None:
             raise ImportError(f"Cannot load the cron configuration file {config_path!r}.")
         module = importlib.util.module_from_spec(spec)
         try:
@@ -798,7 +806,7 @@ def _import_config(config_path: str) -> None:
         except Exception as exc:
             raise ImportError(f"The cron configuration {config_path!r} failed: {exc}") from exc
         return
-    dotted = config_path.removesuffix(".py").replace(os.sep, ".").replace("/", ".").strip(".")
+    dotted = normalize_config_path(config_path)
     try:
         if dotted in sys.modules:
             importlib.reload(sys.modules[dotted])

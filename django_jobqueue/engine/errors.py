@@ -57,6 +57,14 @@ class EnqueueError(JobQueueError, ValueError):
     """The call can never run in a worker; the message says what to do instead."""
 
 
+class ImportAttributeError(JobQueueError, ImportError, ValueError):
+    """A dotted path names no importable attribute (a ValueError too, as in RQ)."""
+
+
+class TimeoutFormatError(JobQueueError, ValueError):
+    """A timeout is neither seconds nor digits with a unit (``"90"``, ``"5m"``, ``"2h"``)."""
+
+
 class ImportFunctionError(JobQueueError, ImportError):
     """The job's function cannot be imported in the worker."""
 
@@ -71,3 +79,12 @@ class SchedulerNotFound(JobQueueError, LookupError):
 
 class DuplicateSchedulerError(JobQueueError):
     """A cron scheduler of that name is registered already."""
+
+
+class DequeueTimeout(JobQueueError):
+    """``Queue.dequeue_any`` waited its whole timeout without a job (RQ's name)."""
+
+    def __init__(self, timeout: float | None, queue_keys: object = None):
+        super().__init__(f"No job came in {timeout} seconds.")
+        self.timeout = timeout
+        self.queue_keys = queue_keys

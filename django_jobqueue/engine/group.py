@@ -53,6 +53,12 @@ class Group:
         serializer: the serializer of those queues, to read their jobs' meta.
     """
 
+    #: The set of the names of the groups that have jobs, under the default
+    #: prefix (a group made with ``prefix=`` uses ``group.keys.groups``).
+    REDIS_GROUP_KEY = keyspace().groups
+    #: The lock of :meth:`acquire_maintenance_lock`, under the default prefix.
+    REDIS_GROUP_CLEANING_KEY = keyspace().group_cleaning
+
     def __init__(
         self,
         connection: Any = None,
@@ -110,6 +116,20 @@ class Group:
                 connection.sadd(ks.groups, *(g.name for g in refilled))
                 kept.update(refilled)
         return [group for group in groups if group in kept]
+
+    @classmethod
+    def acquire_maintenance_lock(
+        cls, connection: Any, timeout: float, prefix: str | None = None
+    ) -> bool:
+        """Whether the caller may sweep the groups now (:meth:`clean_registries`).
+
+        The lock is taken for ``timeout`` seconds (at least 1 ms) and never
+        released: the groups are swept at most once per ``timeout`` however
+        many workers ask.
+        """
+        milliseconds = max(int(timeout * 1000), 1)
+        key = keyspace(prefix).group_cleaning
+        return bool(resolve_connection(connection).set(key, 1, nx=True, px=milliseconds))
 
     @classmethod
     def clean_registries(cls, connection: Any = None, **kwargs: Any) -> None:

@@ -38,6 +38,7 @@ from .errors import (
 )
 from .keys import PRIORITY_BAND, KeySpace, keyspace, validate_job_id
 from .options import EnqueueOptions
+from .parents import locate, register, satisfies
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .results import Result
@@ -48,6 +49,7 @@ from .vocabulary import (
     DEFAULT_FAILURE_TTL,
     DEFAULT_RESULT_TTL,
     DEFAULT_TIMEOUT,
+    DEFAULT_WORKER_TTL,
     MAX_TIMEOUT,
     JobStatus,
 )
@@ -93,7 +95,7 @@ def callable_name(func: Any, what: str = "function") -> tuple[str, Any]:
     if callable(func):
         _check_module(type(func).__module__, func, what)
         return "__call__", func
-    raise EnqueueError(f"{func!r} is not callable.")
+    raise TypeError(f"{func!r} is not callable: pass a function or its dotted path.")
 
 
 def _check_importable(path: str, what: str) -> None:
@@ -177,7 +179,7 @@ class Job:
         id: str | None = None,
         connection: Any = None,
         *,
-        origin: str = "default",
+        origin: str = "",
         serializer: Any = None,
         prefix: str | None = None,
     ):
@@ -187,6 +189,7 @@ class Job:
         self.connection = resolve_connection(connection)
         self.serializer: Serializer = resolve_serializer(serializer)
         self.keys: KeySpace = keyspace(prefix)
+        #: The job's queue; "" until it is enqueued or saved, as in RQ.
         self.origin = origin
         self.func_name: str | None = None
         self._description: str | None = None
@@ -197,27 +200,33 @@ class Job:
         self._loaded = False
         self._status: JobStatus | None = None
         # The timestamp properties' storage (UNIX seconds), set directly: cheaper.
-        self._created_at: float | None = None
+        self._created_at: float | None = now()
         self._enqueued_at: float | None = None
         self._started_at: float | None = None
         self._ended_at: float | None = None
         self.timeout: int | None = DEFAULT_TIMEOUT
         #: None: the worker's default (500 s unless the worker says otherwise).
         self.result_ttl: int | None = None
-        self.failure_ttl: int | None = DEFAULT_FAILURE_TTL
+        #: None: the default (:data:`DEFAULT_FAILURE_TTL`, a year).
+        self.failure_ttl: int | None = None
         self.ttl: int | None = None
         # Created on first use (see the meta property): most jobs carry none,
         # and every container a job allocates adds to the cyclic GC's work
         # when thousands are enqueued or run in a row.
         self._meta: dict | None = None
+        #: The stored meta this process could not read (see :meth:`_read_meta`).
+        self._meta_unread: bytes | None = None
         self._result: Any = None
         self._result_raw: bytes | None = None
+        self._latest_result: Result | None = None
         self._exc_info: str | None = None
         self.worker_name: str | None = None
         # Replaced, never changed in place: an empty tuple costs no allocation.
         self._dependency_keys: Sequence[str] = ()
         self._dependent_keys: Sequence[str] = ()
         self._pending_keys: Sequence[str] = ()
+        #: The parents (jobs or ids) given to create(), until enqueue_job locates them.
+        self._declared_parents: Sequence[Any] = ()
         self.allow_dependency_failures = False
         self.enqueue_at_front = False
         self.retries_left: int | None = None
@@ -271,7 +280,7 @@ class Job:
         kwargs: dict | None = None,
         *,
         connection: Any = None,
-        origin: str = "default",
+        origin: str = "",
         id: str | None = None,
         serializer: Any = None,
         prefix: str | None = None,
@@ -305,6 +314,10 @@ class Job:
         )
         job.options = options
         job.func_name, job._instance = callable_name(func)
+        if options.depends_on is not None:
+            job._declared_parents, job.allow_dependency_failures, _ = split_depends_on(
+                options.depends_on
+            )
         for name in CALLBACK_NAMES:
             callback = getattr(options, name)
             if callback is not None:
@@ -471,13 +484,9 @@ class Job:
         # Bounded as at enqueue: a worker's timer cannot take a timeout rewritten to 10**12.
         self.timeout = min(as_int(get(b"timeout"), DEFAULT_TIMEOUT), MAX_TIMEOUT)
         self.result_ttl = as_int(get(b"result_ttl"))
-        self.failure_ttl = as_int(get(b"failure_ttl"), DEFAULT_FAILURE_TTL)
+        self.failure_ttl = as_int(get(b"failure_ttl"))
         self.ttl = as_int(get(b"ttl"))
-        raw_meta = get(b"meta")
-        try:
-            self._meta = self.serializer.loads(raw_meta) if raw_meta else None
-        except Exception:
-            self._meta = None
+        self._meta = self._read_meta(get(b"meta")) or None
         self._result_raw = get(b"result")
         self._result = None
         self._exc_info = as_str(get(b"exc_info"))
@@ -522,15 +531,17 @@ class Job:
             "desc": self._description,
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
-            "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
-            "meta": self._dumps(self._meta, "meta") if self._meta else None,
+            "failure_ttl": self.failure_ttl,
+            "meta": self._meta_field(),
             "deps": json.dumps(self._dependency_keys) if self._dependency_keys else None,
             "pending": json.dumps(self._pending_keys) if self._pending_keys else None,
             "allow_failure": "1" if self.allow_dependency_failures else None,
             "at_front": "1" if self.enqueue_at_front else None,
             "retries_left": self.retries_left,
             "retry_max": self.retry_max,
-            "retry_intervals": json.dumps(self.retry_intervals) if self.retry_max else None,
+            "retry_intervals": (
+                json.dumps(list(self.retry_intervals)) if self.retry_intervals else None
+            ),
             "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
             "repeats_left": self.repeats_left,
             "repeat_intervals": (
@@ -553,6 +564,32 @@ class Job:
             if value is not None:
                 flat += [name, value]
         return flat
+
+    def to_dict(self, include_meta: bool = True, include_result: bool = True) -> dict[str, Any]:
+        """The job as its hash holds it, field by field (RQ's name; our field names).
+
+        With the status, times (UNIX seconds), worker and queue besides the
+        fields :meth:`to_fields` lists; ``include_meta`` and
+        ``include_result`` (the serialized result and the traceback) as in RQ.
+        """
+        pairs = self.to_fields()
+        fields: dict[str, Any] = dict(zip(pairs[::2], pairs[1::2]))
+        fields["origin"] = self.origin
+        if self._status is not None:
+            fields["status"] = str(self._status)
+        for name in ("created_at", "enqueued_at", "started_at", "ended_at"):
+            if (stamp := getattr(self, f"_{name}")) is not None:
+                fields[name] = stamp
+        if self.worker_name:
+            fields["worker"] = self.worker_name
+        if include_result:
+            if self._result_raw is not None:
+                fields["result"] = self._result_raw
+            if self._exc_info is not None:
+                fields["exc_info"] = self._exc_info
+        if not include_meta:
+            fields.pop("meta", None)
+        return fields
 
     # -- serialization -------------------------------------------------------
 
@@ -639,6 +676,45 @@ class Job:
     def description(self, value: str | None) -> None:
         self._description = value
 
+    @property
+    def data(self) -> bytes:
+        """The call as RQ's ``(func_name, instance, args, kwargs)``, serialized (RQ's name).
+
+        Made with the job's serializer, unsigned: a signed call is verified
+        first, and setting ``data`` signs the call anew (see :mod:`.payloads`).
+
+        Raises:
+            DeserializationError: the job has no function, or its stored call
+                cannot be read.
+        """
+        if self.func_name is None:
+            raise DeserializationError(f"Job {self.id} has no function, so no call data.")
+        if self._loaded or self._data is not None:
+            call = (self.func_name, self.instance, self.args, self.kwargs)
+        else:
+            call = (self.func_name, None, (), {})
+        return self._plain_serializer().dumps(call)
+
+    @data.setter
+    def data(self, value: bytes) -> None:
+        try:
+            func_name, instance, args, kwargs = self._plain_serializer().loads(value)
+        except Exception as exc:
+            raise DeserializationError(f"Cannot read call data for job {self.id}: {exc}") from exc
+        self.func_name = func_name
+        self._instance, self._args, self._kwargs = instance, tuple(args), dict(kwargs)
+        self._loaded = True
+        self._data = self._dumps(
+            (self._instance, self._args, self._kwargs),
+            f"the arguments of {func_name}",
+            bound=self._call_binding(),
+        )
+
+    def _plain_serializer(self) -> Any:
+        """The job's serializer without its signature (see :class:`SignedSerializer`)."""
+        serializer = self.serializer
+        return serializer.inner if isinstance(serializer, SignedSerializer) else serializer
+
     def call_string(self) -> str:
         try:
             args = [_describe.repr(a) for a in self.args]
@@ -650,8 +726,20 @@ class Job:
     # -- state ---------------------------------------------------------------
 
     @property
+    def queue_name(self) -> str:
+        """The queue whose keys hold the job: its ``origin``, else ``"default"``.
+
+        A job not enqueued yet has no origin (as in RQ); saved, it is kept
+        under the default queue until :meth:`Queue.enqueue_job` places it.
+        """
+        return self.origin or DEFAULT_QUEUE_NAME
+
+    @property
     def key(self) -> str:
-        return self.keys.job(self.origin, self.id)
+        return self.keys.job(self.queue_name, self.id)
+
+    def __str__(self) -> str:
+        return f"<Job {self.id}: {self.description}>"
 
     def __repr__(self) -> str:
         return f"Job({self.id!r}, enqueued_at={self.enqueued_at!r})"
@@ -668,8 +756,22 @@ class Job:
         return not self.store.in_redis
 
     def get_status(self, refresh: bool = True) -> JobStatus | None:
-        """The job's status; None once the job is gone (deleted or expired)."""
-        if refresh and not self.unsaved and (stored := self.store.read(self, "status")) is not None:
+        """The job's status, read from Redis unless ``refresh`` is False.
+
+        Raises:
+            InvalidJobOperation: the job is gone from Redis (deleted, or expired
+                with its result), as in RQ; ``refresh=False`` then returns the
+                status last known, and the ``is_*`` properties are all False.
+        """
+        if refresh and self.store.in_redis and not self.unsaved and self._read_status() is None:
+            raise InvalidJobOperation(
+                f"Job {self.id} is not in Redis (deleted or expired, or never stored)."
+            )
+        return self._status
+
+    def _read_status(self) -> JobStatus | None:
+        """The status read fresh (None: the job is gone); the job object's own in memory."""
+        if not self.unsaved and (stored := self.store.read(self, "status")) is not None:
             status = as_str(stored[0])
             self._status = JobStatus(status) if status else None
         return self._status
@@ -677,15 +779,15 @@ class Job:
     def set_status(self, status: JobStatus | str) -> None:
         self._status = status if type(status) is JobStatus else JobStatus(status)
 
-    is_queued = property(lambda self: self.get_status() == JobStatus.QUEUED)
-    is_started = property(lambda self: self.get_status() == JobStatus.STARTED)
-    is_finished = property(lambda self: self.get_status() == JobStatus.FINISHED)
-    is_failed = property(lambda self: self.get_status() == JobStatus.FAILED)
-    is_deferred = property(lambda self: self.get_status() == JobStatus.DEFERRED)
-    is_scheduled = property(lambda self: self.get_status() == JobStatus.SCHEDULED)
-    is_canceled = property(lambda self: self.get_status() == JobStatus.CANCELED)
-    is_stopped = property(lambda self: self.get_status() == JobStatus.STOPPED)
-    is_rate_limited = property(lambda self: self.get_status() == JobStatus.RATE_LIMITED)
+    is_queued = property(lambda self: self._read_status() == JobStatus.QUEUED)
+    is_started = property(lambda self: self._read_status() == JobStatus.STARTED)
+    is_finished = property(lambda self: self._read_status() == JobStatus.FINISHED)
+    is_failed = property(lambda self: self._read_status() == JobStatus.FAILED)
+    is_deferred = property(lambda self: self._read_status() == JobStatus.DEFERRED)
+    is_scheduled = property(lambda self: self._read_status() == JobStatus.SCHEDULED)
+    is_canceled = property(lambda self: self._read_status() == JobStatus.CANCELED)
+    is_stopped = property(lambda self: self._read_status() == JobStatus.STOPPED)
+    is_rate_limited = property(lambda self: self._read_status() == JobStatus.RATE_LIMITED)
 
     @property
     def has_rate_limit(self) -> bool:
@@ -745,9 +847,18 @@ class Job:
         self._result, self._result_raw = result, raw
 
     def return_value(self, refresh: bool = False) -> Any:
-        if refresh:
-            self._result_raw = self._result = None
-        return self.result
+        """What the latest run returned: None before one ended, or when it did not succeed.
+
+        The latest result is that of :meth:`latest_result` (the outcome a
+        worker recorded, or one recorded through ``Result.create``); once
+        found it is kept, unless ``refresh``.
+        """
+        if refresh or self._latest_result is None:
+            self._latest_result = self.latest_result()
+        latest = self._latest_result
+        if latest is None or latest.type != Result.Type.SUCCESSFUL:
+            return None
+        return latest.return_value
 
     def latest_result(self, timeout: float = 0) -> Result | None:
         """How the latest run ended, as a :class:`~.results.Result`; None before any run ended.
@@ -758,7 +869,8 @@ class Job:
         return Result.fetch_latest(self, timeout=timeout)
 
     def results(self) -> list[Result]:
-        """The results kept, newest first: the latest one only (RQ keeps a history)."""
+        """The results kept, newest first: the outcome the job holds, and those recorded
+        through ``Result.create`` (see :mod:`.results`)."""
         return Result.all(self)
 
     @property
@@ -784,14 +896,39 @@ class Job:
         self._meta = value
 
     def get_meta(self, refresh: bool = True) -> dict:
+        """:attr:`meta`, read fresh from Redis unless ``refresh`` is False."""
         if refresh and (stored := self.store.read(self, "meta")) is not None:
-            raw = stored[0]
-            self.meta = self.serializer.loads(raw) if raw else {}
+            self.meta = self._read_meta(stored[0])
         return self.meta
 
     def save_meta(self) -> None:
         """Store ``job.meta``; the job must still exist."""
-        self.store.write(self, "meta", self._dumps(self.meta, "meta"))
+        self.store.write(self, "meta", self._meta_field() or self._dumps({}, "meta"))
+
+    def _read_meta(self, raw: bytes | None) -> dict:
+        """Stored meta as a dict; ``{"unserialized": raw}`` when it cannot be read here.
+
+        Meta written by another process may hold objects this one cannot
+        import: as in RQ, the raw bytes are kept under ``"unserialized"`` and
+        written back as they were by :meth:`save` and :meth:`save_meta` until
+        the meta is changed.
+        """
+        self._meta_unread = None
+        if not raw:
+            return {}
+        try:
+            return self.serializer.loads(raw)
+        except Exception:
+            self._meta_unread = raw
+            return {"unserialized": raw}
+
+    def _meta_field(self) -> bytes | None:
+        """The meta as stored: None for none, the bytes read if unreadable and unchanged."""
+        if not self._meta:
+            return None
+        if self._meta_unread is not None and self._meta == {"unserialized": self._meta_unread}:
+            return self._meta_unread
+        return self._dumps(self._meta, "meta")
 
     def save(self) -> None:
         """Store the fields people change after enqueueing: meta, description, TTLs, timeout.
@@ -810,6 +947,8 @@ class Job:
         if not self.store.in_redis:
             return
         if not self.stored:
+            if self.func_name is None:
+                raise ValueError(f"Job {self.id} has no function to call, so it cannot be saved.")
             self._save_created()
             return
         if self.unsaved:
@@ -820,13 +959,14 @@ class Job:
             "desc": self._description,
             "timeout": None if self.timeout == DEFAULT_TIMEOUT else self.timeout,
             "result_ttl": self.result_ttl,
-            "failure_ttl": None if self.failure_ttl == DEFAULT_FAILURE_TTL else self.failure_ttl,
-            "meta": self._dumps(self._meta, "meta") if self._meta else None,
+            "failure_ttl": self.failure_ttl,
+            "meta": self._meta_field(),
         }
         if not scripts.save(self.connection, self.key, values):
             raise NoSuchJobError(f"No job with id {self.id!r}.")
 
     def _save_created(self) -> None:
+        self.origin = self.queue_name
         if self._created_at is None:
             self._created_at = now()
         fields = ["status", JobStatus.CREATED.value, "created_at", repr(self._created_at)]
@@ -869,11 +1009,23 @@ class Job:
             return raised
         return (raised or 0) + self.returned_retries
 
+    @number_of_retries.setter
+    def number_of_retries(self, value: int | None) -> None:
+        # The retries after an error are retry_max - retries_left: the rest were returned.
+        raised = 0
+        if self.retry_max is not None and self.retries_left is not None:
+            raised = self.retry_max - self.retries_left
+        self.returned_retries = max((value or 0) - raised, 0)
+
     def get_retry_interval(self) -> float:
-        """Seconds the next retry would wait (0 without retries left)."""
-        if not self.retry_max or not self.retries_left:
+        """Seconds the next retry after an error would wait (0 without retries left).
+
+        Taken from the end of ``retry_intervals`` by ``retries_left``, as RQ
+        does (see :meth:`Retry.delay`).
+        """
+        if not self.retries_left:
             return 0
-        return Retry.delay(self.retry_intervals or [0], self.retry_max, self.retries_left)
+        return Retry.delay(self.retry_intervals, self.retries_left)
 
     def get_ttl(self) -> int | None:
         """Seconds the job may wait in its queue before it is dropped; None: no limit."""
@@ -886,7 +1038,7 @@ class Job:
     def get_position(self) -> int | None:
         """Where this job waits in its queue (0: taken next), or None when it is not waiting."""
         conn, keys = self.connection, self.keys
-        queue, prio = keys.queue(self.origin), keys.priority(self.origin)
+        queue, prio = keys.queue(self.queue_name), keys.priority(self.queue_name)
         split = 100 * PRIORITY_BAND  # below: before the list; above: after it
         pipe = conn.pipeline(transaction=False)
         pipe.lpos(queue, self.id)
@@ -948,16 +1100,20 @@ class Job:
         """
         if not self.store.in_redis:
             return None
-        status, worker = self.connection.hmget(self.key, ["status", "worker"])
+        status, worker, own = self.connection.hmget(
+            self.key, ["status", "worker", "last_heartbeat"]
+        )
         if as_str(status) != JobStatus.STARTED or not worker:
             return None
         beat = self.connection.hget(self.keys.worker(as_str(worker)), "last_heartbeat")
-        return to_datetime(beat)
+        # A job marked started by prepare_for_execution() for no registered worker
+        # carries the time it was marked.
+        return to_datetime(beat if beat is not None else own)
 
     def get_scheduled_time(self) -> datetime | None:
         """When a scheduled job (or a retry waiting its delay) enters its queue; else None."""
         score = self.connection.zscore(
-            self.keys.registry(self.origin, JobStatus.SCHEDULED), self.id
+            self.keys.registry(self.queue_name, JobStatus.SCHEDULED), self.id
         )
         return to_datetime(score)
 
@@ -1031,12 +1187,43 @@ class Job:
 
     @property
     def dependency_ids(self) -> list[str]:
-        return [self.keys.split_job_key(k)[1] for k in self._dependency_keys]
+        """Ids of the parent jobs: those located at enqueue, else those given to create()."""
+        if self._dependency_keys:
+            return [self.keys.split_job_key(k)[1] for k in self._dependency_keys]
+        return [p.id if isinstance(p, Job) else p for p in self._declared_parents]
+
+    @property
+    def _dependency_ids(self) -> list[str]:
+        """RQ's private name for :attr:`dependency_ids`, for code written against it.
+
+        Setting it replaces the parents given to :meth:`create` (ids), to be
+        located by :meth:`register_dependency` or :meth:`Queue.enqueue_job`.
+        """
+        return self.dependency_ids
+
+    @_dependency_ids.setter
+    def _dependency_ids(self, ids: Sequence[str]) -> None:
+        self._declared_parents = list(Dependency(list(ids)).jobs) if ids else []
+        self._dependency_keys = ()
+
+    @property
+    def dependency(self) -> Job | None:
+        """The first parent job, None without parents or when it is gone (RQ's name)."""
+        parents = self._parent_jobs()
+        return parents[0] if parents else None
 
     @property
     def dependent_ids(self) -> list[str]:
         """Ids of jobs waiting on this one (read fresh from Redis)."""
         return [self.keys.split_job_key(k)[1] for k in self._refresh_dependent_keys()]
+
+    def dependent_keys(self, refresh: bool = True) -> list[str]:
+        """Keys of the jobs waiting on this one, for cross-queue use.
+
+        Read fresh from Redis unless ``refresh`` is False: then those last
+        read, or reported by the step that last moved the job (:meth:`move_to`).
+        """
+        return list(self._refresh_dependent_keys() if refresh else self._dependent_keys)
 
     def _refresh_dependent_keys(self) -> Sequence[str]:
         """Dependents are added after the job is written, so they are re-read each time."""
@@ -1059,9 +1246,59 @@ class Job:
             )
         return jobs
 
-    def fetch_dependencies(self) -> list[Job | None]:
-        """The parent jobs, None for parents that are gone."""
-        return self._related(self._dependency_keys)
+    def register_dependency(self, pipeline: Any = None) -> None:
+        """Find the parents given to :meth:`create` and tell those not done of this job.
+
+        :meth:`Queue.enqueue_job` does this itself, after storing the job
+        deferred; this is RQ's name for code that builds jobs by hand. The
+        parents found are the job's :attr:`dependency_ids` (and are stored by
+        :meth:`save`); each one not finished (nor ended, with
+        ``allow_failure``) lists the job among its dependents. With
+        ``pipeline``, they are told when the caller executes it.
+
+        Raises:
+            NoSuchJobError: a parent id that no queue holds.
+        """
+        if not self._declared_parents:
+            return
+        found = locate(self.connection, self.keys, list(self._declared_parents))
+        self._dependency_keys = [key for key, _ in found]
+        waiting = [
+            key for key, status in found if not satisfies(status, self.allow_dependency_failures)
+        ]
+        if pipeline is None:
+            register(self.connection, self.keys, self.key, waiting, self.allow_dependency_failures)
+            return
+        scripts.preload(self.connection, "add_dependent")  # a caller's pipeline cannot load it
+        for key in waiting:
+            scripts.add_dependent(pipeline, self.keys, key, self.key)
+
+    def _parent_jobs(self) -> list[Job | None]:
+        if self._dependency_keys or not self._declared_parents:
+            return self._related(self._dependency_keys)
+        return [
+            Job._fetch_or_none(
+                p.id if isinstance(p, Job) else p,
+                self.connection,
+                self.serializer,
+                self.keys.prefix,
+            )
+            for p in self._declared_parents
+        ]
+
+    def fetch_dependencies(self, watch: bool = False, pipeline: Any = None) -> list[Job]:
+        """The parent jobs still in Redis (those gone are left out, as in RQ).
+
+        Args:
+            watch: WATCH the parents' hashes on ``pipeline`` (a redis-py
+                pipeline), so that a transaction the caller then runs on it
+                fails if a parent changed meanwhile.
+            pipeline: the pipeline to WATCH on; the jobs are read with the
+                job's own connection.
+        """
+        if watch and pipeline is not None and self._dependency_keys:
+            pipeline.watch(*self._dependency_keys)
+        return [job for job in self._parent_jobs() if job is not None]
 
     def fetch_dependents(self) -> list[Job | None]:
         """The jobs waiting on this one, None for those that are gone."""
@@ -1086,7 +1323,110 @@ class Job:
         """Put a failed, stopped or canceled job back in its queue."""
         return self.store.requeue(self, at_front)
 
-    def cancel(self, enqueue_dependents: bool = False) -> None:
+    def retry(self, queue: Any = None, pipeline: Any = None) -> JobStatus:
+        """Use up one of the job's retries now, wherever the job is (RQ's name).
+
+        The job goes to the scheduled registry for :meth:`get_retry_interval`
+        seconds, or, without a wait, into its queue (at the front with
+        ``Retry(enqueue_at_front=True)``). Workers do this themselves when a
+        job raises; this is for code that decides on its own that a job must
+        run again. ``queue`` is accepted for RQ's signature: the job stays on
+        its own queue. With ``pipeline`` the move happens when the caller
+        executes it.
+
+        Raises:
+            InvalidJobOperation: the job has no retries left.
+            NoSuchJobError: the job is gone (with ``pipeline``: at execute).
+        """
+        if not self.retries_left:
+            raise InvalidJobOperation(f"Job {self.id} has no retries left.")
+        interval = self.get_retry_interval()
+        left = self.retries_left - 1
+        timestamp = now()
+        where = JobStatus.SCHEDULED if interval else JobStatus.QUEUED
+        status = self.move_to(
+            where,
+            timestamp + interval,
+            pipeline=pipeline,
+            at_front=self.enqueue_at_front_on_retry,
+            fields=["retries_left", left],
+        )
+        self.retries_left = left
+        return status
+
+    def prepare_for_execution(self, worker_name: str, pipeline: Any = None) -> None:
+        """Mark the job as started by ``worker_name``, wherever it was (RQ's name).
+
+        Workers do this themselves as they take a job; the job leaves its
+        queue or registry for the started registry, with a heartbeat
+        deadline :data:`DEFAULT_WORKER_TTL` seconds away, in the same step.
+        """
+        timestamp = now()
+        self.move_to(
+            JobStatus.STARTED,
+            timestamp + DEFAULT_WORKER_TTL,
+            pipeline=pipeline,
+            fields=["worker", worker_name, "last_heartbeat", repr(timestamp)],
+        )
+        self.worker_name = worker_name
+        self.started_at = timestamp
+
+    def move_to(
+        self,
+        where: JobStatus,
+        value: float = 0,
+        *,
+        pipeline: Any = None,
+        at_front: bool = False,
+        fields: Sequence[Any] = (),
+    ) -> JobStatus:
+        """Move the job from wherever it is to ``where``, in one step; returns its status.
+
+        The step under :meth:`retry`, :meth:`prepare_for_execution` and
+        :func:`.job_lifecycle.record_job_failure` (see ``scripts/move.lua``):
+        ``where`` is ``queued`` (``at_front``), ``scheduled`` (``value``: when
+        due), ``started`` (``value``: the heartbeat deadline) or ``failed``
+        (``value``: seconds to keep it); ``fields`` are set on the job's hash
+        too. It tells no dependent and frees no rate-limit slot. With
+        ``pipeline``, done when the caller executes it (the status returned
+        is then ``where``; a rate limit may yet make a queued job wait).
+
+        Raises:
+            NoSuchJobError: the job is gone (with ``pipeline``: at execute).
+        """
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(self.connection, "move")
+        try:
+            reply = scripts.move(
+                client, self.keys, self.queue_name, self.id, now(), where, value, at_front, fields
+            )
+        except ResponseError as exc:
+            raise scripts.script_error(exc, self.id) from None
+        if pipeline is not None:
+            self._status = where
+        else:
+            self._status = JobStatus(as_str(reply[0]))
+            if where == JobStatus.FAILED:  # the dependents, read in the same step
+                self._dependent_keys = _json_list(reply[1])
+        return self._status
+
+    def should_enqueue_at_front(self) -> bool:
+        """Whether the job enters its queue at the front (RQ's name).
+
+        ``at_front`` as enqueued, or, once the job ran (it has ``ended_at``),
+        ``Retry(enqueue_at_front=True)``.
+        """
+        return bool(
+            self.enqueue_at_front or (self.enqueue_at_front_on_retry and self.ended_at is not None)
+        )
+
+    def cancel(
+        self,
+        pipeline: Any = None,
+        enqueue_dependents: bool = False,
+        remove_from_dependencies: bool = False,
+    ) -> None:
         """Cancel a job that is queued, deferred, scheduled or running.
 
         A running job is not interrupted (as in RQ; :func:`~.worker.stop_job`
@@ -1094,9 +1434,15 @@ class Job:
         canceled, its result (if any) kept and its dependents left deferred.
 
         Args:
+            pipeline: a redis-py pipeline: the cancel is done when the caller
+                executes it (errors show there). Refused (ValueError) for a
+                job with dependents or a rate limit, whose release takes
+                steps after the cancel, and with ``enqueue_dependents``.
             enqueue_dependents: release the job's dependents as if it had
                 finished (each still waits for its other dependencies);
                 otherwise only those that allow a failed parent are released.
+            remove_from_dependencies: also take the job off its parents'
+                lists of dependents (:attr:`dependent_ids`).
 
         Raises:
             InvalidJobOperation: the job already ended (or was canceled).
@@ -1106,11 +1452,96 @@ class Job:
             # Not in Redis yet: the commit hook sees the status and leaves it out.
             self._status = JobStatus.CANCELED
             return
-        self.store.cancel(self, enqueue_dependents)
+        if pipeline is not None:
+            if enqueue_dependents:
+                raise ValueError(
+                    f"Job {self.id}: cancel(enqueue_dependents=True) releases the dependents "
+                    "once the cancel is done, which a caller's pipeline does not allow: "
+                    "cancel without pipeline=."
+                )
+            self.refuse_pipeline("canceled")
+        parents = self._stored_dependency_keys() if remove_from_dependencies else ()
+        self.store.cancel(self, enqueue_dependents, pipeline)
+        for parent_key in parents:
+            client = self.connection if pipeline is None else pipeline
+            if pipeline is not None:
+                scripts.preload(self.connection, "remove_dependent")
+            scripts.remove_dependent(client, parent_key, self.key)
 
-    def delete(self) -> None:
-        """Remove the job from Redis: its data, its queue and every registry."""
-        self.store.delete(self)
+    def delete(
+        self, pipeline: Any = None, remove_from_queue: bool = True, delete_dependents: bool = False
+    ) -> None:
+        """Remove the job from Redis: its data, its queue and every registry.
+
+        Its dependents are told, as when a parent fails: those that allow
+        a failed parent and wait for no other enter their queue; the others
+        stay deferred (``delete_dependents`` deletes them).
+
+        Args:
+            pipeline: a redis-py pipeline: the delete is done when the caller
+                executes it. Refused (ValueError) for a job with dependents
+                or a rate limit, whose release takes steps after the delete.
+            remove_from_queue: RQ's keyword, always True here: the id leaves
+                its queue with its hash, so no worker meets an id without a job.
+            delete_dependents: delete the jobs waiting on this one first.
+        """
+        if delete_dependents:
+            for dependent in self.fetch_dependents():
+                if dependent is not None:
+                    dependent.delete(pipeline)
+        if pipeline is not None:
+            self.refuse_pipeline("deleted")
+        self.store.delete(self, pipeline)
+
+    def cleanup(
+        self, ttl: int | None = None, pipeline: Any = None, remove_from_queue: bool = True
+    ) -> None:
+        """Keep an ended job (or one saved, never enqueued) ``ttl`` more seconds (RQ's name).
+
+        ``ttl`` 0 deletes it at once (:meth:`delete`), -1 (any negative) keeps
+        it until deleted, None does nothing. Its registry entry follows, so
+        the registries list it until then. With ``pipeline`` it is done when
+        the caller executes it; ``remove_from_queue`` is passed to ``delete``.
+
+        Raises:
+            InvalidJobOperation: the job has not ended (it waits or runs: its
+                data must stay while its id is somewhere).
+            NoSuchJobError: the job is gone.
+        """
+        if ttl is None:
+            return
+        if ttl == 0:
+            self.delete(pipeline, remove_from_queue)
+            return
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(self.connection, "keep_for")
+        try:
+            scripts.keep_for(client, self.keys, self.queue_name, self.id, now(), max(ttl, -1))
+        except ResponseError as exc:
+            if str(exc).startswith("NOT_ENDED"):
+                raise InvalidJobOperation(
+                    f"Job {self.id} is {str(exc).split()[1]}: only a job that ended can be "
+                    "kept for a while; delete it, or let it end first."
+                ) from None
+            raise scripts.script_error(exc, self.id) from None
+
+    def refuse_pipeline(self, verb: str) -> None:
+        """Raise ValueError when the job cannot be ``verb`` on a caller's pipeline.
+
+        That is when it has dependents or a rate limit: they are told once
+        it has left its place, a step after the caller's pipeline ran.
+        """
+        if self.has_rate_limit or self._refresh_dependent_keys():
+            raise ValueError(
+                f"Job {self.id} has dependents or a rate limit, which are told once it is "
+                f"{verb}, after a caller's pipeline would run: do it without pipeline=."
+            )
+
+    def _stored_dependency_keys(self) -> Sequence[str]:
+        if not self._dependency_keys and (stored := self.store.read(self, "deps")) is not None:
+            self._dependency_keys = _json_list(stored[0])
+        return self._dependency_keys
 
     # -- what a read brought (for readers showing many jobs) -----------------
 
@@ -1203,10 +1634,10 @@ class JobStore:
     def requeue(self, job: Job, at_front: bool) -> JobStatus:
         raise NotImplementedError
 
-    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False, pipeline: Any = None) -> None:
         raise NotImplementedError
 
-    def delete(self, job: Job) -> None:
+    def delete(self, job: Job, pipeline: Any = None) -> None:
         raise NotImplementedError
 
 
@@ -1234,17 +1665,28 @@ class RedisStore(JobStore):
 
     def requeue(self, job: Job, at_front: bool) -> JobStatus:
         try:
-            status = scripts.requeue(job.connection, job.keys, job.origin, job.id, now(), at_front)
+            status = scripts.requeue(
+                job.connection, job.keys, job.queue_name, job.id, now(), at_front
+            )
         except Exception as exc:
             raise scripts.script_error(exc, job.id, verb="requeued") from None
         job._status = JobStatus(as_str(status))
         return job._status
 
-    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False, pipeline: Any = None) -> None:
         keep = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(job.connection, "cancel")
+            scripts.cancel(pipeline, job.keys, job.queue_name, job.id, now(), keep)
+            job._status = JobStatus.CANCELED
+            return
         try:
-            dependents = scripts.cancel(job.connection, job.keys, job.origin, job.id, now(), keep)
+            dependents = scripts.cancel(
+                job.connection, job.keys, job.queue_name, job.id, now(), keep
+            )
         except Exception as exc:
+            if str(exc) == f"NOT_CANCELABLE {JobStatus.CANCELED}":  # RQ's words
+                raise InvalidJobOperation(f"Cannot cancel already canceled job: {job.id}") from None
             raise scripts.script_error(exc, job.id, verb="canceled") from None
         job._status = JobStatus.CANCELED
         # Released after the cancel, as every ended parent's are (release.lua
@@ -1253,8 +1695,13 @@ class RedisStore(JobStore):
         scripts.release_dependents(job.connection, job.keys, job.key, dependents, outcome)
         rate_limits.release_slot(job)
 
-    def delete(self, job: Job) -> None:
-        reply = scripts.delete(job.connection, job.keys, job.origin, job.id)
+    def delete(self, job: Job, pipeline: Any = None) -> None:
+        if pipeline is not None:  # a caller's pipeline cannot load a missing script
+            scripts.preload(job.connection, "delete")
+            scripts.delete(pipeline, job.keys, job.queue_name, job.id)
+            job._status = None
+            return
+        reply = scripts.delete(job.connection, job.keys, job.queue_name, job.id)
         job._status = None
         if reply:
             scripts.release_dependents(job.connection, job.keys, job.key, reply[1], "deleted")
@@ -1284,14 +1731,17 @@ class MemoryStore(JobStore):
             "enqueue the call again."
         )
 
-    def cancel(self, job: Job, enqueue_dependents: bool = False) -> None:
+    def cancel(self, job: Job, enqueue_dependents: bool = False, pipeline: Any = None) -> None:
         if job._status != JobStatus.DEFERRED:
             raise InvalidJobOperation(f"Job {job.id} is {job._status} and cannot be canceled.")
         job._status = JobStatus.CANCELED
 
-    def delete(self, job: Job) -> None:
+    def delete(self, job: Job, pipeline: Any = None) -> None:
         job._status = None
 
+
+#: Where a job not enqueued yet is kept when it is saved (see Job.queue_name).
+DEFAULT_QUEUE_NAME = "default"
 
 #: The stores jobs share (they keep nothing of their own).
 REDIS = RedisStore()
@@ -1327,6 +1777,61 @@ def _json_list(value: Any) -> Sequence:
     return loaded if isinstance(loaded, list) else ()
 
 
+class Dependency:
+    """Parents a job waits for (RQ keeps it in ``rq.job`` too).
+
+    Args:
+        jobs: a job, a job id, or a list of either.
+        allow_failure: run the child even when a parent fails or is canceled.
+        enqueue_at_front: put the child at the front of its queue once released.
+
+    Raises:
+        ValueError: no job given, or something that is neither a job nor an id.
+    """
+
+    def __init__(self, jobs: Any, allow_failure: bool = False, enqueue_at_front: bool = False):
+        jobs = list(jobs) if isinstance(jobs, (list, tuple)) else [jobs]
+        if not jobs:
+            raise ValueError("Dependency(jobs=...) needs at least one job.")
+        for parent in jobs:
+            if not isinstance(parent, (Job, str)):
+                raise ValueError(f"depends_on takes jobs or job ids, not {type(parent).__name__}.")
+        self.jobs = jobs
+        self.allow_failure = allow_failure
+        self.enqueue_at_front = enqueue_at_front
+
+    @property
+    def dependencies(self) -> list[Job | str]:
+        """The parents (RQ's name for :attr:`jobs`)."""
+        return self.jobs
+
+
+def split_depends_on(depends_on: Any) -> tuple[list[Any], bool, bool]:
+    """Return ``(parents, allow_failure, enqueue_at_front)`` from any form of ``depends_on``.
+
+    A list may mix jobs, ids and :class:`Dependency` objects; a flag set on
+    any one of its Dependency objects holds for every parent, as in RQ.
+
+    Raises:
+        ValueError: something that is neither a job, an id nor a Dependency.
+    """
+    if depends_on is None:
+        return [], False, False
+    if isinstance(depends_on, Dependency):
+        return depends_on.jobs, depends_on.allow_failure, depends_on.enqueue_at_front
+    items = list(depends_on) if isinstance(depends_on, (list, tuple)) else [depends_on]
+    parents: list[Any] = []
+    allow_failure = at_front = False
+    for item in items:
+        if isinstance(item, Dependency):
+            parents += item.jobs
+            allow_failure = allow_failure or item.allow_failure
+            at_front = at_front or item.enqueue_at_front
+        else:
+            parents.append(item)
+    return Dependency(parents).jobs, allow_failure, at_front
+
+
 def cancel_job(
     job_id: str,
     connection: Any = None,
@@ -1341,7 +1846,9 @@ def cancel_job(
         NoSuchJobError: no queue holds a job with this id.
         InvalidJobOperation: the job already ended.
     """
-    Job.fetch(job_id, connection, serializer, prefix=prefix).cancel(enqueue_dependents)
+    Job.fetch(job_id, connection, serializer, prefix=prefix).cancel(
+        enqueue_dependents=enqueue_dependents
+    )
 
 
 def requeue_job(
@@ -1362,6 +1869,7 @@ __all__ = [
     "DEFAULT_FAILURE_TTL",
     "DEFAULT_RESULT_TTL",
     "DEFAULT_TIMEOUT",
+    "Dependency",
     "Job",
     "JobStatus",
     "Retry",
@@ -1369,13 +1877,5 @@ __all__ = [
     "cancel_job",
     "get_current_job",
     "requeue_job",
+    "split_depends_on",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # Dependency lived here; it is in dependencies.py now, which imports this module.
-    if name == "Dependency":
-        from .dependencies import Dependency
-
-        return Dependency
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

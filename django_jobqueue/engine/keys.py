@@ -35,7 +35,9 @@ def validate_queue_name(name: str) -> str:
 
 
 def validate_job_id(job_id: str) -> str:
-    if not isinstance(job_id, str) or not _NAME.fullmatch(job_id) or len(job_id) > 200:
+    if not isinstance(job_id, str):  # TypeError, as in RQ
+        raise TypeError(f"A job id is a string, not {type(job_id).__name__} ({job_id!r}).")
+    if not _NAME.fullmatch(job_id) or len(job_id) > 200:
         raise ValueError(
             f"Invalid job id {job_id!r}: use up to 200 letters, digits and '_.:@+-' characters."
         )
@@ -73,6 +75,10 @@ class KeySpace:
     def scheduler(self) -> str:
         """The scheduler lock: names the one scheduler that is active under this prefix."""
         return f"{self.prefix}scheduler"
+
+    def queue_scheduler(self, name: str) -> str:
+        """The hash describing RQ-style scheduler ``name`` (host, pid, queues, heartbeat)."""
+        return f"{self.prefix}scheduler:{name}"
 
     # Keys of RQ's cron API (cron_scheduler.py and its two registries):
     # monitoring records that belong to no queue. They share the hash tag
@@ -119,11 +125,27 @@ class KeySpace:
             raise ValueError(f"Invalid selection token {token!r}.")
         return f"{self.registry(queue, kind)}:selection:{token}"
 
+    def scheduler_lock(self, queue: str) -> str:
+        """Names the :class:`~.scheduler.RQScheduler` that handles ``queue``."""
+        return f"{self.tag(queue)}:scheduler-lock"
+
+    def maintenance_lock(self, queue: str) -> str:
+        """The lock of ``Queue.acquire_maintenance_lock`` (RQ's registry cleaning lock)."""
+        return f"{self.tag(queue)}:maintenance-lock"
+
     def job_prefix(self, queue: str) -> str:
         return f"{self.tag(queue)}:job:"
 
     def job(self, queue: str, job_id: str) -> str:
         return f"{self.tag(queue)}:job:{job_id}"
+
+    def results(self, queue: str, job_id: str) -> str:
+        """The stream of the results recorded for a job through ``Result.create`` and co.
+
+        Beside the job, in its slot: deleting the job deletes it
+        (``delete_job`` in ``scripts/_lib.lua``, ``scripts/empty.lua``).
+        """
+        return f"{self.tag(queue)}:results:{job_id}"
 
     def cron(self, queue: str, name: str) -> str:
         """The hash recording the runs of periodic entry ``name``, whose jobs go to ``queue``.
@@ -158,6 +180,11 @@ class KeySpace:
     def groups(self) -> str:
         """The set of the names of the groups that have (or had) jobs."""
         return f"{self.prefix}groups"
+
+    @property
+    def group_cleaning(self) -> str:
+        """The lock that lets one worker at a time sweep the groups (see :mod:`.group`)."""
+        return f"{self.prefix}clean_groups"
 
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"

@@ -135,7 +135,9 @@ class EnqueueOptions:
             if not isinstance(self.rate_limit, RateLimit):
                 raise TypeError("rate_limit must be a RateLimit(key, concurrency).")
             if self.unique:
-                raise ValueError("unique=True is not supported with a rate_limit.")
+                raise ValueError(
+                    "unique=True is not supported for rate-limited jobs (rate_limit=)."
+                )
         if self.webhooks is not None:
             set_(self, "webhooks", tuple(check_webhooks(self.webhooks)) or None)
 

@@ -133,8 +133,8 @@ def record_failure(
     Returns None when the job was no longer this worker's to record.
     """
     retry_in = None
-    if returned is None and retry and job.retries_left and job.retry_max:
-        retry_in = Retry.delay(job.retry_intervals or [0], job.retry_max, job.retries_left)
+    if returned is None and retry and job.retries_left:
+        retry_in = job.get_retry_interval()
     if not job.store.in_redis:
         job.exc_info = exc_info or None
         job.returned_retry = returned

@@ -113,14 +113,20 @@ def run_job(
         # Redis and then failed, and a worker lost meanwhile leaves it in the
         # started registry, to be found abandoned (at least once).
         job.set_status(JobStatus.FINISHED)
-        run_callback(job, "on_success", result, enforce_timeout=enforce_timeout)
+        run_callback(
+            job,
+            "on_success",
+            result,
+            enforce_timeout=enforce_timeout,
+            death_penalty_class=death_penalty_class,
+        )
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, ColdShutdown):
             # A real interrupt of the worker: record it, then let it propagate.
-            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
+            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis, penalty=death_penalty_class)
             call_exception_handlers(exception_handlers, job, exc)
             raise
-        status = _fail(job, exc, worker_name, take_next, wait_for_redis)
+        status = _fail(job, exc, worker_name, take_next, wait_for_redis, death_penalty_class)
         call_exception_handlers(exception_handlers, job, exc)
         return status
     try:
@@ -186,6 +192,7 @@ def _fail(
     worker_name: str,
     take_next: TakeNext | None = None,
     wait_for_redis: bool = False,
+    penalty: type[BaseDeathPenalty] = DeathPenalty,
 ) -> str | None:
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
@@ -213,7 +220,7 @@ def _fail(
             ("on_stopped", ()) if stopped else ("on_failure", (type(exc), exc, exc.__traceback__))
         )
         try:
-            run_callback(job, name, *args)
+            run_callback(job, name, *args, death_penalty_class=penalty)
         except Exception:
             if worker_name == INLINE_WORKER:  # is_async=False: the caller sees it
                 raise

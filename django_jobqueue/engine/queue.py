@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -14,11 +14,12 @@ from redis.exceptions import ResponseError
 
 from . import dependencies, hooks, scripts
 from .connection import is_cluster, resolve_connection
-from .errors import EnqueueError, InvalidJobOperation, NoSuchJobError
+from .errors import DequeueTimeout, EnqueueError, InvalidJobOperation, NoSuchJobError
 from .job import MEMORY, Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .options import CALL_KEYWORDS, EnqueueOptions, split_call
 from .registry import (
+    BaseRegistry,
     CanceledJobRegistry,
     DeferredJobRegistry,
     FailedJobRegistry,
@@ -28,7 +29,7 @@ from .registry import (
     StartedJobRegistry,
 )
 from .serializers import resolve_serializer
-from .utils import after, as_str, now, parse_duration
+from .utils import after, as_str, get_version, now, parse_duration, timestamp_of
 from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
@@ -57,6 +58,8 @@ class Queue:
         in_memory: with ``is_async=False``, keep jobs in this process only and
             never talk to Redis (what ``JOBQUEUE_ASYNC = False`` uses, so test
             suites need no Redis server).
+        result_ttl: RQ's name for ``default_result_ttl``.
+        death_penalty_class: accepted for RQ code, and kept; unused here.
     """
 
     def __init__(
@@ -70,8 +73,12 @@ class Queue:
         job_class: type[Job] = Job,
         default_result_ttl: int | None = None,
         in_memory: bool = False,
+        result_ttl: int | None = None,
+        death_penalty_class: Any = None,
     ):
         self.name = validate_queue_name(name)
+        if default_result_ttl is None:  # RQ's code passes result_ttl= to Queue
+            default_result_ttl = result_ttl
         self.in_memory = in_memory and not is_async
         self.connection = resolve_connection(connection)
         self.is_async = is_async
@@ -83,9 +90,20 @@ class Queue:
         self.keys = keyspace(prefix)
         self.key = self.keys.queue(self.name)
         self.job_class = job_class
+        #: Kept for RQ code that passes it; workers here enforce timeouts their own way.
+        self.death_penalty_class = death_penalty_class
 
     #: Seconds a job may run when neither it nor its queue says (RQ's name).
     DEFAULT_TIMEOUT = DEFAULT_TIMEOUT
+
+    #: What :meth:`from_queue_key` also accepts before a queue name: RQ's form
+    #: of a queue key (``"rq:queue:" + name``), for code that builds keys that
+    #: way. It names no key in Redis: those are ``<prefix>{name}:queue``.
+    redis_queue_namespace_prefix = "rq:queue:"
+
+    #: The key of the set of queue names under the default prefix (RQ's name;
+    #: ``queue.keys.queues`` under a queue's own prefix).
+    redis_queues_keys = keyspace().queues
 
     def __repr__(self) -> str:
         return f"Queue({self.name!r})"
@@ -114,6 +132,35 @@ class Queue:
         connection = resolve_connection(connection)
         names = sorted(as_str(n) for n in connection.smembers(keyspace(prefix).queues))
         return [cls(n, connection, prefix=prefix, **kwargs) for n in names]
+
+    @classmethod
+    def from_queue_key(
+        cls,
+        queue_key: str | bytes,
+        connection: Any = None,
+        prefix: str | None = None,
+        **kwargs: Any,
+    ) -> Queue:
+        """The queue whose list is at ``queue_key`` (``<prefix>{name}:queue``).
+
+        RQ's form, :attr:`redis_queue_namespace_prefix` followed by the name,
+        is accepted too. Other keywords go to :class:`Queue`.
+
+        Raises:
+            ValueError: the key names no queue under ``prefix``.
+        """
+        key = as_str(queue_key)
+        keys = keyspace(prefix)
+        head, tail = keys.prefix + "{", "}:queue"
+        if key.startswith(head) and key.endswith(tail) and len(key) > len(head) + len(tail):
+            name = key[len(head) : -len(tail)]
+        elif key.startswith(cls.redis_queue_namespace_prefix):
+            name = key[len(cls.redis_queue_namespace_prefix) :]
+        else:
+            raise ValueError(
+                f"{key!r} is not a queue key: queue keys are {keys.prefix}{{<name>}}:queue."
+            )
+        return cls(name, connection, prefix=prefix, **kwargs)
 
     # -- contents ------------------------------------------------------------
 
@@ -214,7 +261,7 @@ class Queue:
         """
         job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
         job = self.job_handle(job_id)
-        if job.get_status() != JobStatus.QUEUED:
+        if not job.is_queued:  # also when there is no such job
             return False
         try:
             job.cancel()
@@ -231,12 +278,137 @@ class Queue:
             if n < batch:
                 return removed
 
+    def compact(self, batch: int = 1000) -> int:
+        """Take out of the queue the ids whose job is gone; returns how many.
+
+        A waiting job's hash may expire (``ttl``) or be deleted by something
+        else than this engine; its id is then passed over by workers and
+        removed here, a batch per step, the order of the others kept.
+        """
+        removed = 0
+        for part in ("list", "priority"):
+            offset, done = 0, False
+            while not done:
+                n, offset, done = scripts.compact(
+                    self.connection, self.keys, self.name, part, offset, batch
+                )
+                removed += n
+        return removed
+
+    def push_job_id(self, job_id: str, pipeline: Any = None, at_front: bool = False) -> None:
+        """Put a job that was only saved (``job.save()``) at the back of the queue, or the front.
+
+        RQ's low-level push. The job becomes queued, as :meth:`enqueue_job`
+        would make it (but the queue's defaults are not applied, and a
+        ``depends_on`` is not looked at: use :meth:`enqueue_job` for those).
+        An id already queued is left where it is; the id of a job that is
+        elsewhere (deferred, scheduled, started, ended) is refused with
+        :class:`InvalidJobOperation`, as it would be in two places. With
+        ``pipeline``, the push runs when the caller executes it.
+        """
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:
+            scripts.preload(self.connection, "push_id")
+            _buffer(pipeline)
+        self.register()
+        try:
+            scripts.push_id(client, self.keys, self.name, job_id, at_front, now())
+        except ResponseError as exc:
+            raise scripts.script_error(exc, job_id, queue=self.name) from None
+
+    def pop_job_id(self) -> str | None:
+        """Take the id at the head of the queue out of it; None when the queue is empty.
+
+        Nothing runs the job: it is canceled (moved to the canceled registry,
+        from where :meth:`Job.requeue` puts it back), as :meth:`remove`
+        does, since a job is always somewhere. Use a worker or
+        :meth:`dequeue_any` to run jobs.
+        """
+        while True:
+            ids = self.get_job_ids(0, 1)
+            if not ids:
+                return None
+            job_id = ids[0]
+            # An id whose job is gone (see compact()) is simply dropped.
+            if self.remove(job_id) or scripts.drop_id(
+                self.connection, self.keys, self.name, job_id
+            ):
+                return job_id
+            # A worker took it meanwhile: look again.
+
+    @classmethod
+    def dequeue_any(
+        cls,
+        queues: Iterable[Queue],
+        timeout: float | None,
+        connection: Any = None,
+        job_class: type[Job] | None = None,
+        serializer: Any = None,
+        worker_name: str = "dequeue_any",
+        **kwargs: Any,
+    ) -> tuple[Job, Queue] | None:
+        """Take the next job of the first queue that has one, for code that runs jobs itself.
+
+        The job is marked started by ``worker_name`` in the same atomic step,
+        as a worker takes jobs, so it is never in no place: if the caller
+        never reports its outcome, it counts as abandoned once its started
+        entry expires (its queue's default timeout plus a minute) and is
+        handled as a worker's abandoned job is.
+
+        Args:
+            queues: in the order they are looked at.
+            timeout: None returns at once; a number of seconds waits that
+                long for a job (0, waiting for ever, is refused as in RQ).
+            connection, job_class, serializer: override the queues'.
+
+        Returns:
+            ``(job, queue)``, or None when every queue is empty.
+
+        Raises:
+            DequeueTimeout: ``timeout`` seconds passed without a job.
+        """
+        queues = list(queues)
+        if timeout is not None and timeout <= 0:
+            raise ValueError("dequeue_any needs a timeout above 0 seconds, or None not to wait.")
+        if not queues:
+            return None
+        connection = connection if connection is not None else queues[0].connection
+        keys = queues[0].keys
+        names = [q.name for q in queues]
+        abandon_after = max(q.default_timeout for q in queues) + 60
+        deadline = None if timeout is None else time.monotonic() + timeout
+        # On Redis Cluster the queues may lie in several slots: one script each.
+        groups = [[n] for n in names] if is_cluster(connection) else [names]
+        while True:
+            for offset, group in enumerate(groups):
+                taken = scripts.dequeue(connection, keys, group, now(), worker_name, abandon_after)
+                if taken is not None:
+                    taken = taken._replace(position=taken.position + offset)
+                    break
+            if taken is not None:
+                queue = queues[taken.position - 1]
+                job = (job_class or queue.job_class).from_hash(
+                    taken.id.decode(),
+                    taken.fields,
+                    connection,
+                    origin=queue.name,
+                    serializer=serializer if serializer is not None else queue.serializer,
+                    prefix=keys.prefix,
+                )
+                return job, queue
+            if deadline is None:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise DequeueTimeout(timeout, [q.key for q in queues])
+            time.sleep(min(DEQUEUE_POLL_INTERVAL, left))
+
     def delete(self, delete_jobs: bool = True) -> None:
         """Remove the queue: its jobs (unless ``delete_jobs=False``), registries and name."""
         if delete_jobs:
             self.empty()
             for registry in self.registries.values():
-                while ids := registry.get_job_ids(0, 999):
+                while ids := registry.get_job_ids(0, 999, cleanup=False):
                     batch = scripts.Batch(self.connection)
                     for job_id in ids:
                         scripts.delete(batch, self.keys, self.name, job_id)
@@ -260,6 +432,37 @@ class Queue:
             pipe.delete(key)
         pipe.srem(self.keys.queues, self.name)
         pipe.execute()
+
+    def get_redis_server_version(self) -> tuple[int, ...]:
+        """The version of the Redis server, such as ``(7, 2, 4)``."""
+        return get_version(self.connection)
+
+    @property
+    def registry_cleaning_key(self) -> str:
+        """The lock :meth:`acquire_maintenance_lock` takes, beside the queue."""
+        return self.keys.maintenance_lock(self.name)
+
+    def acquire_maintenance_lock(self) -> bool:
+        """Take this queue's cleaning lock for 899 seconds; False when someone holds it.
+
+        RQ's workers take it before they clean a queue's registries; workers
+        here clean them atomically and need none. It is for code of your own
+        that does something to a queue once at a time.
+        """
+        return bool(self.connection.set(self.registry_cleaning_key, 1, nx=True, ex=899))
+
+    def release_maintenance_lock(self) -> None:
+        self.connection.delete(self.registry_cleaning_key)
+
+    @property
+    def scheduler_pid(self) -> int | None:
+        """The process id of the RQ-style scheduler (:class:`~.scheduler.RQScheduler`) that
+        holds this queue's lock, or None (no such scheduler, or it has not registered)."""
+        name = self.connection.get(self.keys.scheduler_lock(self.name))
+        if name is None:
+            return None
+        pid = self.connection.hget(self.keys.queue_scheduler(as_str(name)), "pid")
+        return int(pid) if pid else None
 
     # -- registries ----------------------------------------------------------
 
@@ -320,16 +523,20 @@ class Queue:
 
     def enqueue_at(self, when: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Like :meth:`enqueue`, but the job enters the queue at ``when`` (an aware datetime)."""
+        pipeline = kwargs.pop("pipeline", None)
         args, kwargs, options = split_call(args, kwargs)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, at=when, **options)
+        return self.enqueue_call(f, args=args, kwargs=kwargs, pipeline=pipeline, at=when, **options)
 
     def enqueue_in(self, delay: Any, f: Any, *args: Any, **kwargs: Any) -> Job:
         """Like :meth:`enqueue`, but the job enters the queue after ``delay``.
 
         ``delay`` is a timedelta or a number of seconds.
         """
+        pipeline = kwargs.pop("pipeline", None)
         args, kwargs, options = split_call(args, kwargs)
-        return self.enqueue_call(f, args=args, kwargs=kwargs, at=after(delay), **options)
+        return self.enqueue_call(
+            f, args=args, kwargs=kwargs, pipeline=pipeline, at=after(delay), **options
+        )
 
     def enqueue_call(
         self,
@@ -428,6 +635,7 @@ class Queue:
             if not job.id_chosen:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             job.options = replace(job.options or EnqueueOptions(), job_id=job.id, unique=True)
+        job.origin = self.name  # a job from Job.create() has none yet, as in RQ
         self._fill_defaults(job)  # a job from Job.create() gets them here, as in RQ
         at_front, depends_on, at = placement(job, at_front, depends_on, at)
         if pipeline is not None:
@@ -458,6 +666,9 @@ class Queue:
             from .perform import perform_job
 
             perform_job(job, INLINE_WORKER, enforce_timeout=False)
+            if job.ended_at is None:  # the outcome script wrote it, in Redis only
+                ended_at = self.connection.hget(job.key, "ended_at")
+                job.ended_at = float(ended_at) if ended_at is not None else now()
         return job
 
     def schedule_job(
@@ -465,7 +676,7 @@ class Queue:
     ) -> Job:
         """Store a job made by :meth:`create_job` to enter the queue at ``when`` (RQ's name).
 
-        ``when`` is an aware datetime, a naive one read as UTC, or a UNIX time;
+        ``when`` is an aware datetime, a naive one read as local time, or a UNIX time;
         ``pipeline`` and ``unique`` are those of :meth:`enqueue_job`.
         """
         return self.enqueue_job(job, at=when, pipeline=pipeline, unique=unique)
@@ -481,6 +692,7 @@ class Queue:
     def _enqueue_in_pipeline(
         self, pipeline: Any, job: Job, at_front: bool, depends_on: Any, at: Any
     ) -> Job:
+        job.origin = self.name
         if not self.is_async:
             raise InvalidJobOperation(
                 f"Queue {self.name!r} runs jobs at once (is_async=False): "
@@ -505,6 +717,7 @@ class Queue:
         job.enqueue_at_front = at_front or dep_at_front
         self.register()
         scripts.preload(self.connection, "enqueue")
+        _buffer(pipeline)
         self._write(pipeline, job, at)
         return job
 
@@ -575,7 +788,7 @@ class Queue:
         func: Any, args: Iterable | None = None, kwargs: dict | None = None, **options: Any
     ) -> EnqueueData:
         """Describe one call for :meth:`enqueue_many` (same options as :meth:`enqueue_call`)."""
-        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**options))
+        return EnqueueData(func, args, kwargs, EnqueueOptions.of(**dict(options)), options)
 
     def enqueue_many(
         self, calls: Iterable[EnqueueData], batch_size: int = 1000, pipeline: Any = None
@@ -713,6 +926,33 @@ class Queue:
             if perform_job(job, INLINE_WORKER, enforce_timeout=False) != JobStatus.QUEUED:
                 return job
 
+    def enqueue_dependents(
+        self, job: Job, exclude_job_id: str | None = None, refresh_job_status: bool = True
+    ) -> dict[str, list[str]]:
+        """Tell the dependents of ``job`` that it ended, as its status says; returns those released.
+
+        Workers do this themselves when a job ends; this is for code that
+        ends jobs by other means. A dependent enters its queue once none of
+        its parents is pending (or, with ``allow_failure``, once they all
+        ended). The status is the one ``job`` holds (read from Redis when it
+        holds none); a job that has not ended releases nothing.
+
+        Returns:
+            queue name -> ids of the dependents that entered it.
+        """
+        status = job.get_status(refresh=False) or job.get_status()
+        ended = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
+        released: dict[str, list[str]] = {}
+        if status not in ended:
+            return released
+        timestamp = now()
+        for child in job.fetch_dependents():
+            if child is None or child.id == exclude_job_id:
+                continue
+            if scripts.release(self.connection, self.keys, child.key, job.key, status, timestamp):
+                released.setdefault(child.origin, []).append(child.id)
+        return released
+
     def register(self) -> None:
         """List this queue in the set of queue names before a job is put in it.
 
@@ -724,6 +964,10 @@ class Queue:
         """
         if is_cluster(self.connection):
             self.connection.sadd(self.keys.queues, self.name)
+
+
+# A registry's get_queue() builds this class (registry.py cannot import this module).
+BaseRegistry.queue_class = Queue
 
 
 class _Batch:
@@ -754,13 +998,21 @@ class EnqueueData(NamedTuple):
     args: Iterable | None
     kwargs: dict | None
     options: EnqueueOptions
+    #: The options as given to prepare_data, before they were checked.
+    given: dict | None = None
 
     def __getattr__(self, name: str) -> Any:
-        # RQ's EnqueueData has each option as an attribute (data.job_id, ...).
+        # RQ's EnqueueData has each option as an attribute (data.job_id, ...),
+        # as it was given (on_success=print is print, not a Callback).
+        if self.given is not None and name in self.given:
+            return self.given[name]
         if name in EnqueueOptions.__dataclass_fields__:
             return getattr(self.options, name)
         raise AttributeError(f"EnqueueData has no attribute {name!r}")
 
+
+#: Seconds between two looks for a job while :meth:`Queue.dequeue_any` waits.
+DEQUEUE_POLL_INTERVAL = 0.2
 
 #: Worker name recorded for jobs run by ``is_async=False`` queues.
 INLINE_WORKER = "inline"
@@ -775,16 +1027,21 @@ def placement(job: Job, at_front: bool | None, depends_on: Any, at: Any) -> tupl
     return bool(at_front), depends_on, at
 
 
+def _buffer(pipeline: Any) -> None:
+    """Start the transaction of a pipeline that WATCHes keys, as RQ does.
+
+    After WATCH a redis-py pipeline runs each command at once; the caller
+    who hands it to an enqueue expects the job to be written by its
+    ``execute()``, in its transaction.
+    """
+    if getattr(pipeline, "watching", False) and not getattr(pipeline, "explicit_transaction", True):
+        pipeline.multi()
+
+
 def _timestamp(when: Any) -> float | None:
-    if when is None:
-        return None
-    if isinstance(when, (int, float)):
-        return float(when)
-    if getattr(when, "tzinfo", None) is None or when.utcoffset() is None:
-        # A naive datetime is UTC, as in RQ (the Django layer reads it in the
-        # current time zone instead, as Django does).
-        return when.replace(tzinfo=UTC).timestamp()
-    return when.timestamp()
+    # A naive datetime is local time, as in RQ 3.0 (the Django layer reads it
+    # in the current time zone instead, as Django does).
+    return None if when is None else timestamp_of(when)
 
 
 def _one_by_one(options: EnqueueOptions) -> bool:

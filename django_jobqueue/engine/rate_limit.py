@@ -72,6 +72,16 @@ class RateLimit:
         return hash((self.key, self.concurrency))
 
 
+class _KeysKey:
+    """:attr:`RateLimitRegistry.rl_keys_key`: the instance's set, or on the class
+    (as RQ reads it) that of queue ``default`` under the default prefix."""
+
+    def __get__(self, registry: RateLimitRegistry | None, owner: type) -> str:
+        if registry is None:
+            return keyspace(None).rate_limit_keys("default")
+        return registry.keys.rate_limit_keys(registry.queue_name)
+
+
 class RateLimitRegistry:
     """The jobs of one rate limit on one queue: those holding a slot and those waiting.
 
@@ -81,6 +91,9 @@ class RateLimitRegistry:
         queue: the queue's name (default ``"default"``).
         prefix: the key prefix (the engine's default when None).
     """
+
+    #: The set of the rate limit keys in use on the queue (see :meth:`all`).
+    rl_keys_key = _KeysKey()
 
     def __init__(
         self, key: str, connection: Any = None, *, queue: str = "default", prefix: str | None = None
@@ -152,6 +165,48 @@ class RateLimitRegistry:
     def get_rate_limited_job_count(self) -> int:
         return len(self.get_rate_limited_job_ids())
 
+    def register(self, concurrency: int, pipeline: Any = None) -> None:
+        """Record the limit's concurrency and name it among the queue's limits.
+
+        Enqueueing a job with ``rate_limit=`` does this itself; this is for
+        code that fills the sets by hand (with :meth:`add_to_rate_limited`).
+
+        Args:
+            concurrency: how many of its jobs may be queued or running.
+            pipeline: a redis-py pipeline to queue the writes on (run when
+                the caller executes it); None: written now, in one MULTI.
+        """
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(
+                f"concurrency must be a whole number of at least 1, not {concurrency!r}."
+            )
+        pipe = self.connection.pipeline(transaction=True) if pipeline is None else pipeline
+        pipe.sadd(self.rl_keys_key, self.key)
+        pipe.hset(self.config_key, "concurrency", concurrency)
+        if pipeline is None:
+            pipe.execute()
+
+    def add_to_rate_limited(
+        self, job_id: str, pipeline: Any = None, timestamp: float | None = None
+    ) -> None:
+        """Make ``job_id`` wait for a slot: into the waiting set and the queue's
+        rate_limited registry, in one script. The job's own status is left as
+        it is (the caller sets it to ``rate_limited``).
+
+        Args:
+            job_id: the job.
+            pipeline: a redis-py pipeline to queue it on; None: now.
+            timestamp: its rank among the waiting jobs (lowest is let in
+                first); None: after those waiting.
+        """
+        validate_job_id(job_id)
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:
+            scripts.preload(self.connection, "rate_limit_wait")
+        scripts.rate_limit_wait(
+            client, self.keys, self.queue_name, self.key, job_id, now(), timestamp
+        )
+
     def acquire_and_enqueue(self, concurrency: int | None = None) -> list[str]:
         """Let the oldest waiting jobs into the queue while the limit has free slots.
 
@@ -161,25 +216,51 @@ class RateLimitRegistry:
         Returns:
             The ids let in, oldest first.
         """
-        return self._release("", concurrency)[1]
+        return self._release("", concurrency, mode="fill")[1]
 
     def release_and_enqueue(self, job_id: str) -> list[str]:
+        """Free ``job_id``'s slot, whatever its status, then admit waiting jobs.
+
+        For the code that ends the job (see :func:`release_slot`); code that
+        does not own its outcome calls :meth:`release_stale_and_enqueue`.
+        Returns the ids let in.
+        """
+        return self._release(job_id, mode="force")[1]
+
+    def release_stale_and_enqueue(self, job_id: str) -> list[str]:
         """Free ``job_id``'s slot unless it still needs it (it is queued or
-        running), then admit waiting jobs. Returns the ids let in."""
+        running), then admit waiting jobs. A job that held no slot, or keeps
+        it, changes nothing. Returns the ids let in."""
         return self._release(job_id)[1]
 
-    def cancel(self, job_id: str) -> list[str]:
-        """Same as :meth:`release_and_enqueue`: for a job canceled or deleted."""
-        return self.release_and_enqueue(job_id)
+    def cancel(self, job_id: str, pipeline: Any = None) -> list[str]:
+        """Forget a job that was canceled or deleted: off the waiting jobs, and
+        its slot (if it held one) freed for the oldest waiting job.
+
+        Args:
+            job_id: the job.
+            pipeline: a redis-py pipeline: only its removal from the waiting
+                jobs is queued on it; its slot, if any, is freed by the next
+                :meth:`cleanup`.
+
+        Returns:
+            The ids let in; always [] with a pipeline.
+        """
+        if pipeline is not None:
+            pipeline.zrem(self.rate_limited_key, job_id)
+            return []
+        return self._release(job_id, mode="cancel")[1]
 
     def cleanup(self) -> int:
         """Free the slots of every job that no longer needs one, admit waiting
         jobs, and forget the limit when it has no job left. Returns the slots freed."""
         return self._release("")[0]
 
-    def _release(self, job_id: str, concurrency: int | None = None) -> tuple[int, list[str]]:
+    def _release(
+        self, job_id: str, concurrency: int | None = None, mode: str = "stale"
+    ) -> tuple[int, list[str]]:
         reply = scripts.rate_limit_release(
-            self.connection, self.keys, self.queue_name, self.key, job_id, now(), concurrency
+            self.connection, self.keys, self.queue_name, self.key, job_id, now(), concurrency, mode
         )
         return int(reply[0]), [as_str(i) for i in reply[1:]]
 
@@ -188,11 +269,16 @@ def release_slot(job: Any) -> list[str]:
     """After ``job``'s outcome is recorded: free its slot unless it is queued or
     running again (an immediate retry), and admit waiting jobs.
 
+    Both the status ``job`` holds (set with the outcome) and the one stored
+    must say the job no longer needs its slot.
+
     Returns the ids let in; [] for a job without a rate limit.
     """
     if not job.rate_limit_key or not job.store.in_redis:
         return []
-    return RateLimitRegistry.from_job(job).release_and_enqueue(job.id)
+    if job.get_status(refresh=False) in (JobStatus.QUEUED, JobStatus.STARTED):
+        return []
+    return RateLimitRegistry.from_job(job).release_stale_and_enqueue(job.id)
 
 
 def sweep(connection: Any, queue: str, prefix: str | None = None) -> int:

@@ -10,18 +10,28 @@ the job is due; for deferred and rate-limited jobs it is when the job started wa
 from __future__ import annotations
 
 import json
+import logging
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import ResponseError
+
+from . import scripts
+from .callbacks import run_callback
 from .connection import resolve_connection
 from .corrupt import damage, execute, fetch_jobs
-from .errors import AbandonedJobError, NoSuchJobError
+from .errors import AbandonedJobError, InvalidJobOperation, NoSuchJobError
 from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
-from .utils import as_str, now
+from .perform import call_exception_handlers
+from .rate_limit import release_slot, sweep
+from .utils import as_str, now, timestamp_of
+from .vocabulary import DEFAULT_FAILURE_TTL
+
+logger = logging.getLogger("django_jobqueue.registry")
 
 
 @dataclass(frozen=True)
@@ -38,30 +48,56 @@ class IdPages:
 
 
 class BaseRegistry:
+    """A sorted set of job ids of one queue, as RQ's ``rq.registry.BaseRegistry``.
+
+    Used as such it is a plain registry of the queue that no engine operation
+    writes or reads (RQ's base class): :meth:`add` only writes the entry,
+    scored by when it expires, and nothing removes expired entries. The
+    subclasses below are the engine's own registries, one per status; their
+    :meth:`add` moves a job there (see :meth:`add`).
+    """
+
+    #: The status this registry is named after; "" for the plain registry.
     kind = ""
     #: Scores are expiry times: entries below "now" are gone.
     expiring = False
+    #: Scores are expiry times, even when nothing drops the expired entries.
+    timed = True
+    #: The class :meth:`get_queue` builds; queue.py sets it to its ``Queue``
+    #: (the registries are made by the queue, so this module cannot import it).
+    queue_class: Any = None
 
     def __init__(
         self,
         name: str = "default",
         connection: Any = None,
-        serializer: Any = None,
-        prefix: str | None = None,
+        job_class: type[Job] | None = None,
         queue: Any = None,
+        serializer: Any = None,
+        death_penalty_class: Any = None,
+        *,
+        prefix: str | None = None,
     ):
         if queue is not None:
             name, connection = queue.name, queue.connection
             serializer, prefix = queue.serializer, queue.keys.prefix
+            job_class = job_class or getattr(queue, "job_class", None)
         self.name = validate_queue_name(name)
         self.connection = resolve_connection(connection)
+        #: As given (RQ keeps the class or alias it was handed); jobs resolve it.
         self.serializer = serializer
+        self.job_class: type[Job] = job_class or Job
+        #: Accepted for RQ's signature; the engine's timeouts do not use it.
+        self.death_penalty_class = death_penalty_class
         self.keys = keyspace(prefix)
-        self.key = self.keys.registry(self.name, self.kind)
+        if self.kind:
+            self.key = self.keys.registry(self.name, self.kind)
+        else:
+            self.key = f"{self.keys.tag(self.name)}:registry"
 
     def job_handle(self, job_id: str) -> Job:
-        """A Job naming ``job_id`` of this registry's queue, nothing read from Redis."""
-        return Job(
+        """A job (of :attr:`job_class`) naming ``job_id`` of this registry's queue, nothing read."""
+        return self.job_class(
             job_id,
             self.connection,
             origin=self.name,
@@ -86,7 +122,18 @@ class BaseRegistry:
 
     @property
     def count(self) -> int:
-        """How many entries; 0 for a key of the wrong type (logged once, see corrupt.py)."""
+        """How many entries, after :meth:`cleanup` (as RQ counts)."""
+        return self.get_job_count(cleanup=True)
+
+    def get_job_count(self, cleanup: bool = True) -> int:
+        """How many entries; with ``cleanup``, :meth:`cleanup` runs first.
+
+        Entries of an expiring registry that are past their expiry are never
+        counted (their jobs are gone); 0 for a key of the wrong type (logged
+        once, see corrupt.py).
+        """
+        if cleanup:
+            damage.guard(self.key, self.cleanup)
         return damage.guard(
             self.key, self.connection.zcount, self.key, self._live_min(), "+inf", default=0
         )
@@ -100,19 +147,25 @@ class BaseRegistry:
         None when the job is not in it, or stays until it is removed (as in
         the deferred registry, whose scores are when jobs entered it).
         """
-        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
-        score = self.connection.zscore(self.key, job_id)
-        if score is None or not self.expiring or score == float("inf"):
+        score = self.connection.zscore(self.key, _job_id(job_or_id))
+        if score is None or not self.timed or score == float("inf"):
             return None
         return datetime.fromtimestamp(float(score), tz=UTC)
 
     def __contains__(self, item: Any) -> bool:
-        job_id = item.id if isinstance(item, Job) else item
-        score = self.connection.zscore(self.key, job_id)
+        score = self.connection.zscore(self.key, _job_id(item))
         return score is not None and (not self.expiring or score > now())
 
-    def get_job_ids(self, start: int = 0, end: int = -1, desc: bool = False) -> list[str]:
-        """Ids from position ``start`` to ``end`` (inclusive, -1 for the last)."""
+    def get_job_ids(
+        self, start: int = 0, end: int = -1, desc: bool = False, cleanup: bool = True
+    ) -> list[str]:
+        """Ids from position ``start`` to ``end`` (inclusive, -1 for the last).
+
+        With ``cleanup`` (RQ's default), :meth:`cleanup` runs first. An
+        expiring registry never lists entries past their expiry either way.
+        """
+        if cleanup:
+            damage.guard(self.key, self.cleanup)
         if self.expiring:
             count = -1 if end < 0 else max(end - start + 1, 0)
             low, high = self._live_min(), "+inf"
@@ -136,53 +189,194 @@ class BaseRegistry:
             )
         return [as_str(i) for i in ids]
 
+    def get_expired_job_ids(self, timestamp: float | None = None) -> list[str]:
+        """Ids whose score is at or below ``timestamp`` (now by default), lowest first.
+
+        What that means is the registry's: expired entries, abandoned jobs
+        (started), due jobs (scheduled).
+        """
+        high = timestamp if timestamp is not None else now()
+        ids = self.connection.zrange(self.key, "-inf", high, byscore=True)
+        return [as_str(i) for i in ids]
+
     def pages(self, desc: bool = True) -> IdPages:
-        """The ids for paging, highest score (newest) first, or lowest first with ``desc=False``."""
-        return IdPages(self.count, lambda start, stop: self.get_job_ids(start, stop - 1, desc=desc))
+        """The ids for paging, highest score (newest) first, or lowest first with ``desc=False``.
+
+        A read only: no cleanup runs.
+        """
+        return IdPages(
+            self.get_job_count(cleanup=False),
+            lambda start, stop: self.get_job_ids(start, stop - 1, desc=desc, cleanup=False),
+        )
 
     def get_jobs(self, start: int = 0, end: int = -1, desc: bool = False) -> list[Job]:
-        ids = self.get_job_ids(start, end, desc)
+        ids = self.get_job_ids(start, end, desc, cleanup=False)
         jobs = fetch_jobs(
             ids,
             self.connection,
             self.serializer,
             origin=self.name,
             prefix=self.keys.prefix,
-            job_class=Job,
+            job_class=self.job_class,
         )
         return [job for job in jobs if job is not None]
 
-    def remove(self, job: Job | str, delete_job: bool = False) -> None:
-        job_id = job.id if isinstance(job, Job) else job
-        if delete_job:
-            self.job_handle(job_id).delete()
-        else:
-            self.connection.zrem(self.key, job_id)
+    def get_queue(self) -> Any:
+        """The queue this registry belongs to."""
+        return self.queue_class(
+            self.name,
+            connection=self.connection,
+            serializer=self.serializer,
+            prefix=self.keys.prefix,
+            job_class=self.job_class,
+        )
 
-    def cleanup(self, timestamp: float | None = None) -> int:
+    def _score(self, ttl: int | None) -> str:
+        """An expiry score ``ttl`` seconds from now; a negative ttl never expires."""
+        if ttl is None or ttl >= 0:
+            return repr(now() + (ttl or 0))
+        return "+inf"
+
+    def add(self, job: Any, ttl: int = 0, pipeline: Any = None, xx: bool = False) -> int:
+        """Add ``job`` (a Job or an id), its entry expiring ``ttl`` seconds from now.
+
+        A negative ``ttl`` keeps it until it is removed; ``xx`` only updates
+        an entry that exists. Given a ``pipeline``, the change is queued on it
+        (the caller executes it). Returns 1 for a new entry, else 0 (the reply
+        is the pipeline's then).
+
+        In the engine's own registries this moves the job, atomically: it
+        leaves its queue and its queue's other registries, takes the status
+        the registry is named after and, in the finished, failed and canceled
+        registries, its hash expires with the entry. A running job is
+        refused (:class:`InvalidJobOperation`): it leaves the started
+        registry when its worker ends it. Its dependents are left waiting,
+        as in RQ.
+        """
+        return self._add(job, self._score(ttl), pipeline, xx=xx, keep_for=ttl)
+
+    def _add(
+        self,
+        job: Any,
+        score: str,
+        pipeline: Any,
+        *,
+        xx: bool = False,
+        keep_for: int | None = None,
+        exc_info: str = "",
+    ) -> int:
+        job_id = _job_id(job)
+        if not self.expiring:
+            keep_for = None
+        elif keep_for is not None and keep_for < 0:
+            keep_for = -1
+        client = self.connection if pipeline is None else pipeline
+        if pipeline is not None:
+            scripts.preload(self.connection, "registry_add")
+        try:
+            reply = scripts.registry_add(
+                client,
+                self.keys,
+                self.name,
+                self.key,
+                job_id,
+                score,
+                status=self.kind,
+                xx=xx,
+                keep_for=keep_for,
+                exc_info=exc_info,
+            )
+        except ResponseError as exc:
+            if str(exc).startswith("NOT_MOVABLE"):
+                status = str(exc).split(" ", 1)[1]
+                raise InvalidJobOperation(
+                    f"Job {job_id} is {status} and cannot be moved to the {self.kind} "
+                    "registry: it leaves the started registry when its worker ends it."
+                ) from None
+            raise
+        if pipeline is None and self.kind and isinstance(job, Job):
+            release_slot(job)  # a queued job of a rate limit no longer needs its slot
+        return reply if pipeline is not None else int(reply)
+
+    def remove(self, job: Any, pipeline: Any = None, delete_job: bool = False) -> int:
+        """Take ``job`` (a Job or an id) out of this registry; returns 1 if it was there.
+
+        Only the entry goes: the job hash stays, in no registry (as in RQ),
+        unless ``delete_job``, which deletes the job everywhere at once
+        (not on ``pipeline``, which only carries the removal of the entry).
+        """
+        job_id = _job_id(job)
+        client = self.connection if pipeline is None else pipeline
+        removed = client.zrem(self.key, job_id)
+        if delete_job:
+            handle = job if isinstance(job, Job) else self.job_handle(job_id)
+            handle.delete()
+        return removed
+
+    def requeue(self, job_or_id: Any, at_front: bool = False) -> Job:
+        """Put a failed, stopped or canceled job of this registry back in its queue.
+
+        Raises:
+            InvalidJobOperation: the job is not in this registry, or cannot be requeued.
+        """
+        job_id = _job_id(job_or_id)
+        if self.connection.zscore(self.key, job_id) is None:
+            raise InvalidJobOperation(f"Job {job_id} is not in the {self.kind or 'registry'}.")
+        job = job_or_id if isinstance(job_or_id, Job) else self.job_handle(job_id)
+        job.requeue(at_front=at_front)
+        return job
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: Any = None) -> int:
         """Drop entries whose job has expired; returns how many."""
         if not self.expiring:
             return 0
-        return self.connection.zremrangebyscore(self.key, "-inf", timestamp or now())
+        high = timestamp if timestamp is not None else now()
+        return int(self.connection.zremrangebyscore(self.key, "-inf", high))
+
+
+def _job_id(job_or_id: Any) -> str:
+    return job_or_id if isinstance(job_or_id, str) else as_str(job_or_id.id)
 
 
 class StartedJobRegistry(BaseRegistry):
-    kind = "started"
+    """The jobs being run, scored by the heartbeat deadline of their worker.
 
-    def cleanup(self, timestamp: float | None = None) -> int:
-        """Fail (or retry) jobs whose worker stopped heart-beating; returns how many."""
+    Only workers put jobs here and take them out, so :meth:`add` and
+    :meth:`remove` raise NotImplementedError, as RQ 3's do.
+    """
+
+    kind = "started"
+    timed = False
+
+    def add(self, job: Any, ttl: int = 0, pipeline: Any = None, xx: bool = False) -> int:
+        raise NotImplementedError("Jobs enter the started registry when a worker takes them.")
+
+    def remove(self, job: Any, pipeline: Any = None, delete_job: bool = False) -> int:
+        raise NotImplementedError("Jobs leave the started registry when their worker ends them.")
+
+    def cleanup(self, timestamp: float | None = None, exception_handlers: Any = None) -> int:
+        """Fail (or retry) jobs whose worker stopped heart-beating; returns how many.
+
+        As for a job that fails in its worker, each job failed (or retried)
+        this way has its ``on_failure`` callback run, as
+        ``on_failure(job, connection, AbandonedJobError, error, None)``
+        (``on_stopped`` for one that was asked to stop), and each
+        ``exception_handlers`` entry is called as
+        ``handler(job, AbandonedJobError, error, None)``, in order, until one
+        returns False.
+        An entry whose job is gone, or no longer running (a leftover of a
+        job that ended), is dropped.
+        """
         from .outcome import record_failure
 
-        ids = [
-            as_str(i)
-            for i in self.connection.zrange(self.key, "-inf", timestamp or now(), byscore=True)
-        ]
+        high = timestamp if timestamp is not None else now()
+        ids = [as_str(i) for i in self.connection.zrange(self.key, "-inf", high, byscore=True)]
         if not ids:
             return 0
         handled = 0
-        for job_id, job, stop in zip(ids, *self._load(ids)):
-            if job is None:  # nothing left to record
-                self.connection.zrem(self.key, job_id)
+        for job_id, job, stop, status in zip(ids, *self._load(ids)):
+            if job is None or status != "started":
+                self._drop_if_not_running(job_id, high)
                 continue
             if stop:  # fail.lua ends it as stopped in any case; the text says why
                 text = (
@@ -208,10 +402,37 @@ class StartedJobRegistry(BaseRegistry):
                 only_if_abandoned=True,
             ):
                 handled += 1
+                self._tell(job, stop, text, exception_handlers)
         return handled
 
-    def _load(self, ids: list[str]) -> tuple[list[Job | None], list[bool]]:
-        """The jobs (None: gone) and whether each was asked to stop, in one round trip.
+    @staticmethod
+    def _tell(job: Job, stop: bool, text: str, exception_handlers: Any) -> None:
+        """Run the job's ``on_failure`` (``on_stopped``) callback, then the exception handlers.
+
+        As for a job that failed in its worker, after its outcome was
+        recorded; a callback that raises is logged, and the cleanup goes on.
+        """
+        error: BaseException = AbandonedJobError(text.strip())
+        name, args = (
+            ("on_stopped", ()) if stop else ("on_failure", (AbandonedJobError, error, None))
+        )
+        try:
+            run_callback(job, name, *args)
+        except Exception:
+            logger.exception("%s callback of abandoned job %s failed", name, job.id)
+        if exception_handlers and not stop:
+            call_exception_handlers(exception_handlers, job, error)
+
+    def _drop_if_not_running(self, job_id: str, high: float) -> None:
+        """Remove the entry of a job that is gone or not running, unless that changed meanwhile.
+
+        One script: a job that was taken again in between (same id, a new
+        deadline) keeps its entry.
+        """
+        scripts.started_drop(self.connection, self.keys, self.name, job_id, high)
+
+    def _load(self, ids: list[str]) -> tuple[list[Job | None], list[bool], list[str | None]]:
+        """The jobs (None: gone), whether each was asked to stop and its status, in one round trip.
 
         A hash that cannot be loaded (a field that is not a number, say) gives
         a bare job: its failure is still recorded, with the worker and retries
@@ -223,8 +444,10 @@ class StartedJobRegistry(BaseRegistry):
             pipe.hgetall(key)
         jobs: list[Job | None] = []
         stops = []
+        statuses = []
         for job_id, fields in zip(ids, execute(pipe, keys, default={})):
             stops.append(bool(fields.get(b"stop_requested")))
+            statuses.append(as_str(fields.get(b"status")))
             if not fields:
                 jobs.append(None)
                 continue
@@ -241,7 +464,7 @@ class StartedJobRegistry(BaseRegistry):
                 job = self.job_handle(job_id)
                 job.worker_name = as_str(fields.get(b"worker"))
             jobs.append(job)
-        return jobs, stops
+        return jobs, stops, statuses
 
 
 class FinishedJobRegistry(BaseRegistry):
@@ -250,18 +473,36 @@ class FinishedJobRegistry(BaseRegistry):
 
 
 class FailedJobRegistry(BaseRegistry):
+    """Failed and stopped jobs, scored by when each expires (its hash with it)."""
+
     kind = "failed"
     expiring = True
 
-    def requeue(self, job_or_id: Job | str, at_front: bool = False) -> Job:
-        job_id = job_or_id.id if isinstance(job_or_id, Job) else job_or_id
-        job = self.job_handle(job_id)
-        job.requeue(at_front=at_front)
-        return job
+    def add(  # type: ignore[override]  # RQ's FailedJobRegistry.add has this signature
+        self,
+        job: Any,
+        ttl: int | None = None,
+        exc_string: str = "",
+        pipeline: Any = None,
+    ) -> int:
+        """Move ``job`` here (see :meth:`BaseRegistry.add`), kept ``ttl`` seconds.
+
+        ``ttl`` defaults to a year (``DEFAULT_FAILURE_TTL``); ``exc_string``,
+        when given, is stored as the job's traceback text.
+        """
+        ttl = DEFAULT_FAILURE_TTL if ttl is None else ttl
+        return self._add(job, self._score(ttl), pipeline, keep_for=ttl, exc_info=exc_string)
 
 
 class DeferredJobRegistry(BaseRegistry):
+    """Jobs waiting for their parents, scored by when they started waiting."""
+
     kind = "deferred"
+    timed = False
+
+    def add(self, job: Any, ttl: int | None = None, pipeline: Any = None, xx: bool = False) -> int:
+        """Move ``job`` here (see :meth:`BaseRegistry.add`), scored now; ``ttl`` is ignored."""
+        return self._add(job, repr(now()), pipeline, xx=xx)
 
     def release_ready(self, older_than: float = 30.0, batch: int = 500) -> int:
         """Release deferred jobs whose parents all ended; returns how many entered the queue.
@@ -310,6 +551,8 @@ class DeferredJobRegistry(BaseRegistry):
 
 
 class CanceledJobRegistry(BaseRegistry):
+    """Canceled jobs, scored by when each expires (its hash with it)."""
+
     kind = "canceled"
     expiring = True
 
@@ -319,10 +562,17 @@ class RateLimitedJobRegistry(BaseRegistry):
     scored by when they started waiting."""
 
     kind = "rate_limited"
+    timed = False
+
+    def add(self, job: Any, ttl: int = 0, pipeline: Any = None, xx: bool = False) -> int:
+        raise NotImplementedError("Jobs enter this registry when their rate limit has no slot.")
 
 
 class ScheduledJobRegistry(BaseRegistry):
+    """Jobs waiting for a time, scored by when they are due (``add(job, ttl)``: in ttl seconds)."""
+
     kind = "scheduled"
+    timed = False
 
     def get_scheduled_time(self, job_or_id: Any) -> datetime:
         """When the job enters its queue (an aware UTC datetime), as RQ names it.
@@ -335,6 +585,42 @@ class ScheduledJobRegistry(BaseRegistry):
         if score is None:
             raise NoSuchJobError(f"Job {job_id!r} is not scheduled on queue {self.name!r}.")
         return datetime.fromtimestamp(float(score), tz=UTC)
+
+    def get_expiration_time(self, job_or_id: Any) -> datetime | None:
+        """When the job leaves this registry for its queue (None when it is not in it)."""
+        try:
+            return self.get_scheduled_time(job_or_id)
+        except NoSuchJobError:
+            return None
+
+    def schedule(self, job: Any, scheduled_datetime: Any, pipeline: Any = None) -> int:
+        """Move ``job`` here, due at ``scheduled_datetime`` (see :meth:`BaseRegistry.add`).
+
+        An aware datetime, a naive one read as local time (as in RQ), or a
+        UNIX time. A queued, saved or scheduled job moves here in one script
+        (RQ's only adds the entry, leaving a queued job in two places); a
+        running job is refused with :class:`InvalidJobOperation`.
+        """
+        added = self._add(job, repr(timestamp_of(scheduled_datetime)), pipeline)
+        # So that schedulers look at this queue even if nothing was ever enqueued on it.
+        (self.connection if pipeline is None else pipeline).sadd(self.keys.queues, self.name)
+        return added
+
+    def add(self, job: Any, ttl: int = 0, pipeline: Any = None, xx: bool = False) -> int:
+        """Move ``job`` here, due in ``ttl`` seconds (see :meth:`BaseRegistry.add`)."""
+        return self._add(job, self._score(ttl), pipeline, xx=xx)
+
+    def get_jobs_to_enqueue(self, timestamp: float | None = None) -> list[str]:
+        """The ids of the jobs due at ``timestamp`` (now by default), earliest first."""
+        return self.get_expired_job_ids(timestamp)
+
+    def get_jobs_to_schedule(
+        self, timestamp: float | None = None, chunk_size: int = 1000
+    ) -> list[str]:
+        """At most ``chunk_size`` ids of the jobs due at ``timestamp`` (now by default)."""
+        high = timestamp if timestamp is not None else now()
+        ids = self.connection.zrange(self.key, "-inf", high, byscore=True, offset=0, num=chunk_size)
+        return [as_str(i) for i in ids]
 
     def runs_at(self, job_ids: list[str]) -> list[float | None]:
         """When each job is due (UNIX time), in one round trip; None for one not scheduled."""
@@ -354,6 +640,25 @@ class ScheduledJobRegistry(BaseRegistry):
             moved += entered
             if taken < batch:
                 return moved
+
+
+def clean_registries(queue: Any, exception_handlers: Any = None) -> None:
+    """Clean ``queue``'s registries, as a worker does now and then.
+
+    Expired entries leave the finished, failed and canceled registries,
+    abandoned jobs leave the started one (failed or retried; each
+    ``exception_handlers`` entry is told, see
+    :meth:`StartedJobRegistry.cleanup`), and the slots of ``queue``'s rate
+    limits that ended jobs still hold are freed.
+    """
+    for registry in (
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.canceled_job_registry,
+    ):
+        registry.cleanup()
+    queue.started_job_registry.cleanup(exception_handlers=exception_handlers)
+    sweep(queue.connection, queue.name, queue.keys.prefix)
 
 
 REGISTRY_CLASSES = {

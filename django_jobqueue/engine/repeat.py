@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import scripts
-from .errors import InvalidJobOperation, NoRepeatsLeft, NoSuchJobError
+from .errors import InvalidJobOperation, NoRepeatsLeft
 from .utils import as_str, now
 
 if TYPE_CHECKING:
@@ -99,6 +99,9 @@ class Repeat:
                 change on; it happens when the caller executes it (the returned
                 time is then worked out from ``job`` as it was read).
 
+        A job that is no longer stored (deleted, or its queue emptied) is
+        stored again from ``job``, as RQ saves the caller's copy.
+
         Returns:
             When the next run is due (an aware UTC datetime), or None when the
             job went back to its queue.
@@ -106,7 +109,6 @@ class Repeat:
         Raises:
             NoRepeatsLeft: the job has no repeat left (a ValueError).
             InvalidJobOperation: the job is running, or waits on its parents.
-            NoSuchJobError: the job is gone.
         """
         timestamp = now()
         if pipeline is not None:
@@ -132,10 +134,28 @@ class Repeat:
                     f"Job {job.id} is {text.split()[1]}: it runs again once it succeeds."
                 ) from None
             if text.startswith("NO_SUCH_JOB"):
-                raise NoSuchJobError(f"No job with id {job.id!r}.") from None
+                return cls._store_again(job, queue, timestamp)
             raise
         job.refresh()
         return _due(timestamp, float(as_str(interval)))
+
+    @classmethod
+    def _store_again(cls, job: Job, queue: Queue, timestamp: float) -> datetime | None:
+        """Place the next run of a job no longer stored, from the caller's copy."""
+        if not job.repeats_left or job.repeats_left <= 0:
+            raise NoRepeatsLeft(f"Job {job.id} has no repeat left.")
+        before = job.repeats_left, job.repeat_intervals
+        interval = cls.get_interval(0, job.repeat_intervals or [0])
+        job.repeats_left -= 1
+        if job.repeat_intervals and len(job.repeat_intervals) > 1:
+            job.repeat_intervals = job.repeat_intervals[1:]
+        due = _due(timestamp, interval)
+        try:
+            queue.enqueue_job(job, at=due or datetime.fromtimestamp(timestamp, UTC))
+        except Exception:
+            job.repeats_left, job.repeat_intervals = before  # nothing was stored
+            raise
+        return due
 
 
 def _due(timestamp: float, interval: float) -> datetime | None:

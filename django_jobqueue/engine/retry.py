@@ -17,8 +17,11 @@ class Retry:
     Args:
         max: how many retries after the first attempt.
         interval: seconds to wait before a retry: one number for all of them, or
-            a list giving the wait before the 1st, 2nd, ... retry (the last
-            value repeats), for growing back-off.
+            a list of waits, the last one for the last retry: with ``max``
+            retries and ``n`` waits, the retry with ``k`` retries left after it
+            waits ``interval[max(n - k - 1, 0)]``, so with more retries than
+            waits the first wait is used for the first ones (as in RQ; see
+            :meth:`Job.get_retry_interval`).
         enqueue_at_front: put the job back at the front of its queue, not the
             end, when it is retried without a wait (RQ's keyword).
     """
@@ -90,6 +93,13 @@ class Retry:
         return intervals[min(count, len(intervals) - 1)]
 
     @staticmethod
-    def delay(intervals: Sequence[float], max: int, retries_left: int) -> float:
-        """Seconds to wait before the retry that starts with ``retries_left`` left."""
-        return float(Retry.get_interval(max - retries_left, intervals))
+    def delay(intervals: Sequence[float] | None, retries_left: int) -> float:
+        """Seconds to wait before a retry of a job that has ``retries_left`` (before it).
+
+        As RQ counts: the waits are taken from the end of ``intervals``, the
+        last one for the last retry, and the first one repeats for the
+        retries before the list begins.
+        """
+        if not intervals:
+            return 0.0
+        return float(intervals[max(len(intervals) - retries_left, 0)])

@@ -21,15 +21,24 @@ stops; :class:`~.worker.Worker` and :class:`~.pool.WorkerPool` do both.
 
 from __future__ import annotations
 
+import functools
 import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from . import hooks, scripts, utils
 from .connection import resolve_connection
 from .corrupt import damage, execute, fetch_jobs
 from .cron import CronEntry
+from .errors import SchedulerNotFound
 from .job import JobStatus
 from .keys import keyspace
 from .queue import Queue
@@ -505,11 +514,316 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
     return rows
 
 
+# -- RQ's scheduler API ----------------------------------------------------------------
+
+
+class _either_way:
+    """A method that receives the class when called on it, the instance when called on one."""
+
+    def __init__(self, func: Callable[..., Any]):
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+        return functools.partial(self.func, owner if instance is None else instance)
+
+
+class SchedulerStatus(StrEnum):
+    STARTED = "started"
+    WORKING = "working"
+    STOPPED = "stopped"
+
+
+#: Seconds after which an RQScheduler that holds some of its queues' locks
+#: tries again for the others (RQ's ``DEFAULT_SCHEDULER_FALLBACK_PERIOD``).
+FALLBACK_PERIOD = 120
+
+
+class RQScheduler:
+    """RQ's scheduler: moves the due jobs of the queues whose lock it holds.
+
+    Workers here carry a :class:`Scheduler` of their own (one lock per key
+    prefix, periodic jobs too); this class is RQ's public surface for code
+    that runs or inspects RQ's kind: one lock per queue (named by
+    :meth:`get_locking_key`, held as the scheduler's name for ``interval``
+    + 60 seconds and renewed by :meth:`heartbeat`), a metadata hash per
+    scheduler (:attr:`key`, :meth:`fetch`), and :meth:`start` to run
+    :meth:`work` in a forked process. Both kinds may run side by side:
+    moving due jobs is one atomic script that only moves jobs still
+    scheduled, so no job is enqueued twice.
+
+    Args:
+        queues: :class:`Queue` objects or queue names (or one of either).
+        connection: the Redis client.
+        interval: seconds between two rounds of :meth:`work`.
+        logging_level: when given, the level of the ``django_jobqueue.scheduler``
+            logger (RQ sets its own logger's); ``date_format`` and
+            ``log_format`` are accepted and left to the logging configuration.
+        serializer: the serializer of the queues' jobs.
+        name: the scheduler's name (a random hex string by default).
+        prefix: the key prefix.
+    """
+
+    Status = SchedulerStatus
+
+    def __init__(
+        self,
+        queues: Queue | str | Iterable[Queue | str],
+        connection: Any = None,
+        interval: float = 1,
+        logging_level: str | int | None = None,
+        date_format: str | None = None,
+        log_format: str | None = None,
+        serializer: Any = None,
+        name: str | None = None,
+        prefix: str | None = None,
+    ):
+        queues = [queues] if isinstance(queues, (Queue, str)) else list(queues)
+        if prefix is None:
+            prefix = next((q.keys.prefix for q in queues if isinstance(q, Queue)), None)
+        self.keys = keyspace(prefix)
+        self._queue_names = {q.name if isinstance(q, Queue) else q for q in queues}
+        self._acquired_locks: set[str] = set()
+        self._scheduled_job_registries: list[ScheduledJobRegistry] = []
+        self.lock_acquisition_time: datetime | None = None
+        self.connection = resolve_connection(connection)
+        self.serializer = serializer
+        self.name = name or uuid.uuid4().hex
+        self.hostname = socket.gethostname()
+        self.created_at = utils.utcnow()
+        self.pid = 0  # set by register_birth(), in the process that runs work()
+        self.last_heartbeat: datetime | None = None
+        self.interval = interval
+        self._stop_requested = False
+        self._status = SchedulerStatus.STOPPED
+        self._process: Any = None
+        self.log = logger
+        if logging_level is not None:
+            self.log.setLevel(logging_level)
+
+    def __repr__(self) -> str:
+        return f"RQScheduler({self.name!r}, queues={sorted(self._queue_names)})"
+
+    @property
+    def acquired_locks(self) -> set[str]:
+        """The names of the queues whose lock this scheduler holds."""
+        return self._acquired_locks
+
+    @property
+    def status(self) -> SchedulerStatus:
+        return self._status
+
+    @property
+    def key(self) -> str:
+        """The hash describing this scheduler while it runs."""
+        return self.keys.queue_scheduler(self.name)
+
+    @property
+    def lock_ttl(self) -> int:
+        return int(self.interval) + 60
+
+    @_either_way
+    def get_locking_key(self_or_cls: Any, name: str) -> str:
+        """The key of queue ``name``'s lock (under this scheduler's prefix, or the default one)."""
+        keys = self_or_cls.keys if isinstance(self_or_cls, RQScheduler) else keyspace()
+        return keys.scheduler_lock(name)
+
+    @property
+    def should_reacquire_locks(self) -> bool:
+        """Whether some queue's lock is not held and the last try is old enough to try again."""
+        if self._queue_names == self._acquired_locks:
+            return False
+        if self.lock_acquisition_time is None:
+            return True
+        age = (datetime.now() - self.lock_acquisition_time).total_seconds()
+        return age > FALLBACK_PERIOD
+
+    def acquire_locks(self, auto_start: bool = False) -> set[str]:
+        """Take or renew the lock of each queue; returns the names of those now held.
+
+        With ``auto_start``, a scheduler that holds a lock and whose process
+        is not running starts it (:meth:`start`).
+        """
+        held = set()
+        for name in self._queue_names:
+            if scripts.lock_hold(
+                self.connection, self.get_locking_key(name), self.name, self.lock_ttl * 1000
+            ):
+                held.add(name)
+        self._scheduled_job_registries = []
+        self._acquired_locks = held
+        self.lock_acquisition_time = datetime.now()
+        if held and auto_start and (self._process is None or not self._process.is_alive()):
+            self.start()
+        return held
+
+    def release_locks(self) -> None:
+        """Give up the locks this scheduler still holds (another's are left alone)."""
+        for name in self._acquired_locks:
+            scripts.lock_release(self.connection, self.get_locking_key(name), self.name)
+        self._acquired_locks = set()
+
+    def prepare_registries(self, queue_names: Iterable[str] | None = None) -> None:
+        """The scheduled registries to look at: of ``queue_names``, else of the queues held."""
+        names = list(queue_names or self._acquired_locks)
+        self._scheduled_job_registries = [
+            ScheduledJobRegistry(
+                name, self.connection, serializer=self.serializer, prefix=self.keys.prefix
+            )
+            for name in names
+        ]
+
+    def enqueue_scheduled_jobs(self) -> int:
+        """Move the due jobs of the queues held into their queues; returns how many entered."""
+        self._status = SchedulerStatus.WORKING
+        try:
+            if not self._scheduled_job_registries and self._acquired_locks:
+                self.prepare_registries()
+            moved = 0
+            for registry in self._scheduled_job_registries:
+                moved += registry.enqueue_due(utils.now())
+            return moved
+        finally:
+            self._status = SchedulerStatus.STARTED
+
+    def heartbeat(self) -> None:
+        """Renew the metadata hash and the locks held; drop those another scheduler took.
+
+        A lock that expired meanwhile is taken again.
+        """
+        self.last_heartbeat = utils.utcnow()
+        names = sorted(self._acquired_locks)
+        pipe = self.connection.pipeline()
+        pipe.hset(self.key, "last_heartbeat", utils.utcformat(self.last_heartbeat))
+        pipe.expire(self.key, self.lock_ttl)
+        pipe.execute()
+        lost = set()
+        for name in names:
+            outcome = scripts.lock_hold(
+                self.connection, self.get_locking_key(name), self.name, self.lock_ttl * 1000
+            )
+            if not outcome:
+                lost.add(name)
+            elif outcome == 2:
+                self.log.warning(
+                    "Scheduler %s: the lock of %s had expired; taken again", self.name, name
+                )
+        if lost:
+            self.log.warning(
+                "Scheduler %s: another scheduler took the locks of %s",
+                self.name,
+                ", ".join(sorted(lost)),
+            )
+            self._acquired_locks -= lost
+            self._scheduled_job_registries = []
+
+    # -- the record in Redis --------------------------------------------------------
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "hostname": self.hostname,
+            "pid": str(self.pid),
+            "queues": ",".join(sorted(self._queue_names)),
+            "created_at": utils.utcformat(self.created_at),
+            "last_heartbeat": utils.utcformat(self.last_heartbeat or utils.utcnow()),
+        }
+
+    def restore(self, raw: dict) -> None:
+        data = {as_str(k): as_str(v) for k, v in raw.items()}
+        self.name = data["name"]
+        self.hostname = data.get("hostname", "")
+        self.pid = int(data.get("pid") or 0)
+        self._queue_names = set(data["queues"].split(",")) if data.get("queues") else set()
+        self.created_at = utils.utcparse(data["created_at"])
+        beat = data.get("last_heartbeat")
+        self.last_heartbeat = utils.utcparse(beat) if beat else None
+
+    def save(self, pipeline: Any = None) -> None:
+        """Write the metadata hash, living ``interval`` + 60 seconds unless renewed."""
+        pipe = pipeline if pipeline is not None else self.connection.pipeline()
+        pipe.hset(self.key, mapping=self.to_dict())
+        pipe.expire(self.key, self.lock_ttl)
+        if pipeline is None:
+            pipe.execute()
+
+    def register_birth(self) -> None:
+        """Record this process as the scheduler's (again, after a restart, is fine)."""
+        self.pid = os.getpid()
+        self.last_heartbeat = utils.utcnow()
+        self.save()
+
+    def register_death(self) -> bool:
+        """Delete the metadata hash; returns whether it was there."""
+        return bool(self.connection.delete(self.key))
+
+    @classmethod
+    def fetch(cls, name: str, connection: Any = None, prefix: str | None = None) -> RQScheduler:
+        """The scheduler ``name`` as its metadata hash describes it.
+
+        Raises:
+            SchedulerNotFound: no running scheduler has that name.
+        """
+        connection = resolve_connection(connection)
+        raw = connection.hgetall(keyspace(prefix).queue_scheduler(name))
+        if not raw:
+            raise SchedulerNotFound(f"No scheduler named {name!r} is running.")
+        scheduler = cls([], connection, name=name, prefix=prefix)
+        scheduler.restore(raw)
+        return scheduler
+
+    # -- running ---------------------------------------------------------------------
+
+    def request_stop(self, signum: Any = None, frame: Any = None) -> None:
+        self._stop_requested = True
+
+    def stop(self) -> None:
+        """Release the locks, say so in Redis and stop."""
+        self.log.info("Scheduler %s: stopping", self.name)
+        self.release_locks()
+        self._status = SchedulerStatus.STOPPED
+        self.register_death()
+
+    def start(self) -> Any:
+        """Run :meth:`work` in a forked process; returns the process."""
+        self._status = SchedulerStatus.STARTED
+        context = multiprocessing.get_context("fork")
+        self._process = context.Process(target=_run_rq_scheduler, args=(self,), name="Scheduler")
+        self._process.start()
+        return self._process
+
+    def work(self) -> None:
+        """Every ``interval`` seconds: take missing locks when due, heartbeat, move due jobs.
+
+        Returns after SIGINT or SIGTERM (or :meth:`request_stop`).
+        """
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGTERM, self.request_stop)
+        self.register_birth()
+        try:
+            while not self._stop_requested:
+                if self.should_reacquire_locks:
+                    self.acquire_locks()
+                self.heartbeat()
+                self.enqueue_scheduled_jobs()
+                time.sleep(self.interval)
+        finally:
+            self.stop()
+
+
+def _run_rq_scheduler(scheduler: RQScheduler) -> None:
+    # redis-py's pool sees the fork and opens connections of its own.
+    scheduler.log.info("Scheduler %s started, pid %s", scheduler.name, os.getpid())
+    scheduler.work()
+
+
 __all__ = [
     "ACQUIRE_INTERVAL",
     "LOCK_TTL",
     "POLL_INTERVAL",
+    "RQScheduler",
     "Scheduler",
+    "SchedulerStatus",
     "entry_state",
     "make_job",
     "run_now",

@@ -8,6 +8,7 @@ loaded.
 
 from __future__ import annotations
 
+import inspect
 import json
 import pickle
 from typing import Any, Protocol, runtime_checkable
@@ -49,9 +50,27 @@ class JSONSerializer:
         return json.loads(data)
 
 
-ALIASES: dict[str, Serializer] = {"pickle": PickleSerializer(), "json": JSONSerializer()}
+#: RQ's name for the default serializer (the same class).
+DefaultSerializer = PickleSerializer
 
-DEFAULT_SERIALIZER = ALIASES["pickle"]
+#: Names a serializer may be given by. The classes themselves serve (their
+#: methods are static), as in RQ, so ``Queue(serializer="json").serializer``
+#: is :class:`JSONSerializer`.
+ALIASES: dict[str, Any] = {"pickle": PickleSerializer, "json": JSONSerializer}
+
+#: RQ's dotted paths of its serializers, accepted too, so that a setting
+#: written for RQ keeps working after the switch.
+RQ_PATHS: dict[str, Any] = {
+    "rq.serializers.DefaultSerializer": PickleSerializer,
+    "rq.serializers.PickleSerializer": PickleSerializer,
+    "rq.serializers.JSONSerializer": JSONSerializer,
+}
+
+DEFAULT_SERIALIZER = PickleSerializer
+
+
+class NotASerializer(ValueError, NotImplementedError):
+    """What is given as a serializer has no ``dumps``/``loads`` (RQ raises NotImplementedError)."""
 
 
 def resolve_serializer(serializer: Any = None) -> Serializer:
@@ -66,14 +85,20 @@ def _resolve(serializer: Any) -> Serializer:
     if serializer is None:
         return DEFAULT_SERIALIZER
     if isinstance(serializer, str):
-        if serializer in ALIASES:
-            return ALIASES[serializer]
+        if serializer in ALIASES or serializer in RQ_PATHS:
+            return ALIASES.get(serializer) or RQ_PATHS[serializer]
         serializer = import_attribute(serializer)
-    if isinstance(serializer, type):
-        serializer = serializer()
+    if isinstance(serializer, type) and not _static(serializer):
+        serializer = serializer()  # its dumps/loads need an instance
     if not (
         callable(getattr(serializer, "dumps", None))
         and callable(getattr(serializer, "loads", None))
     ):
-        raise ValueError(f"{serializer!r} is not a serializer: it needs dumps() and loads().")
+        raise NotASerializer(f"{serializer!r} is not a serializer: it needs dumps() and loads().")
     return serializer
+
+
+def _static(cls: type) -> bool:
+    """Whether a class serves as a serializer by itself (static or class methods)."""
+    methods = [inspect.getattr_static(cls, name, None) for name in ("dumps", "loads")]
+    return all(isinstance(m, (staticmethod, classmethod)) for m in methods)

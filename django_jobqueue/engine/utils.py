@@ -7,8 +7,13 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, overload
+from typing import Any, TypeVar, overload
+
+from .errors import ImportAttributeError, TimeoutFormatError
+
+T = TypeVar("T")
 
 #: Where each dotted path splits into module and attributes, once found: a worker
 #: resolves the same few names over and over, and probing for the module costs
@@ -16,11 +21,17 @@ from typing import Any, overload
 #: so a function patched in a test is the one that runs.
 _splits: dict[str, int] = {}
 
+#: What monitoring records (a cron job's arguments, see :mod:`.cron_scheduler`)
+#: hold in place of a value JSON cannot represent.
+NOT_JSON_SERIALIZABLE = "<not JSON serializable>"
+
 
 def import_attribute(path: str) -> Any:
     """Import ``package.module.attr`` (attr may itself be dotted: ``mod.Class.method``).
 
     The longest importable module prefix wins, so class attributes resolve too.
+    A path that names nothing raises :class:`~.errors.ImportAttributeError`, an
+    ImportError and (as RQ's ``import_attribute`` raises) a ValueError.
     """
     split = _splits.get(path)
     if split is not None:
@@ -29,7 +40,7 @@ def import_attribute(path: str) -> Any:
         if module is not None:
             return _getattrs(module, parts[split:], path)
     if not isinstance(path, str) or not path or path.startswith(".") or ".." in path:
-        raise ImportError(f"{path!r} is not a dotted path to a function.")
+        raise ImportAttributeError(f"{path!r} is not a dotted path to a function.")
     parts = path.split(".")
     module = None
     for i in range(len(parts), 0, -1):
@@ -45,7 +56,7 @@ def import_attribute(path: str) -> Any:
         rest = parts[i:]
         break
     else:
-        raise ImportError(f"No module found for {path!r}.")
+        raise ImportAttributeError(f"No module found for {path!r}.")
     obj = _getattrs(module, rest, path)
     _splits[path] = i
     return obj
@@ -56,7 +67,7 @@ def _getattrs(obj: Any, attrs: list[str], path: str) -> Any:
         try:
             obj = getattr(obj, attr)
         except AttributeError:
-            raise ImportError(f"{path!r}: {obj!r} has no attribute {attr!r}.") from None
+            raise ImportAttributeError(f"{path!r}: {obj!r} has no attribute {attr!r}.") from None
     return obj
 
 
@@ -79,15 +90,34 @@ def utcnow() -> datetime:
     return datetime.fromtimestamp(now(), tz=UTC)
 
 
-def as_text(value: Any) -> str | None:
-    """Bytes from Redis as text, other values as they are (RQ's ``as_text``)."""
-    return value.decode() if isinstance(value, bytes) else value
+def as_text(value: bytes | str) -> str:
+    """Bytes from Redis as text; text as it is (RQ's ``as_text``).
+
+    Anything else (None, numbers) raises ValueError: a caller that may hold
+    None uses :func:`as_str`.
+    """
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"Expected bytes or str, not {type(value).__name__}.")
 
 
 def after(delay: Any) -> float:
     """The UNIX time ``delay`` (a timedelta or seconds) from now."""
     seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
     return now() + seconds
+
+
+def timestamp_of(when: Any) -> float:
+    """A time given as a datetime or a UNIX time, as a UNIX time.
+
+    A naive datetime is the local time of this process, at the offset in
+    effect on its date (as RQ 3.0 reads it); an aware one is exact.
+    """
+    if isinstance(when, (int, float)):
+        return float(when)
+    return when.timestamp()  # Python reads a naive datetime as local time
 
 
 def to_datetime(value: Any) -> datetime | None:
@@ -128,14 +158,40 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _BYTES = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20, "g": 2**30, "gb": 2**30}
 
 
-def get_version(connection: Any) -> tuple[int, ...]:
-    """The Redis server's version, as a tuple of ints (``(7, 0, 15)``).
+#: The attribute a connection keeps its server's version in (see :func:`get_version`).
+_VERSION_ATTRIBUTE = "_jobqueue_redis_version"
+
+
+def get_version(connection: Any) -> tuple[int, int, int]:
+    """The Redis server's version as three ints (``(7, 0, 15)``; ``"7.1"`` is ``(7, 1, 0)``).
 
     What a feature needs from the server is checked against this (RQ's
-    ``rq.utils.get_version`` has the same name and meaning).
+    ``rq.utils.get_version`` has the same name and meaning). The server is
+    asked once per connection object: the answer is kept on the connection.
     """
-    version = connection.info("server")["redis_version"]
-    return tuple(int(part) for part in str(version).split(".")[:3])
+    known = getattr(connection, _VERSION_ATTRIBUTE, None)
+    if isinstance(known, tuple):
+        return known
+    text = str(connection.info("server")["redis_version"])
+    parts = [int(part) for part in text.split(".")[:3]] + [0, 0]
+    version = (parts[0], parts[1], parts[2])
+    try:
+        setattr(connection, _VERSION_ATTRIBUTE, version)
+    except AttributeError:  # a client that takes no new attributes is asked each time
+        pass
+    return version
+
+
+def parse_timeout(timeout: Any) -> int | None:
+    """RQ's ``parse_timeout``: seconds from ``12``, ``"12"``, ``"12s"``, ``"5m"``, ``"1h"``...
+
+    None stays None and ``-1`` (no timeout) is kept; any other text raises
+    :class:`~.errors.TimeoutFormatError` (a ValueError).
+    """
+    try:
+        return parse_duration(timeout, allow_forever=True)
+    except (ValueError, TypeError) as exc:
+        raise TimeoutFormatError(str(exc)) from None
 
 
 def parse_bytes(value: Any) -> int | None:
@@ -236,3 +292,143 @@ def pidfd(pid: int) -> int | None:
         return os.pidfd_open(pid)
     except (AttributeError, OSError):
         return None
+
+
+# RQ's helpers of ``rq.utils`` that code written for RQ calls.
+
+
+def utcformat(moment: datetime) -> str:
+    """RQ's timestamp text of a datetime (``2017-08-31T10:14:02.123456Z``); naive is UTC.
+
+    :func:`utcparse` reads it back.
+    """
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def utcparse(text: str | bytes) -> datetime:
+    """An aware UTC datetime from RQ's timestamp text (``2017-08-31T10:14:02.123456Z``).
+
+    The text may leave out the microseconds, as older RQ versions wrote it.
+    """
+    text = text.decode() if isinstance(text, bytes) else text
+    for layout in ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(text, layout).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise ValueError(f"{text!r} is not a UTC timestamp like '2017-08-31T10:14:02.123456Z'.")
+
+
+def str_to_date(value: bytes | str) -> datetime:
+    """:func:`utcparse` of text or bytes from Redis; empty values raise ValueError."""
+    if not value:
+        raise ValueError("No timestamp to read: the value is empty.")
+    return utcparse(as_text(value))
+
+
+def is_nonstring_iterable(value: Any) -> bool:
+    """Whether ``value`` can be iterated and is not text (lists, tuples, dicts, sets)."""
+    return isinstance(value, Iterable) and not isinstance(value, (str, bytes))
+
+
+def ensure_job_list(value: Any) -> list:
+    """``value`` as a list: a job or an id alone becomes a list of one (RQ's name)."""
+    return list(value) if is_nonstring_iterable(value) else [value]
+
+
+def ceildiv(a: int, b: int) -> int:
+    """``a / b`` rounded up, in integers."""
+    return -(-a // b)
+
+
+def split_list(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def truncate_long_string(text: str, max_length: int | None = None) -> str:
+    """``text`` cut to ``max_length`` characters followed by ``...`` (None: never cut)."""
+    if max_length is None or len(text) <= max_length:
+        return text
+    return text[:max_length] + "..."
+
+
+def get_call_string(
+    func_name: str | None, args: Any = (), kwargs: Any = None, max_length: int | None = None
+) -> str | None:
+    """``f(1, 'a', key=True)``: how a call reads in a job's description (RQ's helper).
+
+    Each argument's repr is cut to ``max_length`` (see :func:`truncate_long_string`).
+    """
+    if func_name is None:
+        return None
+    parts = [truncate_long_string(repr(arg), max_length) for arg in args or ()]
+    parts += [
+        f"{key}={truncate_long_string(repr(value), max_length)}"
+        for key, value in (kwargs or {}).items()
+    ]
+    return f"{func_name}({', '.join(parts)})"
+
+
+def backend_class(holder: Any, default_name: str, override: Any = None) -> Any:
+    """The class ``holder.<default_name>``, unless ``override`` (a class or a dotted path)."""
+    if override is None:
+        return getattr(holder, default_name)
+    if isinstance(override, str):
+        return import_attribute(override)
+    return override
+
+
+def import_class(path: str, base: type, what: str) -> type:
+    """The class ``path`` names, which must be ``base`` or a subclass; ValueError otherwise."""
+    found = import_attribute(path)
+    if not (isinstance(found, type) and issubclass(found, base)):
+        raise ValueError(f"{path!r} is not a {what} class (a subclass of {base.__qualname__}).")
+    return found
+
+
+def normalize_config_path(path: str) -> str:
+    """A configuration's file path as a dotted module path (``app/cron.py`` -> ``app.cron``).
+
+    A dotted path is returned as it is; a leading separator is dropped.
+    """
+    dotted = path.removesuffix(".py").replace(os.sep, ".").replace("/", ".")
+    return dotted.strip(".")
+
+
+def validate_absolute_path(path: str) -> str:
+    """``path`` when it is an existing file; FileNotFoundError or IsADirectoryError otherwise."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Configuration file not found: {path}")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Configuration path points to a directory, not a file: {path}")
+    return path
+
+
+class PidFile:
+    """``with PidFile(path):`` the process's id is in ``path`` meanwhile.
+
+    ``path`` None does nothing; ``~`` is expanded. The file is removed at the
+    end unless ``keep`` (RQ's ``rq worker --pid`` leaves it). Used by the
+    worker commands (``rqworker --pid``, ``jobqueue worker --pid``).
+    """
+
+    def __init__(self, path: str | None, keep: bool = False):
+        self.path = os.path.expanduser(path) if path else None
+        self.keep = keep
+
+    def __enter__(self) -> PidFile:
+        if self.path:
+            with open(self.path, "w") as fh:
+                fh.write(str(os.getpid()))
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.path and not self.keep:
+            try:
+                os.unlink(self.path)
+            except OSError:
+                pass

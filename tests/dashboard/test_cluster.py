@@ -104,7 +104,7 @@ def test_job_actions(admin, filled, cluster_jq):
     admin.post(ADMIN + f"queues/emails/jobs/{later.id}/cancel/", {"post": "yes"})
     assert later.get_status() == "canceled"
     admin.post(ADMIN + f"queues/default/jobs/{waiting.id}/delete/", {"post": "yes"})
-    assert waiting.get_status() is None
+    assert not waiting.connection.exists(waiting.key)
     # The parent goes: its child, on another master, hears of it.
     admin.post(ADMIN + f"queues/emails/jobs/{filled['parent'].id}/delete/", {"post": "yes"})
     assert filled["child"].get_status() == "deferred"

@@ -404,7 +404,7 @@ def test_cancel_and_delete(admin, jq):
         ADMIN + f"queues/default/jobs/{job.id}/delete/", {"post": "yes"}, follow=True
     )
     assert response.redirect_chain[-1][0] == ADMIN + "queues/default/"
-    assert job.get_status() is None
+    assert not job.connection.exists(job.key)
     assert any("was deleted" in m for m in _messages(response))
 
 
@@ -480,7 +480,8 @@ def test_bulk_requeue_and_delete_selected_rows(admin, jq, run_jobs):
     assert any("Requeued 2 jobs." in m for m in _messages(response))
     assert [j.get_status() for j in failed] == ["failed", "queued", "failed", "queued", "failed"]
     admin.post(path, {"action": "delete", "_selected_action": ["f0", "f4"], "post": "yes"})
-    assert [j.get_status() for j in failed] == [None, "queued", "failed", "queued", None]
+    assert [j.connection.exists(j.key) for j in failed] == [0, 1, 1, 1, 0]  # 0 and 4 deleted
+    assert [j.get_status() for j in failed[1:4]] == ["queued", "failed", "queued"]
     nothing = admin.post(path, {"action": "delete"}, follow=True)
     assert any("must be selected" in m for m in _messages(nothing))
     wrong = admin.post(

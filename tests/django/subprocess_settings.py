@@ -19,3 +19,6 @@ DATABASES = {"default": environ.Env().db("JQ_TEST_DATABASE_URL")}
 # A test may give the worker another key than the process that enqueued.
 SECRET_KEY = os.environ.get("JQ_TEST_SECRET_KEY", SECRET_KEY)  # noqa: F405
 SECRET_KEY_FALLBACKS = [k for k in os.environ.get("JQ_TEST_SECRET_KEY_FALLBACKS", "").split() if k]
+
+if os.environ.get("JQ_TEST_LOG_FORMAT"):
+    JOBQUEUE_WORKER = {"LOG_FORMAT": os.environ["JQ_TEST_LOG_FORMAT"]}

@@ -621,6 +621,8 @@ COMMANDS = [
     ["rqempty", "default", "--noinput"],
     ["rqsuspend"],
     ["rqresume"],
+    ["rqrequeue", "--all"],
+    ["rqrequeue", "some-job-id", "-q", "high"],
 ]
 
 
@@ -760,7 +762,7 @@ def test_rqworker_job_queue_class_and_serializer_options(jq):
     (worker,) = RecordingWorker.created
     assert worker.job_class.__name__ == "OtherJob"
     assert type(worker.queues[0]).__name__ == "OtherQueue"
-    assert type(worker.serializer.inner).__name__ == "JSONSerializer"
+    assert worker.serializer.inner.__name__ == "JSONSerializer"  # the class, as in RQ
 
 
 # -- rqcron ------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def test_global_defaults(settings):
     assert queue.default_result_ttl is None
     # Pickle, signed with a key derived from SECRET_KEY, at most 10 MiB a call.
     assert isinstance(queue.serializer, SignedSerializer)
-    assert isinstance(queue.serializer.inner, PickleSerializer)
+    assert queue.serializer.inner is PickleSerializer
     assert parsed.signing_keys and parsed.max_payload == 10 * 2**20
 
 
@@ -86,14 +86,14 @@ def test_timeouts_ttl_serializer_and_prefix_reach_the_queue(settings):
     queue = get_queue()
     assert queue.default_timeout == 30
     assert queue.default_result_ttl == 600
-    assert isinstance(queue.serializer.inner, JSONSerializer)  # signed JSON
+    assert queue.serializer.inner is JSONSerializer  # signed JSON
     assert queue.keys.prefix == "myapp:"
     assert queue.key == "myapp:{default}:queue"
     # Jobs built by the queue get the queue's defaults (nothing is stored here).
     job = queue.create_job(tasks.add, args=(1, 2))
     assert (job.timeout, job.result_ttl) == (30, 600)
     assert job._data.endswith(b"[null,[1,2],{}]")  # stored as JSON, after the signature
-    assert isinstance(get_queue("low").serializer.inner, JSONSerializer)
+    assert get_queue("low").serializer.inner is JSONSerializer
     assert get_queue("low").default_timeout == DEFAULT_TIMEOUT
 
 

@@ -296,7 +296,8 @@ def test_a_job_whose_push_failed_can_be_enqueued_again(own_redis, failed_pushes,
         job = enqueue(tasks.add, 4, 5)
         own_redis.stop()
     own_redis.restart()  # same port, empty
-    assert job.get_status() is None  # not "pending_commit": the job is not in Redis
+    # Not "pending_commit": the job is not in Redis.
+    assert not job.connection.exists(job.key) and not job.is_queued
     [sent] = failed_pushes
     lost, queue = sent["job"], sent["queue"]
     if how == "enqueue_call":  # from what a receiver stored, in any process

@@ -54,7 +54,7 @@ def test_jobs_are_loaded_as_the_job_class(jq):
 
 def test_get_worker_serializer_is_signed_like_every_serializer(jq):
     serializer = get_worker(serializer=JSONSerializer).serializer
-    assert isinstance(serializer.inner, JSONSerializer)
+    assert serializer.inner is JSONSerializer  # the class, as in RQ
 
 
 def test_get_worker_class_by_name_path_or_settings(settings):

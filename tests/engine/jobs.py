@@ -35,6 +35,12 @@ def fail(message="boom"):
     raise ValueError(message)
 
 
+def note_failure_in_meta(job, *exc_info):
+    """An exception handler (``--exception-handler``): notes the failure in the job's meta."""
+    job.meta["handled"] = exc_info[0].__name__
+    job.save_meta()
+
+
 def close_fds_and_sleep(seconds):
     os.closerange(3, 4096)
     time.sleep(seconds)

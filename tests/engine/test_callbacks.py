@@ -132,3 +132,69 @@ def test_on_stopped_runs_when_a_job_is_stopped_on_purpose(queue, make_worker):
     queue.connection.hset(made.key, mapping={"status": "started", "worker": "w"})
     assert perform_job(made, "w") == JobStatus.STOPPED
     assert _seen(queue) == ["stopped|stopped"]
+
+
+def test_prepare_data_keeps_the_callbacks_as_given(queue):
+    data = queue.prepare_data(
+        jobs.add,
+        (1, 2),
+        on_success=print,
+        on_failure=Callback(jobs.on_failure_callback, timeout=5),
+        job_timeout=30,
+    )
+    (job,) = queue.enqueue_many([data])
+    assert data.on_success is print and job.success_callback == data.on_success
+    assert data.on_failure == Callback(jobs.on_failure_callback, timeout=5)
+    assert job.failure_callback is jobs.on_failure_callback and job.failure_callback_timeout == 5
+    assert (data.job_timeout, data.timeout, job.timeout) == (30, 30, 30)
+    assert data.on_stopped is None and data.options.on_success == Callback(print)
+
+
+class _CountingPenalty:
+    """A death penalty built as RQ builds them: (timeout, exception class, job_id=...)."""
+
+    made: list = []
+
+    def __init__(self, timeout, exception, job_id=None):
+        self.made.append((timeout, exception, job_id))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_execute_callbacks_by_rqs_names(queue):
+    from django_jobqueue.engine.callbacks import (
+        execute_failure_callback,
+        execute_stopped_callback,
+        execute_success_callback,
+    )
+    from django_jobqueue.engine.errors import JobTimeoutException
+
+    job = queue.enqueue(
+        jobs.add,
+        1,
+        2,
+        on_success=Callback(jobs.on_success_callback, timeout=7),
+        on_failure=jobs.on_failure_callback,
+    )
+    execute_success_callback(job, _CountingPenalty, 3)
+    assert _CountingPenalty.made == [(7, JobTimeoutException, job.id)]
+    execute_failure_callback(job, None, ValueError, ValueError("x"), None)  # ours by default
+    execute_stopped_callback(job)  # no on_stopped: nothing to run
+    seen = queue.connection.lrange(f"{queue.keys.prefix}trace:callbacks", 0, -1)
+    assert [v.decode() for v in seen] == [f"success:{job.id}:3", f"failure:{job.id}:ValueError:x"]
+    with pytest.raises(TypeError, match="async def"):
+        execute_success_callback(queue.enqueue(jobs.add, 1, 1, on_success=async_callback), None, 2)
+
+
+def test_a_workers_death_penalty_class_runs_callbacks(queue, make_worker):
+    from django_jobqueue.engine.callbacks import execute_success_callback
+
+    job = queue.enqueue(jobs.add, 1, 2, on_success=jobs.on_success_callback)
+    worker = make_worker([queue])
+    execute_success_callback(job, worker.death_penalty_class, 3)
+    seen = queue.connection.lrange(f"{queue.keys.prefix}trace:callbacks", 0, -1)
+    assert [v.decode() for v in seen] == [f"success:{job.id}:3"]

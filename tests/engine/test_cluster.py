@@ -397,7 +397,7 @@ def test_queue_delete(spread, key_prefix):
     failed = first.enqueue(jobs.fail)
     _worker([first]).work(burst=True, logging_level=None)
     first.delete()
-    assert failed.get_status() is None
+    assert not failed.connection.exists(failed.key)
     assert first.name not in [q.name for q in Queue.all(first.connection, prefix=key_prefix)]
 
 

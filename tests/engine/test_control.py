@@ -102,6 +102,8 @@ def test_commands_need_a_live_worker_and_a_known_name(redis_conn, key_prefix):
 
 
 def test_connection_kwargs_rebuild_the_client(redis_conn):
+    import pickle
+
     import redis
 
     from django_jobqueue.engine import get_connection_kwargs
@@ -110,3 +112,27 @@ def test_connection_kwargs_rebuild_the_client(redis_conn):
     assert redis.Redis(**kwargs).ping()
     kwargs["db"] = 99  # a copy
     assert get_connection_kwargs(redis_conn)["db"] != 99
+    # In another process (here: pickled, as multiprocessing may send them), the
+    # markers redis-py leaves for keywords not given would be taken as values.
+    pool = redis_conn.connection_pool.connection_kwargs
+    direct = redis.Redis(host=pool["host"], port=pool["port"], socket_keepalive=True)
+    assert redis.Redis(**pickle.loads(pickle.dumps(get_connection_kwargs(direct)))).ping()
+
+
+def test_parse_connection_rebuilds_the_client(redis_conn):
+    import redis
+
+    from django_jobqueue.engine.connections import parse_connection
+
+    cls, connection_class, kwargs = parse_connection(redis_conn)
+    assert (cls, connection_class) == (type(redis_conn), redis.Connection)
+    rebuilt = cls(connection_pool=redis.ConnectionPool(connection_class=connection_class, **kwargs))
+    assert rebuilt.ping()
+    assert parse_connection(redis.Redis(ssl=True))[1] is redis.SSLConnection
+    pool = redis.ConnectionPool(
+        connection_class=redis.UnixDomainSocketConnection, path="/tmp/redis.sock"
+    )
+    assert parse_connection(redis.Redis(connection_pool=pool))[1:] == (
+        redis.UnixDomainSocketConnection,
+        {"path": "/tmp/redis.sock"},
+    )

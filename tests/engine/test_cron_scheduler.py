@@ -6,7 +6,7 @@ Time is set by patching ``utils.now``, which the module reads for "now".
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -27,6 +27,7 @@ from django_jobqueue.engine.cron_scheduler import (
     register,
 )
 from django_jobqueue.engine.keys import keyspace
+from django_jobqueue.engine.webhook import Webhook
 
 from . import jobs
 
@@ -184,8 +185,26 @@ def test_a_job_read_back_for_monitoring_cannot_enqueue(redis_conn):
         "<not JSON serializable>",
         {"a": 1},
     )
+    assert back.args == utils.NOT_JSON_SERIALIZABLE == cron_module.NOT_JSON_SERIALIZABLE
     with pytest.raises(ValueError):
         back.enqueue(redis_conn)
+
+
+def test_webhooks_read_back_as_webhooks(redis_conn, key_prefix):
+    hooks = [
+        Webhook("http://example.com/done", "finished", method="POST", timeout=5),
+        Webhook("http://example.com/fail", "failed"),
+    ]
+    job = CronJob("default", func=jobs.add, interval=60, webhooks=hooks)
+    data = job.to_dict()
+    assert isinstance(data["webhooks"], str)
+    assert CronJob.from_dict(data).job_options["webhooks"] == hooks
+    scheduler = CronScheduler(redis_conn, prefix=key_prefix)
+    scheduler.add_jobs([job])
+    scheduler.save()
+    fetched = CronScheduler.fetch(scheduler.name, redis_conn, prefix=key_prefix)
+    assert fetched.get_jobs()[0].job_options["webhooks"] == hooks
+    assert "webhooks" not in CronJob.from_dict({**data, "webhooks": "[{}]"}).job_options
 
 
 # -- configuration modules -------------------------------------------------------------------
@@ -296,3 +315,69 @@ def test_histories_keep_the_newest_and_names_age_out(redis_conn, key_prefix, mon
     year = cron_job_registry.DEFAULT_CRON_JOB_HISTORY_TTL
     cron_job_registry.add("old", redis_conn, time.time() - year - 1, prefix=key_prefix)
     assert cron_job_registry.get_names(redis_conn, prefix=key_prefix) == [cron_job.name]
+
+
+def test_the_sleep_lasts_until_the_next_job_is_due_at_most_a_minute(make_scheduler, clock):
+    scheduler = make_scheduler()
+    assert scheduler.calculate_sleep_interval() == 60  # no job
+    base = datetime.fromtimestamp(NINE, UTC)
+    cases = [((120, 85), (180, 110)), ((120, 30), (180, 60)), ((60, 70), (180, 160))]
+    for expected, ((every1, ago1), (every2, ago2)) in zip([35, 60, 0], cases):
+        first = CronJob("default", func=jobs.add, interval=every1)
+        first.set_enqueue_time(base - timedelta(seconds=ago1))
+        second = CronJob("default", func=jobs.add, interval=every2)
+        second.set_enqueue_time(base - timedelta(seconds=ago2))
+        scheduler.add_jobs([first, second])
+        assert scheduler.calculate_sleep_interval() == pytest.approx(expected)
+        scheduler.get_jobs().clear()
+    never_ran = CronJob("default", func=jobs.add, interval=60)
+    scheduler.add_jobs([never_ran])  # no next time yet: it runs at the next round
+    assert scheduler.calculate_sleep_interval() == 60
+
+
+def test_start_sleeps_only_when_nothing_is_due(make_scheduler, monkeypatch):
+    scheduler = make_scheduler()
+    pauses, slept = iter([15.5, 0]), []
+    calls = {"enqueue": 0}
+
+    def enqueue_jobs():
+        calls["enqueue"] += 1
+        return []
+
+    def pause():
+        try:
+            return next(pauses)
+        except StopIteration:
+            raise KeyboardInterrupt from None
+
+    monkeypatch.setattr(scheduler, "enqueue_jobs", enqueue_jobs)
+    monkeypatch.setattr(scheduler, "calculate_sleep_interval", pause)
+    monkeypatch.setattr(time, "sleep", slept.append)
+    scheduler.start()
+    assert calls["enqueue"] == 3 and slept == [15.5]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_start_always_leaves_the_registry(
+    make_scheduler, redis_conn, key_prefix, monkeypatch, error
+):
+    scheduler = make_scheduler()
+    deaths = []
+    real_death = scheduler.register_death
+
+    def failing():
+        raise error("boom")
+
+    def death(pipeline=None):
+        deaths.append(True)
+        real_death(pipeline)
+
+    monkeypatch.setattr(scheduler, "enqueue_jobs", failing)
+    monkeypatch.setattr(scheduler, "register_death", death)
+    if error is KeyboardInterrupt:
+        scheduler.start()  # Ctrl-C stops it quietly
+    else:
+        with pytest.raises(RuntimeError, match="boom"):
+            scheduler.start()
+    assert deaths == [True]
+    assert cron_scheduler_registry.get_keys(redis_conn, prefix=key_prefix) == []

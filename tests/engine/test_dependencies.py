@@ -36,7 +36,7 @@ def test_depends_on_accepts_every_form(queue, make_worker, form):
 def test_dependency_validation():
     with pytest.raises(ValueError):
         Dependency(jobs=[])
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):  # as in RQ
         Dependency(jobs=[42])
     dep = Dependency("some-id", allow_failure=True)
     assert dep.jobs == ["some-id"]
@@ -217,7 +217,7 @@ def test_depends_on_a_job_never_stored_raises(queue, prefixed_keys):
 def test_a_parent_gone_since_counts_as_met(queue, make_worker):
     parent = queue.enqueue(jobs.add, 1, 1, result_ttl=0)
     make_worker([queue]).work(burst=True)
-    assert parent.get_status() is None  # finished, result not kept
+    assert not parent.is_finished  # finished, result not kept: gone
     child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
     assert child.get_status() == JobStatus.QUEUED
     assert child.dependency_ids == [parent.id]
@@ -296,3 +296,175 @@ def test_dependencies_on_inline_queue(make_queue, redis_conn, key_prefix):
     lenient = inline.enqueue(jobs.add, 5, 6, depends_on=Dependency(failed, allow_failure=True))
     assert lenient.is_finished
     assert lenient.result == 11
+
+
+# -- what Job.create records of depends_on, and reading parents back ----------
+
+
+def test_create_records_the_parents_and_allow_failure(queue, redis_conn, key_prefix):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    job = Job.create(
+        jobs.add,
+        args=(2, 2),
+        depends_on=Dependency([parent, "other-id"], allow_failure=True),
+        connection=redis_conn,
+        prefix=key_prefix,
+    )
+    assert job.dependency_ids == [parent.id, "other-id"] and job.allow_dependency_failures
+    assert Dependency(parent).dependencies == [parent]  # RQ's name for .jobs
+    job.save()
+    fetched = Job.fetch(job.id, connection=redis_conn, prefix=key_prefix)
+    assert fetched.allow_dependency_failures
+    (many,) = Job.fetch_many([job.id], redis_conn, origin=fetched.origin, prefix=key_prefix)
+    assert many.allow_dependency_failures
+    plain = Job.create(jobs.add, args=(1, 1), depends_on=parent, connection=redis_conn)
+    assert plain.dependency_ids == [parent.id] and not plain.allow_dependency_failures
+    with pytest.raises(ValueError):
+        Job.create(jobs.add, args=(1, 1), depends_on=[parent, 12345], connection=redis_conn)
+
+
+def test_dependency_and_fetch_dependencies_leave_out_parents_gone(queue, redis_conn, key_prefix):
+    a, b = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    child = queue.enqueue(jobs.add, 3, 3, depends_on=[a, b])
+    assert child.dependency == a
+    assert child.fetch_dependencies() == [a, b]
+    a.delete()
+    assert child.fetch_dependencies() == [b] and child.dependency is None  # the first is gone
+    unsaved = Job.create(
+        jobs.add, args=(1, 1), depends_on=[b.id], connection=redis_conn, prefix=key_prefix
+    )
+    assert unsaved.fetch_dependencies() == [b]  # by id, before any enqueue
+    assert Job.create(jobs.add, args=(1, 1), connection=redis_conn).dependency is None
+
+
+def test_fetch_dependencies_can_watch_the_parents(queue, redis_conn):
+    import redis
+
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    with redis_conn.pipeline() as pipe:
+        assert child.fetch_dependencies(watch=True, pipeline=pipe) == [parent]
+        parent.meta["changed"] = True
+        parent.save_meta()  # the parent changes meanwhile
+        pipe.multi()
+        pipe.set("anything", 1)
+        with pytest.raises(redis.WatchError):
+            pipe.execute()
+
+
+# -- cancel and delete: RQ's keywords --------------------------------------------
+
+
+def test_cancel_can_take_a_child_off_its_parents(queue):
+    parent = queue.enqueue(jobs.add, 1, 1, job_id="parent")
+    first = queue.enqueue(jobs.add, 2, 2, depends_on=parent, job_id="first")
+    second = queue.enqueue(jobs.add, 3, 3, depends_on=parent, job_id="second")
+    assert set(parent.dependent_ids) == {first.id, second.id}
+    queue.job_handle(first.id).cancel(remove_from_dependencies=True)  # a handle: deps read
+    assert parent.dependent_ids == [second.id]
+    second.cancel()
+    assert parent.dependent_ids == [second.id]
+    second.requeue()
+    queue.job_handle(second.id).cancel(remove_from_dependencies=True)
+    assert parent.dependent_ids == []
+
+
+def test_cancel_and_delete_on_a_callers_pipeline(queue, redis_conn):
+    job, other = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    with redis_conn.pipeline() as pipe:
+        job.cancel(pipeline=pipe)
+        other.delete(pipeline=pipe)
+        assert queue.job_ids == [job.id, other.id]  # nothing before the caller executes
+        pipe.execute()
+    assert job.get_status() == JobStatus.CANCELED and job.id in queue.canceled_job_registry
+    assert queue.job_ids == [] and not redis_conn.exists(other.key)
+
+
+def test_a_pipeline_is_refused_where_dependents_must_be_told(queue, redis_conn):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    with redis_conn.pipeline() as pipe:
+        with pytest.raises(ValueError, match="without pipeline="):
+            parent.cancel(pipeline=pipe)
+        with pytest.raises(ValueError, match="without pipeline="):
+            parent.delete(pipeline=pipe)
+        with pytest.raises(ValueError, match="without pipeline="):
+            child.cancel(pipeline=pipe, enqueue_dependents=True)
+    assert parent.get_status() == JobStatus.QUEUED and child.get_status() == JobStatus.DEFERRED
+
+
+def test_delete_can_delete_the_dependents_first(queue, redis_conn):
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = queue.enqueue(jobs.add, 2, 2, depends_on=parent)
+    kept = queue.enqueue(jobs.add, 3, 3, depends_on=parent)
+    kept_too = queue.enqueue(jobs.add, 4, 4, depends_on=parent)
+    parent.delete(delete_dependents=True)
+    assert not any(redis_conn.exists(j.key) for j in (parent, child, kept, kept_too))
+    assert queue.deferred_job_registry.count == 0 and queue.job_ids == []
+    lone = queue.enqueue(jobs.add, 5, 5)
+    other = queue.enqueue(jobs.add, 6, 6, depends_on=lone)
+    lone.delete()  # without: the child stays, deferred
+    assert other.get_status() == JobStatus.DEFERRED
+
+
+def test_register_dependency_finds_and_tells_the_parents(
+    queue, make_worker, redis_conn, key_prefix
+):
+    done = queue.enqueue(jobs.add, 2, 2)
+    make_worker([queue]).work(burst=True)
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = Job.create(
+        jobs.add,
+        args=(3, 3),
+        depends_on=[parent, done.id],
+        connection=redis_conn,
+        prefix=key_prefix,
+    )
+    child.register_dependency()
+    assert child.dependency_ids == [parent.id, done.id]
+    assert parent.dependent_ids == [child.id] and done.dependent_ids == []  # done: not waited for
+    assert not child.dependencies_are_met()
+    child.save()
+    fetched = Job.fetch(child.id, connection=redis_conn, prefix=key_prefix)
+    assert fetched.fetch_dependencies() == [parent, done]
+
+    later = Job.create(
+        jobs.add, args=(4, 4), depends_on=parent, connection=redis_conn, prefix=key_prefix
+    )
+    with redis_conn.pipeline() as pipe:
+        later.register_dependency(pipe)
+        assert parent.dependent_ids == [child.id]
+        pipe.execute()
+    assert set(parent.dependent_ids) == {child.id, later.id}
+    alone = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    alone.register_dependency()
+    assert alone.dependencies_are_met() and alone.fetch_dependencies() == []
+
+
+def test_enqueue_dependents_releases_them_by_the_parents_status(
+    make_queue, make_worker, redis_conn
+):
+    queue, other = make_queue("default"), make_queue("other")
+    parent = queue.enqueue(jobs.add, 1, 1)
+    child = other.enqueue(jobs.add, 2, 2, depends_on=parent)
+    lenient = queue.enqueue(jobs.add, 3, 3, depends_on=Dependency(parent, allow_failure=True))
+    assert queue.enqueue_dependents(parent) == {}  # not ended: nothing to release
+    parent.set_status(JobStatus.STOPPED)  # in memory only
+    assert queue.enqueue_dependents(parent, refresh_job_status=False) == {"default": [lenient.id]}
+    assert queue.enqueue_dependents(parent) == {}  # told already
+    assert child.get_status() == JobStatus.DEFERRED
+    parent.set_status(JobStatus.FINISHED)
+    assert queue.enqueue_dependents(parent, exclude_job_id=child.id, refresh_job_status=False) == {}
+    assert queue.enqueue_dependents(parent, refresh_job_status=False) == {"other": [child.id]}
+    assert child.get_status() == JobStatus.QUEUED and other.job_ids == [child.id]
+
+
+def test_rqs_private_dependency_ids_set_the_parents(queue, redis_conn, key_prefix):
+    parents = [queue.enqueue(jobs.add, i, i) for i in range(2)]
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    assert job._dependency_ids == []
+    job._dependency_ids = [p.id for p in parents]
+    job.register_dependency()
+    assert job.dependency_ids == [p.id for p in parents] and not job.dependencies_are_met()
+    with pytest.raises(ValueError):
+        job._dependency_ids = [42]

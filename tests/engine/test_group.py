@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from django_jobqueue.engine import (
@@ -155,3 +157,79 @@ def test_get_key_names_the_set_of_members_on_a_queue(group, queue, redis_conn, k
     key = Group.get_key(group.name, queue.name, prefix=key_prefix)
     assert key == group.key == group.key_for(queue.name)
     assert redis_conn.smembers(key) == {b"a"}
+
+
+def test_the_maintenance_lock_lets_one_caller_in_per_window(redis_conn, key_prefix):
+    ks = Group.create(redis_conn, prefix=key_prefix).keys
+    assert Group.acquire_maintenance_lock(redis_conn, 30, prefix=key_prefix)
+    assert not Group.acquire_maintenance_lock(redis_conn, 30, prefix=key_prefix)
+    assert redis_conn.ttl(ks.group_cleaning) == 30
+    redis_conn.delete(ks.group_cleaning)
+    assert Group.acquire_maintenance_lock(redis_conn, 0, prefix=key_prefix)
+    assert redis_conn.pttl(ks.group_cleaning) in (-2, 0, 1)  # one millisecond: maybe gone already
+    assert Group.REDIS_GROUP_CLEANING_KEY == Group.create(redis_conn).keys.group_cleaning
+    assert Group.REDIS_GROUP_KEY == Group.create(redis_conn).keys.groups
+
+
+@pytest.mark.parametrize("interval, ttl", [(30, 29), (30.0, 29), (0, 1), (1, 1)])
+def test_a_worker_sweeps_the_groups_under_a_lock_shorter_than_its_interval(
+    make_worker, queue, redis_conn, key_prefix, interval, ttl
+):
+    worker = make_worker([queue], maintenance_interval=interval)
+    worker.clean_group_registries()
+    assert redis_conn.ttl(Group.create(redis_conn, prefix=key_prefix).keys.group_cleaning) == ttl
+
+
+def test_a_worker_forgets_empty_groups_once_per_window(
+    group, queue, make_worker, redis_conn, key_prefix
+):
+    def emptied():
+        made = Group.create(redis_conn, prefix=key_prefix)
+        (job,) = made.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2))])
+        redis_conn.delete(job.key)  # expired, its member left behind
+        return made
+
+    worker = make_worker([queue], maintenance_interval=30)
+    first = emptied()
+    worker.clean_group_registries()
+    assert not redis_conn.sismember(first.keys.groups, first.name)
+    assert not redis_conn.exists(first.key_for(queue.name))
+    second = emptied()
+    worker.clean_group_registries()  # the lock is still held
+    assert redis_conn.sismember(second.keys.groups, second.name)
+    redis_conn.delete(second.keys.group_cleaning)
+    worker.clean_group_registries()
+    assert not redis_conn.sismember(second.keys.groups, second.name)
+
+
+def test_a_maintenance_round_forgets_expired_members_and_empty_groups(
+    queue, make_worker, redis_conn, key_prefix
+):
+    emptied = Group.create(redis_conn, prefix=key_prefix)
+    emptied.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), result_ttl=0)])
+    kept = Group.create(redis_conn, prefix=key_prefix)
+    kept.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), result_ttl=0), *_calls("k")])
+    worker = make_worker([queue])
+    worker.work(burst=True, max_jobs=2)  # "k" stays queued
+    redis_conn.delete(kept.keys.group_cleaning)
+    worker.run_maintenance_tasks()
+    assert redis_conn.smembers(kept.key_for(queue.name)) == {b"k"}
+    with pytest.raises(NoSuchGroupError):
+        Group.fetch(emptied.name, redis_conn, prefix=key_prefix)
+    assert redis_conn.smembers(kept.keys.groups) == {kept.name.encode()}
+
+
+def test_a_workers_own_rounds_sweep_the_groups_at_most_every_sweep_interval(
+    queue, make_worker, redis_conn, key_prefix, monkeypatch
+):
+    emptied = Group.create(redis_conn, prefix=key_prefix)
+    (job,) = emptied.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2))])
+    redis_conn.delete(job.key)
+    worker = make_worker([queue], maintenance_interval=1)
+    worker.clean_registries()  # the 30-second sweep is not due yet
+    assert redis_conn.sismember(emptied.keys.groups, emptied.name)
+    later = time.monotonic() + 3600
+    monkeypatch.setattr(time, "monotonic", lambda: later)
+    worker.clean_registries()
+    assert not redis_conn.sismember(emptied.keys.groups, emptied.name)
+    assert redis_conn.ttl(emptied.keys.group_cleaning) == 29  # not the 1 s of the interval

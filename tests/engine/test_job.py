@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import pickle
 import re
 import time
 
 import pytest
 
 from django_jobqueue.engine import (
+    DeserializationError,
     DuplicateJobError,
     InvalidJobOperation,
     Job,
@@ -103,7 +105,7 @@ def test_attributes_of_a_queued_job(queue, redis_conn, key_prefix):
         assert j.origin == "default"
         assert j.timeout == 180
         assert j.result_ttl is None  # the worker's default (500 s) applies
-        assert j.failure_ttl == 365 * 24 * 3600
+        assert j.failure_ttl is None  # the default (a year) applies, as in RQ
         assert j.ttl is None
         assert j.meta == {}
         assert j.started_at is None
@@ -316,7 +318,9 @@ def test_result_ttl_zero_keeps_nothing(queue, make_worker, redis_conn, key_prefi
     worker.work(burst=True)
     assert worker.successful_job_count == 1
     assert not redis_conn.exists(job.key)
-    assert job.get_status() is None
+    with pytest.raises(InvalidJobOperation):  # gone, as in RQ
+        job.get_status()
+    assert job.get_status(refresh=False) is None and not job.is_finished
     assert job.id not in queue.finished_job_registry
     assert queue.finished_job_registry.count == 0
     with pytest.raises(NoSuchJobError):
@@ -440,7 +444,8 @@ def test_delete(queue, make_worker, redis_conn):
     queued.delete()
     assert not redis_conn.exists(queued.key)
     assert queue.job_ids == []
-    assert queued.get_status() is None
+    with pytest.raises(InvalidJobOperation):
+        queued.get_status()
 
     failed = queue.enqueue(jobs.fail)
     make_worker([queue]).work(burst=True)
@@ -486,9 +491,10 @@ def test_retry_validation():
     for bad in ({"max": 0}, {"max": True}, {"max": 1, "interval": -1}, {"max": 1, "interval": []}):
         with pytest.raises(ValueError):
             Retry(**bad)
-    assert Retry.delay([1, 5], 3, 3) == 1
-    assert Retry.delay([1, 5], 3, 2) == 5
-    assert Retry.delay([1, 5], 3, 1) == 5
+    # As RQ counts: waits from the end of the list by the retries left, the first repeating.
+    assert [Retry.delay([1, 5], left) for left in (3, 2, 1)] == [1, 1, 5]
+    assert [Retry.delay([1, 2, 3], left) for left in (3, 2, 1)] == [1, 2, 3]
+    assert (Retry.delay([], 2), Retry.delay(None, 1)) == (0, 0)
     # RQ's names: the repr, get_interval (the last interval repeats), the keyword.
     assert repr(Retry(max=1)) == "Retry(max=1, interval=0, enqueue_at_front=False)"
     assert repr(Retry(2, [1, 2], True)) == "Retry(max=2, interval=[1, 2], enqueue_at_front=True)"
@@ -731,3 +737,188 @@ def test_last_heartbeat_is_the_running_workers_and_none_otherwise(queue, make_wo
     make_worker([queue]).work(burst=True)
     assert abs(job.latest_result().return_value - time.time()) < 5
     assert job.last_heartbeat is None  # finished
+
+
+# -- RQ's Job API: created jobs, data, meta, status ----------------------------
+
+
+def test_a_job_not_enqueued_has_no_origin_until_saved_or_enqueued(redis_conn, key_prefix):
+    job = Job.create(jobs.add, args=(1, 2), connection=redis_conn, prefix=key_prefix)
+    assert job.origin == "" and job.created_at is not None and job.enqueued_at is None
+    assert str(job) == f"<Job {job.id}: tests.engine.jobs.add(1, 2)>"
+    job.save()  # kept under the default queue until a queue places it
+    assert job.origin == "default"
+    assert _fetch(job.id, redis_conn, key_prefix) == job
+
+    other = Job.create(jobs.add, args=(3, 4), connection=redis_conn, prefix=key_prefix)
+    Queue("other", connection=redis_conn, prefix=key_prefix).enqueue_job(other)
+    assert other.origin == "other" and other.get_status() == JobStatus.QUEUED
+
+
+def test_an_empty_job_has_no_call(redis_conn):
+    job = Job("empty-job", connection=redis_conn)
+    assert job.created_at is not None and job.origin == ""
+    for attr in ("func", "instance", "args", "kwargs", "data"):
+        with pytest.raises(DeserializationError):
+            getattr(job, attr)
+    with pytest.raises(ValueError, match="no function"):
+        job.save()
+
+
+def test_create_refuses_what_is_not_callable(redis_conn):
+    with pytest.raises(TypeError, match="not callable"):
+        Job.create(42, connection=redis_conn)
+
+
+def test_data_is_the_call_as_rq_serializes_it(redis_conn, key_prefix):
+    job = Job("by-hand", connection=redis_conn)
+    job.func_name = "tests.engine.jobs.add"
+    assert pickle.loads(job.data) == ("tests.engine.jobs.add", None, (), {})
+
+    job.data = pickle.dumps(("tests.engine.jobs.echo", None, (1, 2), {"x": 3}))
+    assert (job.func_name, job.instance, job.args, job.kwargs) == (
+        "tests.engine.jobs.echo",
+        None,
+        (1, 2),
+        {"x": 3},
+    )
+    stored = Job.create(jobs.add, args=(5, 6), connection=redis_conn, prefix=key_prefix)
+    stored.save()
+    fetched = _fetch(stored.id, redis_conn, key_prefix)
+    assert pickle.loads(fetched.data) == ("tests.engine.jobs.add", None, (5, 6), {})
+    assert fetched.data == stored.data
+
+
+def test_data_of_a_signed_job_is_verified_then_signed_anew(redis_conn, key_prefix):
+    from django_jobqueue.engine import payloads
+
+    payloads.configure("test-signing-key")
+    job = Job.create(jobs.add, args=(1, 2), connection=redis_conn, prefix=key_prefix)
+    assert pickle.loads(job.data) == ("tests.engine.jobs.add", None, (1, 2), {})
+    job.data = pickle.dumps(("tests.engine.jobs.add", None, (3, 4), {}))
+    queue = Queue(connection=redis_conn, prefix=key_prefix)
+    queue.enqueue_job(job)
+    assert _fetch(job.id, redis_conn, key_prefix).args == (3, 4)  # the new call verifies
+
+
+def test_unreadable_meta_is_kept_as_it_was_until_changed(redis_conn, key_prefix, queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    unreadable = b"cno_such_module_here\nOwner\n."  # a pickle naming a class not importable here
+    redis_conn.hset(job.key, "meta", unreadable)
+    job.refresh()
+    assert job.meta == {"unserialized": unreadable}
+    assert job.get_meta() == {"unserialized": unreadable}
+    job.save()
+    job.save_meta()
+    assert redis_conn.hget(job.key, "meta") == unreadable
+    job.meta["seen"] = True
+    job.save_meta()
+    assert pickle.loads(redis_conn.hget(job.key, "meta")) == {
+        "unserialized": unreadable,
+        "seen": True,
+    }
+
+
+def test_get_status_raises_once_the_job_is_gone(queue, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1)
+    assert job.get_status() == JobStatus.QUEUED and job.is_queued
+    redis_conn.delete(job.key)
+    with pytest.raises(InvalidJobOperation, match="not in Redis"):
+        job.get_status()
+    assert not job.is_queued and job.get_status(refresh=False) is None
+
+
+def test_failure_ttl_is_none_unless_given(redis_conn, key_prefix):
+    plain = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    kept = Job.create(
+        jobs.add, args=(1, 1), failure_ttl=15, connection=redis_conn, prefix=key_prefix
+    )
+    plain.save()
+    kept.save()
+    assert _fetch(plain.id, redis_conn, key_prefix).failure_ttl is None
+    assert _fetch(kept.id, redis_conn, key_prefix).failure_ttl == 15
+
+
+def test_cancel_of_a_canceled_job_says_so(queue):
+    job = queue.enqueue(jobs.add, 1, 1, job_id="twice")
+    job.cancel()
+    with pytest.raises(InvalidJobOperation, match="Cannot cancel already canceled job: twice"):
+        job.cancel()
+
+
+def test_prepare_for_execution_marks_the_job_started(queue, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1)
+    with redis_conn.pipeline() as pipe:
+        job.prepare_for_execution("someone", pipe)
+        assert job.get_status() == JobStatus.QUEUED  # not before the caller executes
+        pipe.execute()
+    job.refresh()
+    assert job.get_status() == JobStatus.STARTED and job.worker_name == "someone"
+    assert job.started_at is not None and job.last_heartbeat is not None
+    assert queue.job_ids == [] and job.id in queue.started_job_registry
+
+
+def test_should_enqueue_at_front(redis_conn):
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn)
+    assert not job.should_enqueue_at_front()
+    job.enqueue_at_front = True
+    assert job.should_enqueue_at_front()
+    job.enqueue_at_front, job.enqueue_at_front_on_retry = False, True
+    assert not job.should_enqueue_at_front()  # it never ran: not a retry
+    job.ended_at = datetime.datetime.now(UTC)
+    assert job.should_enqueue_at_front()
+
+
+def test_to_dict_is_the_job_field_by_field(queue, make_worker, redis_conn, key_prefix):
+    job = queue.enqueue(jobs.add, 1, 2, meta={"a": 1}, description="adding")
+    before = job.to_dict()
+    assert before["func"] == "tests.engine.jobs.add" and before["desc"] == "adding"
+    assert before["status"] == "queued" and before["origin"] == "default"
+    assert "meta" in before and "meta" not in job.to_dict(include_meta=False)
+    job.meta["b"] = 2
+    job.save_meta()
+    after = _fetch(job.id, redis_conn, key_prefix).to_dict()
+    assert pickle.loads(after.pop("meta")) == {"a": 1, "b": 2}
+    before.pop("meta")
+    assert after == before
+    make_worker([queue]).work(burst=True)
+    job.refresh()
+    assert pickle.loads(job.to_dict()["result"]) == 3
+    assert "result" not in job.to_dict(include_result=False)
+
+
+def test_a_saved_job_never_enqueued_can_be_canceled(redis_conn, key_prefix):
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    with pytest.raises(InvalidJobOperation, match="not in Redis"):
+        job.get_status()  # not saved yet
+    job.save()
+    job.cancel()
+    assert job.get_status() == JobStatus.CANCELED
+    assert job.id in Queue(connection=redis_conn, prefix=key_prefix).canceled_job_registry
+
+
+def test_cleanup_keeps_an_ended_job_for_a_while(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1, result_ttl=-1)
+    with pytest.raises(InvalidJobOperation, match="only a job that ended"):
+        job.cleanup(100)  # still queued
+    make_worker([queue]).work(burst=True)
+    job.cleanup(100)
+    assert 0 < redis_conn.ttl(job.key) <= 100
+    due = redis_conn.zscore(queue.finished_job_registry.key, job.id)
+    assert 0 < due - time.time() <= 100
+    job.cleanup(-1)
+    assert redis_conn.ttl(job.key) == -1
+    with redis_conn.pipeline() as pipe:
+        job.cleanup(50, pipe)
+        pipe.execute()
+    assert 0 < redis_conn.ttl(job.key) <= 50
+    job.cleanup()  # None: nothing
+    job.cleanup(0)
+    assert not redis_conn.exists(job.key) and job.id not in queue.finished_job_registry
+
+
+def test_cleanup_of_a_saved_job_never_enqueued_expires_its_hash(redis_conn, key_prefix):
+    job = Job.create(jobs.add, args=(1, 1), connection=redis_conn, prefix=key_prefix)
+    job.save()
+    job.cleanup(100)
+    assert 0 < redis_conn.ttl(job.key) <= 100

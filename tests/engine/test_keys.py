@@ -65,12 +65,18 @@ def test_invalid_queue_names(name):
         validate_queue_name(name)
 
 
-@pytest.mark.parametrize(
-    "job_id", ["", "has space", "x" * 201, "{tag}", None, "abc\n", "a/b", "\nabc"]
-)
+@pytest.mark.parametrize("job_id", ["", "has space", "x" * 201, "{tag}", "abc\n", "a/b", "\nabc"])
 def test_invalid_job_ids(job_id):
     with pytest.raises(ValueError, match="Invalid job id"):
         validate_job_id(job_id)
+
+
+@pytest.mark.parametrize("job_id", [None, 1234, b"abc"])
+def test_a_job_id_that_is_not_a_string_is_a_type_error(job_id, queue):
+    with pytest.raises(TypeError, match="A job id is a string"):
+        validate_job_id(job_id)
+    with pytest.raises(TypeError):
+        queue.enqueue(jobs.add, 1, 2, job_id=job_id or 1)
 
 
 def test_a_trailing_newline_is_refused_by_queues_enqueue_and_fetch(make_queue, redis_conn):

@@ -21,7 +21,7 @@ from django_jobqueue.engine import (
     SimpleWorker,
     hooks,
 )
-from django_jobqueue.engine.job import DEFAULT_FAILURE_TTL, DEFAULT_TIMEOUT
+from django_jobqueue.engine.job import DEFAULT_TIMEOUT
 
 from . import jobs
 
@@ -230,7 +230,7 @@ def test_enqueue_call_defaults(queue, make_worker):
     assert job.kwargs == {"a": 1}
     assert job.timeout == DEFAULT_TIMEOUT
     assert job.result_ttl is None  # the worker default (DEFAULT_RESULT_TTL) applies
-    assert job.failure_ttl == DEFAULT_FAILURE_TTL
+    assert job.failure_ttl is None  # DEFAULT_FAILURE_TTL applies, as in RQ
     assert job.ttl is None
     make_worker([queue]).work(burst=True)
     assert job.result == {"args": [], "kwargs": {"a": 1}}
@@ -285,12 +285,13 @@ def test_a_reused_job_id_never_replaces_a_deferred_or_running_job(queue, redis_c
     assert queue.fetch_job("waits").args == (2, 2) and queue.fetch_job("runs").args == (4, 4)
 
 
-def test_enqueue_at_reads_a_naive_datetime_as_utc_as_rq_does(queue, redis_conn):
-    from datetime import UTC, datetime
+def test_enqueue_at_reads_a_naive_datetime_as_local_time_as_rq_does(queue, redis_conn):
+    from datetime import datetime
 
-    job = queue.enqueue_at(datetime(2030, 10, 10, 8, 0), jobs.add, 1, 1)
+    naive = datetime(2030, 10, 10, 8, 0)
+    job = queue.enqueue_at(naive, jobs.add, 1, 1)
     due = redis_conn.zscore(queue.scheduled_job_registry.key, job.id)
-    assert due == datetime(2030, 10, 10, 8, 0, tzinfo=UTC).timestamp()
+    assert due == naive.astimezone().timestamp()  # the offset in effect on that date
 
 
 # -- contents ------------------------------------------------------------------
@@ -598,7 +599,7 @@ def test_serialization_errors_are_type_errors_and_enqueue_errors_value_errors():
 
 
 def test_non_callable_is_refused(queue, prefixed_keys):
-    with pytest.raises(EnqueueError):
+    with pytest.raises(TypeError):  # as in RQ
         queue.enqueue(42)
     assert prefixed_keys() == []
 
@@ -653,10 +654,10 @@ def test_enqueue_many_refuses_an_id_given_twice_before_sending_anything(queue, r
 
 def test_enqueue_data_shows_its_options_as_rq_does():
     data = Queue.prepare_data(jobs.add, (1, 1), job_id="x", on_success=jobs.on_success_callback)
-    assert (data.job_id, data.at_front, data.on_success.func) == (
+    assert (data.job_id, data.at_front, data.on_success) == (
         "x",
         False,
-        jobs.on_success_callback,
+        jobs.on_success_callback,  # as given, as in RQ
     )
     with pytest.raises(AttributeError):
         data.no_such_option
@@ -886,3 +887,189 @@ def test_enqueue_many_on_a_one_connection_blocking_pool_never_waits_on_itself(
         assert made[4].get_status() == JobStatus.DEFERRED
     finally:
         client.close()
+
+
+# -- RQ's lower-level queue API ---------------------------------------------------
+
+
+def test_result_ttl_is_rqs_name_of_the_default_result_ttl(make_queue):
+    assert make_queue("a", result_ttl=-1).default_result_ttl == -1
+    assert make_queue("b", result_ttl=0).enqueue(jobs.echo, 1).result_ttl == 0
+    assert make_queue("c", default_result_ttl=5, result_ttl=9).default_result_ttl == 5
+
+
+def test_from_queue_key(queue, redis_conn, key_prefix):
+    assert Queue.from_queue_key(queue.key, redis_conn, prefix=key_prefix) == queue
+    # RQ's form of the key, for code that builds it from the namespace prefix.
+    rq_form = Queue.from_queue_key(Queue.redis_queue_namespace_prefix + "low", redis_conn)
+    assert rq_form.name == "low"
+    with pytest.raises(ValueError, match="not a queue key"):
+        Queue.from_queue_key("some:weird:prefix:default", redis_conn, prefix=key_prefix)
+
+
+def test_compact_drops_ids_whose_job_is_gone(queue, redis_conn):
+    alive = [queue.enqueue(jobs.echo, n) for n in range(3)]
+    high = queue.enqueue(jobs.echo, "high", priority=5)
+    redis_conn.lpush(queue.key, "ghost-1")
+    redis_conn.rpush(queue.key, "ghost-2")
+    redis_conn.delete(alive[1].key)
+    redis_conn.delete(high.key)
+    assert queue.count == 6
+    assert queue.compact(batch=2) == 4
+    assert queue.job_ids == [alive[0].id, alive[2].id]  # the order of the others kept
+
+
+def test_push_job_id_enqueues_a_saved_job(queue):
+    job = queue.create_job(jobs.echo, [1])
+    job.save()
+    assert job.get_status() == JobStatus.CREATED
+    queue.push_job_id(job.id)
+    assert job.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [job.id]
+    assert queue in Queue.all(queue.connection, prefix=queue.keys.prefix)
+    queue.push_job_id(job.id)  # already there: left where it is
+    front = queue.create_job(jobs.echo, [2])
+    front.save()
+    queue.push_job_id(front.id, at_front=True)
+    assert queue.job_ids == [front.id, job.id]
+
+
+def test_push_job_id_refuses_a_job_that_is_elsewhere(queue):
+    job = queue.enqueue_in(60, jobs.echo, 1)
+    with pytest.raises(InvalidJobOperation, match="scheduled"):
+        queue.push_job_id(job.id)
+    assert queue.job_ids == []
+
+
+def test_push_job_id_in_a_pipeline(queue, redis_conn):
+    job = queue.create_job(jobs.echo, [1])
+    job.save()
+    with redis_conn.pipeline() as pipe:
+        queue.push_job_id(job.id, pipeline=pipe)
+        assert queue.job_ids == []
+        pipe.execute()
+    assert queue.job_ids == [job.id]
+
+
+def test_pop_job_id_cancels_the_head_job(queue, redis_conn):
+    queue.push_job_id("gone")  # no hash: the id is just taken out
+    first = queue.enqueue(jobs.echo, 1)
+    second = queue.enqueue(jobs.echo, 2)
+    assert queue.pop_job_id() == "gone"
+    assert queue.pop_job_id() == first.id
+    assert first.get_status() == JobStatus.CANCELED  # never in no place
+    assert queue.job_ids == [second.id]
+    assert queue.pop_job_id() == second.id
+    assert queue.pop_job_id() is None
+
+
+def test_dequeue_any_takes_in_queue_order_and_marks_started(make_queue, redis_conn):
+    foo, bar = make_queue("foo"), make_queue("bar")
+    with pytest.raises(ValueError):
+        Queue.dequeue_any([foo, bar], timeout=0, connection=redis_conn)
+    assert Queue.dequeue_any([foo, bar], timeout=None, connection=redis_conn) is None
+    bar.enqueue(jobs.echo, "for bar")
+    foo.enqueue(jobs.echo, "for foo")
+    job, queue = Queue.dequeue_any([foo, bar], None, connection=redis_conn)
+    assert (queue, job.args, job.origin) == (foo, ("for foo",), "foo")
+    assert job.get_status() == JobStatus.STARTED
+    assert job.id in foo.started_job_registry
+    assert job.worker_name == "dequeue_any"
+    job, queue = Queue.dequeue_any([foo, bar], None, worker_name="mine")
+    assert (queue, job.args, job.worker_name) == (bar, ("for bar",), "mine")
+
+
+def test_dequeue_any_passes_over_missing_jobs_and_waits(make_queue):
+    from django_jobqueue.engine import DequeueTimeout
+
+    low = make_queue("low")
+    low.push_job_id("49f205ab-8ea3-47dd-a1b5-bfa186870fc8")
+    assert low.count == 1
+    assert Queue.dequeue_any([make_queue("default"), low], None) is None
+    assert low.count == 0
+    began = time.monotonic()
+    with pytest.raises(DequeueTimeout):
+        Queue.dequeue_any([low], timeout=0.3)
+    assert time.monotonic() - began >= 0.3
+    threading.Timer(0.2, low.enqueue, (jobs.echo, 1)).start()
+    job, queue = Queue.dequeue_any([low], timeout=5)
+    assert (job.args, queue) == ((1,), low)
+
+
+def test_enqueue_dependents_releases_the_children_of_an_ended_job(
+    make_queue, make_worker, redis_conn
+):
+    q, other = make_queue("q"), make_queue("other")
+    parent = q.enqueue(jobs.echo, "parent")
+    child_1 = q.enqueue(jobs.echo, 1, depends_on=parent)
+    child_2 = other.enqueue(jobs.echo, 2, depends_on=parent)
+    assert q.enqueue_dependents(parent) == {}  # not ended: nothing released
+    assert child_1.get_status() == JobStatus.DEFERRED
+    parent.set_status(JobStatus.FINISHED)  # as code that ends jobs itself would say
+    released = q.enqueue_dependents(parent, exclude_job_id=child_2.id)
+    assert released == {"q": [child_1.id]}
+    assert child_1.get_status() == JobStatus.QUEUED
+    assert child_2.get_status() == JobStatus.DEFERRED
+    assert q.enqueue_dependents(parent) == {"other": [child_2.id]}
+    assert other.job_ids == [child_2.id]
+
+
+def test_synchronous_queue_sets_ended_at(make_queue):
+    job = make_queue("inline", is_async=False).enqueue(jobs.echo, 1)
+    assert job.get_status(refresh=False) == JobStatus.FINISHED
+    assert job.ended_at is not None and job.ended_at >= job.started_at
+
+
+def test_enqueue_on_a_pipeline_that_watches_keys(queue, redis_conn, key_prefix):
+    """The job is written by the caller's execute(), in its transaction, as in RQ."""
+    watched = f"{key_prefix}watched"
+    with redis_conn.pipeline() as pipe:
+        pipe.watch(watched)
+        job = queue.enqueue_call(jobs.echo, (1,), pipeline=pipe)
+        assert queue.job_ids == []
+        pipe.set(watched, "v")
+        pipe.execute()
+    assert queue.job_ids == [job.id]
+    saved = queue.create_job(jobs.echo, [2])
+    saved.save()
+    with redis_conn.pipeline() as pipe:
+        pipe.watch(watched)
+        queue.push_job_id(saved.id, pipeline=pipe)
+        assert queue.job_ids == [job.id]
+        pipe.execute()
+    assert queue.job_ids == [job.id, saved.id]
+
+
+def test_enqueue_at_and_in_on_a_pipeline(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta
+
+    when = datetime.now(UTC) + timedelta(hours=1)
+    with redis_conn.pipeline() as pipe:
+        at = queue.enqueue_at(when, jobs.echo, 1, pipeline=pipe)
+        later = queue.enqueue_in(timedelta(hours=2), jobs.echo, 2, pipeline=pipe)
+        assert not redis_conn.exists(at.key)
+        pipe.execute()
+    registry = queue.scheduled_job_registry
+    assert at.args == (1,) and at.id in registry and later.id in registry
+    assert registry.get_expiration_time(at) == registry.get_scheduled_time(at.id)
+    assert abs(registry.get_expiration_time(at.id).timestamp() - when.timestamp()) < 0.01
+    assert registry.get_expiration_time("not-there") is None
+    pipe = redis_conn.pipeline()
+    dropped = queue.enqueue_at(when, jobs.echo, 3, pipeline=pipe)
+    pipe.reset()  # discarded: nothing written
+    assert not redis_conn.exists(dropped.key) and len(registry) == 2
+
+
+def test_queue_accepts_rqs_other_keywords_and_maintenance_lock(make_queue, redis_conn):
+    from django_jobqueue.engine.utils import get_version
+
+    marker = object()
+    queue = make_queue("q", death_penalty_class=marker)
+    assert queue.death_penalty_class is marker
+    assert queue.get_redis_server_version() == get_version(redis_conn) >= (6,)
+    assert queue.registry_cleaning_key.startswith(queue.keys.tag("q"))
+    assert queue.acquire_maintenance_lock() is True
+    assert make_queue("q").acquire_maintenance_lock() is False  # held
+    assert 890 < redis_conn.ttl(queue.registry_cleaning_key) <= 899
+    queue.release_maintenance_lock()
+    assert make_queue("q").acquire_maintenance_lock() is True

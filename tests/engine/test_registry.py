@@ -7,17 +7,23 @@ import time
 import pytest
 
 from django_jobqueue.engine import (
+    AbandonedJobError,
     CanceledJobRegistry,
     DeferredJobRegistry,
     FailedJobRegistry,
     FinishedJobRegistry,
+    InvalidJobOperation,
     Job,
     JobStatus,
+    JSONSerializer,
     NoSuchJobError,
+    Queue,
     Retry,
     ScheduledJobRegistry,
     StartedJobRegistry,
 )
+from django_jobqueue.engine.registry import BaseRegistry, clean_registries
+from django_jobqueue.engine.vocabulary import DEFAULT_FAILURE_TTL
 
 from . import jobs
 
@@ -168,10 +174,16 @@ def test_expired_entries_are_not_listed_and_are_cleaned_up(queue, make_worker, r
     assert registry.count == 1
     # As if the entry's time had come: its score is its expiry time.
     redis_conn.zadd(registry.key, {job.id: time.time() - 1})
-    assert registry.count == 0
-    assert registry.get_job_ids() == []
+    # Read without a cleanup: never listed, still stored.
+    assert registry.get_job_count(cleanup=False) == 0
+    assert registry.get_job_ids(cleanup=False) == []
     assert job.id not in registry
+    assert registry.get_expired_job_ids() == [job.id]
     assert registry.cleanup() == 1
+    assert redis_conn.zcard(registry.key) == 0
+    # count and get_job_ids clean up first, as RQ's do.
+    redis_conn.zadd(registry.key, {job.id: time.time() - 1})
+    assert registry.count == 0
     assert redis_conn.zcard(registry.key) == 0
 
 
@@ -246,9 +258,29 @@ def test_abandoned_job_with_retries_left_is_retried(queue, make_worker):
 def test_registries_not_expiring_keep_old_scores(cls, redis_conn, key_prefix):
     registry = cls("default", connection=redis_conn, prefix=key_prefix)
     redis_conn.zadd(registry.key, {"old": 1.0})
+    assert registry.get_job_count(cleanup=False) == 1
+    assert registry.get_job_ids(cleanup=False) == ["old"]
+    assert "old" in registry
+
+
+@pytest.mark.parametrize("cls", [DeferredJobRegistry, ScheduledJobRegistry])
+def test_cleanup_leaves_waiting_registries_alone(cls, redis_conn, key_prefix):
+    registry = cls("default", connection=redis_conn, prefix=key_prefix)
+    redis_conn.zadd(registry.key, {"old": 1.0})
     assert registry.count == 1
     assert registry.get_job_ids() == ["old"]
-    assert "old" in registry
+    assert registry.cleanup() == 0
+
+
+def test_started_registry_count_fails_abandoned_jobs_first(queue, make_worker, redis_conn):
+    running = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).dequeue()
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {"gone": 1.0})  # an entry whose job vanished
+    assert registry.get_job_count(cleanup=False) == 2
+    assert registry.get_job_ids(cleanup=False) == ["gone", running.id]
+    assert registry.count == 1
+    assert registry.get_job_ids() == [running.id]
 
 
 def test_pages_read_a_registry_newest_first_a_slice_at_a_time(queue, make_worker):
@@ -281,3 +313,328 @@ def test_waiting_pages_read_the_queue_newest_first(queue):
     assert pages.count == 4
     assert [pages.read(i, i + 1)[0] for i in range(4)] == ["last", "b", "a", "first"]
     assert pages.read(1, 3) == ["b", "a"] and pages.read(0, 10) == ["last", "b", "a", "first"]
+
+
+# -- RQ's registry API: add, remove, get_queue, job_class, clean_registries ----
+
+
+def test_base_registry_is_a_plain_sorted_set_of_the_queue(queue, redis_conn, key_prefix):
+    registry = BaseRegistry(queue=queue)
+    assert registry.key == f"{key_prefix}{{default}}:registry"
+    job = queue.enqueue(jobs.add, 1, 1)
+    assert job not in registry
+    before = time.time()
+    assert registry.add(job, 100) == 1
+    assert job in registry and job.id in registry
+    assert before + 99 < redis_conn.zscore(registry.key, job.id) < time.time() + 101
+    expires = registry.get_expiration_time(job)
+    assert 99 < expires.timestamp() - before < 101
+    # Only the entry is written: the job is still queued, in its queue.
+    assert job.get_status() == JobStatus.QUEUED
+    assert queue.job_ids == [job.id]
+    assert registry.add(job, -1) == 0  # an update; -1 keeps it until removed
+    assert redis_conn.zscore(registry.key, job.id) == float("inf")
+    assert registry.get_expiration_time(job) is None
+    # Nothing cleans a plain registry: an expired entry is still listed and counted.
+    redis_conn.zadd(registry.key, {"old": 1.0})
+    assert registry.count == 2 and len(registry) == 2
+    assert registry.get_job_ids() == ["old", job.id]
+    assert registry.get_expired_job_ids() == ["old"]
+    assert registry.remove("old") == 1
+    assert registry.remove(job) == 1
+    assert registry.remove(job) == 0
+    assert redis_conn.exists(job.key)
+
+
+def test_add_with_xx_only_updates_an_entry(queue, redis_conn):
+    registry = BaseRegistry(queue=queue)
+    job = queue.enqueue(jobs.add, 1, 1)
+    assert registry.add(job, 10, xx=True) == 0
+    assert job not in registry
+    registry.add(job, 10)
+    registry.add(job, -1, xx=True)
+    assert redis_conn.zscore(registry.key, job.id) == float("inf")
+
+
+def test_add_and_remove_on_a_pipeline(queue, redis_conn):
+    registry = queue.finished_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    with redis_conn.pipeline() as pipe:
+        registry.add(job, 100, pipeline=pipe)
+        assert job not in registry  # queued, not sent
+        pipe.execute()
+    assert job in registry
+    with redis_conn.pipeline() as pipe:
+        registry.remove(job.id, pipeline=pipe)
+        assert job in registry
+        pipe.execute()
+    assert job not in registry
+    assert redis_conn.exists(job.key)
+
+
+def test_remove_with_delete_job_deletes_it(queue, redis_conn):
+    registry = queue.failed_job_registry
+    by_id, by_job = queue.enqueue(jobs.add, 1, 1), queue.enqueue(jobs.add, 2, 2)
+    for job in (by_id, by_job):
+        registry.add(job, 100)
+    registry.remove(by_id.id, delete_job=True)
+    registry.remove(by_job, delete_job=True)
+    assert registry.get_job_ids() == []
+    assert not redis_conn.exists(by_id.key) and not redis_conn.exists(by_job.key)
+
+
+def test_add_moves_a_job_to_the_registry(queue, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1)
+    registry = queue.finished_job_registry
+    registry.add(job, 100)
+    assert job.get_status() == JobStatus.FINISHED
+    assert queue.job_ids == []  # out of its queue: never in two places
+    assert 90 < redis_conn.ttl(job.key) <= 100  # the hash expires with the entry
+    queue.deferred_job_registry.add(job)
+    assert job.get_status() == JobStatus.DEFERRED
+    assert job not in registry
+    assert redis_conn.ttl(job.key) > 90  # a waiting registry leaves the expiry alone
+    queue.canceled_job_registry.add(job, -1)
+    assert job.get_status() == JobStatus.CANCELED
+    assert job not in queue.deferred_job_registry
+    assert redis_conn.ttl(job.key) == -1  # kept for ever, as the entry
+
+
+def test_add_takes_a_job_out_of_the_priority_set(queue):
+    job = queue.enqueue_call(jobs.add, args=(1, 1), priority=5)
+    assert queue.job_ids == [job.id]
+    queue.scheduled_job_registry.add(job, 60)
+    assert queue.job_ids == []
+    assert job.get_status() == JobStatus.SCHEDULED
+    due = queue.scheduled_job_registry.get_scheduled_time(job)
+    assert 55 < due.timestamp() - time.time() <= 60
+
+
+def test_deferred_add_scores_now_and_ignores_ttl(queue, redis_conn):
+    registry = queue.deferred_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    registry.add(job, ttl=500)
+    assert abs(redis_conn.zscore(registry.key, job.id) - time.time()) < 2
+    assert registry.count == 1
+    assert registry.cleanup() == 0
+    assert registry.count == 1
+
+
+def test_add_of_an_id_without_a_job_records_the_id(queue, redis_conn):
+    registry = queue.deferred_job_registry
+    assert registry.add(Job(connection=redis_conn, prefix=queue.keys.prefix)) == 1
+    assert registry.count == 1
+    assert not redis_conn.keys(f"{queue.keys.job_prefix(queue.name)}*")
+
+
+def test_failed_add_keeps_the_job_a_year_by_default_and_stores_the_text(queue, redis_conn):
+    registry = queue.failed_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    before = time.time()
+    registry.add(job, exc_string="Traceback: it broke")
+    score = redis_conn.zscore(registry.key, job.id)
+    assert before + DEFAULT_FAILURE_TTL - 2 < score < time.time() + DEFAULT_FAILURE_TTL + 2
+    assert DEFAULT_FAILURE_TTL - 2 < redis_conn.ttl(job.key) <= DEFAULT_FAILURE_TTL
+    assert job.get_status() == JobStatus.FAILED
+    assert job.exc_info == "Traceback: it broke"
+    registry.add(job, ttl=5)
+    assert 0 < redis_conn.ttl(job.key) <= 5
+    # A failed job added this way is requeued as any other.
+    registry.requeue(job)
+    assert job.is_queued and job not in registry
+
+
+def test_add_refuses_a_running_job(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).dequeue()
+    with pytest.raises(InvalidJobOperation, match="started"):
+        queue.failed_job_registry.add(job)
+    assert job.get_status() == JobStatus.STARTED
+    assert job in queue.started_job_registry and job not in queue.failed_job_registry
+
+
+def test_started_and_rate_limited_registries_refuse_add_and_remove(queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    with pytest.raises(NotImplementedError):
+        queue.started_job_registry.add(job)
+    with pytest.raises(NotImplementedError):
+        queue.started_job_registry.remove(job)
+    with pytest.raises(NotImplementedError):
+        queue.rate_limited_job_registry.add(job)
+    assert queue.job_ids == [job.id]
+
+
+def test_requeue_refuses_a_job_not_in_the_registry(queue):
+    job = queue.enqueue(jobs.add, 1, 1)
+    job.cancel()
+    with pytest.raises(InvalidJobOperation, match="not in the failed"):
+        queue.failed_job_registry.requeue(job)
+    assert queue.canceled_job_registry.requeue(job.id).is_queued
+
+
+def test_registry_takes_rq_arguments(queue, redis_conn, key_prefix):
+    class CustomJob(Job):
+        pass
+
+    registry = FinishedJobRegistry(
+        "other", redis_conn, CustomJob, serializer=JSONSerializer, prefix=key_prefix
+    )
+    assert registry.job_class is CustomJob
+    assert registry.serializer is JSONSerializer
+    made = registry.get_queue()
+    assert made == Queue("other", connection=redis_conn, prefix=key_prefix)
+    assert made.connection is redis_conn and made.job_class is CustomJob
+    assert FinishedJobRegistry(queue=queue).get_queue() == queue
+    assert FinishedJobRegistry(queue=queue).job_class is queue.job_class
+
+
+def test_get_jobs_builds_the_registry_job_class(queue, make_worker, redis_conn, key_prefix):
+    class CustomJob(Job):
+        pass
+
+    queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True)
+    registry = FinishedJobRegistry("default", redis_conn, CustomJob, prefix=key_prefix)
+    assert [type(j) for j in registry.get_jobs()] == [CustomJob]
+    failing = queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    failed = FailedJobRegistry("default", redis_conn, CustomJob, prefix=key_prefix)
+    requeued = failed.requeue(failing.id)
+    assert type(requeued) is CustomJob and requeued.is_queued
+
+
+def test_started_cleanup_drops_leftovers_of_jobs_not_running(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue]).work(burst=True)
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {job.id: 1.0})  # a leftover of a finished job
+    assert registry.cleanup() == 0
+    assert registry.get_job_count(cleanup=False) == 0
+    assert job.get_status() == JobStatus.FINISHED
+    assert job not in queue.failed_job_registry
+
+
+def test_started_cleanup_tells_exception_handlers(queue, make_worker):
+    job = queue.enqueue(jobs.add, 1, 1)
+    make_worker([queue], worker_ttl=1).dequeue()
+    seen = []
+
+    def first(job, exc_type, exc, tb):
+        seen.append(("first", job.id, exc_type, tb))
+        return False  # ends the chain
+
+    def second(*args):
+        seen.append(("second",))
+
+    time.sleep(1.1)
+    registry = queue.started_job_registry
+    assert registry.cleanup(time.time() + 3600, exception_handlers=[first, second]) == 1
+    assert seen == [("first", job.id, AbandonedJobError, None)]
+    assert job.get_status() == JobStatus.FAILED
+
+
+def test_clean_registries_cleans_a_queue(queue, make_worker, redis_conn):
+    for registry in (
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.canceled_job_registry,
+        queue.started_job_registry,
+    ):
+        redis_conn.zadd(registry.key, {"old": 1.0})
+    kept = queue.enqueue(jobs.add, 1, 1)
+    queue.deferred_job_registry.add(kept)
+    clean_registries(queue)
+    for registry in (
+        queue.finished_job_registry,
+        queue.failed_job_registry,
+        queue.canceled_job_registry,
+        queue.started_job_registry,
+    ):
+        assert redis_conn.zcard(registry.key) == 0
+    assert queue.deferred_job_registry.get_job_ids() == [kept.id]
+
+
+def test_scheduled_registry_schedule_and_due_ids(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    registry = queue.scheduled_job_registry
+    job = queue.enqueue(jobs.add, 1, 1)
+    registry.schedule(job, datetime(2019, 1, 1, 7, tzinfo=timezone(timedelta(hours=7))))
+    assert redis_conn.zscore(registry.key, job.id) == 1546300800  # 2019-01-01 00:00 UTC
+    assert job.get_status() == JobStatus.SCHEDULED and queue.job_ids == []
+    naive = datetime(2030, 7, 1, 12)
+    registry.schedule(job, naive)
+    assert registry.get_scheduled_time(job) == naive.astimezone().astimezone(UTC)
+    redis_conn.zadd(registry.key, {f"due-{i}": 1 + i for i in range(4)})
+    assert registry.get_jobs_to_enqueue() == ["due-0", "due-1", "due-2", "due-3"]
+    assert registry.get_jobs_to_enqueue(2.5) == ["due-0", "due-1"]
+    assert registry.get_jobs_to_schedule(chunk_size=3) == ["due-0", "due-1", "due-2"]
+    assert registry.get_jobs_to_schedule(timestamp=1.5) == ["due-0"]
+
+
+def test_started_cleanup_runs_the_failure_callback_of_abandoned_jobs(
+    queue, make_worker, redis_conn, key_prefix
+):
+    job = queue.enqueue(jobs.add, 1, 1, on_failure=jobs.on_failure_callback)
+    make_worker([queue], worker_ttl=1).dequeue()
+    time.sleep(1.1)
+    assert queue.started_job_registry.cleanup(time.time() + 3600) == 1
+    assert job.get_status() == JobStatus.FAILED
+    traced = redis_conn.lrange(jobs.trace_key(key_prefix, "callbacks"), 0, -1)
+    assert len(traced) == 1
+    assert traced[0].decode().startswith(f"failure:{job.id}:AbandonedJobError:")
+
+
+def test_a_raising_failure_callback_does_not_stop_the_cleanup(queue, make_worker):
+    first = queue.enqueue(jobs.add, 1, 1, on_failure=jobs.fail)
+    second = queue.enqueue(jobs.add, 2, 2)
+    worker = make_worker([queue], worker_ttl=1)
+    worker.dequeue()
+    worker.dequeue()
+    time.sleep(1.1)
+    assert queue.started_job_registry.cleanup(time.time() + 3600) == 2
+    assert first.get_status() == JobStatus.FAILED and second.get_status() == JobStatus.FAILED
+    assert queue.failed_job_registry.get_job_ids() == [first.id, second.id]
+
+
+def test_registry_api_on_a_redis_cluster(cluster_conn, key_prefix):
+    queue = Queue("low", cluster_conn, prefix=key_prefix)
+    job = queue.enqueue(jobs.add, 1, 1)
+    queue.failed_job_registry.add(job, 100, exc_string="broke")
+    assert job.get_status() == JobStatus.FAILED and queue.job_ids == []
+    plain = BaseRegistry(queue=queue)
+    plain.add(job, -1)
+    assert job in plain and plain.count == 1
+    plain.remove(job, delete_job=True)
+    assert not cluster_conn.exists(job.key)
+    cluster_conn.zadd(queue.started_job_registry.key, {"gone": 1.0})
+    clean_registries(queue)
+    assert queue.started_job_registry.get_job_count(cleanup=False) == 0
+
+
+def test_scheduled_registry_schedule_moves_or_schedules(queue, redis_conn):
+    from datetime import UTC, datetime, timedelta, timezone
+
+    registry = queue.scheduled_job_registry
+    scheduled = queue.enqueue_in(3600, jobs.add, 1, 1)
+    registry.schedule(scheduled, datetime(2019, 1, 1, 7, tzinfo=timezone(timedelta(hours=7))))
+    assert registry.get_scheduled_time(scheduled) == datetime(2019, 1, 1, tzinfo=UTC)
+    saved = queue.create_job(jobs.add, [2, 2])
+    saved.save()
+    with redis_conn.pipeline() as pipe:
+        registry.schedule(saved, 1_900_000_000, pipeline=pipe)
+        assert saved.get_status() == "created"
+        pipe.execute()
+    assert saved.get_status() == "scheduled"
+    assert registry.get_scheduled_time(saved.id).timestamp() == 1_900_000_000
+    naive = datetime(2019, 7, 1)
+    registry.schedule(saved, naive)  # a naive datetime is local time, as in RQ
+    assert redis_conn.zscore(registry.key, saved.id) == naive.astimezone().timestamp()
+    queued = queue.enqueue(jobs.add, 3, 3)
+    registry.schedule(queued, 1_900_000_000)  # moved out of its queue: never in two places
+    assert queued.id in registry and queue.job_ids == []
+    # A due job moves into its queue as any scheduled job does.
+    registry.schedule(saved, 1)
+    registry.schedule(queued, 2)
+    assert registry.enqueue_due() == 3
+    assert queue.job_ids == [saved.id, queued.id, scheduled.id]  # soonest first

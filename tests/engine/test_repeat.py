@@ -98,6 +98,28 @@ def test_schedule_moves_a_waiting_job_never_copies_it(queue):
     assert issubclass(NoRepeatsLeft, ValueError)
 
 
+@pytest.mark.parametrize("interval", [0, 30])
+def test_schedule_stores_a_job_that_is_gone_again_from_the_callers_copy(queue, interval):
+    job = queue.enqueue(jobs.add, 1, 2, repeat=Repeat(times=3, interval=[interval, 5]))
+    queue.empty()  # deletes the job
+    due = Repeat.schedule(job, queue)
+    stored = _stored(job)
+    assert stored.repeats_left == 2 and stored.repeat_intervals == [5]
+    if interval:
+        assert due is not None and due.timestamp() == pytest.approx(time.time() + 30, abs=2)
+        assert queue.scheduled_job_registry.get_job_ids() == [job.id]
+        assert queue.scheduled_job_registry.get_scheduled_time(job.id) == due
+        assert queue.job_ids == []
+    else:
+        assert due is None and queue.job_ids == [job.id]
+        assert queue.scheduled_job_registry.get_job_ids() == []
+    queue.empty()
+    queue.scheduled_job_registry.remove(job.id, delete_job=True)
+    job.repeats_left = 0
+    with pytest.raises(NoRepeatsLeft):
+        Repeat.schedule(job, queue)
+
+
 def test_schedule_refuses_a_job_waiting_on_its_parents(queue):
     parent = queue.enqueue(jobs.add, 1, 2)
     child = queue.enqueue(jobs.add, 1, 2, depends_on=parent, repeat=Repeat(times=1))

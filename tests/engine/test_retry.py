@@ -8,6 +8,8 @@ import pytest
 
 from django_jobqueue.engine import (
     Dependency,
+    InvalidJobOperation,
+    Job,
     JobStatus,
     Result,
     Retry,
@@ -210,3 +212,72 @@ def test_inline_redis_queue_leaves_a_returned_retry_queued_like_a_raised_one(mak
     assert job.latest_result().type == Result.Type.RETRIED
     raised = q.enqueue(jobs.fail, retry=Retry(max=1))
     assert raised.get_status(refresh=True) == JobStatus.QUEUED
+
+
+# -- RQ's names for a raised error's retries -----------------------------------
+
+
+def test_job_retry_uses_one_retry_now(queue, redis_conn):
+    waiting = queue.enqueue(jobs.fail, retry=Retry(max=3, interval=5))
+    with redis_conn.pipeline() as pipe:
+        assert waiting.retry(queue, pipe) == JobStatus.SCHEDULED
+        pipe.execute()
+    assert waiting.retries_left == 2 and waiting.get_status() == JobStatus.SCHEDULED
+    assert waiting.id in queue.scheduled_job_registry and waiting.id not in queue.job_ids
+    waiting.refresh()
+    assert waiting.retries_left == 2
+
+    at_once = queue.enqueue(jobs.fail, retry=Retry(max=1, enqueue_at_front=True))
+    other = queue.enqueue(jobs.add, 1, 1)
+    at_once.retry()  # without a pipeline: at once, to the front of the queue
+    assert at_once.get_status() == JobStatus.QUEUED and at_once.retries_left == 0
+    assert queue.job_ids == [at_once.id, other.id]
+    with pytest.raises(InvalidJobOperation, match="no retries left"):
+        at_once.retry(queue)
+
+
+def test_retry_intervals_are_taken_from_the_end_as_rq_does(redis_conn):
+    job = Job.create(jobs.fail, connection=redis_conn)
+    job.retries_left = 2
+    assert job.get_retry_interval() == 0  # no intervals
+    job.retry_intervals = [1, 2]
+    assert [job.get_retry_interval() for job.retries_left in (2, 1)] == [1, 2]
+    job.retry_intervals = [1, 2, 3]
+    assert [job.get_retry_interval() for job.retries_left in (4, 3, 2, 1)] == [1, 1, 2, 3]
+    job.retries_left = 0
+    assert job.get_retry_interval() == 0
+
+
+def test_a_worker_waits_the_interval_get_retry_interval_gives(queue, make_worker):
+    job = queue.enqueue(jobs.fail, retry=Retry(max=3, interval=[7, 9]))
+    assert job.get_retry_interval() == 7
+    before = time.time()
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    due = queue.scheduled_job_registry.get_scheduled_time(job).timestamp()
+    assert 7 <= due - before < 9
+    job.refresh()
+    assert job.retries_left == 2 and job.get_retry_interval() == 7  # then 9 for the last
+
+
+def test_retry_data_of_a_saved_job_is_kept(redis_conn, key_prefix):
+    job = Job.create(jobs.fail, connection=redis_conn, prefix=key_prefix)
+    job.retries_left, job.retry_intervals, job.enqueue_at_front_on_retry = 3, [1, 2, 3], True
+    job.save()
+    job.retries_left, job.retry_intervals, job.enqueue_at_front_on_retry = None, None, False
+    job.refresh()
+    assert (job.retries_left, job.retry_intervals, job.enqueue_at_front_on_retry) == (
+        3,
+        [1, 2, 3],
+        True,
+    )
+
+
+def test_number_of_retries_can_be_set(queue, make_worker):
+    job = queue.enqueue(jobs.fail, retry=Retry(max=2))
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    job.refresh()
+    assert job.number_of_retries == 1  # one raised retry
+    job.number_of_retries = 3
+    assert (job.number_of_retries, job.returned_retries) == (3, 2)
+    job.number_of_retries = None
+    assert (job.number_of_retries, job.returned_retries) == (1, 0)  # raised ones stay

@@ -508,3 +508,107 @@ def test_another_worker_takes_over_when_the_active_one_is_killed(
     second.terminate()
     second.wait(10)
     assert scheduler_holder(redis_conn, key_prefix) is None  # released on a clean stop
+
+
+# -- RQ's scheduler API (RQScheduler) --------------------------------------------------
+
+
+def test_rq_scheduler_locks_one_queue_each(make_queue, redis_conn, key_prefix):
+    from django_jobqueue.engine.scheduler import RQScheduler
+
+    assert RQScheduler("one", redis_conn)._queue_names == {"one"}
+    first = RQScheduler(make_queue("a"), redis_conn)
+    assert first.keys.prefix == key_prefix  # taken from the Queue objects
+    assert first.status == RQScheduler.Status.STOPPED
+    assert first.acquire_locks() == {"a"}
+    assert first.acquire_locks() == {"a"}  # renewed
+    assert redis_conn.get(first.get_locking_key("a")) == first.name.encode()
+    assert first.get_locking_key("a") == f"{key_prefix}{{a}}:scheduler-lock"
+    assert RQScheduler.get_locking_key("a") == keyspace().scheduler_lock("a")
+    second = RQScheduler(["a", "b"], redis_conn, prefix=key_prefix)
+    assert second.acquire_locks() == {"b"}
+    assert second.should_reacquire_locks is False  # tried a moment ago
+    second.lock_acquisition_time = datetime(2000, 1, 1)
+    assert second.should_reacquire_locks is True
+    # A lock taken by another scheduler is left alone, and dropped.
+    redis_conn.set(first.get_locking_key("a"), "other", ex=5)
+    assert first.acquire_locks() == set()
+    first.release_locks()
+    assert redis_conn.get(first.get_locking_key("a")) == b"other"
+    second.release_locks()
+    assert redis_conn.get(second.get_locking_key("b")) is None
+    assert redis_conn.get(second.get_locking_key("a")) == b"other"
+
+
+def test_rq_scheduler_moves_due_jobs_of_held_queues_only(make_queue, redis_conn):
+    from django_jobqueue.engine.scheduler import RQScheduler
+
+    held, other = make_queue("held"), make_queue("other")
+    jobs_ = []
+    for queue in (held, other):
+        jobs_.append(queue.enqueue_in(60, jobs.echo, queue.name))
+        # Due now, without waiting.
+        redis_conn.zadd(queue.scheduled_job_registry.key, {jobs_[-1].id: 1})
+    scheduler = RQScheduler([held], redis_conn)
+    assert scheduler.enqueue_scheduled_jobs() == 0  # holds no lock yet
+    scheduler.acquire_locks()
+    assert scheduler.enqueue_scheduled_jobs() == 1
+    assert held.job_ids == [jobs_[0].id] and other.job_ids == []
+    assert scheduler.status == RQScheduler.Status.STARTED
+
+
+def test_rq_scheduler_record_heartbeat_and_death(make_queue, redis_conn, key_prefix):
+    from django_jobqueue.engine import SchedulerNotFound
+    from django_jobqueue.engine.scheduler import RQScheduler
+
+    queue = make_queue("q")
+    scheduler = RQScheduler([queue, "r"], redis_conn, name="s1")
+    assert scheduler.acquire_locks() == {"q", "r"}
+    assert queue.scheduler_pid is None  # not registered yet
+    scheduler.register_birth()
+    assert queue.scheduler_pid == os.getpid()
+    assert 55 <= redis_conn.ttl(scheduler.key) <= 61
+    fetched = RQScheduler.fetch("s1", redis_conn, prefix=key_prefix)
+    assert (fetched.name, fetched.pid, fetched._queue_names) == ("s1", os.getpid(), {"q", "r"})
+    assert fetched.created_at == scheduler.created_at
+    assert fetched.last_heartbeat == scheduler.last_heartbeat
+    # The heartbeat renews the locks, takes an expired one again, drops a taken one.
+    redis_conn.delete(scheduler.get_locking_key("q"))
+    redis_conn.set(scheduler.get_locking_key("r"), "other", ex=5)
+    redis_conn.expire(scheduler.key, 1000)
+    scheduler.heartbeat()
+    assert scheduler.acquired_locks == {"q"}
+    assert redis_conn.ttl(scheduler.get_locking_key("q")) == 61
+    assert redis_conn.ttl(scheduler.key) == 61
+    scheduler.stop()
+    assert scheduler.status == RQScheduler.Status.STOPPED
+    assert not redis_conn.exists(scheduler.key, scheduler.get_locking_key("q"))
+    assert scheduler.register_death() is False
+    with pytest.raises(SchedulerNotFound):
+        RQScheduler.fetch("s1", redis_conn, prefix=key_prefix)
+
+
+def test_rq_scheduler_runs_in_a_process_of_its_own(make_queue, redis_conn):
+    from django_jobqueue.engine.scheduler import RQScheduler
+
+    queue = make_queue("q")
+    job = queue.enqueue_in(60, jobs.echo, 1)
+    redis_conn.zadd(queue.scheduled_job_registry.key, {job.id: 1})
+    scheduler = RQScheduler([queue], redis_conn, interval=0.1)
+    process = scheduler.acquire_locks(auto_start=True) and scheduler._process
+    try:
+        wait_until(lambda: queue.job_ids == [job.id], timeout=10)
+        wait_until(lambda: queue.scheduler_pid == process.pid, timeout=10)
+    finally:
+        os.kill(process.pid, signal.SIGTERM)
+        process.join(10)
+    assert process.exitcode == 0
+    assert not redis_conn.exists(scheduler.key, scheduler.get_locking_key("q"))
+
+
+def test_scheduled_registry_lists_due_jobs(make_queue, redis_conn):
+    registry = make_queue("q").scheduled_job_registry
+    redis_conn.zadd(registry.key, {"foo": 1, "bar": time.time() + 10, "baz": time.time() + 30})
+    assert registry.get_jobs_to_enqueue() == ["foo"]
+    assert registry.get_jobs_to_enqueue(time.time() + 20) == ["foo", "bar"]
+    assert registry.get_jobs_to_schedule(time.time() + 100, chunk_size=2) == ["foo", "bar"]

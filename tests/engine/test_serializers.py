@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 from django_jobqueue.engine import Job, JSONSerializer, PickleSerializer, SerializationError
-from django_jobqueue.engine.serializers import resolve_serializer
+from django_jobqueue.engine.serializers import DefaultSerializer, resolve_serializer
 
 from . import jobs
 
@@ -27,19 +27,39 @@ class ReversedJSON:
 
 
 def test_resolve_serializer():
-    assert isinstance(resolve_serializer(None), PickleSerializer)
-    assert isinstance(resolve_serializer("pickle"), PickleSerializer)
-    assert isinstance(resolve_serializer("json"), JSONSerializer)
-    assert isinstance(resolve_serializer(JSONSerializer), JSONSerializer)
+    # The built-in serializers are their classes (static methods), as in RQ.
+    assert resolve_serializer(None) is PickleSerializer
+    assert resolve_serializer("pickle") is PickleSerializer
+    assert resolve_serializer("json") is JSONSerializer
+    assert resolve_serializer(JSONSerializer) is JSONSerializer
     custom = ReversedJSON()
     assert resolve_serializer(custom) is custom
+    # A class whose methods need an instance gets one.
     assert isinstance(
         resolve_serializer("tests.engine.test_serializers.ReversedJSON"), ReversedJSON
     )
+    assert isinstance(resolve_serializer(ReversedJSON), ReversedJSON)
+    assert resolve_serializer(json) is json  # a module with dumps/loads serves as is
     with pytest.raises(ValueError, match="not a serializer"):
         resolve_serializer(object())
+    with pytest.raises(NotImplementedError):  # what RQ raises
+        resolve_serializer(object)
     with pytest.raises(ImportError):
         resolve_serializer("tests.engine.no_such_module.Serializer")
+
+
+def test_rq_names_of_the_serializers():
+    """Settings written for RQ name its serializers by dotted path; they resolve to ours."""
+    assert DefaultSerializer is PickleSerializer
+    assert resolve_serializer("rq.serializers.DefaultSerializer") is PickleSerializer
+    assert resolve_serializer("rq.serializers.PickleSerializer") is PickleSerializer
+    assert resolve_serializer("rq.serializers.JSONSerializer") is JSONSerializer
+
+
+def test_queue_keeps_the_serializer_it_was_given(make_queue):
+    assert make_queue("q1", serializer=json).serializer is json
+    assert make_queue("q2", serializer="json").serializer is JSONSerializer
+    assert make_queue("q3").serializer is PickleSerializer
 
 
 def test_pickle_and_json_round_trip():

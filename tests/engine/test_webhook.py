@@ -154,3 +154,20 @@ def test_stopped_and_canceled_jobs_send_nothing(queue, make_worker, server):
     taken = worker.dequeue()
     assert record_failure(taken, "stopped on purpose", worker.name, status="stopped") == "stopped"
     assert server.seen == []
+
+
+@pytest.mark.parametrize("retry", [None, Retry(max=1)])
+def test_an_abandoned_job_sends_its_failed_webhook_once_it_is_failed(
+    queue, make_worker, server, retry
+):
+    job = queue.enqueue(jobs.add, 1, 1, webhooks=_hooks(server), retry=retry)
+    make_worker([queue], worker_ttl=1).dequeue()  # its worker then dies
+    time.sleep(1.1)
+    assert queue.started_job_registry.cleanup(timestamp=time.time() + 3600) == 1
+    if retry is None:
+        assert job.is_failed
+        assert [p for _, p, _, _ in server.seen] == ["/fail"]
+        body = json.loads(server.seen[0][3])
+        assert body["job_id"] == job.id and "abandoned" in body["exc_info"]
+    else:
+        assert job.is_queued and server.seen == []

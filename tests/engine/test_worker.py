@@ -195,7 +195,7 @@ def test_function_that_cannot_be_imported(worker_class, path, queue, make_worker
     worker.work(burst=True)
     assert bad.get_status() == JobStatus.FAILED
     assert bad.id in queue.failed_job_registry
-    assert "ImportError" in bad.exc_info
+    assert "ImportAttributeError" in bad.exc_info  # an ImportError, naming the path
     assert path.rsplit(".", 1)[0] in bad.exc_info
     assert good.result == 5
     assert (worker.successful_job_count, worker.failed_job_count) == (1, 1)

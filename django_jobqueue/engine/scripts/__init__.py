@@ -146,6 +146,16 @@ def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = ""
     if text.startswith(("NOT_REQUEUEABLE", "NOT_CANCELABLE")):
         status = text.split(" ", 1)[1]
         return InvalidJobOperation(f"Job {job_id} is {status} and cannot be {verb}.")
+    if text.startswith("NOT_SCHEDULABLE"):
+        return InvalidJobOperation(
+            f"Job {job_id} is {text.split()[1]}: only a scheduled job, or one that was "
+            "only saved, can be given a time."
+        )
+    if text.startswith("NOT_PUSHABLE"):
+        return InvalidJobOperation(
+            f"Job {job_id} is {text.split()[1]}, so it is in a registry already: "
+            "requeue it, or enqueue a new job, instead of pushing its id."
+        )
     if text.startswith("DUPLICATE"):
         return DuplicateJobError(
             f"A job with id {job_id!r} is already {text.split()[1]} on queue "
@@ -236,10 +246,11 @@ def rate_limit_release(
     job_id: str,
     now: float,
     concurrency: int | None = None,
+    mode: str = "stale",
 ) -> list[str]:
     """Free the slots of rate limit ``key`` held by jobs that no longer need
     them (``job_id``'s, or with '' every one), then admit waiting jobs (see
-    rate_limit_release.lua). Returns ``(slots freed, ids admitted)``."""
+    rate_limit_release.lua for ``mode``). Returns ``(slots freed, ids admitted)``."""
     base = ks.rate_limit(queue, key)
     keys = [
         ks.queue(queue),
@@ -257,8 +268,35 @@ def rate_limit_release(
         ks.wake_channel(queue),
         key,
         "" if concurrency is None else concurrency,
+        mode,
     ]
     return _run("rate_limit_release", client, keys, args)
+
+
+def rate_limit_wait(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    key: str,
+    job_id: str,
+    now: float,
+    score: float | None = None,
+) -> Any:
+    """Add ``job_id`` to rate limit ``key``'s waiting jobs (see rate_limit_wait.lua);
+    ``client`` may be a pipeline."""
+    base = ks.rate_limit(queue, key)
+    keys = [
+        base,
+        f"{base}:waiting",
+        ks.registry(queue, JobStatus.RATE_LIMITED),
+        ks.rate_limit_keys(queue),
+    ]
+    return _run(
+        "rate_limit_wait",
+        client,
+        keys,
+        [job_id, repr(now), "" if score is None else repr(score), key],
+    )
 
 
 def _listing(client: Any, ks: KeySpace, queue: str) -> tuple[str, str]:
@@ -491,6 +529,11 @@ def add_dependent(client: Any, ks: KeySpace, parent_key: str, child_key: str) ->
     return _run("add_dependent", client, [parent_key], [child_key])
 
 
+def remove_dependent(client: Any, parent_key: str, child_key: str) -> Any:
+    """Returns 1 when the parent listed the child (it no longer does), else 0."""
+    return _run("remove_dependent", client, [parent_key], [child_key])
+
+
 def release(
     client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
 ) -> Any:
@@ -551,6 +594,31 @@ def cancel(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, keep_
     return _run("cancel", client, keys, [job_id, repr(now), str(keep_for)])
 
 
+def registry_add(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    registry_key: str,
+    job_id: str,
+    score: str,
+    *,
+    status: str = "",
+    xx: bool = False,
+    keep_for: int | None = None,
+    exc_info: str = "",
+) -> Any:
+    others = [ks.registry(queue, kind) for kind in REGISTRIES]
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry_key]
+    keys += [key for key in others if key != registry_key]
+    args = [job_id, score, status, "1" if xx else "", "" if keep_for is None else keep_for]
+    return _run("registry_add", client, keys, [*args, exc_info])
+
+
+def started_drop(client: Any, ks: KeySpace, queue: str, job_id: str, highest: float) -> Any:
+    keys = [ks.registry(queue, JobStatus.STARTED), ks.job(queue, job_id)]
+    return _run("started_drop", client, keys, [job_id, repr(highest)])
+
+
 def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     # The registries in the order delete.lua's header lists them: that of REGISTRIES.
     keys = (
@@ -561,10 +629,64 @@ def delete(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
     return _run("delete", client, keys, [job_id])
 
 
+def move(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    now: float,
+    where: str,
+    value: float = 0,
+    at_front: bool = False,
+    fields: Sequence[Any] = (),
+) -> Any:
+    """Move a job from wherever it is to ``where`` (see move.lua for ``value``).
+
+    Returns ``[new status, dependents JSON]``; on a pipeline, that pipeline's
+    reply holds it.
+    """
+    keys = (
+        [ks.job(queue, job_id), ks.queue(queue)]
+        + [ks.registry(queue, kind) for kind in REGISTRIES]
+        + [ks.priority(queue)]
+    )
+    args = [job_id, repr(now), where, repr(float(value)), "1" if at_front else "0"]
+    return _run("move", client, keys, [*args, ks.wake_channel(queue), *fields])
+
+
+def keep_for(client: Any, ks: KeySpace, queue: str, job_id: str, now: float, ttl: int) -> Any:
+    """Keep an ended job ``ttl`` more seconds (-1: forever); returns its status."""
+    keys = [
+        ks.job(queue, job_id),
+        ks.registry(queue, JobStatus.FINISHED),
+        ks.registry(queue, JobStatus.FAILED),
+        ks.registry(queue, JobStatus.CANCELED),
+    ]
+    return _run("keep_for", client, keys, [job_id, repr(now), str(ttl)])
+
+
 def empty(client: Any, ks: KeySpace, queue: str, batch: int) -> Any:
     return _run(
         "empty", client, [ks.queue(queue), ks.job_prefix(queue), ks.priority(queue)], [batch]
     )
+
+
+def compact(client: Any, ks: KeySpace, queue: str, part: str, offset: int, batch: int) -> Any:
+    """One batch of compact.lua over ``part`` ('list' or 'priority') of a queue."""
+    keys = [ks.queue(queue), ks.priority(queue), ks.job_prefix(queue)]
+    return _run("compact", client, keys, [part, offset, batch])
+
+
+def drop_id(client: Any, ks: KeySpace, queue: str, job_id: str) -> Any:
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id)]
+    return _run("drop_id", client, keys, [job_id])
+
+
+def push_id(client: Any, ks: KeySpace, queue: str, job_id: str, at_front: bool, now: float) -> Any:
+    listing, name = _listing(client, ks, queue)
+    keys = [ks.queue(queue), ks.priority(queue), ks.job(queue, job_id), listing]
+    args = [job_id, "1" if at_front else "0", repr(now), ks.wake_channel(queue), name]
+    return _run("push_id", client, keys, args)
 
 
 def enqueue_due(client: Any, ks: KeySpace, queue: str, now: float, batch: int) -> Any:
@@ -617,6 +739,16 @@ def scheduler_hold(client: Any, ks: KeySpace, token: str, ttl_ms: int) -> Any:
 
 def scheduler_release(client: Any, ks: KeySpace, token: str) -> Any:
     return _run("scheduler_release", client, [ks.scheduler], [token])
+
+
+def lock_hold(client: Any, key: str, token: str, ttl_ms: int) -> Any:
+    """scheduler_hold.lua on any lock key (a queue's RQScheduler lock)."""
+    return _run("scheduler_hold", client, [key], [token, int(ttl_ms)])
+
+
+def lock_release(client: Any, key: str, token: str) -> Any:
+    """scheduler_release.lua on any lock key."""
+    return _run("scheduler_release", client, [key], [token])
 
 
 def cron_fire(

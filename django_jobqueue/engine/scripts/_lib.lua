@@ -23,9 +23,10 @@ end
 
 -- Whether a job about to enter its queue must wait for a slot of its rate
 -- limit instead; then it is made to wait (status rate_limited, in the
--- registry and the limit's waiting set), else it takes a free slot. A job
+-- registry and the limit's waiting set; rl_front records whether it was to go
+-- to the front, for when it is let in), else it takes a free slot. A job
 -- that holds its slot already (an immediate retry, a job given back) keeps it.
-local function rate_gate(list_key, job_key, id, now)
+local function rate_gate(list_key, job_key, id, now, at_front)
   local rl = redis.call('HMGET', job_key, 'rl_key', 'rl_concurrency')
   if not rl[1] then return false end
   local config, allowed, waiting, registry, names = rate_limit_keys(list_key, rl[1])
@@ -38,7 +39,7 @@ local function rate_gate(list_key, job_key, id, now)
   end
   redis.call('ZADD', waiting, redis.call('HINCRBY', config, 'seq', 1), id)
   redis.call('ZADD', registry, now, id)
-  redis.call('HSET', job_key, 'status', 'rate_limited')
+  redis.call('HSET', job_key, 'status', 'rate_limited', 'rl_front', at_front and '1' or '0')
   return true
 end
 
@@ -49,7 +50,7 @@ end
 -- a rate limit without a free slot waits instead (rate_gate). Returns the
 -- job's status: 'queued' or 'rate_limited'.
 local function push(list_key, prio_key, job_key, id, at_front, now, channel, priority)
-  if rate_gate(list_key, job_key, id, now) then return 'rate_limited' end
+  if rate_gate(list_key, job_key, id, now, at_front) then return 'rate_limited' end
   priority = priority or tonumber(redis.call('HGET', job_key, 'priority') or '0') or 0
   local length
   if priority ~= 0 then
@@ -98,12 +99,15 @@ local function delete_job(job, id, list, zsets)
   if status == 'queued' then redis.call('LREM', list, 0, id) end
   for _, key in ipairs(zsets) do redis.call('ZREM', key, id) end
   if not status then return nil end
+  local tag = string.sub(job, 1, #job - #id - 5)
   local group = redis.call('HGET', job, 'group')
   if group then
     -- The job leaves its group too. The group's set sits beside the job in the
     -- queue's slot: keys.py names them <tag>:job:<id> and <tag>:group:<name>.
-    redis.call('SREM', string.sub(job, 1, #job - #id - 5) .. ':group:' .. group, id)
+    redis.call('SREM', tag .. ':group:' .. group, id)
   end
+  -- The results recorded through Result.create (keys.py: <tag>:results:<id>).
+  redis.call('DEL', tag .. ':results:' .. id)
   local dependents = redis.call('HGET', job, 'dependents') or '[]'
   redis.call('DEL', job)
   return status, dependents

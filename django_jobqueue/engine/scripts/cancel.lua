@@ -1,5 +1,6 @@
 -- Cancel a job: take it out of its queue, the deferred, scheduled,
--- rate_limited or started registry and put it in the canceled registry. A
+-- rate_limited or started registry (or none: a job saved but never enqueued,
+-- status 'created') and put it in the canceled registry. A
 -- started job keeps running, as in RQ: when it ends, finish.lua and fail.lua
 -- see it canceled and leave its status and its dependents alone (a success
 -- still stores its result).
@@ -24,7 +25,7 @@ elseif status == 'started' then
   redis.call('ZREM', KEYS[7], id)
 elseif status == 'rate_limited' then
   redis.call('ZREM', KEYS[8], id)
-else
+elseif status ~= 'created' then
   return redis.error_reply('NOT_CANCELABLE ' .. status)
 end
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'ended_at', now)

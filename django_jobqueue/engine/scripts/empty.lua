@@ -12,8 +12,13 @@ if #ids < n then
     table.insert(ids, id)
   end
 end
+-- The results recorded through Result.create lie beside the jobs (keys.py:
+-- <tag>:job:<id> and <tag>:results:<id>).
+local results = string.sub(KEYS[2], 1, #KEYS[2] - 5) .. ':results:'
 for _, id in ipairs(ids) do
   local job = KEYS[2] .. id
-  if redis.call('HGET', job, 'status') == 'queued' then redis.call('DEL', job) end
+  if redis.call('HGET', job, 'status') == 'queued' then
+    redis.call('DEL', job, results .. id)
+  end
 end
 return #ids

@@ -9,6 +9,14 @@
 -- ARGV[1] the job whose slot to check; '' to check every job holding one (a sweep)
 -- ARGV[2] now   ARGV[3] wake channel   ARGV[4] the rate limit's key
 -- ARGV[5] its concurrency; '' for the one recorded in KEYS[4] (0 when none)
+-- ARGV[6] with a job in ARGV[1]: 'stale' frees its slot only when it no longer
+--         needs it, and admits jobs only when a slot was freed (it held none:
+--         nothing changes); 'force' frees its slot whatever its status, then
+--         admits jobs; 'cancel' is 'stale' after taking the job off the waiting
+--         set (and the registry, unless it still waits). With '' in ARGV[1]:
+--         'stale' sweeps every slot; 'fill' frees none, only admits jobs.
+--         'force' and 'fill' (RQ's calls by hand) leave an empty limit for
+--         the next sweep to forget; the others forget it at once.
 -- Returns {slots freed, then the ids let into the queue, oldest first}; an
 -- error 'WRONGTYPE ...' before any change when the queue's keys hold other
 -- types of data.
@@ -17,31 +25,49 @@ local bad = {}
 if not (sound(bad, KEYS[1], 'list') and sound(bad, KEYS[2], 'zset')) then
   return redis.error_reply('WRONGTYPE ' .. bad[1] .. ' is not a queue: nothing was changed')
 end
+local mode = ARGV[6]
 local holders = {ARGV[1]}
-if ARGV[1] == '' then holders = redis.call('ZRANGE', KEYS[5], 0, -1) end
+if mode == 'fill' then
+  holders = {}
+elseif ARGV[1] == '' then
+  holders = redis.call('ZRANGE', KEYS[5], 0, -1)
+elseif mode == 'cancel' then
+  redis.call('ZREM', KEYS[6], ARGV[1])
+  if redis.pcall('HGET', KEYS[3] .. ARGV[1], 'status') ~= 'rate_limited' then
+    redis.call('ZREM', KEYS[7], ARGV[1])
+  end
+end
 local freed = 0
 for _, id in ipairs(holders) do
   local status = redis.pcall('HGET', KEYS[3] .. id, 'status')
-  if status ~= 'queued' and status ~= 'started' then
+  if mode == 'force' or (status ~= 'queued' and status ~= 'started') then
     freed = freed + redis.call('ZREM', KEYS[5], id)
   end
 end
 local concurrency = tonumber(ARGV[5]) or tonumber(redis.call('HGET', KEYS[4], 'concurrency')) or 0
 local result = {freed}
+if ARGV[1] ~= '' and mode ~= 'force' and freed == 0 then concurrency = 0 end
 while redis.call('ZCARD', KEYS[5]) < concurrency do
   local head = redis.call('ZPOPMIN', KEYS[6])
   if #head == 0 then break end
   local id = head[1]
   local job = KEYS[3] .. id
   -- An id whose job was deleted, canceled or expired while it waited is passed over.
-  if redis.pcall('HGET', job, 'status') == 'rate_limited' and redis.call('ZREM', KEYS[7], id) == 1 then
+  local status = redis.pcall('HGET', job, 'status')
+  if status == 'rate_limited' and redis.call('ZREM', KEYS[7], id) == 1 then
     redis.call('ZADD', KEYS[5], now, id)
     redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
-    push(KEYS[1], KEYS[2], job, id, redis.call('HGET', job, 'at_front') == '1', now, ARGV[3])
+    -- To the front if the step that made it wait put it there (a requeue or a
+    -- retry decides anew); ids made to wait by hand go by the job's at_front.
+    local front = redis.call('HMGET', job, 'rl_front', 'at_front')
+    push(KEYS[1], KEYS[2], job, id, (front[1] or front[2]) == '1', now, ARGV[3])
     table.insert(result, id)
+  elseif status ~= 'rate_limited' then
+    redis.call('ZREM', KEYS[7], id)  -- no longer waits: not a rate_limited job either
   end
 end
-if redis.call('ZCARD', KEYS[5]) == 0 and redis.call('ZCARD', KEYS[6]) == 0 then
+if mode ~= 'force' and mode ~= 'fill'
+   and redis.call('ZCARD', KEYS[5]) == 0 and redis.call('ZCARD', KEYS[6]) == 0 then
   redis.call('SREM', KEYS[8], ARGV[4])
   redis.call('DEL', KEYS[4])
 end

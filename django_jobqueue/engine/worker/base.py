@@ -121,7 +121,8 @@ class BaseWorker(WorkerLookup):
     queue_class: type[Queue] = Queue
     #: The set of live workers' names, under the default prefix (RQ's name).
     redis_workers_keys = keyspace(None).workers
-    #: What keeps a job's timeout where it runs (see :mod:`..timeouts`).
+    #: What enforces a job's and its callbacks' timeout where it runs (RQ's
+    #: name; see :mod:`..timeouts`).
     death_penalty_class: type[BaseDeathPenalty] = DeathPenalty
 
     #: Whether the worker belongs in the set of workers (pool children do not).

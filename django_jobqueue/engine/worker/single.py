@@ -23,6 +23,7 @@ from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
 from ..corrupt import damage
 from ..errors import ShutDownImminentException
 from ..execution import EXECUTIONS, Execution
+from ..group import Group
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, call_exception_handlers, perform_job, record_result, run_job
@@ -736,6 +737,21 @@ class Worker(BaseWorker):
                     queue.name,
                     abandoned,
                 )
+        if sweep:  # however many workers there are, the groups once per sweep interval
+            self.clean_group_registries(lock=DEFERRED_SWEEP_INTERVAL - 1)
+
+    def run_maintenance_tasks(self) -> None:
+        """One housekeeping round now (RQ's name): the registries, then the groups."""
+        self.clean_registries()
+        self.clean_group_registries()
+
+    def clean_group_registries(self, lock: float = 0) -> None:
+        """Forget expired members of groups and groups left empty, if no worker
+        did within ``maintenance_interval`` (less one second) seconds, or
+        ``lock`` seconds if longer."""
+        timeout = max(int(self.maintenance_interval) - 1, 1, lock)
+        if Group.acquire_maintenance_lock(self.connection, timeout, self.keys.prefix):
+            Group.clean_registries(self.connection, prefix=self.keys.prefix)
 
     # -- resilience ------------------------------------------------------------
 
@@ -860,6 +876,15 @@ class SpawnWorker(Worker):
     execution_name = "spawn"
 
 
+#: How a job ended, as a log field: a retry is not a failure of the job yet.
+OUTCOMES: dict[str | None, str] = {
+    JobStatus.FINISHED: "finished",
+    JobStatus.FAILED: "failed",
+    JobStatus.QUEUED: "retried",
+    JobStatus.SCHEDULED: "retried",
+}
+
+
 def log_outcome(
     log: logging.Logger,
     job: Job,
@@ -877,15 +902,25 @@ def log_outcome(
     by id only: its description shows its arguments.
     """
     what = f"{job.origin}: {job.description} ({job.id})" if describe else f"{job.origin}: {job.id}"
+    # The same facts as fields, for a formatter that writes one JSON object
+    # per line (django_jobqueue.logutils.JSONFormatter); text formats ignore them.
+    fields = {
+        "job_id": job.id,
+        "queue": job.origin,
+        "function": job.func_name,
+        "outcome": OUTCOMES.get(status) or status or "recorded_elsewhere",
+        "duration": round(seconds, 6),
+    }
+    extra = {"job": fields}
     if status == JobStatus.FINISHED:
-        log.info("%s OK in %.3f s", what, seconds)
+        log.info("%s OK in %.3f s", what, seconds, extra=extra)
         if log.isEnabledFor(logging.DEBUG):
             ttl = job.result_ttl if job.result_ttl is not None else default_result_ttl
             kept = "discarded" if ttl == 0 else "never expires" if ttl < 0 else f"kept {ttl} s"
             log.debug("%s: result %s", what, kept)
         return
     if status is None:
-        log.info("%s ended in %.3f s, recorded by another worker", what, seconds)
+        log.info("%s ended in %.3f s, recorded by another worker", what, seconds, extra=extra)
         return
     try:
         # Set by this process, or read back from what the work-horse recorded.
@@ -894,11 +929,13 @@ def log_outcome(
         trace = ""
     trace = f"\n{trace}" if trace else ""
     if status in (JobStatus.QUEUED, JobStatus.SCHEDULED):
-        log.warning("%s failed in %.3f s, will be retried%s", what, seconds, trace)
+        log.warning("%s failed in %.3f s, will be retried%s", what, seconds, trace, extra=extra)
     elif status == JobStatus.FAILED:
-        log.error("%s failed in %.3f s, moved to the failed jobs%s", what, seconds, trace)
+        log.error(
+            "%s failed in %.3f s, moved to the failed jobs%s", what, seconds, trace, extra=extra
+        )
     else:
-        log.warning("%s %s after %.3f s%s", what, status, seconds, trace)
+        log.warning("%s %s after %.3f s%s", what, status, seconds, trace, extra=extra)
 
 
 __all__ = ["HerokuWorker", "SimpleWorker", "SpawnWorker", "Worker", "log_outcome"]

@@ -14,10 +14,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 from django.utils import autoreload
 
+from ...conf import LOG_FORMATS, get_settings
 from ...engine import hooks
 from ...engine.execution import EXECUTIONS
-from ...engine.utils import import_attribute, parent_death_signal, parse_bytes
+from ...engine.utils import PidFile, import_attribute, parent_death_signal, parse_bytes
 from ...engine.worker import DEFAULT_WORKER_TTL
+from ...logutils import JSONFormatter
 from ...workers import WORKER_CLASSES, get_worker
 from ._base import configured_queues
 
@@ -288,6 +290,12 @@ class Command(BaseCommand):
             "(default: 1)",
         )
         parser.add_argument(
+            "--log-format",
+            choices=LOG_FORMATS,
+            help="'text' (lines for people) or 'json' (one JSON object per line, for "
+            "log collectors; default: JOBQUEUE_WORKER['LOG_FORMAT'])",
+        )
+        parser.add_argument(
             "--reload",
             action="store_true",
             help="restart when a Python file changes; jobs run in-process unless "
@@ -303,7 +311,9 @@ class Command(BaseCommand):
         # A long-running worker waits for a Redis that is not up yet (it logs
         # that once); a burst has nothing to wait for and stops at once.
         configured_queues(names, reachable=True if options["burst"] else "wait")
-        self._configure_logging(options["verbosity"])
+        self._configure_logging(
+            options["verbosity"], options["log_format"] or get_settings().worker["LOG_FORMAT"]
+        )
         worker = make_worker(names, options)
         if options["reload"]:
             self._serve_reloading(worker, options)
@@ -350,9 +360,6 @@ class Command(BaseCommand):
             signum: signal.signal(signum, lambda *_: worker.request_stop())
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
-        if options["pid"]:
-            with open(options["pid"], "w") as fh:
-                fh.write(str(os.getpid()))
         database_hooks = DatabaseHooks()
         hooks.register(database_hooks)
         # Connections must not be shared with forked children.
@@ -362,30 +369,35 @@ class Command(BaseCommand):
             live = LiveLine(self.stdout, worker.queues)
             worker.on_tick = live
         try:
-            worker.work(
-                burst=options["burst"],
-                max_jobs=options["max_jobs"],
-                max_idle_time=options["max_idle_time"],
-                logging_level=None,
-            )
+            with PidFile(options["pid"]):
+                worker.work(
+                    burst=options["burst"],
+                    max_jobs=options["max_jobs"],
+                    max_idle_time=options["max_idle_time"],
+                    logging_level=None,
+                )
             if live is not None:
                 live.finish(worker)
         finally:
             for signum, handler in early.items():
                 signal.signal(signum, handler)
             hooks.unregister(database_hooks)
-            if options["pid"]:
-                try:
-                    os.unlink(options["pid"])
-                except OSError:
-                    pass
 
-    def _configure_logging(self, verbosity):
+    def _configure_logging(self, verbosity, log_format="text"):
+        """Log to stderr unless LOGGING says where.
+
+        JSON is asked for explicitly, so it wins over the root logger's handlers.
+        """
         logger = logging.getLogger("django_jobqueue")
         if logger.level == logging.NOTSET:
             logger.setLevel(VERBOSITY_LEVELS.get(verbosity, logging.INFO))
-        if not logger.handlers and not logging.getLogger().handlers:
+        if logger.handlers:
+            return
+        if log_format == "json" or not logging.getLogger().handlers:
             handler = logging.StreamHandler(self.stderr._out)  # type: ignore[call-overload]  # OutputWrapper's stream is untyped
-            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            if log_format == "json":
+                handler.setFormatter(JSONFormatter())
+            else:
+                handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
             logger.addHandler(handler)
             logger.propagate = False
