@@ -47,6 +47,7 @@ from .errors import (
     NoSuchJobError,
     SchedulerNotFound,
     SerializationError,
+    ShutDownImminentException,
     TimeoutFormatError,
 )
 from .group import Group
@@ -81,6 +82,7 @@ from .vocabulary import (
 )
 from .webhook import Webhook
 from .worker import (
+    HerokuWorker,
     RandomWorker,
     RoundRobinWorker,
     SimpleWorker,
@@ -118,6 +120,7 @@ __all__ = [
     "FailedJobRegistry",
     "FinishedJobRegistry",
     "Group",
+    "HerokuWorker",
     "Hooks",
     "InvalidJobOperation",
     "JSONSerializer",
@@ -144,6 +147,7 @@ __all__ = [
     "Scheduler",
     "SchedulerNotFound",
     "SerializationError",
+    "ShutDownImminentException",
     "SignatureError",
     "SignedSerializer",
     "SimpleWorker",

@@ -88,8 +88,8 @@ def run_callback(
     """Call the job's ``name`` callback, if it has one, under the callback's timeout.
 
     ``death_penalty_class`` enforces the timeout: ours (:class:`DeathPenalty`,
-    the default) or a class built as RQ builds its death penalties,
-    ``cls(timeout, JobTimeoutException, job_id=...)``.
+    the default) or another :class:`~.timeouts.BaseDeathPenalty`, built as RQ
+    builds them, ``cls(timeout, JobTimeoutException, job_id=...)``.
 
     Raises what the callback raises (a timeout as ``JobTimeoutException``),
     and ``TypeError`` for an ``async def`` callback, which would never be awaited.
@@ -103,12 +103,7 @@ def run_callback(
             "are called, not awaited: make it a plain def."
         )
     timeout = job.callback_timeout(name) if enforce_timeout else None
-    if death_penalty_class is None or (
-        isinstance(death_penalty_class, type) and issubclass(death_penalty_class, DeathPenalty)
-    ):
-        penalty = DeathPenalty(timeout, job.id)
-    else:
-        penalty = death_penalty_class(timeout, JobTimeoutException, job_id=job.id)
+    penalty = (death_penalty_class or DeathPenalty)(timeout, JobTimeoutException, job_id=job.id)
     with penalty:
         callback(job, job.connection, *args)
 

@@ -33,6 +33,18 @@ class AbandonedJobError(JobQueueError):
     """The worker running the job died or stopped heart-beating."""
 
 
+class ShutDownImminentException(BaseException):
+    """Raised in a job whose platform is about to kill its worker (see HerokuWorker).
+
+    A BaseException, as in RQ, so that job code catching Exception lets it
+    through; the job's failure is recorded (and retried by its rules).
+    """
+
+    def __init__(self, message: str = "", extra_info: dict | None = None):
+        super().__init__(message)
+        self.extra_info = extra_info or {}
+
+
 class DeserializationError(JobQueueError):
     """Stored job data could not be read back."""
 

@@ -22,7 +22,7 @@ from .outcome import record_failure, record_success
 from .payloads import PayloadTooLarge, SignatureError, check_result_size
 from .retry import Retry
 from .scripts import TakeNext
-from .timeouts import DeathPenalty
+from .timeouts import BaseDeathPenalty, DeathPenalty
 from .vocabulary import JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
@@ -56,6 +56,7 @@ def perform_job(
     take_next: TakeNext | None = None,
     wait_for_redis: bool = False,
     exception_handlers: Sequence[Any] = (),
+    death_penalty_class: type[BaseDeathPenalty] = DeathPenalty,
 ) -> str | None:
     """Run ``job`` here and record the outcome; returns the job's new status.
 
@@ -73,6 +74,7 @@ def perform_job(
         take_next=take_next,
         wait_for_redis=wait_for_redis,
         exception_handlers=exception_handlers,
+        death_penalty_class=death_penalty_class,
     )
     if isinstance(ran, Success):
         return record_result(job, ran, worker_name, default_result_ttl, take_next, wait_for_redis)
@@ -87,6 +89,7 @@ def run_job(
     take_next: TakeNext | None = None,
     wait_for_redis: bool = False,
     exception_handlers: Sequence[Any] = (),
+    death_penalty_class: type[BaseDeathPenalty] = DeathPenalty,
 ) -> Success | str | None:
     """Run ``job`` here: a failure is recorded at once, a success is handed back.
 
@@ -95,11 +98,12 @@ def run_job(
     (and takes the next job in the same round trip) instead of the horse
     opening a connection of its own for every job. When the job raises, the
     ``exception_handlers`` are called (see :func:`call_exception_handlers`)
-    once its failure is recorded.
+    once its failure is recorded. The job's timeout is kept by a
+    ``death_penalty_class`` (see :mod:`.timeouts`).
     """
     hooks.emit("job_started", job=job, worker=worker_name)
     try:
-        with DeathPenalty(job.timeout if enforce_timeout else None, job.id):
+        with death_penalty_class(job.timeout if enforce_timeout else None, job_id=job.id):
             result = job.perform()
         if isinstance(result, Retry):
             return _retry_returned(job, result, worker_name, take_next, wait_for_redis)
@@ -109,14 +113,20 @@ def run_job(
         # Redis and then failed, and a worker lost meanwhile leaves it in the
         # started registry, to be found abandoned (at least once).
         job.set_status(JobStatus.FINISHED)
-        run_callback(job, "on_success", result, enforce_timeout=enforce_timeout)
+        run_callback(
+            job,
+            "on_success",
+            result,
+            enforce_timeout=enforce_timeout,
+            death_penalty_class=death_penalty_class,
+        )
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, ColdShutdown):
             # A real interrupt of the worker: record it, then let it propagate.
-            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis)
+            _fail(job, exc, worker_name, wait_for_redis=wait_for_redis, penalty=death_penalty_class)
             call_exception_handlers(exception_handlers, job, exc)
             raise
-        status = _fail(job, exc, worker_name, take_next, wait_for_redis)
+        status = _fail(job, exc, worker_name, take_next, wait_for_redis, death_penalty_class)
         call_exception_handlers(exception_handlers, job, exc)
         return status
     try:
@@ -182,6 +192,7 @@ def _fail(
     worker_name: str,
     take_next: TakeNext | None = None,
     wait_for_redis: bool = False,
+    penalty: type[BaseDeathPenalty] = DeathPenalty,
 ) -> str | None:
     exc_info = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, DeserializationError):
@@ -209,7 +220,7 @@ def _fail(
             ("on_stopped", ()) if stopped else ("on_failure", (type(exc), exc, exc.__traceback__))
         )
         try:
-            run_callback(job, name, *args)
+            run_callback(job, name, *args, death_penalty_class=penalty)
         except Exception:
             if worker_name == INLINE_WORKER:  # is_async=False: the caller sees it
                 raise

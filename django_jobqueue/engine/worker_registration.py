@@ -32,7 +32,7 @@ def register(worker: Any, pipeline: Any = None) -> None:
     if pipeline is None:
         worker.heartbeat()
         return
-    fields = {**worker.registration(), **worker.status(), "last_heartbeat": repr(now())}
+    fields = {**worker.registration(), **worker.beat_fields(), "last_heartbeat": repr(now())}
     pipeline.hset(worker.key, mapping=fields)
     pipeline.expire(worker.key, int(worker.worker_ttl) + 1)
     if worker.listed:

@@ -241,3 +241,24 @@ def own_last_heartbeat():
     """The running job's ``last_heartbeat``, as a UNIX time (None if it has none)."""
     beat = get_current_job().last_heartbeat
     return beat.timestamp() if beat else None
+
+
+def registration_field(key, field):
+    """A field of a worker's registration, read from inside a job it runs."""
+    value = get_current_job().connection.hget(key, field)
+    return value.decode() if value is not None else None
+
+
+def spin(seconds):
+    """Busy for ``seconds`` in Python code (a timer's exception can land in it)."""
+    end = time.time() + seconds
+    while time.time() < end:
+        pass
+    return "spun"
+
+
+def meta_handler(job, exc_type, exc_value, traceback):
+    """An exception handler that leaves a mark on the job's meta."""
+    job.meta["handled"] = True
+    job.save_meta()
+    return True

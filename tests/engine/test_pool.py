@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from django_jobqueue.engine import JobStatus, all_workers
+from django_jobqueue.engine import JobStatus, Queue, all_workers
 from django_jobqueue.engine.worker.pool import WorkerPool, rss_bytes
 
 from . import jobs
@@ -129,7 +129,7 @@ def test_sigterm_twice_stops_the_running_job_without_losing_it(queue, spawn_work
     running = queue.enqueue(jobs.sleep_for, 30)
     wait_until(lambda: running.get_status() == JobStatus.STARTED, timeout=10)
     proc.send_signal(signal.SIGTERM)
-    time.sleep(0.2)
+    time.sleep(1.2)  # a second signal within a second counts as the first
     proc.send_signal(signal.SIGTERM)
     proc.wait(15)
     assert running.get_status() == JobStatus.FAILED
@@ -167,3 +167,96 @@ def test_children_leave_when_the_pool_is_killed_outright(
             return fh.read().split()[2] == "Z"
 
     wait_until(lambda: all(gone(pid) for pid in pids), timeout=10)
+
+
+# -- RQ's finer controls --------------------------------------------------------------
+
+
+def test_start_workers_check_and_stop_them(queue, redis_conn):
+    from django_jobqueue.engine import send_shutdown_command
+
+    workers = pool(queue)
+    assert workers.status == WorkerPool.Status.IDLE
+    workers.start_workers(burst=False)
+    try:
+        assert workers.status == WorkerPool.Status.STARTED
+        assert len(workers.worker_dict) == 2
+        name = next(iter(workers.worker_dict))
+        wait_until(lambda: redis_conn.exists(queue.keys.worker(name)), timeout=10)
+        assert send_shutdown_command(redis_conn, name, prefix=queue.keys.prefix)
+
+        def one_left():
+            workers.check_workers(respawn=False)
+            return len(workers.worker_dict) == 1
+
+        wait_until(one_left, timeout=10)
+        workers.check_workers(respawn=True)  # a new child in its place
+        assert len(workers.worker_dict) == 2 and name not in workers.worker_dict
+        job = queue.enqueue(jobs.add, 2, 2)
+        wait_until(lambda: job.get_status() == JobStatus.FINISHED, timeout=10)
+    finally:
+        workers.stop_workers()
+    assert workers.all_workers_have_stopped()
+    assert workers.status == WorkerPool.Status.STOPPED
+
+
+def test_start_runs_the_pool_and_reports_its_status(queue):
+    queue.enqueue(jobs.add, 1, 1)
+    workers = pool(queue, num_workers=2, worker_class="SimpleWorker")
+    assert workers.start(burst=True)
+    assert workers.status == WorkerPool.Status.STOPPED
+    assert workers.all_workers_have_stopped()
+
+
+def test_exception_handlers_none_stays_none_and_handlers_reach_the_children(queue):
+    assert pool(queue, exception_handlers=None).exception_handlers is None
+    job = queue.enqueue(jobs.fail)
+    workers = pool(queue, processes=1, exception_handlers=[jobs.meta_handler])
+    workers.start(burst=True)
+    job.refresh()
+    assert job.get_status() == JobStatus.FAILED and job.meta == {"handled": True}
+
+
+def test_two_stop_signals_within_a_second_count_as_one(queue):
+    job = queue.enqueue(jobs.sleep_for, 1, "done")
+    workers = pool(queue)
+
+    def two_signals():
+        wait_until(lambda: job.get_status() == JobStatus.STARTED, timeout=10)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+        os.kill(os.getpid(), signal.SIGTERM)  # the terminal's copy of the pool's, say
+
+    import threading
+
+    sender = threading.Thread(target=two_signals)
+    sender.start()
+    workers.start(burst=False)
+    sender.join()
+    assert job.get_status() == JobStatus.FINISHED and job.result == "done"
+
+
+def test_run_worker_builds_a_worker_from_a_parsed_connection(queue, redis_conn, key_prefix):
+    from django_jobqueue.engine.connections import parse_connection
+    from django_jobqueue.engine.worker_pool import run_worker
+
+    job = queue.enqueue(jobs.add, 20, 22)
+    client_class, connection_class, pool_kwargs = parse_connection(redis_conn)
+    assert client_class is type(redis_conn)
+    assert "orig_host_address" not in pool_kwargs
+
+    class Prefixed(Queue):
+        def __init__(self, name, connection=None, **kwargs):
+            kwargs.setdefault("prefix", key_prefix)
+            super().__init__(name, connection=connection, **kwargs)
+
+    assert run_worker(
+        "w1",
+        [queue.name],
+        client_class,
+        connection_class,
+        pool_kwargs,
+        queue_class=Prefixed,
+        logging_level=None,
+    )
+    assert job.return_value(refresh=True) == 42

@@ -198,3 +198,23 @@ def test_a_sentinel_client_is_refused_when_the_worker_starts(queue, make_worker)
     worker = make_worker([queue], cls=SpawnWorker, connection=client)
     with pytest.raises(ValueError, match="Sentinel"):
         worker.work(burst=True)
+
+
+def test_the_child_rebuilds_unix_socket_and_tls_connections():
+    import redis
+
+    from django_jobqueue.engine.execution.spawn import child_connection_kwargs
+
+    unix = redis.Redis(unix_socket_path="/tmp/redis.sock", db=5, password="secret")
+    before = dict(unix.connection_pool.connection_kwargs)
+    rebuilt = redis.Redis(**child_connection_kwargs(unix))
+    assert rebuilt.connection_pool.connection_class is redis.UnixDomainSocketConnection
+    kwargs = rebuilt.connection_pool.connection_kwargs
+    assert (kwargs["path"], kwargs["db"], kwargs["password"]) == ("/tmp/redis.sock", 5, "secret")
+    assert unix.connection_pool.connection_kwargs == before  # the worker's is left alone
+
+    tls = redis.Redis.from_url("rediss://localhost:6380/5?ssl_cert_reqs=none")
+    rebuilt = redis.Redis(**child_connection_kwargs(tls))
+    assert rebuilt.connection_pool.connection_class is redis.SSLConnection
+    kwargs = rebuilt.connection_pool.connection_kwargs
+    assert (kwargs["port"], kwargs["db"], kwargs["ssl_cert_reqs"]) == (6380, 5, "none")

@@ -36,9 +36,12 @@ def _order(redis_conn, key_prefix):
 # -- construction -------------------------------------------------------------------
 
 
-def test_worker_needs_a_queue(redis_conn, key_prefix):
-    with pytest.raises(ValueError):
-        Worker([], connection=redis_conn, prefix=key_prefix)
+def test_worker_needs_a_queue_to_work(redis_conn, key_prefix):
+    worker = Worker([], connection=redis_conn, prefix=key_prefix)  # RQ allows building one
+    assert worker.queues == [] and worker.queue_names() == []
+    with pytest.raises(ValueError, match="at least one queue"):
+        worker.work(burst=True)
+    assert not redis_conn.exists(worker.key)
 
 
 def test_worker_from_queue_names(redis_conn, key_prefix):

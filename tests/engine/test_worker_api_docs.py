@@ -63,9 +63,10 @@ def test_a_worker_read_back_shows_its_host_pid_and_aware_birth(
     assert found.get_current_job_id() is None and found.get_current_job() is None
 
 
-def test_a_worker_without_queues_is_refused(redis_conn):
+def test_a_worker_without_queues_is_refused_when_it_starts(redis_conn):
+    worker = Worker([], connection=redis_conn)  # built, as RQ allows
     with pytest.raises(ValueError, match="at least one queue"):
-        Worker([], connection=redis_conn)
+        worker.work(burst=True)
 
 
 class MarkedQueue(Queue):

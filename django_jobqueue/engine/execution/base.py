@@ -35,6 +35,15 @@ class Host(Protocol):
     def perform(self, job: Job) -> str | None:
         """Run ``job`` in this process and record its outcome."""
 
+    def run_in_horse(self, job: Job, enforce_timeout: bool = True) -> Success | str | None:
+        """In a work-horse: run ``job``; a success is handed back, a failure recorded."""
+
+    def horse_needs_worker(self) -> bool:
+        """Whether a spawned work-horse must rebuild the worker to run a job."""
+
+    def horse_options(self) -> dict:
+        """The keywords that rebuild the worker in a spawned work-horse."""
+
     def record_result(self, job: Job, success: Success) -> str | None:
         """Record a success that another process handed back."""
 
@@ -50,6 +59,9 @@ class Host(Protocol):
     def stop_requested(self, job: Job) -> bool:
         """Whether someone asked to abort ``job``; takes the request away."""
 
+    def command_waiting(self) -> bool:
+        """Whether a command was announced for the worker (a local read, no round trip)."""
+
 
 class Execution:
     """Decides where a dequeued job runs, and how it is interrupted.
@@ -63,6 +75,9 @@ class Execution:
     name = ""
     #: How the worker's start-up line describes it.
     description = ""
+    #: Whether each job runs in a process of its own (the worker then shows
+    #: busy and idle in its registration as each job starts and ends).
+    process_per_job = False
 
     def check(self, host: Host) -> None:
         """Raise when this model cannot run jobs for ``host`` as configured.

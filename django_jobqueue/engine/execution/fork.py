@@ -7,6 +7,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 
 from .. import utils
 from ..job import Job
@@ -15,6 +16,10 @@ from ..perform import Success, death_reason, run_job
 from ..vocabulary import KILL_GRACE, JobStatus
 from .base import Execution, Host
 
+#: Seconds between two looks at the worker's subscription while a job runs:
+#: a command published for it (stop-job, kill-horse) is acted on this soon.
+#: The look reads a socket; Redis is asked only when something came.
+COMMAND_POLL = 0.1
 #: Starts a child's report of a success; the serialized result follows.
 SUCCESS = b"\x00"
 #: Starts a child's report that it could not load its job; a traceback follows.
@@ -30,6 +35,7 @@ class ForkExecution(Execution):
 
     name = "fork"
     description = "fork (a child per job)"
+    process_per_job = True
     #: How a failure names the process that ran the job.
     process = "its work-horse process"
     #: Seconds past a job's timeout before its process is killed: the job's
@@ -83,7 +89,9 @@ class ForkExecution(Execution):
                 gc.disable()  # a short life, ended by os._exit: nothing to collect
                 os.close(read_end)
                 ignore_stop_signals()
-                run_and_report(job, worker.name, worker.exception_handlers, write_end)
+                run_and_report(
+                    job, worker.name, worker.exception_handlers, write_end, run=worker.run_in_horse
+                )
             finally:
                 os._exit(0)
         os.close(write_end)
@@ -106,7 +114,7 @@ class ForkExecution(Execution):
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
                     break
-                wait = min(worker.heartbeat_interval, worker.stop_poll_interval)
+                wait = min(worker.heartbeat_interval, worker.stop_poll_interval, COMMAND_POLL)
                 if deadline is not None:
                     wait = min(wait, max(deadline - time.monotonic(), 0))
                 # The report stops being watched at its end of file: a job that
@@ -120,6 +128,8 @@ class ForkExecution(Execution):
                     open_report = _read_available(report, received)
                 worker.heartbeat_if_due()
                 worker.schedule_if_due()  # the scheduler keeps time while a job runs
+                if worker.command_waiting():  # announced: look now, not at the next poll
+                    next_stop_check = 0.0
                 if not stopped and time.monotonic() >= next_stop_check:
                     next_stop_check = time.monotonic() + worker.stop_poll_interval
                     if worker.stop_requested(job):
@@ -182,16 +192,23 @@ def run_and_report(
     report: int,
     *,
     enforce_timeout: bool = True,
+    run: Callable[[Job], Success | str | None] | None = None,
 ) -> None:
-    """In a work-horse: run ``job``, then write how it ended to ``report`` (see start())."""
+    """In a work-horse: run ``job``, then write how it ended to ``report`` (see start()).
+
+    ``run`` runs it in place of :func:`run_job` (the worker's own way).
+    """
     try:
-        ran = run_job(
-            job,
-            worker_name,
-            enforce_timeout=enforce_timeout,
-            wait_for_redis=True,
-            exception_handlers=exception_handlers,
-        )
+        if run is not None:
+            ran = run(job)
+        else:
+            ran = run_job(
+                job,
+                worker_name,
+                enforce_timeout=enforce_timeout,
+                wait_for_redis=True,
+                exception_handlers=exception_handlers,
+            )
     except (KeyboardInterrupt, SystemExit):
         # The job raised it (signals are ignored here): run_job
         # recorded the failure before letting it through.

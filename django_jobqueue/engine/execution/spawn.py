@@ -15,6 +15,7 @@ import pickle
 import sys
 import traceback
 import types
+from functools import partial
 from typing import Any
 
 import redis
@@ -93,14 +94,23 @@ class SpawnExecution(ForkExecution):
                 "A spawn worker's children connect with the keywords of a plain client; "
                 "a Redis Cluster or Sentinel client is not supported yet."
             )
-        for obj in (*host.exception_handlers, self.initializer):
+        options = host.horse_options()
+        shipped = (
+            *host.exception_handlers,
+            self.initializer,
+            type(host),
+            options["queue_class"],
+            options["job_class"],
+            options["death_penalty_class"],
+        )
+        for obj in shipped:
             if getattr(obj, "__module__", None) == "__main__":
                 raise ValueError(
                     f"A spawn worker cannot use {obj!r}: it is defined in __main__, "
                     "which its children cannot import. Move it to a module."
                 )
         # Raises PicklingError (or AttributeError) for what a child cannot import.
-        pickle.dumps((host.exception_handlers, self.initializer))
+        pickle.dumps((type(host), options, self.initializer))
 
     def start(self, worker: Host, job: Job) -> tuple[int, int]:
         try:
@@ -122,10 +132,12 @@ class SpawnExecution(ForkExecution):
             str(config_read),
             str(report_write),
         ]
+        # The job's id in its environment too, as RQ's work-horses have it.
+        env = {**os.environ, "RQ_JOB_ID": job.id}
         try:
             # Its own process group: a Ctrl-C in the worker's terminal is for
             # the worker, which decides what becomes of the job.
-            pid = os.posix_spawn(sys.executable, argv, os.environ, setpgroup=0)
+            pid = os.posix_spawn(sys.executable, argv, env, setpgroup=0)
         except OSError as exc:
             os.close(config_write)
             os.close(report_read)
@@ -163,6 +175,11 @@ class SpawnExecution(ForkExecution):
             "serializer": serializer,
             "worker": worker.name,
             "exception_handlers": worker.exception_handlers,
+            # The child rebuilds the worker, of its class: a perform_job or
+            # handle_exception of its own runs in the work-horse, as in RQ.
+            "worker_class": type(worker),
+            "worker_options": worker.horse_options(),
+            "needs_worker": worker.horse_needs_worker(),
         }
 
 
@@ -203,15 +220,34 @@ def child_main(config_fd: int, report_fd: int) -> None:
                 origin=config["origin"],
                 prefix=config["prefix"],
             )
+            run = None
+            try:
+                worker = config["worker_class"](
+                    [config["origin"]],
+                    connection=connection,
+                    serializer=config["serializer"],
+                    prefix=config["prefix"],
+                    scheduler=False,
+                    prepare_for_work=False,
+                    **config["worker_options"],
+                )
+                run = partial(worker.run_in_horse, enforce_timeout=False)
+            except Exception:
+                # A worker class whose constructor takes other arguments: its
+                # jobs run the plain way, unless it changes how they run.
+                if config["needs_worker"]:
+                    raise
         except BaseException:
             write_all(report_fd, NOT_STARTED + traceback.format_exc().encode())
             return
+        # The worker kills the child on time: no timeout of its own here.
         run_and_report(
             job,
             config["worker"],
             config["exception_handlers"],
             report_fd,
             enforce_timeout=False,
+            run=run,
         )
     finally:
         for stream in (sys.stdout, sys.stderr):

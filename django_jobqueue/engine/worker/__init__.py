@@ -24,8 +24,9 @@ from .control import (
     send_stop_job_command,
     stop_job,
 )
-from .pool import WorkerPool
+from .pool import WorkerPool, run_worker
 from .single import (
+    HerokuWorker,
     RandomWorker,
     RoundRobinWorker,
     SimpleWorker,
@@ -37,6 +38,7 @@ from .single import (
 __all__ = [
     "DEFAULT_WORKER_TTL",
     "BaseWorker",
+    "HerokuWorker",
     "RandomWorker",
     "RoundRobinWorker",
     "SimpleWorker",
@@ -44,6 +46,7 @@ __all__ = [
     "Worker",
     "WorkerPool",
     "log_outcome",
+    "run_worker",
     "send_command",
     "send_kill_horse_command",
     "send_shutdown_command",

@@ -15,10 +15,13 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import corrupt
+import redis
+
+from .. import corrupt, scripts
 from ..connection import UNAVAILABLE, resolve_connection
 from ..job import Job
 from ..keys import keyspace
@@ -26,8 +29,8 @@ from ..queue import Queue
 from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
-from ..timeouts import DeathPenalty
-from ..utils import as_str, now
+from ..timeouts import BaseDeathPenalty, DeathPenalty
+from ..utils import as_str, import_attribute, now
 from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, DequeueStrategy, WorkerState
 from .lookup import WorkerLookup
 
@@ -45,6 +48,24 @@ def version() -> str:
     return __version__
 
 
+class QueueNames(list):
+    """The names of a worker's queues, in priority order: a list, and callable
+    as RQ's ``worker.queue_names()`` method is (it returns a copy)."""
+
+    def __call__(self) -> list[str]:
+        return list(self)
+
+
+def resolve_class(value: Any, what: str) -> Any:
+    """A class given as itself or by its dotted path (``"myapp.jobs.MyJob"``)."""
+    if isinstance(value, str):
+        try:
+            return import_attribute(value)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"{what}={value!r} cannot be imported: {exc}") from None
+    return value
+
+
 class BaseWorker(WorkerLookup):
     """Serves queues in priority order until stopped; subclasses say what a turn does.
 
@@ -60,9 +81,11 @@ class BaseWorker(WorkerLookup):
             is. It releases scheduled jobs and delayed retries, so some worker
             on each connection must run one. False for none, or a Scheduler.
         cron: periodic entries (:class:`~..cron.CronEntry`) for the scheduler.
-        job_class: the :class:`~..job.Job` subclass jobs are loaded as (default:
-            each queue's).
-        queue_class: the :class:`~..queue.Queue` subclass queue names become.
+        job_class: the :class:`~..job.Job` subclass jobs are loaded as, or its
+            dotted path (default: the class attribute when a subclass sets it,
+            else each queue's own).
+        queue_class: the :class:`~..queue.Queue` subclass queue names become, or
+            its dotted path (default: the class attribute).
         exception_handlers: a callable or a list of them, each called as
             ``handler(job, exc_type, exc_value, traceback)`` in the process that
             ran a job that raised, after its failure was recorded. A handler
@@ -78,7 +101,29 @@ class BaseWorker(WorkerLookup):
         job_monitoring_interval: seconds between two looks at a running job for
             stop requests and commands; 1 by default.
         default_worker_ttl: RQ's older name for ``worker_ttl``.
+        prepare_for_work: False for a worker object that will not work (one
+            read back from Redis): it does not name its Redis connection nor
+            ask for its own address.
+        death_penalty_class: what keeps each job's timeout where it runs
+            (see :mod:`..timeouts`); the class attribute by default.
+
+    A worker may be built with no queue (RQ allows it); ``work()`` then
+    refuses to start. Building one names its Redis connection after the
+    worker (``CLIENT SETNAME``) and reads the address Redis sees
+    (``ip_address``, ``"unknown"`` when the server does not tell); a
+    connection without ``socket_timeout`` gets ``connection_timeout``, so a
+    command never hangs forever (one with its own timeout keeps it).
     """
+
+    #: The classes queue names and jobs become unless the constructor says
+    #: otherwise; a subclass may set them (RQ's names).
+    job_class: type[Job] = Job
+    queue_class: type[Queue] = Queue
+    #: The set of live workers' names, under the default prefix (RQ's name).
+    redis_workers_keys = keyspace(None).workers
+    #: What enforces a job's and its callbacks' timeout where it runs (RQ's
+    #: name; see :mod:`..timeouts`).
+    death_penalty_class: type[BaseDeathPenalty] = DeathPenalty
 
     #: Whether the worker belongs in the set of workers (pool children do not).
     listed = True
@@ -88,9 +133,6 @@ class BaseWorker(WorkerLookup):
     dequeue_strategy = DequeueStrategy.DEFAULT
     #: Whether this kind can take jobs in another order than its queues' own.
     reorders_queues = False
-    #: What enforces a job's and a callback's timeout (RQ's name; see
-    #: :func:`.callbacks.execute_success_callback`, which takes it).
-    death_penalty_class = DeathPenalty
 
     def __init__(
         self,
@@ -101,17 +143,21 @@ class BaseWorker(WorkerLookup):
         worker_ttl: int = DEFAULT_WORKER_TTL,
         serializer: Any = None,
         prefix: str | None = None,
-        queue_class: type[Queue] = Queue,
+        queue_class: type[Queue] | str | None = None,
         scheduler: Any = True,
         cron: Any = (),
-        job_class: type[Job] | None = None,
+        job_class: type[Job] | str | None = None,
         exception_handlers: Any = None,
         disable_default_exception_handler: bool = False,
         log_job_description: bool = True,
         maintenance_interval: float = MAINTENANCE_INTERVAL,
         job_monitoring_interval: float = STOP_POLL_INTERVAL,
         default_worker_ttl: int | None = None,
+        prepare_for_work: bool = True,
+        death_penalty_class: type[BaseDeathPenalty] | None = None,
     ):
+        if death_penalty_class is not None:
+            self.death_penalty_class = death_penalty_class
         if default_worker_ttl is not None:
             if worker_ttl != DEFAULT_WORKER_TTL and worker_ttl != default_worker_ttl:
                 raise ValueError(
@@ -121,8 +167,6 @@ class BaseWorker(WorkerLookup):
         if isinstance(queues, (str, Queue)):
             queues = [queues]
         queues = list(queues)
-        if not queues:
-            raise ValueError("A worker needs at least one queue.")
         first = next((q for q in queues if isinstance(q, Queue)), None)
         if connection is None and first is not None:
             connection = first.connection
@@ -131,11 +175,22 @@ class BaseWorker(WorkerLookup):
         if prefix is None and first is not None:
             prefix = first.keys.prefix
         self.keys = keyspace(prefix)
-        extra: dict[str, Any] = {"job_class": job_class} if job_class else {}
+        if queue_class is not None:
+            self.queue_class = resolve_class(queue_class, "queue_class")
+        # Jobs are loaded as the class given here or set on a subclass; else as
+        # each queue's own (a queue made with its job_class keeps it).
+        chosen = resolve_class(job_class, "job_class") if job_class is not None else None
+        if chosen is None and type(self).job_class is not Job:
+            chosen = type(self).job_class
+        #: The class jobs are loaded as; None: each queue's own.
+        self.load_jobs_as: type[Job] | None = chosen
+        if chosen is not None:
+            self.job_class = chosen
+        extra: dict[str, Any] = {"job_class": chosen} if chosen else {}
         self.queues: list[Queue] = [
             q
             if isinstance(q, Queue)
-            else queue_class(
+            else self.queue_class(
                 q,
                 self.connection,
                 serializer=self.serializer,
@@ -144,10 +199,7 @@ class BaseWorker(WorkerLookup):
             )
             for q in queues
         ]
-        self.queue_names = [q.name for q in self.queues]
-        self.queue_class = queue_class
-        #: The class jobs are loaded as: ``job_class``, else each queue's own.
-        self.job_class: type[Job] | None = job_class
+        self.queue_names = QueueNames(q.name for q in self.queues)
         if callable(exception_handlers):
             exception_handlers = [exception_handlers]
         #: Called in turn when a job raises (see the class docstring).
@@ -164,6 +216,10 @@ class BaseWorker(WorkerLookup):
         self.log = logger
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
+        #: The address Redis sees this worker's connection come from.
+        self.ip_address = "unknown"
+        if prepare_for_work:
+            self._configure_connection()
         self.state = WorkerState.STARTED
         self.successful_job_count = 0
         self.failed_job_count = 0
@@ -198,6 +254,92 @@ class BaseWorker(WorkerLookup):
         self.report: MinuteReport | None = MinuteReport(self.name)
         #: Called with the worker on every turn of the loop (``rqworker``'s live line).
         self.on_tick: Any = None
+
+    # -- what RQ's worker offers besides ---------------------------------------
+
+    def _configure_connection(self) -> None:
+        """Name the connection after the worker, learn its address, bound its reads."""
+        pool = getattr(self.connection, "connection_pool", None)
+        kwargs = getattr(pool, "connection_kwargs", None)
+        if isinstance(kwargs, dict) and kwargs.get("socket_timeout") is None:
+            kwargs["socket_timeout"] = self.connection_timeout
+        try:
+            self.connection.client_setname(self.name)
+        except redis.ResponseError:
+            warnings.warn(
+                "CLIENT SETNAME command not supported, setting ip_address to unknown",
+                Warning,
+                stacklevel=3,
+            )
+            return
+        except Exception:  # Redis not up yet, a cluster client...: the address stays unknown
+            return
+        try:
+            self.ip_address = str(self.connection.client_info()["addr"])
+        except redis.ResponseError:  # CLIENT INFO came with Redis 6.2
+            self.ip_address = self._address_from_client_list()
+        except Exception:
+            pass
+
+    def _address_from_client_list(self) -> str:
+        try:
+            found = [c["addr"] for c in self.connection.client_list() if c.get("name") == self.name]
+        except redis.ResponseError:
+            found = []
+        except Exception:
+            return "unknown"
+        if not found:
+            warnings.warn(
+                "CLIENT LIST command not supported, setting ip_address to unknown",
+                Warning,
+                stacklevel=4,
+            )
+            return "unknown"
+        return str(found[0])
+
+    def queue_keys(self) -> list[str]:
+        """The Redis keys of the worker's queues, in priority order."""
+        return [q.key for q in self.queues]
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """RQ's longest wait for a job in one call: ``worker_ttl`` less 15 s (1 at least)."""
+        return max(1, int(self.worker_ttl) - 15)
+
+    @property
+    def connection_timeout(self) -> int:
+        """The socket timeout given to a connection that has none."""
+        return self.dequeue_timeout + 10
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        """Whether the registries are due for cleaning (never cleaned, or
+        ``maintenance_interval`` seconds ago or more)."""
+        last = getattr(self, "last_cleaned_at", None)
+        if last is None:
+            return True
+        if isinstance(last, datetime):
+            last = last.timestamp()
+        return now() - float(last) > self.maintenance_interval
+
+    def get_heartbeat_ttl(self, job: Job, working_time: float = 0.0) -> int:
+        """Seconds the registration of a worker running ``job`` must live
+        between two heartbeats: until the next look at the job, at most until
+        its timeout, plus a minute's margin."""
+        interval = self.stop_poll_interval
+        if job.timeout is not None and job.timeout > 0:
+            left = max(float(job.timeout) - working_time, 0.0)
+            return int(min(left, interval)) + 60
+        return int(interval) + 60
+
+    @property
+    def job_monitoring_interval(self) -> float:
+        """RQ's name for ``stop_poll_interval``."""
+        return self.stop_poll_interval
+
+    @job_monitoring_interval.setter
+    def job_monitoring_interval(self, value: float) -> None:
+        self.stop_poll_interval = value
 
     # -- the loop ------------------------------------------------------------
 
@@ -260,6 +402,8 @@ class BaseWorker(WorkerLookup):
         max_idle_time: float | None,
         logging_level: str | int | None,
     ) -> bool:
+        if not self.queues:
+            raise ValueError("A worker needs at least one queue to work.")
         undo_logging = self._setup_logging(logging_level)
         previous_handlers = self._install_signal_handlers()
         try:
@@ -392,9 +536,10 @@ class BaseWorker(WorkerLookup):
             "execution": self.kind,
             "version": self.version,
             "python_version": self.python_version,
+            "ip_address": self.ip_address,
         }
 
-    def status(self) -> dict[str, Any]:
+    def beat_fields(self) -> dict[str, Any]:
         """The fields of its registration that each heartbeat brings up to date."""
         return {
             "state": self.state,
@@ -423,7 +568,7 @@ class BaseWorker(WorkerLookup):
             self.key,
             mapping={
                 **self.registration(),
-                **self.status(),
+                **self.beat_fields(),
                 "last_heartbeat": repr(timestamp),
             },
         )
@@ -434,6 +579,20 @@ class BaseWorker(WorkerLookup):
         keys += self.beat_along(pipe, timestamp)
         corrupt.execute(pipe, keys)
         self._last_heartbeat = time.monotonic()
+
+    def write_fields(self, fields: dict[str, Any]) -> None:
+        """Update these fields of the registration now, if the worker is registered
+        (a lost connection leaves them to the next heartbeat)."""
+        try:
+            scripts.save(self.connection, self.key, fields)
+        except UNAVAILABLE:
+            pass
+
+    def publish_state(self, state: str) -> None:
+        """Set the worker's state, written at once when it changes."""
+        if state != self.state:
+            self.state = state
+            self.write_fields({"state": state})
 
     def beat_along(self, pipe: Any, timestamp: float) -> list[str]:
         """Add what else each heartbeat keeps alive to ``pipe``; returns their keys."""
@@ -481,6 +640,8 @@ class BaseWorker(WorkerLookup):
 
     def request_stop(self) -> None:
         """Ask the loop to end after the work in hand (what the first SIGTERM does)."""
+        if not self.stopping:
+            self.shutdown_requested_at = time.monotonic()
         self.stopping = True
 
     # -- commands (see control.py) ---------------------------------------------
@@ -494,7 +655,8 @@ class BaseWorker(WorkerLookup):
 
     def obey(self, command: str) -> None:
         if command == "shutdown":
-            self.log.info("Worker %s: shutdown command received", self.name)
+            if not self.stopping:  # its announcement may have been obeyed already
+                self.log.info("Worker %s: shutdown command received", self.name)
             self.request_stop()
         elif command == "kill-horse":
             self.kill_horse()
@@ -525,10 +687,33 @@ class BaseWorker(WorkerLookup):
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
 
+    #: Seconds within which a second stop signal counts as the same one: a
+    #: worker started by a pool gets the pool's and the terminal's Ctrl-C.
+    duplicate_signal_window = 1.0
+
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
         if not self.stopping:
             self.log.warning(self.warm_message)
             self.request_stop()
+            self.handle_warm_shutdown_request()
+            return
+        self.request_force_stop(signum, frame)
+
+    #: When the first stop signal came (``time.monotonic()``), None before.
+    shutdown_requested_at: float | None = None
+
+    def handle_warm_shutdown_request(self) -> None:
+        """Called on the first stop signal, once the loop was asked to end (a hook)."""
+
+    def request_force_stop(self, signum: int | None = None, frame: Any = None) -> None:
+        """Stop now, the running job too (a cold shutdown: what a second signal does).
+
+        A call within :attr:`duplicate_signal_window` seconds of the first
+        signal is taken for a copy of it and ignored.
+        """
+        first = self.shutdown_requested_at
+        if first is not None and time.monotonic() - first < self.duplicate_signal_window:
+            self.log.debug("Worker %s: a second stop signal this soon is ignored", self.name)
             return
         self.log.warning(self.cold_message)
         self.cold = True

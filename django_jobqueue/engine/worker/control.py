@@ -48,6 +48,7 @@ def stop_job(job: Job) -> str:
     # it, the sweep that recovers the job ends it as stopped (see fail.lua).
     worker = job.worker_name or ""
     if worker and scripts.request_stop(job.connection, job.keys, worker, job.id):
+        job.connection.publish(job.keys.worker_channel(worker), "stop-job")  # heard at once
         return "stopping"
     text = f"StopRequested: Job {job.id} was stopped on request; no live worker was running it."
     if record_failure(job, text, worker, status=JobStatus.STOPPED, retry=False) is None:
@@ -74,7 +75,10 @@ def send_command(
     connection = resolve_connection(connection)
     ks = keyspace(prefix)
     if command == "stop-job":
-        return bool(scripts.request_stop(connection, ks, worker_name, str(kwargs["job_id"])))
+        if not scripts.request_stop(connection, ks, worker_name, str(kwargs["job_id"])):
+            return False
+        connection.publish(ks.worker_channel(worker_name), command)
+        return True
     if not scripts.worker_command(connection, ks, worker_name, command):
         return False
     connection.publish(ks.worker_channel(worker_name), command)  # wakes it if idle

@@ -49,6 +49,7 @@ class WorkerLookup:
     version: str
     python_version: str
     hostname: str
+    ip_address: str
     pid: int
     _birth: float
     #: When register_death() ran (None while the worker lives).
@@ -134,6 +135,7 @@ class WorkerLookup:
         if not queues or not fields.get("name"):
             return None  # not a registration this code wrote
         kwargs.setdefault("scheduler", False)
+        kwargs.setdefault("prepare_for_work", False)
         make: Any = cls  # a BaseWorker subclass: its constructor takes these
         worker: BaseWorker = make(
             queues, connection=connection, name=fields["name"], prefix=prefix, **kwargs
@@ -158,6 +160,7 @@ class WorkerLookup:
         self.version = fields.get("version") or self.version
         self.python_version = fields.get("python_version") or self.python_version
         self.hostname = fields.get("hostname") or self.hostname
+        self.ip_address = fields.get("ip_address") or self.ip_address
         self.pid = as_int(fields.get("pid"), self.pid)
         self.last_heartbeat = to_datetime(fields.get("last_heartbeat"))
         job_id = fields.get("current_job")

@@ -17,8 +17,12 @@ import select
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
+
+import redis
 
 from ..connection import UNAVAILABLE
 from ..job import Job
@@ -26,7 +30,7 @@ from ..outcome import record_failure
 from ..perform import death_reason
 from ..utils import kill_quietly, now, parent_death_signal, pidfd
 from ..vocabulary import KILL_GRACE, WorkerState
-from .base import BaseWorker, logger
+from .base import BaseWorker, logger, resolve_class
 from .single import Worker
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
@@ -143,8 +147,24 @@ class WorkerPool(BaseWorker):
             in this supervising process, once for the whole pool, never in the
             children.
 
-    Other arguments are those of :class:`~.base.BaseWorker`.
+        worker_class: taken for RQ's sake; children always run their jobs
+            in-process (what RQ's ``SimpleWorker`` does), whatever it names.
+
+    Other arguments are those of :class:`~.base.BaseWorker`;
+    ``exception_handlers=None`` given stays None on the pool, as in RQ.
+
+    ``start()`` runs the pool until stopped, as ``work()`` does. RQ's finer
+    controls are here too: ``start_workers()`` starts the children and
+    returns, ``check_workers()`` / ``reap_workers()`` collect the ones that
+    exited, ``stop_workers()`` stops the rest, ``worker_dict`` names them.
     """
+
+    class Status(Enum):
+        """Where the pool is in its life (RQ's ``WorkerPool.Status``)."""
+
+        IDLE = 1
+        STARTED = 2
+        STOPPED = 3
 
     kind = "pool"
     warm_message = (
@@ -161,11 +181,18 @@ class WorkerPool(BaseWorker):
         max_jobs_per_child: int | None = None,
         max_memory_per_child: int | None = None,
         num_workers: int | None = None,
+        worker_class: Any = None,
         **kwargs: Any,
     ):
         if processes and num_workers and processes != num_workers:
             raise ValueError("Give processes or num_workers (RQ's name for it), not both.")
         super().__init__(queues, *args, **kwargs)
+        if "exception_handlers" in kwargs and kwargs["exception_handlers"] is None:
+            self.exception_handlers = None  # type: ignore[assignment]  # as given, as in RQ
+        self.worker_class = worker_class
+        self.status = self.Status.IDLE
+        #: What each child's work() is given (burst, max_jobs, max_idle_time).
+        self._child_options: dict[str, Any] = {}
         self.processes = processes or num_workers or os.cpu_count() or 1
         self.max_jobs_per_child = max_jobs_per_child
         self.max_memory_per_child = max_memory_per_child
@@ -188,6 +215,61 @@ class WorkerPool(BaseWorker):
         """RQ's name for running the pool: :meth:`work` (blocks until it stops)."""
         return self.work(burst=burst, logging_level=logging_level)
 
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        self.status = self.Status.STARTED
+        try:
+            return super().work(*args, **kwargs)
+        finally:
+            self.status = self.Status.STOPPED
+
+    # -- RQ's finer controls ----------------------------------------------------
+
+    @property
+    def worker_dict(self) -> dict[str, Child]:
+        """The children running now, by name."""
+        return {c.name: c for c in self.children.values()}
+
+    def start_workers(
+        self, burst: bool = True, _sleep: float = 0, logging_level: Any = None
+    ) -> None:
+        """Start the children and return (no supervising loop: see :meth:`check_workers`)."""
+        self.status = self.Status.STARTED
+        self._burst = burst
+        self._child_options = {"burst": burst, "max_idle_time": None, "max_jobs": None}
+        while len(self.children) < self.processes:
+            self._spawn()
+
+    def reap_workers(self) -> None:
+        """Collect the children that exited (the job one was running is failed)."""
+        self._reaped |= self._reap(replace=False)
+
+    def check_workers(self, respawn: bool = True) -> None:
+        """Collect the children that exited; with ``respawn``, start new ones in their place."""
+        self.reap_workers()
+        if respawn and not self.stopping:
+            while len(self.children) < self.processes:
+                self._spawn()
+
+    def all_workers_have_stopped(self) -> bool:
+        """Whether every child has exited (and was collected)."""
+        self.reap_workers()
+        return not self.children
+
+    def stop_workers(self, timeout: float = 10.0) -> None:
+        """Ask every child to stop after its job, wait up to ``timeout`` s, then kill the rest."""
+        for child in list(self.children.values()):
+            kill_quietly(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while self.children and time.monotonic() < deadline:
+            self._wait_for_children()
+            self.reap_workers()
+        for child in list(self.children.values()):
+            kill_quietly(child.pid)
+        while self.children:
+            self._wait_for_children()
+            self.reap_workers()
+        self.status = self.Status.STOPPED
+
     @property
     def num_workers(self) -> int:
         """RQ's name for :attr:`processes`."""
@@ -198,7 +280,7 @@ class WorkerPool(BaseWorker):
     def begin(self, burst: bool, max_jobs: int | None, max_idle_time: float | None) -> None:
         """Start the children; ``max_jobs`` and ``max_idle_time`` apply to each child."""
         self._burst = burst
-        self._child_options: dict[str, Any] = {
+        self._child_options = {
             "burst": burst,
             "max_idle_time": max_idle_time,
             "max_jobs": max_jobs,
@@ -265,7 +347,7 @@ class WorkerPool(BaseWorker):
                     max_memory=self.max_memory_per_child,
                     pool=self.name,
                     scheduler=False,
-                    job_class=self.job_class,
+                    job_class=self.load_jobs_as,
                     exception_handlers=self.exception_handlers,
                     disable_default_exception_handler=self.disable_default_exception_handler,
                     log_job_description=self.log_job_description,
@@ -333,7 +415,7 @@ class WorkerPool(BaseWorker):
                 else:
                     self.failed_job_count += 1
 
-    def _reap(self) -> bool:
+    def _reap(self, replace: bool = True) -> bool:
         """Collect children that exited; fail the job a dead child was running."""
         reaped = False
         for pid, child in list(self.children.items()):
@@ -353,7 +435,7 @@ class WorkerPool(BaseWorker):
                 self.log.error("Pool child %s exited with code %s", child.name, code)
             # A child that died or was recycled is replaced; one that ran out of
             # work (burst), hit the pool's own limits or was told to stop is not.
-            if code != 0 and not self.stopping:
+            if code != 0 and not self.stopping and replace:
                 self._replace(child, code)
         return reaped
 
@@ -448,10 +530,10 @@ class WorkerPool(BaseWorker):
     def registration(self) -> dict[str, Any]:
         return {**super().registration(), "processes": self.processes}
 
-    def status(self) -> dict[str, Any]:
+    def beat_fields(self) -> dict[str, Any]:
         busy = any(c.job for c in self.children.values())
         return {
-            **super().status(),
+            **super().beat_fields(),
             "state": WorkerState.BUSY if busy else WorkerState.IDLE,
             "children": ",".join(c.name for c in self.children.values()),
         }
@@ -492,4 +574,46 @@ class WorkerPool(BaseWorker):
             kill_quietly(child.pid)
 
 
-__all__ = ["WorkerPool", "rss_bytes"]
+def run_worker(
+    worker_name: str,
+    queue_names: Iterable[str],
+    connection_class: Any,
+    connection_pool_class: Any,
+    connection_pool_kwargs: dict[str, Any],
+    worker_class: Any = Worker,
+    serializer: Any = None,
+    job_class: Any = None,
+    queue_class: Any = None,
+    exception_handlers: Any = None,
+    burst: bool = True,
+    logging_level: str | int | None = "INFO",
+    _sleep: float = 0,
+) -> bool:
+    """Build a worker on a new connection described by its parts, and run it.
+
+    RQ's pool runs this in each child process; it is here for code that
+    starts workers the same way. Returns what ``work()`` returns.
+    """
+    pool = redis.ConnectionPool(connection_class=connection_pool_class, **connection_pool_kwargs)
+    connection = connection_class(connection_pool=pool)
+    make_queue = (
+        resolve_class(queue_class, "queue_class") if queue_class else worker_class.queue_class
+    )
+    queues = [
+        make_queue(name, connection=connection, serializer=serializer) for name in queue_names
+    ]
+    worker = worker_class(
+        queues,
+        name=worker_name,
+        connection=connection,
+        serializer=serializer,
+        job_class=job_class,
+        queue_class=queue_class,
+        exception_handlers=exception_handlers,
+    )
+    worker.log.info("Starting worker %s with PID %s", worker_name, os.getpid())
+    time.sleep(_sleep)
+    return bool(worker.work(burst=burst, with_scheduler=True, logging_level=logging_level))
+
+
+__all__ = ["WorkerPool", "rss_bytes", "run_worker"]

@@ -9,22 +9,27 @@ process started for each (``SpawnWorker``).
 from __future__ import annotations
 
 import logging
+import os
 import random
+import signal
+import threading
 import time
+import traceback
 from typing import Any
 
 from .. import connection as connection_module
 from .. import rate_limit, scripts
 from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
 from ..corrupt import damage
+from ..errors import ShutDownImminentException
 from ..execution import EXECUTIONS, Execution
 from ..group import Group
 from ..job import Job
 from ..outcome import record_failure
-from ..perform import Success, perform_job, record_result
+from ..perform import Success, call_exception_handlers, perform_job, record_result, run_job
 from ..utils import as_str, kill_quietly, now
 from ..vocabulary import DequeueStrategy, JobStatus, WorkerState
-from .base import MAINTENANCE_INTERVAL, BaseWorker
+from .base import MAINTENANCE_INTERVAL, BaseWorker, QueueNames
 
 #: Seconds between sweeps for deferred jobs whose release was lost.
 DEFERRED_SWEEP_INTERVAL = 30.0
@@ -67,6 +72,8 @@ class Worker(BaseWorker):
         #: When the registries were last cleaned (None: not yet).
         self.last_cleaned_at: float | None = None
         self._pubsub: Any = None
+        #: Set while the loop calls an overridden outcome handler (see _announce_outcome).
+        self._outcome_announced = False
         self._suspended = False
         self._next_deferred_sweep = time.monotonic() + DEFERRED_SWEEP_INTERVAL
         # Recording a job's outcome also takes the next job (one round trip per
@@ -93,9 +100,16 @@ class Worker(BaseWorker):
         self._max_idle_time = max_idle_time
         self._done = 0
         self._idle_since = time.monotonic()
+        # A new call to work() looks at suspension and commands at once: an
+        # earlier call's state (suspended, say) may be over.
+        self._next_maintenance = 0.0
         self.execution.setup(self)
-        if not burst:
+        # Also in burst mode: a command (stop-job, kill-horse) published while
+        # a job runs is heard at once (see command_waiting).
+        try:
             self._subscribe()
+        except UNAVAILABLE:
+            self._pubsub = None  # wait_for_work subscribes again
 
     def turn(self) -> bool:
         """Take and run one job, or wait for one; False once it is time to stop."""
@@ -103,6 +117,8 @@ class Worker(BaseWorker):
             return False
         self.observe()
         self.maintain_if_due()
+        if self.stopping:  # a shutdown command was obeyed just now
+            return False
         self.schedule_if_due()
         if self._suspended:
             self._give_back_prefetched()
@@ -128,7 +144,7 @@ class Worker(BaseWorker):
         self._take_next.enabled = (
             max_jobs is None or self._done + 1 < max_jobs
         ) and not self.stopping
-        self.execute(job)
+        self.execute_job(job, self.queue_of(job))
         self._done += 1
         self._idle_since = time.monotonic()
         if max_jobs is not None and self._done >= max_jobs:
@@ -198,7 +214,7 @@ class Worker(BaseWorker):
             names = [q.name for q in self.queues]
             after = names.index(taken_from) + 1 if taken_from in names else 0
             self.queues = self.queues[after:] + self.queues[:after]
-        self.queue_names = [q.name for q in self.queues]
+        self.queue_names = QueueNames(q.name for q in self.queues)
         self._take_next = scripts.TakeNext(self.queue_names, self.worker_ttl)
 
     def _prefetched(self) -> Job | None:
@@ -256,7 +272,7 @@ class Worker(BaseWorker):
         queue = self.queues[taken.position - 1]
         job_id = taken.id.decode()
         try:
-            return (self.job_class or queue.job_class).from_hash(
+            return (self.load_jobs_as or queue.job_class).from_hash(
                 job_id,
                 taken.fields,
                 queue.connection,
@@ -277,9 +293,197 @@ class Worker(BaseWorker):
             self.tally.ended(queue.name, status)
             return None
 
+    # -- what RQ users call or override ----------------------------------------
+
+    def queue_of(self, job: Job) -> Any:
+        """The worker's queue that ``job`` came from (a new one if it serves none)."""
+        for queue in self.queues:
+            if queue.name == job.origin:
+                return queue
+        return self.queue_class(
+            job.origin, job.connection, serializer=job.serializer, prefix=self.keys.prefix
+        )
+
+    def dequeue_job_and_maintain_ttl(
+        self, timeout: float | None, max_idle_time: float | None = None
+    ) -> tuple[Job, Any] | None:
+        """Take the next job, waiting up to ``timeout`` seconds (None: do not wait).
+
+        Returns ``(job, queue)``, the job already marked started by this
+        worker (run it with :meth:`execute_job`), or None when none came.
+        The worker beats and keeps its registries clean while it waits.
+        """
+        started = time.monotonic()
+        limit = timeout
+        if max_idle_time is not None:
+            limit = max_idle_time if limit is None else min(limit, max_idle_time)
+        while True:
+            self.heartbeat_if_due()
+            if self.should_run_maintenance_tasks:
+                self._redis(self.clean_registries)
+            job = self._prefetched() or self.dequeue()
+            if job is not None:
+                if self.dequeue_strategy != DequeueStrategy.DEFAULT:
+                    self._reorder_queues(job.origin)
+                return job, self.queue_of(job)
+            if limit is None or time.monotonic() - started >= limit:
+                return None
+            self.wait_for_work(limit, started)
+
+    def execute_job(self, job: Job, queue: Any = None) -> str | None:
+        """Run a job taken by this worker to its end, recorded; returns its new status.
+
+        Every job the loop takes goes through here: a subclass may wrap it.
+        """
+        return self.execute(job)
+
+    def perform_job(self, job: Job, queue: Any = None, execution: Any = None) -> bool:
+        """Run ``job`` in this process and record its outcome; True when it finished.
+
+        The job must have been taken by this worker (started). A subclass
+        may override it: a forking worker then calls it in the work-horse,
+        and should it raise, the job fails with that traceback.
+        """
+        return self._perform_here(job) == JobStatus.FINISHED
+
+    def _overrides_perform_job(self) -> bool:
+        return "perform_job" in vars(self) or type(self).perform_job is not Worker.perform_job
+
+    def _perform_overridden(self, job: Job) -> str | None:
+        """Call an overridden :meth:`perform_job`; returns the job's status as recorded.
+
+        Whatever it raises fails the job with that traceback, unless the job
+        was recorded already (it raised after recording): the worker goes on.
+        """
+        try:
+            self.perform_job(job, self.queue_of(job), None)  # RQ passes an execution third
+        except Exception as exc:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.log.error("%s: perform_job of job %s raised\n%s", job.origin, job.id, text)
+            failed = record_failure(job, text, self.name, wait_for_redis=True)
+            if failed is not None:
+                return failed
+        try:
+            status = job.get_status(refresh=True)
+        except Exception:
+            return None
+        return None if status == JobStatus.STARTED else status
+
+    def run_in_horse(self, job: Job, enforce_timeout: bool = True) -> Success | str | None:
+        """In a work-horse: run ``job``; a success is handed back to the
+        worker to record, a failure is recorded here (see :func:`run_job`)."""
+        if self._overrides_perform_job():
+            # It records the outcome itself, here: no next job is taken with it
+            # (the worker takes its own).
+            self._take_next.enabled = False
+            return self._perform_overridden(job)
+        return run_job(
+            job,
+            self.name,
+            enforce_timeout=enforce_timeout,
+            wait_for_redis=True,
+            exception_handlers=self.exception_handlers,
+            death_penalty_class=self.death_penalty_class,
+        )
+
+    def horse_needs_worker(self) -> bool:
+        """Whether a work-horse must run jobs through this worker's own methods
+        (a subclass overrides ``perform_job`` or ``run_in_horse``)."""
+        return self._overrides_perform_job() or type(self).run_in_horse is not Worker.run_in_horse
+
+    def horse_options(self) -> dict[str, Any]:
+        """The keywords that rebuild this worker in a spawned work-horse."""
+        return {
+            "name": self.name,
+            "queue_class": self.queue_class,
+            "job_class": self.load_jobs_as,
+            "default_result_ttl": self.default_result_ttl,
+            "worker_ttl": self.worker_ttl,
+            "exception_handlers": self.exception_handlers,
+            "disable_default_exception_handler": self.disable_default_exception_handler,
+            "log_job_description": self.log_job_description,
+            "death_penalty_class": self.death_penalty_class,
+        }
+
+    def handle_job_failure(
+        self, job: Job, queue: Any = None, started_job_registry: Any = None, exc_string: str = ""
+    ) -> str | None:
+        """Record that ``job`` failed (``exc_string`` says why): retried when it
+        has retries left, else moved to the failed registry. Returns its new
+        status, None when it was no longer this worker's to record.
+
+        The loop calls an override once each job it ran has failed (its
+        failure recorded and counted already: ``super()`` then does nothing).
+        """
+        if self._outcome_announced:
+            return job.get_status(refresh=False)
+        status = record_failure(job, exc_string, self.name, wait_for_redis=True)
+        self._count(job, False)
+        return status
+
+    def handle_job_success(
+        self, job: Job, queue: Any = None, started_job_registry: Any = None, execution: Any = None
+    ) -> None:
+        """Count a job that finished (its result is recorded when it is performed).
+
+        The loop calls an override once each job it ran has finished (counted
+        already: ``super()`` then does nothing).
+        """
+        if not self._outcome_announced:
+            self._count(job, True)
+
+    def _announce_outcome(self, job: Job, status: str | None) -> None:
+        """Call an overridden handle_job_success/handle_job_failure for a job run here.
+
+        In the worker's process, after the outcome is recorded; what it raises
+        is logged, never the worker's death.
+        """
+        finished = status == JobStatus.FINISHED
+        name = "handle_job_success" if finished else "handle_job_failure"
+        if status is None or getattr(type(self), name) is getattr(Worker, name):
+            return
+        self._outcome_announced = True
+        try:
+            try:
+                job.get_status(refresh=True)  # as recorded, maybe by a work-horse
+            except Exception:  # gone already (result_ttl=0): as it was
+                pass
+            if finished:
+                self.handle_job_success(job, self.queue_of(job))
+            else:
+                self.handle_job_failure(job, self.queue_of(job), exc_string=job.exc_info or "")
+        except Exception:
+            self.log.exception("Worker %s: %s of job %s failed", self.name, name, job.id)
+        finally:
+            self._outcome_announced = False
+
+    def _count(self, job: Job, finished: bool) -> None:
+        if finished:
+            self.successful_job_count += 1
+        else:
+            self.failed_job_count += 1
+        started, ended = job.started_at, job.ended_at
+        if started is not None and ended is not None:
+            self.total_working_time += max((ended - started).total_seconds(), 0.0)
+        self.write_fields(self.beat_fields())
+
+    def handle_exception(self, job: Any, *exc_info: Any) -> None:
+        """Log a job's exception and call the exception handlers, as a failure does."""
+        exc_type, exc_value, tb = (*exc_info, None, None, None)[:3]
+        if not self.disable_default_exception_handler:
+            text = "".join(traceback.format_exception(exc_type, exc_value, tb))
+            self.log.error("Worker %s: job %s raised\n%s", self.name, job.id, text)
+        if exc_value is not None:
+            call_exception_handlers(self.exception_handlers, job, exc_value)
+
     def execute(self, job: Job) -> str | None:
         self.current_job = job
+        # A process per job costs more than writing the state twice; in-process
+        # runs keep their one round trip per job, and show it at the next beat.
+        announce = self.execution.process_per_job
         self.state = WorkerState.BUSY
+        if announce:
+            self.write_fields(self.beat_fields())
         self.log.debug("%s: %s (%s) started", job.origin, job.description, job.id)
         job.exc_info = None  # a previous attempt's, not this one's
         self.tally.started(job.origin)
@@ -291,6 +495,8 @@ class Worker(BaseWorker):
             self.tally.ended(job.origin, status, time.monotonic() - began)
             self.current_job = None
             self.state = WorkerState.IDLE
+            if announce:
+                self.write_fields(self.beat_fields())
         took = time.monotonic() - began
         self.total_working_time += took
         log_outcome(
@@ -306,10 +512,17 @@ class Worker(BaseWorker):
             self.successful_job_count += 1
         else:
             self.failed_job_count += 1
+        self._announce_outcome(job, status)
         return status
 
     def perform(self, job: Job) -> str | None:
         """Run the job in this process and record its outcome (called by executions)."""
+        if self._overrides_perform_job():
+            self._take_next.enabled = False
+            return self._perform_overridden(job)
+        return self._perform_here(job)
+
+    def _perform_here(self, job: Job) -> str | None:
         take_next = self._take_next if self._one_script else None
         outages = connection_module.outages
         status = perform_job(
@@ -319,6 +532,7 @@ class Worker(BaseWorker):
             take_next=take_next,
             wait_for_redis=True,
             exception_handlers=self.exception_handlers,
+            death_penalty_class=self.death_penalty_class,
         )
         return self._recorded(job, status, outages, take_next)
 
@@ -352,6 +566,38 @@ class Worker(BaseWorker):
             *(self.keys.wake_channel(q) for q in self.queue_names),
         )
 
+    def command_waiting(self) -> bool:
+        """Whether a command was published for this worker since the last look.
+
+        Reads what the subscription has received, without a round trip to
+        Redis; executions call it often while a job runs.
+        """
+        if self._pubsub is None:
+            return False
+        own = self.keys.worker_channel(self.name)
+        heard = False
+        try:
+            message = self._pubsub.get_message(timeout=0)
+            while message is not None:
+                if as_str(message.get("channel")) == own:
+                    heard = True
+                    self._heard(as_str(message.get("data")))
+                message = self._pubsub.get_message(timeout=0)
+        except (*UNAVAILABLE, OSError):
+            self._unsubscribe()
+        return heard
+
+    def _heard(self, command: str | None) -> None:
+        """A shutdown announced is obeyed from the announcement too.
+
+        The command is also stored on the registration, read at once; should
+        that hash be gone meanwhile (FLUSHDB, a Redis that came back empty),
+        the worker still stops.
+        """
+        if command == "shutdown" and not self.stopping:
+            self.log.info("Worker %s: shutdown command received", self.name)
+            self.request_stop()
+
     def _unsubscribe(self) -> None:
         if self._pubsub is not None:
             try:
@@ -362,7 +608,7 @@ class Worker(BaseWorker):
 
     def wait_for_work(self, max_idle_time: float | None = None, idle_since: float = 0.0) -> None:
         """Block until a push on one of the queues is announced, or housekeeping is due."""
-        self.state = WorkerState.IDLE
+        self.publish_state(WorkerState.IDLE)
         timeout = min(self.heartbeat_interval, MAINTENANCE_INTERVAL)
         if self.scheduler is not None:
             timeout = min(timeout, max(self._next_schedule - time.monotonic(), 0.0))
@@ -376,6 +622,7 @@ class Worker(BaseWorker):
             while message is not None:  # drain what else is buffered
                 if as_str(message.get("channel")) == own:
                     self._next_maintenance = 0.0  # a command: look at it now
+                    self._heard(as_str(message.get("data")))
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
@@ -387,10 +634,10 @@ class Worker(BaseWorker):
     def describe(self) -> str:
         return self.execution.description
 
-    def status(self) -> dict[str, Any]:
+    def beat_fields(self) -> dict[str, Any]:
         job = self.current_job
         return {
-            **super().status(),
+            **super().beat_fields(),
             "current_job": job.id if job else "",
             "current_queue": job.origin if job else "",
         }
@@ -446,7 +693,7 @@ class Worker(BaseWorker):
         suspended = bool(self.connection.exists(self.keys.suspended))
         if suspended != self._suspended:
             self._suspended = suspended
-            self.state = WorkerState.SUSPENDED if suspended else WorkerState.IDLE
+            self.publish_state(WorkerState.SUSPENDED if suspended else WorkerState.IDLE)
             self.log.info(
                 "Worker %s: %s",
                 self.name,
@@ -539,6 +786,68 @@ class Worker(BaseWorker):
         self.execution.interrupt(self)
 
 
+class HerokuWorker(Worker):
+    """A :class:`Worker` for platforms that kill it some seconds after SIGTERM (Heroku's 30).
+
+    The first stop signal asks the running job's work-horse to end the job:
+    :attr:`imminent_shutdown_delay` seconds later (at once when 0) the job
+    gets :class:`~..errors.ShutDownImminentException`, so that its failure is
+    recorded (and retried by its rules) before the platform kills everything;
+    the worker then stops. A job that ends sooner is recorded as usual.
+    """
+
+    #: Seconds a job has left after the first stop signal.
+    imminent_shutdown_delay = 6
+    #: Sent to the work-horse on the first stop signal.
+    imminent_signal = signal.SIGRTMIN
+
+    @property
+    def horse_pid(self) -> int:
+        """The pid of the process running the current job, 0 when none does."""
+        return getattr(self.execution, "child_pid", None) or 0
+
+    def handle_warm_shutdown_request(self) -> None:
+        pid = self.horse_pid
+        if not pid:
+            self.log.warning(
+                "Worker %s: warm shut down requested, no work-horse running", self.name
+            )
+            return
+        self.log.info(
+            "Worker %s: warm shut down requested, telling work-horse %s its job must end",
+            self.name,
+            pid,
+        )
+        kill_quietly(pid, self.imminent_signal)
+
+    def run_in_horse(self, job: Job, enforce_timeout: bool = True) -> Success | str | None:
+        signal.signal(self.imminent_signal, self._imminent)
+        return super().run_in_horse(job, enforce_timeout)
+
+    def _imminent(self, signum: int, frame: Any) -> None:
+        """In the work-horse: end the job now, or after the delay."""
+        if self.imminent_shutdown_delay <= 0:
+            self._raise_imminent(signum, frame)
+            return
+        self.log.warning("Shut down imminent: the job ends in %d s", self.imminent_shutdown_delay)
+        signal.signal(signum, self._raise_imminent)  # a second signal: at once
+        timer = threading.Timer(
+            self.imminent_shutdown_delay, os.kill, (os.getpid(), self.imminent_signal)
+        )
+        timer.daemon = True
+        timer.start()
+
+    def _raise_imminent(self, signum: int, frame: Any) -> None:
+        signal.signal(signum, signal.SIG_IGN)
+        where = {
+            "f_code": getattr(frame, "f_code", None),
+            "f_lineno": getattr(frame, "f_lineno", None),
+        }
+        raise ShutDownImminentException(
+            f"shut down imminent (signal {signal.Signals(signum).name})", where
+        )
+
+
 class RoundRobinWorker(Worker):
     """A :class:`Worker` that takes its queues in turn (RQ's name)."""
 
@@ -629,4 +938,4 @@ def log_outcome(
         log.warning("%s %s after %.3f s%s", what, status, seconds, trace, extra=extra)
 
 
-__all__ = ["SimpleWorker", "SpawnWorker", "Worker", "log_outcome"]
+__all__ = ["HerokuWorker", "SimpleWorker", "SpawnWorker", "Worker", "log_outcome"]
