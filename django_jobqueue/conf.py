@@ -631,12 +631,18 @@ def _connection_kwargs_problems(where: str, options: dict) -> list[Problem]:
 
 def _serializer_problems(where: str, value: Any) -> list[Problem]:
     """A SERIALIZER that is not an alias, an importable dotted path or a serializer."""
-    from .engine.serializers import ALIASES
+    from .engine.serializers import ALIASES, resolve_serializer
     from .engine.utils import import_attribute
 
-    if value is None or (isinstance(value, str) and value in ALIASES):
-        return []
     where = f"{where}['SERIALIZER']"
+    if isinstance(value, str) and value in ALIASES:
+        try:
+            resolve_serializer(value)  # an alias whose package is missing (msgpack)
+        except ImportError as exc:
+            return [Problem("django_jobqueue.E019", f"{where} is {value!r}: {exc}")]
+        return []
+    if value is None:
+        return []
     aliases = ", ".join(repr(a) for a in ALIASES)
     if isinstance(value, str):
         if "." not in value:

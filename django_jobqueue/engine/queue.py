@@ -52,7 +52,7 @@ class Queue:
         is_async: False runs each job at once in the caller, which gets it back
             finished or failed (tests, scripts).
         default_timeout: seconds a job may run unless its enqueue says otherwise.
-        serializer: ``"pickle"`` (default), ``"json"``, a dotted path, or an
+        serializer: ``"pickle"`` (default), ``"json"``, ``"msgpack"``, a dotted path, or an
             object with ``dumps``/``loads``.
         prefix: the prefix of every key (``"jobqueue:"``).
         in_memory: with ``is_async=False``, keep jobs in this process only and

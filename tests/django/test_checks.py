@@ -304,3 +304,23 @@ def test_hints_say_what_to_do(settings):
     assert "ssl_certfile needs TLS (SSL: True or a rediss:// URL)" in hints
     assert any("UnixDomainSocketConnection do not take: socket_keepalive" in m for m in text)
     assert any("['SERIALIZER'] does not import" in m for m in text)
+
+
+def test_the_msgpack_serializer_without_its_package_is_e019(settings, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_msgpack(name, *args, **kwargs):
+        if name == "msgpack":
+            raise ImportError("No module named 'msgpack'")
+        return real_import(name, *args, **kwargs)
+
+    settings.JOBQUEUE_QUEUES = {"default": {"URL": "redis://localhost/0", "SERIALIZER": "msgpack"}}
+    from django_jobqueue.conf import find_problems
+
+    assert [p.id for p in find_problems()] == []
+    monkeypatch.setattr(builtins, "__import__", no_msgpack)
+    (problem,) = find_problems()
+    assert problem.id == "django_jobqueue.E019"
+    assert "pip install 'django-jobqueue[msgpack]'" in problem.msg

@@ -135,3 +135,52 @@ def test_custom_serializer_by_dotted_path(make_queue, make_worker):
     job = q.enqueue(jobs.add, 2, 3)
     make_worker([q]).work(burst=True)
     assert job.result == 5
+
+
+# -- msgpack (the [msgpack] extra) ---------------------------------------------------
+
+
+def test_msgpack_queue_end_to_end_carries_bytes_and_aware_datetimes(
+    make_queue, make_worker, redis_conn, key_prefix
+):
+    msgpack = pytest.importorskip("msgpack")
+    from django_jobqueue.engine.serializers import MsgpackSerializer
+
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, 678000, tzinfo=datetime.UTC)
+    q = make_queue("packed", serializer="msgpack")
+    assert getattr(q.serializer, "inner", q.serializer) is MsgpackSerializer
+    job = q.enqueue(jobs.echo, b"\x00raw", when, (1, 2), four={"x": None}, meta={"m": b"b"})
+    assert msgpack.unpackb(redis_conn.hget(job.key, "data"), timestamp=3)[1] == [
+        b"\x00raw",
+        when,
+        [1, 2],
+    ]
+    make_worker([q]).work(burst=True)
+    assert job.result == {"args": [b"\x00raw", when, [1, 2]], "kwargs": {"four": {"x": None}}}
+    fetched = Job.fetch(job.id, connection=redis_conn, serializer="msgpack", prefix=key_prefix)
+    assert fetched.meta == {"m": b"b"}
+    assert len(redis_conn.hget(job.key, "result")) < len(json.dumps(repr(job.result)))
+
+
+def test_msgpack_refuses_what_it_cannot_carry_at_enqueue(make_queue, prefixed_keys):
+    pytest.importorskip("msgpack")
+    q = make_queue("packed", serializer="msgpack")
+    for value in (datetime.datetime(2030, 1, 1), object()):  # naive: no instant
+        with pytest.raises(SerializationError, match="msgpack"):
+            q.enqueue(jobs.echo, value)
+    assert prefixed_keys() == []
+
+
+def test_msgpack_missing_is_said_when_the_serializer_is_chosen(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_msgpack(name, *args, **kwargs):
+        if name == "msgpack":
+            raise ImportError("No module named 'msgpack'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_msgpack)
+    with pytest.raises(ImportError, match=r"pip install 'django-jobqueue\[msgpack\]'"):
+        resolve_serializer("msgpack")

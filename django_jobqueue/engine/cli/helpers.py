@@ -240,7 +240,7 @@ shared_options = [
         "--serializer",
         "-S",
         default=None,
-        help="'pickle' (the default), 'json' or the dotted path of a serializer.",
+        help="'pickle' (the default), 'json', 'msgpack' or the dotted path of a serializer.",
     ),
     click.option(
         "--prefix",

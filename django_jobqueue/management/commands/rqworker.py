@@ -255,7 +255,8 @@ class Command(BaseCommand):
             "--queue-class", help="dotted path of a django_jobqueue.Queue subclass for the queues"
         )
         parser.add_argument(
-            "--serializer", help="'pickle', 'json' or a dotted path (default: each queue's)"
+            "--serializer",
+            help="'pickle', 'json', 'msgpack' or a dotted path (default: each queue's)",
         )
         # RQ's ``rq worker`` options.
         parser.add_argument(
