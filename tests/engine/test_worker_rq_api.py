@@ -431,7 +431,11 @@ def test_heroku_worker_ends_the_job_soon_after_the_first_signal(make_worker, que
     worker = make_worker([queue], cls=Quick)
 
     def first_signal():
-        wait_until(lambda: job.get_status() == JobStatus.STARTED, timeout=10)
+        # STARTED is written before the fork: wait for the work-horse, and
+        # give it the moment it takes to set its handler (as RQ's, it has none
+        # in its first milliseconds, when the signal would end it).
+        wait_until(lambda: worker.horse_pid != 0, timeout=10)
+        time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGTERM)
 
     sender = threading.Thread(target=first_signal)

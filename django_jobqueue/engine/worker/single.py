@@ -793,7 +793,10 @@ class HerokuWorker(Worker):
     :attr:`imminent_shutdown_delay` seconds later (at once when 0) the job
     gets :class:`~..errors.ShutDownImminentException`, so that its failure is
     recorded (and retried by its rules) before the platform kills everything;
-    the worker then stops. A job that ends sooner is recorded as usual.
+    the worker then stops. A job that ends sooner is recorded as usual. As
+    in RQ, a work-horse in its first milliseconds has no handler yet: the
+    signal ends it at once, and its job is recorded as lost with its horse
+    (failed, or retried by its rules).
     """
 
     #: Seconds a job has left after the first stop signal.
