@@ -196,7 +196,9 @@ def patch_target(path: str) -> str | None:
     parts = path.split(".")
     for size in range(len(parts) - 1, 0, -1):
         module, rest = ".".join(parts[:size]), parts[size:]
-        for name in (module, *MODULE_ALIASES.get(module, ())):
+        # The alias first: it holds the code of RQ's module (our ``cron.py``
+        # only re-exports names, so patching them there would change nothing).
+        for name in (*MODULE_ALIASES.get(module, ()), module):
             try:
                 found = importlib.import_module(f"django_jobqueue.engine.{name}")
             except ImportError:

@@ -248,7 +248,7 @@ def _past(action: str) -> str:
 
 def _perform(job: Job, action: str) -> str:
     if action == "requeue":
-        status = job.requeue()
+        status = job.requeue().get_status(refresh=False) or ""
         return _("Job %(id)s was requeued (%(status)s).") % {"id": job.id, "status": label(status)}
     if action == "cancel":
         job.cancel()

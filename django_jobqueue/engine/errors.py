@@ -88,3 +88,9 @@ class DequeueTimeout(JobQueueError):
         super().__init__(f"No job came in {timeout} seconds.")
         self.timeout = timeout
         self.queue_keys = queue_keys
+
+
+class PipelineRefused(InvalidJobOperation, ValueError):
+    """The job cannot change on a caller's pipeline: its dependents or rate limit
+    are told in a step after it (RQ raises InvalidJobOperation; a ValueError too,
+    as this engine raised before)."""

@@ -34,6 +34,7 @@ from .errors import (
     EnqueueError,
     InvalidJobOperation,
     NoSuchJobError,
+    PipelineRefused,
     SerializationError,
 )
 from .keys import PRIORITY_BAND, KeySpace, keyspace, validate_job_id
@@ -1319,9 +1320,14 @@ class Job:
             if self._progress_writer is not None:
                 self._progress_writer.flush()  # the last report, before the outcome
 
-    def requeue(self, at_front: bool = False) -> JobStatus:
-        """Put a failed, stopped or canceled job back in its queue."""
-        return self.store.requeue(self, at_front)
+    def requeue(self, at_front: bool = False) -> Job:
+        """Put a failed, stopped or canceled job back in its queue; returns the job, as in RQ.
+
+        Its new status (``queued``, or ``deferred``/``rate_limited`` when it
+        must wait again) is ``job.get_status(refresh=False)``.
+        """
+        self._status = JobStatus(self.store.requeue(self, at_front))
+        return self
 
     def retry(self, queue: Any = None, pipeline: Any = None) -> JobStatus:
         """Use up one of the job's retries now, wherever the job is (RQ's name).
@@ -1527,13 +1533,13 @@ class Job:
             raise scripts.script_error(exc, self.id) from None
 
     def refuse_pipeline(self, verb: str) -> None:
-        """Raise ValueError when the job cannot be ``verb`` on a caller's pipeline.
+        """Raise :class:`PipelineRefused` when the job cannot be ``verb`` on a caller's pipeline.
 
         That is when it has dependents or a rate limit: they are told once
         it has left its place, a step after the caller's pipeline ran.
         """
         if self.has_rate_limit or self._refresh_dependent_keys():
-            raise ValueError(
+            raise PipelineRefused(
                 f"Job {self.id} has dependents or a rate limit, which are told once it is "
                 f"{verb}, after a caller's pipeline would run: do it without pipeline=."
             )

@@ -719,3 +719,27 @@ def waiting_pages(queue: Any) -> IdPages:
         return ids
 
     return IdPages(negative + listed + positive, read)
+
+
+def _job_registry(registry_class: type[BaseRegistry]) -> property:
+    def registry(job: Job) -> BaseRegistry:
+        return registry_class(
+            job.origin,
+            job.connection,
+            job_class=type(job),
+            serializer=job.serializer,
+            prefix=job.keys.prefix,
+        )
+
+    registry.__doc__ = f"The {registry_class.__name__} of the job's queue (RQ's name)."
+    return property(registry)
+
+
+# job.py cannot import this module (it imports job.py), so the registries of a
+# job's queue join Job here, as RQ's job.started_job_registry and friends.
+Job.started_job_registry = _job_registry(StartedJobRegistry)  # type: ignore[attr-defined]
+Job.finished_job_registry = _job_registry(FinishedJobRegistry)  # type: ignore[attr-defined]
+Job.failed_job_registry = _job_registry(FailedJobRegistry)  # type: ignore[attr-defined]
+Job.deferred_job_registry = _job_registry(DeferredJobRegistry)  # type: ignore[attr-defined]
+Job.scheduled_job_registry = _job_registry(ScheduledJobRegistry)  # type: ignore[attr-defined]
+Job.canceled_job_registry = _job_registry(CanceledJobRegistry)  # type: ignore[attr-defined]

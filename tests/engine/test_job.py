@@ -372,7 +372,7 @@ def test_requeue_a_failed_job(queue, make_worker, redis_conn, key_prefix):
     job = queue.enqueue(jobs.fail_until, 2)
     make_worker([queue]).work(burst=True)
     assert job.is_failed
-    assert job.requeue() == JobStatus.QUEUED
+    assert job.requeue().get_status(refresh=False) == JobStatus.QUEUED
     assert job.is_queued
     assert job.id not in queue.failed_job_registry
     assert queue.job_ids == [job.id]
@@ -412,7 +412,7 @@ def test_cancel_a_deferred_job_and_requeue_it(queue, make_worker):
     assert child.is_canceled
     assert child.id not in queue.deferred_job_registry
     # Requeued while its parent is still pending, it waits again.
-    assert child.requeue() == JobStatus.DEFERRED
+    assert child.requeue().get_status(refresh=False) == JobStatus.DEFERRED
     make_worker([queue]).work(burst=True)
     assert child.is_finished
 

@@ -186,7 +186,7 @@ def test_requeue_waits_for_a_slot(queue, make_worker):
     failed = queue.enqueue(jobs.fail, rate_limit=one)
     make_worker([queue]).work(burst=True)
     queue.enqueue(jobs.add, 0, 0, rate_limit=one)
-    assert failed.requeue() == JobStatus.RATE_LIMITED
+    assert failed.requeue().get_status(refresh=False) == JobStatus.RATE_LIMITED
 
 
 @pytest.mark.parametrize("requeue_at_front", [False, True])
@@ -198,7 +198,10 @@ def test_a_job_waiting_after_a_requeue_enters_where_the_requeue_said(
     make_worker([queue]).work(burst=True)
     blocking = queue.enqueue(jobs.add, 0, 0, rate_limit=one)
     plain = queue.enqueue(jobs.add, 1, 0)
-    assert failed.requeue(at_front=requeue_at_front) == JobStatus.RATE_LIMITED
+    assert (
+        failed.requeue(at_front=requeue_at_front).get_status(refresh=False)
+        == JobStatus.RATE_LIMITED
+    )
     assert queue.get_job_ids() == [blocking.id, plain.id]
     make_worker([queue]).work(burst=True, max_jobs=1)  # blocking ends, failed is let in
     expected = [failed.id, plain.id] if requeue_at_front else [plain.id, failed.id]

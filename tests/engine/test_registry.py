@@ -638,3 +638,14 @@ def test_scheduled_registry_schedule_moves_or_schedules(queue, redis_conn):
     registry.schedule(queued, 2)
     assert registry.enqueue_due() == 3
     assert queue.job_ids == [saved.id, queued.id, scheduled.id]  # soonest first
+
+
+def test_a_job_knows_the_registries_of_its_queue(queue, make_worker):
+    failing = queue.enqueue(jobs.fail)
+    make_worker([queue]).work(burst=True)
+    assert failing.failed_job_registry == queue.failed_job_registry
+    assert failing in failing.failed_job_registry
+    assert failing.started_job_registry == queue.started_job_registry
+    for name in ("finished", "deferred", "scheduled", "canceled"):
+        assert getattr(failing, f"{name}_job_registry") == getattr(queue, f"{name}_job_registry")
+    assert failing.failed_job_registry.job_class is type(failing)

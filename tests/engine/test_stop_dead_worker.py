@@ -40,7 +40,7 @@ def test_a_stop_asked_of_a_killed_worker_ends_its_job_as_stopped(
     assert job.id in queue.failed_job_registry
     assert queue.count == 0
     # Requeued by hand, it runs like any other job: the request does not stick.
-    assert job.requeue() == "queued"
+    assert job.requeue().get_status(refresh=False) == "queued"
     assert redis_conn.hget(job.key, "stop_requested") is None
 
 

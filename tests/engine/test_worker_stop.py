@@ -46,7 +46,7 @@ def test_a_started_job_is_stopped_by_its_worker(
         child = redis_conn.hgetall(queue.keys.worker(job.worker_name))
         assert child[b"pool"] == info["name"].encode() and b"stop_job" not in child
     # A stopped job can be requeued.
-    assert job.requeue() == "queued"
+    assert job.requeue().get_status(refresh=False) == "queued"
 
 
 def test_stopping_a_job_nobody_runs_records_it_at_once(queue, redis_conn, key_prefix):
