@@ -161,7 +161,10 @@ BY_TEST: dict[tuple[str, str], tuple[str, str]] = {
     ("test_scheduler.py", "test_run_maintenance_tasks"): ("differs", SCHEDULER),
     ("test_scheduler.py", "test_work_burst"): ("differs", SCHEDULER),
     ("test_scheduler.py", "test_work_burst_scheduler_cleans_up_on_error"): ("differs", SCHEDULER),
-    ("test_rate_limit.py", "test_delete_with_pipeline_removes_from_registry"): ("differs", PIPELINE),
+    ("test_rate_limit.py", "test_delete_with_pipeline_removes_from_registry"): (
+        "differs",
+        PIPELINE,
+    ),
     ("test_registry.py", "test_get_expired_job_ids"): ("differs", REGISTRIES),
     ("test_registry.py", "test_worker_handle_job_failure"): ("differs", WORKERS),
     ("test_retry.py", "test_retry_interval"): ("differs", WORKERS),  # handle_job_failure records
@@ -173,7 +176,10 @@ BY_TEST: dict[tuple[str, str], tuple[str, str]] = {
     ("test_commands.py", "test_stop_job_command"): ("differs", WORKERS),
     ("test_worker.py", "test_execution_property"): ("internal", EXECUTIONS),
     ("test_commands.py", "test_stop_execution_command"): ("internal", EXECUTIONS),
-    ("test_registry.py", "test_cleanup_moves_jobs_to_failed_job_registry"): ("internal", EXECUTIONS),
+    ("test_registry.py", "test_cleanup_moves_jobs_to_failed_job_registry"): (
+        "internal",
+        EXECUTIONS,
+    ),
     ("test_registry.py", "test_get_job_ids"): ("internal", EXECUTIONS),
     ("test_registry.py", "test_get_job_ids_does_not_cleanup"): ("internal", EXECUTIONS),
     ("test_registry.py", "test_contains"): ("internal", EXECUTIONS),
@@ -194,10 +200,16 @@ BY_TEST: dict[tuple[str, str], tuple[str, str]] = {
         "differs",
         PIPELINE,
     ),
-    ("test_rate_limit.py", "test_release_after_aborted_immediate_repeat"): ("internal", TRANSACTIONS),
+    ("test_rate_limit.py", "test_release_after_aborted_immediate_repeat"): (
+        "internal",
+        TRANSACTIONS,
+    ),
     ("test_group.py", "test_cleanup_checks_alive_jobs_with_one_exists_call"): ("internal", PRIVATE),
     ("test_cron_job.py", "test_cron_string_spring_forward"): ("differs", FEATURES),
-    ("test_worker.py", "test_request_force_stop_ignores_consecutive_signals"): ("internal", PRIVATE),
+    ("test_worker.py", "test_request_force_stop_ignores_consecutive_signals"): (
+        "internal",
+        PRIVATE,
+    ),
     ("test_worker.py", "test_custom_queue_class"): ("internal", RQ_STRINGS),  # 'rq.Queue'
     ("test_cli.py", "test_job_class_argument"): ("internal", RQ_STRINGS),  # 'rq.job.Job'
     ("test_cli.py", "test_worker_class_argument"): ("internal", RQ_STRINGS),  # 'rq.Worker'
@@ -212,7 +224,10 @@ BY_TEST: dict[tuple[str, str], tuple[str, str]] = {
     ("test_cli.py", "test_cli_enqueue_doc_test"): ("differs", FUNC_NAME),  # args as a tuple
     ("test_worker_registration.py", "test_clean_large_registry"): ("differs", WORKER_REGISTRATION),
     ("test_worker_registration.py", "test_clean_registry"): ("differs", WORKER_REGISTRATION),
-    ("test_worker_registration.py", "test_clean_registry_checks_alive_workers_with_one_exists_call"): (
+    (
+        "test_worker_registration.py",
+        "test_clean_registry_checks_alive_workers_with_one_exists_call",
+    ): (
         "differs",
         WORKER_REGISTRATION,
     ),
@@ -220,7 +235,10 @@ BY_TEST: dict[tuple[str, str], tuple[str, str]] = {
     ("test_job.py", "test_create_job_with_invalid_id"): ("differs", JOB_IDS),
     ("test_queue.py", "test_enqueue_with_ttl"): ("differs", TTL),
     ("test_rate_limit.py", "test_rate_limit_requires_default_key_prefixes"): ("differs", FEATURES),
-    ("test_rate_limit.py", "test_promotion_uses_base_class_namespace_prefixes"): ("differs", FEATURES),
+    ("test_rate_limit.py", "test_promotion_uses_base_class_namespace_prefixes"): (
+        "differs",
+        FEATURES,
+    ),
     ("test_scheduler.py", "test_remove_jobs"): ("differs", REGISTRIES),
     ("test_job.py", "test_create_job_with_serializer"): ("differs", FUNC_NAME),
 }
