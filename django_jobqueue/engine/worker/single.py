@@ -904,6 +904,8 @@ def log_outcome(
     long a result is kept is a detail (DEBUG). ``describe=False`` names the job
     by id only: its description shows its arguments.
     """
+    if (status == JobStatus.FINISHED or status is None) and not log.isEnabledFor(logging.INFO):
+        return  # -v 0: a success has no line, so nothing is built for one
     what = f"{job.origin}: {job.description} ({job.id})" if describe else f"{job.origin}: {job.id}"
     # The same facts as fields, for a formatter that writes one JSON object
     # per line (django_jobqueue.logutils.JSONFormatter); text formats ignore them.
