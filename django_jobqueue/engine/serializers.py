@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import pickle
+from functools import cache
 from typing import Any, Protocol, runtime_checkable
 
 from .payloads import sign
@@ -136,6 +137,7 @@ def _resolve(serializer: Any) -> Serializer:
     return serializer
 
 
+@cache  # every Job built resolves its serializer: inspect once per class
 def _static(cls: type) -> bool:
     """Whether a class serves as a serializer by itself (static or class methods)."""
     methods = [inspect.getattr_static(cls, name, None) for name in ("dumps", "loads")]
