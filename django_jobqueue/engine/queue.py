@@ -721,8 +721,14 @@ class Queue:
         self._write(pipeline, job, at)
         return job
 
-    def _write(self, client: Any, job: Job, at: Any = None) -> JobStatus:
-        """Send the enqueue script for a prepared job (on a client or a Batch)."""
+    def _write(self, client: Any, job: Job, at: Any = None, wrap: bool = True) -> JobStatus:
+        """Send the enqueue script for a prepared job (on a client or a Batch).
+
+        The hooks that wrap enqueues wrap it (``wrap=False`` is the call they wrap).
+        """
+        if wrap and hooks.enqueue_wrappers:  # empty unless a hook wraps enqueues (a tracer)
+            with hooks.enqueueing(job, self):
+                return self._write(client, job, at, wrap=False)
         due = _timestamp(at)
         timestamp = now()
         if job.pending_keys:
@@ -859,25 +865,41 @@ class Queue:
     def _send_batch(self, wire: scripts.Overlapped, batch: _Batch) -> None:
         """Jobs without parents go in one script call; the others one by one when settled."""
         if batch.plain:
+            if hooks.enqueue_wrappers:  # each job's, entered before its fields are built
+                batch.wrapped = [hooks.enqueueing(job, self) for job in batch.plain]
+                for wrapped in batch.wrapped:
+                    wrapped.__enter__()
             timestamp = now()
             for job in batch.plain:
                 job.created_at = job.enqueued_at = timestamp
-            scripts.send_enqueue_many(wire, self.keys, self.name, timestamp, batch.plain)
+            try:
+                scripts.send_enqueue_many(wire, self.keys, self.name, timestamp, batch.plain)
+            except BaseException as exc:
+                for wrapped in batch.wrapped:
+                    wrapped.__exit__(type(exc), exc, exc.__traceback__)
+                raise
 
     def _settle_batch(self, wire: scripts.Overlapped, batch: _Batch) -> list[Job]:
         replies = iter(wire.read() if batch.plain else ())
+        wrapped = iter(batch.wrapped)
         errors = []
         for job in batch.prepared:
             if not _one_by_one(job.options):  # type: ignore[arg-type]
                 reply = next(replies)
+                raised: Any = (None, None, None)
                 if reply != 1:
-                    error = ResponseError(as_str(reply))
-                    errors.append(scripts.script_error(error, job.id, queue=self.name))
+                    error = scripts.script_error(
+                        ResponseError(as_str(reply)), job.id, queue=self.name
+                    )
+                    errors.append(error)
+                    raised = (type(error), error, None)
                 else:
                     job.set_status(JobStatus.QUEUED)
                     job.unsaved = False
                     job.stored = True
                     hooks.emit("job_enqueued", job=job, queue=self)
+                if batch.wrapped:
+                    next(wrapped).__exit__(*raised)
             else:
                 self.enqueue_job(job)
         if errors:
@@ -886,6 +908,27 @@ class Queue:
 
     def _run_in_memory(self, job: Job, depends_on: Any) -> Job:
         """Run the job here without Redis; a job whose parents did not succeed stays deferred."""
+        if hooks.enqueue_wrappers:  # empty unless a hook wraps enqueues (a tracer's span)
+            with hooks.enqueueing(job, self):
+                resolved, allow_failure = self._keep_in_memory(job, depends_on)
+        else:
+            resolved, allow_failure = self._keep_in_memory(job, depends_on)
+        if any(
+            not dependencies.satisfies(p.get_status(refresh=False), allow_failure) for p in resolved
+        ):
+            job.set_status(JobStatus.DEFERRED)
+            return job
+        from .perform import perform_job
+
+        job.worker_name = INLINE_WORKER
+        while True:  # retries happen at once: there is no scheduler to wait for
+            job.set_status(JobStatus.STARTED)
+            job.started_at = now()
+            if perform_job(job, INLINE_WORKER, enforce_timeout=False) != JobStatus.QUEUED:
+                return job
+
+    def _keep_in_memory(self, job: Job, depends_on: Any) -> tuple[list[Job], bool]:
+        """Keep ``job`` in this process's memory, as enqueued; returns its parents."""
         parents, allow_failure, _ = dependencies.normalize(depends_on)
         resolved = []
         for parent in parents:
@@ -912,19 +955,7 @@ class Queue:
         while len(_inline_jobs) > INLINE_JOBS_KEPT:
             _inline_jobs.popitem(last=False)
         hooks.emit("job_enqueued", job=job, queue=self)
-        if any(
-            not dependencies.satisfies(p.get_status(refresh=False), allow_failure) for p in resolved
-        ):
-            job.set_status(JobStatus.DEFERRED)
-            return job
-        from .perform import perform_job
-
-        job.worker_name = INLINE_WORKER
-        while True:  # retries happen at once: there is no scheduler to wait for
-            job.set_status(JobStatus.STARTED)
-            job.started_at = now()
-            if perform_job(job, INLINE_WORKER, enforce_timeout=False) != JobStatus.QUEUED:
-                return job
+        return resolved, allow_failure
 
     def enqueue_dependents(
         self, job: Job, exclude_job_id: str | None = None, refresh_job_status: bool = True
@@ -976,6 +1007,8 @@ class _Batch:
     def __init__(self) -> None:
         self.prepared: list[Job] = []
         self.plain: list[Job] = []
+        #: The hooks' managers around storing each plain job (see hooks.Hooks.job_enqueueing).
+        self.wrapped: list[hooks.Wrapped] = []
 
 
 def _refuse_repeated_ids(calls: Iterable[EnqueueData], seen: set[str]) -> None:

@@ -9,7 +9,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from .. import utils
+from .. import hooks, utils
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, death_reason, run_job
@@ -93,6 +93,8 @@ class ForkExecution(Execution):
                     job, worker.name, worker.exception_handlers, write_end, run=worker.run_in_horse
                 )
             finally:
+                if hooks.exit_watchers:
+                    hooks.process_exiting(worker.name)
                 os._exit(0)
         os.close(write_end)
         return pid, read_end

@@ -21,7 +21,7 @@ from typing import Any
 import redis
 from redis.sentinel import SentinelConnectionPool
 
-from .. import payloads
+from .. import hooks, payloads
 from ..connection import get_connection_kwargs, is_cluster
 from ..job import Job
 from ..payloads import SignedSerializer
@@ -200,10 +200,12 @@ def child_connection_kwargs(connection: Any) -> dict[str, Any]:
 def child_main(config_fd: int, report_fd: int) -> None:
     """The spawned work-horse: load the job it was given, run it, report, exit."""
     ignore_stop_signals()
+    worker_name = ""
     try:
         try:
             with os.fdopen(config_fd, "rb") as config_file:
                 config = pickle.load(config_file)
+            worker_name = config["worker"]
             initializer = config["initializer"]
             if isinstance(initializer, str):
                 initializer = import_attribute(initializer)
@@ -250,6 +252,8 @@ def child_main(config_fd: int, report_fd: int) -> None:
             run=run,
         )
     finally:
+        if hooks.exit_watchers:
+            hooks.process_exiting(worker_name)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

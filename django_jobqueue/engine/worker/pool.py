@@ -24,6 +24,7 @@ from typing import Any
 
 import redis
 
+from .. import hooks
 from ..connection import UNAVAILABLE
 from ..job import Job
 from ..outcome import record_failure
@@ -371,6 +372,8 @@ class WorkerPool(BaseWorker):
             except BaseException:
                 logger.exception("Pool child %s crashed", name)
             finally:
+                if hooks.exit_watchers:
+                    hooks.process_exiting(name)
                 os._exit(code)
         os.close(write_end)
         os.set_blocking(read_end, False)
