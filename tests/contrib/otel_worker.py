@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 
 from django_jobqueue.contrib.otel import JobQueueInstrumentor
 from django_jobqueue.engine import Queue, SimpleWorker, SpawnWorker, Worker
+from django_jobqueue.engine.errors import StopRequested
 from django_jobqueue.engine.execution import spawn
 from django_jobqueue.engine.worker.pool import WorkerPool
 
@@ -77,6 +78,16 @@ def setup_tracing() -> None:
     )
     trace.set_tracer_provider(provider)
     JobQueueInstrumentor().instrument()
+
+
+def stop_itself():
+    """A job that stops the way a stop request stops it."""
+    raise StopRequested("asked to stop")
+
+
+def current_span_id() -> int:
+    """A job that says which span is current while it runs (its spans' parent)."""
+    return trace.get_current_span().get_span_context().span_id
 
 
 def main(url: str, prefix: str, worker_class: str) -> int:

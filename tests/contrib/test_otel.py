@@ -92,22 +92,10 @@ def test_a_run_is_a_consumer_span_child_of_its_enqueue(provider, queue, make_wor
 
 
 def test_spans_the_job_makes_are_children_of_its_run(provider, queue, make_worker):
-    queue.enqueue(jobs.add, 1, 2)
-    seen = {}
-
-    class Inside(hooks.Hooks):  # job_started is told inside the run, as the job's code is
-        def job_started(self, job, worker):
-            with provider.get_tracer("job").start_as_current_span("inside") as span:
-                seen["span"] = span
-
-    inside = Inside()
-    hooks.register(inside)
-    try:
-        make_worker([queue], cls=SimpleWorker).work(burst=True)
-    finally:
-        hooks.unregister(inside)
+    job = queue.enqueue(otel_worker.current_span_id)
+    make_worker([queue], cls=SimpleWorker).work(burst=True)
     (run,) = finished(provider, SpanKind.CONSUMER)
-    assert seen["span"].parent.span_id == run.context.span_id
+    assert job.return_value() == run.context.span_id
 
 
 def test_a_failed_run_records_its_exception_and_is_an_error(provider, queue, make_worker):
@@ -121,6 +109,16 @@ def test_a_failed_run_records_its_exception_and_is_an_error(provider, queue, mak
     (event,) = [e for e in run.events if e.name == "exception"]
     assert event.attributes["exception.type"] == "ValueError"
     assert event.attributes["exception.message"] == "no luck"
+
+
+def test_a_stopped_run_is_no_error(provider, queue, make_worker):
+    job = queue.enqueue(otel_worker.stop_itself)
+    make_worker([queue], cls=SimpleWorker).work(burst=True)
+
+    assert job.get_status() == "stopped"
+    (run,) = finished(provider, SpanKind.CONSUMER)
+    assert run.attributes["jobqueue.outcome"] == "stopped"
+    assert run.status.status_code == StatusCode.UNSET
 
 
 def test_each_attempt_is_a_run_of_the_same_enqueue(provider, queue, make_worker):
