@@ -141,15 +141,24 @@ def test_a_killed_connection_is_retried_by_the_clients_policy(redis_conn, echo):
     assert wire.evalsha(redis_conn, echo, ["k"], ["3", "", "", "", ""])[1] == b"3"
 
 
-def test_replies_keep_commas_newlines_binary_and_empty_values():
-    pieces = [b"[]", b"2", b"id-1", b"status", b"started", b"data", b"a,b\n\x00,c", b"e", b""]
-    encoded = b",".join(b"%d" % len(p) for p in pieces) + b"\n" + b"".join(pieces)
-    head, taken = scripts.decode_reply(encoded, 1)
-    assert head == [b"[]"]
-    assert taken == scripts.Taken(
-        2, b"id-1", {b"status": b"started", b"data": b"a,b\n\x00,c", b"e": b""}
-    )
-    assert scripts.decode_reply(b"0,2\n[]", 2) == ([None, b"[]"], None)  # '' stands for false
+def test_replies_keep_commas_newlines_binary_and_empty_values(redis_conn):
+    # reply() of _lib.lua on a real server, read back by decode_reply.
+    body = "return reply({ARGV[1], false}, {2, ARGV[2], {ARGV[3], ARGV[4], ARGV[5], ARGV[6]}})"
+    sha = redis_conn.script_load(scripts.with_helpers(body))
+    raw = redis_conn.evalsha(sha, 0, "[]", "id-1", "data", b"a,b\n\x00,c", "e", "")
+    head, taken = scripts.decode_reply(raw, 2)
+    assert head == [b"[]", None]  # '' stands for false
+    assert taken == scripts.Taken(2, b"id-1", {b"data": b"a,b\n\x00,c", b"e": b""})
+    sha = redis_conn.script_load(scripts.with_helpers("return reply({false, ARGV[1]}, nil)"))
+    assert scripts.decode_reply(redis_conn.evalsha(sha, 0, "[]"), 2) == ([None, b"[]"], None)
+
+
+def test_a_script_gets_only_the_helpers_it_uses():
+    finish = scripts.load("finish").script.decode()
+    assert "local function take_next(" in finish and "local function reply(" in finish
+    assert "local function pop_id(" in finish  # through take_next
+    assert "local function delete_job(" not in finish
+    assert "local function take_next(" not in scripts.load("enqueue").script.decode()
 
 
 def test_many_calls_keep_order_and_errors_in_place(redis_conn, echo):

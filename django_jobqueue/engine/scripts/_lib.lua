@@ -47,10 +47,14 @@ end
 -- empty to not empty: a worker sleeps only after seeing every queue empty, so
 -- that push is the one it needs to hear about (see Worker.wait_for_work).
 -- priority may be passed when known, saving a read of the job hash. A job of
--- a rate limit without a free slot waits instead (rate_gate). Returns the
--- job's status: 'queued' or 'rate_limited'.
-local function push(list_key, prio_key, job_key, id, at_front, now, channel, priority)
-  if rate_gate(list_key, job_key, id, now, at_front) then return 'rate_limited' end
+-- a rate limit without a free slot waits instead (rate_gate), unless the
+-- caller knows it has none (unlimited: enqueue.lua, whose jobs with a rate
+-- limit go through rate_limit_enqueue.lua), which saves another read.
+-- Returns the job's status: 'queued' or 'rate_limited'.
+local function push(list_key, prio_key, job_key, id, at_front, now, channel, priority, unlimited)
+  if not unlimited and rate_gate(list_key, job_key, id, now, at_front) then
+    return 'rate_limited'
+  end
   priority = priority or tonumber(redis.call('HGET', job_key, 'priority') or '0') or 0
   local length
   if priority ~= 0 then
@@ -129,21 +133,22 @@ local function write_job(job_key, status, now, ttl, argv, first, last)
   if ttl ~= '' then redis.call('EXPIRE', job_key, ttl) end
 end
 
--- A script's reply as one string: the lengths of its pieces joined with
--- commas, a newline, then the pieces. head holds the script's own values
--- (false goes as '', which no value of theirs can be); a job taken by
--- take_next follows as its position, id and hash fields. Parsing a nested
--- reply of thirty-odd elements cost the Python client more than the script.
+-- A script's reply as one flat list: head holds the script's own values (false
+-- goes as '', which no value of theirs can be); a job taken by take_next
+-- follows as its position, id and hash fields. Flat, since a nested reply
+-- costs the client a list per level; and not joined into one string, which
+-- cost the server more than all the commands the script ran.
 local function reply(head, job)
-  local pieces = {}
-  for i = 1, #head do pieces[i] = head[i] or '' end
+  local out = {}
+  local n = #head
+  for i = 1, n do out[i] = head[i] or '' end
   if job then
-    table.insert(pieces, tostring(job[1])); table.insert(pieces, job[2])
-    for f = 1, #job[3] do table.insert(pieces, job[3][f]) end
+    out[n + 1] = job[1]
+    out[n + 2] = job[2]
+    local fields = job[3]
+    for f = 1, #fields do out[n + 2 + f] = fields[f] end
   end
-  local lengths = {}
-  for i = 1, #pieces do lengths[i] = #pieces[i] end
-  return table.concat(lengths, ',') .. '\n' .. table.concat(pieces)
+  return out
 end
 
 -- Make room for a job whose id the caller chose. mode 'unique' refuses any job
@@ -235,58 +240,59 @@ end
 -- Take the next job from the first non-empty queue and mark it started, so that a
 -- job is always either in its queue or in the started registry. keys holds four
 -- keys per queue from position first on: queue list, priority set, started
--- registry, job key prefix. Ids whose job expired, was deleted or is no longer
--- queued are dropped on the way. Returns nil, or {queue position, id, job hash
--- as a flat list} (scripts send it on through reply()); then the keys found
--- holding another type of data than they should (a queue list that is a
--- string, say), as a list. Such a queue is passed over, untouched, so the
--- others are still served; an id whose job key is not a hash is dropped (no
--- outcome can be recorded there). The worker logs them (see Worker.dequeue).
-local function take_next(keys, first, now, worker, abandon_after)
-  local deadline = tonumber(now) + tonumber(abandon_after)
+-- registry, job key prefix; deadline is the score the job gets there (when it
+-- counts as abandoned), as text: the caller adds it up, since turning a Lua
+-- number into a command's argument costs more than the command. Ids whose job
+-- expired, was deleted or is no longer queued are dropped on the way. Returns
+-- nil, or {queue position, id, job hash as a flat list} (scripts send it on
+-- through reply()); then the keys found holding another type of data than
+-- they should (a queue list that is a string, say), as a list. Such a queue
+-- is passed over, untouched, so the others are still served; an id whose job
+-- key is not a hash is dropped (no outcome can be recorded there). The worker
+-- logs them (see Worker.dequeue).
+local function take_next(keys, first, now, worker, deadline)
   local broken = {}
   for i = first, #keys, 4 do
+    local list, prio, started = keys[i], keys[i + 1], keys[i + 2]
     while true do
-      local id, score, bad = pop_id(keys[i], keys[i + 1])
-      if bad then table.insert(broken, bad); break end
+      local id, score, bad = pop_id(list, prio)
+      if bad then broken[#broken + 1] = bad; break end
       if not id then break end
-      local kind = redis.call('TYPE', keys[i + 2])['ok']
-      if kind ~= 'zset' and kind ~= 'none' then
-        -- No started registry to put it in: back where it was.
-        if score then redis.call('ZADD', keys[i + 1], score, id)
-        else redis.call('LPUSH', keys[i], id) end
-        table.insert(broken, keys[i + 2])
-        break
-      end
       local job = keys[i + 3] .. id
       local fields = redis.pcall('HGETALL', job)
-      local status, ttl
       if wrong_type(fields) then
-        table.insert(broken, job)
+        broken[#broken + 1] = job
         fields = {}
       end
+      local status, ttl, at
       for f = 1, #fields, 2 do
-        if fields[f] == 'status' then status = fields[f + 1]
-        elseif fields[f] == 'ttl' then ttl = fields[f + 1] end
+        local name = fields[f]
+        if name == 'status' then status = fields[f + 1]; at = f + 1
+        elseif name == 'ttl' then ttl = fields[f + 1] end
       end
       if #fields > 0 and not KNOWN_STATUS[status or ''] then
         -- A hash this code never wrote: fail it where people will look,
         -- instead of dropping it or running it. The failed registry's name is
         -- the started one's with its last word changed (same queue, same slot).
-        local failed = string.sub(keys[i + 2], 1, -8) .. 'failed'
+        local failed = string.sub(started, 1, -8) .. 'failed'
         local why = status and ('an unknown status ' .. status) or 'no status'
         redis.call('HSET', job, 'status', 'failed', 'ended_at', now,
                    'exc_info', 'InvalidJobOperation: the job had ' .. why)
         try_call(broken, 'ZADD', failed, '+inf', id)
       elseif status == 'queued' then
-        redis.call('ZADD', keys[i + 2], deadline, id)
+        if wrong_type(redis.pcall('ZADD', started, deadline, id)) then
+          -- No started registry to put it in: back where it was.
+          if score then redis.call('ZADD', prio, score, id)
+          else redis.call('LPUSH', list, id) end
+          broken[#broken + 1] = started
+          break
+        end
         redis.call('HSET', job, 'status', 'started', 'started_at', now, 'worker', worker)
         if ttl then redis.call('PERSIST', job) end
-        for f = 1, #fields, 2 do
-          if fields[f] == 'status' then fields[f + 1] = 'started' end
-        end
-        table.insert(fields, 'started_at'); table.insert(fields, now)
-        table.insert(fields, 'worker'); table.insert(fields, worker)
+        fields[at] = 'started'
+        local n = #fields
+        fields[n + 1] = 'started_at'; fields[n + 2] = now
+        fields[n + 3] = 'worker'; fields[n + 4] = worker
         return {(i - first) / 4 + 1, id, fields}, broken
       end
     end

@@ -2,7 +2,8 @@
 -- take_next in _lib.lua).
 -- KEYS: four per queue, in priority order: queue list, priority set, started registry,
 -- job key prefix.
--- ARGV[1] now   ARGV[2] worker name   ARGV[3] seconds until the job counts as abandoned
+-- ARGV[1] now   ARGV[2] worker name   ARGV[3] the job's score in its started registry:
+-- when it counts as abandoned (now + the worker's ttl), as text
 -- Returns nil when every queue is empty and sound, else, as reply() in _lib.lua
 -- encodes it: the keys take_next found of the wrong type (space-separated, ''
 -- for none); then the job taken, if any (queue position, 1-based; id; hash fields).

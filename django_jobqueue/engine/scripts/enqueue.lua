@@ -30,7 +30,7 @@ end
 -- The id first, the hash after: a queue or registry key of the wrong type
 -- fails the script before anything is written (no stray hash).
 if target == 'queued' then
-  push(KEYS[2], KEYS[3], KEYS[1], id, ARGV[5] == '1', now, ARGV[7], tonumber(ARGV[8]))
+  push(KEYS[2], KEYS[3], KEYS[1], id, ARGV[5] == '1', now, ARGV[7], tonumber(ARGV[8]), true)
 elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
   redis.call('ZADD', KEYS[4], ARGV[4], id)
 else

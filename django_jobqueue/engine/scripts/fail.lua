@@ -20,7 +20,7 @@
 --          'returned_retries' is below its max the job is retried by its rules
 --          (and that count goes up, not retries_left), else it fails. The
 --          hash keeps it in 'returned_retry' (no exc_info) for results.py.
--- ARGV[12] seconds until a next job counts as abandoned (with KEYS[8..])
+-- ARGV[12] the next job's score in its started registry (see take_next), with KEYS[8..]
 -- A job someone asked to stop (its 'stop_requested' field, see stop_job) ends
 -- as stopped and is not retried, whatever ARGV[6] and ARGV[8] say: its worker
 -- may have died before it could act on the request.

@@ -4,7 +4,8 @@
 -- KEYS[4..] optional: the worker's queues, four keys each, as for dequeue.lua
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] result_ttl (0: delete the job, -1: keep forever)
 -- ARGV[4] serialized result   ARGV[5] worker name that ran it
--- ARGV[6] seconds until a next job counts as abandoned (with KEYS[4..])
+-- ARGV[6] the job's score in the finished registry (now + result_ttl), as text
+-- ARGV[7] the next job's score in its started registry (see take_next), with KEYS[4..]
 -- A registry of the wrong type (a string, say) is passed over and named in the
 -- reply; the job's hash still records the outcome.
 -- Returns, encoded by reply(): dependents JSON, or false when the job was no
@@ -15,8 +16,8 @@ local id, now = ARGV[1], ARGV[2]
 local broken = {}
 local function next_job()
   if #KEYS > 3 then
-    local job, bad = take_next(KEYS, 4, now, ARGV[5], ARGV[6])
-    for _, key in ipairs(bad) do table.insert(broken, key) end
+    local job, bad = take_next(KEYS, 4, now, ARGV[5], ARGV[7])
+    for _, key in ipairs(bad) do broken[#broken + 1] = key end
     return job
   end
   return nil
@@ -54,7 +55,7 @@ redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now, 'result', ARG
 if state[4] or state[5] then redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry') end
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
-  try_call(broken, 'ZADD', KEYS[3], tonumber(now) + ttl, id)
+  try_call(broken, 'ZADD', KEYS[3], ARGV[6], id)
 else
   try_call(broken, 'ZADD', KEYS[3], '+inf', id)
 end
