@@ -43,7 +43,7 @@ from .parents import locate, register, satisfies
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .results import Result
-from .retry import Retry
+from .retry import Retry, RetryRules
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
 from .vocabulary import (
@@ -235,6 +235,10 @@ class Job:
         self.retry_max: int | None = None
         #: Retried without a wait, it goes back to the front of its queue.
         self.enqueue_at_front_on_retry = False
+        # The Retry's rules beyond RQ's arguments (see the retry_rules
+        # property): read from Redis as text, parsed only when a run fails.
+        self._retry_rules_raw: bytes | str | None = None
+        self._retry_rules: RetryRules | None = None
         #: Runs that ended by returning a :class:`~.retry.Retry` and were retried
         #: (counted apart from ``retries_left``, which only raised errors use up).
         self.returned_retries = 0
@@ -350,6 +354,8 @@ class Job:
             job.retries_left = job.retry_max = options.retry.max
             job.retry_intervals = options.retry.intervals
             job.enqueue_at_front_on_retry = options.retry.enqueue_at_front
+            if not options.retry.rules.is_default:
+                job.retry_rules = options.retry.rules
         if options.repeat is not None:
             job.repeats_left = options.repeat.times
             job.repeat_intervals = list(options.repeat.intervals)
@@ -501,6 +507,7 @@ class Job:
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
+        self._retry_rules_raw, self._retry_rules = get(b"retry_rules"), None
         self.returned_retries = as_int(get(b"returned_retries"), 0)
         self.returned_retry = Retry.loads(get(b"returned_retry"))
         self.repeats_left = as_int(get(b"repeats_left"))
@@ -544,6 +551,7 @@ class Job:
                 json.dumps(list(self.retry_intervals)) if self.retry_intervals else None
             ),
             "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
+            "retry_rules": self.retry_rules.dumps() if self.retry_rules is not None else None,
             "repeats_left": self.repeats_left,
             "repeat_intervals": (
                 json.dumps(self.repeat_intervals) if self.repeat_intervals is not None else None
@@ -1018,15 +1026,45 @@ class Job:
             raised = self.retry_max - self.retries_left
         self.returned_retries = max((value or 0) - raised, 0)
 
+    @property
+    def retry_rules(self) -> RetryRules | None:
+        """The ``retry=Retry(...)`` option's rules beyond RQ's arguments
+        (backoff, cap, jitter, exception classes); None when it has none."""
+        if self._retry_rules_raw is not None:
+            raw, self._retry_rules_raw = self._retry_rules_raw, None
+            self._retry_rules = RetryRules.loads(raw, self.id)
+        return self._retry_rules
+
+    @retry_rules.setter
+    def retry_rules(self, rules: RetryRules | None) -> None:
+        self._retry_rules_raw, self._retry_rules = None, rules
+
+    @property
+    def attempt(self) -> int:
+        """Which run of the job this is, from 1: retries so far plus one.
+
+        While the job waits for a retry, the run to come; once it ended, its
+        last run. Both kinds of retries count (see :attr:`number_of_retries`);
+        repeats (see :mod:`.repeat`) do not.
+        """
+        return (self.number_of_retries or 0) + 1
+
     def get_retry_interval(self) -> float:
         """Seconds the next retry after an error would wait (0 without retries left).
 
         Taken from the end of ``retry_intervals`` by ``retries_left``, as RQ
-        does (see :meth:`Retry.delay`).
+        does (see :meth:`Retry.delay`); then, with ``Retry(backoff=...,
+        max_interval=...)``, grown and capped for the retry it is. This is
+        the wait before jitter: ``Retry(jitter=True)`` draws the actual one
+        between half of it and all of it.
         """
         if not self.retries_left:
             return 0
-        return Retry.delay(self.retry_intervals, self.retries_left)
+        wait = Retry.delay(self.retry_intervals, self.retries_left)
+        rules = self.retry_rules
+        if rules is None:
+            return wait
+        return rules.grow(wait, (self.retry_max or self.retries_left) - self.retries_left + 1)
 
     def get_ttl(self) -> int | None:
         """Seconds the job may wait in its queue before it is dropped; None: no limit."""
@@ -1347,6 +1385,8 @@ class Job:
         if not self.retries_left:
             raise InvalidJobOperation(f"Job {self.id} has no retries left.")
         interval = self.get_retry_interval()
+        if self.retry_rules is not None:  # Retry(jitter=True) draws the actual wait
+            interval = self.retry_rules.spread(interval)
         left = self.retries_left - 1
         timestamp = now()
         where = JobStatus.SCHEDULED if interval else JobStatus.QUEUED
