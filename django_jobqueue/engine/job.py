@@ -172,7 +172,9 @@ class Job:
     #: Attributes naming code a worker imports. A signed call binds them with
     #: the job id (see :mod:`.payloads`), so a job hash whose function or
     #: callback was rewritten in Redis is refused before anything is imported.
-    #: A new field that names something to import or call belongs here.
+    #: A new field that names something to import or call belongs here (the
+    #: Retry rules, which name exception classes, are bound apart: see
+    #: :meth:`_call_binding`).
     CODE_FIELDS = ("func_name", "on_success", "on_failure", "on_stopped")
 
     def __init__(
@@ -236,9 +238,10 @@ class Job:
         #: Retried without a wait, it goes back to the front of its queue.
         self.enqueue_at_front_on_retry = False
         # The Retry's rules beyond RQ's arguments (see the retry_rules
-        # property): read from Redis as text, parsed only when a run fails.
-        self._retry_rules_raw: bytes | str | None = None
-        self._retry_rules: RetryRules | None = None
+        # property): kept as stored (a signed call binds that text), parsed
+        # only when a run fails.
+        self._retry_rules_text: bytes | str | None = None
+        self._retry_rules: Any = None
         #: Runs that ended by returning a :class:`~.retry.Retry` and were retried
         #: (counted apart from ``retries_left``, which only raised errors use up).
         self.returned_retries = 0
@@ -329,6 +332,8 @@ class Job:
                 setattr(job, name, callable_name(callback.func, "callback")[0])
                 if callback.timeout != DEFAULT_CALLBACK_TIMEOUT:
                     job.callback_timeouts[name] = callback.timeout
+        if options.retry is not None and not options.retry.rules.is_default:
+            job.retry_rules = options.retry.rules  # before signing: the call binds them
         job._args, job._kwargs = tuple(args), dict(kwargs)
         job._loaded = True
         job._data = job._dumps(
@@ -354,8 +359,6 @@ class Job:
             job.retries_left = job.retry_max = options.retry.max
             job.retry_intervals = options.retry.intervals
             job.enqueue_at_front_on_retry = options.retry.enqueue_at_front
-            if not options.retry.rules.is_default:
-                job.retry_rules = options.retry.rules
         if options.repeat is not None:
             job.repeats_left = options.repeat.times
             job.repeat_intervals = list(options.repeat.intervals)
@@ -507,7 +510,8 @@ class Job:
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
-        self._retry_rules_raw, self._retry_rules = get(b"retry_rules"), None
+        rules = self._retry_rules_text = get(b"retry_rules")
+        self._retry_rules = _UNPARSED if rules else None
         self.returned_retries = as_int(get(b"returned_retries"), 0)
         self.returned_retry = Retry.loads(get(b"returned_retry"))
         self.repeats_left = as_int(get(b"repeats_left"))
@@ -551,7 +555,7 @@ class Job:
                 json.dumps(list(self.retry_intervals)) if self.retry_intervals else None
             ),
             "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
-            "retry_rules": self.retry_rules.dumps() if self.retry_rules is not None else None,
+            "retry_rules": self._retry_rules_text,
             "repeats_left": self.repeats_left,
             "repeat_intervals": (
                 json.dumps(self.repeat_intervals) if self.repeat_intervals is not None else None
@@ -603,8 +607,17 @@ class Job:
     # -- serialization -------------------------------------------------------
 
     def _call_binding(self) -> bytes:
-        """What a signed call binds besides its bytes: the job id and the names of its code."""
-        return binding(self.id, *_code_fields(self))
+        """What a signed call binds besides its bytes: the job id and the names of its code.
+
+        And the Retry rules when the job has some: they name exception classes
+        a worker imports. A job without them binds what it always did, so
+        jobs signed before they existed still verify.
+        """
+        bound = binding(self.id, *_code_fields(self))
+        rules = self._retry_rules_text
+        if rules:
+            bound += b"retry_rules" + binding(rules if isinstance(rules, str) else rules.decode())
+        return bound
 
     def _dumps(self, value: Any, what: str, bound: bytes | None = None) -> bytes:
         try:
@@ -1030,14 +1043,14 @@ class Job:
     def retry_rules(self) -> RetryRules | None:
         """The ``retry=Retry(...)`` option's rules beyond RQ's arguments
         (backoff, cap, jitter, exception classes); None when it has none."""
-        if self._retry_rules_raw is not None:
-            raw, self._retry_rules_raw = self._retry_rules_raw, None
-            self._retry_rules = RetryRules.loads(raw, self.id)
+        if self._retry_rules is _UNPARSED:
+            self._retry_rules = RetryRules.loads(self._retry_rules_text, self.id)
         return self._retry_rules
 
     @retry_rules.setter
     def retry_rules(self, rules: RetryRules | None) -> None:
-        self._retry_rules_raw, self._retry_rules = None, rules
+        self._retry_rules = rules
+        self._retry_rules_text = rules.dumps() if rules is not None else None
 
     @property
     def attempt(self) -> int:
@@ -1795,6 +1808,9 @@ MEMORY = MemoryStore()
 
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)
+
+#: ``Job._retry_rules`` read from Redis and not parsed yet.
+_UNPARSED: Any = object()
 
 
 #: JobStatus by its value as Redis returns it (unknown values: None).
