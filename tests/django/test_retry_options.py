@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
+from django_jobqueue import get_queue
 from django_jobqueue.testing import FailedJobsError, drain
 from tests.django import retry_tasks
 
@@ -58,3 +62,19 @@ def test_drain_runs_the_retries_a_job_asks_for(jq):
     result = drain()
     assert len(result.retried) == 2 and result.finished == [job]
     assert job.return_value(refresh=True) == 3
+
+
+def test_rqstats_shows_which_attempt_a_scheduled_job_waits_for(jq):
+    retried = retry_tasks.flaky.delay(5)
+    drain()
+    later = get_queue().enqueue_in(600, retry_tasks.asks_later, 1)
+    out = StringIO()
+    call_command("rqstats", "--json", stdout=out)
+    scheduled = {r["id"]: r for r in json.loads(out.getvalue())["scheduled"]}
+    assert (scheduled[retried.id]["attempt"], scheduled[later.id]["attempt"]) == (2, 1)
+    out = StringIO()
+    call_command("rqstats", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert "attempt" in next(line for line in lines if line.lstrip().startswith("runs at"))
+    assert "2 (retry)" in next(line for line in lines if retried.id in line)
+    assert " 1 " in next(line for line in lines if later.id in line)
