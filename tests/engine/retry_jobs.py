@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 
-from django_jobqueue.engine import RetryLater, get_current_job
+from django_jobqueue.engine import Retry, RetryLater, get_current_job
 
 
 class TransientError(ConnectionError):
@@ -58,3 +58,9 @@ def retry_later_until(attempts_needed: int, delay: float | None = None):
     if attempt < attempts_needed:
         raise RetryLater(delay)
     return attempt
+
+
+def return_growing_retry():
+    """Ask for a retry by returning a Retry with backoff and a cap."""
+    _record_attempt()
+    return Retry(max=3, interval=10, backoff=3, max_interval=60)

@@ -188,3 +188,39 @@ def test_a_stored_class_the_worker_cannot_import_matches_nothing(
     assert _fresh(still_retried).get_status() == JobStatus.FINISHED
     assert _attempts(redis_conn, key_prefix, not_retried) == [1]
     assert _fresh(not_retried).get_status() == JobStatus.FAILED
+
+
+def test_a_returned_retry_with_backoff_grows_and_caps_its_waits(
+    queue, spawn_worker, redis_conn, key_prefix
+):
+    job = queue.enqueue(retry_jobs.return_growing_retry)
+    registry = queue.scheduled_job_registry
+    for wait in (10, 30, 60):  # 90 capped at 60
+        before = time.time()
+        _burst(spawn_worker)
+        assert _fresh(job).get_status() == JobStatus.SCHEDULED
+        due = redis_conn.zscore(registry.key, job.id)
+        assert before + wait <= due <= time.time() + wait
+        assert registry.enqueue_due(timestamp=due) == 1
+    _burst(spawn_worker)
+    assert _fresh(job).get_status() == JobStatus.FAILED
+    assert _attempts(redis_conn, key_prefix, job) == [1, 2, 3, 4]
+    assert job.returned_retry == Retry(max=3, interval=10, backoff=3, max_interval=60)
+
+
+@pytest.mark.parametrize(
+    "policy, retried",
+    [
+        (Retry(max=2, retry_on=Exception), False),
+        (Retry(max=2, dont_retry_on=Exception), True),
+    ],
+    ids=["retry_on", "dont_retry_on"],
+)
+def test_a_job_whose_worker_died_matches_no_exception_class(queue, redis_conn, policy, retried):
+    job = queue.enqueue(retry_jobs.raise_, "ValueError", retry=policy)
+    job.prepare_for_execution("a-worker-that-died")
+    registry = queue.started_job_registry
+    redis_conn.zadd(registry.key, {job.id: time.time() - 1})  # its heartbeat deadline passed
+    assert registry.cleanup() == 1
+    assert _fresh(job).get_status() == (JobStatus.QUEUED if retried else JobStatus.FAILED)
+    assert "AbandonedJobError" in job.exc_info
