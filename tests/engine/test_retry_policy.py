@@ -43,13 +43,13 @@ def _attempts(redis_conn, key_prefix, job) -> list[int]:
 # -- RQ's arguments are untouched ------------------------------------------------
 
 
-def test_rq_arguments_alone_store_and_compute_as_before(redis_conn):
+def test_rq_arguments_alone_store_and_compute_as_before(queue, redis_conn):
     plain = Retry(max=3, interval=[10, 60])
     assert plain.rules.is_default and plain.rules.dumps() is None
     assert json.loads(plain.dumps()) == {"max": 3, "intervals": [10, 60], "at_front": False}
     assert repr(plain) == "Retry(max=3, interval=[10, 60], enqueue_at_front=False)"
-    job = Job.create(jobs.fail, connection=redis_conn, retry=plain)
-    assert job.retry_rules is None and "retry_rules" not in job.to_fields()
+    job = queue.enqueue(jobs.fail, retry=plain)
+    assert job.retry_rules is None and not redis_conn.hexists(job.key, "retry_rules")
     assert [job.get_retry_interval() for job.retries_left in (3, 2, 1)] == [10, 10, 60]
 
 
@@ -69,6 +69,10 @@ def _waits(redis_conn, policy: Retry) -> list[float]:
 def test_backoff_multiplies_the_wait_after_each_retry(redis_conn):
     assert _waits(redis_conn, Retry(max=5, interval=10, backoff=2.0)) == [10, 20, 40, 80, 160]
     assert _waits(redis_conn, Retry(max=3, interval=10, backoff=1.5)) == [10, 15, 22.5]
+
+
+def test_get_retry_interval_is_the_wait_before_jitter(redis_conn):
+    assert _waits(redis_conn, Retry(max=3, interval=10, backoff=2, jitter=True)) == [10, 20, 40]
 
 
 def test_max_interval_caps_the_wait(redis_conn):
@@ -146,6 +150,19 @@ def test_a_class_that_cannot_be_imported_matches_nothing_and_is_logged(caplog):
     assert "'no_such_module.Error', which cannot be imported" in logged
     assert "'tests.engine.retry_jobs.NoSuchClass', which cannot be imported" in logged
     assert "'builtins.len', which is <built-in function len>, not an exception class" in logged
+
+
+def test_each_class_is_imported_once_per_process(monkeypatch):
+    imported = []
+
+    def counting(path):
+        imported.append(path)
+        return ConnectionError
+
+    monkeypatch.setattr(retry, "import_attribute", counting)
+    rules = RetryRules(retry_on=("builtins.ConnectionError",))
+    assert all(rules.allows(ConnectionError()) for _ in range(3))
+    assert imported == ["builtins.ConnectionError"]
 
 
 def test_a_module_that_raises_on_import_matches_nothing(caplog):
@@ -250,6 +267,9 @@ def test_a_class_a_worker_cannot_import_is_refused():
 
     with pytest.raises(ValueError, match="defined in a function, where a worker cannot import"):
         Retry(max=1, retry_on=Local)
+    in_main = type("ScriptError", (Exception,), {"__module__": "__main__"})
+    with pytest.raises(ValueError, match="defined in __main__, where a worker cannot import"):
+        Retry(max=1, dont_retry_on=in_main)
 
 
 def test_a_long_backoff_is_fine_with_a_cap():
@@ -288,6 +308,15 @@ def test_inline_in_memory_retries_run_at_once_and_count(make_queue, redis_conn, 
     not_matching = q.enqueue(retry_jobs.raise_, "ValueError", retry=Retry(max=3, retry_on=OSError))
     assert not_matching.get_status(refresh=False) == JobStatus.FAILED
     assert _attempts(redis_conn, key_prefix, not_matching) == [1]
+    excluded = q.enqueue(
+        retry_jobs.raise_, "FatalError", retry=Retry(max=3, dont_retry_on=ValueError)
+    )
+    assert excluded.get_status(refresh=False) == JobStatus.FAILED
+    assert _attempts(redis_conn, key_prefix, excluded) == [1]
+    matching = q.enqueue(
+        retry_jobs.raise_until, 3, retry=Retry(max=3, interval=60, retry_on=OSError)
+    )
+    assert (matching.get_status(refresh=False), matching.return_value()) == (JobStatus.FINISHED, 3)
 
 
 def test_inline_redis_queue_leaves_a_retry_later_scheduled_like_a_raised_retry(make_queue):
