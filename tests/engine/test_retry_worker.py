@@ -36,7 +36,9 @@ def _fresh(job):
     return job
 
 
-WORKERS = pytest.mark.parametrize("worker_class", ["Worker", "SimpleWorker"])
+WORKERS = pytest.mark.parametrize(
+    "worker_class", ["Worker", "SimpleWorker", "SpawnWorker", "WorkerPool"]
+)
 
 
 @WORKERS
@@ -131,9 +133,12 @@ def test_retry_later_with_a_delay_is_scheduled_for_then(
     assert (without.retries_left, without.returned_retries) == (None, 1)
 
 
-def test_retry_later_respects_the_policys_max(queue, spawn_worker, redis_conn, key_prefix):
+@WORKERS
+def test_retry_later_respects_the_policys_max(
+    worker_class, queue, spawn_worker, redis_conn, key_prefix
+):
     job = queue.enqueue(retry_jobs.retry_later, retry=Retry(max=2))
-    _burst(spawn_worker)
+    _burst(spawn_worker, worker_class)
     assert _attempts(redis_conn, key_prefix, job) == [1, 2, 3]
     assert _fresh(job).get_status() == JobStatus.FAILED
     assert job.exc_info.startswith(
