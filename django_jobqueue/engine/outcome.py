@@ -239,7 +239,7 @@ def _retry_after_raise(
                 return float(exc.delay or 0), True, exc_info
             why = (
                 f"The job raised RetryLater after {job.returned_retries} retries, the most "
-                f"it gets without a retry option: enqueue it with retry=Retry(max=...) for "
+                "it gets without a retry option: enqueue it with retry=Retry(max=...) for "
                 "more. It failed."
             )
             return None, False, f"{why}\n{exc_info}"

@@ -340,8 +340,12 @@ class Retry:
             max_interval=max_interval,
             jitter=jitter,
             retry_on=None if retry_on is None else _exception_paths("retry_on", retry_on),
+            # () excludes nothing, as leaving it out does (an empty retry_on is refused:
+            # it would say "retry nothing" while the job asks for retries).
             dont_retry_on=(
-                () if dont_retry_on is None else _exception_paths("dont_retry_on", dont_retry_on)
+                ()
+                if dont_retry_on is None or dont_retry_on == ()
+                else _exception_paths("dont_retry_on", dont_retry_on)
             ),
         )
 

@@ -272,6 +272,10 @@ def test_a_class_a_worker_cannot_import_is_refused():
         Retry(max=1, dont_retry_on=in_main)
 
 
+def test_an_empty_dont_retry_on_excludes_nothing():
+    assert Retry(max=1, dont_retry_on=()) == Retry(max=1)
+
+
 def test_a_long_backoff_is_fine_with_a_cap():
     assert Retry(max=40, interval=10, backoff=2, max_interval=3600).rules.grow(10, 40) == 3600
 
