@@ -177,6 +177,12 @@ class Job:
     #: :meth:`_call_binding`).
     CODE_FIELDS = ("func_name", "on_success", "on_failure", "on_stopped")
 
+    # The Retry's rules beyond RQ's arguments (see the retry_rules property):
+    # kept as stored (a signed call binds that text), parsed only when a run
+    # fails. Class-level defaults: a job without rules spends nothing on them.
+    _retry_rules_text: bytes | str | None = None
+    _retry_rules: Any = None
+
     def __init__(
         self,
         id: str | None = None,
@@ -237,11 +243,6 @@ class Job:
         self.retry_max: int | None = None
         #: Retried without a wait, it goes back to the front of its queue.
         self.enqueue_at_front_on_retry = False
-        # The Retry's rules beyond RQ's arguments (see the retry_rules
-        # property): kept as stored (a signed call binds that text), parsed
-        # only when a run fails.
-        self._retry_rules_text: bytes | str | None = None
-        self._retry_rules: Any = None
         #: Runs that ended by returning a :class:`~.retry.Retry` and were retried
         #: (counted apart from ``retries_left``, which only raised errors use up).
         self.returned_retries = 0
@@ -510,8 +511,9 @@ class Job:
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
-        rules = self._retry_rules_text = get(b"retry_rules")
-        self._retry_rules = _UNPARSED if rules else None
+        rules = get(b"retry_rules")
+        if rules or self._retry_rules_text is not None:
+            self._retry_rules_text, self._retry_rules = rules, _UNPARSED if rules else None
         self.returned_retries = as_int(get(b"returned_retries"), 0)
         self.returned_retry = Retry.loads(get(b"returned_retry"))
         self.repeats_left = as_int(get(b"repeats_left"))

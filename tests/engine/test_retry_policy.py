@@ -211,6 +211,9 @@ def test_the_rules_are_stored_with_the_job_and_read_back(queue, redis_conn):
     fetched = queue.fetch_job(job.id)
     assert fetched.retry_rules == policy.rules
     assert (fetched.retry_max, fetched.retries_left, fetched.get_retry_interval()) == (4, 4, 3)
+    redis_conn.hdel(job.key, "retry_rules")  # a refresh reads them anew
+    fetched.refresh()
+    assert fetched.retry_rules is None
 
 
 def test_stored_rules_that_cannot_be_read_are_ignored_with_a_warning(queue, redis_conn, caplog):
