@@ -51,6 +51,7 @@ _ENGINE_NAMES = (
     "Scheduler",
     "Repeat",
     "Retry",
+    "RetryLater",
     "ScheduledJobRegistry",
     "SerializationError",
     "SimpleWorker",

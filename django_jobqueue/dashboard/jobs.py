@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..conf import get_settings
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
@@ -129,6 +130,11 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         tools=tools,
         worker_url=url(request, "workers"),
         runs_at=runs_at,
+        # Ran before and waits to run again: a retry (enqueue_due.lua tells them so too).
+        retry_waiting=(
+            status in ("scheduled", "queued") and job.ended_at is not None and job.attempt > 1
+        ),
+        retry_policy=_retry_policy(job),
         progress=progress_context(job.progress, status),
     )
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
@@ -176,6 +182,34 @@ def _ttls(job: Job, queue: str) -> list[tuple[str, str, str, str]]:
             "",
         ),
     ]
+
+
+def _retry_policy(job: Job) -> str:
+    """The job's retry option in a line ("" without one): waits and exception classes."""
+    if job.retry_max is None:
+        return ""
+    waits = list(job.retry_intervals) or [0]
+    parts = [
+        ngettext(
+            "%(max)s retry, waiting %(waits)s s",
+            "%(max)s retries, waiting %(waits)s s",
+            job.retry_max,
+        )
+        % {"max": job.retry_max, "waits": ", ".join(f"{w:g}" for w in waits)}
+    ]
+    rules = job.retry_rules
+    if rules is not None:
+        if rules.backoff != 1:
+            parts.append(_("times %(backoff)g after each retry") % {"backoff": rules.backoff})
+        if rules.max_interval is not None:
+            parts.append(_("at most %(cap)s") % {"cap": human_duration(rules.max_interval)})
+        if rules.jitter:
+            parts.append(_("with jitter (half to all of each wait)"))
+        if rules.retry_on is not None:
+            parts.append(_("only on %(classes)s") % {"classes": ", ".join(rules.retry_on)})
+        if rules.dont_retry_on:
+            parts.append(_("never on %(classes)s") % {"classes": ", ".join(rules.dont_retry_on)})
+    return "; ".join(parts)
 
 
 def fetch(queue: Any, job_id: str) -> Job | None:

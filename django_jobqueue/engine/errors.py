@@ -69,6 +69,38 @@ class ImportFunctionError(JobQueueError, ImportError):
     """The job's function cannot be imported in the worker."""
 
 
+class RetryLater(JobQueueError):
+    """Raised by a job to ask to run again later, rather than fail.
+
+    With the job's ``retry=Retry(...)`` it uses up one of its retries,
+    whatever ``retry_on``/``dont_retry_on`` say (the job asked), and waits
+    ``delay`` seconds when given, else the policy's wait; with no retry left
+    the job fails. Without a ``retry`` option it is retried up to
+    :data:`~.retry.RETRY_LATER_MAX` times (3), waiting ``delay`` seconds (none
+    when not given), then fails.
+    """
+
+    def __init__(self, delay: float | None = None, message: str = ""):
+        if delay is not None and (
+            isinstance(delay, bool)
+            or not isinstance(delay, (int, float))
+            or not 0 <= delay < float("inf")
+        ):
+            raise ValueError(f"RetryLater(delay=...) takes seconds >= 0 or None, not {delay!r}.")
+        self.delay = delay
+        super().__init__(
+            message
+            or (
+                "The job asked to be retried"
+                + (f" in {delay:g} seconds." if delay is not None else ".")
+            )
+        )
+
+    def __reduce__(self) -> tuple:
+        # Pickled (by a pool child, say) with its delay, not only its message.
+        return (type(self), (self.delay, str(self)))
+
+
 class StopRequested(JobQueueError):
     """Raised in a running job when it is stopped on purpose."""
 

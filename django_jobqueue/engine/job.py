@@ -43,7 +43,7 @@ from .parents import locate, register, satisfies
 from .payloads import SignatureError, SignedSerializer, binding, check_size
 from .progress import Progress, ProgressWriter, visible
 from .results import Result
-from .retry import Retry
+from .retry import Retry, RetryRules
 from .serializers import Serializer, resolve_serializer
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
 from .vocabulary import (
@@ -172,8 +172,16 @@ class Job:
     #: Attributes naming code a worker imports. A signed call binds them with
     #: the job id (see :mod:`.payloads`), so a job hash whose function or
     #: callback was rewritten in Redis is refused before anything is imported.
-    #: A new field that names something to import or call belongs here.
+    #: A new field that names something to import or call belongs here (the
+    #: Retry rules, which name exception classes, are bound apart: see
+    #: :meth:`_call_binding`).
     CODE_FIELDS = ("func_name", "on_success", "on_failure", "on_stopped")
+
+    # The Retry's rules beyond RQ's arguments (see the retry_rules property):
+    # kept as stored (a signed call binds that text), parsed only when a run
+    # fails. Class-level defaults: a job without rules spends nothing on them.
+    _retry_rules_text: bytes | str | None = None
+    _retry_rules: Any = None
 
     def __init__(
         self,
@@ -325,6 +333,8 @@ class Job:
                 setattr(job, name, callable_name(callback.func, "callback")[0])
                 if callback.timeout != DEFAULT_CALLBACK_TIMEOUT:
                     job.callback_timeouts[name] = callback.timeout
+        if options.retry is not None and not options.retry.rules.is_default:
+            job.retry_rules = options.retry.rules  # before signing: the call binds them
         job._args, job._kwargs = tuple(args), dict(kwargs)
         job._loaded = True
         job._data = job._dumps(
@@ -501,6 +511,9 @@ class Job:
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
+        rules = get(b"retry_rules")
+        if rules or self._retry_rules_text is not None:
+            self._retry_rules_text, self._retry_rules = rules, _UNPARSED if rules else None
         self.returned_retries = as_int(get(b"returned_retries"), 0)
         self.returned_retry = Retry.loads(get(b"returned_retry"))
         self.repeats_left = as_int(get(b"repeats_left"))
@@ -544,6 +557,7 @@ class Job:
                 json.dumps(list(self.retry_intervals)) if self.retry_intervals else None
             ),
             "retry_at_front": "1" if self.enqueue_at_front_on_retry else None,
+            "retry_rules": self._retry_rules_text,
             "repeats_left": self.repeats_left,
             "repeat_intervals": (
                 json.dumps(self.repeat_intervals) if self.repeat_intervals is not None else None
@@ -595,8 +609,17 @@ class Job:
     # -- serialization -------------------------------------------------------
 
     def _call_binding(self) -> bytes:
-        """What a signed call binds besides its bytes: the job id and the names of its code."""
-        return binding(self.id, *_code_fields(self))
+        """What a signed call binds besides its bytes: the job id and the names of its code.
+
+        And the Retry rules when the job has some: they name exception classes
+        a worker imports. A job without them binds what it always did, so
+        jobs signed before they existed still verify.
+        """
+        bound = binding(self.id, *_code_fields(self))
+        rules = self._retry_rules_text
+        if rules:
+            bound += b"retry_rules" + binding(rules if isinstance(rules, str) else rules.decode())
+        return bound
 
     def _dumps(self, value: Any, what: str, bound: bytes | None = None) -> bytes:
         try:
@@ -1018,15 +1041,45 @@ class Job:
             raised = self.retry_max - self.retries_left
         self.returned_retries = max((value or 0) - raised, 0)
 
+    @property
+    def retry_rules(self) -> RetryRules | None:
+        """The ``retry=Retry(...)`` option's rules beyond RQ's arguments
+        (backoff, cap, jitter, exception classes); None when it has none."""
+        if self._retry_rules is _UNPARSED:
+            self._retry_rules = RetryRules.loads(self._retry_rules_text, self.id)
+        return self._retry_rules
+
+    @retry_rules.setter
+    def retry_rules(self, rules: RetryRules | None) -> None:
+        self._retry_rules = rules
+        self._retry_rules_text = rules.dumps() if rules is not None else None
+
+    @property
+    def attempt(self) -> int:
+        """Which run of the job this is, from 1: retries so far plus one.
+
+        While the job waits for a retry, the run to come; once it ended, its
+        last run. Both kinds of retries count (see :attr:`number_of_retries`);
+        repeats (see :mod:`.repeat`) do not.
+        """
+        return (self.number_of_retries or 0) + 1
+
     def get_retry_interval(self) -> float:
         """Seconds the next retry after an error would wait (0 without retries left).
 
         Taken from the end of ``retry_intervals`` by ``retries_left``, as RQ
-        does (see :meth:`Retry.delay`).
+        does (see :meth:`Retry.delay`); then, with ``Retry(backoff=...,
+        max_interval=...)``, grown and capped for the retry it is. This is
+        the wait before jitter: ``Retry(jitter=True)`` draws the actual one
+        between half of it and all of it.
         """
         if not self.retries_left:
             return 0
-        return Retry.delay(self.retry_intervals, self.retries_left)
+        wait = Retry.delay(self.retry_intervals, self.retries_left)
+        rules = self.retry_rules
+        if rules is None:
+            return wait
+        return rules.grow(wait, (self.retry_max or self.retries_left) - self.retries_left + 1)
 
     def get_ttl(self) -> int | None:
         """Seconds the job may wait in its queue before it is dropped; None: no limit."""
@@ -1347,6 +1400,8 @@ class Job:
         if not self.retries_left:
             raise InvalidJobOperation(f"Job {self.id} has no retries left.")
         interval = self.get_retry_interval()
+        if self.retry_rules is not None:  # Retry(jitter=True) draws the actual wait
+            interval = self.retry_rules.spread(interval)
         left = self.retries_left - 1
         timestamp = now()
         where = JobStatus.SCHEDULED if interval else JobStatus.QUEUED
@@ -1755,6 +1810,9 @@ MEMORY = MemoryStore()
 
 
 _code_fields = attrgetter(*Job.CODE_FIELDS)
+
+#: ``Job._retry_rules`` read from Redis and not parsed yet.
+_UNPARSED: Any = object()
 
 
 #: JobStatus by its value as Redis returns it (unknown values: None).

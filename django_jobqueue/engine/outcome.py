@@ -8,15 +8,17 @@ dependents behave identically.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from . import connection, scripts
 from .connection import is_cluster
 from .dependencies import release_dependents
+from .errors import RetryLater
 from .job import Job
 from .rate_limit import release_slot
 from .repeat import finish_run
-from .retry import Retry
+from .retry import RETRY_LATER_MAX, Retry
 from .utils import now
 from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
 
@@ -24,6 +26,9 @@ logger = logging.getLogger("django_jobqueue.worker")
 
 #: The status of a running job as Redis returns it.
 _STARTED = JobStatus.STARTED.encode()
+
+#: ``record_failure(exc=...)``'s default: the exception being handled where it is called.
+_HANDLED: Any = object()
 
 
 def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
@@ -122,6 +127,7 @@ def record_failure(
     take_next: scripts.TakeNext | None = None,
     wait_for_redis: bool = False,
     returned: Retry | None = None,
+    exc: BaseException | None = _HANDLED,
 ) -> str | None:
     """Retry the job or move it to the failed registry; returns its new status.
 
@@ -130,11 +136,19 @@ def record_failure(
     while it has returned fewer than ``returned.max`` retries, else it fails,
     with no traceback; ``retry_max``/``retries_left`` play no part.
 
+    ``exc`` is the exception the job raised, which ``Retry(retry_on=...,
+    dont_retry_on=...)`` are matched against and which may be a
+    :class:`~.errors.RetryLater`; by default, the exception being handled
+    where this is called (callers record a failure inside their ``except``
+    clause); None for a failure that was no exception of the job's.
+
     Returns None when the job was no longer this worker's to record.
     """
-    retry_in = None
-    if returned is None and retry and job.retries_left:
-        retry_in = job.get_retry_interval()
+    if exc is _HANDLED:
+        exc = sys.exc_info()[1]
+    retry_in, asked = None, False
+    if returned is None and retry:
+        retry_in, asked, exc_info = _retry_after_raise(job, exc, exc_info)
     if not job.store.in_redis:
         job.exc_info = exc_info or None
         job.returned_retry = returned
@@ -143,13 +157,19 @@ def record_failure(
             job.returned_retries += 1  # no wait: there is no scheduler in memory
             job.set_status(JobStatus.QUEUED)
         elif retry_in is not None:
-            job.retries_left -= 1  # type: ignore[operator]
+            if asked:
+                job.returned_retries += 1
+            else:
+                job.retries_left -= 1  # type: ignore[operator]
             job.set_status(JobStatus.QUEUED)
         else:
             job.set_status(status)
             job.send_webhooks(status, exc_string=exc_info)
         return job.get_status(refresh=False)
     ttl = job.failure_ttl if job.failure_ttl is not None else DEFAULT_FAILURE_TTL
+    if returned is not None and not returned.rules.is_default:
+        # Grown, capped and jittered here; fail.lua still decides whether it retries.
+        retry_in = returned.wait_after(job.returned_retries)
     (new_status, dependents, next_reply), retried = _send(
         job,
         worker,
@@ -168,6 +188,7 @@ def record_failure(
             only_if_abandoned,
             take_next,
             returned.dumps() if returned is not None else None,
+            asked,
         ),
     )
     if take_next is not None:
@@ -185,6 +206,8 @@ def record_failure(
         if returned is not None:
             job.returned_retries += 1
             job.enqueue_at_front_on_retry |= returned.enqueue_at_front
+        elif asked:
+            job.returned_retries += 1
         else:
             job.retries_left -= 1  # type: ignore[operator]
         if is_cluster(job.connection):  # the script could not list the queue (another slot)
@@ -198,6 +221,46 @@ def record_failure(
         )
     _after_end(job, worker, wait_for_redis, new_status, exc_info)
     return new_status
+
+
+def _retry_after_raise(
+    job: Job, exc: BaseException | None, exc_info: str
+) -> tuple[float | None, bool, str]:
+    """Whether a run that raised ``exc`` is retried: ``(wait or None, asked, exc_info)``.
+
+    ``asked``: the job raised :class:`~.errors.RetryLater` without a ``retry``
+    option, so the retry is counted with those it asks for by returning a
+    Retry (``returned_retries``), not in ``retries_left``. ``exc_info`` gains a
+    first line saying why a RetryLater was not honoured.
+    """
+    if isinstance(exc, RetryLater):
+        if job.retries_left is None and job.retry_max is None:
+            if job.returned_retries < RETRY_LATER_MAX:
+                return float(exc.delay or 0), True, exc_info
+            why = (
+                f"The job raised RetryLater after {job.returned_retries} retries, the most "
+                "it gets without a retry option: enqueue it with retry=Retry(max=...) for "
+                "more. It failed."
+            )
+            return None, False, f"{why}\n{exc_info}"
+        if job.retries_left:
+            wait = exc.delay if exc.delay is not None else _policy_wait(job)
+            return float(wait), False, exc_info
+        why = f"The job raised RetryLater with no retry left (of {job.retry_max}): it failed."
+        return None, False, f"{why}\n{exc_info}"
+    if not job.retries_left:
+        return None, False, exc_info
+    rules = job.retry_rules
+    if rules is not None and not rules.allows(exc):
+        return None, False, exc_info
+    return _policy_wait(job), False, exc_info
+
+
+def _policy_wait(job: Job) -> float:
+    """The wait before the job's next retry after an error, jitter included."""
+    wait = job.get_retry_interval()
+    rules = job.retry_rules
+    return rules.spread(wait) if rules is not None else wait
 
 
 def _after_end(

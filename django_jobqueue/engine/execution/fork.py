@@ -53,7 +53,8 @@ class ForkExecution(Execution):
         except NotStarted as exc:
             # The job never ran: say why on the job, and go on with the next one.
             worker.log.error("%s", exc)
-            return record_failure(job, str(exc), worker.name)
+            # No exception of the job's: Retry(retry_on=...) matches nothing here.
+            return record_failure(job, str(exc), worker.name, exc=None)
         self.child_pid = pid
         try:
             return self._wait(worker, job, pid, report)

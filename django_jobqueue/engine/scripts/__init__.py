@@ -515,11 +515,15 @@ def fail(
     only_if_abandoned: bool = False,
     take_next: TakeNext | None = None,
     returned: str | None = None,
+    asked: bool = False,
 ) -> Any:
     """Returns ``[new status or None, dependents JSON, next job (a Taken) or None]``.
 
     ``returned``: the :class:`~..retry.Retry` the job returned, as its
-    ``dumps()``; it decides the retry in place of ``retry_in`` (see fail.lua).
+    ``dumps()``; it decides whether to retry (``retry_in``, when given, is
+    then its wait: see fail.lua). ``asked``: the retry in ``retry_in`` was
+    asked for by the job (RetryLater without a retry option), and is counted
+    in ``returned_retries``, not ``retries_left``.
     """
     keys = [
         ks.job(queue, job_id),
@@ -543,10 +547,12 @@ def fail(
         "1" if only_if_abandoned else "0",
         name,
         returned or "",
+        "",
+        "1" if asked else "",
     ]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
-        args.append(repr(now + take_next.abandon_after))
+        args[11] = repr(now + take_next.abandon_after)
     (new_status, dependents, broken), taken = decode_reply(_run("fail", client, keys, args), 3)
     _report(broken)
     return [new_status, dependents, taken]

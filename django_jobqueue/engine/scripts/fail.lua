@@ -16,11 +16,17 @@
 -- ARGV[10] the queue's name, added to KEYS[7] when the job is retried (see
 --          enqueue.lua); '' when the caller adds it itself
 -- ARGV[11] the Retry the job returned instead of raising, as Retry.dumps() wrote
---          it ('' when it raised): ARGV[6] is then ignored; while the hash's
---          'returned_retries' is below its max the job is retried by its rules
---          (and that count goes up, not retries_left), else it fails. The
---          hash keeps it in 'returned_retry' (no exc_info) for results.py.
--- ARGV[12] the next job's score in its started registry (see take_next), with KEYS[8..]
+--          it ('' when it raised): while the hash's 'returned_retries' is below
+--          its max the job is retried (and that count goes up, not
+--          retries_left), else it fails; it waits ARGV[6] when given (a Retry
+--          with backoff, cap or jitter, worked out by the caller), else its
+--          interval for that count. The hash keeps it in 'returned_retry' (no
+--          exc_info) for results.py.
+-- ARGV[12] the next job's score in its started registry (see take_next), with
+--          KEYS[8..]; else ''
+-- ARGV[13] '1' when the retry in ARGV[6] is one the job asked for by raising
+--          RetryLater without a retry option: 'returned_retries' counts it,
+--          not 'retries_left' (the caller checked the limit); else 
 -- A job someone asked to stop (its 'stop_requested' field, see stop_job) ends
 -- as stopped and is not retried, whatever ARGV[6] and ARGV[8] say: its worker
 -- may have died before it could act on the request.
@@ -66,7 +72,7 @@ if returned then
   retry_in = ''
   if count < returned.max then
     local intervals = returned.intervals
-    retry_in = tostring(intervals[math.min(count + 1, #intervals)])
+    retry_in = ARGV[6] ~= '' and ARGV[6] or tostring(intervals[math.min(count + 1, #intervals)])
     at_front = at_front or returned.at_front
   end
 end
@@ -87,6 +93,8 @@ if retry_in ~= '' then
     redis.call('HINCRBY', KEYS[1], 'returned_retries', 1)
     -- Kept, so the scheduler puts a retry that waited at the front too (enqueue_due.lua).
     if returned.at_front then redis.call('HSET', KEYS[1], 'retry_at_front', '1') end
+  elseif ARGV[13] == '1' then
+    redis.call('HINCRBY', KEYS[1], 'returned_retries', 1)
   else
     redis.call('HINCRBY', KEYS[1], 'retries_left', -1)
   end

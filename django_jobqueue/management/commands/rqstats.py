@@ -120,6 +120,8 @@ class Command(BaseCommand):
                                 "id": r["id"],
                                 "runs_at": r["runs_at"],
                                 "func": r["job"].func_name if r["job"] else None,
+                                # Which run comes at runs_at: above 1, a retry.
+                                "attempt": r["job"].attempt if r["job"] else None,
                             }
                             for r in upcoming
                         ],
@@ -198,12 +200,13 @@ class Command(BaseCommand):
             self.stdout.write("")
             self.stdout.write("Next scheduled jobs:")
             self._table(
-                ["runs at", "queue", "job", "call"],
+                ["runs at", "queue", "job", "attempt", "call"],
                 [
                     [
                         _when(r["runs_at"]),
                         r["queue"],
                         r["id"],
+                        _attempt(r["job"]),
                         truncate(r["job"].description, 60) if r["job"] else "(deleted or expired)",
                     ]
                     for r in upcoming
@@ -246,6 +249,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
             )
+
+
+def _attempt(job):
+    """The run a scheduled job waits for: "1", or "3 (retry)" for one that ran before."""
+    if job is None:
+        return "-"
+    attempt = job.attempt
+    return f"{attempt} (retry)" if attempt > 1 else str(attempt)
 
 
 def live_workers(queues):
