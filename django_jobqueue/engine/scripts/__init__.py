@@ -27,7 +27,6 @@ from ..keys import KeySpace
 from ..vocabulary import REGISTRIES, JobStatus
 from . import wire
 
-
 #: A top-level definition of _lib.lua: ``local function name(`` or ``local NAME =``.
 _DEFINITION = re.compile(r"^local (?:function )?([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
 
