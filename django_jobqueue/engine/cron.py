@@ -361,6 +361,10 @@ class CronEntry:
             scheduler ran are run once, together, when one starts;
             ``"skip"``: they are dropped.
         description: the jobs' description.
+        paused: True to fire nothing: each occurrence is recorded as handled
+            but no job is enqueued, so resuming does not make up the runs
+            that passed (an entry from a changing source, e.g. the
+            ``PeriodicJob`` model, is paused this way).
 
     Raises:
         ValueError: a bad value (the message says which); a bad expression
@@ -382,6 +386,7 @@ class CronEntry:
     timezone: str | None = None
     missed: str = "run_once"
     description: str | None = None
+    paused: bool = False
     #: The parsed ``cron`` expression; None for an interval entry.
     _schedule: CronExpression | None = field(default=None, init=False, repr=False, compare=False)
 
