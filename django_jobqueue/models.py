@@ -148,7 +148,9 @@ class PeriodicJob(models.Model):
             field = PROBLEM_FIELDS.get(problem.id or "")
             if problem.id == "django_jobqueue.E033" and "exactly one" not in problem.msg:
                 field = "interval"
-            text = problem.msg + (f" {problem.hint}" if problem.hint else "")
+            # "This periodic job (name): bad thing" reads as "Bad thing" beside its field.
+            text = problem.msg.removeprefix(f"{where} ({self.name or self.func}): ")
+            text = text[:1].upper() + text[1:] + (f" {problem.hint}" if problem.hint else "")
             errors.setdefault(field or "__all__", []).append(text)
         if errors:
             raise ValidationError(errors)

@@ -65,7 +65,7 @@ def test_a_valid_row_is_accepted_and_becomes_an_engine_entry(settings):
 @pytest.mark.parametrize(
     ("fields", "field", "text"),
     [
-        ({"func": "tests.django.tasks.nope", "interval": 5}, "func", "cannot import"),
+        ({"func": "tests.django.tasks.nope", "interval": 5}, "func", "Cannot import"),
         ({"func": "django.conf.settings", "interval": 5}, "func", "is not callable"),
         ({"cron": "61 * * * *"}, "cron", "Five fields"),
         ({"interval": 5, "queue": "nowhere"}, "queue", "JOBQUEUE_QUEUES lacks"),
@@ -94,9 +94,8 @@ def test_the_row_and_the_setting_get_the_same_message(settings):
     assert (from_setting.id, from_setting.msg) == (direct.id, direct.msg)
     settings.JOBQUEUE_CRON = []
     errors = errors_of(name="same", cron="0 25 * * *")
-    assert errors["cron"][0].split(": ", 1)[1] == from_setting.msg.split(": ", 1)[1] + (
-        f" {from_setting.hint}"
-    )
+    reason = from_setting.msg.split(": ", 1)[1]
+    assert errors["cron"] == [reason[0].upper() + reason[1:] + f" {from_setting.hint}"]
 
 
 def test_a_name_of_jobqueue_cron_is_refused(settings):
@@ -153,7 +152,7 @@ def test_the_admin_creates_changes_and_deletes(admin_client):
     ("changes", "text"),
     [
         ({"args": "[1, "}, "Enter a valid JSON."),
-        ({"func": "tests.django.tasks.nope"}, "cannot import"),
+        ({"func": "tests.django.tasks.nope"}, "Cannot import"),
         ({"cron": "every day"}, "Five fields"),
         ({"queue": "nowhere"}, "JOBQUEUE_QUEUES lacks"),
     ],
