@@ -365,15 +365,15 @@ def _worker_problems(options: Any) -> list[Problem]:
                 f"not {options['SCHEDULER']!r}.",
             )
         )
-    reload = options.get("CRON_RELOAD_INTERVAL")
+    reload = options.get("CRON_RELOAD_INTERVAL")  # None: the table is not read
     if reload is not None and (
         isinstance(reload, bool) or not isinstance(reload, (int, float)) or not reload > 0
     ):
         problems.append(
             Problem(
                 "django_jobqueue.E013",
-                "JOBQUEUE_WORKER['CRON_RELOAD_INTERVAL'] must be a number of seconds > 0, "
-                f"not {reload!r}.",
+                "JOBQUEUE_WORKER['CRON_RELOAD_INTERVAL'] must be a number of seconds > 0 "
+                f"(or None: periodic jobs of the database are not read), not {reload!r}.",
             )
         )
     if options.get("LOG_FORMAT", "text") not in LOG_FORMATS:
@@ -818,7 +818,7 @@ def _worker_config(options: dict) -> dict[str, Any]:
         "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
         "WORKER_TTL": options.get("WORKER_TTL") or DEFAULT_WORKER_TTL,
         "SCHEDULER": options.get("SCHEDULER", True),
-        "CRON_RELOAD_INTERVAL": options.get("CRON_RELOAD_INTERVAL") or RELOAD_INTERVAL,
+        "CRON_RELOAD_INTERVAL": options.get("CRON_RELOAD_INTERVAL", RELOAD_INTERVAL),
         "LOG_FORMAT": options.get("LOG_FORMAT", "text"),
     }
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connections, router, transaction
 
 from .cron import entries_for, setting_names
@@ -52,7 +53,7 @@ class DatabaseEntries:
             # so that a missing table does not spoil the caller's transaction.
             with transaction.atomic(using=alias):
                 rows = list(PeriodicJob.objects.using(alias).order_by("name"))
-        except DatabaseError as exc:
+        except (DatabaseError, ImproperlyConfigured) as exc:  # the latter: no DATABASES
             if not self._told_failure:
                 self._told_failure = True
                 logger.warning(

@@ -80,7 +80,7 @@ def _table_rows(request: Any, report: bool = True) -> list[PeriodicJob]:
     try:
         with transaction.atomic(using=PeriodicJob.objects.db):
             return list(PeriodicJob.objects.order_by("name"))
-    except DatabaseError as exc:
+    except (DatabaseError, ImproperlyConfigured) as exc:  # the latter: no DATABASES
         if report:
             messages.warning(
                 request,

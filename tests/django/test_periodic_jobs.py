@@ -261,6 +261,14 @@ def test_get_worker_gives_the_scheduler_the_database_source(jq, settings):
     )
 
 
+def test_a_reload_interval_of_none_never_reads_the_table(jq, settings, log_of):
+    settings.JOBQUEUE_WORKER = {"CRON_RELOAD_INTERVAL": None}
+    assert get_worker("default", worker_class="simple").scheduler.source is None
+    make(name="db-every", args=["db"])
+    call_command("rqworker", "--burst", "--worker-class", "simple", stdout=StringIO())
+    assert log_of() == []
+
+
 def test_a_bad_reload_interval_is_e013(settings):
     from django_jobqueue.checks import check_settings
 
@@ -296,6 +304,23 @@ def test_without_the_table_the_source_warns_once_and_changes_nothing(no_table, c
         assert source() is None
     assert caplog.text.count("Periodic jobs of the database are not read") == 1
     assert "manage.py migrate django_jobqueue" in caplog.text
+
+
+def test_without_a_database_the_source_warns_once(monkeypatch, caplog):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from django_jobqueue import schedules
+
+    class NoDatabase:
+        def atomic(self, using=None):
+            raise ImproperlyConfigured("settings.DATABASES is improperly configured.")
+
+    monkeypatch.setattr(schedules, "transaction", NoDatabase())
+    source = DatabaseEntries(["default"])
+    with caplog.at_level(logging.WARNING, logger="django_jobqueue.scheduler"):
+        assert source() is None
+        assert source() is None
+    assert caplog.text.count("DATABASES is improperly configured") == 1
 
 
 def test_the_table_is_picked_up_once_it_exists(monkeypatch):
