@@ -106,6 +106,13 @@ def test_a_name_of_jobqueue_cron_is_refused(settings):
     assert "name" in errors_of(name="tests.django.tasks.add", interval=60)
 
 
+def test_the_model_is_importable_from_the_package():
+    import django_jobqueue
+
+    assert django_jobqueue.PeriodicJob is PeriodicJob
+    assert "PeriodicJob" in django_jobqueue.__all__
+
+
 def test_names_are_unique():
     make(name="one")
     assert "name" in errors_of(name="one", interval=5)
