@@ -8,7 +8,9 @@ changelist/add/change URLs with the dashboard's pages.
 periodic jobs edited at run time.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .cron import default_timezone
@@ -41,6 +43,10 @@ class PeriodicJobAdmin(admin.ModelAdmin):
     search_fields = ("name", "func", "description")
     readonly_fields = ("created_at", "updated_at")
     actions = ("pause", "resume")
+    # Arguments are short JSON: a two-line box, not the default ten.
+    formfield_overrides = {
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 60})}
+    }
     fieldsets = (
         (None, {"fields": ("name", "func", "args", "kwargs", "queue", "enabled")}),
         (_("When"), {"fields": ("cron", "timezone", "interval", "missed")}),

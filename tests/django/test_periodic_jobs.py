@@ -349,3 +349,9 @@ def test_without_the_table_the_scheduler_runs_jobqueue_cron(jq, settings, log_of
 
 def test_a_scheduler_built_by_hand_has_no_source(jq):
     assert Scheduler(jq, get_queue().keys.prefix).source is None
+
+
+def test_the_migrations_match_the_models():
+    out = StringIO()
+    call_command("makemigrations", "django_jobqueue", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
