@@ -15,7 +15,7 @@ from django_jobqueue.engine.scheduler import RELOAD_INTERVAL, Scheduler
 from django_jobqueue.models import PeriodicJob
 from django_jobqueue.schedules import DatabaseEntries
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.also_postgres]
 
 CHANGELIST = "/admin/django_jobqueue/periodicjob/"
 SETTING_ENTRY = {
@@ -268,6 +268,7 @@ def test_get_worker_gives_the_scheduler_the_database_source(jq, settings):
     )
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_reload_interval_of_none_never_reads_the_table(jq, settings, log_of):
     settings.JOBQUEUE_WORKER = {"CRON_RELOAD_INTERVAL": None}
     assert get_worker("default", worker_class="simple").scheduler.source is None
@@ -287,6 +288,7 @@ def test_a_bad_reload_interval_is_e013(settings):
         ), bad
 
 
+@pytest.mark.django_db(transaction=True)  # rqworker closes the connections before it serves
 def test_rqworker_fires_database_entries_beside_the_setting(jq, settings, log_of):
     settings.JOBQUEUE_CRON = [SETTING_ENTRY]
     make(name="db-every", args=["db"])
