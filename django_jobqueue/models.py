@@ -133,8 +133,14 @@ class PeriodicJob(models.Model):
         return item
 
     def as_entry(self) -> CronEntry:
-        """The engine entry the scheduler fires (paused when not enabled)."""
-        return build_entry(self.as_item(), paused=not self.enabled)
+        """The engine entry the scheduler fires (paused when not enabled).
+
+        Its epoch is the row's creation time: a row deleted and created again
+        under the same name starts afresh instead of running at once for the
+        occurrences its predecessor's record says were missed.
+        """
+        epoch = self.created_at.isoformat() if self.created_at else None
+        return build_entry(self.as_item(), paused=not self.enabled, epoch=epoch)
 
     def clean(self) -> None:
         """The checks of ``JOBQUEUE_CRON`` entries, plus: no name of ``JOBQUEUE_CRON``'s."""

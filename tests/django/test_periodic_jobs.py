@@ -232,6 +232,18 @@ def test_a_read_is_one_query(jq):
         assert len(selects) == 1, queries.captured_queries
 
 
+def test_a_row_keeps_its_signature_until_it_is_created_again(jq):
+    job = make(name="again", cron="0 7 * * *")
+    first = job.as_entry().signature
+    job.args, job.enabled = ["changed"], False
+    job.save()
+    job.refresh_from_db()
+    assert job.as_entry().signature == first  # its record in Redis goes on
+    job.delete()
+    again = make(name="again", cron="0 7 * * *")
+    assert again.as_entry().signature != first  # a new record: it starts afresh
+
+
 def test_the_source_leaves_out_rows_of_another_redis(jq, settings, redis_url):
     settings.JOBQUEUE_QUEUES = {
         **settings.JOBQUEUE_QUEUES,

@@ -192,3 +192,23 @@ def test_two_schedulers_with_one_source_fire_each_occurrence_once(redis_conn, ke
         for scheduler in schedulers:
             scheduler.run_cron(NINE + minute * MINUTE + 0.5)
     assert fired(queue, "five") == [NINE + 5 * MINUTE * k for k in range(6)]
+
+
+@pytest.mark.parametrize(("epochs", "runs_at_once"), [(("a", "b"), False), (("a", "a"), True)])
+def test_an_entry_created_again_with_a_new_epoch_starts_afresh(
+    make_scheduler, queue, epochs, runs_at_once
+):
+    hourly = replace(FIVE, cron="0 * * * *", name="hourly")
+    source = Source([replace(hourly, epoch=epochs[0])])
+    scheduler = make_scheduler(source=source, reload_interval=1)
+    scheduler.tick(NINE - 10)
+    scheduler.tick(NINE + 1)
+    assert fired(queue, "hourly") == [NINE]
+    source.set()  # deleted at 09:00:02 ...
+    scheduler.tick(NINE + 2)
+    source.set(replace(hourly, epoch=epochs[1]))  # ... and created again at 14:30
+    scheduler.tick(NINE + 5.5 * 3600)
+    # The old record would count 10:00-14:00 as missed and run them once, now.
+    assert fired(queue, "hourly") == ([NINE, NINE + 5 * 3600] if runs_at_once else [NINE])
+    scheduler.tick(NINE + 6 * 3600 + 1)
+    assert fired(queue, "hourly")[-1] == NINE + 6 * 3600
