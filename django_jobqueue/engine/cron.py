@@ -443,7 +443,7 @@ class CronEntry:
 
     @property
     def signature(self) -> str:
-        """Changes when the timing (or epoch) changes; a changed entry starts afresh (see Scheduler)."""
+        """Changes with the timing (or epoch); a changed entry starts afresh (see Scheduler)."""
         if self.cron is not None:
             timing = f"cron {' '.join(self.cron.split())} {self.timezone or 'UTC'}"
         else:
