@@ -3,8 +3,8 @@
 Everything public is importable from here. Engine names (``Job``, ``Worker``,
 ``Retry``, ...) come from :mod:`django_jobqueue.engine`, which never imports
 Django; the Django-aware names (``Queue``, ``job``, ``enqueue``, ``get_queue``,
-``get_connection``, ``get_worker``) are loaded on first use, so importing the
-engine alone stays Django-free.
+``get_connection``, ``get_worker``, the ``PeriodicJob`` model) are loaded on
+first use, so importing the engine alone stays Django-free.
 """
 
 from importlib import import_module
@@ -20,6 +20,7 @@ _DJANGO_NAMES = {
     "get_queues": ("queues", "get_queues"),
     "get_worker": ("workers", "get_worker"),
     "get_connection": ("connections", "get_connection"),
+    "PeriodicJob": ("models", "PeriodicJob"),
 }
 _ENGINE_NAMES = (
     "AbandonedJobError",

@@ -64,6 +64,7 @@ WORKER_KEYS = {
     "MAX_MEMORY_PER_CHILD",
     "WORKER_TTL",
     "SCHEDULER",
+    "CRON_RELOAD_INTERVAL",
     "LOG_FORMAT",
 }
 LOG_FORMATS = ("text", "json")
@@ -362,6 +363,17 @@ def _worker_problems(options: Any) -> list[Problem]:
                 "django_jobqueue.E013",
                 "JOBQUEUE_WORKER['SCHEDULER'] must be True or False, "
                 f"not {options['SCHEDULER']!r}.",
+            )
+        )
+    reload = options.get("CRON_RELOAD_INTERVAL")  # None: the table is not read
+    if reload is not None and (
+        isinstance(reload, bool) or not isinstance(reload, (int, float)) or not reload > 0
+    ):
+        problems.append(
+            Problem(
+                "django_jobqueue.E013",
+                "JOBQUEUE_WORKER['CRON_RELOAD_INTERVAL'] must be a number of seconds > 0 "
+                f"(or None: periodic jobs of the database are not read), not {reload!r}.",
             )
         )
     if options.get("LOG_FORMAT", "text") not in LOG_FORMATS:
@@ -795,6 +807,7 @@ def _payload_limits() -> tuple[int | None, int | None]:
 
 
 def _worker_config(options: dict) -> dict[str, Any]:
+    from .engine.scheduler import RELOAD_INTERVAL
     from .engine.utils import parse_bytes
     from .engine.worker import DEFAULT_WORKER_TTL
 
@@ -805,6 +818,7 @@ def _worker_config(options: dict) -> dict[str, Any]:
         "MAX_MEMORY_PER_CHILD": parse_bytes(options.get("MAX_MEMORY_PER_CHILD")),
         "WORKER_TTL": options.get("WORKER_TTL") or DEFAULT_WORKER_TTL,
         "SCHEDULER": options.get("SCHEDULER", True),
+        "CRON_RELOAD_INTERVAL": options.get("CRON_RELOAD_INTERVAL", RELOAD_INTERVAL),
         "LOG_FORMAT": options.get("LOG_FORMAT", "text"),
     }
 

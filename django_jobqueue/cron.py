@@ -13,6 +13,10 @@ Each becomes an engine :class:`~django_jobqueue.engine.cron.CronEntry`; a
 ``cron`` entry without ``timezone`` is read on the wall clock of
 ``TIME_ZONE``. The setting is read when used (workers at start, the dashboard
 per page), never at import time.
+
+The checks of one entry (:func:`entry_problems`) also validate the rows of
+the :class:`~django_jobqueue.models.PeriodicJob` model, the periodic jobs
+edited at run time, so both kinds of entry obey the same rules.
 """
 
 from __future__ import annotations
@@ -68,15 +72,12 @@ def find_cron_problems() -> list[Problem]:
                 'Example: [{"func": "app.tasks.report", "cron": "0 7 * * *"}]',
             )
         ]
-    try:
-        queues = set(get_settings().queues)
-    except ImproperlyConfigured:
-        queues = None  # reported by the settings checks
+    queues = configured_queues()
     problems: list[Problem] = []
     names: dict[str, int] = {}
     for index, item in enumerate(raw):
         where = f"JOBQUEUE_CRON[{index}]"
-        found = _entry_problems(where, item, queues)
+        found = entry_problems(where, item, queues)
         problems += found
         if not found:
             name = item.get("name") or item["func"]
@@ -92,7 +93,30 @@ def find_cron_problems() -> list[Problem]:
     return problems
 
 
-def _entry_problems(where: str, item: dict, queues: set[str] | None) -> list[Problem]:
+def setting_names() -> set[str]:
+    """The names of ``JOBQUEUE_CRON``'s entries (a malformed item is left out)."""
+    raw = getattr(settings, "JOBQUEUE_CRON", None) or ()
+    if not isinstance(raw, (list, tuple)):
+        return set()
+    names = (item.get("name") or item.get("func") for item in raw if isinstance(item, dict))
+    return {name for name in names if isinstance(name, str) and name}
+
+
+def configured_queues() -> set[str] | None:
+    """The names of ``JOBQUEUE_QUEUES``; None when the setting is broken (reported elsewhere)."""
+    try:
+        return set(get_settings().queues)
+    except ImproperlyConfigured:
+        return None
+
+
+def entry_problems(where: str, item: dict, queues: set[str] | None = None) -> list[Problem]:
+    """Every problem of one entry in the ``JOBQUEUE_CRON`` form; empty when it is valid.
+
+    ``where`` starts each message (``"JOBQUEUE_CRON[2]"``); ``queues`` are the
+    known queue names (None: not checked). Used for ``JOBQUEUE_CRON`` and for
+    the ``PeriodicJob`` model, so both accept exactly the same entries.
+    """
     unknown = sorted(set(item) - ENTRY_KEYS)
     if unknown:
         return [
@@ -164,7 +188,7 @@ def _entry_problems(where: str, item: dict, queues: set[str] | None) -> list[Pro
     if problems:
         return problems
     try:
-        _build(item)
+        build_entry(item)
     except CronSyntaxError as exc:
         problems.append(
             Problem(
@@ -178,8 +202,12 @@ def _entry_problems(where: str, item: dict, queues: set[str] | None) -> list[Pro
     return problems
 
 
-def _build(item: dict) -> CronEntry:
-    options = dict(item)
+def build_entry(item: dict, **extra: Any) -> CronEntry:
+    """The engine entry of ``item`` (``JOBQUEUE_CRON``'s form); ``extra`` adds options.
+
+    A ``cron`` entry without ``timezone`` is read on the wall clock of ``TIME_ZONE``.
+    """
+    options = dict(item, **extra)
     if "cron" in options:
         options.setdefault("timezone", default_timezone())
     return CronEntry(**options)
@@ -191,18 +219,19 @@ def get_cron_entries() -> list[CronEntry]:
         raise ImproperlyConfigured(
             f"{problem.msg} ({problem.id})" + (f" {problem.hint}" if problem.hint else "")
         )
-    return [_build(item) for item in getattr(settings, "JOBQUEUE_CRON", None) or ()]
+    return [build_entry(item) for item in getattr(settings, "JOBQUEUE_CRON", None) or ()]
 
 
 def get_entry(name: str) -> CronEntry | None:
     return next((entry for entry in get_cron_entries() if entry.name == name), None)
 
 
-def entries_for(queue_names: Any) -> list[CronEntry]:
+def entries_for(queue_names: Any, entries: list[CronEntry] | None = None) -> list[CronEntry]:
     """The entries whose queue uses the same Redis (and prefix) as the first of ``queue_names``.
 
     A worker's scheduler fires those; entries of queues on another Redis are
-    fired by the workers of that Redis.
+    fired by the workers of that Redis. ``entries`` defaults to
+    ``JOBQUEUE_CRON``'s.
     """
     from dataclasses import replace
 
@@ -215,9 +244,19 @@ def entries_for(queue_names: Any) -> list[CronEntry]:
     home = where(names[0])
     return [
         entry
-        for entry in get_cron_entries()
+        for entry in (get_cron_entries() if entries is None else entries)
         if entry.queue in jq.queues and where(entry.queue) == home
     ]
 
 
-__all__ = ["ENTRY_KEYS", "entries_for", "find_cron_problems", "get_cron_entries", "get_entry"]
+__all__ = [
+    "ENTRY_KEYS",
+    "build_entry",
+    "configured_queues",
+    "entries_for",
+    "entry_problems",
+    "find_cron_problems",
+    "get_cron_entries",
+    "get_entry",
+    "setting_names",
+]

@@ -191,15 +191,24 @@ def get_worker(
 
 
 def _scheduler(names: list[str], connection: Any, name: str) -> Scheduler:
-    """A scheduler with the cron entries of ``names``, shown under the worker's ``name``."""
+    """A scheduler with the cron entries of ``names``, shown under the worker's ``name``.
+
+    Its fixed entries are ``JOBQUEUE_CRON``'s; the ``PeriodicJob`` rows come
+    from a source it reads every ``CRON_RELOAD_INTERVAL`` seconds (None: none).
+    """
     from .cron import entries_for
+    from .schedules import database_source
 
     # Built here so that cron jobs get their queue's settings (serializer,
     # timeouts); it is shown under the worker's name.
+    jq = get_settings()
+    reload = jq.worker["CRON_RELOAD_INTERVAL"]
     return Scheduler(
         connection,
-        get_settings().key_prefix,
+        jq.key_prefix,
         cron=entries_for(list(names)),
         name=name,
         queue_factory=get_queue,
+        source=None if reload is None else database_source(list(names)),
+        reload_interval=reload or 0,
     )

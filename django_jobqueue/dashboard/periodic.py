@@ -1,8 +1,13 @@
-"""The periodic jobs page (``JOBQUEUE_CRON``) and its actions.
+"""The periodic jobs page (``JOBQUEUE_CRON`` and the ``PeriodicJob`` table) and its actions.
 
 Actions follow the rules of every dashboard action: the ``change``
 permission, checked inside the view; a confirmation page; a POST with CSRF;
 a message; a redirect within the site.
+
+Entries of ``JOBQUEUE_CRON`` are read-only here (they change with a deploy).
+Rows of the ``PeriodicJob`` table are marked editable and link to their admin
+page, where they are changed, paused and deleted; so pause and resume are not
+offered for them here (one switch, the row's ``enabled``, not two).
 """
 
 from __future__ import annotations
@@ -11,16 +16,19 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError, transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ..conf import get_settings
-from ..cron import get_cron_entries, get_entry
+from ..cron import get_cron_entries, setting_names
 from ..engine.scheduler import entry_state, run_now, scheduler_holder, set_paused, skip_next
 from ..engine.utils import to_datetime
+from ..models import PeriodicJob
 from ..queues import get_queue
 from .actions import Confirmation, confirm, confirmed, perform
 from .site import dashboard_view, has_perm, label, page_context, require, url
@@ -55,6 +63,10 @@ ACTIONS = {
 }
 
 
+#: Actions offered for rows of the PeriodicJob table (pause/resume is the row's ``enabled``).
+TABLE_ACTIONS = ("run", "skip")
+
+
 def _entries_or_error(request: Any) -> list:
     try:
         return get_cron_entries()
@@ -63,13 +75,48 @@ def _entries_or_error(request: Any) -> list:
         return []
 
 
-def _row(request: Any, entry: Any) -> dict[str, Any]:
+def _table_rows(request: Any, report: bool = True) -> list[PeriodicJob]:
+    """The PeriodicJob rows, or none (with a warning) when the table cannot be read."""
+    try:
+        with transaction.atomic(using=PeriodicJob.objects.db):
+            return list(PeriodicJob.objects.order_by("name"))
+    except (DatabaseError, ImproperlyConfigured) as exc:  # the latter: no DATABASES
+        if report:
+            messages.warning(
+                request,
+                _(
+                    "The periodic jobs of the database cannot be read (%(error)s); run "
+                    "manage.py migrate django_jobqueue if the table is missing."
+                )
+                % {"error": exc},
+            )
+        return []
+
+
+def _admin_url(request: Any, site: Any, action: str, *args: Any) -> str | None:
+    """The admin page of PeriodicJob (``change`` of a row, ``add``), or None when not offered."""
+    opts = PeriodicJob._meta
+    if not request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}"):
+        if action == "add" or not request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+            return None
+    try:
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_{action}", args=args, current_app=site.name
+        )
+    except NoReverseMatch:  # not registered in this admin site
+        return None
+
+
+def _row(request: Any, entry: Any, edit_url: str | None = None) -> dict[str, Any]:
     queue = get_queue(entry.queue)
     state = entry_state(queue.connection, entry, queue.keys.prefix)
     status = state["last_status"]
     actions = []
     if has_perm(request, "change"):
-        wanted = ["run", "skip", "resume" if state["paused"] else "pause"]
+        if edit_url is None:
+            wanted = ["run", "skip", "resume" if state["paused"] else "pause"]
+        else:
+            wanted = list(TABLE_ACTIONS)
         actions = [
             (ACTIONS[a][0](), url(request, "cron_action", entry.name, a), f"jq-cron-{a}")
             for a in wanted
@@ -77,6 +124,8 @@ def _row(request: Any, entry: Any) -> dict[str, Any]:
     return {
         "entry": entry,
         "name": entry.name,
+        "editable": edit_url is not None,
+        "edit_url": edit_url,
         "queue_url": url(request, "queue", entry.queue),
         "next_run": to_datetime(state["next_run"]),
         "last_run": to_datetime(state["last_run"]),
@@ -92,10 +141,35 @@ def _row(request: Any, entry: Any) -> dict[str, Any]:
     }
 
 
+def _table_row(request: Any, site: Any, job: PeriodicJob, fixed: set[str]) -> dict[str, Any]:
+    edit_url = _admin_url(request, site, "change", job.pk) or ""
+    problem = None
+    if job.name in fixed:
+        problem = _("Not run: JOBQUEUE_CRON has an entry of this name.")
+    elif job.queue not in get_settings().queues:
+        problem = _("Not run: queue %(queue)s is not in JOBQUEUE_QUEUES.") % {"queue": job.queue}
+    else:
+        try:
+            return _row(request, job.as_entry(), edit_url)
+        except (TypeError, ValueError) as exc:
+            problem = _("Not run: %(error)s") % {"error": exc}
+    return {
+        "entry": None,
+        "name": job.name,
+        "editable": True,
+        "edit_url": edit_url,
+        "error": problem,
+        "actions": [],
+        "job": job,
+    }
+
+
 @dashboard_view
 def cron_list(request: Any, site: Any) -> Any:
     entries = _entries_or_error(request)
     rows = [_row(request, entry) for entry in entries]
+    fixed = setting_names()
+    rows += [_table_row(request, site, job, fixed) for job in _table_rows(request)]
     schedulers: dict[Any, dict[str, Any]] = {}
     for name in get_settings().queues:
         queue = get_queue(name)
@@ -106,12 +180,14 @@ def cron_list(request: Any, site: Any) -> Any:
                 "queues": [],
             }
         schedulers[key]["queues"].append(name)
+    add_url = _admin_url(request, site, "add")
     context = page_context(
         request,
         site,
         _("Periodic jobs"),
         [(_("Periodic jobs"), None)],
         rows=rows,
+        tools=[(_("Add periodic job"), add_url, "addlink jq-cron-add")] if add_url else [],
         schedulers=list(schedulers.values()),
         many_connections=len(schedulers) > 1,
     )
@@ -125,11 +201,16 @@ def cron_action(request: Any, name: str, action: str, site: Any) -> Any:
     button, question, permission = ACTIONS[action]
     require(request, permission)
     back = url(request, "cron")
-    entry = get_entry(name) if _entries_or_error(request) else None
-    if entry is None:
-        messages.error(
-            request, _("There is no periodic job named %(name)s in JOBQUEUE_CRON.") % {"name": name}
-        )
+    entry = next((e for e in _entries_or_error(request) if e.name == name), None)
+    if entry is None and name not in setting_names():
+        job = next((j for j in _table_rows(request, report=False) if j.name == name), None)
+        if job is not None and action in TABLE_ACTIONS:
+            try:
+                entry = job.as_entry()
+            except (TypeError, ValueError):
+                entry = None
+    if entry is None or entry.queue not in get_settings().queues:
+        messages.error(request, _("There is no periodic job named %(name)s.") % {"name": name})
         return HttpResponseRedirect(back)
     queue = get_queue(entry.queue)
     if confirmed(request):

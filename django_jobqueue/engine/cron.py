@@ -361,6 +361,15 @@ class CronEntry:
             scheduler ran are run once, together, when one starts;
             ``"skip"``: they are dropped.
         description: the jobs' description.
+        paused: True to fire nothing: each occurrence is recorded as handled
+            but no job is enqueued, so resuming does not make up the runs
+            that passed (an entry from a changing source, e.g. the
+            ``PeriodicJob`` model, is paused this way).
+        epoch: a label that is part of :attr:`signature`: when it changes the
+            entry starts afresh, as when its timing changes. A source that
+            deletes and creates entries gives each creation its own, so that
+            a new entry with an old entry's name does not inherit its record
+            (and run at once for occurrences "missed" since).
 
     Raises:
         ValueError: a bad value (the message says which); a bad expression
@@ -382,6 +391,8 @@ class CronEntry:
     timezone: str | None = None
     missed: str = "run_once"
     description: str | None = None
+    paused: bool = False
+    epoch: str | None = None
     #: The parsed ``cron`` expression; None for an interval entry.
     _schedule: CronExpression | None = field(default=None, init=False, repr=False, compare=False)
 
@@ -432,10 +443,12 @@ class CronEntry:
 
     @property
     def signature(self) -> str:
-        """Changes when the timing changes; a changed entry starts afresh (see Scheduler)."""
+        """Changes with the timing (or epoch); a changed entry starts afresh (see Scheduler)."""
         if self.cron is not None:
-            return f"cron {' '.join(self.cron.split())} {self.timezone or 'UTC'}"
-        return f"interval {self.interval}"
+            timing = f"cron {' '.join(self.cron.split())} {self.timezone or 'UTC'}"
+        else:
+            timing = f"interval {self.interval}"
+        return timing if not self.epoch else f"{timing} epoch {self.epoch}"
 
     def due(self, watermark: float, now: float) -> float | None:
         """The latest occurrence after ``watermark`` and at or before ``now``, or None.

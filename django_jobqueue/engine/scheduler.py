@@ -14,6 +14,13 @@ Two schedulers active at once (a paused process whose lock expired) therefore
 do some work twice but never enqueue anything twice. The lock only keeps N
 workers from doing the same work N times.
 
+Periodic entries come from two places: a fixed list given when the scheduler
+is built, and optionally a *source*, a callable the active scheduler calls
+every :data:`RELOAD_INTERVAL` seconds for the current set of changing
+entries (the Django layer reads them from the ``PeriodicJob`` table). An
+entry that changes keeps its record in Redis, so the compare-and-set above
+still fires each occurrence once; one whose timing changed starts afresh.
+
 A host calls :meth:`Scheduler.tick` when the previous tick asked to be called
 again (it returns the seconds to wait) and :meth:`Scheduler.release` when it
 stops; :class:`~.worker.Worker` and :class:`~.pool.WorkerPool` do both.
@@ -57,6 +64,14 @@ POLL_INTERVAL = 1.0
 ACQUIRE_INTERVAL = 1.0
 #: Scheduled jobs moved per atomic step.
 BATCH_SIZE = 500
+#: Seconds between two calls of the active scheduler's entry source: how long
+#: a change made there (an entry added, changed, paused, deleted) takes to apply.
+RELOAD_INTERVAL = 5.0
+
+#: What a source of changing entries is: called with no argument, it returns
+#: the entries now wanted, or None when nothing changed since its last call
+#: (so an unchanged set costs the scheduler nothing but the call).
+EntrySource = Callable[[], Iterable[CronEntry] | None]
 
 
 class Scheduler:
@@ -70,7 +85,13 @@ class Scheduler:
         queue_factory: ``name -> Queue`` used to build cron jobs (so that
             they get the queue's serializer and default timeout); a plain
             :class:`Queue` on ``connection`` by default.
-        lock_ttl, poll_interval, acquire_interval: see the module constants.
+        source: an :data:`EntrySource`, called by the active scheduler every
+            ``reload_interval`` seconds (and at once when it becomes active);
+            its entries run beside ``cron``'s. One named like an entry of
+            ``cron`` is left out, with a warning. A source that raises is
+            logged and its last entries are kept.
+        lock_ttl, poll_interval, acquire_interval, reload_interval: see the
+            module constants.
     """
 
     def __init__(
@@ -85,11 +106,15 @@ class Scheduler:
         poll_interval: float = POLL_INTERVAL,
         acquire_interval: float = ACQUIRE_INTERVAL,
         batch_size: int = BATCH_SIZE,
+        source: EntrySource | None = None,
+        reload_interval: float = RELOAD_INTERVAL,
     ):
         self.connection = resolve_connection(connection)
         self.keys = keyspace(prefix)
         self.name = name or uuid.uuid4().hex
-        self.cron = list(cron)
+        #: The fixed entries (``cron=``); :attr:`cron` adds the source's.
+        self.fixed = list(cron)
+        self.cron = list(self.fixed)
         names = [entry.name for entry in self.cron]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -104,6 +129,12 @@ class Scheduler:
         self.poll_interval = poll_interval
         self.acquire_interval = acquire_interval
         self.batch_size = batch_size
+        self.source = source
+        self.reload_interval = reload_interval
+        #: When the source is next called (UNIX time); 0: at the next tick.
+        self._next_reload = 0.0
+        #: Names of source entries already warned about (clashing with a fixed one).
+        self._clashes_told: set[str] = set()
         self.is_active = False
         self._token = f"{self.name} {uuid.uuid4().hex}"
         #: entry name -> when it next needs a look (UNIX time); a hint only:
@@ -139,6 +170,11 @@ class Scheduler:
         if not self.hold():
             return self.acquire_interval
         wait = self.poll_interval
+        if self.source is not None:
+            if now >= self._next_reload or now < self._next_reload - self.reload_interval:
+                self.reload()
+                self._next_reload = now + self.reload_interval
+            wait = min(wait, self._next_reload - now)
         next_due = self.enqueue_due(now)
         if next_due is not None:
             wait = min(wait, next_due - now)
@@ -159,10 +195,58 @@ class Scheduler:
                     "Scheduler %s: active (scheduled and periodic jobs are handled here)", self.name
                 )
                 self._next_look.clear()  # others may have fired meanwhile: look afresh
+                self._next_reload = 0.0  # and the source may have changed: read it now
             else:
                 self.log.warning("Scheduler %s: another worker's scheduler took over", self.name)
         self.is_active = active
         return active
+
+    def reload(self) -> bool:
+        """Read the source's entries now; returns whether the entries changed.
+
+        Entries that are new, changed or gone lose their cached next look
+        (so a changed expression applies from its next occurrence, not the
+        old one's); the others keep theirs.
+        """
+        if self.source is None:
+            return False
+        try:
+            wanted = self.source()
+        except Exception:
+            self.log.exception("Scheduler %s: the periodic entry source failed", self.name)
+            return False
+        if wanted is None:
+            return False
+        fixed = {entry.name for entry in self.fixed}
+        dynamic: dict[str, CronEntry] = {}
+        for entry in wanted:
+            if entry.name in fixed or entry.name in dynamic:
+                if entry.name not in self._clashes_told:
+                    self._clashes_told.add(entry.name)
+                    self.log.warning(
+                        "Periodic entry %s is defined twice; the first definition is kept",
+                        entry.name,
+                    )
+                continue
+            dynamic[entry.name] = entry
+        before = {entry.name: entry for entry in self.cron if entry.name not in fixed}
+        if before == dynamic:
+            return False
+        for name in set(before) | set(dynamic):
+            if before.get(name) != dynamic.get(name):
+                self._next_look.pop(name, None)
+        self.cron = self.fixed + list(dynamic.values())
+        added = sorted(set(dynamic) - set(before))
+        gone = sorted(set(before) - set(dynamic))
+        changed = sorted(n for n in set(before) & set(dynamic) if before[n] != dynamic[n])
+        self.log.info(
+            "Scheduler %s: periodic entries reloaded (added: %s; changed: %s; removed: %s)",
+            self.name,
+            ", ".join(added) or "none",
+            ", ".join(changed) or "none",
+            ", ".join(gone) or "none",
+        )
+        return True
 
     def release(self) -> None:
         """Give up the lock (at shutdown), so another worker takes over at once."""
@@ -288,6 +372,9 @@ class Scheduler:
         job = None
         fields: list[Any] = []
         job_id = ""
+        if fire and entry.paused:
+            fire = False
+            self.log.info("Periodic entry %s: paused, occurrence skipped", entry.name)
         if fire:
             try:
                 job = make_job(entry, queue, occurrence)
@@ -394,7 +481,7 @@ def entry_state(
         "last_run": float(fields["last_run"]) if fields.get("last_run") else None,
         "last_job": last_job,
         "last_status": status,
-        "paused": fields.get("paused") == "1",
+        "paused": fields.get("paused") == "1" or entry.paused,
         "error": fields.get("error"),
     }
 
@@ -821,6 +908,8 @@ __all__ = [
     "ACQUIRE_INTERVAL",
     "LOCK_TTL",
     "POLL_INTERVAL",
+    "RELOAD_INTERVAL",
+    "EntrySource",
     "RQScheduler",
     "Scheduler",
     "SchedulerStatus",

@@ -312,6 +312,50 @@ def test_periodic_jobs_page_and_run_now(browser, jq, settings, key_prefix):
     browser.shot("14-scheduled-list")
 
 
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_periodic_jobs_of_the_table_in_the_admin_and_the_dashboard(browser, jq, settings, theme):
+    from django_jobqueue.models import PeriodicJob
+
+    settings.JOBQUEUE_CRON = [
+        {"func": "tests.engine.jobs.add", "cron": "0 7 * * 1-5", "name": "morning-report"}
+    ]
+    PeriodicJob.objects.create(
+        name="nightly-export",
+        func="tests.engine.jobs.add",
+        args=[1, 2],
+        cron="30 2 * * *",
+        timezone="Europe/Paris",
+        queue="low",
+        description="Orders as CSV",
+    )
+    PeriodicJob.objects.create(
+        name="cache-warmup", func="tests.engine.jobs.add", interval=300, enabled=False
+    )
+    table = "/admin/django_jobqueue/periodicjob/"
+    browser.login("superuser")
+    browser.get(ADMIN)
+    _theme(browser, theme)
+    browser.get(table)
+    assert "nightly-export" in browser.css("#result_list").text
+    assert "30 2 * * * (Europe/Paris)" in browser.css("#result_list").text
+    browser.shot(f"40-{theme}-periodicjob-changelist")
+    browser.follow(browser.link("nightly-export"))
+    assert browser.css("#id_cron").get_attribute("value") == "30 2 * * *"
+    browser.shot(f"41-{theme}-periodicjob-change")
+    browser.css("#id_cron").clear()
+    browser.css("#id_cron").send_keys("61 2 * * *")
+    browser.follow(browser.css("input[name=_save]"))
+    assert "Five fields" in browser.css(".errorlist").text  # the checks of JOBQUEUE_CRON
+    browser.shot(f"42-{theme}-periodicjob-change-error")
+    browser.get(f"{ADMIN}cron/")
+    rows = browser.css("#result_list").text
+    assert "JOBQUEUE_CRON, read-only" in rows and "editable" in rows and "Paused" in rows
+    browser.shot(f"43-{theme}-periodic-jobs-with-table")
+    browser.follow(browser.css("#cron-nightly-export a.jq-cron-edit"))
+    assert browser.path.startswith(table)
+    browser.driver.execute_script("localStorage.removeItem('theme');")
+
+
 def test_a_user_without_permission_is_refused(browser, jq, run_jobs):
     q = jq("default")
     failed = q.enqueue(jobs.fail)

@@ -11,6 +11,7 @@ from django.test import Client
 
 from django_jobqueue.engine.cron import CronEntry
 from django_jobqueue.engine.scheduler import Scheduler, entry_state
+from django_jobqueue.models import PeriodicJob
 from tests.engine import jobs
 
 from .conftest import ADMIN
@@ -109,7 +110,9 @@ def test_the_page_says_when_no_worker_runs_the_scheduler(as_user, cron):
 
 def test_without_entries(as_user, jq):
     html = as_user("viewer").get(CRON).content.decode()
-    assert "No periodic job is configured (JOBQUEUE_CRON)." in html
+    assert (
+        "No periodic job is configured (JOBQUEUE_CRON, or the periodic jobs of the admin)." in html
+    )
 
 
 def test_a_bad_setting_is_shown_not_a_500(as_user, jq, settings):
@@ -196,7 +199,7 @@ def test_actions_need_post_and_csrf(users, cron, jq):
 def test_unknown_entry_and_action(as_user, cron):
     client = as_user("changer")
     response = client.post(CRON + "nope/run/", {"post": "yes"}, follow=True)
-    assert "There is no periodic job named nope in JOBQUEUE_CRON." in _messages(response)
+    assert "There is no periodic job named nope." in _messages(response)
     assert client.get(CRON + "hourly/explode/").status_code == 404
 
 
@@ -216,3 +219,76 @@ def test_the_time_is_read_fresh(as_user, cron, jq):
     Scheduler(jq("low").connection, jq("low").keys.prefix, cron=[_entry(EVERY)]).tick(time.time())
     second = as_user("viewer").get(CRON).context["rows"][1]["last_run"]
     assert first is None and second is not None
+
+
+# -- rows of the PeriodicJob table -----------------------------------------------------------
+
+TABLE = "/admin/django_jobqueue/periodicjob/"
+
+
+@pytest.fixture
+def table(cron):
+    """Two rows beside the two JOBQUEUE_CRON entries."""
+    return [
+        PeriodicJob.objects.create(
+            name="db-nightly", func="tests.engine.jobs.add", args=[2, 3], cron="0 3 * * *"
+        ),
+        PeriodicJob.objects.create(
+            name="db-paused", func="tests.engine.jobs.add", interval=60, enabled=False
+        ),
+    ]
+
+
+def test_table_rows_are_listed_as_editable_with_a_link_to_the_admin(as_user, table):
+    response = as_user("superuser").get(CRON)
+    rows = {row["name"]: row for row in response.context["rows"]}
+    assert list(rows) == ["hourly", "failing", "db-nightly", "db-paused"]
+    assert [rows[n]["editable"] for n in rows] == [False, False, True, True]
+    nightly = table[0]
+    assert rows["db-nightly"]["edit_url"] == f"{TABLE}{nightly.pk}/change/"
+    assert rows["db-nightly"]["next_run"].hour == 3 and not rows["db-nightly"]["paused"]
+    assert rows["db-paused"]["paused"]
+    html = response.content.decode()
+    assert html.count(f'href="{TABLE}{nightly.pk}/change/"') == 2  # the badge and the button
+    assert html.count("JOBQUEUE_CRON, read-only") == 2
+    assert f'href="{TABLE}add/"' in html  # "Add periodic job"
+    # Entries of the setting: pause/resume here; rows of the table: in the admin.
+    assert f'href="{CRON}hourly/pause/"' in html
+    assert f'href="{CRON}db-nightly/run/"' in html and f'href="{CRON}db-nightly/skip/"' in html
+    assert f"{CRON}db-nightly/pause/" not in html and f"{CRON}db-paused/resume/" not in html
+
+
+def test_without_the_model_permissions_rows_are_editable_but_not_linked(as_user, table):
+    html = as_user("viewer").get(CRON).content.decode()
+    assert html.count('class="jq-source jq-count jq-editable">editable<') == 2
+    assert TABLE not in html
+
+
+def test_run_now_of_a_table_row(as_user, table, jq):
+    client = as_user("changer")
+    client.post(CRON + "db-nightly/run/", {"post": "yes"})
+    (job,) = jq("default").jobs
+    assert job.meta["cron"] == "db-nightly" and job.args == (2, 3)
+
+
+def test_pause_of_a_table_row_is_not_offered_here(as_user, table, jq):
+    response = as_user("changer").post(CRON + "db-nightly/pause/", {"post": "yes"}, follow=True)
+    assert "There is no periodic job named db-nightly." in _messages(response)
+    nightly = table[0]
+    assert not entry_state(jq("default").connection, nightly.as_entry(), jq().keys.prefix)["paused"]
+
+
+def test_a_row_that_cannot_run_is_shown_with_why(as_user, cron, settings):
+    PeriodicJob.objects.create(name="hourly", func="tests.engine.jobs.add", interval=5)
+    PeriodicJob.objects.create(name="gone", func="tests.engine.jobs.add", interval=5, queue="old")
+    rows = {r["name"]: r for r in as_user("viewer").get(CRON).context["rows"] if r["editable"]}
+    assert "JOBQUEUE_CRON has an entry of this name" in rows["hourly"]["error"]
+    assert "queue old is not in JOBQUEUE_QUEUES" in rows["gone"]["error"]
+
+
+def test_without_the_table_the_page_still_lists_jobqueue_cron(as_user, cron, monkeypatch):
+    monkeypatch.setattr(PeriodicJob._meta, "db_table", "django_jobqueue_not_migrated")
+    response = as_user("viewer").get(CRON)
+    assert response.status_code == 200
+    assert [row["name"] for row in response.context["rows"]] == ["hourly", "failing"]
+    assert any("manage.py migrate django_jobqueue" in m for m in _messages(response))
