@@ -55,6 +55,46 @@ def test_a_job_gets_one_line_with_its_outcome_and_duration(jq, caplog, worker_cl
     )
 
 
+def test_a_success_line_names_where_it_comes_from_and_reaches_filters(jq, caplog):
+    # The line is built without a walk of the stack (see _log_line), yet a
+    # format with %(funcName)s or %(pathname)s still says something true, and
+    # the logger's filters still see it.
+    seen = []
+    worker_logger = logging.getLogger("django_jobqueue.worker")
+
+    def keep(record):
+        seen.append(record)
+        return True
+
+    worker_logger.addFilter(keep)
+    try:
+        job = enqueue(tasks.add, 1, 2)
+        (line,) = lines_about(burst("simple", caplog), job)
+    finally:
+        worker_logger.removeFilter(keep)
+    assert line in seen
+    assert (line.funcName, line.filename) == ("log_outcome", "single.py")
+    assert line.job["job_id"] == job.id and line.job["outcome"] == "finished"
+
+
+def test_a_logger_adapter_gets_the_line_too(jq):
+    from django_jobqueue.engine.worker.single import log_outcome
+
+    job = enqueue(tasks.add, 1, 2)
+    job.set_status("finished")
+    stream = StringIO()
+    logger = logging.getLogger("tests.adapter")
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        adapter = logging.LoggerAdapter(logger, {"who": "me"})
+        log_outcome(adapter, job, "finished", 0.25, 500)  # type: ignore[arg-type]
+    finally:
+        logger.removeHandler(handler)
+    assert f"({job.id}) OK in 0.250 s" in stream.getvalue()
+
+
 def test_how_long_a_result_is_kept_is_a_debug_detail(jq, caplog):
     kept, discarded = (
         enqueue(tasks.add, 1, 2, result_ttl=60),

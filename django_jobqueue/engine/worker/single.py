@@ -484,7 +484,8 @@ class Worker(BaseWorker):
         self.state = WorkerState.BUSY
         if announce:
             self.write_fields(self.beat_fields())
-        self.log.debug("%s: %s (%s) started", job.origin, job.description, job.id)
+        if self.log.isEnabledFor(logging.DEBUG):  # a description costs a repr of the arguments
+            self.log.debug("%s: %s (%s) started", job.origin, job.description, job.id)
         job.exc_info = None  # a previous attempt's, not this one's
         self.tally.started(job.origin)
         began = time.monotonic()
@@ -888,6 +889,27 @@ OUTCOMES: dict[str | None, str] = {
 }
 
 
+def _log_line(log: logging.Logger, level: int, msg: str, args: tuple, extra: dict) -> None:
+    """``log.log(level, msg, *args, extra=extra)``, without looking for the caller.
+
+    Logger._log walks the stack to find the file and line that logged, for
+    formats that show them; that walk was a tenth of a success's line. The
+    record names this function instead, which is where every such line comes
+    from. Filters and handlers see the record as from ``log.info``.
+    """
+    if not isinstance(log, logging.Logger):  # an adapter, say: its own way
+        log.log(level, msg, *args, extra=extra)
+    elif log.isEnabledFor(level):
+        record = log.makeRecord(
+            log.name, level, __file__, _LINE, msg, args, None, "log_outcome", extra
+        )
+        log.handle(record)
+
+
+#: The line of log_outcome's records (see _log_line).
+_LINE = _log_line.__code__.co_firstlineno
+
+
 def log_outcome(
     log: logging.Logger,
     job: Job,
@@ -918,7 +940,7 @@ def log_outcome(
     }
     extra = {"job": fields}
     if status == JobStatus.FINISHED:
-        log.info("%s OK in %.3f s", what, seconds, extra=extra)
+        _log_line(log, logging.INFO, "%s OK in %.3f s", (what, seconds), extra)
         if log.isEnabledFor(logging.DEBUG):
             ttl = job.result_ttl if job.result_ttl is not None else default_result_ttl
             kept = "discarded" if ttl == 0 else "never expires" if ttl < 0 else f"kept {ttl} s"
