@@ -502,6 +502,16 @@ class Job:
         self._result = None
         self._exc_info = as_str(get(b"exc_info"))
         self.worker_name = as_str(get(b"worker"))
+        if fields.keys().isdisjoint(_RARE_FIELDS):
+            # Most jobs have none of the fields below: their attributes get
+            # their defaults at once, instead of each field being looked up,
+            # converted and found missing (a sixth of a worker's time per job).
+            self.__dict__.update(_RARE_DEFAULTS)
+            self.callback_timeouts = {}
+            self.webhooks = []
+            if self._retry_rules_text is not None:
+                self._retry_rules_text = self._retry_rules = None
+            return
         self._dependency_keys = _json_list(get(b"deps"))
         self._dependent_keys = _json_list(get(b"dependents"))
         self._pending_keys = _json_list(get(b"pending"))
@@ -1829,6 +1839,61 @@ def _float(value: Any) -> float | None:
 def _names_job(key: str, job_id: str | None) -> bool:
     """Whether the job hash ``key`` is that of ``job_id`` (its id ends the key)."""
     return job_id is not None and key.endswith(f":job:{job_id}")
+
+
+#: Hash fields most jobs do not have (see Job._load), and the attributes they
+#: load into with the values an absent field gives (mutable ones are set apart).
+_RARE_FIELDS = frozenset(
+    {
+        b"deps",
+        b"dependents",
+        b"pending",
+        b"allow_failure",
+        b"at_front",
+        b"retries_left",
+        b"retry_max",
+        b"retry_intervals",
+        b"retry_at_front",
+        b"retry_rules",
+        b"returned_retries",
+        b"returned_retry",
+        b"repeats_left",
+        b"repeat_intervals",
+        b"group",
+        b"on_success",
+        b"on_failure",
+        b"on_stopped",
+        b"callback_timeouts",
+        b"priority",
+        b"progress",
+        b"rl_key",
+        b"rl_concurrency",
+        b"webhooks",
+    }
+)
+_RARE_DEFAULTS: dict[str, Any] = {
+    "_dependency_keys": (),
+    "_dependent_keys": (),
+    "_pending_keys": (),
+    "allow_dependency_failures": False,
+    "enqueue_at_front": False,
+    "retries_left": None,
+    "retry_max": None,
+    "retry_intervals": (),
+    "enqueue_at_front_on_retry": False,
+    "returned_retries": 0,
+    "returned_retry": None,
+    "repeats_left": None,
+    "repeat_intervals": None,
+    "group_id": None,
+    "on_success": None,
+    "on_failure": None,
+    "on_stopped": None,
+    "priority": 0,
+    "_progress": None,
+    "rate_limit_key": None,
+    "rate_limit_concurrency": None,
+}
 
 
 def _json_list(value: Any) -> Sequence:

@@ -922,3 +922,30 @@ def test_cleanup_of_a_saved_job_never_enqueued_expires_its_hash(redis_conn, key_
     job.save()
     job.cleanup(100)
     assert 0 < redis_conn.ttl(job.key) <= 100
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"description": "d", "job_timeout": 5, "result_ttl": 7, "ttl": 60, "meta": {"a": 1}},
+    ],
+)
+def test_loading_a_job_without_rare_fields_matches_reading_each_field(queue, monkeypatch, options):
+    # Job._load sets the attributes of fields most jobs lack from defaults at
+    # once (_RARE_DEFAULTS); reading every field one by one must give the same
+    # job. A field added to _load but not to _RARE_FIELDS fails here.
+    import importlib
+
+    job_module = importlib.import_module("django_jobqueue.engine.job")
+    stored = queue.enqueue(jobs.add, 1, 2, **options)
+    fields = queue.connection.hgetall(stored.key)
+    assert fields.keys().isdisjoint(job_module._RARE_FIELDS)
+    fast = Job.from_hash(stored.id, fields, queue.connection, origin=queue.name)
+    monkeypatch.setattr(job_module, "_RARE_FIELDS", frozenset(fields))  # every field read
+    slow = Job.from_hash(stored.id, fields, queue.connection, origin=queue.name)
+    assert vars(fast).keys() == vars(slow).keys()
+    for name, value in vars(slow).items():
+        if name not in ("connection", "_loaded"):
+            assert vars(fast)[name] == value, name
+    assert fast.callback_timeouts is not slow.callback_timeouts  # not shared between jobs
