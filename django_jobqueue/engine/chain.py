@@ -273,7 +273,10 @@ class Chain:
 
     def get_statuses(self) -> list[JobStatus | None]:
         """Each step's status, read in one round trip (None: gone from Redis)."""
-        stored = [job for job in self.jobs if job is not None and job.store.in_redis]
+        # Not read: steps kept in memory (inline), or waiting for a transaction to commit.
+        stored = [
+            job for job in self.jobs if job is not None and job.store.in_redis and not job.unsaved
+        ]
         read: dict[int, Any] = {}
         if stored:
             pipe = stored[0].connection.pipeline(transaction=False)

@@ -299,3 +299,18 @@ def record_previous(previous):
     job, key = _trace_key("order")
     job.connection.rpush(key, repr(previous))
     return previous
+
+
+def as_tuple(*items):
+    return tuple(items)
+
+
+def type_name(value):
+    return type(value).__name__
+
+
+def stop_itself(previous):
+    """Raise StopRequested, as a job stopped on purpose does."""
+    from django_jobqueue.engine.errors import StopRequested
+
+    raise StopRequested(f"stopped after {previous!r}")

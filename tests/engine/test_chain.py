@@ -130,6 +130,17 @@ def test_a_retried_step_keeps_the_chain_waiting(queue, make_worker):
     assert chain.result == ["a", "b", "c"]
 
 
+def test_a_retry_that_waits_shows_as_the_chains_status(queue, make_worker):
+    chain = Chain(
+        Step(jobs.start_list, "a"),
+        Step(jobs.append_or_fail_until, "b", 2, retry=Retry(max=1, interval=60)),
+        Step(jobs.append_to, "c"),
+    ).enqueue(queue)
+    make_worker([queue]).work(burst=True, with_scheduler=False)
+    assert _statuses(chain) == ["finished", "scheduled", "deferred"]
+    assert chain.status == JobStatus.SCHEDULED
+
+
 def test_a_step_that_returns_a_retry_keeps_the_chain_waiting(queue, make_worker):
     # return_retry_until(2): returns Retry(max=5) on its first attempt, then 2.
     chain = Chain(Step(jobs.add, 1, 1), Step(jobs.return_retry_until), Step(jobs.add, 10))
@@ -196,6 +207,13 @@ def test_json_serializer(make_queue, make_worker):
     assert chain.result == {"args": [{"args": [1, 2], "kwargs": {"k": "v"}}, "x"], "kwargs": {}}
 
 
+def test_json_serializer_turns_a_tuple_into_a_list(make_queue, make_worker):
+    queue = make_queue("default", serializer="json")
+    chain = Chain(Step(jobs.as_tuple, 1, 2), Step(jobs.type_name)).enqueue(queue)
+    make_worker([queue]).work(burst=True)
+    assert chain.result == "list"
+
+
 def test_json_serializer_a_result_it_cannot_store_stops_the_chain(make_queue, make_worker):
     queue = make_queue("default", serializer="json")
     chain = Chain(Step(jobs.return_unpicklable), Step(jobs.echo)).enqueue(queue)
@@ -204,12 +222,39 @@ def test_json_serializer_a_result_it_cannot_store_stops_the_chain(make_queue, ma
     assert "cannot store" in chain.failed_step.exc_info
 
 
-def test_mixed_serializers_are_refused(make_queue):
+def test_queues_that_differ_are_refused(make_queue):
     with pytest.raises(ValueError, match="different serializers"):
         Chain(
             Step(jobs.start_list, "a", queue=make_queue("a", serializer="json")),
             Step(jobs.append_to, "b", queue=make_queue("b")),
         ).enqueue()
+    with pytest.raises(ValueError, match="is_async"):
+        Chain(
+            Step(jobs.start_list, "a", queue=make_queue("a")),
+            Step(jobs.append_to, "b", queue=make_queue("b", is_async=False)),
+        ).enqueue()
+    with pytest.raises(ValueError, match="key prefixes"):
+        Chain(
+            Step(jobs.start_list, "a", queue=make_queue("a")),
+            Step(jobs.append_to, "b", queue=make_queue("b", prefix="other:")),
+        ).enqueue()
+
+
+def test_a_plain_function_alone_is_a_step_without_arguments(queue, make_worker):
+    chain = Chain(Step(jobs.start_list, "a"), jobs.type_name).enqueue(queue)
+    make_worker([queue]).work(burst=True)
+    assert chain.result == "list"
+
+
+def test_a_stopped_step_stops_the_chain(queue, make_worker, redis_conn, key_prefix):
+    chain = Chain(
+        Step(jobs.start_list, "a"), Step(jobs.stop_itself), Step(jobs.record_previous)
+    ).enqueue(queue)
+    make_worker([queue]).work(burst=True)
+    assert _statuses(chain) == ["finished", "stopped", "canceled"]
+    assert chain.status == JobStatus.STOPPED
+    assert chain.failed_step == chain.jobs[1]
+    assert _order(redis_conn, key_prefix) == []
 
 
 @pytest.mark.parametrize("in_memory", [True, False])
