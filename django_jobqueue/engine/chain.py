@@ -29,12 +29,13 @@ a trip through the serializer).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Self
 
 from . import chain_link, scripts
-from .errors import InvalidJobOperation
+from .errors import InvalidJobOperation, JobQueueError
 from .job import MEMORY, Dependency, Job, callable_name
 from .options import EnqueueOptions, split_call
 from .utils import as_str, now
@@ -136,11 +137,20 @@ class Chain:
         Only the first step may wait for other jobs (``depends_on``) or start
         later (``at``): each later step waits for the one before. No step may
         repeat, and every step but the last must keep its result (``result_ttl``
-        other than 0), since the next step reads it.
+        other than 0), since the next step reads it. Two steps may not be
+        given the same ``job_id``.
         """
         last = len(self.steps) - 1
+        ids: set[str] = set()
         for index, step in enumerate(self.steps):
             o, where = step.options, f"Step {index + 1} of the chain"
+            if o.job_id is not None:
+                if o.job_id in ids:
+                    raise ValueError(
+                        f"{where} has job_id {o.job_id!r}, as a step before it: the second "
+                        "would replace the first. Give each step its own id."
+                    )
+                ids.add(o.job_id)
             if index and o.depends_on is not None:
                 raise ValueError(
                     f"{where} has depends_on: only the first step may wait for other jobs; "
@@ -236,11 +246,15 @@ class Chain:
             if index < last:
                 link["next"] = jobs[index + 1].key
             job.chain = link
-        self.jobs = list(jobs)
         # In order: each step is written before the one that waits for it (a
         # step that ends meanwhile releases the next one when it is written).
-        for job, q in zip(jobs, queues):
-            q.enqueue_job(job)
+        for index, (job, q) in enumerate(zip(jobs, queues)):
+            try:
+                q.enqueue_job(job)
+            except BaseException:
+                _take_back(jobs[:index])
+                raise
+        self.jobs = list(jobs)
         return self
 
     def _run_inline(self, queues: list[Any]) -> Self:
@@ -416,13 +430,24 @@ class Chain:
 def _as_step(step: Any) -> Step:
     if isinstance(step, Step):
         return step
-    if callable(getattr(step, "step", None)):  # a @job function: its queue and options
+    if inspect.isfunction(step) and callable(getattr(step, "step", None)):  # a @job function
         made = step.step()
         if isinstance(made, Step):
             return made
     if callable(step):
         return Step(step)
     raise TypeError(f"A chain's steps are Step objects, not {type(step).__name__}.")
+
+
+def _take_back(stored: list[Job]) -> None:
+    """Cancel the steps stored before a later one was refused, last first: the
+    chain is not left to run in part. (A first step already running finishes,
+    canceled, and starts nothing.)"""
+    for job in reversed(stored):
+        try:
+            job.cancel()
+        except JobQueueError:  # ended, or gone, meanwhile
+            pass
 
 
 def _check_alike(queues: list[Any]) -> None:

@@ -333,6 +333,29 @@ def test_bad_chains_are_refused_before_anything_is_stored(steps, message):
         Chain(*steps)
 
 
+def test_a_step_refused_when_stored_takes_back_the_steps_before_it(queue):
+    from django_jobqueue.engine import DuplicateJobError
+
+    parent = queue.enqueue(jobs.add, 1, 1)
+    queue.enqueue(jobs.add, 2, 2, depends_on=parent, job_id="taken")  # deferred: kept
+    chain = Chain(
+        Step(jobs.start_list, "a", job_id="first"),
+        Step(jobs.append_to, "b", job_id="taken"),
+        Step(jobs.append_to, "c", job_id="third"),
+    )
+    with pytest.raises(DuplicateJobError):
+        chain.enqueue(queue)
+    assert queue.job_ids == [parent.id]
+    assert queue.canceled_job_registry.get_job_ids() == ["first"]
+    assert not Job.exists("third", queue.connection, prefix=queue.keys.prefix)
+    assert chain.jobs == []
+
+
+def test_two_steps_may_not_share_an_id():
+    with pytest.raises(ValueError, match="its own id"):
+        Chain(Step(jobs.add, 1, 2, job_id="same"), Step(jobs.add, 3, job_id="same"))
+
+
 def test_bad_steps_are_refused_when_made():
     from django_jobqueue.engine import EnqueueError
 
