@@ -430,8 +430,9 @@ class Chain:
 def _as_step(step: Any) -> Step:
     if isinstance(step, Step):
         return step
-    if inspect.isfunction(step) and callable(getattr(step, "step", None)):  # a @job function
-        made = step.step()
+    make = getattr(step, "step", None)
+    if inspect.isfunction(step) and callable(make):  # a @job function: its queue and options
+        made = make()
         if isinstance(made, Step):
             return made
     if callable(step):
