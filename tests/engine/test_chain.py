@@ -67,6 +67,18 @@ def test_a_forking_worker_process_runs_the_chain(queue, spawn_worker):
     assert first_pid != second_pid
 
 
+@pytest.mark.parametrize("worker_class", ["SpawnWorker", "WorkerPool"])
+def test_other_worker_processes_pass_results_and_stop_chains(queue, spawn_worker, worker_class):
+    good = Chain(Step(jobs.start_list, "a"), Step(jobs.append_to, "b")).enqueue(queue)
+    bad = Chain(Step(jobs.start_list, "a"), Step(jobs.fail), Step(jobs.append_to, "c"))
+    bad.enqueue(queue)
+    proc = spawn_worker("default", worker_class, burst=True)
+    output = proc.communicate(timeout=120)[0].decode()
+    assert proc.returncode == 0, output
+    assert good.result == ["a", "b"], output
+    assert _statuses(bad) == ["finished", "failed", "canceled"], output
+
+
 @pytest.mark.parametrize("worker_class", ["SimpleWorker", "Worker"])
 def test_a_failed_step_stops_the_chain(queue, make_worker, redis_conn, key_prefix, worker_class):
     from django_jobqueue.engine import SimpleWorker
@@ -85,6 +97,9 @@ def test_a_failed_step_stops_the_chain(queue, make_worker, redis_conn, key_prefi
     assert failed == chain.jobs[1]
     assert "ValueError: ['a']" in failed.exc_info
     assert _order(redis_conn, key_prefix) == []  # the later steps never ran
+    # The step after the failed one canceled the rest: no worker took the last.
+    last = Job.fetch(chain.jobs[3].id, queue.connection, prefix=queue.keys.prefix)
+    assert last.started_at is None and last.worker_name is None
     assert chain.result is None
     assert set(queue.canceled_job_registry.get_job_ids()) == {j.id for j in chain.jobs[2:]}
     assert queue.failed_job_registry.get_job_ids() == [failed.id]
