@@ -332,6 +332,13 @@ def test_the_first_step_may_wait_for_another_job(queue, make_worker):
     assert chain.result == 111
 
 
+def test_the_first_step_may_start_later(queue):
+    chain = Chain(Step.of(jobs.start_list, ["a"], at=time.time() + 600), Step(jobs.append_to, "b"))
+    chain.enqueue(queue)
+    assert _statuses(chain) == ["scheduled", "deferred"]
+    assert chain.status == JobStatus.SCHEDULED
+
+
 @pytest.mark.parametrize(
     "steps, message",
     [
