@@ -85,8 +85,8 @@ def test_a_failed_step_stops_the_chain(queue, make_worker, redis_conn, key_prefi
 
     chain = Chain(
         Step(jobs.start_list, "a"),
-        Step(jobs.fail),  # raises ValueError(<the previous result>)
-        Step(jobs.record_previous),
+        Step(jobs.fail, on_failure=jobs.on_failure_callback),  # raises ValueError(['a'])
+        Step(jobs.record_previous, on_failure=jobs.on_failure_callback),
         Step(jobs.record_previous),
     ).enqueue(queue)
     cls = Worker if worker_class == "Worker" else SimpleWorker
@@ -97,6 +97,9 @@ def test_a_failed_step_stops_the_chain(queue, make_worker, redis_conn, key_prefi
     assert failed == chain.jobs[1]
     assert "ValueError: ['a']" in failed.exc_info
     assert _order(redis_conn, key_prefix) == []  # the later steps never ran
+    # The failed step's on_failure callback ran; the canceled steps' did not.
+    callbacks = redis_conn.lrange(f"{key_prefix}trace:callbacks", 0, -1)
+    assert callbacks == [f"failure:{failed.id}:ValueError:['a']".encode()]
     # The step after the failed one canceled the rest: no worker took the last.
     last = Job.fetch(chain.jobs[3].id, queue.connection, prefix=queue.keys.prefix)
     assert last.started_at is None and last.worker_name is None
