@@ -80,6 +80,8 @@ def previous_result(job: Any) -> Any:
                 f"The result of {where} cannot be read with this step's serializer "
                 f"({type(exc).__name__}: {exc})."
             ) from None
+    if status == JobStatus.FINISHED:
+        raise ChainResultLost(f"{where[0].upper()}{where[1:]} finished but kept no result.")
     if status in STOPPING:
         how = "failed" if status == JobStatus.FAILED else f"was {status}"
         raise ChainStopped(f"Not run: {where} {how}, so the chain stopped there.")
