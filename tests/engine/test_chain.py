@@ -447,3 +447,22 @@ def test_a_job_outside_any_chain_carries_nothing_for_it(queue, make_worker, redi
     make_worker([queue]).work(burst=True)
     job.refresh()
     assert job.chain is None and job.result == 3
+
+
+def test_what_a_step_says_when_its_predecessor_has_no_result_for_it(queue, redis_conn):
+    from django_jobqueue.engine import ChainResultLost, ChainStopped
+    from django_jobqueue.engine.chain_link import previous_result
+
+    chain = Chain(Step(jobs.start_list, "a"), Step(jobs.append_to, "b")).enqueue(queue)
+    first, second = chain.jobs
+    with pytest.raises(ChainResultLost, match=r"has not finished \(it is queued\)"):
+        previous_result(second)
+    redis_conn.hset(first.key, "status", "finished")
+    with pytest.raises(ChainResultLost, match="finished but kept no result"):
+        previous_result(second)
+    redis_conn.hset(first.key, "result", b"not a pickle")
+    with pytest.raises(ChainResultLost, match="cannot be read"):
+        previous_result(second)
+    redis_conn.hset(first.key, "status", "stopped")
+    with pytest.raises(ChainStopped, match="step 1 of the chain .* was stopped"):
+        previous_result(second)
