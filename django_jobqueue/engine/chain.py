@@ -382,6 +382,25 @@ class Chain:
                 )
         return stopper
 
+    def cancel(self) -> list[Job]:
+        """Cancel every step that has not ended, the last first; returns those canceled.
+
+        A step that is running is canceled without being interrupted, as
+        :meth:`Job.cancel` does (:func:`~.worker.stop_job` stops one); it
+        starts no later step. :meth:`requeue` runs the chain again from the
+        first step canceled.
+        """
+        canceled = []
+        for job, status in reversed(list(zip(self.jobs, self.get_statuses()))):
+            if job is None or status is None or status in _ENDED:
+                continue
+            try:
+                job.cancel()
+            except JobQueueError:  # ended meanwhile
+                continue
+            canceled.append(job)
+        return canceled[::-1]
+
     @classmethod
     def fetch(
         cls,
@@ -473,6 +492,10 @@ def _check_alike(queues: list[Any]) -> None:
 
 def _kind(serializer: Any) -> tuple[type, Any]:
     return type(serializer), getattr(serializer, "name", None)
+
+
+#: Statuses of a step that has ended (nothing left to cancel).
+_ENDED = frozenset({JobStatus.FINISHED, *chain_link.STOPPING})
 
 
 def _stopper(statuses: list[JobStatus | None]) -> int | None:

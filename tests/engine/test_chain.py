@@ -466,3 +466,20 @@ def test_what_a_step_says_when_its_predecessor_has_no_result_for_it(queue, redis
     redis_conn.hset(first.key, "status", "stopped")
     with pytest.raises(ChainStopped, match="step 1 of the chain .* was stopped"):
         previous_result(second)
+
+
+def test_cancel_cancels_every_step_not_ended(queue, make_worker, redis_conn, key_prefix):
+    chain = Chain(
+        Step(jobs.start_list, "a"), Step(jobs.record_previous), Step(jobs.record_previous)
+    ).enqueue(queue)
+    make_worker([queue]).work(burst=True, max_jobs=1)
+    assert chain.cancel() == chain.jobs[1:]
+    assert _statuses(chain) == ["finished", "canceled", "canceled"]
+    make_worker([queue]).work(burst=True)
+    assert _order(redis_conn, key_prefix) == []
+    assert chain.status == JobStatus.CANCELED
+    assert chain.cancel() == []
+    chain.requeue()  # from the first step canceled
+    make_worker([queue]).work(burst=True)
+    assert chain.result == ["a"]
+    assert _order(redis_conn, key_prefix) == ["['a']", "['a']"]
