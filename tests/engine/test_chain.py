@@ -483,3 +483,14 @@ def test_cancel_cancels_every_step_not_ended(queue, make_worker, redis_conn, key
     make_worker([queue]).work(burst=True)
     assert chain.result == ["a"]
     assert _order(redis_conn, key_prefix) == ["['a']", "['a']"]
+
+
+def test_a_single_step_chain_is_a_chain_too(queue, make_worker, redis_conn, key_prefix):
+    # Its job has no dependency fields: only "chain" says it belongs to one.
+    chain = Chain(Step(jobs.add, 1, 2)).enqueue(queue)
+    make_worker([queue]).work(burst=True)
+    fetched = Job.fetch(chain.id, redis_conn, prefix=key_prefix)
+    assert fetched.chain == {"step": 1, "of": 1}
+    found = Chain.fetch(chain.id, redis_conn, prefix=key_prefix)
+    assert [j.id for j in found.jobs] == [chain.id]
+    assert found.result == 3 and found.status == JobStatus.FINISHED
