@@ -13,6 +13,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 _DJANGO_NAMES = {
+    "Chain": ("chains", "Chain"),
     "Queue": ("queues", "DjangoQueue"),
     "job": ("decorators", "job"),
     "enqueue": ("queues", "enqueue"),
@@ -25,6 +26,8 @@ _DJANGO_NAMES = {
 _ENGINE_NAMES = (
     "AbandonedJobError",
     "CanceledJobRegistry",
+    "ChainResultLost",
+    "ChainStopped",
     "CronEntry",
     "DeferredJobRegistry",
     "Dependency",
@@ -57,6 +60,7 @@ _ENGINE_NAMES = (
     "SerializationError",
     "SimpleWorker",
     "StartedJobRegistry",
+    "Step",
     "Worker",
     "WorkerPool",
     "all_workers",

@@ -16,7 +16,9 @@ more, and where to add what):
   ``outcome`` (every end, one script)
 - time: ``scheduler``, ``cron`` (RQ's cron API: ``cron_scheduler`` and its
   two registries) and ``repeat`` (Repeat)
-- ``group`` (Group): jobs tracked under one name
+- ``group`` (Group): jobs tracked under one name; ``chain`` (Chain, Step):
+  calls run in turn, each given the result of the one before (``chain_link``:
+  what a step reads when it starts)
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
 - limits and notices: ``rate_limit`` (RateLimit), ``webhook`` (Webhook)
@@ -25,6 +27,7 @@ more, and where to add what):
 
 from .. import __version__ as VERSION
 from .callbacks import Callback
+from .chain import Chain, Step
 from .connection import get_connection_kwargs
 from .cron import CronEntry
 from .cron_job_registry import DEFAULT_CRON_JOB_HISTORY_TTL
@@ -34,6 +37,8 @@ from .decorators import job
 from .dependencies import Dependency
 from .errors import (
     AbandonedJobError,
+    ChainResultLost,
+    ChainStopped,
     DequeueTimeout,
     DeserializationError,
     DuplicateJobError,
@@ -107,6 +112,9 @@ __all__ = [
     "AbandonedJobError",
     "Callback",
     "CanceledJobRegistry",
+    "Chain",
+    "ChainResultLost",
+    "ChainStopped",
     "CronEntry",
     "CronJob",
     "CronScheduler",
@@ -157,6 +165,7 @@ __all__ = [
     "SimpleWorker",
     "SpawnWorker",
     "StartedJobRegistry",
+    "Step",
     "TimeoutFormatError",
     "Webhook",
     "Worker",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .chain import Step
 from .options import EnqueueOptions, split_call
 from .queue import Queue
 from .utils import after
@@ -18,6 +19,10 @@ class job:
     ``.delay_at(when, *args, **kwargs)`` (an aware datetime) and
     ``.delay_in(delay, *args, **kwargs)`` (a timedelta or seconds) enqueue it
     to run later: the job waits in the scheduled registry until then.
+
+    ``.step(*args, **kwargs)`` (or ``.s(...)``, Celery's spelling) enqueues
+    nothing: it makes a :class:`~.chain.Step` of a :class:`~.chain.Chain`,
+    on the decorator's queue and with its options.
 
     ``@job``, ``@job("low")`` and ``@job("low", connection=conn, timeout=5,
     result_ttl=...)`` all work. The function itself is returned unchanged (so
@@ -84,9 +89,18 @@ class job:
         def delay_in(delay: Any, *args: Any, **kwargs: Any) -> Any:
             return enqueue(args, kwargs, at=after(delay))
 
+        def step(*args: Any, **kwargs: Any) -> Step:
+            args, kwargs, options = split_call(args, kwargs)
+            options = {**decorator.options, **options}
+            if "job_timeout" in options:
+                options["timeout"] = options.pop("job_timeout")
+            return Step.of(func, args, kwargs, queue=decorator.get_queue(), **options)
+
         # A function type has no such attributes; they are what @job adds.
         func.delay = delay  # type: ignore[attr-defined]
         func.enqueue = delay  # type: ignore[attr-defined]
         func.delay_at = delay_at  # type: ignore[attr-defined]
         func.delay_in = delay_in  # type: ignore[attr-defined]
+        func.step = step  # type: ignore[attr-defined]
+        func.s = step  # type: ignore[attr-defined]
         return func

@@ -126,3 +126,19 @@ class PipelineRefused(InvalidJobOperation, ValueError):
     """The job cannot change on a caller's pipeline: its dependents or rate limit
     are told in a step after it (RQ raises InvalidJobOperation; a ValueError too,
     as this engine raised before)."""
+
+
+class ChainStopped(JobQueueError):
+    """Raised in a chain's step whose predecessor did not finish (see :mod:`.chain`).
+
+    The step does not run: it is canceled, with the steps after it.
+    """
+
+
+class ChainResultLost(JobQueueError):
+    """Raised in a chain's step whose predecessor's result cannot be had.
+
+    The predecessor finished but its hash is gone (its ``result_ttl`` ran out,
+    or it was deleted) or its result cannot be read: the step fails, without
+    retries, since waiting would not bring the result back.
+    """

@@ -52,7 +52,10 @@ class Hooks:
         work-horse, a pool's child, the worker itself, or the caller of
         ``enqueue`` on a queue with ``is_async=False``), before ``job_started``;
         left after the outcome is known there: ``job.get_status(refresh=False)``
-        then says finished, failed, stopped, queued or scheduled (to be retried).
+        then says finished, failed, stopped, queued or scheduled (to be retried),
+        or canceled: a chain's step whose predecessor did not finish, which
+        ran nothing (see :mod:`.chain`; neither ``job_finished`` nor
+        ``job_failed`` follows).
         A failure is recorded inside it, and ``job_failed`` is told inside it
         while the job's exception is being handled; a success is recorded (and
         ``job_finished`` told) after it was left, by the worker when a

@@ -23,8 +23,8 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from . import chain_link, scripts
 from . import rate_limit as rate_limits
-from . import scripts
 from . import webhook as webhooks
 from .callbacks import DEFAULT_CALLBACK_TIMEOUT
 from .callbacks import NAMES as CALLBACK_NAMES
@@ -254,6 +254,9 @@ class Job:
         self.repeat_intervals: list[int] | None = None
         #: The name of the :class:`~.group.Group` the job belongs to, if any.
         self.group_id: str | None = None
+        #: Where the job stands in a :class:`~.chain.Chain` (see :mod:`.chain_link`);
+        #: None for a job that is no chain's step.
+        self.chain: dict | None = None
         self.on_success: str | None = None
         self.on_failure: str | None = None
         self.on_stopped: str | None = None
@@ -529,6 +532,8 @@ class Job:
         self.repeats_left = as_int(get(b"repeats_left"))
         self.repeat_intervals = list(_json_list(get(b"repeat_intervals"))) or None
         self.group_id = as_str(get(b"group"))
+        chain = get(b"chain")
+        self.chain = None if chain is None else chain_link.loads(chain)
         self.on_success = as_str(get(b"on_success"))
         self.on_failure = as_str(get(b"on_failure"))
         self.on_stopped = as_str(get(b"on_stopped"))
@@ -573,6 +578,7 @@ class Job:
                 json.dumps(self.repeat_intervals) if self.repeat_intervals is not None else None
             ),
             "group": self.group_id,
+            "chain": chain_link.dumps(self.chain) if self.chain else None,
             "on_success": self.on_success,
             "on_failure": self.on_failure,
             "on_stopped": self.on_stopped,
@@ -1371,10 +1377,17 @@ class Job:
     # -- operations ----------------------------------------------------------
 
     def perform(self) -> Any:
-        """Call the function in this process and return what it returns."""
+        """Call the function in this process and return what it returns.
+
+        A chain's later step gets its predecessor's result as its first
+        positional argument, read here (see :mod:`.chain_link`).
+        """
         token = _current_job.set(self)
         try:
-            result = self.func(*self.args, **self.kwargs)
+            args = self.args
+            if self.chain is not None and "prev" in self.chain:  # a chain's later step
+                args = (chain_link.previous_result(self), *args)
+            result = self.func(*args, **self.kwargs)
             if inspect.iscoroutine(result):  # an async def job: awaited here, as the job
                 result = self._await(result)
             return result

@@ -14,9 +14,9 @@ import traceback
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from . import hooks
+from . import chain_link, hooks
 from .callbacks import run_callback
-from .errors import DeserializationError, StopRequested
+from .errors import ChainResultLost, ChainStopped, DeserializationError, StopRequested
 from .job import Job
 from .outcome import record_failure, record_success
 from .payloads import PayloadTooLarge, SignatureError, check_result_size
@@ -137,6 +137,8 @@ def run_job(
             death_penalty_class=death_penalty_class,
         )
     except BaseException as exc:
+        if isinstance(exc, ChainStopped):  # a chain's step whose predecessor did not finish
+            return chain_link.stop(job, str(exc))
         if isinstance(exc, (KeyboardInterrupt, SystemExit)) and not isinstance(exc, ColdShutdown):
             # A real interrupt of the worker: record it, then let it propagate.
             _fail(job, exc, worker_name, wait_for_redis=wait_for_redis, penalty=death_penalty_class)
@@ -219,12 +221,13 @@ def _fail(
             job, exc_info, worker_name, status=JobStatus.STOPPED, retry=False, take_next=take_next
         )
     else:
-        # A refused signature never turns valid: that failure is final too.
+        # A refused signature never turns valid, nor does a chain's lost
+        # result come back: those failures are final too.
         status = record_failure(
             job,
             exc_info,
             worker_name,
-            retry=not isinstance(exc, SignatureError),
+            retry=not isinstance(exc, (SignatureError, ChainResultLost)),
             take_next=take_next,
             wait_for_redis=wait_for_redis,
         )

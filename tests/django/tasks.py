@@ -85,3 +85,16 @@ def hold(release_key):
     while not job.connection.exists(release_key) and time.monotonic() < deadline:
         time.sleep(0.05)
     return "released"
+
+
+def start_list(item):
+    return [item]
+
+
+def append_to(previous, item):
+    return [*previous, item]
+
+
+@job("low")
+def low_append(previous, item):
+    return [*previous, item]

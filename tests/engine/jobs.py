@@ -262,3 +262,55 @@ def meta_handler(job, exc_type, exc_value, traceback):
     job.meta["handled"] = True
     job.save_meta()
     return True
+
+
+# -- chains (test_chain.py): each later step gets the previous result first ----------
+
+
+def start_list(item):
+    return [item]
+
+
+def append_to(previous, item, upper=False):
+    """The previous step's list with ``item`` added (upper-cased with ``upper``)."""
+    return [*previous, item.upper() if upper else item]
+
+
+def append_or_fail_until(previous, item, attempts_needed):
+    """Fail until attempted ``attempts_needed`` times (counted per job), then append."""
+    job, key = _trace_key(f"attempts:{get_current_job().id}")
+    attempt = job.connection.incr(key)
+    if attempt < attempts_needed:
+        raise RuntimeError(f"attempt {attempt} fails")
+    return [*previous, item]
+
+
+def append_pid(previous):
+    return [*previous, os.getpid()]
+
+
+@job("low")
+def chain_double(value):
+    return value * 2
+
+
+def record_previous(previous):
+    """Append ``repr(previous)`` to ``trace:order`` and pass it on: proof the step ran."""
+    job, key = _trace_key("order")
+    job.connection.rpush(key, repr(previous))
+    return previous
+
+
+def as_tuple(*items):
+    return tuple(items)
+
+
+def type_name(value):
+    return type(value).__name__
+
+
+def stop_itself(previous):
+    """Raise StopRequested, as a job stopped on purpose does."""
+    from django_jobqueue.engine.errors import StopRequested
+
+    raise StopRequested(f"stopped after {previous!r}")

@@ -475,3 +475,34 @@ def _enqueue_retrying(queue, *args, timeout=20.0):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+# -- chains -----------------------------------------------------------------------
+
+
+def test_chain_over_three_masters(spread, cq, cluster_conn, key_prefix):
+    from django_jobqueue.engine import Chain, Step
+
+    first, second, third = spread
+    sharing = cq(_slot_sharing(first.name))  # another queue in the first one's slot
+    chain = Chain(
+        Step(jobs.start_list, "a"),
+        Step(jobs.append_to, "b", queue=second),
+        Step(jobs.append_to, "c", queue=third),
+        Step(jobs.append_to, "d", queue=sharing),
+    ).enqueue(first)
+    assert [j.get_status() for j in chain.jobs] == ["queued", "deferred", "deferred", "deferred"]
+    _worker([*spread, sharing], cls=Worker).work(burst=True, logging_level=None)
+    assert chain.result == ["a", "b", "c", "d"]
+    assert Chain.fetch(chain.jobs[2].id, cluster_conn, prefix=key_prefix).result == chain.result
+
+    broken = Chain(
+        Step(jobs.start_list, "a"),
+        Step(jobs.fail, queue=second),
+        Step(jobs.record_previous, queue=third),
+        Step(jobs.record_previous, queue=sharing),
+    ).enqueue(first)
+    _worker([*spread, sharing]).work(burst=True, logging_level=None)
+    assert broken.get_statuses() == ["finished", "failed", "canceled", "canceled"]
+    assert broken.failed_step == broken.jobs[1]
+    assert _order(cluster_conn, key_prefix) == []

@@ -1,0 +1,33 @@
+"""The job page's row for a step of a chain (``_chain_step.html``)."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from django_jobqueue.engine import Job
+from tests.django import tasks
+
+TEMPLATE = "django_jobqueue/dashboard/_chain_step.html"
+
+
+def _job(chain):
+    job = Job.create(tasks.add, (1, 2))
+    job.chain = chain
+    return job
+
+
+def test_a_later_step_says_where_it_stands_and_what_it_is_given():
+    html = render_to_string(TEMPLATE, {"job": _job({"step": 2, "of": 3, "prev": "k1"})})
+    assert 'id="job-chain"' in html
+    assert "step 2 of 3" in html
+    assert "result of the step before" in html
+
+
+def test_the_first_step_is_given_nothing():
+    html = render_to_string(TEMPLATE, {"job": _job({"step": 1, "of": 3, "next": "k2"})})
+    assert "step 1 of 3" in html
+    assert "result of the step before" not in html
+
+
+def test_a_job_outside_any_chain_has_no_row():
+    assert render_to_string(TEMPLATE, {"job": _job(None)}).strip() == ""
