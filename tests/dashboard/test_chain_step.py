@@ -31,3 +31,20 @@ def test_the_first_step_is_given_nothing():
 
 def test_a_job_outside_any_chain_has_no_row():
     assert render_to_string(TEMPLATE, {"job": _job(None)}).strip() == ""
+
+
+def test_the_job_page_of_a_step_shows_the_row(as_user, jq):
+    from django_jobqueue.engine import Chain, Step
+
+    from .conftest import ADMIN
+
+    admin = as_user("superuser")
+    chain = Chain(Step(tasks.add, 1, 2), Step(tasks.add, 3)).enqueue(jq("default"))
+    first, second = chain.jobs
+    html = admin.get(ADMIN + f"queues/default/jobs/{second.id}/").content.decode()
+    assert 'id="job-chain"' in html and "step 2 of 2" in html
+    other = jq("default").enqueue(tasks.add, 1, 2)
+    assert (
+        'id="job-chain"'
+        not in admin.get(ADMIN + f"queues/default/jobs/{other.id}/").content.decode()
+    )
