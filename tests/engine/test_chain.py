@@ -464,7 +464,7 @@ def test_what_a_step_says_when_its_predecessor_has_no_result_for_it(queue, redis
     with pytest.raises(ChainResultLost, match="cannot be read"):
         previous_result(second)
     redis_conn.hset(first.key, "status", "stopped")
-    with pytest.raises(ChainStopped, match="step 1 of the chain .* was stopped"):
+    with pytest.raises(ChainStopped, match=r"step 1 of the chain .* was stopped"):
         previous_result(second)
 
 
