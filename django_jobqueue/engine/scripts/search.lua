@@ -1,0 +1,183 @@
+-- Find the jobs of one slice of a queue's list or registry that match a filter
+-- (the dashboard's search, see dashboard/pagination.py). Read only, except in
+-- the 'store' mode. A caller walks a long list in slices, one call each, so
+-- that no call holds Redis up for long; the job hashes it reads are in the
+-- queue's slot (keys.py: <tag>:job:<id>), beside the list.
+-- KEYS[1] the list or sorted set read   KEYS[2] job key prefix
+-- KEYS[3] ('store' mode only) the selection the matches are added to
+-- ARGV[1] mode: 'page' | 'store' | 'dependents'
+-- ARGV[2] source: 'zset' (ZRANGE BYSCORE ARGV[3] ARGV[4], REV when ARGV[5] is
+--   'rev', LIMIT ARGV[6] ARGV[7]) or 'list' (LRANGE ARGV[6] ARGV[7], reversed
+--   when ARGV[5] is 'rev')
+-- ARGV[8] position of the slice's first id in the whole list (the natural order)
+-- ARGV[9] function name substring, lower case ('' for any)
+-- ARGV[10] status ('' for any)   ARGV[11] exception substring ('' for any): in
+--   lower case it matches any case, else only its own
+-- ARGV[12] time field ('' for none): enqueued_at | started_at | ended_at
+-- ARGV[13] ARGV[14] lowest and highest time, inclusive ('' for open)
+-- ARGV[15] sort: '' (the natural order) | enqueued_at | started_at | ended_at |
+--   func | duration
+-- ARGV[16] 'page' mode: how many matches to return (the first ones in the
+--   natural order, else by ARGV[15], lowest first or highest first when
+--   ARGV[17] is 'desc');
+--   'store' mode: seconds the selection is kept
+-- Returns, 'page': {matches, then the returned matches' sort keys and ids,
+-- interleaved, best first}; a sort key is the sort value (times in microseconds, 16 digits;
+-- a function name, then a NUL) followed by the 12-digit position, so keys are
+-- unique and compare as bytes in the same order the caller sorts them.
+-- 'store': {matches}. 'dependents': {matches, then for each matching job that
+-- has dependents: its id and its dependents JSON}.
+local mode, source, rev = ARGV[1], ARGV[2], ARGV[5] == 'rev'
+local ids
+if source == 'zset' then
+  if rev then
+    ids = redis.call('ZRANGE', KEYS[1], ARGV[3], ARGV[4], 'BYSCORE', 'REV', 'LIMIT', ARGV[6], ARGV[7])
+  else
+    ids = redis.call('ZRANGE', KEYS[1], ARGV[3], ARGV[4], 'BYSCORE', 'LIMIT', ARGV[6], ARGV[7])
+  end
+else
+  ids = redis.call('LRANGE', KEYS[1], ARGV[6], ARGV[7])
+  if rev then
+    local n = #ids
+    for i = 1, math.floor(n / 2) do ids[i], ids[n + 1 - i] = ids[n + 1 - i], ids[i] end
+  end
+end
+
+local base = tonumber(ARGV[8])
+local func_part, status, exc_part = ARGV[9], ARGV[10], ARGV[11]
+local time_field, low, high = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
+local sort, keep, desc = ARGV[15], tonumber(ARGV[16]), ARGV[17] == 'desc'
+local filtered = func_part ~= '' or status ~= '' or exc_part ~= '' or time_field ~= ''
+local prefix = KEYS[2]
+-- Smart case, as in grep tools: a pattern in lower case matches any case, one
+-- with a capital letter only itself (no lower-casing of long tracebacks then).
+local exc_any_case = exc_part == string.lower(exc_part)
+
+-- The fields read per job: func, status, then the time of the filter, then
+-- what the sort needs (started_at and ended_at for a duration).
+local fields = {'func', 'status'}
+local time_at, sort_at, sort_end
+if time_field ~= '' then table.insert(fields, time_field); time_at = #fields end
+if sort == 'duration' then
+  table.insert(fields, 'started_at'); sort_at = #fields
+  table.insert(fields, 'ended_at'); sort_end = #fields
+elseif sort ~= '' and sort ~= 'func' then
+  table.insert(fields, sort); sort_at = #fields
+end
+
+-- The best `keep` matches so far, best first: sort values, positions, ids.
+-- A match that does not beat the last one costs one comparison.
+local best_v, best_p, best_id = {}, {}, {}
+local function before(v1, p1, v2, p2)
+  if v1 ~= v2 then
+    if desc then return v1 > v2 end
+    return v1 < v2
+  end
+  if desc then return p1 > p2 end
+  return p1 < p2
+end
+-- The last of a full list: a match that cannot beat it is dropped without a call.
+local worst
+local function offer(v, p, id)
+  local n = #best_v
+  if n >= keep then
+    if keep == 0 or not before(v, p, best_v[n], best_p[n]) then return end
+    best_v[n], best_p[n], best_id[n] = nil, nil, nil
+    n = n - 1
+  end
+  local i = n
+  while i >= 1 and before(v, p, best_v[i], best_p[i]) do
+    best_v[i + 1], best_p[i + 1], best_id[i + 1] = best_v[i], best_p[i], best_id[i]
+    i = i - 1
+  end
+  best_v[i + 1], best_p[i + 1], best_id[i + 1] = v, p, id
+  if #best_v >= keep then worst = best_v[#best_v] end
+end
+-- Whether v is strictly worse than the worst kept value (ties go to offer).
+local function hopeless(v)
+  if worst == nil then return keep == 0 end
+  if desc then return v < worst end
+  return v > worst
+end
+
+local count, found = 0, {}
+for i, id in ipairs(ids) do
+  local job = prefix .. id
+  local values = redis.call('HMGET', job, unpack(fields))
+  local ok = true
+  if filtered then
+    ok = values[2] ~= false
+    if ok and func_part ~= '' then
+      ok = values[1] ~= false and string.find(string.lower(values[1]), func_part, 1, true) ~= nil
+    end
+    if ok and status ~= '' then ok = values[2] == status end
+    if ok and time_at then
+      local t = tonumber(values[time_at])
+      ok = t ~= nil and (not low or t >= low) and (not high or t <= high)
+    end
+    if ok and exc_part ~= '' then
+      -- Last: a traceback can be long, and is read only for a job that got this far.
+      local exc = redis.call('HGET', job, 'exc_info')
+      if exc and exc_any_case then exc = string.lower(exc) end
+      ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
+    end
+  end
+  if ok then
+    count = count + 1
+    local position = base + i - 1
+    if mode == 'page' then
+      if sort == '' then
+        -- The natural order: the first matches are the best.
+        if #best_p < keep then offer(position, position, id) end
+      else
+        local v
+        if sort == 'func' then
+          v = values[1] or ''
+        elseif sort == 'duration' then
+          local s, e = tonumber(values[sort_at]), tonumber(values[sort_end])
+          v = s and e and math.max(e - s, 0) or -1
+        else
+          v = tonumber(values[sort_at]) or 0
+        end
+        if not hopeless(v) then offer(v, position, id) end
+      end
+    elseif mode == 'store' then
+      redis.call('ZADD', KEYS[3], position, id)
+    else
+      local dependents = redis.call('HGET', job, 'dependents')
+      if dependents and dependents ~= '[]' then
+        table.insert(found, id)
+        table.insert(found, dependents)
+      end
+    end
+  end
+end
+
+if mode == 'store' then
+  if count > 0 then redis.call('EXPIRE', KEYS[3], keep) end
+  return {count}
+end
+if mode == 'dependents' then
+  table.insert(found, 1, count)
+  return found
+end
+local function micros(value)
+  return string.format('%016.0f', math.max(value * 1e6, 0))
+end
+local result = {count}
+for i = 1, #best_v do
+  local v, position = best_v[i], string.format('%012d', best_p[i])
+  local key
+  if sort == '' then
+    key = position
+  elseif sort == 'func' then
+    key = v .. '\0' .. position
+  elseif sort == 'duration' then
+    key = micros(v + 1e-6) .. position  -- no duration (-1) below a zero one
+  else
+    key = micros(v) .. position
+  end
+  table.insert(result, key)
+  table.insert(result, best_id[i])
+end
+return result
