@@ -234,7 +234,8 @@ class JobFilter:
             "" if self.until is None or not timed else repr(self.until),
             SORTS[self.sort] if self.sort else "",
             str(keep),
-            "desc" if self.desc else "asc",
+            # The natural order has no direction: its list's own is kept.
+            "desc" if self.desc and self.sort else "asc",
         ]
 
 

@@ -156,16 +156,18 @@ def test_sort_by_each_column_both_ways(admin, jq, redis_conn):
     # Ties keep the list's own order: newest first.
     by_duration = sorted(ids, key=lambda j: (int(j[-5:]) % 7, -int(j[-5:])))
     assert order("duration") == by_duration
-    assert order("-duration") == by_duration[::-1]
+    assert order("-duration") == sorted(ids, key=lambda j: (-(int(j[-5:]) % 7), -int(j[-5:])))
     assert order("enqueued") == ids
     assert order("-enqueued") == ids[::-1]
     assert order("started") == ids[::-1]
     by_end = sorted(ids, key=lambda j: (100 - int(j[-5:]) + int(j[-5:]) % 7, -int(j[-5:])))
     assert order("ended") == by_end
-    assert order("-ended") == by_end[::-1]
+    assert order("-ended") == sorted(
+        ids, key=lambda j: (-(100 - int(j[-5:]) + int(j[-5:]) % 7), -int(j[-5:]))
+    )
     evens, odds = ids[0::2], ids[1::2]
     assert order("func") == evens[::-1] + odds[::-1]  # app.even < app.odd, then newest first
-    assert order("-func") == odds + evens
+    assert order("-func") == odds[::-1] + evens[::-1]
     # An unknown column keeps the list's own order (newest first).
     assert order("bogus") == ids[::-1]
 
@@ -190,7 +192,7 @@ def test_sort_headers_cycle_descending_ascending_then_off(admin, jq, redis_conn)
 # -- pages ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("o", ["", "-enqueued", "func", "duration"])
+@pytest.mark.parametrize("o", ["", "-enqueued", "func", "-func", "duration", "-duration"])
 def test_a_filtered_list_pages_like_any_other(admin, jq, redis_conn, monkeypatch, o):
     # Small slices: each page merges the best matches of many script calls.
     monkeypatch.setattr(pagination, "SLICE", 7)
@@ -201,7 +203,14 @@ def test_a_filtered_list_pages_like_any_other(admin, jq, redis_conn, monkeypatch
     def key(job_id):
         i = int(job_id[-5:])
         # Ties keep the list's own order: newest first.
-        return {"": -i, "-enqueued": -i, "func": -i, "duration": (i % 7, -i)}[o]
+        return {
+            "": -i,
+            "-enqueued": -i,
+            "func": -i,
+            "-func": -i,
+            "duration": (i % 7, -i),
+            "-duration": (-(i % 7), -i),
+        }[o]
 
     expected = sorted(matching, key=key)
     pages = []

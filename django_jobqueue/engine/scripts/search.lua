@@ -23,8 +23,10 @@
 --   'store' mode: seconds the selection is kept
 -- Returns, 'page': {matches, then the returned matches' sort keys and ids,
 -- interleaved, best first}; a sort key is the sort value (times in microseconds, 16 digits;
--- a function name, then a NUL) followed by the 12-digit position, so keys are
--- unique and compare as bytes in the same order the caller sorts them.
+-- a function name, then a NUL) followed by the 12-digit position (counted
+-- down from 10^12 - 1 when descending), so keys are unique and compare as bytes
+-- in the order the caller sorts them (reversed when descending); ties keep
+-- the natural order.
 -- 'store': {matches}. 'dependents': {matches, then for each matching job that
 -- has dependents: its id and its dependents JSON}.
 local mode, source, rev = ARGV[1], ARGV[2], ARGV[5] == 'rev'
@@ -46,18 +48,22 @@ end
 local base = tonumber(ARGV[8])
 local func_part, status, exc_part = ARGV[9], ARGV[10], ARGV[11]
 local time_field, low, high = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
-local sort, keep, desc = ARGV[15], tonumber(ARGV[16]), ARGV[17] == 'desc'
+local sort, keep = ARGV[15], tonumber(ARGV[16])
+local desc = sort ~= '' and ARGV[17] == 'desc'  -- the natural order is read as it is
 local filtered = func_part ~= '' or status ~= '' or exc_part ~= '' or time_field ~= ''
 local prefix = KEYS[2]
 -- Smart case, as in grep tools: a pattern in lower case matches any case, one
 -- with a capital letter only itself (no lower-casing of long tracebacks then).
 local exc_any_case = exc_part == string.lower(exc_part)
 
--- The fields read per job: func, status, then the time of the filter, then
--- what the sort needs (started_at and ended_at for a duration).
+-- The fields read per job: func, status, then the time of the filter, the
+-- traceback, and what the sort needs (started_at and ended_at for a duration).
 local fields = {'func', 'status'}
-local time_at, sort_at, sort_end
+local time_at, sort_at, sort_end, exc_at
 if time_field ~= '' then table.insert(fields, time_field); time_at = #fields end
+-- A traceback comes with the rest: a second call per job costs more than
+-- reading one that another filter then rules out.
+if exc_part ~= '' then table.insert(fields, 'exc_info'); exc_at = #fields end
 if sort == 'duration' then
   table.insert(fields, 'started_at'); sort_at = #fields
   table.insert(fields, 'ended_at'); sort_end = #fields
@@ -73,8 +79,7 @@ local function before(v1, p1, v2, p2)
     if desc then return v1 > v2 end
     return v1 < v2
   end
-  if desc then return p1 > p2 end
-  return p1 < p2
+  return p1 < p2  -- ties keep the natural order, either way
 end
 -- The last of a full list: a match that cannot beat it is dropped without a call.
 local worst
@@ -115,9 +120,9 @@ for i, id in ipairs(ids) do
       local t = tonumber(values[time_at])
       ok = t ~= nil and (not low or t >= low) and (not high or t <= high)
     end
-    if ok and exc_part ~= '' then
-      -- Last: a traceback can be long, and is read only for a job that got this far.
-      local exc = redis.call('HGET', job, 'exc_info')
+    if ok and exc_at then
+      -- Last: lower-casing a long traceback is the costliest test.
+      local exc = values[exc_at]
       if exc and exc_any_case then exc = string.lower(exc) end
       ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
     end
@@ -166,7 +171,10 @@ local function micros(value)
 end
 local result = {count}
 for i = 1, #best_v do
-  local v, position = best_v[i], string.format('%012d', best_p[i])
+  -- Descending, the caller reverses the keys: ties must still come in the
+  -- natural order, so their position counts down.
+  local v = best_v[i]
+  local position = string.format('%012d', desc and 999999999999 - best_p[i] or best_p[i])
   local key
   if sort == '' then
     key = position
