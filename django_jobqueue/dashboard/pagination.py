@@ -182,9 +182,9 @@ SORTS = {
 }
 #: The times a list is filtered by (its ``time`` parameter).
 TIME_FIELDS = {"enqueued": "enqueued_at", "started": "started_at", "ended": "ended_at"}
-#: Ids one script call reads: each call holds Redis up for about 10 ms at most
-#: (see docs/dashboard.rst), and other clients' commands run between calls.
-SLICE = 5000
+#: Ids one script call reads: each call holds Redis up for 5 to 25 ms (see
+#: docs/dashboard.rst), and other clients' commands run between calls.
+SLICE = 2000
 
 
 @dataclass(frozen=True)

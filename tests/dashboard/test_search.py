@@ -226,6 +226,34 @@ def test_a_filtered_list_pages_like_any_other(admin, jq, redis_conn, monkeypatch
     assert "func=odd" in re.search(r'<a href="([^"]*)"[^>]*>2</a>', html).group(1)
 
 
+@pytest.mark.parametrize("slice_size", [7, 2000])
+def test_search_keeps_the_best_matches_of_each_slice_whatever_their_order(
+    jq, redis_conn, monkeypatch, slice_size
+):
+    """Fewer matches kept than a slice holds: later, better ones replace kept ones."""
+    monkeypatch.setattr(pagination, "SLICE", slice_size)
+    q = jq("default")
+    ids = _fill(redis_conn, q, 130)
+    parts = pagination.list_parts(q, q.failed_job_registry)
+    ended = {j: T0 + int(j[-5:]) + 1 + int(j[-5:]) % 7 for j in ids}
+    natural = ids[::-1]  # newest first
+    cases = {
+        ("", True): natural,
+        ("enqueued", False): ids,  # the reverse of the list's order: every match is better
+        ("enqueued", True): natural,
+        ("ended", False): sorted(ids, key=lambda j: (ended[j], natural.index(j))),
+        ("duration", True): sorted(ids, key=lambda j: (-(int(j[-5:]) % 7), natural.index(j))),
+        ("func", False): sorted(ids, key=lambda j: (int(j[-5:]) % 2, natural.index(j))),
+    }
+    for (sort, desc), expected in cases.items():
+        job_filter = pagination.JobFilter(sort=sort, desc=desc)
+        for keep in (0, 1, 5, 130, 500):
+            count, found = pagination.search(q, parts, job_filter, keep)
+            assert (count, found) == (130, expected[:keep]), (sort, desc, keep)
+    narrowed = pagination.JobFilter(func="ODD", sort="enqueued", desc=False)
+    assert pagination.search(q, parts, narrowed, 3) == (65, ids[1:7:2])
+
+
 def test_expired_entries_are_left_out_as_in_the_plain_list(admin, jq, redis_conn):
     q = jq("default")
     _fill(redis_conn, q, 4)

@@ -22,7 +22,7 @@
 --   ARGV[17] is 'desc');
 --   'store' mode: seconds the selection is kept
 -- Returns, 'page': {matches, then the returned matches' sort keys and ids,
--- interleaved, best first}; a sort key is the sort value (times in microseconds, 16 digits;
+-- interleaved, in no particular order}; a sort key is the sort value (times in microseconds, 16 digits;
 -- a function name, then a NUL) followed by the 12-digit position (counted
 -- down from 10^12 - 1 when descending), so keys are unique and compare as bytes
 -- in the order the caller sorts them (reversed when descending); ties keep
@@ -71,39 +71,9 @@ elseif sort ~= '' and sort ~= 'func' then
   table.insert(fields, sort); sort_at = #fields
 end
 
--- The best `keep` matches so far, best first: sort values, positions, ids.
--- A match that does not beat the last one costs one comparison.
-local best_v, best_p, best_id = {}, {}, {}
-local function before(v1, p1, v2, p2)
-  if v1 ~= v2 then
-    if desc then return v1 > v2 end
-    return v1 < v2
-  end
-  return p1 < p2  -- ties keep the natural order, either way
-end
--- The last of a full list: a match that cannot beat it is dropped without a call.
-local worst
-local function offer(v, p, id)
-  local n = #best_v
-  if n >= keep then
-    if keep == 0 or not before(v, p, best_v[n], best_p[n]) then return end
-    best_v[n], best_p[n], best_id[n] = nil, nil, nil
-    n = n - 1
-  end
-  local i = n
-  while i >= 1 and before(v, p, best_v[i], best_p[i]) do
-    best_v[i + 1], best_p[i + 1], best_id[i + 1] = best_v[i], best_p[i], best_id[i]
-    i = i - 1
-  end
-  best_v[i + 1], best_p[i + 1], best_id[i + 1] = v, p, id
-  if #best_v >= keep then worst = best_v[#best_v] end
-end
--- Whether v is strictly worse than the worst kept value (ties go to offer).
-local function hopeless(v)
-  if worst == nil then return keep == 0 end
-  if desc then return v < worst end
-  return v > worst
-end
+-- The matches' sort values, positions and ids, in the natural order; the
+-- best `keep` of them are picked once the slice is read (see below).
+local mv, mp, mid, m = {}, {}, {}, 0
 
 local count, found = 0, {}
 for i, id in ipairs(ids) do
@@ -131,20 +101,20 @@ for i, id in ipairs(ids) do
     count = count + 1
     local position = base + i - 1
     if mode == 'page' then
+      local v
       if sort == '' then
-        -- The natural order: the first matches are the best.
-        if #best_p < keep then offer(position, position, id) end
+        v = position
+      elseif sort == 'func' then
+        v = values[1] or ''
+      elseif sort == 'duration' then
+        local s, e = tonumber(values[sort_at]), tonumber(values[sort_end])
+        v = s and e and math.max(e - s, 0) or -1
       else
-        local v
-        if sort == 'func' then
-          v = values[1] or ''
-        elseif sort == 'duration' then
-          local s, e = tonumber(values[sort_at]), tonumber(values[sort_end])
-          v = s and e and math.max(e - s, 0) or -1
-        else
-          v = tonumber(values[sort_at]) or 0
-        end
-        if not hopeless(v) then offer(v, position, id) end
+        v = tonumber(values[sort_at]) or 0
+      end
+      if sort ~= '' or m < keep then
+        m = m + 1
+        mv[m], mp[m], mid[m] = v, position, id
       end
     elseif mode == 'store' then
       redis.call('ZADD', KEYS[3], position, id)
@@ -169,23 +139,54 @@ end
 local function micros(value)
   return string.format('%016.0f', math.max(value * 1e6, 0))
 end
-local result = {count}
-for i = 1, #best_v do
-  -- Descending, the caller reverses the keys: ties must still come in the
-  -- natural order, so their position counts down.
-  local v = best_v[i]
-  local position = string.format('%012d', desc and 999999999999 - best_p[i] or best_p[i])
-  local key
-  if sort == '' then
-    key = position
-  elseif sort == 'func' then
-    key = v .. '\0' .. position
-  elseif sort == 'duration' then
-    key = micros(v + 1e-6) .. position  -- no duration (-1) below a zero one
-  else
-    key = micros(v) .. position
+-- The best `keep`: those better than the keep-th best value, then as many
+-- of the matches equal to it as are left, in the natural order (the order
+-- they were read in). Sorting the plain values runs in C.
+local take = {}
+if m <= keep then
+  for i = 1, m do take[i] = true end
+elseif keep > 0 then
+  local sorted = {}
+  for i = 1, m do sorted[i] = mv[i] end
+  table.sort(sorted)
+  local limit = desc and sorted[m - keep + 1] or sorted[keep]
+  local better = 0
+  for i = 1, m do
+    local v = mv[i]
+    if (desc and v > limit) or (not desc and v < limit) then
+      take[i] = true
+      better = better + 1
+    end
   end
-  table.insert(result, key)
-  table.insert(result, best_id[i])
+  local ties = keep - better
+  for i = 1, m do
+    if ties <= 0 then break end
+    if mv[i] == limit then
+      take[i] = true
+      ties = ties - 1
+    end
+  end
+end
+
+local result = {count}
+for i = 1, m do
+  if take[i] then
+    -- Descending, the caller reverses the keys: ties must still come in the
+    -- natural order, so their position counts down.
+    local v = mv[i]
+    local position = string.format('%012d', desc and 999999999999 - mp[i] or mp[i])
+    local key
+    if sort == '' then
+      key = position
+    elseif sort == 'func' then
+      key = v .. '\0' .. position
+    elseif sort == 'duration' then
+      key = micros(v + 1e-6) .. position  -- no duration (-1) below a zero one
+    else
+      key = micros(v) .. position
+    end
+    table.insert(result, key)
+    table.insert(result, mid[i])
+  end
 end
 return result
