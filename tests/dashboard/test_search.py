@@ -170,6 +170,10 @@ def test_sort_by_each_column_both_ways(admin, jq, redis_conn):
     assert order("-func") == odds[::-1] + evens[::-1]
     # An unknown column keeps the list's own order (newest first).
     assert order("bogus") == ids[::-1]
+    # A job without the value (it has not ended) sorts as the lowest.
+    redis_conn.hdel(q.keys.job("default", "job-00005"), "ended_at")
+    assert order("ended")[0] == order("duration")[0] == "job-00005"
+    assert order("-ended")[-1] == order("-duration")[-1] == "job-00005"
 
 
 def test_sort_headers_cycle_descending_ascending_then_off(admin, jq, redis_conn):
