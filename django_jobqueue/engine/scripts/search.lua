@@ -61,9 +61,11 @@ local exc_any_case = exc_part == string.lower(exc_part)
 local fields = {'func', 'status'}
 local time_at, sort_at, sort_end, exc_at
 if time_field ~= '' then table.insert(fields, time_field); time_at = #fields end
--- A traceback comes with the rest: a second call per job costs more than
--- reading one that another filter then rules out.
-if exc_part ~= '' then table.insert(fields, 'exc_info'); exc_at = #fields end
+-- Alone, the traceback filter reads the traceback with the rest (one call per
+-- job); after other filters, only for the jobs that pass them (a second call,
+-- but most tracebacks are never copied).
+local exc_alone = exc_part ~= '' and func_part == '' and status == '' and time_field == ''
+if exc_alone then table.insert(fields, 'exc_info'); exc_at = #fields end
 if sort == 'duration' then
   table.insert(fields, 'started_at'); sort_at = #fields
   table.insert(fields, 'ended_at'); sort_end = #fields
@@ -90,9 +92,10 @@ for i, id in ipairs(ids) do
       local t = tonumber(values[time_at])
       ok = t ~= nil and (not low or t >= low) and (not high or t <= high)
     end
-    if ok and exc_at then
+    if ok and exc_part ~= '' then
       -- Last: lower-casing a long traceback is the costliest test.
-      local exc = values[exc_at]
+      local exc
+      if exc_at then exc = values[exc_at] else exc = redis.call('HGET', job, 'exc_info') end
       if exc and exc_any_case then exc = string.lower(exc) end
       ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
     end
