@@ -102,7 +102,7 @@ def stranded_by_ids(queue: Any, ids: list[str]) -> int:
     pipe = queue.connection.pipeline(transaction=False)
     for key in keys:
         pipe.hget(key, "dependents")
-    found = {key: as_str(d) for key, d in zip(keys, pipe.execute()) if d and d != b"[]"}
+    found = {key: as_str(d) for key, d in zip(keys, pipe.execute()) if d and as_str(d) != "[]"}
     leaving = set(keys)
     return _stranded(queue, found, lambda children: [c in leaving for c in children])
 
@@ -163,10 +163,10 @@ def _stranded(
             pipe.hmget(child, "status", "allow_failure", "pending")
         gone = leaving(chunk)
         for child, (status, allow, pending), deleted in zip(chunk, pipe.execute(), gone):
-            if deleted or status != b"deferred" or allow == b"1":
+            if deleted or as_str(status) != "deferred" or as_str(allow) == "1":
                 continue
             try:
-                still = set(json.loads(pending or b"[]"))
+                still = set(json.loads(pending or "[]"))
             except ValueError:
                 still = set()
             if still & waits_on[child]:

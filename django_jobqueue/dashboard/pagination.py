@@ -323,7 +323,7 @@ def search(
     for reply in replies:
         count += int(reply[0])
         best += [
-            (bytes(k) if not isinstance(k, bytes) else k, as_str(i))
+            (k.encode() if isinstance(k, str) else bytes(k), as_str(i))
             for k, i in zip(reply[1::2], reply[2::2])
         ]
     # Positions, and so the natural order, never tie: the merge is exact.
