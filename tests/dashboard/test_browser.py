@@ -677,6 +677,13 @@ def test_filter_sort_and_see_what_deferred_jobs_wait_on(browser, jq, run_jobs, t
         low = [(n, w, round(r, 2)) for n, w, r in contrasts if r < 4.5]
         assert not low, low
         browser.shot(f"42-{theme}-deferred-waits-on")
+        # Requeue all the jobs a filter matches: the confirmation names the filter.
+        browser.get(
+            f"{ADMIN}queues/default/failed/bulk/?action=requeue&select_across=1&exc=No+route"
+        )
+        assert "Requeue 3 failed jobs" in browser.css("#question").text
+        assert "exception contains “No route”" in browser.css(".jq-confirm-note").text
+        browser.shot(f"43-{theme}-confirm-requeue-matching")
     finally:
         _theme(browser, "light")
         browser.driver.execute_script("localStorage.removeItem('theme');")
