@@ -334,7 +334,6 @@ def _filter_form(data: Any, slug: str, job_filter: JobFilter) -> dict[str, Any]:
         "from": data.get("from", ""),
         "to": data.get("to", ""),
         "o": data.get("o", ""),
-        "shown": job_filter.narrows or any(data.get(n) for n in ("from", "to")),
     }
 
 
