@@ -86,7 +86,8 @@ SELECTION_SALT = "django_jobqueue.dashboard.selection"
 
 @dashboard_view
 def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
-    """One list of a queue, newest first: the queue itself or one registry (by slug)."""
+    """One list of a queue, newest first: the queue itself or one registry (by slug),
+    narrowed and sorted as its query string asks (see :func:`parse_filter`)."""
     if slug not in LISTS:
         raise Http404(_("Unknown job list."))
     queue_obj = configured_queue(queue)
