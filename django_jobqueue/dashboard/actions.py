@@ -19,7 +19,8 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from .site import page_context, safe_next
+from .operations import stranded_by_ids
+from .site import configured_queue, page_context, safe_next
 
 
 def action_label(action: str) -> str:
@@ -51,6 +52,11 @@ class Confirmation:
     more: int = 0
     #: Whether the action destroys something (a red button).
     dangerous: bool = False
+    #: More about what the action applies to (the filters of a filtered list).
+    notes: list[str] = field(default_factory=list)
+    #: How many dependents a delete leaves waiting forever; None: not counted
+    #: yet (a delete of the job the URL names is counted by :func:`confirm`).
+    stranded: int | None = None
 
 
 def confirmed(request: Any) -> bool:
@@ -61,6 +67,9 @@ def confirmed(request: Any) -> bool:
 def confirm(request: Any, site: Any, confirmation: Confirmation) -> Any:
     """The confirmation page; its form POSTs to the URL it was shown at."""
     next_url = safe_next(request, "")
+    stranded = confirmation.stranded
+    if stranded is None and confirmation.action == "delete":
+        stranded = _stranded_by_job_in_url(request)
     context = page_context(
         request,
         site,
@@ -74,8 +83,19 @@ def confirm(request: Any, site: Any, confirmation: Confirmation) -> Any:
         items=confirmation.items,
         more=confirmation.more,
         dangerous=confirmation.dangerous,
+        notes=confirmation.notes,
+        stranded=stranded or 0,
     )
     return render(request, "django_jobqueue/dashboard/confirm.html", context)
+
+
+def _stranded_by_job_in_url(request: Any) -> int:
+    """For the delete of one job (the job page's action, whose URL names the
+    queue and the job): how many dependents it would leave waiting forever."""
+    kwargs = request.resolver_match.kwargs if request.resolver_match else {}
+    if "queue" not in kwargs or "job_id" not in kwargs:
+        return 0
+    return stranded_by_ids(configured_queue(kwargs["queue"]), [kwargs["job_id"]])
 
 
 def go_back(request: Any, default: str) -> HttpResponseRedirect:

@@ -146,3 +146,55 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
         # Read from the hash the page already fetched; only running jobs get a bar.
         "progress": progress_context(job.progress) if status == "started" else None,
     }
+
+
+#: Parent statuses after which a deferred child is released only if it allows
+#: failures (``depends_on=Dependency(..., allow_failure=True)``).
+_FAILED_PARENT = ("failed", "stopped", "canceled")
+
+
+def deferred_parents(request: Any, queue: Any, rows: list[dict], jobs: list[Job | None]) -> None:
+    """Add to each row of the Deferred list the parents its job waits on, and whether
+    it will wait forever: a parent it still waits for failed, was stopped or
+    canceled (and the job does not allow failures), or is gone (its hash was
+    deleted or expired, so nothing will ever release the job).
+
+    Reads each parent's status, in one round trip for the page; a parent may be
+    on another queue.
+    """
+    keyed = [(row, job) for row, job in zip(rows, jobs) if job is not None]
+    parent_keys = sorted({key for _row, job in keyed for key in job.dependency_keys})
+    pipe = queue.connection.pipeline(transaction=False)
+    for key in parent_keys:
+        pipe.hget(key, "status")
+    statuses = dict(zip(parent_keys, (as_str(s) for s in pipe.execute()))) if parent_keys else {}
+    for row, job in keyed:
+        pending = set(job.pending_keys)
+        parents, stuck = [], []
+        for key in job.dependency_keys:
+            try:
+                parent_queue, parent_id = queue.keys.split_job_key(key)
+            except ValueError:  # a key from another prefix: shown as it is
+                parent_queue, parent_id = "", key
+            status = statuses.get(key)
+            waits = key in pending
+            blocks = waits and (
+                status is None or (status in _FAILED_PARENT and not job.allow_dependency_failures)
+            )
+            parents.append(
+                {
+                    "id": parent_id,
+                    "queue": parent_queue,
+                    "url": url(request, "job", parent_queue, parent_id)
+                    if parent_queue and status is not None
+                    else None,
+                    "status": status or "missing",
+                    "status_label": label(status) if status else _("deleted or expired"),
+                    "waits": waits,
+                    "blocks": blocks,
+                }
+            )
+            if blocks:
+                stuck.append(parent_id)
+        row["parents"] = parents
+        row["stuck"] = stuck

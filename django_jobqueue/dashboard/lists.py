@@ -1,12 +1,16 @@
 """The lists of a queue (the queue itself and its registries), and actions on many jobs.
 
-A list is read newest first, a page at a time (see :mod:`.pagination`). Its
-jobs are requeued or deleted by selection, or all at once, after a
+A list is read newest first, a page at a time (see :mod:`.pagination`), or
+narrowed and sorted by the filters of its URL (:func:`parse_filter`): those
+pages are found by a script that walks the list in Redis, so they stay one
+round trip however long the list. Its jobs are requeued or deleted by
+selection, or all at once (all those the filters match), after a
 confirmation (see :mod:`.actions` and :mod:`.operations`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +18,8 @@ from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -25,8 +31,18 @@ from ..engine.utils import as_str, to_datetime
 from . import operations
 from .actions import Confirmation, action_label, confirm, confirmed
 from .charts import throughput_chart
-from .display import job_row
-from .pagination import queue_range, registry_range, row_loader
+from .display import deferred_parents, job_row
+from .pagination import (
+    DEFERRED_FIELDS,
+    SORTS,
+    TIME_FIELDS,
+    JobFilter,
+    SearchRange,
+    list_parts,
+    queue_range,
+    registry_range,
+    row_loader,
+)
 from .site import (
     LISTS,
     configured_queue,
@@ -44,6 +60,25 @@ PER_PAGE = (25, 50, 100)
 PAGE_VAR = "p"
 SEARCH_VAR = "q"
 
+#: The query string's filters (see :func:`parse_filter`); a page's links and
+#: forms carry them, so a filtered page can be bookmarked, paged and acted on.
+FILTER_VARS = ("func", "status", "exc", "time", "from", "to", "o")
+#: The statuses a list may be filtered by (an entry whose job's status is not
+#: its list's own is what a status filter finds, besides stopped in failed).
+STATUSES = (
+    "queued",
+    "started",
+    "deferred",
+    "scheduled",
+    "finished",
+    "failed",
+    "stopped",
+    "canceled",
+    "rate_limited",
+)
+#: The lists whose jobs have a traceback to search.
+EXCEPTION_LISTS = ("failed",)
+
 BULK_ACTIONS = {"requeue": "change", "delete": "delete"}
 #: Signs what a confirmation of an action on all the jobs of a list recorded.
 SELECTION_SALT = "django_jobqueue.dashboard.selection"
@@ -51,7 +86,8 @@ SELECTION_SALT = "django_jobqueue.dashboard.selection"
 
 @dashboard_view
 def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
-    """One list of a queue, newest first: the queue itself or one registry (by slug)."""
+    """One list of a queue, newest first: the queue itself or one registry (by slug),
+    narrowed and sorted as its query string asks (see :func:`parse_filter`)."""
     if slug not in LISTS:
         raise Http404(_("Unknown job list."))
     queue_obj = configured_queue(queue)
@@ -64,16 +100,26 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
         per_page = PER_PAGE[0]
     search = request.GET.get(SEARCH_VAR, "").strip()
     search_error = ""
+    job_filter, filter_errors = parse_filter(request.GET, slug)
+    extra = DEFERRED_FIELDS if slug == "deferred" else ()
     if search:
-        source: Any = _search(queue_obj, registry, search)
+        source: Any = _search(queue_obj, registry, search, extra)
         if source is None:
             search_error = _("“%(id)s” is not a valid job id.") % {"id": search}
             source = []
+    elif job_filter.active:
+        # One pass finds the count and the ids up to the page asked for.
+        try:
+            keep = max(int(request.GET.get(PAGE_VAR, 1)), 1) * per_page
+        except ValueError:
+            keep = per_page
+        parts = list_parts(queue_obj, registry, desc=slug != "scheduled")
+        source = SearchRange(queue_obj, parts, job_filter, keep, extra)
     elif registry is None:
         source = queue_range(queue_obj)
     else:
         # Scheduled jobs come soonest first: what runs next is what one looks for.
-        source = registry_range(queue_obj, registry, desc=slug != "scheduled")
+        source = registry_range(queue_obj, registry, desc=slug != "scheduled", extra=extra)
     paginator = Paginator(source, per_page)
     page = paginator.get_page(request.GET.get(PAGE_VAR))
     rows = [job_row(request, queue_obj, job_id, job) for job_id, job in page.object_list]
@@ -81,6 +127,8 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
         runs_at = queue_obj.scheduled_job_registry.runs_at([row["id"] for row in rows])
         for row, when in zip(rows, runs_at):
             row["runs_at"] = to_datetime(when)
+    if slug == "deferred" and rows:
+        deferred_parents(request, queue_obj, rows, [job for _id, job in page.object_list])
 
     counts = queue_stats([queue_obj])[0]
     tabs = [
@@ -142,6 +190,12 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
         per_page=per_page,
         search=search,
         search_error=search_error,
+        job_filter=job_filter,
+        filter_errors=filter_errors,
+        filter_form=_filter_form(request.GET, slug, job_filter),
+        filter_hidden=_filter_hidden(request.GET),
+        filter_text=describe_filter(job_filter),
+        columns=_sort_columns(request, job_filter),
         bulk_actions=bulk_actions,
         tools=tools,
         chart=chart,
@@ -153,11 +207,167 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
     return render(request, "django_jobqueue/dashboard/job_list.html", context)
 
 
-def _search(queue: Any, registry: Any, job_id: str) -> list | None:
+def parse_filter(data: Any, slug: str) -> tuple[JobFilter, list[str]]:
+    """The filters and sort a request's query string (or a form) asks of list ``slug``.
+
+    ``func`` (function name contains), ``status``, ``exc`` (the traceback
+    contains, failed list only), ``time`` ("enqueued", "started" or "ended")
+    between ``from`` and ``to`` (dates and times in the current time zone,
+    either may be left out), ``o`` the sort column (:data:`SORTS`, "-" first
+    for descending). Returns the filter and what could not be understood (those
+    parts are left out).
+    """
+    errors = []
+    func = data.get("func", "").strip()[:200]
+    status = data.get("status", "").strip()
+    if status and status not in STATUSES:
+        errors.append(_("Unknown status “%(status)s”.") % {"status": status})
+        status = ""
+    exception = data.get("exc", "").strip()[:200] if slug in EXCEPTION_LISTS else ""
+    time_field = data.get("time", "") or _default_time(slug)
+    if time_field not in TIME_FIELDS:
+        time_field = _default_time(slug)
+    bounds = []
+    for name, end_of_day in (("from", False), ("to", True)):
+        text = data.get(name, "").strip()
+        when = _parse_time(text, end_of_day) if text else None
+        if text and when is None:
+            errors.append(
+                _("“%(text)s” is not a date and time: use YYYY-MM-DD HH:MM.") % {"text": text}
+            )
+        bounds.append(when)
+    order = data.get("o", "").strip()
+    sort = order.removeprefix("-")
+    if sort not in SORTS:
+        sort = ""
+    return (
+        JobFilter(
+            func=func,
+            status=status,
+            exception=exception,
+            time_field=time_field if any(b is not None for b in bounds) else "",
+            since=bounds[0],
+            until=bounds[1],
+            sort=sort,
+            desc=order.startswith("-") if sort else True,
+        ),
+        errors,
+    )
+
+
+def _default_time(slug: str) -> str:
+    return "ended" if slug in ("finished", "failed", "canceled") else "enqueued"
+
+
+def _parse_time(text: str, end_of_day: bool) -> float | None:
+    """A date and time (or a date: its first or last moment) as UNIX seconds."""
+    try:
+        # A date alone first: parse_datetime takes "2026-03-12" as its midnight.
+        if (day := parse_date(text)) is not None:
+            moment: datetime | None = datetime.combine(day, time.max if end_of_day else time.min)
+        else:
+            moment = parse_datetime(text.replace(" ", "T", 1))
+    except ValueError:  # well formed but impossible, like the 31st of June
+        return None
+    if moment is None:
+        return None
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, timezone.get_current_timezone())
+    return moment.timestamp()
+
+
+def describe_filter(job_filter: JobFilter) -> str:
+    """What a filter keeps, in one sentence part for people ("" when it keeps everything)."""
+    parts = []
+    if job_filter.func:
+        parts.append(_("function contains “%(text)s”") % {"text": job_filter.func})
+    if job_filter.status:
+        parts.append(_("status is %(status)s") % {"status": label(job_filter.status).lower()})
+    if job_filter.exception:
+        parts.append(_("exception contains “%(text)s”") % {"text": job_filter.exception})
+    if job_filter.narrows and job_filter.time_field:
+        field = _time_label(job_filter.time_field)
+        since, until = (
+            None if t is None else timezone.localtime(datetime.fromtimestamp(t, UTC))
+            for t in (job_filter.since, job_filter.until)
+        )
+        if since and until:
+            text = _("%(field)s between %(since)s and %(until)s")
+        elif since:
+            text = _("%(field)s at or after %(since)s")
+        else:
+            text = _("%(field)s at or before %(until)s")
+        fmt = "%Y-%m-%d %H:%M:%S"
+        parts.append(
+            text
+            % {
+                "field": field,
+                "since": since.strftime(fmt) if since else "",
+                "until": until.strftime(fmt) if until else "",
+            }
+        )
+    return ", ".join(parts)
+
+
+def _time_label(field: str) -> str:
+    return {"enqueued": _("enqueued"), "started": _("started"), "ended": _("ended")}[field]
+
+
+def _filter_query(data: Any) -> dict[str, str]:
+    """The filters a request carries, as query string values (empty ones left out)."""
+    return {name: data[name] for name in FILTER_VARS if data.get(name, "")}
+
+
+def _filter_hidden(data: Any) -> list[tuple[str, str]]:
+    """The filters as hidden fields of a form that must act on the same jobs."""
+    return list(_filter_query(data).items())
+
+
+def _filter_form(data: Any, slug: str, job_filter: JobFilter) -> dict[str, Any]:
+    """What the filter form shows: its fields' values and choices."""
+    return {
+        "func": data.get("func", ""),
+        "status": job_filter.status,
+        "statuses": [(s, label(s)) for s in STATUSES],
+        "exc": data.get("exc", "") if slug in EXCEPTION_LISTS else None,
+        "time": data.get("time", "") or _default_time(slug),
+        "times": [(t, _time_label(t).capitalize()) for t in TIME_FIELDS],
+        "from": data.get("from", ""),
+        "to": data.get("to", ""),
+        "o": data.get("o", ""),
+    }
+
+
+def _sort_columns(request: Any, job_filter: JobFilter) -> dict[str, dict[str, Any]]:
+    """Per sortable column: the URL sorting by it (descending first, then flipping), and
+    whether and how the list is sorted by it now."""
+    columns = {}
+    for column in SORTS:
+        current = job_filter.sort == column
+        query = request.GET.copy()
+        query.pop(PAGE_VAR, None)
+        if current and job_filter.desc:
+            query["o"] = column
+        elif current:
+            query.pop("o", None)  # a third click: back to the list's own order
+        else:
+            query["o"] = f"-{column}"
+        columns[column] = {
+            "url": f"?{query.urlencode()}",
+            "sorted": "descending"
+            if current and job_filter.desc
+            else "ascending"
+            if current
+            else "",
+        }
+    return columns
+
+
+def _search(queue: Any, registry: Any, job_id: str, extra: tuple[str, ...]) -> list | None:
     """The one job with this id in this list, or an empty list; None for an invalid id."""
     if not _valid_id(job_id):
         return None
-    (job,) = row_loader(queue)([job_id])
+    (job,) = row_loader(queue, extra)([job_id])
     if registry is None:
         found = job is not None and as_str(job.get_status(refresh=False)) == "queued"
     else:
@@ -220,18 +430,38 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
         )
         return HttpResponseRedirect(safe_next(request, here))
     back = safe_next(request, here)
+    # "All" from a filtered list means all the jobs its filters match; the
+    # per-queue buttons carry no filters.
+    job_filter = parse_filter(data, slug)[0] if everything else JobFilter()
     if confirmed(request):
         return _perform(request, queue_obj, slug, action, ids if not everything else None, back)
     selection = ""
+    stranded = 0
     if everything:
-        token, count = operations.select_all(queue_obj, slug)
+        if job_filter.narrows:
+            token, count = operations.select_matching(queue_obj, slug, job_filter)
+            if not count:
+                messages.warning(request, _("No job matches these filters: nothing to do."))
+                return HttpResponseRedirect(back)
+        else:
+            token, count = operations.select_all(queue_obj, slug)
         selection = signing.dumps(
-            {"queue": queue, "list": slug, "action": action, "token": token},
+            {
+                "queue": queue,
+                "list": slug,
+                "action": action,
+                "token": token,
+                "filter": _filter_query(data) if job_filter.narrows else {},
+            },
             salt=SELECTION_SALT,
         )
+        if action == "delete":
+            stranded = operations.stranded_by_all(queue_obj, slug, token, job_filter)
     else:
         count = len(ids)
-    if everything and slug == "queued":
+        if action == "delete":
+            stranded = operations.stranded_by_ids(queue_obj, ids)
+    if everything and slug == "queued" and not job_filter.narrows:
         question = ngettext(
             "Empty queue %(queue)s? Its %(count)d waiting job is deleted.",
             "Empty queue %(queue)s? All %(count)d waiting jobs are deleted.",
@@ -258,6 +488,7 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
     if slug != "queued":
         crumbs.append((label(slug), here))
     crumbs.append((action_label(action), None))
+    matching = describe_filter(job_filter) if job_filter.narrows else ""
     return confirm(
         request,
         site,
@@ -271,6 +502,8 @@ def bulk_action(request: Any, queue: str, slug: str, site: Any) -> Any:
             items=ids[:20],
             more=max(len(ids) - 20, 0),
             dangerous=action == "delete",
+            notes=[_("Only the jobs whose %(filter)s.") % {"filter": matching}] if matching else [],
+            stranded=stranded,
         ),
     )
 
@@ -281,8 +514,10 @@ def _perform(
     """Act on the confirmed jobs (``ids``, or None for all those the confirmation recorded)."""
     data = request.POST
     if ids is None:
-        token = _confirmed_selection(data.get("selection", ""), queue.name, slug, action)
-        if token is None:
+        confirmed_selection = _confirmed_selection(
+            data.get("selection", ""), queue.name, slug, action
+        )
+        if confirmed_selection is None:
             messages.error(
                 request,
                 _(
@@ -294,8 +529,11 @@ def _perform(
             return HttpResponseRedirect(
                 f"{url(request, 'bulk', queue.name, slug)}?{urlencode(query)}"
             )
+        token, filter_query = confirmed_selection
+        # The filters the confirmation was made for (signed), never the form's own.
+        job_filter = parse_filter(filter_query, slug)[0]
         try:
-            done, skipped = operations.apply_to_all(queue, slug, action, token)
+            done, skipped = operations.apply_to_all(queue, slug, action, token, job_filter)
         except bulk.SelectionExpired:
             messages.error(
                 request,
@@ -347,8 +585,11 @@ def _valid_id(job_id: str) -> bool:
     return True
 
 
-def _confirmed_selection(value: str, queue: str, slug: str, action: str) -> str | None:
-    """The selection token a confirmation form carries, if signed here for this action."""
+def _confirmed_selection(
+    value: str, queue: str, slug: str, action: str
+) -> tuple[str, dict[str, str]] | None:
+    """The selection token a confirmation form carries, and the filters it was made
+    with, if signed here for this action."""
     try:
         data = signing.loads(value, salt=SELECTION_SALT, max_age=bulk.SELECTION_TTL)
     except signing.BadSignature:  # also an expired one
@@ -359,5 +600,7 @@ def _confirmed_selection(value: str, queue: str, slug: str, action: str) -> str 
         action,
     ):
         return None
-    token = data.get("token")
-    return token if isinstance(token, str) else None
+    token, filters = data.get("token"), data.get("filter", {})
+    if not isinstance(token, str) or not isinstance(filters, dict):
+        return None
+    return token, {str(k): str(v) for k, v in filters.items()}

@@ -10,11 +10,14 @@ read, and no large value inside it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from ..engine import scripts
 from ..engine.job import Job
+from ..engine.keys import PRIORITY_BAND
 from ..engine.registry import waiting_pages
-from ..engine.utils import as_str
+from ..engine.utils import as_str, now
 
 
 class JobRange:
@@ -78,8 +81,14 @@ ROW_FIELDS = (
 ROW_LIMITS = {"data": 16 * 1024, "result": 16 * 1024, "exc_info": 64 * 1024}
 
 
-def row_loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
+#: What a row of the Deferred list shows besides: the parents the job waits for.
+DEFERRED_FIELDS = ("deps", "pending", "allow_failure")
+
+
+def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]], list[Job | None]]:
     """Jobs with only what a list row shows, in at most two round trips.
+
+    ``extra`` names more small fields to read (:data:`DEFERRED_FIELDS`).
 
     The first reads the small fields and the sizes of the large ones
     (HSTRLEN); the second reads the large ones a row needs (the result of a
@@ -88,12 +97,13 @@ def row_loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
     attribute maps the fields left out to their sizes. None for a missing job.
     """
     conn = queue.connection
+    names = (*ROW_FIELDS, *extra)
 
     def load(ids: list[str]) -> list[Job | None]:
         keys = [queue.keys.job(queue.name, job_id) for job_id in ids]
         pipe = conn.pipeline(transaction=False)
         for key in keys:
-            pipe.hmget(key, ROW_FIELDS)
+            pipe.hmget(key, names)
             for name in ROW_LIMITS:
                 pipe.hstrlen(key, name)
         replies = pipe.execute()
@@ -105,7 +115,7 @@ def row_loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
             if values[0] is None:  # no status: the hash is gone
                 found.append(None)
                 continue
-            fields = {name.encode(): v for name, v in zip(ROW_FIELDS, values) if v is not None}
+            fields = {name.encode(): v for name, v in zip(names, values) if v is not None}
             status = as_str(values[0])
             wanted = {"result"} if status == "finished" else set()
             if status in ("failed", "stopped"):
@@ -146,13 +156,229 @@ def row_loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
     return load
 
 
-def registry_range(queue: Any, registry: Any, desc: bool = True) -> JobRange:
+def registry_range(
+    queue: Any, registry: Any, desc: bool = True, extra: tuple[str, ...] = ()
+) -> JobRange:
     """A registry, newest (highest score) first, or lowest score first with ``desc=False``."""
     pages = registry.pages(desc=desc)
-    return JobRange(pages.count, pages.read, row_loader(queue))
+    return JobRange(pages.count, pages.read, row_loader(queue, extra))
 
 
 def queue_range(queue: Any) -> JobRange:
     """The waiting jobs of a queue, newest first: the reverse of the order workers take them."""
     pages = waiting_pages(queue)
     return JobRange(pages.count, pages.read, row_loader(queue))
+
+
+# -- filtered and sorted lists --------------------------------------------------
+
+#: The columns a list sorts by (the ``o`` of its URL), as the job hash fields.
+SORTS = {
+    "enqueued": "enqueued_at",
+    "started": "started_at",
+    "ended": "ended_at",
+    "func": "func",
+    "duration": "duration",
+}
+#: The times a list is filtered by (its ``time`` parameter).
+TIME_FIELDS = {"enqueued": "enqueued_at", "started": "started_at", "ended": "ended_at"}
+#: Ids one script call reads: each call holds Redis up for 5 to 25 ms (see
+#: docs/dashboard.rst), and other clients' commands run between calls.
+SLICE = 2000
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What a list is narrowed to and how it is sorted (see :func:`search_range`).
+
+    ``func`` is a substring matched in any case; ``exception`` a substring
+    matched in any case when typed in lower case, else as typed (smart case:
+    lower-casing every traceback costs twice the time, see docs/dashboard.rst);
+    ``since`` and ``until`` bound ``time_field`` (UNIX seconds, inclusive);
+    ``sort`` is a key of :data:`SORTS` ("" keeps the list's own order).
+    """
+
+    func: str = ""
+    status: str = ""
+    exception: str = ""
+    time_field: str = ""
+    since: float | None = None
+    until: float | None = None
+    sort: str = ""
+    desc: bool = True
+
+    @property
+    def narrows(self) -> bool:
+        """Whether it leaves jobs out (a sort alone does not)."""
+        return bool(
+            self.func
+            or self.status
+            or self.exception
+            or (self.time_field and (self.since is not None or self.until is not None))
+        )
+
+    @property
+    def active(self) -> bool:
+        """Whether the list needs a search: it is narrowed or sorted."""
+        return self.narrows or bool(self.sort)
+
+    def args(self, mode: str, keep: int) -> list[str]:
+        """ARGV[9..17] of search.lua, with ARGV[1] ``mode``: see :func:`search_range`."""
+        timed = self.time_field and (self.since is not None or self.until is not None)
+        return [
+            self.func.lower(),
+            self.status,
+            self.exception,
+            TIME_FIELDS[self.time_field] if timed else "",
+            "" if self.since is None or not timed else repr(self.since),
+            "" if self.until is None or not timed else repr(self.until),
+            SORTS[self.sort] if self.sort else "",
+            str(keep),
+            # The natural order has no direction: its list's own is kept.
+            "desc" if self.desc and self.sort else "asc",
+        ]
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One stretch of a list, in its order: a sorted set read by score, or a Redis list."""
+
+    key: str
+    kind: str  # "zset" or "list"
+    size: int
+    low: str = ""
+    high: str = ""
+    rev: bool = False
+
+    def slice_args(self, offset: int, count: int) -> list[str]:
+        """ARGV[2..7] of search.lua reading ``count`` ids from ``offset``."""
+        if self.kind == "zset":
+            return ["zset", self.low, self.high, "rev" if self.rev else "", str(offset), str(count)]
+        if self.rev:  # from the tail: positions offset.. are indices -(offset+1)..
+            start, stop = -(offset + count), -(offset + 1)
+        else:
+            start, stop = offset, offset + count - 1
+        return ["list", "", "", "rev" if self.rev else "", str(start), str(stop)]
+
+
+def _registry_parts(queue: Any, registry: Any, desc: bool) -> list[_Part]:
+    # Past entries of an expiring registry are gone jobs: left out, as its pages do.
+    low = f"({now()!r}" if registry.expiring else "-inf"
+    size = registry.get_job_count(cleanup=False)
+    if desc:
+        return [_Part(registry.key, "zset", size, "+inf", low, rev=True)]
+    return [_Part(registry.key, "zset", size, low, "+inf")]
+
+
+def _queue_parts(queue: Any) -> list[_Part]:
+    """The waiting jobs, newest first, as :func:`~..engine.registry.waiting_pages` reads them."""
+    conn, prio_key, list_key = queue.connection, queue.keys.priority(queue.name), queue.key
+    band = 100 * PRIORITY_BAND
+    pipe = conn.pipeline(transaction=False)
+    pipe.zcount(prio_key, band, "+inf")
+    pipe.llen(list_key)
+    pipe.zcount(prio_key, "-inf", f"({band}")
+    negative, listed, positive = pipe.execute()
+    return [
+        _Part(prio_key, "zset", negative, "+inf", str(band), rev=True),
+        _Part(list_key, "list", listed, rev=True),
+        _Part(prio_key, "zset", positive, f"({band}", "-inf", rev=True),
+    ]
+
+
+def list_parts(queue: Any, registry: Any, desc: bool = True) -> list[_Part]:
+    """The stretches of one list of ``queue`` (None: the queue itself), in its order."""
+    return _queue_parts(queue) if registry is None else _registry_parts(queue, registry, desc)
+
+
+def _calls(queue: Any, parts: list[_Part], head: list[str], tail: list[str], store: str | None):
+    """One search.lua call per :data:`SLICE` ids of ``parts``, sent in one round trip."""
+    batch = scripts.Batch(queue.connection)
+    position = 0
+    for part in parts:
+        for offset in range(0, part.size, SLICE):
+            count = min(SLICE, part.size - offset)
+            args = [*head, *part.slice_args(offset, count), str(position + offset), *tail]
+            scripts.search(batch, queue.keys, queue.name, part.key, args, store=store)
+        position += part.size
+    replies = batch.execute()
+    for reply in replies:
+        if isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+def search(
+    queue: Any, parts: list[_Part], job_filter: JobFilter, keep: int
+) -> tuple[int, list[str]]:
+    """How many jobs of ``parts`` match, and the ids of the first ``keep`` in order.
+
+    Each slice's script call returns its count and its best ``keep`` matches
+    by sort key; the keys are merged here (they compare as bytes, see
+    search.lua), so a page costs one round trip whatever the list's length.
+    """
+    replies = _calls(queue, parts, ["page"], job_filter.args("page", keep), None)
+    count = 0
+    best: list[tuple[bytes, str]] = []
+    for reply in replies:
+        count += int(reply[0])
+        best += [
+            (k.encode() if isinstance(k, str) else bytes(k), as_str(i))
+            for k, i in zip(reply[1::2], reply[2::2])
+        ]
+    # Positions, and so the natural order, never tie: the merge is exact.
+    best.sort(key=lambda pair: pair[0], reverse=job_filter.desc and bool(job_filter.sort))
+    return count, [job_id for _key, job_id in best[:keep]]
+
+
+def store_matches(
+    queue: Any, parts: list[_Part], job_filter: JobFilter, selection: str, keep_for: int
+) -> int:
+    """Add the ids of the jobs of ``parts`` that match to sorted set ``selection``."""
+    replies = _calls(queue, parts, ["store"], job_filter.args("store", keep_for), selection)
+    return sum(int(reply[0]) for reply in replies)
+
+
+def dependents_of(queue: Any, parts: list[_Part], job_filter: JobFilter) -> dict[str, str]:
+    """The ``dependents`` JSON of each matching job of ``parts`` that has dependents."""
+    replies = _calls(queue, parts, ["dependents"], job_filter.args("dependents", 0), None)
+    found: dict[str, str] = {}
+    for reply in replies:
+        found.update((as_str(i), as_str(d)) for i, d in zip(reply[1::2], reply[2::2]))
+    return found
+
+
+class SearchRange:
+    """A filtered or sorted list for the Paginator: the matches, found by :func:`search`.
+
+    ``keep`` is how far the page asked for reaches: the count and that many
+    ids come in one pass; a slice beyond it (the Paginator moved to the
+    last page) costs one more.
+    """
+
+    def __init__(
+        self,
+        queue: Any,
+        parts: list[_Part],
+        job_filter: JobFilter,
+        keep: int,
+        extra: tuple[str, ...] = (),
+    ):
+        self.queue, self.parts, self.filter = queue, parts, job_filter
+        self.count_, self.ids = search(queue, parts, job_filter, max(keep, 0))
+        self.load = row_loader(queue, extra)
+
+    def __len__(self) -> int:
+        return self.count_
+
+    def __getitem__(self, index: Any) -> list[tuple[str, Job | None]]:
+        if not isinstance(index, slice) or index.step not in (None, 1):
+            raise TypeError("SearchRange only supports plain slices.")
+        start = max(index.start or 0, 0)
+        stop = self.count_ if index.stop is None else min(index.stop, self.count_)
+        if stop <= start:
+            return []
+        if stop > len(self.ids) and len(self.ids) < self.count_:
+            self.count_, self.ids = search(self.queue, self.parts, self.filter, stop)
+        ids = self.ids[start:stop]
+        return list(zip(ids, self.load(ids)))

@@ -654,3 +654,80 @@ def test_tables_fit_narrow_and_wide_screens(browser, every_state, width):
     finally:
         browser.driver.set_window_size(size["width"], size["height"])
     assert not problems, "\n".join(map(str, problems))
+
+
+# -- finding jobs: filters, sort, what deferred jobs wait on -------------------------------
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_filter_sort_and_see_what_deferred_jobs_wait_on(browser, jq, run_jobs, theme):
+    from selenium.webdriver.support.select import Select
+
+    q = jq("default")
+    for i in range(4):
+        q.enqueue(jobs.fail, f"disk full on /srv/{i}", job_id=f"disk-{i}")
+    for i in range(3):
+        q.enqueue(jobs.fail, "No route to host", job_id=f"route-{i}")
+    q.enqueue(jobs.soak, 1, fail_always=True, job_id="soak-1")
+    run_jobs()
+    parent = q.enqueue(jobs.add, 1, 1, job_id="parent")
+    q.enqueue(jobs.add, 2, 2, depends_on=[parent, "disk-0"], job_id="waits-on-a-failure")
+    q.enqueue(jobs.add, 3, 3, depends_on=parent, job_id="waits-fine")
+    gone = q.enqueue(jobs.add, 4, 4, job_id="gone")
+    q.enqueue(jobs.add, 5, 5, depends_on=gone, job_id="waits-on-nothing")
+    gone.delete()
+    browser.login("superuser")
+    browser.get(ADMIN)
+    _theme(browser, theme)
+    try:
+        # Filter the failed list by typing in its form, then sort by a column.
+        browser.get(f"{ADMIN}queues/default/failed/")
+        browser.css("#jq-filters input[name=func]").send_keys("jobs.fail")
+        browser.css("#jq-filters input[name=exc]").send_keys("disk")
+        browser.follow(browser.css("#jq-filters input[type=submit]"))
+        assert "func=jobs.fail" in browser.path and "exc=disk" in browser.path
+        assert "4 jobs match" in browser.css(".jq-filter-summary").text
+        browser.follow(browser.css("#result_list th.sortable a[href*='o=-func']"))
+        assert "o=-func" in browser.path
+        # One function: ties keep the list's own order, newest first.
+        assert [a.text for a in browser.all("#result_list tbody th a")] == [
+            "disk-3",
+            "disk-2",
+            "disk-1",
+            "disk-0",
+        ]
+        browser.shot(f"40-{theme}-failed-filtered-sorted")
+        # Tick every row shown, delete: the confirmation lists those four.
+        browser.css("#action-toggle").click()
+        Select(browser.css("select[name=action]")).select_by_value("delete")
+        browser.follow(browser.css("button[name=index]"))
+        assert "Delete 4 failed jobs" in browser.css("#question").text
+        # disk-0 has a deferred dependent: the confirmation says it would wait forever.
+        assert "1 deferred job depends on the jobs deleted" in browser.css(".jq-stranded").text
+        browser.shot(f"41-{theme}-confirm-delete-warns")
+        browser.driver.back()
+        # The Deferred list: parents, their status, and who waits forever.
+        browser.get(f"{ADMIN}queues/default/deferred/")
+        rows = {
+            row.find_element("css selector", "th").text: row.text
+            for row in browser.all("#result_list tbody tr")
+        }
+        assert set(rows) == {"waits-on-a-failure", "waits-fine", "waits-on-nothing"}
+        assert "waits forever" in rows["waits-on-a-failure"]
+        assert "waits forever" in rows["waits-on-nothing"]
+        assert "deleted or expired" in rows["waits-on-nothing"]
+        assert "waits forever" not in rows["waits-fine"]
+        contrasts = browser.driver.execute_script(CONTRASTS_JS, list(STATES))
+        low = [(n, w, round(r, 2)) for n, w, r in contrasts if r < 4.5]
+        assert not low, low
+        browser.shot(f"42-{theme}-deferred-waits-on")
+        # Requeue all the jobs a filter matches: the confirmation names the filter.
+        browser.get(
+            f"{ADMIN}queues/default/failed/bulk/?action=requeue&select_across=1&exc=No+route"
+        )
+        assert "Requeue 3 failed jobs" in browser.css("#question").text
+        assert "exception contains “No route”" in browser.css(".jq-confirm-note").text
+        browser.shot(f"43-{theme}-confirm-requeue-matching")
+    finally:
+        _theme(browser, "light")
+        browser.driver.execute_script("localStorage.removeItem('theme');")

@@ -179,3 +179,20 @@ def test_a_cluster_failing_over_is_a_page_not_a_crash(admin, monkeypatch):
     response = admin.get(ADMIN)
     assert response.status_code == 503
     assert b"cannot reach Redis" in response.content
+
+
+def test_filtered_pages_actions_and_warnings(admin, filled):
+    """search.lua reads only its queue's slot; parents and dependents on other masters."""
+    for queue, slug in [("default", ""), ("default", "failed/"), ("low", "deferred/")]:
+        response = admin.get(ADMIN + f"queues/{queue}/{slug}", {"func": "jobs", "o": "-ended"})
+        assert response.status_code == 200
+    response = admin.get(ADMIN + "queues/default/failed/", {"exc": "broken"})
+    assert [row["id"] for row in response.context["rows"]] == [filled["failed"].id]
+    (row,) = admin.get(ADMIN + "queues/low/deferred/").context["rows"]
+    assert row["parents"][0]["queue"] == "emails" and not row["stuck"]
+    page = admin.get(ADMIN + f"queues/emails/jobs/{filled['parent'].id}/delete/")
+    assert "1 deferred job depends on the jobs deleted" in page.content.decode()
+    path = ADMIN + "queues/default/failed/bulk/"
+    _, fields = confirm(admin, path, action="requeue", select_across="1", exc="broken")
+    admin.post(path, fields)
+    assert filled["failed"].get_status() == "queued"

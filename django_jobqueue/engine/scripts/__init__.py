@@ -915,3 +915,18 @@ def group_leave(client: Any, ks: KeySpace, queue: str, group: str, job_id: str) 
 
 def group_clean(client: Any, ks: KeySpace, queue: str, group: str) -> int:
     return int(_run("group_clean", client, [ks.group(queue, group), ks.job_prefix(queue)], []))
+
+
+def search(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    source_key: str,
+    args: Sequence[Any],
+    store: str | None = None,
+) -> Any:
+    """Match one slice of ``source_key`` (a list or registry of ``queue``) against a
+    filter; ``args`` are ARGV[1..17] of search.lua, ``store`` the selection key of
+    the 'store' mode. Read only otherwise; see search.lua for the reply."""
+    keys = [source_key, ks.job_prefix(queue), *([store] if store else [])]
+    return _run("search", client, keys, args)
