@@ -136,6 +136,21 @@ def test_scheduled_and_deferred_jobs_hold_the_key(queue):
     assert queue.enqueue(jobs.add, 5, 5, unique_for=60).id == child.id
 
 
+def test_producers_racing_enqueue_one_job(make_queue):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queues = [make_queue() for _ in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(lambda q: q.enqueue(jobs.add, 7, 7, unique_for=60), queues))
+    assert len({j.id for j in made}) == 1
+    assert sorted(j.is_duplicate for j in made) == [False] + [True] * 7
+    assert queues[0].count == 1
+
+
+def test_a_bound_method_counts_its_object():
+    assert content_key("f", "a", (1,), {}) != content_key("f", "b", (1,), {})
+
+
 # -- unique_until ---------------------------------------------------------------
 
 
@@ -173,6 +188,14 @@ def test_until_finish_keeps_the_key_while_a_retry_waits(queue):
             jobs.fail, "x", unique_for=600, unique_until="finish", retry=Retry(max=1, interval=60)
         ).id
         == first.id
+    )
+
+
+def test_until_start_holds_the_key_again_while_its_retry_waits(queue):
+    first = queue.enqueue(jobs.fail, "x", unique_for=600, retry=Retry(max=1, interval=60))
+    assert perform_job(take(queue), "w") == "scheduled"
+    assert queue.enqueue(jobs.fail, "x", unique_for=600, retry=Retry(max=1, interval=60)).id == (
+        first.id
     )
 
 
@@ -315,6 +338,7 @@ def test_an_inline_job_waiting_for_its_parents_holds_the_key(make_queue):
     ("options", "message"),
     [
         ({"unique_for": 0}, "from 1 to"),
+        ({"unique_for": timedelta(days=400)}, "a year"),
         ({"unique_for": -5}, "unique_for=-5"),
         ({"unique_for": "soon"}, "unique_for='soon'"),
         ({"unique_for": 60, "unique_until": "end"}, "'start'.*'finish'"),
