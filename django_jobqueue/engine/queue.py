@@ -711,8 +711,8 @@ class Queue:
         if job.unique_key is not None:
             raise EnqueueError(
                 f"Job {job.id} has unique_for, so whether it is a duplicate is known only "
-                "when its script runs, and the job holding its key could not be returned: "
-                "enqueue it without pipeline=."
+                "when its script runs, and the job holding its key could not be returned "
+                "from a pipeline (nor a Group's transaction): enqueue it on its own."
             )
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
         if parents:

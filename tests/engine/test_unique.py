@@ -284,6 +284,20 @@ def test_a_pipeline_is_refused(queue, redis_conn):
         queue.enqueue(jobs.add, 1, 2, unique_for=60, pipeline=redis_conn.pipeline())
 
 
+def test_the_option_names_reach_the_function_through_kwargs(queue):
+    plain = queue.enqueue(jobs.echo, kwargs={"unique_for": 5, "unique_key": "k"})
+    assert plain.kwargs == {"unique_for": 5, "unique_key": "k"} and plain.unique_key is None
+
+
+def test_a_group_refuses_unique_jobs(queue, redis_conn):
+    from django_jobqueue.engine import Group
+
+    group = Group.create(redis_conn, prefix=queue.keys.prefix)
+    with pytest.raises(EnqueueError, match="Group"):
+        group.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), unique_for=60)])
+    assert queue.count == 0
+
+
 def test_a_chosen_id_still_works(queue):
     first = queue.enqueue(jobs.add, 1, 2, job_id="mine", unique_for=60)
     assert first.id == "mine"
