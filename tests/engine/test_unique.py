@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from django_jobqueue.engine import (
+    DuplicateJobError,
     EnqueueError,
     Queue,
     RateLimit,
@@ -199,6 +200,12 @@ def test_until_start_holds_the_key_again_while_its_retry_waits(queue):
     )
 
 
+def test_the_holders_own_unique_until_counts(queue):
+    first = queue.enqueue(jobs.add, 1, 2, unique_for=600, unique_until="finish")
+    take(queue)
+    assert queue.enqueue(jobs.add, 1, 2, unique_for=600, unique_until="start").id == first.id
+
+
 def test_a_real_worker_frees_a_finish_key_when_the_job_ends(queue, make_worker):
     first = queue.enqueue(jobs.add, 1, 2, unique_for=600, unique_until="finish")
     assert make_worker(queue).work(burst=True)
@@ -302,6 +309,10 @@ def test_a_chosen_id_still_works(queue):
     first = queue.enqueue(jobs.add, 1, 2, job_id="mine", unique_for=60)
     assert first.id == "mine"
     assert queue.enqueue(jobs.add, 1, 2, job_id="other", unique_for=60).id == "mine"
+    # unique=True still refuses an id in use, whatever the call.
+    with pytest.raises(DuplicateJobError):
+        queue.enqueue(jobs.add, 3, 4, job_id="mine", unique=True, unique_for=60)
+    assert queue.count == 1
 
 
 # -- inline queues --------------------------------------------------------------
