@@ -513,6 +513,13 @@ class Job:
         self.result_ttl = as_int(get(b"result_ttl"))
         self.failure_ttl = as_int(get(b"failure_ttl"))
         self.ttl = as_int(get(b"ttl"))
+        # A unique job's key (see :mod:`.unique`): the attributes are class-level
+        # None, so a job without one (or loaded afresh) sets nothing.
+        unique_key = get(b"unique_key")
+        if unique_key is not None or self.unique_key is not None:
+            self.unique_key = as_str(unique_key)
+            self.unique_until = as_str(get(b"unique_until"))
+            self.unique_for = as_int(get(b"unique_for"))
         self._meta = self._read_meta(get(b"meta")) or None
         self._result_raw = get(b"result")
         self._result = None
@@ -547,11 +554,6 @@ class Job:
         self.rate_limit_key = as_str(get(b"rl_key"))
         self.rate_limit_concurrency = as_int(get(b"rl_concurrency"))
         self.webhooks = webhooks.loads(get(b"webhooks"))
-        unique_key = get(b"unique_key")
-        if unique_key is not None or self.unique_key is not None:
-            self.unique_key = as_str(unique_key)
-            self.unique_until = as_str(get(b"unique_until"))
-            self.unique_for = as_int(get(b"unique_for"))
 
     def to_fields(self) -> list[Any]:
         """The hash fields written when the job is enqueued.
