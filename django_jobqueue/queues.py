@@ -117,11 +117,19 @@ class DjangoQueue(Queue):
             if job.get_status(refresh=False) != JobStatus.PENDING_COMMIT:  # canceled meanwhile
                 return
             try:
-                super(DjangoQueue, self).enqueue_job(job, at_front, depends_on, at, unique=unique)
+                stored = super(DjangoQueue, self).enqueue_job(
+                    job, at_front, depends_on, at, unique=unique
+                )
             except Exception as exc:
                 # Raising here would skip the application's later on_commit callbacks
                 # and make atomic() raise after its rows were committed: report instead.
                 _report_failed_push(self, job, exc)
+                return
+            if stored is not job:
+                # A duplicate (unique_for): the object the caller holds becomes the
+                # job that holds the key, as the enqueue would have returned it.
+                job.unsaved = False
+                vars(job).update(vars(stored))
 
         transaction.on_commit(push)
         return job

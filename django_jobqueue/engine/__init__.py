@@ -21,7 +21,8 @@ more, and where to add what):
   what a step reads when it starts)
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
-- limits and notices: ``rate_limit`` (RateLimit), ``webhook`` (Webhook)
+- limits and notices: ``rate_limit`` (RateLimit), ``unique`` (unique_for: no
+  duplicate while a job waits), ``webhook`` (Webhook)
 - around it: ``connection``, ``corrupt`` (bad keys), ``hooks``, ``errors``
 """
 

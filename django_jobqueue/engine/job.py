@@ -45,6 +45,7 @@ from .progress import Progress, ProgressWriter, visible
 from .results import Result
 from .retry import Retry, RetryRules
 from .serializers import Serializer, resolve_serializer
+from .unique import content_key, holds
 from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
 from .vocabulary import (
     DEFAULT_FAILURE_TTL,
@@ -182,6 +183,16 @@ class Job:
     # fails. Class-level defaults: a job without rules spends nothing on them.
     _retry_rules_text: bytes | str | None = None
     _retry_rules: Any = None
+
+    # The unique key (see :mod:`.unique`), class-level too: most jobs have none.
+    #: The key that makes jobs duplicates of this one on its queue, if it has one.
+    unique_key: str | None = None
+    #: When it stops holding that key: ``"start"`` or ``"finish"``.
+    unique_until: str | None = None
+    #: Seconds the key is held at most, from the enqueue.
+    unique_for: int | None = None
+    #: True on a job an enqueue returned instead of adding a duplicate of it.
+    is_duplicate = False
 
     def __init__(
         self,
@@ -372,6 +383,11 @@ class Job:
             job.rate_limit_concurrency = options.rate_limit.concurrency
         if options.webhooks:
             job.webhooks = list(options.webhooks)
+        if options.unique_for is not None:
+            job.unique_for, job.unique_until = options.unique_for, options.unique_until
+            job.unique_key = options.unique_key or content_key(
+                job.func_name, job._instance, job._args, job._kwargs
+            )
         job.created_at = now()
         job._status = JobStatus.CREATED  # in memory only, until it is saved or enqueued
         return job
@@ -500,6 +516,13 @@ class Job:
         self.result_ttl = as_int(get(b"result_ttl"))
         self.failure_ttl = as_int(get(b"failure_ttl"))
         self.ttl = as_int(get(b"ttl"))
+        # A unique job's key (see :mod:`.unique`): the attributes are class-level
+        # None, so a job without one (or loaded afresh) sets nothing.
+        unique_key = get(b"unique_key")
+        if unique_key is not None or self.unique_key is not None:
+            self.unique_key = as_str(unique_key)
+            self.unique_until = as_str(get(b"unique_until"))
+            self.unique_for = as_int(get(b"unique_for"))
         self._meta = self._read_meta(get(b"meta")) or None
         self._result_raw = get(b"result")
         self._result = None
@@ -594,6 +617,15 @@ class Job:
         for name, value in values.items():
             if value is not None:
                 flat += [name, value]
+        if self.unique_key is not None:
+            flat += [
+                "unique_key",
+                self.unique_key,
+                "unique_until",
+                self.unique_until,
+                "unique_for",
+                self.unique_for,
+            ]
         return flat
 
     def to_dict(self, include_meta: bool = True, include_result: bool = True) -> dict[str, Any]:
@@ -828,6 +860,12 @@ class Job:
     is_canceled = property(lambda self: self._read_status() == JobStatus.CANCELED)
     is_stopped = property(lambda self: self._read_status() == JobStatus.STOPPED)
     is_rate_limited = property(lambda self: self._read_status() == JobStatus.RATE_LIMITED)
+
+    def holds_unique_key(self) -> bool:
+        """Whether the job holds its unique key now (see :mod:`.unique`): it was
+        enqueued with ``unique_for``, the window has not run out, and it waits
+        to run, or runs with ``unique_until="finish"``. One round trip."""
+        return self.unique_key is not None and holds(self)
 
     @property
     def has_rate_limit(self) -> bool:

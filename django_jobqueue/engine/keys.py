@@ -164,6 +164,15 @@ class KeySpace:
         """
         return f"{self.tag(queue)}:rl:{key}"
 
+    def unique(self, queue: str, key: str) -> str:
+        """The lock of unique key ``key`` on ``queue`` (see :mod:`.unique`).
+
+        A string holding the id of the job that holds the key, set to expire
+        after the job's ``unique_for``; beside the queue, in its slot, so that
+        the enqueue script checks and takes it in the step that stores the job.
+        """
+        return f"{self.tag(queue)}:unique:{key}"
+
     def rate_limit_keys(self, queue: str) -> str:
         """The set of rate limit keys in use on ``queue`` (for sweeps and listings)."""
         return f"{self.tag(queue)}:rl-keys"

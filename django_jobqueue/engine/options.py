@@ -20,6 +20,7 @@ from .keys import validate_job_id
 from .rate_limit import RateLimit
 from .repeat import Repeat
 from .retry import Retry
+from .unique import check_unique
 from .utils import parse_duration
 from .vocabulary import MAX_TIMEOUT
 from .webhook import check as check_webhooks
@@ -55,6 +56,13 @@ class EnqueueOptions:
             with its key queued or running on this queue at once.
         webhooks: a list of :class:`Webhook`, sent when the job ends.
         repeat: a :class:`Repeat`: run the job again after each success.
+        unique_for: seconds (or a timedelta) during which an enqueue of the same
+            call on this queue returns the job already waiting (or running)
+            instead of adding another (see :mod:`.unique`).
+        unique_key: names what makes jobs duplicates (``"report:42"``) instead
+            of the call; needs ``unique_for``.
+        unique_until: ``"start"`` (the default): a duplicate may be enqueued
+            once the job starts; ``"finish"``: only once it has ended.
     """
 
     timeout: Any = None
@@ -76,6 +84,9 @@ class EnqueueOptions:
     repeat: Any = None
     rate_limit: Any = None
     webhooks: Any = None
+    unique_for: Any = None
+    unique_key: str | None = None
+    unique_until: str | None = None
 
     def __post_init__(self) -> None:
         # Only what differs from the defaults is checked: most enqueues pass little.
@@ -140,6 +151,10 @@ class EnqueueOptions:
                 )
         if self.webhooks is not None:
             set_(self, "webhooks", tuple(check_webhooks(self.webhooks)) or None)
+        if self.unique_for is not None or self.unique_key is not None or self.unique_until:
+            set_(self, "unique_for", check_unique(self))
+            if self.unique_until is None:
+                set_(self, "unique_until", "start")
 
     @classmethod
     def of(cls, **options: Any) -> EnqueueOptions:

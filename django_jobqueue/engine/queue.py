@@ -29,6 +29,7 @@ from .registry import (
     StartedJobRegistry,
 )
 from .serializers import resolve_serializer
+from .unique import holder_from_reply, take_in_memory
 from .utils import after, as_str, get_version, now, parse_duration, timestamp_of
 from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
@@ -646,6 +647,8 @@ class Queue:
                 "cannot hold them back: enqueue without one."
             )
         if self.in_memory:
+            if job.unique_key is not None and (held := take_in_memory(self, job)):
+                return held
             return self._run_in_memory(job, depends_on)
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
         pending: list[str] = []
@@ -660,6 +663,8 @@ class Queue:
         job.pending_keys = pending
         self.register()
         target = self._write(self.connection, job, at)
+        if isinstance(target, Job):  # a duplicate: the job holding the unique key
+            return target
         if pending:
             dependencies.register(self.connection, self.keys, job.key, pending, allow_failure)
         elif target == JobStatus.STARTED:
@@ -703,6 +708,12 @@ class Queue:
                 f"Job {job.id} has a rate_limit, so where it goes is known only when its "
                 "script runs: enqueue it without pipeline=."
             )
+        if job.unique_key is not None:
+            raise EnqueueError(
+                f"Job {job.id} has unique_for, so whether it is a duplicate is known only "
+                "when its script runs, and the job holding its key could not be returned "
+                "from a pipeline (nor a Group's transaction): enqueue it on its own."
+            )
         parents, allow_failure, dep_at_front = dependencies.normalize(depends_on)
         if parents:
             located = dependencies.locate(self.connection, self.keys, parents)
@@ -721,10 +732,12 @@ class Queue:
         self._write(pipeline, job, at)
         return job
 
-    def _write(self, client: Any, job: Job, at: Any = None, wrap: bool = True) -> JobStatus:
+    def _write(self, client: Any, job: Job, at: Any = None, wrap: bool = True) -> Any:
         """Send the enqueue script for a prepared job (on a client or a Batch).
 
-        The hooks that wrap enqueues wrap it (``wrap=False`` is the call they wrap).
+        Returns the job's status; for a job with a unique key that another job
+        holds, that job instead (nothing was stored). The hooks that wrap
+        enqueues wrap it (``wrap=False`` is the call they wrap).
         """
         if wrap and hooks.enqueue_wrappers:  # empty unless a hook wraps enqueues (a tracer)
             with hooks.enqueueing(job, self):
@@ -747,7 +760,11 @@ class Queue:
             job.started_at, job.worker_name = timestamp, INLINE_WORKER
             fields += ["started_at", repr(timestamp), "worker", INLINE_WORKER]
         try:
-            if target == JobStatus.QUEUED and job.has_rate_limit:
+            if job.unique_key is not None:  # a class attribute: None for most jobs
+                holder = self._write_unique(client, job, target, timestamp, score, fields)
+                if holder is not None:
+                    return holder
+            elif target == JobStatus.QUEUED and job.has_rate_limit:
                 target = JobStatus(
                     as_str(
                         scripts.rate_limit_enqueue(
@@ -788,6 +805,30 @@ class Queue:
         if client is self.connection:  # not queued on a caller's pipeline, which may never run
             hooks.emit("job_enqueued", job=job, queue=self)
         return target
+
+    def _write_unique(
+        self, client: Any, job: Job, target: str, timestamp: float, score: float, fields: list
+    ) -> Job | None:
+        """enqueue_unique.lua: the job that holds ``job``'s unique key, else None once
+        ``job`` is stored holding it (see :mod:`.unique`)."""
+        reply = scripts.enqueue_unique(
+            client,
+            self.keys,
+            self.name,
+            job.unique_key,  # type: ignore[arg-type]
+            job.unique_for,  # type: ignore[arg-type]
+            job.id,
+            target,
+            timestamp,
+            score,
+            job.enqueue_at_front,
+            job.ttl,
+            fields,
+            job.id_chosen,
+            job.priority,
+            bool(job.options and job.options.unique),
+        )
+        return holder_from_reply(reply, self)
 
     @staticmethod
     def prepare_data(
@@ -883,7 +924,7 @@ class Queue:
         replies = iter(wire.read() if batch.plain else ())
         wrapped = iter(batch.wrapped)
         errors = []
-        for job in batch.prepared:
+        for index, job in enumerate(batch.prepared):
             if not _one_by_one(job.options):  # type: ignore[arg-type]
                 reply = next(replies)
                 raised: Any = (None, None, None)
@@ -901,7 +942,9 @@ class Queue:
                 if batch.wrapped:
                     next(wrapped).__exit__(*raised)
             else:
-                self.enqueue_job(job)
+                stored = self.enqueue_job(job)
+                if stored is not job:  # a duplicate: the job holding its unique key
+                    batch.prepared[index] = stored
         if errors:
             raise errors[0]
         return batch.prepared
@@ -1080,5 +1123,8 @@ def _timestamp(when: Any) -> float | None:
 def _one_by_one(options: EnqueueOptions) -> bool:
     """Whether enqueue_many sends this call on its own instead of in a batch."""
     return (
-        options.depends_on is not None or options.at is not None or options.rate_limit is not None
+        options.depends_on is not None
+        or options.at is not None
+        or options.rate_limit is not None
+        or options.unique_for is not None
     )

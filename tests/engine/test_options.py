@@ -75,6 +75,9 @@ OPTIONS = {
         [Webhook("http://127.0.0.1:9/done", "finished", method="POST")],
         lambda j, q, v: j.webhooks == v,
     ),
+    "unique_for": (60, lambda j, q, v: j.unique_for == 60 and j.holds_unique_key()),
+    "unique_key": ("opt-key", lambda j, q, v: j.unique_key == "opt-key" and j.holds_unique_key()),
+    "unique_until": ("finish", lambda j, q, v: j.unique_until == "finish"),
     "at": (
         lambda q: time.time() + 3600,
         lambda j, q, v: j.get_status() == JobStatus.SCHEDULED,
@@ -83,7 +86,11 @@ OPTIONS = {
 
 
 #: Options that need another one beside them.
-TOGETHER = {"unique": {"job_id": "unique-id"}}
+TOGETHER = {
+    "unique": {"job_id": "unique-id"},
+    "unique_key": {"unique_for": 60},
+    "unique_until": {"unique_for": 60},
+}
 
 
 def _call_keywords(options):

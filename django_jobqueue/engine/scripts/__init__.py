@@ -241,6 +241,68 @@ def enqueue(
     return _run("enqueue", client, keys, args)
 
 
+def enqueue_unique(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    unique_key: str,
+    unique_for: int,
+    job_id: str,
+    target: str,
+    now: float,
+    score: float,
+    at_front: bool,
+    ttl: int | None,
+    fields: Sequence[Any],
+    id_chosen: bool = True,
+    priority: int = 0,
+    unique: bool = False,
+) -> list[bytes]:
+    """:func:`enqueue` for a job with a unique key, unless another job holds it.
+
+    Returns ``[b"enqueued"]``, or ``[b"duplicate", holder id, *holder's hash
+    fields and values]`` (see enqueue_unique.lua).
+    """
+    registry = ks.queue(queue) if target == JobStatus.QUEUED else ks.registry(queue, target)
+    listing, name = _listing(client, ks, queue)
+    keys = [
+        ks.unique(queue, unique_key),
+        ks.job_prefix(queue),
+        ks.job(queue, job_id),
+        ks.queue(queue),
+        ks.priority(queue),
+        registry,
+        listing,
+    ]
+    if id_chosen:
+        keys += [*_ended_registries(ks, queue), ks.registry(queue, JobStatus.SCHEDULED)]
+    args = [
+        str(unique_for),
+        unique_key,
+        job_id,
+        target,
+        repr(now),
+        repr(score),
+        "1" if at_front else "0",
+        _waiting_ttl(ttl),
+        ks.wake_channel(queue),
+        priority,
+        name,
+        _claim_mode(id_chosen, unique),
+        *fields,
+    ]
+    return _run("enqueue_unique", client, keys, args)
+
+
+def unique_holder(client: Any, ks: KeySpace, queue: str, unique_key: str) -> list[bytes]:
+    """Which job holds ``unique_key`` on ``queue``: enqueue_unique.lua, looking only.
+
+    Returns ``[b"free"]`` or ``[b"duplicate", holder id, *its hash fields and values]``.
+    """
+    keys = [ks.unique(queue, unique_key), ks.job_prefix(queue)]
+    return _run("enqueue_unique", client, keys, ["", unique_key])
+
+
 def rate_limit_enqueue(
     client: Any,
     ks: KeySpace,
