@@ -262,3 +262,25 @@ def meta_handler(job, exc_type, exc_value, traceback):
     job.meta["handled"] = True
     job.save_meta()
     return True
+
+
+def run_counted(label, seconds=0.0):
+    """Record how many counted jobs run at once, and when this one ran.
+
+    ``trace:running`` counts the jobs inside their body (INCR/DECR are atomic,
+    so every value pushed to ``trace:overlap`` is a true count of bodies
+    overlapping); ``trace:order`` gets ``label`` as the body starts and
+    ``trace:spans`` ``label start end`` (Redis server times) as it ends.
+    """
+    job, running = _trace_key("running")
+    connection = job.connection
+    start = "{}.{:06d}".format(*connection.time())
+    connection.rpush(_trace_key("overlap")[1], connection.incr(running))
+    connection.rpush(_trace_key("order")[1], label)
+    try:
+        time.sleep(seconds)
+    finally:
+        connection.decr(running)
+        end = "{}.{:06d}".format(*connection.time())
+        connection.rpush(_trace_key("spans")[1], f"{label} {start} {end}")
+    return label

@@ -71,6 +71,20 @@ OPTIONS = {
             == ("opt", 3, JobStatus.QUEUED)
         ),
     ),
+    "concurrency_key": (
+        "tenant:7",
+        lambda j, q, v: (
+            (j.rate_limit_key, j.rate_limit_concurrency, j.get_status())
+            == ("tenant:7", 2, JobStatus.QUEUED)
+        ),
+    ),
+    "concurrency_limit": (
+        4,
+        lambda j, q, v: (
+            (j.rate_limit_key, j.rate_limit_concurrency, j.get_status())
+            == ("tenant:8", 4, JobStatus.QUEUED)
+        ),
+    ),
     "webhooks": (
         [Webhook("http://127.0.0.1:9/done", "finished", method="POST")],
         lambda j, q, v: j.webhooks == v,
@@ -83,7 +97,11 @@ OPTIONS = {
 
 
 #: Options that need another one beside them.
-TOGETHER = {"unique": {"job_id": "unique-id"}}
+TOGETHER = {
+    "unique": {"job_id": "unique-id"},
+    "concurrency_key": {"concurrency_limit": 2},
+    "concurrency_limit": {"concurrency_key": "tenant:8"},
+}
 
 
 def _call_keywords(options):
