@@ -23,6 +23,7 @@ from django_jobqueue.engine import (
     RateLimitRegistry,
     Retry,
     job,
+    outcome,
     stop_job,
 )
 
@@ -304,3 +305,26 @@ def test_every_key_of_a_limit_is_in_its_queues_slot(make_queue):
         low.keys.rate_limit_keys(low.name),
     ]
     assert {key_slot(k.encode()) for k in keys} == {key_slot(low.key.encode())}
+
+
+@pytest.mark.parametrize("how", ["abandoned", "failed", "retry later"])
+def test_the_script_recording_a_failure_frees_the_slot_itself(queue, make_worker, monkeypatch, how):
+    # As if the process recording the outcome died right after it: the step
+    # that frees slots afterwards (release_slot) never runs.
+    monkeypatch.setattr(outcome, "release_slot", lambda job: [])
+    retry = Retry(max=1, interval=600) if how == "retry later" else None
+    holder = queue.enqueue(
+        jobs.sleep_for if how == "abandoned" else jobs.fail, 0, retry=retry, **ONE
+    )
+    waiting = queue.enqueue(jobs.add, 1, 1, **ONE)
+    worker = make_worker([queue], worker_ttl=1)
+    if how == "abandoned":
+        worker.dequeue()  # taken, then its worker is gone: nobody runs it
+        time.sleep(1.1)
+        assert queue.started_job_registry.cleanup(timestamp=time.time() + 3600) == 1
+    else:
+        worker.work(burst=True, max_jobs=1)
+    expected = JobStatus.SCHEDULED if how == "retry later" else JobStatus.FAILED
+    assert holder.get_status() == expected
+    assert waiting.get_status() == JobStatus.QUEUED
+    assert _limit(queue, "one").get_allowed_job_ids() == [waiting.id]
