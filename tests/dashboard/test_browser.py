@@ -352,6 +352,7 @@ STATES = (
     "started",
     "deferred",
     "scheduled",
+    "rate_limited",
     "finished",
     "failed",
     "stopped",
