@@ -33,9 +33,9 @@ COLUMNS = (
 
 class Command(BaseCommand):
     help = (
-        "Show job counts per queue, the concurrency limits in use, the workers (pools with their children), the running "
-        "jobs and their progress, the scheduler, the next scheduled jobs and the periodic "
-        "jobs (JOBQUEUE_CRON)."
+        "Show job counts per queue, the concurrency limits in use, the workers (pools with "
+        "their children), the running jobs and their progress, the scheduler, the next "
+        "scheduled jobs and the periodic jobs (JOBQUEUE_CRON)."
     )
 
     def add_arguments(self, parser):
