@@ -280,11 +280,20 @@ def test_a_retry_later_frees_its_slot_and_waits_for_one_again(queue, make_worker
     make_worker([queue]).work(burst=True, max_jobs=1)
     assert flaky.get_status() == JobStatus.SCHEDULED  # its slot went with the attempt
     other = queue.enqueue(jobs.add, 1, 1, **ONE)
-    assert other.get_status() == JobStatus.QUEUED
+    first_in_line = queue.enqueue(jobs.add, 2, 2, **ONE)
+    assert (other.get_status(), first_in_line.get_status()) == (
+        JobStatus.QUEUED,
+        JobStatus.RATE_LIMITED,
+    )
     redis_conn.zadd(queue.scheduled_job_registry.key, {flaky.id: 1})  # due now
     queue.scheduled_job_registry.enqueue_due()
-    assert flaky.get_status() == JobStatus.RATE_LIMITED
-    make_worker([queue]).work(burst=True, max_jobs=1)  # other ends, the retry is let in
+    assert flaky.get_status() == JobStatus.RATE_LIMITED  # behind first_in_line
+    make_worker([queue]).work(burst=True, max_jobs=1)  # other ends
+    assert (first_in_line.get_status(), flaky.get_status()) == (
+        JobStatus.QUEUED,
+        JobStatus.RATE_LIMITED,
+    )
+    make_worker([queue]).work(burst=True, max_jobs=1)  # first_in_line ends
     assert flaky.get_status() == JobStatus.QUEUED
 
 
