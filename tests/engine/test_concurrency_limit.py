@@ -160,7 +160,7 @@ def test_waiting_jobs_run_in_enqueue_order_and_others_pass_them(queue, make_work
 
 def test_a_worker_serves_other_jobs_while_limited_ones_wait(queue, spawn_worker, make_worker):
     spawn_worker("default", "SimpleWorker")
-    holder = queue.enqueue(jobs.sleep_for, 5, **ONE)
+    holder = queue.enqueue(jobs.sleep_for, 10, **ONE)
     wait_until(lambda: holder.get_status() == JobStatus.STARTED, message="holder never started")
     waiting = queue.enqueue(jobs.add, 1, 1, **ONE)
     free = queue.enqueue(jobs.add, 2, 2)
@@ -168,7 +168,7 @@ def test_a_worker_serves_other_jobs_while_limited_ones_wait(queue, spawn_worker,
     # A burst worker stops when the queue is empty: it ran the free job, and
     # neither took the waiting one nor slept on it.
     make_worker([queue]).work(burst=True)
-    assert time.monotonic() - began < 3
+    assert time.monotonic() - began < 5
     assert free.get_status() == JobStatus.FINISHED
     assert holder.get_status() == JobStatus.STARTED
     assert waiting.get_status() == JobStatus.RATE_LIMITED
@@ -208,17 +208,18 @@ def test_three_workers_run_a_limit_of_one_strictly_in_enqueue_order(queue, spawn
 def test_a_killed_workers_slot_comes_back_when_its_heartbeat_lapses(
     queue, spawn_worker, make_worker, redis_conn
 ):
-    proc = spawn_worker("default", "SimpleWorker", worker_ttl=2)
+    proc = spawn_worker("default", "SimpleWorker", worker_ttl=4)
     holder = queue.enqueue(jobs.sleep_for, 60, **ONE)
     wait_until(lambda: holder.get_status() == JobStatus.STARTED, message="holder never started")
     waiting = queue.enqueue(jobs.add, 1, 1, **ONE)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     sweeper = make_worker([queue])
-    sweeper.maintain()  # the heartbeat has not lapsed yet: the slot is still held
-    assert holder.get_status() == JobStatus.STARTED
-    assert waiting.get_status() == JobStatus.RATE_LIMITED
     deadline = redis_conn.zscore(queue.started_job_registry.key, holder.id)
+    if time.time() < deadline - 0.5:  # (a machine too busy to get here in time skips it)
+        sweeper.maintain()  # the heartbeat has not lapsed yet: the slot is still held
+        assert holder.get_status() == JobStatus.STARTED
+        assert waiting.get_status() == JobStatus.RATE_LIMITED
     time.sleep(max(deadline - time.time(), 0) + 0.1)
     sweeper.maintain()
     assert holder.get_status() == JobStatus.FAILED
