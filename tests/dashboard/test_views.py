@@ -156,6 +156,17 @@ def test_jobs_waiting_for_a_slot_have_their_list(admin, jq):
     (row,) = admin.get(ADMIN).context["rows"][:1]
     assert ("rate_limited", 1) in [(slug, count) for slug, count, _ in row["lists"]]
     # A row shows the key it waits for when the job's hash brought it.
+    page = admin.get(ADMIN + f"queues/default/jobs/{waiting.id}/").content.decode()
+    cell = re.search(r'<td id="job-concurrency-limit">(.*?)</td>', page).group(1)
+    assert re.sub(r"<[^>]+>", "", cell) == (
+        "tenant:7 (at most 1 at once on this queue) (waiting for a slot)"
+    )
+    assert (
+        'id="job-concurrency-limit"'
+        not in admin.get(
+            ADMIN + f"queues/default/jobs/{q.enqueue(jobs.add, 3, 3).id}/"
+        ).content.decode()
+    )
     assert display.summary(q.fetch_job(waiting.id), "rate_limited") == (
         "",
         "waits for a slot of tenant:7 (at most 1 at once)",
