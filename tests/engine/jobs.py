@@ -284,4 +284,3 @@ def meta_handler(job, exc_type, exc_value, traceback):
     job.meta["handled"] = True
     job.save_meta()
     return True
-

@@ -493,4 +493,3 @@ def _enqueue_retrying(queue, *args, timeout=20.0):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
