@@ -81,6 +81,11 @@ def summary(job: Job, status: str | None) -> tuple[str, str]:
         return "result", _("(a result of %(size)s: open the job to see it)") % {
             "size": filesizeformat(omitted["result"])
         }
+    if status == "rate_limited" and job.rate_limit_key:
+        return "", _("waits for a slot of %(key)s (at most %(limit)s at once)") % {
+            "key": job.rate_limit_key,
+            "limit": job.rate_limit_concurrency,
+        }
     has_result, exc_info = job.loaded_outcome
     if status in ("failed", "stopped") and exc_info:
         lines = [line for line in exc_info.strip().splitlines() if line.strip()]

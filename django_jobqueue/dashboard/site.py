@@ -30,7 +30,18 @@ from ..models import Dashboard
 from ..queues import get_queue
 
 #: The lists of a queue in the order of its tabs: the queue, then its registries.
-LISTS = ("queued", "started", "deferred", "scheduled", "finished", "failed", "canceled")
+#: rate_limited: the jobs waiting for a slot of their concurrency limit (see
+#: docs/limits.rst), out of the queue until one frees.
+LISTS = (
+    "queued",
+    "started",
+    "deferred",
+    "scheduled",
+    "rate_limited",
+    "finished",
+    "failed",
+    "canceled",
+)
 
 
 def label(slug: str) -> str:
@@ -44,6 +55,7 @@ def label(slug: str) -> str:
         "failed": _("Failed"),
         "canceled": _("Canceled"),
         "stopped": _("Stopped"),
+        "rate_limited": _("Waiting for a slot"),
     }.get(slug, slug)
 
 

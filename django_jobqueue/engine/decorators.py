@@ -34,7 +34,8 @@ class job:
         queue_class: the :class:`Queue` subclass a queue given by name is made with.
         timeout: the job timeout; other keywords are ``enqueue`` options (any
             :class:`EnqueueOptions` field) used as defaults for every
-            ``.delay()``, which may override them.
+            ``.delay()``, which may override them. ``concurrency_limit``
+            alone is allowed here when every call gives ``concurrency_key``.
     """
 
     #: How a queue name becomes a Queue; the Django layer swaps in its settings.
@@ -62,7 +63,14 @@ class job:
             self.queue_class = queue_class
         if timeout is not None:
             options["timeout"] = timeout
-        EnqueueOptions.of(**options)  # a mistake is seen at import, not at the first .delay()
+        # A mistake is seen at import, not at the first .delay(). One half of a
+        # concurrency limit may wait for the other from each call (the limit
+        # here, the key per tenant there): it is checked with a stand-in.
+        check = dict(options)
+        if ("concurrency_key" in check) != ("concurrency_limit" in check):
+            check.setdefault("concurrency_key", "key")
+            check.setdefault("concurrency_limit", 1)
+        EnqueueOptions.of(**check)
         self.options = options
 
     def get_queue(self) -> Queue:

@@ -54,6 +54,11 @@ class EnqueueOptions:
             with that id exists, instead of replacing one that waits or has ended.
         rate_limit: a :class:`RateLimit`: at most its concurrency of the jobs
             with its key queued or running on this queue at once.
+        concurrency_key: with ``concurrency_limit``, the same as
+            ``rate_limit=RateLimit(concurrency_key, concurrency_limit)`` (see
+            :mod:`.rate_limit`); give both, or neither.
+        concurrency_limit: how many jobs with ``concurrency_key`` may be
+            queued or running on this queue at once, 1 or more.
         webhooks: a list of :class:`Webhook`, sent when the job ends.
         repeat: a :class:`Repeat`: run the job again after each success.
         unique_for: seconds (or a timedelta) during which an enqueue of the same
@@ -83,6 +88,8 @@ class EnqueueOptions:
     unique: bool = False
     repeat: Any = None
     rate_limit: Any = None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
     webhooks: Any = None
     unique_for: Any = None
     unique_key: str | None = None
@@ -142,12 +149,15 @@ class EnqueueOptions:
                 raise ValueError("unique=True needs a job_id: uniqueness is that of the id.")
             if self.depends_on is not None:
                 raise ValueError("unique=True is not supported with job dependencies (depends_on).")
+        if self.concurrency_key is not None or self.concurrency_limit is not None:
+            set_(self, "rate_limit", _concurrency(self))
         if self.rate_limit is not None:
             if not isinstance(self.rate_limit, RateLimit):
                 raise TypeError("rate_limit must be a RateLimit(key, concurrency).")
             if self.unique:
                 raise ValueError(
-                    "unique=True is not supported for rate-limited jobs (rate_limit=)."
+                    "unique=True is not supported for rate-limited jobs (rate_limit= or "
+                    "concurrency_key=)."
                 )
         if self.webhooks is not None:
             set_(self, "webhooks", tuple(check_webhooks(self.webhooks)) or None)
@@ -175,6 +185,43 @@ class EnqueueOptions:
                 f"{', '.join(sorted(NAMES))} (and job_timeout for timeout)."
             )
         return cls(**options)
+
+
+def _concurrency(options: EnqueueOptions) -> RateLimit:
+    """The :class:`RateLimit` that ``concurrency_key``/``concurrency_limit`` spell.
+
+    They are another spelling of ``rate_limit=``, not a second mechanism: one
+    set of slots per key, whichever way a job names it. Both spellings at
+    once are refused unless they say the same (as after ``replace()``).
+    """
+    key, limit = options.concurrency_key, options.concurrency_limit
+    if key is None:
+        raise ValueError(
+            f"concurrency_limit={limit!r} needs a concurrency_key naming the jobs it "
+            'limits, e.g. concurrency_key="tenant:7".'
+        )
+    if limit is None:
+        raise ValueError(
+            f"concurrency_key={key!r} needs a concurrency_limit: how many of its jobs "
+            "may run at once (1 or more)."
+        )
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"concurrency_key must be a non-empty string, not {key!r}.")
+    try:
+        validate_job_id(key)
+    except ValueError:
+        raise ValueError(
+            f"Invalid concurrency_key {key!r}: use up to 200 letters, digits and '_.:@+-'."
+        ) from None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"concurrency_limit must be a whole number of at least 1, not {limit!r}.")
+    limit_ = RateLimit(key, limit)
+    if options.rate_limit is not None and options.rate_limit != limit_:
+        raise ValueError(
+            "Give either rate_limit= or concurrency_key=/concurrency_limit=, not both: "
+            "they are two spellings of the same limit."
+        )
+    return limit_
 
 
 #: No option given: shared, since it cannot change.

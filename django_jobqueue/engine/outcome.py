@@ -219,7 +219,8 @@ def record_failure(
             wait_for_redis,
             lambda: release_dependents(job.connection, job.keys, job.key, dependents, new_status),
         )
-    _after_end(job, worker, wait_for_redis, new_status, exc_info)
+    # fail.lua freed the job's slot itself (or kept it for a retry at once).
+    _after_end(job, worker, wait_for_redis, new_status, exc_info, slot_freed=True)
     return new_status
 
 
@@ -264,11 +265,17 @@ def _policy_wait(job: Job) -> float:
 
 
 def _after_end(
-    job: Job, worker: str, wait_for_redis: bool, status: str, exc_info: str | None = None
+    job: Job,
+    worker: str,
+    wait_for_redis: bool,
+    status: str,
+    exc_info: str | None = None,
+    slot_freed: bool = False,
 ) -> None:
     """Once an outcome is recorded: free the job's rate-limit slot unless it is
-    queued again (see :mod:`.rate_limit`), then send its webhooks for ``status``."""
-    if job.rate_limit_key:
+    queued again or the script that recorded it did (``slot_freed``; see
+    :mod:`.rate_limit`), then send its webhooks for ``status``."""
+    if job.rate_limit_key and not slot_freed:
         _send(job, worker, wait_for_redis, lambda: release_slot(job))  # idempotent
     if job.webhooks:
         if job.ended_at is None:

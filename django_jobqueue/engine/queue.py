@@ -642,10 +642,14 @@ class Queue:
         if pipeline is not None:
             return self._enqueue_in_pipeline(pipeline, job, at_front, depends_on, at)
         if job.has_rate_limit and not self.is_async:
-            raise EnqueueError(
-                f"Queue {self.name!r} runs jobs at once (is_async=False), so a rate_limit "
-                "cannot hold them back: enqueue without one."
-            )
+            if not (job.options and job.options.concurrency_key):
+                raise EnqueueError(
+                    f"Queue {self.name!r} runs jobs at once (is_async=False), so a rate_limit "
+                    "cannot hold them back: enqueue without one."
+                )
+            # A concurrency limit on an inline queue: the job runs at once, in
+            # the caller, taking no slot (see docs/limits.rst, "Inline queues").
+            job.rate_limit_key = job.rate_limit_concurrency = None
         if self.in_memory:
             if job.unique_key is not None and (held := take_in_memory(self, job)):
                 return held
@@ -705,8 +709,8 @@ class Queue:
             )
         if job.has_rate_limit:
             raise EnqueueError(
-                f"Job {job.id} has a rate_limit, so where it goes is known only when its "
-                "script runs: enqueue it without pipeline=."
+                f"Job {job.id} has a rate_limit (or concurrency_key), so where it goes is "
+                "known only when its script runs: enqueue it without pipeline=."
             )
         if job.unique_key is not None:
             raise EnqueueError(

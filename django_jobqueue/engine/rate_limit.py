@@ -13,10 +13,17 @@ A limit is per queue: its keys carry the queue's hash tag (see
 registry and the queue on Redis Cluster too. The same key on two queues is
 two limits.
 
-Slots are freed by the process that records the job's outcome, right after
-it (see :mod:`.outcome`). One that dies between the two leaves a slot held
-by an ended job: every worker sweeps its queues' limits every 30 seconds
+A failure, a stop or a retry that waits frees the slot in the script that
+records it (fail.lua), which may take the job it lets in as the worker's
+next one: an abandoned job's slot comes back in the step that fails it. A
+success frees it right after finish.lua, in a second script (see
+:mod:`.outcome`); a process that dies between the two leaves a slot held by
+an ended job: every worker sweeps its queues' limits every 30 seconds
 (:meth:`RateLimitRegistry.cleanup`), freeing such slots.
+
+``concurrency_key=`` and ``concurrency_limit=`` are another spelling of
+``rate_limit=RateLimit(key, limit)`` (see :mod:`.options`): one machinery,
+since a concurrency limit per key is exactly what this one is.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from .corrupt import execute
 from .keys import REGISTRIES
 from .live import live_workers
 from .tally import BUCKET_FIELDS, DURATION_BUCKETS, bucket_label
-from .utils import now
+from .utils import as_str, now
 
 #: Registries whose entries expire (their score is the expiry time).
 EXPIRING = {"finished", "failed", "canceled"}
@@ -54,6 +54,62 @@ def _queue_stats(queues: Sequence[Any]) -> tuple[list[dict[str, Any]], set[tuple
             row["workers"] = sum(1 for w in workers if queue.name in w.queues)
             rows[queue] = row
     return [rows[q] for q in queues], seen
+
+
+def limit_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
+    """The concurrency limits in use on ``queues`` (see :mod:`.rate_limit`), one dict each.
+
+    ``queue``, ``key``, ``limit`` (the concurrency last recorded), ``running``
+    and ``queued`` (the jobs holding a slot, by status) and ``waiting`` (the
+    jobs waiting for one). Ordered by queue, then key. Three round trips per
+    connection, however many limits: a limit's holders are at most its
+    concurrency, so reading their statuses stays bounded. ``waiting`` counts
+    the ids in the limit's waiting set; one whose job expired while waiting is
+    counted until it is passed over.
+    """
+    by_connection: dict[int, list[Any]] = {}
+    for queue in queues:
+        by_connection.setdefault(id(queue.connection), []).append(queue)
+    found: dict[Any, list[dict[str, Any]]] = {}
+    for group in by_connection.values():
+        connection = group[0].connection
+        pipe = connection.pipeline(transaction=False)
+        keys = [queue.keys.rate_limit_keys(queue.name) for queue in group]
+        for key in keys:
+            pipe.smembers(key)
+        names = execute(pipe, keys, default=set())
+        limits = [
+            (queue, as_str(name), queue.keys.rate_limit(queue.name, as_str(name)))
+            for queue, members in zip(group, names)
+            for name in sorted(members)
+        ]
+        pipe, keys = connection.pipeline(transaction=False), []
+        for _, _, config in limits:
+            pipe.hget(config, "concurrency")
+            pipe.zrange(f"{config}:allowed", 0, -1)
+            pipe.zcard(f"{config}:waiting")
+            keys += [config, f"{config}:allowed", f"{config}:waiting"]
+        replies = iter(execute(pipe, keys, default=None))
+        read = [(next(replies), next(replies) or [], next(replies) or 0) for _ in limits]
+        pipe, keys = connection.pipeline(transaction=False), []
+        for (queue, _, _), (_, holders, _) in zip(limits, read):
+            for job_id in holders:
+                keys.append(queue.keys.job(queue.name, as_str(job_id)))
+                pipe.hget(keys[-1], "status")
+        statuses = iter(execute(pipe, keys, default=None) if keys else [])
+        for (queue, name, _), (limit, holders, waiting) in zip(limits, read):
+            held = [as_str(next(statuses)) for _ in holders]
+            found.setdefault(queue, []).append(
+                {
+                    "queue": queue.name,
+                    "key": name,
+                    "limit": _number(limit, int),
+                    "running": held.count("started"),
+                    "queued": held.count("queued"),
+                    "waiting": int(waiting),
+                }
+            )
+    return [row for queue in queues for row in found.get(queue, [])]
 
 
 def queue_metrics(queues: Sequence[Any]) -> dict[str, Any]:

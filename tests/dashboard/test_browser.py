@@ -396,6 +396,7 @@ STATES = (
     "started",
     "deferred",
     "scheduled",
+    "rate_limited",
     "finished",
     "failed",
     "stopped",

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import override_settings
 
-from django_jobqueue.dashboard import operations
+from django_jobqueue.dashboard import display, operations
 from django_jobqueue.engine import Worker, scripts
 from tests.engine import jobs
 
@@ -136,10 +136,41 @@ def test_registry_pages_show_results_and_exceptions(admin, jq, run_jobs):
         "started": 0,
         "deferred": 0,
         "scheduled": 0,
+        "rate_limited": 0,
         "finished": 1,
         "failed": 1,
         "canceled": 0,
     }
+
+
+def test_jobs_waiting_for_a_slot_have_their_list(admin, jq):
+    q = jq("default")
+    holder = q.enqueue(jobs.add, 1, 1, concurrency_key="tenant:7", concurrency_limit=1)
+    waiting = q.enqueue(jobs.add, 2, 2, concurrency_key="tenant:7", concurrency_limit=1)
+    response = admin.get(ADMIN + "queues/default/rate_limited/")
+    assert _ids(response) == [waiting.id]
+    assert response.context["slug_label"] == "Waiting for a slot"
+    tabs = {tab["slug"]: tab["count"] for tab in response.context["tabs"]}
+    assert (tabs["queued"], tabs["rate_limited"]) == (1, 1)
+    assert _ids(admin.get(ADMIN + "queues/default/")) == [holder.id]
+    (row,) = admin.get(ADMIN).context["rows"][:1]
+    assert ("rate_limited", 1) in [(slug, count) for slug, count, _ in row["lists"]]
+    # A row shows the key it waits for when the job's hash brought it.
+    page = admin.get(ADMIN + f"queues/default/jobs/{waiting.id}/").content.decode()
+    cell = re.search(r'<td id="job-concurrency-limit">(.*?)</td>', page).group(1)
+    assert re.sub(r"<[^>]+>", "", cell) == (
+        "tenant:7 (at most 1 at once on this queue) (waiting for a slot)"
+    )
+    assert (
+        'id="job-concurrency-limit"'
+        not in admin.get(
+            ADMIN + f"queues/default/jobs/{q.enqueue(jobs.add, 3, 3).id}/"
+        ).content.decode()
+    )
+    assert display.summary(q.fetch_job(waiting.id), "rate_limited") == (
+        "",
+        "waits for a slot of tenant:7 (at most 1 at once)",
+    )
 
 
 def test_registry_pages_newest_first_and_paged(admin, jq, run_jobs):

@@ -72,6 +72,11 @@ def low_add(a, b):
     return a + b
 
 
+@job(concurrency_limit=1)  # each .delay() names its concurrency_key
+def limited_add(a, b):
+    return a + b
+
+
 @job("high")
 def high_fail(message="boom"):
     raise ValueError(message)

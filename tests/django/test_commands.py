@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from django_jobqueue import SimpleWorker, enqueue, get_queue
-from django_jobqueue.engine import hooks
+from django_jobqueue.engine import hooks, scripts
 from django_jobqueue.management.commands import rqworker as rqworker_module
 from tests.django import tasks
 
@@ -382,6 +382,35 @@ def test_rqstats_table(jq):
     assert (table["low"]["failed"], table["low"]["finished"]) == (1, 1)
 
 
+def test_rqstats_shows_each_concurrency_limit(jq):
+    queue = get_queue("default")
+    made = [
+        enqueue(tasks.add, i, i, concurrency_key="tenant:7", concurrency_limit=2) for i in "abc"
+    ]
+    get_queue("low").enqueue(tasks.add, 1, 1, concurrency_key="tenant:7", concurrency_limit=5)
+    # The first job runs (taken by a worker), the second is queued, the third waits.
+    scripts.dequeue(queue.connection, queue.keys, ["default"], time.time(), "w", 60)
+    assert made[0].get_status() == "started"
+    limits = json.loads(run("rqstats", "--json")[0])["limits"]
+    assert limits == [
+        {
+            "queue": "default",
+            "key": "tenant:7",
+            "limit": 2,
+            "running": 1,
+            "queued": 1,
+            "waiting": 1,
+        },
+        {"queue": "low", "key": "tenant:7", "limit": 5, "running": 0, "queued": 1, "waiting": 0},
+    ]
+    out, _ = run("rqstats", "default")
+    lines = out.splitlines()
+    at = lines.index("Concurrency limits (running, queued: holding a slot):")
+    assert lines[at + 1].split() == ["queue", "key", "limit", "running", "queued", "waiting"]
+    assert lines[at + 2].split() == ["default", "tenant:7", "2", "1", "1", "1"]
+    assert lines[at + 3] == ""
+
+
 def test_rqstats_named_queues_only(jq):
     enqueue(tasks.add, 1, 1)
     out, _ = run("rqstats", "--json", "default")
@@ -400,6 +429,7 @@ def test_rqstats_named_queues_only(jq):
                 "workers": 0,
             }
         ],
+        "limits": [],
         "workers": [],
         "schedulers": [{"queues": ["default"], "worker": None}],
         "running": [],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from django_jobqueue import get_connection, get_queue, get_worker, job
+from django_jobqueue import enqueue, get_connection, get_queue, get_worker, job
 from django_jobqueue.queues import DjangoQueue
 from tests.django import tasks
 
@@ -82,3 +82,11 @@ def test_enqueue_is_delay_under_rqs_name(jq):
         assert made.args == (1, 2)
     finally:
         del tasks.add.delay, tasks.add.delay_at, tasks.add.delay_in, tasks.add.enqueue
+
+
+def test_enqueue_and_job_take_a_concurrency_limit(jq):
+    first = enqueue(tasks.add, 1, 1, concurrency_key="tenant:7", concurrency_limit=1)
+    second = tasks.limited_add.delay(2, 2, concurrency_key="tenant:7")
+    assert (first.get_status(), second.get_status()) == ("queued", "rate_limited")
+    get_worker(worker_class="simple").work(burst=True, logging_level=None)
+    assert (first.return_value(refresh=True), second.return_value(refresh=True)) == (2, 4)

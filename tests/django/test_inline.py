@@ -203,3 +203,13 @@ def test_inline_mode_needs_no_redis(mode):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().endswith("OK")
+
+
+def test_a_concurrency_limit_does_not_hold_an_inline_job_back(inline, prefixed_keys):
+    # Inline, each job has run by the time enqueue() returns: nothing to hold
+    # back, so no slot is taken (docs/limits.rst, "Inline queues").
+    made = [enqueue(tasks.add, i, 1, concurrency_key="t:1", concurrency_limit=1) for i in range(3)]
+    assert [(job.get_status(), job.result) for job in made] == [
+        ("finished", i + 1) for i in range(3)
+    ]
+    assert prefixed_keys() == []

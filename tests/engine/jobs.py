@@ -137,6 +137,28 @@ def record_order_and_fail(label):
     raise ValueError(f"{label} failed on purpose")
 
 
+def run_counted(label, seconds=0.0):
+    """Record how many counted jobs run at once, and when this one ran.
+
+    ``trace:running`` counts the jobs inside their body (INCR/DECR are atomic,
+    so every value pushed to ``trace:overlap`` is a true count of bodies
+    overlapping); ``trace:order`` gets ``label`` as the body starts and
+    ``trace:spans`` ``label start end`` (Redis server times) as it ends.
+    """
+    job, running = _trace_key("running")
+    connection = job.connection
+    start = "{}.{:06d}".format(*connection.time())
+    connection.rpush(_trace_key("overlap")[1], connection.incr(running))
+    connection.rpush(_trace_key("order")[1], label)
+    try:
+        time.sleep(seconds)
+    finally:
+        connection.decr(running)
+        end = "{}.{:06d}".format(*connection.time())
+        connection.rpush(_trace_key("spans")[1], f"{label} {start} {end}")
+    return label
+
+
 def fail_and_count():
     """Count the attempts of this job in ``trace:attempts:<id>``, then fail."""
     job, key = _trace_key(f"attempts:{get_current_job().id}")

@@ -238,6 +238,24 @@ def test_returned_retries_on_the_cluster(spread, key_prefix):
     assert spent.latest_result().type == Result.Type.MAX_RETRIES_EXCEEDED
 
 
+def test_concurrency_limits_on_the_cluster(spread, key_prefix):
+    # Each queue's limit lives in its queue's slot: the same key on three masters.
+    one = {"concurrency_key": "tenant:7", "concurrency_limit": 1}
+    made = {
+        q.name: [q.enqueue(jobs.fail, **one), *(q.enqueue(jobs.add, i, i, **one) for i in (1, 2))]
+        for q in spread
+    }
+    for group in made.values():
+        assert [j.get_status() for j in group] == ["queued", "rate_limited", "rate_limited"]
+    assert [(r["queue"], r["queued"], r["waiting"]) for r in stats.limit_stats(spread)] == [
+        (q.name, 1, 2) for q in spread
+    ]
+    _worker(spread).work(burst=True)  # each failure frees the slot in fail.lua
+    for group in made.values():
+        assert [j.get_status() for j in group] == ["failed", "finished", "finished"]
+    assert stats.limit_stats(spread) == []
+
+
 def test_forking_worker_on_the_cluster(spread, cluster_conn, key_prefix):
     first, second, third = spread
     for queue in (third, second, first):

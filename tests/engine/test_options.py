@@ -71,6 +71,20 @@ OPTIONS = {
             == ("opt", 3, JobStatus.QUEUED)
         ),
     ),
+    "concurrency_key": (
+        "tenant:7",
+        lambda j, q, v: (
+            (j.rate_limit_key, j.rate_limit_concurrency, j.get_status())
+            == ("tenant:7", 2, JobStatus.QUEUED)
+        ),
+    ),
+    "concurrency_limit": (
+        4,
+        lambda j, q, v: (
+            (j.rate_limit_key, j.rate_limit_concurrency, j.get_status())
+            == ("tenant:8", 4, JobStatus.QUEUED)
+        ),
+    ),
     "webhooks": (
         [Webhook("http://127.0.0.1:9/done", "finished", method="POST")],
         lambda j, q, v: j.webhooks == v,
@@ -90,6 +104,8 @@ TOGETHER = {
     "unique": {"job_id": "unique-id"},
     "unique_key": {"unique_for": 60},
     "unique_until": {"unique_for": 60},
+    "concurrency_key": {"concurrency_limit": 2},
+    "concurrency_limit": {"concurrency_key": "tenant:8"},
 }
 
 

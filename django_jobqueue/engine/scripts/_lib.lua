@@ -326,3 +326,46 @@ local function place_repeat(job, id, list, prio, scheduled, now, channel)
   push(list, prio, job, id, false, now, channel)
   return 'queued', 0
 end
+
+-- Let the oldest jobs waiting for a rate limit's slot into their queue while it
+-- has fewer than concurrency jobs holding one (see rate_limit_release.lua);
+-- the ids let in are appended to the list admitted. prefix is the queue's job
+-- key prefix. Ids whose job no longer waits (deleted, canceled, expired) are
+-- passed over.
+local function rate_admit(list, prio, prefix, allowed, waiting, registry, concurrency, now,
+                          channel, admitted)
+  while redis.call('ZCARD', allowed) < concurrency do
+    local head = redis.call('ZPOPMIN', waiting)
+    if #head == 0 then break end
+    local id = head[1]
+    local job = prefix .. id
+    local status = redis.pcall('HGET', job, 'status')
+    if status == 'rate_limited' and redis.call('ZREM', registry, id) == 1 then
+      redis.call('ZADD', allowed, now, id)
+      redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
+      -- To the front if the step that made it wait put it there (a requeue or a
+      -- retry decides anew); ids made to wait by hand go by the job's at_front.
+      local front = redis.call('HMGET', job, 'rl_front', 'at_front')
+      push(list, prio, job, id, (front[1] or front[2]) == '1', now, channel)
+      table.insert(admitted, id)
+    elseif status ~= 'rate_limited' then
+      redis.call('ZREM', registry, id)  -- no longer waits: not a rate_limited job either
+    end
+  end
+end
+
+-- Free the slot a job of rate limit rl_key held, as its outcome is recorded
+-- (fail.lua: a failure, a stop, or a retry that waits), and let the next
+-- waiting job in; a limit left with no job is forgotten. Nothing happens when
+-- the job held no slot. The queue's keys must be sound (see sound).
+local function rate_free(list, prio, job_key, id, rl_key, now, channel)
+  local config, allowed, waiting, registry, names = rate_limit_keys(list, rl_key)
+  if redis.call('ZREM', allowed, id) == 0 then return end
+  local concurrency = tonumber(redis.call('HGET', config, 'concurrency')) or 0
+  rate_admit(list, prio, string.sub(job_key, 1, #job_key - #id), allowed, waiting, registry,
+             concurrency, now, channel, {})
+  if redis.call('ZCARD', allowed) == 0 and redis.call('ZCARD', waiting) == 0 then
+    redis.call('SREM', names, rl_key)
+    redis.call('DEL', config)
+  end
+end

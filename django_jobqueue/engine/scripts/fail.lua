@@ -52,7 +52,7 @@ local function answer(head, job)
   return reply(head, job)
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'stop_requested',
-                         'retry_at_front', 'returned_retries')
+                         'retry_at_front', 'returned_retries', 'rl_key')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
   return answer({false, '[]'}, next_job())
 end
@@ -82,6 +82,12 @@ if retry_in ~= '' and not (sound(broken, KEYS[4], 'list') and sound(broken, KEYS
   retry_in = ''  -- nowhere sound to wait for the retry: the job fails
 end
 try_call(broken, 'ZREM', KEYS[2], id)
+-- A job of a rate limit frees its slot in this step unless it is retried at
+-- once (then it keeps it), so that an abandoned job's slot comes back with it.
+if state[7] and (retry_in == '' or tonumber(retry_in) > 0)
+   and sound(broken, KEYS[4], 'list') and sound(broken, KEYS[6], 'zset') then
+  rate_free(KEYS[4], KEYS[6], KEYS[1], id, state[7], now, ARGV[7])
+end
 -- The latest outcome replaces the one before: a traceback, or a returned Retry.
 redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry')
 redis.call('HSET', KEYS[1], 'ended_at', now)

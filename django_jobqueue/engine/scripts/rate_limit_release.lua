@@ -47,25 +47,8 @@ end
 local concurrency = tonumber(ARGV[5]) or tonumber(redis.call('HGET', KEYS[4], 'concurrency')) or 0
 local result = {freed}
 if ARGV[1] ~= '' and mode ~= 'force' and freed == 0 then concurrency = 0 end
-while redis.call('ZCARD', KEYS[5]) < concurrency do
-  local head = redis.call('ZPOPMIN', KEYS[6])
-  if #head == 0 then break end
-  local id = head[1]
-  local job = KEYS[3] .. id
-  -- An id whose job was deleted, canceled or expired while it waited is passed over.
-  local status = redis.pcall('HGET', job, 'status')
-  if status == 'rate_limited' and redis.call('ZREM', KEYS[7], id) == 1 then
-    redis.call('ZADD', KEYS[5], now, id)
-    redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
-    -- To the front if the step that made it wait put it there (a requeue or a
-    -- retry decides anew); ids made to wait by hand go by the job's at_front.
-    local front = redis.call('HMGET', job, 'rl_front', 'at_front')
-    push(KEYS[1], KEYS[2], job, id, (front[1] or front[2]) == '1', now, ARGV[3])
-    table.insert(result, id)
-  elseif status ~= 'rate_limited' then
-    redis.call('ZREM', KEYS[7], id)  -- no longer waits: not a rate_limited job either
-  end
-end
+rate_admit(KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], concurrency, now, ARGV[3],
+           result)
 if mode ~= 'force' and mode ~= 'fill'
    and redis.call('ZCARD', KEYS[5]) == 0 and redis.call('ZCARD', KEYS[6]) == 0 then
   redis.call('SREM', KEYS[8], ARGV[4])

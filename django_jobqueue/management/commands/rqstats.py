@@ -14,7 +14,7 @@ from ...cron import get_cron_entries
 from ...engine.corrupt import execute, fetch_jobs
 from ...engine.live import live_workers as read_workers
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
-from ...engine.stats import queue_stats
+from ...engine.stats import limit_stats, queue_stats
 from ...engine.utils import as_str, now, truncate
 from ...queues import get_queue
 from ._base import configured_queues
@@ -33,9 +33,9 @@ COLUMNS = (
 
 class Command(BaseCommand):
     help = (
-        "Show job counts per queue, the workers (pools with their children), the running "
-        "jobs and their progress, the scheduler, the next scheduled jobs and the periodic "
-        "jobs (JOBQUEUE_CRON)."
+        "Show job counts per queue, the concurrency limits in use, the workers (pools with "
+        "their children), the running jobs and their progress, the scheduler, the next "
+        "scheduled jobs and the periodic jobs (JOBQUEUE_CRON)."
     )
 
     def add_arguments(self, parser):
@@ -92,6 +92,7 @@ class Command(BaseCommand):
 
     def _show(self, queues, entries, options):
         rows = queue_stats(queues)
+        limits = limit_stats(queues)
         scheduler = self._schedulers(queues)
         workers = live_workers(queues)
         upcoming = upcoming_jobs(queues, options["scheduled"]) if options["scheduled"] > 0 else []
@@ -111,6 +112,7 @@ class Command(BaseCommand):
                     options,
                     {
                         "queues": rows,
+                        "limits": limits,
                         "workers": workers,
                         "schedulers": scheduler,
                         "running": [_running_json(r) for r in running],
@@ -146,6 +148,16 @@ class Command(BaseCommand):
         for row in rows:
             self.stdout.write(
                 row["name"].ljust(width) + "".join(str(row[c]).rjust(11) for c in COLUMNS)
+            )
+        if limits:
+            self.stdout.write("")
+            self.stdout.write("Concurrency limits (running, queued: holding a slot):")
+            self._table(
+                ["queue", "key", "limit", "running", "queued", "waiting"],
+                [
+                    [r["queue"], r["key"], r["limit"], r["running"], r["queued"], r["waiting"]]
+                    for r in limits
+                ],
             )
         if workers:
             self.stdout.write("")
