@@ -74,6 +74,9 @@ ROW_FIELDS = (
     "progress",
     "worker",
     "priority",
+    # Shown by the rows of jobs waiting for a slot (display.summary).
+    "rl_key",
+    "rl_concurrency",
 )
 #: Fields a row shows a piece of, read only up to this size in bytes: the call
 #: (for a description), the result and the traceback. A larger one is left in

@@ -149,6 +149,7 @@ def test_jobs_waiting_for_a_slot_have_their_list(admin, jq):
     waiting = q.enqueue(jobs.add, 2, 2, concurrency_key="tenant:7", concurrency_limit=1)
     response = admin.get(ADMIN + "queues/default/rate_limited/")
     assert _ids(response) == [waiting.id]
+    assert "waits for a slot of tenant:7 (at most 1 at once)" in response.content.decode()
     assert response.context["slug_label"] == "Waiting for a slot"
     tabs = {tab["slug"]: tab["count"] for tab in response.context["tabs"]}
     assert (tabs["queued"], tabs["rate_limited"]) == (1, 1)
