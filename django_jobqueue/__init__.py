@@ -23,6 +23,10 @@ _DJANGO_NAMES = {
 }
 _ENGINE_NAMES = (
     "AbandonedJobError",
+    "Batch",
+    "BatchCompleteError",
+    "BatchProgress",
+    "BatchStatus",
     "CanceledJobRegistry",
     "CronEntry",
     "DeferredJobRegistry",
@@ -42,6 +46,7 @@ _ENGINE_NAMES = (
     "JobStatus",
     "JobTimeoutException",
     "NoRepeatsLeft",
+    "NoSuchBatchError",
     "NoSuchGroupError",
     "NoSuchJobError",
     "PayloadTooLarge",

@@ -16,7 +16,8 @@ more, and where to add what):
   ``outcome`` (every end, one script)
 - time: ``scheduler``, ``cron`` (RQ's cron API: ``cron_scheduler`` and its
   two registries) and ``repeat`` (Repeat)
-- ``group`` (Group): jobs tracked under one name
+- ``group`` (Group): jobs tracked under one name; ``batches`` (Batch): jobs
+  whose callbacks run once, when they have all ended
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
 - limits and notices: ``rate_limit`` (RateLimit), ``webhook`` (Webhook)
@@ -24,6 +25,7 @@ more, and where to add what):
 """
 
 from .. import __version__ as VERSION
+from .batches import Batch, BatchCompleteError, BatchProgress, BatchStatus, NoSuchBatchError
 from .callbacks import Callback
 from .connection import get_connection_kwargs
 from .cron import CronEntry
@@ -105,6 +107,10 @@ __all__ = [
     "DEFAULT_RESULT_TTL",
     "VERSION",
     "AbandonedJobError",
+    "Batch",
+    "BatchCompleteError",
+    "BatchProgress",
+    "BatchStatus",
     "Callback",
     "CanceledJobRegistry",
     "CronEntry",
@@ -132,6 +138,7 @@ __all__ = [
     "JobTimeoutException",
     "KeySpace",
     "NoRepeatsLeft",
+    "NoSuchBatchError",
     "NoSuchGroupError",
     "NoSuchJobError",
     "PayloadTooLarge",

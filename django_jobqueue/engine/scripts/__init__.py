@@ -915,3 +915,19 @@ def group_leave(client: Any, ks: KeySpace, queue: str, group: str, job_id: str) 
 
 def group_clean(client: Any, ks: KeySpace, queue: str, group: str) -> int:
     return int(_run("group_clean", client, [ks.group(queue, group), ks.job_prefix(queue)], []))
+
+
+def batch_add(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    batch_id: str,
+    callback_keys: Sequence[str],
+    job_ids: Sequence[str],
+) -> int:
+    keys = [ks.batch(queue, batch_id), ks.batch_jobs(queue, batch_id), *callback_keys]
+    return int(_run("batch_add", client, keys, [ks.job_prefix(queue), *job_ids]))
+
+
+def batch_close(client: Any, ks: KeySpace, queue: str, batch_id: str, now: float) -> int:
+    return int(_run("batch_close", client, [ks.batch(queue, batch_id)], [repr(now)]))
