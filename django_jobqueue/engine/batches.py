@@ -36,6 +36,7 @@ right after the jobs themselves have expired.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, NamedTuple
@@ -67,6 +68,12 @@ ROLES = ("on_complete", "on_success")
 
 #: Longest batch id: the callbacks' ids add ``.on_complete`` to it (job ids are ≤ 200).
 MAX_ID = 180
+
+#: Batches of in-memory queues (``is_async=False, in_memory=True``, as Django's
+#: ``JOBQUEUE_ASYNC = False`` makes them), by id, newest last; as many are kept
+#: as the queue keeps jobs.
+_memory_batches: OrderedDict[str, Batch] = OrderedDict()
+MEMORY_BATCHES_KEPT = 1_000
 
 
 class NoSuchBatchError(JobQueueError, LookupError):
@@ -132,6 +139,9 @@ class Batch:
         self.connection = queue.connection
         self.keys = queue.keys
         self._fields = fields or {}
+        #: In memory only (an in-memory queue): the jobs, and the callback jobs by role.
+        self._memory_jobs: list[Job] = []
+        self._memory_callbacks: dict[str, Job] = {}
 
     def __repr__(self) -> str:
         return f"Batch(id={self.id!r}, queue={self.queue.name!r})"
@@ -172,11 +182,12 @@ class Batch:
         The callbacks wait until :meth:`close` (or the end of a ``with``
         block): until then, jobs may be added even if all those added so far
         have ended.
+
+        On a queue with ``is_async=False`` every job runs as it is added and
+        the callbacks run in :meth:`close`, in the caller; on one that also
+        keeps its jobs in memory (Django's ``JOBQUEUE_ASYNC = False``) the
+        batch lives in this process only, as its jobs do.
         """
-        if queue.in_memory:
-            raise InvalidJobOperation(
-                f"Queue {queue.name!r} keeps its jobs in memory only: batches live in Redis."
-            )
         batch_id = validate_job_id(name) if name else uuid4().hex
         if len(batch_id) > MAX_ID:
             raise ValueError(f"A batch id has at most {MAX_ID} characters, not {len(batch_id)}.")
@@ -188,7 +199,9 @@ class Batch:
                 Callback.of(value)  # refuses a method or a callable object, early
         batch = cls(queue, batch_id)
         conn = queue.connection
-        if conn.hexists(batch.key, "status"):
+        if batch_id in _memory_batches or (
+            not queue.in_memory and conn.hexists(batch.key, "status")
+        ):
             raise InvalidJobOperation(f"Batch {batch_id!r} exists already: choose another name.")
         timestamp = now()
         fields = {
@@ -201,6 +214,12 @@ class Batch:
         }
         for role, value in callbacks.items():
             fields[role] = _func_name(value) if value is not None else ""
+        if queue.in_memory:
+            batch._fields = {k: str(v) for k, v in fields.items()}
+            _memory_batches[batch_id] = batch
+            while len(_memory_batches) > MEMORY_BATCHES_KEPT:
+                _memory_batches.popitem(last=False)
+            return batch
         # Named before the batch is stored: Batch.fetch() finds every stored batch.
         conn.hset(queue.keys.batches, batch_id, queue.name)
         queue.register()
@@ -247,21 +266,39 @@ class Batch:
 
         ``queue_kwargs`` (``serializer=`` ...) go to the :class:`Queue` built for it.
 
+        A batch of an in-memory queue is found in this process only.
+
         Raises:
             NoSuchBatchError: no batch has that id.
         """
+        if batch_id in _memory_batches:
+            return _memory_batches[batch_id]
         probe = Queue("default", connection=connection, prefix=prefix, **queue_kwargs)
         name = probe.connection.hget(probe.keys.batches, batch_id)
         if name is None:
             raise NoSuchBatchError(f"No batch {batch_id!r}.")
         queue = Queue(as_str(name), connection=probe.connection, prefix=prefix, **queue_kwargs)
+        return cls.fetch_from(queue, batch_id)
+
+    @classmethod
+    def fetch_from(cls, queue: Queue, batch_id: str) -> Batch:
+        """The batch ``batch_id`` of ``queue`` (a queue whose serializer reads its jobs).
+
+        Raises:
+            NoSuchBatchError: ``queue`` has no batch with that id.
+        """
+        found = _memory_batches.get(batch_id)
+        if queue.in_memory and found is not None and found.queue.name == queue.name:
+            return found
         batch = cls(queue, batch_id)
-        if not batch.refresh():
-            raise NoSuchBatchError(f"No batch {batch_id!r}: it was deleted.")
+        if queue.in_memory or not batch.refresh():
+            raise NoSuchBatchError(f"No batch {batch_id!r} on queue {queue.name!r}.")
         return batch
 
     def refresh(self) -> bool:
         """Read the batch's hash again; False when it is gone."""
+        if self.in_memory:
+            return True
         raw = self.connection.hgetall(self.key)
         self._fields = {as_str(k): as_str(v) for k, v in raw.items()}
         return bool(self._fields)
@@ -290,6 +327,8 @@ class Batch:
     def callback_job(self, role: str) -> Job | None:
         """The job of callback ``role``; None before :meth:`close` on an is_async=False
         queue (it is made then), or once it expired after running."""
+        if self.in_memory:
+            return self._memory_callbacks.get(role)
         return Job.fetch_many(
             [self.callback_id(role)],
             self.connection,
@@ -316,9 +355,14 @@ class Batch:
         )
 
     @property
+    def in_memory(self) -> bool:
+        """Whether the batch lives in this process only, as its in-memory queue's jobs do."""
+        return self.queue.in_memory
+
+    @property
     def is_inline(self) -> bool:
         """Whether the batch lives on an is_async=False queue (its jobs run as added)."""
-        return self._fields.get("inline") == "1"
+        return self._fields.get("inline") == "1" or self.in_memory
 
     # -- adding jobs --------------------------------------------------------------
 
@@ -365,6 +409,13 @@ class Batch:
         return data._replace(options=options)
 
     def _add(self, datas: list[EnqueueData]) -> list[Job]:
+        if self.in_memory:
+            if self._fields["status"] != "open":
+                raise self._refusal(ResponseError("BATCH_COMPLETE"))
+            jobs = self.queue.enqueue_many(datas)
+            self._memory_jobs += jobs
+            self._fields["total"] = str(len(self._memory_jobs))
+            return jobs
         ids = [str(data.options.job_id) for data in datas]  # set by _prepared
         callbacks = [] if self.is_inline else [self.callback_key(role) for role in ROLES]
         try:
@@ -399,10 +450,19 @@ class Batch:
 
     def _forget_unstored(self, ids: list[str], callbacks: list[str]) -> None:
         """Take back the ids of jobs whose storing failed: the batch no longer waits for them."""
-        pipe = self.connection.pipeline(transaction=False)
-        for job_id in ids:
-            pipe.exists(self.keys.job(self.queue.name, job_id))
-        gone = [job_id for job_id, found in zip(ids, pipe.execute()) if not found]
+        found = Job.fetch_many(
+            ids,
+            self.connection,
+            self.queue.serializer,
+            origin=self.queue.name,
+            prefix=self.keys.prefix,
+        )
+        # A refused chosen id may belong to another job: only this batch's are its own.
+        gone = [
+            job_id
+            for job_id, job in zip(ids, found)
+            if job is None or job.meta.get(BATCH_META) != self.id
+        ]
         if not gone:
             return
         self.connection.srem(self.jobs_key, *gone)
@@ -439,14 +499,19 @@ class Batch:
         callbacks run here, in the caller. Closing twice does nothing more;
         returns whether this call closed the batch.
         """
-        try:
-            closed = scripts.batch_close(
-                self.connection, self.keys, self.queue.name, self.id, now()
-            )
-        except ResponseError as exc:
-            raise self._refusal(exc) from None
-        if not closed:
-            return False
+        if self.in_memory:
+            if self._fields["status"] != "open":
+                return False
+            self._fields["closed_at"] = repr(now())
+        else:
+            try:
+                closed = scripts.batch_close(
+                    self.connection, self.keys, self.queue.name, self.id, now()
+                )
+            except ResponseError as exc:
+                raise self._refusal(exc) from None
+            if not closed:
+                return False
         self._fields["status"] = JobStatus.FINISHED
         if self.is_inline:
             self._run_inline_callbacks()
@@ -465,12 +530,14 @@ class Batch:
         """
         raw = self._fields.get("callback_retry")
         retry = Retry.loads(raw) if raw else None
-        ids = self.job_ids()
+        # In memory the jobs themselves are the parents (an id is looked for
+        # among the process's latest jobs, which a long batch may outgrow).
+        parents: list[Any] = list(self._memory_jobs) if self.in_memory else self.job_ids()
         for role in ROLES:
             job = self._callback_job(role, self._fields.get(role) or None, retry)
             allow = role == "on_complete"
-            depends_on = Dependency(ids, allow_failure=allow) if ids else None
-            self.queue.enqueue_job(job, depends_on=depends_on)
+            depends_on = Dependency(parents, allow_failure=allow) if parents else None
+            self._memory_callbacks[role] = self.queue.enqueue_job(job, depends_on=depends_on)
 
     def __enter__(self) -> Batch:
         return self
@@ -485,11 +552,15 @@ class Batch:
 
     def job_ids(self) -> list[str]:
         """The ids of the jobs added to the batch (sorted)."""
+        if self.in_memory:
+            return sorted(job.id for job in self._memory_jobs)
         return sorted(as_str(i) for i in self.connection.smembers(self.jobs_key))
 
     @property
     def jobs(self) -> list[Job]:
         """The batch's jobs still in Redis, oldest first (those expired are left out)."""
+        if self.in_memory:
+            return list(self._memory_jobs)
         found = Job.fetch_many(
             self.job_ids(),
             self.connection,
@@ -527,6 +598,8 @@ class Batch:
         return self._status_and_progress()[1]
 
     def _status_and_progress(self) -> tuple[str, BatchProgress]:
+        if self.in_memory:
+            return self._memory_status()
         fields, state = self._state()
         total = int(fields.get("total") or 0)
         if fields.get("inline") == "1":
@@ -565,6 +638,15 @@ class Batch:
         progress = BatchProgress(total, total - unsucceeded, unsucceeded, 0)
         return (BatchStatus.SUCCEEDED if succeeded else BatchStatus.FAILED), progress
 
+    def _memory_status(self) -> tuple[str, BatchProgress]:
+        statuses = [job.get_status(refresh=False) for job in self._memory_jobs]
+        total = len(statuses)
+        finished = statuses.count(JobStatus.FINISHED)
+        progress = BatchProgress(total, finished, total - finished, 0)
+        if self._fields["status"] == "open":
+            return BatchStatus.OPEN, progress
+        return (BatchStatus.SUCCEEDED if finished == total else BatchStatus.FAILED), progress
+
     @property
     def is_complete(self) -> bool:
         """Whether every job has ended and ``on_complete`` was released."""
@@ -590,6 +672,9 @@ class Batch:
         Its jobs are left as they are unless ``delete_jobs``. A deleted
         batch's callbacks never run.
         """
+        if self.in_memory:
+            _memory_batches.pop(self.id, None)
+            return
         if delete_jobs:
             for job in self.jobs:
                 job.delete()

@@ -14,6 +14,7 @@ from django_jobqueue.engine import (
     BatchProgress,
     BatchStatus,
     Callback,
+    DuplicateJobError,
     Job,
     JobStatus,
     NoSuchBatchError,
@@ -184,8 +185,6 @@ def test_bad_arguments_are_refused_early(queue, make_queue):
         _create(queue, on_success=lambda batch_id: None)
     with pytest.raises(ValueError, match="at most"):
         _create(queue, name="x" * 181)
-    with pytest.raises(Exception, match="in memory"):
-        _create(make_queue("mem", is_async=False, in_memory=True))
 
 
 def test_without_callbacks_the_batch_still_counts(queue, make_worker):
@@ -271,6 +270,30 @@ def test_inline_empty_batch_runs_both_at_close(make_queue, calls):
     assert sorted(calls()) == ["on_complete:in3", "on_success:in3"]
 
 
+def test_an_in_memory_batch_lives_in_this_process_as_its_jobs_do(
+    make_queue, redis_conn, key_prefix, calls
+):
+    memory = make_queue("mem", is_async=False, in_memory=True)
+    batch = Batch.create(memory, name="mem1", on_complete=batch_jobs.ok, on_success=batch_jobs.ok)
+    batch.enqueue(batch_jobs.ok, 1)
+    failed = batch.enqueue(batch_jobs.boom)
+    assert Batch.fetch("mem1") is batch
+    assert batch.status == BatchStatus.OPEN
+    batch.close()
+    assert batch.close() is False
+    assert batch.callback_job("on_complete").result == "mem1"  # ran, given the batch id
+    assert batch.callback_job("on_success").get_status() == JobStatus.DEFERRED
+    assert batch.status == BatchStatus.FAILED
+    assert batch.progress == BatchProgress(2, 1, 1, 0)
+    assert batch.jobs[1] is failed
+    with pytest.raises(BatchCompleteError):
+        batch.enqueue(batch_jobs.ok)
+    assert not redis_conn.keys(f"{key_prefix}*batch*")  # nothing in Redis
+    batch.delete()
+    with pytest.raises(NoSuchBatchError):
+        Batch.fetch("mem1", redis_conn, prefix=key_prefix)
+
+
 # -- processes -------------------------------------------------------------------------
 
 
@@ -324,3 +347,16 @@ def test_a_job_not_in_a_batch_is_untouched(queue, make_worker):
     stored = Job.fetch(job.id, queue.connection, prefix=queue.keys.prefix)
     assert BATCH_META not in stored.meta
     assert stored.dependent_ids == []
+
+
+def test_a_job_whose_storing_failed_is_taken_back_from_the_batch(queue, make_worker, calls):
+    queue.enqueue(batch_jobs.sleep_for, 0, job_id="taken")
+    batch = _create(queue, name="taken-back")
+    batch.enqueue(batch_jobs.ok)
+    with pytest.raises(DuplicateJobError):
+        batch.enqueue_call(batch_jobs.ok, job_id="taken", unique=True)
+    assert batch.progress == BatchProgress(1, 0, 0, 1)
+    assert "taken" not in batch.job_ids()
+    batch.close()
+    _work(make_worker, queue)
+    assert sorted(calls()) == ["on_complete:taken-back", "on_success:taken-back"]
