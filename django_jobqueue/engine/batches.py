@@ -27,15 +27,20 @@ Where the keys live (Redis Cluster): the batch's hash, its set of job ids,
 its jobs and its callbacks all live on the batch's queue, in that queue's
 slot. ``<prefix>batches`` maps batch ids to queues, to find a batch by id.
 
+The callbacks keep their pending parents in a set each (``keys.pending``,
+flagged by ``pending_set`` in their hash) rather than in the JSON ``pending``
+field of other deferred jobs: ``release.lua`` then removes an ended job in
+O(1), where rewriting a JSON list of N parents for each of N jobs would cost
+O(N^2) for the batch.
+
 Counting: the callbacks' pending parents are the batch's progress. Those of
 ``on_complete`` are the jobs that have not ended, those of ``on_success`` the
-jobs that have not finished; so progress is one read of two hashes, and stays
-right after the jobs themselves have expired.
+jobs that have not finished; so progress is one round trip (two SCARD), and
+stays right after the jobs themselves have expired.
 """
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import replace
@@ -233,8 +238,10 @@ class Batch:
                 pipe.hset(batch.key, mapping=fields)
                 for role in ROLES:
                     job = batch._callback_job(role, callbacks[role], callback_retry)
-                    job.pending_keys = [batch.key]  # the batch holds it back until closed
                     job.allow_dependency_failures = role == "on_complete"
+                    # Its pending parents, in a set (see release.lua): first the
+                    # batch, which holds it back until closed.
+                    pipe.sadd(queue.keys.pending(queue.name, job.id), batch.key)
                     scripts.enqueue(
                         pipe,
                         queue.keys,
@@ -245,7 +252,7 @@ class Batch:
                         timestamp,
                         False,
                         job.ttl,
-                        job.to_fields(),
+                        [*job.to_fields(), "pending_set", "1"],
                         True,
                         job.priority,
                     )
@@ -571,20 +578,26 @@ class Batch:
         jobs = [job for job in found if job is not None]
         return sorted(jobs, key=lambda job: (job.created_at or 0, job.id))
 
-    def _state(self) -> tuple[dict[str, str], dict[str, tuple[str | None, list[str]]]]:
-        """The batch's fields, and each callback's (status, pending parents), in one round trip."""
+    def _state(self) -> tuple[dict[str, str], dict[str, tuple[str | None, int]]]:
+        """The batch's fields, and each callback's status and number of pending jobs.
+
+        One round trip, whatever the size of the batch.
+        """
         pipe = self.connection.pipeline(transaction=False)
         pipe.hgetall(self.key)
         for role in ROLES:
-            pipe.hmget(self.callback_key(role), ["status", "pending"])
-        fields, *callbacks = pipe.execute()
+            pending = self.keys.pending(self.queue.name, self.callback_id(role))
+            pipe.hget(self.callback_key(role), "status")
+            pipe.scard(pending)
+            pipe.sismember(pending, self.key)
+        fields, *replies = pipe.execute()
         self._fields = {as_str(k): as_str(v) for k, v in fields.items()}
         if not self._fields:
             raise NoSuchBatchError(f"No batch {self.id!r}: it was deleted.")
         state = {}
-        for role, (status, pending) in zip(ROLES, callbacks):
-            keys = json.loads(pending) if pending else []
-            state[role] = (as_str(status), [k for k in keys if k != self.key])
+        for n, role in enumerate(ROLES):
+            status, count, holds = replies[3 * n : 3 * n + 3]
+            state[role] = (as_str(status), int(count) - int(bool(holds)))  # jobs, not the batch
         return self._fields, state
 
     @property
@@ -609,8 +622,8 @@ class Batch:
         # A callback no longer deferred (or gone, after it ran and expired) was released.
         complete = complete_status != JobStatus.DEFERRED
         succeeded = success_status != JobStatus.DEFERRED
-        pending = 0 if complete else len(not_ended)
-        unsucceeded = 0 if succeeded else len(not_finished)
+        pending = 0 if complete else not_ended
+        unsucceeded = 0 if succeeded else not_finished
         progress = BatchProgress(total, total - unsucceeded, unsucceeded - pending, pending)
         if fields.get("status") == "open":
             return BatchStatus.OPEN, progress
@@ -619,7 +632,7 @@ class Batch:
         return (BatchStatus.SUCCEEDED if succeeded else BatchStatus.FAILED), progress
 
     def _inline_status(
-        self, fields: dict[str, str], state: dict[str, tuple[str | None, list[str]]], total: int
+        self, fields: dict[str, str], state: dict[str, tuple[str | None, int]], total: int
     ) -> tuple[str, BatchProgress]:
         """On an is_async=False queue every job ended as it was added: read their statuses."""
         pipe = self.connection.pipeline(transaction=False)
@@ -627,15 +640,11 @@ class Batch:
         for job_id in ids:
             pipe.hget(self.keys.job(self.queue.name, job_id), "status")
         statuses = [as_str(s) for s in pipe.execute()] if ids else []
+        finished = statuses.count(JobStatus.FINISHED)
+        progress = BatchProgress(total, finished, total - finished, 0)
         if fields.get("status") == "open" or state["on_complete"][0] is None:
-            # Open; or closed with its callbacks still being made.
-            finished = statuses.count(JobStatus.FINISHED)
-            progress = BatchProgress(total, finished, total - finished, 0)
-            return BatchStatus.OPEN, progress
-        success_status, not_finished = state["on_success"]
-        succeeded = success_status != JobStatus.DEFERRED
-        unsucceeded = 0 if succeeded else len(not_finished)
-        progress = BatchProgress(total, total - unsucceeded, unsucceeded, 0)
+            return BatchStatus.OPEN, progress  # or closed, its callbacks being made
+        succeeded = state["on_success"][0] != JobStatus.DEFERRED
         return (BatchStatus.SUCCEEDED if succeeded else BatchStatus.FAILED), progress
 
     def _memory_status(self) -> tuple[str, BatchProgress]:
@@ -682,7 +691,8 @@ class Batch:
             callback = self.callback_job(role)
             if callback is not None:
                 callback.delete()
-        self.connection.delete(self.key, self.jobs_key)
+        pending = [self.keys.pending(self.queue.name, self.callback_id(r)) for r in ROLES]
+        self.connection.delete(self.key, self.jobs_key, *pending)
         self.connection.hdel(self.keys.batches, self.id)
 
 

@@ -186,6 +186,12 @@ class KeySpace:
         """The lock that lets one worker at a time sweep the groups (see :mod:`.group`)."""
         return f"{self.prefix}clean_groups"
 
+    def pending(self, queue: str, job_id: str) -> str:
+        """The set of the parents a deferred job still waits for, when it keeps them
+        in a set rather than in its ``pending`` field (a batch's callbacks: see
+        ``scripts/release.lua``)."""
+        return f"{self.tag(queue)}:pending:{job_id}"
+
     def batch(self, queue: str, batch_id: str) -> str:
         """The hash of batch ``batch_id`` (see :mod:`.batches`), in its queue's slot.
 

@@ -580,7 +580,13 @@ def release(
     client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
 ) -> Any:
     queue, child_id = ks.split_job_key(child_key)
-    keys = [child_key, ks.queue(queue), ks.registry(queue, JobStatus.DEFERRED), ks.priority(queue)]
+    keys = [
+        child_key,
+        ks.queue(queue),
+        ks.registry(queue, JobStatus.DEFERRED),
+        ks.priority(queue),
+        ks.pending(queue, child_id),
+    ]
     return _run(
         "release", client, keys, [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)]
     )
@@ -925,7 +931,9 @@ def batch_add(
     callback_keys: Sequence[str],
     job_ids: Sequence[str],
 ) -> int:
-    keys = [ks.batch(queue, batch_id), ks.batch_jobs(queue, batch_id), *callback_keys]
+    keys = [ks.batch(queue, batch_id), ks.batch_jobs(queue, batch_id)]
+    for callback_key in callback_keys:
+        keys += [callback_key, ks.pending(*ks.split_job_key(callback_key))]
     return int(_run("batch_add", client, keys, [ks.job_prefix(queue), *job_ids]))
 
 
