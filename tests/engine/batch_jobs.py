@@ -52,3 +52,12 @@ def fail_until_flag():
 def sleep_for(seconds: float):
     time.sleep(seconds)
     return seconds
+
+
+def add_to_own_batch(value):
+    """A job of a batch that adds one more job to its own batch."""
+    from django_jobqueue.engine import Batch
+
+    job = get_current_job()
+    batch = Batch.fetch(job.meta["batch"], job.connection, prefix=job.keys.prefix)
+    return batch.enqueue(ok, value).id

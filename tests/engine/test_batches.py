@@ -360,3 +360,46 @@ def test_a_job_whose_storing_failed_is_taken_back_from_the_batch(queue, make_wor
     batch.close()
     _work(make_worker, queue)
     assert sorted(calls()) == ["on_complete:taken-back", "on_success:taken-back"]
+
+
+def test_a_job_adds_more_work_to_its_own_closed_batch(queue, make_worker, calls):
+    batch = _create(queue, name="self-grow")
+    parent = batch.enqueue(batch_jobs.add_to_own_batch, 5)
+    batch.close()
+    worker = make_worker([queue])
+    worker.work(burst=True, max_jobs=1)  # only the parent: it added a job, the batch waits
+    assert calls() == []
+    assert batch.progress == BatchProgress(2, 1, 0, 1)
+    worker.work(burst=True)
+    child = Job.fetch(parent.result, queue.connection, prefix=queue.keys.prefix)
+    assert child.result == 5
+    assert sorted(calls()) == ["on_complete:self-grow", "on_success:self-grow"]
+
+
+def test_ids_reserved_by_a_process_that_died_count_as_deleted_jobs(queue, make_worker, calls):
+    batch = _create(queue, name="died")
+    callbacks = [batch.callback_key(role) for role in ("on_complete", "on_success")]
+    # The adding process reserves an id, then dies before storing the job.
+    scripts.batch_add(queue.connection, queue.keys, queue.name, "died", callbacks, ["ghost"])
+    batch.enqueue(batch_jobs.ok)
+    batch.close()
+    _work(make_worker, queue)
+    assert calls() == []
+    queue.deferred_job_registry.release_ready(older_than=0)
+    _work(make_worker, queue)
+    assert calls() == ["on_complete:died"]
+    assert batch.status == BatchStatus.FAILED
+    assert batch.progress == BatchProgress(2, 1, 1, 0)
+
+
+def test_the_callbacks_keep_their_pending_jobs_in_a_set_not_in_json(queue, redis_conn):
+    batch = _create(queue, name="setwise")
+    made = batch.enqueue_many([Queue.prepare_data(batch_jobs.ok, (i,)) for i in range(3)])
+    key = batch.callback_key("on_success")
+    assert redis_conn.hget(key, "pending") is None
+    assert redis_conn.hget(key, "pending_set") == b"1"
+    pending = queue.keys.pending(queue.name, batch.callback_id("on_success"))
+    assert {k.decode() for k in redis_conn.smembers(pending)} == {
+        batch.key,
+        *(job.key for job in made),
+    }
