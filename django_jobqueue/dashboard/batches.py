@@ -39,6 +39,10 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
+def _created(job: Job | None) -> float:
+    return job.created_at.timestamp() if job is not None and job.created_at else 0.0
+
+
 @dashboard_view
 def batch_detail(request: Any, queue: str, batch_id: str, site: Any) -> Any:
     queue_obj = configured_queue(queue)
@@ -58,10 +62,8 @@ def batch_detail(request: Any, queue: str, batch_id: str, site: Any) -> Any:
     found = Job.fetch_many(
         shown, batch.connection, queue_obj.serializer, origin=queue, prefix=batch.keys.prefix
     )
-    rows = sorted(
-        (job_row(request, queue_obj, job_id, job) for job_id, job in zip(shown, found)),
-        key=lambda row: (row["missing"], row.get("enqueued_at") or 0, row["id"]),
-    )
+    pairs = sorted(zip(shown, found), key=lambda pair: (pair[1] is None, _created(pair[1])))
+    rows = [job_row(request, queue_obj, job_id, job) for job_id, job in pairs]
     callbacks = []
     for role in ROLES:
         job = batch.callback_job(role)

@@ -576,7 +576,9 @@ class Batch:
             prefix=self.keys.prefix,
         )
         jobs = [job for job in found if job is not None]
-        return sorted(jobs, key=lambda job: (job.created_at or 0, job.id))
+        return sorted(
+            jobs, key=lambda job: (job.created_at.timestamp() if job.created_at else 0, job.id)
+        )
 
     def _state(self) -> tuple[dict[str, str], dict[str, tuple[str | None, int]]]:
         """The batch's fields, and each callback's status and number of pending jobs.
