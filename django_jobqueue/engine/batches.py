@@ -53,7 +53,7 @@ from . import scripts
 from .callbacks import Callback
 from .dependencies import Dependency
 from .errors import InvalidJobOperation, JobQueueError
-from .job import Job
+from .job import Job, get_current_job
 from .keys import validate_job_id
 from .options import EnqueueOptions
 from .parents import ENDED
@@ -273,13 +273,19 @@ class Batch:
 
         ``queue_kwargs`` (``serializer=`` ...) go to the :class:`Queue` built for it.
 
-        A batch of an in-memory queue is found in this process only.
+        Inside a job (a callback, or a job of the batch), ``connection`` and
+        ``prefix`` default to that job's, and the serializer to its own. A
+        batch of an in-memory queue is found in this process only.
 
         Raises:
             NoSuchBatchError: no batch has that id.
         """
         if batch_id in _memory_batches:
             return _memory_batches[batch_id]
+        current = get_current_job()
+        if connection is None and prefix is None and current is not None:
+            connection, prefix = current.connection, current.keys.prefix
+            queue_kwargs.setdefault("serializer", current.serializer)
         probe = Queue("default", connection=connection, prefix=prefix, **queue_kwargs)
         name = probe.connection.hget(probe.keys.batches, batch_id)
         if name is None:

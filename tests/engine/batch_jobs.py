@@ -61,3 +61,11 @@ def add_to_own_batch(value):
     job = get_current_job()
     batch = Batch.fetch(job.meta["batch"], job.connection, prefix=job.keys.prefix)
     return batch.enqueue(ok, value).id
+
+
+def read_own_batch(batch_id):
+    """A callback that reads its batch with Batch.fetch(batch_id) and nothing else."""
+    from django_jobqueue.engine import Batch
+
+    batch = Batch.fetch(batch_id)
+    return [batch.status, *batch.progress]

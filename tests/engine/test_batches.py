@@ -403,3 +403,11 @@ def test_the_callbacks_keep_their_pending_jobs_in_a_set_not_in_json(queue, redis
         batch.key,
         *(job.key for job in made),
     }
+
+
+def test_inside_a_job_batch_fetch_uses_the_jobs_connection_and_prefix(queue, make_worker):
+    batch = Batch.create(queue, name="reads", on_complete=batch_jobs.read_own_batch)
+    batch.enqueue(batch_jobs.ok)
+    batch.close()
+    _work(make_worker, queue)
+    assert batch.callback_job("on_complete").result == [BatchStatus.SUCCEEDED, 1, 1, 0, 0]
