@@ -204,8 +204,10 @@ class Batch:
                 Callback.of(value)  # refuses a method or a callable object, early
         batch = cls(queue, batch_id)
         conn = queue.connection
+        # The index of batch ids is where a name is taken, atomically (HSETNX),
+        # before the batch is stored: Batch.fetch() finds every stored batch.
         if batch_id in _memory_batches or (
-            not queue.in_memory and conn.hexists(batch.key, "status")
+            not queue.in_memory and not conn.hsetnx(queue.keys.batches, batch_id, queue.name)
         ):
             raise InvalidJobOperation(f"Batch {batch_id!r} exists already: choose another name.")
         timestamp = now()
@@ -225,8 +227,6 @@ class Batch:
             while len(_memory_batches) > MEMORY_BATCHES_KEPT:
                 _memory_batches.popitem(last=False)
             return batch
-        # Named before the batch is stored: Batch.fetch() finds every stored batch.
-        conn.hset(queue.keys.batches, batch_id, queue.name)
         queue.register()
         if not queue.is_async:
             # is_async=False: every job runs as it is added, so the callbacks,
@@ -361,7 +361,8 @@ class Batch:
             callback.func,
             (self.id,),
             job_id=self.callback_id(role),
-            timeout=callback.timeout,
+            # A Callback's own timeout, else the queue's default, as for any job.
+            timeout=callback.timeout if isinstance(value, Callback) else None,
             retry=retry,
             description=f"batch {self.id}: {role} ({what})",
             meta={BATCH_META: self.id, "batch_callback": role},

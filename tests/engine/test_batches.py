@@ -179,6 +179,8 @@ def test_bad_arguments_are_refused_early(queue, make_queue):
     batch = _create(queue, name="dup")
     with pytest.raises(Exception, match="exists already"):
         _create(queue, name="dup")
+    with pytest.raises(Exception, match="exists already"):
+        _create(make_queue("other"), name="dup")  # unique under the prefix
     with pytest.raises(ValueError, match="depends_on"):
         batch.enqueue_call(batch_jobs.ok, depends_on="x")
     with pytest.raises(Exception, match="lambda"):
@@ -212,6 +214,7 @@ def test_a_failing_callback_is_retried_by_its_retry_and_runs_to_success_once(
     complete = batch.callback_job("on_complete")
     assert complete.get_status() == JobStatus.FINISHED
     assert complete.timeout == 5
+    assert batch.callback_job("on_success").timeout == queue.default_timeout
     assert sorted(calls()) == ["on_complete:cbr", "on_success:cbr"]
 
 
@@ -411,3 +414,25 @@ def test_inside_a_job_batch_fetch_uses_the_jobs_connection_and_prefix(queue, mak
     batch.close()
     _work(make_worker, queue)
     assert batch.callback_job("on_complete").result == [BatchStatus.SUCCEEDED, 1, 1, 0, 0]
+
+
+def test_the_deferred_sweep_samples_a_large_pending_set(queue, make_worker, calls):
+    """A lost release in a batch with many pending jobs is found once few are left."""
+    batch = _create(queue, name="big")
+    batch.enqueue_many([Queue.prepare_data(batch_jobs.ok, (i,)) for i in range(30)])
+    batch.close()
+    # Every release lost: the jobs end but the callbacks are never told.
+    callbacks = [batch.callback_key(role) for role in ("on_complete", "on_success")]
+    for job in batch.jobs:
+        for callback in callbacks:
+            scripts.remove_dependent(queue.connection, job.key, callback)
+    _work(make_worker, queue)
+    assert calls() == []
+    registry = queue.deferred_job_registry
+    sweeps = 0
+    while len(calls()) < 2 and sweeps < 50:
+        registry.release_ready(older_than=0, batch=10)  # at most 10 parents per set a sweep
+        _work(make_worker, queue)
+        sweeps += 1
+    assert sweeps > 1  # sampled, not read whole
+    assert sorted(calls()) == ["on_complete:big", "on_success:big"]
