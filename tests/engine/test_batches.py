@@ -436,3 +436,23 @@ def test_the_deferred_sweep_samples_a_large_pending_set(queue, make_worker, call
         sweeps += 1
     assert sweeps > 1  # sampled, not read whole
     assert sorted(calls()) == ["on_complete:big", "on_success:big"]
+
+
+def test_on_complete_counts_a_jobs_first_end_a_requeued_job_is_not_waited_for(
+    queue, make_worker, calls, redis_conn, key_prefix
+):
+    batch = _create(queue, name="first-end")
+    flaky = batch.enqueue(batch_jobs.fail_until_flag)
+    batch.enqueue(batch_jobs.ok)
+    batch.close()
+    worker = make_worker([queue])
+    worker.work(burst=True, max_jobs=1)
+    assert flaky.get_status() == JobStatus.FAILED
+    flaky.requeue()  # before the batch completed
+    redis_conn.set(f"{key_prefix}test:flag", 1)
+    worker.work(burst=True, max_jobs=1)  # the other job: every job has ended once
+    assert flaky.get_status() == JobStatus.QUEUED
+    assert batch.callback_job("on_complete").get_status() == JobStatus.QUEUED
+    assert batch.callback_job("on_success").get_status() == JobStatus.DEFERRED
+    worker.work(burst=True)
+    assert calls() == ["on_complete:first-end", "on_success:first-end"]
