@@ -544,14 +544,25 @@ class Batch:
         """
         raw = self._fields.get("callback_retry")
         retry = Retry.loads(raw) if raw else None
-        # In memory the jobs themselves are the parents (an id is looked for
-        # among the process's latest jobs, which a long batch may outgrow).
-        parents: list[Any] = list(self._memory_jobs) if self.in_memory else self.job_ids()
+        # The jobs themselves are the parents: in memory an id is looked for among
+        # the process's latest jobs only, and in Redis a finished job may have
+        # expired (a Job that was stored and is gone counts as finished).
+        parents: list[Any] = list(self._memory_jobs) if self.in_memory else self._stored_jobs()
         for role in ROLES:
             job = self._callback_job(role, self._fields.get(role) or None, retry)
             allow = role == "on_complete"
             depends_on = Dependency(parents, allow_failure=allow) if parents else None
             self._memory_callbacks[role] = self.queue.enqueue_job(job, depends_on=depends_on)
+
+    def _stored_jobs(self) -> list[Job]:
+        found = Job.fetch_many(
+            self.job_ids(),
+            self.connection,
+            self.queue.serializer,
+            origin=self.queue.name,
+            prefix=self.keys.prefix,
+        )
+        return [job for job in found if job is not None]
 
     def __enter__(self) -> Batch:
         return self
@@ -575,14 +586,7 @@ class Batch:
         """The batch's jobs still in Redis, oldest first (those expired are left out)."""
         if self.in_memory:
             return list(self._memory_jobs)
-        found = Job.fetch_many(
-            self.job_ids(),
-            self.connection,
-            self.queue.serializer,
-            origin=self.queue.name,
-            prefix=self.keys.prefix,
-        )
-        jobs = [job for job in found if job is not None]
+        jobs = self._stored_jobs()
         return sorted(
             jobs, key=lambda job: (job.created_at.timestamp() if job.created_at else 0, job.id)
         )
@@ -654,6 +658,8 @@ class Batch:
         if fields.get("status") == "open" or state["on_complete"][0] is None:
             return BatchStatus.OPEN, progress  # or closed, its callbacks being made
         succeeded = state["on_success"][0] != JobStatus.DEFERRED
+        if succeeded:  # every job finished, though some may have expired since
+            progress = BatchProgress(total, total, 0, 0)
         return (BatchStatus.SUCCEEDED if succeeded else BatchStatus.FAILED), progress
 
     def _memory_status(self) -> tuple[str, BatchProgress]:

@@ -456,3 +456,15 @@ def test_on_complete_counts_a_jobs_first_end_a_requeued_job_is_not_waited_for(
     assert batch.callback_job("on_success").get_status() == JobStatus.DEFERRED
     worker.work(burst=True)
     assert calls() == ["on_complete:first-end", "on_success:first-end"]
+
+
+def test_inline_close_after_a_finished_job_expired(make_queue, calls):
+    inline = make_queue("inline", is_async=False)
+    batch = _create(inline, name="in-expired")
+    gone = batch.enqueue(batch_jobs.ok)
+    kept = batch.enqueue(batch_jobs.ok)
+    inline.connection.delete(gone.key)  # its result_ttl ran out
+    batch.close()
+    assert sorted(calls()) == ["on_complete:in-expired", "on_success:in-expired"]
+    assert batch.progress == BatchProgress(2, 2, 0, 0)
+    assert kept.get_status() == JobStatus.FINISHED
