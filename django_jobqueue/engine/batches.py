@@ -37,6 +37,11 @@ Counting: the callbacks' pending parents are the batch's progress. Those of
 ``on_complete`` are the jobs that have not ended, those of ``on_success`` the
 jobs that have not finished; so progress is one round trip (two SCARD), and
 stays right after the jobs themselves have expired.
+
+On a queue with ``is_async=False`` each job runs as it is added, so nothing
+can race the callbacks: they are made at :meth:`Batch.close`, depending on the
+jobs as ``depends_on`` would, and run there in the caller. A queue that keeps
+its jobs in memory keeps its batches in this process too.
 """
 
 from __future__ import annotations
@@ -75,8 +80,8 @@ ROLES = ("on_complete", "on_success")
 MAX_ID = 180
 
 #: Batches of in-memory queues (``is_async=False, in_memory=True``, as Django's
-#: ``JOBQUEUE_ASYNC = False`` makes them), by id, newest last; as many are kept
-#: as the queue keeps jobs.
+#: ``JOBQUEUE_ASYNC = False`` makes them), by id, newest last; the newest
+#: :data:`MEMORY_BATCHES_KEPT` are kept, as the queue keeps its newest jobs.
 _memory_batches: OrderedDict[str, Batch] = OrderedDict()
 MEMORY_BATCHES_KEPT = 1_000
 
