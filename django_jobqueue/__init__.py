@@ -25,6 +25,10 @@ _DJANGO_NAMES = {
 }
 _ENGINE_NAMES = (
     "AbandonedJobError",
+    "Batch",
+    "BatchCompleteError",
+    "BatchProgress",
+    "BatchStatus",
     "CanceledJobRegistry",
     "ChainResultLost",
     "ChainStopped",
@@ -46,6 +50,7 @@ _ENGINE_NAMES = (
     "JobStatus",
     "JobTimeoutException",
     "NoRepeatsLeft",
+    "NoSuchBatchError",
     "NoSuchGroupError",
     "NoSuchJobError",
     "PayloadTooLarge",

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import path
 
-from . import jobs, lists, periodic, views
+from . import batches, jobs, lists, periodic, views
 
 #: The lists of one queue, by slug: the queue itself and its registries.
 LIST_SLUGS = "queued|started|deferred|scheduled|finished|failed|canceled"
@@ -40,6 +40,12 @@ def build_urlpatterns(site: Any, changelist_name: str | None = None) -> list:
         path("queues/<str:queue>/<slug:slug>/", lists.job_list, extra, name="jobqueue_list"),
         path(
             "queues/<str:queue>/<slug:slug>/bulk/", lists.bulk_action, extra, name="jobqueue_bulk"
+        ),
+        path(
+            "batches/<str:queue>/<str:batch_id>/",
+            batches.batch_detail,
+            extra,
+            name="jobqueue_batch",
         ),
     ]
     if changelist_name:

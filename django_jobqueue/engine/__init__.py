@@ -18,7 +18,8 @@ more, and where to add what):
   two registries) and ``repeat`` (Repeat)
 - ``group`` (Group): jobs tracked under one name; ``chain`` (Chain, Step):
   calls run in turn, each given the result of the one before (``chain_link``:
-  what a step reads when it starts)
+  what a step reads when it starts); ``batches`` (Batch): jobs whose callbacks
+  run once, when they have all ended
 - reading: ``live`` (workers), ``registry`` and ``bulk`` (jobs), ``stats``,
   ``tally``, ``progress``
 - limits and notices: ``rate_limit`` (RateLimit), ``unique`` (unique_for: no
@@ -27,6 +28,7 @@ more, and where to add what):
 """
 
 from .. import __version__ as VERSION
+from .batches import Batch, BatchCompleteError, BatchProgress, BatchStatus, NoSuchBatchError
 from .callbacks import Callback
 from .chain import Chain, Step
 from .connection import get_connection_kwargs
@@ -111,6 +113,10 @@ __all__ = [
     "DEFAULT_RESULT_TTL",
     "VERSION",
     "AbandonedJobError",
+    "Batch",
+    "BatchCompleteError",
+    "BatchProgress",
+    "BatchStatus",
     "Callback",
     "CanceledJobRegistry",
     "Chain",
@@ -141,6 +147,7 @@ __all__ = [
     "JobTimeoutException",
     "KeySpace",
     "NoRepeatsLeft",
+    "NoSuchBatchError",
     "NoSuchGroupError",
     "NoSuchJobError",
     "PayloadTooLarge",

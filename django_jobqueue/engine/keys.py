@@ -195,6 +195,29 @@ class KeySpace:
         """The lock that lets one worker at a time sweep the groups (see :mod:`.group`)."""
         return f"{self.prefix}clean_groups"
 
+    def pending(self, queue: str, job_id: str) -> str:
+        """The set of the parents a deferred job still waits for, when it keeps them
+        in a set rather than in its ``pending`` field (a batch's callbacks: see
+        ``scripts/release.lua``)."""
+        return f"{self.tag(queue)}:pending:{job_id}"
+
+    def batch(self, queue: str, batch_id: str) -> str:
+        """The hash of batch ``batch_id`` (see :mod:`.batches`), in its queue's slot.
+
+        It is also the parent that holds the batch's callback jobs back until
+        the batch is closed, so it has a ``status`` field as a job has.
+        """
+        return f"{self.tag(queue)}:batch:{batch_id}"
+
+    def batch_jobs(self, queue: str, batch_id: str) -> str:
+        """The set of the ids of batch ``batch_id``'s jobs, beside the batch's hash."""
+        return f"{self.tag(queue)}:batch:{batch_id}:jobs"
+
+    @property
+    def batches(self) -> str:
+        """The hash of batch ids to the queue each lives on, to find a batch by its id."""
+        return f"{self.prefix}batches"
+
     def wake_channel(self, queue: str) -> str:
         return f"{self.tag(queue)}:wake"
 

@@ -525,8 +525,19 @@ class DeferredJobRegistry(BaseRegistry):
             return 0
         pipe = self.connection.pipeline(transaction=False)
         for job_id in ids:
-            pipe.hget(self.keys.job(self.name, job_id), "pending")
-        pending = {job_id: json.loads(raw) for job_id, raw in zip(ids, pipe.execute()) if raw}
+            pipe.hmget(self.keys.job(self.name, job_id), ["pending", "pending_set"])
+        fields = dict(zip(ids, pipe.execute()))
+        pending = {job_id: json.loads(raw) for job_id, (raw, _) in fields.items() if raw}
+        # A batch's callbacks keep their pending parents in a set (see release.lua),
+        # which may be large: ``batch`` of them at random per sweep. A release lost
+        # delays nothing while many jobs are pending; once few are, all are looked at.
+        in_sets = [job_id for job_id, (raw, in_set) in fields.items() if not raw and in_set]
+        if in_sets:
+            pipe = self.connection.pipeline(transaction=False)
+            for job_id in in_sets:
+                pipe.srandmember(self.keys.pending(self.name, job_id), batch)
+            for job_id, members in zip(in_sets, pipe.execute()):
+                pending[job_id] = sorted(as_str(key) for key in members)
         parents = sorted({key for keys in pending.values() for key in keys})
         if not parents:
             return 0

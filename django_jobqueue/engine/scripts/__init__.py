@@ -642,7 +642,13 @@ def release(
     client: Any, ks: KeySpace, child_key: str, parent_key: str, outcome: str, now: float
 ) -> Any:
     queue, child_id = ks.split_job_key(child_key)
-    keys = [child_key, ks.queue(queue), ks.registry(queue, JobStatus.DEFERRED), ks.priority(queue)]
+    keys = [
+        child_key,
+        ks.queue(queue),
+        ks.registry(queue, JobStatus.DEFERRED),
+        ks.priority(queue),
+        ks.pending(queue, child_id),
+    ]
     return _run(
         "release", client, keys, [child_id, parent_key, outcome, repr(now), ks.wake_channel(queue)]
     )
@@ -992,3 +998,19 @@ def search(
     the 'store' mode. Read only otherwise; see search.lua for the reply."""
     keys = [source_key, ks.job_prefix(queue), *([store] if store else [])]
     return _run("search", client, keys, args)
+def batch_add(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    batch_id: str,
+    callback_keys: Sequence[str],
+    job_ids: Sequence[str],
+) -> int:
+    keys = [ks.batch(queue, batch_id), ks.batch_jobs(queue, batch_id)]
+    for callback_key in callback_keys:
+        keys += [callback_key, ks.pending(*ks.split_job_key(callback_key))]
+    return int(_run("batch_add", client, keys, [ks.job_prefix(queue), *job_ids]))
+
+
+def batch_close(client: Any, ks: KeySpace, queue: str, batch_id: str, now: float) -> int:
+    return int(_run("batch_close", client, [ks.batch(queue, batch_id)], [repr(now)]))
