@@ -129,6 +129,7 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
         node_height=NODE_HEIGHT,
         tools=tools,
         worker_url=url(request, "workers"),
+        batch_url=_batch_url(request, queue, job),
         runs_at=runs_at,
         # Ran before and waits to run again: a retry (enqueue_due.lua tells them so too).
         retry_waiting=(
@@ -293,3 +294,9 @@ def _perform(job: Job, action: str) -> str:
         return _("Job %(id)s: its worker was asked to stop it.") % {"id": job.id}
     job.delete()
     return _("Job %(id)s was deleted.") % {"id": job.id}
+
+
+def _batch_url(request: Any, queue: str, job: Any) -> str:
+    """The page of the batch the job belongs to (its ``meta["batch"]``), else ''."""
+    batch_id = (job.meta or {}).get("batch") if isinstance(job.meta, dict) else None
+    return url(request, "batch", queue, batch_id) if isinstance(batch_id, str) and batch_id else ""

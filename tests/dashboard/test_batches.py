@@ -47,6 +47,18 @@ def test_the_page_shows_status_counts_callbacks_and_linked_jobs(jq, run_jobs, as
     assert "jq-status-deferred" in success  # a job failed: on_success waits
 
 
+def test_a_batch_job_page_links_to_its_batch(jq, as_user):
+    good = _batch(jq)[1]
+    client = as_user("viewer")
+    page = client.get(f"{ADMIN}queues/default/jobs/{good.id}/").content.decode()
+    assert f'<a id="job-batch" href="{ADMIN}batches/default/nightly/">nightly</a>' in page
+    other = jq("default").enqueue(batch_jobs.ok, 2)
+    assert (
+        'id="job-batch"'
+        not in client.get(f"{ADMIN}queues/default/jobs/{other.id}/").content.decode()
+    )
+
+
 def test_a_missing_batch_is_a_404_page_and_the_page_needs_the_view_permission(jq, as_user):
     _batch(jq)
     assert as_user("viewer").get(f"{ADMIN}batches/default/nope/").status_code == 404

@@ -998,6 +998,8 @@ def search(
     the 'store' mode. Read only otherwise; see search.lua for the reply."""
     keys = [source_key, ks.job_prefix(queue), *([store] if store else [])]
     return _run("search", client, keys, args)
+
+
 def batch_add(
     client: Any,
     ks: KeySpace,
