@@ -602,13 +602,22 @@ class Batch:
         One round trip, whatever the size of the batch.
         """
         pipe = self.connection.pipeline(transaction=False)
+        self._ask_state(pipe)
+        return self._read_state(pipe.execute())
+
+    def _ask_state(self, pipe: Any) -> None:
+        """Queue on ``pipe`` the seven commands whose replies :meth:`_read_state` reads."""
         pipe.hgetall(self.key)
         for role in ROLES:
             pending = self.keys.pending(self.queue.name, self.callback_id(role))
             pipe.hget(self.callback_key(role), "status")
             pipe.scard(pending)
             pipe.sismember(pending, self.key)
-        fields, *replies = pipe.execute()
+
+    def _read_state(
+        self, replies: list[Any]
+    ) -> tuple[dict[str, str], dict[str, tuple[str | None, int]]]:
+        fields, *replies = replies
         self._fields = {as_str(k): as_str(v) for k, v in fields.items()}
         if not self._fields:
             raise NoSuchBatchError(f"No batch {self.id!r}: it was deleted.")
@@ -628,10 +637,13 @@ class Batch:
         """How many jobs finished, failed and are pending, read now (one round trip)."""
         return self._status_and_progress()[1]
 
-    def _status_and_progress(self) -> tuple[str, BatchProgress]:
+    def _status_and_progress(
+        self, read: tuple[dict[str, str], dict[str, tuple[str | None, int]]] | None = None
+    ) -> tuple[str, BatchProgress]:
+        """Status and progress, from ``read`` (what :meth:`_read_state` returned) if given."""
         if self.in_memory:
             return self._memory_status()
-        fields, state = self._state()
+        fields, state = read or self._state()
         total = int(fields.get("total") or 0)
         if fields.get("inline") == "1":
             return self._inline_status(fields, state, total)
@@ -716,6 +728,112 @@ class Batch:
         self.connection.hdel(self.keys.batches, self.id)
 
 
+#: Entries of the batch index read by :func:`unfinished_batches`, at most, per
+#: connection and prefix (the index keeps every batch until it is deleted).
+INDEX_READ = 10_000
+
+
+class BatchListing(NamedTuple):
+    """What :func:`unfinished_batches` found."""
+
+    #: ``(batch, status, progress)`` of the newest batches not complete, newest first.
+    batches: list[tuple[Batch, str, BatchProgress]]
+    #: Batches not complete that were found but not listed (past the limit).
+    more: int
+    #: Complete batches found (succeeded or failed), not listed.
+    complete: int
+    #: Entries of the index read (of every queue).
+    read: int
+    #: Entries in the index when it was not read to the end (of every queue), else None.
+    indexed: int | None
+
+
+def unfinished_batches(
+    queues: Iterable[Queue], limit: int = 20, index_read: int | None = None
+) -> BatchListing:
+    """The batches of ``queues`` that are not complete (open or running), newest first.
+
+    For ``rqstats``. Per connection and key prefix: the index of batch ids is
+    read with HSCAN (1,000 entries a call) up to ``index_read`` entries, then
+    one pipeline reads each found batch's ``status`` and creation time and
+    its ``on_complete`` callback's status (two commands a batch), and one
+    more reads the status and progress of the ``limit`` newest that are not
+    complete (seven commands each, as :attr:`Batch.progress`). A batch of an
+    ``is_async=False`` queue that is listed costs one more round trip (its
+    progress is its jobs' statuses). Past ``index_read`` entries the rest of
+    the index is not read: ``indexed`` then says how many it holds.
+    Batches of in-memory queues live in their own process and are not found.
+    """
+    index_read = INDEX_READ if index_read is None else index_read
+    groups: dict[tuple[int, str], list[Queue]] = {}
+    for queue in queues:
+        if not queue.in_memory:
+            groups.setdefault((id(queue.connection), queue.keys.prefix), []).append(queue)
+    found: list[tuple[float, Batch]] = []
+    complete = read = 0
+    sizes: list[int] = []  # per group: the entries of its index
+    capped = False
+    for group in groups.values():
+        connection, keys = group[0].connection, group[0].keys
+        by_name = {queue.name: queue for queue in group}
+        candidates, taken, size = [], 0, None
+        for batch_id, name in connection.hscan_iter(keys.batches, count=1000):
+            if taken >= index_read:
+                size = int(connection.hlen(keys.batches))
+                break
+            taken += 1
+            home = by_name.get(as_str(name))
+            if home is not None:
+                candidates.append(Batch(home, as_str(batch_id)))
+        read += taken
+        sizes.append(size if size is not None else taken)
+        capped = capped or size is not None
+        pipe = connection.pipeline(transaction=False)
+        for batch in candidates:
+            pipe.hmget(batch.key, ["status", "created_at", "inline"])
+            pipe.hget(batch.callback_key("on_complete"), "status")
+        replies = iter(pipe.execute(raise_on_error=False) if candidates else [])
+        for batch in candidates:
+            fields, callback = next(replies), next(replies)
+            callback = None if isinstance(callback, Exception) else callback
+            if isinstance(fields, Exception) or fields[0] is None:
+                continue  # deleted since the index was read, or not a hash
+            status, created, inline = (as_str(value) for value in fields)
+            if status == BatchStatus.OPEN or (
+                inline != "1" and as_str(callback) == JobStatus.DEFERRED
+            ):
+                try:
+                    found.append((float(created or 0), batch))
+                except ValueError:
+                    found.append((0.0, batch))
+            else:
+                complete += 1
+    found.sort(key=lambda item: (-item[0], item[1].id))
+    chosen = [batch for _, batch in found[: max(limit, 0)]]
+    listed: list[tuple[Batch, str, BatchProgress]] = []
+    by_connection: dict[int, list[Batch]] = {}
+    for batch in chosen:
+        by_connection.setdefault(id(batch.connection), []).append(batch)
+    states = {}
+    for batches in by_connection.values():
+        pipe = batches[0].connection.pipeline(transaction=False)
+        for batch in batches:
+            batch._ask_state(pipe)
+        replies = pipe.execute(raise_on_error=False)
+        for n, batch in enumerate(batches):
+            states[batch] = replies[7 * n : 7 * n + 7]
+    for batch in chosen:
+        if any(isinstance(reply, Exception) for reply in states[batch]):
+            continue
+        try:
+            status, progress = batch._status_and_progress(batch._read_state(states[batch]))
+        except NoSuchBatchError:
+            continue  # deleted meanwhile
+        listed.append((batch, status, progress))
+    indexed = sum(sizes) if capped else None
+    return BatchListing(listed, max(len(found) - len(chosen), 0), complete, read, indexed)
+
+
 def _func_name(value: Any) -> str:
     func = Callback.of(value).func
     if isinstance(func, str):
@@ -731,4 +849,5 @@ __all__ = [
     "BatchStatus",
     "NoSuchBatchError",
     "batch_done",
+    "unfinished_batches",
 ]

@@ -32,7 +32,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 from . import chain_link, scripts
 from .errors import InvalidJobOperation, JobQueueError
@@ -446,6 +446,60 @@ class Chain:
         return chain
 
 
+#: Deferred jobs read per queue by :func:`waiting_steps`, at most.
+DEFERRED_READ = 1_000
+
+
+class WaitingSteps(NamedTuple):
+    """The chain steps of one queue waiting for their predecessor (:func:`waiting_steps`)."""
+
+    #: Deferred jobs read that are chain steps.
+    waiting: int
+    #: Deferred jobs read.
+    read: int
+    #: Deferred jobs of the queue (more than ``read`` when the cap was met).
+    deferred: int
+
+
+def waiting_steps(queues: Sequence[Any], cap: int | None = None) -> list[WaitingSteps]:
+    """How many chain steps wait for their predecessor on each of ``queues``, in order.
+
+    A later step waits in its queue's deferred registry until the step before
+    it ends; its hash has the ``chain`` field, other deferred jobs do not.
+    Per connection, two round trips: the first ``cap`` ids of each queue's
+    deferred registry (with its size), then one HEXISTS per id. Past ``cap``
+    deferred jobs, ``waiting`` counts those read only. In-memory queues count 0.
+    """
+    cap = DEFERRED_READ if cap is None else cap
+    by_connection: dict[int, list[Any]] = {}
+    for queue in queues:
+        if not queue.in_memory:
+            by_connection.setdefault(id(queue.connection), []).append(queue)
+    counts: dict[Any, WaitingSteps] = {}
+    for group in by_connection.values():
+        pipe = group[0].connection.pipeline(transaction=False)
+        for queue in group:
+            registry = queue.keys.registry(queue.name, JobStatus.DEFERRED)
+            pipe.zcard(registry)
+            pipe.zrange(registry, 0, cap - 1)
+        replies = pipe.execute(raise_on_error=False)
+        read = []
+        for n, queue in enumerate(group):
+            size, ids = replies[2 * n : 2 * n + 2]
+            if isinstance(size, Exception) or isinstance(ids, Exception):
+                size, ids = 0, []  # not a sorted set: see engine/corrupt.py
+            read.append((queue, int(size), [as_str(job_id) for job_id in ids]))
+        pipe = group[0].connection.pipeline(transaction=False)
+        for queue, _, ids in read:
+            for job_id in ids:
+                pipe.hexists(queue.keys.job(queue.name, job_id), chain_link.FIELD)
+        flags = iter(pipe.execute(raise_on_error=False) if any(ids for *_, ids in read) else [])
+        for queue, size, ids in read:
+            waiting = sum(1 for _ in ids if next(flags) in (True, 1))
+            counts[queue] = WaitingSteps(waiting, len(ids), size)
+    return [counts.get(queue, WaitingSteps(0, 0, 0)) for queue in queues]
+
+
 def _as_step(step: Any) -> Step:
     if isinstance(step, Step):
         return step
@@ -506,4 +560,4 @@ def _stopper(statuses: list[JobStatus | None]) -> int | None:
     )
 
 
-__all__ = ["INTERMEDIATE_RESULT_TTL", "Chain", "Step"]
+__all__ = ["INTERMEDIATE_RESULT_TTL", "Chain", "Step", "WaitingSteps", "waiting_steps"]

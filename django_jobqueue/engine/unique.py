@@ -30,7 +30,8 @@ import hashlib
 import pickle
 import struct
 import time
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from . import scripts
 from .keys import validate_job_id
@@ -197,6 +198,91 @@ def holds(job: Any) -> bool:
     return as_str(reply[0]) == "duplicate" and as_str(reply[1]) == job.id
 
 
+# -- counting, for rqstats ---------------------------------------------------
+
+#: Lock keys read per queue by :func:`held_counts`, at most.
+SCAN_CAP = 10_000
+
+
+class HeldCount(NamedTuple):
+    """The unique keys of one queue, as :func:`held_counts` found them."""
+
+    #: Lock keys found (held or lingering until they expire).
+    keys: int
+    #: Those held now (see the module's docstring).
+    held: int
+    #: Whether the queue had more than ``cap`` lock keys: both counts are lower bounds.
+    capped: bool
+
+
+def held_counts(queues: Sequence[Any], cap: int | None = None) -> list[HeldCount]:
+    """How many unique keys each of ``queues`` holds now, in their order.
+
+    Lock keys have no index (nothing has to release one), so they are found
+    by walking the key space: per connection and key prefix, one SCAN walk
+    (``MATCH <prefix>{*}:unique:*``, ``COUNT 1000``: a round trip per 1,000
+    keys of the database, whatever they are), stopped once every queue has
+    ``cap`` keys. Then two pipelines: the holders' ids (GET), and each
+    holder's ``status``, ``unique_key`` and ``unique_until`` (HMGET), held
+    as ``enqueue_unique.lua`` counts held. In-memory queues count 0.
+    """
+    cap = SCAN_CAP if cap is None else cap
+    groups: dict[tuple[int, str], list[Any]] = {}
+    for queue in queues:
+        if not queue.in_memory:
+            groups.setdefault((id(queue.connection), queue.keys.prefix), []).append(queue)
+    counts: dict[Any, HeldCount] = {}
+    for group in groups.values():
+        connection, keys = group[0].connection, group[0].keys
+        found: dict[str, list[tuple[str, str]]] = {queue.name: [] for queue in group}
+        capped: set[str] = set()
+        pattern = _glob_escape(keys.prefix) + "{*}:unique:*"
+        for raw in connection.scan_iter(match=pattern, count=1000):
+            lock = as_str(raw)
+            name, _, key = lock[len(keys.prefix) + 1 :].partition("}:unique:")
+            if name not in found or keys.unique(name, key) != lock:
+                continue
+            if len(found[name]) >= cap:
+                capped.add(name)
+                if len(capped) == len(found):
+                    break
+                continue
+            found[name].append((lock, key))
+        locks = [(name, lock, key) for name, pairs in found.items() for lock, key in pairs]
+        pipe = connection.pipeline(transaction=False)
+        for _, lock, _ in locks:
+            pipe.get(lock)
+        holders = pipe.execute(raise_on_error=False) if locks else []
+        pipe = connection.pipeline(transaction=False)
+        asked = []
+        for (name, _, key), holder_id in zip(locks, holders):
+            if isinstance(holder_id, (bytes, str)):
+                pipe.hmget(
+                    keys.job(name, as_str(holder_id)), ["status", "unique_key", "unique_until"]
+                )
+                asked.append((name, key))
+        states = pipe.execute(raise_on_error=False) if asked else []
+        held = dict.fromkeys(found, 0)
+        for (name, key), state in zip(asked, states):
+            if isinstance(state, Exception):
+                continue
+            status, unique_key, until = (as_str(value) for value in state)
+            if unique_key == key and (
+                status in WAITING or (status == JobStatus.STARTED and until == "finish")
+            ):
+                held[name] += 1
+        for queue in group:
+            counts[queue] = HeldCount(
+                len(found[queue.name]), held[queue.name], queue.name in capped
+            )
+    return [counts.get(queue, HeldCount(0, 0, False)) for queue in queues]
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` matched literally by a Redis glob pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
 # -- inline queues (is_async=False, in memory) ------------------------------
 
 #: (prefix, queue, key) -> (holder job, UNIX time its window ends).
@@ -236,4 +322,4 @@ def take_in_memory(queue: Any, job: Any) -> Any:
     return None
 
 
-__all__ = ["UNTIL", "check_unique", "content_key", "holder"]
+__all__ = ["UNTIL", "HeldCount", "check_unique", "content_key", "held_counts", "holder"]

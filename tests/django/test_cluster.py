@@ -14,7 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from redis.cluster import RedisCluster
 
-from django_jobqueue import enqueue, get_connection, get_queue, get_worker
+from django_jobqueue import Batch, Chain, Step, enqueue, get_connection, get_queue, get_worker
 from django_jobqueue.conf import get_settings
 from django_jobqueue.engine import JobStatus
 
@@ -91,6 +91,25 @@ def test_rqstats(cluster_jq):
     )
     table = run("rqstats")
     assert "emails" in table and "low" in table
+
+
+def test_rqstats_batches_chains_and_unique_keys(cluster_jq):
+    """Each read goes to the nodes that hold the keys: a SCAN walks every master."""
+    with Batch.create(get_queue("low"), name="b1") as batch:
+        batch.enqueue(tasks.add, 1, 1)
+    Chain(Step(tasks.start_list, "a"), Step(tasks.append_to, "b")).enqueue("emails")
+    for queue in QUEUES:
+        get_queue(queue).enqueue(tasks.add, 1, 1, unique_for=60)
+    found = json.loads(run("rqstats", "--json", "--unique"))
+    assert [(b["id"], b["queue"], b["pending"]) for b in found["batches"]["listed"]] == [
+        ("b1", "low", 1)
+    ]
+    assert [(r["queue"], r["waiting"]) for r in found["chains"]] == [
+        ("emails", 1),
+        ("default", 0),
+        ("low", 0),
+    ]
+    assert [(r["queue"], r["held"]) for r in found["unique"]] == [(q, 1) for q in QUEUES]
 
 
 def test_rqempty_rqsuspend_rqresume(cluster_jq, key_prefix):

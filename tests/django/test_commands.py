@@ -430,6 +430,15 @@ def test_rqstats_named_queues_only(jq):
             }
         ],
         "limits": [],
+        "batches": {
+            "listed": [],
+            "more": 0,
+            "complete": 0,
+            "index_read": 0,
+            "index_size": None,
+        },
+        "chains": [{"queue": "default", "waiting": 0, "read": 0, "deferred": 0}],
+        "unique": None,
         "workers": [],
         "schedulers": [{"queues": ["default"], "worker": None}],
         "running": [],

@@ -11,10 +11,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from ...cron import get_cron_entries
+from ...engine.batches import INDEX_READ, unfinished_batches
+from ...engine.chain import waiting_steps
 from ...engine.corrupt import execute, fetch_jobs
 from ...engine.live import live_workers as read_workers
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import limit_stats, queue_stats
+from ...engine.unique import SCAN_CAP, held_counts
 from ...engine.utils import as_str, now, truncate
 from ...queues import get_queue
 from ._base import configured_queues
@@ -33,9 +36,10 @@ COLUMNS = (
 
 class Command(BaseCommand):
     help = (
-        "Show job counts per queue, the concurrency limits in use, the workers (pools with "
-        "their children), the running jobs and their progress, the scheduler, the next "
-        "scheduled jobs and the periodic jobs (JOBQUEUE_CRON)."
+        "Show job counts per queue, the concurrency limits in use, the batches not complete, "
+        "the chain steps waiting for their predecessor, the workers (pools with their "
+        "children), the running jobs and their progress, the scheduler, the next scheduled "
+        "jobs and the periodic jobs (JOBQUEUE_CRON); with --unique, the unique keys held."
     )
 
     def add_arguments(self, parser):
@@ -62,6 +66,25 @@ class Command(BaseCommand):
             default=10,
             metavar="N",
             help="list the next N scheduled jobs (default: 10; 0: none)",
+        )
+        parser.add_argument(
+            "--batches",
+            type=int,
+            default=20,
+            metavar="N",
+            help=(
+                "list the N newest batches not complete, with their progress (default: 20; "
+                f"0: none); reads at most {INDEX_READ:,} entries of the batch index"
+            ),
+        )
+        parser.add_argument(
+            "--unique",
+            action="store_true",
+            help=(
+                "count the unique keys held per queue: walks the whole Redis key space with "
+                f"SCAN (a round trip per 1,000 keys), reading at most {SCAN_CAP:,} lock keys "
+                "per queue"
+            ),
         )
 
     def handle(self, *args, **options):
@@ -97,6 +120,15 @@ class Command(BaseCommand):
         workers = live_workers(queues)
         upcoming = upcoming_jobs(queues, options["scheduled"]) if options["scheduled"] > 0 else []
         running = running_jobs(queues, options["running"]) if options["running"] > 0 else []
+        batches = unfinished_batches(queues, options["batches"]) if options["batches"] > 0 else None
+        chains = [
+            {"queue": q.name, **steps._asdict()} for q, steps in zip(queues, waiting_steps(queues))
+        ]
+        unique = (
+            [{"queue": q.name, **count._asdict()} for q, count in zip(queues, held_counts(queues))]
+            if options["unique"]
+            else None
+        )
         cron = [
             (
                 entry,
@@ -113,6 +145,9 @@ class Command(BaseCommand):
                     {
                         "queues": rows,
                         "limits": limits,
+                        "batches": None if batches is None else _batches_json(batches),
+                        "chains": chains,
+                        "unique": unique,
                         "workers": workers,
                         "schedulers": scheduler,
                         "running": [_running_json(r) for r in running],
@@ -159,6 +194,21 @@ class Command(BaseCommand):
                     for r in limits
                 ],
             )
+        if batches is not None and (batches.batches or batches.more or batches.indexed):
+            self._batches(batches)
+        waiting = [r for r in chains if r["waiting"] or r["read"] < r["deferred"]]
+        if waiting:
+            self.stdout.write("")
+            self.stdout.write("Chain steps waiting for their predecessor:")
+            self._table(
+                ["queue", "waiting", "deferred jobs read"],
+                [
+                    [r["queue"], _at_least(r["waiting"], r["read"] < r["deferred"]), _read(r)]
+                    for r in waiting
+                ],
+            )
+        if unique is not None:
+            self._unique(unique)
         if workers:
             self.stdout.write("")
             self.stdout.write("Workers:")
@@ -242,6 +292,62 @@ class Command(BaseCommand):
                 ],
             )
 
+    def _batches(self, listing):
+        self.stdout.write("")
+        self.stdout.write("Batches not complete, newest first:")
+        if listing.batches:
+            self._table(
+                [
+                    "batch",
+                    "queue",
+                    "status",
+                    "done",
+                    "total",
+                    "finished",
+                    "failed",
+                    "pending",
+                    "created",
+                ],
+                [
+                    [
+                        batch.id,
+                        batch.queue.name,
+                        status,
+                        f"{progress.percent}%",
+                        progress.total,
+                        progress.finished,
+                        progress.failed,
+                        progress.pending,
+                        _when(batch.created_at),
+                    ]
+                    for batch, status, progress in listing.batches
+                ],
+            )
+        else:
+            self.stdout.write("  none")
+        if listing.more:
+            self.stdout.write(f"  and {listing.more} more not complete (see --batches N)")
+        if listing.indexed is not None:
+            self.stdout.write(
+                f"  (read {listing.read} of the {listing.indexed} batches in the index: "
+                "batches not read are not shown)"
+            )
+
+    def _unique(self, rows):
+        self.stdout.write("")
+        found = [r for r in rows if r["keys"]]
+        if not found:
+            self.stdout.write("Unique keys held: none (no lock key found)")
+            return
+        self.stdout.write("Unique keys held (keys: lock keys found, held or expiring):")
+        self._table(
+            ["queue", "held", "keys"],
+            [
+                [r["queue"], _at_least(r["held"], r["capped"]), _at_least(r["keys"], r["capped"])]
+                for r in found
+            ],
+        )
+
     def _schedulers(self, queues):
         """Who runs the scheduler, per Redis connection and prefix."""
         seen: dict[tuple[int, str], Any] = {}
@@ -261,6 +367,39 @@ class Command(BaseCommand):
             self.stdout.write(
                 "  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip()
             )
+
+
+def _at_least(count, capped):
+    """A count, with "+" when it stopped at a cap (a lower bound)."""
+    return f"{count}+" if capped else str(count)
+
+
+def _read(row):
+    if row["read"] < row["deferred"]:
+        return f"{row['read']} of {row['deferred']}"
+    return str(row["read"])
+
+
+def _batches_json(listing):
+    return {
+        "listed": [
+            {
+                "id": batch.id,
+                "queue": batch.queue.name,
+                "status": status,
+                "description": batch.description,
+                "created_at": batch.created_at,
+                "closed_at": batch.closed_at,
+                **progress._asdict(),
+                "percent": progress.percent,
+            }
+            for batch, status, progress in listing.batches
+        ],
+        "more": listing.more,
+        "complete": listing.complete,
+        "index_read": listing.read,
+        "index_size": listing.indexed,
+    }
 
 
 def _attempt(job):
