@@ -10,6 +10,7 @@ from django_jobqueue import Batch, Chain, Step, enqueue, get_queue
 from django_jobqueue.engine import batches, chain, unique
 from tests.django import tasks
 
+from .conftest import REPO_ROOT
 from .test_commands import run
 
 
@@ -27,6 +28,23 @@ def section(out, title):
     start = lines.index(title) + 1
     end = lines.index("", start) if "" in lines[start:] else len(lines)
     return [line.split() for line in lines[start:end]]
+
+
+def test_the_json_keys_are_documented(jq):
+    """docs/django.rst names every key rqstats --json prints, and those of each section."""
+    _three_batches()
+    Chain(Step(tasks.start_list, "a"), Step(tasks.append_to, "b")).enqueue()
+    enqueue(tasks.add, 1, 2, unique_for=60)
+    found = stats_json("--unique")
+    docs = (REPO_ROOT / "docs" / "django.rst").read_text()
+    keys = {
+        *found,
+        *found["batches"],
+        *found["batches"]["listed"][0],
+        *found["chains"][0],
+        *found["unique"][0],
+    }
+    assert [key for key in sorted(keys) if f"``{key}``" not in docs] == []
 
 
 # -- batches --------------------------------------------------------------------------
