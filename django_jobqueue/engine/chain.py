@@ -246,6 +246,7 @@ class Chain:
             if index < last:
                 link["next"] = jobs[index + 1].key
             job.chain = link
+            job.data = job.data  # signed anew: the link is part of what the call binds
         # In order: each step is written before the one that waits for it (a
         # step that ends meanwhile releases the next one when it is written).
         for index, (job, q) in enumerate(zip(jobs, queues)):

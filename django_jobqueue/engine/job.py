@@ -660,13 +660,20 @@ class Job:
         """What a signed call binds besides its bytes: the job id and the names of its code.
 
         And the Retry rules when the job has some: they name exception classes
-        a worker imports. A job without them binds what it always did, so
-        jobs signed before they existed still verify.
+        a worker imports; and a chain step's link (see below). A job without
+        them binds what it always did, so jobs signed before they existed
+        still verify.
         """
         bound = binding(self.id, *_code_fields(self))
         rules = self._retry_rules_text
         if rules:
             bound += b"retry_rules" + binding(rules if isinstance(rules, str) else rules.decode())
+        # A chain step's link names the job whose result becomes its first
+        # argument: a writer who could add or redirect it would choose that
+        # argument. Jobs outside a chain bind what they always did.
+        link = getattr(self, "chain", None)
+        if link:
+            bound += b"chain" + binding(json.dumps(link, sort_keys=True, separators=(",", ":")))
         return bound
 
     def _dumps(self, value: Any, what: str, bound: bytes | None = None) -> bytes:

@@ -8,16 +8,19 @@ and goes on with the honest jobs.
 
 from __future__ import annotations
 
+import json
 import sys
 
 import pytest
 
 from django_jobqueue.engine import (
     Callback,
+    Chain,
     JobStatus,
     Retry,
     SignatureError,
     SimpleWorker,
+    Step,
     Worker,
     payloads,
 )
@@ -107,6 +110,29 @@ def _whole_call_copied_to_another_id(queue, conn):
     return queue.fetch_job("copied")
 
 
+def _signed_result(queue, conn, value):
+    """A finished job whose signed result is ``value``: any writer can make one,
+    since a result is bound to its serializer, not to its job."""
+    key = queue.keys.job(queue.name, "ghost")
+    conn.hset(key, mapping={"status": "finished", "result": queue.serializer.dumps(value)})
+    return key
+
+
+def _chain_link_added(queue, conn):
+    ghost = _signed_result(queue, conn, "pwned")
+    job = queue.enqueue(jobs.mark)  # honest: would fail for want of an argument
+    conn.hset(job.key, "chain", json.dumps({"step": 2, "of": 2, "prev": ghost}))
+    return job
+
+
+def _chain_link_redirected(queue, conn):
+    ghost = _signed_result(queue, conn, "pwned")
+    second = Chain(Step(jobs.echo, "honest"), Step(jobs.mark)).enqueue(queue).jobs[1]
+    link = json.loads(conn.hget(second.key, "chain"))
+    conn.hset(second.key, "chain", json.dumps({**link, "prev": ghost}))
+    return second
+
+
 TAMPERINGS = [
     _func_to_exec,
     _func_to_a_module_that_runs_on_import,
@@ -116,6 +142,8 @@ TAMPERINGS = [
     _on_stopped_added,
     _data_of_another_job,
     _whole_call_copied_to_another_id,
+    _chain_link_added,
+    _chain_link_redirected,
 ]
 
 
