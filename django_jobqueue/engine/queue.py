@@ -790,16 +790,7 @@ class Queue:
                     client,
                     self.keys,
                     self.name,
-                    job.id,
-                    target,
-                    timestamp,
-                    score,
-                    job.enqueue_at_front,
-                    job.ttl,
-                    fields,
-                    job.id_chosen,
-                    job.priority,
-                    bool(job.options and job.options.unique),
+                    *_placement(job, target, timestamp, score, fields),
                 )
         except ResponseError as exc:
             raise scripts.script_error(exc, job.id, queue=self.name) from None
@@ -821,16 +812,7 @@ class Queue:
             self.name,
             job.unique_key,  # type: ignore[arg-type]
             job.unique_for,  # type: ignore[arg-type]
-            job.id,
-            target,
-            timestamp,
-            score,
-            job.enqueue_at_front,
-            job.ttl,
-            fields,
-            job.id_chosen,
-            job.priority,
-            bool(job.options and job.options.unique),
+            *_placement(job, target, timestamp, score, fields),
         )
         return holder_from_reply(reply, self)
 
@@ -1116,6 +1098,23 @@ def _buffer(pipeline: Any) -> None:
     """
     if getattr(pipeline, "watching", False) and not getattr(pipeline, "explicit_transaction", True):
         pipeline.multi()
+
+
+def _placement(job: Job, target: str, timestamp: float, score: float, fields: list) -> tuple:
+    """What scripts.enqueue and scripts.enqueue_unique take after the queue: the
+    job and where it goes."""
+    return (
+        job.id,
+        target,
+        timestamp,
+        score,
+        job.enqueue_at_front,
+        job.ttl,
+        fields,
+        job.id_chosen,
+        job.priority,
+        bool(job.options and job.options.unique),
+    )
 
 
 def _timestamp(when: Any) -> float | None:

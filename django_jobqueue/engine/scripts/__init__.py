@@ -199,6 +199,43 @@ def script_error(exc: Exception, job_id: str, *, queue: str = "", verb: str = ""
     return exc
 
 
+def _enqueue_call(
+    client: Any,
+    ks: KeySpace,
+    queue: str,
+    job_id: str,
+    target: str,
+    now: float,
+    score: float,
+    at_front: bool,
+    ttl: int | None,
+    fields: Sequence[Any],
+    id_chosen: bool,
+    priority: int,
+    unique: bool,
+) -> tuple[list[str], list[Any]]:
+    """enqueue.lua's KEYS and ARGV (also enqueue_unique.lua's, after its own)."""
+    registry = ks.queue(queue) if target == JobStatus.QUEUED else ks.registry(queue, target)
+    listing, name = _listing(client, ks, queue)
+    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry, listing]
+    if id_chosen:
+        keys += [*_ended_registries(ks, queue), ks.registry(queue, JobStatus.SCHEDULED)]
+    args = [
+        job_id,
+        target,
+        repr(now),
+        repr(score),
+        "1" if at_front else "0",
+        _waiting_ttl(ttl),
+        ks.wake_channel(queue),
+        priority,
+        name,
+        _claim_mode(id_chosen, unique),
+        *fields,
+    ]
+    return keys, args
+
+
 def enqueue(
     client: Any,
     ks: KeySpace,
@@ -220,24 +257,21 @@ def enqueue(
     the scheduled registry or has ended; with ``unique`` any job with the id
     is kept and ``DUPLICATE <status>`` raised instead.
     """
-    registry = ks.queue(queue) if target == JobStatus.QUEUED else ks.registry(queue, target)
-    listing, name = _listing(client, ks, queue)
-    keys = [ks.job(queue, job_id), ks.queue(queue), ks.priority(queue), registry, listing]
-    if id_chosen:
-        keys += [*_ended_registries(ks, queue), ks.registry(queue, JobStatus.SCHEDULED)]
-    args = [
+    keys, args = _enqueue_call(
+        client,
+        ks,
+        queue,
         job_id,
         target,
-        repr(now),
-        repr(score),
-        "1" if at_front else "0",
-        _waiting_ttl(ttl),
-        ks.wake_channel(queue),
+        now,
+        score,
+        at_front,
+        ttl,
+        fields,
+        id_chosen,
         priority,
-        name,
-        _claim_mode(id_chosen, unique),
-        *fields,
-    ]
+        unique,
+    )
     return _run("enqueue", client, keys, args)
 
 
@@ -263,35 +297,27 @@ def enqueue_unique(
     Returns ``[b"enqueued"]``, or ``[b"duplicate", holder id, *holder's hash
     fields and values]`` (see enqueue_unique.lua).
     """
-    registry = ks.queue(queue) if target == JobStatus.QUEUED else ks.registry(queue, target)
-    listing, name = _listing(client, ks, queue)
-    keys = [
-        ks.unique(queue, unique_key),
-        ks.job_prefix(queue),
-        ks.job(queue, job_id),
-        ks.queue(queue),
-        ks.priority(queue),
-        registry,
-        listing,
-    ]
-    if id_chosen:
-        keys += [*_ended_registries(ks, queue), ks.registry(queue, JobStatus.SCHEDULED)]
-    args = [
-        str(unique_for),
-        unique_key,
+    keys, args = _enqueue_call(
+        client,
+        ks,
+        queue,
         job_id,
         target,
-        repr(now),
-        repr(score),
-        "1" if at_front else "0",
-        _waiting_ttl(ttl),
-        ks.wake_channel(queue),
+        now,
+        score,
+        at_front,
+        ttl,
+        fields,
+        id_chosen,
         priority,
-        name,
-        _claim_mode(id_chosen, unique),
-        *fields,
-    ]
-    return _run("enqueue_unique", client, keys, args)
+        unique,
+    )
+    return _run(
+        "enqueue_unique",
+        client,
+        [ks.unique(queue, unique_key), ks.job_prefix(queue), *keys],
+        [str(unique_for), unique_key, *args],
+    )
 
 
 def unique_holder(client: Any, ks: KeySpace, queue: str, unique_key: str) -> list[bytes]:

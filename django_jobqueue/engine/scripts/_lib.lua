@@ -181,6 +181,33 @@ local function claim_id(job_key, id, ended_registries, mode, waiting)
   return nil
 end
 
+-- Create a job and put it where it belongs: enqueue.lua's work, which
+-- enqueue_unique.lua does too after its lock. keys[k..] and argv[a..] are
+-- enqueue.lua's KEYS[1..] and ARGV[1..] (see its header). Returns nil, or the
+-- error reply to return ('DUPLICATE <status>', 'BAD_TARGET <target>').
+local function place_new_job(keys, k, argv, a)
+  local id, target, now = argv[a], argv[a + 1], argv[a + 2]
+  if #keys > k + 4 then
+    local duplicate = claim_id(keys[k], id, {keys[k + 5], keys[k + 6], keys[k + 7]},
+                               argv[a + 9], {keys[k + 1], keys[k + 2], keys[k + 8]})
+    if duplicate then return redis.error_reply(duplicate) end
+  end
+  -- The id first, the hash after: a queue or registry key of the wrong type
+  -- fails the script before anything is written (no stray hash). A job with
+  -- a rate limit comes through rate_limit_enqueue.lua, so push need not look.
+  if target == 'queued' then
+    push(keys[k + 1], keys[k + 2], keys[k], id, argv[a + 4] == '1', now, argv[a + 6],
+         tonumber(argv[a + 7]), true)
+  elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
+    redis.call('ZADD', keys[k + 3], argv[a + 3], id)
+  else
+    return redis.error_reply('BAD_TARGET ' .. target)
+  end
+  write_job(keys[k], target, now, argv[a + 5], argv, a + 10)
+  if argv[a + 8] ~= '' then redis.call('SADD', keys[k + 4], argv[a + 8]) end
+  return nil
+end
+
 local KNOWN_STATUS = {queued = true, started = true, finished = true, failed = true,
                       deferred = true, scheduled = true, canceled = true, stopped = true,
                       rate_limited = true}

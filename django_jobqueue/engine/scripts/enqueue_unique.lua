@@ -31,21 +31,8 @@ if holder then
   end
 end
 if ARGV[1] == '' then return {'free'} end
--- enqueue.lua from here, its KEYS and ARGV shifted by 2.
-local id, target, now = ARGV[3], ARGV[4], ARGV[5]
-if #KEYS > 7 then
-  local duplicate = claim_id(KEYS[3], id, {KEYS[8], KEYS[9], KEYS[10]}, ARGV[12],
-                             {KEYS[4], KEYS[5], KEYS[11]})
-  if duplicate then return redis.error_reply(duplicate) end
-end
-if target == 'queued' then
-  push(KEYS[4], KEYS[5], KEYS[3], id, ARGV[7] == '1', now, ARGV[9], tonumber(ARGV[10]), true)
-elseif target == 'deferred' or target == 'scheduled' or target == 'started' then
-  redis.call('ZADD', KEYS[6], ARGV[6], id)
-else
-  return redis.error_reply('BAD_TARGET ' .. target)
-end
-write_job(KEYS[3], target, now, ARGV[8], ARGV, 13)
-redis.call('SET', KEYS[1], id, 'EX', ARGV[1])
-if ARGV[11] ~= '' then redis.call('SADD', KEYS[7], ARGV[11]) end
+-- enqueue.lua's work (its KEYS and ARGV shifted by 2), then the lock.
+local failed = place_new_job(KEYS, 3, ARGV, 3)
+if failed then return failed end
+redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[1])
 return {'enqueued'}
