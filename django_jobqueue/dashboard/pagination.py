@@ -16,7 +16,7 @@ from typing import Any
 from ..engine import scripts
 from ..engine.job import Job
 from ..engine.keys import PRIORITY_BAND
-from ..engine.registry import waiting_pages
+from ..engine.registry import waiting_counts, waiting_pages
 from ..engine.utils import as_str, now
 
 
@@ -275,13 +275,9 @@ def _registry_parts(queue: Any, registry: Any, desc: bool) -> list[_Part]:
 
 def _queue_parts(queue: Any) -> list[_Part]:
     """The waiting jobs, newest first, as :func:`~..engine.registry.waiting_pages` reads them."""
-    conn, prio_key, list_key = queue.connection, queue.keys.priority(queue.name), queue.key
+    prio_key, list_key = queue.keys.priority(queue.name), queue.key
     band = 100 * PRIORITY_BAND
-    pipe = conn.pipeline(transaction=False)
-    pipe.zcount(prio_key, band, "+inf")
-    pipe.llen(list_key)
-    pipe.zcount(prio_key, "-inf", f"({band}")
-    negative, listed, positive = pipe.execute()
+    negative, listed, positive = waiting_counts(queue)
     return [
         _Part(prio_key, "zset", negative, "+inf", str(band), rev=True),
         _Part(list_key, "list", listed, rev=True),

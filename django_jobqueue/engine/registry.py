@@ -685,6 +685,19 @@ REGISTRY_CLASSES = {
 }
 
 
+def waiting_counts(queue: Any) -> tuple[int, int, int]:
+    """How many of ``queue``'s waiting jobs have a negative priority, none, and a
+    positive one, in one round trip (the parts :func:`waiting_pages` reads, in
+    its order; scores at or above ``100 * PRIORITY_BAND`` are the negative ones)."""
+    prio_key, band = queue.keys.priority(queue.name), 100 * PRIORITY_BAND
+    pipe = queue.connection.pipeline(transaction=False)
+    pipe.zcount(prio_key, band, "+inf")
+    pipe.llen(queue.key)
+    pipe.zcount(prio_key, "-inf", f"({band}")
+    negative, listed, positive = pipe.execute()
+    return negative, listed, positive
+
+
 def waiting_pages(queue: Any) -> IdPages:
     """The waiting jobs of ``queue`` for paging, newest first: the reverse of the order
     workers take them.
@@ -697,11 +710,7 @@ def waiting_pages(queue: Any) -> IdPages:
     """
     conn, prio_key, list_key = queue.connection, queue.keys.priority(queue.name), queue.key
     band = 100 * PRIORITY_BAND
-    pipe = conn.pipeline(transaction=False)
-    pipe.zcount(prio_key, band, "+inf")
-    pipe.llen(list_key)
-    pipe.zcount(prio_key, "-inf", f"({band}")
-    negative, listed, positive = pipe.execute()
+    negative, listed, positive = waiting_counts(queue)
 
     def negatives(offset: int, count: int) -> list[Any]:
         return conn.zrange(
