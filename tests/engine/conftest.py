@@ -7,9 +7,11 @@ the suite also runs against a shared Redis (``REDIS_URL``).
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -166,6 +168,37 @@ def spawn_worker(redis_url, key_prefix):
             except ProcessLookupError:
                 pass
         try:
-            proc.communicate(timeout=10)
+            rest = proc.communicate(timeout=10)[0] or b""
         except subprocess.TimeoutExpired:  # pragma: no cover - defensive
-            pass
+            rest = b""
+        # Printed here, pytest shows it under a failed test's captured output.
+        output = (getattr(proc, "seen_output", b"") + rest).decode(errors="replace")
+        if output:
+            print(f"--- output of worker pid {proc.pid} ---\n{output}")
+
+
+def read_output_until(proc: subprocess.Popen, text: str, timeout: float = 10.0) -> str:
+    """Read a spawned worker's output until ``text`` shows up; returns all read so far.
+
+    Lets a test act on what the worker has done (its log line) rather than on
+    how long it is guessed to take. What was read stays on ``proc.seen_output``
+    for the fixture to print when the test fails.
+    """
+    assert proc.stdout is not None
+    seen = getattr(proc, "seen_output", b"")
+    deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while text.encode() not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            proc.seen_output = seen  # type: ignore[attr-defined]
+            raise AssertionError(
+                f"no {text!r} in the worker's output within {timeout} s:\n{seen!r}"
+            )
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            proc.seen_output = seen  # type: ignore[attr-defined]
+            raise AssertionError(f"the worker ended without printing {text!r}:\n{seen!r}")
+        seen += chunk
+    proc.seen_output = seen  # type: ignore[attr-defined]
+    return seen.decode(errors="replace")

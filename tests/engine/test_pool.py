@@ -10,7 +10,7 @@ from django_jobqueue.engine import JobStatus, Queue, all_workers
 from django_jobqueue.engine.worker.pool import WorkerPool, rss_bytes
 
 from . import jobs
-from .conftest import wait_until
+from .conftest import read_output_until, wait_until
 
 
 def pool(queue, **kwargs):
@@ -129,9 +129,12 @@ def test_sigterm_twice_stops_the_running_job_without_losing_it(queue, spawn_work
     running = queue.enqueue(jobs.sleep_for, 30)
     wait_until(lambda: running.get_status() == JobStatus.STARTED, timeout=10)
     proc.send_signal(signal.SIGTERM)
-    time.sleep(1.2)  # a second signal within a second counts as the first
+    # A second signal within a second of the first one's handling counts as
+    # the first: wait until the pool has handled it, not a guessed time.
+    read_output_until(proc, "Warm shut down requested")
+    time.sleep(1.2)
     proc.send_signal(signal.SIGTERM)
-    proc.wait(15)
+    assert proc.wait(15) == 0
     assert running.get_status() == JobStatus.FAILED
     assert "shut down (cold)" in running.exc_info
     assert queue.started_job_registry.count == 0
