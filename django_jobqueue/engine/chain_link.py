@@ -30,6 +30,7 @@ from typing import Any
 
 from . import scripts
 from .errors import ChainResultLost, ChainStopped, InvalidJobOperation, NoSuchJobError
+from .payloads import SignatureError, loads_value
 from .utils import as_int, as_str
 from .vocabulary import JobStatus
 
@@ -74,7 +75,13 @@ def previous_result(job: Any) -> Any:
     status = as_str(status)
     if status == JobStatus.FINISHED and raw is not None:
         try:
-            return job.serializer.loads(raw)
+            return loads_value(job.serializer, raw, job.keys.split_job_key(prev)[1], "result")
+        except SignatureError:
+            raise ChainResultLost(
+                f"The result of {where} is not signed for that job: it was tampered with in "
+                "Redis (copied from another job, say) or written with another signing key, "
+                "so it was not loaded."
+            ) from None
         except Exception as exc:
             raise ChainResultLost(
                 f"The result of {where} cannot be read with this step's serializer "

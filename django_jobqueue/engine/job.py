@@ -40,7 +40,14 @@ from .errors import (
 from .keys import PRIORITY_BAND, KeySpace, keyspace, validate_job_id
 from .options import EnqueueOptions
 from .parents import locate, register, satisfies
-from .payloads import SignatureError, SignedSerializer, binding, check_size
+from .payloads import (
+    SignatureError,
+    SignedSerializer,
+    binding,
+    check_size,
+    dumps_value,
+    loads_value,
+)
 from .progress import Progress, ProgressWriter, visible
 from .results import Result
 from .retry import Retry, RetryRules
@@ -369,7 +376,9 @@ class Job:
         job.ttl = options.ttl
         if options.meta is not None:
             job.meta = options.meta
-            check_size(job._dumps(options.meta, "meta"), f"The meta of {job.func_name}")
+            check_size(
+                job._dumps(options.meta, "meta", field="meta"), f"The meta of {job.func_name}"
+            )
         if options.retry is not None:
             job.retries_left = job.retry_max = options.retry.max
             job.retry_intervals = options.retry.intervals
@@ -676,8 +685,13 @@ class Job:
             bound += b"chain" + binding(json.dumps(link, sort_keys=True, separators=(",", ":")))
         return bound
 
-    def _dumps(self, value: Any, what: str, bound: bytes | None = None) -> bytes:
+    def _dumps(
+        self, value: Any, what: str, bound: bytes | None = None, field: str | None = None
+    ) -> bytes:
+        """``value`` serialized: a call signed with ``bound``, or this job's ``field``."""
         try:
+            if field is not None:
+                return dumps_value(self.serializer, value, self.id, field)
             if bound is not None and isinstance(self.serializer, SignedSerializer):
                 return self.serializer.dumps(value, bound)
             return self.serializer.dumps(value)
@@ -924,7 +938,7 @@ class Job:
                 self._status = JobStatus(as_str(status))
             self._result_raw = raw
         if self._result_raw is not None and self._result is None:
-            self._result = self.serializer.loads(self._result_raw)
+            self._result = loads_value(self.serializer, self._result_raw, self.id, "result")
         return self._result
 
     def set_result(self, result: Any, raw: bytes | None) -> None:
@@ -988,7 +1002,7 @@ class Job:
 
     def save_meta(self) -> None:
         """Store ``job.meta``; the job must still exist."""
-        self.store.write(self, "meta", self._meta_field() or self._dumps({}, "meta"))
+        self.store.write(self, "meta", self._meta_field() or self._dumps({}, "meta", field="meta"))
 
     def _read_meta(self, raw: bytes | None) -> dict:
         """Stored meta as a dict; ``{"unserialized": raw}`` when it cannot be read here.
@@ -1002,7 +1016,7 @@ class Job:
         if not raw:
             return {}
         try:
-            return self.serializer.loads(raw)
+            return loads_value(self.serializer, raw, self.id, "meta")
         except Exception:
             self._meta_unread = raw
             return {"unserialized": raw}
@@ -1013,7 +1027,7 @@ class Job:
             return None
         if self._meta_unread is not None and self._meta == {"unserialized": self._meta_unread}:
             return self._meta_unread
-        return self._dumps(self._meta, "meta")
+        return self._dumps(self._meta, "meta", field="meta")
 
     def save(self) -> None:
         """Store the fields people change after enqueueing: meta, description, TTLs, timeout.

@@ -4,10 +4,12 @@ Anyone who can write to Redis can put a job hash there; with pickle, loading
 that payload runs code chosen by the writer, and a job hash also names code by
 itself (the function and the callbacks a worker imports). A signed payload
 carries an HMAC under a secret key of its bytes *and* of a binding: for a job's
-call, the job id, the serializer and every stored name a worker imports; for
-results and meta, the serializer. A worker refuses a payload whose signature
-is missing or wrong before it unpickles or imports anything, so a writer can
-neither forge a call nor graft a signed one onto another function or job.
+call, the job id, the serializer and every stored name a worker imports; for a
+job's result and meta, the job id, the field and the serializer. A worker
+refuses a payload whose signature is missing or wrong before it unpickles or
+imports anything, so a writer can neither forge a call nor graft a signed one
+onto another function or job, nor move one job's result or meta to another
+(a chain step's input, say).
 
 The Django app turns signing on with a key derived from ``SECRET_KEY`` (see
 ``JOBQUEUE_SIGNING_KEY``); code using the engine alone calls :func:`configure`.
@@ -59,7 +61,9 @@ class SignedSerializer:
     ``dumps`` and ``loads`` take an optional ``bound``: the fields (see
     :func:`binding`) the signature must also cover. A job's call binds its id
     and the names a worker imports; a value read with other fields than it was
-    written with is refused like a forged one.
+    written with is refused like a forged one. :meth:`dumps_value` and
+    :meth:`loads_value` sign a value stored in a job's field (its result,
+    its meta) to that job and field.
     """
 
     def __init__(self, inner: Any, keys: Sequence[bytes]):
@@ -73,8 +77,11 @@ class SignedSerializer:
         # Values and calls are told apart, and so are serializers: bytes one
         # serializer wrote are never handed to another's loads().
         inner_name = getattr(inner, "name", None) or type(inner).__qualname__
+        # Each kind of message starts differently, and what follows is
+        # length-framed, so no message of one kind is a message of another.
         self._value_binding = binding("value", inner_name)
         self._call_binding = binding("call", inner_name)
+        self._field_binding = binding("field", inner_name)
 
     def __repr__(self) -> str:
         return f"SignedSerializer({self.inner!r})"
@@ -83,18 +90,32 @@ class SignedSerializer:
         return self._value_binding if bound is None else self._call_binding + bound
 
     def dumps(self, obj: Any, bound: bytes | None = None) -> bytes:
-        data = self.inner.dumps(obj)
-        mac = self._macs[0].copy()
-        mac.update(self._message(bound))
-        mac.update(data)
-        return MAGIC + mac.digest() + data
+        return self._signed(self.inner.dumps(obj), self._message(bound))
 
     def loads(self, payload: bytes, bound: bytes | None = None) -> Any:
         self.verify(payload, bound)
         return self.inner.loads(payload[len(MAGIC) + DIGEST_SIZE :])
 
+    def dumps_value(self, obj: Any, job_id: str, field: str) -> bytes:
+        """``obj`` signed as the value of job ``job_id``'s ``field`` (``"result"``, ``"meta"``)."""
+        return self._signed(self.inner.dumps(obj), self._field_binding + binding(job_id, field))
+
+    def loads_value(self, payload: bytes, job_id: str, field: str) -> Any:
+        """Load a value only if it was signed for job ``job_id``'s ``field``."""
+        self._verify(payload, self._field_binding + binding(job_id, field))
+        return self.inner.loads(payload[len(MAGIC) + DIGEST_SIZE :])
+
+    def _signed(self, data: bytes, message: bytes) -> bytes:
+        mac = self._macs[0].copy()
+        mac.update(message)
+        mac.update(data)
+        return MAGIC + mac.digest() + data
+
     def verify(self, payload: bytes, bound: bytes | None = None) -> None:
         """Raise :class:`SignatureError` unless a key signed ``payload`` with ``bound``."""
+        self._verify(payload, self._message(bound))
+
+    def _verify(self, payload: bytes, message: bytes) -> None:
         if not payload.startswith(MAGIC):
             raise SignatureError(
                 "The payload is not signed; refusing to load it "
@@ -102,7 +123,6 @@ class SignedSerializer:
             )
         start = len(MAGIC) + DIGEST_SIZE
         digest, data = payload[len(MAGIC) : start], payload[start:]
-        message = self._message(bound)
         for keyed in self._macs:
             mac = keyed.copy()
             mac.update(message)
@@ -158,6 +178,20 @@ def sign(serializer: Any) -> Any:
     if wrapped is None or wrapped.inner is not serializer:
         wrapped = _wrapped[id(serializer)] = SignedSerializer(serializer, list(_keys))
     return wrapped
+
+
+def dumps_value(serializer: Any, obj: Any, job_id: str, field: str) -> bytes:
+    """``obj`` serialized as job ``job_id``'s ``field``: bound to both when signed."""
+    if isinstance(serializer, SignedSerializer):
+        return serializer.dumps_value(obj, job_id, field)
+    return serializer.dumps(obj)
+
+
+def loads_value(serializer: Any, payload: bytes, job_id: str, field: str) -> Any:
+    """Load job ``job_id``'s ``field``; a signed serializer refuses another job's or field's."""
+    if isinstance(serializer, SignedSerializer):
+        return serializer.loads_value(payload, job_id, field)
+    return serializer.loads(payload)
 
 
 def check_size(data: bytes, what: str) -> None:

@@ -19,7 +19,7 @@ from .callbacks import run_callback
 from .errors import ChainResultLost, ChainStopped, DeserializationError, StopRequested
 from .job import Job
 from .outcome import record_failure, record_success
-from .payloads import PayloadTooLarge, SignatureError, check_result_size
+from .payloads import PayloadTooLarge, SignatureError, check_result_size, dumps_value
 from .retry import Retry
 from .scripts import TakeNext
 from .timeouts import BaseDeathPenalty, DeathPenalty
@@ -148,7 +148,7 @@ def run_job(
         call_exception_handlers(exception_handlers, job, exc)
         return status
     try:
-        raw = job.serializer.dumps(result)
+        raw = dumps_value(job.serializer, result, job.id, "result")
         check_result_size(raw)
     except PayloadTooLarge as exc:
         reason = str(exc)

@@ -23,6 +23,7 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from .keys import keyspace
+from .payloads import dumps_value, loads_value
 from .retry import Retry
 from .serializers import resolve_serializer
 from .utils import as_str, now, to_datetime
@@ -262,9 +263,13 @@ class Result:
         if self.return_value is not None:
             serializer = self.serializer or _default_serializer()
             try:
-                fields["return_value"] = serializer.dumps(self.return_value)
+                fields["return_value"] = dumps_value(
+                    serializer, self.return_value, self.job_id, "result"
+                )
             except Exception:  # as RQ: the result is recorded, saying why its value is not
-                fields["return_value"] = serializer.dumps(UNSERIALIZABLE_RETURN_VALUE_PAYLOAD)
+                fields["return_value"] = dumps_value(
+                    serializer, UNSERIALIZABLE_RETURN_VALUE_PAYLOAD, self.job_id, "result"
+                )
         if self.exc_string is not None:
             fields["exc_string"] = zlib.compress(self.exc_string.encode())
         if self.execution_id:
@@ -294,7 +299,9 @@ class Result:
             connection=connection,
             id=result_id,
             created_at=_stream_time(result_id),
-            return_value=serializer.loads(raw_value) if raw_value is not None else None,
+            return_value=(
+                None if raw_value is None else loads_value(serializer, raw_value, job_id, "result")
+            ),
             exc_string=zlib.decompress(exc).decode() if exc else None,
             worker_name=as_str(data.get("worker_name")) or None,
             serializer=serializer,
@@ -410,8 +417,11 @@ def _build(
             job.id, kind, created_at=created_at, return_value=returned, worker_name=worker
         )
     if status == JobStatus.FINISHED:
-        loads = (serializer or job.serializer).loads
-        value = loads(raw) if raw is not None else None
+        value = (
+            None
+            if raw is None
+            else loads_value(serializer or job.serializer, raw, job.id, "result")
+        )
         return Result(
             job.id,
             Result.Type.SUCCESSFUL,

@@ -17,6 +17,7 @@ from django_jobqueue.engine import (
     Callback,
     Chain,
     JobStatus,
+    Result,
     Retry,
     SignatureError,
     SimpleWorker,
@@ -231,3 +232,62 @@ def test_jobs_signed_with_a_rotated_key_still_run(marks, make_queue):
         assert sorted(marks()) == ["new", "old"]
     finally:
         payloads.configure(None)
+
+
+# -- results and meta are bound to their job ----------------------------------
+
+
+@pytest.fixture(params=["pickle", "json"])
+def finished_pair(request, signed, make_queue):
+    """Two jobs that finished with their own results and meta."""
+    queue = make_queue(serializer=request.param)
+    mine = queue.enqueue(jobs.echo, "mine", meta={"owner": "mine"})
+    theirs = queue.enqueue(jobs.echo, "theirs", meta={"owner": "theirs"})
+    SimpleWorker([queue]).work(burst=True)
+    return queue, queue.fetch_job(mine.id), queue.fetch_job(theirs.id)
+
+
+def test_a_result_copied_from_another_job_is_refused(finished_pair, redis_conn):
+    queue, mine, theirs = finished_pair
+    assert (mine.result["args"], theirs.result["args"]) == (["mine"], ["theirs"])
+    redis_conn.hset(mine.key, "result", redis_conn.hget(theirs.key, "result"))
+    with pytest.raises(SignatureError):
+        queue.fetch_job(mine.id).result
+
+
+def test_a_result_entry_copied_from_another_jobs_stream_is_refused(finished_pair, redis_conn):
+    queue, mine, theirs = finished_pair
+    Result.create(mine, Result.Type.SUCCESSFUL, ttl=60, return_value="recorded for mine")
+    Result.create(theirs, Result.Type.SUCCESSFUL, ttl=60, return_value="recorded for theirs")
+    assert "recorded for mine" in [r.return_value for r in Result.all(mine)]
+    ((_, fields),) = redis_conn.xrevrange(
+        Result.get_key(theirs, queue.name, queue.keys.prefix), count=1
+    )
+    redis_conn.xadd(Result.get_key(mine, queue.name, queue.keys.prefix), fields)
+    with pytest.raises(SignatureError):
+        Result.all(queue.fetch_job(mine.id))
+
+
+def test_meta_copied_from_another_job_is_not_loaded(finished_pair, redis_conn):
+    queue, mine, theirs = finished_pair
+    assert mine.get_meta()["owner"] == "mine"
+    stolen = redis_conn.hget(theirs.key, "meta")
+    redis_conn.hset(mine.key, "meta", stolen)
+    assert queue.fetch_job(mine.id).meta == {"unserialized": stolen}
+
+
+def test_a_chain_step_refuses_a_result_copied_to_its_predecessor(
+    signed, marks, make_queue, redis_conn
+):
+    queue = make_queue()
+    other = queue.enqueue(jobs.echo, "pwned")
+    first, second = Chain(Step(jobs.echo, "honest"), Step(jobs.mark)).enqueue(queue).jobs
+    SimpleWorker([queue]).work(burst=True, max_jobs=2)  # other, then the first step
+    assert first.get_status() == JobStatus.FINISHED and second.get_status() == JobStatus.QUEUED
+    redis_conn.hset(first.key, "result", redis_conn.hget(other.key, "result"))
+
+    SimpleWorker([queue]).work(burst=True)
+
+    assert marks() == []
+    assert second.get_status() == JobStatus.FAILED
+    assert "not signed for that job" in queue.fetch_job(second.id).exc_info

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from .. import hooks, utils
 from ..job import Job
 from ..outcome import record_failure
+from ..payloads import loads_value
 from ..perform import Success, death_reason, run_job
 from ..vocabulary import KILL_GRACE, JobStatus
 from .base import Execution, Host
@@ -244,7 +245,7 @@ def _read_available(fd: int, into: list[bytes]) -> bool:
 def _success(job: Job, raw: bytes) -> Success:
     """The child's result, loaded again here for the job_finished hook."""
     try:
-        result = job.serializer.loads(raw)
+        result = loads_value(job.serializer, raw, job.id, "result")
     except Exception:  # stored as the child serialized it, whatever this process can read
         result = None
     return Success(result, raw)
