@@ -171,6 +171,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"{base}queues/default/failed/bulk/?action=requeue&all=1",
             ),
             ("confirm empty queue", f"{base}queues/default/queued/bulk/?action=delete&all=1"),
+            # The search (filters and sorts): each reads every job of its list.
+            ("queue, function filter", f"{base}queues/default/?func=admin_pages"),
+            ("queue, sorted oldest first", f"{base}queues/default/?o=enqueued"),
+            ("failed, function filter", f"{base}queues/default/failed/?func=admin_pages"),
+            (
+                "failed, function filter, page 40",
+                f"{base}queues/default/failed/?func=admin_pages&p=40",
+            ),
+            ("failed, sorted by function", f"{base}queues/default/failed/?o=func"),
+            ("failed, sorted by duration", f"{base}queues/default/failed/?o=-duration"),
+            ("failed, exception (as typed)", f"{base}queues/default/failed/?exc=ValueError"),
+            ("failed, exception (any case)", f"{base}queues/default/failed/?exc=valueerror"),
         ]
         print(f"\n{'page':<34} {'median ms':>10} {'max ms':>8}")
         worst = 0.0

@@ -15,9 +15,8 @@ from typing import Any
 
 from ..engine import scripts
 from ..engine.job import Job
-from ..engine.keys import PRIORITY_BAND
 from ..engine.registry import waiting_counts, waiting_pages
-from ..engine.utils import as_str, now
+from ..engine.utils import as_str
 
 
 class JobRange:
@@ -244,44 +243,44 @@ class JobFilter:
 
 @dataclass(frozen=True)
 class _Part:
-    """One stretch of a list, in its order: a sorted set read by score, or a Redis list."""
+    """One stretch of a list, in its order: ranks of a sorted set, or a Redis list.
+
+    ``first`` is the stretch's first rank in the order read (highest score
+    first, or a list's tail first, when ``rev``).
+    """
 
     key: str
     kind: str  # "zset" or "list"
     size: int
-    low: str = ""
-    high: str = ""
+    first: int = 0
     rev: bool = False
 
     def slice_args(self, offset: int, count: int) -> list[str]:
         """ARGV[2..7] of search.lua reading ``count`` ids from ``offset``."""
-        if self.kind == "zset":
-            return ["zset", self.low, self.high, "rev" if self.rev else "", str(offset), str(count)]
-        if self.rev:  # from the tail: positions offset.. are indices -(offset+1)..
-            start, stop = -(offset + count), -(offset + 1)
-        else:
-            start, stop = offset, offset + count - 1
-        return ["list", "", "", "rev" if self.rev else "", str(start), str(stop)]
+        return [self.kind, "", "", "rev" if self.rev else "", str(self.first + offset), str(count)]
 
 
 def _registry_parts(queue: Any, registry: Any, desc: bool) -> list[_Part]:
-    # Past entries of an expiring registry are gone jobs: left out, as its pages do.
-    low = f"({now()!r}" if registry.expiring else "-inf"
+    # Past entries of an expiring registry are gone jobs: left out, as its pages
+    # do. They have the lowest scores: read from the top, the live ones come
+    # first; from the bottom, after the past ones.
     size = registry.get_job_count(cleanup=False)
     if desc:
-        return [_Part(registry.key, "zset", size, "+inf", low, rev=True)]
-    return [_Part(registry.key, "zset", size, low, "+inf")]
+        return [_Part(registry.key, "zset", size, rev=True)]
+    past = queue.connection.zcard(registry.key) - size if registry.expiring else 0
+    return [_Part(registry.key, "zset", size, first=max(past, 0))]
 
 
 def _queue_parts(queue: Any) -> list[_Part]:
     """The waiting jobs, newest first, as :func:`~..engine.registry.waiting_pages` reads them."""
     prio_key, list_key = queue.keys.priority(queue.name), queue.key
-    band = 100 * PRIORITY_BAND
     negative, listed, positive = waiting_counts(queue)
+    # From the highest score down, the priority set holds the negative
+    # priorities' jobs (scores from 100 * PRIORITY_BAND up), then the positive ones'.
     return [
-        _Part(prio_key, "zset", negative, "+inf", str(band), rev=True),
+        _Part(prio_key, "zset", negative, rev=True),
         _Part(list_key, "list", listed, rev=True),
-        _Part(prio_key, "zset", positive, f"({band}", "-inf", rev=True),
+        _Part(prio_key, "zset", positive, first=negative, rev=True),
     ]
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from redis.connection import Connection
 
 from django_jobqueue.dashboard import pagination
-from django_jobqueue.engine import Dependency
+from django_jobqueue.engine import Dependency, Queue
 from tests.engine import jobs
 
 from .conftest import ADMIN, confirm
@@ -441,3 +441,56 @@ def test_deleting_a_whole_chain_does_not_warn(admin, jq):
     assert "1 deferred job depends on the jobs deleted and will then wait forever" in html
     admin.post(deferred, fields)
     assert q.deferred_job_registry.count == 0
+
+
+def _sort_calls(redis_conn) -> int:
+    return int(redis_conn.info("commandstats").get("cmdstat_sort", {}).get("calls", 0))
+
+
+@pytest.mark.parametrize("slice_size", [7, 2000])
+def test_job_by_job_reading_finds_what_sort_finds(redis_conn, key_prefix, monkeypatch, slice_size):
+    """search.lua reads a slice's fields with one SORT ... GET; where SORT cannot (a
+    prefix with a '*', Redis 6.2 in a cluster) it reads job by job, with the same results."""
+    monkeypatch.setattr(pagination, "SLICE", slice_size)
+    plain = Queue("default", connection=redis_conn, prefix=key_prefix)
+    starred = Queue("default", connection=redis_conn, prefix=key_prefix + "a*b:")
+    for q in (plain, starred):
+        _fill(redis_conn, q, 60)
+        redis_conn.zadd(q.keys.registry("default", "failed"), {"job-00005": time.time() - 10})
+        for i in range(24):
+            q.enqueue(jobs.add, i, 1, job_id=f"q-{i:03d}", priority=(-5, 0, 0, 5)[i % 4])
+    filters = [
+        pagination.JobFilter(),
+        pagination.JobFilter(func="odd"),
+        pagination.JobFilter(func="ADD", sort="enqueued", desc=False),
+        pagination.JobFilter(exception="disk", sort="duration"),
+        pagination.JobFilter(exception="Disk"),
+        pagination.JobFilter(
+            status="failed", time_field="enqueued", since=T0 + 10, until=T0 + 40, sort="func"
+        ),
+        pagination.JobFilter(sort="ended", desc=False),
+    ]
+
+    def results(q):
+        found = []
+        for registry in (None, q.failed_job_registry):
+            for job_filter in filters:
+                for desc in (True, False):
+                    parts = pagination.list_parts(q, registry, desc)
+                    for keep in (0, 5, 100):
+                        found.append(pagination.search(q, parts, job_filter, keep))
+        return found
+
+    before = _sort_calls(redis_conn)
+    by_sort = results(plain)
+    assert _sort_calls(redis_conn) > before
+    before = _sort_calls(redis_conn)
+    job_by_job = results(starred)
+    assert _sort_calls(redis_conn) == before
+    assert job_by_job == by_sort
+    assert (59, [f"job-{i:05d}" for i in (59, 58, 57, 56, 55)]) in by_sort  # expired one left out
+    # The waiting jobs come in the order of the unfiltered page.
+    shown = [job_id for job_id, _job in pagination.queue_range(plain)[0:24]]
+    assert sorted(shown) == [f"q-{i:03d}" for i in range(24)]
+    matched = pagination.search(plain, pagination.list_parts(plain, None), filters[0], 100)
+    assert matched == (24, shown)

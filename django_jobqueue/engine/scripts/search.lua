@@ -6,9 +6,9 @@
 -- KEYS[1] the list or sorted set read   KEYS[2] job key prefix
 -- KEYS[3] ('store' mode only) the selection the matches are added to
 -- ARGV[1] mode: 'page' | 'store' | 'dependents'
--- ARGV[2] source: 'zset' (ZRANGE BYSCORE ARGV[3] ARGV[4], REV when ARGV[5] is
---   'rev', LIMIT ARGV[6] ARGV[7]) or 'list' (LRANGE ARGV[6] ARGV[7], reversed
---   when ARGV[5] is 'rev')
+-- ARGV[2] source: 'zset' or 'list'   ARGV[3] ARGV[4] unused
+-- ARGV[5] 'rev' to read from the highest score (the tail of a list) down
+-- ARGV[6] ARGV[7] the slice: its first rank in that order, and its length
 -- ARGV[8] position of the slice's first id in the whole list (the natural order)
 -- ARGV[9] function name substring, lower case ('' for any)
 -- ARGV[10] status ('' for any)   ARGV[11] exception substring ('' for any): in
@@ -30,21 +30,7 @@
 -- 'store': {matches}. 'dependents': {matches, then for each matching job that
 -- has dependents: its id and its dependents JSON}.
 local mode, source, rev = ARGV[1], ARGV[2], ARGV[5] == 'rev'
-local ids
-if source == 'zset' then
-  if rev then
-    ids = redis.call('ZRANGE', KEYS[1], ARGV[3], ARGV[4], 'BYSCORE', 'REV', 'LIMIT', ARGV[6], ARGV[7])
-  else
-    ids = redis.call('ZRANGE', KEYS[1], ARGV[3], ARGV[4], 'BYSCORE', 'LIMIT', ARGV[6], ARGV[7])
-  end
-else
-  ids = redis.call('LRANGE', KEYS[1], ARGV[6], ARGV[7])
-  if rev then
-    local n = #ids
-    for i = 1, math.floor(n / 2) do ids[i], ids[n + 1 - i] = ids[n + 1 - i], ids[i] end
-  end
-end
-
+local first, length = tonumber(ARGV[6]), tonumber(ARGV[7])
 local base = tonumber(ARGV[8])
 local func_part, status, exc_part = ARGV[9], ARGV[10], ARGV[11]
 local time_field, low, high = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
@@ -56,21 +42,71 @@ local prefix = KEYS[2]
 -- with a capital letter only itself (no lower-casing of long tracebacks then).
 local exc_any_case = exc_part == string.lower(exc_part)
 
--- The fields read per job: func, status, then the time of the filter, the
--- traceback, and what the sort needs (started_at and ended_at for a duration).
-local fields = {'func', 'status'}
-local time_at, sort_at, sort_end, exc_at
-if time_field ~= '' then table.insert(fields, time_field); time_at = #fields end
--- Alone, the traceback filter reads the traceback with the rest (one call per
--- job); after other filters, only for the jobs that pass them (a second call,
--- but most tracebacks are never copied).
+-- The fields read per job: only those the filters and the sort look at. A
+-- job whose hash is gone has none of them, so every filter leaves it out.
+local fields = {}
+local function field(name)
+  for i, f in ipairs(fields) do if f == name then return i end end
+  table.insert(fields, name)
+  return #fields
+end
+local func_at, status_at, time_at, sort_at, sort_end, exc_at, dependents_at
+if func_part ~= '' or sort == 'func' then func_at = field('func') end
+if status ~= '' then status_at = field('status') end
+if time_field ~= '' then time_at = field(time_field) end
+-- Alone, the traceback filter reads the traceback with the rest; after other
+-- filters, only for the jobs that pass them (a call per job, but most
+-- tracebacks are never copied).
 local exc_alone = exc_part ~= '' and func_part == '' and status == '' and time_field == ''
-if exc_alone then table.insert(fields, 'exc_info'); exc_at = #fields end
+if exc_alone then exc_at = field('exc_info') end
 if sort == 'duration' then
-  table.insert(fields, 'started_at'); sort_at = #fields
-  table.insert(fields, 'ended_at'); sort_end = #fields
+  sort_at, sort_end = field('started_at'), field('ended_at')
 elseif sort ~= '' and sort ~= 'func' then
-  table.insert(fields, sort); sort_at = #fields
+  sort_at = field(sort)
+end
+if mode == 'dependents' then dependents_at = field('dependents') end
+
+-- The slice's ids and their fields, one row of 1 + #fields values per job.
+-- One SORT with GET reads them all in C: a call from Lua per job costs Redis
+-- several times more than the reading itself (docs/dashboard.rst). SORT
+-- substitutes the first '*' of a pattern, so a prefix with one in it, and a
+-- Redis that refuses GET patterns here (6.2 in a cluster), read job by job.
+local width = #fields + 1
+local rows
+if not string.find(prefix, '*', 1, true) then
+  local sort_args = {KEYS[1], 'BY', 'nosort', 'LIMIT', first, length}
+  if rev then table.insert(sort_args, 'DESC') end
+  table.insert(sort_args, 'GET'); table.insert(sort_args, '#')
+  for _, field in ipairs(fields) do
+    table.insert(sort_args, 'GET'); table.insert(sort_args, prefix .. '*->' .. field)
+  end
+  local reply = redis.pcall('SORT', unpack(sort_args))
+  if type(reply) == 'table' and not reply.err then rows = reply end
+end
+if not rows then
+  local ids
+  if source == 'zset' then
+    if rev then
+      ids = redis.call('ZRANGE', KEYS[1], first, first + length - 1, 'REV')
+    else
+      ids = redis.call('ZRANGE', KEYS[1], first, first + length - 1)
+    end
+  elseif rev then
+    ids = redis.call('LRANGE', KEYS[1], -(first + length), -(first + 1))
+    local n = #ids
+    for i = 1, math.floor(n / 2) do ids[i], ids[n + 1 - i] = ids[n + 1 - i], ids[i] end
+  else
+    ids = redis.call('LRANGE', KEYS[1], first, first + length - 1)
+  end
+  rows = {}
+  for i, id in ipairs(ids) do
+    local row = (i - 1) * width
+    rows[row + 1] = id
+    if #fields > 0 then
+      local values = redis.call('HMGET', prefix .. id, unpack(fields))
+      for j = 1, #fields do rows[row + 1 + j] = values[j] end
+    end
+  end
 end
 
 -- The matches' sort values, positions and ids, in the natural order; the
@@ -78,24 +114,28 @@ end
 local mv, mp, mid, m = {}, {}, {}, 0
 
 local count, found = 0, {}
-for i, id in ipairs(ids) do
-  local job = prefix .. id
-  local values = redis.call('HMGET', job, unpack(fields))
+for i = 1, math.floor(#rows / width) do
+  local row = (i - 1) * width + 1  -- rows[row] is the id, rows[row + k] field k
+  local id = rows[row]
   local ok = true
   if filtered then
-    ok = values[2] ~= false
-    if ok and func_part ~= '' then
-      ok = values[1] ~= false and string.find(string.lower(values[1]), func_part, 1, true) ~= nil
+    if func_part ~= '' then
+      local func = rows[row + func_at]
+      ok = func ~= false and string.find(string.lower(func), func_part, 1, true) ~= nil
     end
-    if ok and status ~= '' then ok = values[2] == status end
+    if ok and status_at then ok = rows[row + status_at] == status end
     if ok and time_at then
-      local t = tonumber(values[time_at])
+      local t = tonumber(rows[row + time_at])
       ok = t ~= nil and (not low or t >= low) and (not high or t <= high)
     end
     if ok and exc_part ~= '' then
       -- Last: lower-casing a long traceback is the costliest test.
       local exc
-      if exc_at then exc = values[exc_at] else exc = redis.call('HGET', job, 'exc_info') end
+      if exc_at then
+        exc = rows[row + exc_at]
+      else
+        exc = redis.call('HGET', prefix .. id, 'exc_info')
+      end
       if exc and exc_any_case then exc = string.lower(exc) end
       ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
     end
@@ -108,12 +148,12 @@ for i, id in ipairs(ids) do
       if sort == '' then
         v = position
       elseif sort == 'func' then
-        v = values[1] or ''
+        v = rows[row + func_at] or ''
       elseif sort == 'duration' then
-        local s, e = tonumber(values[sort_at]), tonumber(values[sort_end])
+        local s, e = tonumber(rows[row + sort_at]), tonumber(rows[row + sort_end])
         v = s and e and math.max(e - s, 0) or -1
       else
-        v = tonumber(values[sort_at]) or 0
+        v = tonumber(rows[row + sort_at]) or 0
       end
       if sort ~= '' or m < keep then
         m = m + 1
@@ -122,7 +162,7 @@ for i, id in ipairs(ids) do
     elseif mode == 'store' then
       redis.call('ZADD', KEYS[3], position, id)
     else
-      local dependents = redis.call('HGET', job, 'dependents')
+      local dependents = rows[row + dependents_at]
       if dependents and dependents ~= '[]' then
         table.insert(found, id)
         table.insert(found, dependents)
