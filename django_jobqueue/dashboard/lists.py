@@ -114,7 +114,7 @@ def job_list(request: Any, queue: str, site: Any, slug: str = "queued") -> Any:
         except ValueError:
             keep = per_page
         parts = list_parts(queue_obj, registry, desc=slug != "scheduled")
-        source = SearchRange(queue_obj, parts, job_filter, keep, extra)
+        source = SearchRange(queue_obj, parts, job_filter, keep, extra, start=keep - per_page)
     elif registry is None:
         source = queue_range(queue_obj)
     else:

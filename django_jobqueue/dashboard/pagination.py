@@ -289,16 +289,28 @@ def list_parts(queue: Any, registry: Any, desc: bool = True) -> list[_Part]:
     return _queue_parts(queue) if registry is None else _registry_parts(queue, registry, desc)
 
 
-def _calls(queue: Any, parts: list[_Part], head: list[str], tail: list[str], store: str | None):
-    """One search.lua call per :data:`SLICE` ids of ``parts``, sent in one round trip."""
-    batch = scripts.Batch(queue.connection)
-    position = 0
+def _slices(parts: list[_Part]) -> list[tuple[_Part, int, int, int]]:
+    """(part, offset in it, length, position in the whole list) of each :data:`SLICE`."""
+    slices, position = [], 0
     for part in parts:
         for offset in range(0, part.size, SLICE):
-            count = min(SLICE, part.size - offset)
-            args = [*head, *part.slice_args(offset, count), str(position + offset), *tail]
-            scripts.search(batch, queue.keys, queue.name, part.key, args, store=store)
+            slices.append((part, offset, min(SLICE, part.size - offset), position + offset))
         position += part.size
+    return slices
+
+
+def _calls(
+    queue: Any,
+    slices: list[tuple[_Part, int, int, int]],
+    head: list[str],
+    tail: list[str],
+    store: str | None,
+):
+    """One search.lua call per slice, sent in one round trip."""
+    batch = scripts.Batch(queue.connection)
+    for part, offset, count, position in slices:
+        args = [*head, *part.slice_args(offset, count), str(position), *tail]
+        scripts.search(batch, queue.keys, queue.name, part.key, args, store=store)
     replies = batch.execute()
     for reply in replies:
         if isinstance(reply, Exception):
@@ -306,40 +318,82 @@ def _calls(queue: Any, parts: list[_Part], head: list[str], tail: list[str], sto
     return replies
 
 
+def _matches(reply: list) -> list[tuple[bytes, str]]:
+    """A page reply's (sort key, id) pairs."""
+    return [
+        (k.encode() if isinstance(k, str) else bytes(k), as_str(i))
+        for k, i in zip(reply[1::2], reply[2::2])
+    ]
+
+
 def search(
-    queue: Any, parts: list[_Part], job_filter: JobFilter, keep: int
+    queue: Any, parts: list[_Part], job_filter: JobFilter, keep: int, start: int = 0
 ) -> tuple[int, list[str]]:
-    """How many jobs of ``parts`` match, and the ids of the first ``keep`` in order.
+    """How many jobs of ``parts`` match, and the ids of matches ``start`` to ``keep`` in order.
 
     Each slice's script call returns its count and its best ``keep`` matches
     by sort key; the keys are merged here (they compare as bytes, see
     search.lua), so a page costs one round trip whatever the list's length.
+    A later page in the list's own order takes two: the counts of every
+    slice, then the matches of the slices the page falls in, so that no
+    slice sends back the matches of the pages before it.
     """
-    replies = _calls(queue, parts, ["page"], job_filter.args("page", keep), None)
+    slices = _slices(parts)
+    if start > 0 and not job_filter.sort:
+        return _search_window(queue, slices, job_filter, start, keep)
+    replies = _calls(queue, slices, ["page"], job_filter.args("page", keep), None)
     count = 0
     best: list[tuple[bytes, str]] = []
     for reply in replies:
         count += int(reply[0])
-        best += [
-            (k.encode() if isinstance(k, str) else bytes(k), as_str(i))
-            for k, i in zip(reply[1::2], reply[2::2])
-        ]
+        best += _matches(reply)
     # Positions, and so the natural order, never tie: the merge is exact.
     best.sort(key=lambda pair: pair[0], reverse=job_filter.desc and bool(job_filter.sort))
-    return count, [job_id for _key, job_id in best[:keep]]
+    return count, [job_id for _key, job_id in best[start:keep]]
+
+
+def _search_window(
+    queue: Any,
+    slices: list[tuple[_Part, int, int, int]],
+    job_filter: JobFilter,
+    start: int,
+    stop: int,
+) -> tuple[int, list[str]]:
+    """:func:`search` of matches ``start`` to ``stop`` in the list's own order."""
+    counts = [int(r[0]) for r in _calls(queue, slices, ["page"], job_filter.args("page", 0), None)]
+    wanted, skips, before = [], [], 0
+    for piece, found in zip(slices, counts):
+        if found and before < stop and before + found > start:
+            wanted.append((piece, min(stop - before, found)))
+            skips.append(max(start - before, 0))
+        before += found
+    batch = scripts.Batch(queue.connection)
+    for (part, offset, length, position), keep in wanted:
+        args = ["page", *part.slice_args(offset, length), str(position)]
+        scripts.search(
+            batch, queue.keys, queue.name, part.key, args + job_filter.args("page", keep)
+        )
+    ids: list[str] = []
+    for reply, skip in zip(batch.execute(), skips):
+        if isinstance(reply, Exception):
+            raise reply
+        ids += [job_id for _key, job_id in sorted(_matches(reply))[skip:]]
+    return sum(counts), ids
 
 
 def store_matches(
     queue: Any, parts: list[_Part], job_filter: JobFilter, selection: str, keep_for: int
 ) -> int:
     """Add the ids of the jobs of ``parts`` that match to sorted set ``selection``."""
-    replies = _calls(queue, parts, ["store"], job_filter.args("store", keep_for), selection)
+    replies = _calls(
+        queue, _slices(parts), ["store"], job_filter.args("store", keep_for), selection
+    )
     return sum(int(reply[0]) for reply in replies)
 
 
 def dependents_of(queue: Any, parts: list[_Part], job_filter: JobFilter) -> dict[str, str]:
     """The ``dependents`` JSON of each matching job of ``parts`` that has dependents."""
-    replies = _calls(queue, parts, ["dependents"], job_filter.args("dependents", 0), None)
+    replies = _calls(queue, _slices(parts), ["dependents"], job_filter.args("dependents", 0), None)
     found: dict[str, str] = {}
     for reply in replies:
         found.update((as_str(i), as_str(d)) for i, d in zip(reply[1::2], reply[2::2]))
@@ -349,9 +403,9 @@ def dependents_of(queue: Any, parts: list[_Part], job_filter: JobFilter) -> dict
 class SearchRange:
     """A filtered or sorted list for the Paginator: the matches, found by :func:`search`.
 
-    ``keep`` is how far the page asked for reaches: the count and that many
-    ids come in one pass; a slice beyond it (the Paginator moved to the
-    last page) costs one more.
+    ``start`` and ``keep`` are where the page asked for begins and ends: the
+    count and those ids come with it; another slice (the Paginator moved to
+    the last page) costs one more search.
     """
 
     def __init__(
@@ -361,9 +415,11 @@ class SearchRange:
         job_filter: JobFilter,
         keep: int,
         extra: tuple[str, ...] = (),
+        start: int = 0,
     ):
         self.queue, self.parts, self.filter = queue, parts, job_filter
-        self.count_, self.ids = search(queue, parts, job_filter, max(keep, 0))
+        self.start = min(max(start, 0), max(keep, 0))
+        self.count_, self.ids = search(queue, parts, job_filter, max(keep, 0), self.start)
         self.load = row_loader(queue, extra)
 
     def __len__(self) -> int:
@@ -376,7 +432,9 @@ class SearchRange:
         stop = self.count_ if index.stop is None else min(index.stop, self.count_)
         if stop <= start:
             return []
-        if stop > len(self.ids) and len(self.ids) < self.count_:
-            self.count_, self.ids = search(self.queue, self.parts, self.filter, stop)
-        ids = self.ids[start:stop]
+        held = self.start + len(self.ids)
+        if start < self.start or (stop > held and held < self.count_):
+            self.start = start
+            self.count_, self.ids = search(self.queue, self.parts, self.filter, stop, start)
+        ids = self.ids[start - self.start : stop - self.start]
         return list(zip(ids, self.load(ids)))

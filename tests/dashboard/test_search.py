@@ -494,3 +494,37 @@ def test_job_by_job_reading_finds_what_sort_finds(redis_conn, key_prefix, monkey
     assert sorted(shown) == [f"q-{i:03d}" for i in range(24)]
     matched = pagination.search(plain, pagination.list_parts(plain, None), filters[0], 100)
     assert matched == (24, shown)
+
+
+def test_a_later_page_reads_only_the_matches_of_its_slices(jq, redis_conn, monkeypatch):
+    """In the list's own order, page n is not sent the matches of pages 1 to n-1."""
+    monkeypatch.setattr(pagination, "SLICE", 10)
+    q = jq("default")
+    ids = _fill(redis_conn, q, 130)
+    parts = pagination.list_parts(q, q.failed_job_registry)
+    odd = pagination.JobFilter(func="odd")
+    every_odd = [j for j in ids[::-1] if int(j[-5:]) % 2]
+    sent = []
+    real = pagination._matches
+    monkeypatch.setattr(
+        pagination, "_matches", lambda reply: sent.extend(real(reply)) or real(reply)
+    )
+    for start, keep in [(0, 5), (5, 10), (7, 23), (30, 65), (60, 100), (64, 65), (65, 70)]:
+        sent.clear()
+        assert pagination.search(q, parts, odd, keep, start) == (65, every_odd[start:keep])
+        if start:
+            # The slices the window falls in (5 matches each): no more than it plus one each side.
+            assert len(sent) <= (min(keep, 65) - start) + 10, (start, keep, len(sent))
+    by_duration = pagination.JobFilter(func="odd", sort="duration")
+    whole = pagination.search(q, parts, by_duration, 65)[1]
+    assert pagination.search(q, parts, by_duration, 30, 20) == (65, whole[20:30])
+
+
+def test_a_filtered_list_s_later_page_shows_its_own_rows(admin, jq, redis_conn):
+    q = jq("default")
+    ids = _fill(redis_conn, q, 130)
+    every_odd = [j for j in ids[::-1] if int(j[-5:]) % 2]
+    response = admin.get(FAILED, {"func": "odd", "per_page": 25, "p": 2})
+    assert _ids(response) == every_odd[25:50]
+    last = admin.get(FAILED, {"func": "odd", "per_page": 25, "p": 9})  # past the end: page 3
+    assert _ids(last) == every_odd[50:]
