@@ -83,10 +83,13 @@ def fill(n: int) -> tuple[str, str]:
 
     q = get_queue("default")
     batch_size = 2000
-    traceback = (
-        'Traceback (most recent call last):\n  File "benchmarks/jobs.py", line 1, in '
-        "work\n    raise ValueError(code)\nValueError: upstream answered 503\n"
+    # About 1 kB, as a real traceback of a few frames (the exception filter reads it all).
+    frames = "".join(
+        f'  File "/srv/app/.venv/lib/python3.13/site-packages/app/step{i}.py", line {40 + i}, '
+        f"in step{i}\n    return step{i + 1}(payload, retries=retries)\n"
+        for i in range(8)
     )
+    traceback = f"Traceback (most recent call last):\n{frames}ValueError: upstream answered 503\n"
     started = time.perf_counter()
     for lo in range(0, n, batch_size):
         count = min(batch_size, n - lo)

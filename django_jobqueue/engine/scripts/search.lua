@@ -66,57 +66,104 @@ elseif sort ~= '' and sort ~= 'func' then
 end
 if mode == 'dependents' then dependents_at = field('dependents') end
 
--- The slice's ids and their fields, one row of 1 + #fields values per job.
+-- The slice's fields: row i holds the i-th job's, at rows[(i - 1) * stride + off + k]
+-- for field k, and its id at rows[(i - 1) * stride + 1] when off is 1.
 -- One SORT with GET reads them all in C: a call from Lua per job costs Redis
--- several times more than the reading itself (docs/dashboard.rst). SORT
--- substitutes the first '*' of a pattern, so a prefix with one in it, and a
--- Redis that refuses GET patterns here (6.2 in a cluster), read job by job.
-local width = #fields + 1
-local rows
-if not string.find(prefix, '*', 1, true) then
-  local sort_args = {KEYS[1], 'BY', 'nosort', 'LIMIT', first, length}
-  if rev then table.insert(sort_args, 'DESC') end
-  table.insert(sort_args, 'GET'); table.insert(sort_args, '#')
-  for _, field in ipairs(fields) do
-    table.insert(sort_args, 'GET'); table.insert(sort_args, prefix .. '*->' .. field)
-  end
-  local reply = redis.pcall('SORT', unpack(sort_args))
-  if type(reply) == 'table' and not reply.err then rows = reply end
-end
-if not rows then
-  local ids
+-- several times more than the reading itself (docs/dashboard.rst). A page
+-- needs the ids of the matches it keeps only, so it reads them afterwards
+-- (see id_at) instead of copying every id of the slice. SORT substitutes the
+-- first '*' of a pattern, so a prefix with one in it, and a Redis that
+-- refuses GET patterns here (6.2 in a cluster), read job by job.
+local function range_ids()
+  local got
   if source == 'zset' then
     if rev then
-      ids = redis.call('ZRANGE', KEYS[1], first, first + length - 1, 'REV')
+      got = redis.call('ZRANGE', KEYS[1], first, first + length - 1, 'REV')
     else
-      ids = redis.call('ZRANGE', KEYS[1], first, first + length - 1)
+      got = redis.call('ZRANGE', KEYS[1], first, first + length - 1)
     end
   elseif rev then
-    ids = redis.call('LRANGE', KEYS[1], -(first + length), -(first + 1))
-    local n = #ids
-    for i = 1, math.floor(n / 2) do ids[i], ids[n + 1 - i] = ids[n + 1 - i], ids[i] end
+    got = redis.call('LRANGE', KEYS[1], -(first + length), -(first + 1))
+    local n = #got
+    for i = 1, math.floor(n / 2) do got[i], got[n + 1 - i] = got[n + 1 - i], got[i] end
   else
-    ids = redis.call('LRANGE', KEYS[1], first, first + length - 1)
+    got = redis.call('LRANGE', KEYS[1], first, first + length - 1)
   end
-  rows = {}
-  for i, id in ipairs(ids) do
-    local row = (i - 1) * width
-    rows[row + 1] = id
-    if #fields > 0 then
+  return got
+end
+
+local rows, stride, off, n_rows, ids
+if #fields > 0 and not string.find(prefix, '*', 1, true) then
+  -- (The traceback read after other filters needs the ids of those that pass.)
+  local with_ids = mode ~= 'page' or (exc_part ~= '' and not exc_alone)
+  local sort_args = {KEYS[1], 'BY', 'nosort', 'LIMIT', first, length}
+  if rev then table.insert(sort_args, 'DESC') end
+  if with_ids then table.insert(sort_args, 'GET'); table.insert(sort_args, '#') end
+  for _, name in ipairs(fields) do
+    table.insert(sort_args, 'GET'); table.insert(sort_args, prefix .. '*->' .. name)
+  end
+  local reply = redis.pcall('SORT', unpack(sort_args))
+  if type(reply) == 'table' and not reply.err then
+    rows, off = reply, with_ids and 1 or 0
+    stride = #fields + off
+    n_rows = math.floor(#rows / stride)
+  end
+end
+if not rows then
+  ids = range_ids()
+  rows, stride, off, n_rows = {}, #fields, 0, #ids
+  if #fields > 0 then
+    for i, id in ipairs(ids) do
       local values = redis.call('HMGET', prefix .. id, unpack(fields))
-      for j = 1, #fields do rows[row + 1 + j] = values[j] end
+      for j = 1, #fields do rows[(i - 1) * stride + j] = values[j] end
     end
   end
 end
 
--- The matches' sort values, positions and ids, in the natural order; the
--- best `keep` of them are picked once the slice is read (see below).
+local function id_at(i)
+  if ids then return ids[i] end
+  if off == 1 then return rows[(i - 1) * stride + 1] end
+  local r = first + i - 1
+  if source == 'zset' then
+    if rev then return redis.call('ZRANGE', KEYS[1], r, r, 'REV')[1] end
+    return redis.call('ZRANGE', KEYS[1], r, r)[1]
+  end
+  if rev then return redis.call('LINDEX', KEYS[1], -(r + 1)) end
+  return redis.call('LINDEX', KEYS[1], r)
+end
+
+-- The best `keep` matches so far: their sort values, positions and rows. In
+-- the natural order they are the first `keep` read. Sorted, a match goes in
+-- only if it beats the worst one kept (a tie with it is worse: it comes
+-- later); every `cap` matches taken in, the best `keep` are picked out, so a
+-- slice costs a comparison per match, not a sort of every match.
 local mv, mp, mid, m = {}, {}, {}, 0
+local cap = math.max(2 * keep, 200)
+local worst_v  -- the worst value kept once `keep` were picked, else nil
+
+local function before(a_v, a_p, b_v, b_p)
+  if a_v == b_v then return a_p < b_p end
+  if desc then return a_v > b_v end
+  return a_v < b_v
+end
+
+local function pick()
+  local order = {}
+  for i = 1, m do order[i] = i end
+  table.sort(order, function(a, b) return before(mv[a], mp[a], mv[b], mp[b]) end)
+  local v, p, d = {}, {}, {}
+  local n = math.min(keep, m)
+  for i = 1, n do
+    local j = order[i]
+    v[i], p[i], d[i] = mv[j], mp[j], mid[j]
+  end
+  mv, mp, mid, m = v, p, d, n
+  if n == keep and n > 0 then worst_v = mv[n] end
+end
 
 local count, found = 0, {}
-for i = 1, math.floor(#rows / width) do
-  local row = (i - 1) * width + 1  -- rows[row] is the id, rows[row + k] field k
-  local id = rows[row]
+for i = 1, n_rows do
+  local row = (i - 1) * stride + off  -- rows[row + k] is field k
   local ok = true
   if filtered then
     if func_part ~= '' then
@@ -134,7 +181,7 @@ for i = 1, math.floor(#rows / width) do
       if exc_at then
         exc = rows[row + exc_at]
       else
-        exc = redis.call('HGET', prefix .. id, 'exc_info')
+        exc = redis.call('HGET', prefix .. id_at(i), 'exc_info')
       end
       if exc and exc_any_case then exc = string.lower(exc) end
       ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
@@ -151,20 +198,32 @@ for i = 1, math.floor(#rows / width) do
         v = rows[row + func_at] or ''
       elseif sort == 'duration' then
         local s, e = tonumber(rows[row + sort_at]), tonumber(rows[row + sort_end])
-        v = s and e and math.max(e - s, 0) or -1
+        if s and e then
+          v = e - s
+          if v < 0 then v = 0 end
+        else
+          v = -1
+        end
       else
         v = tonumber(rows[row + sort_at]) or 0
       end
-      if sort ~= '' or m < keep then
+      if sort == '' then
+        if m < keep then
+          m = m + 1
+          mv[m], mp[m], mid[m] = v, position, i
+        end
+      elseif keep > 0 and (worst_v == nil or (desc and v > worst_v) or (not desc and v < worst_v)) then
+        -- (A tie with the worst kept comes later than it, so it is worse.)
         m = m + 1
-        mv[m], mp[m], mid[m] = v, position, id
+        mv[m], mp[m], mid[m] = v, position, i
+        if m >= cap then pick() end
       end
     elseif mode == 'store' then
-      redis.call('ZADD', KEYS[3], position, id)
+      redis.call('ZADD', KEYS[3], position, id_at(i))
     else
       local dependents = rows[row + dependents_at]
       if dependents and dependents ~= '[]' then
-        table.insert(found, id)
+        table.insert(found, id_at(i))
         table.insert(found, dependents)
       end
     end
@@ -182,54 +241,27 @@ end
 local function micros(value)
   return string.format('%016.0f', math.max(value * 1e6, 0))
 end
--- The best `keep`: those better than the keep-th best value, then as many
--- of the matches equal to it as are left, in the natural order (the order
--- they were read in). Sorting the plain values runs in C.
-local take = {}
-if m <= keep then
-  for i = 1, m do take[i] = true end
-elseif keep > 0 then
-  local sorted = {}
-  for i = 1, m do sorted[i] = mv[i] end
-  table.sort(sorted)
-  local limit = desc and sorted[m - keep + 1] or sorted[keep]
-  local better = 0
-  for i = 1, m do
-    local v = mv[i]
-    if (desc and v > limit) or (not desc and v < limit) then
-      take[i] = true
-      better = better + 1
-    end
-  end
-  local ties = keep - better
-  for i = 1, m do
-    if ties <= 0 then break end
-    if mv[i] == limit then
-      take[i] = true
-      ties = ties - 1
-    end
-  end
-end
+if sort ~= '' and m > keep then pick() end
 
+-- The kept matches' ids: one by one for a page's few, else the slice's at once.
+if m > 32 and not ids and off == 0 then ids = range_ids() end
 local result = {count}
 for i = 1, m do
-  if take[i] then
-    -- Descending, the caller reverses the keys: ties must still come in the
-    -- natural order, so their position counts down.
-    local v = mv[i]
-    local position = string.format('%012d', desc and 999999999999 - mp[i] or mp[i])
-    local key
-    if sort == '' then
-      key = position
-    elseif sort == 'func' then
-      key = v .. '\0' .. position
-    elseif sort == 'duration' then
-      key = micros(v + 1e-6) .. position  -- no duration (-1) below a zero one
-    else
-      key = micros(v) .. position
-    end
-    table.insert(result, key)
-    table.insert(result, mid[i])
+  -- Descending, the caller reverses the keys: ties must still come in the
+  -- natural order, so their position counts down.
+  local v = mv[i]
+  local position = string.format('%012d', desc and 999999999999 - mp[i] or mp[i])
+  local key
+  if sort == '' then
+    key = position
+  elseif sort == 'func' then
+    key = v .. '\0' .. position
+  elseif sort == 'duration' then
+    key = micros(v + 1e-6) .. position  -- no duration (-1) below a zero one
+  else
+    key = micros(v) .. position
   end
+  table.insert(result, key)
+  table.insert(result, id_at(mid[i]))
 end
 return result
