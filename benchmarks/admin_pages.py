@@ -182,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
                 "failed, function filter, page 40",
                 f"{base}queues/default/failed/?func=admin_pages&p=40",
             ),
+            (
+                "failed, status and a time range",
+                f"{base}queues/default/failed/?status=failed&time=enqueued&from=2000-01-01&to=2100-01-01",
+            ),
             ("failed, sorted by function", f"{base}queues/default/failed/?o=func"),
             ("failed, sorted by duration", f"{base}queues/default/failed/?o=-duration"),
             ("failed, exception (as typed)", f"{base}queues/default/failed/?exc=ValueError"),

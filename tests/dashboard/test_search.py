@@ -444,13 +444,15 @@ def test_deleting_a_whole_chain_does_not_warn(admin, jq):
 
 
 def _sort_calls(redis_conn) -> int:
-    return int(redis_conn.info("commandstats").get("cmdstat_sort", {}).get("calls", 0))
+    """SORT commands Redis ran without an error."""
+    stats = redis_conn.info("commandstats").get("cmdstat_sort", {})
+    return int(stats.get("calls", 0)) - int(stats.get("failed_calls", 0))
 
 
 @pytest.mark.parametrize("slice_size", [7, 2000])
 def test_job_by_job_reading_finds_what_sort_finds(redis_conn, key_prefix, monkeypatch, slice_size):
     """search.lua reads a slice's fields with one SORT ... GET; where SORT cannot (a
-    prefix with a '*', Redis 6.2 in a cluster) it reads job by job, with the same results."""
+    prefix with a '*', a cluster before Redis 8) it reads job by job, with the same results."""
     monkeypatch.setattr(pagination, "SLICE", slice_size)
     plain = Queue("default", connection=redis_conn, prefix=key_prefix)
     starred = Queue("default", connection=redis_conn, prefix=key_prefix + "a*b:")

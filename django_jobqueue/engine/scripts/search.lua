@@ -73,7 +73,7 @@ if mode == 'dependents' then dependents_at = field('dependents') end
 -- needs the ids of the matches it keeps only, so it reads them afterwards
 -- (see id_at) instead of copying every id of the slice. SORT substitutes the
 -- first '*' of a pattern, so a prefix with one in it, and a Redis that
--- refuses GET patterns here (6.2 in a cluster), read job by job.
+-- refuses GET patterns here (a cluster before Redis 8), read job by job.
 local function range_ids()
   local got
   if source == 'zset' then
