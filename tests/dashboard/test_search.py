@@ -103,6 +103,26 @@ def test_filter_failed_jobs_by_function_status_and_exception(admin, jq, run_jobs
     assert len(_ids(response)) == 6
 
 
+def test_the_exception_filter_reads_the_exception_not_the_frames(admin, jq, run_jobs, redis_conn):
+    q = jq("default")
+    ran = q.enqueue(jobs.fail, "upstream answered 503", job_id="ran")
+    run_jobs()
+    frames = redis_conn.hget(ran.key, "exc_info").decode()
+    assert "tests/engine/jobs.py" in frames and "raise ValueError" in frames
+    # Stored with its traceback in one step, as an older version left it: no
+    # exc_line, which the filter then works out.
+    _fill(redis_conn, q, 1, exc_info="Traceback\n  File \"x.py\"\nKeyError: 'sku 503'\n")
+    assert redis_conn.hget(q.keys.job("default", "job-00000"), "exc_line") is None
+
+    def ids(**query):
+        return sorted(_ids(admin.get(FAILED, query)))
+
+    assert ids(exc="503") == ["job-00000", "ran"]
+    assert ids(exc="ValueError: upstream") == ["ran"]
+    assert ids(exc="keyerror", func="app") == ["job-00000"]
+    assert ids(exc="jobs.py") == ids(exc="raise") == ids(exc="x.py") == []
+
+
 def test_exception_filter_is_only_on_the_failed_list(admin, jq):
     q = jq("default")
     q.enqueue(jobs.add, 1, 2, job_id="waiting")

@@ -82,8 +82,8 @@ local function requeue_job(job, id, list, prio, failed, canceled, deferred, now,
   end
   redis.call('ZREM', failed, id)
   redis.call('ZREM', canceled, id)
-  redis.call('HDEL', job, 'exc_info', 'returned_retry', 'started_at', 'ended_at', 'result',
-             'worker', 'stop_requested')
+  redis.call('HDEL', job, 'exc_info', 'exc_line', 'returned_retry', 'started_at', 'ended_at',
+             'result', 'worker', 'stop_requested')
   redis.call('PERSIST', job)
   if redis.call('HEXISTS', job, 'pending') == 1 then
     redis.call('HSET', job, 'status', 'deferred')
@@ -131,6 +131,45 @@ local function write_job(job_key, status, now, ttl, argv, first, last)
   for i = first, last or #argv do table.insert(fields, argv[i]) end
   redis.call('HSET', job_key, unpack(fields))
   if ttl ~= '' then redis.call('EXPIRE', job_key, ttl) end
+end
+
+-- A traceback's last line that is not blank (normally the exception's type
+-- and message), at most 1,000 bytes. The job hash keeps it as exc_line beside
+-- exc_info, so that the dashboard's exception filter reads it (search.lua)
+-- instead of every whole traceback: every script that writes exc_info writes
+-- it too (with the two helpers below), and every one that deletes exc_info
+-- deletes it. A hash created with an exc_info has none (it is new, so none
+-- can be stale): the filter then works it out from exc_info.
+local function exception_line(text)
+  local stop = #text
+  while stop > 0 do
+    local b = string.byte(text, stop)
+    if b ~= 10 and b ~= 13 and b ~= 32 and b ~= 9 then break end
+    stop = stop - 1
+  end
+  local start, floor = stop, math.max(stop - 65536, 1)
+  while start > floor and string.byte(text, start - 1) ~= 10 do start = start - 1 end
+  return string.sub(text, start, math.min(stop, start + 999))
+end
+
+local function set_exc_info(job_key, text)
+  redis.call('HSET', job_key, 'exc_info', text, 'exc_line', exception_line(text))
+end
+
+-- After a script wrote fields its caller named (move.lua; names at argv[first],
+-- argv[first + step], ...): exc_line follows exc_info.
+local function sync_exc_line(job_key, argv, first, step)
+  for i = first, #argv, step do
+    if argv[i] == 'exc_info' then
+      local text = redis.call('HGET', job_key, 'exc_info')
+      if text then
+        redis.call('HSET', job_key, 'exc_line', exception_line(text))
+      else
+        redis.call('HDEL', job_key, 'exc_line')
+      end
+      return
+    end
+  end
 end
 
 -- A script's reply as one flat list: head holds the script's own values (false
@@ -303,8 +342,11 @@ local function take_next(keys, first, now, worker, deadline)
         -- the started one's with its last word changed (same queue, same slot).
         local failed = string.sub(started, 1, -8) .. 'failed'
         local why = status and ('an unknown status ' .. status) or 'no status'
-        redis.call('HSET', job, 'status', 'failed', 'ended_at', now,
-                   'exc_info', 'InvalidJobOperation: the job had ' .. why)
+        -- One line: it is its own exc_line (no helper: a helper's definition
+        -- would cost every take).
+        local text = 'InvalidJobOperation: the job had ' .. why
+        redis.call('HSET', job, 'status', 'failed', 'ended_at', now, 'exc_info', text,
+                   'exc_line', text)
         try_call(broken, 'ZADD', failed, '+inf', id)
       elseif status == 'queued' then
         if wrong_type(redis.pcall('ZADD', started, deadline, id)) then

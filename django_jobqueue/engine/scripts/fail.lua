@@ -89,9 +89,9 @@ if state[7] and (retry_in == '' or tonumber(retry_in) > 0)
   rate_free(KEYS[4], KEYS[6], KEYS[1], id, state[7], now, ARGV[7])
 end
 -- The latest outcome replaces the one before: a traceback, or a returned Retry.
-redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry')
+redis.call('HDEL', KEYS[1], 'exc_info', 'exc_line', 'returned_retry')
 redis.call('HSET', KEYS[1], 'ended_at', now)
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'exc_info', ARGV[4]) end
+if ARGV[4] ~= '' then set_exc_info(KEYS[1], ARGV[4]) end
 if returned then redis.call('HSET', KEYS[1], 'returned_retry', ARGV[11]) end
 if retry_in ~= '' then
   if ARGV[10] ~= '' then redis.call('SADD', KEYS[7], ARGV[10]) end

@@ -52,7 +52,9 @@ if ttl == 0 then
 end
 redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now, 'result', ARGV[4])
 -- The outcome of an earlier run (a traceback, a returned Retry) is replaced.
-if state[4] or state[5] then redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry') end
+if state[4] or state[5] then
+  redis.call('HDEL', KEYS[1], 'exc_info', 'exc_line', 'returned_retry')
+end
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   try_call(broken, 'ZADD', KEYS[3], ARGV[6], id)

@@ -14,7 +14,7 @@ if state[1] ~= 'started' or state[2] ~= ARGV[5] then return false end
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], id)
-redis.call('HDEL', KEYS[1], 'exc_info', 'returned_retry')
+redis.call('HDEL', KEYS[1], 'exc_info', 'exc_line', 'returned_retry')
 redis.call('HSET', KEYS[1], 'ended_at', now)
 if ttl ~= 0 then redis.call('HSET', KEYS[1], 'result', ARGV[4]) end
 local placed = place_repeat(KEYS[1], id, KEYS[4], KEYS[5], KEYS[6], now, ARGV[6])

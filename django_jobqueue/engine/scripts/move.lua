@@ -16,7 +16,10 @@ if redis.call('EXISTS', job) == 0 then return redis.error_reply('NO_SUCH_JOB') e
 redis.call('LREM', KEYS[2], 0, id)
 redis.call('ZREM', KEYS[10], id)
 for i = 3, 9 do redis.call('ZREM', KEYS[i], id) end
-if #ARGV > 6 then redis.call('HSET', job, unpack(ARGV, 7)) end
+if #ARGV > 6 then
+  redis.call('HSET', job, unpack(ARGV, 7))
+  sync_exc_line(job, ARGV, 7, 2)
+end
 local dependents = redis.call('HGET', job, 'dependents') or '[]'
 if where == 'queued' then
   redis.call('PERSIST', job)

@@ -25,7 +25,7 @@ if status ~= '' then
     end
     for i = 5, #KEYS do redis.call('ZREM', KEYS[i], id) end
     redis.call('HSET', KEYS[1], 'status', status)
-    if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'exc_info', ARGV[6]) end
+    if ARGV[6] ~= '' then set_exc_info(KEYS[1], ARGV[6]) end
     local keep = tonumber(ARGV[5])
     if keep and keep < 0 then
       redis.call('PERSIST', KEYS[1])

@@ -11,8 +11,9 @@
 -- ARGV[6] ARGV[7] the slice: its first rank in that order, and its length
 -- ARGV[8] position of the slice's first id in the whole list (the natural order)
 -- ARGV[9] function name substring, lower case ('' for any)
--- ARGV[10] status ('' for any)   ARGV[11] exception substring ('' for any): in
---   lower case it matches any case, else only its own
+-- ARGV[10] status ('' for any)   ARGV[11] exception substring ('' for any),
+--   looked for in the exception's line (exc_line, see _lib.lua): in lower
+--   case it matches any case, else only its own
 -- ARGV[12] time field ('' for none): enqueued_at | started_at | ended_at
 -- ARGV[13] ARGV[14] lowest and highest time, inclusive ('' for open)
 -- ARGV[15] sort: '' (the natural order) | enqueued_at | started_at | ended_at |
@@ -39,7 +40,7 @@ local desc = sort ~= '' and ARGV[17] == 'desc'  -- the natural order is read as 
 local filtered = func_part ~= '' or status ~= '' or exc_part ~= '' or time_field ~= ''
 local prefix = KEYS[2]
 -- Smart case, as in grep tools: a pattern in lower case matches any case, one
--- with a capital letter only itself (no lower-casing of long tracebacks then).
+-- with a capital letter only itself.
 local exc_any_case = exc_part == string.lower(exc_part)
 
 -- The fields read per job: only those the filters and the sort look at. A
@@ -54,11 +55,10 @@ local func_at, status_at, time_at, sort_at, sort_end, exc_at, dependents_at
 if func_part ~= '' or sort == 'func' then func_at = field('func') end
 if status ~= '' then status_at = field('status') end
 if time_field ~= '' then time_at = field(time_field) end
--- Alone, the traceback filter reads the traceback with the rest; after other
--- filters, only for the jobs that pass them (a call per job, but most
--- tracebacks are never copied).
+-- Alone, the exception filter reads the exception's line with the rest; after
+-- other filters, only for the jobs that pass them (a call per job).
 local exc_alone = exc_part ~= '' and func_part == '' and status == '' and time_field == ''
-if exc_alone then exc_at = field('exc_info') end
+if exc_alone then exc_at = field('exc_line') end
 if sort == 'duration' then
   sort_at, sort_end = field('started_at'), field('ended_at')
 elseif sort ~= '' and sort ~= 'func' then
@@ -94,7 +94,7 @@ end
 
 local rows, stride, off, n_rows, ids
 if #fields > 0 and not string.find(prefix, '*', 1, true) then
-  -- (The traceback read after other filters needs the ids of those that pass.)
+  -- (The exception read after other filters needs the ids of those that pass.)
   local with_ids = mode ~= 'page' or (exc_part ~= '' and not exc_alone)
   local sort_args = {KEYS[1], 'BY', 'nosort', 'LIMIT', first, length}
   if rev then table.insert(sort_args, 'DESC') end
@@ -176,15 +176,21 @@ for i = 1, n_rows do
       ok = t ~= nil and (not low or t >= low) and (not high or t <= high)
     end
     if ok and exc_part ~= '' then
-      -- Last: lower-casing a long traceback is the costliest test.
+      -- The exception's line, not the whole traceback (see exception_line);
+      -- a job stored with its traceback in one step has none: it is worked
+      -- out here.
       local exc
       if exc_at then
         exc = rows[row + exc_at]
       else
+        exc = redis.call('HGET', prefix .. id_at(i), 'exc_line')
+      end
+      if not exc then
         exc = redis.call('HGET', prefix .. id_at(i), 'exc_info')
+        if exc then exc = exception_line(exc) end
       end
       if exc and exc_any_case then exc = string.lower(exc) end
-      ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
+      ok = exc ~= false and exc ~= nil and string.find(exc, exc_part, 1, true) ~= nil
     end
   end
   if ok then
