@@ -518,19 +518,21 @@ class Batch:
         callbacks run here, in the caller. Closing twice does nothing more;
         returns whether this call closed the batch.
         """
+        when = now()
         if self.in_memory:
             if self._fields["status"] != "open":
                 return False
-            self._fields["closed_at"] = repr(now())
         else:
             try:
                 closed = scripts.batch_close(
-                    self.connection, self.keys, self.queue.name, self.id, now()
+                    self.connection, self.keys, self.queue.name, self.id, when
                 )
             except ResponseError as exc:
                 raise self._refusal(exc) from None
             if not closed:
                 return False
+        # As batch_close.lua stored it: this object says so without a refresh().
+        self._fields["closed_at"] = repr(when)
         self._fields["status"] = JobStatus.FINISHED
         if self.is_inline:
             self._run_inline_callbacks()

@@ -90,7 +90,9 @@ def test_a_job_retried_by_its_retry_counts_once_it_has_ended(queue, make_worker,
     assert batch.progress == BatchProgress(1, 0, 1, 0)
 
 
-def test_callbacks_wait_for_close_even_when_every_job_has_ended(queue, make_worker, calls):
+def test_callbacks_wait_for_close_even_when_every_job_has_ended(
+    queue, make_worker, calls, redis_conn, key_prefix
+):
     batch = _create(queue, name="b4")
     batch.enqueue(batch_jobs.ok)
     _work(make_worker, queue)
@@ -98,7 +100,11 @@ def test_callbacks_wait_for_close_even_when_every_job_has_ended(queue, make_work
     assert batch.status == BatchStatus.OPEN
     assert batch.progress == BatchProgress(1, 1, 0, 0)
     batch.enqueue(batch_jobs.ok)  # still open: taken
+    assert batch.closed_at is None
     batch.close()
+    # This object says when, without a refresh(), as Redis has it.
+    assert batch.closed_at == Batch.fetch("b4", redis_conn, prefix=key_prefix).closed_at
+    assert batch.closed_at is not None
     assert batch.close() is False  # twice: nothing more
     _work(make_worker, queue)
     assert sorted(calls()) == ["on_complete:b4", "on_success:b4"]
