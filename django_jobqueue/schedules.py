@@ -49,10 +49,7 @@ class DatabaseEntries:
     def __call__(self) -> list[CronEntry] | None:
         alias = router.db_for_read(PeriodicJob)
         try:
-            # In a transaction of its own (a savepoint inside the caller's),
-            # so that a missing table does not spoil the caller's transaction.
-            with transaction.atomic(using=alias):
-                rows = list(PeriodicJob.objects.using(alias).order_by("name"))
+            rows = read_rows(alias)
         except (DatabaseError, ImproperlyConfigured) as exc:  # the latter: no DATABASES
             if not self._told_failure:
                 self._told_failure = True
@@ -76,27 +73,42 @@ class DatabaseEntries:
         return entries_for(self.queue_names, self._entries(rows))
 
     def _entries(self, rows: list[PeriodicJob]) -> list[CronEntry]:
-        fixed = setting_names()
-        entries = []
-        for row in rows:
+        entries, unusable = runnable(rows)
+        for row, why in unusable:  # each told once while the row stays as it is
             told = (row.name, _values(row))
-            if row.name in fixed:
-                if told not in self._told_bad:
-                    self._told_bad.add(told)
-                    logger.warning(
-                        "Periodic job %s of the database is not run: JOBQUEUE_CRON has an "
-                        "entry of that name",
-                        row.name,
-                    )
-                continue
-            try:
-                entries.append(row.as_entry())
-            except (TypeError, ValueError) as exc:
-                # A row saved without full_clean() (code, a shell): the others still run.
-                if told not in self._told_bad:
-                    self._told_bad.add(told)
-                    logger.error("Periodic job %s of the database is not run: %s", row.name, exc)
+            if told not in self._told_bad:
+                self._told_bad.add(told)
+                log = logger.warning if row.name in setting_names() else logger.error
+                log("Periodic job %s of the database is not run: %s", row.name, why)
         return entries
+
+
+def read_rows(alias: str | None = None) -> list[PeriodicJob]:
+    """The PeriodicJob rows, by name; raises DatabaseError when the table cannot be read.
+
+    In a transaction of its own (a savepoint inside the caller's), so that a
+    missing table does not spoil the caller's transaction.
+    """
+    alias = alias or router.db_for_read(PeriodicJob)
+    with transaction.atomic(using=alias):
+        return list(PeriodicJob.objects.using(alias).order_by("name"))
+
+
+def runnable(rows: list[PeriodicJob]) -> tuple[list[CronEntry], list[tuple[PeriodicJob, str]]]:
+    """The entries a scheduler runs for ``rows`` (paused ones included), and the rows it
+    does not run, each with why: a name ``JOBQUEUE_CRON`` has, or a row saved without
+    ``full_clean()`` (code, a shell) that does not make an entry."""
+    fixed = setting_names()
+    entries, unusable = [], []
+    for row in rows:
+        if row.name in fixed:
+            unusable.append((row, "JOBQUEUE_CRON has an entry of that name"))
+            continue
+        try:
+            entries.append(row.as_entry())
+        except (TypeError, ValueError) as exc:
+            unusable.append((row, str(exc)))
+    return entries, unusable
 
 
 def _values(row: PeriodicJob) -> tuple:
@@ -119,4 +131,4 @@ def database_source(queue_names: list[str]) -> Any:
     return DatabaseEntries(queue_names)
 
 
-__all__ = ["DatabaseEntries", "database_source"]
+__all__ = ["DatabaseEntries", "database_source", "read_rows", "runnable"]

@@ -20,6 +20,9 @@ from django_jobqueue.engine import JobStatus
 
 from . import tasks
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 QUEUES = ("emails", "default", "low")
 
 

@@ -22,6 +22,9 @@ from tests.django import tasks
 
 from .conftest import REPO_ROOT, wait_until
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 class RecordingWorker(SimpleWorker):
     """A worker class given to ``--worker-class`` by dotted path."""
@@ -444,6 +447,7 @@ def test_rqstats_named_queues_only(jq):
         "running": [],
         "scheduled": [],
         "cron": [],
+        "cron_table_error": None,
     }
 
 

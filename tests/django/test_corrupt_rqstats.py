@@ -13,6 +13,9 @@ from django_jobqueue.queues import get_queue
 from . import tasks
 from .test_commands import run
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 TOKEN = "t0k3n-" + "x" * 40
 
 

@@ -13,6 +13,9 @@ from django_jobqueue import enqueue, get_queue
 from django_jobqueue.engine import Worker, get_current_job, progress
 from tests.django import tasks
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def report_steps(steps, total=None, note="step"):
     """A job that reports each step (inline runs import it from here by name)."""

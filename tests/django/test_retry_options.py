@@ -13,6 +13,9 @@ from django_jobqueue import get_queue
 from django_jobqueue.testing import FailedJobsError, drain
 from tests.django import retry_tasks
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 @pytest.fixture
 def inline(jq, settings):

@@ -9,6 +9,9 @@ from django_jobqueue import Job, conf, get_queue
 from django_jobqueue.conf import get_settings
 from django_jobqueue.queues import DjangoQueue
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 LOCAL = "redis://127.0.0.1:6379/0"
 
 

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from django_jobqueue import Batch, Chain, Step, enqueue, get_queue
 from django_jobqueue.engine import batches, chain, unique
 from tests.django import tasks
 
 from .conftest import REPO_ROOT
 from .test_commands import run
+
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def work(*queues):

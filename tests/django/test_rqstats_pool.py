@@ -16,6 +16,9 @@ from django_jobqueue.engine.worker.pool import Child, PoolChild, WorkerPool
 from .conftest import wait_until
 from .tasks import hold
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 def run(*args):
     out = StringIO()

@@ -20,6 +20,9 @@ from django_jobqueue.engine.scheduler import Scheduler, scheduler_holder
 from django_jobqueue.engine.worker.pool import WorkerPool
 from tests.django import tasks
 
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 REPORT = {
     "func": "tests.django.tasks.record",
     "cron": "0 7 * * 1-5",
@@ -273,9 +276,53 @@ def test_rqstats_shows_scheduled_and_periodic_jobs(jq, settings):
     out = run("rqstats")[0]
     assert "Scheduler: not running" in out
     assert "Next scheduled jobs:" in out and soon.id in out and later.id in out
-    assert "Periodic jobs (JOBQUEUE_CRON):" in out
+    assert "Periodic jobs (JOBQUEUE_CRON, then the database's):" in out
     line = next(line for line in out.splitlines() if "every-5-min" in line)
     assert "every 300 s" in line and "finished (" in line
     assert "Next scheduled jobs" not in run("rqstats", "--scheduled", "0")[0]
     only_low = json.loads(run("rqstats", "--json", "low")[0])
     assert [c["name"] for c in only_low["cron"]] == ["tests.django.tasks.record"]
+
+
+def test_rqstats_lists_the_periodic_jobs_of_the_table_too(jq, settings):
+    from django_jobqueue.models import PeriodicJob
+
+    settings.JOBQUEUE_CRON = [EVERY]
+    for name, queue, enabled in [("db-nightly", "low", True), ("db-paused", "default", False)]:
+        row = PeriodicJob(
+            name=name, func="tests.django.tasks.record", queue=queue, cron="0 3 * * *"
+        )
+        row.enabled = enabled
+        row.full_clean()
+        row.save()
+    data = json.loads(run("rqstats", "--json")[0])
+    cron = {c["name"]: c for c in data["cron"]}
+    assert [c["name"] for c in data["cron"]] == ["every-5-min", "db-nightly", "db-paused"]
+    assert cron["every-5-min"]["source"] == "setting"
+    assert cron["db-nightly"]["source"] == "database" and not cron["db-nightly"]["paused"]
+    assert cron["db-paused"]["paused"] and data["cron_table_error"] is None
+    out = run("rqstats")[0]
+    line = next(line for line in out.splitlines() if "db-paused" in line)
+    assert "database" in line and "paused" in line
+    only_low = json.loads(run("rqstats", "--json", "low")[0])
+    assert [c["name"] for c in only_low["cron"]] == ["db-nightly"]
+
+
+def test_rqstats_says_when_the_table_cannot_be_read(jq, settings, monkeypatch):
+    from django.db import OperationalError
+
+    from django_jobqueue.management.commands import rqstats
+
+    def missing(alias=None):
+        raise OperationalError("no such table: django_jobqueue_periodicjob")
+
+    monkeypatch.setattr(rqstats, "read_rows", missing)
+    settings.JOBQUEUE_CRON = [EVERY]
+    data = json.loads(run("rqstats", "--json")[0])
+    assert (
+        data["cron_table_error"] == "OperationalError: no such table: django_jobqueue_periodicjob"
+    )
+    assert [c["name"] for c in data["cron"]] == ["every-5-min"]
+    out = run("rqstats")[0]
+    assert "Periodic jobs of the database not read (OperationalError" in out
+    assert "manage.py migrate django_jobqueue" in out

@@ -19,7 +19,8 @@ from tests.redis_rigs import RedisSentinelSetup
 
 from . import tasks
 
-pytestmark = pytest.mark.slow
+# manage.py rqstats lists the periodic jobs of the database too.
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 
 from ...cron import get_cron_entries
@@ -20,6 +21,7 @@ from ...engine.stats import limit_stats, queue_stats
 from ...engine.unique import SCAN_CAP, held_counts
 from ...engine.utils import as_str, now, truncate
 from ...queues import get_queue
+from ...schedules import read_rows, runnable
 from ._base import configured_queues
 
 COLUMNS = (
@@ -39,7 +41,8 @@ class Command(BaseCommand):
         "Show job counts per queue, the concurrency limits in use, the batches not complete, "
         "the chain steps waiting for their predecessor, the workers (pools with their "
         "children), the running jobs and their progress, the scheduler, the next scheduled "
-        "jobs and the periodic jobs (JOBQUEUE_CRON); with --unique, the unique keys held."
+        "jobs and the periodic jobs (JOBQUEUE_CRON and the PeriodicJob table); with --unique, "
+        "the unique keys held."
     )
 
     def add_arguments(self, parser):
@@ -129,14 +132,18 @@ class Command(BaseCommand):
             if options["unique"]
             else None
         )
+        # The table's rows are read on each refresh: they change at run time.
+        table, table_error = _table_entries(options["queues"])
         cron = [
             (
                 entry,
+                source,
                 entry_state(
                     get_queue(entry.queue).connection, entry, get_queue(entry.queue).keys.prefix
                 ),
             )
-            for entry in entries
+            for entries_of, source in ((entries, "setting"), (table, "database"))
+            for entry in entries_of
         ]
         if options["json"] or options["yaml"]:
             self.stdout.write(
@@ -168,10 +175,14 @@ class Command(BaseCommand):
                                 "func": entry.func,
                                 "queue": entry.queue,
                                 "schedule": entry.schedule,
+                                # JOBQUEUE_CRON, or a row of the PeriodicJob table.
+                                "source": source,
                                 **state,
                             }
-                            for entry, state in cron
+                            for entry, source, state in cron
                         ],
+                        # Why the PeriodicJob table could not be read (None: it was).
+                        "cron_table_error": table_error,
                     },
                 )
             )
@@ -276,20 +287,27 @@ class Command(BaseCommand):
             )
         if cron:
             self.stdout.write("")
-            self.stdout.write("Periodic jobs (JOBQUEUE_CRON):")
+            self.stdout.write("Periodic jobs (JOBQUEUE_CRON, then the database's):")
             self._table(
-                ["name", "schedule", "queue", "next run", "last run", "last outcome"],
+                ["name", "schedule", "queue", "from", "next run", "last run", "last outcome"],
                 [
                     [
                         entry.name,
                         entry.schedule,
                         entry.queue,
+                        source,
                         "paused" if state["paused"] else _when(state["next_run"]),
                         _when(state["last_run"]),
                         _outcome(state),
                     ]
-                    for entry, state in cron
+                    for entry, source, state in cron
                 ],
+            )
+        if table_error:
+            self.stdout.write("")
+            self.stdout.write(
+                f"Periodic jobs of the database not read ({table_error}); run "
+                "'manage.py migrate django_jobqueue' if the table is missing."
             )
 
     def _batches(self, listing):
@@ -583,3 +601,13 @@ def _dump(options, data):
         # Through JSON, so that both print the same plain values (enums as strings).
         return yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False).rstrip("\n")
     return json.dumps(data)
+
+
+def _table_entries(queue_names: list[str]) -> tuple[list[Any], str | None]:
+    """The periodic jobs of the PeriodicJob table a scheduler runs (of ``queue_names``
+    when given), and why the table could not be read (None when it was)."""
+    try:
+        entries, _unusable = runnable(read_rows())
+    except (DatabaseError, ImproperlyConfigured) as exc:  # the latter: no DATABASES
+        return [], f"{type(exc).__name__}: {exc}"
+    return [e for e in entries if not queue_names or e.queue in queue_names], None
