@@ -302,14 +302,19 @@ def _slices(parts: list[_Part]) -> list[tuple[_Part, int, int, int]]:
 def _calls(
     queue: Any,
     slices: list[tuple[_Part, int, int, int]],
-    head: list[str],
-    tail: list[str],
-    store: str | None,
+    mode: str,
+    job_filter: JobFilter,
+    keep: int | list[int],
+    store: str | None = None,
 ):
-    """One search.lua call per slice, sent in one round trip."""
+    """One search.lua call per slice in ``mode``, sent in one round trip.
+
+    ``keep`` (see :meth:`JobFilter.args`) is the same for every slice, or one per slice.
+    """
+    keeps = keep if isinstance(keep, list) else [keep] * len(slices)
     batch = scripts.Batch(queue.connection)
-    for part, offset, count, position in slices:
-        args = [*head, *part.slice_args(offset, count), str(position), *tail]
+    for (part, offset, count, position), each in zip(slices, keeps):
+        args = [mode, *part.slice_args(offset, count), str(position), *job_filter.args(mode, each)]
         scripts.search(batch, queue.keys, queue.name, part.key, args, store=store)
     replies = batch.execute()
     for reply in replies:
@@ -341,7 +346,7 @@ def search(
     slices = _slices(parts)
     if start > 0 and not job_filter.sort:
         return _search_window(queue, slices, job_filter, start, keep)
-    replies = _calls(queue, slices, ["page"], job_filter.args("page", keep), None)
+    replies = _calls(queue, slices, "page", job_filter, keep)
     count = 0
     best: list[tuple[bytes, str]] = []
     for reply in replies:
@@ -360,23 +365,18 @@ def _search_window(
     stop: int,
 ) -> tuple[int, list[str]]:
     """:func:`search` of matches ``start`` to ``stop`` in the list's own order."""
-    counts = [int(r[0]) for r in _calls(queue, slices, ["page"], job_filter.args("page", 0), None)]
-    wanted, skips, before = [], [], 0
+    counts = [int(reply[0]) for reply in _calls(queue, slices, "page", job_filter, 0)]
+    # The slices the window falls in: how many of their first matches to read,
+    # and how many of those come before the window.
+    wanted, keeps, skips, before = [], [], [], 0
     for piece, found in zip(slices, counts):
         if found and before < stop and before + found > start:
-            wanted.append((piece, min(stop - before, found)))
+            wanted.append(piece)
+            keeps.append(min(stop - before, found))
             skips.append(max(start - before, 0))
         before += found
-    batch = scripts.Batch(queue.connection)
-    for (part, offset, length, position), keep in wanted:
-        args = ["page", *part.slice_args(offset, length), str(position)]
-        scripts.search(
-            batch, queue.keys, queue.name, part.key, args + job_filter.args("page", keep)
-        )
     ids: list[str] = []
-    for reply, skip in zip(batch.execute(), skips):
-        if isinstance(reply, Exception):
-            raise reply
+    for reply, skip in zip(_calls(queue, wanted, "page", job_filter, keeps), skips):
         ids += [job_id for _key, job_id in sorted(_matches(reply))[skip:]]
     return sum(counts), ids
 
@@ -385,15 +385,13 @@ def store_matches(
     queue: Any, parts: list[_Part], job_filter: JobFilter, selection: str, keep_for: int
 ) -> int:
     """Add the ids of the jobs of ``parts`` that match to sorted set ``selection``."""
-    replies = _calls(
-        queue, _slices(parts), ["store"], job_filter.args("store", keep_for), selection
-    )
+    replies = _calls(queue, _slices(parts), "store", job_filter, keep_for, selection)
     return sum(int(reply[0]) for reply in replies)
 
 
 def dependents_of(queue: Any, parts: list[_Part], job_filter: JobFilter) -> dict[str, str]:
     """The ``dependents`` JSON of each matching job of ``parts`` that has dependents."""
-    replies = _calls(queue, _slices(parts), ["dependents"], job_filter.args("dependents", 0), None)
+    replies = _calls(queue, _slices(parts), "dependents", job_filter, 0)
     found: dict[str, str] = {}
     for reply in replies:
         found.update((as_str(i), as_str(d)) for i, d in zip(reply[1::2], reply[2::2]))

@@ -74,20 +74,21 @@ if mode == 'dependents' then dependents_at = field('dependents') end
 -- (see id_at) instead of copying every id of the slice. SORT substitutes the
 -- first '*' of a pattern, so a prefix with one in it, and a Redis that
 -- refuses GET patterns here (a cluster before Redis 8), read job by job.
-local function range_ids()
+-- The ids of ranks from .. from + n - 1, in the order read.
+local function read_ids(from, n)
   local got
   if source == 'zset' then
     if rev then
-      got = redis.call('ZRANGE', KEYS[1], first, first + length - 1, 'REV')
+      got = redis.call('ZRANGE', KEYS[1], from, from + n - 1, 'REV')
     else
-      got = redis.call('ZRANGE', KEYS[1], first, first + length - 1)
+      got = redis.call('ZRANGE', KEYS[1], from, from + n - 1)
     end
   elseif rev then
-    got = redis.call('LRANGE', KEYS[1], -(first + length), -(first + 1))
-    local n = #got
-    for i = 1, math.floor(n / 2) do got[i], got[n + 1 - i] = got[n + 1 - i], got[i] end
+    got = redis.call('LRANGE', KEYS[1], -(from + n), -(from + 1))
+    local m = #got
+    for i = 1, math.floor(m / 2) do got[i], got[m + 1 - i] = got[m + 1 - i], got[i] end
   else
-    got = redis.call('LRANGE', KEYS[1], first, first + length - 1)
+    got = redis.call('LRANGE', KEYS[1], from, from + n - 1)
   end
   return got
 end
@@ -110,7 +111,7 @@ if #fields > 0 and not string.find(prefix, '*', 1, true) then
   end
 end
 if not rows then
-  ids = range_ids()
+  ids = read_ids(first, length)
   rows, stride, off, n_rows = {}, #fields, 0, #ids
   if #fields > 0 then
     for i, id in ipairs(ids) do
@@ -123,13 +124,7 @@ end
 local function id_at(i)
   if ids then return ids[i] end
   if off == 1 then return rows[(i - 1) * stride + 1] end
-  local r = first + i - 1
-  if source == 'zset' then
-    if rev then return redis.call('ZRANGE', KEYS[1], r, r, 'REV')[1] end
-    return redis.call('ZRANGE', KEYS[1], r, r)[1]
-  end
-  if rev then return redis.call('LINDEX', KEYS[1], -(r + 1)) end
-  return redis.call('LINDEX', KEYS[1], r)
+  return read_ids(first + i - 1, 1)[1]
 end
 
 -- The best `keep` matches so far: their sort values, positions and rows. In
@@ -190,7 +185,7 @@ for i = 1, n_rows do
         if exc then exc = exception_line(exc) end
       end
       if exc and exc_any_case then exc = string.lower(exc) end
-      ok = exc ~= false and exc ~= nil and string.find(exc, exc_part, 1, true) ~= nil
+      ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
     end
   end
   if ok then
@@ -250,7 +245,7 @@ end
 if sort ~= '' and m > keep then pick() end
 
 -- The kept matches' ids: one by one for a page's few, else the slice's at once.
-if m > 32 and not ids and off == 0 then ids = range_ids() end
+if m > 32 and not ids and off == 0 then ids = read_ids(first, length) end
 local result = {count}
 for i = 1, m do
   -- Descending, the caller reverses the keys: ties must still come in the
