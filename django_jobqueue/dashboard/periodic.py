@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ImproperlyConfigured
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -30,6 +30,7 @@ from ..engine.scheduler import entry_state, run_now, scheduler_holder, set_pause
 from ..engine.utils import to_datetime
 from ..models import PeriodicJob
 from ..queues import get_queue
+from ..schedules import read_rows
 from .actions import Confirmation, confirm, confirmed, perform
 from .site import dashboard_view, has_perm, label, page_context, require, url
 
@@ -78,8 +79,7 @@ def _entries_or_error(request: Any) -> list:
 def _table_rows(request: Any, report: bool = True) -> list[PeriodicJob]:
     """The PeriodicJob rows, or none (with a warning) when the table cannot be read."""
     try:
-        with transaction.atomic(using=PeriodicJob.objects.db):
-            return list(PeriodicJob.objects.order_by("name"))
+        return read_rows()
     except (DatabaseError, ImproperlyConfigured) as exc:  # the latter: no DATABASES
         if report:
             messages.warning(

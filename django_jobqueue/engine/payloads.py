@@ -98,12 +98,15 @@ class SignedSerializer:
 
     def dumps_value(self, obj: Any, job_id: str, field: str) -> bytes:
         """``obj`` signed as the value of job ``job_id``'s ``field`` (``"result"``, ``"meta"``)."""
-        return self._signed(self.inner.dumps(obj), self._field_binding + binding(job_id, field))
+        return self._signed(self.inner.dumps(obj), self._field_message(job_id, field))
 
     def loads_value(self, payload: bytes, job_id: str, field: str) -> Any:
         """Load a value only if it was signed for job ``job_id``'s ``field``."""
-        self._verify(payload, self._field_binding + binding(job_id, field))
+        self._verify(payload, self._field_message(job_id, field))
         return self.inner.loads(payload[len(MAGIC) + DIGEST_SIZE :])
+
+    def _field_message(self, job_id: str, field: str) -> bytes:
+        return self._field_binding + binding(job_id, field)
 
     def _signed(self, data: bytes, message: bytes) -> bytes:
         mac = self._macs[0].copy()
