@@ -60,8 +60,13 @@ def breakable(text: str) -> SafeString:
 
 
 def duration(job: Job) -> float | None:
-    if job.started_at and job.ended_at:
-        return max((job.ended_at - job.started_at).total_seconds(), 0.0)
+    """How long the job's run took; None before a run has ended.
+
+    A job running again still has its last run's end, before its new start:
+    it has none yet (as the ``duration`` the sort reads, see search.lua).
+    """
+    if job.started_at and job.ended_at and job.ended_at >= job.started_at:
+        return (job.ended_at - job.started_at).total_seconds()
     return None
 
 

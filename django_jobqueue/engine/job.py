@@ -574,7 +574,7 @@ class Job:
         except ValueError:  # unreadable: callback_timeout() falls back to the default
             self.callback_timeouts = {}
         self.priority = as_int(get(b"priority"), 0)
-        self._progress = Progress.loads(get(b"progress"), self._attempt_start())
+        self._progress = Progress.loads(get(b"progress"), self.started_timestamp())
         self.rate_limit_key = as_str(get(b"rl_key"))
         self.rate_limit_concurrency = as_int(get(b"rl_concurrency"))
         self.webhooks = webhooks.loads(get(b"webhooks"))
@@ -1267,11 +1267,15 @@ class Job:
             raw, started, status = stored
             self.started_at = _float(started)
             self._status = JobStatus(as_str(status)) if status else None
-            self._progress = Progress.loads(raw, self._attempt_start())
+            self._progress = Progress.loads(raw, self.started_timestamp())
         return self.progress
 
-    def _attempt_start(self) -> float | None:
-        """started_at as stored (UNIX seconds): it tells one attempt's progress from another's."""
+    def started_timestamp(self) -> float | None:
+        """:attr:`started_at` as stored (UNIX seconds), without making a datetime.
+
+        It tells one attempt's progress from another's, and gives a run's
+        duration when the run is recorded.
+        """
         return getattr(self, "_started_at", None)
 
     def set_progress(self, done: float, total: float | None = None, note: str = "") -> None:
@@ -1286,7 +1290,7 @@ class Job:
             total: units in all, or None when unknown (no percentage, no ETA).
             note: a short text for people, shown beside the bar.
         """
-        self._progress = Progress.report(done, total, note, started=self._attempt_start())
+        self._progress = Progress.report(done, total, note, started=self.started_timestamp())
         if not self.unsaved:
             self.store.report_progress(self, self._progress)
 

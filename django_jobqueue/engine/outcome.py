@@ -90,7 +90,16 @@ def record_success(
             finish_run(job, now(), ttl, raw, worker)
             if repeats
             else scripts.finish(
-                job.connection, job.keys, job.origin, job.id, now(), ttl, raw, worker, take_next
+                job.connection,
+                job.keys,
+                job.origin,
+                job.id,
+                now(),
+                ttl,
+                raw,
+                worker,
+                take_next,
+                job.started_timestamp(),
             )
         ),
     )

@@ -54,6 +54,7 @@ def _fill(redis_conn, q, count, kind="failed", **fields):
             "enqueued_at": T0 + i,
             "started_at": T0 + i + 1,
             "ended_at": T0 + i + 1 + i % 7,
+            "duration": i % 7,  # as the scripts that end a run store it
             "exc_info": f"Traceback\nValueError: {'disk full' if i % 3 == 0 else 'no route'}\n",
             **fields,
         }
@@ -169,6 +170,7 @@ def test_sort_by_each_column_both_ways(admin, jq, redis_conn):
     for i, job_id in enumerate(ids):
         redis_conn.hset(q.keys.job("default", job_id), "started_at", T0 + 100 - i)
         redis_conn.hset(q.keys.job("default", job_id), "ended_at", T0 + 100 - i + i % 7)
+        redis_conn.hset(q.keys.job("default", job_id), "duration", i % 7)
 
     def order(o):
         return _ids(admin.get(ADMIN + "queues/default/finished/", {"o": o}))
@@ -191,9 +193,26 @@ def test_sort_by_each_column_both_ways(admin, jq, redis_conn):
     # An unknown column keeps the list's own order (newest first).
     assert order("bogus") == ids[::-1]
     # A job without the value (it has not ended) sorts as the lowest.
-    redis_conn.hdel(q.keys.job("default", "job-00005"), "ended_at")
+    redis_conn.hdel(q.keys.job("default", "job-00005"), "ended_at", "duration")
     assert order("ended")[0] == order("duration")[0] == "job-00005"
     assert order("-ended")[-1] == order("-duration")[-1] == "job-00005"
+
+
+def test_sort_by_duration_of_real_runs(admin, jq, run_jobs):
+    """The scripts that end a run store what the sort reads (see tests/engine/test_duration.py)."""
+    q = jq("default")
+    for seconds in (0.05, 0.3, 0.15):
+        q.enqueue(jobs.sleep_for, seconds, job_id=f"slept-{seconds}")
+    q.enqueue(jobs.fail, job_id="failed-at-once")
+    run_jobs()
+    finished = ADMIN + "queues/default/finished/"
+    assert _ids(admin.get(finished, {"o": "-duration"})) == [
+        "slept-0.3",
+        "slept-0.15",
+        "slept-0.05",
+    ]
+    assert _ids(admin.get(finished, {"o": "duration"})) == ["slept-0.05", "slept-0.15", "slept-0.3"]
+    assert _ids(admin.get(FAILED, {"o": "-duration"})) == ["failed-at-once"]
 
 
 def test_sort_headers_cycle_descending_ascending_then_off(admin, jq, redis_conn):

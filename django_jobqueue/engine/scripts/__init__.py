@@ -570,8 +570,13 @@ def finish(
     result: bytes,
     worker: str,
     take_next: TakeNext | None = None,
+    started_at: float | None = None,
 ) -> Any:
-    """Returns ``[dependents JSON or None, next job (a Taken) or None]``."""
+    """Returns ``[dependents JSON or None, next job (a Taken) or None]``.
+
+    ``started_at`` (the run's start, as the job's hash has it) gives the run's
+    duration, kept for the dashboard's sort by it.
+    """
     keys = [
         ks.job(queue, job_id),
         ks.registry(queue, JobStatus.STARTED),
@@ -579,7 +584,8 @@ def finish(
     ]
     # Scores go as text: the script would spend more turning a Lua number into
     # an argument than on the command it is for.
-    args = [job_id, repr(now), str(result_ttl), result, worker, repr(now + result_ttl)]
+    duration = "" if started_at is None else repr(max(now - started_at, 0.0))
+    args = [job_id, repr(now), str(result_ttl), result, worker, repr(now + result_ttl), duration]
     if take_next is not None and take_next.enabled:
         keys += take_next.keys(ks)
         args.append(repr(now + take_next.abandon_after))

@@ -12,7 +12,8 @@
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] seconds to keep it (-1: forever)
 -- Returns the job's dependents (JSON list); an error 'NO_SUCH_JOB' or 'NOT_CANCELABLE <status>'.
 local id, now = ARGV[1], ARGV[2]
-local status = redis.call('HGET', KEYS[1], 'status')
+local state = redis.call('HMGET', KEYS[1], 'status', 'started_at')
+local status = state[1]
 if not status then return redis.error_reply('NO_SUCH_JOB') end
 if status == 'queued' then
   redis.call('LREM', KEYS[2], 0, id)
@@ -28,7 +29,8 @@ elseif status == 'rate_limited' then
 elseif status ~= 'created' then
   return redis.error_reply('NOT_CANCELABLE ' .. status)
 end
-redis.call('HSET', KEYS[1], 'status', 'canceled', 'ended_at', now)
+redis.call('HSET', KEYS[1], 'status', 'canceled', 'ended_at', now,
+           'duration', run_seconds(state[2], now))
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)

@@ -52,7 +52,7 @@ local function answer(head, job)
   return reply(head, job)
 end
 local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'stop_requested',
-                         'retry_at_front', 'returned_retries', 'rl_key')
+                         'retry_at_front', 'returned_retries', 'rl_key', 'started_at')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then
   return answer({false, '[]'}, next_job())
 end
@@ -90,7 +90,7 @@ if state[7] and (retry_in == '' or tonumber(retry_in) > 0)
 end
 -- The latest outcome replaces the one before: a traceback, or a returned Retry.
 redis.call('HDEL', KEYS[1], 'exc_info', 'exc_line', 'returned_retry')
-redis.call('HSET', KEYS[1], 'ended_at', now)
+redis.call('HSET', KEYS[1], 'ended_at', now, 'duration', run_seconds(state[8], now))
 if ARGV[4] ~= '' then set_exc_info(KEYS[1], ARGV[4]) end
 if returned then redis.call('HSET', KEYS[1], 'returned_retry', ARGV[11]) end
 if retry_in ~= '' then

@@ -5,7 +5,10 @@
 -- ARGV[1] job id   ARGV[2] now   ARGV[3] result_ttl (0: delete the job, -1: keep forever)
 -- ARGV[4] serialized result   ARGV[5] worker name that ran it
 -- ARGV[6] the job's score in the finished registry (now + result_ttl), as text
--- ARGV[7] the next job's score in its started registry (see take_next), with KEYS[4..]
+-- ARGV[7] the run's length in seconds, as text ('' when unknown), kept as
+--         'duration' for the dashboard's sort; the caller knows it, which saves
+--         this script a read and a conversion (fail.lua works it out)
+-- ARGV[8] the next job's score in its started registry (see take_next), with KEYS[4..]
 -- A registry of the wrong type (a string, say) is passed over and named in the
 -- reply; the job's hash still records the outcome.
 -- Returns, encoded by reply(): dependents JSON, or false when the job was no
@@ -16,7 +19,7 @@ local id, now = ARGV[1], ARGV[2]
 local broken = {}
 local function next_job()
   if #KEYS > 3 then
-    local job, bad = take_next(KEYS, 4, now, ARGV[5], ARGV[7])
+    local job, bad = take_next(KEYS, 4, now, ARGV[5], ARGV[8])
     for _, key in ipairs(bad) do broken[#broken + 1] = key end
     return job
   end
@@ -50,7 +53,8 @@ if ttl == 0 then
   redis.call('DEL', KEYS[1])
   return answer({dependents}, next_job())
 end
-redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now, 'result', ARGV[4])
+redis.call('HSET', KEYS[1], 'status', 'finished', 'ended_at', now,
+           'duration', ARGV[7], 'result', ARGV[4])
 -- The outcome of an earlier run (a traceback, a returned Retry) is replaced.
 if state[4] or state[5] then
   redis.call('HDEL', KEYS[1], 'exc_info', 'exc_line', 'returned_retry')

@@ -9,13 +9,13 @@
 -- Returns {new status, dependents JSON}, or false when the job was no longer
 -- this worker's (deleted, stopped or given up as abandoned meanwhile).
 local id, now = ARGV[1], ARGV[2]
-local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents')
+local state = redis.call('HMGET', KEYS[1], 'status', 'worker', 'dependents', 'started_at')
 if state[1] ~= 'started' or state[2] ~= ARGV[5] then return false end
 local dependents = state[3] or '[]'
 local ttl = tonumber(ARGV[3])
 redis.call('ZREM', KEYS[2], id)
 redis.call('HDEL', KEYS[1], 'exc_info', 'exc_line', 'returned_retry')
-redis.call('HSET', KEYS[1], 'ended_at', now)
+redis.call('HSET', KEYS[1], 'ended_at', now, 'duration', run_seconds(state[4], now))
 if ttl ~= 0 then redis.call('HSET', KEYS[1], 'result', ARGV[4]) end
 local placed = place_repeat(KEYS[1], id, KEYS[4], KEYS[5], KEYS[6], now, ARGV[6])
 if placed then return {placed, dependents} end

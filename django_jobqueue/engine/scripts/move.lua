@@ -33,11 +33,13 @@ elseif where == 'scheduled' then
 elseif where == 'started' then
   redis.call('PERSIST', job)
   redis.call('HSET', job, 'status', 'started', 'started_at', now)
+  redis.call('HDEL', job, 'duration')  -- an earlier run's (see take_next)
   redis.call('ZADD', KEYS[3], tonumber(ARGV[4]), id)
   return {'started', '[]'}
 end
 local ttl = tonumber(ARGV[4])
-redis.call('HSET', job, 'status', 'failed', 'ended_at', now)
+redis.call('HSET', job, 'status', 'failed', 'ended_at', now,
+           'duration', run_seconds(redis.call('HGET', job, 'started_at'), now))
 if ttl == 0 then
   redis.call('DEL', job)
 elseif ttl > 0 then

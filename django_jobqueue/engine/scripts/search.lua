@@ -51,7 +51,7 @@ local function field(name)
   table.insert(fields, name)
   return #fields
 end
-local func_at, status_at, time_at, sort_at, sort_end, exc_at, dependents_at
+local func_at, status_at, time_at, sort_at, exc_at, dependents_at
 if func_part ~= '' or sort == 'func' then func_at = field('func') end
 if status ~= '' then status_at = field('status') end
 if time_field ~= '' then time_at = field(time_field) end
@@ -59,11 +59,8 @@ if time_field ~= '' then time_at = field(time_field) end
 -- other filters, only for the jobs that pass them (a call per job).
 local exc_alone = exc_part ~= '' and func_part == '' and status == '' and time_field == ''
 if exc_alone then exc_at = field('exc_line') end
-if sort == 'duration' then
-  sort_at, sort_end = field('started_at'), field('ended_at')
-elseif sort ~= '' and sort ~= 'func' then
-  sort_at = field(sort)
-end
+-- A run's duration is stored when the run ends (finish.lua, fail.lua).
+if sort ~= '' and sort ~= 'func' then sort_at = field(sort) end
 if mode == 'dependents' then dependents_at = field('dependents') end
 
 -- The slice's fields: row i holds the i-th job's, at rows[(i - 1) * stride + off + k]
@@ -198,13 +195,7 @@ for i = 1, n_rows do
       elseif sort == 'func' then
         v = rows[row + func_at] or ''
       elseif sort == 'duration' then
-        local s, e = tonumber(rows[row + sort_at]), tonumber(rows[row + sort_end])
-        if s and e then
-          v = e - s
-          if v < 0 then v = 0 end
-        else
-          v = -1
-        end
+        v = tonumber(rows[row + sort_at]) or -1  -- none: it never ended a run
       else
         v = tonumber(rows[row + sort_at]) or 0
       end
