@@ -153,6 +153,9 @@ local function pick()
   if n == keep and n > 0 then worst_v = mv[n] end
 end
 
+-- Whether a function name, or an exception's line, matches: a queue's jobs
+-- share a few of each, so each distinct one is looked at once per slice.
+local func_seen, exc_seen = {}, {}
 local count, found = 0, {}
 for i = 1, n_rows do
   local row = (i - 1) * stride + off  -- rows[row + k] is field k
@@ -160,7 +163,15 @@ for i = 1, n_rows do
   if filtered then
     if func_part ~= '' then
       local func = rows[row + func_at]
-      ok = func ~= false and string.find(string.lower(func), func_part, 1, true) ~= nil
+      if func then
+        ok = func_seen[func]
+        if ok == nil then
+          ok = string.find(string.lower(func), func_part, 1, true) ~= nil
+          func_seen[func] = ok
+        end
+      else
+        ok = false
+      end
     end
     if ok and status_at then ok = rows[row + status_at] == status end
     if ok and time_at then
@@ -181,8 +192,15 @@ for i = 1, n_rows do
         exc = redis.call('HGET', prefix .. id_at(i), 'exc_info')
         if exc then exc = exception_line(exc) end
       end
-      if exc and exc_any_case then exc = string.lower(exc) end
-      ok = exc ~= false and string.find(exc, exc_part, 1, true) ~= nil
+      if exc then
+        ok = exc_seen[exc]
+        if ok == nil then
+          ok = string.find(exc_any_case and string.lower(exc) or exc, exc_part, 1, true) ~= nil
+          exc_seen[exc] = ok
+        end
+      else
+        ok = false
+      end
     end
   end
   if ok then
