@@ -123,13 +123,24 @@ def _nothing() -> None:
 _vetted: Any = _nothing
 
 
+#: is_cluster's answer per client class.
+_cluster_classes: dict[type, bool] = {}
+
+
 def is_cluster(client: Any) -> bool:
     """Whether ``client`` talks to a Redis Cluster (a ``RedisCluster`` or its pipeline).
 
     On a cluster every command and script must keep to one hash slot: the
     engine then takes jobs one queue at a time (see :meth:`.Worker.dequeue`).
+    Asked on every enqueue; redis-py's cluster classes derive from a
+    ``Protocol``, whose ``isinstance`` costs more than the rest of the
+    question, so the answer is kept per class (it depends on nothing else).
     """
-    return isinstance(client, (RedisCluster, ClusterPipeline))
+    kind = client.__class__  # as isinstance sees it (a mock with a spec, say)
+    answer = _cluster_classes.get(kind)
+    if answer is None:
+        answer = _cluster_classes[kind] = isinstance(client, (RedisCluster, ClusterPipeline))
+    return answer
 
 
 def one_slot(client: Any, keys: Iterable[str]) -> bool:
