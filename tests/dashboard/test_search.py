@@ -198,6 +198,33 @@ def test_sort_by_each_column_both_ways(admin, jq, redis_conn):
     assert order("-ended")[-1] == order("-duration")[-1] == "job-00005"
 
 
+def test_sort_by_a_time_whatever_its_text(admin, jq, redis_conn):
+    """Times sort as numbers, as the package writes them (repr of a float) or not."""
+    q = jq("default")
+    ids = _fill(redis_conn, q, 8, "finished")
+    texts = {
+        "job-00000": "1773100800.25",
+        "job-00001": "1773100800.5",
+        "job-00002": "1773100800",  # an integer, written by hand
+        "job-00003": "1773100799.999999",
+        "job-00004": "100",  # long ago
+        "job-00005": "1.7731008001e9",  # another way to write a number
+        "job-00006": "1773100801.0",
+        "job-00007": None,  # none: the lowest
+    }
+    for job_id, text in texts.items():
+        key = q.keys.job("default", job_id)
+        if text is None:
+            redis_conn.hdel(key, "enqueued_at")
+        else:
+            redis_conn.hset(key, "enqueued_at", text)
+    numeric = sorted(ids, key=lambda j: float(texts[j] or -1))
+    response = admin.get(ADMIN + "queues/default/finished/", {"o": "enqueued"})
+    assert _ids(response) == numeric
+    response = admin.get(ADMIN + "queues/default/finished/", {"o": "-enqueued"})
+    assert _ids(response) == numeric[::-1]
+
+
 def test_sort_by_duration_of_real_runs(admin, jq, run_jobs):
     """The scripts that end a run store what the sort reads (see tests/engine/test_duration.py)."""
     q = jq("default")
