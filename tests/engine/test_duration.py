@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from django_jobqueue.engine import JobStatus, Repeat, Retry, SimpleWorker, Worker
-from django_jobqueue.engine import scripts
+from django_jobqueue.engine import JobStatus, Repeat, Retry, SimpleWorker, Worker, scripts
 from django_jobqueue.engine.job_lifecycle import record_job_failure
 from django_jobqueue.engine.utils import now
 
