@@ -20,7 +20,8 @@ if #ARGV > 6 then
   redis.call('HSET', job, unpack(ARGV, 7))
   sync_exc_line(job, ARGV, 7, 2)
 end
-local dependents = redis.call('HGET', job, 'dependents') or '[]'
+local state = redis.call('HMGET', job, 'dependents', 'started_at')
+local dependents = state[1] or '[]'
 if where == 'queued' then
   redis.call('PERSIST', job)
   redis.call('HSET', job, 'status', 'queued', 'enqueued_at', now)
@@ -39,7 +40,7 @@ elseif where == 'started' then
 end
 local ttl = tonumber(ARGV[4])
 redis.call('HSET', job, 'status', 'failed', 'ended_at', now,
-           'duration', run_seconds(redis.call('HGET', job, 'started_at'), now))
+           'duration', run_seconds(state[2], now))
 if ttl == 0 then
   redis.call('DEL', job)
 elseif ttl > 0 then
