@@ -225,6 +225,26 @@ def test_sort_by_a_time_whatever_its_text(admin, jq, redis_conn):
     assert _ids(response) == numeric[::-1]
 
 
+def test_a_time_or_duration_that_is_not_a_number_sorts_as_none(admin, jq, redis_conn):
+    """Written by anyone able to write to Redis: the page still works, the job sorts lowest."""
+    q = jq("default")
+    ids = _fill(redis_conn, q, 4, "finished")
+    key = q.keys.job("default", "job-00003")
+    redis_conn.hset(key, "duration", "soon")
+    finished = ADMIN + "queues/default/finished/"
+    assert _ids(admin.get(finished, {"o": "-duration"}))[-1] == "job-00003"
+    assert sorted(_ids(admin.get(finished, {"o": "duration"}))) == ids
+    # A time the job loader refuses stops the page's rows from loading (the
+    # row loader's defect, not the search's), so the search is asked directly.
+    redis_conn.hset(key, "ended_at", "\xff" * 20)
+    parts = pagination.list_parts(q, q.finished_job_registry)
+    by_end = pagination.JobFilter(sort="ended")
+    assert pagination.search(q, parts, by_end, 4) == (
+        4,
+        ["job-00002", "job-00001", "job-00000", "job-00003"],
+    )
+
+
 def test_sort_by_duration_of_real_runs(admin, jq, run_jobs):
     """The scripts that end a run store what the sort reads (see tests/engine/test_duration.py)."""
     q = jq("default")
