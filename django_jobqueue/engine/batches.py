@@ -64,7 +64,7 @@ from .options import EnqueueOptions
 from .parents import ENDED
 from .queue import EnqueueData, Queue
 from .retry import Retry
-from .utils import as_str, now
+from .utils import as_shown, as_str, now
 from .vocabulary import JobStatus
 
 #: Jobs stored per step by :meth:`Batch.enqueue_many`.
@@ -626,7 +626,8 @@ class Batch:
         state = {}
         for n, role in enumerate(ROLES):
             status, count, holds = replies[3 * n : 3 * n + 3]
-            state[role] = (as_str(status), int(count) - int(bool(holds)))  # jobs, not the batch
+            # as_shown: a status another program wrote is an unknown one, not an error.
+            state[role] = (as_shown(status), int(count) - int(bool(holds)))  # jobs, not the batch
         return self._fields, state
 
     @property

@@ -28,7 +28,7 @@ from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .perform import call_exception_handlers
 from .rate_limit import release_slot, sweep
-from .utils import as_str, now, timestamp_of
+from .utils import as_shown, as_str, now, timestamp_of
 from .vocabulary import DEFAULT_FAILURE_TTL
 
 logger = logging.getLogger("django_jobqueue.registry")
@@ -447,7 +447,9 @@ class StartedJobRegistry(BaseRegistry):
         statuses = []
         for job_id, fields in zip(ids, execute(pipe, keys, default={})):
             stops.append(bool(fields.get(b"stop_requested")))
-            statuses.append(as_str(fields.get(b"status")))
+            # as_shown: a status another program wrote as non-UTF-8 bytes is
+            # an unknown one (its entry is dropped), not an error in the sweep.
+            statuses.append(as_shown(fields.get(b"status")))
             if not fields:
                 jobs.append(None)
                 continue

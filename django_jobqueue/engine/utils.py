@@ -140,6 +140,14 @@ def as_str(value: object) -> str | None:
     return str(value)
 
 
+def as_shown(value: object) -> str | None:
+    """:func:`as_str` for showing what another program may have written: bytes
+    that are not UTF-8 are escaped (``\\xff``) instead of raising."""
+    if isinstance(value, bytes):
+        return value.decode(errors="backslashreplace")
+    return as_str(value)
+
+
 @overload
 def as_int(value: object, default: int) -> int: ...
 @overload

@@ -199,6 +199,30 @@ def test_the_abandoned_sweep_fails_an_unreadable_job(queue, make_worker, redis_c
     assert b"abandoned" in redis_conn.hget(job.key, "exc_info")
 
 
+def test_the_abandoned_sweep_passes_over_a_status_that_is_not_text(queue, make_worker, redis_conn):
+    from django_jobqueue.engine import scripts
+
+    job = queue.enqueue(jobs.add, 1, 2)
+    after = queue.enqueue(jobs.add, 3, 4)
+    scripts.dequeue(redis_conn, queue.keys, ["default"], 1.0, "ghost", 1)  # long dead
+    redis_conn.hset(job.key, "status", b"\xff")
+    worker = make_worker(queue)
+    worker.maintain()  # not "started": its entry is dropped, as for any other status
+    assert job.id not in queue.started_job_registry
+    worker.work(burst=True, logging_level=None)
+    assert after.get_status() == JobStatus.FINISHED
+
+
+def test_a_worker_fails_a_job_whose_function_name_is_not_utf8(queue, make_worker, redis_conn):
+    job = queue.enqueue(jobs.add, 1, 2)
+    after = queue.enqueue(jobs.add, 3, 4)
+    redis_conn.hset(job.key, "func", b"tests.\xff")
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert b"UnicodeDecodeError" in redis_conn.hget(job.key, "exc_info")
+    assert after.get_status() == JobStatus.FINISHED
+
+
 def test_a_pool_whose_children_die_at_once_backs_off_and_a_burst_ends(
     queue, redis_conn, key_prefix, monkeypatch
 ):
