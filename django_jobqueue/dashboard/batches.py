@@ -14,8 +14,9 @@ from django.utils.translation import gettext as _
 
 from ..engine.batches import ROLES, Batch, BatchStatus, NoSuchBatchError
 from ..engine.job import Job
-from ..engine.utils import as_str, to_datetime
-from .display import job_row
+from ..engine.utils import to_datetime
+from .display import job_row, status_of
+from .pagination import row_loader
 from .site import configured_queue, dashboard_view, label, page_context, url
 
 #: Jobs listed on a batch's page (its counts cover them all).
@@ -39,8 +40,8 @@ def status_label(status: str) -> str:
     }.get(status, status)
 
 
-def _created(job: Job | None) -> float:
-    return job.created_at.timestamp() if job is not None and job.created_at else 0.0
+def _created(job: Any) -> float:
+    return job.created_at.timestamp() if isinstance(job, Job) and job.created_at else 0.0
 
 
 @dashboard_view
@@ -59,15 +60,19 @@ def batch_detail(request: Any, queue: str, batch_id: str, site: Any) -> Any:
         return render(request, "django_jobqueue/dashboard/batch_missing.html", context, status=404)
     ids = batch.job_ids()
     shown = ids[:JOBS_SHOWN]
-    found = Job.fetch_many(
-        shown, batch.connection, queue_obj.serializer, origin=queue, prefix=batch.keys.prefix
-    )
+    # What a list row shows, as the lists read it (a job another program
+    # wrote badly is shown as unreadable, not a failed page).
+    found = row_loader(queue_obj)(shown)
     pairs = sorted(zip(shown, found), key=lambda pair: (pair[1] is None, _created(pair[1])))
     rows = [job_row(request, queue_obj, job_id, job) for job_id, job in pairs]
     callbacks = []
-    for role in ROLES:
-        job = batch.callback_job(role)
-        job_status = as_str(job.get_status(refresh=False)) if job is not None else None
+    callback_jobs = (
+        [batch.callback_job(role) for role in ROLES]
+        if batch.in_memory
+        else row_loader(queue_obj)([batch.callback_id(role) for role in ROLES])
+    )
+    for role, job in zip(ROLES, callback_jobs):
+        job_status = status_of(job)
         callbacks.append(
             {
                 "role": role,

@@ -14,6 +14,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from ..engine.corrupt import UnreadableJob
 from ..engine.job import Job
 from ..engine.progress import Progress
 from ..engine.utils import as_str, now, truncate
@@ -129,11 +130,28 @@ def progress_context(
     }
 
 
-def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str, Any]:
+def status_of(job: Job | UnreadableJob | None) -> str | None:
+    """The status a page read with the job (None for a gone job), without asking Redis."""
+    if isinstance(job, UnreadableJob):
+        return job.status
+    return as_str(job.get_status(refresh=False)) if job is not None else None
+
+
+def job_row(
+    request: Any, queue: Any, job_id: str, job: Job | UnreadableJob | None
+) -> dict[str, Any]:
     """One row of a job list."""
     if job is None:
         return {"id": job_id, "missing": True, "url": url(request, "job", queue.name, job_id)}
-    status = as_str(job.get_status(refresh=False))
+    if isinstance(job, UnreadableJob):
+        # Its page shows the fields as stored; the row says which one is bad.
+        return {
+            "id": job_id,
+            "missing": False,
+            "unreadable": truncate(job.reason, 300),
+            "url": url(request, "job", queue.name, job_id),
+        }
+    status = status_of(job)
     kind, text = summary(job, status)
     return {
         "id": job.id,
@@ -163,7 +181,7 @@ def job_row(request: Any, queue: Any, job_id: str, job: Job | None) -> dict[str,
 _FAILED_PARENT = ("failed", "stopped", "canceled")
 
 
-def deferred_parents(request: Any, queue: Any, rows: list[dict], jobs: list[Job | None]) -> None:
+def deferred_parents(request: Any, queue: Any, rows: list[dict], jobs: list[Any]) -> None:
     """Add to each row of the Deferred list the parents its job waits on, and whether
     it will wait forever: a parent it still waits for failed, was stopped or
     canceled (and the job does not allow failures), or is gone (its hash was
@@ -172,7 +190,7 @@ def deferred_parents(request: Any, queue: Any, rows: list[dict], jobs: list[Job 
     Reads each parent's status, in one round trip for the page; a parent may be
     on another queue.
     """
-    keyed = [(row, job) for row, job in zip(rows, jobs) if job is not None]
+    keyed = [(row, job) for row, job in zip(rows, jobs) if isinstance(job, Job)]
     parent_keys = sorted({key for _row, job in keyed for key in job.dependency_keys})
     pipe = queue.connection.pipeline(transaction=False)
     for key in parent_keys:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.keys import KeySpace
-from ..engine.utils import as_str
+from ..engine.utils import as_shown, as_str
 
 #: Nodes read at most; a larger chain is cut (and says so).
 MAX_NODES = 200
@@ -130,10 +130,11 @@ def dependency_graph(
         for node, (status, desc, deps, dependents, func) in zip(
             frontier, _read(connection, [n.key for n in frontier])
         ):
-            node.status = as_str(status)
+            # As text whatever another program wrote there (see UnreadableJob).
+            node.status = as_shown(status)
             # Without a stored description, the function's name (its arguments
             # would need unpickling with each queue's serializer).
-            node.description = as_str(desc) or (f"{as_str(func)}(\u2026)" if func else "")
+            node.description = as_shown(desc) or (f"{as_shown(func)}(\u2026)" if func else "")
             node.parents = _json_list(deps)
             node.children = _json_list(dependents)
             if node.role != "dependent":

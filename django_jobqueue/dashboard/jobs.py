@@ -12,13 +12,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ..conf import get_settings
+from ..engine.corrupt import UnreadableJob
 from ..engine.errors import InvalidJobOperation, JobQueueError, NoSuchJobError
 from ..engine.job import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, Job
 from ..engine.keys import validate_job_id
-from ..engine.utils import as_str, now, to_datetime, truncate
+from ..engine.utils import as_shown, as_str, now, to_datetime, truncate
 from ..engine.worker import stop_job
+from . import operations
 from .actions import Confirmation, action_label, confirm, confirmed, perform
-from .display import breakable, duration, human_duration, progress_context
+from .display import breakable, duration, human_duration, progress_context, status_of
 from .graph import NODE_HEIGHT, NODE_WIDTH, dependency_graph
 from .pagination import loader
 from .site import (
@@ -60,6 +62,8 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
             job_id=job_id,
         )
         return render(request, "django_jobqueue/dashboard/job_missing.html", context, status=404)
+    if isinstance(job, UnreadableJob):
+        return _unreadable(request, site, queue, job)
     status = as_str(job.get_status(refresh=False))
     try:
         call = {
@@ -141,6 +145,58 @@ def job_detail(request: Any, queue: str, job_id: str, site: Any) -> Any:
     return render(request, "django_jobqueue/dashboard/job_detail.html", context)
 
 
+#: Characters of one field the page of an unreadable job shows.
+FIELD_LIMIT = 2000
+
+
+def _unreadable(request: Any, site: Any, queue: str, job: UnreadableJob) -> Any:
+    """The page of a job whose hash something else wrote: its fields as stored, and Delete.
+
+    A field that is not text (the pickled call or result) is shown by its size.
+    """
+    fields = []
+    for raw_name, value in sorted(job.fields.items()):
+        name = as_shown(raw_name) or ""
+        try:
+            text = truncate(value.decode() if isinstance(value, bytes) else str(value), FIELD_LIMIT)
+        except UnicodeDecodeError:
+            text = None
+        fields.append(
+            {
+                "name": name,
+                "text": text,
+                "size": len(value),
+                "bad": name == job.field,
+                # A field that is not UTF-8 where text belongs is shown escaped.
+                "escaped": truncate(as_shown(value) or "", FIELD_LIMIT)
+                if name == job.field
+                else "",
+            }
+        )
+    tools = (
+        [
+            (
+                action_label("delete"),
+                url(request, "job_action", queue, job.id, "delete"),
+                "jq-action-delete",
+            )
+        ]
+        if has_perm(request, "delete")
+        else []
+    )
+    context = page_context(
+        request,
+        site,
+        _("Job %(id)s cannot be read") % {"id": job.id},
+        [(queue, url(request, "queue", queue)), (job.id, None)],
+        queue=queue,
+        job=job,
+        fields=fields,
+        tools=tools,
+    )
+    return render(request, "django_jobqueue/dashboard/job_unreadable.html", context)
+
+
 def _ttls(job: Job, queue: str) -> list[tuple[str, str, str, str]]:
     """The job page's limits: ``(row id, label, value, where it comes from)``."""
 
@@ -213,8 +269,11 @@ def _retry_policy(job: Job) -> str:
     return "; ".join(parts)
 
 
-def fetch(queue: Any, job_id: str) -> Job | None:
-    """The whole job, or None when it is gone (or ``job_id`` is not a job id)."""
+def fetch(queue: Any, job_id: str) -> Job | UnreadableJob | None:
+    """The whole job, or None when it is gone (or ``job_id`` is not a job id).
+
+    An :class:`UnreadableJob` when a field of its hash cannot be read.
+    """
     try:
         validate_job_id(job_id)
     except ValueError:
@@ -236,11 +295,18 @@ def job_action(request: Any, queue: str, job_id: str, action: str, site: Any) ->
     if job is None:
         messages.error(request, _("Job %(id)s does not exist any more.") % {"id": job_id})
         return HttpResponseRedirect(safe_next(request, url(request, "queue", queue)))
+    if isinstance(job, UnreadableJob) and action != "delete":
+        messages.error(
+            request,
+            _("Job %(id)s cannot be read (%(reason)s): it can only be deleted.")
+            % {"id": job_id, "reason": job.reason},
+        )
+        return HttpResponseRedirect(job_url)
     if confirmed(request):
         back = url(request, "queue", queue) if action == "delete" else job_url
         errors = (InvalidJobOperation, NoSuchJobError)
-        return perform(request, back, lambda: _perform(job, action), errors)
-    status = as_str(job.get_status(refresh=False))
+        return perform(request, back, lambda: _perform(queue_obj, job, action), errors)
+    status = status_of(job)
     if statuses is not None and status not in statuses:
         messages.error(
             request,
@@ -281,7 +347,11 @@ def _past(action: str) -> str:
     }[action]
 
 
-def _perform(job: Job, action: str) -> str:
+def _perform(queue: Any, job: Job | UnreadableJob, action: str) -> str:
+    if isinstance(job, UnreadableJob):
+        # Without loading it: the delete script reads what it needs from the hash.
+        operations.delete(queue, [job.id])
+        return _("Job %(id)s was deleted.") % {"id": job.id}
     if action == "requeue":
         status = job.requeue().get_status(refresh=False) or ""
         return _("Job %(id)s was requeued (%(status)s).") % {"id": job.id, "status": label(status)}

@@ -27,11 +27,11 @@ from django.utils.translation import ngettext
 from ..engine import bulk
 from ..engine.keys import validate_job_id
 from ..engine.stats import queue_stats, throughput
-from ..engine.utils import as_str, to_datetime
+from ..engine.utils import to_datetime
 from . import operations
 from .actions import Confirmation, action_label, confirm, confirmed
 from .charts import throughput_chart
-from .display import deferred_parents, job_row
+from .display import deferred_parents, job_row, status_of
 from .pagination import (
     DEFERRED_FIELDS,
     SORTS,
@@ -369,7 +369,7 @@ def _search(queue: Any, registry: Any, job_id: str, extra: tuple[str, ...]) -> l
         return None
     (job,) = row_loader(queue, extra)([job_id])
     if registry is None:
-        found = job is not None and as_str(job.get_status(refresh=False)) == "queued"
+        found = status_of(job) == "queued"
     else:
         found = job_id in registry
     return [(job_id, job)] if found else []

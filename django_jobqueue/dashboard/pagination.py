@@ -14,23 +14,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine import scripts
+from ..engine.corrupt import UnreadableJob, load_job
 from ..engine.job import Job
 from ..engine.registry import waiting_counts, waiting_pages
-from ..engine.utils import as_str
+from ..engine.utils import as_shown, as_str
 
 
 class JobRange:
     """``count`` ids, of which ``read_ids(start, stop)`` returns a slice.
 
     Slicing returns ``(job_id, Job or None)`` pairs: None for an id whose job
-    hash is gone (deleted, or expired before its registry entry was cleaned).
+    hash is gone (deleted, or expired before its registry entry was cleaned),
+    an :class:`~django_jobqueue.engine.corrupt.UnreadableJob` for one that
+    something else than this code wrote (see :func:`row_loader`).
     """
 
     def __init__(
         self,
         count: int,
         read_ids: Callable[[int, int], list[str]],
-        load: Callable[[list[str]], list[Job | None]],
+        load: Callable[[list[str]], list[Row]],
     ):
         self.count_ = count
         self.read_ids = read_ids
@@ -39,7 +42,7 @@ class JobRange:
     def __len__(self) -> int:
         return self.count_
 
-    def __getitem__(self, index: Any) -> list[tuple[str, Job | None]]:
+    def __getitem__(self, index: Any) -> list[tuple[str, Row]]:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("JobRange only supports plain slices.")
         start = max(index.start or 0, 0)
@@ -50,13 +53,34 @@ class JobRange:
         return list(zip(ids, self.load(ids)))
 
 
-def loader(queue: Any) -> Callable[[list[str]], list[Job | None]]:
+#: What a page gets for one id: the job, None when it is gone, or its hash as
+#: stored when a field of it cannot be read.
+Row = Job | UnreadableJob | None
+
+
+def _load(queue: Any, job_id: str, fields: dict) -> Job | UnreadableJob:
+    return load_job(
+        queue.job_class,
+        job_id,
+        fields,
+        queue.connection,
+        origin=queue.name,
+        serializer=queue.serializer,
+        prefix=queue.keys.prefix,
+    )
+
+
+def loader(queue: Any) -> Callable[[list[str]], list[Row]]:
     """Whole jobs (every field of their hash), for the job page."""
 
-    def load(ids: list[str]) -> list[Job | None]:
-        return queue.job_class.fetch_many(
-            ids, queue.connection, queue.serializer, origin=queue.name, prefix=queue.keys.prefix
-        )
+    def load(ids: list[str]) -> list[Row]:
+        pipe = queue.connection.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.hgetall(queue.keys.job(queue.name, job_id))
+        return [
+            _load(queue, job_id, fields) if fields else None
+            for job_id, fields in zip(ids, pipe.execute())
+        ]
 
     return load
 
@@ -87,7 +111,7 @@ ROW_LIMITS = {"data": 16 * 1024, "result": 16 * 1024, "exc_info": 64 * 1024}
 DEFERRED_FIELDS = ("deps", "pending", "allow_failure")
 
 
-def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]], list[Job | None]]:
+def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]], list[Row]]:
     """Jobs with only what a list row shows, in at most two round trips.
 
     ``extra`` names more small fields to read (:data:`DEFERRED_FIELDS`).
@@ -96,12 +120,14 @@ def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]],
     (HSTRLEN); the second reads the large ones a row needs (the result of a
     finished job, the traceback of a failed one, the call when no description
     was given) and are at most :data:`ROW_LIMITS` long. Each job's ``omitted``
-    attribute maps the fields left out to their sizes. None for a missing job.
+    attribute maps the fields left out to their sizes. None for a missing job,
+    an :class:`~django_jobqueue.engine.corrupt.UnreadableJob` for one whose
+    fields cannot be read.
     """
     conn = queue.connection
     names = (*ROW_FIELDS, *extra)
 
-    def load(ids: list[str]) -> list[Job | None]:
+    def load(ids: list[str]) -> list[Row]:
         keys = [queue.keys.job(queue.name, job_id) for job_id in ids]
         pipe = conn.pipeline(transaction=False)
         for key in keys:
@@ -118,7 +144,7 @@ def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]],
                 found.append(None)
                 continue
             fields = {name.encode(): v for name, v in zip(names, values) if v is not None}
-            status = as_str(values[0])
+            status = as_shown(values[0])
             wanted = {"result"} if status == "finished" else set()
             if status in ("failed", "stopped"):
                 wanted.add("exc_info")
@@ -135,7 +161,7 @@ def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]],
                 pipe.hmget(key, fetch)
             found.append((fields, fetch, omitted))
         extra = iter(pipe.execute() if len(pipe) else [])
-        jobs: list[Job | None] = []
+        jobs: list[Row] = []
         for job_id, item in zip(ids, found):
             if item is None:
                 jobs.append(None)
@@ -143,15 +169,9 @@ def row_loader(queue: Any, extra: tuple[str, ...] = ()) -> Callable[[list[str]],
             fields, fetch, omitted = item
             if fetch:
                 fields.update((name.encode(), v) for name, v in zip(fetch, next(extra)))
-            job = queue.job_class.from_hash(
-                job_id,
-                fields,
-                conn,
-                origin=queue.name,
-                serializer=queue.serializer,
-                prefix=queue.keys.prefix,
-            )
-            job.omitted = omitted
+            job = _load(queue, job_id, fields)
+            if isinstance(job, Job):
+                job.omitted = omitted  # type: ignore[attr-defined]  # read by display.summary
             jobs.append(job)
         return jobs
 
@@ -423,7 +443,7 @@ class SearchRange:
     def __len__(self) -> int:
         return self.count_
 
-    def __getitem__(self, index: Any) -> list[tuple[str, Job | None]]:
+    def __getitem__(self, index: Any) -> list[tuple[str, Row]]:
         if not isinstance(index, slice) or index.step not in (None, 1):
             raise TypeError("SearchRange only supports plain slices.")
         start = max(index.start or 0, 0)

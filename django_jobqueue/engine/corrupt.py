@@ -18,6 +18,8 @@ from typing import Any
 
 from redis.exceptions import ResponseError
 
+from .utils import as_shown
+
 logger = logging.getLogger("django_jobqueue.worker")
 
 #: Seconds before a bad key is tried again, doubled each time up to MAX_DELAY.
@@ -103,6 +105,84 @@ def execute(pipe: Any, keys: list[str], default: Any = None) -> list[Any]:
     return replies
 
 
+class UnreadableJob:
+    """A job hash :class:`~.job.Job` refuses to load, kept as stored.
+
+    Something other than this code wrote one of its fields (a ``created_at``
+    that is not a number, a ``ttl`` that is not an integer, a name that is not
+    UTF-8). A worker fails such a job with the reason; a page shows it as
+    unreadable, with ``field`` and ``error`` saying why, instead of failing
+    itself, so that a person can see it and delete it.
+    """
+
+    def __init__(self, id: str, origin: str, fields: dict, field: str, error: str):
+        self.id = id
+        self.origin = origin
+        #: The hash as read: bytes field names to bytes values.
+        self.fields = fields
+        #: The field that could not be read ("" when no field alone fails).
+        self.field = field
+        self.error = error
+
+    def text(self, name: str) -> str | None:
+        """A field as text, bytes that are not UTF-8 escaped; None when absent."""
+        return as_shown(self.fields.get(name.encode()))
+
+    @property
+    def status(self) -> str | None:
+        return self.text("status")
+
+    @property
+    def func_name(self) -> str | None:
+        return self.text("func")
+
+    @property
+    def reason(self) -> str:
+        """Why it cannot be read, in a line for people."""
+        if not self.field:
+            return self.error
+        return f"{self.field} = {_shown(self.fields[self.field.encode()])}: {self.error}"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def load_job(
+    job_class: Any,
+    job_id: str,
+    fields: dict,
+    connection: Any,
+    *,
+    origin: str,
+    serializer: Any = None,
+    prefix: str | None = None,
+) -> Any:
+    """``job_class.from_hash(...)``, or an :class:`UnreadableJob` naming the bad field.
+
+    The field is found by loading each field alone, only once the whole hash
+    failed: a readable job costs nothing more.
+    """
+
+    def load(some: dict) -> Any:
+        return job_class.from_hash(
+            job_id, some, connection, origin=origin, serializer=serializer, prefix=prefix
+        )
+
+    try:
+        return load(fields)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    for name, value in fields.items():
+        try:
+            load({name: value})
+        except Exception as exc:
+            field = as_shown(name) or ""
+            return UnreadableJob(job_id, origin, fields, field, f"{type(exc).__name__}: {exc}")
+    return UnreadableJob(job_id, origin, fields, "", error)
+
+
 def fetch_jobs(
     ids: list[str], connection: Any, serializer: Any, *, origin: str, prefix: str, job_class: Any
 ) -> list[Any]:
@@ -122,16 +202,17 @@ def fetch_jobs(
     for job_id, key, fields in zip(ids, keys, execute(pipe, keys, default={})):
         job = None
         if fields:
-            try:
-                job = job_class.from_hash(
-                    job_id,
-                    fields,
-                    connection,
-                    origin=origin,
-                    serializer=serializer,
-                    prefix=prefix,
-                )
-            except Exception as exc:
-                damage.report([key], f"{type(exc).__name__}: {exc}")
+            job = load_job(
+                job_class,
+                job_id,
+                fields,
+                connection,
+                origin=origin,
+                serializer=serializer,
+                prefix=prefix,
+            )
+            if isinstance(job, UnreadableJob):
+                damage.report([key], job.reason)
+                job = None
         jobs.append(job)
     return jobs
