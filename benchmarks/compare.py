@@ -444,9 +444,15 @@ class Peers:
         n = self.bench.n(10000)
         sides = [side for side in DRAIN_SIDES if self.vtasks or side != "vtasks"]
         samples: dict[str, list[dict]] = {side: [] for side in sides}
+        # The ceiling of any worker that runs one job at a time on redis-py:
+        # one round trip per job and nothing else (no job, no script), in the
+        # same rounds as the drains.
+        floor: list[float] = []
+        conn = self.bench.conn
         for _ in range(self.bench.rounds):
             for side in sides:
                 samples[side].append(self._run_side(side, n))
+            floor.append(_rate(n, lambda: [conn.ping() for _ in range(n)]))
 
         def median(side: str, phase: str, key: str) -> float | None:
             """The median over the rounds of one number of ``side``'s results."""
@@ -472,6 +478,12 @@ class Peers:
             f"drain, rqworker default (pool of {os.cpu_count()})",
             "jobs/s",
             median("ours-pool", "drain", "rate"),
+            median(vt, "drain", "rate"),
+        )
+        self.row(
+            "one PING per job, nothing else (the ceiling)",
+            "jobs/s",
+            statistics.median(floor),
             median(vt, "drain", "rate"),
         )
         # Redis's side of a job does not depend on our logging: the commands and
@@ -749,6 +761,9 @@ ahead (rates: ours / theirs; costs per job: theirs / ours).
   default pool) and django-vtasks' `runworker` with its defaults (one process,
   concurrency 20). Our per-job log lines are formatted and written to /dev/null;
   django-vtasks logs nothing per task unless LOGGING asks for its INFO lines.
+- "One PING per job" is redis-py sending PING and reading its reply, n times, in
+  this process, in the same rounds: the most any worker that runs one job at a
+  time can drain, with no job, script or result at all.
 - Not like for like, in django-vtasks' favour: it keeps no results, no started or
   finished registries and no job hashes (a task is one JSON string in a list,
   acked by LREM); we keep every job, its result for 500 s and the registries.
