@@ -346,7 +346,7 @@ def _calls(
 def _matches(reply: list) -> list[tuple[bytes, str]]:
     """A page reply's (sort key, id) pairs."""
     return [
-        (k.encode() if isinstance(k, str) else bytes(k), as_str(i))
+        (k.encode() if isinstance(k, str) else bytes(k), as_shown(i))
         for k, i in zip(reply[1::2], reply[2::2])
     ]
 
@@ -414,7 +414,7 @@ def dependents_of(queue: Any, parts: list[_Part], job_filter: JobFilter) -> dict
     replies = _calls(queue, _slices(parts), "dependents", job_filter, 0)
     found: dict[str, str] = {}
     for reply in replies:
-        found.update((as_str(i), as_str(d)) for i, d in zip(reply[1::2], reply[2::2]))
+        found.update((as_shown(i), as_str(d)) for i, d in zip(reply[1::2], reply[2::2]))
     return found
 
 

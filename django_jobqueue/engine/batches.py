@@ -586,7 +586,7 @@ class Batch:
         """The ids of the jobs added to the batch (sorted)."""
         if self.in_memory:
             return sorted(job.id for job in self._memory_jobs)
-        return sorted(as_str(i) for i in self.connection.smembers(self.jobs_key))
+        return sorted(as_shown(i) for i in self.connection.smembers(self.jobs_key))
 
     @property
     def jobs(self) -> list[Job]:

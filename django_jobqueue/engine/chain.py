@@ -38,7 +38,7 @@ from . import chain_link, scripts
 from .errors import InvalidJobOperation, JobQueueError
 from .job import MEMORY, Dependency, Job, callable_name
 from .options import EnqueueOptions, split_call
-from .utils import as_str, now
+from .utils import as_shown, as_str, now
 from .vocabulary import JobStatus
 
 #: Seconds the result of a step that is not the last is kept when neither the
@@ -489,7 +489,7 @@ def waiting_steps(queues: Sequence[Any], cap: int | None = None) -> list[Waiting
             size, ids = replies[2 * n : 2 * n + 2]
             if isinstance(size, Exception) or isinstance(ids, Exception):
                 size, ids = 0, []  # not a sorted set: see engine/corrupt.py
-            read.append((queue, int(size), [as_str(job_id) for job_id in ids]))
+            read.append((queue, int(size), [as_shown(job_id) for job_id in ids]))
         pipe = group[0].connection.pipeline(transaction=False)
         for queue, _, ids in read:
             for job_id in ids:

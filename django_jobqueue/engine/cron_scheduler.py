@@ -53,6 +53,7 @@ from .options import EnqueueOptions
 from .queue import Queue
 from .utils import (
     NOT_JSON_SERIALIZABLE,
+    as_shown,
     as_str,
     normalize_config_path,
     to_datetime,
@@ -106,7 +107,7 @@ def get_cron_job_ids(
     (``end=-1``: to the oldest).
     """
     key = get_cron_job_history_key(name, prefix)
-    return [as_str(job_id) for job_id in connection.zrange(key, start, end, desc=True)]
+    return [as_shown(job_id) for job_id in connection.zrange(key, start, end, desc=True)]
 
 
 def _json(value: Any) -> str:

@@ -33,7 +33,7 @@ from .connection import resolve_connection
 from .errors import InvalidJobOperation, NoSuchGroupError
 from .job import Job
 from .keys import keyspace, validate_job_id
-from .utils import as_str
+from .utils import as_shown, as_str
 
 if TYPE_CHECKING:
     from .queue import EnqueueData, Queue
@@ -241,7 +241,7 @@ class Group:
         self.cleanup()
         jobs: list[Job] = []
         for queue in self.queue_names():
-            ids = [as_str(i) for i in self.connection.smembers(self.key_for(queue))]
+            ids = [as_shown(i) for i in self.connection.smembers(self.key_for(queue))]
             found = Job.fetch_many(
                 ids, self.connection, self.serializer, origin=queue, prefix=self.keys.prefix
             )

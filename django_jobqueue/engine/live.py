@@ -19,7 +19,7 @@ from .connection import resolve_connection
 from .corrupt import damage
 from .keys import keyspace
 from .progress import Progress, fetch_progress
-from .utils import as_str
+from .utils import as_shown, as_str
 from .vocabulary import WorkerState
 
 
@@ -28,7 +28,13 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     connection = resolve_connection(connection)
     ks = keyspace(prefix)
     members = damage.guard(ks.workers, connection.smembers, ks.workers, default=set())
-    names = sorted(as_str(n) for n in members)
+    names, junk = [], []
+    for member in members:
+        try:
+            names.append(as_str(member))
+        except UnicodeDecodeError:  # not a name a worker registers: dropped below
+            junk.append(member)
+    names.sort()
     pipe = connection.pipeline(transaction=False)
     for name in names:
         pipe.hgetall(ks.worker(name))
@@ -37,11 +43,13 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     replies = corrupt.execute(pipe, [ks.worker(name) for name in names], default={})
     for name, fields in zip(names, replies):
         if fields:
-            workers.append({as_str(k): as_str(v) for k, v in fields.items()})
+            # as_shown: a field another program wrote as bytes that are not
+            # UTF-8 is shown escaped, not an error on every page that counts workers.
+            workers.append({as_shown(k): as_shown(v) for k, v in fields.items()})
         else:
             stale.append(name)
-    if stale:  # their hash expired: they died without unregistering
-        connection.srem(ks.workers, *stale)
+    if stale or junk:  # their hash expired: they died without unregistering
+        connection.srem(ks.workers, *stale, *junk)
     return workers
 
 
@@ -82,7 +90,7 @@ def pool_children(
     replies = corrupt.execute(pipe, [ks.worker(child) for _pool, child in wanted], default={})
     for (pool, _child), fields in zip(wanted, replies):
         if fields:
-            found[pool].append({as_str(k): as_str(v) for k, v in fields.items()})
+            found[pool].append({as_shown(k): as_shown(v) for k, v in fields.items()})
     return found
 
 
@@ -133,7 +141,7 @@ def running_jobs(
     for name in names:
         pipe.zrange(ks.registry(name, "started"), 0, -1)
     replies = corrupt.execute(pipe, [ks.registry(name, "started") for name in names], default=[])
-    started = [(name, as_str(job_id)) for name, ids in zip(names, replies) for job_id in ids]
+    started = [(name, as_shown(job_id)) for name, ids in zip(names, replies) for job_id in ids]
     if not started:
         return {}
     pipe = connection.pipeline(transaction=False)
@@ -145,8 +153,8 @@ def running_jobs(
     )
     for (name, job_id), (worker, status) in zip(started, replies):
         # The job may have ended between the two reads.
-        if worker and as_str(status) == "started":
-            found.setdefault(as_str(worker), []).append((name, job_id))
+        if worker and as_shown(status) == "started":
+            found.setdefault(as_shown(worker) or "", []).append((name, job_id))
     return found
 
 

@@ -30,7 +30,7 @@ from .registry import (
 )
 from .serializers import resolve_serializer
 from .unique import holder_from_reply, take_in_memory
-from .utils import after, as_str, get_version, now, parse_duration, timestamp_of
+from .utils import after, as_shown, as_str, get_version, now, parse_duration, timestamp_of
 from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
@@ -194,14 +194,14 @@ class Queue:
         end = -1 if length < 0 else offset + length - 1
         prio_key = self.keys.priority(self.name)
         if not self.connection.zcard(prio_key):
-            return [as_str(i) for i in self.connection.lrange(self.key, offset, end)]
+            return [as_shown(i) for i in self.connection.lrange(self.key, offset, end)]
         # Rare: jobs with a priority. Positive ones come before the list,
         # negative ones after it (see scripts/_push.lua).
         pipe = self.connection.pipeline(transaction=False)
         pipe.zrange(prio_key, "-inf", f"({100 * PRIORITY_BAND}", byscore=True)
         pipe.lrange(self.key, 0, -1)
         pipe.zrange(prio_key, 100 * PRIORITY_BAND, "+inf", byscore=True)
-        ids = [as_str(i) for part in pipe.execute() for i in part]
+        ids = [as_shown(i) for part in pipe.execute() for i in part]
         return ids[offset:] if end == -1 else ids[offset : end + 1]
 
     def get_job_position(self, job_or_id: Job | str) -> int | None:

@@ -33,7 +33,7 @@ from typing import Any
 from . import scripts
 from .connection import resolve_connection
 from .keys import keyspace, validate_job_id, validate_queue_name
-from .utils import as_str, now
+from .utils import as_shown, as_str, now
 from .vocabulary import JobStatus
 
 
@@ -152,11 +152,11 @@ class RateLimitRegistry:
 
     def get_allowed_job_ids(self) -> list[str]:
         """The ids of the jobs holding a slot, in the order they took it."""
-        return [as_str(i) for i in self.connection.zrange(self.allowed_key, 0, -1)]
+        return [as_shown(i) for i in self.connection.zrange(self.allowed_key, 0, -1)]
 
     def get_rate_limited_job_ids(self) -> list[str]:
         """The ids of the jobs waiting for a slot, the next to enter first."""
-        waiting = [as_str(i) for i in self.connection.zrange(self.rate_limited_key, 0, -1)]
+        waiting = [as_shown(i) for i in self.connection.zrange(self.rate_limited_key, 0, -1)]
         if not waiting:
             return []
         # Ids of jobs canceled or deleted while waiting stay until passed over.
@@ -269,7 +269,7 @@ class RateLimitRegistry:
         reply = scripts.rate_limit_release(
             self.connection, self.keys, self.queue_name, self.key, job_id, now(), concurrency, mode
         )
-        return int(reply[0]), [as_str(i) for i in reply[1:]]
+        return int(reply[0]), [as_shown(i) for i in reply[1:]]
 
 
 def release_slot(job: Any) -> list[str]:

@@ -187,7 +187,7 @@ class BaseRegistry:
             ids = damage.guard(
                 self.key, self.connection.zrange, self.key, start, end, desc=desc, default=[]
             )
-        return [as_str(i) for i in ids]
+        return [as_shown(i) for i in ids]
 
     def get_expired_job_ids(self, timestamp: float | None = None) -> list[str]:
         """Ids whose score is at or below ``timestamp`` (now by default), lowest first.
@@ -197,7 +197,7 @@ class BaseRegistry:
         """
         high = timestamp if timestamp is not None else now()
         ids = self.connection.zrange(self.key, "-inf", high, byscore=True)
-        return [as_str(i) for i in ids]
+        return [as_shown(i) for i in ids]
 
     def pages(self, desc: bool = True) -> IdPages:
         """The ids for paging, highest score (newest) first, or lowest first with ``desc=False``.
@@ -370,7 +370,7 @@ class StartedJobRegistry(BaseRegistry):
         from .outcome import record_failure
 
         high = timestamp if timestamp is not None else now()
-        ids = [as_str(i) for i in self.connection.zrange(self.key, "-inf", high, byscore=True)]
+        ids = [as_shown(i) for i in self.connection.zrange(self.key, "-inf", high, byscore=True)]
         if not ids:
             return 0
         handled = 0
@@ -518,7 +518,7 @@ class DeferredJobRegistry(BaseRegistry):
         from .scripts import Batch, release
 
         ids = [
-            as_str(i)
+            as_shown(i)
             for i in self.connection.zrange(
                 self.key, "-inf", now() - older_than, byscore=True, offset=0, num=batch
             )
@@ -633,7 +633,7 @@ class ScheduledJobRegistry(BaseRegistry):
         """At most ``chunk_size`` ids of the jobs due at ``timestamp`` (now by default)."""
         high = timestamp if timestamp is not None else now()
         ids = self.connection.zrange(self.key, "-inf", high, byscore=True, offset=0, num=chunk_size)
-        return [as_str(i) for i in ids]
+        return [as_shown(i) for i in ids]
 
     def runs_at(self, job_ids: list[str]) -> list[float | None]:
         """When each job is due (UNIX time), in one round trip; None for one not scheduled."""
@@ -736,7 +736,7 @@ def waiting_pages(queue: Any) -> IdPages:
         for size, reader in parts:
             lo, hi = max(start - base, 0), min(stop - base, size)
             if hi > lo:
-                ids += [as_str(i) for i in reader(lo, hi - lo)]
+                ids += [as_shown(i) for i in reader(lo, hi - lo)]
             base += size
         return ids
 

@@ -50,7 +50,7 @@ from .job import JobStatus
 from .keys import keyspace
 from .queue import Queue
 from .registry import ScheduledJobRegistry
-from .utils import as_str
+from .utils import as_shown, as_str
 
 logger = logging.getLogger("django_jobqueue.scheduler")
 
@@ -577,7 +577,7 @@ def upcoming_jobs(queues: Iterable[Queue], limit: int = 10) -> list[dict[str, An
         for key in keys:
             pipe.zrange(key, 0, limit - 1, withscores=True)
         for queue, entries in zip(group, execute(pipe, keys, default=[])):
-            heads += [(score, queue, as_str(job_id)) for job_id, score in entries]
+            heads += [(score, queue, as_shown(job_id)) for job_id, score in entries]
     heads.sort(key=lambda head: head[0])
     heads = heads[:limit]
     rows: list[dict[str, Any]] = []

@@ -140,6 +140,10 @@ def as_str(value: object) -> str | None:
     return str(value)
 
 
+@overload
+def as_shown(value: bytes | str | int | float) -> str: ...
+@overload
+def as_shown(value: object) -> str | None: ...
 def as_shown(value: object) -> str | None:
     """:func:`as_str` for showing what another program may have written: bytes
     that are not UTF-8 are escaped (``\\xff``) instead of raising."""

@@ -19,7 +19,7 @@ from ...engine.live import live_workers as read_workers
 from ...engine.scheduler import entry_state, scheduler_holder, upcoming_jobs
 from ...engine.stats import limit_stats, queue_stats
 from ...engine.unique import SCAN_CAP, held_counts
-from ...engine.utils import as_str, now, truncate
+from ...engine.utils import as_shown, now, truncate
 from ...queues import get_queue
 from ...schedules import read_rows, runnable
 from ._base import configured_queues
@@ -508,7 +508,7 @@ def running_jobs(queues, limit):
             pipe.zrange(key, 0, limit - 1)
         # A key of the wrong type (see engine/corrupt.py) shows as empty.
         for queue, ids in zip(group, execute(pipe, keys, default=[])):
-            heads += [(queue, as_str(job_id)) for job_id in ids]
+            heads += [(queue, as_shown(job_id)) for job_id in ids]
     heads = heads[:limit]
     rows = []
     for queue in queues:

@@ -1,0 +1,131 @@
+"""Bytes another program wrote where text belongs: every page still answers.
+
+A Redis writer can put bytes that are not UTF-8 in a worker's registration,
+in the set of workers, or as a member of a queue or registry (where a job id
+belongs), and a number that is not one in the counts. Each dashboard page,
+the Prometheus endpoint, ``rqstats`` and a worker must go on: the bad text is
+shown escaped (``\\xff``), a bad id as a job that is gone, and a member of the
+set of workers that cannot be a worker's name is dropped.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import pytest
+from django.core.management import call_command
+from django.test import RequestFactory, override_settings
+
+from django_jobqueue.engine import JobStatus, SimpleWorker
+from django_jobqueue.metrics import views as metrics_views
+from tests.engine import jobs
+
+from .conftest import ADMIN
+
+REGISTRIES = ("started", "deferred", "scheduled", "rate_limited", "finished", "failed", "canceled")
+PAGES = ["", "workers/", "cron/", "queues/default/"] + [f"queues/default/{r}/" for r in REGISTRIES]
+TOKEN = "a-bearer-token-of-some-length-0123"
+BAD = b"\xff\xfe"
+
+
+@pytest.fixture
+def admin(as_user):
+    return as_user("superuser")
+
+
+@pytest.fixture
+def site(jq, run_jobs, redis_conn, key_prefix):
+    """A queue with a finished and a failed job, a waiting one, and a live worker."""
+    q = jq("default")
+    q.enqueue(jobs.add, 1, 2)
+    q.enqueue(jobs.fail, "x")
+    run_jobs()
+    waiting = q.enqueue(jobs.add, 3, 4)
+    worker = SimpleWorker([q], connection=redis_conn, prefix=key_prefix)
+    worker.register_birth()
+    return q, worker, waiting
+
+
+def _damage(where, field, q, worker, redis_conn):
+    ks = q.keys
+    if where == "worker":
+        redis_conn.hset(worker.key, field, BAD)
+    elif where == "workers":
+        redis_conn.sadd(ks.workers, BAD)
+    elif where == "queues":
+        redis_conn.sadd(ks.queues, BAD)
+    elif where == "list":
+        redis_conn.rpush(ks.queue("default"), BAD)
+    elif where == "priority":
+        redis_conn.zadd(ks.priority("default"), {BAD: 1.0})
+    elif where == "stats":
+        redis_conn.hset(ks.stats("default", int(time.time() // 60)), field, "many")
+    elif where == "metrics":
+        redis_conn.hset(ks.metrics("default"), field, "many")
+    else:
+        redis_conn.zadd(ks.registry("default", where), {BAD: 1.0})
+
+
+CASES = [
+    *[
+        ("worker", field)
+        for field in ("name", "queues", "state", "hostname", "execution", "version", "birth")
+    ],
+    ("workers", None),
+    ("queues", None),
+    ("list", None),
+    ("priority", None),
+    ("stats", "finished"),
+    ("metrics", "finished"),
+    ("metrics", "duration_sum"),
+    *[(kind, None) for kind in REGISTRIES],
+]
+
+
+@pytest.mark.parametrize("where,field", CASES, ids=[f"{w}-{f}" if f else w for w, f in CASES])
+def test_every_page_the_metrics_rqstats_and_a_worker_go_on(
+    admin, site, redis_conn, key_prefix, where, field
+):
+    q, worker, waiting = site
+    _damage(where, field, q, worker, redis_conn)
+    for page in PAGES:
+        assert admin.get(ADMIN + page).status_code == 200, page
+    with override_settings(JOBQUEUE_API_TOKEN=TOKEN):
+        request = RequestFactory().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+        response = metrics_views.prometheus(request)
+    assert response.status_code == 200
+    assert b"jobqueue_jobs" in response.content
+    out = io.StringIO()
+    call_command("rqstats", "--json", stdout=out)
+    assert "default" in {entry["name"] for entry in json.loads(out.getvalue())["queues"]}
+    runner = SimpleWorker([q], connection=redis_conn, prefix=key_prefix)
+    runner.maintain()
+    runner.work(burst=True, logging_level=None)
+    assert waiting.get_status() == JobStatus.FINISHED
+
+
+def test_a_worker_field_that_is_not_utf8_is_shown_escaped(admin, site, redis_conn):
+    _q, worker, _waiting = site
+    redis_conn.hset(worker.key, "hostname", b"web\xff1")
+    html = admin.get(ADMIN + "workers/").content.decode()
+    assert "web\\xff1" in html and worker.name in html
+
+
+def test_a_member_of_the_workers_set_that_is_no_name_is_dropped(admin, site, redis_conn):
+    q, worker, _waiting = site
+    redis_conn.sadd(q.keys.workers, BAD)
+    html = admin.get(ADMIN + "workers/").content.decode()
+    assert worker.name in html
+    assert not redis_conn.sismember(q.keys.workers, BAD)
+    assert redis_conn.sismember(q.keys.workers, worker.name)
+
+
+def test_an_id_that_is_not_utf8_is_listed_as_a_gone_job(admin, site, redis_conn):
+    q, _worker, _waiting = site
+    redis_conn.zadd(q.keys.registry("default", "failed"), {BAD: time.time() + 10})
+    response = admin.get(ADMIN + "queues/default/failed/")
+    missing = [row for row in response.context["rows"] if row["missing"]]
+    assert [row["id"] for row in missing] == ["\\xff\\xfe"]
+    assert len(response.context["rows"]) == 2
