@@ -318,7 +318,7 @@ class Batch:
         if self.in_memory:
             return True
         raw = self.connection.hgetall(self.key)
-        self._fields = {as_str(k): as_str(v) for k, v in raw.items()}
+        self._fields = {as_shown(k): as_shown(v) for k, v in raw.items()}
         return bool(self._fields)
 
     # -- keys and callbacks -------------------------------------------------------
@@ -460,9 +460,9 @@ class Batch:
         for parent, child in pairs:
             scripts.add_dependent(calls, self.keys, parent, child)
         late = [
-            (parent, child, as_str(status) or "deleted")
+            (parent, child, as_shown(status) or "deleted")
             for (parent, child), status in zip(pairs, calls.execute())
-            if status is None or as_str(status) in ENDED
+            if status is None or as_shown(status) in ENDED
         ]
         for parent, child, status in late:  # ended (or gone) before it was announced
             scripts.release(self.connection, self.keys, child, parent, status, now())
@@ -620,7 +620,7 @@ class Batch:
         self, replies: list[Any]
     ) -> tuple[dict[str, str], dict[str, tuple[str | None, int]]]:
         fields, *replies = replies
-        self._fields = {as_str(k): as_str(v) for k, v in fields.items()}
+        self._fields = {as_shown(k): as_shown(v) for k, v in fields.items()}
         if not self._fields:
             raise NoSuchBatchError(f"No batch {self.id!r}: it was deleted.")
         state = {}
@@ -647,7 +647,7 @@ class Batch:
         if self.in_memory:
             return self._memory_status()
         fields, state = read or self._state()
-        total = int(fields.get("total") or 0)
+        total = int(_number(fields.get("total")) or 0)
         if fields.get("inline") == "1":
             return self._inline_status(fields, state, total)
         complete_status, not_ended = state["on_complete"]
@@ -672,7 +672,7 @@ class Batch:
         ids = self.job_ids()
         for job_id in ids:
             pipe.hget(self.keys.job(self.queue.name, job_id), "status")
-        statuses = [as_str(s) for s in pipe.execute()] if ids else []
+        statuses = [as_shown(s) for s in pipe.execute()] if ids else []
         finished = statuses.count(JobStatus.FINISHED)
         progress = BatchProgress(total, finished, total - finished, 0)
         if fields.get("status") == "open" or state["on_complete"][0] is None:
@@ -702,13 +702,11 @@ class Batch:
 
     @property
     def created_at(self) -> float | None:
-        raw = self._fields.get("created_at")
-        return float(raw) if raw else None
+        return _number(self._fields.get("created_at"))
 
     @property
     def closed_at(self) -> float | None:
-        raw = self._fields.get("closed_at")
-        return float(raw) if raw else None
+        return _number(self._fields.get("closed_at"))
 
     def delete(self, delete_jobs: bool = False) -> None:
         """Forget the batch: its hash, its set of ids and its callback jobs.
@@ -785,9 +783,9 @@ def unfinished_batches(
                 size = int(connection.hlen(keys.batches))
                 break
             taken += 1
-            home = by_name.get(as_str(name))
+            home = by_name.get(as_shown(name))
             if home is not None:
-                candidates.append(Batch(home, as_str(batch_id)))
+                candidates.append(Batch(home, as_shown(batch_id)))
         read += taken
         sizes.append(size if size is not None else taken)
         capped = capped or size is not None
@@ -801,9 +799,9 @@ def unfinished_batches(
             callback = None if isinstance(callback, Exception) else callback
             if isinstance(fields, Exception) or fields[0] is None:
                 continue  # deleted since the index was read, or not a hash
-            status, created, inline = (as_str(value) for value in fields)
+            status, created, inline = (as_shown(value) for value in fields)
             if status == BatchStatus.OPEN or (
-                inline != "1" and as_str(callback) == JobStatus.DEFERRED
+                inline != "1" and as_shown(callback) == JobStatus.DEFERRED
             ):
                 try:
                     found.append((float(created or 0), batch))
@@ -854,3 +852,12 @@ __all__ = [
     "batch_done",
     "unfinished_batches",
 ]
+
+
+def _number(raw: str | None) -> float | None:
+    """A number of the batch's hash; None when absent, or not a number (another
+    program wrote it): the batch's page and ``rqstats`` still show the rest."""
+    try:
+        return float(raw) if raw else None
+    except ValueError:
+        return None

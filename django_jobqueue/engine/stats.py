@@ -9,7 +9,7 @@ from .corrupt import execute
 from .keys import REGISTRIES
 from .live import live_workers
 from .tally import BUCKET_FIELDS, DURATION_BUCKETS, bucket_label
-from .utils import as_str, now
+from .utils import as_shown, as_str, now
 
 #: Registries whose entries expire (their score is the expiry time).
 EXPIRING = {"finished", "failed", "canceled"}
@@ -79,7 +79,7 @@ def limit_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
             pipe.smembers(key)
         names = execute(pipe, keys, default=set())
         limits = [
-            (queue, as_str(name), queue.keys.rate_limit(queue.name, as_str(name)))
+            (queue, as_shown(name), queue.keys.rate_limit(queue.name, as_shown(name)))
             for queue, members in zip(group, names)
             for name in sorted(members)
         ]

@@ -2,7 +2,7 @@
 
 A Redis writer can put bytes that are not UTF-8 in a worker's registration,
 in the set of workers, or as a member of a queue or registry (where a job id
-belongs), and a number that is not one in the counts. Each dashboard page,
+belongs), and a number that is not one in the counts or in a batch. Each dashboard page,
 the Prometheus endpoint, ``rqstats`` and a worker must go on: the bad text is
 shown escaped (``\\xff``), a bad id as a job that is gone, and a member of the
 set of workers that cannot be a worker's name is dropped.
@@ -18,9 +18,10 @@ import pytest
 from django.core.management import call_command
 from django.test import RequestFactory, override_settings
 
+import django_jobqueue
 from django_jobqueue.engine import JobStatus, SimpleWorker
 from django_jobqueue.metrics import views as metrics_views
-from tests.engine import jobs
+from tests.engine import batch_jobs, jobs
 
 from .conftest import ADMIN
 
@@ -129,3 +130,51 @@ def test_an_id_that_is_not_utf8_is_listed_as_a_gone_job(admin, site, redis_conn)
     missing = [row for row in response.context["rows"] if row["missing"]]
     assert [row["id"] for row in missing] == ["\\xff\\xfe"]
     assert len(response.context["rows"]) == 2
+
+
+BATCH_CASES = [
+    *[
+        ("batch", field, value)
+        for field in ("total", "created_at", "closed_at")
+        for value in ("x", BAD)
+    ],
+    *[("batch", field, BAD) for field in ("status", "desc", "inline", "callback_retry")],
+    ("batch-jobs", None, BAD),
+    ("batch-index", None, BAD),
+    ("rate-limit-keys", None, BAD),
+]
+
+
+@pytest.mark.parametrize(
+    "where,field,value", BATCH_CASES, ids=[f"{w}-{f}-{v!r}" for w, f, v in BATCH_CASES]
+)
+def test_a_batch_or_rate_limit_written_badly_leaves_its_page_and_rqstats_working(
+    admin, jq, run_jobs, redis_conn, key_prefix, where, field, value
+):
+    q = jq("default")
+    batch = django_jobqueue.Batch.create(q, name="nightly", on_complete=batch_jobs.record)
+    member = batch.enqueue(batch_jobs.ok, 1)
+    batch.close()
+    run_jobs()
+    waiting = q.enqueue(jobs.add, 1, 2)
+    if where == "batch":
+        redis_conn.hset(batch.key, field, value)
+    elif where == "batch-jobs":
+        redis_conn.sadd(q.keys.batch_jobs("default", "nightly"), value)
+    elif where == "batch-index":
+        redis_conn.hset(q.keys.batches, BAD, value)
+    else:
+        redis_conn.sadd(q.keys.rate_limit_keys("default"), value)
+    page = admin.get(ADMIN + "batches/default/nightly/")
+    assert page.status_code == 200
+    assert f'title="{member.id}"' in page.content.decode()
+    for page in PAGES:
+        assert admin.get(ADMIN + page).status_code == 200, page
+    for args in (["--json"], []):
+        out = io.StringIO()
+        call_command("rqstats", "--batches", "5", "--unique", *args, stdout=out)
+        assert "default" in out.getvalue()
+    runner = SimpleWorker([q], connection=redis_conn, prefix=key_prefix)
+    runner.maintain()
+    runner.work(burst=True, logging_level=None)
+    assert waiting.get_status() == JobStatus.FINISHED
