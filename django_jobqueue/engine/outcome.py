@@ -19,7 +19,7 @@ from .job import Job
 from .rate_limit import release_slot
 from .repeat import finish_run
 from .retry import RETRY_LATER_MAX, Retry
-from .utils import now
+from .utils import as_shown, now
 from .vocabulary import DEFAULT_FAILURE_TTL, DEFAULT_RESULT_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.worker")
@@ -31,7 +31,7 @@ _STARTED = JobStatus.STARTED.encode()
 _HANDLED: Any = object()
 
 
-def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
+def _send(job: Job, worker: str | bytes, wait: bool, call: Any) -> tuple[Any, bool]:
     """Run a recording script; with ``wait``, ride out a Redis outage.
 
     Returns the reply and whether the call had to be retried: a retried call
@@ -40,15 +40,16 @@ def _send(job: Job, worker: str, wait: bool, call: Any) -> tuple[Any, bool]:
     if not wait:
         return call(), False
     before = connection.outages
-    reply = connection.call_with_reconnect(call, name=f"Worker {worker}")
+    reply = connection.call_with_reconnect(call, name=f"Worker {as_shown(worker)}")
     return reply, connection.outages != before
 
 
-def _ended_by(job: Job, worker: str) -> tuple[str, Any] | None:
+def _ended_by(job: Job, worker: str | bytes) -> tuple[str, Any] | None:
     """(status, dependents) when an earlier, unanswered call already ended the job."""
     status, owner, dependents = job.connection.hmget(job.key, ["status", "worker", "dependents"])
-    if owner is not None and owner.decode() == worker and status not in (None, _STARTED):
-        return status.decode(), dependents or b"[]"
+    name = worker.encode() if isinstance(worker, str) else worker
+    if owner is not None and owner == name and status not in (None, _STARTED):
+        return as_shown(status), dependents or b"[]"
     return None
 
 
@@ -128,7 +129,7 @@ def record_success(
 def record_failure(
     job: Job,
     exc_info: str,
-    worker: str,
+    worker: str | bytes,
     *,
     status: str = JobStatus.FAILED,
     retry: bool = True,
@@ -275,7 +276,7 @@ def _policy_wait(job: Job) -> float:
 
 def _after_end(
     job: Job,
-    worker: str,
+    worker: str | bytes,
     wait_for_redis: bool,
     status: str,
     exc_info: str | None = None,

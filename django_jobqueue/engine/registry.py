@@ -374,7 +374,7 @@ class StartedJobRegistry(BaseRegistry):
         if not ids:
             return 0
         handled = 0
-        for job_id, job, stop, status in zip(ids, *self._load(ids)):
+        for job_id, job, stop, status, owner in zip(ids, *self._load(ids)):
             if job is None or status != "started":
                 self._drop_if_not_running(job_id, high)
                 continue
@@ -396,7 +396,7 @@ class StartedJobRegistry(BaseRegistry):
             if record_failure(
                 job,
                 text,
-                job.worker_name or "",
+                owner,
                 status="stopped" if stop else "failed",
                 retry=not stop,
                 only_if_abandoned=True,
@@ -431,12 +431,16 @@ class StartedJobRegistry(BaseRegistry):
         """
         scripts.started_drop(self.connection, self.keys, self.name, job_id, high)
 
-    def _load(self, ids: list[str]) -> tuple[list[Job | None], list[bool], list[str | None]]:
-        """The jobs (None: gone), whether each was asked to stop and its status, in one round trip.
+    def _load(
+        self, ids: list[str]
+    ) -> tuple[list[Job | None], list[bool], list[str | None], list[bytes]]:
+        """The jobs (None: gone), whether each was asked to stop, its status and
+        its worker's name as stored, in one round trip.
 
         A hash that cannot be loaded (a field that is not a number, say) gives
-        a bare job: its failure is still recorded, with the worker and retries
-        it had unknown (so no retry).
+        a bare job: its failure is still recorded, with the retries it had
+        unknown (so no retry). The name as stored is what the failure's script
+        checks the job still belongs to, whatever bytes another program wrote.
         """
         keys = [self.keys.job(self.name, job_id) for job_id in ids]
         pipe = self.connection.pipeline(transaction=False)
@@ -445,8 +449,10 @@ class StartedJobRegistry(BaseRegistry):
         jobs: list[Job | None] = []
         stops = []
         statuses = []
+        owners = []
         for job_id, fields in zip(ids, execute(pipe, keys, default={})):
             stops.append(bool(fields.get(b"stop_requested")))
+            owners.append(fields.get(b"worker") or b"")
             # as_shown: a status another program wrote as non-UTF-8 bytes is
             # an unknown one (its entry is dropped), not an error in the sweep.
             statuses.append(as_shown(fields.get(b"status")))
@@ -464,9 +470,9 @@ class StartedJobRegistry(BaseRegistry):
                 )
             except Exception:
                 job = self.job_handle(job_id)
-                job.worker_name = as_str(fields.get(b"worker"))
+                job.worker_name = as_shown(fields.get(b"worker"))
             jobs.append(job)
-        return jobs, stops, statuses
+        return jobs, stops, statuses, owners
 
 
 class FinishedJobRegistry(BaseRegistry):

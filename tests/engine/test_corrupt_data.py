@@ -199,6 +199,44 @@ def test_the_abandoned_sweep_fails_an_unreadable_job(queue, make_worker, redis_c
     assert b"abandoned" in redis_conn.hget(job.key, "exc_info")
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [{"worker": b"gh\xffost"}, {"worker": b"gh\xffost", "created_at": "yesterday"}],
+    ids=["worker-not-utf8", "and-created_at-not-a-number"],
+)
+def test_the_abandoned_sweep_fails_a_job_whose_worker_name_is_not_utf8(
+    bad, queue, make_worker, redis_conn
+):
+    """The sweep raised UnicodeDecodeError, and so did every worker's run loop."""
+    from django_jobqueue.engine import scripts
+
+    job = queue.enqueue(jobs.add, 1, 2)
+    scripts.dequeue(redis_conn, queue.keys, ["default"], 1.0, "ghost", 1)  # long dead
+    redis_conn.hset(job.key, mapping=bad)
+    after = queue.enqueue(jobs.add, 3, 4)
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert job.id not in queue.started_job_registry
+    assert job.id in queue.failed_job_registry
+    assert b"worker gh\\xffost stopped heart-beating" in redis_conn.hget(job.key, "exc_info")
+    assert after.get_status() == JobStatus.FINISHED
+
+
+@pytest.mark.parametrize("worker_class", WORKERS)
+def test_a_worker_process_survives_a_dead_workers_job_with_a_name_not_utf8(
+    worker_class, queue, redis_conn, spawn_worker
+):
+    from django_jobqueue.engine import scripts
+
+    job = queue.enqueue(jobs.add, 1, 2)
+    scripts.dequeue(redis_conn, queue.keys, ["default"], 1.0, "ghost", 1)  # long dead
+    redis_conn.hset(job.key, "worker", b"\xff")
+    after = queue.enqueue(jobs.add, 3, 4)
+    run_burst(spawn_worker, "default", worker_class)
+    assert after.get_status() == JobStatus.FINISHED
+    assert redis_conn.hget(job.key, "status") == b"failed"
+
+
 def test_the_abandoned_sweep_passes_over_a_status_that_is_not_text(queue, make_worker, redis_conn):
     from django_jobqueue.engine import scripts
 

@@ -602,7 +602,7 @@ def fail(
     now: float,
     failure_ttl: int,
     exc_info: str,
-    worker: str,
+    worker: str | bytes,
     retry_in: float | None = None,
     status: str = JobStatus.FAILED,
     only_if_abandoned: bool = False,
