@@ -19,7 +19,7 @@ from .connection import resolve_connection
 from .corrupt import damage
 from .keys import keyspace
 from .progress import Progress, fetch_progress
-from .utils import as_shown, as_str
+from .utils import as_shown, text_members
 from .vocabulary import WorkerState
 
 
@@ -28,12 +28,7 @@ def all_workers(connection: Any = None, prefix: str | None = None) -> list[dict[
     connection = resolve_connection(connection)
     ks = keyspace(prefix)
     members = damage.guard(ks.workers, connection.smembers, ks.workers, default=set())
-    names, junk = [], []
-    for member in members:
-        try:
-            names.append(as_str(member))
-        except UnicodeDecodeError:  # not a name a worker registers: dropped below
-            junk.append(member)
+    names, junk = text_members(members)  # junk: not a name, dropped below
     names.sort()
     pipe = connection.pipeline(transaction=False)
     for name in names:

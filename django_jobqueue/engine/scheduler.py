@@ -50,7 +50,7 @@ from .job import JobStatus
 from .keys import keyspace
 from .queue import Queue
 from .registry import ScheduledJobRegistry
-from .utils import as_shown, as_str
+from .utils import as_shown, text_members
 
 logger = logging.getLogger("django_jobqueue.scheduler")
 
@@ -268,7 +268,7 @@ class Scheduler:
         """
         queues = self.keys.queues
         members = damage.guard(queues, self.connection.smembers, queues, default=set())
-        names = sorted(as_str(n) for n in members)
+        names = sorted(text_members(members)[0])
         if not names:
             return None
         heads = self._heads(names)
@@ -331,14 +331,16 @@ class Scheduler:
         record = self.connection.hmget(
             self.keys.cron(entry.queue, entry.name), ["occurrence", "schedule"]
         )
-        watermark_text, signature = (as_str(v) for v in record)
+        watermark_text, signature = (as_shown(v) for v in record)
         start = float(int(now))
-        if watermark_text is None or signature != entry.signature:
+        watermark = _float(watermark_text)
+        if watermark is None or signature != entry.signature:
             fire = entry.cron is None
-            why = "new entry" if watermark_text is None else "its schedule changed"
-            self._fire(entry, queue, watermark_text or "", start, fire, now, why)
+            why = "new entry" if watermark is None else "its schedule changed"
+            # The watermark as stored: cron_fire.lua sets the new one only if
+            # it is still that one, whatever bytes another program wrote.
+            self._fire(entry, queue, record[0] or "", start, fire, now, why)
             return entry.next_run(start, now)
-        watermark = float(watermark_text)
         occurrence = entry.due(watermark, now)
         if occurrence is not None:
             fire, why = True, "due"
@@ -355,7 +357,7 @@ class Scheduler:
                     utils.to_datetime(occurrence),
                     why,
                 )
-            self._fire(entry, queue, watermark_text, occurrence, fire, now, why)
+            self._fire(entry, queue, record[0], occurrence, fire, now, why)
             watermark = occurrence
         return entry.next_run(watermark, now)
 
@@ -363,7 +365,7 @@ class Scheduler:
         self,
         entry: CronEntry,
         queue: Queue,
-        expected: str,
+        expected: str | bytes,
         occurrence: float,
         fire: bool,
         now: float,
@@ -452,7 +454,7 @@ def _occurrence_text(occurrence: float) -> str:
 
 def scheduler_holder(connection: Any, prefix: str | None = None) -> str | None:
     """The name of the worker whose scheduler is active, or None."""
-    value = as_str(resolve_connection(connection).get(keyspace(prefix).scheduler))
+    value = as_shown(resolve_connection(connection).get(keyspace(prefix).scheduler))
     return value.rsplit(" ", 1)[0] if value else None
 
 
@@ -468,17 +470,17 @@ def entry_state(
     ks = keyspace(prefix)
     now = utils.now() if now is None else now
     fields = {
-        as_str(k): as_str(v)
+        as_shown(k): as_shown(v)
         for k, v in connection.hgetall(ks.cron(entry.queue, entry.name)).items()
     }
     next_run = _next_run(entry, fields.get("occurrence"), fields.get("schedule"), now)
     last_job = fields.get("last_job")
     status = None
     if last_job:
-        status = as_str(connection.hget(ks.job(entry.queue, last_job), "status"))
+        status = as_shown(connection.hget(ks.job(entry.queue, last_job), "status"))
     return {
         "next_run": next_run,
-        "last_run": float(fields["last_run"]) if fields.get("last_run") else None,
+        "last_run": _float(fields.get("last_run")),
         "last_job": last_job,
         "last_status": status,
         "paused": fields.get("paused") == "1" or entry.paused,
@@ -486,14 +488,24 @@ def entry_state(
     }
 
 
+def _float(text: str | None) -> float | None:
+    """A time of an entry's record; None when absent, or written by another
+    program as something that is not a number (the entry then starts afresh)."""
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
+
+
 def _next_run(
     entry: CronEntry, watermark: str | None, signature: str | None, now: float
 ) -> float | None:
-    if watermark is None or signature != entry.signature:
+    seen = _float(watermark)
+    if seen is None or signature != entry.signature:
         # Not seen by a scheduler yet (or its timing just changed): the
         # scheduler starts it afresh (see Scheduler.run_entry).
         return float(int(now)) if entry.cron is None else entry.next_run(now, now)
-    return entry.next_run(float(watermark), now)
+    return entry.next_run(seen, now)
 
 
 def run_now(entry: CronEntry, queue: Queue) -> Any:
@@ -523,7 +535,7 @@ def skip_next(
     now = utils.now() if now is None else now
     for _ in range(5):  # the scheduler moved the watermark meanwhile: read again
         record = connection.hmget(ks.cron(entry.queue, entry.name), ["occurrence", "schedule"])
-        watermark_text, signature = (as_str(v) for v in record)
+        watermark_text, signature = (as_shown(v) for v in record)
         target = _next_run(entry, watermark_text, signature, now)
         if target is None:
             return None
@@ -817,7 +829,7 @@ class RQScheduler:
         }
 
     def restore(self, raw: dict) -> None:
-        data = {as_str(k): as_str(v) for k, v in raw.items()}
+        data = {as_shown(k): as_shown(v) for k, v in raw.items()}
         self.name = data["name"]
         self.hostname = data.get("hostname", "")
         self.pid = int(data.get("pid") or 0)

@@ -140,6 +140,21 @@ def as_str(value: object) -> str | None:
     return str(value)
 
 
+def text_members(values: Iterable[Any]) -> tuple[list[str], list[Any]]:
+    """The members of a set or list that are UTF-8 text, decoded, and the others.
+
+    Only another program writes the others (a name or id is always text here):
+    callers pass them over, or remove them.
+    """
+    texts, others = [], []
+    for value in values:
+        try:
+            texts.append(as_str(value))
+        except UnicodeDecodeError:
+            others.append(value)
+    return texts, others
+
+
 @overload
 def as_shown(value: bytes | str | int | float) -> str: ...
 @overload

@@ -324,3 +324,24 @@ def test_a_read_only_replica_is_a_server_error_not_a_corrupt_key():
             scripts.dequeue(conn, queue.keys, ["default"], 60.0, "w", 1)
         assert not damage.bad
         assert conn.llen(queue.key) == 1
+
+
+@pytest.mark.parametrize("worker_class", WORKERS)
+def test_a_worker_goes_on_after_a_command_or_announcement_that_is_not_utf8(
+    worker_class, queue, redis_conn, spawn_worker
+):
+    """Each raised UnicodeDecodeError out of the worker's loop: the process died."""
+    proc = spawn_worker("default", worker_class, name="listener", extra=("--processes", "1"))
+    ks = queue.keys
+    first = queue.enqueue(jobs.add, 1, 2)
+    wait_until(lambda: first.get_status() == JobStatus.FINISHED, timeout=20)
+    redis_conn.hset(ks.worker("listener"), "command", b"\xff\xfe")
+    redis_conn.publish(ks.worker_channel("listener"), b"\xff\xfe")
+    time.sleep(0.5)
+    later = queue.enqueue(jobs.add, 3, 4)
+    wait_until(lambda: later.get_status() == JobStatus.FINISHED, timeout=20)
+    assert proc.poll() is None
+    # Commands still work: a real shutdown stops it.
+    redis_conn.hset(ks.worker("listener"), "command", "shutdown")
+    redis_conn.publish(ks.worker_channel("listener"), "shutdown")
+    assert proc.wait(timeout=20) == 0

@@ -612,3 +612,34 @@ def test_scheduled_registry_lists_due_jobs(make_queue, redis_conn):
     assert registry.get_jobs_to_enqueue() == ["foo"]
     assert registry.get_jobs_to_enqueue(time.time() + 20) == ["foo", "bar"]
     assert registry.get_jobs_to_schedule(time.time() + 100, chunk_size=2) == ["foo", "bar"]
+
+
+# -- data another program wrote ------------------------------------------------------------
+
+
+def test_a_queue_name_that_is_not_utf8_is_passed_over(make_scheduler, make_queue, redis_conn):
+    """The tick raised UnicodeDecodeError, stopping every due job of every queue."""
+    low = make_queue("low")
+    due = low.enqueue_at(NINE, jobs.add, 2, 2)
+    redis_conn.sadd(low.keys.queues, b"\xff\xfe")
+    make_scheduler().tick(NINE)
+    assert due.get_status() == "queued"
+
+
+@pytest.mark.parametrize("watermark", [b"\xff\xfe", b"yesterday"], ids=["not-utf8", "not-a-number"])
+def test_an_entry_whose_watermark_was_written_badly_starts_afresh(
+    make_scheduler, queue, redis_conn, key_prefix, watermark
+):
+    entry = CronEntry("tests.engine.jobs.add", interval=60, args=(1, 1), name="often")
+    scheduler = make_scheduler([entry])
+    scheduler.tick(NINE)
+    assert len(cron_jobs(queue)) == 1
+    key = keyspace(key_prefix).cron(entry.queue, entry.name)
+    redis_conn.hset(key, mapping={"occurrence": watermark, "last_run": watermark})
+    state = entry_state(redis_conn, entry, key_prefix, now=NINE + 1)  # the cron page's
+    assert (state["next_run"], state["last_run"]) == (NINE + 1, None)
+    scheduler.tick(NINE + 60)  # raised ValueError or UnicodeDecodeError on every tick
+    assert len(cron_jobs(queue)) == 2  # run as a new interval entry is: at once
+    assert record(redis_conn, key_prefix, entry)["occurrence"] == str(int(NINE + 60))
+    scheduler.tick(NINE + 120.5)
+    assert len(cron_jobs(queue)) == 3

@@ -898,7 +898,7 @@ def cron_fire(
     ks: KeySpace,
     queue: str,
     entry: str,
-    expected: str,
+    expected: str | bytes,
     occurrence: str,
     signature: str,
     enqueue: bool,

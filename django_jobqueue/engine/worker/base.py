@@ -30,7 +30,7 @@ from ..scheduler import Scheduler
 from ..serializers import resolve_serializer
 from ..tally import MinuteReport, Tally, describe_redis
 from ..timeouts import BaseDeathPenalty, DeathPenalty
-from ..utils import as_str, import_attribute, now
+from ..utils import as_shown, import_attribute, now
 from ..vocabulary import DEFAULT_RESULT_TTL, DEFAULT_WORKER_TTL, DequeueStrategy, WorkerState
 from .lookup import WorkerLookup
 
@@ -648,7 +648,8 @@ class BaseWorker(WorkerLookup):
 
     def obey_commands(self) -> None:
         """Carry out (and take away) a command left on this worker's registration."""
-        command = as_str(self.connection.hget(self.key, "command"))
+        # as_shown: bytes another program left there are an unknown command.
+        command = as_shown(self.connection.hget(self.key, "command"))
         if command:
             self.connection.hdel(self.key, "command")
             self.obey(command)

@@ -27,7 +27,7 @@ from ..group import Group
 from ..job import Job
 from ..outcome import record_failure
 from ..perform import Success, call_exception_handlers, perform_job, record_result, run_job
-from ..utils import as_str, kill_quietly, now
+from ..utils import as_shown, kill_quietly, now
 from ..vocabulary import DequeueStrategy, JobStatus, WorkerState
 from .base import MAINTENANCE_INTERVAL, BaseWorker, QueueNames
 
@@ -231,7 +231,7 @@ class Worker(BaseWorker):
         known = self._take_next.reply[1].decode() if self._take_next.reply else None
         for queue in self.queues:
             ids = [
-                as_str(i)
+                as_shown(i)
                 for i in self.connection.zrange(
                     queue.keys.registry(queue.name, JobStatus.STARTED), 0, -1
                 )
@@ -243,7 +243,7 @@ class Worker(BaseWorker):
                 pipe.hget(queue.keys.job(queue.name, job_id), "worker")
             for job_id, owner in zip(ids, pipe.execute()):
                 current = self.current_job.id if self.current_job else None
-                if owner and owner.decode() == self.name and job_id not in (known, current):
+                if owner == self.name.encode() and job_id not in (known, current):
                     scripts.give_back(
                         self.connection, self.keys, queue.name, job_id, now(), self.name
                     )
@@ -580,9 +580,9 @@ class Worker(BaseWorker):
         try:
             message = self._pubsub.get_message(timeout=0)
             while message is not None:
-                if as_str(message.get("channel")) == own:
+                if as_shown(message.get("channel")) == own:
                     heard = True
-                    self._heard(as_str(message.get("data")))
+                    self._heard(as_shown(message.get("data")))
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
@@ -621,9 +621,9 @@ class Worker(BaseWorker):
             message = self._pubsub.get_message(timeout=timeout)
             own = self.keys.worker_channel(self.name)
             while message is not None:  # drain what else is buffered
-                if as_str(message.get("channel")) == own:
+                if as_shown(message.get("channel")) == own:
                     self._next_maintenance = 0.0  # a command: look at it now
-                    self._heard(as_str(message.get("data")))
+                    self._heard(as_shown(message.get("data")))
                 message = self._pubsub.get_message(timeout=0)
         except (*UNAVAILABLE, OSError):
             self._unsubscribe()
@@ -662,8 +662,8 @@ class Worker(BaseWorker):
             stop, command = self.connection.hmget(self.key, "stop_job", "command")
             if command:
                 self.connection.hdel(self.key, "command")
-                self.obey(as_str(command))
-            if as_str(stop) != job.id:
+                self.obey(as_shown(command))
+            if as_shown(stop) != job.id:
                 return False
             self.connection.hdel(self.key, "stop_job")
         except UNAVAILABLE:
