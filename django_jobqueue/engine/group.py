@@ -33,7 +33,7 @@ from .connection import resolve_connection
 from .errors import InvalidJobOperation, NoSuchGroupError
 from .job import Job
 from .keys import keyspace, validate_job_id
-from .utils import as_shown, as_str
+from .utils import as_shown, text_members
 
 if TYPE_CHECKING:
     from .queue import EnqueueData, Queue
@@ -103,8 +103,10 @@ class Group:
         """Every group that has jobs; names of groups left without any are forgotten."""
         connection = resolve_connection(connection)
         ks = keyspace(kwargs.get("prefix"))
-        names = sorted(as_str(n) for n in connection.smembers(ks.groups))
-        groups = [cls(connection, name, **kwargs) for name in names]
+        names, junk = text_members(connection.smembers(ks.groups))
+        if junk:  # bytes that are not UTF-8 name no group: only another program wrote them
+            connection.srem(ks.groups, *junk)
+        groups = [cls(connection, name, **kwargs) for name in sorted(names)]
         kept = _with_members(connection, groups)
         gone = [g.name for g in groups if g not in kept]
         if gone:
@@ -280,7 +282,7 @@ def _with_members(connection: Any, groups: list[Group]) -> dict[Group, list[str]
     if not groups:
         return {}
     ks = groups[0].keys
-    queues = sorted(as_str(q) for q in connection.smembers(ks.queues))
+    queues = sorted(text_members(connection.smembers(ks.queues))[0])
     pipe = connection.pipeline(transaction=False)
     for group in groups:
         for queue in queues:

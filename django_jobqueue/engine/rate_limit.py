@@ -33,7 +33,7 @@ from typing import Any
 from . import scripts
 from .connection import resolve_connection
 from .keys import keyspace, validate_job_id, validate_queue_name
-from .utils import as_shown, as_str, now
+from .utils import as_shown, now, text_members
 from .vocabulary import JobStatus
 
 
@@ -119,8 +119,8 @@ class RateLimitRegistry:
     ) -> list[RateLimitRegistry]:
         """The limits in use on ``queue`` (those with a job holding a slot or waiting)."""
         connection = resolve_connection(connection)
-        names = connection.smembers(keyspace(prefix).rate_limit_keys(queue))
-        return [cls(as_str(name), connection, queue=queue, prefix=prefix) for name in sorted(names)]
+        names = text_members(connection.smembers(keyspace(prefix).rate_limit_keys(queue)))[0]
+        return [cls(name, connection, queue=queue, prefix=prefix) for name in sorted(names)]
 
     @classmethod
     def from_job(cls, job: Any) -> RateLimitRegistry:

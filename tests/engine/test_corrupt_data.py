@@ -345,3 +345,23 @@ def test_a_worker_goes_on_after_a_command_or_announcement_that_is_not_utf8(
     redis_conn.hset(ks.worker("listener"), "command", "shutdown")
     redis_conn.publish(ks.worker_channel("listener"), "shutdown")
     assert proc.wait(timeout=20) == 0
+
+
+def test_the_sweeps_pass_over_group_and_rate_limit_names_that_are_not_utf8(
+    queue, make_worker, redis_conn, key_prefix
+):
+    """Group.all and rate_limit.sweep raised UnicodeDecodeError: a worker's sweep died."""
+    from django_jobqueue.engine import Group, Queue, rate_limit
+
+    group = Group.create(redis_conn, prefix=key_prefix)
+    group.enqueue_many(queue, [Queue.prepare_data(jobs.add, (1, 2), job_id="member")])
+    redis_conn.sadd(queue.keys.groups, b"\xff\xfe")
+    redis_conn.sadd(queue.keys.queues, b"\xff\xfe")
+    redis_conn.sadd(queue.keys.rate_limit_keys("default"), b"\xff\xfe")
+    assert Group.all(redis_conn, prefix=key_prefix) == [group]
+    assert not redis_conn.sismember(queue.keys.groups, b"\xff\xfe")  # no group's name: dropped
+    assert rate_limit.sweep(redis_conn, "default", key_prefix) == 0
+    worker = make_worker(queue)
+    worker.run_maintenance_tasks()
+    worker.work(burst=True, logging_level=None)
+    assert queue.fetch_job("member").get_status() == JobStatus.FINISHED
