@@ -183,6 +183,42 @@ def load_job(
     return UnreadableJob(job_id, origin, fields, "", error)
 
 
+def fail_unnamed(connection: Any, ks: Any, queue: str, raw_id: bytes, when: float) -> None:
+    """Fail a job taken from ``queue`` whose id is not UTF-8 text.
+
+    Only another program writes such an id (ids are checked text at
+    enqueue). Python cannot make a job of it, but it was taken: it is in the
+    started registry. It moves to the failed registry as it is, with the
+    reason, for the default failure TTL, in one MULTI (its keys share the
+    queue's slot).
+    """
+    from .vocabulary import DEFAULT_FAILURE_TTL
+
+    text = "InvalidJobOperation: the job's id is not UTF-8 text (another program wrote it)"
+    key = ks.job_prefix(queue).encode() + raw_id
+    pipe = connection.pipeline(transaction=True)
+    pipe.hset(
+        key,
+        mapping={
+            "status": "failed",
+            "ended_at": repr(when),
+            "duration": "",
+            "exc_info": text,
+            "exc_line": text,
+        },
+    )
+    pipe.expire(key, DEFAULT_FAILURE_TTL)
+    pipe.zrem(ks.registry(queue, "started"), raw_id)
+    pipe.zadd(ks.registry(queue, "failed"), {raw_id: when + DEFAULT_FAILURE_TTL})
+    pipe.execute()
+    logger.error(
+        "%s: job %s was not run: its id is not UTF-8 text (another program wrote it); "
+        "it is in the failed jobs",
+        queue,
+        as_shown(raw_id),
+    )
+
+
 def fetch_jobs(
     ids: list[str], connection: Any, serializer: Any, *, origin: str, prefix: str, job_class: Any
 ) -> list[Any]:

@@ -365,3 +365,24 @@ def test_the_sweeps_pass_over_group_and_rate_limit_names_that_are_not_utf8(
     worker.run_maintenance_tasks()
     worker.work(burst=True, logging_level=None)
     assert queue.fetch_job("member").get_status() == JobStatus.FINISHED
+
+
+@pytest.mark.parametrize("worker_class", WORKERS)
+def test_a_job_whose_id_is_not_utf8_is_failed_as_it_is(
+    worker_class, queue, redis_conn, spawn_worker
+):
+    """Taking it raised UnicodeDecodeError out of the worker: the process died."""
+    good = queue.enqueue(jobs.add, 1, 2)
+    bad_key = queue.keys.job_prefix("default").encode() + b"\xff"
+    redis_conn.hset(bad_key, mapping=redis_conn.hgetall(good.key))  # a whole job, but that id
+    redis_conn.rpush(queue.key, b"\xff")
+    after = queue.enqueue(jobs.add, 3, 4)
+    output = run_burst(spawn_worker, "default", worker_class)
+    assert after.get_status() == JobStatus.FINISHED
+    assert redis_conn.hget(bad_key, "status") == b"failed"
+    assert b"not UTF-8" in redis_conn.hget(bad_key, "exc_info")
+    assert 0 < redis_conn.ttl(bad_key) <= 365 * 24 * 3600
+    started, failed = (queue.keys.registry("default", kind) for kind in ("started", "failed"))
+    assert redis_conn.zscore(started, b"\xff") is None
+    assert redis_conn.zscore(failed, b"\xff") is not None
+    assert "its id is not UTF-8 text" in output

@@ -20,7 +20,7 @@ from typing import Any
 from .. import connection as connection_module
 from .. import rate_limit, scripts
 from ..connection import UNAVAILABLE, call_with_reconnect, one_slot
-from ..corrupt import damage
+from ..corrupt import damage, fail_unnamed
 from ..errors import ShutDownImminentException
 from ..execution import EXECUTIONS, Execution
 from ..group import Group
@@ -270,7 +270,13 @@ class Worker(BaseWorker):
         if taken is None:
             return None
         queue = self.queues[taken.position - 1]
-        job_id = taken.id.decode()
+        try:
+            job_id = taken.id.decode()
+        except UnicodeDecodeError:
+            fail_unnamed(queue.connection, queue.keys, queue.name, taken.id, now())
+            self.tally.started(queue.name)
+            self.tally.ended(queue.name, JobStatus.FAILED)
+            return None
         try:
             return (self.load_jobs_as or queue.job_class).from_hash(
                 job_id,
