@@ -13,7 +13,7 @@ from typing import Any
 from . import scripts
 from .errors import NoSuchJobError
 from .keys import KeySpace
-from .utils import as_str, now
+from .utils import as_shown, now, text_members
 from .vocabulary import JobStatus
 
 #: Parent statuses after which a child no longer waits.
@@ -44,7 +44,7 @@ def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[
             candidates.append([parent.key])
         else:
             if queues is None:
-                queues = sorted(as_str(q) for q in connection.smembers(ks.queues))
+                queues = sorted(text_members(connection.smembers(ks.queues))[0])
             candidates.append([ks.job(q, parent) for q in queues])
     pipe = connection.pipeline(transaction=False)
     for keys in candidates:
@@ -53,7 +53,7 @@ def locate(connection: Any, ks: KeySpace, parents: Sequence[Any]) -> list[tuple[
     replies = iter(pipe.execute())
     found = []
     for parent, keys in zip(parents, candidates):
-        hits = [(key, as_str(status)) for key, status in zip(keys, replies) if status is not None]
+        hits = [(key, as_shown(status)) for key, status in zip(keys, replies) if status is not None]
         if hits:
             found.append(hits[0])
         elif not isinstance(parent, str) and parent.stored:
@@ -75,9 +75,9 @@ def register(
     for parent_key in pending:
         scripts.add_dependent(batch, ks, parent_key, child_key)
     ended = [
-        (parent_key, as_str(status))
+        (parent_key, as_shown(status))
         for parent_key, status in zip(pending, batch.execute())
-        if status is None or as_str(status) in ENDED
+        if status is None or as_shown(status) in ENDED
     ]
     # Parents that ended (or vanished) while the child was being written.
     for parent_key, status in ended:

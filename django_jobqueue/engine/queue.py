@@ -30,7 +30,16 @@ from .registry import (
 )
 from .serializers import resolve_serializer
 from .unique import holder_from_reply, take_in_memory
-from .utils import after, as_shown, as_str, get_version, now, parse_duration, timestamp_of
+from .utils import (
+    after,
+    as_shown,
+    as_str,
+    get_version,
+    now,
+    parse_duration,
+    text_members,
+    timestamp_of,
+)
 from .vocabulary import DEFAULT_TIMEOUT, STATS_TTL, JobStatus
 
 logger = logging.getLogger("django_jobqueue.queue")
@@ -131,7 +140,8 @@ class Queue:
     def all(cls, connection: Any = None, prefix: str | None = None, **kwargs: Any) -> list[Queue]:
         """Every queue that has had a job on this connection."""
         connection = resolve_connection(connection)
-        names = sorted(as_str(n) for n in connection.smembers(keyspace(prefix).queues))
+        # A member that is not UTF-8 names no queue (only another program writes one).
+        names = sorted(text_members(connection.smembers(keyspace(prefix).queues))[0])
         return [cls(n, connection, prefix=prefix, **kwargs) for n in names]
 
     @classmethod

@@ -545,7 +545,7 @@ class DeferredJobRegistry(BaseRegistry):
             for job_id in in_sets:
                 pipe.srandmember(self.keys.pending(self.name, job_id), batch)
             for job_id, members in zip(in_sets, pipe.execute()):
-                pending[job_id] = sorted(as_str(key) for key in members)
+                pending[job_id] = sorted(as_shown(key) for key in members)
         parents = sorted({key for keys in pending.values() for key in keys})
         if not parents:
             return 0
@@ -556,7 +556,7 @@ class DeferredJobRegistry(BaseRegistry):
         calls = Batch(self.connection)
         for job_id, keys in pending.items():
             for key in keys:
-                status = as_str(statuses[key])
+                status = as_shown(statuses[key])
                 if status is None or status in ENDED:
                     release(
                         calls,

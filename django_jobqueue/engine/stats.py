@@ -9,7 +9,7 @@ from .corrupt import execute
 from .keys import REGISTRIES
 from .live import live_workers
 from .tally import BUCKET_FIELDS, DURATION_BUCKETS, bucket_label
-from .utils import as_shown, as_str, now
+from .utils import as_shown, now
 
 #: Registries whose entries expire (their score is the expiry time).
 EXPIRING = {"finished", "failed", "canceled"}
@@ -94,11 +94,11 @@ def limit_stats(queues: Sequence[Any]) -> list[dict[str, Any]]:
         pipe, keys = connection.pipeline(transaction=False), []
         for (queue, _, _), (_, holders, _) in zip(limits, read):
             for job_id in holders:
-                keys.append(queue.keys.job(queue.name, as_str(job_id)))
+                keys.append(queue.keys.job(queue.name, as_shown(job_id)))
                 pipe.hget(keys[-1], "status")
         statuses = iter(execute(pipe, keys, default=None) if keys else [])
         for (queue, name, _), (limit, holders, waiting) in zip(limits, read):
-            held = [as_str(next(statuses)) for _ in holders]
+            held = [as_shown(next(statuses)) for _ in holders]
             found.setdefault(queue, []).append(
                 {
                     "queue": queue.name,
@@ -132,7 +132,7 @@ def queue_metrics(queues: Sequence[Any]) -> dict[str, Any]:
         for key in keys:
             pipe.hgetall(key)
         for index, raw in zip(indexes, execute(pipe, keys, default={})):
-            fields = {k.decode(): v.decode() for k, v in raw.items()}
+            fields = {as_shown(k): as_shown(v) for k, v in raw.items()}
             row = rows[index]
             for name in ("started", "finished", "failed"):
                 row[f"jobs_{name}"] = _number(fields.get(name), int)

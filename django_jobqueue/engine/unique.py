@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 from . import scripts
 from .keys import validate_job_id
-from .utils import as_str, parse_duration
+from .utils import as_shown, as_str, parse_duration
 from .vocabulary import MAX_TIMEOUT, JobStatus
 
 #: When a job stops holding its key: when it starts, or when it has ended.
@@ -238,7 +238,7 @@ def held_counts(queues: Sequence[Any], cap: int | None = None) -> list[HeldCount
         capped: set[str] = set()
         pattern = _glob_escape(keys.prefix) + "{*}:unique:*"
         for raw in connection.scan_iter(match=pattern, count=1000):
-            lock = as_str(raw)
+            lock = as_shown(raw)  # a key that is not UTF-8 fails the check below
             name, _, key = lock[len(keys.prefix) + 1 :].partition("}:unique:")
             if name not in found or keys.unique(name, key) != lock:
                 continue
@@ -258,7 +258,7 @@ def held_counts(queues: Sequence[Any], cap: int | None = None) -> list[HeldCount
         for (name, _, key), holder_id in zip(locks, holders):
             if isinstance(holder_id, (bytes, str)):
                 pipe.hmget(
-                    keys.job(name, as_str(holder_id)), ["status", "unique_key", "unique_until"]
+                    keys.job(name, as_shown(holder_id)), ["status", "unique_key", "unique_until"]
                 )
                 asked.append((name, key))
         states = pipe.execute(raise_on_error=False) if asked else []
@@ -266,7 +266,7 @@ def held_counts(queues: Sequence[Any], cap: int | None = None) -> list[HeldCount
         for (name, key), state in zip(asked, states):
             if isinstance(state, Exception):
                 continue
-            status, unique_key, until = (as_str(value) for value in state)
+            status, unique_key, until = (as_shown(value) for value in state)
             if unique_key == key and (
                 status in WAITING or (status == JobStatus.STARTED and until == "finish")
             ):

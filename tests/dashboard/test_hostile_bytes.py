@@ -65,6 +65,11 @@ def _damage(where, field, q, worker, redis_conn):
         redis_conn.hset(ks.stats("default", int(time.time() // 60)), field, "many")
     elif where == "metrics":
         redis_conn.hset(ks.metrics("default"), field, "many")
+    elif where == "metrics-name":
+        redis_conn.hset(ks.metrics("default"), BAD, BAD)
+    elif where == "unique":
+        redis_conn.set(ks.unique("default", "k").encode() + BAD, BAD)
+        redis_conn.set(ks.unique("default", "k"), BAD)
     else:
         redis_conn.zadd(ks.registry("default", where), {BAD: 1.0})
 
@@ -81,6 +86,8 @@ CASES = [
     ("stats", "finished"),
     ("metrics", "finished"),
     ("metrics", "duration_sum"),
+    ("metrics-name", None),
+    ("unique", None),
     *[(kind, None) for kind in REGISTRIES],
 ]
 
@@ -99,7 +106,7 @@ def test_every_page_the_metrics_rqstats_and_a_worker_go_on(
     assert response.status_code == 200
     assert b"jobqueue_jobs" in response.content
     out = io.StringIO()
-    call_command("rqstats", "--json", stdout=out)
+    call_command("rqstats", "--json", "--unique", stdout=out)
     assert "default" in {entry["name"] for entry in json.loads(out.getvalue())["queues"]}
     runner = SimpleWorker([q], connection=redis_conn, prefix=key_prefix)
     runner.maintain()

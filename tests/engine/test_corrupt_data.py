@@ -386,3 +386,21 @@ def test_a_job_whose_id_is_not_utf8_is_failed_as_it_is(
     assert redis_conn.zscore(started, b"\xff") is None
     assert redis_conn.zscore(failed, b"\xff") is not None
     assert "its id is not UTF-8 text" in output
+
+
+def test_names_and_parents_that_are_not_utf8_leave_enqueue_and_the_deferred_sweep_working(
+    queue, make_worker, redis_conn, key_prefix
+):
+    """Each raised UnicodeDecodeError: an enqueue naming its parent by id, the
+    deferred sweep (a worker's maintenance) and Queue.all."""
+    from django_jobqueue.engine import Queue
+
+    redis_conn.sadd(queue.keys.queues, b"\xff\xfe")
+    parent = queue.enqueue(jobs.add, 1, 2)
+    child = queue.enqueue(jobs.add, 3, 4, depends_on=parent.id)
+    assert child.get_status() == JobStatus.DEFERRED
+    redis_conn.sadd(queue.keys.pending("default", child.id), b"\xff\xfe")
+    assert [q.name for q in Queue.all(redis_conn, prefix=key_prefix)] == ["default"]
+    assert queue.deferred_job_registry.release_ready(older_than=-1) == 0  # reads the set
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert parent.get_status() == JobStatus.FINISHED
