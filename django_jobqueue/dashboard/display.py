@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ..engine.corrupt import UnreadableJob
 from ..engine.job import Job
 from ..engine.progress import Progress
-from ..engine.utils import as_str, now, truncate
+from ..engine.utils import as_shown, as_str, now, truncate
 from .site import label, url
 
 _repr = reprlib.Repr()
@@ -195,7 +195,7 @@ def deferred_parents(request: Any, queue: Any, rows: list[dict], jobs: list[Any]
     pipe = queue.connection.pipeline(transaction=False)
     for key in parent_keys:
         pipe.hget(key, "status")
-    statuses = dict(zip(parent_keys, (as_str(s) for s in pipe.execute()))) if parent_keys else {}
+    statuses = dict(zip(parent_keys, (as_shown(s) for s in pipe.execute()))) if parent_keys else {}
     for row, job in keyed:
         pending = set(job.pending_keys)
         parents, stuck = [], []

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..engine import bulk
-from ..engine.utils import as_str
+from ..engine.utils import as_shown
 from .pagination import JobFilter, dependents_of, list_parts, search, store_matches
 
 #: Jobs changed per round trip.
@@ -102,7 +102,7 @@ def stranded_by_ids(queue: Any, ids: list[str]) -> int:
     pipe = queue.connection.pipeline(transaction=False)
     for key in keys:
         pipe.hget(key, "dependents")
-    found = {key: as_str(d) for key, d in zip(keys, pipe.execute()) if d and as_str(d) != "[]"}
+    found = {key: as_shown(d) for key, d in zip(keys, pipe.execute()) if d and as_shown(d) != "[]"}
     leaving = set(keys)
     return _stranded(queue, found, lambda children: [c in leaving for c in children])
 
@@ -153,7 +153,8 @@ def _stranded(
         except ValueError:
             continue
         for child in children if isinstance(children, list) else []:
-            waits_on.setdefault(child, set()).add(parent)
+            if isinstance(child, str):  # anything else: JSON another program wrote
+                waits_on.setdefault(child, set()).add(parent)
     children = sorted(waits_on)
     stranded = 0
     for start in range(0, len(children), BATCH_SIZE):
@@ -163,12 +164,13 @@ def _stranded(
             pipe.hmget(child, "status", "allow_failure", "pending")
         gone = leaving(chunk)
         for child, (status, allow, pending), deleted in zip(chunk, pipe.execute(), gone):
-            if deleted or as_str(status) != "deferred" or as_str(allow) == "1":
+            if deleted or as_shown(status) != "deferred" or as_shown(allow) == "1":
                 continue
             try:
-                still = set(json.loads(pending or "[]"))
+                listed = json.loads(pending or "[]")
             except ValueError:
-                still = set()
+                listed = []
+            still = {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
             if still & waits_on[child]:
                 stranded += 1
     return stranded

@@ -17,7 +17,7 @@ from ..engine import scripts
 from ..engine.corrupt import UnreadableJob, load_job
 from ..engine.job import Job
 from ..engine.registry import waiting_counts, waiting_pages
-from ..engine.utils import as_shown, as_str
+from ..engine.utils import as_shown
 
 
 class JobRange:
@@ -414,7 +414,7 @@ def dependents_of(queue: Any, parts: list[_Part], job_filter: JobFilter) -> dict
     replies = _calls(queue, _slices(parts), "dependents", job_filter, 0)
     found: dict[str, str] = {}
     for reply in replies:
-        found.update((as_shown(i), as_str(d)) for i, d in zip(reply[1::2], reply[2::2]))
+        found.update((as_shown(i), as_shown(d)) for i, d in zip(reply[1::2], reply[2::2]))
     return found
 
 

@@ -185,3 +185,27 @@ def test_a_batch_or_rate_limit_written_badly_leaves_its_page_and_rqstats_working
     runner.maintain()
     runner.work(burst=True, logging_level=None)
     assert waiting.get_status() == JobStatus.FINISHED
+
+
+@pytest.mark.parametrize("dependents", [BAD, b'[{"a": 1}, 5, null, [2]]', b'{"a": 1}'])
+def test_bulk_delete_confirmations_and_the_deferred_list_read_parents_written_badly(
+    admin, jq, run_jobs, redis_conn, dependents
+):
+    """The confirmation counts the children a delete strands from each job's
+    ``dependents`` JSON, and the deferred list reads its parents' statuses:
+    bytes that are not UTF-8, or JSON of another shape, made both answer 500."""
+    q = jq("default")
+    parent = q.enqueue(jobs.fail, "x")
+    child = q.enqueue(jobs.add, 1, 2, depends_on=parent)
+    run_jobs()
+    redis_conn.hset(parent.key, "dependents", dependents)
+    path = ADMIN + "queues/default/failed/bulk/"
+    selected = admin.post(path, {"action": "delete", "_selected_action": [parent.id]})
+    assert selected.status_code == 200 and b"Delete 1 failed job" in selected.content
+    everything = admin.get(path, {"action": "delete", "all": "1"})
+    assert everything.status_code == 200
+    redis_conn.hset(parent.key, "status", BAD)
+    deferred = admin.get(ADMIN + "queues/default/deferred/")
+    assert deferred.status_code == 200
+    (row,) = deferred.context["rows"]
+    assert row["id"] == child.id and row["parents"][0]["status"] == "\\xff\\xfe"
