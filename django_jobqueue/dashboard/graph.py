@@ -9,12 +9,11 @@ job, so in a diamond the join sits below both branches.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..engine.keys import KeySpace
-from ..engine.utils import as_shown, as_str
+from ..engine.utils import as_shown, json_strings
 
 #: Nodes read at most; a larger chain is cut (and says so).
 MAX_NODES = 200
@@ -92,14 +91,6 @@ def _read(connection: Any, keys: list[str]) -> list[list[Any]]:
     return pipe.execute()
 
 
-def _json_list(raw: Any) -> list[str]:
-    try:
-        value = json.loads(as_str(raw) or "[]")
-    except ValueError:
-        return []
-    return [as_str(v) for v in value] if isinstance(value, list) else []
-
-
 def dependency_graph(
     connection: Any, ks: KeySpace, job_key: str, max_nodes: int = MAX_NODES
 ) -> Graph:
@@ -135,8 +126,8 @@ def dependency_graph(
             # Without a stored description, the function's name (its arguments
             # would need unpickling with each queue's serializer).
             node.description = as_shown(desc) or (f"{as_shown(func)}(\u2026)" if func else "")
-            node.parents = _json_list(deps)
-            node.children = _json_list(dependents)
+            node.parents = json_strings(deps)
+            node.children = json_strings(dependents)
             if node.role != "dependent":
                 for key in node.parents:
                     found += add(key, "ancestor")

@@ -15,13 +15,12 @@ Deleting a job whose dependents wait for it leaves them deferred for good
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..engine import bulk
-from ..engine.utils import as_shown
+from ..engine.utils import as_shown, json_strings
 from .pagination import JobFilter, dependents_of, list_parts, search, store_matches
 
 #: Jobs changed per round trip.
@@ -148,13 +147,8 @@ def _stranded(
     says which children are deleted too."""
     waits_on: dict[str, set[str]] = {}
     for parent, text in dependents.items():
-        try:
-            children = json.loads(text)
-        except ValueError:
-            continue
-        for child in children if isinstance(children, list) else []:
-            if isinstance(child, str):  # anything else: JSON another program wrote
-                waits_on.setdefault(child, set()).add(parent)
+        for child in json_strings(text):
+            waits_on.setdefault(child, set()).add(parent)
     children = sorted(waits_on)
     stranded = 0
     for start in range(0, len(children), BATCH_SIZE):
@@ -166,11 +160,6 @@ def _stranded(
         for child, (status, allow, pending), deleted in zip(chunk, pipe.execute(), gone):
             if deleted or as_shown(status) != "deferred" or as_shown(allow) == "1":
                 continue
-            try:
-                listed = json.loads(pending or "[]")
-            except ValueError:
-                listed = []
-            still = {p for p in listed if isinstance(p, str)} if isinstance(listed, list) else set()
-            if still & waits_on[child]:
+            if set(json_strings(pending)) & waits_on[child]:
                 stranded += 1
     return stranded

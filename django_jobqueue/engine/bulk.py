@@ -18,7 +18,6 @@ Jobs picked by id (a person ticked them) need no selection:
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -171,7 +170,7 @@ def delete_many(queue: Any, ids: Iterable[str], batch: int = BATCH_SIZE) -> tupl
                 gone += 1
                 continue
             done += 1
-            dependents = json.loads(as_str(reply[1]) or "[]")
+            dependents = reply[1]  # JSON as stored: release_dependents reads it
             if dependents:
                 release_dependents(
                     queue.connection,

@@ -53,7 +53,7 @@ from .results import Result
 from .retry import Retry, RetryRules
 from .serializers import Serializer, resolve_serializer
 from .unique import content_key, holds
-from .utils import as_int, as_str, import_attribute, now, to_datetime, truncate
+from .utils import as_int, as_str, import_attribute, json_strings, now, to_datetime, truncate
 from .vocabulary import (
     DEFAULT_FAILURE_TTL,
     DEFAULT_RESULT_TTL,
@@ -547,9 +547,9 @@ class Job:
             if self._retry_rules_text is not None:
                 self._retry_rules_text = self._retry_rules = None
             return
-        self._dependency_keys = _json_list(get(b"deps"))
-        self._dependent_keys = _json_list(get(b"dependents"))
-        self._pending_keys = _json_list(get(b"pending"))
+        self._dependency_keys = _key_list(get(b"deps"))
+        self._dependent_keys = _key_list(get(b"dependents"))
+        self._pending_keys = _key_list(get(b"pending"))
         self.allow_dependency_failures = get(b"allow_failure") == b"1"
         self.enqueue_at_front = get(b"at_front") == b"1"
         self.retries_left = as_int(get(b"retries_left"))
@@ -1982,6 +1982,11 @@ def _json_list(value: Any) -> Sequence:
     except ValueError:
         return ()
     return loaded if isinstance(loaded, list) else ()
+
+
+def _key_list(value: Any) -> Sequence[str]:
+    """A JSON list of job keys (see :func:`~.utils.json_strings`); () for none."""
+    return json_strings(value) or ()
 
 
 class Dependency:

@@ -9,7 +9,6 @@ the job is due; for deferred and rate-limited jobs it is when the job started wa
 
 from __future__ import annotations
 
-import json
 import logging
 import traceback
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from .job import Job
 from .keys import PRIORITY_BAND, keyspace, validate_queue_name
 from .perform import call_exception_handlers
 from .rate_limit import release_slot, sweep
-from .utils import as_shown, as_str, now, timestamp_of
+from .utils import as_shown, as_str, json_strings, now, timestamp_of
 from .vocabulary import DEFAULT_FAILURE_TTL
 
 logger = logging.getLogger("django_jobqueue.registry")
@@ -535,7 +534,7 @@ class DeferredJobRegistry(BaseRegistry):
         for job_id in ids:
             pipe.hmget(self.keys.job(self.name, job_id), ["pending", "pending_set"])
         fields = dict(zip(ids, pipe.execute()))
-        pending = {job_id: json.loads(raw) for job_id, (raw, _) in fields.items() if raw}
+        pending = {job_id: json_strings(raw) for job_id, (raw, _) in fields.items() if raw}
         # A batch's callbacks keep their pending parents in a set (see release.lua),
         # which may be large: ``batch`` of them at random per sweep. A release lost
         # delays nothing while many jobs are pending; once few are, all are looked at.

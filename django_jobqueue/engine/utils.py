@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import sys
@@ -138,6 +139,21 @@ def as_str(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode()
     return str(value)
+
+
+def json_strings(raw: Any) -> list[str]:
+    """The strings of a JSON list as stored (job keys, ids): this code writes
+    nothing else there. Anything else, JSON of another shape or bytes that
+    are not UTF-8, is another program's: left out, so that no reader fails."""
+    if not raw:
+        return []
+    try:
+        loaded = json.loads(raw)
+    except ValueError:  # UnicodeDecodeError included
+        return []
+    if not isinstance(loaded, list):
+        return []
+    return [item for item in loaded if isinstance(item, str)]
 
 
 def text_members(values: Iterable[Any]) -> tuple[list[str], list[Any]]:

@@ -209,3 +209,29 @@ def test_bulk_delete_confirmations_and_the_deferred_list_read_parents_written_ba
     assert deferred.status_code == 200
     (row,) = deferred.context["rows"]
     assert row["id"] == child.id and row["parents"][0]["status"] == "\\xff\\xfe"
+
+
+@pytest.mark.parametrize(
+    "value", [b'[{"a": 1}]', b"[[1]]", b"[null, 5, 1e999]", b'{"a": 1}', b"\xff", b"nope"]
+)
+@pytest.mark.parametrize("field", ["deps", "pending", "dependents"])
+def test_lists_of_job_keys_written_badly_leave_the_lists_and_job_pages_working(
+    admin, jq, run_jobs, redis_conn, field, value
+):
+    """The Deferred list and the job page's dependency graph met numbers,
+    objects and nulls where job keys belong: 500."""
+    q = jq("default")
+    parent = q.enqueue(jobs.fail, "x")
+    child = q.enqueue(jobs.add, 1, 2, depends_on=parent)
+    run_jobs()
+    for job in (parent, child):
+        redis_conn.hset(job.key, field, value)
+    for page in (
+        "queues/default/failed/",
+        "queues/default/deferred/",
+        f"queues/default/jobs/{parent.id}/",
+        f"queues/default/jobs/{child.id}/",
+    ):
+        assert admin.get(ADMIN + page).status_code == 200, page
+    deferred = admin.get(ADMIN + "queues/default/deferred/").context["rows"]
+    assert [row["id"] for row in deferred] == [child.id]

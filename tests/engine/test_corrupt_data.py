@@ -404,3 +404,60 @@ def test_names_and_parents_that_are_not_utf8_leave_enqueue_and_the_deferred_swee
     assert queue.deferred_job_registry.release_ready(older_than=-1) == 0  # reads the set
     make_worker(queue).work(burst=True, logging_level=None)
     assert parent.get_status() == JobStatus.FINISHED
+
+
+#: JSON of other shapes, and bytes, where this code writes a list of job keys.
+KEY_LIST_DAMAGE = [
+    b'[{"a": 1}]',
+    b"[[1]]",
+    b"[null, 5, 1e999]",
+    b'{"a": 1}',
+    b'"text"',
+    b"\xff",
+    b"not json",
+    b'["not-a-key", "other:job:key"]',
+]
+
+
+@pytest.mark.parametrize("outcome", ["add", "fail"])
+@pytest.mark.parametrize("value", KEY_LIST_DAMAGE)
+@pytest.mark.parametrize("field", ["dependents", "deps", "pending"])
+def test_a_job_whose_lists_of_job_keys_were_written_badly_still_ends(
+    field, value, outcome, queue, make_worker, redis_conn, caplog
+):
+    """Releasing the children of an ended job raised (TypeError, ValueError,
+    UnicodeDecodeError) out of the worker that ran it."""
+    job = queue.enqueue(jobs.add, 1, 2) if outcome == "add" else queue.enqueue(jobs.fail, "x")
+    redis_conn.hset(job.key, field, value)
+    after = queue.enqueue(jobs.add, 3, 4)
+    make_worker(queue).work(burst=True, logging_level=None)
+    expected = b"finished" if outcome == "add" else b"failed"
+    assert redis_conn.hget(job.key, "status") == expected
+    assert after.get_status() == JobStatus.FINISHED
+    if field == "dependents":
+        told = [r.message for r in caplog.records]
+        assert any("'dependents' field holds more than job keys" in m for m in told)
+
+
+@pytest.mark.parametrize("worker_class", ["Worker", "WorkerPool"])
+def test_a_worker_process_ends_a_job_whose_dependents_were_written_badly(
+    worker_class, queue, redis_conn, spawn_worker
+):
+    job = queue.enqueue(jobs.add, 1, 2)
+    redis_conn.hset(job.key, "dependents", b'[{"a": 1}, 5]')
+    after = queue.enqueue(jobs.add, 3, 4)
+    run_burst(spawn_worker, "default", worker_class)
+    assert redis_conn.hget(job.key, "status") == b"finished"
+    assert after.get_status() == JobStatus.FINISHED
+
+
+def test_the_deferred_sweep_and_a_bulk_delete_read_key_lists_written_badly(queue, redis_conn):
+    from django_jobqueue.engine import bulk
+
+    parent = queue.enqueue(jobs.add, 1, 2)
+    child = queue.enqueue(jobs.add, 3, 4, depends_on=parent)
+    redis_conn.hset(child.key, "pending", b'[{"a": 1}]')
+    assert queue.deferred_job_registry.release_ready(older_than=-1) == 0
+    redis_conn.hset(parent.key, "dependents", b"[null]")
+    assert bulk.delete_many(queue, [parent.id]) == (1, 0)
+    assert not redis_conn.exists(parent.key)

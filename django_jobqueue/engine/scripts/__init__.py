@@ -10,6 +10,7 @@ failed-over server needs no special care.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -26,6 +27,8 @@ from ..errors import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from ..keys import KeySpace
 from ..vocabulary import REGISTRIES, JobStatus
 from . import wire
+
+_logger = logging.getLogger("django_jobqueue.worker")
 
 #: A top-level definition of _lib.lua: ``local function name(`` or ``local NAME =``.
 _DEFINITION = re.compile(r"^local (?:function )?([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
@@ -692,15 +695,47 @@ def release_dependents(
     """Tell every child of an ended parent; returns how many entered their queue."""
     if not dependents or dependents in (b"[]", "[]"):
         return 0  # most jobs have none: every ended job passes here, so no JSON for them
-    if isinstance(dependents, (bytes, str)):
-        dependents = json.loads(dependents)
-    if not dependents:
+    children, whole = _child_keys(ks, dependents)
+    if not whole:
+        _logger.error(
+            "Job %s: its 'dependents' field holds more than job keys (another program wrote "
+            "it): only the job keys in it are told that it ended",
+            parent_key,
+        )
+    if not children:
         return 0
     batch = Batch(connection)
     timestamp = utils.now()
-    for child_key in dependents:
+    for child_key in children:
         release(batch, ks, child_key, parent_key, outcome, timestamp)
     return sum(int(r) for r in batch.execute() if isinstance(r, int))
+
+
+def _child_keys(ks: KeySpace, dependents: Any) -> tuple[list[str], bool]:
+    """The job keys of a ``dependents`` JSON list (as read, or decoded already),
+    and whether that was all it held.
+
+    This code writes only job keys there; anything else (JSON of another
+    shape, bytes that are not UTF-8, keys of another prefix) is another
+    program's, and left out: a worker recording the parent must not fail on it.
+    """
+    if isinstance(dependents, (bytes, str)):
+        try:
+            dependents = json.loads(dependents)
+        except ValueError:  # UnicodeDecodeError included
+            return [], False
+    if not isinstance(dependents, list):
+        return [], False
+    children = [key for key in dependents if isinstance(key, str) and _is_job_key(ks, key)]
+    return children, len(children) == len(dependents)
+
+
+def _is_job_key(ks: KeySpace, key: str) -> bool:
+    try:
+        ks.split_job_key(key)
+    except ValueError:
+        return False
+    return True
 
 
 def requeue(
