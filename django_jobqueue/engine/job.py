@@ -50,7 +50,7 @@ from .payloads import (
 )
 from .progress import Progress, ProgressWriter, visible
 from .results import Result
-from .retry import Retry, RetryRules
+from .retry import MAX_RETRIES, Retry, RetryRules
 from .serializers import Serializer, resolve_serializer
 from .unique import content_key, holds
 from .utils import as_int, as_str, import_attribute, json_strings, now, to_datetime, truncate
@@ -60,6 +60,7 @@ from .vocabulary import (
     DEFAULT_TIMEOUT,
     DEFAULT_WORKER_TTL,
     MAX_TIMEOUT,
+    MAX_TTL,
     JobStatus,
 )
 
@@ -522,9 +523,10 @@ class Job:
         self._ended_at = _float(get(b"ended_at"))
         # Bounded as at enqueue: a worker's timer cannot take a timeout rewritten to 10**12.
         self.timeout = min(as_int(get(b"timeout"), DEFAULT_TIMEOUT), MAX_TIMEOUT)
-        self.result_ttl = as_int(get(b"result_ttl"))
-        self.failure_ttl = as_int(get(b"failure_ttl"))
-        self.ttl = as_int(get(b"ttl"))
+        # Bounded too: Redis refuses an EXPIRE of 10**20 while the outcome is recorded.
+        self.result_ttl = _ttl(get(b"result_ttl"))
+        self.failure_ttl = _ttl(get(b"failure_ttl"))
+        self.ttl = _ttl(get(b"ttl"))
         # A unique job's key (see :mod:`.unique`): the attributes are class-level
         # None, so a job without one (or loaded afresh) sets nothing.
         unique_key = get(b"unique_key")
@@ -552,7 +554,11 @@ class Job:
         self._pending_keys = _key_list(get(b"pending"))
         self.allow_dependency_failures = get(b"allow_failure") == b"1"
         self.enqueue_at_front = get(b"at_front") == b"1"
-        self.retries_left = as_int(get(b"retries_left"))
+        # A count past what Redis's HINCRBY takes (only another program writes
+        # one) is no count: the job is not retried, and the fail script does
+        # not count it down.
+        left = as_int(get(b"retries_left"))
+        self.retries_left = left if left is None or abs(left) <= MAX_RETRIES else None
         self.retry_max = as_int(get(b"retry_max"))
         self.retry_intervals = _json_list(get(b"retry_intervals"))
         self.enqueue_at_front_on_retry = get(b"retry_at_front") == b"1"
@@ -1906,6 +1912,11 @@ _STATUS_BY_VALUE: dict[Any, JobStatus] = {
     **{status.value: status for status in JobStatus},
     **{status.value.encode(): status for status in JobStatus},
 }
+
+
+def _ttl(value: Any) -> int | None:
+    seconds = as_int(value)
+    return seconds if seconds is None or seconds <= MAX_TTL else MAX_TTL
 
 
 def _float(value: Any) -> float | None:

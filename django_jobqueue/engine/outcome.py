@@ -254,17 +254,23 @@ def _retry_after_raise(
                 "more. It failed."
             )
             return None, False, f"{why}\n{exc_info}"
-        if job.retries_left:
+        if _retries_left(job):
             wait = exc.delay if exc.delay is not None else _policy_wait(job)
             return float(wait), False, exc_info
         why = f"The job raised RetryLater with no retry left (of {job.retry_max}): it failed."
         return None, False, f"{why}\n{exc_info}"
-    if not job.retries_left:
+    if not _retries_left(job):
         return None, False, exc_info
     rules = job.retry_rules
     if rules is not None and not rules.allows(exc):
         return None, False, exc_info
     return _policy_wait(job), False, exc_info
+
+
+def _retries_left(job: Job) -> bool:
+    # Above 0: a negative count (only another program writes one) would
+    # otherwise count down for ever, the job retried each time.
+    return job.retries_left is not None and job.retries_left > 0
 
 
 def _policy_wait(job: Job) -> float:

@@ -38,6 +38,9 @@ LONGEST_WAIT = 365 * 24 * 3600
 #: imported here (logged once per job that needed it, looked up once).
 _classes: dict[str, type[BaseException] | None] = {}
 
+#: The most retries a Retry gives (see Retry).
+MAX_RETRIES = 2**31 - 1
+
 
 def dotted_path(cls: type) -> str:
     """``module.QualName`` of a class: what a worker imports to find it again."""
@@ -295,8 +298,12 @@ class Retry:
         retry_on: Any = None,
         dont_retry_on: Any = None,
     ):
-        if not isinstance(max, int) or isinstance(max, bool) or max < 1:
-            raise ValueError("Retry(max=...) must be a whole number of retries, at least 1.")
+        # At most 2**31 - 1: the count lives in the job's hash, where Redis counts
+        # it down with HINCRBY, which refuses numbers past 64 bits.
+        if not isinstance(max, int) or isinstance(max, bool) or not 1 <= max <= MAX_RETRIES:
+            raise ValueError(
+                f"Retry(max=...) must be a whole number of retries, from 1 to {MAX_RETRIES}."
+            )
         intervals = [interval] if isinstance(interval, (int, float)) else list(interval)
         if not intervals or any(not isinstance(i, (int, float)) or i < 0 for i in intervals):
             raise ValueError("Retry(interval=...) takes seconds >= 0, or a list of them.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import signal
 import sys
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
 from .errors import ImportAttributeError, TimeoutFormatError
+from .vocabulary import MAX_TTL
 
 T = TypeVar("T")
 
@@ -279,10 +281,17 @@ def parse_duration(value: Any, allow_forever: bool = False) -> int | None:
             ) from None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"A duration must be seconds, not {type(value).__name__}.")
+    if isinstance(value, float) and not math.isfinite(value):
+        value = MAX_TTL + 1  # refused below, with the same words
     seconds = int(value)
     if seconds < 0 and not (allow_forever and seconds == -1):
         raise ValueError(
             f"A duration cannot be negative ({value!r})"
+            + ("; use -1 for 'forever'." if allow_forever else ".")
+        )
+    if seconds > MAX_TTL:
+        raise ValueError(
+            f"A duration of {value!r} seconds is more than 100 years"
             + ("; use -1 for 'forever'." if allow_forever else ".")
         )
     return seconds

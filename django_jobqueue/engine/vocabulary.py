@@ -77,6 +77,10 @@ DEFAULT_TIMEOUT = 180
 #: The longest job timeout accepted: a year. Longer ones are mistakes (a
 #: timestamp passed as a duration) and would overflow the worker's timer.
 MAX_TIMEOUT = 366 * 24 * 3600
+#: The longest duration accepted for a ttl, a result's or a failure's: 100
+#: years ("forever" is -1). Redis refuses an EXPIRE past about 290,000 years,
+#: and a worker must never meet that refusal while recording an outcome.
+MAX_TTL = 100 * 365 * 24 * 3600
 #: Seconds a successful job's result is kept.
 DEFAULT_RESULT_TTL = 500
 #: Seconds a failed job is kept, with its traceback, in the failed registry.

@@ -461,3 +461,52 @@ def test_the_deferred_sweep_and_a_bulk_delete_read_key_lists_written_badly(queue
     redis_conn.hset(parent.key, "dependents", b"[null]")
     assert bulk.delete_many(queue, [parent.id]) == (1, 0)
     assert not redis_conn.exists(parent.key)
+
+
+@pytest.mark.parametrize("outcome", ["add", "fail"])
+@pytest.mark.parametrize("field", ["result_ttl", "failure_ttl", "ttl"])
+def test_a_ttl_too_long_for_redis_is_bounded_when_the_job_ends(
+    field, outcome, queue, make_worker, redis_conn
+):
+    """Redis refused the EXPIRE of the outcome script ('value is not an integer
+    or out of range'): the error came out of the worker, which died."""
+    job = queue.enqueue(jobs.add, 1, 2) if outcome == "add" else queue.enqueue(jobs.fail, "x")
+    redis_conn.hset(job.key, field, "99999999999999999999999")
+    after = queue.enqueue(jobs.add, 3, 4)
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == (b"finished" if outcome == "add" else b"failed")
+    assert after.get_status() == JobStatus.FINISHED
+    kept = redis_conn.ttl(job.key)
+    assert kept == -1 or 0 < kept <= 100 * 365 * 24 * 3600
+
+
+def test_a_negative_count_of_retries_left_means_none(queue, make_worker, redis_conn):
+    """-1 counted down for ever: the job was retried each time it failed."""
+    from django_jobqueue.engine import Retry
+
+    job = queue.enqueue(jobs.fail, "x", retry=Retry(max=3))
+    redis_conn.hset(job.key, "retries_left", "-1")
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert redis_conn.hget(job.key, "retries_left") == b"-1"  # no retry was counted
+
+
+def test_a_count_of_retries_past_64_bits_means_none(queue, make_worker, redis_conn):
+    """The fail script's HINCRBY refused it ('hash value is not an integer'):
+    the error came out of the worker, which died."""
+    from django_jobqueue.engine import Retry
+
+    job = queue.enqueue(jobs.fail, "x", retry=Retry(max=3))
+    redis_conn.hset(job.key, "retries_left", "99999999999999999999999")
+    after = queue.enqueue(jobs.add, 3, 4)
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == b"failed"
+    assert after.get_status() == JobStatus.FINISHED
+
+
+def test_retry_max_is_bounded_by_what_redis_counts():
+    from django_jobqueue.engine import Retry
+
+    assert Retry(max=2**31 - 1).max == 2**31 - 1
+    with pytest.raises(ValueError, match=r"from 1 to 2147483647"):
+        Retry(max=2**63)

@@ -229,3 +229,16 @@ def test_a_call_keyword_beats_the_decorators_default(make_queue):
 def test_options_are_checked_once_and_kept_as_given():
     options = EnqueueOptions.of(job_timeout="5m", result_ttl=timedelta(hours=1), ttl="-1")
     assert (options.timeout, options.result_ttl, options.ttl) == (300, 3600, -1)
+
+
+@pytest.mark.parametrize("option", ["result_ttl", "failure_ttl", "ttl"])
+@pytest.mark.parametrize("value", [10**20, 1e300, float("inf"), "4000000000"])
+def test_a_ttl_over_100_years_is_refused_at_enqueue(queue, option, value):
+    """It was stored, and the worker's outcome script then failed on Redis's
+    EXPIRE (out of range), every time the job ended."""
+    with pytest.raises(ValueError, match="more than 100 years; use -1 for 'forever'"):
+        queue.enqueue(jobs.add, 1, 2, **{option: value})
+    assert queue.count == 0
+    longest = EnqueueOptions.of(**{option: 100 * 365 * 24 * 3600})
+    assert getattr(longest, option) == 100 * 365 * 24 * 3600
+    assert getattr(EnqueueOptions.of(**{option: -1}), option) == -1
