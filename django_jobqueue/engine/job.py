@@ -1919,8 +1919,21 @@ def _ttl(value: Any) -> int | None:
     return seconds if seconds is None or seconds <= MAX_TTL else MAX_TTL
 
 
+#: The latest time a job's times may hold: the end of year 9999, the last a
+#: datetime (and so every page showing one) can take.
+_LAST_TIME = 253402300799.0
+
+
 def _float(value: Any) -> float | None:
-    return float(value) if value not in (None, b"") else None
+    """A time of the hash, or None; ValueError for one that is no time
+    (not a number, infinite, NaN, before 1970 or past year 9999), which only
+    another program writes."""
+    if value in (None, b""):
+        return None
+    seconds = float(value)
+    if not 0 <= seconds <= _LAST_TIME:  # NaN fails both
+        raise ValueError(f"{value!r} is not a time (UNIX seconds from 1970 to year 9999)")
+    return seconds
 
 
 def _names_job(key: str, job_id: str | None) -> bool:

@@ -35,6 +35,10 @@ BAD_FIELDS = [
     ("started_at", "", None),  # empty is "none": readable, the control
     ("started_at", "12:00", "could not convert string to float"),
     ("ended_at", "1e999999x", "could not convert string to float"),
+    ("created_at", "nan", "is not a time"),
+    ("started_at", "1e999", "is not a time"),
+    ("ended_at", "99999999999999999999999", "is not a time"),
+    ("enqueued_at", "-5", "is not a time"),
     ("ttl", "forever", "could not convert string to float"),
     ("failure_ttl", "inf", "OverflowError"),
     ("result_ttl", "nan", "cannot convert float NaN to integer"),

@@ -178,10 +178,13 @@ def test_a_job_hash_that_cannot_be_run_is_failed_with_the_reason(
     assert after.get_status() == JobStatus.FINISHED  # the worker went on
 
 
-def test_an_in_process_worker_fails_an_unreadable_job_and_goes_on(queue, make_worker, redis_conn):
+@pytest.mark.parametrize("when", ["yesterday", "nan", "1e999", "99999999999999999999999", "-5"])
+def test_an_in_process_worker_fails_an_unreadable_job_and_goes_on(
+    when, queue, make_worker, redis_conn
+):
     job = queue.enqueue(jobs.add, 1, 2)
     after = queue.enqueue(jobs.add, 3, 4)
-    redis_conn.hset(job.key, "created_at", "yesterday")
+    redis_conn.hset(job.key, "created_at", when)
     worker = make_worker(queue)
     worker.work(burst=True, logging_level=None)
     assert redis_conn.hget(job.key, "status") == b"failed"
