@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import scripts
 from .errors import InvalidJobOperation, NoRepeatsLeft
+from .retry import MAX_RETRIES
 from .utils import as_str, now
 
 if TYPE_CHECKING:
@@ -46,8 +47,10 @@ class Repeat:
     def __init__(self, times: int, interval: float | Iterable[float] = 0):
         if not isinstance(times, int) or isinstance(times, bool):
             raise TypeError(f"Repeat(times=...) must be a whole number, not {times!r}.")
-        if times < 1:
-            raise ValueError("Repeat(times=...) must be at least 1: the runs after the first.")
+        if not 1 <= times <= MAX_RETRIES:
+            raise ValueError(
+                "Repeat(times=...) must be from 1 to 2147483647: the runs after the first."
+            )
         if isinstance(interval, (int, float)) and not isinstance(interval, bool):
             intervals = [interval]
         elif isinstance(interval, Iterable) and not isinstance(interval, (str, bytes)):

@@ -513,3 +513,22 @@ def test_retry_max_is_bounded_by_what_redis_counts():
     assert Retry(max=2**31 - 1).max == 2**31 - 1
     with pytest.raises(ValueError, match=r"from 1 to 2147483647"):
         Retry(max=2**63)
+
+
+def test_a_count_of_repeats_past_what_lua_counts_down_means_none(queue, make_worker, redis_conn):
+    """A float past 2**53 does not count down: the job repeated for ever."""
+    from django_jobqueue.engine import Repeat
+
+    job = queue.enqueue(jobs.add, 1, 2, repeat=Repeat(times=2))
+    redis_conn.hset(job.key, "repeats_left", "99999999999999999999999")
+    make_worker(queue).work(burst=True, logging_level=None)
+    assert redis_conn.hget(job.key, "status") == b"finished"
+    assert queue.count == 0
+
+
+def test_repeat_times_is_bounded_like_retries():
+    from django_jobqueue.engine import Repeat
+
+    assert Repeat(times=2**31 - 1)
+    with pytest.raises(ValueError, match=r"from 1 to 2147483647"):
+        Repeat(times=2**31)

@@ -394,7 +394,9 @@ end
 local function place_repeat(job, id, list, prio, scheduled, now, channel)
   local state = redis.call('HMGET', job, 'repeats_left', 'repeat_intervals')
   local left = tonumber(state[1] or '')
-  if not left or left <= 0 then return nil end
+  -- Past Repeat's bound (only another program writes such a count), a Lua
+  -- number no longer counts down: no repeat rather than repeats for ever.
+  if not left or left <= 0 or left > 2147483647 then return nil end
   local ok, intervals = pcall(cjson.decode, state[2] or '[0]')
   if not ok or type(intervals) ~= 'table' or #intervals == 0 then intervals = {0} end
   local interval = tonumber(intervals[1]) or 0
