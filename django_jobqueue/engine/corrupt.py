@@ -141,7 +141,7 @@ class UnreadableJob:
         """Why it cannot be read, in a line for people."""
         if not self.field:
             return self.error
-        return f"{self.field} = {_shown(self.fields[self.field.encode()])}: {self.error}"
+        return f"{self.field} = {_shown(self.fields.get(self.field.encode()))}: {self.error}"
 
 
 def _shown(value: Any, limit: int = 80) -> str:
