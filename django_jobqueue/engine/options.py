@@ -22,7 +22,7 @@ from .repeat import Repeat
 from .retry import Retry
 from .unique import check_unique
 from .utils import parse_duration
-from .vocabulary import MAX_TIMEOUT
+from .vocabulary import MAX_TIMEOUT, MAX_TTL
 from .webhook import check as check_webhooks
 
 
@@ -107,9 +107,9 @@ class EnqueueOptions:
                 )
             set_(self, "timeout", timeout)
         if self.result_ttl is not None:
-            set_(self, "result_ttl", parse_duration(self.result_ttl, allow_forever=True))
+            set_(self, "result_ttl", _ttl("result_ttl", self.result_ttl))
         if self.ttl is not None:
-            ttl = parse_duration(self.ttl, allow_forever=True)
+            ttl = _ttl("ttl", self.ttl)
             if ttl == 0:
                 raise ValueError(
                     "ttl=0 would drop the job before any worker sees it: give the seconds "
@@ -117,7 +117,7 @@ class EnqueueOptions:
                 )
             set_(self, "ttl", ttl)
         if self.failure_ttl is not None:
-            set_(self, "failure_ttl", parse_duration(self.failure_ttl, allow_forever=True))
+            set_(self, "failure_ttl", _ttl("failure_ttl", self.failure_ttl))
         if self.description is not None and not isinstance(self.description, str):
             raise TypeError(f"description must be a string, not {type(self.description).__name__}.")
         if self.meta is not None and not isinstance(self.meta, dict):
@@ -253,3 +253,13 @@ def split_call(args: tuple, kwargs: dict) -> tuple[tuple, dict, dict[str, Any]]:
         args = tuple(kwargs.pop("args", None) or ())
         kwargs = kwargs.pop("kwargs", None) or {}
     return args, kwargs, options
+
+
+def _ttl(name: str, value: Any) -> int:
+    """A ttl option in seconds; over 100 years is refused, as Redis would refuse
+    the EXPIRE when the job ends (in the worker, too late to tell anyone)."""
+    seconds = parse_duration(value, allow_forever=True)
+    assert seconds is not None  # only called for a value given
+    if seconds > MAX_TTL:
+        raise ValueError(f"{name}={value!r}: more than 100 years; use -1 for 'forever'.")
+    return seconds

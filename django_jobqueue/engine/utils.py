@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, overload
 
 from .errors import ImportAttributeError, TimeoutFormatError
-from .vocabulary import MAX_TTL
 
 T = TypeVar("T")
 
@@ -282,16 +281,14 @@ def parse_duration(value: Any, allow_forever: bool = False) -> int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"A duration must be seconds, not {type(value).__name__}.")
     if isinstance(value, float) and not math.isfinite(value):
-        value = MAX_TTL + 1  # refused below, with the same words
+        raise ValueError(
+            f"{value!r} is not a duration: use seconds"
+            + (", or -1 for 'forever'." if allow_forever else ".")
+        )
     seconds = int(value)
     if seconds < 0 and not (allow_forever and seconds == -1):
         raise ValueError(
             f"A duration cannot be negative ({value!r})"
-            + ("; use -1 for 'forever'." if allow_forever else ".")
-        )
-    if seconds > MAX_TTL:
-        raise ValueError(
-            f"A duration of {value!r} seconds is more than 100 years"
             + ("; use -1 for 'forever'." if allow_forever else ".")
         )
     return seconds
