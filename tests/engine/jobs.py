@@ -237,14 +237,21 @@ def current_pid():
 
 
 def soak(i, fail_always=False, fail_first=False):
-    """A soak-test job: logs each run; some fail always, some only on their first run."""
+    """A soak-test job: logs each run; some fail always, some only on their first run.
+
+    Each run also appends ``began:i`` to the list ``soak:order``, and a run that
+    succeeds ``done:i`` as its last step: the order Redis saw, which no
+    process's clock can blur.
+    """
     from django_jobqueue.engine import get_current_job
 
     job = get_current_job()
     prefix = job.keys.prefix
     runs = job.connection.incr(f"{prefix}soak:runs:{i}")
+    job.connection.rpush(f"{prefix}soak:order", f"began:{i}")
     if fail_always or (fail_first and runs == 1):
         raise ValueError(f"soak job {i} fails (run {runs})")
+    job.connection.rpush(f"{prefix}soak:order", f"done:{i}")
     return i
 
 
