@@ -64,7 +64,7 @@ from .options import EnqueueOptions
 from .parents import ENDED
 from .queue import EnqueueData, Queue
 from .retry import Retry
-from .utils import as_shown, as_str, now
+from .utils import as_shown, as_str, float_or_none, now
 from .vocabulary import JobStatus
 
 #: Jobs stored per step by :meth:`Batch.enqueue_many`.
@@ -647,7 +647,7 @@ class Batch:
         if self.in_memory:
             return self._memory_status()
         fields, state = read or self._state()
-        total = int(_number(fields.get("total")) or 0)
+        total = int(float_or_none(fields.get("total")) or 0)
         if fields.get("inline") == "1":
             return self._inline_status(fields, state, total)
         complete_status, not_ended = state["on_complete"]
@@ -702,11 +702,11 @@ class Batch:
 
     @property
     def created_at(self) -> float | None:
-        return _number(self._fields.get("created_at"))
+        return float_or_none(self._fields.get("created_at"))
 
     @property
     def closed_at(self) -> float | None:
-        return _number(self._fields.get("closed_at"))
+        return float_or_none(self._fields.get("closed_at"))
 
     def delete(self, delete_jobs: bool = False) -> None:
         """Forget the batch: its hash, its set of ids and its callback jobs.
@@ -852,12 +852,3 @@ __all__ = [
     "batch_done",
     "unfinished_batches",
 ]
-
-
-def _number(raw: str | None) -> float | None:
-    """A number of the batch's hash; None when absent, or not a number (another
-    program wrote it): the batch's page and ``rqstats`` still show the rest."""
-    try:
-        return float(raw) if raw else None
-    except ValueError:
-        return None

@@ -19,7 +19,7 @@ from .connection import resolve_connection
 from .corrupt import damage
 from .keys import keyspace
 from .progress import Progress, fetch_progress
-from .utils import as_shown, text_members
+from .utils import as_shown, float_or_none, text_members
 from .vocabulary import WorkerState
 
 
@@ -276,8 +276,8 @@ def _record(
             if any(child.jobs for child in children)
             else live_state(registered, bool(jobs))
         ),
-        birth=_float(fields.get("birth")),
-        last_heartbeat=_float(fields.get("last_heartbeat")),
+        birth=float_or_none(fields.get("birth")),
+        last_heartbeat=float_or_none(fields.get("last_heartbeat")),
         successful=_int(fields.get("successful")) or 0,
         failed=_int(fields.get("failed")) or 0,
         processes=_int(fields.get("processes")) if execution == "pool" else None,
@@ -294,13 +294,6 @@ def _queues(fields: dict[str, Any]) -> tuple[str, ...]:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value)
     except (TypeError, ValueError):
         return None
 

@@ -50,7 +50,7 @@ from .job import JobStatus
 from .keys import keyspace
 from .queue import Queue
 from .registry import ScheduledJobRegistry
-from .utils import as_shown, text_members
+from .utils import as_shown, float_or_none, text_members
 
 logger = logging.getLogger("django_jobqueue.scheduler")
 
@@ -333,7 +333,7 @@ class Scheduler:
         )
         watermark_text, signature = (as_shown(v) for v in record)
         start = float(int(now))
-        watermark = _float(watermark_text)
+        watermark = float_or_none(watermark_text)
         if watermark is None or signature != entry.signature:
             fire = entry.cron is None
             why = "new entry" if watermark is None else "its schedule changed"
@@ -480,7 +480,7 @@ def entry_state(
         status = as_shown(connection.hget(ks.job(entry.queue, last_job), "status"))
     return {
         "next_run": next_run,
-        "last_run": _float(fields.get("last_run")),
+        "last_run": float_or_none(fields.get("last_run")),
         "last_job": last_job,
         "last_status": status,
         "paused": fields.get("paused") == "1" or entry.paused,
@@ -488,19 +488,10 @@ def entry_state(
     }
 
 
-def _float(text: str | None) -> float | None:
-    """A time of an entry's record; None when absent, or written by another
-    program as something that is not a number (the entry then starts afresh)."""
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
-
-
 def _next_run(
     entry: CronEntry, watermark: str | None, signature: str | None, now: float
 ) -> float | None:
-    seen = _float(watermark)
+    seen = float_or_none(watermark)
     if seen is None or signature != entry.signature:
         # Not seen by a scheduler yet (or its timing just changed): the
         # scheduler starts it afresh (see Scheduler.run_entry).

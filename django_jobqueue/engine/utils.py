@@ -184,6 +184,15 @@ def as_shown(value: object) -> str | None:
     return as_str(value)
 
 
+def float_or_none(value: Any) -> float | None:
+    """A number as stored; None when absent, empty, or not a number (another
+    program wrote it): what reads it shows the rest, or starts afresh."""
+    try:
+        return float(value) if value not in (None, b"", "") else None
+    except (TypeError, ValueError):
+        return None
+
+
 @overload
 def as_int(value: object, default: int) -> int: ...
 @overload
