@@ -157,6 +157,7 @@ def _unreadable(request: Any, site: Any, queue: str, job: UnreadableJob) -> Any:
     fields = []
     for raw_name, value in sorted(job.fields.items()):
         name = as_shown(raw_name) or ""
+        bad = name == job.field
         try:
             text = truncate(value.decode() if isinstance(value, bytes) else str(value), FIELD_LIMIT)
         except UnicodeDecodeError:
@@ -166,11 +167,9 @@ def _unreadable(request: Any, site: Any, queue: str, job: UnreadableJob) -> Any:
                 "name": name,
                 "text": text,
                 "size": len(value),
-                "bad": name == job.field,
+                "bad": bad,
                 # A field that is not UTF-8 where text belongs is shown escaped.
-                "escaped": truncate(as_shown(value) or "", FIELD_LIMIT)
-                if name == job.field
-                else "",
+                "escaped": truncate(as_shown(value) or "", FIELD_LIMIT) if bad else "",
             }
         )
     tools = (

@@ -49,7 +49,7 @@ class Repeat:
             raise TypeError(f"Repeat(times=...) must be a whole number, not {times!r}.")
         if not 1 <= times <= MAX_RETRIES:
             raise ValueError(
-                "Repeat(times=...) must be from 1 to 2147483647: the runs after the first."
+                f"Repeat(times=...) must be from 1 to {MAX_RETRIES}: the runs after the first."
             )
         if isinstance(interval, (int, float)) and not isinstance(interval, bool):
             intervals = [interval]
